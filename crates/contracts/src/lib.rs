@@ -1,0 +1,31 @@
+//! The wire contracts of readstream and the plain Rust types the services work with.
+//!
+//! `proto` holds the prost types generated from `proto/`; `event` the domain events and the one
+//! place where they are converted from and to the wire (bad wire data becomes an error there);
+//! `rejection` the coded refusals every command service answers with.
+
+pub mod event;
+pub mod rejection;
+
+/// Types generated from the `.proto` files under `proto/`.
+#[allow(clippy::all)]
+pub mod proto {
+    pub mod events {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/readstream.events.v1.rs"));
+        }
+    }
+    pub mod commands {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/readstream.commands.v1.rs"));
+        }
+    }
+    pub mod live {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/readstream.live.v1.rs"));
+        }
+    }
+}
+
+pub use event::{Envelope, Event, Metadata, RecordedEvent, WireError};
+pub use rejection::{Code, Rejection};

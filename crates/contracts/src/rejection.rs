@@ -1,0 +1,104 @@
+//! A command's coded refusal: the one shape every domain error maps to.
+
+use crate::proto::commands::v1 as pb;
+
+/// Why a command was refused; each maps to a GraphQL `extensions.code` of the same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    InvalidArgument,
+    NotFound,
+    AlreadyExists,
+    Conflict,
+    Unauthenticated,
+    PermissionDenied,
+    RateLimited,
+    Unavailable,
+    Internal,
+}
+
+impl Code {
+    /// The name clients see in `extensions.code`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::InvalidArgument => "INVALID_ARGUMENT",
+            Code::NotFound => "NOT_FOUND",
+            Code::AlreadyExists => "ALREADY_EXISTS",
+            Code::Conflict => "CONFLICT",
+            Code::Unauthenticated => "UNAUTHENTICATED",
+            Code::PermissionDenied => "PERMISSION_DENIED",
+            Code::RateLimited => "RATE_LIMITED",
+            Code::Unavailable => "UNAVAILABLE",
+            Code::Internal => "INTERNAL",
+        }
+    }
+}
+
+impl From<Code> for pb::Code {
+    fn from(code: Code) -> Self {
+        match code {
+            Code::InvalidArgument => pb::Code::InvalidArgument,
+            Code::NotFound => pb::Code::NotFound,
+            Code::AlreadyExists => pb::Code::AlreadyExists,
+            Code::Conflict => pb::Code::Conflict,
+            Code::Unauthenticated => pb::Code::Unauthenticated,
+            Code::PermissionDenied => pb::Code::PermissionDenied,
+            Code::RateLimited => pb::Code::RateLimited,
+            Code::Unavailable => pb::Code::Unavailable,
+            Code::Internal => pb::Code::Internal,
+        }
+    }
+}
+
+impl From<pb::Code> for Code {
+    fn from(code: pb::Code) -> Self {
+        match code {
+            pb::Code::InvalidArgument => Code::InvalidArgument,
+            pb::Code::NotFound => Code::NotFound,
+            pb::Code::AlreadyExists => Code::AlreadyExists,
+            pb::Code::Conflict => Code::Conflict,
+            pb::Code::Unauthenticated => Code::Unauthenticated,
+            pb::Code::PermissionDenied => Code::PermissionDenied,
+            pb::Code::RateLimited => Code::RateLimited,
+            pb::Code::Unavailable => Code::Unavailable,
+            pb::Code::Internal | pb::Code::Unspecified => Code::Internal,
+        }
+    }
+}
+
+/// A refused command: its code, a message safe to show a client, and the argument at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub code: Code,
+    pub message: String,
+    pub field: Option<&'static str>,
+}
+
+impl Rejection {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), field: None }
+    }
+
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self { code: Code::InvalidArgument, message: message.into(), field: Some(field) }
+    }
+
+    pub fn not_found(field: &'static str, message: impl Into<String>) -> Self {
+        Self { code: Code::NotFound, message: message.into(), field: Some(field) }
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl From<Rejection> for pb::Rejected {
+    fn from(rejection: Rejection) -> Self {
+        pb::Rejected {
+            code: pb::Code::from(rejection.code).into(),
+            message: rejection.message,
+            field: rejection.field.unwrap_or_default().to_owned(),
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! The JetStream event store.
+//!
+//! One stream per namespace (`<NS>_EVENTS` over `<ns>.events.>`) holds every event; each
+//! aggregate instance is one subject. Appending decides against the aggregate's history and
+//! publishes with `Nats-Expected-Last-Subject-Sequence` (optimistic concurrency) and
+//! `Nats-Msg-Id` = command id (deduplication), reloading and deciding again on a conflict.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{
+    self,
+    context::PublishErrorKind,
+    stream::{self, LastRawMessageErrorKind},
+};
+use bytes::Bytes;
+use readstream_contracts::{Envelope, Event, Metadata, Rejection, WireError};
+use uuid::Uuid;
+
+/// The oldest server that honours every stream setting readstream relies on.
+pub const MIN_SERVER_VERSION: (u64, u64) = (2, 12);
+
+/// How long JetStream remembers a message id; a command retried within it is recorded once.
+pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+
+/// How many times a command is decided again after losing a race for its aggregate.
+pub const MAX_ATTEMPTS: usize = 16;
+
+/// One stored message: its stream position and the command's events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub position: u64,
+    pub envelope: Envelope,
+}
+
+/// A command the store accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    /// The position of the message holding the command's events; when the command changed
+    /// nothing, the aggregate's last position (0 for an aggregate with no events).
+    pub position: u64,
+    pub event_ids: Vec<Uuid>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("NATS server {found} is too old: readstream needs {}.{} or newer", MIN_SERVER_VERSION.0, MIN_SERVER_VERSION.1)]
+    UnsupportedServer { found: String },
+    #[error("stream {stream} came back without the setting {setting}: the server would silently ignore it, refusing to run")]
+    SettingIgnored { stream: String, setting: &'static str },
+    #[error("could not create or update stream {stream}: {source}")]
+    Setup { stream: String, source: jetstream::context::CreateStreamError },
+    #[error("could not open stream {stream}: {source}")]
+    Open { stream: String, source: jetstream::context::GetStreamError },
+    #[error("could not read {subject}: {source}")]
+    Read { subject: String, source: stream::RawMessageError },
+    #[error("could not append to {subject}: {source}")]
+    Append { subject: String, source: jetstream::context::PublishError },
+    #[error("message {position} on {subject} is not a valid envelope: {source}")]
+    Corrupt { subject: String, position: u64, source: WireError },
+    #[error("{subject} kept changing under concurrent writers; gave up after {MAX_ATTEMPTS} attempts")]
+    Contention { subject: String },
+}
+
+/// Stream settings that differ between a laptop and a cluster.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamSettings {
+    pub replicas: usize,
+}
+
+impl Default for StreamSettings {
+    fn default() -> Self {
+        Self { replicas: 1 }
+    }
+}
+
+#[derive(Clone)]
+pub struct EventStore {
+    context: jetstream::Context,
+    stream: jetstream::stream::Stream,
+    namespace: String,
+}
+
+/// The stream's name for a namespace: `rs` → `RS_EVENTS`.
+pub fn stream_name(namespace: &str) -> String {
+    format!("{}_EVENTS", namespace.to_uppercase().replace(['.', '-'], "_"))
+}
+
+fn parse_version(version: &str) -> Option<(u64, u64)> {
+    let mut parts = version.trim_start_matches('v').split(['.', '-']);
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+impl EventStore {
+    /// Checks the server, then creates or updates the namespace's stream and checks that it
+    /// came back with every setting asked for.
+    pub async fn connect(
+        client: async_nats::Client,
+        namespace: &str,
+        settings: StreamSettings,
+    ) -> Result<Self, StoreError> {
+        let found = client.server_info().version;
+        if parse_version(&found).is_none_or(|version| version < MIN_SERVER_VERSION) {
+            return Err(StoreError::UnsupportedServer { found });
+        }
+        let context = jetstream::new(client);
+        let name = stream_name(namespace);
+        let wanted = stream::Config {
+            name: name.clone(),
+            subjects: vec![format!("{namespace}.events.>")],
+            storage: stream::StorageType::File,
+            num_replicas: settings.replicas,
+            max_age: Duration::ZERO,
+            max_bytes: -1,
+            max_messages: -1,
+            duplicate_window: DUPLICATE_WINDOW,
+            deny_delete: true,
+            deny_purge: true,
+            allow_direct: true,
+            allow_atomic_publish: true,
+            ..Default::default()
+        };
+        let info = context
+            .create_or_update_stream(wanted.clone())
+            .await
+            .map_err(|source| StoreError::Setup { stream: name.clone(), source })?;
+        let got = &info.config;
+        let checks = [
+            ("deny_delete", got.deny_delete == wanted.deny_delete),
+            ("deny_purge", got.deny_purge == wanted.deny_purge),
+            ("allow_direct", got.allow_direct == wanted.allow_direct),
+            ("allow_atomic", got.allow_atomic_publish == wanted.allow_atomic_publish),
+            ("duplicate_window", got.duplicate_window >= wanted.duplicate_window),
+            ("storage", got.storage == wanted.storage),
+            ("num_replicas", got.num_replicas == wanted.num_replicas),
+            ("max_age", got.max_age == wanted.max_age),
+        ];
+        if let Some((setting, _)) = checks.into_iter().find(|(_, ok)| !ok) {
+            return Err(StoreError::SettingIgnored { stream: name, setting });
+        }
+        let stream = context
+            .get_stream(&name)
+            .await
+            .map_err(|source| StoreError::Open { stream: name.clone(), source })?;
+        Ok(Self { context, stream, namespace: namespace.to_owned() })
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    pub fn stream_name(&self) -> &str {
+        self.stream.cached_info().config.name.as_str()
+    }
+
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.context
+    }
+
+    /// The subject of one aggregate, e.g. `catalog.book.<id>` → `<ns>.events.catalog.book.<id>`.
+    pub fn subject(&self, aggregate: &str) -> String {
+        format!("{}.events.{aggregate}", self.namespace)
+    }
+
+    /// The aggregate's whole history, oldest first (empty when it has none).
+    pub async fn load(&self, aggregate: &str) -> Result<Vec<Stored>, StoreError> {
+        let subject = self.subject(aggregate);
+        let mut history = Vec::new();
+        let mut next = 1;
+        while let Some(stored) = self.read(&subject, Some(next)).await? {
+            next = stored.position + 1;
+            history.push(stored);
+        }
+        Ok(history)
+    }
+
+    /// Whether the aggregate has any event: how one service checks another's aggregate exists.
+    pub async fn exists(&self, aggregate: &str) -> Result<bool, StoreError> {
+        let subject = self.subject(aggregate);
+        Ok(self.read(&subject, None).await?.is_some())
+    }
+
+    /// The message at or after `from` on the subject, or the subject's last one for `None`.
+    /// Served by the stream leader, so it sees every acknowledged append.
+    async fn read(&self, subject: &str, from: Option<u64>) -> Result<Option<Stored>, StoreError> {
+        let request = self.stream.raw_message_builder();
+        let request = match from {
+            Some(sequence) => request.next_by_subject(subject).sequence(sequence),
+            None => request.last_by_subject(subject),
+        };
+        let message = match request.send().await {
+            Ok(message) => message,
+            Err(err) if err.kind() == LastRawMessageErrorKind::NoMessageFound => return Ok(None),
+            Err(source) => return Err(StoreError::Read { subject: subject.to_owned(), source }),
+        };
+        let envelope = Envelope::decode(&message.payload).map_err(|source| StoreError::Corrupt {
+            subject: subject.to_owned(),
+            position: message.sequence,
+            source,
+        })?;
+        Ok(Some(Stored { position: message.sequence, envelope }))
+    }
+
+    /// Runs a command against one aggregate: load its history, `decide`, append what it
+    /// decided. A lost race reloads and decides again; a command id already in the history is
+    /// answered as the first time, without deciding again.
+    pub async fn execute<F>(
+        &self,
+        aggregate: &str,
+        meta: Metadata,
+        mut decide: F,
+    ) -> Result<Result<Accepted, Rejection>, StoreError>
+    where
+        F: FnMut(&[Stored]) -> Result<Vec<Event>, Rejection>,
+    {
+        let subject = self.subject(aggregate);
+        for _ in 0..MAX_ATTEMPTS {
+            let history = self.load(aggregate).await?;
+            if let Some(earlier) = history.iter().find(|s| s.envelope.meta.command_id == meta.command_id) {
+                return Ok(Ok(Accepted {
+                    position: earlier.position,
+                    event_ids: earlier.envelope.events.iter().map(|e| e.id).collect(),
+                }));
+            }
+            let last = history.last().map_or(0, |s| s.position);
+            let events = match decide(&history) {
+                Ok(events) => events,
+                Err(rejection) => return Ok(Err(rejection)),
+            };
+            if events.is_empty() {
+                return Ok(Ok(Accepted { position: last, event_ids: Vec::new() }));
+            }
+            let envelope = Envelope::new(meta.clone(), events);
+            match self.append(&subject, last, &envelope).await {
+                Ok(ack) if !ack.duplicate => {
+                    return Ok(Ok(Accepted {
+                        position: ack.sequence,
+                        event_ids: envelope.events.iter().map(|e| e.id).collect(),
+                    }));
+                }
+                // The same command id was stored meanwhile: the reload answers with its events.
+                Ok(_) => continue,
+                // Someone else appended first, or (NATS 2.12) our own earlier try was stored.
+                Err(err) if err.kind() == PublishErrorKind::WrongLastSequence => continue,
+                Err(source) => return Err(StoreError::Append { subject, source }),
+            }
+        }
+        Err(StoreError::Contention { subject })
+    }
+
+    async fn append(
+        &self,
+        subject: &str,
+        expected_last: u64,
+        envelope: &Envelope,
+    ) -> Result<jetstream::publish::PublishAck, jetstream::context::PublishError> {
+        let publish = jetstream::message::PublishMessage::build()
+            .payload(Bytes::from(envelope.encode()))
+            .message_id(envelope.meta.command_id.to_string())
+            .expected_last_subject_sequence(expected_last);
+        self.context.send_publish(subject.to_owned(), publish).await?.await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_below_2_12_are_refused() {
+        assert_eq!(parse_version("2.9.25"), Some((2, 9)));
+        assert!(parse_version("2.9.25") < Some(MIN_SERVER_VERSION));
+        assert!(parse_version("2.12.8") >= Some(MIN_SERVER_VERSION));
+        assert!(parse_version("v2.14.0-beta.1") >= Some(MIN_SERVER_VERSION));
+        assert_eq!(parse_version("garbage"), None);
+    }
+
+    #[test]
+    fn stream_names_are_upper_case() {
+        assert_eq!(stream_name("rs"), "RS_EVENTS");
+        assert_eq!(stream_name("t-1a2b"), "T_1A2B_EVENTS");
+    }
+}

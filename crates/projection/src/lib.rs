@@ -1,0 +1,197 @@
+//! The projection runner: folds the event stream into Postgres read models, exactly once.
+//!
+//! Each projection reads the namespace's stream with an ordered consumer starting after its
+//! checkpoint. Whatever has arrived is applied as one batch in one transaction together with
+//! the new checkpoint; anything at or below the checkpoint is skipped, so a redelivered or
+//! replayed batch changes nothing. After the commit, the projection's live updates and its new
+//! position are published on core NATS.
+
+use std::{future::Future, time::Duration};
+
+use async_nats::jetstream::consumer::{pull::OrderedConfig, DeliverPolicy};
+use bytes::Bytes;
+use futures::StreamExt;
+use prost::Message;
+use readstream_contracts::{proto::live::v1 as live, Envelope};
+use readstream_eventstore::{EventStore, Stored};
+use sqlx::{PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+
+/// The most messages applied in one transaction.
+pub const MAX_BATCH: usize = 2_000;
+
+/// A message to publish on core NATS once the batch that produced it has committed.
+#[derive(Debug, Clone)]
+pub struct LiveUpdate {
+    pub subject: String,
+    pub payload: Bytes,
+}
+
+/// One read model (or a few that change together).
+pub trait Projection: Send + Sync + 'static {
+    /// Its row in `projection_checkpoints`.
+    fn name(&self) -> &'static str;
+
+    /// Applies a batch of new messages, in stream order, inside the runner's transaction.
+    fn apply(
+        &self,
+        tx: &mut PgConnection,
+        batch: &[Stored],
+    ) -> impl Future<Output = Result<Vec<LiveUpdate>, sqlx::Error>> + Send;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("projection {0} has no checkpoint row (missing migration?)")]
+    NoCheckpoint(&'static str),
+    #[error("reading the stream: {0}")]
+    Stream(String),
+}
+
+/// The subject on which a projection announces the position it has committed.
+pub fn position_subject(namespace: &str, projection: &str) -> String {
+    format!("{namespace}.live.projection.{projection}")
+}
+
+pub struct Runner<P> {
+    projection: P,
+    pool: PgPool,
+    store: EventStore,
+    client: async_nats::Client,
+}
+
+impl<P: Projection> Runner<P> {
+    pub fn new(projection: P, pool: PgPool, store: EventStore, client: async_nats::Client) -> Self {
+        Self { projection, pool, store, client }
+    }
+
+    pub async fn checkpoint(&self) -> Result<u64, ProjectionError> {
+        let position = sqlx::query_scalar!(
+            "SELECT position FROM projection_checkpoints WHERE name = $1",
+            self.projection.name()
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(ProjectionError::NoCheckpoint(self.projection.name()))?;
+        Ok(position as u64)
+    }
+
+    /// Applies one batch and its checkpoint in one transaction, skipping what is already
+    /// applied; publishes its live updates after the commit. Returns the new checkpoint.
+    pub async fn apply_batch(&self, batch: &[Stored]) -> Result<u64, ProjectionError> {
+        let name = self.projection.name();
+        let mut tx = self.pool.begin().await?;
+        let checkpoint = sqlx::query_scalar!(
+            "SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE",
+            name
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(ProjectionError::NoCheckpoint(name))? as u64;
+        let fresh = match batch.iter().position(|s| s.position > checkpoint) {
+            Some(first) => &batch[first..],
+            None => return Ok(checkpoint),
+        };
+        let updates = self.projection.apply(&mut tx, fresh).await?;
+        let last = fresh.last().map_or(checkpoint, |s| s.position);
+        sqlx::query!(
+            "UPDATE projection_checkpoints SET position = $2 WHERE name = $1",
+            name,
+            last as i64
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.announce(updates, last).await;
+        Ok(last)
+    }
+
+    /// Live updates are best effort: a subscriber that misses one reads the model again.
+    async fn announce(&self, updates: Vec<LiveUpdate>, position: u64) {
+        let namespace = self.store.namespace();
+        let name = self.projection.name();
+        let notice = live::ProjectionPosition { projection: name.to_owned(), position };
+        let updates = updates.into_iter().chain([LiveUpdate {
+            subject: position_subject(namespace, name),
+            payload: Bytes::from(notice.encode_to_vec()),
+        }]);
+        for update in updates {
+            if let Err(err) = self.client.publish(update.subject, update.payload).await {
+                tracing::warn!(projection = name, error = %err, "could not publish a live update");
+            }
+        }
+    }
+
+    /// Follows the stream until `shutdown`, finishing the batch in hand. Failures are logged
+    /// and the runner resumes from its checkpoint, so nothing is lost or applied twice.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let name = self.projection.name();
+        while !shutdown.is_cancelled() {
+            match self.follow(&shutdown).await {
+                Ok(()) => break,
+                Err(err) => {
+                    tracing::error!(projection = name, error = %err, "projection failed; resuming from its checkpoint");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        }
+        tracing::info!(projection = name, "projection stopped");
+    }
+
+    async fn follow(&self, shutdown: &CancellationToken) -> Result<(), ProjectionError> {
+        let stream_error = |err: &dyn std::fmt::Display| ProjectionError::Stream(err.to_string());
+        let start_sequence = self.checkpoint().await? + 1;
+        let stream = self
+            .store
+            .jetstream()
+            .get_stream(self.store.stream_name())
+            .await
+            .map_err(|e| stream_error(&e))?;
+        let consumer = stream
+            .create_consumer(OrderedConfig {
+                filter_subject: format!("{}.events.>", self.store.namespace()),
+                deliver_policy: DeliverPolicy::ByStartSequence { start_sequence },
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| stream_error(&e))?;
+        let mut messages = consumer.messages().await.map_err(|e| stream_error(&e))?.ready_chunks(MAX_BATCH);
+        tracing::info!(projection = self.projection.name(), from = start_sequence, "following the stream");
+        loop {
+            let chunk = tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                chunk = messages.next() => chunk.ok_or_else(|| ProjectionError::Stream("consumer ended".into()))?,
+            };
+            let mut batch = Vec::with_capacity(chunk.len());
+            for message in chunk {
+                let message = message.map_err(|e| stream_error(&e))?;
+                let position = message.info().map_err(|e| stream_error(&e))?.stream_sequence;
+                batch.push(decode(position, &message.subject, &message.payload));
+            }
+            self.apply_batch(&batch).await?;
+        }
+    }
+}
+
+/// A message that is not a valid envelope is logged and applied as no events, so one bad
+/// message cannot stop every read model.
+fn decode(position: u64, subject: &str, payload: &[u8]) -> Stored {
+    let envelope = Envelope::decode(payload).unwrap_or_else(|err| {
+        tracing::error!(position, subject, error = %err, "skipping a message that is not a valid envelope");
+        Envelope {
+            meta: readstream_contracts::Metadata {
+                occurred_at: chrono::DateTime::UNIX_EPOCH,
+                actor: None,
+                command_id: uuid::Uuid::nil(),
+                correlation_id: uuid::Uuid::nil(),
+            },
+            events: Vec::new(),
+        }
+    });
+    Stored { position, envelope }
+}

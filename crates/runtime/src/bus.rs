@@ -1,0 +1,160 @@
+//! The command bus: the gateway sends a command as a NATS request on
+//! `<ns>.cmd.<service>.<command>`; any replica of the service (one queue group) answers with a
+//! `Reply` that either accepts it with the stream position it produced or rejects it with a code.
+
+use std::{future::Future, time::Duration};
+
+use bytes::Bytes;
+use chrono::Utc;
+use futures::StreamExt;
+use prost::Message;
+use readstream_contracts::{proto::commands::v1 as pb, Code, Metadata, Rejection};
+use readstream_eventstore::{Accepted, StoreError};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use uuid::Uuid;
+
+use crate::config::StartError;
+
+/// How long the gateway waits for a service to answer a command.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub fn command_subject(namespace: &str, service: &str, command: &str) -> String {
+    format!("{namespace}.cmd.{service}.{command}")
+}
+
+/// Answers the service's commands until `shutdown`, then finishes those in flight.
+/// `handle` gets the command's name (the subject's last token) and its payload.
+pub async fn serve<H, F>(
+    client: async_nats::Client,
+    namespace: &str,
+    service: &str,
+    handle: H,
+    shutdown: CancellationToken,
+) -> Result<(), StartError>
+where
+    H: Fn(String, Bytes) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = pb::Reply> + Send + 'static,
+{
+    let subject = format!("{namespace}.cmd.{service}.*");
+    let mut requests = client.queue_subscribe(subject, format!("{namespace}.{service}")).await?;
+    let tasks = TaskTracker::new();
+    tracing::info!(service, namespace, "answering commands");
+    loop {
+        let request = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            request = requests.next() => match request {
+                Some(request) => request,
+                None => break,
+            },
+        };
+        let Some(reply_to) = request.reply.clone() else { continue };
+        let command = request.subject.rsplit('.').next().unwrap_or_default().to_owned();
+        let (client, handle) = (client.clone(), handle.clone());
+        tasks.spawn(async move {
+            let reply = handle(command, request.payload).await;
+            if let Err(err) = client.publish(reply_to, Bytes::from(reply.encode_to_vec())).await {
+                tracing::warn!(error = %err, "could not send a command's reply");
+            }
+        });
+    }
+    let _ = requests.unsubscribe().await;
+    tasks.close();
+    tasks.wait().await;
+    Ok(())
+}
+
+/// Decodes a command's payload, refusing bad wire data with `INVALID_ARGUMENT`.
+pub fn decode<M: Message + Default>(payload: &[u8]) -> Result<M, Rejection> {
+    M::decode(payload).map_err(|_| Rejection::new(Code::InvalidArgument, "malformed command"))
+}
+
+/// The command's metadata as the event store records it; the command id must be a UUID.
+pub fn metadata(meta: Option<pb::CommandMeta>) -> Result<Metadata, Rejection> {
+    let meta = meta.unwrap_or_default();
+    let uuid = |value: &str, field: &'static str| {
+        Uuid::parse_str(value).map_err(|_| Rejection::invalid(field, format!("{field} is not a UUID")))
+    };
+    let command_id = uuid(&meta.command_id, "commandId")?;
+    let actor = match meta.actor.as_str() {
+        "" => None,
+        actor => Some(uuid(actor, "actor")?),
+    };
+    let correlation_id = match meta.correlation_id.as_str() {
+        "" => command_id,
+        id => uuid(id, "correlationId")?,
+    };
+    Ok(Metadata { occurred_at: Utc::now(), actor, command_id, correlation_id })
+}
+
+/// The signed-in reader a command acts for; commands that need one are refused without.
+pub fn require_actor(meta: &Metadata) -> Result<Uuid, Rejection> {
+    meta.actor.ok_or_else(|| Rejection::new(Code::Unauthenticated, "sign in first"))
+}
+
+pub fn accepted(accepted: Accepted, id: Uuid) -> pb::Reply {
+    pb::Reply {
+        outcome: Some(pb::reply::Outcome::Accepted(pb::Accepted {
+            position: accepted.position,
+            event_ids: accepted.event_ids.iter().map(Uuid::to_string).collect(),
+            id: id.to_string(),
+        })),
+    }
+}
+
+pub fn rejected(rejection: Rejection) -> pb::Reply {
+    pb::Reply { outcome: Some(pb::reply::Outcome::Rejected(rejection.into())) }
+}
+
+/// An infrastructure failure as a refusal: logged here, never detailed to the client.
+pub fn unavailable(err: &StoreError) -> Rejection {
+    tracing::error!(error = %err, "event store failure");
+    match err {
+        StoreError::Contention { .. } => {
+            Rejection::new(Code::Conflict, "too many concurrent changes to this item; try again")
+        }
+        _ => Rejection::new(Code::Unavailable, "the event store is unavailable; try again"),
+    }
+}
+
+/// The reply for a store call: accepted, refused, or unavailable.
+pub fn reply(outcome: Result<Result<Accepted, Rejection>, StoreError>, id: Uuid) -> pb::Reply {
+    match outcome {
+        Ok(Ok(done)) => accepted(done, id),
+        Ok(Err(rejection)) => rejected(rejection),
+        Err(err) => rejected(unavailable(&err)),
+    }
+}
+
+/// Why the gateway got no reply to a command.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("no {service} service is running")]
+    NoResponders { service: String },
+    #[error("the {service} service did not answer in time")]
+    TimedOut { service: String },
+    #[error("sending the command failed: {0}")]
+    Request(async_nats::RequestError),
+    #[error("the reply was not a valid Reply: {0}")]
+    Decode(#[from] prost::DecodeError),
+}
+
+/// Sends a command and waits for its reply.
+pub async fn send<M: Message>(
+    client: &async_nats::Client,
+    namespace: &str,
+    service: &str,
+    command: &str,
+    message: &M,
+) -> Result<pb::Reply, BusError> {
+    use async_nats::RequestErrorKind;
+    let subject = command_subject(namespace, service, command);
+    let request = async_nats::Request::new()
+        .payload(Bytes::from(message.encode_to_vec()))
+        .timeout(Some(COMMAND_TIMEOUT));
+    let response = client.send_request(subject, request).await.map_err(|err| match err.kind() {
+        RequestErrorKind::NoResponders => BusError::NoResponders { service: service.to_owned() },
+        RequestErrorKind::TimedOut => BusError::TimedOut { service: service.to_owned() },
+        _ => BusError::Request(err),
+    })?;
+    Ok(pb::Reply::decode(response.payload)?)
+}

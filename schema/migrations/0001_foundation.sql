@@ -45,7 +45,8 @@ CREATE TABLE readers (
     joined_at    timestamptz NOT NULL,
     position     bigint NOT NULL
 );
-CREATE UNIQUE INDEX readers_by_handle ON readers (lower(handle));
+-- Not unique here: the social service's credentials table is what keeps handles unique.
+CREATE INDEX readers_by_handle ON readers (lower(handle));
 
 -- One row per rated book: count, sum and one count per star, so average and histogram are
 -- one row read. Rows are created by the first rating.

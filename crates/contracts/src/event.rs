@@ -74,7 +74,11 @@ pub enum WireError {
     #[error("not a protobuf envelope: {0}")]
     Decode(#[from] prost::DecodeError),
     #[error("field {field} is not a valid {expected}: {value:?}")]
-    Invalid { field: &'static str, expected: &'static str, value: String },
+    Invalid {
+        field: &'static str,
+        expected: &'static str,
+        value: String,
+    },
     #[error("event {0} has no body (written by a newer version?)")]
     MissingBody(String),
 }
@@ -84,7 +88,10 @@ impl Envelope {
     pub fn new(meta: Metadata, events: Vec<Event>) -> Self {
         let events = events
             .into_iter()
-            .map(|event| RecordedEvent { id: Uuid::now_v7(), event })
+            .map(|event| RecordedEvent {
+                id: Uuid::now_v7(),
+                event,
+            })
             .collect();
         Self { meta, events }
     }
@@ -121,7 +128,11 @@ fn uuid(field: &'static str, value: &str) -> Result<Uuid, WireError> {
 fn stars(field: &'static str, value: u32) -> Result<u8, WireError> {
     match value {
         1..=5 => Ok(value as u8),
-        _ => Err(WireError::Invalid { field, expected: "star count 1..5", value: value.to_string() }),
+        _ => Err(WireError::Invalid {
+            field,
+            expected: "star count 1..5",
+            value: value.to_string(),
+        }),
     }
 }
 
@@ -137,13 +148,14 @@ impl TryFrom<pb::Envelope> for Envelope {
     type Error = WireError;
 
     fn try_from(wire: pb::Envelope) -> Result<Self, Self::Error> {
-        let occurred_at = DateTime::from_timestamp_micros(wire.occurred_at_micros).ok_or_else(|| {
-            WireError::Invalid {
-                field: "occurred_at_micros",
-                expected: "timestamp",
-                value: wire.occurred_at_micros.to_string(),
-            }
-        })?;
+        let occurred_at =
+            DateTime::from_timestamp_micros(wire.occurred_at_micros).ok_or_else(|| {
+                WireError::Invalid {
+                    field: "occurred_at_micros",
+                    expected: "timestamp",
+                    value: wire.occurred_at_micros.to_string(),
+                }
+            })?;
         let actor = match wire.actor.as_str() {
             "" => None,
             actor => Some(uuid("actor", actor)?),
@@ -221,7 +233,11 @@ impl From<&Envelope> for pb::Envelope {
     fn from(envelope: &Envelope) -> Self {
         pb::Envelope {
             occurred_at_micros: envelope.meta.occurred_at.timestamp_micros(),
-            actor: envelope.meta.actor.map(|a| a.to_string()).unwrap_or_default(),
+            actor: envelope
+                .meta
+                .actor
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
             command_id: envelope.meta.command_id.to_string(),
             correlation_id: envelope.meta.correlation_id.to_string(),
             events: envelope.events.iter().map(pb::Event::from).collect(),
@@ -233,7 +249,11 @@ impl From<&RecordedEvent> for pb::Event {
     fn from(recorded: &RecordedEvent) -> Self {
         use pb::event::Body;
         let body = match &recorded.event {
-            Event::AuthorAdded { author_id, name, bio } => Body::AuthorAdded(pb::AuthorAdded {
+            Event::AuthorAdded {
+                author_id,
+                name,
+                bio,
+            } => Body::AuthorAdded(pb::AuthorAdded {
                 author_id: author_id.to_string(),
                 name: name.clone(),
                 bio: bio.clone(),
@@ -248,30 +268,40 @@ impl From<&RecordedEvent> for pb::Event {
                 first_published: e.first_published.map(|d| d.to_string()).unwrap_or_default(),
                 author_ids: e.author_ids.iter().map(Uuid::to_string).collect(),
             }),
-            Event::ReaderRegistered { reader_id, handle, display_name } => {
-                Body::ReaderRegistered(pb::ReaderRegistered {
-                    reader_id: reader_id.to_string(),
-                    handle: handle.clone(),
-                    display_name: display_name.clone(),
-                })
-            }
-            Event::BookRated { reader_id, book_id, stars, previous_stars } => {
-                Body::BookRated(pb::BookRated {
-                    reader_id: reader_id.to_string(),
-                    book_id: book_id.to_string(),
-                    stars: u32::from(*stars),
-                    previous_stars: previous_stars.map(u32::from).unwrap_or(0),
-                })
-            }
-            Event::RatingCleared { reader_id, book_id, previous_stars } => {
-                Body::RatingCleared(pb::RatingCleared {
-                    reader_id: reader_id.to_string(),
-                    book_id: book_id.to_string(),
-                    previous_stars: u32::from(*previous_stars),
-                })
-            }
+            Event::ReaderRegistered {
+                reader_id,
+                handle,
+                display_name,
+            } => Body::ReaderRegistered(pb::ReaderRegistered {
+                reader_id: reader_id.to_string(),
+                handle: handle.clone(),
+                display_name: display_name.clone(),
+            }),
+            Event::BookRated {
+                reader_id,
+                book_id,
+                stars,
+                previous_stars,
+            } => Body::BookRated(pb::BookRated {
+                reader_id: reader_id.to_string(),
+                book_id: book_id.to_string(),
+                stars: u32::from(*stars),
+                previous_stars: previous_stars.map(u32::from).unwrap_or(0),
+            }),
+            Event::RatingCleared {
+                reader_id,
+                book_id,
+                previous_stars,
+            } => Body::RatingCleared(pb::RatingCleared {
+                reader_id: reader_id.to_string(),
+                book_id: book_id.to_string(),
+                previous_stars: u32::from(*previous_stars),
+            }),
         };
-        pb::Event { event_id: recorded.id.to_string(), body: Some(body) }
+        pb::Event {
+            event_id: recorded.id.to_string(),
+            body: Some(body),
+        }
     }
 }
 
@@ -295,7 +325,11 @@ mod tests {
         let envelope = Envelope::new(
             meta(),
             vec![
-                Event::AuthorAdded { author_id: Uuid::now_v7(), name: "K".into(), bio: String::new() },
+                Event::AuthorAdded {
+                    author_id: Uuid::now_v7(),
+                    name: "K".into(),
+                    bio: String::new(),
+                },
                 Event::BookAdded(BookAdded {
                     book_id,
                     title: "Moscow 1956".into(),
@@ -306,10 +340,28 @@ mod tests {
                     first_published: NaiveDate::from_ymd_opt(2017, 4, 17),
                     author_ids: vec![Uuid::now_v7()],
                 }),
-                Event::ReaderRegistered { reader_id, handle: "ana".into(), display_name: "Ana".into() },
-                Event::BookRated { reader_id, book_id, stars: 4, previous_stars: None },
-                Event::BookRated { reader_id, book_id, stars: 5, previous_stars: Some(4) },
-                Event::RatingCleared { reader_id, book_id, previous_stars: 5 },
+                Event::ReaderRegistered {
+                    reader_id,
+                    handle: "ana".into(),
+                    display_name: "Ana".into(),
+                },
+                Event::BookRated {
+                    reader_id,
+                    book_id,
+                    stars: 4,
+                    previous_stars: None,
+                },
+                Event::BookRated {
+                    reader_id,
+                    book_id,
+                    stars: 5,
+                    previous_stars: Some(4),
+                },
+                Event::RatingCleared {
+                    reader_id,
+                    book_id,
+                    previous_stars: 5,
+                },
             ],
         );
         let decoded = Envelope::decode(&envelope.encode());
@@ -318,12 +370,18 @@ mod tests {
 
     #[test]
     fn bad_wire_data_is_an_error_not_a_panic() {
-        assert!(matches!(Envelope::decode(b"\xff\xff\xff"), Err(WireError::Decode(_))));
+        assert!(matches!(
+            Envelope::decode(b"\xff\xff\xff"),
+            Err(WireError::Decode(_))
+        ));
         let mut wire = pb::Envelope::from(&Envelope::new(meta(), vec![]));
         wire.command_id = "not-a-uuid".into();
         assert!(matches!(
             Envelope::try_from(wire),
-            Err(WireError::Invalid { field: "command_id", .. })
+            Err(WireError::Invalid {
+                field: "command_id",
+                ..
+            })
         ));
         let wire = pb::Event {
             event_id: Uuid::now_v7().to_string(),
@@ -334,6 +392,9 @@ mod tests {
                 previous_stars: 0,
             })),
         };
-        assert!(matches!(RecordedEvent::try_from(wire), Err(WireError::Invalid { field: "stars", .. })));
+        assert!(matches!(
+            RecordedEvent::try_from(wire),
+            Err(WireError::Invalid { field: "stars", .. })
+        ));
     }
 }

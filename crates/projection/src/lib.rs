@@ -64,7 +64,12 @@ pub struct Runner<P> {
 
 impl<P: Projection> Runner<P> {
     pub fn new(projection: P, pool: PgPool, store: EventStore, client: async_nats::Client) -> Self {
-        Self { projection, pool, store, client }
+        Self {
+            projection,
+            pool,
+            store,
+            client,
+        }
     }
 
     pub async fn checkpoint(&self) -> Result<u64, ProjectionError> {
@@ -112,7 +117,10 @@ impl<P: Projection> Runner<P> {
     async fn announce(&self, updates: Vec<LiveUpdate>, position: u64) {
         let namespace = self.store.namespace();
         let name = self.projection.name();
-        let notice = live::ProjectionPosition { projection: name.to_owned(), position };
+        let notice = live::ProjectionPosition {
+            projection: name.to_owned(),
+            position,
+        };
         let updates = updates.into_iter().chain([LiveUpdate {
             subject: position_subject(namespace, name),
             payload: Bytes::from(notice.encode_to_vec()),
@@ -160,8 +168,16 @@ impl<P: Projection> Runner<P> {
             })
             .await
             .map_err(|e| stream_error(&e))?;
-        let mut messages = consumer.messages().await.map_err(|e| stream_error(&e))?.ready_chunks(MAX_BATCH);
-        tracing::info!(projection = self.projection.name(), from = start_sequence, "following the stream");
+        let mut messages = consumer
+            .messages()
+            .await
+            .map_err(|e| stream_error(&e))?
+            .ready_chunks(MAX_BATCH);
+        tracing::info!(
+            projection = self.projection.name(),
+            from = start_sequence,
+            "following the stream"
+        );
         loop {
             let chunk = tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
@@ -170,7 +186,10 @@ impl<P: Projection> Runner<P> {
             let mut batch = Vec::with_capacity(chunk.len());
             for message in chunk {
                 let message = message.map_err(|e| stream_error(&e))?;
-                let position = message.info().map_err(|e| stream_error(&e))?.stream_sequence;
+                let position = message
+                    .info()
+                    .map_err(|e| stream_error(&e))?
+                    .stream_sequence;
                 batch.push(decode(position, &message.subject, &message.payload));
             }
             self.apply_batch(&batch).await?;

@@ -18,7 +18,11 @@ pub struct NatsConfig {
 
 impl NatsConfig {
     pub fn new(nats_url: impl Into<String>, namespace: impl Into<String>) -> Self {
-        Self { nats_url: nats_url.into(), namespace: namespace.into(), stream_replicas: 1 }
+        Self {
+            nats_url: nats_url.into(),
+            namespace: namespace.into(),
+            stream_replicas: 1,
+        }
     }
 
     pub async fn connect(&self) -> Result<async_nats::Client, async_nats::ConnectError> {
@@ -34,7 +38,9 @@ impl NatsConfig {
         &self,
     ) -> Result<(async_nats::Client, readstream_eventstore::EventStore), StartError> {
         let client = self.connect().await?;
-        let settings = readstream_eventstore::StreamSettings { replicas: self.stream_replicas };
+        let settings = readstream_eventstore::StreamSettings {
+            replicas: self.stream_replicas,
+        };
         let store =
             readstream_eventstore::EventStore::connect(client.clone(), &self.namespace, settings)
                 .await?;
@@ -46,7 +52,11 @@ impl NatsConfig {
 #[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseConfig {
     /// Postgres URL of the read models (and the social service's credentials).
-    #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/readstream")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/readstream"
+    )]
     pub database_url: String,
     /// Largest number of connections this process keeps open.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
@@ -55,7 +65,10 @@ pub struct DatabaseConfig {
 
 impl DatabaseConfig {
     pub fn new(database_url: impl Into<String>) -> Self {
-        Self { database_url: database_url.into(), database_max_connections: 10 }
+        Self {
+            database_url: database_url.into(),
+            database_max_connections: 10,
+        }
     }
 }
 

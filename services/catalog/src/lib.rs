@@ -1,1 +1,143 @@
+//! The catalog service: authors and books. Answers `<ns>.cmd.catalog.add_author` and
+//! `add_book`, deciding against `<ns>.events.catalog.{author,book}.<id>`.
 
+pub mod domain;
+
+use std::collections::HashSet;
+
+use bytes::Bytes;
+use chrono::Utc;
+use readstream_contracts::{proto::commands::v1 as pb, Code, Rejection};
+use readstream_eventstore::EventStore;
+use readstream_runtime::{bus, config::StartError, NatsConfig};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub const SERVICE: &str = "catalog";
+
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "readstream-catalog", about = "The catalog command service")]
+pub struct Config {
+    #[command(flatten)]
+    pub nats: NatsConfig,
+}
+
+pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
+    let (client, store) = config.nats.event_store().await?;
+    let catalog = Catalog { store };
+    let namespace = config.nats.namespace.clone();
+    bus::serve(
+        client,
+        &namespace,
+        SERVICE,
+        move |command, payload| {
+            let catalog = catalog.clone();
+            async move { catalog.handle(&command, payload).await }
+        },
+        shutdown,
+    )
+    .await
+}
+
+/// The id of what a command creates, derived from the command id so a retry targets it again.
+pub fn created_id(command_id: Uuid, kind: &str) -> Uuid {
+    Uuid::new_v5(&command_id, kind.as_bytes())
+}
+
+pub fn parse_id(field: &'static str, value: &str) -> Result<Uuid, Rejection> {
+    Uuid::parse_str(value)
+        .map_err(|_| Rejection::invalid(field, format!("{field} is not a valid id")))
+}
+
+#[derive(Clone)]
+struct Catalog {
+    store: EventStore,
+}
+
+impl Catalog {
+    async fn handle(&self, command: &str, payload: Bytes) -> pb::Reply {
+        let reply = match command {
+            "add_author" => self.add_author(payload).await,
+            "add_book" => self.add_book(payload).await,
+            _ => Err(Rejection::new(
+                Code::InvalidArgument,
+                format!("unknown command {command}"),
+            )),
+        };
+        reply.unwrap_or_else(bus::rejected)
+    }
+
+    async fn add_author(&self, payload: Bytes) -> Result<pb::Reply, Rejection> {
+        let request: pb::AddAuthor = bus::decode(&payload)?;
+        let meta = bus::metadata(request.meta)?;
+        bus::require_actor(&meta)?;
+        let author_id = created_id(meta.command_id, "author");
+        let command = domain::AddAuthor {
+            author_id,
+            name: request.name,
+            bio: request.bio,
+        };
+        let outcome = self
+            .store
+            .execute(&format!("catalog.author.{author_id}"), meta, |history| {
+                domain::add_author(&domain::Entry::fold(history), command.clone())
+            })
+            .await;
+        Ok(bus::reply(outcome, author_id))
+    }
+
+    async fn add_book(&self, payload: Bytes) -> Result<pb::Reply, Rejection> {
+        let request: pb::AddBook = bus::decode(&payload)?;
+        let meta = bus::metadata(request.meta)?;
+        bus::require_actor(&meta)?;
+        let book_id = created_id(meta.command_id, "book");
+        let first_published = match request.first_published.as_str() {
+            "" => None,
+            date => Some(date.parse().map_err(|_| {
+                Rejection::invalid(
+                    "firstPublished",
+                    "firstPublished must be a date (YYYY-MM-DD)",
+                )
+            })?),
+        };
+        let author_ids = request
+            .author_ids
+            .iter()
+            .map(|id| parse_id("authorIds", id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut known_authors = HashSet::new();
+        for &author_id in author_ids.iter().take(domain::MAX_AUTHORS) {
+            let exists = self
+                .store
+                .exists(&format!("catalog.author.{author_id}"))
+                .await
+                .map_err(|err| bus::unavailable(&err))?;
+            if exists {
+                known_authors.insert(author_id);
+            }
+        }
+        let command = domain::AddBook {
+            book_id,
+            title: request.title,
+            subtitle: request.subtitle,
+            description: request.description,
+            pages: request.pages,
+            format: request.format,
+            first_published,
+            author_ids,
+        };
+        let today = Utc::now().date_naive();
+        let outcome = self
+            .store
+            .execute(&format!("catalog.book.{book_id}"), meta, |history| {
+                domain::add_book(
+                    &domain::Entry::fold(history),
+                    command.clone(),
+                    &known_authors,
+                    today,
+                )
+            })
+            .await;
+        Ok(bus::reply(outcome, book_id))
+    }
+}

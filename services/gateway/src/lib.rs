@@ -1,1 +1,219 @@
+//! The gateway: one GraphQL endpoint for queries, mutations and subscriptions.
+//!
+//! - `POST /graphql`: queries and mutations; `GET /graphql`: GraphiQL.
+//! - `GET /graphql/ws`: subscriptions over WebSocket (`graphql-transport-ws` or the legacy
+//!   `graphql-ws`); the token goes in the `connection_init` payload as `Authorization`.
+//! - `GET /healthz` (the process runs) and `GET /readyz` (Postgres and NATS answer).
+//!
+//! Mutations become commands sent over NATS; queries read the Postgres read models;
+//! `Readstream-Min-Position: N` (or `extensions.minPosition`) waits until they include N.
 
+pub mod auth;
+pub mod commands;
+pub mod error;
+pub mod graphql;
+pub mod positions;
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use axum::{
+    extract::{State, WebSocketUpgrade},
+    http::{HeaderMap, StatusCode},
+    response::{Html, IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use readstream_runtime::{config::StartError, DatabaseConfig, NatsConfig};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{auth::Tokens, error::ApiError, graphql::ReadstreamSchema, positions::Positions};
+
+/// The development secret `make run` uses; anything public must set its own.
+pub const DEV_JWT_SECRET: &str = "readstream-development-secret-change-me";
+
+/// Header asking to read at least this stream position.
+pub const MIN_POSITION_HEADER: &str = "readstream-min-position";
+
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "readstream-gateway", about = "The GraphQL gateway")]
+pub struct Config {
+    #[command(flatten)]
+    pub nats: NatsConfig,
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+    /// Address to listen on.
+    #[arg(long, env = "GATEWAY_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Secret that signs the readers' tokens (HS256).
+    #[arg(long, env = "JWT_SECRET", default_value = DEV_JWT_SECRET, hide_default_value = true)]
+    pub jwt_secret: String,
+    /// How long a token stays valid, in seconds.
+    #[arg(long, env = "JWT_LIFETIME_SECS", default_value_t = 7 * 24 * 3600)]
+    pub jwt_lifetime_secs: u64,
+    /// Longest wait, in milliseconds, for the read models to reach a requested position.
+    #[arg(long, env = "READ_YOUR_WRITES_TIMEOUT_MS", default_value_t = 5_000)]
+    pub read_your_writes_timeout_ms: u64,
+    /// Print the GraphQL SDL and exit.
+    #[arg(long)]
+    pub print_schema: bool,
+}
+
+/// What every resolver can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub nats: async_nats::Client,
+    pub namespace: String,
+    pub tokens: Arc<Tokens>,
+    pub positions: Positions,
+}
+
+pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
+    let listener = TcpListener::bind(config.addr).await?;
+    serve(config, listener, shutdown).await
+}
+
+/// Serves on a listener the caller bound (tests bind port 0).
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), StartError> {
+    if config.jwt_secret == DEV_JWT_SECRET {
+        tracing::warn!("JWT_SECRET is the development default: set your own anywhere but a laptop");
+    }
+    let pool = readstream_runtime::db::connect_and_migrate(&config.database).await?;
+    let nats = config.nats.connect().await?;
+    let timeout = Duration::from_millis(config.read_your_writes_timeout_ms);
+    let positions = Positions::start(
+        &nats,
+        &config.nats.namespace,
+        pool.clone(),
+        timeout,
+        shutdown.clone(),
+    )
+    .await?;
+    let app = AppState {
+        pool,
+        nats,
+        namespace: config.nats.namespace.clone(),
+        tokens: Arc::new(Tokens::new(
+            &config.jwt_secret,
+            Duration::from_secs(config.jwt_lifetime_secs),
+        )),
+        positions,
+    };
+    let schema = graphql::schema(app.clone());
+    let router = Router::new()
+        .route("/graphql", get(graphiql).post(graphql_http))
+        .route("/graphql/ws", get(graphql_ws))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .with_state((schema, app));
+    tracing::info!(addr = %listener.local_addr()?, "GraphQL at /graphql");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await?;
+    Ok(())
+}
+
+type Shared = (ReadstreamSchema, AppState);
+
+async fn graphiql() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .finish(),
+    )
+}
+
+async fn graphql_http(
+    State((schema, app)): State<Shared>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> GraphQLResponse {
+    let mut request = request.into_inner();
+    let authorization = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match app.tokens.from_authorization(authorization) {
+        Ok(Some(viewer)) => request = request.data(viewer),
+        Ok(None) => {}
+        Err(err) => return graphql::request_error(err).into(),
+    }
+    if let Some(value) = headers.get(MIN_POSITION_HEADER) {
+        match value
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            Some(position) => {
+                request
+                    .extensions
+                    .insert(graphql::MIN_POSITION.to_owned(), position.into());
+            }
+            None => {
+                let err = ApiError::invalid(
+                    MIN_POSITION_HEADER,
+                    "Readstream-Min-Position must be a stream position",
+                );
+                return graphql::request_error(err).into();
+            }
+        }
+    }
+    schema.execute(request).await.into()
+}
+
+async fn graphql_ws(
+    State((schema, app)): State<Shared>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            GraphQLWebSocket::new(stream, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let mut data = async_graphql::Data::default();
+                    let authorization = ["Authorization", "authorization"]
+                        .iter()
+                        .find_map(|key| payload.get(key).and_then(|v| v.as_str()));
+                    if let Some(viewer) = app
+                        .tokens
+                        .from_authorization(authorization)
+                        .map_err(|e| async_graphql::Error::from(e))?
+                    {
+                        data.insert(viewer);
+                    }
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
+async fn ready(State((_, app)): State<Shared>) -> Response {
+    let database = sqlx::query_scalar!("SELECT 1 AS one")
+        .fetch_one(&app.pool)
+        .await
+        .is_ok();
+    let nats = app.nats.connection_state() == async_nats::connection::State::Connected;
+    let status = if database && nats {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        format!(
+            "postgres: {}\nnats: {}\n",
+            if database { "ok" } else { "down" },
+            if nats { "ok" } else { "down" }
+        ),
+    )
+        .into_response()
+}

@@ -1,1 +1,9 @@
-fn main() {}
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    readstream_runtime::init_tracing();
+    let config = readstream_ratings::Config::parse();
+    readstream_ratings::run(config, readstream_runtime::shutdown_on_signal()).await?;
+    Ok(())
+}

@@ -1,1 +1,182 @@
+//! The social service: readers signing up and signing in. Answers `<ns>.cmd.social.sign_up`
+//! (deciding against `<ns>.events.social.reader.<id>`) and `sign_in`.
+//!
+//! Credentials live only in this service's own table, `social_credentials`, as argon2id
+//! hashes; the event log gets `ReaderRegistered` with the public profile. The table's unique
+//! handle key is what makes handles unique across concurrent sign-ups.
 
+pub mod domain;
+
+use argon2::{
+    password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
+    Argon2,
+};
+use bytes::Bytes;
+use readstream_contracts::{proto::commands::v1 as pb, Code, Rejection};
+use readstream_eventstore::{Accepted, EventStore};
+use readstream_runtime::{bus, config::StartError, DatabaseConfig, NatsConfig};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub const SERVICE: &str = "social";
+
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "readstream-social", about = "The social command service")]
+pub struct Config {
+    #[command(flatten)]
+    pub nats: NatsConfig,
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+}
+
+pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
+    let pool = readstream_runtime::db::connect_and_migrate(&config.database).await?;
+    let (client, store) = config.nats.event_store().await?;
+    let social = Social { store, pool };
+    let namespace = config.nats.namespace.clone();
+    bus::serve(
+        client,
+        &namespace,
+        SERVICE,
+        move |command, payload| {
+            let social = social.clone();
+            async move { social.handle(&command, payload).await }
+        },
+        shutdown,
+    )
+    .await
+}
+
+#[derive(Clone)]
+struct Social {
+    store: EventStore,
+    pool: PgPool,
+}
+
+fn internal(err: impl std::fmt::Display) -> Rejection {
+    tracing::error!(error = %err, "social service failure");
+    Rejection::new(Code::Unavailable, "the service is unavailable; try again")
+}
+
+fn wrong_credentials() -> Rejection {
+    Rejection::new(Code::Unauthenticated, "wrong handle or password")
+}
+
+/// Handles are unique regardless of case.
+fn handle_key(handle: &str) -> String {
+    handle.to_lowercase()
+}
+
+impl Social {
+    async fn handle(&self, command: &str, payload: Bytes) -> pb::Reply {
+        let reply = match command {
+            "sign_up" => self.sign_up(payload).await,
+            "sign_in" => self.sign_in(payload).await,
+            _ => Err(Rejection::new(
+                Code::InvalidArgument,
+                format!("unknown command {command}"),
+            )),
+        };
+        reply.unwrap_or_else(bus::rejected)
+    }
+
+    async fn sign_up(&self, payload: Bytes) -> Result<pb::Reply, Rejection> {
+        let request: pb::SignUp = bus::decode(&payload)?;
+        let meta = bus::metadata(request.meta)?;
+        let reader_id = Uuid::new_v5(&meta.command_id, b"reader");
+        let command = domain::SignUp {
+            reader_id,
+            handle: request.handle,
+            display_name: request.display_name,
+            password: request.password,
+        };
+        domain::validate_sign_up(&command)?;
+        let password = command.password.clone();
+        let password_hash = tokio::task::spawn_blocking(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            Argon2::default()
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
+        })
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
+
+        // The credentials row claims the handle; it commits only once the event is stored.
+        let mut tx = self.pool.begin().await.map_err(internal)?;
+        let claimed = sqlx::query_scalar!(
+            "INSERT INTO social_credentials (reader_id, handle_key, password_hash)
+             VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING
+             RETURNING reader_id",
+            reader_id,
+            handle_key(&command.handle),
+            password_hash
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(internal)?;
+        if claimed.is_none() {
+            let holder = sqlx::query_scalar!(
+                "SELECT reader_id FROM social_credentials WHERE handle_key = $1",
+                handle_key(&command.handle)
+            )
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(internal)?;
+            // The same command retried finds its own row: answer it as the first time.
+            if holder != Some(reader_id) {
+                return Err(Rejection {
+                    code: Code::AlreadyExists,
+                    message: format!("the handle {} is taken", command.handle),
+                    field: Some("handle"),
+                });
+            }
+        }
+        let outcome = self
+            .store
+            .execute(&format!("social.reader.{reader_id}"), meta, |history| {
+                domain::sign_up(&domain::Reader::fold(history), &command)
+            })
+            .await;
+        if let Ok(Ok(Accepted { .. })) = &outcome {
+            tx.commit().await.map_err(internal)?;
+        }
+        Ok(bus::reply(outcome, reader_id))
+    }
+
+    async fn sign_in(&self, payload: Bytes) -> Result<pb::Reply, Rejection> {
+        let request: pb::SignIn = bus::decode(&payload)?;
+        let credentials = sqlx::query!(
+            "SELECT reader_id, password_hash FROM social_credentials WHERE handle_key = $1",
+            handle_key(&request.handle)
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(internal)?
+        .ok_or_else(wrong_credentials)?;
+        let password = request.password;
+        let stored_hash = credentials.password_hash;
+        let verified = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&stored_hash).map(|hash| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &hash)
+                    .is_ok()
+            })
+        })
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
+        if !verified {
+            return Err(wrong_credentials());
+        }
+        Ok(bus::accepted(
+            Accepted {
+                position: 0,
+                event_ids: vec![],
+            },
+            credentials.reader_id,
+        ))
+    }
+}

@@ -1,0 +1,61 @@
+//! Sending commands to the command services and turning their replies into results.
+
+use prost::Message;
+use readstream_contracts::proto::commands::v1 as pb;
+use readstream_runtime::bus;
+use uuid::Uuid;
+
+use crate::{auth::Viewer, error::ApiError, AppState};
+
+/// Ties idempotency keys to their reader, so two readers' keys never meet.
+const IDEMPOTENCY_NAMESPACE: Uuid = Uuid::from_u128(0x6f0e_56c4_2f9b_4c57_9a51_8d7b_3e1a_0c21);
+pub const MAX_IDEMPOTENCY_KEY: usize = 128;
+
+/// A command's metadata; a client idempotency key becomes a stable command id.
+pub fn meta(
+    viewer: Option<&Viewer>,
+    idempotency_key: Option<String>,
+) -> Result<pb::CommandMeta, ApiError> {
+    let actor = viewer.map(|v| v.reader_id);
+    let command_id = match idempotency_key {
+        Some(key) if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY => {
+            return Err(ApiError::invalid(
+                "idempotencyKey",
+                format!("an idempotency key has 1 to {MAX_IDEMPOTENCY_KEY} characters"),
+            ));
+        }
+        Some(key) => {
+            let scope = actor.map(|a| a.to_string()).unwrap_or_default();
+            Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, format!("{scope}:{key}").as_bytes())
+        }
+        None => Uuid::now_v7(),
+    };
+    Ok(pb::CommandMeta {
+        command_id: command_id.to_string(),
+        actor: actor.map(|a| a.to_string()).unwrap_or_default(),
+        correlation_id: command_id.to_string(),
+    })
+}
+
+/// Sends a command; a refusal comes back as its coded error.
+pub async fn send<M: Message>(
+    app: &AppState,
+    service: &str,
+    command: &str,
+    message: &M,
+) -> Result<pb::Accepted, ApiError> {
+    let reply = bus::send(&app.nats, &app.namespace, service, command, message)
+        .await
+        .map_err(ApiError::unavailable)?;
+    match reply.outcome {
+        Some(pb::reply::Outcome::Accepted(accepted)) => Ok(accepted),
+        Some(pb::reply::Outcome::Rejected(rejected)) => Err(rejected.into()),
+        None => Err(ApiError::internal(format!(
+            "{service}.{command} sent an empty reply"
+        ))),
+    }
+}
+
+pub fn parse_id(field: &str, id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| ApiError::invalid(field, format!("{field} is not a valid id")))
+}

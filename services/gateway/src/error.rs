@@ -1,0 +1,84 @@
+//! The one mapping of every failure to a GraphQL error with `extensions.code`.
+//! Internal detail is logged here and never sent to the client.
+
+use async_graphql::ErrorExtensions;
+use readstream_contracts::{proto::commands::v1 as pb, Code};
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub code: Code,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            code: Code::InvalidArgument,
+            message: message.into(),
+            field: Some(field.to_owned()),
+        }
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            Code::Unauthenticated,
+            "sign in first: send `Authorization: Bearer <token>`",
+        )
+    }
+
+    /// Logs the cause; the client learns only that something failed inside.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(Code::Internal, "internal error")
+    }
+
+    pub fn unavailable(cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %cause, "dependency unavailable");
+        Self::new(Code::Unavailable, "a service is unavailable; try again")
+    }
+}
+
+impl From<pb::Rejected> for ApiError {
+    fn from(rejected: pb::Rejected) -> Self {
+        let code = pb::Code::try_from(rejected.code)
+            .map(Code::from)
+            .unwrap_or(Code::Internal);
+        Self {
+            code,
+            message: rejected.message,
+            field: Some(rejected.field).filter(|f| !f.is_empty()),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::internal(err)
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(err: ApiError) -> Self {
+        async_graphql::Error::new(err.message).extend_with(|_, extensions| {
+            extensions.set("code", err.code.as_str());
+            if let Some(field) = err.field {
+                extensions.set("field", field);
+            }
+        })
+    }
+}
+
+impl From<ApiError> for async_graphql::ServerError {
+    fn from(err: ApiError) -> Self {
+        async_graphql::Error::from(err).into_server_error(Default::default())
+    }
+}

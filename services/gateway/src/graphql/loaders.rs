@@ -1,0 +1,140 @@
+//! DataLoaders: every by-id lookup of a request is batched into one query.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::dataloader::Loader;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::types::{Author, Book, RatingCounts, Reader};
+
+pub struct Database(pub PgPool);
+
+type Failure = Arc<sqlx::Error>;
+
+impl Loader<BookKey> for Database {
+    type Value = Book;
+    type Error = Failure;
+
+    async fn load(&self, keys: &[BookKey]) -> Result<HashMap<BookKey, Book>, Failure> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = sqlx::query_as!(
+            Book,
+            "SELECT book_id, title, subtitle, description, pages, format, first_published, position
+             FROM books WHERE book_id = ANY($1)",
+            &ids
+        )
+        .fetch_all(&self.0)
+        .await?;
+        Ok(rows.into_iter().map(|b| (BookKey(b.book_id), b)).collect())
+    }
+}
+
+impl Loader<AuthorsOf> for Database {
+    type Value = Vec<Author>;
+    type Error = Failure;
+
+    async fn load(&self, keys: &[AuthorsOf]) -> Result<HashMap<AuthorsOf, Vec<Author>>, Failure> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = sqlx::query!(
+            "SELECT ba.book_id, a.author_id, a.name, a.bio
+             FROM book_authors ba JOIN authors a USING (author_id)
+             WHERE ba.book_id = ANY($1)
+             ORDER BY ba.book_id, ba.ordinal",
+            &ids
+        )
+        .fetch_all(&self.0)
+        .await?;
+        let mut authors: HashMap<AuthorsOf, Vec<Author>> = HashMap::new();
+        for row in rows {
+            authors
+                .entry(AuthorsOf(row.book_id))
+                .or_default()
+                .push(Author {
+                    author_id: row.author_id,
+                    name: row.name,
+                    bio: row.bio,
+                });
+        }
+        Ok(authors)
+    }
+}
+
+impl Loader<AuthorKey> for Database {
+    type Value = Author;
+    type Error = Failure;
+
+    async fn load(&self, keys: &[AuthorKey]) -> Result<HashMap<AuthorKey, Author>, Failure> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = sqlx::query_as!(
+            Author,
+            "SELECT author_id, name, bio FROM authors WHERE author_id = ANY($1)",
+            &ids
+        )
+        .fetch_all(&self.0)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|a| (AuthorKey(a.author_id), a))
+            .collect())
+    }
+}
+
+impl Loader<RatingsOf> for Database {
+    type Value = RatingCounts;
+    type Error = Failure;
+
+    async fn load(&self, keys: &[RatingsOf]) -> Result<HashMap<RatingsOf, RatingCounts>, Failure> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = sqlx::query!(
+            "SELECT book_id, ratings_count, ratings_sum, stars_1, stars_2, stars_3, stars_4, stars_5
+             FROM book_stats WHERE book_id = ANY($1)",
+            &ids
+        )
+        .fetch_all(&self.0)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let counts = RatingCounts {
+                    count: r.ratings_count as u64,
+                    sum: r.ratings_sum as u64,
+                    stars: [r.stars_1, r.stars_2, r.stars_3, r.stars_4, r.stars_5]
+                        .map(|n| n as u64),
+                };
+                (RatingsOf(r.book_id), counts)
+            })
+            .collect())
+    }
+}
+
+impl Loader<ReaderKey> for Database {
+    type Value = Reader;
+    type Error = Failure;
+
+    async fn load(&self, keys: &[ReaderKey]) -> Result<HashMap<ReaderKey, Reader>, Failure> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = sqlx::query_as!(
+            Reader,
+            "SELECT reader_id, handle, display_name, joined_at FROM readers WHERE reader_id = ANY($1)",
+            &ids
+        )
+        .fetch_all(&self.0)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (ReaderKey(r.reader_id), r))
+            .collect())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BookKey(pub Uuid);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AuthorsOf(pub Uuid);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AuthorKey(pub Uuid);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RatingsOf(pub Uuid);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReaderKey(pub Uuid);

@@ -1,0 +1,503 @@
+//! The GraphQL schema: queries over the read models, one mutation per command, and live
+//! subscriptions fed by the projector through NATS.
+
+pub mod loaders;
+pub mod types;
+
+use std::sync::Arc;
+
+use async_graphql::{
+    connection::{Connection, Edge},
+    dataloader::DataLoader,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
+    Context, InputObject, Object, Request, Result, Schema, ServerResult, SimpleObject,
+    Subscription, ID,
+};
+use base64::Engine;
+use futures::{Stream, StreamExt};
+use prost::Message;
+use readstream_contracts::proto::{commands::v1 as pb, live::v1 as live};
+
+use crate::{
+    auth::Viewer,
+    commands::{self, parse_id},
+    error::ApiError,
+    positions::Positions,
+    AppState,
+};
+use loaders::{AuthorKey, BookKey, Database, ReaderKey};
+use types::{
+    load_error, loader, Author, Book, BookRatings, BookRatingsChanged, RatingCounts, Reader,
+};
+
+pub type ReadstreamSchema = Schema<Query, Mutation, Subscription>;
+
+/// Request `extensions` field (and HTTP header) asking to read at least this stream position.
+pub const MIN_POSITION: &str = "minPosition";
+pub const MAX_PAGE: i32 = 100;
+pub const DEFAULT_PAGE: i32 = 20;
+
+/// The schema without its data: enough to print the SDL.
+pub fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query, Mutation, Subscription)
+        .limit_depth(16)
+        .limit_complexity(5_000)
+        .limit_recursive_depth(32)
+}
+
+pub fn schema(app: AppState) -> ReadstreamSchema {
+    builder()
+        .extension(ReadYourWrites(app.positions.clone()))
+        .data(DataLoader::new(Database(app.pool.clone()), tokio::spawn))
+        .data(app)
+        .finish()
+}
+
+/// The SDL checked in as `schema/schema.graphql`.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}
+
+fn app<'a>(ctx: &'a Context<'_>) -> &'a AppState {
+    ctx.data_unchecked::<AppState>()
+}
+
+fn viewer(ctx: &Context<'_>) -> Result<Viewer, ApiError> {
+    ctx.data_opt::<Viewer>()
+        .copied()
+        .ok_or_else(ApiError::unauthenticated)
+}
+
+/// Waits until the read models include `position`: how a mutation's payload shows its own write.
+async fn reached(ctx: &Context<'_>, position: u64) -> Result<(), ApiError> {
+    app(ctx).positions.wait_for(position).await
+}
+
+/// Holds a request until the read models reach the position it asks for, if any.
+struct ReadYourWrites(Positions);
+
+impl ExtensionFactory for ReadYourWrites {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ReadYourWritesExtension(self.0.clone()))
+    }
+}
+
+struct ReadYourWritesExtension(Positions);
+
+#[async_trait::async_trait]
+impl Extension for ReadYourWritesExtension {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        if let Some(value) = request.extensions.get(MIN_POSITION) {
+            let position = match value {
+                async_graphql::Value::Number(n) => n.as_u64(),
+                async_graphql::Value::String(s) => s.parse().ok(),
+                _ => None,
+            }
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    MIN_POSITION,
+                    "minPosition must be a stream position (a whole number)",
+                )
+            })?;
+            self.0.wait_for(position).await?;
+        }
+        next.run(ctx, request).await
+    }
+}
+
+const BOOKS_CURSOR: &str = "books:";
+
+fn books_cursor(position: i64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{BOOKS_CURSOR}{position}"))
+}
+
+fn parse_books_cursor(cursor: &str) -> Result<i64, ApiError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix(BOOKS_CURSOR).and_then(|p| p.parse().ok()))
+        .ok_or_else(|| ApiError::invalid("after", "after is not a cursor of this list"))
+}
+
+fn page_size(first: Option<i32>) -> Result<i64, ApiError> {
+    match first.unwrap_or(DEFAULT_PAGE) {
+        n @ 1..=MAX_PAGE => Ok(i64::from(n)),
+        _ => Err(ApiError::invalid(
+            "first",
+            format!("first must be between 1 and {MAX_PAGE}"),
+        )),
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ListInfo {
+    /// How many items the whole list has.
+    total_count: i64,
+}
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// Every book, in the order they were added.
+    async fn books(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Book, ListInfo>> {
+        let limit = page_size(first)?;
+        let after = after
+            .as_deref()
+            .map(parse_books_cursor)
+            .transpose()?
+            .unwrap_or(0);
+        let pool = &app(ctx).pool;
+        let mut rows = sqlx::query_as!(
+            Book,
+            "SELECT book_id, title, subtitle, description, pages, format, first_published, position
+             FROM books WHERE position > $1 ORDER BY position LIMIT $2",
+            after,
+            limit + 1
+        )
+        .fetch_all(pool)
+        .await
+        .map_err(ApiError::from)?;
+        let total_count = sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM books"#)
+            .fetch_one(pool)
+            .await
+            .map_err(ApiError::from)?;
+        let has_next = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let mut connection =
+            Connection::with_additional_fields(after > 0, has_next, ListInfo { total_count });
+        connection.edges.extend(
+            rows.into_iter()
+                .map(|book| Edge::new(books_cursor(book.position), book)),
+        );
+        Ok(connection)
+    }
+
+    async fn book(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Book>> {
+        let book_id = parse_id("id", &id)?;
+        Ok(loader(ctx)
+            .load_one(BookKey(book_id))
+            .await
+            .map_err(load_error)?)
+    }
+
+    async fn author(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Author>> {
+        let author_id = parse_id("id", &id)?;
+        Ok(loader(ctx)
+            .load_one(AuthorKey(author_id))
+            .await
+            .map_err(load_error)?)
+    }
+
+    /// A reader by handle (any case).
+    async fn reader(&self, ctx: &Context<'_>, handle: String) -> Result<Option<Reader>> {
+        let reader = sqlx::query_as!(
+            Reader,
+            "SELECT reader_id, handle, display_name, joined_at FROM readers
+             WHERE lower(handle) = lower($1) ORDER BY position LIMIT 1",
+            handle
+        )
+        .fetch_optional(&app(ctx).pool)
+        .await
+        .map_err(ApiError::from)?;
+        Ok(reader)
+    }
+
+    /// The signed-in reader; null without a token.
+    async fn viewer(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
+        let Some(viewer) = ctx.data_opt::<Viewer>() else {
+            return Ok(None);
+        };
+        Ok(loader(ctx)
+            .load_one(ReaderKey(viewer.reader_id))
+            .await
+            .map_err(load_error)?)
+    }
+}
+
+#[derive(InputObject)]
+pub struct SignUpInput {
+    /// 3 to 30 letters, digits or `_`; unique regardless of case.
+    handle: String,
+    display_name: String,
+    /// 8 to 1024 characters; stored only as an argon2id hash.
+    password: String,
+}
+
+#[derive(InputObject)]
+pub struct AddBookInput {
+    title: String,
+    #[graphql(default)]
+    subtitle: String,
+    #[graphql(default)]
+    description: String,
+    pages: i32,
+    #[graphql(default)]
+    format: String,
+    first_published: Option<chrono::NaiveDate>,
+    author_ids: Vec<ID>,
+}
+
+#[derive(InputObject)]
+pub struct AddAuthorInput {
+    name: String,
+    #[graphql(default)]
+    bio: String,
+}
+
+/// A signed-in session.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct AuthPayload {
+    /// Send as `Authorization: Bearer <token>`.
+    token: String,
+    reader_id: ID,
+    /// The stream position of the sign-up (0 for a sign-in).
+    position: u64,
+}
+
+#[async_graphql::ComplexObject]
+impl AuthPayload {
+    async fn reader(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
+        reached(ctx, self.position).await?;
+        let reader_id = parse_id("readerId", &self.reader_id)?;
+        Ok(loader(ctx)
+            .load_one(ReaderKey(reader_id))
+            .await
+            .map_err(load_error)?)
+    }
+}
+
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct AddAuthorPayload {
+    position: u64,
+    author_id: ID,
+}
+
+#[async_graphql::ComplexObject]
+impl AddAuthorPayload {
+    /// The new author, read once the read models include it.
+    async fn author(&self, ctx: &Context<'_>) -> Result<Option<Author>> {
+        reached(ctx, self.position).await?;
+        let author_id = parse_id("authorId", &self.author_id)?;
+        Ok(loader(ctx)
+            .load_one(AuthorKey(author_id))
+            .await
+            .map_err(load_error)?)
+    }
+}
+
+/// What a book command did: the stream position to read it at, and the book as it now is.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct BookPayload {
+    position: u64,
+    book_id: ID,
+}
+
+#[async_graphql::ComplexObject]
+impl BookPayload {
+    /// The book, read once the read models include this change.
+    async fn book(&self, ctx: &Context<'_>) -> Result<Option<Book>> {
+        reached(ctx, self.position).await?;
+        let book_id = parse_id("bookId", &self.book_id)?;
+        Ok(loader(ctx)
+            .load_one(BookKey(book_id))
+            .await
+            .map_err(load_error)?)
+    }
+}
+
+fn book_payload(accepted: pb::Accepted) -> BookPayload {
+    BookPayload {
+        position: accepted.position,
+        book_id: ID(accepted.id),
+    }
+}
+
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    async fn sign_up(
+        &self,
+        ctx: &Context<'_>,
+        input: SignUpInput,
+        idempotency_key: Option<String>,
+    ) -> Result<AuthPayload> {
+        let request = pb::SignUp {
+            meta: Some(commands::meta(None, idempotency_key)?),
+            handle: input.handle,
+            display_name: input.display_name,
+            password: input.password,
+        };
+        let accepted = commands::send(app(ctx), "social", "sign_up", &request).await?;
+        let reader_id = parse_id("readerId", &accepted.id)?;
+        Ok(AuthPayload {
+            token: app(ctx).tokens.issue(reader_id)?,
+            reader_id: ID(accepted.id),
+            position: accepted.position,
+        })
+    }
+
+    async fn sign_in(
+        &self,
+        ctx: &Context<'_>,
+        handle: String,
+        password: String,
+    ) -> Result<AuthPayload> {
+        let accepted = commands::send(
+            app(ctx),
+            "social",
+            "sign_in",
+            &pb::SignIn { handle, password },
+        )
+        .await?;
+        let reader_id = parse_id("readerId", &accepted.id)?;
+        Ok(AuthPayload {
+            token: app(ctx).tokens.issue(reader_id)?,
+            reader_id: ID(accepted.id),
+            position: 0,
+        })
+    }
+
+    async fn add_author(
+        &self,
+        ctx: &Context<'_>,
+        input: AddAuthorInput,
+        idempotency_key: Option<String>,
+    ) -> Result<AddAuthorPayload> {
+        let viewer = viewer(ctx)?;
+        let request = pb::AddAuthor {
+            meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
+            name: input.name,
+            bio: input.bio,
+        };
+        let accepted = commands::send(app(ctx), "catalog", "add_author", &request).await?;
+        Ok(AddAuthorPayload {
+            position: accepted.position,
+            author_id: ID(accepted.id),
+        })
+    }
+
+    async fn add_book(
+        &self,
+        ctx: &Context<'_>,
+        input: AddBookInput,
+        idempotency_key: Option<String>,
+    ) -> Result<BookPayload> {
+        let viewer = viewer(ctx)?;
+        let author_ids = input
+            .author_ids
+            .iter()
+            .map(|id| parse_id("authorIds", id).map(|id| id.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let request = pb::AddBook {
+            meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
+            title: input.title,
+            subtitle: input.subtitle,
+            description: input.description,
+            pages: input.pages,
+            format: input.format,
+            first_published: input
+                .first_published
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            author_ids,
+        };
+        Ok(book_payload(
+            commands::send(app(ctx), "catalog", "add_book", &request).await?,
+        ))
+    }
+
+    /// Rates a book 1 to 5 stars, replacing the viewer's earlier rating of it.
+    async fn rate_book(
+        &self,
+        ctx: &Context<'_>,
+        book_id: ID,
+        stars: i32,
+        idempotency_key: Option<String>,
+    ) -> Result<BookPayload> {
+        let viewer = viewer(ctx)?;
+        let request = pb::RateBook {
+            meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
+            book_id: parse_id("bookId", &book_id)?.to_string(),
+            stars,
+        };
+        Ok(book_payload(
+            commands::send(app(ctx), "ratings", "rate_book", &request).await?,
+        ))
+    }
+
+    /// Withdraws the viewer's rating of a book.
+    async fn clear_rating(
+        &self,
+        ctx: &Context<'_>,
+        book_id: ID,
+        idempotency_key: Option<String>,
+    ) -> Result<BookPayload> {
+        let viewer = viewer(ctx)?;
+        let request = pb::ClearRating {
+            meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
+            book_id: parse_id("bookId", &book_id)?.to_string(),
+        };
+        Ok(book_payload(
+            commands::send(app(ctx), "ratings", "clear_rating", &request).await?,
+        ))
+    }
+}
+
+pub struct Subscription;
+
+#[Subscription]
+impl Subscription {
+    /// A book's rating figures, pushed after each projected change.
+    async fn book_ratings_changed(
+        &self,
+        ctx: &Context<'_>,
+        book_id: ID,
+    ) -> Result<impl Stream<Item = BookRatingsChanged>> {
+        let id = parse_id("bookId", &book_id)?;
+        let app = app(ctx);
+        let subject = format!("{}.live.book.{id}.ratings", app.namespace);
+        let updates = app
+            .nats
+            .subscribe(subject)
+            .await
+            .map_err(ApiError::unavailable)?;
+        Ok(updates.filter_map(move |message| {
+            let book_id = book_id.clone();
+            async move {
+                let update = live::BookRatings::decode(message.payload).ok()?;
+                let stars: [u64; 5] = update.stars.try_into().ok()?;
+                let counts = RatingCounts {
+                    count: update.count,
+                    sum: update.sum,
+                    stars,
+                };
+                Some(BookRatingsChanged {
+                    book_id,
+                    position: update.position,
+                    ratings: BookRatings::from(counts),
+                })
+            }
+        }))
+    }
+}
+
+/// Refusals that happen before any resolver runs (a bad token, a bad header).
+pub fn request_error(err: ApiError) -> async_graphql::Response {
+    async_graphql::Response::from_errors(vec![err.into()])
+}

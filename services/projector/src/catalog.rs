@@ -1,0 +1,131 @@
+//! Authors, books and who wrote them.
+
+use readstream_contracts::Event;
+use readstream_eventstore::Stored;
+use readstream_projection::{LiveUpdate, Projection};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+pub struct Catalog;
+
+#[derive(Default)]
+struct Authors {
+    ids: Vec<Uuid>,
+    names: Vec<String>,
+    bios: Vec<String>,
+    added_at: Vec<chrono::DateTime<chrono::Utc>>,
+    positions: Vec<i64>,
+}
+
+#[derive(Default)]
+struct Books {
+    ids: Vec<Uuid>,
+    titles: Vec<String>,
+    subtitles: Vec<String>,
+    descriptions: Vec<String>,
+    pages: Vec<i32>,
+    formats: Vec<String>,
+    first_published: Vec<Option<chrono::NaiveDate>>,
+    added_by: Vec<Option<Uuid>>,
+    added_at: Vec<chrono::DateTime<chrono::Utc>>,
+    positions: Vec<i64>,
+    author_book_ids: Vec<Uuid>,
+    author_ids: Vec<Uuid>,
+    author_ordinals: Vec<i32>,
+}
+
+impl Projection for Catalog {
+    fn name(&self) -> &'static str {
+        "catalog"
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut PgConnection,
+        batch: &[Stored],
+    ) -> Result<Vec<LiveUpdate>, sqlx::Error> {
+        let (mut authors, mut books) = (Authors::default(), Books::default());
+        for stored in batch {
+            let meta = &stored.envelope.meta;
+            for recorded in &stored.envelope.events {
+                match &recorded.event {
+                    Event::AuthorAdded {
+                        author_id,
+                        name,
+                        bio,
+                    } => {
+                        authors.ids.push(*author_id);
+                        authors.names.push(name.clone());
+                        authors.bios.push(bio.clone());
+                        authors.added_at.push(meta.occurred_at);
+                        authors.positions.push(stored.position as i64);
+                    }
+                    Event::BookAdded(book) => {
+                        books.ids.push(book.book_id);
+                        books.titles.push(book.title.clone());
+                        books.subtitles.push(book.subtitle.clone());
+                        books.descriptions.push(book.description.clone());
+                        books.pages.push(book.pages as i32);
+                        books.formats.push(book.format.clone());
+                        books.first_published.push(book.first_published);
+                        books.added_by.push(meta.actor);
+                        books.added_at.push(meta.occurred_at);
+                        books.positions.push(stored.position as i64);
+                        for (ordinal, author_id) in book.author_ids.iter().enumerate() {
+                            books.author_book_ids.push(book.book_id);
+                            books.author_ids.push(*author_id);
+                            books.author_ordinals.push(ordinal as i32);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if !authors.ids.is_empty() {
+            sqlx::query!(
+                "INSERT INTO authors (author_id, name, bio, added_at, position)
+                 SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::bigint[])
+                 ON CONFLICT (author_id) DO NOTHING",
+                &authors.ids,
+                &authors.names,
+                &authors.bios,
+                &authors.added_at,
+                &authors.positions
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !books.ids.is_empty() {
+            sqlx::query!(
+                "INSERT INTO books (book_id, title, subtitle, description, pages, format,
+                                    first_published, added_by, added_at, position)
+                 SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[],
+                                      $6::text[], $7::date[], $8::uuid[], $9::timestamptz[], $10::bigint[])
+                 ON CONFLICT (book_id) DO NOTHING",
+                &books.ids,
+                &books.titles,
+                &books.subtitles,
+                &books.descriptions,
+                &books.pages,
+                &books.formats,
+                &books.first_published as &[Option<chrono::NaiveDate>],
+                &books.added_by as &[Option<Uuid>],
+                &books.added_at,
+                &books.positions
+            )
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query!(
+                "INSERT INTO book_authors (book_id, author_id, ordinal)
+                 SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int[])
+                 ON CONFLICT DO NOTHING",
+                &books.author_book_ids,
+                &books.author_ids,
+                &books.author_ordinals
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(Vec::new())
+    }
+}

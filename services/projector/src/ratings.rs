@@ -1,0 +1,263 @@
+//! `book_stats` (count, sum and one count per star for each book) and each reader's current
+//! rating. A batch is coalesced: every rating of a book in it becomes one row update, using the
+//! `previous_stars` each event carries, so no prior state is read.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use prost::Message;
+use readstream_contracts::{proto::live::v1 as live, Event};
+use readstream_eventstore::Stored;
+use readstream_projection::{LiveUpdate, Projection};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+pub struct Ratings {
+    pub namespace: String,
+}
+
+/// The subject on which a book's new rating figures are published.
+pub fn live_subject(namespace: &str, book_id: Uuid) -> String {
+    format!("{namespace}.live.book.{book_id}.ratings")
+}
+
+/// How one batch changes one book's figures.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Delta {
+    pub count: i64,
+    pub sum: i64,
+    pub stars: [i64; 5],
+}
+
+impl Delta {
+    fn add(&mut self, stars: u8) {
+        self.count += 1;
+        self.sum += i64::from(stars);
+        self.stars[usize::from(stars - 1)] += 1;
+    }
+
+    fn remove(&mut self, stars: u8) {
+        self.count -= 1;
+        self.sum -= i64::from(stars);
+        self.stars[usize::from(stars - 1)] -= 1;
+    }
+}
+
+/// A reader's rating of a book after the batch: `Some(stars)` or cleared.
+type Latest = HashMap<(Uuid, Uuid), (Option<u8>, DateTime<Utc>)>;
+
+/// Folds a batch into one delta per book and the last word on each reader's rating.
+pub fn coalesce(batch: &[Stored]) -> (HashMap<Uuid, Delta>, Latest) {
+    let mut deltas: HashMap<Uuid, Delta> = HashMap::new();
+    let mut latest = Latest::new();
+    for stored in batch {
+        let at = stored.envelope.meta.occurred_at;
+        for recorded in &stored.envelope.events {
+            match recorded.event {
+                Event::BookRated {
+                    reader_id,
+                    book_id,
+                    stars,
+                    previous_stars,
+                } => {
+                    let delta = deltas.entry(book_id).or_default();
+                    if let Some(previous) = previous_stars {
+                        delta.remove(previous);
+                    }
+                    delta.add(stars);
+                    latest.insert((reader_id, book_id), (Some(stars), at));
+                }
+                Event::RatingCleared {
+                    reader_id,
+                    book_id,
+                    previous_stars,
+                } => {
+                    deltas.entry(book_id).or_default().remove(previous_stars);
+                    latest.insert((reader_id, book_id), (None, at));
+                }
+                _ => {}
+            }
+        }
+    }
+    (deltas, latest)
+}
+
+impl Projection for Ratings {
+    fn name(&self) -> &'static str {
+        "ratings"
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut PgConnection,
+        batch: &[Stored],
+    ) -> Result<Vec<LiveUpdate>, sqlx::Error> {
+        let (deltas, latest) = coalesce(batch);
+        if deltas.is_empty() {
+            return Ok(Vec::new());
+        }
+        let position = batch.last().map_or(0, |s| s.position as i64);
+        let mut columns: [Vec<i64>; 7] = Default::default();
+        let book_ids: Vec<Uuid> = deltas.keys().copied().collect();
+        for delta in deltas.values() {
+            columns[0].push(delta.count);
+            columns[1].push(delta.sum);
+            for (star, count) in delta.stars.iter().enumerate() {
+                columns[2 + star].push(*count);
+            }
+        }
+        let [counts, sums, s1, s2, s3, s4, s5] = columns;
+        let figures = sqlx::query!(
+            r#"INSERT INTO book_stats AS s (book_id, ratings_count, ratings_sum,
+                                            stars_1, stars_2, stars_3, stars_4, stars_5, position)
+               SELECT d.*, $9 FROM UNNEST($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[],
+                                          $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[]) AS d
+               ON CONFLICT (book_id) DO UPDATE SET
+                   ratings_count = s.ratings_count + EXCLUDED.ratings_count,
+                   ratings_sum = s.ratings_sum + EXCLUDED.ratings_sum,
+                   stars_1 = s.stars_1 + EXCLUDED.stars_1,
+                   stars_2 = s.stars_2 + EXCLUDED.stars_2,
+                   stars_3 = s.stars_3 + EXCLUDED.stars_3,
+                   stars_4 = s.stars_4 + EXCLUDED.stars_4,
+                   stars_5 = s.stars_5 + EXCLUDED.stars_5,
+                   position = EXCLUDED.position
+               RETURNING book_id, ratings_count, ratings_sum, stars_1, stars_2, stars_3, stars_4, stars_5"#,
+            &book_ids,
+            &counts,
+            &sums,
+            &s1,
+            &s2,
+            &s3,
+            &s4,
+            &s5,
+            position
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+
+        let (mut rated, mut cleared) = ((vec![], vec![], vec![], vec![]), (vec![], vec![]));
+        for ((reader_id, book_id), (stars, at)) in latest {
+            match stars {
+                Some(stars) => {
+                    rated.0.push(reader_id);
+                    rated.1.push(book_id);
+                    rated.2.push(i16::from(stars));
+                    rated.3.push(at);
+                }
+                None => {
+                    cleared.0.push(reader_id);
+                    cleared.1.push(book_id);
+                }
+            }
+        }
+        if !rated.0.is_empty() {
+            sqlx::query!(
+                "INSERT INTO ratings (reader_id, book_id, stars, rated_at)
+                 SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::smallint[], $4::timestamptz[])
+                 ON CONFLICT (reader_id, book_id) DO UPDATE
+                 SET stars = EXCLUDED.stars, rated_at = EXCLUDED.rated_at",
+                &rated.0,
+                &rated.1,
+                &rated.2,
+                &rated.3
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !cleared.0.is_empty() {
+            sqlx::query!(
+                "DELETE FROM ratings r USING UNNEST($1::uuid[], $2::uuid[]) AS c(reader_id, book_id)
+                 WHERE r.reader_id = c.reader_id AND r.book_id = c.book_id",
+                &cleared.0,
+                &cleared.1
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+
+        Ok(figures
+            .into_iter()
+            .map(|row| {
+                let message = live::BookRatings {
+                    book_id: row.book_id.to_string(),
+                    position: position as u64,
+                    count: row.ratings_count as u64,
+                    sum: row.ratings_sum as u64,
+                    stars: [
+                        row.stars_1,
+                        row.stars_2,
+                        row.stars_3,
+                        row.stars_4,
+                        row.stars_5,
+                    ]
+                    .map(|n| n as u64)
+                    .to_vec(),
+                };
+                LiveUpdate {
+                    subject: live_subject(&self.namespace, row.book_id),
+                    payload: Bytes::from(message.encode_to_vec()),
+                }
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use readstream_contracts::{Envelope, Metadata};
+
+    use super::*;
+
+    fn stored(position: u64, events: Vec<Event>) -> Stored {
+        let meta = Metadata {
+            occurred_at: Utc::now(),
+            actor: None,
+            command_id: Uuid::new_v4(),
+            correlation_id: Uuid::new_v4(),
+        };
+        Stored {
+            position,
+            envelope: Envelope::new(meta, events),
+        }
+    }
+
+    #[test]
+    fn a_batch_of_ratings_becomes_one_delta_per_book() {
+        let (book, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let (ana, ben) = (Uuid::now_v7(), Uuid::now_v7());
+        let rated = |reader_id, book_id, stars, previous_stars| Event::BookRated {
+            reader_id,
+            book_id,
+            stars,
+            previous_stars,
+        };
+        let batch = vec![
+            stored(1, vec![rated(ana, book, 4, None)]),
+            stored(2, vec![rated(ben, book, 5, None)]),
+            stored(3, vec![rated(ana, book, 2, Some(4))]),
+            stored(4, vec![rated(ana, other, 3, None)]),
+            stored(
+                5,
+                vec![Event::RatingCleared {
+                    reader_id: ana,
+                    book_id: other,
+                    previous_stars: 3,
+                }],
+            ),
+        ];
+        let (deltas, latest) = coalesce(&batch);
+        assert_eq!(
+            deltas[&book],
+            Delta {
+                count: 2,
+                sum: 7,
+                stars: [0, 1, 0, 0, 1]
+            }
+        );
+        assert_eq!(deltas[&other], Delta::default());
+        assert_eq!(latest[&(ana, book)].0, Some(2));
+        assert_eq!(latest[&(ana, other)].0, None);
+        assert_eq!(latest[&(ben, book)].0, Some(5));
+    }
+}

@@ -1,1 +1,444 @@
+//! End-to-end: the whole system, driven through GraphQL only, as a client app would.
 
+use std::time::Duration;
+
+use anyhow::Context as _;
+use futures::future::try_join_all;
+use readstream_e2e::System;
+use readstream_testkit::graphql::GraphQl;
+use serde_json::{json, Value};
+
+const SIGN_UP: &str = "mutation($handle: String!, $key: String) {
+    signUp(input: { handle: $handle, displayName: \"Test Reader\", password: \"correct horse battery\" }, idempotencyKey: $key) {
+        token readerId position
+    }
+}";
+const ADD_AUTHOR: &str =
+    "mutation($name: String!) { addAuthor(input: { name: $name }) { position authorId } }";
+const ADD_BOOK: &str = "mutation($input: AddBookInput!, $key: String) {
+    addBook(input: $input, idempotencyKey: $key) { position bookId book { title pages } }
+}";
+const RATE: &str = "mutation($book: ID!, $stars: Int!, $key: String) {
+    rateBook(bookId: $book, stars: $stars, idempotencyKey: $key) { position bookId }
+}";
+const RATINGS: &str = "query($id: ID!) {
+    book(id: $id) { title ratings { count average histogram { stars count percent } } }
+}";
+
+fn position(value: &Value) -> anyhow::Result<u64> {
+    value["position"]
+        .as_u64()
+        .with_context(|| format!("no position in {value}"))
+}
+
+async fn sign_up(system: &System, handle: &str) -> anyhow::Result<(GraphQl, String)> {
+    let response = system
+        .client()
+        .request(SIGN_UP, json!({ "handle": handle }))
+        .await?;
+    let payload = &response.data()?["signUp"];
+    let token = payload["token"].as_str().context("no token")?;
+    Ok((
+        system.client().with_token(token),
+        payload["readerId"].as_str().context("no id")?.to_owned(),
+    ))
+}
+
+/// Signs up `count` readers at once.
+async fn sign_up_many(system: &System, prefix: &str, count: usize) -> anyhow::Result<Vec<GraphQl>> {
+    let handles: Vec<String> = (0..count).map(|i| format!("{prefix}{i}")).collect();
+    let readers = try_join_all(handles.iter().map(|handle| sign_up(system, handle))).await?;
+    Ok(readers.into_iter().map(|(client, _)| client).collect())
+}
+
+/// Adds the seed page's author and book; returns the book's id and the position it was added at.
+async fn add_seed_book(reader: &GraphQl) -> anyhow::Result<(String, u64)> {
+    let response = reader
+        .request(ADD_AUTHOR, json!({ "name": "Kathleen E. Smith" }))
+        .await?;
+    let author_id = response.data()?["addAuthor"]["authorId"].clone();
+    let input = json!({
+        "title": "Moscow 1956",
+        "subtitle": "The Silenced Spring",
+        "pages": 400,
+        "format": "Hardcover",
+        "firstPublished": "2017-04-17",
+        "authorIds": [author_id],
+    });
+    let response = reader.request(ADD_BOOK, json!({ "input": input })).await?;
+    let payload = &response.data()?["addBook"];
+    assert_eq!(
+        payload["book"],
+        json!({ "title": "Moscow 1956", "pages": 400 })
+    );
+    Ok((
+        payload["bookId"].as_str().context("no book id")?.to_owned(),
+        position(payload)?,
+    ))
+}
+
+async fn rate(reader: &GraphQl, book: &str, stars: i64) -> anyhow::Result<u64> {
+    let response = reader
+        .request(RATE, json!({ "book": book, "stars": stars }))
+        .await?;
+    position(&response.data()?["rateBook"])
+}
+
+async fn ratings_at(reader: &GraphQl, book: &str, at: u64) -> anyhow::Result<Value> {
+    let response = reader
+        .request_at(RATINGS, json!({ "id": book }), at)
+        .await?;
+    Ok(response.data()?["book"]["ratings"].clone())
+}
+
+fn histogram(ratings: &Value) -> Vec<(i64, i64, i64)> {
+    ratings["histogram"]
+        .as_array()
+        .map(|buckets| {
+            buckets
+                .iter()
+                .map(|b| {
+                    (
+                        b["stars"].as_i64().unwrap_or(-1),
+                        b["count"].as_i64().unwrap_or(-1),
+                        b["percent"].as_i64().unwrap_or(-1),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn sign_up_add_a_book_rate_it_and_read_it_back() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (ana, ana_id) = sign_up(&system, "ana").await?;
+
+    let viewer = ana
+        .request("{ viewer { id handle displayName } }", json!({}))
+        .await?;
+    assert_eq!(viewer.data()?["viewer"]["id"], json!(ana_id));
+
+    let (book, _) = add_seed_book(&ana).await?;
+    let at = rate(&ana, &book, 4).await?;
+    let query = "query($id: ID!) {
+        book(id: $id) { title subtitle pages format firstPublished authors { name } ratings { count average } }
+    }";
+    let response = ana.request_at(query, json!({ "id": book }), at).await?;
+    assert_eq!(
+        response.data()?["book"],
+        json!({
+            "title": "Moscow 1956", "subtitle": "The Silenced Spring", "pages": 400, "format": "Hardcover",
+            "firstPublished": "2017-04-17", "authors": [{ "name": "Kathleen E. Smith" }],
+            "ratings": { "count": 1, "average": 4.0 },
+        })
+    );
+
+    // Re-rating replaces the earlier rating; clearing removes it.
+    let at = rate(&ana, &book, 2).await?;
+    assert_eq!(ratings_at(&ana, &book, at).await?["average"], json!(2.0));
+    let response = ana
+        .request(
+            "mutation($b: ID!) { clearRating(bookId: $b) { position } }",
+            json!({ "b": book }),
+        )
+        .await?;
+    let at = position(&response.data()?["clearRating"])?;
+    assert_eq!(ratings_at(&ana, &book, at).await?["count"], json!(0));
+
+    let again = ana
+        .request(
+            "mutation($b: ID!) { clearRating(bookId: $b) { position } }",
+            json!({ "b": book }),
+        )
+        .await?;
+    assert_eq!(again.error_code(), Some("NOT_FOUND"));
+    system.stop().await
+}
+
+#[tokio::test]
+async fn the_seed_pages_ratings_are_reproduced_from_events() -> anyhow::Result<()> {
+    let facts: Value = serde_json::from_str(include_str!("../fixtures/seed-book-page.json"))?;
+    let system = System::start().await?;
+    let readers = sign_up_many(&system, "seed", 33).await?;
+    let (book, _) = add_seed_book(&readers[0]).await?;
+
+    let mut stars = Vec::new();
+    for star in 1..=5 {
+        let count = facts["ratings"]["histogram"][star.to_string()]
+            .as_u64()
+            .context("histogram")?;
+        stars.extend(std::iter::repeat_n(star, count as usize));
+    }
+    assert_eq!(stars.len(), 33);
+    let positions = try_join_all(
+        readers
+            .iter()
+            .zip(&stars)
+            .map(|(reader, &s)| rate(reader, &book, s)),
+    )
+    .await?;
+    let at = positions.into_iter().max().unwrap_or_default();
+
+    let ratings = ratings_at(&readers[0], &book, at).await?;
+    assert_eq!(ratings["count"], facts["ratings"]["count"]);
+    assert_eq!(ratings["average"], facts["ratings"]["average"]);
+    let expected: Vec<_> = (1..=5)
+        .rev()
+        .map(|s: i64| {
+            let key = s.to_string();
+            (
+                s,
+                facts["ratings"]["histogram"][&key].as_i64().unwrap_or(-1),
+                facts["ratings"]["percent_shown"][&key]
+                    .as_i64()
+                    .unwrap_or(-1),
+            )
+        })
+        .collect();
+    assert_eq!(histogram(&ratings), expected);
+    assert_eq!(
+        histogram(&ratings),
+        vec![(5, 11, 33), (4, 16, 48), (3, 5, 15), (2, 1, 3), (1, 0, 0)]
+    );
+    system.stop().await
+}
+
+#[tokio::test]
+async fn thirty_two_concurrent_raters_of_one_book_lose_no_rating() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let readers = sign_up_many(&system, "rater", 32).await?;
+    let (book, _) = add_seed_book(&readers[0]).await?;
+    let stars: Vec<i64> = (0..32).map(|i| i % 5 + 1).collect();
+    let positions = try_join_all(
+        readers
+            .iter()
+            .zip(&stars)
+            .map(|(reader, &s)| rate(reader, &book, s)),
+    )
+    .await?;
+    let ratings = ratings_at(
+        &readers[0],
+        &book,
+        positions.into_iter().max().unwrap_or_default(),
+    )
+    .await?;
+    assert_eq!(ratings["count"], json!(32));
+    let counts: Vec<_> = histogram(&ratings)
+        .into_iter()
+        .map(|(s, c, _)| (s, c))
+        .collect();
+    // i % 5 + 1 for i in 0..32: seven each of 1 and 2, six each of 3, 4 and 5.
+    assert_eq!(counts, vec![(5, 6), (4, 6), (3, 6), (2, 7), (1, 7)]);
+    system.stop().await
+}
+
+#[tokio::test]
+async fn one_reader_rerating_from_eight_concurrent_requests_counts_once() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let (book, _) = add_seed_book(&ana).await?;
+    let stars = [1, 2, 3, 4, 5, 1, 2, 3];
+    let positions = try_join_all(stars.iter().map(|&s| rate(&ana, &book, s))).await?;
+    // The request answered with the highest position is the rating the stream recorded last.
+    let (last, &last_stars) = positions
+        .iter()
+        .zip(&stars)
+        .max_by_key(|(p, _)| **p)
+        .context("no ratings")?;
+    let ratings = ratings_at(&ana, &book, *last).await?;
+    assert_eq!(ratings["count"], json!(1));
+    assert_eq!(ratings["average"], json!(last_stars as f64));
+    let counted: Vec<_> = histogram(&ratings)
+        .into_iter()
+        .filter(|(_, c, _)| *c > 0)
+        .map(|(s, c, _)| (s, c))
+        .collect();
+    assert_eq!(counted, vec![(last_stars, 1)]);
+    system.stop().await
+}
+
+#[tokio::test]
+async fn a_subscriber_receives_each_new_rating() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let readers = sign_up_many(&system, "live", 2).await?;
+    let (book, _) = add_seed_book(&readers[0]).await?;
+    let mut subscription = readers[0]
+        .subscribe(
+            "subscription($id: ID!) { bookRatingsChanged(bookId: $id) { bookId position ratings { count average } } }",
+            json!({ "id": book }),
+        )
+        .await?;
+    // The first push is the figures as they are, so the subscription is live from here on.
+    let now = subscription.next(Duration::from_secs(10)).await?;
+    assert_eq!(
+        now["bookRatingsChanged"]["ratings"],
+        json!({ "count": 0, "average": 0.0 })
+    );
+
+    let first = rate(&readers[0], &book, 5).await?;
+    let pushed = subscription.next(Duration::from_secs(10)).await?;
+    assert_eq!(pushed["bookRatingsChanged"]["bookId"], json!(book));
+    assert_eq!(pushed["bookRatingsChanged"]["position"], json!(first));
+    assert_eq!(
+        pushed["bookRatingsChanged"]["ratings"],
+        json!({ "count": 1, "average": 5.0 })
+    );
+
+    let second = rate(&readers[1], &book, 2).await?;
+    let pushed = subscription.next(Duration::from_secs(10)).await?;
+    assert_eq!(pushed["bookRatingsChanged"]["position"], json!(second));
+    assert_eq!(
+        pushed["bookRatingsChanged"]["ratings"],
+        json!({ "count": 2, "average": 3.5 })
+    );
+    system.stop().await
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_coded_error_and_appends_nothing() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let (book, _) = add_seed_book(&ana).await?;
+    let before = system.stream_messages().await?;
+
+    for stars in [0, 6, -1] {
+        let response = ana
+            .request(RATE, json!({ "book": book, "stars": stars }))
+            .await?;
+        assert_eq!(
+            response.error_code(),
+            Some("INVALID_ARGUMENT"),
+            "stars {stars}: {:?}",
+            response.0
+        );
+    }
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let response = ana
+        .request(RATE, json!({ "book": unknown, "stars": 3 }))
+        .await?;
+    assert_eq!(response.error_code(), Some("NOT_FOUND"));
+    let response = ana
+        .request(RATE, json!({ "book": "not-a-uuid", "stars": 3 }))
+        .await?;
+    assert_eq!(response.error_code(), Some("INVALID_ARGUMENT"));
+
+    let anonymous = system.client();
+    let response = anonymous
+        .request(RATE, json!({ "book": book, "stars": 3 }))
+        .await?;
+    assert_eq!(response.error_code(), Some("UNAUTHENTICATED"));
+    let forged = system
+        .client()
+        .with_token("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl");
+    let response = forged
+        .request(RATE, json!({ "book": book, "stars": 3 }))
+        .await?;
+    assert_eq!(response.error_code(), Some("UNAUTHENTICATED"));
+
+    let input = json!({ "title": "  ", "pages": 100, "authorIds": [] });
+    let response = ana.request(ADD_BOOK, json!({ "input": input })).await?;
+    assert_eq!(response.error_code(), Some("INVALID_ARGUMENT"));
+    assert_eq!(
+        response.0["errors"][0]["extensions"]["field"],
+        json!("title")
+    );
+    let author = ana
+        .request(ADD_AUTHOR, json!({ "name": "A. Author" }))
+        .await?;
+    let author_id = author.data()?["addAuthor"]["authorId"].clone();
+    let before = before + 1;
+    for pages in [0, -5] {
+        let input = json!({ "title": "T", "pages": pages, "authorIds": [author_id] });
+        let response = ana.request(ADD_BOOK, json!({ "input": input })).await?;
+        assert_eq!(response.error_code(), Some("INVALID_ARGUMENT"));
+    }
+    let input =
+        json!({ "title": "T", "pages": 10, "authorIds": [uuid::Uuid::now_v7().to_string()] });
+    let response = ana.request(ADD_BOOK, json!({ "input": input })).await?;
+    assert_eq!(response.error_code(), Some("NOT_FOUND"));
+
+    let response = system
+        .client()
+        .request(SIGN_UP, json!({ "handle": "ANA" }))
+        .await?;
+    assert_eq!(response.error_code(), Some("ALREADY_EXISTS"));
+    let response = system
+        .client()
+        .request(
+            "mutation { signIn(handle: \"ana\", password: \"wrong password\") { token } }",
+            json!({}),
+        )
+        .await?;
+    assert_eq!(response.error_code(), Some("UNAUTHENTICATED"));
+
+    assert_eq!(
+        system.stream_messages().await?,
+        before,
+        "a refused command appended something"
+    );
+    system.stop().await
+}
+
+#[tokio::test]
+async fn a_retried_command_with_the_same_idempotency_key_appends_once() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let (book, _) = add_seed_book(&ana).await?;
+    let before = system.stream_messages().await?;
+    let vars = json!({ "book": book, "stars": 4, "key": "rate-once" });
+    let first = ana.request(RATE, vars.clone()).await?;
+    let second = ana.request(RATE, vars).await?;
+    assert_eq!(
+        first.data()?["rateBook"]["position"],
+        second.data()?["rateBook"]["position"]
+    );
+    assert_eq!(system.stream_messages().await?, before + 1);
+
+    // Sign-up too: the same key answers with the same reader, and signing in works after.
+    let vars = json!({ "handle": "ben", "key": "sign-up-ben" });
+    let first = system.client().request(SIGN_UP, vars.clone()).await?;
+    let second = system.client().request(SIGN_UP, vars).await?;
+    assert_eq!(
+        first.data()?["signUp"]["readerId"],
+        second.data()?["signUp"]["readerId"]
+    );
+    let response = system
+        .client()
+        .request("mutation { signIn(handle: \"Ben\", password: \"correct horse battery\") { readerId } }", json!({}))
+        .await?;
+    assert_eq!(
+        response.data()?["signIn"]["readerId"],
+        first.data()?["signUp"]["readerId"]
+    );
+    assert_eq!(system.stream_messages().await?, before + 2);
+    system.stop().await
+}
+
+#[tokio::test]
+async fn books_are_listed_in_pages_with_opaque_cursors() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let mut at = 0;
+    for _ in 0..3 {
+        at = add_seed_book(&ana).await?.1;
+    }
+    let query = "query($after: String) {
+        books(first: 2, after: $after) { totalCount edges { cursor node { title } } pageInfo { hasNextPage endCursor } }
+    }";
+    let first = ana.request_at(query, json!({}), at).await?;
+    let page = &first.data()?["books"];
+    assert_eq!(page["totalCount"], json!(3));
+    assert_eq!(page["edges"].as_array().map(Vec::len), Some(2));
+    assert_eq!(page["pageInfo"]["hasNextPage"], json!(true));
+    let second = ana
+        .request(query, json!({ "after": page["pageInfo"]["endCursor"] }))
+        .await?;
+    let page = &second.data()?["books"];
+    assert_eq!(page["edges"].as_array().map(Vec::len), Some(1));
+    assert_eq!(page["pageInfo"]["hasNextPage"], json!(false));
+
+    let forged = ana.request(query, json!({ "after": "Zm9yZ2Vk" })).await?;
+    assert_eq!(forged.error_code(), Some("INVALID_ARGUMENT"));
+    system.stop().await
+}

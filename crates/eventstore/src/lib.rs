@@ -41,6 +41,15 @@ pub struct Accepted {
     pub event_ids: Vec<Uuid>,
 }
 
+/// Where an append landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored at this position.
+    New(u64),
+    /// A message with the same command id was already stored (at this position).
+    Duplicate(u64),
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("NATS server {found} is too old: readstream needs {}.{} or newer", MIN_SERVER_VERSION.0, MIN_SERVER_VERSION.1)]
@@ -80,6 +89,8 @@ pub enum StoreError {
         "{subject} kept changing under concurrent writers; gave up after {MAX_ATTEMPTS} attempts"
     )]
     Contention { subject: String },
+    #[error("{subject} has moved past position {expected}")]
+    WrongExpectedPosition { subject: String, expected: u64 },
 }
 
 /// Stream settings that differ between a laptop and a cluster.
@@ -288,37 +299,53 @@ impl EventStore {
                 }));
             }
             let envelope = Envelope::new(meta.clone(), events);
-            match self.append(&subject, last, &envelope).await {
-                Ok(ack) if !ack.duplicate => {
+            match self.append(aggregate, last, &envelope).await {
+                Ok(Appended::New(position)) => {
                     return Ok(Ok(Accepted {
-                        position: ack.sequence,
+                        position,
                         event_ids: envelope.events.iter().map(|e| e.id).collect(),
                     }));
                 }
                 // The same command id was stored meanwhile: the reload answers with its events.
-                Ok(_) => continue,
+                Ok(Appended::Duplicate(_)) => continue,
                 // Someone else appended first, or (NATS 2.12) our own earlier try was stored.
-                Err(err) if err.kind() == PublishErrorKind::WrongLastSequence => continue,
-                Err(source) => return Err(StoreError::Append { subject, source }),
+                Err(StoreError::WrongExpectedPosition { .. }) => continue,
+                Err(err) => return Err(err),
             }
         }
         Err(StoreError::Contention { subject })
     }
 
-    async fn append(
+    /// Appends one envelope if the aggregate's last position is still `expected_last` (0: it
+    /// has no events), with the command id as `Nats-Msg-Id`.
+    pub async fn append(
         &self,
-        subject: &str,
+        aggregate: &str,
         expected_last: u64,
         envelope: &Envelope,
-    ) -> Result<jetstream::publish::PublishAck, jetstream::context::PublishError> {
+    ) -> Result<Appended, StoreError> {
+        let subject = self.subject(aggregate);
         let publish = jetstream::message::PublishMessage::build()
             .payload(Bytes::from(envelope.encode()))
             .message_id(envelope.meta.command_id.to_string())
             .expected_last_subject_sequence(expected_last);
-        self.context
-            .send_publish(subject.to_owned(), publish)
-            .await?
-            .await
+        let ack = async {
+            self.context
+                .send_publish(subject.clone(), publish)
+                .await?
+                .await
+        };
+        match ack.await {
+            Ok(ack) if ack.duplicate => Ok(Appended::Duplicate(ack.sequence)),
+            Ok(ack) => Ok(Appended::New(ack.sequence)),
+            Err(err) if err.kind() == PublishErrorKind::WrongLastSequence => {
+                Err(StoreError::WrongExpectedPosition {
+                    subject,
+                    expected: expected_last,
+                })
+            }
+            Err(source) => Err(StoreError::Append { subject, source }),
+        }
     }
 }
 

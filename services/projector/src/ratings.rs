@@ -108,21 +108,30 @@ impl Projection for Ratings {
             }
         }
         let [counts, sums, s1, s2, s3, s4, s5] = columns;
+        // Rows first (a delta may be negative, which the table's checks refuse as a new row),
+        // then one set-based update applying every book's delta.
+        sqlx::query!(
+            "INSERT INTO book_stats (book_id) SELECT * FROM UNNEST($1::uuid[]) ON CONFLICT DO NOTHING",
+            &book_ids
+        )
+        .execute(&mut *tx)
+        .await?;
         let figures = sqlx::query!(
-            r#"INSERT INTO book_stats AS s (book_id, ratings_count, ratings_sum,
-                                            stars_1, stars_2, stars_3, stars_4, stars_5, position)
-               SELECT d.*, $9 FROM UNNEST($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[],
-                                          $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[]) AS d
-               ON CONFLICT (book_id) DO UPDATE SET
-                   ratings_count = s.ratings_count + EXCLUDED.ratings_count,
-                   ratings_sum = s.ratings_sum + EXCLUDED.ratings_sum,
-                   stars_1 = s.stars_1 + EXCLUDED.stars_1,
-                   stars_2 = s.stars_2 + EXCLUDED.stars_2,
-                   stars_3 = s.stars_3 + EXCLUDED.stars_3,
-                   stars_4 = s.stars_4 + EXCLUDED.stars_4,
-                   stars_5 = s.stars_5 + EXCLUDED.stars_5,
-                   position = EXCLUDED.position
-               RETURNING book_id, ratings_count, ratings_sum, stars_1, stars_2, stars_3, stars_4, stars_5"#,
+            r#"UPDATE book_stats AS s SET
+                   ratings_count = s.ratings_count + d.count,
+                   ratings_sum = s.ratings_sum + d.sum,
+                   stars_1 = s.stars_1 + d.s1,
+                   stars_2 = s.stars_2 + d.s2,
+                   stars_3 = s.stars_3 + d.s3,
+                   stars_4 = s.stars_4 + d.s4,
+                   stars_5 = s.stars_5 + d.s5,
+                   position = $9
+               FROM UNNEST($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[],
+                           $6::bigint[], $7::bigint[], $8::bigint[])
+                    AS d(book_id, count, sum, s1, s2, s3, s4, s5)
+               WHERE s.book_id = d.book_id
+               RETURNING s.book_id, s.ratings_count, s.ratings_sum,
+                         s.stars_1, s.stars_2, s.stars_3, s.stars_4, s.stars_5"#,
             &book_ids,
             &counts,
             &sums,

@@ -463,7 +463,7 @@ pub struct Subscription;
 
 #[Subscription]
 impl Subscription {
-    /// A book's rating figures, pushed after each projected change.
+    /// A book's rating figures: first as they are now, then after each projected change.
     async fn book_ratings_changed(
         &self,
         ctx: &Context<'_>,
@@ -477,7 +477,33 @@ impl Subscription {
             .subscribe(subject)
             .await
             .map_err(ApiError::unavailable)?;
-        Ok(updates.filter_map(move |message| {
+        // Subscribed before reading, so no change falls between the read and the first push.
+        app.nats.flush().await.map_err(ApiError::unavailable)?;
+        let row = sqlx::query!(
+            "SELECT ratings_count, ratings_sum, stars_1, stars_2, stars_3, stars_4, stars_5, position
+             FROM book_stats WHERE book_id = $1",
+            id
+        )
+        .fetch_optional(&app.pool)
+        .await
+        .map_err(ApiError::from)?;
+        let (counts, seen) = row.map_or((RatingCounts::default(), 0), |r| {
+            let stars = [r.stars_1, r.stars_2, r.stars_3, r.stars_4, r.stars_5].map(|n| n as u64);
+            (
+                RatingCounts {
+                    count: r.ratings_count as u64,
+                    sum: r.ratings_sum as u64,
+                    stars,
+                },
+                r.position as u64,
+            )
+        });
+        let now = BookRatingsChanged {
+            book_id: book_id.clone(),
+            position: seen,
+            ratings: BookRatings::from(counts),
+        };
+        let changes = updates.filter_map(move |message| {
             let book_id = book_id.clone();
             async move {
                 let update = live::BookRatings::decode(message.payload).ok()?;
@@ -487,13 +513,14 @@ impl Subscription {
                     sum: update.sum,
                     stars,
                 };
-                Some(BookRatingsChanged {
+                (update.position > seen).then(|| BookRatingsChanged {
                     book_id,
                     position: update.position,
                     ratings: BookRatings::from(counts),
                 })
             }
-        }))
+        });
+        Ok(futures::stream::once(async move { now }).chain(changes))
     }
 }
 

@@ -1,0 +1,175 @@
+//! A small GraphQL client, as an app would use the gateway: HTTP for queries and mutations,
+//! WebSocket (`graphql-transport-ws`) for subscriptions.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context as _};
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+
+#[derive(Clone)]
+pub struct GraphQl {
+    http: reqwest::Client,
+    base_url: String,
+    token: Option<String>,
+}
+
+/// A whole GraphQL response: `data` and `errors`.
+#[derive(Debug, Clone)]
+pub struct Response(pub Value);
+
+impl Response {
+    /// The data, or an error naming the first GraphQL error.
+    pub fn data(&self) -> anyhow::Result<&Value> {
+        if let Some(error) = self.0["errors"].get(0) {
+            bail!("GraphQL error: {error}");
+        }
+        Ok(&self.0["data"])
+    }
+
+    /// `extensions.code` of the first error, if any.
+    pub fn error_code(&self) -> Option<&str> {
+        self.0["errors"][0]["extensions"]["code"].as_str()
+    }
+}
+
+impl GraphQl {
+    /// `base_url` is the gateway's root, e.g. `http://127.0.0.1:8080`.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base_url: base_url.into(),
+            token: None,
+        }
+    }
+
+    /// The same client, acting as the reader the token names.
+    pub fn with_token(&self, token: impl Into<String>) -> Self {
+        Self {
+            token: Some(token.into()),
+            ..self.clone()
+        }
+    }
+
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    pub async fn request(&self, query: &str, variables: Value) -> anyhow::Result<Response> {
+        self.send(query, variables, None).await
+    }
+
+    /// A request that reads at least `position` (read-your-writes).
+    pub async fn request_at(
+        &self,
+        query: &str,
+        variables: Value,
+        position: u64,
+    ) -> anyhow::Result<Response> {
+        self.send(query, variables, Some(position)).await
+    }
+
+    async fn send(
+        &self,
+        query: &str,
+        variables: Value,
+        position: Option<u64>,
+    ) -> anyhow::Result<Response> {
+        let mut request = self
+            .http
+            .post(format!("{}/graphql", self.base_url))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(position) = position {
+            request = request.header("Readstream-Min-Position", position.to_string());
+        }
+        let response = request.send().await.context("sending a GraphQL request")?;
+        Ok(Response(
+            response
+                .json()
+                .await
+                .context("reading a GraphQL response")?,
+        ))
+    }
+
+    /// Starts a subscription over WebSocket, with this client's token.
+    pub async fn subscribe(&self, query: &str, variables: Value) -> anyhow::Result<Subscription> {
+        let ws_url = format!("{}/graphql/ws", self.base_url.replacen("http", "ws", 1));
+        let mut request = ws_url.into_client_request()?;
+        request
+            .headers_mut()
+            .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse()?);
+        let (mut socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .context("opening the WebSocket")?;
+        let payload = match &self.token {
+            Some(token) => json!({ "Authorization": format!("Bearer {token}") }),
+            None => json!({}),
+        };
+        socket
+            .send(Message::text(
+                json!({ "type": "connection_init", "payload": payload }).to_string(),
+            ))
+            .await?;
+        let mut subscription = Subscription { socket };
+        let ack = subscription.message(Duration::from_secs(10)).await?;
+        if ack["type"] != "connection_ack" {
+            bail!("the gateway refused the connection: {ack}");
+        }
+        let subscribe = json!({
+            "id": "1",
+            "type": "subscribe",
+            "payload": { "query": query, "variables": variables },
+        });
+        subscription
+            .socket
+            .send(Message::text(subscribe.to_string()))
+            .await?;
+        Ok(subscription)
+    }
+}
+
+pub struct Subscription {
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl Subscription {
+    async fn message(&mut self, timeout: Duration) -> anyhow::Result<Value> {
+        loop {
+            let message = tokio::time::timeout(timeout, self.socket.next())
+                .await
+                .map_err(|_| anyhow!("no WebSocket message within {timeout:?}"))?
+                .ok_or_else(|| anyhow!("the WebSocket closed"))??;
+            match message {
+                Message::Text(text) => {
+                    let value: Value = serde_json::from_str(&text)?;
+                    if value["type"] == "ping" {
+                        self.socket
+                            .send(Message::text(json!({ "type": "pong" }).to_string()))
+                            .await?;
+                        continue;
+                    }
+                    return Ok(value);
+                }
+                Message::Close(frame) => bail!("the WebSocket closed: {frame:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next item's `data`, waiting at most `timeout`.
+    pub async fn next(&mut self, timeout: Duration) -> anyhow::Result<Value> {
+        let message = self.message(timeout).await?;
+        match message["type"].as_str() {
+            Some("next") if message["payload"]["errors"].is_null() => {
+                Ok(message["payload"]["data"].clone())
+            }
+            _ => bail!("the subscription failed: {message}"),
+        }
+    }
+}

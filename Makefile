@@ -1,0 +1,39 @@
+# readstream — everything a contributor runs. See README.md.
+.PHONY: run test bench lint fmt schema sqlx-prepare build clean-data
+
+export SQLX_OFFLINE ?= true
+
+## run: the whole system locally (installs NATS 2.12 and Postgres if missing), with demo data
+run:
+	deploy/local/run.sh
+
+## test: throwaway NATS and Postgres, then every test
+test:
+	deploy/local/test.sh
+
+## bench: projection replay of 1,000,000 BookRated events, beside a per-event baseline
+bench:
+	deploy/local/bench.sh
+
+## lint: formatting and clippy, warnings are errors
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+## schema: regenerate schema/schema.graphql from the gateway's code
+schema:
+	cargo run --quiet --locked -p readstream-gateway -- --print-schema > schema/schema.graphql
+
+## sqlx-prepare: refresh the offline query data in .sqlx/ after changing SQL
+sqlx-prepare:
+	deploy/local/sqlx-prepare.sh
+
+build:
+	cargo build --workspace --locked --bins
+
+## clean-data: forget everything `make run` stored under .data/
+clean-data:
+	rm -rf .data

@@ -1,0 +1,95 @@
+//! Loads the demo data through the public GraphQL API, as a client app would: the seed book
+//! page's book and its 33 ratings (11/16/5/1/0 for 5/4/3/2/1 stars). Every mutation carries an
+//! idempotency key, so loading twice changes nothing.
+//!
+//! Usage: readstream-seed --gateway http://127.0.0.1:8080
+
+use anyhow::Context as _;
+use readstream_testkit::graphql::GraphQl;
+use serde_json::json;
+
+const SIGN_UP: &str = "mutation($handle: String!, $name: String!, $key: String!) {
+    signUp(input: { handle: $handle, displayName: $name, password: \"readstream-demo\" }, idempotencyKey: $key) { token }
+}";
+
+async fn reader(gateway: &GraphQl, handle: &str) -> anyhow::Result<GraphQl> {
+    let vars = json!({ "handle": handle, "name": handle.replace('_', " "), "key": format!("seed:{handle}") });
+    let response = gateway.request(SIGN_UP, vars).await?;
+    let token = response.data()?["signUp"]["token"]
+        .as_str()
+        .context("no token")?;
+    Ok(gateway.with_token(token))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let base_url = match (args.next().as_deref(), args.next()) {
+        (Some("--gateway"), Some(url)) => url,
+        _ => anyhow::bail!("usage: readstream-seed --gateway http://127.0.0.1:8080"),
+    };
+    readstream_testkit::wait_for_gateway(&base_url).await?;
+    let gateway = GraphQl::new(base_url);
+
+    let librarian = reader(&gateway, "demo_librarian").await?;
+    let response = librarian
+        .request(
+            "mutation { addAuthor(input: { name: \"Kathleen E. Smith\" }, idempotencyKey: \"seed:author\") { authorId } }",
+            json!({}),
+        )
+        .await?;
+    let author_id = response.data()?["addAuthor"]["authorId"].clone();
+    let book = json!({
+        "title": "Moscow 1956",
+        "subtitle": "The Silenced Spring",
+        "description": "The year Khrushchev denounced Stalin, and what it unleashed.",
+        "pages": 400,
+        "format": "Hardcover",
+        "firstPublished": "2017-04-17",
+        "authorIds": [author_id],
+    });
+    let response = librarian
+        .request(
+            "mutation($book: AddBookInput!) { addBook(input: $book, idempotencyKey: \"seed:book\") { bookId position } }",
+            json!({ "book": book }),
+        )
+        .await?;
+    let book_id = response.data()?["addBook"]["bookId"]
+        .as_str()
+        .context("no book id")?
+        .to_owned();
+
+    let stars = [(5, 11), (4, 16), (3, 5), (2, 1)]
+        .into_iter()
+        .flat_map(|(s, n)| std::iter::repeat_n(s, n));
+    let mut last = 0;
+    for (i, stars) in stars.enumerate() {
+        let rater = reader(&gateway, &format!("demo_reader_{:02}", i + 1)).await?;
+        let response = rater
+            .request(
+                "mutation($book: ID!, $stars: Int!, $key: String!) { rateBook(bookId: $book, stars: $stars, idempotencyKey: $key) { position } }",
+                json!({ "book": book_id, "stars": stars, "key": format!("seed:rating:{book_id}") }),
+            )
+            .await?;
+        last = last.max(
+            response.data()?["rateBook"]["position"]
+                .as_u64()
+                .unwrap_or(0),
+        );
+    }
+    let response = gateway
+        .request_at(
+            "query($id: ID!) { book(id: $id) { title ratings { count average } } }",
+            json!({ "id": book_id }),
+            last,
+        )
+        .await?;
+    let book = &response.data()?["book"];
+    println!(
+        "demo data loaded: \"{}\" (book id {book_id}), {} ratings, average {}",
+        book["title"].as_str().unwrap_or_default(),
+        book["ratings"]["count"],
+        book["ratings"]["average"]
+    );
+    Ok(())
+}

@@ -13,7 +13,7 @@ test:
 
 ## bench: projection replay of 1,000,000 BookRated events, beside a per-event baseline
 bench:
-	deploy/local/bench.sh
+	deploy/local/bench.sh $(ARGS)
 
 ## lint: formatting and clippy, warnings are errors
 lint:

@@ -442,3 +442,40 @@ async fn books_are_listed_in_pages_with_opaque_cursors() -> anyhow::Result<()> {
     assert_eq!(forged.error_code(), Some("INVALID_ARGUMENT"));
     system.stop().await
 }
+
+#[tokio::test]
+async fn subscriptions_honour_read_your_writes_and_the_legacy_protocol() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let (book, _) = add_seed_book(&ana).await?;
+    let at = rate(&ana, &book, 3).await?;
+    let query =
+        "subscription($id: ID!) { bookRatingsChanged(bookId: $id) { position ratings { count } } }";
+
+    // Asked to start at the rating's position, the first push already includes it.
+    let mut subscription = ana.subscribe_at(query, json!({ "id": book }), at).await?;
+    let now = subscription.next(Duration::from_secs(10)).await?;
+    assert_eq!(
+        now["bookRatingsChanged"],
+        json!({ "position": at, "ratings": { "count": 1 } })
+    );
+
+    let mut legacy = ana.subscribe_legacy(query, json!({ "id": book })).await?;
+    let now = legacy.next(Duration::from_secs(10)).await?;
+    assert_eq!(now["bookRatingsChanged"]["ratings"]["count"], json!(1));
+    let (ben, _) = sign_up(&system, "ben").await?;
+    let at = rate(&ben, &book, 5).await?;
+    let pushed = legacy.next(Duration::from_secs(10)).await?;
+    assert_eq!(
+        pushed["bookRatingsChanged"],
+        json!({ "position": at, "ratings": { "count": 2 } })
+    );
+
+    // A forged token is refused when the connection opens.
+    let forged = system.client().with_token("not.a.token");
+    assert!(forged
+        .subscribe(query, json!({ "id": book }))
+        .await
+        .is_err());
+    system.stop().await
+}

@@ -1,5 +1,8 @@
 //! The event store against the real NATS server `make test` started, one namespace per test.
 
+// A test's helpers panic on failure, like the test itself.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use chrono::Utc;
 use futures::future::join_all;
 use readstream_contracts::{Envelope, Event, Metadata};

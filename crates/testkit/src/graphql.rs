@@ -95,13 +95,50 @@ impl GraphQl {
         ))
     }
 
-    /// Starts a subscription over WebSocket, with this client's token.
+    /// Starts a subscription over WebSocket (`graphql-transport-ws`), with this client's token.
     pub async fn subscribe(&self, query: &str, variables: Value) -> anyhow::Result<Subscription> {
+        self.open(Protocol::TransportWs, query, variables, json!({}))
+            .await
+    }
+
+    /// A subscription that starts once the read models include `position`.
+    pub async fn subscribe_at(
+        &self,
+        query: &str,
+        variables: Value,
+        position: u64,
+    ) -> anyhow::Result<Subscription> {
+        self.open(
+            Protocol::TransportWs,
+            query,
+            variables,
+            json!({ "minPosition": position }),
+        )
+        .await
+    }
+
+    /// A subscription over the legacy `graphql-ws` protocol (subscriptions-transport-ws).
+    pub async fn subscribe_legacy(
+        &self,
+        query: &str,
+        variables: Value,
+    ) -> anyhow::Result<Subscription> {
+        self.open(Protocol::LegacyWs, query, variables, json!({}))
+            .await
+    }
+
+    async fn open(
+        &self,
+        protocol: Protocol,
+        query: &str,
+        variables: Value,
+        extensions: Value,
+    ) -> anyhow::Result<Subscription> {
         let ws_url = format!("{}/graphql/ws", self.base_url.replacen("http", "ws", 1));
         let mut request = ws_url.into_client_request()?;
         request
             .headers_mut()
-            .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse()?);
+            .insert("Sec-WebSocket-Protocol", protocol.name().parse()?);
         let (mut socket, _) = tokio_tungstenite::connect_async(request)
             .await
             .context("opening the WebSocket")?;
@@ -114,15 +151,19 @@ impl GraphQl {
                 json!({ "type": "connection_init", "payload": payload }).to_string(),
             ))
             .await?;
-        let mut subscription = Subscription { socket };
+        let mut subscription = Subscription { socket, protocol };
         let ack = subscription.message(Duration::from_secs(10)).await?;
         if ack["type"] != "connection_ack" {
             bail!("the gateway refused the connection: {ack}");
         }
+        let start = match protocol {
+            Protocol::TransportWs => "subscribe",
+            Protocol::LegacyWs => "start",
+        };
         let subscribe = json!({
             "id": "1",
-            "type": "subscribe",
-            "payload": { "query": query, "variables": variables },
+            "type": start,
+            "payload": { "query": query, "variables": variables, "extensions": extensions },
         });
         subscription
             .socket
@@ -132,10 +173,26 @@ impl GraphQl {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    TransportWs,
+    LegacyWs,
+}
+
+impl Protocol {
+    fn name(self) -> &'static str {
+        match self {
+            Protocol::TransportWs => "graphql-transport-ws",
+            Protocol::LegacyWs => "graphql-ws",
+        }
+    }
+}
+
 pub struct Subscription {
     socket: tokio_tungstenite::WebSocketStream<
         tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
     >,
+    protocol: Protocol,
 }
 
 impl Subscription {
@@ -148,13 +205,15 @@ impl Subscription {
             match message {
                 Message::Text(text) => {
                     let value: Value = serde_json::from_str(&text)?;
-                    if value["type"] == "ping" {
-                        self.socket
-                            .send(Message::text(json!({ "type": "pong" }).to_string()))
-                            .await?;
-                        continue;
+                    match value["type"].as_str() {
+                        Some("ping") => {
+                            let pong = json!({ "type": "pong" }).to_string();
+                            self.socket.send(Message::text(pong)).await?;
+                        }
+                        // The legacy protocol's keep-alive.
+                        Some("ka") => {}
+                        _ => return Ok(value),
                     }
-                    return Ok(value);
                 }
                 Message::Close(frame) => bail!("the WebSocket closed: {frame:?}"),
                 _ => continue,
@@ -165,8 +224,12 @@ impl Subscription {
     /// The next item's `data`, waiting at most `timeout`.
     pub async fn next(&mut self, timeout: Duration) -> anyhow::Result<Value> {
         let message = self.message(timeout).await?;
+        let item = match self.protocol {
+            Protocol::TransportWs => "next",
+            Protocol::LegacyWs => "data",
+        };
         match message["type"].as_str() {
-            Some("next") if message["payload"]["errors"].is_null() => {
+            Some(kind) if kind == item && message["payload"]["errors"].is_null() => {
                 Ok(message["payload"]["data"].clone())
             }
             _ => bail!("the subscription failed: {message}"),

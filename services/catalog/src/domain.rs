@@ -156,6 +156,9 @@ mod tests {
 
     use super::*;
 
+    /// Makes one field of a valid command invalid.
+    type Spoil = fn(&mut AddBook);
+
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 26).unwrap_or_default()
     }
@@ -212,7 +215,7 @@ mod tests {
     fn when_added_with_bad_fields_then_invalid_argument_naming_the_field() {
         let author = Uuid::now_v7();
         let known = HashSet::from([author]);
-        let cases: [(fn(&mut AddBook), &str); 6] = [
+        let cases: [(Spoil, &str); 6] = [
             (|c| c.title = "   ".into(), "title"),
             (|c| c.pages = 0, "pages"),
             (|c| c.pages = -3, "pages"),

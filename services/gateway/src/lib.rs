@@ -186,7 +186,7 @@ async fn graphql_ws(
                     if let Some(viewer) = app
                         .tokens
                         .from_authorization(authorization)
-                        .map_err(|e| async_graphql::Error::from(e))?
+                        .map_err(async_graphql::Error::from)?
                     {
                         data.insert(viewer);
                     }

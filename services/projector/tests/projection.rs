@@ -1,6 +1,9 @@
 //! The ratings projection against the real NATS and Postgres `make test` started: each test
 //! gets its own database (`#[sqlx::test]`) and namespace.
 
+// A test's helpers panic on failure, like the test itself.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use chrono::Utc;

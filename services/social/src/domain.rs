@@ -100,6 +100,9 @@ pub fn sign_up(state: &Reader, command: &SignUp) -> Result<Vec<Event>, Rejection
 mod tests {
     use super::*;
 
+    /// Makes one field of a valid command invalid.
+    type Spoil = fn(&mut SignUp);
+
     fn ana() -> SignUp {
         SignUp {
             reader_id: Uuid::now_v7(),
@@ -126,7 +129,7 @@ mod tests {
 
     #[test]
     fn when_signing_up_with_bad_fields_then_invalid_argument_naming_the_field() {
-        let cases: [(fn(&mut SignUp), &str); 5] = [
+        let cases: [(Spoil, &str); 5] = [
             (|c| c.handle = "ab".into(), "handle"),
             (|c| c.handle = "has space".into(), "handle"),
             (|c| c.handle = "x".repeat(31), "handle"),

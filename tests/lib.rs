@@ -12,8 +12,10 @@ pub struct System {
     pub base_url: String,
     pub namespace: String,
     pub database_url: String,
+    nats: NatsConfig,
     shutdown: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
+    projector: (CancellationToken, JoinHandle<()>),
 }
 
 fn spawn<F, E>(name: &'static str, service: F) -> JoinHandle<()>
@@ -28,6 +30,13 @@ where
     })
 }
 
+fn start_projector(nats: &NatsConfig, database_url: &str, rebuild: Vec<String>) -> (CancellationToken, JoinHandle<()>) {
+    let shutdown = CancellationToken::new();
+    let config =
+        readstream_projector::Config { nats: nats.clone(), database: DatabaseConfig::new(database_url), rebuild };
+    (shutdown.clone(), spawn("projector", readstream_projector::run(config, shutdown)))
+}
+
 impl System {
     pub async fn start() -> anyhow::Result<Self> {
         let namespace = readstream_testkit::namespace();
@@ -36,33 +45,16 @@ impl System {
         let database = DatabaseConfig::new(database_url.clone());
         let shutdown = CancellationToken::new();
 
-        // The projector migrates the fresh database before the gateway and social connect.
-        let projector = readstream_projector::Config {
-            nats: nats.clone(),
-            database: database.clone(),
-        };
-        let mut tasks = vec![spawn(
-            "projector",
-            readstream_projector::run(projector, shutdown.clone()),
-        )];
+        let projector = start_projector(&nats, &database_url, vec![]);
+        let mut tasks = vec![];
         let catalog = readstream_catalog::Config { nats: nats.clone() };
-        tasks.push(spawn(
-            "catalog",
-            readstream_catalog::run(catalog, shutdown.clone()),
-        ));
+        tasks.push(spawn("catalog", readstream_catalog::run(catalog, shutdown.clone())));
         let ratings = readstream_ratings::Config { nats: nats.clone() };
-        tasks.push(spawn(
-            "ratings",
-            readstream_ratings::run(ratings, shutdown.clone()),
-        ));
-        let social = readstream_social::Config {
-            nats: nats.clone(),
-            database: database.clone(),
-        };
-        tasks.push(spawn(
-            "social",
-            readstream_social::run(social, shutdown.clone()),
-        ));
+        tasks.push(spawn("ratings", readstream_ratings::run(ratings, shutdown.clone())));
+        let reading = readstream_reading::Config { nats: nats.clone() };
+        tasks.push(spawn("reading", readstream_reading::run(reading, shutdown.clone())));
+        let social = readstream_social::Config { nats: nats.clone(), database: database.clone() };
+        tasks.push(spawn("social", readstream_social::run(social, shutdown.clone())));
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base_url = format!("http://{}", listener.local_addr()?);
@@ -75,23 +67,14 @@ impl System {
             read_your_writes_timeout_ms: 10_000,
             print_schema: false,
         };
-        tasks.push(spawn(
-            "gateway",
-            readstream_gateway::serve(gateway, listener, shutdown.clone()),
-        ));
+        tasks.push(spawn("gateway", readstream_gateway::serve(gateway, listener, shutdown.clone())));
 
         let client = nats.connect().await?;
-        for service in ["catalog", "ratings", "social"] {
+        for service in ["catalog", "ratings", "reading", "social"] {
             readstream_testkit::wait_for_service(&client, &namespace, service).await?;
         }
         readstream_testkit::wait_for_gateway(&base_url).await?;
-        Ok(Self {
-            base_url,
-            namespace,
-            database_url,
-            shutdown,
-            tasks,
-        })
+        Ok(Self { base_url, namespace, database_url, nats, shutdown, tasks, projector })
     }
 
     pub fn client(&self) -> GraphQl {
@@ -102,16 +85,26 @@ impl System {
     pub async fn stream_messages(&self) -> anyhow::Result<u64> {
         let client = async_nats::connect(readstream_testkit::nats_url()).await?;
         let js = async_nats::jetstream::new(client);
-        let mut stream = js
-            .get_stream(readstream_eventstore::stream_name(&self.namespace))
-            .await?;
+        let mut stream = js.get_stream(readstream_eventstore::stream_name(&self.namespace)).await?;
         Ok(stream.info().await?.state.messages)
+    }
+
+    /// Stops the projector and starts it again rebuilding these projections from position 0,
+    /// as an operator would with `REBUILD_PROJECTIONS`.
+    pub async fn rebuild(&mut self, projections: &[&str]) -> anyhow::Result<()> {
+        self.projector.0.cancel();
+        let stopped = std::mem::replace(&mut self.projector.1, tokio::spawn(async {}));
+        tokio::time::timeout(Duration::from_secs(15), stopped).await??;
+        let rebuild = projections.iter().map(|p| p.to_string()).collect();
+        self.projector = start_projector(&self.nats, &self.database_url, rebuild);
+        Ok(())
     }
 
     /// Stops every service the way Ctrl-C does, and waits for them to finish.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.shutdown.cancel();
-        for task in self.tasks {
+        self.projector.0.cancel();
+        for task in self.tasks.into_iter().chain([self.projector.1]) {
             tokio::time::timeout(Duration::from_secs(15), task).await??;
         }
         Ok(())

@@ -30,6 +30,7 @@ export GATEWAY_ADDR=$gateway_addr
 "$bin/readstream-projector" & pids+=($!)
 "$bin/readstream-catalog" & pids+=($!)
 "$bin/readstream-ratings" & pids+=($!)
+"$bin/readstream-reading" & pids+=($!)
 "$bin/readstream-social" & pids+=($!)
 "$bin/readstream-gateway" & pids+=($!)
 

@@ -1,5 +1,7 @@
 //! End-to-end: the whole system, driven through GraphQL only, as a client app would.
 
+mod reading;
+
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -13,8 +15,7 @@ const SIGN_UP: &str = "mutation($handle: String!, $key: String) {
         token readerId position
     }
 }";
-const ADD_AUTHOR: &str =
-    "mutation($name: String!) { addAuthor(input: { name: $name }) { position authorId } }";
+const ADD_AUTHOR: &str = "mutation($name: String!) { addAuthor(input: { name: $name }) { position authorId } }";
 const ADD_BOOK: &str = "mutation($input: AddBookInput!, $key: String) {
     addBook(input: $input, idempotencyKey: $key) { position bookId book { title pages } }
 }";
@@ -26,22 +27,14 @@ const RATINGS: &str = "query($id: ID!) {
 }";
 
 fn position(value: &Value) -> anyhow::Result<u64> {
-    value["position"]
-        .as_u64()
-        .with_context(|| format!("no position in {value}"))
+    value["position"].as_u64().with_context(|| format!("no position in {value}"))
 }
 
 async fn sign_up(system: &System, handle: &str) -> anyhow::Result<(GraphQl, String)> {
-    let response = system
-        .client()
-        .request(SIGN_UP, json!({ "handle": handle }))
-        .await?;
+    let response = system.client().request(SIGN_UP, json!({ "handle": handle })).await?;
     let payload = &response.data()?["signUp"];
     let token = payload["token"].as_str().context("no token")?;
-    Ok((
-        system.client().with_token(token),
-        payload["readerId"].as_str().context("no id")?.to_owned(),
-    ))
+    Ok((system.client().with_token(token), payload["readerId"].as_str().context("no id")?.to_owned()))
 }
 
 /// Signs up `count` readers at once.
@@ -53,9 +46,7 @@ async fn sign_up_many(system: &System, prefix: &str, count: usize) -> anyhow::Re
 
 /// Adds the seed page's author and book; returns the book's id and the position it was added at.
 async fn add_seed_book(reader: &GraphQl) -> anyhow::Result<(String, u64)> {
-    let response = reader
-        .request(ADD_AUTHOR, json!({ "name": "Kathleen E. Smith" }))
-        .await?;
+    let response = reader.request(ADD_AUTHOR, json!({ "name": "Kathleen E. Smith" })).await?;
     let author_id = response.data()?["addAuthor"]["authorId"].clone();
     let input = json!({
         "title": "Moscow 1956",
@@ -67,27 +58,17 @@ async fn add_seed_book(reader: &GraphQl) -> anyhow::Result<(String, u64)> {
     });
     let response = reader.request(ADD_BOOK, json!({ "input": input })).await?;
     let payload = &response.data()?["addBook"];
-    assert_eq!(
-        payload["book"],
-        json!({ "title": "Moscow 1956", "pages": 400 })
-    );
-    Ok((
-        payload["bookId"].as_str().context("no book id")?.to_owned(),
-        position(payload)?,
-    ))
+    assert_eq!(payload["book"], json!({ "title": "Moscow 1956", "pages": 400 }));
+    Ok((payload["bookId"].as_str().context("no book id")?.to_owned(), position(payload)?))
 }
 
 async fn rate(reader: &GraphQl, book: &str, stars: i64) -> anyhow::Result<u64> {
-    let response = reader
-        .request(RATE, json!({ "book": book, "stars": stars }))
-        .await?;
+    let response = reader.request(RATE, json!({ "book": book, "stars": stars })).await?;
     position(&response.data()?["rateBook"])
 }
 
 async fn ratings_at(reader: &GraphQl, book: &str, at: u64) -> anyhow::Result<Value> {
-    let response = reader
-        .request_at(RATINGS, json!({ "id": book }), at)
-        .await?;
+    let response = reader.request_at(RATINGS, json!({ "id": book }), at).await?;
     Ok(response.data()?["book"]["ratings"].clone())
 }
 
@@ -114,9 +95,7 @@ async fn sign_up_add_a_book_rate_it_and_read_it_back() -> anyhow::Result<()> {
     let system = System::start().await?;
     let (ana, ana_id) = sign_up(&system, "ana").await?;
 
-    let viewer = ana
-        .request("{ viewer { id handle displayName } }", json!({}))
-        .await?;
+    let viewer = ana.request("{ viewer { id handle displayName } }", json!({})).await?;
     assert_eq!(viewer.data()?["viewer"]["id"], json!(ana_id));
 
     let (book, _) = add_seed_book(&ana).await?;
@@ -137,21 +116,12 @@ async fn sign_up_add_a_book_rate_it_and_read_it_back() -> anyhow::Result<()> {
     // Re-rating replaces the earlier rating; clearing removes it.
     let at = rate(&ana, &book, 2).await?;
     assert_eq!(ratings_at(&ana, &book, at).await?["average"], json!(2.0));
-    let response = ana
-        .request(
-            "mutation($b: ID!) { clearRating(bookId: $b) { position } }",
-            json!({ "b": book }),
-        )
-        .await?;
+    let response =
+        ana.request("mutation($b: ID!) { clearRating(bookId: $b) { position } }", json!({ "b": book })).await?;
     let at = position(&response.data()?["clearRating"])?;
     assert_eq!(ratings_at(&ana, &book, at).await?["count"], json!(0));
 
-    let again = ana
-        .request(
-            "mutation($b: ID!) { clearRating(bookId: $b) { position } }",
-            json!({ "b": book }),
-        )
-        .await?;
+    let again = ana.request("mutation($b: ID!) { clearRating(bookId: $b) { position } }", json!({ "b": book })).await?;
     assert_eq!(again.error_code(), Some("NOT_FOUND"));
     system.stop().await
 }
@@ -165,19 +135,11 @@ async fn the_seed_pages_ratings_are_reproduced_from_events() -> anyhow::Result<(
 
     let mut stars = Vec::new();
     for star in 1..=5 {
-        let count = facts["ratings"]["histogram"][star.to_string()]
-            .as_u64()
-            .context("histogram")?;
+        let count = facts["ratings"]["histogram"][star.to_string()].as_u64().context("histogram")?;
         stars.extend(std::iter::repeat_n(star, count as usize));
     }
     assert_eq!(stars.len(), 33);
-    let positions = try_join_all(
-        readers
-            .iter()
-            .zip(&stars)
-            .map(|(reader, &s)| rate(reader, &book, s)),
-    )
-    .await?;
+    let positions = try_join_all(readers.iter().zip(&stars).map(|(reader, &s)| rate(reader, &book, s))).await?;
     let at = positions.into_iter().max().unwrap_or_default();
 
     let ratings = ratings_at(&readers[0], &book, at).await?;
@@ -190,17 +152,12 @@ async fn the_seed_pages_ratings_are_reproduced_from_events() -> anyhow::Result<(
             (
                 s,
                 facts["ratings"]["histogram"][&key].as_i64().unwrap_or(-1),
-                facts["ratings"]["percent_shown"][&key]
-                    .as_i64()
-                    .unwrap_or(-1),
+                facts["ratings"]["percent_shown"][&key].as_i64().unwrap_or(-1),
             )
         })
         .collect();
     assert_eq!(histogram(&ratings), expected);
-    assert_eq!(
-        histogram(&ratings),
-        vec![(5, 11, 33), (4, 16, 48), (3, 5, 15), (2, 1, 3), (1, 0, 0)]
-    );
+    assert_eq!(histogram(&ratings), vec![(5, 11, 33), (4, 16, 48), (3, 5, 15), (2, 1, 3), (1, 0, 0)]);
     system.stop().await
 }
 
@@ -210,24 +167,10 @@ async fn thirty_two_concurrent_raters_of_one_book_lose_no_rating() -> anyhow::Re
     let readers = sign_up_many(&system, "rater", 32).await?;
     let (book, _) = add_seed_book(&readers[0]).await?;
     let stars: Vec<i64> = (0..32).map(|i| i % 5 + 1).collect();
-    let positions = try_join_all(
-        readers
-            .iter()
-            .zip(&stars)
-            .map(|(reader, &s)| rate(reader, &book, s)),
-    )
-    .await?;
-    let ratings = ratings_at(
-        &readers[0],
-        &book,
-        positions.into_iter().max().unwrap_or_default(),
-    )
-    .await?;
+    let positions = try_join_all(readers.iter().zip(&stars).map(|(reader, &s)| rate(reader, &book, s))).await?;
+    let ratings = ratings_at(&readers[0], &book, positions.into_iter().max().unwrap_or_default()).await?;
     assert_eq!(ratings["count"], json!(32));
-    let counts: Vec<_> = histogram(&ratings)
-        .into_iter()
-        .map(|(s, c, _)| (s, c))
-        .collect();
+    let counts: Vec<_> = histogram(&ratings).into_iter().map(|(s, c, _)| (s, c)).collect();
     // i % 5 + 1 for i in 0..32: seven each of 1 and 2, six each of 3, 4 and 5.
     assert_eq!(counts, vec![(5, 6), (4, 6), (3, 6), (2, 7), (1, 7)]);
     system.stop().await
@@ -241,19 +184,11 @@ async fn one_reader_rerating_from_eight_concurrent_requests_counts_once() -> any
     let stars = [1, 2, 3, 4, 5, 1, 2, 3];
     let positions = try_join_all(stars.iter().map(|&s| rate(&ana, &book, s))).await?;
     // The request answered with the highest position is the rating the stream recorded last.
-    let (last, &last_stars) = positions
-        .iter()
-        .zip(&stars)
-        .max_by_key(|(p, _)| **p)
-        .context("no ratings")?;
+    let (last, &last_stars) = positions.iter().zip(&stars).max_by_key(|(p, _)| **p).context("no ratings")?;
     let ratings = ratings_at(&ana, &book, *last).await?;
     assert_eq!(ratings["count"], json!(1));
     assert_eq!(ratings["average"], json!(last_stars as f64));
-    let counted: Vec<_> = histogram(&ratings)
-        .into_iter()
-        .filter(|(_, c, _)| *c > 0)
-        .map(|(s, c, _)| (s, c))
-        .collect();
+    let counted: Vec<_> = histogram(&ratings).into_iter().filter(|(_, c, _)| *c > 0).map(|(s, c, _)| (s, c)).collect();
     assert_eq!(counted, vec![(last_stars, 1)]);
     system.stop().await
 }
@@ -271,27 +206,18 @@ async fn a_subscriber_receives_each_new_rating() -> anyhow::Result<()> {
         .await?;
     // The first push is the figures as they are, so the subscription is live from here on.
     let now = subscription.next(Duration::from_secs(10)).await?;
-    assert_eq!(
-        now["bookRatingsChanged"]["ratings"],
-        json!({ "count": 0, "average": 0.0 })
-    );
+    assert_eq!(now["bookRatingsChanged"]["ratings"], json!({ "count": 0, "average": 0.0 }));
 
     let first = rate(&readers[0], &book, 5).await?;
     let pushed = subscription.next(Duration::from_secs(10)).await?;
     assert_eq!(pushed["bookRatingsChanged"]["bookId"], json!(book));
     assert_eq!(pushed["bookRatingsChanged"]["position"], json!(first));
-    assert_eq!(
-        pushed["bookRatingsChanged"]["ratings"],
-        json!({ "count": 1, "average": 5.0 })
-    );
+    assert_eq!(pushed["bookRatingsChanged"]["ratings"], json!({ "count": 1, "average": 5.0 }));
 
     let second = rate(&readers[1], &book, 2).await?;
     let pushed = subscription.next(Duration::from_secs(10)).await?;
     assert_eq!(pushed["bookRatingsChanged"]["position"], json!(second));
-    assert_eq!(
-        pushed["bookRatingsChanged"]["ratings"],
-        json!({ "count": 2, "average": 3.5 })
-    );
+    assert_eq!(pushed["bookRatingsChanged"]["ratings"], json!({ "count": 2, "average": 3.5 }));
     system.stop().await
 }
 
@@ -303,49 +229,27 @@ async fn bad_input_gets_a_coded_error_and_appends_nothing() -> anyhow::Result<()
     let before = system.stream_messages().await?;
 
     for stars in [0, 6, -1] {
-        let response = ana
-            .request(RATE, json!({ "book": book, "stars": stars }))
-            .await?;
-        assert_eq!(
-            response.error_code(),
-            Some("INVALID_ARGUMENT"),
-            "stars {stars}: {:?}",
-            response.0
-        );
+        let response = ana.request(RATE, json!({ "book": book, "stars": stars })).await?;
+        assert_eq!(response.error_code(), Some("INVALID_ARGUMENT"), "stars {stars}: {:?}", response.0);
     }
     let unknown = uuid::Uuid::now_v7().to_string();
-    let response = ana
-        .request(RATE, json!({ "book": unknown, "stars": 3 }))
-        .await?;
+    let response = ana.request(RATE, json!({ "book": unknown, "stars": 3 })).await?;
     assert_eq!(response.error_code(), Some("NOT_FOUND"));
-    let response = ana
-        .request(RATE, json!({ "book": "not-a-uuid", "stars": 3 }))
-        .await?;
+    let response = ana.request(RATE, json!({ "book": "not-a-uuid", "stars": 3 })).await?;
     assert_eq!(response.error_code(), Some("INVALID_ARGUMENT"));
 
     let anonymous = system.client();
-    let response = anonymous
-        .request(RATE, json!({ "book": book, "stars": 3 }))
-        .await?;
+    let response = anonymous.request(RATE, json!({ "book": book, "stars": 3 })).await?;
     assert_eq!(response.error_code(), Some("UNAUTHENTICATED"));
-    let forged = system
-        .client()
-        .with_token("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl");
-    let response = forged
-        .request(RATE, json!({ "book": book, "stars": 3 }))
-        .await?;
+    let forged = system.client().with_token("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl");
+    let response = forged.request(RATE, json!({ "book": book, "stars": 3 })).await?;
     assert_eq!(response.error_code(), Some("UNAUTHENTICATED"));
 
     let input = json!({ "title": "  ", "pages": 100, "authorIds": [] });
     let response = ana.request(ADD_BOOK, json!({ "input": input })).await?;
     assert_eq!(response.error_code(), Some("INVALID_ARGUMENT"));
-    assert_eq!(
-        response.0["errors"][0]["extensions"]["field"],
-        json!("title")
-    );
-    let author = ana
-        .request(ADD_AUTHOR, json!({ "name": "A. Author" }))
-        .await?;
+    assert_eq!(response.0["errors"][0]["extensions"]["field"], json!("title"));
+    let author = ana.request(ADD_AUTHOR, json!({ "name": "A. Author" })).await?;
     let author_id = author.data()?["addAuthor"]["authorId"].clone();
     let before = before + 1;
     for pages in [0, -5] {
@@ -353,30 +257,19 @@ async fn bad_input_gets_a_coded_error_and_appends_nothing() -> anyhow::Result<()
         let response = ana.request(ADD_BOOK, json!({ "input": input })).await?;
         assert_eq!(response.error_code(), Some("INVALID_ARGUMENT"));
     }
-    let input =
-        json!({ "title": "T", "pages": 10, "authorIds": [uuid::Uuid::now_v7().to_string()] });
+    let input = json!({ "title": "T", "pages": 10, "authorIds": [uuid::Uuid::now_v7().to_string()] });
     let response = ana.request(ADD_BOOK, json!({ "input": input })).await?;
     assert_eq!(response.error_code(), Some("NOT_FOUND"));
 
-    let response = system
-        .client()
-        .request(SIGN_UP, json!({ "handle": "ANA" }))
-        .await?;
+    let response = system.client().request(SIGN_UP, json!({ "handle": "ANA" })).await?;
     assert_eq!(response.error_code(), Some("ALREADY_EXISTS"));
     let response = system
         .client()
-        .request(
-            "mutation { signIn(handle: \"ana\", password: \"wrong password\") { token } }",
-            json!({}),
-        )
+        .request("mutation { signIn(handle: \"ana\", password: \"wrong password\") { token } }", json!({}))
         .await?;
     assert_eq!(response.error_code(), Some("UNAUTHENTICATED"));
 
-    assert_eq!(
-        system.stream_messages().await?,
-        before,
-        "a refused command appended something"
-    );
+    assert_eq!(system.stream_messages().await?, before, "a refused command appended something");
     system.stop().await
 }
 
@@ -389,28 +282,19 @@ async fn a_retried_command_with_the_same_idempotency_key_appends_once() -> anyho
     let vars = json!({ "book": book, "stars": 4, "key": "rate-once" });
     let first = ana.request(RATE, vars.clone()).await?;
     let second = ana.request(RATE, vars).await?;
-    assert_eq!(
-        first.data()?["rateBook"]["position"],
-        second.data()?["rateBook"]["position"]
-    );
+    assert_eq!(first.data()?["rateBook"]["position"], second.data()?["rateBook"]["position"]);
     assert_eq!(system.stream_messages().await?, before + 1);
 
     // Sign-up too: the same key answers with the same reader, and signing in works after.
     let vars = json!({ "handle": "ben", "key": "sign-up-ben" });
     let first = system.client().request(SIGN_UP, vars.clone()).await?;
     let second = system.client().request(SIGN_UP, vars).await?;
-    assert_eq!(
-        first.data()?["signUp"]["readerId"],
-        second.data()?["signUp"]["readerId"]
-    );
+    assert_eq!(first.data()?["signUp"]["readerId"], second.data()?["signUp"]["readerId"]);
     let response = system
         .client()
         .request("mutation { signIn(handle: \"Ben\", password: \"correct horse battery\") { readerId } }", json!({}))
         .await?;
-    assert_eq!(
-        response.data()?["signIn"]["readerId"],
-        first.data()?["signUp"]["readerId"]
-    );
+    assert_eq!(response.data()?["signIn"]["readerId"], first.data()?["signUp"]["readerId"]);
     assert_eq!(system.stream_messages().await?, before + 2);
     system.stop().await
 }
@@ -431,9 +315,7 @@ async fn books_are_listed_in_pages_with_opaque_cursors() -> anyhow::Result<()> {
     assert_eq!(page["totalCount"], json!(3));
     assert_eq!(page["edges"].as_array().map(Vec::len), Some(2));
     assert_eq!(page["pageInfo"]["hasNextPage"], json!(true));
-    let second = ana
-        .request(query, json!({ "after": page["pageInfo"]["endCursor"] }))
-        .await?;
+    let second = ana.request(query, json!({ "after": page["pageInfo"]["endCursor"] })).await?;
     let page = &second.data()?["books"];
     assert_eq!(page["edges"].as_array().map(Vec::len), Some(1));
     assert_eq!(page["pageInfo"]["hasNextPage"], json!(false));
@@ -449,16 +331,12 @@ async fn subscriptions_honour_read_your_writes_and_the_legacy_protocol() -> anyh
     let (ana, _) = sign_up(&system, "ana").await?;
     let (book, _) = add_seed_book(&ana).await?;
     let at = rate(&ana, &book, 3).await?;
-    let query =
-        "subscription($id: ID!) { bookRatingsChanged(bookId: $id) { position ratings { count } } }";
+    let query = "subscription($id: ID!) { bookRatingsChanged(bookId: $id) { position ratings { count } } }";
 
     // Asked to start at the rating's position, the first push already includes it.
     let mut subscription = ana.subscribe_at(query, json!({ "id": book }), at).await?;
     let now = subscription.next(Duration::from_secs(10)).await?;
-    assert_eq!(
-        now["bookRatingsChanged"],
-        json!({ "position": at, "ratings": { "count": 1 } })
-    );
+    assert_eq!(now["bookRatingsChanged"], json!({ "position": at, "ratings": { "count": 1 } }));
 
     let mut legacy = ana.subscribe_legacy(query, json!({ "id": book })).await?;
     let now = legacy.next(Duration::from_secs(10)).await?;
@@ -466,16 +344,10 @@ async fn subscriptions_honour_read_your_writes_and_the_legacy_protocol() -> anyh
     let (ben, _) = sign_up(&system, "ben").await?;
     let at = rate(&ben, &book, 5).await?;
     let pushed = legacy.next(Duration::from_secs(10)).await?;
-    assert_eq!(
-        pushed["bookRatingsChanged"],
-        json!({ "position": at, "ratings": { "count": 2 } })
-    );
+    assert_eq!(pushed["bookRatingsChanged"], json!({ "position": at, "ratings": { "count": 2 } }));
 
     // A forged token is refused when the connection opens.
     let forged = system.client().with_token("not.a.token");
-    assert!(forged
-        .subscribe(query, json!({ "id": book }))
-        .await
-        .is_err());
+    assert!(forged.subscribe(query, json!({ "id": book })).await.is_err());
     system.stop().await
 }

@@ -32,6 +32,72 @@ pub enum Event {
         book_id: Uuid,
         previous_stars: u8,
     },
+    WantToRead {
+        reader_id: Uuid,
+        book_id: Uuid,
+        on: NaiveDate,
+    },
+    ReadingStarted {
+        reader_id: Uuid,
+        book_id: Uuid,
+        started_on: NaiveDate,
+        /// 1 for the first read-through, 2 for the first reread, …
+        read_through: u32,
+        /// Picked up again after a pause: the same read-through goes on.
+        resumed: bool,
+    },
+    ProgressUpdated {
+        reader_id: Uuid,
+        book_id: Uuid,
+        on: NaiveDate,
+        progress: Progress,
+        note: String,
+        read_through: u32,
+    },
+    ReadingPaused {
+        reader_id: Uuid,
+        book_id: Uuid,
+        on: NaiveDate,
+        read_through: u32,
+    },
+    ReadingFinished {
+        reader_id: Uuid,
+        book_id: Uuid,
+        finished_on: NaiveDate,
+        /// `None` when the reader never said when they started.
+        started_on: Option<NaiveDate>,
+        read_through: u32,
+    },
+    /// Did not finish.
+    ReadingAbandoned {
+        reader_id: Uuid,
+        book_id: Uuid,
+        on: NaiveDate,
+        note: String,
+        read_through: u32,
+    },
+    RemovedFromShelves {
+        reader_id: Uuid,
+        book_id: Uuid,
+        on: NaiveDate,
+    },
+    AddedToShelf {
+        reader_id: Uuid,
+        book_id: Uuid,
+        shelf: String,
+    },
+    RemovedFromShelf {
+        reader_id: Uuid,
+        book_id: Uuid,
+        shelf: String,
+    },
+}
+
+/// How far into a book a reader is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    Page(u32),
+    Percent(u32),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,11 +140,7 @@ pub enum WireError {
     #[error("not a protobuf envelope: {0}")]
     Decode(#[from] prost::DecodeError),
     #[error("field {field} is not a valid {expected}: {value:?}")]
-    Invalid {
-        field: &'static str,
-        expected: &'static str,
-        value: String,
-    },
+    Invalid { field: &'static str, expected: &'static str, value: String },
     #[error("event {0} has no body (written by a newer version?)")]
     MissingBody(String),
 }
@@ -86,13 +148,7 @@ pub enum WireError {
 impl Envelope {
     /// Gives each event a fresh time-ordered id.
     pub fn new(meta: Metadata, events: Vec<Event>) -> Self {
-        let events = events
-            .into_iter()
-            .map(|event| RecordedEvent {
-                id: Uuid::now_v7(),
-                event,
-            })
-            .collect();
+        let events = events.into_iter().map(|event| RecordedEvent { id: Uuid::now_v7(), event }).collect();
         Self { meta, events }
     }
 
@@ -113,26 +169,38 @@ impl Event {
             Event::ReaderRegistered { .. } => "ReaderRegistered",
             Event::BookRated { .. } => "BookRated",
             Event::RatingCleared { .. } => "RatingCleared",
+            Event::WantToRead { .. } => "WantToRead",
+            Event::ReadingStarted { .. } => "ReadingStarted",
+            Event::ProgressUpdated { .. } => "ProgressUpdated",
+            Event::ReadingPaused { .. } => "ReadingPaused",
+            Event::ReadingFinished { .. } => "ReadingFinished",
+            Event::ReadingAbandoned { .. } => "ReadingAbandoned",
+            Event::RemovedFromShelves { .. } => "RemovedFromShelves",
+            Event::AddedToShelf { .. } => "AddedToShelf",
+            Event::RemovedFromShelf { .. } => "RemovedFromShelf",
         }
     }
 }
 
 fn uuid(field: &'static str, value: &str) -> Result<Uuid, WireError> {
-    Uuid::parse_str(value).map_err(|_| WireError::Invalid {
-        field,
-        expected: "UUID",
-        value: value.to_owned(),
-    })
+    Uuid::parse_str(value).map_err(|_| WireError::Invalid { field, expected: "UUID", value: value.to_owned() })
+}
+
+fn date(field: &'static str, value: &str) -> Result<NaiveDate, WireError> {
+    value.parse().map_err(|_| WireError::Invalid { field, expected: "date", value: value.to_owned() })
+}
+
+fn optional_date(field: &'static str, value: &str) -> Result<Option<NaiveDate>, WireError> {
+    match value {
+        "" => Ok(None),
+        value => date(field, value).map(Some),
+    }
 }
 
 fn stars(field: &'static str, value: u32) -> Result<u8, WireError> {
     match value {
         1..=5 => Ok(value as u8),
-        _ => Err(WireError::Invalid {
-            field,
-            expected: "star count 1..5",
-            value: value.to_string(),
-        }),
+        _ => Err(WireError::Invalid { field, expected: "star count 1..5", value: value.to_string() }),
     }
 }
 
@@ -149,12 +217,10 @@ impl TryFrom<pb::Envelope> for Envelope {
 
     fn try_from(wire: pb::Envelope) -> Result<Self, Self::Error> {
         let occurred_at =
-            DateTime::from_timestamp_micros(wire.occurred_at_micros).ok_or_else(|| {
-                WireError::Invalid {
-                    field: "occurred_at_micros",
-                    expected: "timestamp",
-                    value: wire.occurred_at_micros.to_string(),
-                }
+            DateTime::from_timestamp_micros(wire.occurred_at_micros).ok_or_else(|| WireError::Invalid {
+                field: "occurred_at_micros",
+                expected: "timestamp",
+                value: wire.occurred_at_micros.to_string(),
             })?;
         let actor = match wire.actor.as_str() {
             "" => None,
@@ -166,11 +232,7 @@ impl TryFrom<pb::Envelope> for Envelope {
             command_id: uuid("command_id", &wire.command_id)?,
             correlation_id: uuid("correlation_id", &wire.correlation_id)?,
         };
-        let events = wire
-            .events
-            .into_iter()
-            .map(RecordedEvent::try_from)
-            .collect::<Result<_, _>>()?;
+        let events = wire.events.into_iter().map(RecordedEvent::try_from).collect::<Result<_, _>>()?;
         Ok(Envelope { meta, events })
     }
 }
@@ -182,11 +244,9 @@ impl TryFrom<pb::Event> for RecordedEvent {
         use pb::event::Body;
         let id = uuid("event_id", &wire.event_id)?;
         let event = match wire.body.ok_or(WireError::MissingBody(wire.event_id))? {
-            Body::AuthorAdded(e) => Event::AuthorAdded {
-                author_id: uuid("author_id", &e.author_id)?,
-                name: e.name,
-                bio: e.bio,
-            },
+            Body::AuthorAdded(e) => {
+                Event::AuthorAdded { author_id: uuid("author_id", &e.author_id)?, name: e.name, bio: e.bio }
+            }
             Body::BookAdded(e) => Event::BookAdded(BookAdded {
                 book_id: uuid("book_id", &e.book_id)?,
                 title: e.title,
@@ -202,11 +262,7 @@ impl TryFrom<pb::Event> for RecordedEvent {
                         value: date.to_owned(),
                     })?),
                 },
-                author_ids: e
-                    .author_ids
-                    .iter()
-                    .map(|id| uuid("author_ids", id))
-                    .collect::<Result<_, _>>()?,
+                author_ids: e.author_ids.iter().map(|id| uuid("author_ids", id)).collect::<Result<_, _>>()?,
             }),
             Body::ReaderRegistered(e) => Event::ReaderRegistered {
                 reader_id: uuid("reader_id", &e.reader_id)?,
@@ -224,6 +280,71 @@ impl TryFrom<pb::Event> for RecordedEvent {
                 book_id: uuid("book_id", &e.book_id)?,
                 previous_stars: stars("previous_stars", e.previous_stars)?,
             },
+            Body::WantToRead(e) => Event::WantToRead {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                book_id: uuid("book_id", &e.book_id)?,
+                on: date("on", &e.on)?,
+            },
+            Body::ReadingStarted(e) => Event::ReadingStarted {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                book_id: uuid("book_id", &e.book_id)?,
+                started_on: date("started_on", &e.started_on)?,
+                read_through: e.read_through,
+                resumed: e.resumed,
+            },
+            Body::ProgressUpdated(e) => Event::ProgressUpdated {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                book_id: uuid("book_id", &e.book_id)?,
+                on: date("on", &e.on)?,
+                progress: match (e.page, e.percent) {
+                    (Some(page), None) => Progress::Page(page),
+                    (None, Some(percent)) => Progress::Percent(percent),
+                    _ => {
+                        return Err(WireError::Invalid {
+                            field: "page",
+                            expected: "exactly one of page and percent",
+                            value: format!("{:?}/{:?}", e.page, e.percent),
+                        })
+                    }
+                },
+                note: e.note,
+                read_through: e.read_through,
+            },
+            Body::ReadingPaused(e) => Event::ReadingPaused {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                book_id: uuid("book_id", &e.book_id)?,
+                on: date("on", &e.on)?,
+                read_through: e.read_through,
+            },
+            Body::ReadingFinished(e) => Event::ReadingFinished {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                book_id: uuid("book_id", &e.book_id)?,
+                finished_on: date("finished_on", &e.finished_on)?,
+                started_on: optional_date("started_on", &e.started_on)?,
+                read_through: e.read_through,
+            },
+            Body::ReadingAbandoned(e) => Event::ReadingAbandoned {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                book_id: uuid("book_id", &e.book_id)?,
+                on: date("on", &e.on)?,
+                note: e.note,
+                read_through: e.read_through,
+            },
+            Body::RemovedFromShelves(e) => Event::RemovedFromShelves {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                book_id: uuid("book_id", &e.book_id)?,
+                on: date("on", &e.on)?,
+            },
+            Body::AddedToShelf(e) => Event::AddedToShelf {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                book_id: uuid("book_id", &e.book_id)?,
+                shelf: e.shelf,
+            },
+            Body::RemovedFromShelf(e) => Event::RemovedFromShelf {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                book_id: uuid("book_id", &e.book_id)?,
+                shelf: e.shelf,
+            },
         };
         Ok(RecordedEvent { id, event })
     }
@@ -233,11 +354,7 @@ impl From<&Envelope> for pb::Envelope {
     fn from(envelope: &Envelope) -> Self {
         pb::Envelope {
             occurred_at_micros: envelope.meta.occurred_at.timestamp_micros(),
-            actor: envelope
-                .meta
-                .actor
-                .map(|a| a.to_string())
-                .unwrap_or_default(),
+            actor: envelope.meta.actor.map(|a| a.to_string()).unwrap_or_default(),
             command_id: envelope.meta.command_id.to_string(),
             correlation_id: envelope.meta.correlation_id.to_string(),
             events: envelope.events.iter().map(pb::Event::from).collect(),
@@ -249,11 +366,7 @@ impl From<&RecordedEvent> for pb::Event {
     fn from(recorded: &RecordedEvent) -> Self {
         use pb::event::Body;
         let body = match &recorded.event {
-            Event::AuthorAdded {
-                author_id,
-                name,
-                bio,
-            } => Body::AuthorAdded(pb::AuthorAdded {
+            Event::AuthorAdded { author_id, name, bio } => Body::AuthorAdded(pb::AuthorAdded {
                 author_id: author_id.to_string(),
                 name: name.clone(),
                 bio: bio.clone(),
@@ -268,46 +381,104 @@ impl From<&RecordedEvent> for pb::Event {
                 first_published: e.first_published.map(|d| d.to_string()).unwrap_or_default(),
                 author_ids: e.author_ids.iter().map(Uuid::to_string).collect(),
             }),
-            Event::ReaderRegistered {
-                reader_id,
-                handle,
-                display_name,
-            } => Body::ReaderRegistered(pb::ReaderRegistered {
-                reader_id: reader_id.to_string(),
-                handle: handle.clone(),
-                display_name: display_name.clone(),
-            }),
-            Event::BookRated {
-                reader_id,
-                book_id,
-                stars,
-                previous_stars,
-            } => Body::BookRated(pb::BookRated {
+            Event::ReaderRegistered { reader_id, handle, display_name } => {
+                Body::ReaderRegistered(pb::ReaderRegistered {
+                    reader_id: reader_id.to_string(),
+                    handle: handle.clone(),
+                    display_name: display_name.clone(),
+                })
+            }
+            Event::BookRated { reader_id, book_id, stars, previous_stars } => Body::BookRated(pb::BookRated {
                 reader_id: reader_id.to_string(),
                 book_id: book_id.to_string(),
                 stars: u32::from(*stars),
                 previous_stars: previous_stars.map(u32::from).unwrap_or(0),
             }),
-            Event::RatingCleared {
-                reader_id,
-                book_id,
-                previous_stars,
-            } => Body::RatingCleared(pb::RatingCleared {
+            Event::RatingCleared { reader_id, book_id, previous_stars } => Body::RatingCleared(pb::RatingCleared {
                 reader_id: reader_id.to_string(),
                 book_id: book_id.to_string(),
                 previous_stars: u32::from(*previous_stars),
             }),
+            Event::WantToRead { reader_id, book_id, on } => Body::WantToRead(pb::WantToRead {
+                reader_id: reader_id.to_string(),
+                book_id: book_id.to_string(),
+                on: on.to_string(),
+            }),
+            Event::ReadingStarted { reader_id, book_id, started_on, read_through, resumed } => {
+                Body::ReadingStarted(pb::ReadingStarted {
+                    reader_id: reader_id.to_string(),
+                    book_id: book_id.to_string(),
+                    started_on: started_on.to_string(),
+                    read_through: *read_through,
+                    resumed: *resumed,
+                })
+            }
+            Event::ProgressUpdated { reader_id, book_id, on, progress, note, read_through } => {
+                let (page, percent) = match *progress {
+                    Progress::Page(page) => (Some(page), None),
+                    Progress::Percent(percent) => (None, Some(percent)),
+                };
+                Body::ProgressUpdated(pb::ProgressUpdated {
+                    reader_id: reader_id.to_string(),
+                    book_id: book_id.to_string(),
+                    on: on.to_string(),
+                    page,
+                    percent,
+                    note: note.clone(),
+                    read_through: *read_through,
+                })
+            }
+            Event::ReadingPaused { reader_id, book_id, on, read_through } => Body::ReadingPaused(pb::ReadingPaused {
+                reader_id: reader_id.to_string(),
+                book_id: book_id.to_string(),
+                on: on.to_string(),
+                read_through: *read_through,
+            }),
+            Event::ReadingFinished { reader_id, book_id, finished_on, started_on, read_through } => {
+                Body::ReadingFinished(pb::ReadingFinished {
+                    reader_id: reader_id.to_string(),
+                    book_id: book_id.to_string(),
+                    finished_on: finished_on.to_string(),
+                    started_on: started_on.map(|d| d.to_string()).unwrap_or_default(),
+                    read_through: *read_through,
+                })
+            }
+            Event::ReadingAbandoned { reader_id, book_id, on, note, read_through } => {
+                Body::ReadingAbandoned(pb::ReadingAbandoned {
+                    reader_id: reader_id.to_string(),
+                    book_id: book_id.to_string(),
+                    on: on.to_string(),
+                    note: note.clone(),
+                    read_through: *read_through,
+                })
+            }
+            Event::RemovedFromShelves { reader_id, book_id, on } => Body::RemovedFromShelves(pb::RemovedFromShelves {
+                reader_id: reader_id.to_string(),
+                book_id: book_id.to_string(),
+                on: on.to_string(),
+            }),
+            Event::AddedToShelf { reader_id, book_id, shelf } => Body::AddedToShelf(pb::AddedToShelf {
+                reader_id: reader_id.to_string(),
+                book_id: book_id.to_string(),
+                shelf: shelf.clone(),
+            }),
+            Event::RemovedFromShelf { reader_id, book_id, shelf } => Body::RemovedFromShelf(pb::RemovedFromShelf {
+                reader_id: reader_id.to_string(),
+                book_id: book_id.to_string(),
+                shelf: shelf.clone(),
+            }),
         };
-        pb::Event {
-            event_id: recorded.id.to_string(),
-            body: Some(body),
-        }
+        pb::Event { event_id: recorded.id.to_string(), body: Some(body) }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn day(year: i32, month: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(year, month, day).unwrap_or_default()
+    }
 
     fn meta() -> Metadata {
         Metadata {
@@ -325,11 +496,7 @@ mod tests {
         let envelope = Envelope::new(
             meta(),
             vec![
-                Event::AuthorAdded {
-                    author_id: Uuid::now_v7(),
-                    name: "K".into(),
-                    bio: String::new(),
-                },
+                Event::AuthorAdded { author_id: Uuid::now_v7(), name: "K".into(), bio: String::new() },
                 Event::BookAdded(BookAdded {
                     book_id,
                     title: "Moscow 1956".into(),
@@ -340,28 +507,52 @@ mod tests {
                     first_published: NaiveDate::from_ymd_opt(2017, 4, 17),
                     author_ids: vec![Uuid::now_v7()],
                 }),
-                Event::ReaderRegistered {
-                    reader_id,
-                    handle: "ana".into(),
-                    display_name: "Ana".into(),
-                },
-                Event::BookRated {
-                    reader_id,
-                    book_id,
-                    stars: 4,
-                    previous_stars: None,
-                },
-                Event::BookRated {
+                Event::ReaderRegistered { reader_id, handle: "ana".into(), display_name: "Ana".into() },
+                Event::BookRated { reader_id, book_id, stars: 4, previous_stars: None },
+                Event::BookRated { reader_id, book_id, stars: 5, previous_stars: Some(4) },
+                Event::RatingCleared { reader_id, book_id, previous_stars: 5 },
+                Event::WantToRead { reader_id, book_id, on: day(2024, 1, 2) },
+                Event::ReadingStarted {
                     reader_id,
                     book_id,
-                    stars: 5,
-                    previous_stars: Some(4),
+                    started_on: day(2024, 2, 1),
+                    read_through: 1,
+                    resumed: false,
                 },
-                Event::RatingCleared {
+                Event::ProgressUpdated {
                     reader_id,
                     book_id,
-                    previous_stars: 5,
+                    on: day(2024, 2, 3),
+                    progress: Progress::Page(120),
+                    note: "slow".into(),
+                    read_through: 1,
                 },
+                Event::ProgressUpdated {
+                    reader_id,
+                    book_id,
+                    on: day(2024, 2, 4),
+                    progress: Progress::Percent(40),
+                    note: String::new(),
+                    read_through: 1,
+                },
+                Event::ReadingPaused { reader_id, book_id, on: day(2024, 2, 5), read_through: 1 },
+                Event::ReadingFinished {
+                    reader_id,
+                    book_id,
+                    finished_on: day(2024, 3, 1),
+                    started_on: None,
+                    read_through: 1,
+                },
+                Event::ReadingAbandoned {
+                    reader_id,
+                    book_id,
+                    on: day(2024, 3, 2),
+                    note: "meh".into(),
+                    read_through: 2,
+                },
+                Event::RemovedFromShelves { reader_id, book_id, on: day(2024, 3, 3) },
+                Event::AddedToShelf { reader_id, book_id, shelf: "russia".into() },
+                Event::RemovedFromShelf { reader_id, book_id, shelf: "russia".into() },
             ],
         );
         let decoded = Envelope::decode(&envelope.encode());
@@ -370,19 +561,10 @@ mod tests {
 
     #[test]
     fn bad_wire_data_is_an_error_not_a_panic() {
-        assert!(matches!(
-            Envelope::decode(b"\xff\xff\xff"),
-            Err(WireError::Decode(_))
-        ));
+        assert!(matches!(Envelope::decode(b"\xff\xff\xff"), Err(WireError::Decode(_))));
         let mut wire = pb::Envelope::from(&Envelope::new(meta(), vec![]));
         wire.command_id = "not-a-uuid".into();
-        assert!(matches!(
-            Envelope::try_from(wire),
-            Err(WireError::Invalid {
-                field: "command_id",
-                ..
-            })
-        ));
+        assert!(matches!(Envelope::try_from(wire), Err(WireError::Invalid { field: "command_id", .. })));
         let wire = pb::Event {
             event_id: Uuid::now_v7().to_string(),
             body: Some(pb::event::Body::BookRated(pb::BookRated {
@@ -392,9 +574,6 @@ mod tests {
                 previous_stars: 0,
             })),
         };
-        assert!(matches!(
-            RecordedEvent::try_from(wire),
-            Err(WireError::Invalid { field: "stars", .. })
-        ));
+        assert!(matches!(RecordedEvent::try_from(wire), Err(WireError::Invalid { field: "stars", .. })));
     }
 }

@@ -75,27 +75,15 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            field: None,
-        }
+        Self { code, message: message.into(), field: None }
     }
 
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            code: Code::InvalidArgument,
-            message: message.into(),
-            field: Some(field),
-        }
+        Self { code: Code::InvalidArgument, message: message.into(), field: Some(field) }
     }
 
     pub fn not_found(field: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            code: Code::NotFound,
-            message: message.into(),
-            field: Some(field),
-        }
+        Self { code: Code::NotFound, message: message.into(), field: Some(field) }
     }
 }
 

@@ -54,40 +54,21 @@ pub enum Appended {
 pub enum StoreError {
     #[error("NATS server {found} is too old: readstream needs {}.{} or newer", MIN_SERVER_VERSION.0, MIN_SERVER_VERSION.1)]
     UnsupportedServer { found: String },
-    #[error("stream {stream} came back without the setting {setting}: the server would silently ignore it, refusing to run")]
-    SettingIgnored {
-        stream: String,
-        setting: &'static str,
-    },
-    #[error("could not create or update stream {stream}: {source}")]
-    Setup {
-        stream: String,
-        source: jetstream::context::CreateStreamError,
-    },
-    #[error("could not open stream {stream}: {source}")]
-    Open {
-        stream: String,
-        source: jetstream::context::GetStreamError,
-    },
-    #[error("could not read {subject}: {source}")]
-    Read {
-        subject: String,
-        source: stream::RawMessageError,
-    },
-    #[error("could not append to {subject}: {source}")]
-    Append {
-        subject: String,
-        source: jetstream::context::PublishError,
-    },
-    #[error("message {position} on {subject} is not a valid envelope: {source}")]
-    Corrupt {
-        subject: String,
-        position: u64,
-        source: WireError,
-    },
     #[error(
-        "{subject} kept changing under concurrent writers; gave up after {MAX_ATTEMPTS} attempts"
+        "stream {stream} came back without the setting {setting}: the server would silently ignore it, refusing to run"
     )]
+    SettingIgnored { stream: String, setting: &'static str },
+    #[error("could not create or update stream {stream}: {source}")]
+    Setup { stream: String, source: jetstream::context::CreateStreamError },
+    #[error("could not open stream {stream}: {source}")]
+    Open { stream: String, source: jetstream::context::GetStreamError },
+    #[error("could not read {subject}: {source}")]
+    Read { subject: String, source: stream::RawMessageError },
+    #[error("could not append to {subject}: {source}")]
+    Append { subject: String, source: jetstream::context::PublishError },
+    #[error("message {position} on {subject} is not a valid envelope: {source}")]
+    Corrupt { subject: String, position: u64, source: WireError },
+    #[error("{subject} kept changing under concurrent writers; gave up after {MAX_ATTEMPTS} attempts")]
     Contention { subject: String },
     #[error("{subject} has moved past position {expected}")]
     WrongExpectedPosition { subject: String, expected: u64 },
@@ -114,10 +95,7 @@ pub struct EventStore {
 
 /// The stream's name for a namespace: `rs` → `RS_EVENTS`.
 pub fn stream_name(namespace: &str) -> String {
-    format!(
-        "{}_EVENTS",
-        namespace.to_uppercase().replace(['.', '-'], "_")
-    )
+    format!("{}_EVENTS", namespace.to_uppercase().replace(['.', '-'], "_"))
 }
 
 fn parse_version(version: &str) -> Option<(u64, u64)> {
@@ -157,45 +135,24 @@ impl EventStore {
         let info = context
             .create_or_update_stream(wanted.clone())
             .await
-            .map_err(|source| StoreError::Setup {
-                stream: name.clone(),
-                source,
-            })?;
+            .map_err(|source| StoreError::Setup { stream: name.clone(), source })?;
         let got = &info.config;
         let checks = [
             ("deny_delete", got.deny_delete == wanted.deny_delete),
             ("deny_purge", got.deny_purge == wanted.deny_purge),
             ("allow_direct", got.allow_direct == wanted.allow_direct),
-            (
-                "allow_atomic",
-                got.allow_atomic_publish == wanted.allow_atomic_publish,
-            ),
-            (
-                "duplicate_window",
-                got.duplicate_window >= wanted.duplicate_window,
-            ),
+            ("allow_atomic", got.allow_atomic_publish == wanted.allow_atomic_publish),
+            ("duplicate_window", got.duplicate_window >= wanted.duplicate_window),
             ("storage", got.storage == wanted.storage),
             ("num_replicas", got.num_replicas == wanted.num_replicas),
             ("max_age", got.max_age == wanted.max_age),
         ];
         if let Some((setting, _)) = checks.into_iter().find(|(_, ok)| !ok) {
-            return Err(StoreError::SettingIgnored {
-                stream: name,
-                setting,
-            });
+            return Err(StoreError::SettingIgnored { stream: name, setting });
         }
-        let stream = context
-            .get_stream(&name)
-            .await
-            .map_err(|source| StoreError::Open {
-                stream: name.clone(),
-                source,
-            })?;
-        Ok(Self {
-            context,
-            stream,
-            namespace: namespace.to_owned(),
-        })
+        let stream =
+            context.get_stream(&name).await.map_err(|source| StoreError::Open { stream: name.clone(), source })?;
+        Ok(Self { context, stream, namespace: namespace.to_owned() })
     }
 
     pub fn namespace(&self) -> &str {
@@ -244,23 +201,14 @@ impl EventStore {
         let message = match request.send().await {
             Ok(message) => message,
             Err(err) if err.kind() == LastRawMessageErrorKind::NoMessageFound => return Ok(None),
-            Err(source) => {
-                return Err(StoreError::Read {
-                    subject: subject.to_owned(),
-                    source,
-                })
-            }
+            Err(source) => return Err(StoreError::Read { subject: subject.to_owned(), source }),
         };
-        let envelope =
-            Envelope::decode(&message.payload).map_err(|source| StoreError::Corrupt {
-                subject: subject.to_owned(),
-                position: message.sequence,
-                source,
-            })?;
-        Ok(Some(Stored {
+        let envelope = Envelope::decode(&message.payload).map_err(|source| StoreError::Corrupt {
+            subject: subject.to_owned(),
             position: message.sequence,
-            envelope,
-        }))
+            source,
+        })?;
+        Ok(Some(Stored { position: message.sequence, envelope }))
     }
 
     /// Runs a command against one aggregate: load its history, `decide`, append what it
@@ -278,10 +226,7 @@ impl EventStore {
         let subject = self.subject(aggregate);
         for _ in 0..MAX_ATTEMPTS {
             let history = self.load(aggregate).await?;
-            if let Some(earlier) = history
-                .iter()
-                .find(|s| s.envelope.meta.command_id == meta.command_id)
-            {
+            if let Some(earlier) = history.iter().find(|s| s.envelope.meta.command_id == meta.command_id) {
                 return Ok(Ok(Accepted {
                     position: earlier.position,
                     event_ids: earlier.envelope.events.iter().map(|e| e.id).collect(),
@@ -293,18 +238,12 @@ impl EventStore {
                 Err(rejection) => return Ok(Err(rejection)),
             };
             if events.is_empty() {
-                return Ok(Ok(Accepted {
-                    position: last,
-                    event_ids: Vec::new(),
-                }));
+                return Ok(Ok(Accepted { position: last, event_ids: Vec::new() }));
             }
             let envelope = Envelope::new(meta.clone(), events);
             match self.append(aggregate, last, &envelope).await {
                 Ok(Appended::New(position)) => {
-                    return Ok(Ok(Accepted {
-                        position,
-                        event_ids: envelope.events.iter().map(|e| e.id).collect(),
-                    }));
+                    return Ok(Ok(Accepted { position, event_ids: envelope.events.iter().map(|e| e.id).collect() }));
                 }
                 // The same command id was stored meanwhile: the reload answers with its events.
                 Ok(Appended::Duplicate(_)) => continue,
@@ -329,20 +268,12 @@ impl EventStore {
             .payload(Bytes::from(envelope.encode()))
             .message_id(envelope.meta.command_id.to_string())
             .expected_last_subject_sequence(expected_last);
-        let ack = async {
-            self.context
-                .send_publish(subject.clone(), publish)
-                .await?
-                .await
-        };
+        let ack = async { self.context.send_publish(subject.clone(), publish).await?.await };
         match ack.await {
             Ok(ack) if ack.duplicate => Ok(Appended::Duplicate(ack.sequence)),
             Ok(ack) => Ok(Appended::New(ack.sequence)),
             Err(err) if err.kind() == PublishErrorKind::WrongLastSequence => {
-                Err(StoreError::WrongExpectedPosition {
-                    subject,
-                    expected: expected_last,
-                })
+                Err(StoreError::WrongExpectedPosition { subject, expected: expected_last })
             }
             Err(source) => Err(StoreError::Append { subject, source }),
         }

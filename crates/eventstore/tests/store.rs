@@ -10,47 +10,27 @@ use readstream_eventstore::{Appended, EventStore, StoreError, StreamSettings};
 use uuid::Uuid;
 
 async fn store() -> EventStore {
-    let client = async_nats::connect(readstream_testkit::nats_url())
+    let client = async_nats::connect(readstream_testkit::nats_url()).await.expect("NATS is running");
+    EventStore::connect(client, &readstream_testkit::namespace(), StreamSettings::default())
         .await
-        .expect("NATS is running");
-    EventStore::connect(
-        client,
-        &readstream_testkit::namespace(),
-        StreamSettings::default(),
-    )
-    .await
-    .expect("the stream is created")
+        .expect("the stream is created")
 }
 
 fn meta(command_id: Uuid) -> Metadata {
     // The wire keeps microseconds.
-    let occurred_at =
-        chrono::DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).expect("now");
-    Metadata {
-        occurred_at,
-        actor: None,
-        command_id,
-        correlation_id: command_id,
-    }
+    let occurred_at = chrono::DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).expect("now");
+    Metadata { occurred_at, actor: None, command_id, correlation_id: command_id }
 }
 
 fn rated(stars: u8, previous_stars: Option<u8>) -> Event {
-    Event::BookRated {
-        reader_id: Uuid::nil(),
-        book_id: Uuid::max(),
-        stars,
-        previous_stars,
-    }
+    Event::BookRated { reader_id: Uuid::nil(), book_id: Uuid::max(), stars, previous_stars }
 }
 
 fn current_stars(history: &[readstream_eventstore::Stored]) -> Option<u8> {
-    history
-        .iter()
-        .flat_map(|s| &s.envelope.events)
-        .fold(None, |_, e| match e.event {
-            Event::BookRated { stars, .. } => Some(stars),
-            _ => None,
-        })
+    history.iter().flat_map(|s| &s.envelope.events).fold(None, |_, e| match e.event {
+        Event::BookRated { stars, .. } => Some(stars),
+        _ => None,
+    })
 }
 
 #[tokio::test]
@@ -63,34 +43,18 @@ async fn a_stale_expected_position_is_refused() {
     };
     let stale = Envelope::new(meta(Uuid::new_v4()), vec![rated(4, None)]);
     let refused = store.append("ratings.a.b", 0, &stale).await;
-    assert!(
-        matches!(
-            refused,
-            Err(StoreError::WrongExpectedPosition { expected: 0, .. })
-        ),
-        "{refused:?}"
-    );
+    assert!(matches!(refused, Err(StoreError::WrongExpectedPosition { expected: 0, .. })), "{refused:?}");
     let next = Envelope::new(meta(Uuid::new_v4()), vec![rated(4, Some(3))]);
-    assert!(matches!(
-        store.append("ratings.a.b", position, &next).await,
-        Ok(Appended::New(_))
-    ));
+    assert!(matches!(store.append("ratings.a.b", position, &next).await, Ok(Appended::New(_))));
     let history = store.load("ratings.a.b").await.expect("loads");
-    assert_eq!(
-        history.iter().map(|s| &s.envelope).collect::<Vec<_>>(),
-        vec![&first, &next]
-    );
+    assert_eq!(history.iter().map(|s| &s.envelope).collect::<Vec<_>>(), vec![&first, &next]);
 }
 
 #[tokio::test]
 async fn the_same_command_id_twice_is_one_event() {
     let store = store().await;
     let command_id = Uuid::new_v4();
-    let run = || {
-        store.execute("ratings.c.d", meta(command_id), |history| {
-            Ok(vec![rated(5, current_stars(history))])
-        })
-    };
+    let run = || store.execute("ratings.c.d", meta(command_id), |history| Ok(vec![rated(5, current_stars(history))]));
     let first = run().await.expect("stored").expect("accepted");
     let second = run().await.expect("stored").expect("accepted");
     assert_eq!(first, second, "the retry is answered as the first time");
@@ -128,19 +92,8 @@ async fn concurrent_writers_of_one_aggregate_each_decide_on_the_latest_state() {
     let mut current = None;
     for stored in &history {
         match stored.envelope.events[..] {
-            [readstream_contracts::RecordedEvent {
-                event:
-                    Event::BookRated {
-                        stars,
-                        previous_stars,
-                        ..
-                    },
-                ..
-            }] => {
-                assert_eq!(
-                    previous_stars, current,
-                    "each writer saw the write before it"
-                );
+            [readstream_contracts::RecordedEvent { event: Event::BookRated { stars, previous_stars, .. }, .. }] => {
+                assert_eq!(previous_stars, current, "each writer saw the write before it");
                 current = Some(stars);
             }
             ref other => panic!("unexpected {other:?}"),
@@ -155,18 +108,11 @@ async fn the_stream_keeps_the_settings_the_design_relies_on() {
     let Ok(Appended::New(position)) = store.append("ratings.g.h", 0, &envelope).await else {
         panic!("not stored");
     };
-    let mut stream = store
-        .jetstream()
-        .get_stream(store.stream_name())
-        .await
-        .expect("stream");
+    let mut stream = store.jetstream().get_stream(store.stream_name()).await.expect("stream");
     let config = stream.info().await.expect("info").config.clone();
     assert!(config.deny_delete && config.deny_purge && config.allow_atomic_publish);
     assert!(config.duplicate_window >= std::time::Duration::from_secs(120));
-    assert!(
-        stream.delete_message(position).await.is_err(),
-        "the log must refuse deletes"
-    );
+    assert!(stream.delete_message(position).await.is_err(), "the log must refuse deletes");
     assert!(stream.purge().await.is_err(), "the log must refuse purges");
     assert!(store.exists("ratings.g.h").await.expect("reads"));
     assert!(!store.exists("ratings.no.such").await.expect("reads"));

@@ -32,6 +32,9 @@ pub trait Projection: Send + Sync + 'static {
     /// Its row in `projection_checkpoints`.
     fn name(&self) -> &'static str;
 
+    /// The tables it alone writes, emptied when it is rebuilt from position 0.
+    fn tables(&self) -> &'static [&'static str];
+
     /// Applies a batch of new messages, in stream order, inside the runner's transaction.
     fn apply(
         &self,
@@ -64,23 +67,34 @@ pub struct Runner<P> {
 
 impl<P: Projection> Runner<P> {
     pub fn new(projection: P, pool: PgPool, store: EventStore, client: async_nats::Client) -> Self {
-        Self {
-            projection,
-            pool,
-            store,
-            client,
-        }
+        Self { projection, pool, store, client }
     }
 
     pub async fn checkpoint(&self) -> Result<u64, ProjectionError> {
-        let position = sqlx::query_scalar!(
-            "SELECT position FROM projection_checkpoints WHERE name = $1",
-            self.projection.name()
-        )
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(ProjectionError::NoCheckpoint(self.projection.name()))?;
+        let position =
+            sqlx::query_scalar!("SELECT position FROM projection_checkpoints WHERE name = $1", self.projection.name())
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(ProjectionError::NoCheckpoint(self.projection.name()))?;
         Ok(position as u64)
+    }
+
+    /// Empties the projection's tables and rewinds its checkpoint to 0 in one transaction, so
+    /// the next run rebuilds it from the whole stream. Stop every runner of it first.
+    pub async fn reset(&self) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        // The names are the projection's own constants, never input.
+        sqlx::query(&format!("TRUNCATE {}", self.projection.tables().join(", "))).execute(&mut *tx).await?;
+        let reset =
+            sqlx::query!("UPDATE projection_checkpoints SET position = 0 WHERE name = $1", self.projection.name())
+                .execute(&mut *tx)
+                .await?;
+        if reset.rows_affected() != 1 {
+            return Err(sqlx::Error::RowNotFound);
+        }
+        tx.commit().await?;
+        tracing::info!(projection = self.projection.name(), "reset: rebuilding from position 0");
+        Ok(())
     }
 
     /// Applies one batch and its checkpoint in one transaction, skipping what is already
@@ -88,26 +102,20 @@ impl<P: Projection> Runner<P> {
     pub async fn apply_batch(&self, batch: &[Stored]) -> Result<u64, ProjectionError> {
         let name = self.projection.name();
         let mut tx = self.pool.begin().await?;
-        let checkpoint = sqlx::query_scalar!(
-            "SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE",
-            name
-        )
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(ProjectionError::NoCheckpoint(name))? as u64;
+        let checkpoint =
+            sqlx::query_scalar!("SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE", name)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(ProjectionError::NoCheckpoint(name))? as u64;
         let fresh = match batch.iter().position(|s| s.position > checkpoint) {
             Some(first) => &batch[first..],
             None => return Ok(checkpoint),
         };
         let updates = self.projection.apply(&mut tx, fresh).await?;
         let last = fresh.last().map_or(checkpoint, |s| s.position);
-        sqlx::query!(
-            "UPDATE projection_checkpoints SET position = $2 WHERE name = $1",
-            name,
-            last as i64
-        )
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query!("UPDATE projection_checkpoints SET position = $2 WHERE name = $1", name, last as i64)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         self.announce(updates, last).await;
         Ok(last)
@@ -117,10 +125,7 @@ impl<P: Projection> Runner<P> {
     async fn announce(&self, updates: Vec<LiveUpdate>, position: u64) {
         let namespace = self.store.namespace();
         let name = self.projection.name();
-        let notice = live::ProjectionPosition {
-            projection: name.to_owned(),
-            position,
-        };
+        let notice = live::ProjectionPosition { projection: name.to_owned(), position };
         let updates = updates.into_iter().chain([LiveUpdate {
             subject: position_subject(namespace, name),
             payload: Bytes::from(notice.encode_to_vec()),
@@ -154,12 +159,7 @@ impl<P: Projection> Runner<P> {
     async fn follow(&self, shutdown: &CancellationToken) -> Result<(), ProjectionError> {
         let stream_error = |err: &dyn std::fmt::Display| ProjectionError::Stream(err.to_string());
         let start_sequence = self.checkpoint().await? + 1;
-        let stream = self
-            .store
-            .jetstream()
-            .get_stream(self.store.stream_name())
-            .await
-            .map_err(|e| stream_error(&e))?;
+        let stream = self.store.jetstream().get_stream(self.store.stream_name()).await.map_err(|e| stream_error(&e))?;
         let consumer = stream
             .create_consumer(OrderedConfig {
                 filter_subject: format!("{}.events.>", self.store.namespace()),
@@ -168,16 +168,8 @@ impl<P: Projection> Runner<P> {
             })
             .await
             .map_err(|e| stream_error(&e))?;
-        let mut messages = consumer
-            .messages()
-            .await
-            .map_err(|e| stream_error(&e))?
-            .ready_chunks(MAX_BATCH);
-        tracing::info!(
-            projection = self.projection.name(),
-            from = start_sequence,
-            "following the stream"
-        );
+        let mut messages = consumer.messages().await.map_err(|e| stream_error(&e))?.ready_chunks(MAX_BATCH);
+        tracing::info!(projection = self.projection.name(), from = start_sequence, "following the stream");
         loop {
             let chunk = tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
@@ -186,10 +178,7 @@ impl<P: Projection> Runner<P> {
             let mut batch = Vec::with_capacity(chunk.len());
             for message in chunk {
                 let message = message.map_err(|e| stream_error(&e))?;
-                let position = message
-                    .info()
-                    .map_err(|e| stream_error(&e))?
-                    .stream_sequence;
+                let position = message.info().map_err(|e| stream_error(&e))?.stream_sequence;
                 batch.push(decode(position, &message.subject, &message.payload));
             }
             self.apply_batch(&batch).await?;

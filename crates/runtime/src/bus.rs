@@ -36,9 +36,7 @@ where
     F: Future<Output = pb::Reply> + Send + 'static,
 {
     let subject = format!("{namespace}.cmd.{service}.*");
-    let mut requests = client
-        .queue_subscribe(subject, format!("{namespace}.{service}"))
-        .await?;
+    let mut requests = client.queue_subscribe(subject, format!("{namespace}.{service}")).await?;
     let tasks = TaskTracker::new();
     tracing::info!(service, namespace, "answering commands");
     loop {
@@ -52,19 +50,11 @@ where
         let Some(reply_to) = request.reply.clone() else {
             continue;
         };
-        let command = request
-            .subject
-            .rsplit('.')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
+        let command = request.subject.rsplit('.').next().unwrap_or_default().to_owned();
         let (client, handle) = (client.clone(), handle.clone());
         tasks.spawn(async move {
             let reply = handle(command, request.payload).await;
-            if let Err(err) = client
-                .publish(reply_to, Bytes::from(reply.encode_to_vec()))
-                .await
-            {
+            if let Err(err) = client.publish(reply_to, Bytes::from(reply.encode_to_vec())).await {
                 tracing::warn!(error = %err, "could not send a command's reply");
             }
         });
@@ -84,8 +74,7 @@ pub fn decode<M: Message + Default>(payload: &[u8]) -> Result<M, Rejection> {
 pub fn metadata(meta: Option<pb::CommandMeta>) -> Result<Metadata, Rejection> {
     let meta = meta.unwrap_or_default();
     let uuid = |value: &str, field: &'static str| {
-        Uuid::parse_str(value)
-            .map_err(|_| Rejection::invalid(field, format!("{field} is not a UUID")))
+        Uuid::parse_str(value).map_err(|_| Rejection::invalid(field, format!("{field} is not a UUID")))
     };
     let command_id = uuid(&meta.command_id, "commandId")?;
     let actor = match meta.actor.as_str() {
@@ -96,18 +85,12 @@ pub fn metadata(meta: Option<pb::CommandMeta>) -> Result<Metadata, Rejection> {
         "" => command_id,
         id => uuid(id, "correlationId")?,
     };
-    Ok(Metadata {
-        occurred_at: Utc::now(),
-        actor,
-        command_id,
-        correlation_id,
-    })
+    Ok(Metadata { occurred_at: Utc::now(), actor, command_id, correlation_id })
 }
 
 /// The signed-in reader a command acts for; commands that need one are refused without.
 pub fn require_actor(meta: &Metadata) -> Result<Uuid, Rejection> {
-    meta.actor
-        .ok_or_else(|| Rejection::new(Code::Unauthenticated, "sign in first"))
+    meta.actor.ok_or_else(|| Rejection::new(Code::Unauthenticated, "sign in first"))
 }
 
 pub fn accepted(accepted: Accepted, id: Uuid) -> pb::Reply {
@@ -121,23 +104,17 @@ pub fn accepted(accepted: Accepted, id: Uuid) -> pb::Reply {
 }
 
 pub fn rejected(rejection: Rejection) -> pb::Reply {
-    pb::Reply {
-        outcome: Some(pb::reply::Outcome::Rejected(rejection.into())),
-    }
+    pb::Reply { outcome: Some(pb::reply::Outcome::Rejected(rejection.into())) }
 }
 
 /// An infrastructure failure as a refusal: logged here, never detailed to the client.
 pub fn unavailable(err: &StoreError) -> Rejection {
     tracing::error!(error = %err, "event store failure");
     match err {
-        StoreError::Contention { .. } => Rejection::new(
-            Code::Conflict,
-            "too many concurrent changes to this item; try again",
-        ),
-        _ => Rejection::new(
-            Code::Unavailable,
-            "the event store is unavailable; try again",
-        ),
+        StoreError::Contention { .. } => {
+            Rejection::new(Code::Conflict, "too many concurrent changes to this item; try again")
+        }
+        _ => Rejection::new(Code::Unavailable, "the event store is unavailable; try again"),
     }
 }
 
@@ -173,20 +150,12 @@ pub async fn send<M: Message>(
 ) -> Result<pb::Reply, BusError> {
     use async_nats::RequestErrorKind;
     let subject = command_subject(namespace, service, command);
-    let request = async_nats::Request::new()
-        .payload(Bytes::from(message.encode_to_vec()))
-        .timeout(Some(COMMAND_TIMEOUT));
-    let response = client
-        .send_request(subject, request)
-        .await
-        .map_err(|err| match err.kind() {
-            RequestErrorKind::NoResponders => BusError::NoResponders {
-                service: service.to_owned(),
-            },
-            RequestErrorKind::TimedOut => BusError::TimedOut {
-                service: service.to_owned(),
-            },
-            _ => BusError::Request(err),
-        })?;
+    let request =
+        async_nats::Request::new().payload(Bytes::from(message.encode_to_vec())).timeout(Some(COMMAND_TIMEOUT));
+    let response = client.send_request(subject, request).await.map_err(|err| match err.kind() {
+        RequestErrorKind::NoResponders => BusError::NoResponders { service: service.to_owned() },
+        RequestErrorKind::TimedOut => BusError::TimedOut { service: service.to_owned() },
+        _ => BusError::Request(err),
+    })?;
     Ok(pb::Reply::decode(response.payload)?)
 }

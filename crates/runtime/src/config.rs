@@ -18,11 +18,7 @@ pub struct NatsConfig {
 
 impl NatsConfig {
     pub fn new(nats_url: impl Into<String>, namespace: impl Into<String>) -> Self {
-        Self {
-            nats_url: nats_url.into(),
-            namespace: namespace.into(),
-            stream_replicas: 1,
-        }
+        Self { nats_url: nats_url.into(), namespace: namespace.into(), stream_replicas: 1 }
     }
 
     pub async fn connect(&self) -> Result<async_nats::Client, async_nats::ConnectError> {
@@ -34,16 +30,10 @@ impl NatsConfig {
     }
 
     /// Connects and opens the namespace's event store (creating its stream if needed).
-    pub async fn event_store(
-        &self,
-    ) -> Result<(async_nats::Client, readstream_eventstore::EventStore), StartError> {
+    pub async fn event_store(&self) -> Result<(async_nats::Client, readstream_eventstore::EventStore), StartError> {
         let client = self.connect().await?;
-        let settings = readstream_eventstore::StreamSettings {
-            replicas: self.stream_replicas,
-        };
-        let store =
-            readstream_eventstore::EventStore::connect(client.clone(), &self.namespace, settings)
-                .await?;
+        let settings = readstream_eventstore::StreamSettings { replicas: self.stream_replicas };
+        let store = readstream_eventstore::EventStore::connect(client.clone(), &self.namespace, settings).await?;
         Ok((client, store))
     }
 }
@@ -52,11 +42,7 @@ impl NatsConfig {
 #[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseConfig {
     /// Postgres URL of the read models (and the social service's credentials).
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/readstream"
-    )]
+    #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/readstream")]
     pub database_url: String,
     /// Largest number of connections this process keeps open.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
@@ -65,10 +51,7 @@ pub struct DatabaseConfig {
 
 impl DatabaseConfig {
     pub fn new(database_url: impl Into<String>) -> Self {
-        Self {
-            database_url: database_url.into(),
-            database_max_connections: 10,
-        }
+        Self { database_url: database_url.into(), database_max_connections: 10 }
     }
 }
 
@@ -85,6 +68,8 @@ pub enum StartError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot subscribe: {0}")]
     Subscribe(#[from] async_nats::SubscribeError),
+    #[error("configuration: {0}")]
+    Config(String),
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
 }

@@ -37,19 +37,12 @@ impl Response {
 impl GraphQl {
     /// `base_url` is the gateway's root, e.g. `http://127.0.0.1:8080`.
     pub fn new(base_url: impl Into<String>) -> Self {
-        Self {
-            http: reqwest::Client::new(),
-            base_url: base_url.into(),
-            token: None,
-        }
+        Self { http: reqwest::Client::new(), base_url: base_url.into(), token: None }
     }
 
     /// The same client, acting as the reader the token names.
     pub fn with_token(&self, token: impl Into<String>) -> Self {
-        Self {
-            token: Some(token.into()),
-            ..self.clone()
-        }
+        Self { token: Some(token.into()), ..self.clone() }
     }
 
     pub fn token(&self) -> Option<&str> {
@@ -61,21 +54,11 @@ impl GraphQl {
     }
 
     /// A request that reads at least `position` (read-your-writes).
-    pub async fn request_at(
-        &self,
-        query: &str,
-        variables: Value,
-        position: u64,
-    ) -> anyhow::Result<Response> {
+    pub async fn request_at(&self, query: &str, variables: Value, position: u64) -> anyhow::Result<Response> {
         self.send(query, variables, Some(position)).await
     }
 
-    async fn send(
-        &self,
-        query: &str,
-        variables: Value,
-        position: Option<u64>,
-    ) -> anyhow::Result<Response> {
+    async fn send(&self, query: &str, variables: Value, position: Option<u64>) -> anyhow::Result<Response> {
         let mut request = self
             .http
             .post(format!("{}/graphql", self.base_url))
@@ -87,44 +70,22 @@ impl GraphQl {
             request = request.header("Readstream-Min-Position", position.to_string());
         }
         let response = request.send().await.context("sending a GraphQL request")?;
-        Ok(Response(
-            response
-                .json()
-                .await
-                .context("reading a GraphQL response")?,
-        ))
+        Ok(Response(response.json().await.context("reading a GraphQL response")?))
     }
 
     /// Starts a subscription over WebSocket (`graphql-transport-ws`), with this client's token.
     pub async fn subscribe(&self, query: &str, variables: Value) -> anyhow::Result<Subscription> {
-        self.open(Protocol::TransportWs, query, variables, json!({}))
-            .await
+        self.open(Protocol::TransportWs, query, variables, json!({})).await
     }
 
     /// A subscription that starts once the read models include `position`.
-    pub async fn subscribe_at(
-        &self,
-        query: &str,
-        variables: Value,
-        position: u64,
-    ) -> anyhow::Result<Subscription> {
-        self.open(
-            Protocol::TransportWs,
-            query,
-            variables,
-            json!({ "minPosition": position }),
-        )
-        .await
+    pub async fn subscribe_at(&self, query: &str, variables: Value, position: u64) -> anyhow::Result<Subscription> {
+        self.open(Protocol::TransportWs, query, variables, json!({ "minPosition": position })).await
     }
 
     /// A subscription over the legacy `graphql-ws` protocol (subscriptions-transport-ws).
-    pub async fn subscribe_legacy(
-        &self,
-        query: &str,
-        variables: Value,
-    ) -> anyhow::Result<Subscription> {
-        self.open(Protocol::LegacyWs, query, variables, json!({}))
-            .await
+    pub async fn subscribe_legacy(&self, query: &str, variables: Value) -> anyhow::Result<Subscription> {
+        self.open(Protocol::LegacyWs, query, variables, json!({})).await
     }
 
     async fn open(
@@ -136,21 +97,13 @@ impl GraphQl {
     ) -> anyhow::Result<Subscription> {
         let ws_url = format!("{}/graphql/ws", self.base_url.replacen("http", "ws", 1));
         let mut request = ws_url.into_client_request()?;
-        request
-            .headers_mut()
-            .insert("Sec-WebSocket-Protocol", protocol.name().parse()?);
-        let (mut socket, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .context("opening the WebSocket")?;
+        request.headers_mut().insert("Sec-WebSocket-Protocol", protocol.name().parse()?);
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.context("opening the WebSocket")?;
         let payload = match &self.token {
             Some(token) => json!({ "Authorization": format!("Bearer {token}") }),
             None => json!({}),
         };
-        socket
-            .send(Message::text(
-                json!({ "type": "connection_init", "payload": payload }).to_string(),
-            ))
-            .await?;
+        socket.send(Message::text(json!({ "type": "connection_init", "payload": payload }).to_string())).await?;
         let mut subscription = Subscription { socket, protocol };
         let ack = subscription.message(Duration::from_secs(10)).await?;
         if ack["type"] != "connection_ack" {
@@ -165,10 +118,7 @@ impl GraphQl {
             "type": start,
             "payload": { "query": query, "variables": variables, "extensions": extensions },
         });
-        subscription
-            .socket
-            .send(Message::text(subscribe.to_string()))
-            .await?;
+        subscription.socket.send(Message::text(subscribe.to_string())).await?;
         Ok(subscription)
     }
 }
@@ -189,9 +139,7 @@ impl Protocol {
 }
 
 pub struct Subscription {
-    socket: tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
+    socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
     protocol: Protocol,
 }
 

@@ -15,8 +15,7 @@ pub fn nats_url() -> String {
 
 /// The Postgres server `make test` started (`DATABASE_URL`, any database on it).
 pub fn database_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// A namespace no other test uses, so tests share one NATS server without meeting.
@@ -27,25 +26,15 @@ pub fn namespace() -> String {
 /// Creates an empty database on the test server and returns its URL.
 pub async fn fresh_database() -> anyhow::Result<String> {
     let admin_url = database_url();
-    let mut admin = PgConnection::connect(&admin_url)
-        .await
-        .context("connecting to the test Postgres")?;
+    let mut admin = PgConnection::connect(&admin_url).await.context("connecting to the test Postgres")?;
     let name = format!("test_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await?;
-    let base = admin_url
-        .rsplit_once('/')
-        .map_or(admin_url.as_str(), |(base, _)| base);
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+    let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
     Ok(format!("{base}/{name}"))
 }
 
 /// Waits, bounded, until some replica of `service` answers commands in `namespace`.
-pub async fn wait_for_service(
-    client: &async_nats::Client,
-    namespace: &str,
-    service: &str,
-) -> anyhow::Result<()> {
+pub async fn wait_for_service(client: &async_nats::Client, namespace: &str, service: &str) -> anyhow::Result<()> {
     let subject = format!("{namespace}.cmd.{service}.ping");
     let mut tick = tokio::time::interval(Duration::from_millis(10));
     for _ in 0..1_000 {

@@ -29,10 +29,7 @@ impl Entry {
     }
 
     pub fn fold(history: &[Stored]) -> Self {
-        history
-            .iter()
-            .flat_map(|s| &s.envelope.events)
-            .fold(Self::default(), |state, e| state.evolve(&e.event))
+        history.iter().flat_map(|s| &s.envelope.events).fold(Self::default(), |state, e| state.evolve(&e.event))
     }
 }
 
@@ -59,16 +56,10 @@ fn text(field: &'static str, value: &str, min: usize, max: usize) -> Result<Stri
     let value = value.trim();
     let length = value.chars().count();
     if length < min {
-        return Err(Rejection::invalid(
-            field,
-            format!("{field} must not be empty"),
-        ));
+        return Err(Rejection::invalid(field, format!("{field} must not be empty")));
     }
     if length > max {
-        return Err(Rejection::invalid(
-            field,
-            format!("{field} must be at most {max} characters"),
-        ));
+        return Err(Rejection::invalid(field, format!("{field} must be at most {max} characters")));
     }
     Ok(value.to_owned())
 }
@@ -77,16 +68,9 @@ pub fn add_author(state: &Entry, command: AddAuthor) -> Result<Vec<Event>, Rejec
     let name = text("name", &command.name, 1, MAX_NAME)?;
     let bio = text("bio", &command.bio, 0, MAX_DESCRIPTION)?;
     if state.exists {
-        return Err(Rejection::new(
-            readstream_contracts::Code::AlreadyExists,
-            "this author already exists",
-        ));
+        return Err(Rejection::new(readstream_contracts::Code::AlreadyExists, "this author already exists"));
     }
-    Ok(vec![Event::AuthorAdded {
-        author_id: command.author_id,
-        name,
-        bio,
-    }])
+    Ok(vec![Event::AuthorAdded { author_id: command.author_id, name, bio }])
 }
 
 /// `known_authors` are the command's author ids that exist; `today` bounds the publication date.
@@ -101,42 +85,23 @@ pub fn add_book(
     let description = text("description", &command.description, 0, MAX_DESCRIPTION)?;
     let format = text("format", &command.format, 0, MAX_FORMAT)?;
     if command.pages <= 0 || command.pages > MAX_PAGES {
-        return Err(Rejection::invalid(
-            "pages",
-            format!("pages must be between 1 and {MAX_PAGES}"),
-        ));
+        return Err(Rejection::invalid("pages", format!("pages must be between 1 and {MAX_PAGES}")));
     }
     if command.first_published.is_some_and(|date| date > today) {
-        return Err(Rejection::invalid(
-            "firstPublished",
-            "firstPublished must not be in the future",
-        ));
+        return Err(Rejection::invalid("firstPublished", "firstPublished must not be in the future"));
     }
     if command.author_ids.is_empty() || command.author_ids.len() > MAX_AUTHORS {
-        return Err(Rejection::invalid(
-            "authorIds",
-            format!("a book has 1 to {MAX_AUTHORS} authors"),
-        ));
+        return Err(Rejection::invalid("authorIds", format!("a book has 1 to {MAX_AUTHORS} authors")));
     }
     let distinct: HashSet<_> = command.author_ids.iter().collect();
     if distinct.len() != command.author_ids.len() {
         return Err(Rejection::invalid("authorIds", "an author is listed twice"));
     }
-    if let Some(unknown) = command
-        .author_ids
-        .iter()
-        .find(|id| !known_authors.contains(id))
-    {
-        return Err(Rejection::not_found(
-            "authorIds",
-            format!("no author with id {unknown}"),
-        ));
+    if let Some(unknown) = command.author_ids.iter().find(|id| !known_authors.contains(id)) {
+        return Err(Rejection::not_found("authorIds", format!("no author with id {unknown}")));
     }
     if state.exists {
-        return Err(Rejection::new(
-            readstream_contracts::Code::AlreadyExists,
-            "this book already exists",
-        ));
+        return Err(Rejection::new(readstream_contracts::Code::AlreadyExists, "this book already exists"));
     }
     Ok(vec![Event::BookAdded(BookAdded {
         book_id: command.book_id,
@@ -187,12 +152,7 @@ mod tests {
     fn given_no_book_when_added_then_book_added_with_trimmed_title() {
         let author = Uuid::now_v7();
         let command = moscow_1956(author);
-        let events = add_book(
-            &Entry::default(),
-            command.clone(),
-            &HashSet::from([author]),
-            today(),
-        );
+        let events = add_book(&Entry::default(), command.clone(), &HashSet::from([author]), today());
         match events.as_deref() {
             Ok([Event::BookAdded(added)]) => {
                 assert_eq!(added.title, "Moscow 1956");
@@ -219,10 +179,7 @@ mod tests {
             (|c| c.title = "   ".into(), "title"),
             (|c| c.pages = 0, "pages"),
             (|c| c.pages = -3, "pages"),
-            (
-                |c| c.first_published = NaiveDate::from_ymd_opt(2027, 1, 1),
-                "firstPublished",
-            ),
+            (|c| c.first_published = NaiveDate::from_ymd_opt(2027, 1, 1), "firstPublished"),
             (|c| c.author_ids.clear(), "authorIds"),
             (|c| c.author_ids.push(c.author_ids[0]), "authorIds"),
         ];
@@ -239,8 +196,7 @@ mod tests {
         let author = Uuid::now_v7();
         let command = moscow_1956(author);
         let known = HashSet::from([author]);
-        let events =
-            add_book(&Entry::default(), command.clone(), &known, today()).unwrap_or_default();
+        let events = add_book(&Entry::default(), command.clone(), &known, today()).unwrap_or_default();
         let state = events.iter().fold(Entry::default(), Entry::evolve);
         let result = add_book(&state, command, &known, today());
         assert_eq!(refusal(result).0, Code::AlreadyExists);
@@ -248,23 +204,9 @@ mod tests {
 
     #[test]
     fn author_needs_a_name() {
-        let command = AddAuthor {
-            author_id: Uuid::now_v7(),
-            name: " ".into(),
-            bio: String::new(),
-        };
-        assert_eq!(
-            refusal(add_author(&Entry::default(), command)),
-            (Code::InvalidArgument, Some("name"))
-        );
-        let command = AddAuthor {
-            author_id: Uuid::now_v7(),
-            name: "Kathleen E. Smith".into(),
-            bio: String::new(),
-        };
-        assert!(matches!(
-            add_author(&Entry::default(), command).as_deref(),
-            Ok([Event::AuthorAdded { .. }])
-        ));
+        let command = AddAuthor { author_id: Uuid::now_v7(), name: " ".into(), bio: String::new() };
+        assert_eq!(refusal(add_author(&Entry::default(), command)), (Code::InvalidArgument, Some("name")));
+        let command = AddAuthor { author_id: Uuid::now_v7(), name: "Kathleen E. Smith".into(), bio: String::new() };
+        assert!(matches!(add_author(&Entry::default(), command).as_deref(), Ok([Event::AuthorAdded { .. }])));
     }
 }

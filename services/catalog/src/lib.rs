@@ -45,8 +45,7 @@ pub fn created_id(command_id: Uuid, kind: &str) -> Uuid {
 }
 
 pub fn parse_id(field: &'static str, value: &str) -> Result<Uuid, Rejection> {
-    Uuid::parse_str(value)
-        .map_err(|_| Rejection::invalid(field, format!("{field} is not a valid id")))
+    Uuid::parse_str(value).map_err(|_| Rejection::invalid(field, format!("{field} is not a valid id")))
 }
 
 #[derive(Clone)]
@@ -59,10 +58,7 @@ impl Catalog {
         let reply = match command {
             "add_author" => self.add_author(payload).await,
             "add_book" => self.add_book(payload).await,
-            _ => Err(Rejection::new(
-                Code::InvalidArgument,
-                format!("unknown command {command}"),
-            )),
+            _ => Err(Rejection::new(Code::InvalidArgument, format!("unknown command {command}"))),
         };
         reply.unwrap_or_else(bus::rejected)
     }
@@ -72,11 +68,7 @@ impl Catalog {
         let meta = bus::metadata(request.meta)?;
         bus::require_actor(&meta)?;
         let author_id = created_id(meta.command_id, "author");
-        let command = domain::AddAuthor {
-            author_id,
-            name: request.name,
-            bio: request.bio,
-        };
+        let command = domain::AddAuthor { author_id, name: request.name, bio: request.bio };
         let outcome = self
             .store
             .execute(&format!("catalog.author.{author_id}"), meta, |history| {
@@ -93,18 +85,13 @@ impl Catalog {
         let book_id = created_id(meta.command_id, "book");
         let first_published = match request.first_published.as_str() {
             "" => None,
-            date => Some(date.parse().map_err(|_| {
-                Rejection::invalid(
-                    "firstPublished",
-                    "firstPublished must be a date (YYYY-MM-DD)",
-                )
-            })?),
+            date => Some(
+                date.parse()
+                    .map_err(|_| Rejection::invalid("firstPublished", "firstPublished must be a date (YYYY-MM-DD)"))?,
+            ),
         };
-        let author_ids = request
-            .author_ids
-            .iter()
-            .map(|id| parse_id("authorIds", id))
-            .collect::<Result<Vec<_>, _>>()?;
+        let author_ids =
+            request.author_ids.iter().map(|id| parse_id("authorIds", id)).collect::<Result<Vec<_>, _>>()?;
         let mut known_authors = HashSet::new();
         for &author_id in author_ids.iter().take(domain::MAX_AUTHORS) {
             let exists = self
@@ -130,12 +117,7 @@ impl Catalog {
         let outcome = self
             .store
             .execute(&format!("catalog.book.{book_id}"), meta, |history| {
-                domain::add_book(
-                    &domain::Entry::fold(history),
-                    command.clone(),
-                    &known_authors,
-                    today,
-                )
+                domain::add_book(&domain::Entry::fold(history), command.clone(), &known_authors, today)
             })
             .await;
         Ok(bus::reply(outcome, book_id))

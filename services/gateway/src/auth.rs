@@ -46,25 +46,14 @@ impl Tokens {
 
     pub fn issue(&self, reader_id: Uuid) -> Result<String, ApiError> {
         let now = jsonwebtoken::get_current_timestamp();
-        let claims = Claims {
-            sub: reader_id.to_string(),
-            iss: ISSUER.to_owned(),
-            iat: now,
-            exp: now + self.lifetime.as_secs(),
-        };
-        jsonwebtoken::encode(&Header::default(), &claims, &self.encoding)
-            .map_err(ApiError::internal)
+        let claims =
+            Claims { sub: reader_id.to_string(), iss: ISSUER.to_owned(), iat: now, exp: now + self.lifetime.as_secs() };
+        jsonwebtoken::encode(&Header::default(), &claims, &self.encoding).map_err(ApiError::internal)
     }
 
     pub fn verify(&self, token: &str) -> Result<Viewer, ApiError> {
-        let invalid = || {
-            ApiError::new(
-                readstream_contracts::Code::Unauthenticated,
-                "the token is invalid or expired",
-            )
-        };
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| invalid())?;
+        let invalid = || ApiError::new(readstream_contracts::Code::Unauthenticated, "the token is invalid or expired");
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|_| invalid())?;
         let reader_id = Uuid::parse_str(&data.claims.sub).map_err(|_| invalid())?;
         Ok(Viewer { reader_id })
     }
@@ -72,15 +61,9 @@ impl Tokens {
     /// The viewer named by an `Authorization: Bearer <token>` value; `None` without one.
     pub fn from_authorization(&self, value: Option<&str>) -> Result<Option<Viewer>, ApiError> {
         let Some(value) = value else { return Ok(None) };
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .ok_or_else(|| {
-                ApiError::new(
-                    readstream_contracts::Code::Unauthenticated,
-                    "use `Authorization: Bearer <token>`",
-                )
-            })?;
+        let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).ok_or_else(|| {
+            ApiError::new(readstream_contracts::Code::Unauthenticated, "use `Authorization: Bearer <token>`")
+        })?;
         self.verify(token.trim()).map(Some)
     }
 }
@@ -95,9 +78,7 @@ mod tests {
         let reader_id = Uuid::now_v7();
         let token = tokens.issue(reader_id).unwrap();
         assert_eq!(tokens.verify(&token).unwrap(), Viewer { reader_id });
-        let forged = Tokens::new("another secret", Duration::from_secs(60))
-            .issue(reader_id)
-            .unwrap();
+        let forged = Tokens::new("another secret", Duration::from_secs(60)).issue(reader_id).unwrap();
         assert!(tokens.verify(&forged).is_err());
         assert!(tokens.from_authorization(Some("Basic abc")).is_err());
         assert_eq!(tokens.from_authorization(None).unwrap(), None);

@@ -12,10 +12,7 @@ const IDEMPOTENCY_NAMESPACE: Uuid = Uuid::from_u128(0x6f0e_56c4_2f9b_4c57_9a51_8
 pub const MAX_IDEMPOTENCY_KEY: usize = 128;
 
 /// A command's metadata; a client idempotency key becomes a stable command id.
-pub fn meta(
-    viewer: Option<&Viewer>,
-    idempotency_key: Option<String>,
-) -> Result<pb::CommandMeta, ApiError> {
+pub fn meta(viewer: Option<&Viewer>, idempotency_key: Option<String>) -> Result<pb::CommandMeta, ApiError> {
     let actor = viewer.map(|v| v.reader_id);
     let command_id = match idempotency_key {
         Some(key) if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY => {
@@ -44,15 +41,11 @@ pub async fn send<M: Message>(
     command: &str,
     message: &M,
 ) -> Result<pb::Accepted, ApiError> {
-    let reply = bus::send(&app.nats, &app.namespace, service, command, message)
-        .await
-        .map_err(ApiError::unavailable)?;
+    let reply = bus::send(&app.nats, &app.namespace, service, command, message).await.map_err(ApiError::unavailable)?;
     match reply.outcome {
         Some(pb::reply::Outcome::Accepted(accepted)) => Ok(accepted),
         Some(pb::reply::Outcome::Rejected(rejected)) => Err(rejected.into()),
-        None => Err(ApiError::internal(format!(
-            "{service}.{command} sent an empty reply"
-        ))),
+        None => Err(ApiError::internal(format!("{service}.{command} sent an empty reply"))),
     }
 }
 

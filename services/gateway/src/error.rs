@@ -13,26 +13,15 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            field: None,
-        }
+        Self { code, message: message.into(), field: None }
     }
 
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Self {
-            code: Code::InvalidArgument,
-            message: message.into(),
-            field: Some(field.to_owned()),
-        }
+        Self { code: Code::InvalidArgument, message: message.into(), field: Some(field.to_owned()) }
     }
 
     pub fn unauthenticated() -> Self {
-        Self::new(
-            Code::Unauthenticated,
-            "sign in first: send `Authorization: Bearer <token>`",
-        )
+        Self::new(Code::Unauthenticated, "sign in first: send `Authorization: Bearer <token>`")
     }
 
     /// Logs the cause; the client learns only that something failed inside.
@@ -49,14 +38,8 @@ impl ApiError {
 
 impl From<pb::Rejected> for ApiError {
     fn from(rejected: pb::Rejected) -> Self {
-        let code = pb::Code::try_from(rejected.code)
-            .map(Code::from)
-            .unwrap_or(Code::Internal);
-        Self {
-            code,
-            message: rejected.message,
-            field: Some(rejected.field).filter(|f| !f.is_empty()),
-        }
+        let code = pb::Code::try_from(rejected.code).map(Code::from).unwrap_or(Code::Internal);
+        Self { code, message: rejected.message, field: Some(rejected.field).filter(|f| !f.is_empty()) }
     }
 }
 

@@ -78,33 +78,19 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
 }
 
 /// Serves on a listener the caller bound (tests bind port 0).
-pub async fn serve(
-    config: Config,
-    listener: TcpListener,
-    shutdown: CancellationToken,
-) -> Result<(), StartError> {
+pub async fn serve(config: Config, listener: TcpListener, shutdown: CancellationToken) -> Result<(), StartError> {
     if config.jwt_secret == DEV_JWT_SECRET {
         tracing::warn!("JWT_SECRET is the development default: set your own anywhere but a laptop");
     }
     let pool = readstream_runtime::db::connect_and_migrate(&config.database).await?;
     let nats = config.nats.connect().await?;
     let timeout = Duration::from_millis(config.read_your_writes_timeout_ms);
-    let positions = Positions::start(
-        &nats,
-        &config.nats.namespace,
-        pool.clone(),
-        timeout,
-        shutdown.clone(),
-    )
-    .await?;
+    let positions = Positions::start(&nats, &config.nats.namespace, pool.clone(), timeout, shutdown.clone()).await?;
     let app = AppState {
         pool,
         nats,
         namespace: config.nats.namespace.clone(),
-        tokens: Arc::new(Tokens::new(
-            &config.jwt_secret,
-            Duration::from_secs(config.jwt_lifetime_secs),
-        )),
+        tokens: Arc::new(Tokens::new(&config.jwt_secret, Duration::from_secs(config.jwt_lifetime_secs))),
         positions,
     };
     let schema = graphql::schema(app.clone());
@@ -115,21 +101,14 @@ pub async fn serve(
         .route("/readyz", get(ready))
         .with_state((schema, app));
     tracing::info!(addr = %listener.local_addr()?, "GraphQL at /graphql");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await?;
+    axum::serve(listener, router).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;
     Ok(())
 }
 
 type Shared = (ReadstreamSchema, AppState);
 
 async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .finish(),
-    )
+    Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish())
 }
 
 async fn graphql_http(
@@ -138,30 +117,19 @@ async fn graphql_http(
     request: GraphQLRequest,
 ) -> GraphQLResponse {
     let mut request = request.into_inner();
-    let authorization = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+    let authorization = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     match app.tokens.from_authorization(authorization) {
         Ok(Some(viewer)) => request = request.data(viewer),
         Ok(None) => {}
         Err(err) => return graphql::request_error(err).into(),
     }
     if let Some(value) = headers.get(MIN_POSITION_HEADER) {
-        match value
-            .to_str()
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-        {
+        match value.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()) {
             Some(position) => {
-                request
-                    .extensions
-                    .insert(graphql::MIN_POSITION.to_owned(), position.into());
+                request.extensions.insert(graphql::MIN_POSITION.to_owned(), position.into());
             }
             None => {
-                let err = ApiError::invalid(
-                    MIN_POSITION_HEADER,
-                    "Readstream-Min-Position must be a stream position",
-                );
+                let err = ApiError::invalid(MIN_POSITION_HEADER, "Readstream-Min-Position must be a stream position");
                 return graphql::request_error(err).into();
             }
         }
@@ -174,46 +142,30 @@ async fn graphql_ws(
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
-            GraphQLWebSocket::new(stream, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let mut data = async_graphql::Data::default();
-                    let authorization = ["Authorization", "authorization"]
-                        .iter()
-                        .find_map(|key| payload.get(key).and_then(|v| v.as_str()));
-                    if let Some(viewer) = app
-                        .tokens
-                        .from_authorization(authorization)
-                        .map_err(async_graphql::Error::from)?
-                    {
-                        data.insert(viewer);
-                    }
-                    Ok(data)
-                })
-                .serve()
-        })
+    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |stream| {
+        GraphQLWebSocket::new(stream, schema, protocol)
+            .on_connection_init(move |payload| async move {
+                let mut data = async_graphql::Data::default();
+                let authorization =
+                    ["Authorization", "authorization"].iter().find_map(|key| payload.get(key).and_then(|v| v.as_str()));
+                if let Some(viewer) =
+                    app.tokens.from_authorization(authorization).map_err(async_graphql::Error::from)?
+                {
+                    data.insert(viewer);
+                }
+                Ok(data)
+            })
+            .serve()
+    })
 }
 
 async fn ready(State((_, app)): State<Shared>) -> Response {
-    let database = sqlx::query_scalar!("SELECT 1 AS one")
-        .fetch_one(&app.pool)
-        .await
-        .is_ok();
+    let database = sqlx::query_scalar!("SELECT 1 AS one").fetch_one(&app.pool).await.is_ok();
     let nats = app.nats.connection_state() == async_nats::connection::State::Connected;
-    let status = if database && nats {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let status = if database && nats { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (
         status,
-        format!(
-            "postgres: {}\nnats: {}\n",
-            if database { "ok" } else { "down" },
-            if nats { "ok" } else { "down" }
-        ),
+        format!("postgres: {}\nnats: {}\n", if database { "ok" } else { "down" }, if nats { "ok" } else { "down" }),
     )
         .into_response()
 }

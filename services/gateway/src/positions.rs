@@ -35,19 +35,9 @@ impl Positions {
         timeout: Duration,
         shutdown: CancellationToken,
     ) -> Result<Self, readstream_runtime::config::StartError> {
-        let mut announcements = client
-            .subscribe(format!("{namespace}.live.projection.*"))
-            .await?;
-        let positions = Self {
-            pool,
-            reached: Arc::default(),
-            lowest: watch::Sender::new(0),
-            timeout,
-        };
-        positions
-            .refresh()
-            .await
-            .map_err(readstream_runtime::config::StartError::Database)?;
+        let mut announcements = client.subscribe(format!("{namespace}.live.projection.*")).await?;
+        let positions = Self { pool, reached: Arc::default(), lowest: watch::Sender::new(0), timeout };
+        positions.refresh().await.map_err(readstream_runtime::config::StartError::Database)?;
         let follower = positions.clone();
         tokio::spawn(async move {
             loop {
@@ -56,9 +46,7 @@ impl Positions {
                     message = announcements.next() => match message { Some(m) => m, None => break },
                 };
                 if let Ok(notice) = live::ProjectionPosition::decode(message.payload) {
-                    follower
-                        .record([(notice.projection, notice.position)])
-                        .await;
+                    follower.record([(notice.projection, notice.position)]).await;
                 }
             }
         });
@@ -80,11 +68,8 @@ impl Positions {
     }
 
     async fn refresh(&self) -> Result<(), sqlx::Error> {
-        let rows = sqlx::query!("SELECT name, position FROM projection_checkpoints")
-            .fetch_all(&self.pool)
-            .await?;
-        self.record(rows.into_iter().map(|r| (r.name, r.position as u64)))
-            .await;
+        let rows = sqlx::query!("SELECT name, position FROM projection_checkpoints").fetch_all(&self.pool).await?;
+        self.record(rows.into_iter().map(|r| (r.name, r.position as u64))).await;
         Ok(())
     }
 
@@ -113,10 +98,7 @@ impl Positions {
                 ));
             }
             let poll_at = deadline.min(now + POLL);
-            if tokio::time::timeout_at(poll_at, changes.changed())
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout_at(poll_at, changes.changed()).await.is_err() {
                 self.refresh().await?;
             }
         }

@@ -4,8 +4,5 @@
 fn the_checked_in_schema_matches_the_code() {
     let checked_in = include_str!("../../../schema/schema.graphql");
     let generated = readstream_gateway::graphql::sdl();
-    assert!(
-        checked_in == generated,
-        "schema/schema.graphql is out of date: run `make schema` and review the diff"
-    );
+    assert!(checked_in == generated, "schema/schema.graphql is out of date: run `make schema` and review the diff");
 }

@@ -39,21 +39,17 @@ impl Projection for Catalog {
         "catalog"
     }
 
-    async fn apply(
-        &self,
-        tx: &mut PgConnection,
-        batch: &[Stored],
-    ) -> Result<Vec<LiveUpdate>, sqlx::Error> {
+    fn tables(&self) -> &'static [&'static str] {
+        &["book_authors", "books", "authors"]
+    }
+
+    async fn apply(&self, tx: &mut PgConnection, batch: &[Stored]) -> Result<Vec<LiveUpdate>, sqlx::Error> {
         let (mut authors, mut books) = (Authors::default(), Books::default());
         for stored in batch {
             let meta = &stored.envelope.meta;
             for recorded in &stored.envelope.events {
                 match &recorded.event {
-                    Event::AuthorAdded {
-                        author_id,
-                        name,
-                        bio,
-                    } => {
+                    Event::AuthorAdded { author_id, name, bio } => {
                         authors.ids.push(*author_id);
                         authors.names.push(name.clone());
                         authors.bios.push(bio.clone());

@@ -55,12 +55,7 @@ pub fn coalesce(batch: &[Stored]) -> (HashMap<Uuid, Delta>, Latest) {
         let at = stored.envelope.meta.occurred_at;
         for recorded in &stored.envelope.events {
             match recorded.event {
-                Event::BookRated {
-                    reader_id,
-                    book_id,
-                    stars,
-                    previous_stars,
-                } => {
+                Event::BookRated { reader_id, book_id, stars, previous_stars } => {
                     let delta = deltas.entry(book_id).or_default();
                     if let Some(previous) = previous_stars {
                         delta.remove(previous);
@@ -68,11 +63,7 @@ pub fn coalesce(batch: &[Stored]) -> (HashMap<Uuid, Delta>, Latest) {
                     delta.add(stars);
                     latest.insert((reader_id, book_id), (Some(stars), at));
                 }
-                Event::RatingCleared {
-                    reader_id,
-                    book_id,
-                    previous_stars,
-                } => {
+                Event::RatingCleared { reader_id, book_id, previous_stars } => {
                     deltas.entry(book_id).or_default().remove(previous_stars);
                     latest.insert((reader_id, book_id), (None, at));
                 }
@@ -88,11 +79,11 @@ impl Projection for Ratings {
         "ratings"
     }
 
-    async fn apply(
-        &self,
-        tx: &mut PgConnection,
-        batch: &[Stored],
-    ) -> Result<Vec<LiveUpdate>, sqlx::Error> {
+    fn tables(&self) -> &'static [&'static str] {
+        &["book_stats", "ratings"]
+    }
+
+    async fn apply(&self, tx: &mut PgConnection, batch: &[Stored]) -> Result<Vec<LiveUpdate>, sqlx::Error> {
         let (deltas, latest) = coalesce(batch);
         if deltas.is_empty() {
             return Ok(Vec::new());
@@ -193,15 +184,7 @@ impl Projection for Ratings {
                     position: position as u64,
                     count: row.ratings_count as u64,
                     sum: row.ratings_sum as u64,
-                    stars: [
-                        row.stars_1,
-                        row.stars_2,
-                        row.stars_3,
-                        row.stars_4,
-                        row.stars_5,
-                    ]
-                    .map(|n| n as u64)
-                    .to_vec(),
+                    stars: [row.stars_1, row.stars_2, row.stars_3, row.stars_4, row.stars_5].map(|n| n as u64).to_vec(),
                 };
                 LiveUpdate {
                     subject: live_subject(&self.namespace, row.book_id),
@@ -225,45 +208,24 @@ mod tests {
             command_id: Uuid::new_v4(),
             correlation_id: Uuid::new_v4(),
         };
-        Stored {
-            position,
-            envelope: Envelope::new(meta, events),
-        }
+        Stored { position, envelope: Envelope::new(meta, events) }
     }
 
     #[test]
     fn a_batch_of_ratings_becomes_one_delta_per_book() {
         let (book, other) = (Uuid::now_v7(), Uuid::now_v7());
         let (ana, ben) = (Uuid::now_v7(), Uuid::now_v7());
-        let rated = |reader_id, book_id, stars, previous_stars| Event::BookRated {
-            reader_id,
-            book_id,
-            stars,
-            previous_stars,
-        };
+        let rated =
+            |reader_id, book_id, stars, previous_stars| Event::BookRated { reader_id, book_id, stars, previous_stars };
         let batch = vec![
             stored(1, vec![rated(ana, book, 4, None)]),
             stored(2, vec![rated(ben, book, 5, None)]),
             stored(3, vec![rated(ana, book, 2, Some(4))]),
             stored(4, vec![rated(ana, other, 3, None)]),
-            stored(
-                5,
-                vec![Event::RatingCleared {
-                    reader_id: ana,
-                    book_id: other,
-                    previous_stars: 3,
-                }],
-            ),
+            stored(5, vec![Event::RatingCleared { reader_id: ana, book_id: other, previous_stars: 3 }]),
         ];
         let (deltas, latest) = coalesce(&batch);
-        assert_eq!(
-            deltas[&book],
-            Delta {
-                count: 2,
-                sum: 7,
-                stars: [0, 1, 0, 0, 1]
-            }
-        );
+        assert_eq!(deltas[&book], Delta { count: 2, sum: 7, stars: [0, 1, 0, 0, 1] });
         assert_eq!(deltas[&other], Delta::default());
         assert_eq!(latest[&(ana, book)].0, Some(2));
         assert_eq!(latest[&(ana, other)].0, None);

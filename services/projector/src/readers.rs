@@ -12,21 +12,15 @@ impl Projection for Readers {
         "readers"
     }
 
-    async fn apply(
-        &self,
-        tx: &mut PgConnection,
-        batch: &[Stored],
-    ) -> Result<Vec<LiveUpdate>, sqlx::Error> {
-        let (mut ids, mut handles, mut names, mut joined, mut positions) =
-            (vec![], vec![], vec![], vec![], vec![]);
+    fn tables(&self) -> &'static [&'static str] {
+        &["readers"]
+    }
+
+    async fn apply(&self, tx: &mut PgConnection, batch: &[Stored]) -> Result<Vec<LiveUpdate>, sqlx::Error> {
+        let (mut ids, mut handles, mut names, mut joined, mut positions) = (vec![], vec![], vec![], vec![], vec![]);
         for stored in batch {
             for recorded in &stored.envelope.events {
-                if let Event::ReaderRegistered {
-                    reader_id,
-                    handle,
-                    display_name,
-                } = &recorded.event
-                {
+                if let Event::ReaderRegistered { reader_id, handle, display_name } = &recorded.event {
                     ids.push(*reader_id);
                     handles.push(handle.clone());
                     names.push(display_name.clone());

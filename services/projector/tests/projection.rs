@@ -18,23 +18,15 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 async fn store() -> (async_nats::Client, EventStore) {
-    let client = async_nats::connect(readstream_testkit::nats_url())
+    let client = async_nats::connect(readstream_testkit::nats_url()).await.expect("NATS is running");
+    let store = EventStore::connect(client.clone(), &readstream_testkit::namespace(), StreamSettings::default())
         .await
-        .expect("NATS is running");
-    let store = EventStore::connect(
-        client.clone(),
-        &readstream_testkit::namespace(),
-        StreamSettings::default(),
-    )
-    .await
-    .expect("stream");
+        .expect("stream");
     (client, store)
 }
 
 fn runner(pool: &PgPool, client: &async_nats::Client, store: &EventStore) -> Runner<Ratings> {
-    let ratings = Ratings {
-        namespace: store.namespace().to_owned(),
-    };
+    let ratings = Ratings { namespace: store.namespace().to_owned() };
     Runner::new(ratings, pool.clone(), store.clone(), client.clone())
 }
 
@@ -49,41 +41,22 @@ async fn rate(store: &EventStore, book: Uuid, readers: usize) -> Vec<u64> {
             command_id: Uuid::new_v4(),
             correlation_id: Uuid::new_v4(),
         };
-        let event = Event::BookRated {
-            reader_id,
-            book_id: book,
-            stars: (i % 5 + 1) as u8,
-            previous_stars: None,
-        };
-        let outcome = store
-            .execute(&format!("ratings.{reader_id}.{book}"), meta, |_| {
-                Ok(vec![event.clone()])
-            })
-            .await;
+        let event = Event::BookRated { reader_id, book_id: book, stars: (i % 5 + 1) as u8, previous_stars: None };
+        let outcome = store.execute(&format!("ratings.{reader_id}.{book}"), meta, |_| Ok(vec![event.clone()])).await;
         outcome.expect("stored").expect("accepted").position
     });
-    let mut positions: Vec<u64> = futures::stream::iter(appends)
-        .buffer_unordered(200)
-        .collect()
-        .await;
+    let mut positions: Vec<u64> = futures::stream::iter(appends).buffer_unordered(200).collect().await;
     positions.sort_unstable();
     positions
 }
 
 /// The stored messages at these positions, as the projector receives them.
 async fn read(store: &EventStore, positions: &[u64]) -> Vec<Stored> {
-    let stream = store
-        .jetstream()
-        .get_stream(store.stream_name())
-        .await
-        .expect("stream");
+    let stream = store.jetstream().get_stream(store.stream_name()).await.expect("stream");
     let mut history = Vec::new();
     for &position in positions {
         let message = stream.get_raw_message(position).await.expect("message");
-        history.push(Stored {
-            position,
-            envelope: Envelope::decode(&message.payload).expect("envelope"),
-        });
+        history.push(Stored { position, envelope: Envelope::decode(&message.payload).expect("envelope") });
     }
     history
 }
@@ -96,17 +69,7 @@ async fn figures(pool: &PgPool, book: Uuid) -> (i64, i64, [i64; 5]) {
     .fetch_one(pool)
     .await
     .expect("book_stats row");
-    (
-        row.ratings_count,
-        row.ratings_sum,
-        [
-            row.stars_1,
-            row.stars_2,
-            row.stars_3,
-            row.stars_4,
-            row.stars_5,
-        ],
-    )
+    (row.ratings_count, row.ratings_sum, [row.stars_1, row.stars_2, row.stars_3, row.stars_4, row.stars_5])
 }
 
 #[sqlx::test(migrations = "../../schema/migrations")]
@@ -117,44 +80,24 @@ async fn redelivering_a_committed_batch_changes_nothing(pool: PgPool) {
     let runner = runner(&pool, &client, &store);
 
     let (first, rest) = history.split_at(6);
-    assert_eq!(
-        runner.apply_batch(first).await.expect("applied"),
-        first[5].position
-    );
+    assert_eq!(runner.apply_batch(first).await.expect("applied"), first[5].position);
     assert_eq!(figures(&pool, book).await, expected(first));
 
     // The same batch again, then one overlapping the committed part: only what is new counts.
-    assert_eq!(
-        runner.apply_batch(first).await.expect("applied"),
-        first[5].position
-    );
+    assert_eq!(runner.apply_batch(first).await.expect("applied"), first[5].position);
     assert_eq!(figures(&pool, book).await, expected(first));
-    assert_eq!(
-        runner.apply_batch(&history).await.expect("applied"),
-        history[9].position
-    );
+    assert_eq!(runner.apply_batch(&history).await.expect("applied"), history[9].position);
     assert_eq!(figures(&pool, book).await, (10, 30, [2, 2, 2, 2, 2]));
-    assert_eq!(
-        runner.apply_batch(rest).await.expect("applied"),
-        history[9].position
-    );
+    assert_eq!(runner.apply_batch(rest).await.expect("applied"), history[9].position);
     assert_eq!(figures(&pool, book).await, (10, 30, [2, 2, 2, 2, 2]));
-    assert_eq!(
-        runner.checkpoint().await.expect("checkpoint"),
-        history[9].position
-    );
+    assert_eq!(runner.checkpoint().await.expect("checkpoint"), history[9].position);
 }
 
 /// The figures first ratings add up to, counted straight from the events.
 fn expected(batch: &[Stored]) -> (i64, i64, [i64; 5]) {
     let mut figures = (0, 0, [0; 5]);
     for event in batch.iter().flat_map(|s| &s.envelope.events) {
-        if let Event::BookRated {
-            stars,
-            previous_stars: None,
-            ..
-        } = event.event
-        {
+        if let Event::BookRated { stars, previous_stars: None, .. } = event.event {
             figures.0 += 1;
             figures.1 += i64::from(stars);
             figures.2[usize::from(stars) - 1] += 1;
@@ -167,15 +110,9 @@ fn expected(batch: &[Stored]) -> (i64, i64, [i64; 5]) {
 async fn wait_for(runner: &Runner<Ratings>, notices: &mut async_nats::Subscriber, target: u64) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while runner.checkpoint().await.expect("checkpoint") < target {
-        let notice = tokio::time::timeout_at(deadline, notices.next())
-            .await
-            .expect("projection stalled")
-            .expect("subscribed");
-        if live::ProjectionPosition::decode(notice.payload)
-            .expect("notice")
-            .position
-            >= target
-        {
+        let notice =
+            tokio::time::timeout_at(deadline, notices.next()).await.expect("projection stalled").expect("subscribed");
+        if live::ProjectionPosition::decode(notice.payload).expect("notice").position >= target {
             break;
         }
     }
@@ -186,10 +123,7 @@ async fn a_projector_stopped_mid_run_and_restarted_ends_with_exact_counts(pool: 
     let (client, store) = store().await;
     let book = Uuid::now_v7();
     let last = *rate(&store, book, 5_000).await.last().expect("events");
-    let mut notices = client
-        .subscribe(position_subject(store.namespace(), "ratings"))
-        .await
-        .expect("subscribe");
+    let mut notices = client.subscribe(position_subject(store.namespace(), "ratings")).await.expect("subscribe");
     client.flush().await.expect("flush");
 
     let shutdown = CancellationToken::new();
@@ -197,10 +131,7 @@ async fn a_projector_stopped_mid_run_and_restarted_ends_with_exact_counts(pool: 
     notices.next().await.expect("the first batch committed");
     shutdown.cancel();
     first_run.await.expect("stopped cleanly");
-    let stopped_at = runner(&pool, &client, &store)
-        .checkpoint()
-        .await
-        .expect("checkpoint");
+    let stopped_at = runner(&pool, &client, &store).checkpoint().await.expect("checkpoint");
     assert!(stopped_at > 0);
 
     let shutdown = CancellationToken::new();
@@ -210,12 +141,9 @@ async fn a_projector_stopped_mid_run_and_restarted_ends_with_exact_counts(pool: 
     second_run.await.expect("stopped cleanly");
 
     assert_eq!(figures(&pool, book).await, (5_000, 15_000, [1_000; 5]));
-    let ratings: i64 = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM ratings WHERE book_id = $1"#,
-        book
-    )
-    .fetch_one(&pool)
-    .await
-    .expect("count");
+    let ratings: i64 = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM ratings WHERE book_id = $1"#, book)
+        .fetch_one(&pool)
+        .await
+        .expect("count");
     assert_eq!(ratings, 5_000);
 }

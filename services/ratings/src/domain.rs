@@ -13,19 +13,14 @@ pub struct Rating {
 impl Rating {
     pub fn evolve(self, event: &Event) -> Self {
         match event {
-            Event::BookRated { stars, .. } => Rating {
-                stars: Some(*stars),
-            },
+            Event::BookRated { stars, .. } => Rating { stars: Some(*stars) },
             Event::RatingCleared { .. } => Rating { stars: None },
             _ => self,
         }
     }
 
     pub fn fold(history: &[Stored]) -> Self {
-        history
-            .iter()
-            .flat_map(|s| &s.envelope.events)
-            .fold(Self::default(), |state, e| state.evolve(&e.event))
+        history.iter().flat_map(|s| &s.envelope.events).fold(Self::default(), |state, e| state.evolve(&e.event))
     }
 }
 
@@ -49,12 +44,7 @@ pub struct ClearRating {
 pub fn rate_book(state: &Rating, command: RateBook) -> Result<Vec<Event>, Rejection> {
     let stars = match u8::try_from(command.stars) {
         Ok(stars @ 1..=5) => stars,
-        _ => {
-            return Err(Rejection::invalid(
-                "stars",
-                "stars must be a whole number from 1 to 5",
-            ))
-        }
+        _ => return Err(Rejection::invalid("stars", "stars must be a whole number from 1 to 5")),
     };
     if !command.book_exists {
         return Err(Rejection::not_found("bookId", "no book with this id"));
@@ -72,11 +62,9 @@ pub fn rate_book(state: &Rating, command: RateBook) -> Result<Vec<Event>, Reject
 
 pub fn clear_rating(state: &Rating, command: ClearRating) -> Result<Vec<Event>, Rejection> {
     match state.stars {
-        Some(previous_stars) => Ok(vec![Event::RatingCleared {
-            reader_id: command.reader_id,
-            book_id: command.book_id,
-            previous_stars,
-        }]),
+        Some(previous_stars) => {
+            Ok(vec![Event::RatingCleared { reader_id: command.reader_id, book_id: command.book_id, previous_stars }])
+        }
         None => Err(Rejection {
             code: Code::NotFound,
             message: "you have not rated this book".into(),
@@ -90,27 +78,15 @@ mod tests {
     use super::*;
 
     fn given(events: &[Event]) -> Rating {
-        events
-            .iter()
-            .fold(Rating::default(), |state, e| state.evolve(e))
+        events.iter().fold(Rating::default(), |state, e| state.evolve(e))
     }
 
     fn rate(stars: i32) -> RateBook {
-        RateBook {
-            reader_id: Uuid::nil(),
-            book_id: Uuid::max(),
-            stars,
-            book_exists: true,
-        }
+        RateBook { reader_id: Uuid::nil(), book_id: Uuid::max(), stars, book_exists: true }
     }
 
     fn rated(stars: u8, previous_stars: Option<u8>) -> Event {
-        Event::BookRated {
-            reader_id: Uuid::nil(),
-            book_id: Uuid::max(),
-            stars,
-            previous_stars,
-        }
+        Event::BookRated { reader_id: Uuid::nil(), book_id: Uuid::max(), stars, previous_stars }
     }
 
     #[test]
@@ -134,19 +110,13 @@ mod tests {
     fn when_stars_are_outside_one_to_five_then_invalid_argument() {
         for stars in [0, 6, -1, 256, i32::MAX] {
             let refusal = rate_book(&given(&[]), rate(stars)).err();
-            assert_eq!(
-                refusal.map(|r| (r.code, r.field)),
-                Some((Code::InvalidArgument, Some("stars")))
-            );
+            assert_eq!(refusal.map(|r| (r.code, r.field)), Some((Code::InvalidArgument, Some("stars"))));
         }
     }
 
     #[test]
     fn when_the_book_is_unknown_then_not_found() {
-        let command = RateBook {
-            book_exists: false,
-            ..rate(3)
-        };
+        let command = RateBook { book_exists: false, ..rate(3) };
         let refusal = rate_book(&given(&[]), command).err();
         assert_eq!(refusal.map(|r| r.code), Some(Code::NotFound));
     }
@@ -154,31 +124,17 @@ mod tests {
     #[test]
     fn given_a_rating_when_cleared_then_cleared_with_the_old_stars() {
         let state = given(&[rated(4, None), rated(5, Some(4))]);
-        let command = ClearRating {
-            reader_id: Uuid::nil(),
-            book_id: Uuid::max(),
-        };
+        let command = ClearRating { reader_id: Uuid::nil(), book_id: Uuid::max() };
         assert_eq!(
             clear_rating(&state, command),
-            Ok(vec![Event::RatingCleared {
-                reader_id: Uuid::nil(),
-                book_id: Uuid::max(),
-                previous_stars: 5
-            }])
+            Ok(vec![Event::RatingCleared { reader_id: Uuid::nil(), book_id: Uuid::max(), previous_stars: 5 }])
         );
     }
 
     #[test]
     fn given_no_rating_when_cleared_then_not_found() {
-        let cleared = Event::RatingCleared {
-            reader_id: Uuid::nil(),
-            book_id: Uuid::max(),
-            previous_stars: 4,
-        };
-        let command = ClearRating {
-            reader_id: Uuid::nil(),
-            book_id: Uuid::max(),
-        };
+        let cleared = Event::RatingCleared { reader_id: Uuid::nil(), book_id: Uuid::max(), previous_stars: 4 };
+        let command = ClearRating { reader_id: Uuid::nil(), book_id: Uuid::max() };
         for history in [vec![], vec![rated(4, None), cleared]] {
             let refusal = clear_rating(&given(&history), command).err();
             assert_eq!(refusal.map(|r| r.code), Some(Code::NotFound));

@@ -51,10 +51,7 @@ impl Ratings {
         let reply = match command {
             "rate_book" => self.rate_book(payload).await,
             "clear_rating" => self.clear_rating(payload).await,
-            _ => Err(Rejection::new(
-                Code::InvalidArgument,
-                format!("unknown command {command}"),
-            )),
+            _ => Err(Rejection::new(Code::InvalidArgument, format!("unknown command {command}"))),
         };
         reply.unwrap_or_else(bus::rejected)
     }
@@ -64,17 +61,9 @@ impl Ratings {
         let meta = bus::metadata(request.meta)?;
         let reader_id = bus::require_actor(&meta)?;
         let book_id = parse_book_id(&request.book_id)?;
-        let book_exists = self
-            .store
-            .exists(&format!("catalog.book.{book_id}"))
-            .await
-            .map_err(|err| bus::unavailable(&err))?;
-        let command = domain::RateBook {
-            reader_id,
-            book_id,
-            stars: request.stars,
-            book_exists,
-        };
+        let book_exists =
+            self.store.exists(&format!("catalog.book.{book_id}")).await.map_err(|err| bus::unavailable(&err))?;
+        let command = domain::RateBook { reader_id, book_id, stars: request.stars, book_exists };
         let outcome = self
             .store
             .execute(&format!("ratings.{reader_id}.{book_id}"), meta, |history| {

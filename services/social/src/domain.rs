@@ -24,10 +24,7 @@ impl Reader {
     }
 
     pub fn fold(history: &[Stored]) -> Self {
-        history
-            .iter()
-            .flat_map(|s| &s.envelope.events)
-            .fold(Self::default(), |state, e| state.evolve(&e.event))
+        history.iter().flat_map(|s| &s.envelope.events).fold(Self::default(), |state, e| state.evolve(&e.event))
     }
 }
 
@@ -43,19 +40,10 @@ pub struct SignUp {
 pub fn validate_handle(handle: &str) -> Result<(), Rejection> {
     let length = handle.chars().count();
     if !(MIN_HANDLE..=MAX_HANDLE).contains(&length) {
-        return Err(Rejection::invalid(
-            "handle",
-            format!("a handle has {MIN_HANDLE} to {MAX_HANDLE} characters"),
-        ));
+        return Err(Rejection::invalid("handle", format!("a handle has {MIN_HANDLE} to {MAX_HANDLE} characters")));
     }
-    if !handle
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
-        return Err(Rejection::invalid(
-            "handle",
-            "a handle has only letters, digits and _",
-        ));
+    if !handle.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(Rejection::invalid("handle", "a handle has only letters, digits and _"));
     }
     Ok(())
 }
@@ -84,10 +72,7 @@ pub fn validate_sign_up(command: &SignUp) -> Result<(), Rejection> {
 pub fn sign_up(state: &Reader, command: &SignUp) -> Result<Vec<Event>, Rejection> {
     validate_sign_up(command)?;
     if state.registered {
-        return Err(Rejection::new(
-            Code::AlreadyExists,
-            "this reader is already registered",
-        ));
+        return Err(Rejection::new(Code::AlreadyExists, "this reader is already registered"));
     }
     Ok(vec![Event::ReaderRegistered {
         reader_id: command.reader_id,
@@ -140,10 +125,7 @@ mod tests {
             let mut command = ana();
             spoil(&mut command);
             let refusal = sign_up(&Reader::default(), &command).err();
-            assert_eq!(
-                refusal.map(|r| (r.code, r.field)),
-                Some((Code::InvalidArgument, Some(field)))
-            );
+            assert_eq!(refusal.map(|r| (r.code, r.field)), Some((Code::InvalidArgument, Some(field))));
         }
     }
 
@@ -152,9 +134,6 @@ mod tests {
         let command = ana();
         let events = sign_up(&Reader::default(), &command).unwrap_or_default();
         let state = events.iter().fold(Reader::default(), Reader::evolve);
-        assert_eq!(
-            sign_up(&state, &command).err().map(|r| r.code),
-            Some(Code::AlreadyExists)
-        );
+        assert_eq!(sign_up(&state, &command).err().map(|r| r.code), Some(Code::AlreadyExists));
     }
 }

@@ -73,10 +73,7 @@ impl Social {
         let reply = match command {
             "sign_up" => self.sign_up(payload).await,
             "sign_in" => self.sign_in(payload).await,
-            _ => Err(Rejection::new(
-                Code::InvalidArgument,
-                format!("unknown command {command}"),
-            )),
+            _ => Err(Rejection::new(Code::InvalidArgument, format!("unknown command {command}"))),
         };
         reply.unwrap_or_else(bus::rejected)
     }
@@ -95,9 +92,7 @@ impl Social {
         let password = command.password.clone();
         let password_hash = tokio::task::spawn_blocking(move || {
             let salt = SaltString::generate(&mut OsRng);
-            Argon2::default()
-                .hash_password(password.as_bytes(), &salt)
-                .map(|h| h.to_string())
+            Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
         })
         .await
         .map_err(internal)?
@@ -159,11 +154,8 @@ impl Social {
         let password = request.password;
         let stored_hash = credentials.password_hash;
         let verified = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&stored_hash).map(|hash| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &hash)
-                    .is_ok()
-            })
+            PasswordHash::new(&stored_hash)
+                .map(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
         })
         .await
         .map_err(internal)?
@@ -171,12 +163,6 @@ impl Social {
         if !verified {
             return Err(wrong_credentials());
         }
-        Ok(bus::accepted(
-            Accepted {
-                position: 0,
-                event_ids: vec![],
-            },
-            credentials.reader_id,
-        ))
+        Ok(bus::accepted(Accepted { position: 0, event_ids: vec![] }, credentials.reader_id))
     }
 }

@@ -1,5 +1,6 @@
 //! Loads the demo data through the public GraphQL API, as a client app would: the seed book
-//! page's book and its 33 ratings (11/16/5/1/0 for 5/4/3/2/1 stars). Every mutation carries an
+//! page's book, its 33 ratings (11/16/5/1/0 for 5/4/3/2/1 stars), 6 readers currently reading
+//! it and 141 wanting to read it. Every mutation carries an
 //! idempotency key, so loading twice changes nothing.
 //!
 //! Usage: readstream-seed --gateway http://127.0.0.1:8080
@@ -15,9 +16,7 @@ const SIGN_UP: &str = "mutation($handle: String!, $name: String!, $key: String!)
 async fn reader(gateway: &GraphQl, handle: &str) -> anyhow::Result<GraphQl> {
     let vars = json!({ "handle": handle, "name": handle.replace('_', " "), "key": format!("seed:{handle}") });
     let response = gateway.request(SIGN_UP, vars).await?;
-    let token = response.data()?["signUp"]["token"]
-        .as_str()
-        .context("no token")?;
+    let token = response.data()?["signUp"]["token"].as_str().context("no token")?;
     Ok(gateway.with_token(token))
 }
 
@@ -54,14 +53,9 @@ async fn main() -> anyhow::Result<()> {
             json!({ "book": book }),
         )
         .await?;
-    let book_id = response.data()?["addBook"]["bookId"]
-        .as_str()
-        .context("no book id")?
-        .to_owned();
+    let book_id = response.data()?["addBook"]["bookId"].as_str().context("no book id")?.to_owned();
 
-    let stars = [(5, 11), (4, 16), (3, 5), (2, 1)]
-        .into_iter()
-        .flat_map(|(s, n)| std::iter::repeat_n(s, n));
+    let stars = [(5, 11), (4, 16), (3, 5), (2, 1)].into_iter().flat_map(|(s, n)| std::iter::repeat_n(s, n));
     let mut last = 0;
     for (i, stars) in stars.enumerate() {
         let rater = reader(&gateway, &format!("demo_reader_{:02}", i + 1)).await?;
@@ -71,25 +65,35 @@ async fn main() -> anyhow::Result<()> {
                 json!({ "book": book_id, "stars": stars, "key": format!("seed:rating:{book_id}") }),
             )
             .await?;
-        last = last.max(
-            response.data()?["rateBook"]["position"]
-                .as_u64()
-                .unwrap_or(0),
-        );
+        last = last.max(response.data()?["rateBook"]["position"].as_u64().unwrap_or(0));
+    }
+    // The page's shelves: 6 readers currently reading it, 141 wanting to read it.
+    for i in 0..147 {
+        let shelver = reader(&gateway, &format!("demo_shelver_{:03}", i + 1)).await?;
+        let mutation = if i < 6 { "startReading" } else { "wantToRead" };
+        let response = shelver
+            .request(
+                &format!("mutation($book: ID!, $key: String!) {{ {mutation}(bookId: $book, idempotencyKey: $key) {{ position }} }}"),
+                json!({ "book": book_id, "key": format!("seed:shelf:{book_id}") }),
+            )
+            .await?;
+        last = last.max(response.data()?[mutation]["position"].as_u64().unwrap_or(0));
     }
     let response = gateway
         .request_at(
-            "query($id: ID!) { book(id: $id) { title ratings { count average } } }",
+            "query($id: ID!) { book(id: $id) { title ratings { count average } shelfCounts { currentlyReading wantToRead } } }",
             json!({ "id": book_id }),
             last,
         )
         .await?;
     let book = &response.data()?["book"];
     println!(
-        "demo data loaded: \"{}\" (book id {book_id}), {} ratings, average {}",
+        "demo data loaded: \"{}\" (book id {book_id}), {} ratings, average {}; {} currently reading, {} want to read",
         book["title"].as_str().unwrap_or_default(),
         book["ratings"]["count"],
-        book["ratings"]["average"]
+        book["ratings"]["average"],
+        book["shelfCounts"]["currentlyReading"],
+        book["shelfCounts"]["wantToRead"]
     );
     Ok(())
 }

@@ -6,7 +6,10 @@ use async_graphql::dataloader::Loader;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::types::{Author, Book, RatingCounts, Reader};
+use super::{
+    reading::ShelfCounts,
+    types::{Author, Book, RatingCounts, Reader},
+};
 
 pub struct Database(pub PgPool);
 
@@ -47,14 +50,11 @@ impl Loader<AuthorsOf> for Database {
         .await?;
         let mut authors: HashMap<AuthorsOf, Vec<Author>> = HashMap::new();
         for row in rows {
-            authors
-                .entry(AuthorsOf(row.book_id))
-                .or_default()
-                .push(Author {
-                    author_id: row.author_id,
-                    name: row.name,
-                    bio: row.bio,
-                });
+            authors.entry(AuthorsOf(row.book_id)).or_default().push(Author {
+                author_id: row.author_id,
+                name: row.name,
+                bio: row.bio,
+            });
         }
         Ok(authors)
     }
@@ -66,17 +66,10 @@ impl Loader<AuthorKey> for Database {
 
     async fn load(&self, keys: &[AuthorKey]) -> Result<HashMap<AuthorKey, Author>, Failure> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = sqlx::query_as!(
-            Author,
-            "SELECT author_id, name, bio FROM authors WHERE author_id = ANY($1)",
-            &ids
-        )
-        .fetch_all(&self.0)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|a| (AuthorKey(a.author_id), a))
-            .collect())
+        let rows = sqlx::query_as!(Author, "SELECT author_id, name, bio FROM authors WHERE author_id = ANY($1)", &ids)
+            .fetch_all(&self.0)
+            .await?;
+        Ok(rows.into_iter().map(|a| (AuthorKey(a.author_id), a)).collect())
     }
 }
 
@@ -99,8 +92,7 @@ impl Loader<RatingsOf> for Database {
                 let counts = RatingCounts {
                     count: r.ratings_count as u64,
                     sum: r.ratings_sum as u64,
-                    stars: [r.stars_1, r.stars_2, r.stars_3, r.stars_4, r.stars_5]
-                        .map(|n| n as u64),
+                    stars: [r.stars_1, r.stars_2, r.stars_3, r.stars_4, r.stars_5].map(|n| n as u64),
                 };
                 (RatingsOf(r.book_id), counts)
             })
@@ -121,10 +113,60 @@ impl Loader<ReaderKey> for Database {
         )
         .fetch_all(&self.0)
         .await?;
+        Ok(rows.into_iter().map(|r| (ReaderKey(r.reader_id), r)).collect())
+    }
+}
+
+impl Loader<ShelfCountsOf> for Database {
+    type Value = ShelfCounts;
+    type Error = Failure;
+
+    async fn load(&self, keys: &[ShelfCountsOf]) -> Result<HashMap<ShelfCountsOf, ShelfCounts>, Failure> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = sqlx::query!(
+            "SELECT book_id, want_to_read, currently_reading, paused, read, did_not_finish
+             FROM book_shelf_counts WHERE book_id = ANY($1)",
+            &ids
+        )
+        .fetch_all(&self.0)
+        .await?;
         Ok(rows
             .into_iter()
-            .map(|r| (ReaderKey(r.reader_id), r))
+            .map(|r| {
+                let counts = ShelfCounts {
+                    want_to_read: r.want_to_read,
+                    currently_reading: r.currently_reading,
+                    read: r.read,
+                    did_not_finish: r.did_not_finish,
+                    paused: r.paused,
+                };
+                (ShelfCountsOf(r.book_id), counts)
+            })
             .collect())
+    }
+}
+
+impl Loader<CustomShelvesOf> for Database {
+    type Value = Vec<String>;
+    type Error = Failure;
+
+    async fn load(&self, keys: &[CustomShelvesOf]) -> Result<HashMap<CustomShelvesOf, Vec<String>>, Failure> {
+        let (readers, books): (Vec<Uuid>, Vec<Uuid>) = keys.iter().map(|k| (k.0, k.1)).unzip();
+        let rows = sqlx::query!(
+            "SELECT c.reader_id, c.book_id, c.shelf
+             FROM custom_shelf_entries c JOIN UNNEST($1::uuid[], $2::uuid[]) AS k(reader_id, book_id)
+                  ON c.reader_id = k.reader_id AND c.book_id = k.book_id
+             ORDER BY c.shelf_key",
+            &readers,
+            &books
+        )
+        .fetch_all(&self.0)
+        .await?;
+        let mut shelves: HashMap<CustomShelvesOf, Vec<String>> = HashMap::new();
+        for row in rows {
+            shelves.entry(CustomShelvesOf(row.reader_id, row.book_id)).or_default().push(row.shelf);
+        }
+        Ok(shelves)
     }
 }
 
@@ -138,3 +180,8 @@ pub struct AuthorKey(pub Uuid);
 pub struct RatingsOf(pub Uuid);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ReaderKey(pub Uuid);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ShelfCountsOf(pub Uuid);
+/// A reader's custom shelves holding a book: (reader, book).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CustomShelvesOf(pub Uuid, pub Uuid);

@@ -2,6 +2,7 @@
 //! subscriptions fed by the projector through NATS.
 
 pub mod loaders;
+pub mod reading;
 pub mod types;
 
 use std::sync::Arc;
@@ -9,9 +10,8 @@ use std::sync::Arc;
 use async_graphql::{
     connection::{Connection, Edge},
     dataloader::DataLoader,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
-    Context, InputObject, Object, Request, Result, Schema, ServerResult, SimpleObject,
-    Subscription, ID,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextRequest},
+    Context, InputObject, Object, Request, Result, Schema, ServerResult, SimpleObject, Subscription, ID,
 };
 use base64::Engine;
 use futures::{Stream, StreamExt};
@@ -26,11 +26,15 @@ use crate::{
     AppState,
 };
 use loaders::{AuthorKey, BookKey, Database, ReaderKey};
-use types::{
-    load_error, loader, Author, Book, BookRatings, BookRatingsChanged, RatingCounts, Reader,
-};
+use types::{load_error, loader, Author, Book, BookRatings, BookRatingsChanged, RatingCounts, Reader};
 
 pub type ReadstreamSchema = Schema<Query, Mutation, Subscription>;
+
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Mutation(CoreMutation, reading::ReadingMutation);
+
+#[derive(async_graphql::MergedSubscription, Default)]
+pub struct Subscription(CoreSubscription, reading::ReadingSubscription);
 
 /// Request `extensions` field (and HTTP header) asking to read at least this stream position.
 pub const MIN_POSITION: &str = "minPosition";
@@ -39,7 +43,7 @@ pub const DEFAULT_PAGE: i32 = 20;
 
 /// The schema without its data: enough to print the SDL.
 pub fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(Query, Mutation, Subscription)
+    Schema::build(Query, Mutation::default(), Subscription::default())
         .limit_depth(16)
         .limit_complexity(5_000)
         .limit_recursive_depth(32)
@@ -48,6 +52,7 @@ pub fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> 
 pub fn schema(app: AppState) -> ReadstreamSchema {
     builder()
         .extension(ReadYourWrites(app.positions.clone()))
+        .extension(ErrorCodes)
         .data(DataLoader::new(Database(app.pool.clone()), tokio::spawn))
         .data(app)
         .finish()
@@ -63,9 +68,7 @@ fn app<'a>(ctx: &'a Context<'_>) -> &'a AppState {
 }
 
 fn viewer(ctx: &Context<'_>) -> Result<Viewer, ApiError> {
-    ctx.data_opt::<Viewer>()
-        .copied()
-        .ok_or_else(ApiError::unauthenticated)
+    ctx.data_opt::<Viewer>().copied().ok_or_else(ApiError::unauthenticated)
 }
 
 /// Waits until the read models include `position`: how a mutation's payload shows its own write.
@@ -98,40 +101,68 @@ impl Extension for ReadYourWritesExtension {
                 async_graphql::Value::String(s) => s.parse().ok(),
                 _ => None,
             }
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    MIN_POSITION,
-                    "minPosition must be a stream position (a whole number)",
-                )
-            })?;
+            .ok_or_else(|| ApiError::invalid(MIN_POSITION, "minPosition must be a stream position (a whole number)"))?;
             self.0.wait_for(position).await?;
         }
         next.run(ctx, request).await
     }
 }
 
-const BOOKS_CURSOR: &str = "books:";
+/// Gives every error a code: the ones async-graphql raises itself (a malformed query, a value
+/// of the wrong type) carry none, and all of them are the client's to fix.
+struct ErrorCodes;
 
-fn books_cursor(position: i64) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{BOOKS_CURSOR}{position}"))
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodes)
+    }
 }
 
-fn parse_books_cursor(cursor: &str) -> Result<i64, ApiError> {
+#[async_trait::async_trait]
+impl Extension for ErrorCodes {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> async_graphql::Response {
+        let mut response = next.run(ctx).await;
+        for error in &mut response.errors {
+            let extensions = error.extensions.get_or_insert_with(Default::default);
+            if extensions.get("code").is_none() {
+                extensions.set("code", readstream_contracts::Code::InvalidArgument.as_str());
+            }
+        }
+        response
+    }
+}
+
+const BOOKS_CURSOR: &str = "books";
+
+/// An opaque cursor: the list's name and a key, base64url-encoded.
+fn encode_cursor(list: &str, key: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{list}:{key}"))
+}
+
+/// The key of a cursor of `list`; anything else is refused as `INVALID_ARGUMENT`.
+fn decode_cursor(list: &str, field: &str, cursor: &str) -> Result<String, ApiError> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.strip_prefix(BOOKS_CURSOR).and_then(|p| p.parse().ok()))
-        .ok_or_else(|| ApiError::invalid("after", "after is not a cursor of this list"))
+        .and_then(|text| text.strip_prefix(list).and_then(|rest| rest.strip_prefix(':')).map(str::to_owned))
+        .ok_or_else(|| ApiError::invalid(field, format!("{field} is not a cursor of this list")))
+}
+
+fn books_cursor(position: i64) -> String {
+    encode_cursor(BOOKS_CURSOR, &position.to_string())
+}
+
+fn parse_books_cursor(cursor: &str) -> Result<i64, ApiError> {
+    decode_cursor(BOOKS_CURSOR, "after", cursor)?
+        .parse()
+        .map_err(|_| ApiError::invalid("after", "after is not a cursor of this list"))
 }
 
 fn page_size(first: Option<i32>) -> Result<i64, ApiError> {
     match first.unwrap_or(DEFAULT_PAGE) {
         n @ 1..=MAX_PAGE => Ok(i64::from(n)),
-        _ => Err(ApiError::invalid(
-            "first",
-            format!("first must be between 1 and {MAX_PAGE}"),
-        )),
+        _ => Err(ApiError::invalid("first", format!("first must be between 1 and {MAX_PAGE}"))),
     }
 }
 
@@ -153,11 +184,7 @@ impl Query {
         after: Option<String>,
     ) -> Result<Connection<String, Book, ListInfo>> {
         let limit = page_size(first)?;
-        let after = after
-            .as_deref()
-            .map(parse_books_cursor)
-            .transpose()?
-            .unwrap_or(0);
+        let after = after.as_deref().map(parse_books_cursor).transpose()?.unwrap_or(0);
         let pool = &app(ctx).pool;
         let mut rows = sqlx::query_as!(
             Book,
@@ -175,29 +202,19 @@ impl Query {
             .map_err(ApiError::from)?;
         let has_next = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
-        let mut connection =
-            Connection::with_additional_fields(after > 0, has_next, ListInfo { total_count });
-        connection.edges.extend(
-            rows.into_iter()
-                .map(|book| Edge::new(books_cursor(book.position), book)),
-        );
+        let mut connection = Connection::with_additional_fields(after > 0, has_next, ListInfo { total_count });
+        connection.edges.extend(rows.into_iter().map(|book| Edge::new(books_cursor(book.position), book)));
         Ok(connection)
     }
 
     async fn book(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Book>> {
         let book_id = parse_id("id", &id)?;
-        Ok(loader(ctx)
-            .load_one(BookKey(book_id))
-            .await
-            .map_err(load_error)?)
+        Ok(loader(ctx).load_one(BookKey(book_id)).await.map_err(load_error)?)
     }
 
     async fn author(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Author>> {
         let author_id = parse_id("id", &id)?;
-        Ok(loader(ctx)
-            .load_one(AuthorKey(author_id))
-            .await
-            .map_err(load_error)?)
+        Ok(loader(ctx).load_one(AuthorKey(author_id)).await.map_err(load_error)?)
     }
 
     /// A reader by handle (any case).
@@ -219,10 +236,7 @@ impl Query {
         let Some(viewer) = ctx.data_opt::<Viewer>() else {
             return Ok(None);
         };
-        Ok(loader(ctx)
-            .load_one(ReaderKey(viewer.reader_id))
-            .await
-            .map_err(load_error)?)
+        Ok(loader(ctx).load_one(ReaderKey(viewer.reader_id)).await.map_err(load_error)?)
     }
 }
 
@@ -272,10 +286,7 @@ impl AuthPayload {
     async fn reader(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
         reached(ctx, self.position).await?;
         let reader_id = parse_id("readerId", &self.reader_id)?;
-        Ok(loader(ctx)
-            .load_one(ReaderKey(reader_id))
-            .await
-            .map_err(load_error)?)
+        Ok(loader(ctx).load_one(ReaderKey(reader_id)).await.map_err(load_error)?)
     }
 }
 
@@ -292,10 +303,7 @@ impl AddAuthorPayload {
     async fn author(&self, ctx: &Context<'_>) -> Result<Option<Author>> {
         reached(ctx, self.position).await?;
         let author_id = parse_id("authorId", &self.author_id)?;
-        Ok(loader(ctx)
-            .load_one(AuthorKey(author_id))
-            .await
-            .map_err(load_error)?)
+        Ok(loader(ctx).load_one(AuthorKey(author_id)).await.map_err(load_error)?)
     }
 }
 
@@ -313,24 +321,20 @@ impl BookPayload {
     async fn book(&self, ctx: &Context<'_>) -> Result<Option<Book>> {
         reached(ctx, self.position).await?;
         let book_id = parse_id("bookId", &self.book_id)?;
-        Ok(loader(ctx)
-            .load_one(BookKey(book_id))
-            .await
-            .map_err(load_error)?)
+        Ok(loader(ctx).load_one(BookKey(book_id)).await.map_err(load_error)?)
     }
 }
 
 fn book_payload(accepted: pb::Accepted) -> BookPayload {
-    BookPayload {
-        position: accepted.position,
-        book_id: ID(accepted.id),
-    }
+    BookPayload { position: accepted.position, book_id: ID(accepted.id) }
 }
 
-pub struct Mutation;
+/// Accounts, the catalog and ratings.
+#[derive(Default)]
+pub struct CoreMutation;
 
 #[Object]
-impl Mutation {
+impl CoreMutation {
     async fn sign_up(
         &self,
         ctx: &Context<'_>,
@@ -352,25 +356,10 @@ impl Mutation {
         })
     }
 
-    async fn sign_in(
-        &self,
-        ctx: &Context<'_>,
-        handle: String,
-        password: String,
-    ) -> Result<AuthPayload> {
-        let accepted = commands::send(
-            app(ctx),
-            "social",
-            "sign_in",
-            &pb::SignIn { handle, password },
-        )
-        .await?;
+    async fn sign_in(&self, ctx: &Context<'_>, handle: String, password: String) -> Result<AuthPayload> {
+        let accepted = commands::send(app(ctx), "social", "sign_in", &pb::SignIn { handle, password }).await?;
         let reader_id = parse_id("readerId", &accepted.id)?;
-        Ok(AuthPayload {
-            token: app(ctx).tokens.issue(reader_id)?,
-            reader_id: ID(accepted.id),
-            position: 0,
-        })
+        Ok(AuthPayload { token: app(ctx).tokens.issue(reader_id)?, reader_id: ID(accepted.id), position: 0 })
     }
 
     async fn add_author(
@@ -386,10 +375,7 @@ impl Mutation {
             bio: input.bio,
         };
         let accepted = commands::send(app(ctx), "catalog", "add_author", &request).await?;
-        Ok(AddAuthorPayload {
-            position: accepted.position,
-            author_id: ID(accepted.id),
-        })
+        Ok(AddAuthorPayload { position: accepted.position, author_id: ID(accepted.id) })
     }
 
     async fn add_book(
@@ -411,15 +397,10 @@ impl Mutation {
             description: input.description,
             pages: input.pages,
             format: input.format,
-            first_published: input
-                .first_published
-                .map(|d| d.to_string())
-                .unwrap_or_default(),
+            first_published: input.first_published.map(|d| d.to_string()).unwrap_or_default(),
             author_ids,
         };
-        Ok(book_payload(
-            commands::send(app(ctx), "catalog", "add_book", &request).await?,
-        ))
+        Ok(book_payload(commands::send(app(ctx), "catalog", "add_book", &request).await?))
     }
 
     /// Rates a book 1 to 5 stars, replacing the viewer's earlier rating of it.
@@ -436,9 +417,7 @@ impl Mutation {
             book_id: parse_id("bookId", &book_id)?.to_string(),
             stars,
         };
-        Ok(book_payload(
-            commands::send(app(ctx), "ratings", "rate_book", &request).await?,
-        ))
+        Ok(book_payload(commands::send(app(ctx), "ratings", "rate_book", &request).await?))
     }
 
     /// Withdraws the viewer's rating of a book.
@@ -453,16 +432,15 @@ impl Mutation {
             meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
             book_id: parse_id("bookId", &book_id)?.to_string(),
         };
-        Ok(book_payload(
-            commands::send(app(ctx), "ratings", "clear_rating", &request).await?,
-        ))
+        Ok(book_payload(commands::send(app(ctx), "ratings", "clear_rating", &request).await?))
     }
 }
 
-pub struct Subscription;
+#[derive(Default)]
+pub struct CoreSubscription;
 
 #[Subscription]
-impl Subscription {
+impl CoreSubscription {
     /// A book's rating figures: first as they are now, then after each projected change.
     async fn book_ratings_changed(
         &self,
@@ -472,11 +450,7 @@ impl Subscription {
         let id = parse_id("bookId", &book_id)?;
         let app = app(ctx);
         let subject = format!("{}.live.book.{id}.ratings", app.namespace);
-        let updates = app
-            .nats
-            .subscribe(subject)
-            .await
-            .map_err(ApiError::unavailable)?;
+        let updates = app.nats.subscribe(subject).await.map_err(ApiError::unavailable)?;
         // Subscribed before reading, so no change falls between the read and the first push.
         app.nats.flush().await.map_err(ApiError::unavailable)?;
         let row = sqlx::query!(
@@ -489,30 +463,15 @@ impl Subscription {
         .map_err(ApiError::from)?;
         let (counts, seen) = row.map_or((RatingCounts::default(), 0), |r| {
             let stars = [r.stars_1, r.stars_2, r.stars_3, r.stars_4, r.stars_5].map(|n| n as u64);
-            (
-                RatingCounts {
-                    count: r.ratings_count as u64,
-                    sum: r.ratings_sum as u64,
-                    stars,
-                },
-                r.position as u64,
-            )
+            (RatingCounts { count: r.ratings_count as u64, sum: r.ratings_sum as u64, stars }, r.position as u64)
         });
-        let now = BookRatingsChanged {
-            book_id: book_id.clone(),
-            position: seen,
-            ratings: BookRatings::from(counts),
-        };
+        let now = BookRatingsChanged { book_id: book_id.clone(), position: seen, ratings: BookRatings::from(counts) };
         let changes = updates.filter_map(move |message| {
             let book_id = book_id.clone();
             async move {
                 let update = live::BookRatings::decode(message.payload).ok()?;
                 let stars: [u64; 5] = update.stars.try_into().ok()?;
-                let counts = RatingCounts {
-                    count: update.count,
-                    sum: update.sum,
-                    stars,
-                };
+                let counts = RatingCounts { count: update.count, sum: update.sum, stars };
                 (update.position > seen).then(|| BookRatingsChanged {
                     book_id,
                     position: update.position,

@@ -4,7 +4,13 @@ use async_graphql::{dataloader::DataLoader, ComplexObject, Context, Result, Simp
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use super::loaders::{AuthorsOf, Database, RatingsOf};
+use async_graphql::connection::Connection;
+
+use super::{
+    loaders::{AuthorsOf, Database, RatingsOf},
+    reading::{self, CustomShelf, ReadingStats, ShelfCounts, ShelfEntry, ShelfOrder, ShelfStatus, TimelineEntry},
+    ListInfo,
+};
 use crate::error::ApiError;
 
 pub fn loader<'a>(ctx: &'a Context<'_>) -> &'a DataLoader<Database> {
@@ -40,19 +46,24 @@ impl Book {
 
     /// In the order the book lists them.
     async fn authors(&self, ctx: &Context<'_>) -> Result<Vec<Author>> {
-        Ok(loader(ctx)
-            .load_one(AuthorsOf(self.book_id))
-            .await
-            .map_err(load_error)?
-            .unwrap_or_default())
+        Ok(loader(ctx).load_one(AuthorsOf(self.book_id)).await.map_err(load_error)?.unwrap_or_default())
     }
 
     async fn ratings(&self, ctx: &Context<'_>) -> Result<BookRatings> {
-        let counts = loader(ctx)
-            .load_one(RatingsOf(self.book_id))
-            .await
-            .map_err(load_error)?;
+        let counts = loader(ctx).load_one(RatingsOf(self.book_id)).await.map_err(load_error)?;
         Ok(BookRatings::from(counts.unwrap_or_default()))
+    }
+
+    /// How many readers have it on each built-in shelf.
+    async fn shelf_counts(&self, ctx: &Context<'_>) -> Result<ShelfCounts> {
+        reading::shelf_counts(ctx, self.book_id).await
+    }
+
+    /// The viewer's copy: status, dates, progress, read count, custom shelves (null when the
+    /// viewer has not shelved it, or is not signed in).
+    async fn viewer_shelf(&self, ctx: &Context<'_>) -> Result<Option<ShelfEntry>> {
+        let Some(viewer) = ctx.data_opt::<crate::auth::Viewer>() else { return Ok(None) };
+        Ok(reading::shelf_entry(ctx, viewer.reader_id, self.book_id).await?)
     }
 }
 
@@ -86,6 +97,45 @@ pub struct Reader {
 impl Reader {
     async fn id(&self) -> ID {
         ID(self.reader_id.to_string())
+    }
+
+    /// The reader's books, on one built-in shelf (`status`), one custom shelf (`shelf`) or all;
+    /// `asOf` shows the built-in shelves as they stood at the end of that day.
+    #[allow(clippy::too_many_arguments)]
+    async fn shelf(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<ShelfStatus>,
+        shelf: Option<String>,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+        #[graphql(default)] order_by: ShelfOrder,
+        as_of: Option<NaiveDate>,
+    ) -> Result<Connection<String, ShelfEntry, ListInfo>> {
+        Ok(reading::shelf(ctx, self.reader_id, status, shelf, first, after, order_by, as_of).await?)
+    }
+
+    /// The reader's own named shelves with how many books each holds.
+    async fn shelves(&self, ctx: &Context<'_>) -> Result<Vec<CustomShelf>> {
+        Ok(reading::custom_shelves(ctx, self.reader_id).await?)
+    }
+
+    /// Every reading step, oldest first, straight from the events (the reader's own only).
+    async fn reading_timeline(
+        &self,
+        ctx: &Context<'_>,
+        book_id: Option<ID>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, TimelineEntry, ListInfo>> {
+        Ok(reading::timeline(ctx, self.reader_id, book_id, from, to, first, after).await?)
+    }
+
+    /// Books and pages finished in `year`, by month (the reader's own only).
+    async fn reading_stats(&self, ctx: &Context<'_>, year: i32) -> Result<ReadingStats> {
+        Ok(reading::stats(ctx, self.reader_id, year).await?)
     }
 }
 
@@ -130,23 +180,11 @@ impl From<RatingCounts> for BookRatings {
             .rev()
             .map(|stars| {
                 let count = counts.stars[stars as usize - 1];
-                RatingBucket {
-                    stars,
-                    count,
-                    percent: (100.0 * share(count)).round() as i32,
-                }
+                RatingBucket { stars, count, percent: (100.0 * share(count)).round() as i32 }
             })
             .collect();
-        let average = if total == 0 {
-            0.0
-        } else {
-            (100.0 * counts.sum as f64 / total as f64).round() / 100.0
-        };
-        BookRatings {
-            count: total,
-            average,
-            histogram,
-        }
+        let average = if total == 0 { 0.0 } else { (100.0 * counts.sum as f64 / total as f64).round() / 100.0 };
+        BookRatings { count: total, average, histogram }
     }
 }
 
@@ -166,18 +204,10 @@ mod tests {
     #[test]
     fn the_seed_pages_figures() {
         // 33 ratings as 11/16/5/1/0 for 5/4/3/2/1 stars.
-        let counts = RatingCounts {
-            count: 33,
-            sum: 11 * 5 + 16 * 4 + 5 * 3 + 2,
-            stars: [0, 1, 5, 16, 11],
-        };
+        let counts = RatingCounts { count: 33, sum: 11 * 5 + 16 * 4 + 5 * 3 + 2, stars: [0, 1, 5, 16, 11] };
         let ratings = BookRatings::from(counts);
         assert_eq!(ratings.average, 4.12);
-        let percents: Vec<_> = ratings
-            .histogram
-            .iter()
-            .map(|b| (b.stars, b.percent))
-            .collect();
+        let percents: Vec<_> = ratings.histogram.iter().map(|b| (b.stars, b.percent)).collect();
         assert_eq!(percents, [(5, 33), (4, 48), (3, 15), (2, 3), (1, 0)]);
     }
 
@@ -185,9 +215,6 @@ mod tests {
     fn an_unrated_book_has_zeros_not_nan() {
         let ratings = BookRatings::from(RatingCounts::default());
         assert_eq!(ratings.average, 0.0);
-        assert!(ratings
-            .histogram
-            .iter()
-            .all(|b| b.percent == 0 && b.count == 0));
+        assert!(ratings.histogram.iter().all(|b| b.percent == 0 && b.count == 0));
     }
 }

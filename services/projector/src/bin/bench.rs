@@ -30,11 +30,7 @@ const BOOKS: u64 = 10_000;
 fn arg(name: &str, default: u64) -> anyhow::Result<u64> {
     let args: Vec<String> = std::env::args().collect();
     match args.iter().position(|a| a == name) {
-        Some(i) => args
-            .get(i + 1)
-            .context("missing value")?
-            .parse()
-            .context(name.to_owned()),
+        Some(i) => args.get(i + 1).context("missing value")?.parse().context(name.to_owned()),
         None => Ok(default),
     }
 }
@@ -54,23 +50,12 @@ async fn publish(store: &EventStore, events: u64) -> anyhow::Result<u64> {
     for i in 0..events {
         let reader_id = Uuid::from_u128(u128::from(i) + 1);
         let command_id = Uuid::now_v7();
-        let meta = Metadata {
-            occurred_at: Utc::now(),
-            actor: Some(reader_id),
-            command_id,
-            correlation_id: command_id,
-        };
-        let event = Event::BookRated {
-            reader_id,
-            book_id: book(i),
-            stars: stars(i),
-            previous_stars: None,
-        };
+        let meta = Metadata { occurred_at: Utc::now(), actor: Some(reader_id), command_id, correlation_id: command_id };
+        let event = Event::BookRated { reader_id, book_id: book(i), stars: stars(i), previous_stars: None };
         let envelope = Envelope::new(meta, vec![event]);
         let subject = store.subject(&format!("ratings.{reader_id}.{}", book(i)));
-        let message = PublishMessage::build()
-            .payload(Bytes::from(envelope.encode()))
-            .message_id(command_id.to_string());
+        let message =
+            PublishMessage::build().payload(Bytes::from(envelope.encode())).message_id(command_id.to_string());
         let ack = store.jetstream().send_publish(subject, message).await?;
         acks.push(std::future::IntoFuture::into_future(ack));
         // Below the client's 5,000 unacknowledged publishes, past which `send_publish` waits.
@@ -88,12 +73,8 @@ async fn publish(store: &EventStore, events: u64) -> anyhow::Result<u64> {
 
 async fn fresh_database(admin_url: &str, name: &str) -> anyhow::Result<String> {
     let mut admin = PgConnection::connect(admin_url).await?;
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await?;
-    let base = admin_url
-        .rsplit_once('/')
-        .map_or(admin_url, |(base, _)| base);
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+    let base = admin_url.rsplit_once('/').map_or(admin_url, |(base, _)| base);
     Ok(format!("{base}/{name}"))
 }
 
@@ -104,22 +85,12 @@ async fn replay(
     database_url: &str,
     last: u64,
 ) -> anyhow::Result<Duration> {
-    let pool =
-        readstream_runtime::db::connect_and_migrate(&DatabaseConfig::new(database_url)).await?;
-    let mut notices = client
-        .subscribe(position_subject(store.namespace(), "ratings"))
-        .await?;
+    let pool = readstream_runtime::db::connect_and_migrate(&DatabaseConfig::new(database_url)).await?;
+    let mut notices = client.subscribe(position_subject(store.namespace(), "ratings")).await?;
     client.flush().await?;
     let shutdown = CancellationToken::new();
     let started = Instant::now();
-    let runner = Runner::new(
-        Ratings {
-            namespace: store.namespace().to_owned(),
-        },
-        pool,
-        store.clone(),
-        client.clone(),
-    );
+    let runner = Runner::new(Ratings { namespace: store.namespace().to_owned() }, pool, store.clone(), client.clone());
     let run = tokio::spawn(runner.run(shutdown.clone()));
     while let Some(notice) = notices.next().await {
         if live::ProjectionPosition::decode(notice.payload)?.position >= last {
@@ -134,15 +105,10 @@ async fn replay(
 
 /// The same stream, one autocommitted `INSERT … ON CONFLICT` per event.
 async fn baseline(store: &EventStore, database_url: &str, events: u64) -> anyhow::Result<Duration> {
-    let pool =
-        readstream_runtime::db::connect_and_migrate(&DatabaseConfig::new(database_url)).await?;
+    let pool = readstream_runtime::db::connect_and_migrate(&DatabaseConfig::new(database_url)).await?;
     let stream = store.jetstream().get_stream(store.stream_name()).await?;
-    let consumer = stream
-        .create_consumer(OrderedConfig {
-            deliver_policy: DeliverPolicy::All,
-            ..Default::default()
-        })
-        .await?;
+    let consumer =
+        stream.create_consumer(OrderedConfig { deliver_policy: DeliverPolicy::All, ..Default::default() }).await?;
     let mut messages = consumer.messages().await?.take(events as usize);
     let started = Instant::now();
     while let Some(message) = messages.next().await {
@@ -191,36 +157,23 @@ async fn main() -> anyhow::Result<()> {
     let run_id = Uuid::new_v4().simple().to_string()[..10].to_owned();
 
     let client = async_nats::connect(&nats_url).await?;
-    let store = EventStore::connect(
-        client.clone(),
-        &format!("bench{run_id}"),
-        StreamSettings::default(),
-    )
-    .await?;
+    let store = EventStore::connect(client.clone(), &format!("bench{run_id}"), StreamSettings::default()).await?;
     let started = Instant::now();
     let last = publish(&store, events).await?;
-    println!(
-        "published {events} BookRated events over {BOOKS} books in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    println!("published {events} BookRated events over {BOOKS} books in {:.1} s", started.elapsed().as_secs_f64());
 
-    let replayed = replay(
-        &store,
-        &client,
-        &fresh_database(&admin_url, &format!("bench_{run_id}")).await?,
-        last,
-    )
-    .await?;
-    let base = baseline(
-        &store,
-        &fresh_database(&admin_url, &format!("bench_baseline_{run_id}")).await?,
-        baseline_events,
-    )
-    .await?;
+    let replayed =
+        replay(&store, &client, &fresh_database(&admin_url, &format!("bench_{run_id}")).await?, last).await?;
+    let base =
+        baseline(&store, &fresh_database(&admin_url, &format!("bench_baseline_{run_id}")).await?, baseline_events)
+            .await?;
 
     let (ours, theirs) = (rate(events, replayed), rate(baseline_events, base));
     println!();
-    println!("projection replay   {events:>9} events  {:>8.1} s  {ours:>10.0} events/s  (batched, set-based, exactly-once)", replayed.as_secs_f64());
+    println!(
+        "projection replay   {events:>9} events  {:>8.1} s  {ours:>10.0} events/s  (batched, set-based, exactly-once)",
+        replayed.as_secs_f64()
+    );
     println!("baseline            {baseline_events:>9} events  {:>8.1} s  {theirs:>10.0} events/s  (one INSERT … ON CONFLICT per event)", base.as_secs_f64());
     println!("speed-up            {:.1}x", ours / theirs);
     Ok(())

@@ -1,0 +1,749 @@
+//! Shelves and reading: the mutations of the reading service, each reader's shelves, reading
+//! timeline and yearly stats, and a book's shelf counts.
+
+use async_graphql::{
+    connection::{Connection, Edge},
+    ComplexObject, Context, Enum, Object, Result, SimpleObject, Subscription, ID,
+};
+use chrono::{Datelike, NaiveDate};
+use futures::{Stream, StreamExt};
+use prost::Message;
+use readstream_contracts::{
+    proto::{commands::v1 as pb, live::v1 as live},
+    Code,
+};
+use uuid::Uuid;
+
+use super::{
+    app, decode_cursor, encode_cursor,
+    loaders::{BookKey, CustomShelvesOf, ShelfCountsOf},
+    page_size, reached,
+    types::{load_error, loader, Book},
+    viewer, ListInfo,
+};
+use crate::{
+    commands::{self, parse_id},
+    error::ApiError,
+};
+
+/// The built-in shelves; a shelved book is on exactly one.
+#[derive(Debug, Enum, Copy, Clone, Eq, PartialEq)]
+pub enum ShelfStatus {
+    WantToRead,
+    CurrentlyReading,
+    Paused,
+    Read,
+    DidNotFinish,
+}
+
+impl ShelfStatus {
+    pub fn as_db(self) -> &'static str {
+        match self {
+            ShelfStatus::WantToRead => "want_to_read",
+            ShelfStatus::CurrentlyReading => "currently_reading",
+            ShelfStatus::Paused => "paused",
+            ShelfStatus::Read => "read",
+            ShelfStatus::DidNotFinish => "did_not_finish",
+        }
+    }
+
+    pub fn from_db(name: &str) -> Option<Self> {
+        [Self::WantToRead, Self::CurrentlyReading, Self::Paused, Self::Read, Self::DidNotFinish]
+            .into_iter()
+            .find(|s| s.as_db() == name)
+    }
+}
+
+/// How many readers have the book on each built-in shelf.
+#[derive(Debug, Clone, Copy, Default, SimpleObject)]
+pub struct ShelfCounts {
+    pub want_to_read: i64,
+    pub currently_reading: i64,
+    pub read: i64,
+    pub did_not_finish: i64,
+    pub paused: i64,
+}
+
+#[derive(Debug, Clone, Copy, SimpleObject)]
+pub struct ReadingProgress {
+    pub page: Option<i32>,
+    pub percent: Option<i32>,
+}
+
+/// A book on a reader's shelves.
+#[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
+pub struct ShelfEntry {
+    #[graphql(skip)]
+    pub reader_id: Uuid,
+    #[graphql(skip)]
+    pub book_id: Uuid,
+    /// Null when the book is only on custom shelves.
+    pub status: Option<ShelfStatus>,
+    /// The day the book went on its current built-in shelf.
+    pub since: Option<NaiveDate>,
+    /// When the current (or last) read-through started.
+    pub started_on: Option<NaiveDate>,
+    pub finished_on: Option<NaiveDate>,
+    /// The current read-through's progress (null for a past shelf, `asOf`).
+    pub progress: Option<ReadingProgress>,
+    /// Times the reader finished the book.
+    pub read_count: i32,
+    #[graphql(skip)]
+    pub cursor_position: i64,
+}
+
+#[ComplexObject]
+impl ShelfEntry {
+    async fn book(&self, ctx: &Context<'_>) -> Result<Option<Book>> {
+        Ok(loader(ctx).load_one(BookKey(self.book_id)).await.map_err(load_error)?)
+    }
+
+    /// The reader's own named shelves holding the book.
+    async fn shelves(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        let shelves = loader(ctx).load_one(CustomShelvesOf(self.reader_id, self.book_id)).await.map_err(load_error)?;
+        Ok(shelves.unwrap_or_default())
+    }
+}
+
+/// A custom shelf and how many books it holds.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct CustomShelf {
+    pub name: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Enum, Copy, Clone, Eq, PartialEq, Default)]
+pub enum ShelfOrder {
+    /// Most recently shelved first.
+    #[default]
+    Newest,
+    Oldest,
+}
+
+#[derive(Debug, Enum, Copy, Clone, Eq, PartialEq)]
+pub enum ReadingStep {
+    WantToRead,
+    Started,
+    Resumed,
+    Progress,
+    Paused,
+    Finished,
+    Abandoned,
+    Removed,
+}
+
+impl ReadingStep {
+    fn from_db(kind: &str) -> Option<Self> {
+        Some(match kind {
+            "want_to_read" => Self::WantToRead,
+            "started" => Self::Started,
+            "resumed" => Self::Resumed,
+            "progress" => Self::Progress,
+            "paused" => Self::Paused,
+            "finished" => Self::Finished,
+            "abandoned" => Self::Abandoned,
+            "removed" => Self::Removed,
+            _ => return None,
+        })
+    }
+}
+
+/// One step of a reader's reading, as it happened.
+#[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
+pub struct TimelineEntry {
+    #[graphql(skip)]
+    pub book_id: Uuid,
+    pub step: ReadingStep,
+    pub on: NaiveDate,
+    pub page: Option<i32>,
+    pub percent: Option<i32>,
+    pub note: String,
+    /// 1 for the first read-through, 2 for the first reread, …
+    pub read_through: i32,
+    /// The stream position that recorded it.
+    pub position: i64,
+    #[graphql(skip)]
+    pub event_index: i32,
+}
+
+#[ComplexObject]
+impl TimelineEntry {
+    async fn book(&self, ctx: &Context<'_>) -> Result<Option<Book>> {
+        Ok(loader(ctx).load_one(BookKey(self.book_id)).await.map_err(load_error)?)
+    }
+
+    /// A start of a read-through after the first.
+    async fn reread(&self) -> bool {
+        self.step == ReadingStep::Started && self.read_through > 1
+    }
+}
+
+#[derive(Debug, Clone, SimpleObject)]
+pub struct MonthStats {
+    pub month: i32,
+    pub books: i64,
+    pub pages: i64,
+}
+
+/// Books and pages finished in a year; a reread counts each time it is finished.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct ReadingStats {
+    pub year: i32,
+    pub books_finished: i64,
+    pub pages_finished: i64,
+    /// All twelve months, January first.
+    pub months: Vec<MonthStats>,
+}
+
+struct EntryRow {
+    book_id: Uuid,
+    status: Option<String>,
+    since: Option<NaiveDate>,
+    started_on: Option<NaiveDate>,
+    finished_on: Option<NaiveDate>,
+    progress_page: Option<i32>,
+    progress_percent: Option<i32>,
+    read_count: Option<i64>,
+    cursor_position: Option<i64>,
+}
+
+impl EntryRow {
+    fn into_entry(self, reader_id: Uuid) -> ShelfEntry {
+        let progress = match (self.progress_page, self.progress_percent) {
+            (None, None) => None,
+            (page, percent) => Some(ReadingProgress { page, percent }),
+        };
+        ShelfEntry {
+            reader_id,
+            book_id: self.book_id,
+            status: self.status.as_deref().and_then(ShelfStatus::from_db),
+            since: self.since,
+            started_on: self.started_on,
+            finished_on: self.finished_on,
+            progress,
+            read_count: self.read_count.unwrap_or(0) as i32,
+            cursor_position: self.cursor_position.unwrap_or(0),
+        }
+    }
+}
+
+const SHELF_CURSOR: &str = "shelf";
+const TIMELINE_CURSOR: &str = "timeline";
+
+/// The entry for one reader and book, if the book is on any of their shelves.
+pub async fn shelf_entry(ctx: &Context<'_>, reader_id: Uuid, book_id: Uuid) -> Result<Option<ShelfEntry>, ApiError> {
+    let row = sqlx::query_as!(
+        EntryRow,
+        r#"SELECT book_id, status, status_on AS since, started_on, finished_on, progress_page, progress_percent,
+                  read_count::bigint AS read_count, status_position AS cursor_position
+           FROM shelf_entries e
+           WHERE reader_id = $1 AND book_id = $2
+             AND (status IS NOT NULL OR EXISTS (SELECT 1 FROM custom_shelf_entries c
+                                                 WHERE c.reader_id = e.reader_id AND c.book_id = e.book_id))"#,
+        reader_id,
+        book_id
+    )
+    .fetch_optional(&app(ctx).pool)
+    .await?;
+    Ok(row.map(|r| r.into_entry(reader_id)))
+}
+
+/// A reader's shelf, now or as it stood at the end of `as_of`.
+#[allow(clippy::too_many_arguments)]
+pub async fn shelf(
+    ctx: &Context<'_>,
+    reader_id: Uuid,
+    status: Option<ShelfStatus>,
+    custom_shelf: Option<String>,
+    first: Option<i32>,
+    after: Option<String>,
+    order: ShelfOrder,
+    as_of: Option<NaiveDate>,
+) -> Result<Connection<String, ShelfEntry, ListInfo>, ApiError> {
+    let limit = page_size(first)?;
+    let after = after
+        .as_deref()
+        .map(|c| {
+            decode_cursor(SHELF_CURSOR, "after", c)?
+                .parse::<i64>()
+                .map_err(|_| ApiError::invalid("after", "after is not a cursor of this list"))
+        })
+        .transpose()?;
+    let newest = order == ShelfOrder::Newest;
+    let status = status.map(ShelfStatus::as_db);
+    let custom_shelf = custom_shelf.map(|s| s.trim().to_lowercase());
+    let pool = &app(ctx).pool;
+    let (mut rows, total_count) = match as_of {
+        None => {
+            let rows = sqlx::query_as!(
+                EntryRow,
+                r#"SELECT book_id, status, status_on AS since, started_on, finished_on, progress_page, progress_percent,
+                          read_count::bigint AS read_count, status_position AS cursor_position
+                   FROM shelf_entries e
+                   WHERE reader_id = $1
+                     AND (status = $2 OR ($2 IS NULL AND (status IS NOT NULL OR EXISTS (
+                          SELECT 1 FROM custom_shelf_entries c WHERE c.reader_id = e.reader_id AND c.book_id = e.book_id))))
+                     AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM custom_shelf_entries c
+                          WHERE c.reader_id = e.reader_id AND c.book_id = e.book_id AND c.shelf_key = $3))
+                     AND ($4::bigint IS NULL OR ($5 AND status_position < $4) OR (NOT $5 AND status_position > $4))
+                   ORDER BY CASE WHEN $5 THEN -status_position ELSE status_position END, book_id
+                   LIMIT $6"#,
+                reader_id,
+                status,
+                custom_shelf,
+                after,
+                newest,
+                limit + 1
+            )
+            .fetch_all(pool)
+            .await?;
+            let total = sqlx::query_scalar!(
+                r#"SELECT count(*) AS "n!" FROM shelf_entries e
+                   WHERE reader_id = $1
+                     AND (status = $2 OR ($2 IS NULL AND (status IS NOT NULL OR EXISTS (
+                          SELECT 1 FROM custom_shelf_entries c WHERE c.reader_id = e.reader_id AND c.book_id = e.book_id))))
+                     AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM custom_shelf_entries c
+                          WHERE c.reader_id = e.reader_id AND c.book_id = e.book_id AND c.shelf_key = $3))"#,
+                reader_id,
+                status,
+                custom_shelf
+            )
+            .fetch_one(pool)
+            .await?;
+            (rows, total)
+        }
+        Some(day) => {
+            if custom_shelf.is_some() {
+                return Err(ApiError::invalid("asOf", "asOf applies to the built-in shelves only"));
+            }
+            let rows = sqlx::query_as!(
+                EntryRow,
+                r#"WITH last_step AS (
+                       SELECT DISTINCT ON (book_id) book_id, kind, on_date, position
+                       FROM reading_timeline
+                       WHERE reader_id = $1 AND on_date <= $2 AND kind <> 'progress'
+                       ORDER BY book_id, on_date DESC, position DESC, event_index DESC
+                   ), shelved AS (
+                       SELECT l.book_id, l.on_date, l.position,
+                              CASE l.kind WHEN 'want_to_read' THEN 'want_to_read' WHEN 'started' THEN 'currently_reading'
+                                          WHEN 'resumed' THEN 'currently_reading' WHEN 'paused' THEN 'paused'
+                                          WHEN 'finished' THEN 'read' WHEN 'abandoned' THEN 'did_not_finish' END AS status
+                       FROM last_step l
+                   )
+                   SELECT s.book_id AS "book_id!", s.status, s.on_date AS since,
+                          (SELECT max(on_date) FROM reading_timeline t WHERE t.reader_id = $1 AND t.book_id = s.book_id
+                              AND t.kind = 'started' AND t.on_date <= $2) AS started_on,
+                          (SELECT max(on_date) FROM reading_timeline t WHERE t.reader_id = $1 AND t.book_id = s.book_id
+                              AND t.kind = 'finished' AND t.on_date <= $2) AS finished_on,
+                          NULL::int AS progress_page, NULL::int AS progress_percent,
+                          (SELECT count(*) FROM reading_timeline t WHERE t.reader_id = $1 AND t.book_id = s.book_id
+                              AND t.kind = 'finished' AND t.on_date <= $2) AS read_count,
+                          s.position AS cursor_position
+                   FROM shelved s
+                   WHERE s.status IS NOT NULL AND ($3::text IS NULL OR s.status = $3)
+                     AND ($4::bigint IS NULL OR ($5 AND s.position < $4) OR (NOT $5 AND s.position > $4))
+                   ORDER BY CASE WHEN $5 THEN -s.position ELSE s.position END, s.book_id
+                   LIMIT $6"#,
+                reader_id,
+                day,
+                status,
+                after,
+                newest,
+                limit + 1
+            )
+            .fetch_all(pool)
+            .await?;
+            let total = sqlx::query_scalar!(
+                r#"SELECT count(*) AS "n!" FROM (
+                       SELECT DISTINCT ON (book_id) book_id, kind
+                       FROM reading_timeline
+                       WHERE reader_id = $1 AND on_date <= $2 AND kind <> 'progress'
+                       ORDER BY book_id, on_date DESC, position DESC, event_index DESC
+                   ) l
+                   WHERE l.kind <> 'removed'
+                     AND ($3::text IS NULL OR $3 = CASE l.kind WHEN 'want_to_read' THEN 'want_to_read'
+                          WHEN 'started' THEN 'currently_reading' WHEN 'resumed' THEN 'currently_reading'
+                          WHEN 'paused' THEN 'paused' WHEN 'finished' THEN 'read' WHEN 'abandoned' THEN 'did_not_finish' END)"#,
+                reader_id,
+                day,
+                status
+            )
+            .fetch_one(pool)
+            .await?;
+            (rows, total)
+        }
+    };
+    let has_next = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let mut connection = Connection::with_additional_fields(after.is_some(), has_next, ListInfo { total_count });
+    connection.edges.extend(rows.into_iter().map(|row| {
+        let entry = row.into_entry(reader_id);
+        Edge::new(encode_cursor(SHELF_CURSOR, &entry.cursor_position.to_string()), entry)
+    }));
+    Ok(connection)
+}
+
+/// The reader's custom shelves, alphabetically, with how many books each holds.
+pub async fn custom_shelves(ctx: &Context<'_>, reader_id: Uuid) -> Result<Vec<CustomShelf>, ApiError> {
+    let rows = sqlx::query!(
+        r#"SELECT min(shelf) AS "name!", count(*) AS "count!" FROM custom_shelf_entries
+           WHERE reader_id = $1 GROUP BY shelf_key ORDER BY shelf_key"#,
+        reader_id
+    )
+    .fetch_all(&app(ctx).pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| CustomShelf { name: r.name, count: r.count }).collect())
+}
+
+/// Reading logs are the reader's own.
+pub fn only_own(ctx: &Context<'_>, reader_id: Uuid) -> Result<(), ApiError> {
+    if viewer(ctx)?.reader_id != reader_id {
+        return Err(ApiError::new(Code::PermissionDenied, "a reader's reading timeline and stats are theirs alone"));
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn timeline(
+    ctx: &Context<'_>,
+    reader_id: Uuid,
+    book_id: Option<ID>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Connection<String, TimelineEntry, ListInfo>, ApiError> {
+    only_own(ctx, reader_id)?;
+    let limit = page_size(first)?;
+    let book_id = book_id.map(|id| parse_id("bookId", &id)).transpose()?;
+    let bad_cursor = || ApiError::invalid("after", "after is not a cursor of this list");
+    let after = match after {
+        None => None,
+        Some(cursor) => {
+            let text = decode_cursor(TIMELINE_CURSOR, "after", &cursor)?;
+            let mut parts = text.split(':');
+            let on: NaiveDate = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad_cursor)?;
+            let position: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad_cursor)?;
+            let index: i32 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad_cursor)?;
+            Some((on, position, index))
+        }
+    };
+    let pool = &app(ctx).pool;
+    let mut rows = sqlx::query!(
+        r#"SELECT book_id, kind, on_date, page, percent, note, read_through, position, event_index
+           FROM reading_timeline
+           WHERE reader_id = $1 AND ($2::uuid IS NULL OR book_id = $2)
+             AND ($3::date IS NULL OR on_date >= $3) AND ($4::date IS NULL OR on_date <= $4)
+             AND ($5::date IS NULL OR (on_date, position, event_index) > ($5, $6, $7))
+           ORDER BY on_date, position, event_index
+           LIMIT $8"#,
+        reader_id,
+        book_id,
+        from,
+        to,
+        after.map(|a| a.0),
+        after.map_or(0, |a| a.1),
+        after.map_or(0, |a| a.2),
+        limit + 1
+    )
+    .fetch_all(pool)
+    .await?;
+    let total_count = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM reading_timeline
+           WHERE reader_id = $1 AND ($2::uuid IS NULL OR book_id = $2)
+             AND ($3::date IS NULL OR on_date >= $3) AND ($4::date IS NULL OR on_date <= $4)"#,
+        reader_id,
+        book_id,
+        from,
+        to
+    )
+    .fetch_one(pool)
+    .await?;
+    let has_next = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let mut connection = Connection::with_additional_fields(after.is_some(), has_next, ListInfo { total_count });
+    for row in rows {
+        let Some(step) = ReadingStep::from_db(&row.kind) else { continue };
+        let cursor = encode_cursor(TIMELINE_CURSOR, &format!("{}:{}:{}", row.on_date, row.position, row.event_index));
+        connection.edges.push(Edge::new(
+            cursor,
+            TimelineEntry {
+                book_id: row.book_id,
+                step,
+                on: row.on_date,
+                page: row.page,
+                percent: row.percent,
+                note: row.note,
+                read_through: row.read_through,
+                position: row.position,
+                event_index: row.event_index,
+            },
+        ));
+    }
+    Ok(connection)
+}
+
+pub async fn stats(ctx: &Context<'_>, reader_id: Uuid, year: i32) -> Result<ReadingStats, ApiError> {
+    only_own(ctx, reader_id)?;
+    let (Some(from), Some(to)) = (NaiveDate::from_ymd_opt(year, 1, 1), NaiveDate::from_ymd_opt(year + 1, 1, 1)) else {
+        return Err(ApiError::invalid("year", "year is out of range"));
+    };
+    let rows = sqlx::query!(
+        r#"SELECT t.on_date, b.pages
+           FROM reading_timeline t JOIN books b USING (book_id)
+           WHERE t.reader_id = $1 AND t.kind = 'finished' AND t.on_date >= $2 AND t.on_date < $3"#,
+        reader_id,
+        from,
+        to
+    )
+    .fetch_all(&app(ctx).pool)
+    .await?;
+    let mut months: Vec<MonthStats> = (1..=12).map(|month| MonthStats { month, books: 0, pages: 0 }).collect();
+    for row in &rows {
+        let month = &mut months[row.on_date.month0() as usize];
+        month.books += 1;
+        month.pages += i64::from(row.pages);
+    }
+    Ok(ReadingStats {
+        year,
+        books_finished: months.iter().map(|m| m.books).sum(),
+        pages_finished: months.iter().map(|m| m.pages).sum(),
+        months,
+    })
+}
+
+/// What a reading command did, and the viewer's shelf entry for the book once projected.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct ShelfPayload {
+    position: u64,
+    book_id: ID,
+}
+
+#[ComplexObject]
+impl ShelfPayload {
+    /// The viewer's copy of the book after this change (null when off every shelf).
+    async fn shelf(&self, ctx: &Context<'_>) -> Result<Option<ShelfEntry>> {
+        reached(ctx, self.position).await?;
+        let reader_id = viewer(ctx)?.reader_id;
+        Ok(shelf_entry(ctx, reader_id, parse_id("bookId", &self.book_id)?).await?)
+    }
+}
+
+#[derive(Default)]
+struct Step {
+    on: Option<NaiveDate>,
+    page: Option<i32>,
+    percent: Option<i32>,
+    note: Option<String>,
+    shelf: Option<String>,
+}
+
+async fn reading_command(
+    ctx: &Context<'_>,
+    command: &str,
+    book_id: ID,
+    step: Step,
+    idempotency_key: Option<String>,
+) -> Result<ShelfPayload> {
+    let viewer = viewer(ctx)?;
+    let request = pb::ReadingCommand {
+        meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
+        book_id: parse_id("bookId", &book_id)?.to_string(),
+        on: step.on.map(|d| d.to_string()).unwrap_or_default(),
+        page: step.page,
+        percent: step.percent,
+        note: step.note.unwrap_or_default(),
+        shelf: step.shelf.unwrap_or_default(),
+    };
+    let accepted = commands::send(app(ctx), "reading", command, &request).await?;
+    Ok(ShelfPayload { position: accepted.position, book_id: ID(accepted.id) })
+}
+
+#[derive(Default)]
+pub struct ReadingMutation;
+
+#[Object]
+impl ReadingMutation {
+    /// Puts the book on the viewer's "want to read" shelf.
+    async fn want_to_read(
+        &self,
+        ctx: &Context<'_>,
+        book_id: ID,
+        on: Option<NaiveDate>,
+        idempotency_key: Option<String>,
+    ) -> Result<ShelfPayload> {
+        reading_command(ctx, "want_to_read", book_id, Step { on, ..Step::default() }, idempotency_key).await
+    }
+
+    /// Starts reading (a paused book resumes; a read book begins a reread).
+    async fn start_reading(
+        &self,
+        ctx: &Context<'_>,
+        book_id: ID,
+        started_on: Option<NaiveDate>,
+        idempotency_key: Option<String>,
+    ) -> Result<ShelfPayload> {
+        reading_command(ctx, "start_reading", book_id, Step { on: started_on, ..Step::default() }, idempotency_key)
+            .await
+    }
+
+    /// Logs progress as a page or a percent; a book not being read starts (or resumes).
+    #[allow(clippy::too_many_arguments)]
+    async fn update_progress(
+        &self,
+        ctx: &Context<'_>,
+        book_id: ID,
+        page: Option<i32>,
+        percent: Option<i32>,
+        note: Option<String>,
+        on: Option<NaiveDate>,
+        idempotency_key: Option<String>,
+    ) -> Result<ShelfPayload> {
+        reading_command(ctx, "update_progress", book_id, Step { on, page, percent, note, shelf: None }, idempotency_key)
+            .await
+    }
+
+    async fn pause_reading(
+        &self,
+        ctx: &Context<'_>,
+        book_id: ID,
+        on: Option<NaiveDate>,
+        idempotency_key: Option<String>,
+    ) -> Result<ShelfPayload> {
+        reading_command(ctx, "pause_reading", book_id, Step { on, ..Step::default() }, idempotency_key).await
+    }
+
+    /// Marks the book read; finishing again after a reread raises the read count.
+    async fn finish_reading(
+        &self,
+        ctx: &Context<'_>,
+        book_id: ID,
+        finished_on: Option<NaiveDate>,
+        idempotency_key: Option<String>,
+    ) -> Result<ShelfPayload> {
+        reading_command(ctx, "finish_reading", book_id, Step { on: finished_on, ..Step::default() }, idempotency_key)
+            .await
+    }
+
+    /// Did not finish.
+    async fn abandon_reading(
+        &self,
+        ctx: &Context<'_>,
+        book_id: ID,
+        note: Option<String>,
+        on: Option<NaiveDate>,
+        idempotency_key: Option<String>,
+    ) -> Result<ShelfPayload> {
+        reading_command(ctx, "abandon_reading", book_id, Step { on, note, ..Step::default() }, idempotency_key).await
+    }
+
+    /// Takes the book off every shelf, built-in and custom; its history stays in the timeline.
+    async fn remove_from_shelves(
+        &self,
+        ctx: &Context<'_>,
+        book_id: ID,
+        idempotency_key: Option<String>,
+    ) -> Result<ShelfPayload> {
+        reading_command(ctx, "remove_from_shelves", book_id, Step::default(), idempotency_key).await
+    }
+
+    /// Puts the book on one of the viewer's own named shelves.
+    async fn add_to_shelf(
+        &self,
+        ctx: &Context<'_>,
+        book_id: ID,
+        name: String,
+        idempotency_key: Option<String>,
+    ) -> Result<ShelfPayload> {
+        reading_command(ctx, "add_to_shelf", book_id, Step { shelf: Some(name), ..Step::default() }, idempotency_key)
+            .await
+    }
+
+    async fn remove_from_shelf(
+        &self,
+        ctx: &Context<'_>,
+        book_id: ID,
+        name: String,
+        idempotency_key: Option<String>,
+    ) -> Result<ShelfPayload> {
+        reading_command(
+            ctx,
+            "remove_from_shelf",
+            book_id,
+            Step { shelf: Some(name), ..Step::default() },
+            idempotency_key,
+        )
+        .await
+    }
+}
+
+/// Pushed to `bookShelfCountsChanged` subscribers.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct ShelfCountsChanged {
+    pub book_id: ID,
+    pub position: u64,
+    pub counts: ShelfCounts,
+}
+
+pub async fn shelf_counts(ctx: &Context<'_>, book_id: Uuid) -> Result<ShelfCounts> {
+    Ok(loader(ctx).load_one(ShelfCountsOf(book_id)).await.map_err(load_error)?.unwrap_or_default())
+}
+
+#[derive(Default)]
+pub struct ReadingSubscription;
+
+#[Subscription]
+impl ReadingSubscription {
+    /// A book's shelf counts: first as they are now, then after each projected change.
+    async fn book_shelf_counts_changed(
+        &self,
+        ctx: &Context<'_>,
+        book_id: ID,
+    ) -> Result<impl Stream<Item = ShelfCountsChanged>> {
+        let id = parse_id("bookId", &book_id)?;
+        let app = app(ctx);
+        let updates = app
+            .nats
+            .subscribe(format!("{}.live.book.{id}.shelves", app.namespace))
+            .await
+            .map_err(ApiError::unavailable)?;
+        // Subscribed before reading, so no change falls between the read and the first push.
+        app.nats.flush().await.map_err(ApiError::unavailable)?;
+        let row = sqlx::query!(
+            "SELECT want_to_read, currently_reading, paused, read, did_not_finish, position FROM book_shelf_counts WHERE book_id = $1",
+            id
+        )
+        .fetch_optional(&app.pool)
+        .await
+        .map_err(ApiError::from)?;
+        let (counts, seen) = row.map_or((ShelfCounts::default(), 0), |r| {
+            let counts = ShelfCounts {
+                want_to_read: r.want_to_read,
+                currently_reading: r.currently_reading,
+                read: r.read,
+                did_not_finish: r.did_not_finish,
+                paused: r.paused,
+            };
+            (counts, r.position as u64)
+        });
+        let now = ShelfCountsChanged { book_id: book_id.clone(), position: seen, counts };
+        let changes = updates.filter_map(move |message| {
+            let book_id = book_id.clone();
+            async move {
+                let update = live::BookShelfCounts::decode(message.payload).ok()?;
+                let counts = ShelfCounts {
+                    want_to_read: update.want_to_read as i64,
+                    currently_reading: update.currently_reading as i64,
+                    read: update.read as i64,
+                    did_not_finish: update.did_not_finish as i64,
+                    paused: update.paused as i64,
+                };
+                (update.position > seen).then_some(ShelfCountsChanged { book_id, position: update.position, counts })
+            }
+        });
+        Ok(futures::stream::once(async move { now }).chain(changes))
+    }
+}

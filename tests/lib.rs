@@ -89,14 +89,20 @@ impl System {
         Ok(stream.info().await?.state.messages)
     }
 
-    /// Stops the projector and starts it again rebuilding these projections from position 0,
-    /// as an operator would with `REBUILD_PROJECTIONS`.
+    /// Stops the projector, empties these projections and rewinds them to position 0, and
+    /// starts it again to rebuild them: what an operator does with `REBUILD_PROJECTIONS`.
     pub async fn rebuild(&mut self, projections: &[&str]) -> anyhow::Result<()> {
         self.projector.0.cancel();
         let stopped = std::mem::replace(&mut self.projector.1, tokio::spawn(async {}));
         tokio::time::timeout(Duration::from_secs(15), stopped).await??;
         let rebuild = projections.iter().map(|p| p.to_string()).collect();
-        self.projector = start_projector(&self.nats, &self.database_url, rebuild);
+        let config = readstream_projector::Config {
+            nats: self.nats.clone(),
+            database: DatabaseConfig::new(&self.database_url),
+            rebuild,
+        };
+        readstream_projector::reset(&config).await?;
+        self.projector = start_projector(&self.nats, &self.database_url, vec![]);
         Ok(())
     }
 

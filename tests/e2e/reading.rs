@@ -355,6 +355,10 @@ async fn replaying_the_stream_from_position_0_rebuilds_identical_shelves() -> an
 
     system.rebuild(&["shelves"]).await?;
     readers[0].request_at("{ viewer { id } }", json!({}), at).await?.data()?;
-    assert_eq!(dump(&system.database_url).await?, before);
+    let after = dump(&system.database_url).await?;
+    for (table, (was, is)) in before.iter().zip(&after).enumerate() {
+        let differs = was.lines().zip(is.lines()).find(|(a, b)| a != b);
+        assert!(was == is, "table {table} differs after the rebuild: {differs:?}");
+    }
     system.stop().await
 }

@@ -2,8 +2,8 @@
 //! until they reach a position a client asks for.
 //!
 //! The projector announces each commit on `<ns>.live.projection.<name>`; the gateway keeps the
-//! lowest position over every projection. Announcements are best effort, so a waiter also
-//! reads `projection_checkpoints` when they are late.
+//! lowest position over every projection. Announcements are best effort, so a waiter reads
+//! `projection_checkpoints` first, and again whenever announcements are late.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -53,18 +53,12 @@ impl Positions {
         Ok(positions)
     }
 
+    /// The latest word on each projection wins: a rebuilt projection goes back to 0.
     async fn record(&self, positions: impl IntoIterator<Item = (String, u64)>) {
         let mut reached = self.reached.lock().await;
-        for (name, position) in positions {
-            let entry = reached.entry(name).or_default();
-            *entry = (*entry).max(position);
-        }
+        reached.extend(positions);
         let lowest = reached.values().copied().min().unwrap_or(0);
-        self.lowest.send_if_modified(|current| {
-            let moved = lowest > *current;
-            *current = (*current).max(lowest);
-            moved
-        });
+        self.lowest.send_if_modified(|current| std::mem::replace(current, lowest) != lowest);
     }
 
     async fn refresh(&self) -> Result<(), sqlx::Error> {
@@ -82,6 +76,9 @@ impl Positions {
     pub async fn wait_for(&self, target: u64) -> Result<(), ApiError> {
         let mut changes = self.lowest.subscribe();
         let deadline = tokio::time::Instant::now() + self.timeout;
+        // Announcements can be late or missed (and a rebuilt projection starts over), so the
+        // checkpoints themselves have the first word.
+        self.refresh().await?;
         loop {
             if *changes.borrow_and_update() >= target {
                 return Ok(());

@@ -27,18 +27,16 @@ pub struct Config {
 pub const PROJECTIONS: [&str; 4] = ["catalog", "readers", "ratings", "shelves"];
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
-    if let Some(unknown) = config.rebuild.iter().find(|name| !PROJECTIONS.contains(&name.as_str())) {
-        return Err(StartError::Config(format!("no projection named {unknown}; known: {}", PROJECTIONS.join(", "))));
-    }
+    reset(&config).await?;
     let pool = readstream_runtime::db::connect_and_migrate(&config.database).await?;
     let (client, store) = config.nats.event_store().await?;
     let namespace = config.nats.namespace.clone();
-    let start = Start { config: &config, pool: &pool, store: &store, client: &client, shutdown: &shutdown };
+    let runner = Runners { pool: &pool, store: &store, client: &client };
     let runs = [
-        start.projection(catalog::Catalog).await?,
-        start.projection(readers::Readers).await?,
-        start.projection(ratings::Ratings { namespace: namespace.clone() }).await?,
-        start.projection(shelves::Shelves { namespace }).await?,
+        tokio::spawn(runner.of(catalog::Catalog).run(shutdown.clone())),
+        tokio::spawn(runner.of(readers::Readers).run(shutdown.clone())),
+        tokio::spawn(runner.of(ratings::Ratings { namespace: namespace.clone() }).run(shutdown.clone())),
+        tokio::spawn(runner.of(shelves::Shelves { namespace }).run(shutdown.clone())),
     ];
     for run in runs {
         if let Err(err) = run.await {
@@ -49,22 +47,38 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     Ok(())
 }
 
-struct Start<'a> {
-    config: &'a Config,
+/// Empties the projections named in `config.rebuild` and rewinds them to position 0, so the
+/// next run rebuilds them from the whole stream. Stop every projector first.
+pub async fn reset(config: &Config) -> Result<(), StartError> {
+    if config.rebuild.is_empty() {
+        return Ok(());
+    }
+    if let Some(unknown) = config.rebuild.iter().find(|name| !PROJECTIONS.contains(&name.as_str())) {
+        return Err(StartError::Config(format!("no projection named {unknown}; known: {}", PROJECTIONS.join(", "))));
+    }
+    let pool = readstream_runtime::db::connect_and_migrate(&config.database).await?;
+    let (client, store) = config.nats.event_store().await?;
+    let runner = Runners { pool: &pool, store: &store, client: &client };
+    let namespace = config.nats.namespace.clone();
+    for name in &config.rebuild {
+        match name.as_str() {
+            "catalog" => runner.of(catalog::Catalog).reset().await?,
+            "readers" => runner.of(readers::Readers).reset().await?,
+            "ratings" => runner.of(ratings::Ratings { namespace: namespace.clone() }).reset().await?,
+            _ => runner.of(shelves::Shelves { namespace: namespace.clone() }).reset().await?,
+        }
+    }
+    Ok(())
+}
+
+struct Runners<'a> {
     pool: &'a sqlx::PgPool,
     store: &'a readstream_eventstore::EventStore,
     client: &'a async_nats::Client,
-    shutdown: &'a CancellationToken,
 }
 
-impl Start<'_> {
-    /// Resets the projection first if asked to rebuild it, then follows the stream.
-    async fn projection<P: Projection>(&self, projection: P) -> Result<tokio::task::JoinHandle<()>, StartError> {
-        let rebuild = self.config.rebuild.iter().any(|name| name == projection.name());
-        let runner = Runner::new(projection, self.pool.clone(), self.store.clone(), self.client.clone());
-        if rebuild {
-            runner.reset().await?;
-        }
-        Ok(tokio::spawn(runner.run(self.shutdown.clone())))
+impl Runners<'_> {
+    fn of<P: Projection>(&self, projection: P) -> Runner<P> {
+        Runner::new(projection, self.pool.clone(), self.store.clone(), self.client.clone())
     }
 }

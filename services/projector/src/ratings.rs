@@ -28,6 +28,8 @@ pub struct Delta {
     pub count: i64,
     pub sum: i64,
     pub stars: [i64; 5],
+    /// The position of the book's last rating event in the batch.
+    pub position: i64,
 }
 
 impl Delta {
@@ -57,6 +59,7 @@ pub fn coalesce(batch: &[Stored]) -> (HashMap<Uuid, Delta>, Latest) {
             match recorded.event {
                 Event::BookRated { reader_id, book_id, stars, previous_stars } => {
                     let delta = deltas.entry(book_id).or_default();
+                    delta.position = stored.position as i64;
                     if let Some(previous) = previous_stars {
                         delta.remove(previous);
                     }
@@ -64,7 +67,9 @@ pub fn coalesce(batch: &[Stored]) -> (HashMap<Uuid, Delta>, Latest) {
                     latest.insert((reader_id, book_id), (Some(stars), at));
                 }
                 Event::RatingCleared { reader_id, book_id, previous_stars } => {
-                    deltas.entry(book_id).or_default().remove(previous_stars);
+                    let delta = deltas.entry(book_id).or_default();
+                    delta.position = stored.position as i64;
+                    delta.remove(previous_stars);
                     latest.insert((reader_id, book_id), (None, at));
                 }
                 _ => {}
@@ -88,8 +93,7 @@ impl Projection for Ratings {
         if deltas.is_empty() {
             return Ok(Vec::new());
         }
-        let position = batch.last().map_or(0, |s| s.position as i64);
-        let mut columns: [Vec<i64>; 7] = Default::default();
+        let mut columns: [Vec<i64>; 8] = Default::default();
         let book_ids: Vec<Uuid> = deltas.keys().copied().collect();
         for delta in deltas.values() {
             columns[0].push(delta.count);
@@ -97,8 +101,9 @@ impl Projection for Ratings {
             for (star, count) in delta.stars.iter().enumerate() {
                 columns[2 + star].push(*count);
             }
+            columns[7].push(delta.position);
         }
-        let [counts, sums, s1, s2, s3, s4, s5] = columns;
+        let [counts, sums, s1, s2, s3, s4, s5, positions] = columns;
         // Rows first (a delta may be negative, which the table's checks refuse as a new row),
         // then one set-based update applying every book's delta.
         sqlx::query!(
@@ -116,13 +121,13 @@ impl Projection for Ratings {
                    stars_3 = s.stars_3 + d.s3,
                    stars_4 = s.stars_4 + d.s4,
                    stars_5 = s.stars_5 + d.s5,
-                   position = $9
+                   position = d.position
                FROM UNNEST($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[],
-                           $6::bigint[], $7::bigint[], $8::bigint[])
-                    AS d(book_id, count, sum, s1, s2, s3, s4, s5)
+                           $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
+                    AS d(book_id, count, sum, s1, s2, s3, s4, s5, position)
                WHERE s.book_id = d.book_id
                RETURNING s.book_id, s.ratings_count, s.ratings_sum,
-                         s.stars_1, s.stars_2, s.stars_3, s.stars_4, s.stars_5"#,
+                         s.stars_1, s.stars_2, s.stars_3, s.stars_4, s.stars_5, s.position"#,
             &book_ids,
             &counts,
             &sums,
@@ -131,7 +136,7 @@ impl Projection for Ratings {
             &s3,
             &s4,
             &s5,
-            position
+            &positions
         )
         .fetch_all(&mut *tx)
         .await?;
@@ -181,7 +186,7 @@ impl Projection for Ratings {
             .map(|row| {
                 let message = live::BookRatings {
                     book_id: row.book_id.to_string(),
-                    position: position as u64,
+                    position: row.position as u64,
                     count: row.ratings_count as u64,
                     sum: row.ratings_sum as u64,
                     stars: [row.stars_1, row.stars_2, row.stars_3, row.stars_4, row.stars_5].map(|n| n as u64).to_vec(),
@@ -225,8 +230,8 @@ mod tests {
             stored(5, vec![Event::RatingCleared { reader_id: ana, book_id: other, previous_stars: 3 }]),
         ];
         let (deltas, latest) = coalesce(&batch);
-        assert_eq!(deltas[&book], Delta { count: 2, sum: 7, stars: [0, 1, 0, 0, 1] });
-        assert_eq!(deltas[&other], Delta::default());
+        assert_eq!(deltas[&book], Delta { count: 2, sum: 7, stars: [0, 1, 0, 0, 1], position: 3 });
+        assert_eq!(deltas[&other], Delta { position: 5, ..Delta::default() });
         assert_eq!(latest[&(ana, book)].0, Some(2));
         assert_eq!(latest[&(ana, other)].0, None);
         assert_eq!(latest[&(ben, book)].0, Some(5));

@@ -218,8 +218,7 @@ impl Projection for Shelves {
         self.write_entries(tx, &entries, &keys).await?;
         self.write_timeline(tx, &steps).await?;
         write_custom_shelves(tx, &cleared, shelf_changes).await?;
-        let position = batch.last().map_or(0, |s| s.position as i64);
-        self.write_counts(tx, &before, &entries, position).await
+        self.write_counts(tx, &before, &entries).await
     }
 }
 
@@ -306,16 +305,17 @@ impl Shelves {
         tx: &mut PgConnection,
         before: &HashMap<Key, Option<String>>,
         entries: &HashMap<Key, Entry>,
-        position: i64,
     ) -> Result<Vec<LiveUpdate>, sqlx::Error> {
-        let mut deltas: HashMap<Uuid, [i64; 5]> = HashMap::new();
+        // Per book: the change to each count, and the position of the last change.
+        let mut deltas: HashMap<Uuid, ([i64; 5], i64)> = HashMap::new();
         for (key, old) in before {
-            let new = entries.get(key).and_then(|e| e.status.clone());
-            if *old == new {
+            let Some(entry) = entries.get(key) else { continue };
+            if *old == entry.status {
                 continue;
             }
-            let delta = deltas.entry(key.1).or_default();
-            for (status, change) in [(old, -1), (&new, 1)] {
+            let (delta, last) = deltas.entry(key.1).or_default();
+            *last = (*last).max(entry.status_position);
+            for (status, change) in [(old, -1), (&entry.status, 1)] {
                 if let Some(i) = status.as_deref().and_then(|s| STATUSES.iter().position(|known| *known == s)) {
                     delta[i] += change;
                 }
@@ -325,7 +325,8 @@ impl Shelves {
             return Ok(Vec::new());
         }
         let book_ids: Vec<Uuid> = deltas.keys().copied().collect();
-        let column = |i: usize| deltas.values().map(|d| d[i]).collect::<Vec<_>>();
+        let column = |i: usize| deltas.values().map(|d| d.0[i]).collect::<Vec<_>>();
+        let positions: Vec<i64> = deltas.values().map(|d| d.1).collect();
         sqlx::query!(
             "INSERT INTO book_shelf_counts (book_id) SELECT * FROM UNNEST($1::uuid[]) ON CONFLICT DO NOTHING",
             &book_ids
@@ -339,18 +340,18 @@ impl Shelves {
                  paused = c.paused + d.paused,
                  read = c.read + d.read,
                  did_not_finish = c.did_not_finish + d.did_not_finish,
-                 position = $7
-             FROM UNNEST($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
-                  AS d(book_id, want_to_read, currently_reading, paused, read, did_not_finish)
+                 position = d.position
+             FROM UNNEST($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])
+                  AS d(book_id, want_to_read, currently_reading, paused, read, did_not_finish, position)
              WHERE c.book_id = d.book_id
-             RETURNING c.book_id, c.want_to_read, c.currently_reading, c.paused, c.read, c.did_not_finish",
+             RETURNING c.book_id, c.want_to_read, c.currently_reading, c.paused, c.read, c.did_not_finish, c.position",
             &book_ids,
             &column(0),
             &column(1),
             &column(2),
             &column(3),
             &column(4),
-            position
+            &positions
         )
         .fetch_all(&mut *tx)
         .await?;
@@ -359,7 +360,7 @@ impl Shelves {
             .map(|r| {
                 let counts = live::BookShelfCounts {
                     book_id: r.book_id.to_string(),
-                    position: position as u64,
+                    position: r.position as u64,
                     want_to_read: r.want_to_read as u64,
                     currently_reading: r.currently_reading as u64,
                     read: r.read as u64,

@@ -53,6 +53,8 @@ impl System {
         tasks.push(spawn("ratings", readstream_ratings::run(ratings, shutdown.clone())));
         let reading = readstream_reading::Config { nats: nats.clone() };
         tasks.push(spawn("reading", readstream_reading::run(reading, shutdown.clone())));
+        let reviews = readstream_reviews::Config { nats: nats.clone() };
+        tasks.push(spawn("reviews", readstream_reviews::run(reviews, shutdown.clone())));
         let social = readstream_social::Config { nats: nats.clone(), database: database.clone() };
         tasks.push(spawn("social", readstream_social::run(social, shutdown.clone())));
 
@@ -70,7 +72,7 @@ impl System {
         tasks.push(spawn("gateway", readstream_gateway::serve(gateway, listener, shutdown.clone())));
 
         let client = nats.connect().await?;
-        for service in ["catalog", "ratings", "reading", "social"] {
+        for service in ["catalog", "ratings", "reading", "reviews", "social"] {
             readstream_testkit::wait_for_service(&client, &namespace, service).await?;
         }
         readstream_testkit::wait_for_gateway(&base_url).await?;

@@ -31,6 +31,7 @@ export GATEWAY_ADDR=$gateway_addr
 "$bin/readstream-catalog" & pids+=($!)
 "$bin/readstream-ratings" & pids+=($!)
 "$bin/readstream-reading" & pids+=($!)
+"$bin/readstream-reviews" & pids+=($!)
 "$bin/readstream-social" & pids+=($!)
 "$bin/readstream-gateway" & pids+=($!)
 

@@ -1,11 +1,12 @@
 //! End-to-end: the whole system, driven through GraphQL only, as a client app would.
 
 mod reading;
+mod reviews;
 
 use std::time::Duration;
 
 use anyhow::Context as _;
-use futures::future::try_join_all;
+use futures::{future::try_join_all, StreamExt};
 use readstream_e2e::System;
 use readstream_testkit::graphql::GraphQl;
 use serde_json::{json, Value};
@@ -37,11 +38,12 @@ async fn sign_up(system: &System, handle: &str) -> anyhow::Result<(GraphQl, Stri
     Ok((system.client().with_token(token), payload["readerId"].as_str().context("no id")?.to_owned()))
 }
 
-/// Signs up `count` readers at once.
+/// Signs up `count` readers, a few at a time as many clients would.
 async fn sign_up_many(system: &System, prefix: &str, count: usize) -> anyhow::Result<Vec<GraphQl>> {
     let handles: Vec<String> = (0..count).map(|i| format!("{prefix}{i}")).collect();
-    let readers = try_join_all(handles.iter().map(|handle| sign_up(system, handle))).await?;
-    Ok(readers.into_iter().map(|(client, _)| client).collect())
+    let readers: Vec<_> =
+        futures::stream::iter(handles.iter().map(|handle| sign_up(system, handle))).buffered(16).collect().await;
+    Ok(readers.into_iter().collect::<anyhow::Result<Vec<_>>>()?.into_iter().map(|(client, _)| client).collect())
 }
 
 /// Adds the seed page's author and book; returns the book's id and the position it was added at.

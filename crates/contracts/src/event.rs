@@ -91,6 +91,53 @@ pub enum Event {
         book_id: Uuid,
         shelf: String,
     },
+    ReviewPublished {
+        review_id: Uuid,
+        reader_id: Uuid,
+        book_id: Uuid,
+        body: String,
+        contains_spoilers: bool,
+        written_on: NaiveDate,
+    },
+    ReviewEdited {
+        review_id: Uuid,
+        reader_id: Uuid,
+        book_id: Uuid,
+        body: String,
+        contains_spoilers: bool,
+    },
+    ReviewWithdrawn {
+        review_id: Uuid,
+        reader_id: Uuid,
+        book_id: Uuid,
+    },
+    ReviewLiked {
+        review_id: Uuid,
+        liker_id: Uuid,
+    },
+    ReviewUnliked {
+        review_id: Uuid,
+        liker_id: Uuid,
+    },
+    ReviewCommented {
+        review_id: Uuid,
+        comment_id: Uuid,
+        commenter_id: Uuid,
+        body: String,
+    },
+    CommentDeleted {
+        review_id: Uuid,
+        comment_id: Uuid,
+        commenter_id: Uuid,
+    },
+}
+
+/// Ties review ids to their author and book: one review per reader per book.
+const REVIEW_NAMESPACE: Uuid = Uuid::from_u128(0x2b7c_41d0_9e3a_4f6b_8c1d_5a0e_7f92_b4c3);
+
+/// The id of `reader_id`'s review of `book_id`.
+pub fn review_id(reader_id: Uuid, book_id: Uuid) -> Uuid {
+    Uuid::new_v5(&REVIEW_NAMESPACE, format!("{reader_id}:{book_id}").as_bytes())
 }
 
 /// How far into a book a reader is.
@@ -178,6 +225,13 @@ impl Event {
             Event::RemovedFromShelves { .. } => "RemovedFromShelves",
             Event::AddedToShelf { .. } => "AddedToShelf",
             Event::RemovedFromShelf { .. } => "RemovedFromShelf",
+            Event::ReviewPublished { .. } => "ReviewPublished",
+            Event::ReviewEdited { .. } => "ReviewEdited",
+            Event::ReviewWithdrawn { .. } => "ReviewWithdrawn",
+            Event::ReviewLiked { .. } => "ReviewLiked",
+            Event::ReviewUnliked { .. } => "ReviewUnliked",
+            Event::ReviewCommented { .. } => "ReviewCommented",
+            Event::CommentDeleted { .. } => "CommentDeleted",
         }
     }
 }
@@ -345,6 +399,45 @@ impl TryFrom<pb::Event> for RecordedEvent {
                 book_id: uuid("book_id", &e.book_id)?,
                 shelf: e.shelf,
             },
+            Body::ReviewPublished(e) => Event::ReviewPublished {
+                review_id: uuid("review_id", &e.review_id)?,
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                book_id: uuid("book_id", &e.book_id)?,
+                body: e.body,
+                contains_spoilers: e.contains_spoilers,
+                written_on: date("written_on", &e.written_on)?,
+            },
+            Body::ReviewEdited(e) => Event::ReviewEdited {
+                review_id: uuid("review_id", &e.review_id)?,
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                book_id: uuid("book_id", &e.book_id)?,
+                body: e.body,
+                contains_spoilers: e.contains_spoilers,
+            },
+            Body::ReviewWithdrawn(e) => Event::ReviewWithdrawn {
+                review_id: uuid("review_id", &e.review_id)?,
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                book_id: uuid("book_id", &e.book_id)?,
+            },
+            Body::ReviewLiked(e) => Event::ReviewLiked {
+                review_id: uuid("review_id", &e.review_id)?,
+                liker_id: uuid("liker_id", &e.liker_id)?,
+            },
+            Body::ReviewUnliked(e) => Event::ReviewUnliked {
+                review_id: uuid("review_id", &e.review_id)?,
+                liker_id: uuid("liker_id", &e.liker_id)?,
+            },
+            Body::ReviewCommented(e) => Event::ReviewCommented {
+                review_id: uuid("review_id", &e.review_id)?,
+                comment_id: uuid("comment_id", &e.comment_id)?,
+                commenter_id: uuid("commenter_id", &e.commenter_id)?,
+                body: e.body,
+            },
+            Body::CommentDeleted(e) => Event::CommentDeleted {
+                review_id: uuid("review_id", &e.review_id)?,
+                comment_id: uuid("comment_id", &e.comment_id)?,
+                commenter_id: uuid("commenter_id", &e.commenter_id)?,
+            },
         };
         Ok(RecordedEvent { id, event })
     }
@@ -467,6 +560,50 @@ impl From<&RecordedEvent> for pb::Event {
                 book_id: book_id.to_string(),
                 shelf: shelf.clone(),
             }),
+            Event::ReviewPublished { review_id, reader_id, book_id, body, contains_spoilers, written_on } => {
+                Body::ReviewPublished(pb::ReviewPublished {
+                    review_id: review_id.to_string(),
+                    reader_id: reader_id.to_string(),
+                    book_id: book_id.to_string(),
+                    body: body.clone(),
+                    contains_spoilers: *contains_spoilers,
+                    written_on: written_on.to_string(),
+                })
+            }
+            Event::ReviewEdited { review_id, reader_id, book_id, body, contains_spoilers } => {
+                Body::ReviewEdited(pb::ReviewEdited {
+                    review_id: review_id.to_string(),
+                    reader_id: reader_id.to_string(),
+                    book_id: book_id.to_string(),
+                    body: body.clone(),
+                    contains_spoilers: *contains_spoilers,
+                })
+            }
+            Event::ReviewWithdrawn { review_id, reader_id, book_id } => Body::ReviewWithdrawn(pb::ReviewWithdrawn {
+                review_id: review_id.to_string(),
+                reader_id: reader_id.to_string(),
+                book_id: book_id.to_string(),
+            }),
+            Event::ReviewLiked { review_id, liker_id } => {
+                Body::ReviewLiked(pb::ReviewLiked { review_id: review_id.to_string(), liker_id: liker_id.to_string() })
+            }
+            Event::ReviewUnliked { review_id, liker_id } => Body::ReviewUnliked(pb::ReviewUnliked {
+                review_id: review_id.to_string(),
+                liker_id: liker_id.to_string(),
+            }),
+            Event::ReviewCommented { review_id, comment_id, commenter_id, body } => {
+                Body::ReviewCommented(pb::ReviewCommented {
+                    review_id: review_id.to_string(),
+                    comment_id: comment_id.to_string(),
+                    commenter_id: commenter_id.to_string(),
+                    body: body.clone(),
+                })
+            }
+            Event::CommentDeleted { review_id, comment_id, commenter_id } => Body::CommentDeleted(pb::CommentDeleted {
+                review_id: review_id.to_string(),
+                comment_id: comment_id.to_string(),
+                commenter_id: commenter_id.to_string(),
+            }),
         };
         pb::Event { event_id: recorded.id.to_string(), body: Some(body) }
     }
@@ -553,6 +690,35 @@ mod tests {
                 Event::RemovedFromShelves { reader_id, book_id, on: day(2024, 3, 3) },
                 Event::AddedToShelf { reader_id, book_id, shelf: "russia".into() },
                 Event::RemovedFromShelf { reader_id, book_id, shelf: "russia".into() },
+                Event::ReviewPublished {
+                    review_id: review_id(reader_id, book_id),
+                    reader_id,
+                    book_id,
+                    body: "**Vivid**".into(),
+                    contains_spoilers: true,
+                    written_on: day(2018, 7, 29),
+                },
+                Event::ReviewEdited {
+                    review_id: review_id(reader_id, book_id),
+                    reader_id,
+                    book_id,
+                    body: "Vivid.".into(),
+                    contains_spoilers: false,
+                },
+                Event::ReviewLiked { review_id: review_id(reader_id, book_id), liker_id: book_id },
+                Event::ReviewUnliked { review_id: review_id(reader_id, book_id), liker_id: book_id },
+                Event::ReviewCommented {
+                    review_id: review_id(reader_id, book_id),
+                    comment_id: book_id,
+                    commenter_id: reader_id,
+                    body: "Agreed".into(),
+                },
+                Event::CommentDeleted {
+                    review_id: review_id(reader_id, book_id),
+                    comment_id: book_id,
+                    commenter_id: reader_id,
+                },
+                Event::ReviewWithdrawn { review_id: review_id(reader_id, book_id), reader_id, book_id },
             ],
         );
         let decoded = Envelope::decode(&envelope.encode());

@@ -27,5 +27,5 @@ pub mod proto {
     }
 }
 
-pub use event::{Envelope, Event, Metadata, Progress, RecordedEvent, WireError};
+pub use event::{review_id, Envelope, Event, Metadata, Progress, RecordedEvent, WireError};
 pub use rejection::{Code, Rejection};

@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod ratings;
 pub mod readers;
+pub mod reviews;
 pub mod shelves;
 
 use readstream_projection::{Projection, Runner};
@@ -24,7 +25,7 @@ pub struct Config {
 }
 
 /// The names of every projection, as in `projection_checkpoints`.
-pub const PROJECTIONS: [&str; 4] = ["catalog", "readers", "ratings", "shelves"];
+pub const PROJECTIONS: [&str; 5] = ["catalog", "readers", "ratings", "shelves", "reviews"];
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     reset(&config).await?;
@@ -36,7 +37,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         tokio::spawn(runner.of(catalog::Catalog).run(shutdown.clone())),
         tokio::spawn(runner.of(readers::Readers).run(shutdown.clone())),
         tokio::spawn(runner.of(ratings::Ratings { namespace: namespace.clone() }).run(shutdown.clone())),
-        tokio::spawn(runner.of(shelves::Shelves { namespace }).run(shutdown.clone())),
+        tokio::spawn(runner.of(shelves::Shelves { namespace: namespace.clone() }).run(shutdown.clone())),
+        tokio::spawn(runner.of(reviews::Reviews { namespace }).run(shutdown.clone())),
     ];
     for run in runs {
         if let Err(err) = run.await {
@@ -65,7 +67,8 @@ pub async fn reset(config: &Config) -> Result<(), StartError> {
             "catalog" => runner.of(catalog::Catalog).reset().await?,
             "readers" => runner.of(readers::Readers).reset().await?,
             "ratings" => runner.of(ratings::Ratings { namespace: namespace.clone() }).reset().await?,
-            _ => runner.of(shelves::Shelves { namespace: namespace.clone() }).reset().await?,
+            "shelves" => runner.of(shelves::Shelves { namespace: namespace.clone() }).reset().await?,
+            _ => runner.of(reviews::Reviews { namespace: namespace.clone() }).reset().await?,
         }
     }
     Ok(())

@@ -3,6 +3,7 @@
 
 pub mod loaders;
 pub mod reading;
+pub mod reviews;
 pub mod types;
 
 use std::sync::Arc;
@@ -31,10 +32,10 @@ use types::{load_error, loader, Author, Book, BookRatings, BookRatingsChanged, R
 pub type ReadstreamSchema = Schema<Query, Mutation, Subscription>;
 
 #[derive(async_graphql::MergedObject, Default)]
-pub struct Mutation(CoreMutation, reading::ReadingMutation);
+pub struct Mutation(CoreMutation, reading::ReadingMutation, reviews::ReviewsMutation);
 
 #[derive(async_graphql::MergedSubscription, Default)]
-pub struct Subscription(CoreSubscription, reading::ReadingSubscription);
+pub struct Subscription(CoreSubscription, reading::ReadingSubscription, reviews::ReviewsSubscription);
 
 /// Request `extensions` field (and HTTP header) asking to read at least this stream position.
 pub const MIN_POSITION: &str = "minPosition";
@@ -215,6 +216,11 @@ impl Query {
     async fn author(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Author>> {
         let author_id = parse_id("id", &id)?;
         Ok(loader(ctx).load_one(AuthorKey(author_id)).await.map_err(load_error)?)
+    }
+
+    /// A review by its id (null once withdrawn).
+    async fn review(&self, ctx: &Context<'_>, id: ID) -> Result<Option<reviews::Review>> {
+        Ok(reviews::review(ctx, &id).await?)
     }
 
     /// A reader by handle (any case).
@@ -465,7 +471,8 @@ impl CoreSubscription {
             let stars = [r.stars_1, r.stars_2, r.stars_3, r.stars_4, r.stars_5].map(|n| n as u64);
             (RatingCounts { count: r.ratings_count as u64, sum: r.ratings_sum as u64, stars }, r.position as u64)
         });
-        let now = BookRatingsChanged { book_id: book_id.clone(), position: seen, ratings: BookRatings::from(counts) };
+        let now =
+            BookRatingsChanged { book_id: book_id.clone(), position: seen, ratings: BookRatings::new(id, counts) };
         let changes = updates.filter_map(move |message| {
             let book_id = book_id.clone();
             async move {
@@ -475,7 +482,7 @@ impl CoreSubscription {
                 (update.position > seen).then(|| BookRatingsChanged {
                     book_id,
                     position: update.position,
-                    ratings: BookRatings::from(counts),
+                    ratings: BookRatings::new(id, counts),
                 })
             }
         });

@@ -9,6 +9,7 @@ use async_graphql::connection::Connection;
 use super::{
     loaders::{AuthorsOf, Database, RatingsOf},
     reading::{self, CustomShelf, ReadingStats, ShelfCounts, ShelfEntry, ShelfOrder, ShelfStatus, TimelineEntry},
+    reviews::{self, Review, ReviewOrder, ReviewsOf},
     ListInfo,
 };
 use crate::error::ApiError;
@@ -51,7 +52,19 @@ impl Book {
 
     async fn ratings(&self, ctx: &Context<'_>) -> Result<BookRatings> {
         let counts = loader(ctx).load_one(RatingsOf(self.book_id)).await.map_err(load_error)?;
-        Ok(BookRatings::from(counts.unwrap_or_default()))
+        Ok(BookRatings::new(self.book_id, counts.unwrap_or_default()))
+    }
+
+    /// Its community reviews, keyset-paged; `stars` keeps those whose reviewer gave that many.
+    async fn reviews(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+        #[graphql(default)] order_by: ReviewOrder,
+        stars: Option<i32>,
+    ) -> Result<Connection<String, Review, ListInfo>> {
+        Ok(reviews::reviews(ctx, ReviewsOf::Book { book_id: self.book_id, stars }, first, after, order_by).await?)
     }
 
     /// How many readers have it on each built-in shelf.
@@ -115,6 +128,21 @@ impl Reader {
         Ok(reading::shelf(ctx, self.reader_id, status, shelf, first, after, order_by, as_of).await?)
     }
 
+    /// How many live reviews the reader has written.
+    async fn reviews_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(reviews::reviews_count(ctx, self.reader_id).await?)
+    }
+
+    /// The reader's reviews, newest first.
+    async fn reviews(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Review, ListInfo>> {
+        Ok(reviews::reviews(ctx, ReviewsOf::Reader(self.reader_id), first, after, ReviewOrder::Newest).await?)
+    }
+
     /// The reader's own named shelves with how many books each holds.
     async fn shelves(&self, ctx: &Context<'_>) -> Result<Vec<CustomShelf>> {
         Ok(reading::custom_shelves(ctx, self.reader_id).await?)
@@ -149,13 +177,24 @@ pub struct RatingCounts {
 
 /// What readers think of a book.
 #[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
 pub struct BookRatings {
+    #[graphql(skip)]
+    pub book_id: Uuid,
     /// How many readers rated it.
     pub count: u64,
     /// Mean stars, rounded to two decimals; 0 when nobody rated it.
     pub average: f64,
     /// One bucket per star count, 5 stars first.
     pub histogram: Vec<RatingBucket>,
+}
+
+#[ComplexObject]
+impl BookRatings {
+    /// How many live reviews the book has.
+    async fn review_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(reviews::book_review_count(ctx, self.book_id).await?)
+    }
 }
 
 #[derive(Debug, Clone, SimpleObject)]
@@ -166,8 +205,8 @@ pub struct RatingBucket {
     pub percent: i32,
 }
 
-impl From<RatingCounts> for BookRatings {
-    fn from(counts: RatingCounts) -> Self {
+impl BookRatings {
+    pub fn new(book_id: Uuid, counts: RatingCounts) -> Self {
         let total = counts.count;
         let share = |n: u64| {
             if total == 0 {
@@ -184,7 +223,7 @@ impl From<RatingCounts> for BookRatings {
             })
             .collect();
         let average = if total == 0 { 0.0 } else { (100.0 * counts.sum as f64 / total as f64).round() / 100.0 };
-        BookRatings { count: total, average, histogram }
+        BookRatings { book_id, count: total, average, histogram }
     }
 }
 
@@ -205,7 +244,7 @@ mod tests {
     fn the_seed_pages_figures() {
         // 33 ratings as 11/16/5/1/0 for 5/4/3/2/1 stars.
         let counts = RatingCounts { count: 33, sum: 11 * 5 + 16 * 4 + 5 * 3 + 2, stars: [0, 1, 5, 16, 11] };
-        let ratings = BookRatings::from(counts);
+        let ratings = BookRatings::new(Uuid::nil(), counts);
         assert_eq!(ratings.average, 4.12);
         let percents: Vec<_> = ratings.histogram.iter().map(|b| (b.stars, b.percent)).collect();
         assert_eq!(percents, [(5, 33), (4, 48), (3, 15), (2, 3), (1, 0)]);
@@ -213,7 +252,7 @@ mod tests {
 
     #[test]
     fn an_unrated_book_has_zeros_not_nan() {
-        let ratings = BookRatings::from(RatingCounts::default());
+        let ratings = BookRatings::new(Uuid::nil(), RatingCounts::default());
         assert_eq!(ratings.average, 0.0);
         assert!(ratings.histogram.iter().all(|b| b.percent == 0 && b.count == 0));
     }

@@ -1,0 +1,607 @@
+//! Reviews: a book's community reviews (keyset-paged in five orders), likes, comments, and
+//! the reviews service's mutations.
+
+use async_graphql::{
+    connection::{Connection, Edge},
+    ComplexObject, Context, Enum, Object, Result, SimpleObject, Subscription, ID,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use futures::{Stream, StreamExt};
+use prost::Message;
+use readstream_contracts::{
+    proto::{commands::v1 as pb, live::v1 as live},
+    review_id,
+};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{
+    app, decode_cursor, encode_cursor,
+    loaders::{BookKey, ReaderKey},
+    page_size, reached,
+    types::{load_error, loader, Book, Reader},
+    viewer, ListInfo,
+};
+use crate::{
+    commands::{self, parse_id},
+    error::ApiError,
+};
+
+/// A review as stored; its body is handed out only through `body(revealSpoilers:)`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Review {
+    pub review_id: Uuid,
+    pub reader_id: Uuid,
+    pub book_id: Uuid,
+    pub body: String,
+    pub contains_spoilers: bool,
+    pub written_on: NaiveDate,
+    pub published_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub stars: Option<i16>,
+    pub likes_count: i64,
+    pub comments_count: i64,
+}
+
+const REVIEW_ID: &str = "review";
+const COMMENT_ID: &str = "comment";
+
+/// A review's public id names its author and book, as the event log does.
+pub fn review_node_id(reader_id: Uuid, book_id: Uuid) -> ID {
+    ID(encode_cursor(REVIEW_ID, &format!("{reader_id}:{book_id}")))
+}
+
+fn parse_review_id(id: &str) -> Result<(Uuid, Uuid), ApiError> {
+    let invalid = || ApiError::invalid("reviewId", "reviewId is not a review's id");
+    let text = decode_cursor(REVIEW_ID, "reviewId", id).map_err(|_| invalid())?;
+    let (reader, book) = text.split_once(':').ok_or_else(invalid)?;
+    Ok((Uuid::parse_str(reader).map_err(|_| invalid())?, Uuid::parse_str(book).map_err(|_| invalid())?))
+}
+
+fn parse_comment_id(id: &str) -> Result<(Uuid, Uuid, Uuid), ApiError> {
+    let invalid = || ApiError::invalid("commentId", "commentId is not a comment's id");
+    let text = decode_cursor(COMMENT_ID, "commentId", id).map_err(|_| invalid())?;
+    let mut parts = text.split(':').map(Uuid::parse_str);
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(Ok(author)), Some(Ok(book)), Some(Ok(comment)), None) => Ok((author, book, comment)),
+        _ => Err(invalid()),
+    }
+}
+
+const REVIEW_COLUMNS: &str =
+    "review_id, reader_id, book_id, body, contains_spoilers, written_on, published_at, edited_at,
+                              stars, likes_count, comments_count";
+
+pub async fn load_review(pool: &PgPool, id: Uuid) -> Result<Option<Review>, ApiError> {
+    let sql = format!("SELECT {REVIEW_COLUMNS} FROM reviews WHERE review_id = $1 AND NOT withdrawn");
+    Ok(sqlx::query_as::<_, Review>(&sql).bind(id).fetch_optional(pool).await?)
+}
+
+#[Object]
+impl Review {
+    async fn id(&self) -> ID {
+        review_node_id(self.reader_id, self.book_id)
+    }
+
+    async fn book(&self, ctx: &Context<'_>) -> Result<Option<Book>> {
+        Ok(loader(ctx).load_one(BookKey(self.book_id)).await.map_err(load_error)?)
+    }
+
+    async fn reviewer(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
+        Ok(loader(ctx).load_one(ReaderKey(self.reader_id)).await.map_err(load_error)?)
+    }
+
+    /// The reviewer's rating of the book, if they rated it.
+    async fn stars(&self) -> Option<i32> {
+        self.stars.map(i32::from)
+    }
+
+    /// The day it was written (earlier than `publishedAt` for an imported review).
+    async fn written_on(&self) -> NaiveDate {
+        self.written_on
+    }
+
+    async fn published_at(&self) -> DateTime<Utc> {
+        self.published_at
+    }
+
+    async fn edited_at(&self) -> Option<DateTime<Utc>> {
+        self.edited_at
+    }
+
+    async fn contains_spoilers(&self) -> bool {
+        self.contains_spoilers
+    }
+
+    /// The text as the reviewer wrote it (plain text or Markdown; render it safely). A review
+    /// with spoilers gives its body only when asked to reveal them, so no client leaks one by
+    /// accident.
+    async fn body(&self, #[graphql(default = false)] reveal_spoilers: bool) -> Option<&str> {
+        (!self.contains_spoilers || reveal_spoilers).then_some(self.body.as_str())
+    }
+
+    async fn likes_count(&self) -> i64 {
+        self.likes_count
+    }
+
+    async fn comments_count(&self) -> i64 {
+        self.comments_count
+    }
+
+    /// Whether the signed-in reader likes it (false without a token).
+    async fn liked_by_viewer(&self, ctx: &Context<'_>) -> Result<bool> {
+        let Some(viewer) = ctx.data_opt::<crate::auth::Viewer>() else { return Ok(false) };
+        let liked = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM review_likes WHERE review_id = $1 AND liker_id = $2) AS "liked!""#,
+            self.review_id,
+            viewer.reader_id
+        )
+        .fetch_one(&app(ctx).pool)
+        .await
+        .map_err(ApiError::from)?;
+        Ok(liked)
+    }
+
+    /// Oldest first.
+    async fn comments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Comment, ListInfo>> {
+        let limit = page_size(first)?;
+        let after = after
+            .as_deref()
+            .map(|c| {
+                decode_cursor(COMMENT_ID, "after", c)?
+                    .parse::<i64>()
+                    .map_err(|_| ApiError::invalid("after", "after is not a cursor of this list"))
+            })
+            .transpose()?;
+        let mut rows = sqlx::query!(
+            "SELECT comment_id, commenter_id, body, commented_at, position FROM review_comments
+             WHERE review_id = $1 AND NOT deleted AND ($2::bigint IS NULL OR position > $2)
+             ORDER BY position LIMIT $3",
+            self.review_id,
+            after,
+            limit + 1
+        )
+        .fetch_all(&app(ctx).pool)
+        .await
+        .map_err(ApiError::from)?;
+        let has_next = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let mut connection = Connection::with_additional_fields(
+            after.is_some(),
+            has_next,
+            ListInfo { total_count: self.comments_count },
+        );
+        connection.edges.extend(rows.into_iter().map(|row| {
+            let comment = Comment {
+                id: ID(encode_cursor(COMMENT_ID, &format!("{}:{}:{}", self.reader_id, self.book_id, row.comment_id))),
+                commenter_id: row.commenter_id,
+                body: row.body,
+                commented_at: row.commented_at,
+            };
+            Edge::new(encode_cursor(COMMENT_ID, &row.position.to_string()), comment)
+        }));
+        Ok(connection)
+    }
+}
+
+#[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
+pub struct Comment {
+    pub id: ID,
+    #[graphql(skip)]
+    pub commenter_id: Uuid,
+    pub body: String,
+    pub commented_at: DateTime<Utc>,
+}
+
+#[ComplexObject]
+impl Comment {
+    async fn commenter(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
+        Ok(loader(ctx).load_one(ReaderKey(self.commenter_id)).await.map_err(load_error)?)
+    }
+}
+
+#[derive(Debug, Enum, Copy, Clone, Eq, PartialEq, Default)]
+pub enum ReviewOrder {
+    /// Most recently written first.
+    #[default]
+    Newest,
+    Oldest,
+    MostLiked,
+    HighestRated,
+    LowestRated,
+}
+
+impl ReviewOrder {
+    /// The sort key before (written_on, review_id), whether it descends, and the cursor tag.
+    fn plan(self) -> (Option<&'static str>, bool, &'static str) {
+        match self {
+            ReviewOrder::Newest => (None, true, "newest"),
+            ReviewOrder::Oldest => (None, false, "oldest"),
+            ReviewOrder::MostLiked => (Some("likes_count"), true, "liked"),
+            ReviewOrder::HighestRated => (Some("coalesce(stars, 0)"), true, "highest"),
+            ReviewOrder::LowestRated => (Some("coalesce(stars, 6)"), false, "lowest"),
+        }
+    }
+}
+
+/// Which reviews a list holds.
+pub enum ReviewsOf {
+    Book { book_id: Uuid, stars: Option<i32> },
+    Reader(Uuid),
+}
+
+/// A keyset-paged list of live reviews: never OFFSET, so a page costs the same however deep.
+pub async fn reviews(
+    ctx: &Context<'_>,
+    of: ReviewsOf,
+    first: Option<i32>,
+    after: Option<String>,
+    order: ReviewOrder,
+) -> Result<Connection<String, Review, ListInfo>, ApiError> {
+    let limit = page_size(first)?;
+    let (key, descending, tag) = order.plan();
+    let list = format!("reviews-{tag}");
+    let bad_cursor = || ApiError::invalid("after", "after is not a cursor of this list");
+    let after = match after {
+        None => None,
+        Some(cursor) => {
+            let text = decode_cursor(&list, "after", &cursor)?;
+            let mut parts = text.split('|');
+            let k: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad_cursor)?;
+            let written_on: NaiveDate = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad_cursor)?;
+            let id = parts.next().and_then(|p| Uuid::parse_str(p).ok()).ok_or_else(bad_cursor)?;
+            Some((k, written_on, id))
+        }
+    };
+    let (filter, owner, stars, count_from) = match of {
+        ReviewsOf::Book { book_id, stars } => {
+            if stars.is_some_and(|s| !(1..=5).contains(&s)) {
+                return Err(ApiError::invalid("stars", "stars must be from 1 to 5"));
+            }
+            let stars = stars.map(|s| s as i16);
+            let count_from = stars.map_or(CountFrom::Book, CountFrom::BookStars);
+            ("book_id = $1 AND ($2::smallint IS NULL OR stars = $2)", book_id, stars, count_from)
+        }
+        ReviewsOf::Reader(reader_id) => ("reader_id = $1 AND $2::smallint IS NULL", reader_id, None, CountFrom::Reader),
+    };
+    // Built from constants only; every value is a bound parameter.
+    let (direction, compare) = if descending { ("DESC", "<") } else { ("ASC", ">") };
+    // Unused on the first page, but bound all the same.
+    let (k, written_on, id) = after.unwrap_or((0, NaiveDate::default(), Uuid::nil()));
+    // With a leading sort key its value is $3 and the rest move up by one.
+    let (keyset, sort, first_page, limit_at) = match key {
+        Some(key) => (
+            format!("({key}, written_on, review_id) {compare} ($3, $4, $5)"),
+            format!("{key} {direction}, written_on {direction}, review_id {direction}"),
+            6,
+            7,
+        ),
+        None => (
+            format!("(written_on, review_id) {compare} ($3, $4)"),
+            format!("written_on {direction}, review_id {direction}"),
+            5,
+            6,
+        ),
+    };
+    let sql = format!(
+        "SELECT {REVIEW_COLUMNS} FROM reviews
+         WHERE {filter} AND NOT withdrawn AND (${first_page} OR {keyset})
+         ORDER BY {sort} LIMIT ${limit_at}"
+    );
+    let query = sqlx::query_as::<_, Review>(&sql).bind(owner).bind(stars);
+    // The leading key's type: stars are smallint, likes bigint.
+    let query = match order {
+        ReviewOrder::HighestRated | ReviewOrder::LowestRated => query.bind(k as i16),
+        ReviewOrder::MostLiked => query.bind(k),
+        ReviewOrder::Newest | ReviewOrder::Oldest => query,
+    };
+    let pool = &app(ctx).pool;
+    let mut rows = query.bind(written_on).bind(id).bind(after.is_none()).bind(limit + 1).fetch_all(pool).await?;
+    let total_count = match count_from {
+        CountFrom::Book => {
+            sqlx::query_scalar!("SELECT reviews_count FROM book_review_counts WHERE book_id = $1", owner)
+                .fetch_optional(pool)
+                .await?
+                .unwrap_or(0)
+        }
+        CountFrom::Reader => {
+            sqlx::query_scalar!("SELECT reviews_count FROM reader_review_counts WHERE reader_id = $1", owner)
+                .fetch_optional(pool)
+                .await?
+                .unwrap_or(0)
+        }
+        CountFrom::BookStars(stars) => {
+            sqlx::query_scalar!(
+                r#"SELECT count(*) AS "n!" FROM reviews WHERE book_id = $1 AND stars = $2 AND NOT withdrawn"#,
+                owner,
+                stars
+            )
+            .fetch_one(pool)
+            .await?
+        }
+    };
+    let has_next = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let mut connection = Connection::with_additional_fields(after.is_some(), has_next, ListInfo { total_count });
+    connection.edges.extend(rows.into_iter().map(|review| {
+        let k = match order {
+            ReviewOrder::MostLiked => review.likes_count,
+            ReviewOrder::HighestRated => i64::from(review.stars.unwrap_or(0)),
+            ReviewOrder::LowestRated => i64::from(review.stars.unwrap_or(6)),
+            _ => 0,
+        };
+        let cursor = encode_cursor(&list, &format!("{k}|{}|{}", review.written_on, review.review_id));
+        Edge::new(cursor, review)
+    }));
+    Ok(connection)
+}
+
+/// Where a list's `totalCount` comes from: the maintained counters, or (for one star count) a
+/// count over the index.
+enum CountFrom {
+    Book,
+    Reader,
+    BookStars(i16),
+}
+
+/// What a review command did, and the review once projected.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct ReviewPayload {
+    position: u64,
+    review_id: ID,
+    #[graphql(skip)]
+    stored_id: Uuid,
+}
+
+#[ComplexObject]
+impl ReviewPayload {
+    /// The review after this change (null once withdrawn).
+    async fn review(&self, ctx: &Context<'_>) -> Result<Option<Review>> {
+        reached(ctx, self.position).await?;
+        Ok(load_review(&app(ctx).pool, self.stored_id).await?)
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct CommentPayload {
+    position: u64,
+    comment_id: ID,
+}
+
+#[derive(Default)]
+struct ReviewRequest {
+    book_id: Uuid,
+    author_id: Option<Uuid>,
+    comment_id: Option<Uuid>,
+    body: Option<String>,
+    contains_spoilers: Option<bool>,
+    written_on: Option<NaiveDate>,
+}
+
+async fn send(
+    ctx: &Context<'_>,
+    command: &str,
+    request: ReviewRequest,
+    idempotency_key: Option<String>,
+) -> Result<pb::Accepted> {
+    let viewer = viewer(ctx)?;
+    let message = pb::ReviewCommand {
+        meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
+        book_id: request.book_id.to_string(),
+        author_id: request.author_id.map(|a| a.to_string()).unwrap_or_default(),
+        comment_id: request.comment_id.map(|c| c.to_string()).unwrap_or_default(),
+        body: request.body,
+        contains_spoilers: request.contains_spoilers,
+        written_on: request.written_on.map(|d| d.to_string()).unwrap_or_default(),
+    };
+    Ok(commands::send(app(ctx), "reviews", command, &message).await?)
+}
+
+fn review_payload(accepted: pb::Accepted, author_id: Uuid, book_id: Uuid) -> ReviewPayload {
+    ReviewPayload {
+        position: accepted.position,
+        review_id: review_node_id(author_id, book_id),
+        stored_id: review_id(author_id, book_id),
+    }
+}
+
+#[derive(Default)]
+pub struct ReviewsMutation;
+
+#[Object]
+impl ReviewsMutation {
+    /// Reviews a book (one review per reader per book). `writtenOn` dates an imported review.
+    async fn publish_review(
+        &self,
+        ctx: &Context<'_>,
+        book_id: ID,
+        body: String,
+        #[graphql(default = false)] contains_spoilers: bool,
+        written_on: Option<NaiveDate>,
+        idempotency_key: Option<String>,
+    ) -> Result<ReviewPayload> {
+        let book_id = parse_id("bookId", &book_id)?;
+        let request = ReviewRequest {
+            book_id,
+            body: Some(body),
+            contains_spoilers: Some(contains_spoilers),
+            written_on,
+            ..Default::default()
+        };
+        let accepted = send(ctx, "publish_review", request, idempotency_key).await?;
+        Ok(review_payload(accepted, viewer(ctx)?.reader_id, book_id))
+    }
+
+    /// Changes the viewer's own review; leave out what stays.
+    async fn edit_review(
+        &self,
+        ctx: &Context<'_>,
+        review_id: ID,
+        body: Option<String>,
+        contains_spoilers: Option<bool>,
+        idempotency_key: Option<String>,
+    ) -> Result<ReviewPayload> {
+        let (author_id, book_id) = parse_review_id(&review_id)?;
+        let request =
+            ReviewRequest { book_id, author_id: Some(author_id), body, contains_spoilers, ..Default::default() };
+        let accepted = send(ctx, "edit_review", request, idempotency_key).await?;
+        Ok(review_payload(accepted, author_id, book_id))
+    }
+
+    async fn withdraw_review(
+        &self,
+        ctx: &Context<'_>,
+        review_id: ID,
+        idempotency_key: Option<String>,
+    ) -> Result<ReviewPayload> {
+        let (author_id, book_id) = parse_review_id(&review_id)?;
+        let request = ReviewRequest { book_id, author_id: Some(author_id), ..Default::default() };
+        let accepted = send(ctx, "withdraw_review", request, idempotency_key).await?;
+        Ok(review_payload(accepted, author_id, book_id))
+    }
+
+    /// Once per reader; a second like is refused with `ALREADY_EXISTS`.
+    async fn like_review(
+        &self,
+        ctx: &Context<'_>,
+        review_id: ID,
+        idempotency_key: Option<String>,
+    ) -> Result<ReviewPayload> {
+        let (author_id, book_id) = parse_review_id(&review_id)?;
+        let request = ReviewRequest { book_id, author_id: Some(author_id), ..Default::default() };
+        let accepted = send(ctx, "like_review", request, idempotency_key).await?;
+        Ok(review_payload(accepted, author_id, book_id))
+    }
+
+    async fn unlike_review(
+        &self,
+        ctx: &Context<'_>,
+        review_id: ID,
+        idempotency_key: Option<String>,
+    ) -> Result<ReviewPayload> {
+        let (author_id, book_id) = parse_review_id(&review_id)?;
+        let request = ReviewRequest { book_id, author_id: Some(author_id), ..Default::default() };
+        let accepted = send(ctx, "unlike_review", request, idempotency_key).await?;
+        Ok(review_payload(accepted, author_id, book_id))
+    }
+
+    async fn comment_on_review(
+        &self,
+        ctx: &Context<'_>,
+        review_id: ID,
+        body: String,
+        idempotency_key: Option<String>,
+    ) -> Result<CommentPayload> {
+        let (author_id, book_id) = parse_review_id(&review_id)?;
+        let request = ReviewRequest { book_id, author_id: Some(author_id), body: Some(body), ..Default::default() };
+        let accepted = send(ctx, "comment_on_review", request, idempotency_key).await?;
+        let comment_id = ID(encode_cursor(COMMENT_ID, &format!("{author_id}:{book_id}:{}", accepted.id)));
+        Ok(CommentPayload { position: accepted.position, comment_id })
+    }
+
+    /// Deletes one of the viewer's own comments.
+    async fn delete_comment(
+        &self,
+        ctx: &Context<'_>,
+        comment_id: ID,
+        idempotency_key: Option<String>,
+    ) -> Result<CommentPayload> {
+        let (author_id, book_id, comment) = parse_comment_id(&comment_id)?;
+        let request =
+            ReviewRequest { book_id, author_id: Some(author_id), comment_id: Some(comment), ..Default::default() };
+        let accepted = send(ctx, "delete_comment", request, idempotency_key).await?;
+        Ok(CommentPayload { position: accepted.position, comment_id })
+    }
+}
+
+#[derive(Default)]
+pub struct ReviewsSubscription;
+
+#[Subscription]
+impl ReviewsSubscription {
+    /// Each review published on a book, once projected. With `since` (a stream position) it
+    /// first sends the book's reviews published or edited after it, so a client that reconnects
+    /// misses nothing.
+    async fn book_review_added(
+        &self,
+        ctx: &Context<'_>,
+        book_id: ID,
+        since: Option<u64>,
+    ) -> Result<impl Stream<Item = Review>> {
+        let id = parse_id("bookId", &book_id)?;
+        let app = app(ctx);
+        let updates = app
+            .nats
+            .subscribe(format!("{}.live.book.{id}.reviews", app.namespace))
+            .await
+            .map_err(ApiError::unavailable)?;
+        // Subscribed before reading, so nothing falls between the catch-up and the first push.
+        app.nats.flush().await.map_err(ApiError::unavailable)?;
+        let mut seen = 0;
+        let mut missed = Vec::new();
+        if let Some(since) = since {
+            let sql = format!(
+                "SELECT {REVIEW_COLUMNS}, position FROM reviews
+                 WHERE book_id = $1 AND position > $2 AND NOT withdrawn ORDER BY position"
+            );
+            let rows: Vec<(i64, Review)> = sqlx::query_as::<_, ReviewAt>(&sql)
+                .bind(id)
+                .bind(since as i64)
+                .fetch_all(&app.pool)
+                .await
+                .map_err(ApiError::from)?
+                .into_iter()
+                .map(|r| (r.position, r.review))
+                .collect();
+            seen = rows.last().map_or(since as i64, |(position, _)| *position);
+            missed = rows.into_iter().map(|(_, review)| review).collect();
+        }
+        let pool = app.pool.clone();
+        let live = updates.filter_map(move |message| {
+            let pool = pool.clone();
+            async move {
+                let added = live::ReviewAdded::decode(message.payload).ok()?;
+                if added.position as i64 <= seen {
+                    return None;
+                }
+                let review_id = Uuid::parse_str(&added.review_id).ok()?;
+                load_review(&pool, review_id).await.ok().flatten()
+            }
+        });
+        Ok(futures::stream::iter(missed).chain(live))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ReviewAt {
+    #[sqlx(flatten)]
+    review: Review,
+    position: i64,
+}
+
+/// A review by its id.
+pub async fn review(ctx: &Context<'_>, id: &ID) -> Result<Option<Review>, ApiError> {
+    let (author_id, book_id) = parse_review_id(id)?;
+    load_review(&app(ctx).pool, review_id(author_id, book_id)).await
+}
+
+pub async fn reviews_count(ctx: &Context<'_>, reader_id: Uuid) -> Result<i64, ApiError> {
+    Ok(sqlx::query_scalar!("SELECT reviews_count FROM reader_review_counts WHERE reader_id = $1", reader_id)
+        .fetch_optional(&app(ctx).pool)
+        .await?
+        .unwrap_or(0))
+}
+
+pub async fn book_review_count(ctx: &Context<'_>, book_id: Uuid) -> Result<i64, ApiError> {
+    Ok(sqlx::query_scalar!("SELECT reviews_count FROM book_review_counts WHERE book_id = $1", book_id)
+        .fetch_optional(&app(ctx).pool)
+        .await?
+        .unwrap_or(0))
+}

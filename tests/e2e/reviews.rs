@@ -1,0 +1,283 @@
+//! Reviews, likes and comments, end to end through GraphQL.
+
+use std::{collections::HashMap, time::Duration};
+
+use anyhow::Context as _;
+use chrono::{Days, NaiveDate, Utc};
+use futures::{future::try_join_all, StreamExt};
+use readstream_e2e::System;
+use readstream_testkit::graphql::{GraphQl, Response};
+use serde_json::{json, Value};
+
+use super::{add_seed_book, position, rate, sign_up, sign_up_many};
+
+const PUBLISH: &str = "mutation($book: ID!, $body: String!, $spoilers: Boolean! = false, $on: NaiveDate, $key: String) {
+    publishReview(bookId: $book, body: $body, containsSpoilers: $spoilers, writtenOn: $on, idempotencyKey: $key) { position reviewId }
+}";
+
+async fn publish(
+    reader: &GraphQl,
+    book: &str,
+    body: &str,
+    on: Option<String>,
+    spoilers: bool,
+) -> anyhow::Result<(String, u64)> {
+    let response =
+        reader.request(PUBLISH, json!({ "book": book, "body": body, "on": on, "spoilers": spoilers })).await?;
+    let payload = &response.data()?["publishReview"];
+    Ok((payload["reviewId"].as_str().context("no review id")?.to_owned(), position(payload)?))
+}
+
+async fn on_review(reader: &GraphQl, mutation: &str, review: &str) -> anyhow::Result<Response> {
+    reader
+        .request(&format!("mutation($r: ID!) {{ {mutation}(reviewId: $r) {{ position }} }}"), json!({ "r": review }))
+        .await
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["edges"]
+        .as_array()
+        .map(|e| e.iter().filter_map(|e| e["node"]["id"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_seed_pages_community_reviews_are_rebuilt() -> anyhow::Result<()> {
+    let facts: Value = serde_json::from_str(include_str!("../fixtures/seed-book-page.json"))?;
+    let mut dates: Vec<String> = facts["reviews"]["dates"]
+        .as_array()
+        .context("dates")?
+        .iter()
+        .filter_map(|d| d.as_str().map(str::to_owned))
+        .collect();
+    // The page text shows ten of the eleven dates; the eleventh is ours.
+    dates.push("2020-02-14".into());
+    assert_eq!(dates.len(), 11);
+    let system = System::start().await?;
+    let reviewers = sign_up_many(&system, "critic", 11).await?;
+    let (book, _) = add_seed_book(&reviewers[0]).await?;
+    let (other_book, _) = add_seed_book(&reviewers[0]).await?;
+    let mut at = 0;
+    for (i, (reviewer, date)) in reviewers.iter().zip(&dates).enumerate() {
+        at = at.max(rate(reviewer, &book, (i % 5 + 1) as i64).await?);
+        let spoilers = i == 3;
+        at = at.max(
+            publish(reviewer, &book, &format!("Review {i}: *Khrushchev* & <the thaw>"), Some(date.clone()), spoilers)
+                .await?
+                .1,
+        );
+    }
+    // One reviewer has reviewed another book too.
+    at = at.max(publish(&reviewers[0], &other_book, "Another one", None, false).await?.1);
+
+    let query = "query($id: ID!) { book(id: $id) {
+        ratings { reviewCount }
+        reviews(first: 20) {
+            totalCount pageInfo { hasNextPage hasPreviousPage }
+            edges { node { writtenOn containsSpoilers stars body revealed: body(revealSpoilers: true) reviewer { handle reviewsCount } } }
+        }
+    } }";
+    let response = reviewers[0].request_at(query, json!({ "id": book }), at).await?;
+    let book_page = &response.data()?["book"];
+    let page = &book_page["reviews"];
+    let edges = page["edges"].as_array().context("edges")?;
+    // "Displaying 1 - 11 of 11 reviews"
+    assert_eq!((edges.len(), page["totalCount"].clone()), (11, json!(11)));
+    assert_eq!(page["pageInfo"], json!({ "hasNextPage": false, "hasPreviousPage": false }));
+    assert_eq!(book_page["ratings"]["reviewCount"], json!(11));
+    let mut newest_first = dates.clone();
+    newest_first.sort_by(|a, b| b.cmp(a));
+    let shown: Vec<_> = edges.iter().map(|e| e["node"]["writtenOn"].as_str().unwrap_or_default().to_owned()).collect();
+    assert_eq!(shown, newest_first);
+
+    let spoiler: Vec<_> = edges.iter().filter(|e| e["node"]["containsSpoilers"] == true).collect();
+    assert_eq!(spoiler.len(), 1);
+    assert_eq!(spoiler[0]["node"]["body"], Value::Null, "a spoiler's body is withheld unless revealed");
+    assert_eq!(spoiler[0]["node"]["revealed"], json!("Review 3: *Khrushchev* & <the thaw>"));
+    for edge in edges {
+        let node = &edge["node"];
+        let handle = node["reviewer"]["handle"].as_str().unwrap_or_default();
+        let i: usize = handle.trim_start_matches("critic").parse()?;
+        assert_eq!(node["stars"], json!(i % 5 + 1), "each review shows its reviewer's stars");
+        assert_eq!(node["reviewer"]["reviewsCount"], json!(if i == 0 { 2 } else { 1 }));
+        if node["containsSpoilers"] == false {
+            assert_eq!(node["body"], node["revealed"], "bodies are returned as written");
+        }
+    }
+    system.stop().await
+}
+
+#[tokio::test]
+async fn a_thousand_reviews_walked_twenty_at_a_time_come_back_once_each_while_new_ones_arrive() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let readers = sign_up_many(&system, "walker", 1_040).await?;
+    let (book, _) = add_seed_book(&readers[0]).await?;
+    let today = Utc::now().date_naive();
+    let day = |n: u64| today.checked_sub_days(Days::new(n)).unwrap_or(NaiveDate::MIN).to_string();
+    let published = futures::stream::iter(readers[..1_000].iter().enumerate().map(|(i, reader)| {
+        let book = book.clone();
+        // Many share a day, so the walk relies on the id to break ties.
+        async move { publish(reader, &book, &format!("review {i}"), Some(day(i as u64 / 3)), false).await }
+    }))
+    .buffer_unordered(32)
+    .collect::<Vec<_>>()
+    .await
+    .into_iter()
+    .collect::<anyhow::Result<Vec<_>>>()?;
+    let at = published.iter().map(|(_, p)| *p).max().unwrap_or_default();
+    let originals: Vec<String> = published.into_iter().map(|(id, _)| id).collect();
+
+    let query = "query($id: ID!, $after: String) { book(id: $id) {
+        reviews(first: 20, after: $after) { totalCount edges { node { id } } pageInfo { hasNextPage endCursor } }
+    } }";
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let (mut after, mut pages, mut newcomers) = (Value::Null, 0, 1_000..1_040);
+    loop {
+        let response = readers[0].request_at(query, json!({ "id": book, "after": after }), at).await?;
+        let page = &response.data()?["book"]["reviews"];
+        for id in ids(page) {
+            *seen.entry(id).or_default() += 1;
+        }
+        pages += 1;
+        // New reviews land during the walk, some dated today, some back in the middle of it.
+        if let (true, Some(i)) = (pages % 5 == 0, newcomers.next()) {
+            publish(&readers[i], &book, "late", Some(day(if i % 2 == 0 { 0 } else { 150 })), false).await?;
+        }
+        if page["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    assert!(pages >= 50, "walked {pages} pages");
+    for id in &originals {
+        assert_eq!(seen.get(id), Some(&1), "review {id} came back {:?} times", seen.get(id));
+    }
+    assert!(seen.values().all(|n| *n == 1), "no review came back twice");
+    system.stop().await
+}
+
+#[tokio::test]
+async fn likes_from_32_concurrent_readers_are_all_counted() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let readers = sign_up_many(&system, "fan", 33).await?;
+    let (author, fans) = (&readers[0], &readers[1..]);
+    let (book, _) = add_seed_book(author).await?;
+    let (review, _) = publish(author, &book, "Worth it.", None, false).await?;
+    let likes = try_join_all(fans.iter().map(|fan| on_review(fan, "likeReview", &review))).await?;
+    let mut at = 0;
+    for like in &likes {
+        at = at.max(position(&like.data()?["likeReview"])?);
+    }
+    let query = "query($r: ID!, $b: ID!) {
+        review(id: $r) { likesCount likedByViewer }
+        book(id: $b) { ratings { reviewCount } reviews { totalCount } }
+        reader(handle: \"fan0\") { reviewsCount }
+    }";
+    let response = fans[0].request_at(query, json!({ "r": review, "b": book }), at).await?;
+    assert_eq!(response.data()?["review"], json!({ "likesCount": 32, "likedByViewer": true }));
+
+    let again = on_review(&fans[0], "likeReview", &review).await?;
+    assert_eq!(again.error_code(), Some("ALREADY_EXISTS"));
+    let unliked = on_review(&fans[1], "unlikeReview", &review).await?;
+    let at = position(&unliked.data()?["unlikeReview"])?;
+    let response = fans[1].request_at(query, json!({ "r": review, "b": book }), at).await?;
+    assert_eq!(response.data()?["review"], json!({ "likesCount": 31, "likedByViewer": false }));
+
+    // Withdrawing removes it from the book's count and the reviewer's.
+    let withdrawn = on_review(author, "withdrawReview", &review).await?;
+    let at = position(&withdrawn.data()?["withdrawReview"])?;
+    let response = author.request_at(query, json!({ "r": review, "b": book }), at).await?;
+    assert_eq!(
+        response.data()?,
+        &json!({ "review": null, "book": { "ratings": { "reviewCount": 0 }, "reviews": { "totalCount": 0 } }, "reader": { "reviewsCount": 0 } })
+    );
+    let response = author.request("{ viewer { reviewsCount reviews { totalCount } } }", json!({})).await?;
+    assert_eq!(response.data()?["viewer"], json!({ "reviewsCount": 0, "reviews": { "totalCount": 0 } }));
+    system.stop().await
+}
+
+#[tokio::test]
+async fn comments_and_new_reviews_arrive_live() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let (ben, _) = sign_up(&system, "ben").await?;
+    let (book, since) = add_seed_book(&ana).await?;
+    let mut live = ben
+        .subscribe(
+            "subscription($id: ID!, $since: Int) { bookReviewAdded(bookId: $id, since: $since) { id body reviewer { handle } } }",
+            json!({ "id": book, "since": since }),
+        )
+        .await?;
+    let (review, _) = publish(&ana, &book, "A quiet masterpiece.", None, false).await?;
+    let pushed = live.next(Duration::from_secs(10)).await?;
+    assert_eq!(
+        pushed["bookReviewAdded"],
+        json!({ "id": review, "body": "A quiet masterpiece.", "reviewer": { "handle": "ana" } })
+    );
+
+    let response = ben
+        .request(
+            "mutation($r: ID!) { commentOnReview(reviewId: $r, body: \"Agreed!\") { position commentId } }",
+            json!({ "r": review }),
+        )
+        .await?;
+    let comment = response.data()?["commentOnReview"].clone();
+    let query = "query($r: ID!) { review(id: $r) { commentsCount comments { totalCount edges { node { id body commenter { handle } } } } } }";
+    let response = ana.request_at(query, json!({ "r": review }), position(&comment)?).await?;
+    assert_eq!(
+        response.data()?["review"],
+        json!({ "commentsCount": 1, "comments": { "totalCount": 1, "edges": [{ "node": { "id": comment["commentId"], "body": "Agreed!", "commenter": { "handle": "ben" } } }] } })
+    );
+    let delete = "mutation($c: ID!) { deleteComment(commentId: $c) { position } }";
+    let response = ana.request(delete, json!({ "c": comment["commentId"] })).await?;
+    assert_eq!(response.error_code(), Some("PERMISSION_DENIED"), "only its author deletes a comment");
+    let response = ben.request(delete, json!({ "c": comment["commentId"] })).await?;
+    let response = ana.request_at(query, json!({ "r": review }), position(&response.data()?["deleteComment"])?).await?;
+    assert_eq!(response.data()?["review"]["commentsCount"], json!(0));
+    system.stop().await
+}
+
+#[tokio::test]
+async fn bad_review_input_gets_a_coded_error_and_appends_nothing() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let (ben, _) = sign_up(&system, "ben").await?;
+    let (book, _) = add_seed_book(&ana).await?;
+    let (review, _) = publish(&ana, &book, "Mine.", None, false).await?;
+    let (withdrawn, _) = publish(&ben, &book, "Gone soon.", None, false).await?;
+    on_review(&ben, "withdrawReview", &withdrawn).await?.data()?;
+    let before = system.stream_messages().await?;
+
+    let response = ben.request(PUBLISH, json!({ "book": book, "body": "  " })).await?;
+    assert_eq!(response.error_code(), Some("INVALID_ARGUMENT"));
+    let response = ben.request(PUBLISH, json!({ "book": book, "body": "x".repeat(20_001) })).await?;
+    assert_eq!(response.error_code(), Some("INVALID_ARGUMENT"));
+    let response = ana.request(PUBLISH, json!({ "book": book, "body": "A second review" })).await?;
+    assert_eq!(response.error_code(), Some("ALREADY_EXISTS"));
+    let response = ben
+        .request(
+            "mutation($r: ID!) { editReview(reviewId: $r, body: \"hijacked\") { position } }",
+            json!({ "r": review }),
+        )
+        .await?;
+    assert_eq!(response.error_code(), Some("PERMISSION_DENIED"));
+    assert_eq!(on_review(&ana, "likeReview", &withdrawn).await?.error_code(), Some("NOT_FOUND"));
+    assert_eq!(on_review(&ana, "likeReview", "Zm9yZ2Vk").await?.error_code(), Some("INVALID_ARGUMENT"));
+    let response = ana
+        .request("mutation($r: ID!) { commentOnReview(reviewId: $r, body: \"\") { position } }", json!({ "r": review }))
+        .await?;
+    assert_eq!(response.error_code(), Some("INVALID_ARGUMENT"));
+    let response = ana
+        .request(
+            "query($b: ID!) { book(id: $b) { reviews(after: \"Zm9yZ2Vk\") { totalCount } } }",
+            json!({ "b": book }),
+        )
+        .await?;
+    assert_eq!(response.error_code(), Some("INVALID_ARGUMENT"), "a forged cursor");
+    let response = ana
+        .request("query($b: ID!) { book(id: $b) { reviews(stars: 6) { totalCount } } }", json!({ "b": book }))
+        .await?;
+    assert_eq!(response.error_code(), Some("INVALID_ARGUMENT"));
+    assert_eq!(system.stream_messages().await?, before, "a refused command appended something");
+    system.stop().await
+}

@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# `make bench`: release build, then the projection replay benchmark on fresh NATS and Postgres.
-# Postgres runs durable (fsync on), as in production, for both the replay and the baseline.
+# `make bench`: release builds, then on fresh NATS and Postgres (durable, fsync on, as in
+# production):
+#   1. the projection replay of 1,000,000 BookRated events beside a per-event baseline;
+#   2. the first page of a book's reviews, 10 reviews beside 1,000,000, p50/p99.
+# Arguments go to the replay benchmark (e.g. --events 100000).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$root"
 source deploy/local/servers.sh
-cargo build --release --locked -p readstream-projector --bin readstream-projector-bench
+cargo build --release --locked -p readstream-projector -p readstream-e2e \
+    --bin readstream-projector-bench --bin readstream-reviews-bench
 data=$(mktemp -d /tmp/readstream-bench.XXXXXX)
 trap 'stop_servers; rm -rf "$data"' EXIT
 unset NATS_URL DATABASE_URL
 start_servers "$data" "$(deploy/local/free-port.sh)" "$(deploy/local/free-port.sh)"
-DATABASE_URL=$DATABASE_ADMIN_URL target/release/readstream-projector-bench "$@"
+export DATABASE_URL=$DATABASE_ADMIN_URL
+echo "== projection replay"
+target/release/readstream-projector-bench "$@"
+echo
+echo "== reviews page"
+target/release/readstream-reviews-bench

@@ -95,10 +95,16 @@ fn histogram(ratings: &Value) -> Vec<(i64, i64, i64)> {
 #[tokio::test]
 async fn sign_up_add_a_book_rate_it_and_read_it_back() -> anyhow::Result<()> {
     let system = System::start().await?;
-    let (ana, ana_id) = sign_up(&system, "ana").await?;
+    let response = system.client().request(SIGN_UP, json!({ "handle": "ana" })).await?;
+    let signed_up = &response.data()?["signUp"];
+    let ana = system.client().with_token(signed_up["token"].as_str().context("token")?);
 
-    let viewer = ana.request("{ viewer { id handle displayName } }", json!({})).await?;
-    assert_eq!(viewer.data()?["viewer"]["id"], json!(ana_id));
+    // The readers projection is eventually consistent: read at the sign-up's position.
+    let viewer = ana.request_at("{ viewer { id handle displayName } }", json!({}), position(signed_up)?).await?;
+    assert_eq!(
+        viewer.data()?["viewer"],
+        json!({ "id": signed_up["readerId"], "handle": "ana", "displayName": "Test Reader" })
+    );
 
     let (book, _) = add_seed_book(&ana).await?;
     let at = rate(&ana, &book, 4).await?;

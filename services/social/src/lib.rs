@@ -15,7 +15,10 @@ use bytes::Bytes;
 use readstream_contracts::{proto::commands::v1 as pb, Code, Rejection};
 use readstream_eventstore::{Accepted, EventStore};
 use readstream_runtime::{bus, config::StartError, DatabaseConfig, NatsConfig};
+use std::sync::Arc;
+
 use sqlx::PgPool;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -33,7 +36,8 @@ pub struct Config {
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     let pool = readstream_runtime::db::connect_and_migrate(&config.database).await?;
     let (client, store) = config.nats.event_store().await?;
-    let social = Social { store, pool };
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let social = Social { store, pool, hashing: Arc::new(Semaphore::new(cores)) };
     let namespace = config.nats.namespace.clone();
     bus::serve(
         client,
@@ -52,6 +56,18 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
 struct Social {
     store: EventStore,
     pool: PgPool,
+    /// Argon2 costs ~19 MiB and a core for a moment per hash: at most one per core at a time,
+    /// so a burst of sign-ins queues instead of exhausting memory.
+    hashing: Arc<Semaphore>,
+}
+
+/// Runs an argon2 job on the blocking pool once a core is free for it.
+async fn hash_job<T: Send + 'static>(
+    hashing: &Semaphore,
+    job: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Rejection> {
+    let _permit = hashing.acquire().await.map_err(internal)?;
+    tokio::task::spawn_blocking(job).await.map_err(internal)
 }
 
 fn internal(err: impl std::fmt::Display) -> Rejection {
@@ -90,12 +106,11 @@ impl Social {
         };
         domain::validate_sign_up(&command)?;
         let password = command.password.clone();
-        let password_hash = tokio::task::spawn_blocking(move || {
+        let password_hash = hash_job(&self.hashing, move || {
             let salt = SaltString::generate(&mut OsRng);
             Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
         })
-        .await
-        .map_err(internal)?
+        .await?
         .map_err(internal)?;
 
         // The credentials row claims the handle; it commits only once the event is stored.
@@ -153,12 +168,11 @@ impl Social {
         .ok_or_else(wrong_credentials)?;
         let password = request.password;
         let stored_hash = credentials.password_hash;
-        let verified = tokio::task::spawn_blocking(move || {
+        let verified = hash_job(&self.hashing, move || {
             PasswordHash::new(&stored_hash)
                 .map(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
         })
-        .await
-        .map_err(internal)?
+        .await?
         .map_err(internal)?;
         if !verified {
             return Err(wrong_credentials());

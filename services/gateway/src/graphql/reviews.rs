@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::{
     app, decode_cursor, encode_cursor,
-    loaders::{BookKey, ReaderKey},
+    loaders::{BookKey, BookReviewCount, LikedBy, ReaderKey, ReaderReviewCount},
     page_size, reached,
     types::{load_error, loader, Book, Reader},
     viewer, ListInfo,
@@ -131,15 +131,8 @@ impl Review {
     /// Whether the signed-in reader likes it (false without a token).
     async fn liked_by_viewer(&self, ctx: &Context<'_>) -> Result<bool> {
         let Some(viewer) = ctx.data_opt::<crate::auth::Viewer>() else { return Ok(false) };
-        let liked = sqlx::query_scalar!(
-            r#"SELECT EXISTS (SELECT 1 FROM review_likes WHERE review_id = $1 AND liker_id = $2) AS "liked!""#,
-            self.review_id,
-            viewer.reader_id
-        )
-        .fetch_one(&app(ctx).pool)
-        .await
-        .map_err(ApiError::from)?;
-        Ok(liked)
+        let liked = loader(ctx).load_one(LikedBy(self.review_id, viewer.reader_id)).await.map_err(load_error)?;
+        Ok(liked.unwrap_or(false))
     }
 
     /// Oldest first.
@@ -593,15 +586,9 @@ pub async fn review(ctx: &Context<'_>, id: &ID) -> Result<Option<Review>, ApiErr
 }
 
 pub async fn reviews_count(ctx: &Context<'_>, reader_id: Uuid) -> Result<i64, ApiError> {
-    Ok(sqlx::query_scalar!("SELECT reviews_count FROM reader_review_counts WHERE reader_id = $1", reader_id)
-        .fetch_optional(&app(ctx).pool)
-        .await?
-        .unwrap_or(0))
+    Ok(loader(ctx).load_one(ReaderReviewCount(reader_id)).await.map_err(load_error)?.unwrap_or(0))
 }
 
 pub async fn book_review_count(ctx: &Context<'_>, book_id: Uuid) -> Result<i64, ApiError> {
-    Ok(sqlx::query_scalar!("SELECT reviews_count FROM book_review_counts WHERE book_id = $1", book_id)
-        .fetch_optional(&app(ctx).pool)
-        .await?
-        .unwrap_or(0))
+    Ok(loader(ctx).load_one(BookReviewCount(book_id)).await.map_err(load_error)?.unwrap_or(0))
 }

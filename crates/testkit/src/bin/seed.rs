@@ -1,6 +1,6 @@
 //! Loads the demo data through the public GraphQL API, as a client app would: the seed book
-//! page's book, its 33 ratings (11/16/5/1/0 for 5/4/3/2/1 stars), 6 readers currently reading
-//! it and 141 wanting to read it. Every mutation carries an
+//! page's book, its 33 ratings (11/16/5/1/0 for 5/4/3/2/1 stars), its 11 reviews (one with
+//! spoilers), 6 readers currently reading it and 141 wanting to read it. Every mutation carries an
 //! idempotency key, so loading twice changes nothing.
 //!
 //! Usage: readstream-seed --gateway http://127.0.0.1:8080
@@ -56,9 +56,40 @@ async fn main() -> anyhow::Result<()> {
     let book_id = response.data()?["addBook"]["bookId"].as_str().context("no book id")?.to_owned();
 
     let stars = [(5, 11), (4, 16), (3, 5), (2, 1)].into_iter().flat_map(|(s, n)| std::iter::repeat_n(s, n));
+    // The page's reviews, on the days they were written (the eleventh day is ours); one hides spoilers.
+    let review_days = [
+        "2018-07-29",
+        "2017-07-07",
+        "2022-12-31",
+        "2025-05-05",
+        "2017-09-21",
+        "2019-10-23",
+        "2017-06-02",
+        "2022-04-01",
+        "2017-06-09",
+        "2021-03-13",
+        "2020-02-14",
+    ];
     let mut last = 0;
     for (i, stars) in stars.enumerate() {
         let rater = reader(&gateway, &format!("demo_reader_{:02}", i + 1)).await?;
+        if let Some(day) = review_days.get(i) {
+            let response = rater
+                .request(
+                    "mutation($book: ID!, $body: String!, $spoilers: Boolean!, $day: NaiveDate!, $key: String!) {
+                        publishReview(bookId: $book, body: $body, containsSpoilers: $spoilers, writtenOn: $day, idempotencyKey: $key) { position }
+                    }",
+                    json!({
+                        "book": book_id,
+                        "body": format!("Demo review {}: how the thaw of 1956 felt in Moscow, as I read it.", i + 1),
+                        "spoilers": i == 4,
+                        "day": day,
+                        "key": format!("seed:review:{book_id}"),
+                    }),
+                )
+                .await?;
+            last = last.max(response.data()?["publishReview"]["position"].as_u64().unwrap_or(0));
+        }
         let response = rater
             .request(
                 "mutation($book: ID!, $stars: Int!, $key: String!) { rateBook(bookId: $book, stars: $stars, idempotencyKey: $key) { position } }",
@@ -81,17 +112,18 @@ async fn main() -> anyhow::Result<()> {
     }
     let response = gateway
         .request_at(
-            "query($id: ID!) { book(id: $id) { title ratings { count average } shelfCounts { currentlyReading wantToRead } } }",
+            "query($id: ID!) { book(id: $id) { title ratings { count average reviewCount } shelfCounts { currentlyReading wantToRead } } }",
             json!({ "id": book_id }),
             last,
         )
         .await?;
     let book = &response.data()?["book"];
     println!(
-        "demo data loaded: \"{}\" (book id {book_id}), {} ratings, average {}; {} currently reading, {} want to read",
+        "demo data loaded: \"{}\" (book id {book_id}), {} ratings, average {}, {} reviews; {} currently reading, {} want to read",
         book["title"].as_str().unwrap_or_default(),
         book["ratings"]["count"],
         book["ratings"]["average"],
+        book["ratings"]["reviewCount"],
         book["shelfCounts"]["currentlyReading"],
         book["shelfCounts"]["wantToRead"]
     );

@@ -2,6 +2,7 @@
 
 mod reading;
 mod reviews;
+mod social;
 
 use std::time::Duration;
 

@@ -69,12 +69,20 @@ async fn the_seed_pages_community_reviews_are_rebuilt() -> anyhow::Result<()> {
     }
     // One reviewer has reviewed another book too.
     at = at.max(publish(&reviewers[0], &other_book, "Another one", None, false).await?.1);
+    // And three readers follow one of the reviewers.
+    let critic1 = reviewers[1].request_at("{ viewer { id } }", json!({}), at).await?.data()?["viewer"]["id"].clone();
+    for follower in &reviewers[2..5] {
+        let response = follower
+            .request("mutation($r: ID!) { follow(readerId: $r) { position } }", json!({ "r": critic1 }))
+            .await?;
+        at = at.max(position(&response.data()?["follow"])?);
+    }
 
     let query = "query($id: ID!) { book(id: $id) {
         ratings { reviewCount }
         reviews(first: 20) {
             totalCount pageInfo { hasNextPage hasPreviousPage }
-            edges { node { writtenOn containsSpoilers stars body revealed: body(revealSpoilers: true) reviewer { handle reviewsCount } } }
+            edges { node { writtenOn containsSpoilers stars body revealed: body(revealSpoilers: true) reviewer { handle reviewsCount followersCount } } }
         }
     } }";
     let response = reviewers[0].request_at(query, json!({ "id": book }), at).await?;
@@ -100,6 +108,7 @@ async fn the_seed_pages_community_reviews_are_rebuilt() -> anyhow::Result<()> {
         let i: usize = handle.trim_start_matches("critic").parse()?;
         assert_eq!(node["stars"], json!(i % 5 + 1), "each review shows its reviewer's stars");
         assert_eq!(node["reviewer"]["reviewsCount"], json!(if i == 0 { 2 } else { 1 }));
+        assert_eq!(node["reviewer"]["followersCount"], json!(if i == 1 { 3 } else { 0 }));
         if node["containsSpoilers"] == false {
             assert_eq!(node["body"], node["revealed"], "bodies are returned as written");
         }

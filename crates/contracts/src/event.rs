@@ -20,6 +20,27 @@ pub enum Event {
         handle: String,
         display_name: String,
     },
+    ProfileUpdated {
+        reader_id: Uuid,
+        display_name: String,
+        bio: String,
+    },
+    ReaderFollowed {
+        follower_id: Uuid,
+        followee_id: Uuid,
+    },
+    ReaderUnfollowed {
+        follower_id: Uuid,
+        followee_id: Uuid,
+    },
+    ReaderBlocked {
+        blocker_id: Uuid,
+        blocked_id: Uuid,
+    },
+    ReaderUnblocked {
+        blocker_id: Uuid,
+        blocked_id: Uuid,
+    },
     BookRated {
         reader_id: Uuid,
         book_id: Uuid,
@@ -214,6 +235,11 @@ impl Event {
             Event::AuthorAdded { .. } => "AuthorAdded",
             Event::BookAdded(_) => "BookAdded",
             Event::ReaderRegistered { .. } => "ReaderRegistered",
+            Event::ProfileUpdated { .. } => "ProfileUpdated",
+            Event::ReaderFollowed { .. } => "ReaderFollowed",
+            Event::ReaderUnfollowed { .. } => "ReaderUnfollowed",
+            Event::ReaderBlocked { .. } => "ReaderBlocked",
+            Event::ReaderUnblocked { .. } => "ReaderUnblocked",
             Event::BookRated { .. } => "BookRated",
             Event::RatingCleared { .. } => "RatingCleared",
             Event::WantToRead { .. } => "WantToRead",
@@ -322,6 +348,27 @@ impl TryFrom<pb::Event> for RecordedEvent {
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 handle: e.handle,
                 display_name: e.display_name,
+            },
+            Body::ProfileUpdated(e) => Event::ProfileUpdated {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                display_name: e.display_name,
+                bio: e.bio,
+            },
+            Body::ReaderFollowed(e) => Event::ReaderFollowed {
+                follower_id: uuid("follower_id", &e.follower_id)?,
+                followee_id: uuid("followee_id", &e.followee_id)?,
+            },
+            Body::ReaderUnfollowed(e) => Event::ReaderUnfollowed {
+                follower_id: uuid("follower_id", &e.follower_id)?,
+                followee_id: uuid("followee_id", &e.followee_id)?,
+            },
+            Body::ReaderBlocked(e) => Event::ReaderBlocked {
+                blocker_id: uuid("blocker_id", &e.blocker_id)?,
+                blocked_id: uuid("blocked_id", &e.blocked_id)?,
+            },
+            Body::ReaderUnblocked(e) => Event::ReaderUnblocked {
+                blocker_id: uuid("blocker_id", &e.blocker_id)?,
+                blocked_id: uuid("blocked_id", &e.blocked_id)?,
             },
             Body::BookRated(e) => Event::BookRated {
                 reader_id: uuid("reader_id", &e.reader_id)?,
@@ -555,6 +602,27 @@ impl From<&RecordedEvent> for pb::Event {
                 book_id: book_id.to_string(),
                 shelf: shelf.clone(),
             }),
+            Event::ProfileUpdated { reader_id, display_name, bio } => Body::ProfileUpdated(pb::ProfileUpdated {
+                reader_id: reader_id.to_string(),
+                display_name: display_name.clone(),
+                bio: bio.clone(),
+            }),
+            Event::ReaderFollowed { follower_id, followee_id } => Body::ReaderFollowed(pb::ReaderFollowed {
+                follower_id: follower_id.to_string(),
+                followee_id: followee_id.to_string(),
+            }),
+            Event::ReaderUnfollowed { follower_id, followee_id } => Body::ReaderUnfollowed(pb::ReaderUnfollowed {
+                follower_id: follower_id.to_string(),
+                followee_id: followee_id.to_string(),
+            }),
+            Event::ReaderBlocked { blocker_id, blocked_id } => Body::ReaderBlocked(pb::ReaderBlocked {
+                blocker_id: blocker_id.to_string(),
+                blocked_id: blocked_id.to_string(),
+            }),
+            Event::ReaderUnblocked { blocker_id, blocked_id } => Body::ReaderUnblocked(pb::ReaderUnblocked {
+                blocker_id: blocker_id.to_string(),
+                blocked_id: blocked_id.to_string(),
+            }),
             Event::RemovedFromShelf { reader_id, book_id, shelf } => Body::RemovedFromShelf(pb::RemovedFromShelf {
                 reader_id: reader_id.to_string(),
                 book_id: book_id.to_string(),
@@ -689,6 +757,11 @@ mod tests {
                 },
                 Event::RemovedFromShelves { reader_id, book_id, on: day(2024, 3, 3) },
                 Event::AddedToShelf { reader_id, book_id, shelf: "russia".into() },
+                Event::ProfileUpdated { reader_id, display_name: "Ana R.".into(), bio: "Reads history.".into() },
+                Event::ReaderFollowed { follower_id: reader_id, followee_id: book_id },
+                Event::ReaderUnfollowed { follower_id: reader_id, followee_id: book_id },
+                Event::ReaderBlocked { blocker_id: reader_id, blocked_id: book_id },
+                Event::ReaderUnblocked { blocker_id: reader_id, blocked_id: book_id },
                 Event::RemovedFromShelf { reader_id, book_id, shelf: "russia".into() },
                 Event::ReviewPublished {
                     review_id: review_id(reader_id, book_id),

@@ -1,11 +1,18 @@
-//! Readers' public profiles.
+//! Readers' public profiles and the follow graph: who follows whom, who blocked whom, and each
+//! reader's follower and following counts.
 
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
 use readstream_contracts::Event;
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
+use uuid::Uuid;
 
 pub struct Readers;
+
+type Pair = (Uuid, Uuid);
 
 impl Projection for Readers {
     fn name(&self) -> &'static str {
@@ -13,19 +20,45 @@ impl Projection for Readers {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["readers"]
+        &["readers", "follows", "blocks", "reader_follow_counts"]
     }
 
     async fn apply(&self, tx: &mut PgConnection, batch: &[Stored]) -> Result<Vec<LiveUpdate>, sqlx::Error> {
         let (mut ids, mut handles, mut names, mut joined, mut positions) = (vec![], vec![], vec![], vec![], vec![]);
+        let mut profiles: HashMap<Uuid, (String, String)> = HashMap::new();
+        let mut follows: HashMap<Pair, Option<(DateTime<Utc>, i64)>> = HashMap::new();
+        let mut blocks: HashMap<Pair, Option<DateTime<Utc>>> = HashMap::new();
+        // (followers, following) changes per reader; the decider only emits real changes.
+        let mut counts: HashMap<Uuid, (i64, i64)> = HashMap::new();
         for stored in batch {
+            let at = stored.envelope.meta.occurred_at;
             for recorded in &stored.envelope.events {
-                if let Event::ReaderRegistered { reader_id, handle, display_name } = &recorded.event {
-                    ids.push(*reader_id);
-                    handles.push(handle.clone());
-                    names.push(display_name.clone());
-                    joined.push(stored.envelope.meta.occurred_at);
-                    positions.push(stored.position as i64);
+                match &recorded.event {
+                    Event::ReaderRegistered { reader_id, handle, display_name } => {
+                        ids.push(*reader_id);
+                        handles.push(handle.clone());
+                        names.push(display_name.clone());
+                        joined.push(at);
+                        positions.push(stored.position as i64);
+                    }
+                    Event::ProfileUpdated { reader_id, display_name, bio } => {
+                        profiles.insert(*reader_id, (display_name.clone(), bio.clone()));
+                    }
+                    Event::ReaderFollowed { follower_id, followee_id }
+                    | Event::ReaderUnfollowed { follower_id, followee_id } => {
+                        let followed = matches!(recorded.event, Event::ReaderFollowed { .. });
+                        let change = if followed { 1 } else { -1 };
+                        follows.insert((*follower_id, *followee_id), followed.then_some((at, stored.position as i64)));
+                        counts.entry(*followee_id).or_default().0 += change;
+                        counts.entry(*follower_id).or_default().1 += change;
+                    }
+                    Event::ReaderBlocked { blocker_id, blocked_id } => {
+                        blocks.insert((*blocker_id, *blocked_id), Some(at));
+                    }
+                    Event::ReaderUnblocked { blocker_id, blocked_id } => {
+                        blocks.insert((*blocker_id, *blocked_id), None);
+                    }
+                    _ => {}
                 }
             }
         }
@@ -43,6 +76,108 @@ impl Projection for Readers {
             .execute(&mut *tx)
             .await?;
         }
+        if !profiles.is_empty() {
+            let (readers, changes): (Vec<Uuid>, Vec<(String, String)>) = profiles.into_iter().unzip();
+            let (names, bios): (Vec<String>, Vec<String>) = changes.into_iter().unzip();
+            sqlx::query!(
+                "UPDATE readers r SET display_name = p.display_name, bio = p.bio
+                 FROM UNNEST($1::uuid[], $2::text[], $3::text[]) AS p(reader_id, display_name, bio)
+                 WHERE r.reader_id = p.reader_id",
+                &readers,
+                &names,
+                &bios
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        write_follows(tx, follows).await?;
+        write_blocks(tx, blocks).await?;
+        write_counts(tx, counts).await?;
         Ok(Vec::new())
     }
+}
+
+async fn write_follows(
+    tx: &mut PgConnection,
+    changes: HashMap<Pair, Option<(DateTime<Utc>, i64)>>,
+) -> Result<(), sqlx::Error> {
+    let (added, removed): (Vec<_>, Vec<_>) = changes.into_iter().partition(|(_, since)| since.is_some());
+    if !added.is_empty() {
+        let since: Vec<(DateTime<Utc>, i64)> = added.iter().filter_map(|(_, s)| *s).collect();
+        sqlx::query!(
+            "INSERT INTO follows (follower_id, followee_id, since, position)
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[], $4::bigint[])
+             ON CONFLICT (follower_id, followee_id) DO UPDATE SET since = EXCLUDED.since, position = EXCLUDED.position",
+            &added.iter().map(|((a, _), _)| *a).collect::<Vec<_>>(),
+            &added.iter().map(|((_, b), _)| *b).collect::<Vec<_>>(),
+            &since.iter().map(|s| s.0).collect::<Vec<_>>(),
+            &since.iter().map(|s| s.1).collect::<Vec<_>>()
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !removed.is_empty() {
+        sqlx::query!(
+            "DELETE FROM follows f USING UNNEST($1::uuid[], $2::uuid[]) AS k(follower_id, followee_id)
+             WHERE f.follower_id = k.follower_id AND f.followee_id = k.followee_id",
+            &removed.iter().map(|((a, _), _)| *a).collect::<Vec<_>>(),
+            &removed.iter().map(|((_, b), _)| *b).collect::<Vec<_>>()
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn write_blocks(tx: &mut PgConnection, changes: HashMap<Pair, Option<DateTime<Utc>>>) -> Result<(), sqlx::Error> {
+    let (added, removed): (Vec<_>, Vec<_>) = changes.into_iter().partition(|(_, since)| since.is_some());
+    if !added.is_empty() {
+        sqlx::query!(
+            "INSERT INTO blocks (blocker_id, blocked_id, since)
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[])
+             ON CONFLICT (blocker_id, blocked_id) DO UPDATE SET since = EXCLUDED.since",
+            &added.iter().map(|((a, _), _)| *a).collect::<Vec<_>>(),
+            &added.iter().map(|((_, b), _)| *b).collect::<Vec<_>>(),
+            &added.iter().filter_map(|(_, s)| *s).collect::<Vec<_>>()
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !removed.is_empty() {
+        sqlx::query!(
+            "DELETE FROM blocks b USING UNNEST($1::uuid[], $2::uuid[]) AS k(blocker_id, blocked_id)
+             WHERE b.blocker_id = k.blocker_id AND b.blocked_id = k.blocked_id",
+            &removed.iter().map(|((a, _), _)| *a).collect::<Vec<_>>(),
+            &removed.iter().map(|((_, b), _)| *b).collect::<Vec<_>>()
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Rows first, then the deltas: a negative delta is refused by the checks as a new row.
+async fn write_counts(tx: &mut PgConnection, counts: HashMap<Uuid, (i64, i64)>) -> Result<(), sqlx::Error> {
+    let counts: Vec<(Uuid, (i64, i64))> = counts.into_iter().filter(|(_, c)| *c != (0, 0)).collect();
+    if counts.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = counts.iter().map(|(id, _)| *id).collect();
+    sqlx::query!(
+        "INSERT INTO reader_follow_counts (reader_id) SELECT * FROM UNNEST($1::uuid[]) ON CONFLICT DO NOTHING",
+        &ids
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "UPDATE reader_follow_counts c SET followers = c.followers + d.followers, following = c.following + d.following
+         FROM UNNEST($1::uuid[], $2::bigint[], $3::bigint[]) AS d(reader_id, followers, following)
+         WHERE c.reader_id = d.reader_id",
+        &ids,
+        &counts.iter().map(|(_, c)| c.0).collect::<Vec<_>>(),
+        &counts.iter().map(|(_, c)| c.1).collect::<Vec<_>>()
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }

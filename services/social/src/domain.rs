@@ -10,15 +10,27 @@ pub const MAX_DISPLAY_NAME: usize = 100;
 pub const MIN_PASSWORD: usize = 8;
 pub const MAX_PASSWORD: usize = 1_024;
 
+pub const MAX_BIO: usize = 2_000;
+
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Reader {
     pub registered: bool,
+    pub display_name: String,
+    pub bio: String,
 }
 
 impl Reader {
     pub fn evolve(mut self, event: &Event) -> Self {
-        if matches!(event, Event::ReaderRegistered { .. }) {
-            self.registered = true;
+        match event {
+            Event::ReaderRegistered { display_name, .. } => {
+                self.registered = true;
+                self.display_name = display_name.clone();
+            }
+            Event::ProfileUpdated { display_name, bio, .. } => {
+                self.display_name = display_name.clone();
+                self.bio = bio.clone();
+            }
+            _ => {}
         }
         self
     }
@@ -81,6 +93,144 @@ pub fn sign_up(state: &Reader, command: &SignUp) -> Result<Vec<Event>, Rejection
     }])
 }
 
+/// Changes the public profile; what is left out stays, and no change appends nothing.
+pub fn update_profile(
+    state: &Reader,
+    reader_id: Uuid,
+    display_name: Option<String>,
+    bio: Option<String>,
+) -> Result<Vec<Event>, Rejection> {
+    if !state.registered {
+        return Err(Rejection::not_found("readerId", "no such reader"));
+    }
+    let display_name = display_name.map(|n| n.trim().to_owned()).unwrap_or_else(|| state.display_name.clone());
+    let name = display_name.chars().count();
+    if name == 0 || name > MAX_DISPLAY_NAME {
+        return Err(Rejection::invalid(
+            "displayName",
+            format!("a display name has 1 to {MAX_DISPLAY_NAME} characters"),
+        ));
+    }
+    let bio = bio.map(|b| b.trim().to_owned()).unwrap_or_else(|| state.bio.clone());
+    if bio.chars().count() > MAX_BIO {
+        return Err(Rejection::invalid("bio", format!("a bio has at most {MAX_BIO} characters")));
+    }
+    if display_name == state.display_name && bio == state.bio {
+        return Ok(vec![]);
+    }
+    Ok(vec![Event::ProfileUpdated { reader_id, display_name, bio }])
+}
+
+/// The subject of the link between two readers: one per pair, whichever acts.
+pub fn link_aggregate(a: Uuid, b: Uuid) -> String {
+    let (low, high) = if a < b { (a, b) } else { (b, a) };
+    format!("social.link.{low}.{high}")
+}
+
+/// Who follows and who blocks whom, between two readers.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Link {
+    follows: std::collections::BTreeSet<(Uuid, Uuid)>,
+    blocks: std::collections::BTreeSet<(Uuid, Uuid)>,
+}
+
+impl Link {
+    pub fn evolve(mut self, event: &Event) -> Self {
+        match *event {
+            Event::ReaderFollowed { follower_id, followee_id } => {
+                self.follows.insert((follower_id, followee_id));
+            }
+            Event::ReaderUnfollowed { follower_id, followee_id } => {
+                self.follows.remove(&(follower_id, followee_id));
+            }
+            Event::ReaderBlocked { blocker_id, blocked_id } => {
+                self.blocks.insert((blocker_id, blocked_id));
+            }
+            Event::ReaderUnblocked { blocker_id, blocked_id } => {
+                self.blocks.remove(&(blocker_id, blocked_id));
+            }
+            _ => {}
+        }
+        self
+    }
+
+    pub fn fold(history: &[Stored]) -> Self {
+        history.iter().flat_map(|s| &s.envelope.events).fold(Self::default(), |state, e| state.evolve(&e.event))
+    }
+
+    pub fn follows(&self, follower: Uuid, followee: Uuid) -> bool {
+        self.follows.contains(&(follower, followee))
+    }
+
+    pub fn blocks(&self, blocker: Uuid, blocked: Uuid) -> bool {
+        self.blocks.contains(&(blocker, blocked))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkCommand {
+    Follow,
+    Unfollow,
+    Block,
+    Unblock,
+}
+
+/// `actor` acts on `other`, who must exist (`other_exists`, looked up before deciding).
+pub fn decide_link(
+    state: &Link,
+    command: LinkCommand,
+    actor: Uuid,
+    other: Uuid,
+    other_exists: bool,
+) -> Result<Vec<Event>, Rejection> {
+    if actor == other {
+        return Err(Rejection::invalid("readerId", "that is you"));
+    }
+    if !other_exists {
+        return Err(Rejection::not_found("readerId", "no such reader"));
+    }
+    match command {
+        LinkCommand::Follow => {
+            if state.blocks(other, actor) {
+                return Err(Rejection::new(Code::PermissionDenied, "this reader has blocked you"));
+            }
+            if state.blocks(actor, other) {
+                return Err(Rejection::invalid("readerId", "you have blocked this reader; unblock them first"));
+            }
+            if state.follows(actor, other) {
+                return Err(Rejection::new(Code::AlreadyExists, "you follow this reader already"));
+            }
+            Ok(vec![Event::ReaderFollowed { follower_id: actor, followee_id: other }])
+        }
+        LinkCommand::Unfollow => {
+            if !state.follows(actor, other) {
+                return Err(Rejection::not_found("readerId", "you do not follow this reader"));
+            }
+            Ok(vec![Event::ReaderUnfollowed { follower_id: actor, followee_id: other }])
+        }
+        LinkCommand::Block => {
+            if state.blocks(actor, other) {
+                return Ok(vec![]);
+            }
+            // A block ends the follows both ways, in the same message.
+            let mut events = Vec::new();
+            for (follower_id, followee_id) in [(actor, other), (other, actor)] {
+                if state.follows(follower_id, followee_id) {
+                    events.push(Event::ReaderUnfollowed { follower_id, followee_id });
+                }
+            }
+            events.push(Event::ReaderBlocked { blocker_id: actor, blocked_id: other });
+            Ok(events)
+        }
+        LinkCommand::Unblock => {
+            if !state.blocks(actor, other) {
+                return Err(Rejection::not_found("readerId", "you have not blocked this reader"));
+            }
+            Ok(vec![Event::ReaderUnblocked { blocker_id: actor, blocked_id: other }])
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +285,60 @@ mod tests {
         let events = sign_up(&Reader::default(), &command).unwrap_or_default();
         let state = events.iter().fold(Reader::default(), Reader::evolve);
         assert_eq!(sign_up(&state, &command).err().map(|r| r.code), Some(Code::AlreadyExists));
+    }
+
+    fn link(commands: &[(LinkCommand, Uuid, Uuid)]) -> Link {
+        commands.iter().fold(Link::default(), |state, (command, actor, other)| {
+            let events = decide_link(&state, *command, *actor, *other, true).unwrap();
+            events.iter().fold(state, Link::evolve)
+        })
+    }
+
+    #[test]
+    fn following_yourself_twice_or_someone_who_blocked_you_is_refused() {
+        let (ana, ben) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let code = |r: Result<Vec<Event>, Rejection>| r.err().map(|r| r.code);
+        assert_eq!(
+            code(decide_link(&Link::default(), LinkCommand::Follow, ana, ana, true)),
+            Some(Code::InvalidArgument)
+        );
+        assert_eq!(code(decide_link(&Link::default(), LinkCommand::Follow, ana, ben, false)), Some(Code::NotFound));
+        let following = link(&[(LinkCommand::Follow, ana, ben)]);
+        assert_eq!(code(decide_link(&following, LinkCommand::Follow, ana, ben, true)), Some(Code::AlreadyExists));
+        let blocked = link(&[(LinkCommand::Block, ben, ana)]);
+        assert_eq!(code(decide_link(&blocked, LinkCommand::Follow, ana, ben, true)), Some(Code::PermissionDenied));
+        assert_eq!(code(decide_link(&Link::default(), LinkCommand::Unfollow, ana, ben, true)), Some(Code::NotFound));
+    }
+
+    #[test]
+    fn a_block_ends_the_follows_both_ways_at_once() {
+        let (ana, ben) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let mutual = link(&[(LinkCommand::Follow, ana, ben), (LinkCommand::Follow, ben, ana)]);
+        let events = decide_link(&mutual, LinkCommand::Block, ana, ben, true).unwrap();
+        assert_eq!(
+            events,
+            vec![
+                Event::ReaderUnfollowed { follower_id: ana, followee_id: ben },
+                Event::ReaderUnfollowed { follower_id: ben, followee_id: ana },
+                Event::ReaderBlocked { blocker_id: ana, blocked_id: ben },
+            ]
+        );
+        let state = events.iter().fold(mutual, Link::evolve);
+        assert_eq!(decide_link(&state, LinkCommand::Block, ana, ben, true), Ok(vec![]));
+        assert!(decide_link(&state, LinkCommand::Unblock, ana, ben, true).is_ok());
+        assert_eq!(link_aggregate(ana, ben), link_aggregate(ben, ana));
+    }
+
+    #[test]
+    fn a_profile_update_keeps_what_is_left_out_and_a_no_op_appends_nothing() {
+        let reader_id = Uuid::from_u128(1);
+        let state = Reader { registered: true, display_name: "Ana".into(), bio: String::new() };
+        let events = update_profile(&state, reader_id, None, Some("Reads history.".into())).unwrap();
+        assert_eq!(
+            events,
+            vec![Event::ProfileUpdated { reader_id, display_name: "Ana".into(), bio: "Reads history.".into() }]
+        );
+        assert_eq!(update_profile(&state, reader_id, Some(" Ana ".into()), None), Ok(vec![]));
+        assert!(update_profile(&state, reader_id, Some("".into()), None).is_err());
     }
 }

@@ -1,5 +1,7 @@
-//! The social service: readers signing up and signing in. Answers `<ns>.cmd.social.sign_up`
-//! (deciding against `<ns>.events.social.reader.<id>`) and `sign_in`.
+//! The social service: readers, their profiles and who follows or blocks whom. Answers
+//! `<ns>.cmd.social.sign_up` and `update_profile` (deciding against
+//! `<ns>.events.social.reader.<id>`), `sign_in`, and `follow`, `unfollow`, `block` and
+//! `unblock` (deciding against the pair's `<ns>.events.social.link.<low id>.<high id>`).
 //!
 //! Credentials live only in this service's own table, `social_credentials`, as argon2id
 //! hashes; the event log gets `ReaderRegistered` with the public profile. The table's unique
@@ -89,6 +91,11 @@ impl Social {
         let reply = match command {
             "sign_up" => self.sign_up(payload).await,
             "sign_in" => self.sign_in(payload).await,
+            "follow" => self.link(domain::LinkCommand::Follow, payload).await,
+            "unfollow" => self.link(domain::LinkCommand::Unfollow, payload).await,
+            "block" => self.link(domain::LinkCommand::Block, payload).await,
+            "unblock" => self.link(domain::LinkCommand::Unblock, payload).await,
+            "update_profile" => self.update_profile(payload).await,
             _ => Err(Rejection::new(Code::InvalidArgument, format!("unknown command {command}"))),
         };
         reply.unwrap_or_else(bus::rejected)
@@ -153,6 +160,42 @@ impl Social {
         if let Ok(Ok(Accepted { .. })) = &outcome {
             tx.commit().await.map_err(internal)?;
         }
+        Ok(bus::reply(outcome, reader_id))
+    }
+
+    /// Follow, unfollow, block or unblock another reader, on the pair's own subject.
+    async fn link(&self, command: domain::LinkCommand, payload: Bytes) -> Result<pb::Reply, Rejection> {
+        let request: pb::SocialCommand = bus::decode(&payload)?;
+        let meta = bus::metadata(request.meta)?;
+        let actor = bus::require_actor(&meta)?;
+        let other = Uuid::parse_str(&request.reader_id)
+            .map_err(|_| Rejection::invalid("readerId", "readerId is not a valid id"))?;
+        let other_exists =
+            self.store.exists(&format!("social.reader.{other}")).await.map_err(|e| bus::unavailable(&e))?;
+        let outcome = self
+            .store
+            .execute(&domain::link_aggregate(actor, other), meta, |history| {
+                domain::decide_link(&domain::Link::fold(history), command, actor, other, other_exists)
+            })
+            .await;
+        Ok(bus::reply(outcome, other))
+    }
+
+    async fn update_profile(&self, payload: Bytes) -> Result<pb::Reply, Rejection> {
+        let request: pb::SocialCommand = bus::decode(&payload)?;
+        let meta = bus::metadata(request.meta)?;
+        let reader_id = bus::require_actor(&meta)?;
+        let outcome = self
+            .store
+            .execute(&format!("social.reader.{reader_id}"), meta, |history| {
+                domain::update_profile(
+                    &domain::Reader::fold(history),
+                    reader_id,
+                    request.display_name.clone(),
+                    request.bio.clone(),
+                )
+            })
+            .await;
         Ok(bus::reply(outcome, reader_id))
     }
 

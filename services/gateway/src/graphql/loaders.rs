@@ -108,7 +108,7 @@ impl Loader<ReaderKey> for Database {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let rows = sqlx::query_as!(
             Reader,
-            "SELECT reader_id, handle, display_name, joined_at FROM readers WHERE reader_id = ANY($1)",
+            "SELECT reader_id, handle, display_name, bio, joined_at FROM readers WHERE reader_id = ANY($1)",
             &ids
         )
         .fetch_all(&self.0)
@@ -217,6 +217,23 @@ impl Loader<BookReviewCount> for Database {
     }
 }
 
+impl Loader<FollowCounts> for Database {
+    /// (followers, following)
+    type Value = (i64, i64);
+    type Error = Failure;
+
+    async fn load(&self, keys: &[FollowCounts]) -> Result<HashMap<FollowCounts, (i64, i64)>, Failure> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = sqlx::query!(
+            "SELECT reader_id, followers, following FROM reader_follow_counts WHERE reader_id = ANY($1)",
+            &ids
+        )
+        .fetch_all(&self.0)
+        .await?;
+        Ok(rows.into_iter().map(|r| (FollowCounts(r.reader_id), (r.followers, r.following))).collect())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BookKey(pub Uuid);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -239,3 +256,5 @@ pub struct LikedBy(pub Uuid, pub Uuid);
 pub struct ReaderReviewCount(pub Uuid);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BookReviewCount(pub Uuid);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FollowCounts(pub Uuid);

@@ -4,6 +4,7 @@
 pub mod loaders;
 pub mod reading;
 pub mod reviews;
+pub mod social;
 pub mod types;
 
 use std::sync::Arc;
@@ -32,7 +33,7 @@ use types::{load_error, loader, Author, Book, BookRatings, BookRatingsChanged, R
 pub type ReadstreamSchema = Schema<Query, Mutation, Subscription>;
 
 #[derive(async_graphql::MergedObject, Default)]
-pub struct Mutation(CoreMutation, reading::ReadingMutation, reviews::ReviewsMutation);
+pub struct Mutation(CoreMutation, social::SocialMutation, reading::ReadingMutation, reviews::ReviewsMutation);
 
 #[derive(async_graphql::MergedSubscription, Default)]
 pub struct Subscription(CoreSubscription, reading::ReadingSubscription, reviews::ReviewsSubscription);
@@ -227,7 +228,7 @@ impl Query {
     async fn reader(&self, ctx: &Context<'_>, handle: String) -> Result<Option<Reader>> {
         let reader = sqlx::query_as!(
             Reader,
-            "SELECT reader_id, handle, display_name, joined_at FROM readers
+            "SELECT reader_id, handle, display_name, bio, joined_at FROM readers
              WHERE lower(handle) = lower($1) ORDER BY position LIMIT 1",
             handle
         )

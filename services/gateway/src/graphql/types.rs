@@ -10,7 +10,7 @@ use super::{
     loaders::{AuthorsOf, Database, RatingsOf},
     reading::{self, CustomShelf, ReadingStats, ShelfCounts, ShelfEntry, ShelfOrder, ShelfStatus, TimelineEntry},
     reviews::{self, Review, ReviewOrder, ReviewsOf},
-    ListInfo,
+    social, ListInfo,
 };
 use crate::error::ApiError;
 
@@ -103,6 +103,7 @@ pub struct Reader {
     pub reader_id: Uuid,
     pub handle: String,
     pub display_name: String,
+    pub bio: String,
     pub joined_at: DateTime<Utc>,
 }
 
@@ -126,6 +127,39 @@ impl Reader {
         as_of: Option<NaiveDate>,
     ) -> Result<Connection<String, ShelfEntry, ListInfo>> {
         Ok(reading::shelf(ctx, self.reader_id, status, shelf, first, after, order_by, as_of).await?)
+    }
+
+    async fn followers_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(social::follow_counts(ctx, self.reader_id).await?.0)
+    }
+
+    async fn following_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(social::follow_counts(ctx, self.reader_id).await?.1)
+    }
+
+    /// Who follows the reader, most recent first.
+    async fn followers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Reader, ListInfo>> {
+        Ok(social::follow_list(ctx, self.reader_id, social::Direction::Followers, first, after).await?)
+    }
+
+    /// Whom the reader follows, most recent first.
+    async fn following(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Reader, ListInfo>> {
+        Ok(social::follow_list(ctx, self.reader_id, social::Direction::Following, first, after).await?)
+    }
+
+    /// Whether the signed-in reader follows this reader (false without a token).
+    async fn viewer_follows(&self, ctx: &Context<'_>) -> Result<bool> {
+        Ok(social::viewer_follows(ctx, self.reader_id).await?)
     }
 
     /// How many live reviews the reader has written.

@@ -1,0 +1,173 @@
+//! Following: follow, unfollow, block, unblock, profiles, and who follows whom.
+
+use async_graphql::{
+    connection::{Connection, Edge},
+    ComplexObject, Context, Object, Result, SimpleObject, ID,
+};
+use readstream_contracts::proto::commands::v1 as pb;
+use uuid::Uuid;
+
+use super::{
+    app, decode_cursor, encode_cursor,
+    loaders::{FollowCounts, ReaderKey},
+    page_size, reached,
+    types::{load_error, loader, Reader},
+    viewer, ListInfo,
+};
+use crate::{
+    commands::{self, parse_id},
+    error::ApiError,
+};
+
+pub async fn follow_counts(ctx: &Context<'_>, reader_id: Uuid) -> Result<(i64, i64), ApiError> {
+    Ok(loader(ctx).load_one(FollowCounts(reader_id)).await.map_err(load_error)?.unwrap_or((0, 0)))
+}
+
+pub async fn viewer_follows(ctx: &Context<'_>, reader_id: Uuid) -> Result<bool, ApiError> {
+    let Some(viewer) = ctx.data_opt::<crate::auth::Viewer>() else { return Ok(false) };
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM follows WHERE follower_id = $1 AND followee_id = $2) AS "follows!""#,
+        viewer.reader_id,
+        reader_id
+    )
+    .fetch_one(&app(ctx).pool)
+    .await?)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Followers,
+    Following,
+}
+
+const FOLLOWS_CURSOR: &str = "follows";
+
+/// A reader's followers (or followees), most recent first, keyset-paged by the follow's position.
+pub async fn follow_list(
+    ctx: &Context<'_>,
+    reader_id: Uuid,
+    direction: Direction,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Connection<String, Reader, ListInfo>, ApiError> {
+    let limit = page_size(first)?;
+    let after = after
+        .as_deref()
+        .map(|c| {
+            decode_cursor(FOLLOWS_CURSOR, "after", c)?
+                .parse::<i64>()
+                .map_err(|_| ApiError::invalid("after", "after is not a cursor of this list"))
+        })
+        .transpose()?;
+    let pool = &app(ctx).pool;
+    let followers = direction == Direction::Followers;
+    let mut rows = sqlx::query!(
+        r#"SELECT CASE WHEN $2 THEN follower_id ELSE followee_id END AS "reader_id!", position
+           FROM follows
+           WHERE (($2 AND followee_id = $1) OR (NOT $2 AND follower_id = $1))
+             AND ($3::bigint IS NULL OR position < $3)
+           ORDER BY position DESC LIMIT $4"#,
+        reader_id,
+        followers,
+        after,
+        limit + 1
+    )
+    .fetch_all(pool)
+    .await?;
+    let (followers_count, following_count) = follow_counts(ctx, reader_id).await?;
+    let total_count = if followers { followers_count } else { following_count };
+    let has_next = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let readers = loader(ctx).load_many(rows.iter().map(|r| ReaderKey(r.reader_id))).await.map_err(load_error)?;
+    let mut connection = Connection::with_additional_fields(after.is_some(), has_next, ListInfo { total_count });
+    for row in rows {
+        if let Some(reader) = readers.get(&ReaderKey(row.reader_id)) {
+            connection.edges.push(Edge::new(encode_cursor(FOLLOWS_CURSOR, &row.position.to_string()), reader.clone()));
+        }
+    }
+    Ok(connection)
+}
+
+/// What a follow command did, and the other reader once projected.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct FollowPayload {
+    position: u64,
+    reader_id: ID,
+}
+
+#[ComplexObject]
+impl FollowPayload {
+    async fn reader(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
+        reached(ctx, self.position).await?;
+        let reader_id = parse_id("readerId", &self.reader_id)?;
+        Ok(loader(ctx).load_one(ReaderKey(reader_id)).await.map_err(load_error)?)
+    }
+}
+
+async fn send(
+    ctx: &Context<'_>,
+    command: &str,
+    reader_id: Option<&ID>,
+    request: pb::SocialCommand,
+    idempotency_key: Option<String>,
+) -> Result<FollowPayload> {
+    let viewer = viewer(ctx)?;
+    let request = pb::SocialCommand {
+        meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
+        reader_id: reader_id
+            .map(|id| parse_id("readerId", id))
+            .transpose()?
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+        ..request
+    };
+    let accepted = commands::send(app(ctx), "social", command, &request).await?;
+    Ok(FollowPayload { position: accepted.position, reader_id: ID(accepted.id) })
+}
+
+#[derive(Default)]
+pub struct SocialMutation;
+
+#[Object]
+impl SocialMutation {
+    /// Follows another reader; following yourself, twice, or someone who blocked you is refused.
+    async fn follow(&self, ctx: &Context<'_>, reader_id: ID, idempotency_key: Option<String>) -> Result<FollowPayload> {
+        send(ctx, "follow", Some(&reader_id), Default::default(), idempotency_key).await
+    }
+
+    async fn unfollow(
+        &self,
+        ctx: &Context<'_>,
+        reader_id: ID,
+        idempotency_key: Option<String>,
+    ) -> Result<FollowPayload> {
+        send(ctx, "unfollow", Some(&reader_id), Default::default(), idempotency_key).await
+    }
+
+    /// Blocks a reader: ends the follows both ways and stops new ones.
+    async fn block(&self, ctx: &Context<'_>, reader_id: ID, idempotency_key: Option<String>) -> Result<FollowPayload> {
+        send(ctx, "block", Some(&reader_id), Default::default(), idempotency_key).await
+    }
+
+    async fn unblock(
+        &self,
+        ctx: &Context<'_>,
+        reader_id: ID,
+        idempotency_key: Option<String>,
+    ) -> Result<FollowPayload> {
+        send(ctx, "unblock", Some(&reader_id), Default::default(), idempotency_key).await
+    }
+
+    /// Changes the viewer's public profile; what is left out stays.
+    async fn update_profile(
+        &self,
+        ctx: &Context<'_>,
+        display_name: Option<String>,
+        bio: Option<String>,
+        idempotency_key: Option<String>,
+    ) -> Result<FollowPayload> {
+        let request = pb::SocialCommand { display_name, bio, ..Default::default() };
+        send(ctx, "update_profile", None, request, idempotency_key).await
+    }
+}

@@ -8,6 +8,9 @@ use readstream_testkit::graphql::GraphQl;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// Small, so the tests can make an account with more followers than fan out on write.
+pub const FEED_FANOUT_LIMIT: u64 = 3;
+
 pub struct System {
     pub base_url: String,
     pub namespace: String,
@@ -32,8 +35,12 @@ where
 
 fn start_projector(nats: &NatsConfig, database_url: &str, rebuild: Vec<String>) -> (CancellationToken, JoinHandle<()>) {
     let shutdown = CancellationToken::new();
-    let config =
-        readstream_projector::Config { nats: nats.clone(), database: DatabaseConfig::new(database_url), rebuild };
+    let config = readstream_projector::Config {
+        nats: nats.clone(),
+        database: DatabaseConfig::new(database_url),
+        rebuild,
+        feed_fanout_limit: FEED_FANOUT_LIMIT,
+    };
     (shutdown.clone(), spawn("projector", readstream_projector::run(config, shutdown)))
 }
 
@@ -102,6 +109,7 @@ impl System {
             nats: self.nats.clone(),
             database: DatabaseConfig::new(&self.database_url),
             rebuild,
+            feed_fanout_limit: FEED_FANOUT_LIMIT,
         };
         readstream_projector::reset(&config).await?;
         self.projector = start_projector(&self.nats, &self.database_url, vec![]);

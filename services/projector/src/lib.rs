@@ -2,6 +2,7 @@
 //! Each projection follows the stream on its own, exactly once (see `readstream-projection`).
 
 pub mod catalog;
+pub mod feed;
 pub mod ratings;
 pub mod readers;
 pub mod reviews;
@@ -22,10 +23,14 @@ pub struct Config {
     /// names; stop every other projector first).
     #[arg(long, env = "REBUILD_PROJECTIONS", value_delimiter = ',')]
     pub rebuild: Vec<String>,
+    /// The most followers an account may have for its activities to be written into each
+    /// follower's feed; above it they are merged into feeds when read.
+    #[arg(long, env = "FEED_FANOUT_LIMIT", default_value_t = 10_000)]
+    pub feed_fanout_limit: u64,
 }
 
 /// The names of every projection, as in `projection_checkpoints`.
-pub const PROJECTIONS: [&str; 5] = ["catalog", "readers", "ratings", "shelves", "reviews"];
+pub const PROJECTIONS: [&str; 6] = ["catalog", "readers", "ratings", "shelves", "reviews", "feed"];
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     reset(&config).await?;
@@ -38,7 +43,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         tokio::spawn(runner.of(readers::Readers).run(shutdown.clone())),
         tokio::spawn(runner.of(ratings::Ratings { namespace: namespace.clone() }).run(shutdown.clone())),
         tokio::spawn(runner.of(shelves::Shelves { namespace: namespace.clone() }).run(shutdown.clone())),
-        tokio::spawn(runner.of(reviews::Reviews { namespace }).run(shutdown.clone())),
+        tokio::spawn(runner.of(reviews::Reviews { namespace: namespace.clone() }).run(shutdown.clone())),
+        tokio::spawn(runner.of(feed::Feed { namespace, fanout_limit: config.feed_fanout_limit }).run(shutdown.clone())),
     ];
     for run in runs {
         if let Err(err) = run.await {
@@ -68,7 +74,13 @@ pub async fn reset(config: &Config) -> Result<(), StartError> {
             "readers" => runner.of(readers::Readers).reset().await?,
             "ratings" => runner.of(ratings::Ratings { namespace: namespace.clone() }).reset().await?,
             "shelves" => runner.of(shelves::Shelves { namespace: namespace.clone() }).reset().await?,
-            _ => runner.of(reviews::Reviews { namespace: namespace.clone() }).reset().await?,
+            "reviews" => runner.of(reviews::Reviews { namespace: namespace.clone() }).reset().await?,
+            _ => {
+                runner
+                    .of(feed::Feed { namespace: namespace.clone(), fanout_limit: config.feed_fanout_limit })
+                    .reset()
+                    .await?
+            }
         }
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! The GraphQL schema: queries over the read models, one mutation per command, and live
 //! subscriptions fed by the projector through NATS.
 
+pub mod feed;
 pub mod loaders;
 pub mod reading;
 pub mod reviews;
@@ -36,7 +37,12 @@ pub type ReadstreamSchema = Schema<Query, Mutation, Subscription>;
 pub struct Mutation(CoreMutation, social::SocialMutation, reading::ReadingMutation, reviews::ReviewsMutation);
 
 #[derive(async_graphql::MergedSubscription, Default)]
-pub struct Subscription(CoreSubscription, reading::ReadingSubscription, reviews::ReviewsSubscription);
+pub struct Subscription(
+    CoreSubscription,
+    reading::ReadingSubscription,
+    reviews::ReviewsSubscription,
+    feed::FeedSubscription,
+);
 
 /// Request `extensions` field (and HTTP header) asking to read at least this stream position.
 pub const MIN_POSITION: &str = "minPosition";

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use async_graphql::connection::Connection;
 
 use super::{
+    feed::{self, ActivityKind, FeedItem, FollowedReaderOnBook},
     loaders::{AuthorsOf, Database, RatingsOf},
     reading::{self, CustomShelf, ReadingStats, ShelfCounts, ShelfEntry, ShelfOrder, ShelfStatus, TimelineEntry},
     reviews::{self, Review, ReviewOrder, ReviewsOf},
@@ -65,6 +66,16 @@ impl Book {
         stars: Option<i32>,
     ) -> Result<Connection<String, Review, ListInfo>> {
         Ok(reviews::reviews(ctx, ReviewsOf::Book { book_id: self.book_id, stars }, first, after, order_by).await?)
+    }
+
+    /// What the readers the viewer follows did with it: shelf, stars, review.
+    async fn followed_readers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, FollowedReaderOnBook, ListInfo>> {
+        Ok(feed::followed_readers(ctx, self.book_id, first, after).await?)
     }
 
     /// How many readers have it on each built-in shelf.
@@ -127,6 +138,18 @@ impl Reader {
         as_of: Option<NaiveDate>,
     ) -> Result<Connection<String, ShelfEntry, ListInfo>> {
         Ok(reading::shelf(ctx, self.reader_id, status, shelf, first, after, order_by, as_of).await?)
+    }
+
+    /// What the readers this reader follows did, newest first (the reader's own only; ask
+    /// `viewer { feed }`). `kinds` keeps only those activities.
+    async fn feed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+        kinds: Option<Vec<ActivityKind>>,
+    ) -> Result<Connection<String, FeedItem>> {
+        Ok(feed::feed(ctx, self.reader_id, first, after, kinds).await?)
     }
 
     async fn followers_count(&self, ctx: &Context<'_>) -> Result<i64> {

@@ -1,0 +1,381 @@
+//! The viewer's feed: what the readers they follow did, newest first, fanned out on write for
+//! ordinary accounts and merged on read for accounts with very many followers; and what the
+//! readers the viewer follows did with one book.
+
+use async_graphql::{
+    connection::{Connection, Edge},
+    ComplexObject, Context, Enum, Result, SimpleObject, Subscription,
+};
+use chrono::{DateTime, Utc};
+use futures::{Stream, StreamExt};
+use prost::Message;
+use readstream_contracts::proto::live::v1 as live;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{
+    app, decode_cursor, encode_cursor,
+    loaders::{BookKey, ReaderKey},
+    page_size,
+    reading::ShelfStatus,
+    reviews::{load_review, Review},
+    types::{load_error, loader, Book, Reader},
+    viewer, ListInfo,
+};
+use crate::error::ApiError;
+
+#[derive(Debug, Enum, Copy, Clone, Eq, PartialEq)]
+pub enum ActivityKind {
+    StartedReading,
+    FinishedReading,
+    DidNotFinish,
+    WantToRead,
+    Rated,
+    Reviewed,
+    LikedReview,
+    Followed,
+}
+
+impl ActivityKind {
+    fn as_db(self) -> &'static str {
+        match self {
+            Self::StartedReading => "started_reading",
+            Self::FinishedReading => "finished_reading",
+            Self::DidNotFinish => "did_not_finish",
+            Self::WantToRead => "want_to_read",
+            Self::Rated => "rated",
+            Self::Reviewed => "reviewed",
+            Self::LikedReview => "liked_review",
+            Self::Followed => "followed",
+        }
+    }
+
+    fn from_db(kind: &str) -> Option<Self> {
+        [
+            Self::StartedReading,
+            Self::FinishedReading,
+            Self::DidNotFinish,
+            Self::WantToRead,
+            Self::Rated,
+            Self::Reviewed,
+            Self::LikedReview,
+            Self::Followed,
+        ]
+        .into_iter()
+        .find(|k| k.as_db() == kind)
+    }
+}
+
+/// Something a followed reader did.
+#[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
+pub struct FeedItem {
+    pub kind: ActivityKind,
+    pub at: DateTime<Utc>,
+    /// The stream position that recorded it.
+    pub position: i64,
+    /// The stars, for a rating.
+    pub stars: Option<i32>,
+    #[graphql(skip)]
+    pub actor_id: Uuid,
+    #[graphql(skip)]
+    pub book_id: Option<Uuid>,
+    #[graphql(skip)]
+    pub review_id: Option<Uuid>,
+    #[graphql(skip)]
+    pub followee_id: Option<Uuid>,
+    #[graphql(skip)]
+    pub event_index: i32,
+}
+
+#[ComplexObject]
+impl FeedItem {
+    /// Who did it.
+    async fn reader(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
+        Ok(loader(ctx).load_one(ReaderKey(self.actor_id)).await.map_err(load_error)?)
+    }
+
+    async fn book(&self, ctx: &Context<'_>) -> Result<Option<Book>> {
+        let book_id = match (self.book_id, self.review_id) {
+            (Some(book_id), _) => book_id,
+            (None, Some(review_id)) => match load_review(&app(ctx).pool, review_id).await? {
+                Some(review) => review.book_id,
+                None => return Ok(None),
+            },
+            (None, None) => return Ok(None),
+        };
+        Ok(loader(ctx).load_one(BookKey(book_id)).await.map_err(load_error)?)
+    }
+
+    /// The review written or liked (null once withdrawn).
+    async fn review(&self, ctx: &Context<'_>) -> Result<Option<Review>> {
+        match self.review_id {
+            Some(review_id) => Ok(load_review(&app(ctx).pool, review_id).await?),
+            None => Ok(None),
+        }
+    }
+
+    /// The reader followed, for a follow.
+    async fn followed(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
+        match self.followee_id {
+            Some(id) => Ok(loader(ctx).load_one(ReaderKey(id)).await.map_err(load_error)?),
+            None => Ok(None),
+        }
+    }
+}
+
+struct ItemRow {
+    position: i64,
+    event_index: i32,
+    actor_id: Uuid,
+    kind: String,
+    book_id: Option<Uuid>,
+    review_id: Option<Uuid>,
+    stars: Option<i16>,
+    followee_id: Option<Uuid>,
+    occurred_at: DateTime<Utc>,
+}
+
+impl ItemRow {
+    fn into_item(self) -> Option<FeedItem> {
+        Some(FeedItem {
+            kind: ActivityKind::from_db(&self.kind)?,
+            at: self.occurred_at,
+            position: self.position,
+            stars: self.stars.map(i32::from),
+            actor_id: self.actor_id,
+            book_id: self.book_id,
+            review_id: self.review_id,
+            followee_id: self.followee_id,
+            event_index: self.event_index,
+        })
+    }
+}
+
+const FEED_CURSOR: &str = "feed";
+
+/// One page of a reader's feed: their fanned-out items merged with the activities of the
+/// accounts they follow that were too followed to fan out, newest first.
+pub async fn feed(
+    ctx: &Context<'_>,
+    reader_id: Uuid,
+    first: Option<i32>,
+    after: Option<String>,
+    kinds: Option<Vec<ActivityKind>>,
+) -> Result<Connection<String, FeedItem>, ApiError> {
+    if viewer(ctx)?.reader_id != reader_id {
+        return Err(ApiError::new(readstream_contracts::Code::PermissionDenied, "a feed is its reader's alone"));
+    }
+    let limit = page_size(first)?;
+    let bad_cursor = || ApiError::invalid("after", "after is not a cursor of this list");
+    let after = match after {
+        None => None,
+        Some(cursor) => {
+            let text = decode_cursor(FEED_CURSOR, "after", &cursor)?;
+            let (position, index) = text.split_once(':').ok_or_else(bad_cursor)?;
+            Some((position.parse::<i64>().map_err(|_| bad_cursor())?, index.parse::<i32>().map_err(|_| bad_cursor())?))
+        }
+    };
+    let kinds: Option<Vec<String>> = kinds.map(|kinds| kinds.into_iter().map(|k| k.as_db().to_owned()).collect());
+    let mut rows = sqlx::query_as!(
+        ItemRow,
+        r#"WITH page AS (
+               (SELECT position, event_index FROM feed_items
+                WHERE reader_id = $1 AND ($2::text[] IS NULL OR kind = ANY($2))
+                  AND ($3::bigint IS NULL OR (position, event_index) < ($3, $4))
+                ORDER BY position DESC, event_index DESC LIMIT $5)
+               UNION ALL
+               (SELECT a.position, a.event_index FROM activities a
+                WHERE NOT a.fanned_out AND NOT a.backdated
+                  AND a.actor_id IN (SELECT followee_id FROM feed_follows WHERE follower_id = $1)
+                  AND ($2::text[] IS NULL OR a.kind = ANY($2))
+                  AND ($3::bigint IS NULL OR (a.position, a.event_index) < ($3, $4))
+                ORDER BY a.position DESC, a.event_index DESC LIMIT $5)
+           )
+           SELECT a.position, a.event_index, a.actor_id, a.kind, a.book_id, a.review_id, a.stars, a.followee_id, a.occurred_at
+           FROM page p JOIN activities a ON a.position = p.position AND a.event_index = p.event_index
+           ORDER BY a.position DESC, a.event_index DESC
+           LIMIT $5"#,
+        reader_id,
+        kinds.as_deref(),
+        after.map(|a| a.0),
+        after.map_or(0, |a| a.1),
+        limit + 1
+    )
+    .fetch_all(&app(ctx).pool)
+    .await?;
+    let has_next = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    // No totalCount: counting a feed that merges on read would cost a scan.
+    let mut connection = Connection::new(after.is_some(), has_next);
+    connection.edges.extend(
+        rows.into_iter().filter_map(ItemRow::into_item).map(|item| {
+            Edge::new(encode_cursor(FEED_CURSOR, &format!("{}:{}", item.position, item.event_index)), item)
+        }),
+    );
+    Ok(connection)
+}
+
+async fn load_item(pool: &PgPool, position: i64, event_index: i32) -> Option<FeedItem> {
+    sqlx::query_as!(
+        ItemRow,
+        "SELECT position, event_index, actor_id, kind, book_id, review_id, stars, followee_id, occurred_at
+         FROM activities WHERE position = $1 AND event_index = $2",
+        position,
+        event_index
+    )
+    .fetch_optional(pool)
+    .await
+    .ok()
+    .flatten()
+    .and_then(ItemRow::into_item)
+}
+
+#[derive(Default)]
+pub struct FeedSubscription;
+
+#[Subscription]
+impl FeedSubscription {
+    /// Each new item of the viewer's feed as it is projected, whichever gateway replica the
+    /// viewer is connected to (pushes travel through NATS). With `since` (a stream position)
+    /// it first sends the items after it, oldest first, so a client that reconnects misses
+    /// nothing.
+    async fn feed(&self, ctx: &Context<'_>, since: Option<u64>) -> Result<impl Stream<Item = FeedItem>> {
+        let viewer = viewer(ctx)?;
+        let app = app(ctx);
+        let mut subjects = vec![format!("{}.live.feed.{}", app.namespace, viewer.reader_id)];
+        let merged = sqlx::query_scalar!(
+            "SELECT f.followee_id FROM feed_follows f JOIN feed_follower_counts c ON c.reader_id = f.followee_id
+             WHERE f.follower_id = $1 AND c.merged_on_read",
+            viewer.reader_id
+        )
+        .fetch_all(&app.pool)
+        .await
+        .map_err(ApiError::from)?;
+        subjects.extend(merged.into_iter().map(|id| format!("{}.live.activity.{id}", app.namespace)));
+        let mut streams = Vec::new();
+        for subject in subjects {
+            streams.push(app.nats.subscribe(subject).await.map_err(ApiError::unavailable)?);
+        }
+        // Subscribed before reading, so nothing falls between the catch-up and the first push.
+        app.nats.flush().await.map_err(ApiError::unavailable)?;
+        let mut missed = Vec::new();
+        if let Some(since) = since {
+            missed = sqlx::query_as!(
+                ItemRow,
+                r#"WITH page AS (
+                       SELECT position, event_index FROM feed_items WHERE reader_id = $1 AND position > $2
+                       UNION ALL
+                       SELECT a.position, a.event_index FROM activities a
+                       WHERE NOT a.fanned_out AND NOT a.backdated AND a.position > $2
+                         AND a.actor_id IN (SELECT followee_id FROM feed_follows WHERE follower_id = $1)
+                   )
+                   SELECT a.position, a.event_index, a.actor_id, a.kind, a.book_id, a.review_id, a.stars, a.followee_id, a.occurred_at
+                   FROM page p JOIN activities a ON a.position = p.position AND a.event_index = p.event_index
+                   ORDER BY a.position, a.event_index
+                   LIMIT 1000"#,
+                viewer.reader_id,
+                since as i64
+            )
+            .fetch_all(&app.pool)
+            .await
+            .map_err(ApiError::from)?
+            .into_iter()
+            .filter_map(ItemRow::into_item)
+            .collect();
+        }
+        let seen = missed.last().map(|item: &FeedItem| (item.position, item.event_index));
+        let pool = app.pool.clone();
+        let live = futures::stream::select_all(streams).filter_map(move |message| {
+            let pool = pool.clone();
+            async move {
+                let notice = live::FeedActivity::decode(message.payload).ok()?;
+                let key = (notice.position as i64, notice.event_index as i32);
+                if seen.is_some_and(|seen| key <= seen) {
+                    return None;
+                }
+                load_item(&pool, key.0, key.1).await
+            }
+        });
+        Ok(futures::stream::iter(missed).chain(live))
+    }
+}
+
+/// What one of the readers the viewer follows did with a book.
+#[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
+pub struct FollowedReaderOnBook {
+    #[graphql(skip)]
+    pub reader_id: Uuid,
+    pub status: Option<ShelfStatus>,
+    pub stars: Option<i32>,
+    #[graphql(skip)]
+    pub review_id: Option<Uuid>,
+}
+
+#[ComplexObject]
+impl FollowedReaderOnBook {
+    async fn reader(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
+        Ok(loader(ctx).load_one(ReaderKey(self.reader_id)).await.map_err(load_error)?)
+    }
+
+    async fn review(&self, ctx: &Context<'_>) -> Result<Option<Review>> {
+        match self.review_id {
+            Some(review_id) => Ok(load_review(&app(ctx).pool, review_id).await?),
+            None => Ok(None),
+        }
+    }
+}
+
+const FOLLOWED_CURSOR: &str = "followed";
+
+/// The readers the viewer follows who shelved, rated or reviewed `book_id`, most recently
+/// followed first (empty without a token).
+pub async fn followed_readers(
+    ctx: &Context<'_>,
+    book_id: Uuid,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Connection<String, FollowedReaderOnBook, ListInfo>, ApiError> {
+    let limit = page_size(first)?;
+    let after = after
+        .as_deref()
+        .map(|c| {
+            decode_cursor(FOLLOWED_CURSOR, "after", c)?
+                .parse::<i64>()
+                .map_err(|_| ApiError::invalid("after", "after is not a cursor of this list"))
+        })
+        .transpose()?;
+    let Some(viewer) = ctx.data_opt::<crate::auth::Viewer>() else {
+        return Ok(Connection::with_additional_fields(false, false, ListInfo { total_count: 0 }));
+    };
+    let rows = sqlx::query!(
+        r#"SELECT f.followee_id AS "reader_id!", f.position AS "position!", s.status AS "status?", r.stars AS "stars?",
+                  rv.review_id AS "review_id?", count(*) OVER () AS "total!"
+           FROM follows f
+           LEFT JOIN shelf_entries s ON s.reader_id = f.followee_id AND s.book_id = $2
+           LEFT JOIN ratings r ON r.reader_id = f.followee_id AND r.book_id = $2
+           LEFT JOIN reviews rv ON rv.reader_id = f.followee_id AND rv.book_id = $2 AND NOT rv.withdrawn
+           WHERE f.follower_id = $1 AND (s.status IS NOT NULL OR r.stars IS NOT NULL OR rv.review_id IS NOT NULL)
+           ORDER BY f.position DESC"#,
+        viewer.reader_id,
+        book_id
+    )
+    .fetch_all(&app(ctx).pool)
+    .await?;
+    let total_count = rows.first().map_or(0, |r| r.total);
+    let mut page: Vec<_> = rows.into_iter().filter(|r| after.is_none_or(|a| r.position < a)).collect();
+    let has_next = page.len() as i64 > limit;
+    page.truncate(limit as usize);
+    let mut connection = Connection::with_additional_fields(after.is_some(), has_next, ListInfo { total_count });
+    connection.edges.extend(page.into_iter().map(|r| {
+        let entry = FollowedReaderOnBook {
+            reader_id: r.reader_id,
+            status: r.status.as_deref().and_then(ShelfStatus::from_db),
+            stars: r.stars.map(i32::from),
+            review_id: r.review_id,
+        };
+        Edge::new(encode_cursor(FOLLOWED_CURSOR, &r.position.to_string()), entry)
+    }));
+    Ok(connection)
+}

@@ -1,0 +1,342 @@
+//! Activity feeds. Each activity (started, finished, did not finish, want to read, rated,
+//! reviewed, liked a review, followed someone) is written once to `activities`; for an actor
+//! with at most `fanout_limit` followers it is also written into each follower's
+//! `feed_items` (fan-out on write). Above the limit it is not: the gateway merges such actors'
+//! activities into their followers' feeds when they read them, so one rating by an account
+//! with a million followers writes one row. Backdated activities (an import of past reading)
+//! are kept but reach no feed.
+//!
+//! Fan-out follows the stream's order exactly: the batch is folded in memory over this
+//! projection's own copy of the follow graph, so a rebuild writes the same feeds.
+
+use std::collections::{HashMap, HashSet};
+
+use bytes::Bytes;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use prost::Message;
+use readstream_contracts::{proto::live::v1 as live, Event};
+use readstream_eventstore::Stored;
+use readstream_projection::{LiveUpdate, Projection};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// Activities dated further back than this before they were recorded reach no feed.
+pub const BACKDATED_AFTER_DAYS: i64 = 7;
+
+pub struct Feed {
+    pub namespace: String,
+    /// The most followers an account may have for its activities to be fanned out on write.
+    pub fanout_limit: u64,
+}
+
+struct Activity {
+    position: i64,
+    event_index: i32,
+    actor_id: Uuid,
+    kind: &'static str,
+    book_id: Option<Uuid>,
+    review_id: Option<Uuid>,
+    stars: Option<i16>,
+    followee_id: Option<Uuid>,
+    occurred_at: DateTime<Utc>,
+    backdated: bool,
+    fanned_out: bool,
+}
+
+/// What an event is as an activity, and the day it happened in the reader's life.
+struct Deed {
+    actor_id: Uuid,
+    kind: &'static str,
+    book_id: Option<Uuid>,
+    review_id: Option<Uuid>,
+    stars: Option<i16>,
+    followee_id: Option<Uuid>,
+    day: Option<NaiveDate>,
+}
+
+impl Deed {
+    fn on_book(actor_id: Uuid, kind: &'static str, book_id: Uuid, day: Option<NaiveDate>) -> Self {
+        Deed { actor_id, kind, book_id: Some(book_id), review_id: None, stars: None, followee_id: None, day }
+    }
+}
+
+fn activity(event: &Event) -> Option<Deed> {
+    Some(match *event {
+        Event::ReadingStarted { reader_id, book_id, started_on, resumed: false, .. } => {
+            Deed::on_book(reader_id, "started_reading", book_id, Some(started_on))
+        }
+        Event::ReadingFinished { reader_id, book_id, finished_on, .. } => {
+            Deed::on_book(reader_id, "finished_reading", book_id, Some(finished_on))
+        }
+        Event::ReadingAbandoned { reader_id, book_id, on, .. } => {
+            Deed::on_book(reader_id, "did_not_finish", book_id, Some(on))
+        }
+        Event::WantToRead { reader_id, book_id, on } => Deed::on_book(reader_id, "want_to_read", book_id, Some(on)),
+        Event::BookRated { reader_id, book_id, stars, .. } => {
+            Deed { stars: Some(i16::from(stars)), ..Deed::on_book(reader_id, "rated", book_id, None) }
+        }
+        Event::ReviewPublished { review_id, reader_id, book_id, written_on, .. } => {
+            Deed { review_id: Some(review_id), ..Deed::on_book(reader_id, "reviewed", book_id, Some(written_on)) }
+        }
+        Event::ReviewLiked { review_id, liker_id } => Deed {
+            actor_id: liker_id,
+            kind: "liked_review",
+            book_id: None,
+            review_id: Some(review_id),
+            stars: None,
+            followee_id: None,
+            day: None,
+        },
+        Event::ReaderFollowed { follower_id, followee_id } => Deed {
+            actor_id: follower_id,
+            kind: "followed",
+            book_id: None,
+            review_id: None,
+            stars: None,
+            followee_id: Some(followee_id),
+            day: None,
+        },
+        _ => return None,
+    })
+}
+
+type Pair = (Uuid, Uuid);
+
+fn actors(batch: &[Stored]) -> Vec<Uuid> {
+    let mut seen = HashSet::new();
+    batch
+        .iter()
+        .flat_map(|s| &s.envelope.events)
+        .filter_map(|e| match &e.event {
+            Event::ReaderFollowed { followee_id, .. } | Event::ReaderUnfollowed { followee_id, .. } => {
+                Some(*followee_id)
+            }
+            event => activity(event).map(|deed| deed.actor_id),
+        })
+        .filter(|actor| seen.insert(*actor))
+        .collect()
+}
+
+impl Projection for Feed {
+    fn name(&self) -> &'static str {
+        "feed"
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["activities", "feed_items", "feed_follows", "feed_follower_counts"]
+    }
+
+    async fn apply(&self, tx: &mut PgConnection, batch: &[Stored]) -> Result<Vec<LiveUpdate>, sqlx::Error> {
+        let actors = actors(batch);
+        if actors.is_empty() {
+            return Ok(Vec::new());
+        }
+        let limit = self.fanout_limit as i64;
+        // Follower counts of every actor, and the follower lists of those at or below the limit.
+        let mut counts: HashMap<Uuid, i64> =
+            sqlx::query!("SELECT reader_id, followers FROM feed_follower_counts WHERE reader_id = ANY($1)", &actors)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .map(|r| (r.reader_id, r.followers))
+                .collect();
+        let small: Vec<Uuid> =
+            actors.iter().copied().filter(|a| counts.get(a).copied().unwrap_or(0) <= limit).collect();
+        let mut followers: HashMap<Uuid, HashSet<Uuid>> = HashMap::new();
+        for row in sqlx::query!("SELECT followee_id, follower_id FROM feed_follows WHERE followee_id = ANY($1)", &small)
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            followers.entry(row.followee_id).or_default().insert(row.follower_id);
+        }
+        // Actors above the limit whose followers were not loaded; a drop to the limit in this
+        // batch cannot be fanned out exactly, so they stay merged on read until the next batch.
+        let unloaded: HashSet<Uuid> = actors.iter().copied().filter(|a| !small.contains(a)).collect();
+
+        let mut activities = Vec::new();
+        let mut items: Vec<(Uuid, i64, i32, Uuid, &'static str)> = Vec::new();
+        let (mut follows, mut unfollows): (Vec<Pair>, Vec<Pair>) = (Vec::new(), Vec::new());
+        // Every pair unfollowed in the batch: their earlier items leave the feed even if the
+        // reader follows again later in the batch.
+        let mut cleared: Vec<Pair> = Vec::new();
+        for stored in batch {
+            let position = stored.position as i64;
+            let occurred_at = stored.envelope.meta.occurred_at;
+            for (index, recorded) in stored.envelope.events.iter().enumerate() {
+                match recorded.event {
+                    Event::ReaderFollowed { follower_id, followee_id } => {
+                        *counts.entry(followee_id).or_default() += 1;
+                        follows.push((follower_id, followee_id));
+                        unfollows.retain(|pair| *pair != (follower_id, followee_id));
+                        if !unloaded.contains(&followee_id) {
+                            followers.entry(followee_id).or_default().insert(follower_id);
+                        }
+                    }
+                    Event::ReaderUnfollowed { follower_id, followee_id } => {
+                        *counts.entry(followee_id).or_default() -= 1;
+                        unfollows.push((follower_id, followee_id));
+                        cleared.push((follower_id, followee_id));
+                        follows.retain(|pair| *pair != (follower_id, followee_id));
+                        if let Some(set) = followers.get_mut(&followee_id) {
+                            set.remove(&follower_id);
+                        }
+                        // Unfollowing removes that reader's items from the feed.
+                        items.retain(|item| (item.0, item.3) != (follower_id, followee_id));
+                    }
+                    _ => {}
+                }
+                let Some(Deed { actor_id, kind, book_id, review_id, stars, followee_id, day }) =
+                    activity(&recorded.event)
+                else {
+                    continue;
+                };
+                let backdated =
+                    day.is_some_and(|day| day < (occurred_at - Duration::days(BACKDATED_AFTER_DAYS)).date_naive());
+                let fan_out = !unloaded.contains(&actor_id) && counts.get(&actor_id).copied().unwrap_or(0) <= limit;
+                if fan_out && !backdated {
+                    for follower in followers.get(&actor_id).into_iter().flatten() {
+                        items.push((*follower, position, index as i32, actor_id, kind));
+                    }
+                }
+                activities.push(Activity {
+                    position,
+                    event_index: index as i32,
+                    actor_id,
+                    kind,
+                    book_id,
+                    review_id,
+                    stars,
+                    followee_id,
+                    occurred_at,
+                    backdated,
+                    fanned_out: fan_out,
+                });
+            }
+        }
+
+        write_follows(tx, &follows, &unfollows, &cleared, &counts, limit).await?;
+        write_activities(tx, &activities).await?;
+        write_items(tx, &items).await?;
+
+        let notice = |position: i64, index: i32| {
+            Bytes::from(live::FeedActivity { position: position as u64, event_index: index as u32 }.encode_to_vec())
+        };
+        let mut updates: Vec<LiveUpdate> = items
+            .iter()
+            .map(|(reader, position, index, _, _)| LiveUpdate {
+                subject: format!("{}.live.feed.{reader}", self.namespace),
+                payload: notice(*position, *index),
+            })
+            .collect();
+        updates.extend(activities.iter().filter(|a| !a.fanned_out && !a.backdated).map(|a| LiveUpdate {
+            subject: format!("{}.live.activity.{}", self.namespace, a.actor_id),
+            payload: notice(a.position, a.event_index),
+        }));
+        Ok(updates)
+    }
+}
+
+async fn write_follows(
+    tx: &mut PgConnection,
+    follows: &[Pair],
+    unfollows: &[Pair],
+    cleared: &[Pair],
+    counts: &HashMap<Uuid, i64>,
+    limit: i64,
+) -> Result<(), sqlx::Error> {
+    if !unfollows.is_empty() {
+        let (followers, followees): (Vec<Uuid>, Vec<Uuid>) = unfollows.iter().copied().unzip();
+        sqlx::query!(
+            "DELETE FROM feed_follows f USING UNNEST($1::uuid[], $2::uuid[]) AS k(follower_id, followee_id)
+             WHERE f.follower_id = k.follower_id AND f.followee_id = k.followee_id",
+            &followers,
+            &followees
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !cleared.is_empty() {
+        let (followers, followees): (Vec<Uuid>, Vec<Uuid>) = cleared.iter().copied().unzip();
+        // Items fanned out in earlier batches leave the unfollower's feed.
+        sqlx::query!(
+            "DELETE FROM feed_items i USING UNNEST($1::uuid[], $2::uuid[]) AS k(reader_id, actor_id)
+             WHERE i.reader_id = k.reader_id AND i.actor_id = k.actor_id",
+            &followers,
+            &followees
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !follows.is_empty() {
+        let (followers, followees): (Vec<Uuid>, Vec<Uuid>) = follows.iter().copied().unzip();
+        sqlx::query!(
+            "INSERT INTO feed_follows (follower_id, followee_id) SELECT * FROM UNNEST($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING",
+            &followers,
+            &followees
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    let changed: Vec<(Uuid, i64)> =
+        follows.iter().chain(unfollows).map(|(_, followee)| (*followee, counts[followee])).collect();
+    if !changed.is_empty() {
+        let (ids, totals): (Vec<Uuid>, Vec<i64>) = changed.into_iter().collect::<HashMap<_, _>>().into_iter().unzip();
+        sqlx::query!(
+            "INSERT INTO feed_follower_counts (reader_id, followers, merged_on_read)
+             SELECT id, n, n > $3 FROM UNNEST($1::uuid[], $2::bigint[]) AS t(id, n)
+             ON CONFLICT (reader_id) DO UPDATE SET followers = EXCLUDED.followers, merged_on_read = EXCLUDED.merged_on_read",
+            &ids,
+            &totals,
+            limit
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn write_activities(tx: &mut PgConnection, activities: &[Activity]) -> Result<(), sqlx::Error> {
+    if activities.is_empty() {
+        return Ok(());
+    }
+    sqlx::query!(
+        "INSERT INTO activities (position, event_index, actor_id, kind, book_id, review_id, stars, followee_id,
+                                 occurred_at, backdated, fanned_out)
+         SELECT * FROM UNNEST($1::bigint[], $2::int[], $3::uuid[], $4::text[], $5::uuid[], $6::uuid[], $7::smallint[],
+                              $8::uuid[], $9::timestamptz[], $10::bool[], $11::bool[])
+         ON CONFLICT DO NOTHING",
+        &activities.iter().map(|a| a.position).collect::<Vec<_>>(),
+        &activities.iter().map(|a| a.event_index).collect::<Vec<_>>(),
+        &activities.iter().map(|a| a.actor_id).collect::<Vec<_>>(),
+        &activities.iter().map(|a| a.kind.to_owned()).collect::<Vec<_>>(),
+        &activities.iter().map(|a| a.book_id).collect::<Vec<_>>() as &[Option<Uuid>],
+        &activities.iter().map(|a| a.review_id).collect::<Vec<_>>() as &[Option<Uuid>],
+        &activities.iter().map(|a| a.stars).collect::<Vec<_>>() as &[Option<i16>],
+        &activities.iter().map(|a| a.followee_id).collect::<Vec<_>>() as &[Option<Uuid>],
+        &activities.iter().map(|a| a.occurred_at).collect::<Vec<_>>(),
+        &activities.iter().map(|a| a.backdated).collect::<Vec<_>>(),
+        &activities.iter().map(|a| a.fanned_out).collect::<Vec<_>>(),
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+async fn write_items(tx: &mut PgConnection, items: &[(Uuid, i64, i32, Uuid, &'static str)]) -> Result<(), sqlx::Error> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    sqlx::query!(
+        "INSERT INTO feed_items (reader_id, position, event_index, actor_id, kind)
+         SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::int[], $4::uuid[], $5::text[])
+         ON CONFLICT DO NOTHING",
+        &items.iter().map(|i| i.0).collect::<Vec<_>>(),
+        &items.iter().map(|i| i.1).collect::<Vec<_>>(),
+        &items.iter().map(|i| i.2).collect::<Vec<_>>(),
+        &items.iter().map(|i| i.3).collect::<Vec<_>>(),
+        &items.iter().map(|i| i.4.to_owned()).collect::<Vec<_>>(),
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! The activity feed, end to end through GraphQL.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::{Days, Utc};
+use readstream_e2e::{System, FEED_FANOUT_LIMIT};
+use readstream_testkit::graphql::GraphQl;
+use serde_json::{json, Value};
+
+use super::{add_seed_book, position, rate, sign_up, sign_up_many};
+
+const FEED: &str = "{ viewer { feed(first: 50) { edges { node { kind stars reader { handle } book { title } review { body } followed { handle } } } pageInfo { hasNextPage } } } }";
+
+async fn act(reader: &GraphQl, mutation: &str, vars: Value) -> anyhow::Result<u64> {
+    let response = reader.request(mutation, vars).await?;
+    let data = response.data()?;
+    let payload = data.as_object().and_then(|o| o.values().next()).context("no payload")?;
+    position(payload)
+}
+
+async fn follow(reader: &GraphQl, other: &str) -> anyhow::Result<u64> {
+    act(reader, "mutation($r: ID!) { follow(readerId: $r) { position } }", json!({ "r": other })).await
+}
+
+fn kinds(feed: &Value) -> Vec<(String, String)> {
+    feed["viewer"]["feed"]["edges"]
+        .as_array()
+        .map(|edges| {
+            edges
+                .iter()
+                .map(|e| {
+                    (
+                        e["node"]["kind"].as_str().unwrap_or_default().to_owned(),
+                        e["node"]["reader"]["handle"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_follower_sees_what_a_friend_did_in_order_live_and_not_after_unfollowing() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let (ben, ben_id) = sign_up(&system, "ben").await?;
+    let (book, _) = add_seed_book(&ben).await?;
+    let since = follow(&ana, &ben_id).await?;
+    let mut live = ana
+        .subscribe(
+            "subscription($since: Int) { feed(since: $since) { kind reader { handle } } }",
+            json!({ "since": since }),
+        )
+        .await?;
+
+    act(&ben, "mutation($b: ID!) { startReading(bookId: $b) { position } }", json!({ "b": book })).await?;
+    rate(&ben, &book, 4).await?;
+    let at = act(
+        &ben,
+        "mutation($b: ID!) { publishReview(bookId: $b, body: \"Gripping.\") { position } }",
+        json!({ "b": book }),
+    )
+    .await?;
+
+    let response = ana.request_at(FEED, json!({}), at).await?;
+    let feed = response.data()?;
+    assert_eq!(
+        kinds(feed),
+        vec![
+            ("REVIEWED".into(), "ben".into()),
+            ("RATED".into(), "ben".into()),
+            ("STARTED_READING".into(), "ben".into())
+        ]
+    );
+    let items = &feed["viewer"]["feed"]["edges"];
+    assert_eq!(items[0]["node"]["review"]["body"], json!("Gripping."));
+    assert_eq!(items[1]["node"]["stars"], json!(4));
+    assert_eq!(items[2]["node"]["book"]["title"], json!("Moscow 1956"));
+
+    let mut pushed = Vec::new();
+    for _ in 0..3 {
+        let item = live.next(Duration::from_secs(10)).await?;
+        pushed.push(item["feed"]["kind"].as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(pushed, ["STARTED_READING", "RATED", "REVIEWED"]);
+
+    // Only some kinds.
+    let response =
+        ana.request_at("{ viewer { feed(kinds: [RATED]) { edges { node { kind } } } } }", json!({}), at).await?;
+    assert_eq!(response.data()?["viewer"]["feed"]["edges"], json!([{ "node": { "kind": "RATED" } }]));
+
+    let at = act(&ana, "mutation($r: ID!) { unfollow(readerId: $r) { position } }", json!({ "r": ben_id })).await?;
+    let response = ana.request_at(FEED, json!({}), at).await?;
+    assert_eq!(kinds(response.data()?), vec![]);
+
+    // Someone else's feed is theirs alone.
+    let response = ben.request("{ reader(handle: \"ana\") { feed { edges { node { kind } } } } }", json!({})).await?;
+    assert_eq!(response.error_code(), Some("PERMISSION_DENIED"));
+    system.stop().await
+}
+
+#[tokio::test]
+async fn an_account_above_the_fan_out_limit_writes_one_row_and_every_follower_sees_it() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (star, star_id) = sign_up(&system, "celebrity").await?;
+    let (plain, plain_id) = sign_up(&system, "ordinary").await?;
+    let fans = sign_up_many(&system, "fan", FEED_FANOUT_LIMIT as usize + 2).await?;
+    let (book, _) = add_seed_book(&star).await?;
+    for fan in &fans {
+        follow(fan, &star_id).await?;
+    }
+    for fan in &fans[..2] {
+        follow(fan, &plain_id).await?;
+    }
+    let celebrity_rating = rate(&star, &book, 5).await?;
+    let ordinary_rating = rate(&plain, &book, 3).await?;
+    let at = celebrity_rating.max(ordinary_rating);
+
+    for (i, fan) in fans.iter().enumerate() {
+        let response = fan.request_at(FEED, json!({}), at).await?;
+        let mut expected = vec![];
+        if i < 2 {
+            expected.push(("RATED".to_owned(), "ordinary".to_owned()));
+        }
+        expected.push(("RATED".to_owned(), "celebrity".to_owned()));
+        assert_eq!(kinds(response.data()?), expected, "fan {i}");
+    }
+
+    // Rows written for each rating: the celebrity's do not grow with its followers.
+    let pool = sqlx::PgPool::connect(&system.database_url).await?;
+    let items = |position: u64| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM feed_items WHERE position = $1")
+                .bind(position as i64)
+                .fetch_one(&pool)
+                .await
+        }
+    };
+    assert_eq!(items(celebrity_rating).await?, 0);
+    assert_eq!(items(ordinary_rating).await?, 2);
+    system.stop().await
+}
+
+#[tokio::test]
+async fn blocks_and_backdated_imports_keep_feeds_clean_and_friends_show_on_the_book() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (ana, ana_id) = sign_up(&system, "ana").await?;
+    let (ben, ben_id) = sign_up(&system, "ben").await?;
+    let (cyd, cyd_id) = sign_up(&system, "cyd").await?;
+    let (book, _) = add_seed_book(&ben).await?;
+    follow(&ana, &ben_id).await?;
+    follow(&ana, &cyd_id).await?;
+    let long_ago = Utc::now().date_naive().checked_sub_days(Days::new(700)).context("date")?.to_string();
+    act(
+        &ben,
+        "mutation($b: ID!, $d: NaiveDate) { finishReading(bookId: $b, finishedOn: $d) { position } }",
+        json!({ "b": book, "d": long_ago }),
+    )
+    .await?;
+    rate(&ben, &book, 5).await?;
+    let at = act(&cyd, "mutation($b: ID!) { wantToRead(bookId: $b) { position } }", json!({ "b": book })).await?;
+
+    let response = ana.request_at(FEED, json!({}), at).await?;
+    // The import of a read from two years ago reaches nobody's feed.
+    assert_eq!(kinds(response.data()?), vec![("WANT_TO_READ".into(), "cyd".into()), ("RATED".into(), "ben".into())]);
+
+    let query = "query($b: ID!) { book(id: $b) { followedReaders { totalCount edges { node { reader { handle } status stars } } } } }";
+    let response = ana.request_at(query, json!({ "b": book }), at).await?;
+    assert_eq!(
+        response.data()?["book"]["followedReaders"],
+        json!({ "totalCount": 2, "edges": [
+            { "node": { "reader": { "handle": "cyd" }, "status": "WANT_TO_READ", "stars": null } },
+            { "node": { "reader": { "handle": "ben" }, "status": "READ", "stars": 5 } },
+        ] })
+    );
+
+    // Ben blocks Ana: his items leave her feed.
+    let at = act(&ben, "mutation($r: ID!) { block(readerId: $r) { position } }", json!({ "r": ana_id })).await?;
+    let response = ana.request_at(FEED, json!({}), at).await?;
+    assert_eq!(kinds(response.data()?), vec![("WANT_TO_READ".into(), "cyd".into())]);
+    system.stop().await
+}

@@ -11,7 +11,7 @@ run:
 test:
 	deploy/local/test.sh
 
-## bench: projection replay of 1,000,000 BookRated events beside a per-event baseline; reviews page, 10 vs 1,000,000 reviews
+## bench: projection replay (1,000,000 events) beside a per-event baseline; reviews page (10 vs 1,000,000 reviews); feed page and write amplification
 bench:
 	deploy/local/bench.sh $(ARGS)
 

@@ -2,14 +2,16 @@
 # `make bench`: release builds, then on fresh NATS and Postgres (durable, fsync on, as in
 # production):
 #   1. the projection replay of 1,000,000 BookRated events beside a per-event baseline;
-#   2. the first page of a book's reviews, 10 reviews beside 1,000,000, p50/p99.
+#   2. the first page of a book's reviews, 10 reviews beside 1,000,000, p50/p99;
+#   3. a feed page for viewers following 10, 500 and 5,000 readers, and the rows one rating
+#      writes for authors with 10, 10,000 and 1,000,000 followers.
 # Arguments go to the replay benchmark (e.g. --events 100000).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$root"
 source deploy/local/servers.sh
 cargo build --release --locked -p readstream-projector -p readstream-e2e \
-    --bin readstream-projector-bench --bin readstream-reviews-bench
+    --bin readstream-projector-bench --bin readstream-reviews-bench --bin readstream-feed-bench
 data=$(mktemp -d /tmp/readstream-bench.XXXXXX)
 trap 'stop_servers; rm -rf "$data"' EXIT
 unset NATS_URL DATABASE_URL
@@ -20,3 +22,6 @@ target/release/readstream-projector-bench "$@"
 echo
 echo "== reviews page"
 target/release/readstream-reviews-bench
+echo
+echo "== feed"
+target/release/readstream-feed-bench

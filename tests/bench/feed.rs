@@ -1,0 +1,241 @@
+//! `make bench`, part three: the feed.
+//!
+//! 1. Feed page latency (first 20 items, through the gateway over HTTP) for viewers following
+//!    10, 500 and 5,000 readers, each followed reader with 50 activities, p50/p99 side by side.
+//! 2. Write amplification: rows the feed projection writes for one rating by authors with 10,
+//!    10,000 and 1,000,000 followers, through the projection's own code.
+//!
+//! The read models are filled with SQL. Usage: readstream-feed-bench [--requests N];
+//! needs NATS_URL and DATABASE_URL (a server where it may create a database).
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use chrono::Utc;
+use readstream_contracts::{Envelope, Event, Metadata};
+use readstream_eventstore::{EventStore, Stored, StreamSettings};
+use readstream_projection::Runner;
+use readstream_projector::feed::Feed;
+use readstream_runtime::{DatabaseConfig, NatsConfig};
+use readstream_testkit::graphql::GraphQl;
+use serde_json::json;
+use sqlx::{Connection, PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+const QUERY: &str = "{ viewer { feed(first: 20) {
+    edges { cursor node { kind at stars reader { handle } book { title } } }
+    pageInfo { hasNextPage endCursor }
+} } }";
+const FANOUT_LIMIT: u64 = 10_000;
+const SECRET: &str = "bench-secret";
+
+fn arg(name: &str, default: u64) -> anyhow::Result<u64> {
+    let args: Vec<String> = std::env::args().collect();
+    match args.iter().position(|a| a == name) {
+        Some(i) => args.get(i + 1).context("missing value")?.parse().context(name.to_owned()),
+        None => Ok(default),
+    }
+}
+
+/// A reader id from a number, so SQL and Rust agree on it.
+fn reader(n: u64) -> Uuid {
+    Uuid::from_u128(0xfeed_0000_0000_0000_0000_0000_0000_0000 | u128::from(n))
+}
+
+const READER_SQL: &str = "('feed0000-0000-0000-0000-' || lpad(to_hex(i), 12, '0'))::uuid";
+
+/// Followees 1..=5000, each with 50 rating activities fanned out to its followers; viewers
+/// 10_000_001.. following the first 10, 500 and 5,000 of them.
+async fn fill_feeds(db: &mut PgConnection) -> anyhow::Result<Vec<(u64, Uuid)>> {
+    sqlx::query(
+        "INSERT INTO books (book_id, title, subtitle, description, pages, format, added_at, position)
+                 VALUES ('00000000-0000-0000-0000-00000000b00c', 'Bench book', '', '', 300, '', now(), 1)",
+    )
+    .execute(&mut *db)
+    .await?;
+    sqlx::query(&format!(
+        "INSERT INTO readers (reader_id, handle, display_name, joined_at, position)
+         SELECT {READER_SQL}, 'reader' || i, 'Reader ' || i, now(), i FROM generate_series(1, 5000) AS i"
+    ))
+    .execute(&mut *db)
+    .await?;
+    // Activity k of followee i sits at position i * 100 + k.
+    sqlx::query(&format!(
+        "INSERT INTO activities (position, event_index, actor_id, kind, book_id, stars, occurred_at, backdated, fanned_out)
+         SELECT i * 100 + k, 0, {READER_SQL}, 'rated', '00000000-0000-0000-0000-00000000b00c', (1 + k % 5)::smallint,
+                now(), false, true
+         FROM generate_series(1, 5000) AS i, generate_series(1, 50) AS k"
+    ))
+    .execute(&mut *db)
+    .await?;
+    let mut viewers = Vec::new();
+    for (n, following) in [(10_000_001u64, 10u64), (10_000_002, 500), (10_000_003, 5_000)] {
+        let viewer = reader(n);
+        sqlx::query("INSERT INTO readers (reader_id, handle, display_name, joined_at, position) VALUES ($1, $2, 'Viewer', now(), $3)")
+            .bind(viewer)
+            .bind(format!("viewer{following}"))
+            .bind(n as i64)
+            .execute(&mut *db)
+            .await?;
+        sqlx::query(&format!(
+            "INSERT INTO feed_follows (follower_id, followee_id) SELECT $1, {READER_SQL} FROM generate_series(1, $2::bigint) AS i"
+        ))
+        .bind(viewer)
+        .bind(following as i64)
+        .execute(&mut *db)
+        .await?;
+        sqlx::query(&format!(
+            "INSERT INTO feed_items (reader_id, position, event_index, actor_id, kind)
+             SELECT $1, i * 100 + k, 0, {READER_SQL}, 'rated' FROM generate_series(1, $2::bigint) AS i, generate_series(1, 50) AS k"
+        ))
+        .bind(viewer)
+        .bind(following as i64)
+        .execute(&mut *db)
+        .await?;
+        viewers.push((following, viewer));
+    }
+    sqlx::query("ANALYZE").execute(&mut *db).await?;
+    Ok(viewers)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Rows the feed projection writes for one rating by an author with `followers` followers.
+async fn rows_written(
+    pool: &PgPool,
+    store: &EventStore,
+    client: &async_nats::Client,
+    followers: u64,
+    position: u64,
+) -> anyhow::Result<i64> {
+    let author = reader(20_000_000 + position);
+    let mut db = pool.acquire().await?;
+    sqlx::query(
+        "INSERT INTO feed_follows (follower_id, followee_id)
+         SELECT ('fade0000-0000-0000-0000-' || lpad(to_hex(i), 12, '0'))::uuid, $1 FROM generate_series(1, $2::bigint) AS i",
+    )
+    .bind(author)
+    .bind(followers as i64)
+    .execute(&mut *db)
+    .await?;
+    sqlx::query("INSERT INTO feed_follower_counts (reader_id, followers, merged_on_read) VALUES ($1, $2, $3)")
+        .bind(author)
+        .bind(followers as i64)
+        .bind(followers > FANOUT_LIMIT)
+        .execute(&mut *db)
+        .await?;
+    let meta = Metadata {
+        occurred_at: Utc::now(),
+        actor: Some(author),
+        command_id: Uuid::new_v4(),
+        correlation_id: Uuid::new_v4(),
+    };
+    let event = Event::BookRated { reader_id: author, book_id: Uuid::nil(), stars: 5, previous_stars: None };
+    let batch = [Stored { position, envelope: Envelope::new(meta, vec![event]) }];
+    let runner = Runner::new(
+        Feed { namespace: store.namespace().to_owned(), fanout_limit: FANOUT_LIMIT },
+        pool.clone(),
+        store.clone(),
+        client.clone(),
+    );
+    runner.apply_batch(&batch).await?;
+    let written: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM activities WHERE position = $1) + (SELECT count(*) FROM feed_items WHERE position = $1)",
+    )
+    .bind(position as i64)
+    .fetch_one(&mut *db)
+    .await?;
+    Ok(written)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let requests = arg("--requests", 500)? as usize;
+    let nats_url = std::env::var("NATS_URL").context("set NATS_URL")?;
+    let admin_url = std::env::var("DATABASE_URL").context("set DATABASE_URL")?;
+    let run_id = Uuid::new_v4().simple().to_string()[..10].to_owned();
+    let mut admin = PgConnection::connect(&admin_url).await?;
+    let name = format!("bench_feed_{run_id}");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+    let database_url = format!("{}/{name}", admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base));
+    let pool = readstream_runtime::db::connect_and_migrate(&DatabaseConfig::new(&database_url)).await?;
+    let started = Instant::now();
+    let viewers = fill_feeds(&mut *pool.acquire().await?).await?;
+    println!(
+        "filled 5,000 readers x 50 activities and three viewers' feeds in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let namespace = format!("bench{run_id}");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base_url = format!("http://{}", listener.local_addr()?);
+    let shutdown = CancellationToken::new();
+    let config = readstream_gateway::Config {
+        nats: NatsConfig::new(&nats_url, &namespace),
+        database: DatabaseConfig::new(&database_url),
+        addr: listener.local_addr()?,
+        jwt_secret: SECRET.into(),
+        jwt_lifetime_secs: 3_600,
+        read_your_writes_timeout_ms: 1_000,
+        print_schema: false,
+    };
+    let gateway = tokio::spawn(readstream_gateway::serve(config, listener, shutdown.clone()));
+    readstream_testkit::wait_for_gateway(&base_url).await?;
+    let tokens = readstream_gateway::auth::Tokens::new(SECRET, Duration::from_secs(3_600));
+    let clients: Vec<(u64, GraphQl)> = viewers
+        .iter()
+        .map(|(following, viewer)| {
+            Ok((
+                *following,
+                GraphQl::new(&base_url).with_token(tokens.issue(*viewer).map_err(|e| anyhow::anyhow!(e.message))?),
+            ))
+        })
+        .collect::<anyhow::Result<_>>()?;
+
+    println!();
+    println!("feed page (first 20, through GraphQL over HTTP), {requests} requests each, interleaved");
+    let mut timings: Vec<Vec<Duration>> = vec![Vec::new(); clients.len()];
+    for i in 0..requests + 50 {
+        for (timing, (_, client)) in timings.iter_mut().zip(&clients) {
+            let started = Instant::now();
+            let response = client.request(QUERY, json!({})).await?;
+            let elapsed = started.elapsed();
+            let items = response.data()?["viewer"]["feed"]["edges"].as_array().map_or(0, Vec::len);
+            anyhow::ensure!(items == 20, "a feed page of {items}");
+            if i >= 50 {
+                timing.push(elapsed);
+            }
+        }
+    }
+    let mut p50_of_10 = 0.0;
+    for (mut timing, (following, _)) in timings.into_iter().zip(&clients) {
+        timing.sort();
+        let (p50, p99) = (millis(percentile(&timing, 0.5)), millis(percentile(&timing, 0.99)));
+        if *following == 10 {
+            p50_of_10 = p50;
+        }
+        println!(
+            "  following {following:>5}: p50 {p50:>6.2} ms  p99 {p99:>6.2} ms   p50 vs following 10: {:.2}x",
+            p50 / p50_of_10
+        );
+    }
+
+    println!();
+    println!("write amplification: rows written for one rating (fan-out limit {FANOUT_LIMIT})");
+    let client = async_nats::connect(&nats_url).await?;
+    let store = EventStore::connect(client.clone(), &namespace, StreamSettings::default()).await?;
+    for (position, followers) in [(1_000_000_001u64, 10u64), (1_000_000_002, 10_000), (1_000_000_003, 1_000_000)] {
+        let written = rows_written(&pool, &store, &client, followers, position).await?;
+        println!("  author with {followers:>9} followers: {written:>6} rows");
+    }
+    shutdown.cancel();
+    gateway.await??;
+    Ok(())
+}

@@ -22,9 +22,28 @@ pub fn command_subject(namespace: &str, service: &str, command: &str) -> String 
     format!("{namespace}.cmd.{service}.{command}")
 }
 
-/// Answers the service's commands until `shutdown`, then finishes those in flight.
-/// `handle` gets the command's name (the subject's last token) and its payload.
-pub async fn serve<H, F>(
+/// A command service: decides each command `serve_commands` hands it.
+pub trait CommandHandler: Clone + Send + Sync + 'static {
+    /// Answers one command, named by its subject's last token; a refusal is sent as `Rejected`.
+    fn handle(&self, command: &str, payload: Bytes) -> impl Future<Output = Result<pb::Reply, Rejection>> + Send;
+}
+
+/// Answers `service`'s commands with `handler` until `shutdown`, then finishes those in flight.
+pub async fn serve_commands<H: CommandHandler>(
+    client: async_nats::Client,
+    namespace: &str,
+    service: &str,
+    handler: H,
+    shutdown: CancellationToken,
+) -> Result<(), StartError> {
+    let handle = move |command: String, payload: Bytes| {
+        let handler = handler.clone();
+        async move { handler.handle(&command, payload).await.unwrap_or_else(rejected) }
+    };
+    serve(client, namespace, service, handle, shutdown).await
+}
+
+async fn serve<H, F>(
     client: async_nats::Client,
     namespace: &str,
     service: &str,

@@ -24,19 +24,7 @@ pub struct Config {
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     let (client, store) = config.nats.event_store().await?;
-    let catalog = Catalog { store };
-    let namespace = config.nats.namespace.clone();
-    bus::serve(
-        client,
-        &namespace,
-        SERVICE,
-        move |command, payload| {
-            let catalog = catalog.clone();
-            async move { catalog.handle(&command, payload).await }
-        },
-        shutdown,
-    )
-    .await
+    bus::serve_commands(client, &config.nats.namespace, SERVICE, Catalog { store }, shutdown).await
 }
 
 /// The id of what a command creates, derived from the command id so a retry targets it again.
@@ -53,16 +41,17 @@ struct Catalog {
     store: EventStore,
 }
 
-impl Catalog {
-    async fn handle(&self, command: &str, payload: Bytes) -> pb::Reply {
-        let reply = match command {
+impl bus::CommandHandler for Catalog {
+    async fn handle(&self, command: &str, payload: Bytes) -> Result<pb::Reply, Rejection> {
+        match command {
             "add_author" => self.add_author(payload).await,
             "add_book" => self.add_book(payload).await,
             _ => Err(Rejection::new(Code::InvalidArgument, format!("unknown command {command}"))),
-        };
-        reply.unwrap_or_else(bus::rejected)
+        }
     }
+}
 
+impl Catalog {
     async fn add_author(&self, payload: Bytes) -> Result<pb::Reply, Rejection> {
         let request: pb::AddAuthor = bus::decode(&payload)?;
         let meta = bus::metadata(request.meta)?;

@@ -22,19 +22,7 @@ pub struct Config {
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     let (client, store) = config.nats.event_store().await?;
-    let ratings = Ratings { store };
-    let namespace = config.nats.namespace.clone();
-    bus::serve(
-        client,
-        &namespace,
-        SERVICE,
-        move |command, payload| {
-            let ratings = ratings.clone();
-            async move { ratings.handle(&command, payload).await }
-        },
-        shutdown,
-    )
-    .await
+    bus::serve_commands(client, &config.nats.namespace, SERVICE, Ratings { store }, shutdown).await
 }
 
 fn parse_book_id(value: &str) -> Result<Uuid, Rejection> {
@@ -46,16 +34,17 @@ struct Ratings {
     store: EventStore,
 }
 
-impl Ratings {
-    async fn handle(&self, command: &str, payload: Bytes) -> pb::Reply {
-        let reply = match command {
+impl bus::CommandHandler for Ratings {
+    async fn handle(&self, command: &str, payload: Bytes) -> Result<pb::Reply, Rejection> {
+        match command {
             "rate_book" => self.rate_book(payload).await,
             "clear_rating" => self.clear_rating(payload).await,
             _ => Err(Rejection::new(Code::InvalidArgument, format!("unknown command {command}"))),
-        };
-        reply.unwrap_or_else(bus::rejected)
+        }
     }
+}
 
+impl Ratings {
     async fn rate_book(&self, payload: Bytes) -> Result<pb::Reply, Rejection> {
         let request: pb::RateBook = bus::decode(&payload)?;
         let meta = bus::metadata(request.meta)?;

@@ -26,19 +26,7 @@ pub struct Config {
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     let (client, store) = config.nats.event_store().await?;
-    let reading = Reading { store };
-    let namespace = config.nats.namespace.clone();
-    bus::serve(
-        client,
-        &namespace,
-        SERVICE,
-        move |command, payload| {
-            let reading = reading.clone();
-            async move { reading.handle(&command, payload).await.unwrap_or_else(bus::rejected) }
-        },
-        shutdown,
-    )
-    .await
+    bus::serve_commands(client, &config.nats.namespace, SERVICE, Reading { store }, shutdown).await
 }
 
 fn date(field: &'static str, value: &str) -> Result<Option<NaiveDate>, Rejection> {
@@ -77,7 +65,7 @@ struct Reading {
     store: EventStore,
 }
 
-impl Reading {
+impl bus::CommandHandler for Reading {
     async fn handle(&self, name: &str, payload: Bytes) -> Result<pb::Reply, Rejection> {
         let request: pb::ReadingCommand = bus::decode(&payload)?;
         let command = command(name, &request)?;
@@ -95,7 +83,9 @@ impl Reading {
             .await;
         Ok(bus::reply(outcome, book_id))
     }
+}
 
+impl Reading {
     /// The book's page count from the catalog's events, `None` when there is no such book.
     async fn pages(&self, book_id: Uuid) -> Result<Option<u32>, Rejection> {
         let history =

@@ -26,19 +26,7 @@ pub struct Config {
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     let (client, store) = config.nats.event_store().await?;
-    let reviews = Reviews { store };
-    let namespace = config.nats.namespace.clone();
-    bus::serve(
-        client,
-        &namespace,
-        SERVICE,
-        move |command, payload| {
-            let reviews = reviews.clone();
-            async move { reviews.handle(&command, payload).await.unwrap_or_else(bus::rejected) }
-        },
-        shutdown,
-    )
-    .await
+    bus::serve_commands(client, &config.nats.namespace, SERVICE, Reviews { store }, shutdown).await
 }
 
 fn id(field: &'static str, value: &str) -> Result<Uuid, Rejection> {
@@ -50,7 +38,7 @@ struct Reviews {
     store: EventStore,
 }
 
-impl Reviews {
+impl bus::CommandHandler for Reviews {
     async fn handle(&self, name: &str, payload: Bytes) -> Result<pb::Reply, Rejection> {
         let request: pb::ReviewCommand = bus::decode(&payload)?;
         let meta = bus::metadata(request.meta.clone())?;
@@ -137,3 +125,5 @@ impl Reviews {
         Ok(bus::reply(outcome, review_id))
     }
 }
+
+impl Reviews {}

@@ -40,18 +40,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     let (client, store) = config.nats.event_store().await?;
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let social = Social { store, pool, hashing: Arc::new(Semaphore::new(cores)) };
-    let namespace = config.nats.namespace.clone();
-    bus::serve(
-        client,
-        &namespace,
-        SERVICE,
-        move |command, payload| {
-            let social = social.clone();
-            async move { social.handle(&command, payload).await }
-        },
-        shutdown,
-    )
-    .await
+    bus::serve_commands(client, &config.nats.namespace, SERVICE, social, shutdown).await
 }
 
 #[derive(Clone)]
@@ -86,9 +75,9 @@ fn handle_key(handle: &str) -> String {
     handle.to_lowercase()
 }
 
-impl Social {
-    async fn handle(&self, command: &str, payload: Bytes) -> pb::Reply {
-        let reply = match command {
+impl bus::CommandHandler for Social {
+    async fn handle(&self, command: &str, payload: Bytes) -> Result<pb::Reply, Rejection> {
+        match command {
             "sign_up" => self.sign_up(payload).await,
             "sign_in" => self.sign_in(payload).await,
             "follow" => self.link(domain::LinkCommand::Follow, payload).await,
@@ -97,10 +86,11 @@ impl Social {
             "unblock" => self.link(domain::LinkCommand::Unblock, payload).await,
             "update_profile" => self.update_profile(payload).await,
             _ => Err(Rejection::new(Code::InvalidArgument, format!("unknown command {command}"))),
-        };
-        reply.unwrap_or_else(bus::rejected)
+        }
     }
+}
 
+impl Social {
     async fn sign_up(&self, payload: Bytes) -> Result<pb::Reply, Rejection> {
         let request: pb::SignUp = bus::decode(&payload)?;
         let meta = bus::metadata(request.meta)?;

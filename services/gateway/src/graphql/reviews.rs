@@ -405,6 +405,21 @@ fn review_payload(accepted: pb::Accepted, author_id: Uuid, book_id: Uuid) -> Rev
     }
 }
 
+/// Sends a command about an existing review, named by its public id.
+async fn on_review(
+    ctx: &Context<'_>,
+    command: &str,
+    review_id: &ID,
+    body: Option<String>,
+    contains_spoilers: Option<bool>,
+    idempotency_key: Option<String>,
+) -> Result<ReviewPayload> {
+    let (author_id, book_id) = parse_review_id(review_id)?;
+    let request = ReviewRequest { book_id, author_id: Some(author_id), body, contains_spoilers, ..Default::default() };
+    let accepted = send(ctx, command, request, idempotency_key).await?;
+    Ok(review_payload(accepted, author_id, book_id))
+}
+
 #[derive(Default)]
 pub struct ReviewsMutation;
 
@@ -441,11 +456,7 @@ impl ReviewsMutation {
         contains_spoilers: Option<bool>,
         idempotency_key: Option<String>,
     ) -> Result<ReviewPayload> {
-        let (author_id, book_id) = parse_review_id(&review_id)?;
-        let request =
-            ReviewRequest { book_id, author_id: Some(author_id), body, contains_spoilers, ..Default::default() };
-        let accepted = send(ctx, "edit_review", request, idempotency_key).await?;
-        Ok(review_payload(accepted, author_id, book_id))
+        on_review(ctx, "edit_review", &review_id, body, contains_spoilers, idempotency_key).await
     }
 
     async fn withdraw_review(
@@ -454,10 +465,7 @@ impl ReviewsMutation {
         review_id: ID,
         idempotency_key: Option<String>,
     ) -> Result<ReviewPayload> {
-        let (author_id, book_id) = parse_review_id(&review_id)?;
-        let request = ReviewRequest { book_id, author_id: Some(author_id), ..Default::default() };
-        let accepted = send(ctx, "withdraw_review", request, idempotency_key).await?;
-        Ok(review_payload(accepted, author_id, book_id))
+        on_review(ctx, "withdraw_review", &review_id, None, None, idempotency_key).await
     }
 
     /// Once per reader; a second like is refused with `ALREADY_EXISTS`.
@@ -467,10 +475,7 @@ impl ReviewsMutation {
         review_id: ID,
         idempotency_key: Option<String>,
     ) -> Result<ReviewPayload> {
-        let (author_id, book_id) = parse_review_id(&review_id)?;
-        let request = ReviewRequest { book_id, author_id: Some(author_id), ..Default::default() };
-        let accepted = send(ctx, "like_review", request, idempotency_key).await?;
-        Ok(review_payload(accepted, author_id, book_id))
+        on_review(ctx, "like_review", &review_id, None, None, idempotency_key).await
     }
 
     async fn unlike_review(
@@ -479,10 +484,7 @@ impl ReviewsMutation {
         review_id: ID,
         idempotency_key: Option<String>,
     ) -> Result<ReviewPayload> {
-        let (author_id, book_id) = parse_review_id(&review_id)?;
-        let request = ReviewRequest { book_id, author_id: Some(author_id), ..Default::default() };
-        let accepted = send(ctx, "unlike_review", request, idempotency_key).await?;
-        Ok(review_payload(accepted, author_id, book_id))
+        on_review(ctx, "unlike_review", &review_id, None, None, idempotency_key).await
     }
 
     async fn comment_on_review(

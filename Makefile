@@ -2,6 +2,8 @@
 .PHONY: run test bench lint fmt schema sqlx-prepare build clean-data
 
 export SQLX_OFFLINE ?= true
+## DATA_DIR: where `make run` keeps NATS's and Postgres's data and the processes' logs
+export DATA_DIR ?= .data
 
 ## run: the whole system locally (installs NATS 2.12 and Postgres if missing), with demo data
 run:
@@ -34,6 +36,6 @@ sqlx-prepare:
 build:
 	cargo build --workspace --locked --bins
 
-## clean-data: forget everything `make run` stored under .data/
+## clean-data: forget everything `make run` stored under DATA_DIR (default .data/)
 clean-data:
-	rm -rf .data
+	rm -rf -- "$(DATA_DIR)"

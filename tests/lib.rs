@@ -4,7 +4,7 @@
 use std::{future::Future, time::Duration};
 
 use readstream_runtime::{DatabaseConfig, NatsConfig};
-use readstream_testkit::graphql::GraphQl;
+use readstream_testkit::{graphql::GraphQl, ready::Readiness};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -44,8 +44,36 @@ fn start_projector(nats: &NatsConfig, database_url: &str, rebuild: Vec<String>) 
     (shutdown.clone(), spawn("projector", readstream_projector::run(config, shutdown)))
 }
 
+/// How a test wants the system started.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Command services left out at the start (`start_service` starts one later).
+    pub without: Vec<&'static str>,
+    /// How long the gateway waits for a command service's answer.
+    pub command_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { without: vec![], command_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// Every command service, by the name it answers under.
+pub const COMMAND_SERVICES: [&str; 5] = [
+    readstream_catalog::SERVICE,
+    readstream_ratings::SERVICE,
+    readstream_reading::SERVICE,
+    readstream_reviews::SERVICE,
+    readstream_social::SERVICE,
+];
+
 impl System {
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(options: Options) -> anyhow::Result<Self> {
         let namespace = readstream_testkit::namespace();
         let database_url = readstream_testkit::fresh_database().await?;
         let nats = NatsConfig::new(readstream_testkit::nats_url(), namespace.clone());
@@ -53,18 +81,6 @@ impl System {
         let shutdown = CancellationToken::new();
 
         let projector = start_projector(&nats, &database_url, vec![]);
-        let mut tasks = vec![];
-        let catalog = readstream_catalog::Config { nats: nats.clone() };
-        tasks.push(spawn("catalog", readstream_catalog::run(catalog, shutdown.clone())));
-        let ratings = readstream_ratings::Config { nats: nats.clone() };
-        tasks.push(spawn("ratings", readstream_ratings::run(ratings, shutdown.clone())));
-        let reading = readstream_reading::Config { nats: nats.clone() };
-        tasks.push(spawn("reading", readstream_reading::run(reading, shutdown.clone())));
-        let reviews = readstream_reviews::Config { nats: nats.clone() };
-        tasks.push(spawn("reviews", readstream_reviews::run(reviews, shutdown.clone())));
-        let social = readstream_social::Config { nats: nats.clone(), database: database.clone() };
-        tasks.push(spawn("social", readstream_social::run(social, shutdown.clone())));
-
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base_url = format!("http://{}", listener.local_addr()?);
         let gateway = readstream_gateway::Config {
@@ -74,16 +90,58 @@ impl System {
             jwt_secret: "end-to-end-test-secret".into(),
             jwt_lifetime_secs: 3_600,
             read_your_writes_timeout_ms: 10_000,
+            command_timeout_ms: options.command_timeout.as_millis() as u64,
             print_schema: false,
         };
-        tasks.push(spawn("gateway", readstream_gateway::serve(gateway, listener, shutdown.clone())));
-
-        let client = nats.connect().await?;
-        for service in ["catalog", "ratings", "reading", "reviews", "social"] {
-            readstream_testkit::wait_for_service(&client, &namespace, service).await?;
+        let tasks = vec![spawn("gateway", readstream_gateway::serve(gateway, listener, shutdown.clone()))];
+        let mut system = Self { base_url, namespace, database_url, nats, shutdown, tasks, projector };
+        let services = COMMAND_SERVICES.into_iter().filter(|service| !options.without.contains(service));
+        let started: Vec<&str> = services.collect();
+        for service in &started {
+            system.spawn_service(service)?;
         }
-        readstream_testkit::wait_for_gateway(&base_url).await?;
-        Ok(Self { base_url, namespace, database_url, nats, shutdown, tasks, projector })
+        system.wait_until_ready(&[&[readstream_projector::PROCESS], started.as_slice()].concat(), true).await?;
+        Ok(system)
+    }
+
+    fn spawn_service(&mut self, service: &str) -> anyhow::Result<()> {
+        let (nats, shutdown) = (self.nats.clone(), self.shutdown.clone());
+        let task = match service {
+            readstream_catalog::SERVICE => {
+                spawn("catalog", readstream_catalog::run(readstream_catalog::Config { nats }, shutdown))
+            }
+            readstream_ratings::SERVICE => {
+                spawn("ratings", readstream_ratings::run(readstream_ratings::Config { nats }, shutdown))
+            }
+            readstream_reading::SERVICE => {
+                spawn("reading", readstream_reading::run(readstream_reading::Config { nats }, shutdown))
+            }
+            readstream_reviews::SERVICE => {
+                spawn("reviews", readstream_reviews::run(readstream_reviews::Config { nats }, shutdown))
+            }
+            readstream_social::SERVICE => {
+                let database = DatabaseConfig::new(&self.database_url);
+                spawn("social", readstream_social::run(readstream_social::Config { nats, database }, shutdown))
+            }
+            other => anyhow::bail!("no command service named {other}"),
+        };
+        self.tasks.push(task);
+        Ok(())
+    }
+
+    /// Starts a command service left out at the start, and waits until it answers.
+    pub async fn start_service(&mut self, service: &str) -> anyhow::Result<()> {
+        self.spawn_service(service)?;
+        self.wait_until_ready(&[service], false).await
+    }
+
+    async fn wait_until_ready(&self, processes: &[&str], gateway: bool) -> anyhow::Result<()> {
+        let client = self.nats.connect().await?;
+        let readiness =
+            processes.iter().fold(Readiness::new(), |r, process| r.process(&client, &self.namespace, process));
+        let readiness = if gateway { readiness.gateway(&self.base_url) } else { readiness };
+        readiness.wait(Duration::from_secs(10)).await?;
+        Ok(())
     }
 
     pub fn client(&self) -> GraphQl {

@@ -1,42 +1,109 @@
 #!/usr/bin/env bash
 # `make run`: the whole system on this machine, the embedded default. NATS 2.12 and Postgres
-# (installed if missing) keep their data under .data/; every service runs as its own process;
-# demo data is loaded through the public API. Ctrl-C stops everything.
+# (installed if missing) keep their data under DATA_DIR (default .data/); every service runs as
+# its own process, its output shown here and kept in DATA_DIR/logs/<process>.log. Once every
+# process is ready (readstream-ready), demo data is loaded through the public API and the URL
+# printed. A process that is not ready within READY_TIMEOUT_SECS, or that exits, stops the start
+# with its name and its last lines. Ctrl-C stops everything.
+#
+# Settings (environment): DATA_DIR, GATEWAY_ADDR (127.0.0.1:8080), RUN_NATS_PORT (4223),
+# RUN_PG_PORT (5433), READY_TIMEOUT_SECS (60), STOP_TIMEOUT_SECS (15), PROFILE (debug|release),
+# NATS_URL / DATABASE_URL (use servers that already run), BIN_DIR (use binaries built already;
+# skips the build).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$root"
 source deploy/local/servers.sh
 
 profile=${PROFILE:-debug}
+data=$(realpath -m -- "${DATA_DIR:-.data}")
 gateway_addr=${GATEWAY_ADDR:-127.0.0.1:8080}
-cargo build --locked $([[ $profile == release ]] && echo --release) --bins
-bin="$root/target/$profile"
+ready_timeout=${READY_TIMEOUT_SECS:-60}
+if [[ -z ${BIN_DIR:-} ]]; then
+    cargo build --locked $([[ $profile == release ]] && echo --release) --bins
+    BIN_DIR="$root/target/$profile"
+fi
 
+# The processes, in start order: the services answer readiness probes over NATS under these
+# names, the gateway on /readyz.
+services=(projector catalog ratings reading reviews social)
+processes=("${services[@]}" gateway)
+declare -A pid_of=()
 pids=()
+ready_pid=""
+# Stops every process (SIGTERM, then SIGKILL for one still running after STOP_TIMEOUT_SECS,
+# named), then the servers.
 shutdown() {
     trap - INT TERM EXIT
     echo "stopping readstream…"
+    [[ -n $ready_pid ]] && kill -TERM "$ready_pid" 2>/dev/null || true
     ((${#pids[@]})) && kill -TERM "${pids[@]}" 2>/dev/null || true
+    local deadline=$((SECONDS + ${STOP_TIMEOUT_SECS:-15})) name
+    for name in "${!pid_of[@]}"; do
+        while kill -0 "${pid_of[$name]}" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+        if kill -0 "${pid_of[$name]}" 2>/dev/null; then
+            echo "readstream: $name did not stop within ${STOP_TIMEOUT_SECS:-15} s; killing it" >&2
+            kill -KILL "${pid_of[$name]}" 2>/dev/null || true
+        fi
+    done
     ((${#pids[@]})) && wait "${pids[@]}" 2>/dev/null || true
     stop_servers
 }
-trap shutdown INT TERM EXIT
+trap shutdown EXIT
+trap 'shutdown; exit 0' INT TERM
+
+# Names a process that failed to start, with the last lines it wrote, and stops everything.
+fail_start() {
+    local name=$1 why=$2
+    echo >&2
+    echo "readstream: $name $why; its last lines ($data/logs/$name.log):" >&2
+    tail -n 20 "$data/logs/$name.log" 2>/dev/null | sed 's/^/  | /' >&2 || true
+}
 
 # Durable: fsync stays on; ports are the embedded default's own.
-start_servers "$root/.data" "${RUN_NATS_PORT:-4223}" "${RUN_PG_PORT:-5433}"
+start_servers "$data" "${RUN_NATS_PORT:-4223}" "${RUN_PG_PORT:-5433}"
 export DATABASE_URL=${DATABASE_URL:-$(create_database readstream)}
 export GATEWAY_ADDR=$gateway_addr
 
-"$bin/readstream-projector" & pids+=($!)
-"$bin/readstream-catalog" & pids+=($!)
-"$bin/readstream-ratings" & pids+=($!)
-"$bin/readstream-reading" & pids+=($!)
-"$bin/readstream-reviews" & pids+=($!)
-"$bin/readstream-social" & pids+=($!)
-"$bin/readstream-gateway" & pids+=($!)
+mkdir -p "$data/logs"
+for name in "${processes[@]}"; do
+    "$BIN_DIR/readstream-$name" > >(tee -a "$data/logs/$name.log") 2>&1 &
+    pid_of[$name]=$!
+    pids+=($!)
+done
 
-"$bin/readstream-seed" --gateway "http://$gateway_addr"
+# Wait until every process is ready, or one exits first.
+"$BIN_DIR/readstream-ready" --gateway "http://$gateway_addr" --timeout-secs "$ready_timeout" \
+    "${services[@]}" >"$data/logs/not-ready" &
+ready_pid=$!
+while :; do
+    status=0
+    wait -n -p done_pid "$ready_pid" "${pids[@]}" || status=$?
+    if [[ $done_pid == "$ready_pid" ]]; then
+        ready_pid=""
+        ((status == 0)) && break
+        mapfile -t not_ready <"$data/logs/not-ready"
+        ((${#not_ready[@]})) || exit 1
+        for name in "${not_ready[@]}"; do
+            [[ -n $name ]] && fail_start "$name" "was not ready within $ready_timeout s"
+        done
+        exit 1
+    fi
+    for name in "${processes[@]}"; do
+        if [[ ${pid_of[$name]} == "$done_pid" ]]; then
+            fail_start "$name" "exited (status $status) before it was ready"
+            exit 1
+        fi
+    done
+done
+
+"$BIN_DIR/readstream-seed" --gateway "http://$gateway_addr"
 echo
 echo "readstream is running: GraphQL (and GraphiQL) at http://$gateway_addr/graphql"
-echo "subscriptions at ws://$gateway_addr/graphql/ws; Ctrl-C stops everything"
-wait -n "${pids[@]}"
+echo "subscriptions at ws://$gateway_addr/graphql/ws; logs in $data/logs; Ctrl-C stops everything"
+status=0
+wait -n -p done_pid "${pids[@]}" || status=$?
+for name in "${processes[@]}"; do
+    [[ ${pid_of[$name]} == "$done_pid" ]] && fail_start "$name" "exited (status $status)"
+done
+exit 1

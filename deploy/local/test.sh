@@ -12,4 +12,6 @@ echo "test servers: $NATS_URL, $DATABASE_ADMIN_URL"
 
 # Each test creates its own database and namespace on these servers.
 export DATABASE_URL=$DATABASE_ADMIN_URL SQLX_OFFLINE=true
+# The stack tests start `make run`'s processes from target/debug, as a user would.
+cargo build --workspace --bins --locked
 cargo test --workspace --all-targets --locked "$@"

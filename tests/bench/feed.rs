@@ -184,10 +184,11 @@ async fn main() -> anyhow::Result<()> {
         jwt_secret: SECRET.into(),
         jwt_lifetime_secs: 3_600,
         read_your_writes_timeout_ms: 1_000,
+        command_timeout_ms: 10_000,
         print_schema: false,
     };
     let gateway = tokio::spawn(readstream_gateway::serve(config, listener, shutdown.clone()));
-    readstream_testkit::wait_for_gateway(&base_url).await?;
+    readstream_testkit::ready::Readiness::new().gateway(&base_url).wait(Duration::from_secs(10)).await?;
     let tokens = readstream_gateway::auth::Tokens::new(SECRET, Duration::from_secs(3_600));
     let clients: Vec<(u64, GraphQl)> = viewers
         .iter()

@@ -111,10 +111,11 @@ async fn main() -> anyhow::Result<()> {
         jwt_secret: "bench".into(),
         jwt_lifetime_secs: 60,
         read_your_writes_timeout_ms: 1_000,
+        command_timeout_ms: 10_000,
         print_schema: false,
     };
     let gateway = tokio::spawn(readstream_gateway::serve(config, listener, shutdown.clone()));
-    readstream_testkit::wait_for_gateway(&base_url).await?;
+    readstream_testkit::ready::Readiness::new().gateway(&base_url).wait(Duration::from_secs(10)).await?;
     let client = GraphQl::new(&base_url);
 
     println!();

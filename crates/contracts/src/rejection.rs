@@ -12,8 +12,11 @@ pub enum Code {
     Unauthenticated,
     PermissionDenied,
     RateLimited,
+    /// Nothing was changed (no service answered, the store was out of reach): safe to retry.
     Unavailable,
     Internal,
+    /// Sent, but the outcome is unknown: retry with the same idempotency key to learn it.
+    DeadlineExceeded,
 }
 
 impl Code {
@@ -29,6 +32,7 @@ impl Code {
             Code::RateLimited => "RATE_LIMITED",
             Code::Unavailable => "UNAVAILABLE",
             Code::Internal => "INTERNAL",
+            Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
         }
     }
 }
@@ -45,6 +49,7 @@ impl From<Code> for pb::Code {
             Code::RateLimited => pb::Code::RateLimited,
             Code::Unavailable => pb::Code::Unavailable,
             Code::Internal => pb::Code::Internal,
+            Code::DeadlineExceeded => pb::Code::DeadlineExceeded,
         }
     }
 }
@@ -61,6 +66,7 @@ impl From<pb::Code> for Code {
             pb::Code::RateLimited => Code::RateLimited,
             pb::Code::Unavailable => Code::Unavailable,
             pb::Code::Internal | pb::Code::Unspecified => Code::Internal,
+            pb::Code::DeadlineExceeded => Code::DeadlineExceeded,
         }
     }
 }

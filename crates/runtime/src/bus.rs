@@ -4,6 +4,7 @@
 
 use std::{future::Future, time::Duration};
 
+use async_nats::jetstream::context::PublishErrorKind;
 use bytes::Bytes;
 use chrono::Utc;
 use futures::StreamExt;
@@ -14,9 +15,6 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use uuid::Uuid;
 
 use crate::config::StartError;
-
-/// How long the gateway waits for a service to answer a command.
-pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub fn command_subject(namespace: &str, service: &str, command: &str) -> String {
     format!("{namespace}.cmd.{service}.{command}")
@@ -56,6 +54,7 @@ where
 {
     let subject = format!("{namespace}.cmd.{service}.*");
     let mut requests = client.queue_subscribe(subject, format!("{namespace}.{service}")).await?;
+    crate::ready::answer_probes(&client, namespace, service, shutdown.clone()).await?;
     let tasks = TaskTracker::new();
     tracing::info!(service, namespace, "answering commands");
     loop {
@@ -133,7 +132,12 @@ pub fn unavailable(err: &StoreError) -> Rejection {
         StoreError::Contention { .. } => {
             Rejection::new(Code::Conflict, "too many concurrent changes to this item; try again")
         }
-        _ => Rejection::new(Code::Unavailable, "the event store is unavailable; try again"),
+        // The append went out and its ack did not come back: it may have been stored.
+        StoreError::Append { source, .. } if source.kind() == PublishErrorKind::TimedOut => Rejection::new(
+            Code::DeadlineExceeded,
+            "the event store did not confirm in time; send the command again with the same idempotencyKey to learn its outcome",
+        ),
+        _ => Rejection::new(Code::Unavailable, "the event store is unavailable; nothing was changed, try again"),
     }
 }
 
@@ -159,18 +163,18 @@ pub enum BusError {
     Decode(#[from] prost::DecodeError),
 }
 
-/// Sends a command and waits for its reply.
+/// Sends a command and waits, up to `timeout`, for its reply.
 pub async fn send<M: Message>(
     client: &async_nats::Client,
     namespace: &str,
     service: &str,
     command: &str,
     message: &M,
+    timeout: Duration,
 ) -> Result<pb::Reply, BusError> {
     use async_nats::RequestErrorKind;
     let subject = command_subject(namespace, service, command);
-    let request =
-        async_nats::Request::new().payload(Bytes::from(message.encode_to_vec())).timeout(Some(COMMAND_TIMEOUT));
+    let request = async_nats::Request::new().payload(Bytes::from(message.encode_to_vec())).timeout(Some(timeout));
     let response = client.send_request(subject, request).await.map_err(|err| match err.kind() {
         RequestErrorKind::NoResponders => BusError::NoResponders { service: service.to_owned() },
         RequestErrorKind::TimedOut => BusError::TimedOut { service: service.to_owned() },

@@ -1,9 +1,11 @@
 //! What every readstream service shares: typed configuration, tracing, the shutdown signal,
-//! Postgres and NATS connections, and the command bus between the gateway and the services.
+//! Postgres and NATS connections, the command bus between the gateway and the services, and
+//! the readiness probes whatever starts the stack waits for.
 
 pub mod bus;
 pub mod config;
 pub mod db;
+pub mod ready;
 
 use tokio_util::sync::CancellationToken;
 
@@ -14,7 +16,17 @@ pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // A second call (several services in one test process) keeps the first subscriber.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    // Colours only on a terminal: `make run` also keeps each process's output in a log file.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr)
+        // When whatever reads our output is gone, a log line must fail quietly: the fallback
+        // would `eprintln!` to the same closed stderr, which panics the task that logged.
+        .log_internal_errors(false)
+        .try_init();
 }
 
 /// A token cancelled on Ctrl-C or SIGTERM: the one shutdown signal passed down to every task.
@@ -39,8 +51,10 @@ pub fn shutdown_on_signal() -> CancellationToken {
         }
         #[cfg(not(unix))]
         let _ = ctrl_c.await;
-        tracing::info!("shutting down");
+        // Cancel first: nothing, not even a failing log line, may stand between the signal
+        // and the shutdown.
         cancel.cancel();
+        tracing::info!("shutting down");
     });
     token
 }

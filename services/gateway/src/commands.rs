@@ -41,7 +41,9 @@ pub async fn send<M: Message>(
     command: &str,
     message: &M,
 ) -> Result<pb::Accepted, ApiError> {
-    let reply = bus::send(&app.nats, &app.namespace, service, command, message).await.map_err(ApiError::unavailable)?;
+    let reply = bus::send(&app.nats, &app.namespace, service, command, message, app.command_timeout)
+        .await
+        .map_err(ApiError::from)?;
     match reply.outcome {
         Some(pb::reply::Outcome::Accepted(accepted)) => Ok(accepted),
         Some(pb::reply::Outcome::Rejected(rejected)) => Err(rejected.into()),

@@ -3,6 +3,7 @@
 
 use async_graphql::ErrorExtensions;
 use readstream_contracts::{proto::commands::v1 as pb, Code};
+use readstream_runtime::bus;
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -40,6 +41,31 @@ impl From<pb::Rejected> for ApiError {
     fn from(rejected: pb::Rejected) -> Self {
         let code = pb::Code::try_from(rejected.code).map(Code::from).unwrap_or(Code::Internal);
         Self { code, message: rejected.message, field: Some(rejected.field).filter(|f| !f.is_empty()) }
+    }
+}
+
+impl From<bus::BusError> for ApiError {
+    /// Whether the command could have been applied decides the code: a client retries an
+    /// `UNAVAILABLE` freely, a `DEADLINE_EXCEEDED` only with the same idempotency key.
+    fn from(err: bus::BusError) -> Self {
+        match err {
+            bus::BusError::TimedOut { service } => {
+                tracing::warn!(service, "a command service did not answer in time");
+                Self::new(
+                    Code::DeadlineExceeded,
+                    format!(
+                        "the {service} service did not answer in time; the command may have been applied: \
+                         send it again with the same idempotencyKey to learn its outcome"
+                    ),
+                )
+            }
+            bus::BusError::NoResponders { service } => {
+                tracing::warn!(service, "no command service is running");
+                Self::new(Code::Unavailable, format!("no {service} service is running; nothing was changed, try again"))
+            }
+            bus::BusError::Request(err) => Self::unavailable(err),
+            bus::BusError::Decode(err) => Self::internal(err),
+        }
     }
 }
 

@@ -57,6 +57,10 @@ pub struct Config {
     /// Longest wait, in milliseconds, for the read models to reach a requested position.
     #[arg(long, env = "READ_YOUR_WRITES_TIMEOUT_MS", default_value_t = 5_000)]
     pub read_your_writes_timeout_ms: u64,
+    /// Longest wait, in milliseconds, for a command service's answer; past it the outcome is
+    /// unknown and the client is told `DEADLINE_EXCEEDED`.
+    #[arg(long, env = "COMMAND_TIMEOUT_MS", default_value_t = 10_000)]
+    pub command_timeout_ms: u64,
     /// Print the GraphQL SDL and exit.
     #[arg(long)]
     pub print_schema: bool,
@@ -70,6 +74,7 @@ pub struct AppState {
     pub namespace: String,
     pub tokens: Arc<Tokens>,
     pub positions: Positions,
+    pub command_timeout: Duration,
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
@@ -92,6 +97,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
         namespace: config.nats.namespace.clone(),
         tokens: Arc::new(Tokens::new(&config.jwt_secret, Duration::from_secs(config.jwt_lifetime_secs))),
         positions,
+        command_timeout: Duration::from_millis(config.command_timeout_ms),
     };
     let schema = graphql::schema(app.clone());
     let router = Router::new()

@@ -29,6 +29,9 @@ pub struct Config {
     pub feed_fanout_limit: u64,
 }
 
+/// The name it answers readiness probes under.
+pub const PROCESS: &str = "projector";
+
 /// The names of every projection, as in `projection_checkpoints`.
 pub const PROJECTIONS: [&str; 6] = ["catalog", "readers", "ratings", "shelves", "reviews", "feed"];
 
@@ -46,6 +49,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         tokio::spawn(runner.of(reviews::Reviews { namespace: namespace.clone() }).run(shutdown.clone())),
         tokio::spawn(runner.of(feed::Feed { namespace, fanout_limit: config.feed_fanout_limit }).run(shutdown.clone())),
     ];
+    readstream_runtime::ready::answer_probes(&client, &config.nats.namespace, PROCESS, shutdown.clone()).await?;
     for run in runs {
         if let Err(err) = run.await {
             tracing::error!(error = %err, "a projection task panicked");

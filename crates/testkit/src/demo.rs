@@ -1,0 +1,205 @@
+//! The demo data, loaded through the public GraphQL API as a client app would: the seed book
+//! page's book, its 33 ratings (11/16/5/1/0 for 5/4/3/2/1 stars), its 11 reviews (one with
+//! spoilers), 6 readers currently reading it and 141 wanting to read it. Every mutation carries
+//! an idempotency key, so loading twice changes nothing.
+//!
+//! A mutation refused with `UNAVAILABLE` (no service answered: nothing was changed) is sent
+//! again with backoff, for a bounded time; any other failure, `DEADLINE_EXCEEDED` (the outcome
+//! is unknown) among them, stops the load.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use backon::{ExponentialBuilder, Retryable as _};
+use futures::{StreamExt as _, TryStreamExt as _};
+use serde_json::{json, Value};
+
+use crate::graphql::{GraphQl, Response};
+
+/// How many demo readers act at once.
+const CLIENTS: usize = 8;
+
+/// How long a mutation is sent again while no service answers it.
+pub const RETRY_FOR: Duration = Duration::from_secs(30);
+
+/// Told of each retry: why, and how long until the next attempt.
+pub type OnRetry<'a> = &'a (dyn Fn(&anyhow::Error, Duration) + Sync);
+
+const SIGN_UP: &str = "mutation($handle: String!, $name: String!, $key: String!) {
+    signUp(input: { handle: $handle, displayName: $name, password: \"readstream-demo\" }, idempotencyKey: $key) { token }
+}";
+
+/// A refusal that says the command reached no service, so sending it again is safe.
+#[derive(Debug, thiserror::Error)]
+#[error("not delivered: {0}")]
+pub struct NotDelivered(pub Value);
+
+/// What the book page shows once the demo data is in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    pub book_id: String,
+    pub title: String,
+    pub ratings: u64,
+    pub average: f64,
+    pub reviews: u64,
+    pub currently_reading: u64,
+    pub want_to_read: u64,
+}
+
+impl std::fmt::Display for Loaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "demo data loaded: \"{}\" (book id {}), {} ratings, average {:.2}, {} reviews; {} currently reading, {} want to read",
+            self.title,
+            self.book_id,
+            self.ratings,
+            self.average,
+            self.reviews,
+            self.currently_reading,
+            self.want_to_read
+        )
+    }
+}
+
+/// Sends a mutation, again while it is refused as never delivered.
+async fn mutate(client: &GraphQl, notify: OnRetry<'_>, mutation: &str, variables: Value) -> anyhow::Result<Response> {
+    let attempt = || async {
+        let response = client.request(mutation, variables.clone()).await?;
+        let nothing_done = response.0["data"].as_object().is_none_or(|data| data.values().all(Value::is_null));
+        if response.error_code() == Some("UNAVAILABLE") && nothing_done {
+            return Err(anyhow::Error::new(NotDelivered(response.0["errors"][0].clone())));
+        }
+        Ok(response)
+    };
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(50))
+        .with_max_delay(Duration::from_secs(2))
+        .with_total_delay(Some(RETRY_FOR))
+        .without_max_times()
+        .with_jitter();
+    attempt.retry(backoff).when(|err| err.is::<NotDelivered>()).notify(notify).await
+}
+
+async fn reader(gateway: &GraphQl, notify: OnRetry<'_>, handle: &str) -> anyhow::Result<GraphQl> {
+    let vars = json!({ "handle": handle, "name": handle.replace('_', " "), "key": format!("seed:{handle}") });
+    let response = mutate(gateway, notify, SIGN_UP, vars).await?;
+    let token = response.data()?["signUp"]["token"].as_str().context("no token")?;
+    Ok(gateway.with_token(token))
+}
+
+/// Loads the demo data through `gateway`; `notify` hears of each retry.
+pub async fn load(gateway: &GraphQl, notify: OnRetry<'_>) -> anyhow::Result<Loaded> {
+    let librarian = reader(gateway, notify, "demo_librarian").await?;
+    let response = mutate(
+        &librarian,
+        notify,
+        "mutation { addAuthor(input: { name: \"Kathleen E. Smith\" }, idempotencyKey: \"seed:author\") { authorId } }",
+        json!({}),
+    )
+    .await?;
+    let author_id = response.data()?["addAuthor"]["authorId"].clone();
+    let book = json!({
+        "title": "Moscow 1956",
+        "subtitle": "The Silenced Spring",
+        "description": "The year Khrushchev denounced Stalin, and what it unleashed.",
+        "pages": 400,
+        "format": "Hardcover",
+        "firstPublished": "2017-04-17",
+        "authorIds": [author_id],
+    });
+    let response = mutate(
+        &librarian,
+        notify,
+        "mutation($book: AddBookInput!) { addBook(input: $book, idempotencyKey: \"seed:book\") { bookId position } }",
+        json!({ "book": book }),
+    )
+    .await?;
+    let book_id = response.data()?["addBook"]["bookId"].as_str().context("no book id")?.to_owned();
+
+    let stars = [(5, 11), (4, 16), (3, 5), (2, 1)].into_iter().flat_map(|(s, n)| std::iter::repeat_n(s, n));
+    // The page's reviews, on the days they were written (the eleventh day is ours); one hides spoilers.
+    let review_days = [
+        "2018-07-29",
+        "2017-07-07",
+        "2022-12-31",
+        "2025-05-05",
+        "2017-09-21",
+        "2019-10-23",
+        "2017-06-02",
+        "2022-04-01",
+        "2017-06-09",
+        "2021-03-13",
+        "2020-02-14",
+    ];
+    let rate_and_review = |(i, stars): (usize, i64)| {
+        let book_id = &book_id;
+        async move {
+            let rater = reader(gateway, notify, &format!("demo_reader_{:02}", i + 1)).await?;
+            let mut last = 0;
+            if let Some(day) = review_days.get(i) {
+                let response = mutate(
+                    &rater,
+                    notify,
+                    "mutation($book: ID!, $body: String!, $spoilers: Boolean!, $day: NaiveDate!, $key: String!) {
+                        publishReview(bookId: $book, body: $body, containsSpoilers: $spoilers, writtenOn: $day, idempotencyKey: $key) { position }
+                    }",
+                    json!({
+                        "book": book_id,
+                        "body": format!("Demo review {}: how the thaw of 1956 felt in Moscow, as I read it.", i + 1),
+                        "spoilers": i == 4,
+                        "day": day,
+                        "key": format!("seed:review:{book_id}"),
+                    }),
+                )
+                .await?;
+                last = response.data()?["publishReview"]["position"].as_u64().unwrap_or(0);
+            }
+            let response = mutate(
+                &rater,
+                notify,
+                "mutation($book: ID!, $stars: Int!, $key: String!) { rateBook(bookId: $book, stars: $stars, idempotencyKey: $key) { position } }",
+                json!({ "book": book_id, "stars": stars, "key": format!("seed:rating:{book_id}") }),
+            )
+            .await?;
+            anyhow::Ok(last.max(response.data()?["rateBook"]["position"].as_u64().unwrap_or(0)))
+        }
+    };
+    // The page's shelves: 6 readers currently reading it, 141 wanting to read it.
+    let shelve = |i: usize| {
+        let book_id = &book_id;
+        async move {
+            let shelver = reader(gateway, notify, &format!("demo_shelver_{:03}", i + 1)).await?;
+            let mutation = if i < 6 { "startReading" } else { "wantToRead" };
+            let response = mutate(
+                &shelver,
+                notify,
+                &format!("mutation($book: ID!, $key: String!) {{ {mutation}(bookId: $book, idempotencyKey: $key) {{ position }} }}"),
+                json!({ "book": book_id, "key": format!("seed:shelf:{book_id}") }),
+            )
+            .await?;
+            anyhow::Ok(response.data()?[mutation]["position"].as_u64().unwrap_or(0))
+        }
+    };
+    // Readers act side by side, as many clients would; the position read back is the latest.
+    let raters = futures::stream::iter(stars.enumerate()).map(rate_and_review).buffer_unordered(CLIENTS);
+    let shelvers = futures::stream::iter(0..147).map(shelve).buffer_unordered(CLIENTS);
+    let last = raters.chain(shelvers).try_fold(0, |last, position| async move { Ok(last.max(position)) }).await?;
+    let response = gateway
+        .request_at(
+            "query($id: ID!) { book(id: $id) { title ratings { count average reviewCount } shelfCounts { currentlyReading wantToRead } } }",
+            json!({ "id": book_id }),
+            last,
+        )
+        .await?;
+    let book = &response.data()?["book"];
+    Ok(Loaded {
+        book_id,
+        title: book["title"].as_str().unwrap_or_default().to_owned(),
+        ratings: book["ratings"]["count"].as_u64().unwrap_or_default(),
+        average: book["ratings"]["average"].as_f64().unwrap_or_default(),
+        reviews: book["ratings"]["reviewCount"].as_u64().unwrap_or_default(),
+        currently_reading: book["shelfCounts"]["currentlyReading"].as_u64().unwrap_or_default(),
+        want_to_read: book["shelfCounts"]["wantToRead"].as_u64().unwrap_or_default(),
+    })
+}

@@ -1,0 +1,261 @@
+//! `make run` as a new user meets it: `deploy/local/run.sh` started from clean data, in a data
+//! folder and on ports of its own, with its own NATS and Postgres, then stopped as Ctrl-C
+//! would. It uses the binaries `make test` built in `target/debug`.
+
+use std::{
+    io::{BufRead, BufReader, Read},
+    net::{TcpListener, TcpStream},
+    os::unix::process::CommandExt as _,
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitStatus, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context as _};
+
+/// How long one start may take, build excluded: servers, seven processes, the demo data.
+const START_BOUND: Duration = Duration::from_secs(240);
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `target/debug`, where `make test` built every binary before the tests.
+fn bin_dir() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let dir = exe.parent().and_then(Path::parent).context("no target directory")?.to_path_buf();
+    if !dir.join("readstream-gateway").exists() || !dir.join("readstream-ready").exists() {
+        bail!("{} has no readstream binaries: run `cargo build --workspace --bins` first", dir.display());
+    }
+    Ok(dir)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn accepts(port: u16) -> bool {
+    TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok()
+}
+
+/// How a start is stopped.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    /// Ctrl-C in a terminal: SIGINT, which only run.sh acts on (its background processes ignore it).
+    CtrlC,
+    /// What `timeout`, a service manager or a closed terminal session does: SIGTERM to every
+    /// process of the group at once, the output readers (`tee`) and NATS among them.
+    TermToGroup,
+}
+
+/// One `make run`: its data folder and ports, and every line it writes.
+struct Start {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    output: Vec<String>,
+    data: PathBuf,
+    ports: [u16; 3],
+}
+
+impl Start {
+    fn new(bin_dir: &Path, ready_timeout_secs: u64) -> anyhow::Result<Self> {
+        let data = std::env::temp_dir().join(format!("readstream-stack-{}", uuid::Uuid::new_v4().simple()));
+        let ports = [free_port()?, free_port()?, free_port()?];
+        let mut child = Command::new(root().join("deploy/local/run.sh"))
+            .env("DATA_DIR", &data)
+            .env("BIN_DIR", bin_dir)
+            .env("RUN_NATS_PORT", ports[0].to_string())
+            .env("RUN_PG_PORT", ports[1].to_string())
+            .env("GATEWAY_ADDR", format!("127.0.0.1:{}", ports[2]))
+            .env("READY_TIMEOUT_SECS", ready_timeout_secs.to_string())
+            // Its own servers, not the ones `make test` started.
+            .env_remove("NATS_URL")
+            .env_remove("DATABASE_URL")
+            .env_remove("DATABASE_ADMIN_URL")
+            // Its own process group, as a shell gives a command it runs.
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("starting deploy/local/run.sh")?;
+        let (sender, lines) = mpsc::channel();
+        let stdout = child.stdout.take().context("no stdout")?;
+        let stderr = child.stderr.take().context("no stderr")?;
+        forward(stdout, sender.clone());
+        forward(stderr, sender);
+        Ok(Self { child, lines, output: vec![], data, ports })
+    }
+
+    /// Collects lines until one contains `needle`, the output ends, or the bound passes.
+    fn until_line(&mut self, needle: &str, bound: Duration) -> anyhow::Result<bool> {
+        self.collect(Some(needle), bound)
+    }
+
+    fn collect(&mut self, needle: Option<&str>, bound: Duration) -> anyhow::Result<bool> {
+        let deadline = Instant::now() + bound;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let found = needle.is_some_and(|needle| line.contains(needle));
+                    self.output.push(line);
+                    if found {
+                        return Ok(true);
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => break,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(false),
+            }
+        }
+        Ok(false)
+    }
+
+    fn printed(&self, needle: &str) -> bool {
+        self.output.iter().any(|line| line.contains(needle))
+    }
+
+    fn transcript(&self) -> String {
+        self.output.iter().rev().take(60).rev().cloned().collect::<Vec<_>>().join("\n")
+    }
+
+    /// Waits, bounded, for run.sh to exit by itself.
+    fn exit_status(&mut self, bound: Duration) -> anyhow::Result<ExitStatus> {
+        let deadline = Instant::now() + bound;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                // What it wrote last, until its output closes.
+                self.collect(None, Duration::from_secs(2))?;
+                return Ok(status);
+            }
+            if Instant::now() >= deadline {
+                bail!("run.sh did not exit within {bound:?}:\n{}", self.transcript());
+            }
+            self.collect(None, Duration::from_millis(100))?;
+        }
+    }
+
+    /// Stops it, and waits until it has stopped everything it started.
+    fn stop(&mut self, stop: Stop) -> anyhow::Result<ExitStatus> {
+        let target = match stop {
+            Stop::CtrlC => ["-INT".to_owned(), self.child.id().to_string()],
+            Stop::TermToGroup => ["-TERM".to_owned(), format!("-{}", self.child.id())],
+        };
+        let status = Command::new("kill").arg(&target[0]).arg("--").arg(&target[1]).status()?;
+        anyhow::ensure!(status.success(), "kill {target:?} failed");
+        self.exit_status(Duration::from_secs(60))
+    }
+
+    /// Nothing it started still listens, and every process stopped by itself.
+    fn assert_all_stopped(&self) -> anyhow::Result<()> {
+        for port in self.ports {
+            anyhow::ensure!(!accepts(port), "127.0.0.1:{port} still accepts connections after the stop");
+        }
+        anyhow::ensure!(!self.printed("did not stop within"), "a process had to be killed:\n{}", self.transcript());
+        Ok(())
+    }
+}
+
+impl Drop for Start {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+            let _ = self.child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+fn forward(stream: impl Read + Send + 'static, sender: mpsc::Sender<String>) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+#[test]
+fn ten_starts_from_clean_data_each_load_the_demo_and_print_the_url() -> anyhow::Result<()> {
+    let bin_dir = bin_dir()?;
+    for attempt in 1..=10 {
+        let mut start = Start::new(&bin_dir, 60)?;
+        let running = start.until_line("readstream is running", START_BOUND)?;
+        let gateway = format!("http://127.0.0.1:{}/graphql", start.ports[2]);
+        anyhow::ensure!(
+            running && start.printed(&gateway),
+            "start {attempt} never printed the URL:\n{}",
+            start.transcript()
+        );
+        anyhow::ensure!(
+            start.printed("demo data loaded: \"Moscow 1956\"")
+                && start.printed(", 33 ratings, average ")
+                && start.printed(", 11 reviews; 6 currently reading, 141 want to read"),
+            "start {attempt} did not load the demo data:\n{}",
+            start.transcript()
+        );
+        let stop = if attempt % 2 == 0 { Stop::TermToGroup } else { Stop::CtrlC };
+        let status = start.stop(stop)?;
+        anyhow::ensure!(status.success(), "start {attempt}: {stop:?} ended run.sh with {status}");
+        start.assert_all_stopped()?;
+    }
+    Ok(())
+}
+
+/// A copy of target/debug's binaries with one process replaced by `script`.
+fn bin_dir_with(process: &str, script: &str) -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::{symlink, PermissionsExt as _};
+    let real = bin_dir()?;
+    let dir = std::env::temp_dir().join(format!("readstream-bin-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    for name in ["projector", "catalog", "ratings", "reading", "reviews", "social", "gateway", "ready", "seed"] {
+        let binary = format!("readstream-{name}");
+        if name == process {
+            let path = dir.join(&binary);
+            std::fs::write(&path, format!("#!/bin/sh\n{script}\n"))?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+        } else {
+            symlink(real.join(&binary), dir.join(&binary))?;
+        }
+    }
+    Ok(dir)
+}
+
+#[test]
+fn a_process_that_never_becomes_ready_stops_the_start_with_its_name() -> anyhow::Result<()> {
+    let bin_dir = bin_dir_with("reviews", "echo 'reviews: waiting for a disk that never answers'\nexec sleep 600")?;
+    let mut start = Start::new(&bin_dir, 5)?;
+    let status = start.exit_status(START_BOUND)?;
+    std::fs::remove_dir_all(&bin_dir)?;
+    anyhow::ensure!(!status.success(), "run.sh succeeded without a reviews service:\n{}", start.transcript());
+    anyhow::ensure!(
+        start.printed("readstream: reviews was not ready within 5 s")
+            && start.printed("| reviews: waiting for a disk that never answers"),
+        "run.sh did not name the reviews service with its last lines:\n{}",
+        start.transcript()
+    );
+    anyhow::ensure!(!start.printed("readstream is running"), "a failed start printed the URL");
+    for other in ["projector", "catalog", "ratings", "reading", "social", "gateway"] {
+        anyhow::ensure!(!start.printed(&format!("readstream: {other} was not")), "{other} was named as well");
+    }
+    start.assert_all_stopped()
+}
+
+#[test]
+fn a_process_that_exits_during_start_stops_it_at_once_with_its_name() -> anyhow::Result<()> {
+    let bin_dir = bin_dir_with("ratings", "echo 'ratings: cannot open its store' >&2\nexit 3")?;
+    // A long readiness bound: the start must stop as soon as the process exits, not at the bound.
+    let mut start = Start::new(&bin_dir, 600)?;
+    let status = start.exit_status(START_BOUND)?;
+    std::fs::remove_dir_all(&bin_dir)?;
+    anyhow::ensure!(!status.success(), "run.sh succeeded without a ratings service:\n{}", start.transcript());
+    anyhow::ensure!(
+        start.printed("readstream: ratings exited (status 3) before it was ready")
+            && start.printed("| ratings: cannot open its store"),
+        "run.sh did not name the ratings service with its last lines:\n{}",
+        start.transcript()
+    );
+    start.assert_all_stopped()
+}

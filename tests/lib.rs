@@ -8,6 +8,9 @@ use readstream_testkit::{graphql::GraphQl, ready::Readiness};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// What the test gateway signs tokens with.
+const JWT_SECRET: &str = "end-to-end-test-secret";
+
 /// Small, so the tests can make an account with more followers than fan out on write.
 pub const FEED_FANOUT_LIMIT: u64 = 3;
 
@@ -87,7 +90,7 @@ impl System {
             nats: nats.clone(),
             database,
             addr: listener.local_addr()?,
-            jwt_secret: "end-to-end-test-secret".into(),
+            jwt_secret: JWT_SECRET.into(),
             jwt_lifetime_secs: 3_600,
             read_your_writes_timeout_ms: 10_000,
             command_timeout_ms: options.command_timeout.as_millis() as u64,
@@ -121,7 +124,10 @@ impl System {
             }
             readstream_social::SERVICE => {
                 let database = DatabaseConfig::new(&self.database_url);
-                spawn("social", readstream_social::run(readstream_social::Config { nats, database }, shutdown))
+                // The real argon2id at a test's cost: the tests sign up hundreds of readers at once.
+                let password_hashing = readstream_social::PasswordHashing { memory_kib: 1_024, iterations: 1 };
+                let config = readstream_social::Config { nats, database, password_hashing };
+                spawn("social", readstream_social::run(config, shutdown))
             }
             other => anyhow::bail!("no command service named {other}"),
         };
@@ -146,6 +152,14 @@ impl System {
 
     pub fn client(&self) -> GraphQl {
         GraphQl::new(&self.base_url)
+    }
+
+    /// A client signed in as `reader_id` without signing up: for tests where the social
+    /// service is not running.
+    pub fn client_as(&self, reader_id: uuid::Uuid) -> anyhow::Result<GraphQl> {
+        let tokens = readstream_gateway::auth::Tokens::new(JWT_SECRET, Duration::from_secs(3_600));
+        let token = tokens.issue(reader_id).map_err(|err| anyhow::anyhow!(err.message))?;
+        Ok(self.client().with_token(token))
     }
 
     /// How many messages the namespace's event stream holds.

@@ -121,12 +121,6 @@ pub fn update_profile(
     Ok(vec![Event::ProfileUpdated { reader_id, display_name, bio }])
 }
 
-/// The subject of the link between two readers: one per pair, whichever acts.
-pub fn link_aggregate(a: Uuid, b: Uuid) -> String {
-    let (low, high) = if a < b { (a, b) } else { (b, a) };
-    format!("social.link.{low}.{high}")
-}
-
 /// Who follows and who blocks whom, between two readers.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Link {
@@ -326,7 +320,7 @@ mod tests {
         let state = events.iter().fold(mutual, Link::evolve);
         assert_eq!(decide_link(&state, LinkCommand::Block, ana, ben, true), Ok(vec![]));
         assert!(decide_link(&state, LinkCommand::Unblock, ana, ben, true).is_ok());
-        assert_eq!(link_aggregate(ana, ben), link_aggregate(ben, ana));
+        assert_eq!(readstream_contracts::social::link(ana, ben), readstream_contracts::social::link(ben, ana));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use argon2::{
     Argon2,
 };
 use bytes::Bytes;
-use readstream_contracts::{proto::commands::v1 as pb, Code, Rejection};
+use readstream_contracts::{proto::commands::v1 as pb, social, Code, Rejection};
 use readstream_eventstore::{Accepted, EventStore};
 use readstream_runtime::{bus, config::StartError, DatabaseConfig, NatsConfig};
 use std::sync::Arc;
@@ -33,13 +33,36 @@ pub struct Config {
     pub nats: NatsConfig,
     #[command(flatten)]
     pub database: DatabaseConfig,
+    #[command(flatten)]
+    pub password_hashing: PasswordHashing,
+}
+
+/// The cost of argon2id for new password hashes. A stored hash keeps the cost it was made
+/// with, so changing these never locks anyone out.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct PasswordHashing {
+    /// Memory per hash, in KiB (OWASP's minimum for argon2id: 19,456).
+    #[arg(long, env = "PASSWORD_HASH_MEMORY_KIB", default_value_t = argon2::Params::DEFAULT_M_COST)]
+    pub memory_kib: u32,
+    /// Passes over that memory.
+    #[arg(long, env = "PASSWORD_HASH_ITERATIONS", default_value_t = argon2::Params::DEFAULT_T_COST)]
+    pub iterations: u32,
+}
+
+impl PasswordHashing {
+    fn hasher(self) -> Result<Argon2<'static>, StartError> {
+        let params = argon2::Params::new(self.memory_kib, self.iterations, 1, None)
+            .map_err(|err| StartError::Config(format!("password hashing: {err}")))?;
+        Ok(Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params))
+    }
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     let pool = readstream_runtime::db::connect_and_migrate(&config.database).await?;
     let (client, store) = config.nats.event_store().await?;
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
-    let social = Social { store, pool, hashing: Arc::new(Semaphore::new(cores)) };
+    let hasher = config.password_hashing.hasher()?;
+    let social = Social { store, pool, hasher, hashing: Arc::new(Semaphore::new(cores)) };
     bus::serve_commands(client, &config.nats.namespace, SERVICE, social, shutdown).await
 }
 
@@ -47,6 +70,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
 struct Social {
     store: EventStore,
     pool: PgPool,
+    hasher: Argon2<'static>,
     /// Argon2 costs ~19 MiB and a core for a moment per hash: at most one per core at a time,
     /// so a burst of sign-ins queues instead of exhausting memory.
     hashing: Arc<Semaphore>,
@@ -103,9 +127,10 @@ impl Social {
         };
         domain::validate_sign_up(&command)?;
         let password = command.password.clone();
+        let hasher = self.hasher.clone();
         let password_hash = hash_job(&self.hashing, move || {
             let salt = SaltString::generate(&mut OsRng);
-            Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+            hasher.hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
         })
         .await?
         .map_err(internal)?;
@@ -143,7 +168,7 @@ impl Social {
         }
         let outcome = self
             .store
-            .execute(&format!("social.reader.{reader_id}"), meta, |history| {
+            .execute(&social::reader(reader_id), meta, |history| {
                 domain::sign_up(&domain::Reader::fold(history), &command)
             })
             .await;
@@ -160,11 +185,10 @@ impl Social {
         let actor = bus::require_actor(&meta)?;
         let other = Uuid::parse_str(&request.reader_id)
             .map_err(|_| Rejection::invalid("readerId", "readerId is not a valid id"))?;
-        let other_exists =
-            self.store.exists(&format!("social.reader.{other}")).await.map_err(|e| bus::unavailable(&e))?;
+        let other_exists = self.store.exists(&social::reader(other)).await.map_err(|e| bus::unavailable(&e))?;
         let outcome = self
             .store
-            .execute(&domain::link_aggregate(actor, other), meta, |history| {
+            .execute(&social::link(actor, other), meta, |history| {
                 domain::decide_link(&domain::Link::fold(history), command, actor, other, other_exists)
             })
             .await;
@@ -177,7 +201,7 @@ impl Social {
         let reader_id = bus::require_actor(&meta)?;
         let outcome = self
             .store
-            .execute(&format!("social.reader.{reader_id}"), meta, |history| {
+            .execute(&social::reader(reader_id), meta, |history| {
                 domain::update_profile(
                     &domain::Reader::fold(history),
                     reader_id,
@@ -201,9 +225,9 @@ impl Social {
         .ok_or_else(wrong_credentials)?;
         let password = request.password;
         let stored_hash = credentials.password_hash;
+        let hasher = self.hasher.clone();
         let verified = hash_job(&self.hashing, move || {
-            PasswordHash::new(&stored_hash)
-                .map(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+            PasswordHash::new(&stored_hash).map(|hash| hasher.verify_password(password.as_bytes(), &hash).is_ok())
         })
         .await?
         .map_err(internal)?;

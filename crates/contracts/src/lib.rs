@@ -2,10 +2,18 @@
 //!
 //! `proto` holds the prost types generated from `proto/`; `event` the domain events and the one
 //! place where they are converted from and to the wire (bad wire data becomes an error there);
-//! `rejection` the coded refusals every command service answers with.
+//! `rejection` the coded refusals every command service answers with. Each context's module
+//! (`catalog`, `ratings`, `reading`, `reviews`, `social`) holds the only constructors of its
+//! aggregate and live subjects; `subject` what they share.
 
+pub mod catalog;
 pub mod event;
+pub mod ratings;
+pub mod reading;
 pub mod rejection;
+pub mod reviews;
+pub mod social;
+pub mod subject;
 
 /// Types generated from the `.proto` files under `proto/`.
 #[allow(clippy::all)]
@@ -29,3 +37,4 @@ pub mod proto {
 
 pub use event::{review_id, Envelope, Event, Metadata, Progress, RecordedEvent, WireError};
 pub use rejection::{Code, Rejection};
+pub use subject::Aggregate;

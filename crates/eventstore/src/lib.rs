@@ -13,7 +13,7 @@ use async_nats::jetstream::{
     stream::{self, LastRawMessageErrorKind},
 };
 use bytes::Bytes;
-use readstream_contracts::{Envelope, Event, Metadata, Rejection, WireError};
+use readstream_contracts::{Aggregate, Envelope, Event, Metadata, Rejection, WireError};
 use uuid::Uuid;
 
 /// The oldest server that honours every stream setting readstream relies on.
@@ -168,12 +168,12 @@ impl EventStore {
     }
 
     /// The subject of one aggregate, e.g. `catalog.book.<id>` → `<ns>.events.catalog.book.<id>`.
-    pub fn subject(&self, aggregate: &str) -> String {
+    pub fn subject(&self, aggregate: &Aggregate) -> String {
         format!("{}.events.{aggregate}", self.namespace)
     }
 
     /// The aggregate's whole history, oldest first (empty when it has none).
-    pub async fn load(&self, aggregate: &str) -> Result<Vec<Stored>, StoreError> {
+    pub async fn load(&self, aggregate: &Aggregate) -> Result<Vec<Stored>, StoreError> {
         let subject = self.subject(aggregate);
         let mut history = Vec::new();
         let mut next = 1;
@@ -185,7 +185,7 @@ impl EventStore {
     }
 
     /// Whether the aggregate has any event: how one service checks another's aggregate exists.
-    pub async fn exists(&self, aggregate: &str) -> Result<bool, StoreError> {
+    pub async fn exists(&self, aggregate: &Aggregate) -> Result<bool, StoreError> {
         let subject = self.subject(aggregate);
         Ok(self.read(&subject, None).await?.is_some())
     }
@@ -216,7 +216,7 @@ impl EventStore {
     /// answered as the first time, without deciding again.
     pub async fn execute<F>(
         &self,
-        aggregate: &str,
+        aggregate: &Aggregate,
         meta: Metadata,
         mut decide: F,
     ) -> Result<Result<Accepted, Rejection>, StoreError>
@@ -259,7 +259,7 @@ impl EventStore {
     /// has no events), with the command id as `Nats-Msg-Id`.
     pub async fn append(
         &self,
-        aggregate: &str,
+        aggregate: &Aggregate,
         expected_last: u64,
         envelope: &Envelope,
     ) -> Result<Appended, StoreError> {

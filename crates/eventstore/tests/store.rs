@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 use futures::future::join_all;
-use readstream_contracts::{Envelope, Event, Metadata};
+use readstream_contracts::{ratings, Aggregate, Envelope, Event, Metadata};
 use readstream_eventstore::{Appended, EventStore, StoreError, StreamSettings};
 use uuid::Uuid;
 
@@ -14,6 +14,11 @@ async fn store() -> EventStore {
     EventStore::connect(client, &readstream_testkit::namespace(), StreamSettings::default())
         .await
         .expect("the stream is created")
+}
+
+/// A reader's rating of a book no other test touches.
+fn some_rating() -> Aggregate {
+    ratings::rating(Uuid::new_v4(), Uuid::new_v4())
 }
 
 fn meta(command_id: Uuid) -> Metadata {
@@ -36,58 +41,59 @@ fn current_stars(history: &[readstream_eventstore::Stored]) -> Option<u8> {
 #[tokio::test]
 async fn a_stale_expected_position_is_refused() {
     let store = store().await;
+    let rating = some_rating();
     let first = Envelope::new(meta(Uuid::new_v4()), vec![rated(3, None)]);
-    let position = match store.append("ratings.a.b", 0, &first).await {
+    let position = match store.append(&rating, 0, &first).await {
         Ok(Appended::New(position)) => position,
         other => panic!("expected a new message, got {other:?}"),
     };
     let stale = Envelope::new(meta(Uuid::new_v4()), vec![rated(4, None)]);
-    let refused = store.append("ratings.a.b", 0, &stale).await;
+    let refused = store.append(&rating, 0, &stale).await;
     assert!(matches!(refused, Err(StoreError::WrongExpectedPosition { expected: 0, .. })), "{refused:?}");
     let next = Envelope::new(meta(Uuid::new_v4()), vec![rated(4, Some(3))]);
-    assert!(matches!(store.append("ratings.a.b", position, &next).await, Ok(Appended::New(_))));
-    let history = store.load("ratings.a.b").await.expect("loads");
+    assert!(matches!(store.append(&rating, position, &next).await, Ok(Appended::New(_))));
+    let history = store.load(&rating).await.expect("loads");
     assert_eq!(history.iter().map(|s| &s.envelope).collect::<Vec<_>>(), vec![&first, &next]);
 }
 
 #[tokio::test]
 async fn the_same_command_id_twice_is_one_event() {
     let store = store().await;
+    let rating = some_rating();
     let command_id = Uuid::new_v4();
-    let run = || store.execute("ratings.c.d", meta(command_id), |history| Ok(vec![rated(5, current_stars(history))]));
+    let run = || store.execute(&rating, meta(command_id), |history| Ok(vec![rated(5, current_stars(history))]));
     let first = run().await.expect("stored").expect("accepted");
     let second = run().await.expect("stored").expect("accepted");
     assert_eq!(first, second, "the retry is answered as the first time");
-    assert_eq!(store.load("ratings.c.d").await.expect("loads").len(), 1);
+    assert_eq!(store.load(&rating).await.expect("loads").len(), 1);
 
     // The same id sent straight to the stream is deduplicated by JetStream itself.
     let envelope = Envelope::new(meta(command_id), vec![rated(5, None)]);
-    match store.append("ratings.c.d", first.position, &envelope).await {
+    match store.append(&rating, first.position, &envelope).await {
         Ok(Appended::Duplicate(position)) => assert_eq!(position, first.position),
         // NATS 2.12 checks the expected position before the id: the caller reloads and finds it.
         Err(StoreError::WrongExpectedPosition { .. }) => {}
         other => panic!("expected a duplicate, got {other:?}"),
     }
-    assert_eq!(store.load("ratings.c.d").await.expect("loads").len(), 1);
+    assert_eq!(store.load(&rating).await.expect("loads").len(), 1);
 }
 
 #[tokio::test]
 async fn concurrent_writers_of_one_aggregate_each_decide_on_the_latest_state() {
     let store = store().await;
+    let rating = some_rating();
     let writers = (0..8u8).map(|i| {
-        let store = store.clone();
+        let (store, rating) = (store.clone(), rating.clone());
         async move {
             store
-                .execute("ratings.e.f", meta(Uuid::new_v4()), |history| {
-                    Ok(vec![rated(i % 5 + 1, current_stars(history))])
-                })
+                .execute(&rating, meta(Uuid::new_v4()), |history| Ok(vec![rated(i % 5 + 1, current_stars(history))]))
                 .await
         }
     });
     for outcome in join_all(writers).await {
         outcome.expect("stored").expect("accepted");
     }
-    let history = store.load("ratings.e.f").await.expect("loads");
+    let history = store.load(&rating).await.expect("loads");
     assert_eq!(history.len(), 8, "no write was lost");
     let mut current = None;
     for stored in &history {
@@ -104,8 +110,9 @@ async fn concurrent_writers_of_one_aggregate_each_decide_on_the_latest_state() {
 #[tokio::test]
 async fn the_stream_keeps_the_settings_the_design_relies_on() {
     let store = store().await;
+    let rating = some_rating();
     let envelope = Envelope::new(meta(Uuid::new_v4()), vec![rated(1, None)]);
-    let Ok(Appended::New(position)) = store.append("ratings.g.h", 0, &envelope).await else {
+    let Ok(Appended::New(position)) = store.append(&rating, 0, &envelope).await else {
         panic!("not stored");
     };
     let mut stream = store.jetstream().get_stream(store.stream_name()).await.expect("stream");
@@ -114,6 +121,6 @@ async fn the_stream_keeps_the_settings_the_design_relies_on() {
     assert!(config.duplicate_window >= std::time::Duration::from_secs(120));
     assert!(stream.delete_message(position).await.is_err(), "the log must refuse deletes");
     assert!(stream.purge().await.is_err(), "the log must refuse purges");
-    assert!(store.exists("ratings.g.h").await.expect("reads"));
-    assert!(!store.exists("ratings.no.such").await.expect("reads"));
+    assert!(store.exists(&rating).await.expect("reads"));
+    assert!(!store.exists(&some_rating()).await.expect("reads"));
 }

@@ -12,7 +12,7 @@ use async_nats::jetstream::consumer::{pull::OrderedConfig, DeliverPolicy};
 use bytes::Bytes;
 use futures::StreamExt;
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, Envelope};
+use readstream_contracts::{proto::live::v1 as live, subject, Envelope};
 use readstream_eventstore::{EventStore, Stored};
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
@@ -51,11 +51,6 @@ pub enum ProjectionError {
     NoCheckpoint(&'static str),
     #[error("reading the stream: {0}")]
     Stream(String),
-}
-
-/// The subject on which a projection announces the position it has committed.
-pub fn position_subject(namespace: &str, projection: &str) -> String {
-    format!("{namespace}.live.projection.{projection}")
 }
 
 pub struct Runner<P> {
@@ -127,7 +122,7 @@ impl<P: Projection> Runner<P> {
         let name = self.projection.name();
         let notice = live::ProjectionPosition { projection: name.to_owned(), position };
         let updates = updates.into_iter().chain([LiveUpdate {
-            subject: position_subject(namespace, name),
+            subject: subject::projection_position(namespace, name),
             payload: Bytes::from(notice.encode_to_vec()),
         }]);
         for update in updates {

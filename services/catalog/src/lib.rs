@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use bytes::Bytes;
 use chrono::Utc;
-use readstream_contracts::{proto::commands::v1 as pb, Code, Rejection};
+use readstream_contracts::{catalog, proto::commands::v1 as pb, Code, Rejection};
 use readstream_eventstore::EventStore;
 use readstream_runtime::{bus, config::StartError, NatsConfig};
 use tokio_util::sync::CancellationToken;
@@ -60,7 +60,7 @@ impl Catalog {
         let command = domain::AddAuthor { author_id, name: request.name, bio: request.bio };
         let outcome = self
             .store
-            .execute(&format!("catalog.author.{author_id}"), meta, |history| {
+            .execute(&catalog::author(author_id), meta, |history| {
                 domain::add_author(&domain::Entry::fold(history), command.clone())
             })
             .await;
@@ -83,11 +83,7 @@ impl Catalog {
             request.author_ids.iter().map(|id| parse_id("authorIds", id)).collect::<Result<Vec<_>, _>>()?;
         let mut known_authors = HashSet::new();
         for &author_id in author_ids.iter().take(domain::MAX_AUTHORS) {
-            let exists = self
-                .store
-                .exists(&format!("catalog.author.{author_id}"))
-                .await
-                .map_err(|err| bus::unavailable(&err))?;
+            let exists = self.store.exists(&catalog::author(author_id)).await.map_err(|err| bus::unavailable(&err))?;
             if exists {
                 known_authors.insert(author_id);
             }
@@ -105,7 +101,7 @@ impl Catalog {
         let today = Utc::now().date_naive();
         let outcome = self
             .store
-            .execute(&format!("catalog.book.{book_id}"), meta, |history| {
+            .execute(&catalog::book(book_id), meta, |history| {
                 domain::add_book(&domain::Entry::fold(history), command.clone(), &known_authors, today)
             })
             .await;

@@ -35,7 +35,8 @@ impl Positions {
         timeout: Duration,
         shutdown: CancellationToken,
     ) -> Result<Self, readstream_runtime::config::StartError> {
-        let mut announcements = client.subscribe(format!("{namespace}.live.projection.*")).await?;
+        let mut announcements =
+            client.subscribe(readstream_contracts::subject::every_projection_position(namespace)).await?;
         let positions = Self { pool, reached: Arc::default(), lowest: watch::Sender::new(0), timeout };
         positions.refresh().await.map_err(readstream_runtime::config::StartError::Database)?;
         let follower = positions.clone();

@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use bytes::Bytes;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, Event};
+use readstream_contracts::{proto::live::v1 as live, social, Event};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
@@ -224,12 +224,12 @@ impl Projection for Feed {
         let mut updates: Vec<LiveUpdate> = items
             .iter()
             .map(|(reader, position, index, _, _)| LiveUpdate {
-                subject: format!("{}.live.feed.{reader}", self.namespace),
+                subject: social::live_feed(&self.namespace, *reader),
                 payload: notice(*position, *index),
             })
             .collect();
         updates.extend(activities.iter().filter(|a| !a.fanned_out && !a.backdated).map(|a| LiveUpdate {
-            subject: format!("{}.live.activity.{}", self.namespace, a.actor_id),
+            subject: social::live_activity(&self.namespace, a.actor_id),
             payload: notice(a.position, a.event_index),
         }));
         Ok(updates)

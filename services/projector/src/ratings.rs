@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, Event};
+use readstream_contracts::{proto::live::v1 as live, ratings, Event};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
@@ -15,11 +15,6 @@ use uuid::Uuid;
 
 pub struct Ratings {
     pub namespace: String,
-}
-
-/// The subject on which a book's new rating figures are published.
-pub fn live_subject(namespace: &str, book_id: Uuid) -> String {
-    format!("{namespace}.live.book.{book_id}.ratings")
 }
 
 /// How one batch changes one book's figures.
@@ -192,7 +187,7 @@ impl Projection for Ratings {
                     stars: [row.stars_1, row.stars_2, row.stars_3, row.stars_4, row.stars_5].map(|n| n as u64).to_vec(),
                 };
                 LiveUpdate {
-                    subject: live_subject(&self.namespace, row.book_id),
+                    subject: ratings::live_book_ratings(&self.namespace, row.book_id),
                     payload: Bytes::from(message.encode_to_vec()),
                 }
             })

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, review_id, Event};
+use readstream_contracts::{proto::live::v1 as live, review_id, reviews, Event};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
@@ -15,11 +15,6 @@ use uuid::Uuid;
 
 pub struct Reviews {
     pub namespace: String,
-}
-
-/// The subject on which a book's newly published reviews are announced.
-pub fn live_subject(namespace: &str, book_id: Uuid) -> String {
-    format!("{namespace}.live.book.{book_id}.reviews")
 }
 
 #[derive(Debug, Clone)]
@@ -221,7 +216,7 @@ impl Projection for Reviews {
                     position: row.position as u64,
                 };
                 LiveUpdate {
-                    subject: live_subject(&self.namespace, row.book_id),
+                    subject: reviews::live_book_reviews(&self.namespace, row.book_id),
                     payload: Bytes::from(added.encode_to_vec()),
                 }
             })

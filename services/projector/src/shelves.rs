@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, Event, Progress};
+use readstream_contracts::{proto::live::v1 as live, reading, Event, Progress};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
@@ -18,11 +18,6 @@ use uuid::Uuid;
 
 pub struct Shelves {
     pub namespace: String,
-}
-
-/// The subject on which a book's new shelf counts are published.
-pub fn live_subject(namespace: &str, book_id: Uuid) -> String {
-    format!("{namespace}.live.book.{book_id}.shelves")
 }
 
 pub const STATUSES: [&str; 5] = ["want_to_read", "currently_reading", "paused", "read", "did_not_finish"];
@@ -368,7 +363,7 @@ impl Shelves {
                     paused: r.paused as u64,
                 };
                 LiveUpdate {
-                    subject: live_subject(&self.namespace, r.book_id),
+                    subject: reading::live_book_shelf_counts(&self.namespace, r.book_id),
                     payload: Bytes::from(counts.encode_to_vec()),
                 }
             })

@@ -9,9 +9,9 @@ use std::time::Duration;
 use chrono::Utc;
 use futures::StreamExt;
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, Envelope, Event, Metadata};
+use readstream_contracts::{proto::live::v1 as live, ratings, subject::projection_position, Envelope, Event, Metadata};
 use readstream_eventstore::{EventStore, Stored, StreamSettings};
-use readstream_projection::{position_subject, Runner};
+use readstream_projection::Runner;
 use readstream_projector::ratings::Ratings;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -42,7 +42,7 @@ async fn rate(store: &EventStore, book: Uuid, readers: usize) -> Vec<u64> {
             correlation_id: Uuid::new_v4(),
         };
         let event = Event::BookRated { reader_id, book_id: book, stars: (i % 5 + 1) as u8, previous_stars: None };
-        let outcome = store.execute(&format!("ratings.{reader_id}.{book}"), meta, |_| Ok(vec![event.clone()])).await;
+        let outcome = store.execute(&ratings::rating(reader_id, book), meta, |_| Ok(vec![event.clone()])).await;
         outcome.expect("stored").expect("accepted").position
     });
     let mut positions: Vec<u64> = futures::stream::iter(appends).buffer_unordered(200).collect().await;
@@ -123,7 +123,7 @@ async fn a_projector_stopped_mid_run_and_restarted_ends_with_exact_counts(pool: 
     let (client, store) = store().await;
     let book = Uuid::now_v7();
     let last = *rate(&store, book, 5_000).await.last().expect("events");
-    let mut notices = client.subscribe(position_subject(store.namespace(), "ratings")).await.expect("subscribe");
+    let mut notices = client.subscribe(projection_position(store.namespace(), "ratings")).await.expect("subscribe");
     client.flush().await.expect("flush");
 
     let shutdown = CancellationToken::new();

@@ -5,7 +5,7 @@
 pub mod domain;
 
 use bytes::Bytes;
-use readstream_contracts::{proto::commands::v1 as pb, Code, Rejection};
+use readstream_contracts::{catalog, proto::commands::v1 as pb, ratings, Code, Rejection};
 use readstream_eventstore::EventStore;
 use readstream_runtime::{bus, config::StartError, NatsConfig};
 use tokio_util::sync::CancellationToken;
@@ -50,12 +50,11 @@ impl Ratings {
         let meta = bus::metadata(request.meta)?;
         let reader_id = bus::require_actor(&meta)?;
         let book_id = parse_book_id(&request.book_id)?;
-        let book_exists =
-            self.store.exists(&format!("catalog.book.{book_id}")).await.map_err(|err| bus::unavailable(&err))?;
+        let book_exists = self.store.exists(&catalog::book(book_id)).await.map_err(|err| bus::unavailable(&err))?;
         let command = domain::RateBook { reader_id, book_id, stars: request.stars, book_exists };
         let outcome = self
             .store
-            .execute(&format!("ratings.{reader_id}.{book_id}"), meta, |history| {
+            .execute(&ratings::rating(reader_id, book_id), meta, |history| {
                 domain::rate_book(&domain::Rating::fold(history), command)
             })
             .await;
@@ -70,7 +69,7 @@ impl Ratings {
         let command = domain::ClearRating { reader_id, book_id };
         let outcome = self
             .store
-            .execute(&format!("ratings.{reader_id}.{book_id}"), meta, |history| {
+            .execute(&ratings::rating(reader_id, book_id), meta, |history| {
                 domain::clear_rating(&domain::Rating::fold(history), command)
             })
             .await;

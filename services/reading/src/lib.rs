@@ -7,7 +7,7 @@ pub mod domain;
 
 use bytes::Bytes;
 use chrono::{NaiveDate, Utc};
-use readstream_contracts::{proto::commands::v1 as pb, Code, Event, Rejection};
+use readstream_contracts::{catalog, proto::commands::v1 as pb, reading, Code, Event, Rejection};
 use readstream_eventstore::EventStore;
 use readstream_runtime::{bus, config::StartError, NatsConfig};
 use tokio_util::sync::CancellationToken;
@@ -77,7 +77,7 @@ impl bus::CommandHandler for Reading {
             domain::Context { reader_id, book_id, today: Utc::now().date_naive(), pages: self.pages(book_id).await? };
         let outcome = self
             .store
-            .execute(&format!("reading.{reader_id}.{book_id}"), meta, |history| {
+            .execute(&reading::copy(reader_id, book_id), meta, |history| {
                 domain::decide(&domain::Copy::fold(history), command.clone(), &context)
             })
             .await;
@@ -88,8 +88,7 @@ impl bus::CommandHandler for Reading {
 impl Reading {
     /// The book's page count from the catalog's events, `None` when there is no such book.
     async fn pages(&self, book_id: Uuid) -> Result<Option<u32>, Rejection> {
-        let history =
-            self.store.load(&format!("catalog.book.{book_id}")).await.map_err(|err| bus::unavailable(&err))?;
+        let history = self.store.load(&catalog::book(book_id)).await.map_err(|err| bus::unavailable(&err))?;
         Ok(history.iter().flat_map(|s| &s.envelope.events).find_map(|e| match &e.event {
             Event::BookAdded(book) => Some(book.pages),
             _ => None,

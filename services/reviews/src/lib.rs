@@ -7,7 +7,7 @@ pub mod domain;
 
 use bytes::Bytes;
 use chrono::Utc;
-use readstream_contracts::{proto::commands::v1 as pb, review_id, Code, Rejection};
+use readstream_contracts::{catalog, proto::commands::v1 as pb, review_id, reviews, Code, Rejection};
 use readstream_eventstore::EventStore;
 use readstream_runtime::{bus, config::StartError, NatsConfig};
 use tokio_util::sync::CancellationToken;
@@ -67,12 +67,11 @@ impl bus::CommandHandler for Reviews {
             if !request.author_id.is_empty() && id("reviewId", &request.author_id)? != reader_id {
                 return Err(Rejection::new(Code::PermissionDenied, "only its author can change a review"));
             }
-            let book_exists =
-                self.store.exists(&format!("catalog.book.{book_id}")).await.map_err(|e| bus::unavailable(&e))?;
+            let book_exists = self.store.exists(&catalog::book(book_id)).await.map_err(|e| bus::unavailable(&e))?;
             let ctx = domain::ReviewContext { reader_id, book_id, today: Utc::now().date_naive(), book_exists };
             let outcome = self
                 .store
-                .execute(&format!("reviews.{reader_id}.{book_id}"), meta, |history| {
+                .execute(&reviews::review(reader_id, book_id), meta, |history| {
                     domain::decide_review(&domain::Review::fold(history), command.clone(), &ctx)
                 })
                 .await;
@@ -80,8 +79,7 @@ impl bus::CommandHandler for Reviews {
         }
 
         let author_id = id("reviewId", &request.author_id)?;
-        let review = format!("reviews.{author_id}.{book_id}");
-        let history = self.store.load(&review).await.map_err(|e| bus::unavailable(&e))?;
+        let history = self.store.load(&reviews::review(author_id, book_id)).await.map_err(|e| bus::unavailable(&e))?;
         let review_live = domain::Review::fold(&history).live();
         let review_id = review_id(author_id, book_id);
         let outcome = match name {
@@ -89,7 +87,7 @@ impl bus::CommandHandler for Reviews {
                 let ctx = domain::LikeContext { review_id, author_id, liker_id: reader_id, review_live };
                 let liking = name == "like_review";
                 self.store
-                    .execute(&format!("{review}.like.{reader_id}"), meta, |history| {
+                    .execute(&reviews::like(author_id, book_id, reader_id), meta, |history| {
                         let state = domain::Like::fold(history);
                         if liking {
                             domain::like(&state, &ctx)
@@ -105,7 +103,7 @@ impl bus::CommandHandler for Reviews {
                 let body = request.body.clone().unwrap_or_default();
                 let outcome = self
                     .store
-                    .execute(&format!("{review}.comment.{comment_id}"), meta, |history| {
+                    .execute(&reviews::comment(author_id, book_id, comment_id), meta, |history| {
                         domain::comment(&domain::Comment::fold(history), &body, &ctx)
                     })
                     .await;
@@ -115,7 +113,7 @@ impl bus::CommandHandler for Reviews {
                 let comment_id = id("commentId", &request.comment_id)?;
                 let ctx = domain::CommentContext { review_id, comment_id, reader_id, review_live };
                 self.store
-                    .execute(&format!("{review}.comment.{comment_id}"), meta, |history| {
+                    .execute(&reviews::comment(author_id, book_id, comment_id), meta, |history| {
                         domain::delete_comment(&domain::Comment::fold(history), &ctx)
                     })
                     .await
@@ -125,5 +123,3 @@ impl bus::CommandHandler for Reviews {
         Ok(bus::reply(outcome, review_id))
     }
 }
-
-impl Reviews {}

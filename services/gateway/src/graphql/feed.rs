@@ -9,7 +9,7 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
 use prost::Message;
-use readstream_contracts::proto::live::v1 as live;
+use readstream_contracts::{proto::live::v1 as live, social};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -243,7 +243,7 @@ impl FeedSubscription {
     async fn feed(&self, ctx: &Context<'_>, since: Option<u64>) -> Result<impl Stream<Item = FeedItem>> {
         let viewer = viewer(ctx)?;
         let app = app(ctx);
-        let mut subjects = vec![format!("{}.live.feed.{}", app.namespace, viewer.reader_id)];
+        let mut subjects = vec![social::live_feed(&app.namespace, viewer.reader_id)];
         let merged = sqlx::query_scalar!(
             "SELECT f.followee_id FROM feed_follows f JOIN feed_follower_counts c ON c.reader_id = f.followee_id
              WHERE f.follower_id = $1 AND c.merged_on_read",
@@ -252,7 +252,7 @@ impl FeedSubscription {
         .fetch_all(&app.pool)
         .await
         .map_err(ApiError::from)?;
-        subjects.extend(merged.into_iter().map(|id| format!("{}.live.activity.{id}", app.namespace)));
+        subjects.extend(merged.into_iter().map(|id| social::live_activity(&app.namespace, id)));
         let mut streams = Vec::new();
         for subject in subjects {
             streams.push(app.nats.subscribe(subject).await.map_err(ApiError::unavailable)?);

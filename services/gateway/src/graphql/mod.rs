@@ -462,7 +462,7 @@ impl CoreSubscription {
     ) -> Result<impl Stream<Item = BookRatingsChanged>> {
         let id = parse_id("bookId", &book_id)?;
         let app = app(ctx);
-        let subject = format!("{}.live.book.{id}.ratings", app.namespace);
+        let subject = readstream_contracts::ratings::live_book_ratings(&app.namespace, id);
         let updates = app.nats.subscribe(subject).await.map_err(ApiError::unavailable)?;
         // Subscribed before reading, so no change falls between the read and the first push.
         app.nats.flush().await.map_err(ApiError::unavailable)?;

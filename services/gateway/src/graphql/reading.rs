@@ -707,7 +707,7 @@ impl ReadingSubscription {
         let app = app(ctx);
         let updates = app
             .nats
-            .subscribe(format!("{}.live.book.{id}.shelves", app.namespace))
+            .subscribe(readstream_contracts::reading::live_book_shelf_counts(&app.namespace, id))
             .await
             .map_err(ApiError::unavailable)?;
         // Subscribed before reading, so no change falls between the read and the first push.

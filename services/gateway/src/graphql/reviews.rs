@@ -534,7 +534,7 @@ impl ReviewsSubscription {
         let app = app(ctx);
         let updates = app
             .nats
-            .subscribe(format!("{}.live.book.{id}.reviews", app.namespace))
+            .subscribe(readstream_contracts::reviews::live_book_reviews(&app.namespace, id))
             .await
             .map_err(ApiError::unavailable)?;
         // Subscribed before reading, so nothing falls between the catch-up and the first push.

@@ -16,9 +16,9 @@ use bytes::Bytes;
 use chrono::Utc;
 use futures::{stream::FuturesUnordered, StreamExt};
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, Envelope, Event, Metadata};
+use readstream_contracts::{proto::live::v1 as live, ratings, subject::projection_position, Envelope, Event, Metadata};
 use readstream_eventstore::{EventStore, StreamSettings};
-use readstream_projection::{position_subject, Runner};
+use readstream_projection::Runner;
 use readstream_projector::ratings::Ratings;
 use readstream_runtime::DatabaseConfig;
 use sqlx::{Connection, PgConnection};
@@ -53,7 +53,7 @@ async fn publish(store: &EventStore, events: u64) -> anyhow::Result<u64> {
         let meta = Metadata { occurred_at: Utc::now(), actor: Some(reader_id), command_id, correlation_id: command_id };
         let event = Event::BookRated { reader_id, book_id: book(i), stars: stars(i), previous_stars: None };
         let envelope = Envelope::new(meta, vec![event]);
-        let subject = store.subject(&format!("ratings.{reader_id}.{}", book(i)));
+        let subject = store.subject(&ratings::rating(reader_id, book(i)));
         let message =
             PublishMessage::build().payload(Bytes::from(envelope.encode())).message_id(command_id.to_string());
         let ack = store.jetstream().send_publish(subject, message).await?;
@@ -86,7 +86,7 @@ async fn replay(
     last: u64,
 ) -> anyhow::Result<Duration> {
     let pool = readstream_runtime::db::connect_and_migrate(&DatabaseConfig::new(database_url)).await?;
-    let mut notices = client.subscribe(position_subject(store.namespace(), "ratings")).await?;
+    let mut notices = client.subscribe(projection_position(store.namespace(), "ratings")).await?;
     client.flush().await?;
     let shutdown = CancellationToken::new();
     let started = Instant::now();

@@ -1,0 +1,15 @@
+//! The ratings context: a reader's stars for a book.
+
+use uuid::Uuid;
+
+use crate::subject::Aggregate;
+
+/// One reader's rating of one book.
+pub fn rating(reader_id: Uuid, book_id: Uuid) -> Aggregate {
+    Aggregate::new(format!("ratings.{reader_id}.{book_id}"))
+}
+
+/// Where a book's new rating figures are published after each projected change.
+pub fn live_book_ratings(namespace: &str, book_id: Uuid) -> String {
+    format!("{namespace}.live.book.{book_id}.ratings")
+}

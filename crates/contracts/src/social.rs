@@ -1,0 +1,27 @@
+//! The social context: readers, their profiles, who follows or blocks whom, and the feed.
+
+use uuid::Uuid;
+
+use crate::subject::Aggregate;
+
+/// A reader's profile.
+pub fn reader(reader_id: Uuid) -> Aggregate {
+    Aggregate::new(format!("social.reader.{reader_id}"))
+}
+
+/// Follows and blocks between two readers, one subject for the pair whichever acts: a block
+/// then ends the follows both ways in one message.
+pub fn link(a: Uuid, b: Uuid) -> Aggregate {
+    let (low, high) = if a < b { (a, b) } else { (b, a) };
+    Aggregate::new(format!("social.link.{low}.{high}"))
+}
+
+/// Where items written into a reader's feed are announced.
+pub fn live_feed(namespace: &str, reader_id: Uuid) -> String {
+    format!("{namespace}.live.feed.{reader_id}")
+}
+
+/// Where the activities of an account merged into feeds on read are announced.
+pub fn live_activity(namespace: &str, actor_id: Uuid) -> String {
+    format!("{namespace}.live.activity.{actor_id}")
+}

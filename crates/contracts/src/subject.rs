@@ -1,0 +1,36 @@
+//! What every subject shares: the aggregate subject type the event store takes, and the
+//! subjects of the projections' positions. Each context's own subjects live in its module
+//! (`catalog`, `ratings`, `reading`, `reviews`, `social`); no subject is formatted elsewhere.
+
+use std::fmt;
+
+/// An aggregate's subject below the namespace's events, e.g. `catalog.book.<id>`: what the
+/// event store loads, decides against and appends to. Only the contexts' constructors make one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Aggregate(String);
+
+impl Aggregate {
+    pub(crate) fn new(subject: String) -> Self {
+        Self(subject)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Aggregate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a projection announces the position it has committed.
+pub fn projection_position(namespace: &str, projection: &str) -> String {
+    format!("{namespace}.live.projection.{projection}")
+}
+
+/// Every projection's announcements at once.
+pub fn every_projection_position(namespace: &str) -> String {
+    projection_position(namespace, "*")
+}

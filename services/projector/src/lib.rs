@@ -55,7 +55,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
             tracing::error!(error = %err, "a projection task panicked");
         }
     }
-    let _ = client.flush().await;
+    // Send the last live updates if NATS is still there; a flush waits for a reconnect
+    // forever, so one that does not come does not hold the shutdown.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), client.flush()).await;
     Ok(())
 }
 

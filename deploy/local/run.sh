@@ -29,7 +29,6 @@ fi
 services=(projector catalog ratings reading reviews social)
 processes=("${services[@]}" gateway)
 declare -A pid_of=()
-pids=()
 ready_pid=""
 # Stops every process (SIGTERM, then SIGKILL for one still running after STOP_TIMEOUT_SECS,
 # named), then the servers.
@@ -37,7 +36,7 @@ shutdown() {
     trap - INT TERM EXIT
     echo "stopping readstream…"
     [[ -n $ready_pid ]] && kill -TERM "$ready_pid" 2>/dev/null || true
-    ((${#pids[@]})) && kill -TERM "${pids[@]}" 2>/dev/null || true
+    ((${#pid_of[@]})) && kill -TERM "${pid_of[@]}" 2>/dev/null || true
     local deadline=$((SECONDS + ${STOP_TIMEOUT_SECS:-15})) name
     for name in "${!pid_of[@]}"; do
         while kill -0 "${pid_of[$name]}" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
@@ -46,13 +45,13 @@ shutdown() {
             kill -KILL "${pid_of[$name]}" 2>/dev/null || true
         fi
     done
-    ((${#pids[@]})) && wait "${pids[@]}" 2>/dev/null || true
+    ((${#pid_of[@]})) && wait "${pid_of[@]}" 2>/dev/null || true
     stop_servers
 }
 trap shutdown EXIT
 trap 'shutdown; exit 0' INT TERM
 
-# Names a process that failed to start, with the last lines it wrote, and stops everything.
+# Names a process that failed to start, with the last lines it wrote.
 fail_start() {
     local name=$1 why=$2
     echo >&2
@@ -69,7 +68,6 @@ mkdir -p "$data/logs"
 for name in "${processes[@]}"; do
     "$BIN_DIR/readstream-$name" > >(tee -a "$data/logs/$name.log") 2>&1 &
     pid_of[$name]=$!
-    pids+=($!)
 done
 
 # Wait until every process is ready, or one exits first.
@@ -78,7 +76,7 @@ done
 ready_pid=$!
 while :; do
     status=0
-    wait -n -p done_pid "$ready_pid" "${pids[@]}" || status=$?
+    wait -n -p done_pid "$ready_pid" "${pid_of[@]}" || status=$?
     if [[ $done_pid == "$ready_pid" ]]; then
         ready_pid=""
         ((status == 0)) && break
@@ -102,7 +100,7 @@ echo
 echo "readstream is running: GraphQL (and GraphiQL) at http://$gateway_addr/graphql"
 echo "subscriptions at ws://$gateway_addr/graphql/ws; logs in $data/logs; Ctrl-C stops everything"
 status=0
-wait -n -p done_pid "${pids[@]}" || status=$?
+wait -n -p done_pid "${pid_of[@]}" || status=$?
 for name in "${processes[@]}"; do
     [[ ${pid_of[$name]} == "$done_pid" ]] && fail_start "$name" "exited (status $status)"
 done

@@ -227,13 +227,19 @@ fn bin_dir_with(process: &str, script: &str) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-#[test]
-fn a_process_that_never_becomes_ready_stops_the_start_with_its_name() -> anyhow::Result<()> {
-    let bin_dir = bin_dir_with("reviews", "echo 'reviews: waiting for a disk that never answers'\nexec sleep 600")?;
-    let mut start = Start::new(&bin_dir, 5)?;
+/// A start with `process` replaced by `script`, run until it exits; it must have failed.
+fn failed_start(process: &str, script: &str, ready_timeout_secs: u64) -> anyhow::Result<Start> {
+    let bin_dir = bin_dir_with(process, script)?;
+    let mut start = Start::new(&bin_dir, ready_timeout_secs)?;
     let status = start.exit_status(START_BOUND)?;
     std::fs::remove_dir_all(&bin_dir)?;
-    anyhow::ensure!(!status.success(), "run.sh succeeded without a reviews service:\n{}", start.transcript());
+    anyhow::ensure!(!status.success(), "run.sh succeeded without a {process} service:\n{}", start.transcript());
+    Ok(start)
+}
+
+#[test]
+fn a_process_that_never_becomes_ready_stops_the_start_with_its_name() -> anyhow::Result<()> {
+    let start = failed_start("reviews", "echo 'reviews: waiting for a disk that never answers'\nexec sleep 600", 5)?;
     anyhow::ensure!(
         start.printed("readstream: reviews was not ready within 5 s")
             && start.printed("| reviews: waiting for a disk that never answers"),
@@ -249,12 +255,8 @@ fn a_process_that_never_becomes_ready_stops_the_start_with_its_name() -> anyhow:
 
 #[test]
 fn a_process_that_exits_during_start_stops_it_at_once_with_its_name() -> anyhow::Result<()> {
-    let bin_dir = bin_dir_with("ratings", "echo 'ratings: cannot open its store' >&2\nexit 3")?;
     // A long readiness bound: the start must stop as soon as the process exits, not at the bound.
-    let mut start = Start::new(&bin_dir, 600)?;
-    let status = start.exit_status(START_BOUND)?;
-    std::fs::remove_dir_all(&bin_dir)?;
-    anyhow::ensure!(!status.success(), "run.sh succeeded without a ratings service:\n{}", start.transcript());
+    let start = failed_start("ratings", "echo 'ratings: cannot open its store' >&2\nexit 3", 600)?;
     anyhow::ensure!(
         start.printed("readstream: ratings exited (status 3) before it was ready")
             && start.printed("| ratings: cannot open its store"),

@@ -337,7 +337,7 @@ async fn books_are_listed_in_pages_with_opaque_cursors() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn subscriptions_honour_read_your_writes_and_the_legacy_protocol() -> anyhow::Result<()> {
+async fn subscriptions_honour_read_your_writes_and_the_legacy_protocol_and_path() -> anyhow::Result<()> {
     let system = System::start().await?;
     let (ana, _) = sign_up(&system, "ana").await?;
     let (book, _) = add_seed_book(&ana).await?;
@@ -349,7 +349,8 @@ async fn subscriptions_honour_read_your_writes_and_the_legacy_protocol() -> anyh
     let now = subscription.next(Duration::from_secs(10)).await?;
     assert_eq!(now["bookRatingsChanged"], json!({ "position": at, "ratings": { "count": 1 } }));
 
-    let mut legacy = ana.subscribe_legacy(query, json!({ "id": book })).await?;
+    // The legacy protocol, on the older `/graphql/ws` path.
+    let mut legacy = ana.with_websocket_path("/graphql/ws").subscribe_legacy(query, json!({ "id": book })).await?;
     let now = legacy.next(Duration::from_secs(10)).await?;
     assert_eq!(now["bookRatingsChanged"]["ratings"]["count"], json!(1));
     let (ben, _) = sign_up(&system, "ben").await?;
@@ -360,5 +361,10 @@ async fn subscriptions_honour_read_your_writes_and_the_legacy_protocol() -> anyh
     // A forged token is refused when the connection opens.
     let forged = system.client().with_token("not.a.token");
     assert!(forged.subscribe(query, json!({ "id": book })).await.is_err());
+
+    // The same path without an upgrade is GraphiQL for a browser.
+    let page = reqwest::get(format!("{}/graphql", system.base_url)).await?;
+    assert!(page.status().is_success());
+    assert!(page.text().await?.contains("graphiql"));
     system.stop().await
 }

@@ -13,6 +13,7 @@ pub struct GraphQl {
     http: reqwest::Client,
     base_url: String,
     token: Option<String>,
+    websocket_path: &'static str,
 }
 
 /// A whole GraphQL response: `data` and `errors`.
@@ -37,12 +38,18 @@ impl Response {
 impl GraphQl {
     /// `base_url` is the gateway's root, e.g. `http://127.0.0.1:8080`.
     pub fn new(base_url: impl Into<String>) -> Self {
-        Self { http: reqwest::Client::new(), base_url: base_url.into(), token: None }
+        Self { http: reqwest::Client::new(), base_url: base_url.into(), token: None, websocket_path: "/graphql" }
     }
 
     /// The same client, acting as the reader the token names.
     pub fn with_token(&self, token: impl Into<String>) -> Self {
         Self { token: Some(token.into()), ..self.clone() }
+    }
+
+    /// The same client, opening subscriptions on another path (the gateway also serves them on
+    /// `/graphql/ws`).
+    pub fn with_websocket_path(&self, path: &'static str) -> Self {
+        Self { websocket_path: path, ..self.clone() }
     }
 
     pub fn token(&self) -> Option<&str> {
@@ -95,7 +102,7 @@ impl GraphQl {
         variables: Value,
         extensions: Value,
     ) -> anyhow::Result<Subscription> {
-        let ws_url = format!("{}/graphql/ws", self.base_url.replacen("http", "ws", 1));
+        let ws_url = format!("{}{}", self.base_url.replacen("http", "ws", 1), self.websocket_path);
         let mut request = ws_url.into_client_request()?;
         request.headers_mut().insert("Sec-WebSocket-Protocol", protocol.name().parse()?);
         let (mut socket, _) = tokio_tungstenite::connect_async(request).await.context("opening the WebSocket")?;

@@ -1,8 +1,9 @@
 //! The gateway: one GraphQL endpoint for queries, mutations and subscriptions.
 //!
-//! - `POST /graphql`: queries and mutations; `GET /graphql`: GraphiQL.
-//! - `GET /graphql/ws`: subscriptions over WebSocket (`graphql-transport-ws` or the legacy
-//!   `graphql-ws`); the token goes in the `connection_init` payload as `Authorization`.
+//! - `POST /graphql`: queries and mutations; `GET /graphql`: GraphiQL in a browser.
+//! - A WebSocket upgrade of `GET /graphql` (or of `/graphql/ws`, the older path): subscriptions
+//!   over `graphql-transport-ws` or the legacy `graphql-ws`; the token goes in the
+//!   `connection_init` payload as `Authorization`.
 //! - `GET /healthz` (the process runs) and `GET /readyz` (Postgres and NATS answer).
 //!
 //! Mutations become commands sent over NATS; queries read the Postgres read models;
@@ -19,8 +20,8 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::{
-    extract::{State, WebSocketUpgrade},
-    http::{HeaderMap, StatusCode},
+    extract::{ws::rejection::WebSocketUpgradeRejection, State, WebSocketUpgrade},
+    http::{header, HeaderMap, StatusCode},
     response::{Html, IntoResponse, Response},
     routing::get,
     Router,
@@ -101,7 +102,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
     };
     let schema = graphql::schema(app.clone());
     let router = Router::new()
-        .route("/graphql", get(graphiql).post(graphql_http))
+        .route("/graphql", get(graphql_get).post(graphql_http))
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
@@ -113,8 +114,29 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
 
 type Shared = (ReadstreamSchema, AppState);
 
-async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish())
+/// `GET /graphql`: subscriptions when it asks for a WebSocket (as Apollo, Hasura and
+/// PostGraphile serve them), GraphiQL otherwise.
+async fn graphql_get(
+    state: State<Shared>,
+    headers: HeaderMap,
+    protocol: Result<GraphQLProtocol, StatusCode>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let asks_for_websocket = headers
+        .get(header::UPGRADE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.eq_ignore_ascii_case("websocket"));
+    if !asks_for_websocket {
+        return Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").finish())
+            .into_response();
+    }
+    match (protocol, upgrade) {
+        (Ok(protocol), Ok(upgrade)) => graphql_ws(state, protocol, upgrade).await,
+        (_, Err(rejection)) => rejection.into_response(),
+        (Err(status), _) => {
+            (status, "a subscription WebSocket speaks graphql-transport-ws or graphql-ws").into_response()
+        }
+    }
 }
 
 async fn graphql_http(

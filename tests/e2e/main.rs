@@ -138,6 +138,43 @@ async fn sign_up_add_a_book_rate_it_and_read_it_back() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn a_ratings_payload_waits_only_for_the_projections_it_reads() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let (book, added_at) = add_seed_book(&ana).await?;
+    ratings_at(&ana, &book, added_at).await?;
+
+    // Hold the feed projection back: its next commit waits on this lock on its checkpoint.
+    let pool = sqlx::PgPool::connect(&system.database_url).await?;
+    let mut feed_lock = pool.begin().await?;
+    sqlx::query("SELECT position FROM projection_checkpoints WHERE name = 'feed' FOR UPDATE")
+        .execute(&mut *feed_lock)
+        .await?;
+
+    let rated = ana
+        .request(
+            "mutation($book: ID!) { rateBook(bookId: $book, stars: 4) { position book { ratings { count } } } }",
+            json!({ "book": book }),
+        )
+        .await?;
+    let rated = &rated.data()?["rateBook"];
+    assert_eq!(rated["book"]["ratings"]["count"], json!(1));
+    let at = position(rated)?;
+    let feed_at: i64 =
+        sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = 'feed'").fetch_one(&pool).await?;
+    assert!((feed_at as u64) < at, "the feed was held back at {feed_at}, before the rating at {at}");
+
+    // Let it go: a client's own minPosition still means every projection, the feed included.
+    feed_lock.rollback().await?;
+    let viewer = ana.request_at("{ viewer { handle } }", json!({}), at).await?;
+    assert_eq!(viewer.data()?["viewer"]["handle"], json!("ana"));
+    let feed_at: i64 =
+        sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = 'feed'").fetch_one(&pool).await?;
+    assert!(feed_at as u64 >= at);
+    system.stop().await
+}
+
+#[tokio::test]
 async fn the_seed_pages_ratings_are_reproduced_from_events() -> anyhow::Result<()> {
     let facts: Value = serde_json::from_str(include_str!("../fixtures/seed-book-page.json"))?;
     let system = System::start().await?;

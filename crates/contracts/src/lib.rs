@@ -2,13 +2,15 @@
 //!
 //! `proto` holds the prost types generated from `proto/`; `event` the domain events and the one
 //! place where they are converted from and to the wire (bad wire data becomes an error there);
-//! `rejection` the coded refusals every command service answers with. Each context's module
+//! `rejection` the coded refusals every command service answers with; `read_model` the list of
+//! the projector's read models. Each context's module
 //! (`catalog`, `ratings`, `reading`, `reviews`, `social`) holds the only constructors of its
 //! aggregate and live subjects; `subject` what they share.
 
 pub mod catalog;
 pub mod event;
 pub mod ratings;
+pub mod read_model;
 pub mod reading;
 pub mod rejection;
 pub mod reviews;
@@ -36,5 +38,6 @@ pub mod proto {
 }
 
 pub use event::{review_id, Envelope, Event, Metadata, Progress, RecordedEvent, WireError};
+pub use read_model::ReadModel;
 pub use rejection::{Code, Rejection};
 pub use subject::Aggregate;

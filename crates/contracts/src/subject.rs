@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::ReadModel;
+
 /// An aggregate's subject below the namespace's events, e.g. `catalog.book.<id>`: what the
 /// event store loads, decides against and appends to. Only the contexts' constructors make one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -26,11 +28,11 @@ impl fmt::Display for Aggregate {
 }
 
 /// Where a projection announces the position it has committed.
-pub fn projection_position(namespace: &str, projection: &str) -> String {
-    format!("{namespace}.live.projection.{projection}")
+pub fn projection_position(namespace: &str, model: ReadModel) -> String {
+    format!("{namespace}.live.projection.{model}")
 }
 
 /// Every projection's announcements at once.
 pub fn every_projection_position(namespace: &str) -> String {
-    projection_position(namespace, "*")
+    format!("{namespace}.live.projection.*")
 }

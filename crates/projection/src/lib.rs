@@ -12,7 +12,7 @@ use async_nats::jetstream::consumer::{pull::OrderedConfig, DeliverPolicy};
 use bytes::Bytes;
 use futures::StreamExt;
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, subject, Envelope};
+use readstream_contracts::{proto::live::v1 as live, subject, Envelope, ReadModel};
 use readstream_eventstore::{EventStore, Stored};
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
@@ -29,8 +29,8 @@ pub struct LiveUpdate {
 
 /// One read model (or a few that change together).
 pub trait Projection: Send + Sync + 'static {
-    /// Its row in `projection_checkpoints`.
-    fn name(&self) -> &'static str;
+    /// The read model it keeps: its row in `projection_checkpoints`.
+    fn read_model(&self) -> ReadModel;
 
     /// The tables it alone writes, emptied when it is rebuilt from position 0.
     fn tables(&self) -> &'static [&'static str];
@@ -66,11 +66,13 @@ impl<P: Projection> Runner<P> {
     }
 
     pub async fn checkpoint(&self) -> Result<u64, ProjectionError> {
-        let position =
-            sqlx::query_scalar!("SELECT position FROM projection_checkpoints WHERE name = $1", self.projection.name())
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or(ProjectionError::NoCheckpoint(self.projection.name()))?;
+        let position = sqlx::query_scalar!(
+            "SELECT position FROM projection_checkpoints WHERE name = $1",
+            self.projection.read_model().name()
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(ProjectionError::NoCheckpoint(self.projection.read_model().name()))?;
         Ok(position as u64)
     }
 
@@ -80,22 +82,24 @@ impl<P: Projection> Runner<P> {
         let mut tx = self.pool.begin().await?;
         // The names are the projection's own constants, never input.
         sqlx::query(&format!("TRUNCATE {}", self.projection.tables().join(", "))).execute(&mut *tx).await?;
-        let reset =
-            sqlx::query!("UPDATE projection_checkpoints SET position = 0 WHERE name = $1", self.projection.name())
-                .execute(&mut *tx)
-                .await?;
+        let reset = sqlx::query!(
+            "UPDATE projection_checkpoints SET position = 0 WHERE name = $1",
+            self.projection.read_model().name()
+        )
+        .execute(&mut *tx)
+        .await?;
         if reset.rows_affected() != 1 {
             return Err(sqlx::Error::RowNotFound);
         }
         tx.commit().await?;
-        tracing::info!(projection = self.projection.name(), "reset: rebuilding from position 0");
+        tracing::info!(projection = self.projection.read_model().name(), "reset: rebuilding from position 0");
         Ok(())
     }
 
     /// Applies one batch and its checkpoint in one transaction, skipping what is already
     /// applied; publishes its live updates after the commit. Returns the new checkpoint.
     pub async fn apply_batch(&self, batch: &[Stored]) -> Result<u64, ProjectionError> {
-        let name = self.projection.name();
+        let name = self.projection.read_model().name();
         let mut tx = self.pool.begin().await?;
         let checkpoint =
             sqlx::query_scalar!("SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE", name)
@@ -119,10 +123,10 @@ impl<P: Projection> Runner<P> {
     /// Live updates are best effort: a subscriber that misses one reads the model again.
     async fn announce(&self, updates: Vec<LiveUpdate>, position: u64) {
         let namespace = self.store.namespace();
-        let name = self.projection.name();
+        let name = self.projection.read_model().name();
         let notice = live::ProjectionPosition { projection: name.to_owned(), position };
         let updates = updates.into_iter().chain([LiveUpdate {
-            subject: subject::projection_position(namespace, name),
+            subject: subject::projection_position(namespace, self.projection.read_model()),
             payload: Bytes::from(notice.encode_to_vec()),
         }]);
         for update in updates {
@@ -135,7 +139,7 @@ impl<P: Projection> Runner<P> {
     /// Follows the stream until `shutdown`, finishing the batch in hand. Failures are logged
     /// and the runner resumes from its checkpoint, so nothing is lost or applied twice.
     pub async fn run(self, shutdown: CancellationToken) {
-        let name = self.projection.name();
+        let name = self.projection.read_model().name();
         while !shutdown.is_cancelled() {
             match self.follow(&shutdown).await {
                 Ok(()) => break,
@@ -164,7 +168,7 @@ impl<P: Projection> Runner<P> {
             .await
             .map_err(|e| stream_error(&e))?;
         let mut messages = consumer.messages().await.map_err(|e| stream_error(&e))?.ready_chunks(MAX_BATCH);
-        tracing::info!(projection = self.projection.name(), from = start_sequence, "following the stream");
+        tracing::info!(projection = self.projection.read_model().name(), from = start_sequence, "following the stream");
         loop {
             let chunk = tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),

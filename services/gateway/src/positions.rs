@@ -1,17 +1,17 @@
-//! Read-your-writes: how far the projections have applied the stream, and a bounded wait
-//! until they reach a position a client asks for.
+//! Read-your-writes: how far each projection has applied the stream, and a bounded wait until
+//! the ones a reader needs reach a position it asks for.
 //!
 //! The projector announces each commit on `<ns>.live.projection.<name>`; the gateway keeps the
-//! lowest position over every projection. Announcements are best effort, so a waiter reads
+//! latest position of every read model. Announcements are best effort, so a waiter reads
 //! `projection_checkpoints` first, and again whenever announcements are late.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::time::Duration;
 
 use futures::StreamExt;
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, Code};
+use readstream_contracts::{proto::live::v1 as live, Code, ReadModel};
 use sqlx::PgPool;
-use tokio::sync::{watch, Mutex};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::ApiError;
@@ -19,11 +19,13 @@ use crate::error::ApiError;
 /// How often a waiter re-reads the checkpoints when no announcement arrives.
 const POLL: Duration = Duration::from_millis(250);
 
+/// The position each read model has applied, indexed by `ReadModel::index`.
+type Reached = [u64; ReadModel::ALL.len()];
+
 #[derive(Clone)]
 pub struct Positions {
     pool: PgPool,
-    reached: Arc<Mutex<HashMap<String, u64>>>,
-    lowest: watch::Sender<u64>,
+    reached: watch::Sender<Reached>,
     timeout: Duration,
 }
 
@@ -37,7 +39,7 @@ impl Positions {
     ) -> Result<Self, readstream_runtime::config::StartError> {
         let mut announcements =
             client.subscribe(readstream_contracts::subject::every_projection_position(namespace)).await?;
-        let positions = Self { pool, reached: Arc::default(), lowest: watch::Sender::new(0), timeout };
+        let positions = Self { pool, reached: watch::Sender::new(Reached::default()), timeout };
         positions.refresh().await.map_err(readstream_runtime::config::StartError::Database)?;
         let follower = positions.clone();
         tokio::spawn(async move {
@@ -47,51 +49,60 @@ impl Positions {
                     message = announcements.next() => match message { Some(m) => m, None => break },
                 };
                 if let Ok(notice) = live::ProjectionPosition::decode(message.payload) {
-                    follower.record([(notice.projection, notice.position)]).await;
+                    follower.record([(notice.projection, notice.position)]);
                 }
             }
         });
         Ok(positions)
     }
 
-    /// The latest word on each projection wins: a rebuilt projection goes back to 0.
-    async fn record(&self, positions: impl IntoIterator<Item = (String, u64)>) {
-        let mut reached = self.reached.lock().await;
-        reached.extend(positions);
-        let lowest = reached.values().copied().min().unwrap_or(0);
-        self.lowest.send_if_modified(|current| std::mem::replace(current, lowest) != lowest);
+    /// The latest word on each read model wins: a rebuilt one goes back to 0. Names this
+    /// gateway does not know (a newer projector's) are left out.
+    fn record(&self, positions: impl IntoIterator<Item = (String, u64)>) {
+        let positions: Vec<(ReadModel, u64)> =
+            positions.into_iter().filter_map(|(name, at)| Some((ReadModel::from_name(&name)?, at))).collect();
+        self.reached.send_if_modified(|reached| {
+            let mut changed = false;
+            for (model, at) in positions {
+                changed |= std::mem::replace(&mut reached[model.index()], at) != at;
+            }
+            changed
+        });
     }
 
     async fn refresh(&self) -> Result<(), sqlx::Error> {
         let rows = sqlx::query!("SELECT name, position FROM projection_checkpoints").fetch_all(&self.pool).await?;
-        self.record(rows.into_iter().map(|r| (r.name, r.position as u64))).await;
+        self.record(rows.into_iter().map(|r| (r.name, r.position as u64)));
         Ok(())
     }
 
-    /// The position every projection has reached.
-    pub fn current(&self) -> u64 {
-        *self.lowest.borrow()
+    /// The position all of `models` have reached.
+    fn lowest(reached: &Reached, models: &[ReadModel]) -> u64 {
+        models.iter().map(|model| reached[model.index()]).min().unwrap_or(u64::MAX)
     }
 
-    /// Returns once every projection has applied `target`, or `UNAVAILABLE` after the timeout.
-    pub async fn wait_for(&self, target: u64) -> Result<(), ApiError> {
-        let mut changes = self.lowest.subscribe();
+    /// Returns once every one of `models` has applied `target`, or `UNAVAILABLE` after the
+    /// timeout.
+    pub async fn wait_for(&self, target: u64, models: &[ReadModel]) -> Result<(), ApiError> {
+        let mut changes = self.reached.subscribe();
         let deadline = tokio::time::Instant::now() + self.timeout;
         // Announcements can be late or missed (and a rebuilt projection starts over), so the
         // checkpoints themselves have the first word.
         self.refresh().await?;
         loop {
-            if *changes.borrow_and_update() >= target {
+            let lowest = Self::lowest(&changes.borrow_and_update(), models);
+            if lowest >= target {
                 return Ok(());
             }
             let now = tokio::time::Instant::now();
             if now >= deadline {
+                let names: Vec<&str> = models.iter().map(|model| model.name()).collect();
                 return Err(ApiError::new(
                     Code::Unavailable,
                     format!(
-                        "the read models have not reached position {target} within {} ms (at {}); try again",
+                        "the read models ({}) have not reached position {target} within {} ms (at {lowest}); try again",
+                        names.join(", "),
                         self.timeout.as_millis(),
-                        self.current()
                     ),
                 ));
             }

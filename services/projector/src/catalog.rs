@@ -1,6 +1,6 @@
 //! Authors, books and who wrote them.
 
-use readstream_contracts::Event;
+use readstream_contracts::{Event, ReadModel};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
@@ -35,8 +35,8 @@ struct Books {
 }
 
 impl Projection for Catalog {
-    fn name(&self) -> &'static str {
-        "catalog"
+    fn read_model(&self) -> ReadModel {
+        ReadModel::Catalog
     }
 
     fn tables(&self) -> &'static [&'static str] {

@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use bytes::Bytes;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, social, Event};
+use readstream_contracts::{proto::live::v1 as live, social, Event, ReadModel};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
@@ -118,8 +118,8 @@ fn actors(batch: &[Stored]) -> Vec<Uuid> {
 }
 
 impl Projection for Feed {
-    fn name(&self) -> &'static str {
-        "feed"
+    fn read_model(&self) -> ReadModel {
+        ReadModel::Feed
     }
 
     fn tables(&self) -> &'static [&'static str] {

@@ -8,6 +8,7 @@ pub mod readers;
 pub mod reviews;
 pub mod shelves;
 
+use readstream_contracts::ReadModel;
 use readstream_projection::{Projection, Runner};
 use readstream_runtime::{config::StartError, DatabaseConfig, NatsConfig};
 use tokio_util::sync::CancellationToken;
@@ -29,26 +30,52 @@ pub struct Config {
     pub feed_fanout_limit: u64,
 }
 
+/// Evaluates `$then` with the projection that keeps `$model`, made from `$config`: the one
+/// place each projection is built, so a new read model is a compile error here until it is.
+macro_rules! with_projection {
+    ($model:expr, $config:expr, |$projection:ident| $then:expr) => {{
+        let config: &Config = $config;
+        let namespace = config.nats.namespace.clone();
+        match $model {
+            ReadModel::Catalog => {
+                let $projection = catalog::Catalog;
+                $then
+            }
+            ReadModel::Readers => {
+                let $projection = readers::Readers;
+                $then
+            }
+            ReadModel::Ratings => {
+                let $projection = ratings::Ratings { namespace };
+                $then
+            }
+            ReadModel::Shelves => {
+                let $projection = shelves::Shelves { namespace };
+                $then
+            }
+            ReadModel::Reviews => {
+                let $projection = reviews::Reviews { namespace };
+                $then
+            }
+            ReadModel::Feed => {
+                let $projection = feed::Feed { namespace, fanout_limit: config.feed_fanout_limit };
+                $then
+            }
+        }
+    }};
+}
+
 /// The name it answers readiness probes under.
 pub const PROCESS: &str = "projector";
-
-/// The names of every projection, as in `projection_checkpoints`.
-pub const PROJECTIONS: [&str; 6] = ["catalog", "readers", "ratings", "shelves", "reviews", "feed"];
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     reset(&config).await?;
     let pool = readstream_runtime::db::connect_and_migrate(&config.database).await?;
     let (client, store) = config.nats.event_store().await?;
-    let namespace = config.nats.namespace.clone();
     let runner = Runners { pool: &pool, store: &store, client: &client };
-    let runs = [
-        tokio::spawn(runner.of(catalog::Catalog).run(shutdown.clone())),
-        tokio::spawn(runner.of(readers::Readers).run(shutdown.clone())),
-        tokio::spawn(runner.of(ratings::Ratings { namespace: namespace.clone() }).run(shutdown.clone())),
-        tokio::spawn(runner.of(shelves::Shelves { namespace: namespace.clone() }).run(shutdown.clone())),
-        tokio::spawn(runner.of(reviews::Reviews { namespace: namespace.clone() }).run(shutdown.clone())),
-        tokio::spawn(runner.of(feed::Feed { namespace, fanout_limit: config.feed_fanout_limit }).run(shutdown.clone())),
-    ];
+    let runs = ReadModel::ALL.map(|model| {
+        with_projection!(model, &config, |projection| tokio::spawn(runner.of(projection).run(shutdown.clone())))
+    });
     readstream_runtime::ready::answer_probes(&client, &config.nats.namespace, PROCESS, shutdown.clone()).await?;
     for run in runs {
         if let Err(err) = run.await {
@@ -67,27 +94,19 @@ pub async fn reset(config: &Config) -> Result<(), StartError> {
     if config.rebuild.is_empty() {
         return Ok(());
     }
-    if let Some(unknown) = config.rebuild.iter().find(|name| !PROJECTIONS.contains(&name.as_str())) {
-        return Err(StartError::Config(format!("no projection named {unknown}; known: {}", PROJECTIONS.join(", "))));
+    let mut models = Vec::with_capacity(config.rebuild.len());
+    for name in &config.rebuild {
+        let model = ReadModel::from_name(name).ok_or_else(|| {
+            let known: Vec<&str> = ReadModel::ALL.iter().map(|model| model.name()).collect();
+            StartError::Config(format!("no projection named {name}; known: {}", known.join(", ")))
+        })?;
+        models.push(model);
     }
     let pool = readstream_runtime::db::connect_and_migrate(&config.database).await?;
     let (client, store) = config.nats.event_store().await?;
     let runner = Runners { pool: &pool, store: &store, client: &client };
-    let namespace = config.nats.namespace.clone();
-    for name in &config.rebuild {
-        match name.as_str() {
-            "catalog" => runner.of(catalog::Catalog).reset().await?,
-            "readers" => runner.of(readers::Readers).reset().await?,
-            "ratings" => runner.of(ratings::Ratings { namespace: namespace.clone() }).reset().await?,
-            "shelves" => runner.of(shelves::Shelves { namespace: namespace.clone() }).reset().await?,
-            "reviews" => runner.of(reviews::Reviews { namespace: namespace.clone() }).reset().await?,
-            _ => {
-                runner
-                    .of(feed::Feed { namespace: namespace.clone(), fanout_limit: config.feed_fanout_limit })
-                    .reset()
-                    .await?
-            }
-        }
+    for model in models {
+        with_projection!(model, config, |projection| runner.of(projection).reset().await?);
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, ratings, Event};
+use readstream_contracts::{proto::live::v1 as live, ratings, Event, ReadModel};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
@@ -75,8 +75,8 @@ pub fn coalesce(batch: &[Stored]) -> (HashMap<Uuid, Delta>, Latest) {
 }
 
 impl Projection for Ratings {
-    fn name(&self) -> &'static str {
-        "ratings"
+    fn read_model(&self) -> ReadModel {
+        ReadModel::Ratings
     }
 
     fn tables(&self) -> &'static [&'static str] {

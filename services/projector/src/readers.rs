@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use readstream_contracts::Event;
+use readstream_contracts::{Event, ReadModel};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
@@ -15,8 +15,8 @@ pub struct Readers;
 type Pair = (Uuid, Uuid);
 
 impl Projection for Readers {
-    fn name(&self) -> &'static str {
-        "readers"
+    fn read_model(&self) -> ReadModel {
+        ReadModel::Readers
     }
 
     fn tables(&self) -> &'static [&'static str] {

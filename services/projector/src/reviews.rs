@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, review_id, reviews, Event};
+use readstream_contracts::{proto::live::v1 as live, review_id, reviews, Event, ReadModel};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
@@ -50,8 +50,8 @@ struct NewComment {
 }
 
 impl Projection for Reviews {
-    fn name(&self) -> &'static str {
-        "reviews"
+    fn read_model(&self) -> ReadModel {
+        ReadModel::Reviews
     }
 
     fn tables(&self) -> &'static [&'static str] {

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, reading, Event, Progress};
+use readstream_contracts::{proto::live::v1 as live, reading, Event, Progress, ReadModel};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
@@ -74,8 +74,8 @@ fn key_of(event: &Event) -> Option<Key> {
 }
 
 impl Projection for Shelves {
-    fn name(&self) -> &'static str {
-        "shelves"
+    fn read_model(&self) -> ReadModel {
+        ReadModel::Shelves
     }
 
     fn tables(&self) -> &'static [&'static str] {

@@ -9,7 +9,9 @@ use std::time::Duration;
 use chrono::Utc;
 use futures::StreamExt;
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, ratings, subject::projection_position, Envelope, Event, Metadata};
+use readstream_contracts::{
+    proto::live::v1 as live, ratings, subject::projection_position, Envelope, Event, Metadata, ReadModel,
+};
 use readstream_eventstore::{EventStore, Stored, StreamSettings};
 use readstream_projection::Runner;
 use readstream_projector::ratings::Ratings;
@@ -123,7 +125,8 @@ async fn a_projector_stopped_mid_run_and_restarted_ends_with_exact_counts(pool: 
     let (client, store) = store().await;
     let book = Uuid::now_v7();
     let last = *rate(&store, book, 5_000).await.last().expect("events");
-    let mut notices = client.subscribe(projection_position(store.namespace(), "ratings")).await.expect("subscribe");
+    let mut notices =
+        client.subscribe(projection_position(store.namespace(), ReadModel::Ratings)).await.expect("subscribe");
     client.flush().await.expect("flush");
 
     let shutdown = CancellationToken::new();

@@ -19,7 +19,10 @@ use async_graphql::{
 use base64::Engine;
 use futures::{Stream, StreamExt};
 use prost::Message;
-use readstream_contracts::proto::{commands::v1 as pb, live::v1 as live};
+use readstream_contracts::{
+    proto::{commands::v1 as pb, live::v1 as live},
+    ReadModel,
+};
 
 use crate::{
     auth::Viewer,
@@ -79,9 +82,10 @@ fn viewer(ctx: &Context<'_>) -> Result<Viewer, ApiError> {
     ctx.data_opt::<Viewer>().copied().ok_or_else(ApiError::unauthenticated)
 }
 
-/// Waits until the read models include `position`: how a mutation's payload shows its own write.
-async fn reached(ctx: &Context<'_>, position: u64) -> Result<(), ApiError> {
-    app(ctx).positions.wait_for(position).await
+/// Waits until the read models a field reads include `position`: how a mutation's payload shows
+/// its own write without waiting for projections it does not read.
+async fn reached(ctx: &Context<'_>, position: u64, reads: &[ReadModel]) -> Result<(), ApiError> {
+    app(ctx).positions.wait_for(position, reads).await
 }
 
 /// Holds a request until the read models reach the position it asks for, if any.
@@ -110,7 +114,7 @@ impl Extension for ReadYourWritesExtension {
                 _ => None,
             }
             .ok_or_else(|| ApiError::invalid(MIN_POSITION, "minPosition must be a stream position (a whole number)"))?;
-            self.0.wait_for(position).await?;
+            self.0.wait_for(position, &ReadModel::ALL).await?;
         }
         next.run(ctx, request).await
     }
@@ -297,7 +301,7 @@ pub struct AuthPayload {
 #[async_graphql::ComplexObject]
 impl AuthPayload {
     async fn reader(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
-        reached(ctx, self.position).await?;
+        reached(ctx, self.position, &[ReadModel::Readers]).await?;
         let reader_id = parse_id("readerId", &self.reader_id)?;
         Ok(loader(ctx).load_one(ReaderKey(reader_id)).await.map_err(load_error)?)
     }
@@ -314,7 +318,7 @@ pub struct AddAuthorPayload {
 impl AddAuthorPayload {
     /// The new author, read once the read models include it.
     async fn author(&self, ctx: &Context<'_>) -> Result<Option<Author>> {
-        reached(ctx, self.position).await?;
+        reached(ctx, self.position, &[ReadModel::Catalog]).await?;
         let author_id = parse_id("authorId", &self.author_id)?;
         Ok(loader(ctx).load_one(AuthorKey(author_id)).await.map_err(load_error)?)
     }
@@ -326,20 +330,23 @@ impl AddAuthorPayload {
 pub struct BookPayload {
     position: u64,
     book_id: ID,
+    /// The read models that show the change.
+    #[graphql(skip)]
+    shows: &'static [ReadModel],
 }
 
 #[async_graphql::ComplexObject]
 impl BookPayload {
     /// The book, read once the read models include this change.
     async fn book(&self, ctx: &Context<'_>) -> Result<Option<Book>> {
-        reached(ctx, self.position).await?;
+        reached(ctx, self.position, self.shows).await?;
         let book_id = parse_id("bookId", &self.book_id)?;
         Ok(loader(ctx).load_one(BookKey(book_id)).await.map_err(load_error)?)
     }
 }
 
-fn book_payload(accepted: pb::Accepted) -> BookPayload {
-    BookPayload { position: accepted.position, book_id: ID(accepted.id) }
+fn book_payload(accepted: pb::Accepted, shows: &'static [ReadModel]) -> BookPayload {
+    BookPayload { position: accepted.position, book_id: ID(accepted.id), shows }
 }
 
 /// Accounts, the catalog and ratings.
@@ -413,7 +420,7 @@ impl CoreMutation {
             first_published: input.first_published.map(|d| d.to_string()).unwrap_or_default(),
             author_ids,
         };
-        Ok(book_payload(commands::send(app(ctx), "catalog", "add_book", &request).await?))
+        Ok(book_payload(commands::send(app(ctx), "catalog", "add_book", &request).await?, &[ReadModel::Catalog]))
     }
 
     /// Rates a book 1 to 5 stars, replacing the viewer's earlier rating of it.
@@ -430,7 +437,8 @@ impl CoreMutation {
             book_id: parse_id("bookId", &book_id)?.to_string(),
             stars,
         };
-        Ok(book_payload(commands::send(app(ctx), "ratings", "rate_book", &request).await?))
+        let accepted = commands::send(app(ctx), "ratings", "rate_book", &request).await?;
+        Ok(book_payload(accepted, &[ReadModel::Catalog, ReadModel::Ratings]))
     }
 
     /// Withdraws the viewer's rating of a book.
@@ -445,7 +453,8 @@ impl CoreMutation {
             meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
             book_id: parse_id("bookId", &book_id)?.to_string(),
         };
-        Ok(book_payload(commands::send(app(ctx), "ratings", "clear_rating", &request).await?))
+        let accepted = commands::send(app(ctx), "ratings", "clear_rating", &request).await?;
+        Ok(book_payload(accepted, &[ReadModel::Catalog, ReadModel::Ratings]))
     }
 }
 

@@ -10,7 +10,7 @@ use futures::{Stream, StreamExt};
 use prost::Message;
 use readstream_contracts::{
     proto::{commands::v1 as pb, live::v1 as live},
-    Code,
+    Code, ReadModel,
 };
 use uuid::Uuid;
 
@@ -526,7 +526,7 @@ pub struct ShelfPayload {
 impl ShelfPayload {
     /// The viewer's copy of the book after this change (null when off every shelf).
     async fn shelf(&self, ctx: &Context<'_>) -> Result<Option<ShelfEntry>> {
-        reached(ctx, self.position).await?;
+        reached(ctx, self.position, &[ReadModel::Shelves]).await?;
         let reader_id = viewer(ctx)?.reader_id;
         Ok(shelf_entry(ctx, reader_id, parse_id("bookId", &self.book_id)?).await?)
     }

@@ -10,7 +10,7 @@ use futures::{Stream, StreamExt};
 use prost::Message;
 use readstream_contracts::{
     proto::{commands::v1 as pb, live::v1 as live},
-    review_id,
+    review_id, ReadModel,
 };
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -357,7 +357,7 @@ pub struct ReviewPayload {
 impl ReviewPayload {
     /// The review after this change (null once withdrawn).
     async fn review(&self, ctx: &Context<'_>) -> Result<Option<Review>> {
-        reached(ctx, self.position).await?;
+        reached(ctx, self.position, &[ReadModel::Reviews]).await?;
         Ok(load_review(&app(ctx).pool, self.stored_id).await?)
     }
 }

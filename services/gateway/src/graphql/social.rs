@@ -4,7 +4,7 @@ use async_graphql::{
     connection::{Connection, Edge},
     ComplexObject, Context, Object, Result, SimpleObject, ID,
 };
-use readstream_contracts::proto::commands::v1 as pb;
+use readstream_contracts::{proto::commands::v1 as pb, ReadModel};
 use uuid::Uuid;
 
 use super::{
@@ -99,7 +99,7 @@ pub struct FollowPayload {
 #[ComplexObject]
 impl FollowPayload {
     async fn reader(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
-        reached(ctx, self.position).await?;
+        reached(ctx, self.position, &[ReadModel::Readers]).await?;
         let reader_id = parse_id("readerId", &self.reader_id)?;
         Ok(loader(ctx).load_one(ReaderKey(reader_id)).await.map_err(load_error)?)
     }

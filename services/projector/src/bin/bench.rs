@@ -16,7 +16,9 @@ use bytes::Bytes;
 use chrono::Utc;
 use futures::{stream::FuturesUnordered, StreamExt};
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, ratings, subject::projection_position, Envelope, Event, Metadata};
+use readstream_contracts::{
+    proto::live::v1 as live, ratings, subject::projection_position, Envelope, Event, Metadata, ReadModel,
+};
 use readstream_eventstore::{EventStore, StreamSettings};
 use readstream_projection::Runner;
 use readstream_projector::ratings::Ratings;
@@ -86,7 +88,7 @@ async fn replay(
     last: u64,
 ) -> anyhow::Result<Duration> {
     let pool = readstream_runtime::db::connect_and_migrate(&DatabaseConfig::new(database_url)).await?;
-    let mut notices = client.subscribe(projection_position(store.namespace(), "ratings")).await?;
+    let mut notices = client.subscribe(projection_position(store.namespace(), ReadModel::Ratings)).await?;
     client.flush().await?;
     let shutdown = CancellationToken::new();
     let started = Instant::now();

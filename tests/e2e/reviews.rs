@@ -290,3 +290,49 @@ async fn bad_review_input_gets_a_coded_error_and_appends_nothing() -> anyhow::Re
     assert_eq!(system.stream_messages().await?, before, "a refused command appended something");
     system.stop().await
 }
+
+#[tokio::test]
+async fn node_refetches_every_kind_of_object_by_its_id() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (ana, ana_id) = sign_up(&system, "ana").await?;
+    let (book, _) = add_seed_book(&ana).await?;
+    let (review, _) = publish(&ana, &book, "Worth every page.", None, false).await?;
+    let comment_on = "mutation($r: ID!) { commentOnReview(reviewId: $r, body: \"Agreed!\") { position commentId } }";
+    let response = ana.request(comment_on, json!({ "r": review })).await?;
+    let commented = &response.data()?["commentOnReview"];
+    let (comment, at) = (commented["commentId"].as_str().context("no comment id")?.to_owned(), position(commented)?);
+    let authors =
+        ana.request_at("query($b: ID!) { book(id: $b) { authors { id } } }", json!({ "b": book }), at).await?;
+    let author = authors.data()?["book"]["authors"][0]["id"].as_str().context("no author id")?.to_owned();
+
+    let query = "query($id: ID!) { node(id: $id) {
+        __typename id
+        ... on Book { title } ... on Author { name } ... on Reader { handle } ... on Review { body } ... on Comment { body }
+    } }";
+    let expected = [
+        (&book, json!({ "__typename": "Book", "id": book, "title": "Moscow 1956" })),
+        (&author, json!({ "__typename": "Author", "id": author, "name": "Kathleen E. Smith" })),
+        (&ana_id, json!({ "__typename": "Reader", "id": ana_id, "handle": "ana" })),
+        (&review, json!({ "__typename": "Review", "id": review, "body": "Worth every page." })),
+        (&comment, json!({ "__typename": "Comment", "id": comment, "body": "Agreed!" })),
+    ];
+    for (id, node) in expected {
+        let response = ana.request(query, json!({ "id": id })).await?;
+        assert_eq!(response.data()?["node"], node);
+    }
+
+    // An id of nothing is null; something that is no id of this API is refused.
+    let nobody = ana.request(query, json!({ "id": "0190e6a0-0000-7000-8000-000000000000" })).await?;
+    assert_eq!(nobody.data()?["node"], Value::Null);
+    let nonsense = ana.request(query, json!({ "id": "not an id" })).await?;
+    assert_eq!(nonsense.error_code(), Some("INVALID_ARGUMENT"));
+
+    // A withdrawn review is gone, and with it its comments.
+    let withdrawn = on_review(&ana, "withdrawReview", &review).await?;
+    let at = position(&withdrawn.data()?["withdrawReview"])?;
+    for id in [&review, &comment] {
+        let response = ana.request_at(query, json!({ "id": id }), at).await?;
+        assert_eq!(response.data()?["node"], Value::Null);
+    }
+    system.stop().await
+}

@@ -3,6 +3,7 @@
 
 pub mod feed;
 pub mod loaders;
+pub mod node;
 pub mod reading;
 pub mod reviews;
 pub mod social;
@@ -227,6 +228,12 @@ impl Query {
     async fn author(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Author>> {
         let author_id = parse_id("id", &id)?;
         Ok(loader(ctx).load_one(AuthorKey(author_id)).await.map_err(load_error)?)
+    }
+
+    /// Any object by its global id (Relay's object identification): a book, author, reader,
+    /// review or comment; null when there is none.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<node::Node>> {
+        Ok(node::node(ctx, &id).await?)
     }
 
     /// A review by its id (null once withdrawn).

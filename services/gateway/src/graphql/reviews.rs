@@ -51,14 +51,19 @@ pub fn review_node_id(reader_id: Uuid, book_id: Uuid) -> ID {
     ID(encode_cursor(REVIEW_ID, &format!("{reader_id}:{book_id}")))
 }
 
-fn parse_review_id(id: &str) -> Result<(Uuid, Uuid), ApiError> {
+/// A comment's public id names its review and itself.
+fn comment_node_id((author_id, book_id): (Uuid, Uuid), comment_id: Uuid) -> ID {
+    ID(encode_cursor(COMMENT_ID, &format!("{author_id}:{book_id}:{comment_id}")))
+}
+
+pub fn parse_review_id(id: &str) -> Result<(Uuid, Uuid), ApiError> {
     let invalid = || ApiError::invalid("reviewId", "reviewId is not a review's id");
     let text = decode_cursor(REVIEW_ID, "reviewId", id).map_err(|_| invalid())?;
     let (reader, book) = text.split_once(':').ok_or_else(invalid)?;
     Ok((Uuid::parse_str(reader).map_err(|_| invalid())?, Uuid::parse_str(book).map_err(|_| invalid())?))
 }
 
-fn parse_comment_id(id: &str) -> Result<(Uuid, Uuid, Uuid), ApiError> {
+pub fn parse_comment_id(id: &str) -> Result<(Uuid, Uuid, Uuid), ApiError> {
     let invalid = || ApiError::invalid("commentId", "commentId is not a comment's id");
     let text = decode_cursor(COMMENT_ID, "commentId", id).map_err(|_| invalid())?;
     let mut parts = text.split(':').map(Uuid::parse_str);
@@ -79,7 +84,7 @@ pub async fn load_review(pool: &PgPool, id: Uuid) -> Result<Option<Review>, ApiE
 
 #[Object]
 impl Review {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         review_node_id(self.reader_id, self.book_id)
     }
 
@@ -171,7 +176,8 @@ impl Review {
         );
         connection.edges.extend(rows.into_iter().map(|row| {
             let comment = Comment {
-                id: ID(encode_cursor(COMMENT_ID, &format!("{}:{}:{}", self.reader_id, self.book_id, row.comment_id))),
+                review: (self.reader_id, self.book_id),
+                comment_id: row.comment_id,
                 commenter_id: row.commenter_id,
                 body: row.body,
                 commented_at: row.commented_at,
@@ -185,7 +191,11 @@ impl Review {
 #[derive(Debug, Clone, SimpleObject)]
 #[graphql(complex)]
 pub struct Comment {
-    pub id: ID,
+    /// The review's author and book.
+    #[graphql(skip)]
+    pub review: (Uuid, Uuid),
+    #[graphql(skip)]
+    pub comment_id: Uuid,
     #[graphql(skip)]
     pub commenter_id: Uuid,
     pub body: String,
@@ -194,6 +204,10 @@ pub struct Comment {
 
 #[ComplexObject]
 impl Comment {
+    pub async fn id(&self) -> ID {
+        comment_node_id(self.review, self.comment_id)
+    }
+
     async fn commenter(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
         Ok(loader(ctx).load_one(ReaderKey(self.commenter_id)).await.map_err(load_error)?)
     }
@@ -497,7 +511,7 @@ impl ReviewsMutation {
         let (author_id, book_id) = parse_review_id(&review_id)?;
         let request = ReviewRequest { book_id, author_id: Some(author_id), body: Some(body), ..Default::default() };
         let accepted = send(ctx, "comment_on_review", request, idempotency_key).await?;
-        let comment_id = ID(encode_cursor(COMMENT_ID, &format!("{author_id}:{book_id}:{}", accepted.id)));
+        let comment_id = comment_node_id((author_id, book_id), parse_id("commentId", &accepted.id)?);
         Ok(CommentPayload { position: accepted.position, comment_id })
     }
 
@@ -585,6 +599,27 @@ struct ReviewAt {
 pub async fn review(ctx: &Context<'_>, id: &ID) -> Result<Option<Review>, ApiError> {
     let (author_id, book_id) = parse_review_id(id)?;
     load_review(&app(ctx).pool, review_id(author_id, book_id)).await
+}
+
+/// A comment by its id (null once deleted, or once its review is withdrawn).
+pub async fn comment(ctx: &Context<'_>, id: &ID) -> Result<Option<Comment>, ApiError> {
+    let (author_id, book_id, comment_id) = parse_comment_id(id)?;
+    let row = sqlx::query!(
+        "SELECT c.commenter_id, c.body, c.commented_at FROM review_comments c
+         JOIN reviews r ON r.review_id = c.review_id AND NOT r.withdrawn
+         WHERE c.comment_id = $1 AND c.review_id = $2 AND NOT c.deleted",
+        comment_id,
+        review_id(author_id, book_id)
+    )
+    .fetch_optional(&app(ctx).pool)
+    .await?;
+    Ok(row.map(|row| Comment {
+        review: (author_id, book_id),
+        comment_id,
+        commenter_id: row.commenter_id,
+        body: row.body,
+        commented_at: row.commented_at,
+    }))
 }
 
 pub async fn reviews_count(ctx: &Context<'_>, reader_id: Uuid) -> Result<i64, ApiError> {

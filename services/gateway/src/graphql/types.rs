@@ -42,7 +42,7 @@ pub struct Book {
 
 #[ComplexObject]
 impl Book {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.book_id.to_string())
     }
 
@@ -102,7 +102,7 @@ pub struct Author {
 
 #[ComplexObject]
 impl Author {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.author_id.to_string())
     }
 }
@@ -120,7 +120,7 @@ pub struct Reader {
 
 #[ComplexObject]
 impl Reader {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.reader_id.to_string())
     }
 

@@ -1,0 +1,55 @@
+//! Relay's object identification: every object with an `id` is a `Node`, and `node(id:)`
+//! refetches any of them by that id alone.
+//!
+//! Books, authors and readers are identified by their UUIDs, which no two objects share; a
+//! review's and a comment's ids already name what they are (see `reviews`).
+
+use async_graphql::{Context, Interface, ID};
+use uuid::Uuid;
+
+use super::{
+    app,
+    loaders::{AuthorKey, BookKey, ReaderKey},
+    reviews::{self, Comment, Review},
+    types::{load_error, loader, Author, Book, Reader},
+};
+use crate::error::ApiError;
+
+/// An object that can be refetched with `node(id:)`.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Its global id: what `node(id:)` takes."))]
+pub enum Node {
+    Book(Book),
+    Author(Author),
+    Reader(Reader),
+    Review(Review),
+    Comment(Comment),
+}
+
+/// The object `id` names: null when there is none (any more); `INVALID_ARGUMENT` when `id` is
+/// not an id of this API.
+pub async fn node(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>, ApiError> {
+    if reviews::parse_review_id(id).is_ok() {
+        return Ok(reviews::review(ctx, id).await?.map(Node::Review));
+    }
+    if reviews::parse_comment_id(id).is_ok() {
+        return Ok(reviews::comment(ctx, id).await?.map(Node::Comment));
+    }
+    let uuid = Uuid::parse_str(id).map_err(|_| ApiError::invalid("id", "id is not an id of this API"))?;
+    let kind = sqlx::query_scalar!(
+        r#"SELECT 'book' AS "kind!" FROM books WHERE book_id = $1
+           UNION ALL SELECT 'author' FROM authors WHERE author_id = $1
+           UNION ALL SELECT 'reader' FROM readers WHERE reader_id = $1
+           LIMIT 1"#,
+        uuid
+    )
+    .fetch_optional(&app(ctx).pool)
+    .await?;
+    let loader = loader(ctx);
+    Ok(match kind.as_deref() {
+        Some("book") => loader.load_one(BookKey(uuid)).await.map_err(load_error)?.map(Node::Book),
+        Some("author") => loader.load_one(AuthorKey(uuid)).await.map_err(load_error)?.map(Node::Author),
+        Some("reader") => loader.load_one(ReaderKey(uuid)).await.map_err(load_error)?.map(Node::Reader),
+        _ => None,
+    })
+}

@@ -2,12 +2,14 @@
 //!
 //! `proto` holds the prost types generated from `proto/`; `event` the domain events and the one
 //! place where they are converted from and to the wire (bad wire data becomes an error there);
-//! `rejection` the coded refusals every command service answers with; `read_model` the list of
+//! `rejection` the coded refusals every command service answers with; `decider` the one shape of
+//! every aggregate's rules; `read_model` the list of
 //! the projector's read models. Each context's module
 //! (`catalog`, `ratings`, `reading`, `reviews`, `social`) holds the only constructors of its
 //! aggregate and live subjects; `subject` what they share.
 
 pub mod catalog;
+pub mod decider;
 pub mod event;
 pub mod ratings;
 pub mod read_model;
@@ -37,6 +39,7 @@ pub mod proto {
     }
 }
 
+pub use decider::Decider;
 pub use event::{review_id, Envelope, Event, Metadata, Progress, RecordedEvent, WireError};
 pub use read_model::ReadModel;
 pub use rejection::{Code, Rejection};

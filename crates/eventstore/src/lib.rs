@@ -13,7 +13,7 @@ use async_nats::jetstream::{
     stream::{self, LastRawMessageErrorKind},
 };
 use bytes::Bytes;
-use readstream_contracts::{Aggregate, Envelope, Event, Metadata, Rejection, WireError};
+use readstream_contracts::{Aggregate, Decider, Envelope, Event, Metadata, Rejection, WireError};
 use uuid::Uuid;
 
 /// The oldest server that honours every stream setting readstream relies on.
@@ -30,6 +30,11 @@ pub const MAX_ATTEMPTS: usize = 16;
 pub struct Stored {
     pub position: u64,
     pub envelope: Envelope,
+}
+
+/// The events of these messages, in order.
+pub fn events(history: &[Stored]) -> impl Iterator<Item = &Event> {
+    history.iter().flat_map(|stored| &stored.envelope.events).map(|recorded| &recorded.event)
 }
 
 /// A command the store accepted.
@@ -182,6 +187,23 @@ impl EventStore {
             history.push(stored);
         }
         Ok(history)
+    }
+
+    /// The aggregate's state, folded from its events.
+    pub async fn state<D: Decider<Event = Event>>(&self, aggregate: &Aggregate) -> Result<D, StoreError> {
+        Ok(D::fold(events(&self.load(aggregate).await?)))
+    }
+
+    /// Decides `command` against the aggregate's state and appends what it causes: `execute`
+    /// with the decider's own fold and decide.
+    pub async fn decide<D: Decider<Event = Event, Error = Rejection>>(
+        &self,
+        aggregate: &Aggregate,
+        meta: Metadata,
+        command: &D::Command,
+        facts: &D::Facts,
+    ) -> Result<Result<Accepted, Rejection>, StoreError> {
+        self.execute(aggregate, meta, |history| D::fold(events(history)).decide(command, facts)).await
     }
 
     /// Whether the aggregate has any event: how one service checks another's aggregate exists.

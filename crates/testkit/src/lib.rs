@@ -1,7 +1,8 @@
 //! Helpers for tests, the seed loader and benchmarks: the servers `make test` started, a fresh
 //! namespace and database per test, the wait until a started stack is ready, and a GraphQL
-//! client over HTTP and WebSocket.
+//! client over HTTP and WebSocket, and the given/when/then harness of the deciders.
 
+pub mod decider;
 pub mod demo;
 pub mod graphql;
 pub mod ready;

@@ -58,12 +58,7 @@ impl Catalog {
         bus::require_actor(&meta)?;
         let author_id = created_id(meta.command_id, "author");
         let command = domain::AddAuthor { author_id, name: request.name, bio: request.bio };
-        let outcome = self
-            .store
-            .execute(&catalog::author(author_id), meta, |history| {
-                domain::add_author(&domain::Entry::fold(history), command.clone())
-            })
-            .await;
+        let outcome = self.store.decide::<domain::Author>(&catalog::author(author_id), meta, &command, &()).await;
         Ok(bus::reply(outcome, author_id))
     }
 
@@ -98,13 +93,8 @@ impl Catalog {
             first_published,
             author_ids,
         };
-        let today = Utc::now().date_naive();
-        let outcome = self
-            .store
-            .execute(&catalog::book(book_id), meta, |history| {
-                domain::add_book(&domain::Entry::fold(history), command.clone(), &known_authors, today)
-            })
-            .await;
+        let facts = domain::BookFacts { known_authors, today: Utc::now().date_naive() };
+        let outcome = self.store.decide::<domain::Book>(&catalog::book(book_id), meta, &command, &facts).await;
         Ok(bus::reply(outcome, book_id))
     }
 }

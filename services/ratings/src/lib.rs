@@ -11,6 +11,8 @@ use readstream_runtime::{bus, config::StartError, NatsConfig};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::domain::{Rating, RatingCommand, RatingFacts};
+
 pub const SERVICE: &str = "ratings";
 
 #[derive(Debug, Clone, clap::Parser)]
@@ -47,32 +49,27 @@ impl bus::CommandHandler for Ratings {
 impl Ratings {
     async fn rate_book(&self, payload: Bytes) -> Result<pb::Reply, Rejection> {
         let request: pb::RateBook = bus::decode(&payload)?;
-        let meta = bus::metadata(request.meta)?;
-        let reader_id = bus::require_actor(&meta)?;
-        let book_id = parse_book_id(&request.book_id)?;
-        let book_exists = self.store.exists(&catalog::book(book_id)).await.map_err(|err| bus::unavailable(&err))?;
-        let command = domain::RateBook { reader_id, book_id, stars: request.stars, book_exists };
-        let outcome = self
-            .store
-            .execute(&ratings::rating(reader_id, book_id), meta, |history| {
-                domain::rate_book(&domain::Rating::fold(history), command)
-            })
-            .await;
-        Ok(bus::reply(outcome, book_id))
+        let command = RatingCommand::Rate { stars: request.stars };
+        self.decide(request.meta, &request.book_id, command).await
     }
 
     async fn clear_rating(&self, payload: Bytes) -> Result<pb::Reply, Rejection> {
         let request: pb::ClearRating = bus::decode(&payload)?;
-        let meta = bus::metadata(request.meta)?;
+        self.decide(request.meta, &request.book_id, RatingCommand::Clear).await
+    }
+
+    async fn decide(
+        &self,
+        meta: Option<pb::CommandMeta>,
+        book_id: &str,
+        command: RatingCommand,
+    ) -> Result<pb::Reply, Rejection> {
+        let meta = bus::metadata(meta)?;
         let reader_id = bus::require_actor(&meta)?;
-        let book_id = parse_book_id(&request.book_id)?;
-        let command = domain::ClearRating { reader_id, book_id };
-        let outcome = self
-            .store
-            .execute(&ratings::rating(reader_id, book_id), meta, |history| {
-                domain::clear_rating(&domain::Rating::fold(history), command)
-            })
-            .await;
+        let book_id = parse_book_id(book_id)?;
+        let book_exists = self.store.exists(&catalog::book(book_id)).await.map_err(|err| bus::unavailable(&err))?;
+        let facts = RatingFacts { reader_id, book_id, book_exists };
+        let outcome = self.store.decide::<Rating>(&ratings::rating(reader_id, book_id), meta, &command, &facts).await;
         Ok(bus::reply(outcome, book_id))
     }
 }

@@ -1,7 +1,7 @@
-//! The social decider: a reader's registration. Pure: no I/O, tested given/when/then.
+//! The social deciders: a reader's registration and profile, and the follows and blocks
+//! between two readers. Pure: no I/O, tested given/when/then.
 
-use readstream_contracts::{Code, Event, Rejection};
-use readstream_eventstore::Stored;
+use readstream_contracts::{Code, Decider, Event, Rejection};
 use uuid::Uuid;
 
 pub const MIN_HANDLE: usize = 3;
@@ -17,27 +17,6 @@ pub struct Reader {
     pub registered: bool,
     pub display_name: String,
     pub bio: String,
-}
-
-impl Reader {
-    pub fn evolve(mut self, event: &Event) -> Self {
-        match event {
-            Event::ReaderRegistered { display_name, .. } => {
-                self.registered = true;
-                self.display_name = display_name.clone();
-            }
-            Event::ProfileUpdated { display_name, bio, .. } => {
-                self.display_name = display_name.clone();
-                self.bio = bio.clone();
-            }
-            _ => {}
-        }
-        self
-    }
-
-    pub fn fold(history: &[Stored]) -> Self {
-        history.iter().flat_map(|s| &s.envelope.events).fold(Self::default(), |state, e| state.evolve(&e.event))
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,45 +59,72 @@ pub fn validate_sign_up(command: &SignUp) -> Result<(), Rejection> {
     Ok(())
 }
 
-/// The event carries the public profile only; the password never enters the log.
-pub fn sign_up(state: &Reader, command: &SignUp) -> Result<Vec<Event>, Rejection> {
-    validate_sign_up(command)?;
-    if state.registered {
-        return Err(Rejection::new(Code::AlreadyExists, "this reader is already registered"));
-    }
-    Ok(vec![Event::ReaderRegistered {
-        reader_id: command.reader_id,
-        handle: command.handle.clone(),
-        display_name: command.display_name.trim().to_owned(),
-    }])
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReaderCommand {
+    SignUp(SignUp),
+    /// Changes the public profile; what is left out stays.
+    UpdateProfile { reader_id: Uuid, display_name: Option<String>, bio: Option<String> },
 }
 
-/// Changes the public profile; what is left out stays, and no change appends nothing.
-pub fn update_profile(
-    state: &Reader,
-    reader_id: Uuid,
-    display_name: Option<String>,
-    bio: Option<String>,
-) -> Result<Vec<Event>, Rejection> {
-    if !state.registered {
-        return Err(Rejection::not_found("readerId", "no such reader"));
+impl Decider for Reader {
+    type Command = ReaderCommand;
+    type Facts = ();
+    type Event = Event;
+    type Error = Rejection;
+
+    fn decide(&self, command: &ReaderCommand, _: &()) -> Result<Vec<Event>, Rejection> {
+        match command {
+            // The event carries the public profile only; the password never enters the log.
+            ReaderCommand::SignUp(sign_up) => {
+                validate_sign_up(sign_up)?;
+                if self.registered {
+                    return Err(Rejection::new(Code::AlreadyExists, "this reader is already registered"));
+                }
+                Ok(vec![Event::ReaderRegistered {
+                    reader_id: sign_up.reader_id,
+                    handle: sign_up.handle.clone(),
+                    display_name: sign_up.display_name.trim().to_owned(),
+                }])
+            }
+            ReaderCommand::UpdateProfile { reader_id, display_name, bio } => {
+                if !self.registered {
+                    return Err(Rejection::not_found("readerId", "no such reader"));
+                }
+                let display_name =
+                    display_name.as_deref().map_or_else(|| self.display_name.clone(), |n| n.trim().to_owned());
+                let name = display_name.chars().count();
+                if name == 0 || name > MAX_DISPLAY_NAME {
+                    return Err(Rejection::invalid(
+                        "displayName",
+                        format!("a display name has 1 to {MAX_DISPLAY_NAME} characters"),
+                    ));
+                }
+                let bio = bio.as_deref().map_or_else(|| self.bio.clone(), |b| b.trim().to_owned());
+                if bio.chars().count() > MAX_BIO {
+                    return Err(Rejection::invalid("bio", format!("a bio has at most {MAX_BIO} characters")));
+                }
+                if display_name == self.display_name && bio == self.bio {
+                    return Ok(vec![]);
+                }
+                Ok(vec![Event::ProfileUpdated { reader_id: *reader_id, display_name, bio }])
+            }
+        }
     }
-    let display_name = display_name.map(|n| n.trim().to_owned()).unwrap_or_else(|| state.display_name.clone());
-    let name = display_name.chars().count();
-    if name == 0 || name > MAX_DISPLAY_NAME {
-        return Err(Rejection::invalid(
-            "displayName",
-            format!("a display name has 1 to {MAX_DISPLAY_NAME} characters"),
-        ));
+
+    fn evolve(mut self, event: &Event) -> Self {
+        match event {
+            Event::ReaderRegistered { display_name, .. } => {
+                self.registered = true;
+                self.display_name = display_name.clone();
+            }
+            Event::ProfileUpdated { display_name, bio, .. } => {
+                self.display_name = display_name.clone();
+                self.bio = bio.clone();
+            }
+            _ => {}
+        }
+        self
     }
-    let bio = bio.map(|b| b.trim().to_owned()).unwrap_or_else(|| state.bio.clone());
-    if bio.chars().count() > MAX_BIO {
-        return Err(Rejection::invalid("bio", format!("a bio has at most {MAX_BIO} characters")));
-    }
-    if display_name == state.display_name && bio == state.bio {
-        return Ok(vec![]);
-    }
-    Ok(vec![Event::ProfileUpdated { reader_id, display_name, bio }])
 }
 
 /// Who follows and who blocks whom, between two readers.
@@ -129,29 +135,6 @@ pub struct Link {
 }
 
 impl Link {
-    pub fn evolve(mut self, event: &Event) -> Self {
-        match *event {
-            Event::ReaderFollowed { follower_id, followee_id } => {
-                self.follows.insert((follower_id, followee_id));
-            }
-            Event::ReaderUnfollowed { follower_id, followee_id } => {
-                self.follows.remove(&(follower_id, followee_id));
-            }
-            Event::ReaderBlocked { blocker_id, blocked_id } => {
-                self.blocks.insert((blocker_id, blocked_id));
-            }
-            Event::ReaderUnblocked { blocker_id, blocked_id } => {
-                self.blocks.remove(&(blocker_id, blocked_id));
-            }
-            _ => {}
-        }
-        self
-    }
-
-    pub fn fold(history: &[Stored]) -> Self {
-        history.iter().flat_map(|s| &s.envelope.events).fold(Self::default(), |state, e| state.evolve(&e.event))
-    }
-
     pub fn follows(&self, follower: Uuid, followee: Uuid) -> bool {
         self.follows.contains(&(follower, followee))
     }
@@ -169,90 +152,119 @@ pub enum LinkCommand {
     Unblock,
 }
 
-/// `actor` acts on `other`, who must exist (`other_exists`, looked up before deciding).
-pub fn decide_link(
-    state: &Link,
-    command: LinkCommand,
-    actor: Uuid,
-    other: Uuid,
-    other_exists: bool,
-) -> Result<Vec<Event>, Rejection> {
-    if actor == other {
-        return Err(Rejection::invalid("readerId", "that is you"));
-    }
-    if !other_exists {
-        return Err(Rejection::not_found("readerId", "no such reader"));
-    }
-    match command {
-        LinkCommand::Follow => {
-            if state.blocks(other, actor) {
-                return Err(Rejection::new(Code::PermissionDenied, "this reader has blocked you"));
-            }
-            if state.blocks(actor, other) {
-                return Err(Rejection::invalid("readerId", "you have blocked this reader; unblock them first"));
-            }
-            if state.follows(actor, other) {
-                return Err(Rejection::new(Code::AlreadyExists, "you follow this reader already"));
-            }
-            Ok(vec![Event::ReaderFollowed { follower_id: actor, followee_id: other }])
+/// `actor` acts on `other`, who must exist (looked up before deciding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkFacts {
+    pub actor: Uuid,
+    pub other: Uuid,
+    pub other_exists: bool,
+}
+
+impl Decider for Link {
+    type Command = LinkCommand;
+    type Facts = LinkFacts;
+    type Event = Event;
+    type Error = Rejection;
+
+    fn decide(&self, command: &LinkCommand, facts: &LinkFacts) -> Result<Vec<Event>, Rejection> {
+        let LinkFacts { actor, other, other_exists } = *facts;
+        if actor == other {
+            return Err(Rejection::invalid("readerId", "that is you"));
         }
-        LinkCommand::Unfollow => {
-            if !state.follows(actor, other) {
-                return Err(Rejection::not_found("readerId", "you do not follow this reader"));
-            }
-            Ok(vec![Event::ReaderUnfollowed { follower_id: actor, followee_id: other }])
+        if !other_exists {
+            return Err(Rejection::not_found("readerId", "no such reader"));
         }
-        LinkCommand::Block => {
-            if state.blocks(actor, other) {
-                return Ok(vec![]);
-            }
-            // A block ends the follows both ways, in the same message.
-            let mut events = Vec::new();
-            for (follower_id, followee_id) in [(actor, other), (other, actor)] {
-                if state.follows(follower_id, followee_id) {
-                    events.push(Event::ReaderUnfollowed { follower_id, followee_id });
+        match command {
+            LinkCommand::Follow => {
+                if self.blocks(other, actor) {
+                    return Err(Rejection::new(Code::PermissionDenied, "this reader has blocked you"));
                 }
+                if self.blocks(actor, other) {
+                    return Err(Rejection::invalid("readerId", "you have blocked this reader; unblock them first"));
+                }
+                if self.follows(actor, other) {
+                    return Err(Rejection::new(Code::AlreadyExists, "you follow this reader already"));
+                }
+                Ok(vec![Event::ReaderFollowed { follower_id: actor, followee_id: other }])
             }
-            events.push(Event::ReaderBlocked { blocker_id: actor, blocked_id: other });
-            Ok(events)
-        }
-        LinkCommand::Unblock => {
-            if !state.blocks(actor, other) {
-                return Err(Rejection::not_found("readerId", "you have not blocked this reader"));
+            LinkCommand::Unfollow => {
+                if !self.follows(actor, other) {
+                    return Err(Rejection::not_found("readerId", "you do not follow this reader"));
+                }
+                Ok(vec![Event::ReaderUnfollowed { follower_id: actor, followee_id: other }])
             }
-            Ok(vec![Event::ReaderUnblocked { blocker_id: actor, blocked_id: other }])
+            LinkCommand::Block => {
+                if self.blocks(actor, other) {
+                    return Ok(vec![]);
+                }
+                // A block ends the follows both ways, in the same message.
+                let mut events = Vec::new();
+                for (follower_id, followee_id) in [(actor, other), (other, actor)] {
+                    if self.follows(follower_id, followee_id) {
+                        events.push(Event::ReaderUnfollowed { follower_id, followee_id });
+                    }
+                }
+                events.push(Event::ReaderBlocked { blocker_id: actor, blocked_id: other });
+                Ok(events)
+            }
+            LinkCommand::Unblock => {
+                if !self.blocks(actor, other) {
+                    return Err(Rejection::not_found("readerId", "you have not blocked this reader"));
+                }
+                Ok(vec![Event::ReaderUnblocked { blocker_id: actor, blocked_id: other }])
+            }
         }
+    }
+
+    fn evolve(mut self, event: &Event) -> Self {
+        match *event {
+            Event::ReaderFollowed { follower_id, followee_id } => {
+                self.follows.insert((follower_id, followee_id));
+            }
+            Event::ReaderUnfollowed { follower_id, followee_id } => {
+                self.follows.remove(&(follower_id, followee_id));
+            }
+            Event::ReaderBlocked { blocker_id, blocked_id } => {
+                self.blocks.insert((blocker_id, blocked_id));
+            }
+            Event::ReaderUnblocked { blocker_id, blocked_id } => {
+                self.blocks.remove(&(blocker_id, blocked_id));
+            }
+            _ => {}
+        }
+        self
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use readstream_testkit::decider::given;
+
     use super::*;
 
     /// Makes one field of a valid command invalid.
     type Spoil = fn(&mut SignUp);
 
+    const ANA: Uuid = Uuid::from_u128(1);
+    const BEN: Uuid = Uuid::from_u128(2);
+
     fn ana() -> SignUp {
         SignUp {
-            reader_id: Uuid::now_v7(),
+            reader_id: ANA,
             handle: "ana_reads".into(),
             display_name: " Ana ".into(),
             password: "correct horse battery".into(),
         }
     }
 
+    fn registered() -> Event {
+        Event::ReaderRegistered { reader_id: ANA, handle: "ana_reads".into(), display_name: "Ana".into() }
+    }
+
     #[test]
     fn when_signing_up_then_registered_with_the_public_profile_only() {
-        let command = ana();
-        let events = sign_up(&Reader::default(), &command);
-        assert_eq!(
-            events,
-            Ok(vec![Event::ReaderRegistered {
-                reader_id: command.reader_id,
-                handle: "ana_reads".into(),
-                display_name: "Ana".into()
-            }])
-        );
+        let events = given::<Reader>([]).when(ReaderCommand::SignUp(ana()), ()).then_events();
+        assert_eq!(events, vec![registered()]);
         assert!(!format!("{events:?}").contains("horse"));
     }
 
@@ -268,71 +280,65 @@ mod tests {
         for (spoil, field) in cases {
             let mut command = ana();
             spoil(&mut command);
-            let refusal = sign_up(&Reader::default(), &command).err();
-            assert_eq!(refusal.map(|r| (r.code, r.field)), Some((Code::InvalidArgument, Some(field))));
+            given::<Reader>([]).when(ReaderCommand::SignUp(command), ()).then_refused(Code::InvalidArgument, Some(field));
         }
     }
 
     #[test]
     fn given_a_registered_reader_when_signing_up_again_then_already_exists() {
-        let command = ana();
-        let events = sign_up(&Reader::default(), &command).unwrap_or_default();
-        let state = events.iter().fold(Reader::default(), Reader::evolve);
-        assert_eq!(sign_up(&state, &command).err().map(|r| r.code), Some(Code::AlreadyExists));
+        given::<Reader>([registered()]).when(ReaderCommand::SignUp(ana()), ()).then_refused(Code::AlreadyExists, None);
     }
 
-    fn link(commands: &[(LinkCommand, Uuid, Uuid)]) -> Link {
-        commands.iter().fold(Link::default(), |state, (command, actor, other)| {
-            let events = decide_link(&state, *command, *actor, *other, true).unwrap();
-            events.iter().fold(state, Link::evolve)
-        })
-    }
-
-    #[test]
-    fn following_yourself_twice_or_someone_who_blocked_you_is_refused() {
-        let (ana, ben) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        let code = |r: Result<Vec<Event>, Rejection>| r.err().map(|r| r.code);
-        assert_eq!(
-            code(decide_link(&Link::default(), LinkCommand::Follow, ana, ana, true)),
-            Some(Code::InvalidArgument)
-        );
-        assert_eq!(code(decide_link(&Link::default(), LinkCommand::Follow, ana, ben, false)), Some(Code::NotFound));
-        let following = link(&[(LinkCommand::Follow, ana, ben)]);
-        assert_eq!(code(decide_link(&following, LinkCommand::Follow, ana, ben, true)), Some(Code::AlreadyExists));
-        let blocked = link(&[(LinkCommand::Block, ben, ana)]);
-        assert_eq!(code(decide_link(&blocked, LinkCommand::Follow, ana, ben, true)), Some(Code::PermissionDenied));
-        assert_eq!(code(decide_link(&Link::default(), LinkCommand::Unfollow, ana, ben, true)), Some(Code::NotFound));
-    }
-
-    #[test]
-    fn a_block_ends_the_follows_both_ways_at_once() {
-        let (ana, ben) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        let mutual = link(&[(LinkCommand::Follow, ana, ben), (LinkCommand::Follow, ben, ana)]);
-        let events = decide_link(&mutual, LinkCommand::Block, ana, ben, true).unwrap();
-        assert_eq!(
-            events,
-            vec![
-                Event::ReaderUnfollowed { follower_id: ana, followee_id: ben },
-                Event::ReaderUnfollowed { follower_id: ben, followee_id: ana },
-                Event::ReaderBlocked { blocker_id: ana, blocked_id: ben },
-            ]
-        );
-        let state = events.iter().fold(mutual, Link::evolve);
-        assert_eq!(decide_link(&state, LinkCommand::Block, ana, ben, true), Ok(vec![]));
-        assert!(decide_link(&state, LinkCommand::Unblock, ana, ben, true).is_ok());
-        assert_eq!(readstream_contracts::social::link(ana, ben), readstream_contracts::social::link(ben, ana));
+    fn update(display_name: Option<&str>, bio: Option<&str>) -> ReaderCommand {
+        ReaderCommand::UpdateProfile { reader_id: ANA, display_name: display_name.map(Into::into), bio: bio.map(Into::into) }
     }
 
     #[test]
     fn a_profile_update_keeps_what_is_left_out_and_a_no_op_appends_nothing() {
-        let reader_id = Uuid::from_u128(1);
-        let state = Reader { registered: true, display_name: "Ana".into(), bio: String::new() };
-        let events = update_profile(&state, reader_id, None, Some("Reads history.".into())).unwrap();
-        assert_eq!(
-            events,
-            vec![Event::ProfileUpdated { reader_id, display_name: "Ana".into(), bio: "Reads history.".into() }]
-        );
-        assert_eq!(update_profile(&state, reader_id, Some(" Ana ".into()), None), Ok(vec![]));
-        assert!(update_profile(&state, reader_id, Some("".into()), None).is_err());
+        given::<Reader>([registered()]).when(update(None, Some("Reads history.")), ()).then([Event::ProfileUpdated {
+            reader_id: ANA,
+            display_name: "Ana".into(),
+            bio: "Reads history.".into(),
+        }]);
+        given::<Reader>([registered()]).when(update(Some(" Ana "), None), ()).then([]);
+        given::<Reader>([registered()]).when(update(Some(""), None), ()).then_refused(Code::InvalidArgument, Some("displayName"));
+        given::<Reader>([]).when(update(Some("Ana"), None), ()).then_refused(Code::NotFound, Some("readerId"));
+    }
+
+    fn facts(actor: Uuid, other: Uuid) -> LinkFacts {
+        LinkFacts { actor, other, other_exists: true }
+    }
+
+    fn followed(follower_id: Uuid, followee_id: Uuid) -> Event {
+        Event::ReaderFollowed { follower_id, followee_id }
+    }
+
+    fn blocked(blocker_id: Uuid, blocked_id: Uuid) -> Event {
+        Event::ReaderBlocked { blocker_id, blocked_id }
+    }
+
+    #[test]
+    fn following_yourself_twice_or_someone_who_blocked_you_is_refused() {
+        given::<Link>([]).when(LinkCommand::Follow, facts(ANA, ANA)).then_refused(Code::InvalidArgument, Some("readerId"));
+        let nobody = LinkFacts { other_exists: false, ..facts(ANA, BEN) };
+        given::<Link>([]).when(LinkCommand::Follow, nobody).then_refused(Code::NotFound, Some("readerId"));
+        given::<Link>([followed(ANA, BEN)]).when(LinkCommand::Follow, facts(ANA, BEN)).then_refused(Code::AlreadyExists, None);
+        given::<Link>([blocked(BEN, ANA)]).when(LinkCommand::Follow, facts(ANA, BEN)).then_refused(Code::PermissionDenied, None);
+        given::<Link>([]).when(LinkCommand::Unfollow, facts(ANA, BEN)).then_refused(Code::NotFound, Some("readerId"));
+    }
+
+    #[test]
+    fn a_block_ends_the_follows_both_ways_at_once() {
+        given::<Link>([followed(ANA, BEN), followed(BEN, ANA)]).when(LinkCommand::Block, facts(ANA, BEN)).then([
+            Event::ReaderUnfollowed { follower_id: ANA, followee_id: BEN },
+            Event::ReaderUnfollowed { follower_id: BEN, followee_id: ANA },
+            blocked(ANA, BEN),
+        ]);
+        given::<Link>([blocked(ANA, BEN)]).when(LinkCommand::Block, facts(ANA, BEN)).then([]);
+        given::<Link>([blocked(ANA, BEN)]).when(LinkCommand::Unblock, facts(ANA, BEN)).then([Event::ReaderUnblocked {
+            blocker_id: ANA,
+            blocked_id: BEN,
+        }]);
+        assert_eq!(readstream_contracts::social::link(ANA, BEN), readstream_contracts::social::link(BEN, ANA));
     }
 }

@@ -9,6 +9,8 @@
 
 pub mod domain;
 
+use std::sync::Arc;
+
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Argon2,
@@ -17,12 +19,12 @@ use bytes::Bytes;
 use readstream_contracts::{proto::commands::v1 as pb, social, Code, Rejection};
 use readstream_eventstore::{Accepted, EventStore};
 use readstream_runtime::{bus, config::StartError, DatabaseConfig, NatsConfig};
-use std::sync::Arc;
-
 use sqlx::PgPool;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+use crate::domain::ReaderCommand;
 
 pub const SERVICE: &str = "social";
 
@@ -166,12 +168,8 @@ impl Social {
                 });
             }
         }
-        let outcome = self
-            .store
-            .execute(&social::reader(reader_id), meta, |history| {
-                domain::sign_up(&domain::Reader::fold(history), &command)
-            })
-            .await;
+        let command = ReaderCommand::SignUp(command);
+        let outcome = self.store.decide::<domain::Reader>(&social::reader(reader_id), meta, &command, &()).await;
         if let Ok(Ok(Accepted { .. })) = &outcome {
             tx.commit().await.map_err(internal)?;
         }
@@ -186,12 +184,8 @@ impl Social {
         let other = Uuid::parse_str(&request.reader_id)
             .map_err(|_| Rejection::invalid("readerId", "readerId is not a valid id"))?;
         let other_exists = self.store.exists(&social::reader(other)).await.map_err(|e| bus::unavailable(&e))?;
-        let outcome = self
-            .store
-            .execute(&social::link(actor, other), meta, |history| {
-                domain::decide_link(&domain::Link::fold(history), command, actor, other, other_exists)
-            })
-            .await;
+        let facts = domain::LinkFacts { actor, other, other_exists };
+        let outcome = self.store.decide::<domain::Link>(&social::link(actor, other), meta, &command, &facts).await;
         Ok(bus::reply(outcome, other))
     }
 
@@ -199,17 +193,9 @@ impl Social {
         let request: pb::SocialCommand = bus::decode(&payload)?;
         let meta = bus::metadata(request.meta)?;
         let reader_id = bus::require_actor(&meta)?;
-        let outcome = self
-            .store
-            .execute(&social::reader(reader_id), meta, |history| {
-                domain::update_profile(
-                    &domain::Reader::fold(history),
-                    reader_id,
-                    request.display_name.clone(),
-                    request.bio.clone(),
-                )
-            })
-            .await;
+        let command =
+            ReaderCommand::UpdateProfile { reader_id, display_name: request.display_name, bio: request.bio };
+        let outcome = self.store.decide::<domain::Reader>(&social::reader(reader_id), meta, &command, &()).await;
         Ok(bus::reply(outcome, reader_id))
     }
 

@@ -180,7 +180,9 @@ mod tests {
 
     #[test]
     fn when_added_with_an_unknown_author_then_not_found() {
-        given::<Book>([]).when(moscow_1956(Uuid::from_u128(7)), facts(&[])).then_refused(Code::NotFound, Some("authorIds"));
+        given::<Book>([])
+            .when(moscow_1956(Uuid::from_u128(7)), facts(&[]))
+            .then_refused(Code::NotFound, Some("authorIds"));
     }
 
     #[test]
@@ -204,14 +206,17 @@ mod tests {
     #[test]
     fn given_an_added_book_when_added_again_then_already_exists() {
         let author = Uuid::from_u128(7);
-        given::<Book>([added(author)]).when(moscow_1956(author), facts(&[author])).then_refused(Code::AlreadyExists, None);
+        given::<Book>([added(author)])
+            .when(moscow_1956(author), facts(&[author]))
+            .then_refused(Code::AlreadyExists, None);
     }
 
     #[test]
     fn an_author_needs_a_name_and_is_added_once() {
         let author = |name: &str| AddAuthor { author_id: Uuid::from_u128(7), name: name.into(), bio: String::new() };
         given::<Author>([]).when(author(" "), ()).then_refused(Code::InvalidArgument, Some("name"));
-        let added = Event::AuthorAdded { author_id: Uuid::from_u128(7), name: "Kathleen E. Smith".into(), bio: String::new() };
+        let added =
+            Event::AuthorAdded { author_id: Uuid::from_u128(7), name: "Kathleen E. Smith".into(), bio: String::new() };
         given::<Author>([]).when(author(" Kathleen E. Smith "), ()).then([added.clone()]);
         given::<Author>([added]).when(author("Kathleen E. Smith"), ()).then_refused(Code::AlreadyExists, None);
     }

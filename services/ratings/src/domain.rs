@@ -12,7 +12,9 @@ pub struct Rating {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RatingCommand {
     /// As the client sent it; the decider checks it is 1 to 5.
-    Rate { stars: i32 },
+    Rate {
+        stars: i32,
+    },
     Clear,
 }
 

@@ -73,14 +73,10 @@ impl bus::CommandHandler for Reading {
         let reader_id = bus::require_actor(&meta)?;
         let book_id =
             Uuid::parse_str(&request.book_id).map_err(|_| Rejection::invalid("bookId", "bookId is not a valid id"))?;
-        let context =
-            domain::Context { reader_id, book_id, today: Utc::now().date_naive(), pages: self.pages(book_id).await? };
-        let outcome = self
-            .store
-            .execute(&reading::copy(reader_id, book_id), meta, |history| {
-                domain::decide(&domain::Copy::fold(history), command.clone(), &context)
-            })
-            .await;
+        let facts =
+            domain::CopyFacts { reader_id, book_id, today: Utc::now().date_naive(), pages: self.pages(book_id).await? };
+        let outcome =
+            self.store.decide::<domain::Copy>(&reading::copy(reader_id, book_id), meta, &command, &facts).await;
         Ok(bus::reply(outcome, book_id))
     }
 }

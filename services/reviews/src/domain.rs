@@ -2,16 +2,11 @@
 //! comment on it. Pure: no I/O, tested given/when/then.
 
 use chrono::NaiveDate;
-use readstream_contracts::{Code, Event, Rejection};
-use readstream_eventstore::Stored;
+use readstream_contracts::{Code, Decider, Event, Rejection};
 use uuid::Uuid;
 
 pub const MAX_REVIEW: usize = 20_000;
 pub const MAX_COMMENT: usize = 5_000;
-
-fn events(history: &[Stored]) -> impl Iterator<Item = &Event> {
-    history.iter().flat_map(|s| &s.envelope.events).map(|e| &e.event)
-}
 
 /// Bodies are stored as given (plain text or Markdown, never rendered here); only their
 /// length is checked, and a body of nothing but white space is empty.
@@ -33,7 +28,77 @@ pub struct Review {
 }
 
 impl Review {
-    pub fn evolve(mut self, event: &Event) -> Self {
+    /// Published and not withdrawn: what others can see, like and comment on.
+    pub fn live(&self) -> bool {
+        self.published && !self.withdrawn
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReviewCommand {
+    Publish { body: String, contains_spoilers: bool, written_on: Option<NaiveDate> },
+    Edit { body: Option<String>, contains_spoilers: Option<bool> },
+    Withdraw,
+}
+
+/// Whose review of which book, today's date, and whether the catalog has the book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReviewFacts {
+    pub reader_id: Uuid,
+    pub book_id: Uuid,
+    pub today: NaiveDate,
+    pub book_exists: bool,
+}
+
+impl Decider for Review {
+    type Command = ReviewCommand;
+    type Facts = ReviewFacts;
+    type Event = Event;
+    type Error = Rejection;
+
+    fn decide(&self, command: &ReviewCommand, facts: &ReviewFacts) -> Result<Vec<Event>, Rejection> {
+        let (reader_id, book_id) = (facts.reader_id, facts.book_id);
+        let review_id = readstream_contracts::review_id(reader_id, book_id);
+        match command {
+            ReviewCommand::Publish { body: text, contains_spoilers, written_on } => {
+                let body = body("body", text, MAX_REVIEW)?;
+                let written_on = written_on.unwrap_or(facts.today);
+                if written_on > facts.today {
+                    return Err(Rejection::invalid("writtenOn", "writtenOn must not be in the future"));
+                }
+                if !facts.book_exists {
+                    return Err(Rejection::not_found("bookId", "no book with this id"));
+                }
+                if self.live() {
+                    return Err(Rejection::new(
+                        Code::AlreadyExists,
+                        "you have reviewed this book already; edit that review",
+                    ));
+                }
+                let contains_spoilers = *contains_spoilers;
+                Ok(vec![Event::ReviewPublished { review_id, reader_id, book_id, body, contains_spoilers, written_on }])
+            }
+            ReviewCommand::Edit { body: text, contains_spoilers } => {
+                let body = text.as_deref().map(|text| body("body", text, MAX_REVIEW)).transpose()?;
+                if !self.live() {
+                    return Err(Rejection::not_found("reviewId", "you have no review of this book"));
+                }
+                let body = body.unwrap_or_else(|| self.body.clone());
+                let contains_spoilers = contains_spoilers.unwrap_or(self.contains_spoilers);
+                if body == self.body && contains_spoilers == self.contains_spoilers {
+                    return Ok(vec![]);
+                }
+                Ok(vec![Event::ReviewEdited { review_id, reader_id, book_id, body, contains_spoilers }])
+            }
+            ReviewCommand::Withdraw => match (self.published, self.withdrawn) {
+                (true, false) => Ok(vec![Event::ReviewWithdrawn { review_id, reader_id, book_id }]),
+                (true, true) => Ok(vec![]),
+                (false, _) => Err(Rejection::not_found("reviewId", "you have no review of this book")),
+            },
+        }
+    }
+
+    fn evolve(mut self, event: &Event) -> Self {
         match event {
             Event::ReviewPublished { body, contains_spoilers, .. } => {
                 self = Review {
@@ -52,71 +117,6 @@ impl Review {
         }
         self
     }
-
-    pub fn fold(history: &[Stored]) -> Self {
-        events(history).fold(Self::default(), Self::evolve)
-    }
-
-    /// Published and not withdrawn: what others can see, like and comment on.
-    pub fn live(&self) -> bool {
-        self.published && !self.withdrawn
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReviewCommand {
-    Publish { body: String, contains_spoilers: bool, written_on: Option<NaiveDate> },
-    Edit { body: Option<String>, contains_spoilers: Option<bool> },
-    Withdraw,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReviewContext {
-    pub reader_id: Uuid,
-    pub book_id: Uuid,
-    pub today: NaiveDate,
-    pub book_exists: bool,
-}
-
-pub fn decide_review(state: &Review, command: ReviewCommand, ctx: &ReviewContext) -> Result<Vec<Event>, Rejection> {
-    let (reader_id, book_id) = (ctx.reader_id, ctx.book_id);
-    let review_id = readstream_contracts::review_id(reader_id, book_id);
-    match command {
-        ReviewCommand::Publish { body: text, contains_spoilers, written_on } => {
-            let body = body("body", &text, MAX_REVIEW)?;
-            let written_on = written_on.unwrap_or(ctx.today);
-            if written_on > ctx.today {
-                return Err(Rejection::invalid("writtenOn", "writtenOn must not be in the future"));
-            }
-            if !ctx.book_exists {
-                return Err(Rejection::not_found("bookId", "no book with this id"));
-            }
-            if state.live() {
-                return Err(Rejection::new(
-                    Code::AlreadyExists,
-                    "you have reviewed this book already; edit that review",
-                ));
-            }
-            Ok(vec![Event::ReviewPublished { review_id, reader_id, book_id, body, contains_spoilers, written_on }])
-        }
-        ReviewCommand::Edit { body: text, contains_spoilers } => {
-            let body = text.map(|text| body("body", &text, MAX_REVIEW)).transpose()?;
-            if !state.live() {
-                return Err(Rejection::not_found("reviewId", "you have no review of this book"));
-            }
-            let body = body.unwrap_or_else(|| state.body.clone());
-            let contains_spoilers = contains_spoilers.unwrap_or(state.contains_spoilers);
-            if body == state.body && contains_spoilers == state.contains_spoilers {
-                return Ok(vec![]);
-            }
-            Ok(vec![Event::ReviewEdited { review_id, reader_id, book_id, body, contains_spoilers }])
-        }
-        ReviewCommand::Withdraw => match (state.published, state.withdrawn) {
-            (true, false) => Ok(vec![Event::ReviewWithdrawn { review_id, reader_id, book_id }]),
-            (true, true) => Ok(vec![]),
-            (false, _) => Err(Rejection::not_found("reviewId", "you have no review of this book")),
-        },
-    }
 }
 
 /// One reader's like of one review.
@@ -125,18 +125,14 @@ pub struct Like {
     pub liked: bool,
 }
 
-impl Like {
-    pub fn fold(history: &[Stored]) -> Self {
-        events(history).fold(Self::default(), |state, event| match event {
-            Event::ReviewLiked { .. } => Like { liked: true },
-            Event::ReviewUnliked { .. } => Like { liked: false },
-            _ => state,
-        })
-    }
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LikeCommand {
+    Like,
+    Unlike,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LikeContext {
+pub struct LikeFacts {
     pub review_id: Uuid,
     pub author_id: Uuid,
     pub liker_id: Uuid,
@@ -144,25 +140,44 @@ pub struct LikeContext {
     pub review_live: bool,
 }
 
-/// A like is once per reader; a second one is refused.
-pub fn like(state: &Like, ctx: &LikeContext) -> Result<Vec<Event>, Rejection> {
-    if !ctx.review_live {
-        return Err(Rejection::not_found("reviewId", "no such review (it may have been withdrawn)"));
-    }
-    if ctx.liker_id == ctx.author_id {
-        return Err(Rejection::invalid("reviewId", "you cannot like your own review"));
-    }
-    if state.liked {
-        return Err(Rejection::new(Code::AlreadyExists, "you like this review already"));
-    }
-    Ok(vec![Event::ReviewLiked { review_id: ctx.review_id, liker_id: ctx.liker_id }])
-}
+impl Decider for Like {
+    type Command = LikeCommand;
+    type Facts = LikeFacts;
+    type Event = Event;
+    type Error = Rejection;
 
-pub fn unlike(state: &Like, ctx: &LikeContext) -> Result<Vec<Event>, Rejection> {
-    if !state.liked {
-        return Err(Rejection::not_found("reviewId", "you do not like this review"));
+    /// A like is once per reader; a second one is refused.
+    fn decide(&self, command: &LikeCommand, facts: &LikeFacts) -> Result<Vec<Event>, Rejection> {
+        let (review_id, liker_id) = (facts.review_id, facts.liker_id);
+        match command {
+            LikeCommand::Like => {
+                if !facts.review_live {
+                    return Err(Rejection::not_found("reviewId", "no such review (it may have been withdrawn)"));
+                }
+                if liker_id == facts.author_id {
+                    return Err(Rejection::invalid("reviewId", "you cannot like your own review"));
+                }
+                if self.liked {
+                    return Err(Rejection::new(Code::AlreadyExists, "you like this review already"));
+                }
+                Ok(vec![Event::ReviewLiked { review_id, liker_id }])
+            }
+            LikeCommand::Unlike => {
+                if !self.liked {
+                    return Err(Rejection::not_found("reviewId", "you do not like this review"));
+                }
+                Ok(vec![Event::ReviewUnliked { review_id, liker_id }])
+            }
+        }
     }
-    Ok(vec![Event::ReviewUnliked { review_id: ctx.review_id, liker_id: ctx.liker_id }])
+
+    fn evolve(self, event: &Event) -> Self {
+        match event {
+            Event::ReviewLiked { .. } => Like { liked: true },
+            Event::ReviewUnliked { .. } => Like { liked: false },
+            _ => self,
+        }
+    }
 }
 
 /// One comment on a review.
@@ -172,82 +187,99 @@ pub struct Comment {
     pub deleted: bool,
 }
 
-impl Comment {
-    pub fn fold(history: &[Stored]) -> Self {
-        events(history).fold(Self::default(), |state, event| match event {
-            Event::ReviewCommented { commenter_id, .. } => {
-                Comment { commenter_id: Some(*commenter_id), deleted: false }
-            }
-            Event::CommentDeleted { .. } => Comment { deleted: true, ..state },
-            _ => state,
-        })
-    }
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommentCommand {
+    Write {
+        body: String,
+    },
+    /// Only its author deletes a comment.
+    Delete,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CommentContext {
+pub struct CommentFacts {
     pub review_id: Uuid,
     pub comment_id: Uuid,
     pub reader_id: Uuid,
     pub review_live: bool,
 }
 
-pub fn comment(state: &Comment, text: &str, ctx: &CommentContext) -> Result<Vec<Event>, Rejection> {
-    let body = body("body", text, MAX_COMMENT)?;
-    if !ctx.review_live {
-        return Err(Rejection::not_found("reviewId", "no such review (it may have been withdrawn)"));
-    }
-    if state.commenter_id.is_some() {
-        return Err(Rejection::new(Code::AlreadyExists, "this comment exists already"));
-    }
-    Ok(vec![Event::ReviewCommented {
-        review_id: ctx.review_id,
-        comment_id: ctx.comment_id,
-        commenter_id: ctx.reader_id,
-        body,
-    }])
-}
+impl Decider for Comment {
+    type Command = CommentCommand;
+    type Facts = CommentFacts;
+    type Event = Event;
+    type Error = Rejection;
 
-/// Only its author deletes a comment.
-pub fn delete_comment(state: &Comment, ctx: &CommentContext) -> Result<Vec<Event>, Rejection> {
-    match state.commenter_id {
-        None => Err(Rejection::not_found("commentId", "no such comment")),
-        Some(commenter) if commenter != ctx.reader_id => {
-            Err(Rejection::new(Code::PermissionDenied, "only its author can delete a comment"))
+    fn decide(&self, command: &CommentCommand, facts: &CommentFacts) -> Result<Vec<Event>, Rejection> {
+        let (review_id, comment_id) = (facts.review_id, facts.comment_id);
+        match command {
+            CommentCommand::Write { body: text } => {
+                let body = body("body", text, MAX_COMMENT)?;
+                if !facts.review_live {
+                    return Err(Rejection::not_found("reviewId", "no such review (it may have been withdrawn)"));
+                }
+                if self.commenter_id.is_some() {
+                    return Err(Rejection::new(Code::AlreadyExists, "this comment exists already"));
+                }
+                Ok(vec![Event::ReviewCommented { review_id, comment_id, commenter_id: facts.reader_id, body }])
+            }
+            CommentCommand::Delete => match self.commenter_id {
+                None => Err(Rejection::not_found("commentId", "no such comment")),
+                Some(commenter) if commenter != facts.reader_id => {
+                    Err(Rejection::new(Code::PermissionDenied, "only its author can delete a comment"))
+                }
+                Some(_) if self.deleted => Ok(vec![]),
+                Some(commenter_id) => Ok(vec![Event::CommentDeleted { review_id, comment_id, commenter_id }]),
+            },
         }
-        Some(_) if state.deleted => Ok(vec![]),
-        Some(commenter_id) => {
-            Ok(vec![Event::CommentDeleted { review_id: ctx.review_id, comment_id: ctx.comment_id, commenter_id }])
+    }
+
+    fn evolve(self, event: &Event) -> Self {
+        match event {
+            Event::ReviewCommented { commenter_id, .. } => {
+                Comment { commenter_id: Some(*commenter_id), deleted: false }
+            }
+            Event::CommentDeleted { .. } => Comment { deleted: true, ..self },
+            _ => self,
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use readstream_testkit::decider::given;
+
     use super::*;
 
-    fn ctx() -> ReviewContext {
-        ReviewContext {
-            reader_id: Uuid::nil(),
-            book_id: Uuid::max(),
-            today: "2026-11-26".parse().unwrap(),
-            book_exists: true,
-        }
+    const ANA: Uuid = Uuid::from_u128(1);
+    const BEN: Uuid = Uuid::from_u128(2);
+    const BOOK: Uuid = Uuid::max();
+
+    fn facts() -> ReviewFacts {
+        ReviewFacts { reader_id: ANA, book_id: BOOK, today: "2026-11-26".parse().unwrap(), book_exists: true }
+    }
+
+    fn review_id() -> Uuid {
+        readstream_contracts::review_id(ANA, BOOK)
     }
 
     fn publish(body: &str) -> ReviewCommand {
         ReviewCommand::Publish { body: body.into(), contains_spoilers: false, written_on: None }
     }
 
-    fn given(commands: Vec<ReviewCommand>) -> Review {
-        commands.into_iter().fold(Review::default(), |state, command| {
-            let events = decide_review(&state, command, &ctx()).unwrap();
-            events.iter().fold(state, Review::evolve)
-        })
+    fn published(body: &str) -> Event {
+        Event::ReviewPublished {
+            review_id: review_id(),
+            reader_id: ANA,
+            book_id: BOOK,
+            body: body.into(),
+            contains_spoilers: false,
+            written_on: "2026-11-26".parse().unwrap(),
+        }
     }
 
-    fn code(result: Result<Vec<Event>, Rejection>) -> Option<Code> {
-        result.err().map(|r| r.code)
+    fn withdrawn() -> Event {
+        Event::ReviewWithdrawn { review_id: review_id(), reader_id: ANA, book_id: BOOK }
     }
 
     #[test]
@@ -257,82 +289,108 @@ mod tests {
             contains_spoilers: true,
             written_on: Some("2018-07-29".parse().unwrap()),
         };
-        let events = decide_review(&Review::default(), command, &ctx()).unwrap();
-        assert!(matches!(
-            &events[..],
-            [Event::ReviewPublished { body, contains_spoilers: true, written_on, .. }]
-                if body == "**Gripping**, <b>not</b> rendered" && written_on.to_string() == "2018-07-29"
-        ));
+        given::<Review>([]).when(command, facts()).then([Event::ReviewPublished {
+            review_id: review_id(),
+            reader_id: ANA,
+            book_id: BOOK,
+            body: "**Gripping**, <b>not</b> rendered".into(),
+            contains_spoilers: true,
+            written_on: "2018-07-29".parse().unwrap(),
+        }]);
     }
 
     #[test]
     fn bodies_have_1_to_20000_characters_and_dates_are_not_in_the_future() {
-        assert_eq!(code(decide_review(&Review::default(), publish(" \n "), &ctx())), Some(Code::InvalidArgument));
-        assert_eq!(
-            code(decide_review(&Review::default(), publish(&"x".repeat(20_001)), &ctx())),
-            Some(Code::InvalidArgument)
-        );
-        assert!(decide_review(&Review::default(), publish(&"é".repeat(20_000)), &ctx()).is_ok());
+        given::<Review>([]).when(publish(" \n "), facts()).then_refused(Code::InvalidArgument, Some("body"));
+        given::<Review>([])
+            .when(publish(&"x".repeat(20_001)), facts())
+            .then_refused(Code::InvalidArgument, Some("body"));
+        given::<Review>([]).when(publish(&"é".repeat(20_000)), facts()).then([published(&"é".repeat(20_000))]);
         let future = ReviewCommand::Publish {
             body: "b".into(),
             contains_spoilers: false,
             written_on: Some("2027-01-01".parse().unwrap()),
         };
-        assert_eq!(code(decide_review(&Review::default(), future, &ctx())), Some(Code::InvalidArgument));
+        given::<Review>([]).when(future, facts()).then_refused(Code::InvalidArgument, Some("writtenOn"));
+    }
+
+    #[test]
+    fn a_review_needs_a_book_of_the_catalog() {
+        let facts = ReviewFacts { book_exists: false, ..facts() };
+        given::<Review>([]).when(publish("first"), facts).then_refused(Code::NotFound, Some("bookId"));
     }
 
     #[test]
     fn one_review_per_reader_per_book_and_a_withdrawn_one_can_be_written_again() {
-        let state = given(vec![publish("first")]);
-        assert_eq!(code(decide_review(&state, publish("second"), &ctx())), Some(Code::AlreadyExists));
-        let state = given(vec![publish("first"), ReviewCommand::Withdraw]);
-        assert!(!state.live());
-        assert!(decide_review(&state, publish("again"), &ctx()).is_ok());
-        assert_eq!(decide_review(&state, ReviewCommand::Withdraw, &ctx()), Ok(vec![]));
+        given::<Review>([published("first")]).when(publish("second"), facts()).then_refused(Code::AlreadyExists, None);
+        given::<Review>([published("first")]).when(ReviewCommand::Withdraw, facts()).then([withdrawn()]);
+        let gone = [published("first"), withdrawn()];
+        given::<Review>(gone.clone()).when(publish("again"), facts()).then([published("again")]);
+        given::<Review>(gone).when(ReviewCommand::Withdraw, facts()).then([]);
     }
 
     #[test]
     fn editing_needs_a_live_review_and_an_unchanged_edit_appends_nothing() {
         let edit = |body: &str| ReviewCommand::Edit { body: Some(body.into()), contains_spoilers: None };
-        assert_eq!(code(decide_review(&Review::default(), edit("x"), &ctx())), Some(Code::NotFound));
-        let state = given(vec![publish("first")]);
-        assert_eq!(decide_review(&state, edit("first"), &ctx()), Ok(vec![]));
-        assert!(
-            matches!(&decide_review(&state, edit("better"), &ctx()).unwrap()[..], [Event::ReviewEdited { body, .. }] if body == "better")
-        );
-        let withdrawn = given(vec![publish("first"), ReviewCommand::Withdraw]);
-        assert_eq!(code(decide_review(&withdrawn, edit("x"), &ctx())), Some(Code::NotFound));
+        given::<Review>([]).when(edit("x"), facts()).then_refused(Code::NotFound, Some("reviewId"));
+        given::<Review>([published("first")]).when(edit("first"), facts()).then([]);
+        given::<Review>([published("first")]).when(edit("better"), facts()).then([Event::ReviewEdited {
+            review_id: review_id(),
+            reader_id: ANA,
+            book_id: BOOK,
+            body: "better".into(),
+            contains_spoilers: false,
+        }]);
+        given::<Review>([published("first"), withdrawn()])
+            .when(edit("x"), facts())
+            .then_refused(Code::NotFound, Some("reviewId"));
     }
 
-    fn like_ctx(review_live: bool) -> LikeContext {
-        LikeContext { review_id: Uuid::max(), author_id: Uuid::nil(), liker_id: Uuid::from_u128(7), review_live }
+    fn like_facts(liker_id: Uuid, review_live: bool) -> LikeFacts {
+        LikeFacts { review_id: review_id(), author_id: ANA, liker_id, review_live }
     }
 
     #[test]
     fn a_like_is_once_per_reader_and_never_on_a_withdrawn_or_own_review() {
-        assert!(like(&Like::default(), &like_ctx(true)).is_ok());
-        assert_eq!(code(like(&Like { liked: true }, &like_ctx(true))), Some(Code::AlreadyExists));
-        assert_eq!(code(like(&Like::default(), &like_ctx(false))), Some(Code::NotFound));
-        let own = LikeContext { liker_id: Uuid::nil(), ..like_ctx(true) };
-        assert_eq!(code(like(&Like::default(), &own)), Some(Code::InvalidArgument));
-        assert_eq!(code(unlike(&Like::default(), &like_ctx(true))), Some(Code::NotFound));
+        let liked = Event::ReviewLiked { review_id: review_id(), liker_id: BEN };
+        given::<Like>([]).when(LikeCommand::Like, like_facts(BEN, true)).then([liked.clone()]);
+        given::<Like>([liked.clone()])
+            .when(LikeCommand::Like, like_facts(BEN, true))
+            .then_refused(Code::AlreadyExists, None);
+        given::<Like>([])
+            .when(LikeCommand::Like, like_facts(BEN, false))
+            .then_refused(Code::NotFound, Some("reviewId"));
+        given::<Like>([])
+            .when(LikeCommand::Like, like_facts(ANA, true))
+            .then_refused(Code::InvalidArgument, Some("reviewId"));
+        given::<Like>([])
+            .when(LikeCommand::Unlike, like_facts(BEN, true))
+            .then_refused(Code::NotFound, Some("reviewId"));
+        given::<Like>([liked])
+            .when(LikeCommand::Unlike, like_facts(BEN, true))
+            .then([Event::ReviewUnliked { review_id: review_id(), liker_id: BEN }]);
     }
 
     #[test]
     fn only_its_author_deletes_a_comment() {
-        let ctx = CommentContext {
-            review_id: Uuid::max(),
-            comment_id: Uuid::from_u128(1),
-            reader_id: Uuid::from_u128(2),
-            review_live: true,
-        };
-        let events = comment(&Comment::default(), "Agreed", &ctx).unwrap();
-        let state = Comment { commenter_id: Some(Uuid::from_u128(2)), deleted: false };
-        assert!(matches!(&events[..], [Event::ReviewCommented { .. }]));
-        let stranger = CommentContext { reader_id: Uuid::from_u128(3), ..ctx };
-        assert_eq!(code(delete_comment(&state, &stranger)), Some(Code::PermissionDenied));
-        assert!(matches!(&delete_comment(&state, &ctx).unwrap()[..], [Event::CommentDeleted { .. }]));
-        assert_eq!(code(comment(&Comment::default(), "", &ctx)), Some(Code::InvalidArgument));
-        assert_eq!(code(comment(&Comment::default(), &"x".repeat(5_001), &ctx)), Some(Code::InvalidArgument));
+        let comment_id = Uuid::from_u128(9);
+        let facts = |reader_id| CommentFacts { review_id: review_id(), comment_id, reader_id, review_live: true };
+        let write = |body: &str| CommentCommand::Write { body: body.into() };
+        let commented =
+            Event::ReviewCommented { review_id: review_id(), comment_id, commenter_id: BEN, body: "Agreed".into() };
+        given::<Comment>([]).when(write("Agreed"), facts(BEN)).then([commented.clone()]);
+        given::<Comment>([]).when(write(""), facts(BEN)).then_refused(Code::InvalidArgument, Some("body"));
+        given::<Comment>([])
+            .when(write(&"x".repeat(5_001)), facts(BEN))
+            .then_refused(Code::InvalidArgument, Some("body"));
+        let gone = CommentFacts { review_live: false, ..facts(BEN) };
+        given::<Comment>([]).when(write("Agreed"), gone).then_refused(Code::NotFound, Some("reviewId"));
+        given::<Comment>([commented.clone()])
+            .when(CommentCommand::Delete, facts(ANA))
+            .then_refused(Code::PermissionDenied, None);
+        let deleted = Event::CommentDeleted { review_id: review_id(), comment_id, commenter_id: BEN };
+        given::<Comment>([commented.clone()]).when(CommentCommand::Delete, facts(BEN)).then([deleted.clone()]);
+        given::<Comment>([commented, deleted]).when(CommentCommand::Delete, facts(BEN)).then([]);
+        given::<Comment>([]).when(CommentCommand::Delete, facts(BEN)).then_refused(Code::NotFound, Some("commentId"));
     }
 }

@@ -13,7 +13,9 @@ use readstream_runtime::{bus, config::StartError, NatsConfig};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::domain::ReviewCommand;
+use crate::domain::{
+    Comment, CommentCommand, CommentFacts, Like, LikeCommand, LikeFacts, Review, ReviewCommand, ReviewFacts,
+};
 
 pub const SERVICE: &str = "reviews";
 
@@ -68,55 +70,36 @@ impl bus::CommandHandler for Reviews {
                 return Err(Rejection::new(Code::PermissionDenied, "only its author can change a review"));
             }
             let book_exists = self.store.exists(&catalog::book(book_id)).await.map_err(|e| bus::unavailable(&e))?;
-            let ctx = domain::ReviewContext { reader_id, book_id, today: Utc::now().date_naive(), book_exists };
-            let outcome = self
-                .store
-                .execute(&reviews::review(reader_id, book_id), meta, |history| {
-                    domain::decide_review(&domain::Review::fold(history), command.clone(), &ctx)
-                })
-                .await;
+            let facts = ReviewFacts { reader_id, book_id, today: Utc::now().date_naive(), book_exists };
+            let outcome =
+                self.store.decide::<Review>(&reviews::review(reader_id, book_id), meta, &command, &facts).await;
             return Ok(bus::reply(outcome, review_id(reader_id, book_id)));
         }
 
         let author_id = id("reviewId", &request.author_id)?;
-        let history = self.store.load(&reviews::review(author_id, book_id)).await.map_err(|e| bus::unavailable(&e))?;
-        let review_live = domain::Review::fold(&history).live();
+        let review: Review =
+            self.store.state(&reviews::review(author_id, book_id)).await.map_err(|e| bus::unavailable(&e))?;
+        let review_live = review.live();
         let review_id = review_id(author_id, book_id);
         let outcome = match name {
             "like_review" | "unlike_review" => {
-                let ctx = domain::LikeContext { review_id, author_id, liker_id: reader_id, review_live };
-                let liking = name == "like_review";
-                self.store
-                    .execute(&reviews::like(author_id, book_id, reader_id), meta, |history| {
-                        let state = domain::Like::fold(history);
-                        if liking {
-                            domain::like(&state, &ctx)
-                        } else {
-                            domain::unlike(&state, &ctx)
-                        }
-                    })
-                    .await
+                let command = if name == "like_review" { LikeCommand::Like } else { LikeCommand::Unlike };
+                let facts = LikeFacts { review_id, author_id, liker_id: reader_id, review_live };
+                let like = reviews::like(author_id, book_id, reader_id);
+                self.store.decide::<Like>(&like, meta, &command, &facts).await
             }
-            "comment_on_review" => {
-                let comment_id = Uuid::new_v5(&meta.command_id, b"comment");
-                let ctx = domain::CommentContext { review_id, comment_id, reader_id, review_live };
-                let body = request.body.clone().unwrap_or_default();
-                let outcome = self
-                    .store
-                    .execute(&reviews::comment(author_id, book_id, comment_id), meta, |history| {
-                        domain::comment(&domain::Comment::fold(history), &body, &ctx)
-                    })
-                    .await;
+            "comment_on_review" | "delete_comment" => {
+                let (command, comment_id) = match name {
+                    "comment_on_review" => (
+                        CommentCommand::Write { body: request.body.clone().unwrap_or_default() },
+                        Uuid::new_v5(&meta.command_id, b"comment"),
+                    ),
+                    _ => (CommentCommand::Delete, id("commentId", &request.comment_id)?),
+                };
+                let facts = CommentFacts { review_id, comment_id, reader_id, review_live };
+                let comment = reviews::comment(author_id, book_id, comment_id);
+                let outcome = self.store.decide::<Comment>(&comment, meta, &command, &facts).await;
                 return Ok(bus::reply(outcome, comment_id));
-            }
-            "delete_comment" => {
-                let comment_id = id("commentId", &request.comment_id)?;
-                let ctx = domain::CommentContext { review_id, comment_id, reader_id, review_live };
-                self.store
-                    .execute(&reviews::comment(author_id, book_id, comment_id), meta, |history| {
-                        domain::delete_comment(&domain::Comment::fold(history), &ctx)
-                    })
-                    .await
             }
             _ => return Err(Rejection::new(Code::InvalidArgument, format!("unknown command {name}"))),
         };

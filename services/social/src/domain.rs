@@ -63,7 +63,11 @@ pub fn validate_sign_up(command: &SignUp) -> Result<(), Rejection> {
 pub enum ReaderCommand {
     SignUp(SignUp),
     /// Changes the public profile; what is left out stays.
-    UpdateProfile { reader_id: Uuid, display_name: Option<String>, bio: Option<String> },
+    UpdateProfile {
+        reader_id: Uuid,
+        display_name: Option<String>,
+        bio: Option<String>,
+    },
 }
 
 impl Decider for Reader {
@@ -280,7 +284,9 @@ mod tests {
         for (spoil, field) in cases {
             let mut command = ana();
             spoil(&mut command);
-            given::<Reader>([]).when(ReaderCommand::SignUp(command), ()).then_refused(Code::InvalidArgument, Some(field));
+            given::<Reader>([])
+                .when(ReaderCommand::SignUp(command), ())
+                .then_refused(Code::InvalidArgument, Some(field));
         }
     }
 
@@ -290,7 +296,11 @@ mod tests {
     }
 
     fn update(display_name: Option<&str>, bio: Option<&str>) -> ReaderCommand {
-        ReaderCommand::UpdateProfile { reader_id: ANA, display_name: display_name.map(Into::into), bio: bio.map(Into::into) }
+        ReaderCommand::UpdateProfile {
+            reader_id: ANA,
+            display_name: display_name.map(Into::into),
+            bio: bio.map(Into::into),
+        }
     }
 
     #[test]
@@ -301,7 +311,9 @@ mod tests {
             bio: "Reads history.".into(),
         }]);
         given::<Reader>([registered()]).when(update(Some(" Ana "), None), ()).then([]);
-        given::<Reader>([registered()]).when(update(Some(""), None), ()).then_refused(Code::InvalidArgument, Some("displayName"));
+        given::<Reader>([registered()])
+            .when(update(Some(""), None), ())
+            .then_refused(Code::InvalidArgument, Some("displayName"));
         given::<Reader>([]).when(update(Some("Ana"), None), ()).then_refused(Code::NotFound, Some("readerId"));
     }
 
@@ -319,11 +331,17 @@ mod tests {
 
     #[test]
     fn following_yourself_twice_or_someone_who_blocked_you_is_refused() {
-        given::<Link>([]).when(LinkCommand::Follow, facts(ANA, ANA)).then_refused(Code::InvalidArgument, Some("readerId"));
+        given::<Link>([])
+            .when(LinkCommand::Follow, facts(ANA, ANA))
+            .then_refused(Code::InvalidArgument, Some("readerId"));
         let nobody = LinkFacts { other_exists: false, ..facts(ANA, BEN) };
         given::<Link>([]).when(LinkCommand::Follow, nobody).then_refused(Code::NotFound, Some("readerId"));
-        given::<Link>([followed(ANA, BEN)]).when(LinkCommand::Follow, facts(ANA, BEN)).then_refused(Code::AlreadyExists, None);
-        given::<Link>([blocked(BEN, ANA)]).when(LinkCommand::Follow, facts(ANA, BEN)).then_refused(Code::PermissionDenied, None);
+        given::<Link>([followed(ANA, BEN)])
+            .when(LinkCommand::Follow, facts(ANA, BEN))
+            .then_refused(Code::AlreadyExists, None);
+        given::<Link>([blocked(BEN, ANA)])
+            .when(LinkCommand::Follow, facts(ANA, BEN))
+            .then_refused(Code::PermissionDenied, None);
         given::<Link>([]).when(LinkCommand::Unfollow, facts(ANA, BEN)).then_refused(Code::NotFound, Some("readerId"));
     }
 
@@ -335,10 +353,9 @@ mod tests {
             blocked(ANA, BEN),
         ]);
         given::<Link>([blocked(ANA, BEN)]).when(LinkCommand::Block, facts(ANA, BEN)).then([]);
-        given::<Link>([blocked(ANA, BEN)]).when(LinkCommand::Unblock, facts(ANA, BEN)).then([Event::ReaderUnblocked {
-            blocker_id: ANA,
-            blocked_id: BEN,
-        }]);
+        given::<Link>([blocked(ANA, BEN)])
+            .when(LinkCommand::Unblock, facts(ANA, BEN))
+            .then([Event::ReaderUnblocked { blocker_id: ANA, blocked_id: BEN }]);
         assert_eq!(readstream_contracts::social::link(ANA, BEN), readstream_contracts::social::link(BEN, ANA));
     }
 }

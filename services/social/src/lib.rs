@@ -193,8 +193,7 @@ impl Social {
         let request: pb::SocialCommand = bus::decode(&payload)?;
         let meta = bus::metadata(request.meta)?;
         let reader_id = bus::require_actor(&meta)?;
-        let command =
-            ReaderCommand::UpdateProfile { reader_id, display_name: request.display_name, bio: request.bio };
+        let command = ReaderCommand::UpdateProfile { reader_id, display_name: request.display_name, bio: request.bio };
         let outcome = self.store.decide::<domain::Reader>(&social::reader(reader_id), meta, &command, &()).await;
         Ok(bus::reply(outcome, reader_id))
     }

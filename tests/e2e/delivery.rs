@@ -14,7 +14,7 @@ use super::{add_seed_book, sign_up, RATE};
 /// Takes `service`'s commands in `system`'s namespace and never answers: a hung service.
 async fn hung_service(system: &System, service: &str) -> anyhow::Result<async_nats::Subscriber> {
     let client = async_nats::connect(readstream_testkit::nats_url()).await?;
-    let subject = readstream_runtime::bus::command_subject(&system.namespace, service, "*");
+    let subject = readstream_contracts::command::every_command_of(&system.namespace, service);
     let commands = client.subscribe(subject).await?;
     client.flush().await?;
     Ok(commands)

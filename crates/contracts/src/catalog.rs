@@ -2,7 +2,19 @@
 
 use uuid::Uuid;
 
-use crate::subject::Aggregate;
+use crate::{
+    command::{commands, Service},
+    subject::Aggregate,
+};
+
+/// The command service of the catalog.
+pub struct CatalogService;
+
+impl Service for CatalogService {
+    const NAME: &'static str = "catalog";
+}
+
+commands!(CatalogService { AddAuthor => "add_author", AddBook => "add_book" });
 
 /// An author's events.
 pub fn author(author_id: Uuid) -> Aggregate {

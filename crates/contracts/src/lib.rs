@@ -2,13 +2,14 @@
 //!
 //! `proto` holds the prost types generated from `proto/`; `event` the domain events and the one
 //! place where they are converted from and to the wire (bad wire data becomes an error there);
-//! `rejection` the coded refusals every command service answers with; `decider` the one shape of
-//! every aggregate's rules; `read_model` the list of
+//! `rejection` the coded refusals every command service answers with; `command` binds each
+//! command to its service; `decider` the one shape of every aggregate's rules; `read_model` the list of
 //! the projector's read models. Each context's module
 //! (`catalog`, `ratings`, `reading`, `reviews`, `social`) holds the only constructors of its
 //! aggregate and live subjects; `subject` what they share.
 
 pub mod catalog;
+pub mod command;
 pub mod decider;
 pub mod event;
 pub mod ratings;
@@ -39,6 +40,7 @@ pub mod proto {
     }
 }
 
+pub use command::{Command, Service};
 pub use decider::Decider;
 pub use event::{review_id, Envelope, Event, Metadata, Progress, RecordedEvent, WireError};
 pub use read_model::ReadModel;

@@ -2,7 +2,19 @@
 
 use uuid::Uuid;
 
-use crate::subject::Aggregate;
+use crate::{
+    command::{commands, Service},
+    subject::Aggregate,
+};
+
+/// The command service of ratings.
+pub struct RatingsService;
+
+impl Service for RatingsService {
+    const NAME: &'static str = "ratings";
+}
+
+commands!(RatingsService { RateBook => "rate_book", ClearRating => "clear_rating" });
 
 /// One reader's rating of one book.
 pub fn rating(reader_id: Uuid, book_id: Uuid) -> Aggregate {

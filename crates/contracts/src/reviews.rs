@@ -5,7 +5,27 @@
 
 use uuid::Uuid;
 
-use crate::subject::Aggregate;
+use crate::{
+    command::{commands, Service},
+    subject::Aggregate,
+};
+
+/// The command service of reviews, likes and comments.
+pub struct ReviewsService;
+
+impl Service for ReviewsService {
+    const NAME: &'static str = "reviews";
+}
+
+commands!(ReviewsService {
+    PublishReview => "publish_review",
+    EditReview => "edit_review",
+    WithdrawReview => "withdraw_review",
+    LikeReview => "like_review",
+    UnlikeReview => "unlike_review",
+    CommentOnReview => "comment_on_review",
+    DeleteComment => "delete_comment",
+});
 
 /// One reader's review of one book.
 pub fn review(author_id: Uuid, book_id: Uuid) -> Aggregate {

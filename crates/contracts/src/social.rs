@@ -2,7 +2,27 @@
 
 use uuid::Uuid;
 
-use crate::subject::Aggregate;
+use crate::{
+    command::{commands, Service},
+    subject::Aggregate,
+};
+
+/// The command service of accounts, profiles, follows and blocks.
+pub struct SocialService;
+
+impl Service for SocialService {
+    const NAME: &'static str = "social";
+}
+
+commands!(SocialService {
+    SignUp => "sign_up",
+    SignIn => "sign_in",
+    UpdateProfile => "update_profile",
+    Follow => "follow",
+    Unfollow => "unfollow",
+    Block => "block",
+    Unblock => "unblock",
+});
 
 /// A reader's profile.
 pub fn reader(reader_id: Uuid) -> Aggregate {

@@ -2,49 +2,76 @@
 //! `<ns>.cmd.<service>.<command>`; any replica of the service (one queue group) answers with a
 //! `Reply` that either accepts it with the stream position it produced or rejects it with a code.
 
-use std::{future::Future, time::Duration};
+use std::{collections::HashMap, future::Future, marker::PhantomData, sync::Arc, time::Duration};
 
 use async_nats::jetstream::context::PublishErrorKind;
 use bytes::Bytes;
 use chrono::Utc;
-use futures::StreamExt;
+use futures::{future::BoxFuture, FutureExt, StreamExt};
 use prost::Message;
-use readstream_contracts::{proto::commands::v1 as pb, Code, Metadata, Rejection};
+use readstream_contracts::{command, proto::commands::v1 as pb, Code, Command, Metadata, Rejection, Service};
 use readstream_eventstore::{Accepted, StoreError};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use uuid::Uuid;
 
 use crate::config::StartError;
 
-pub fn command_subject(namespace: &str, service: &str, command: &str) -> String {
-    format!("{namespace}.cmd.{service}.{command}")
-}
-
-/// A command service: decides each command `serve_commands` hands it.
-pub trait CommandHandler: Clone + Send + Sync + 'static {
-    /// Answers one command, named by its subject's last token; a refusal is sent as `Rejected`.
-    fn handle(&self, command: &str, payload: Bytes) -> impl Future<Output = Result<pb::Reply, Rejection>> + Send;
-}
-
-/// Answers `service`'s commands with `handler` until `shutdown`, then finishes those in flight.
-pub async fn serve_commands<H: CommandHandler>(
-    client: async_nats::Client,
-    namespace: &str,
-    service: &str,
+/// A service's commands routed by type: each command message to the function that answers it.
+pub struct Commands<S, H> {
     handler: H,
-    shutdown: CancellationToken,
-) -> Result<(), StartError> {
-    let handle = move |command: String, payload: Bytes| {
-        let handler = handler.clone();
-        async move { handler.handle(&command, payload).await.unwrap_or_else(rejected) }
-    };
-    serve(client, namespace, service, handle, shutdown).await
+    routes: HashMap<&'static str, Route<H>>,
+    service: PhantomData<S>,
+}
+
+type Route<H> = Arc<dyn Fn(H, Bytes) -> BoxFuture<'static, Result<pb::Reply, Rejection>> + Send + Sync>;
+
+impl<S: Service, H: Clone + Send + Sync + 'static> Commands<S, H> {
+    pub fn new(handler: H) -> Self {
+        Self { handler, routes: HashMap::new(), service: PhantomData }
+    }
+
+    /// Answers command `C` with `answer`; a command of another service does not compile.
+    pub fn on<C, F, Fut>(mut self, answer: F) -> Self
+    where
+        C: Command<Service = S>,
+        F: Fn(H, C) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<pb::Reply, Rejection>> + Send + 'static,
+    {
+        let route: Route<H> = Arc::new(move |handler, payload| match decode::<C>(&payload) {
+            Ok(command) => answer(handler, command).boxed(),
+            Err(rejection) => futures::future::ready(Err(rejection)).boxed(),
+        });
+        self.routes.insert(C::NAME, route);
+        self
+    }
+
+    /// Answers the service's commands until `shutdown`, then finishes those in flight.
+    pub async fn serve(
+        self,
+        client: async_nats::Client,
+        namespace: &str,
+        shutdown: CancellationToken,
+    ) -> Result<(), StartError> {
+        let (routes, handler) = (Arc::new(self.routes), self.handler);
+        let handle = move |command: String, payload: Bytes| {
+            let (routes, handler) = (routes.clone(), handler.clone());
+            async move {
+                let outcome = match routes.get(command.as_str()) {
+                    Some(route) => route(handler, payload).await,
+                    None => Err(Rejection::new(Code::InvalidArgument, format!("unknown command {command}"))),
+                };
+                outcome.unwrap_or_else(rejected)
+            }
+        };
+        serve(client, namespace, S::NAME, command::every_command::<S>(namespace), handle, shutdown).await
+    }
 }
 
 async fn serve<H, F>(
     client: async_nats::Client,
     namespace: &str,
     service: &str,
+    subject: String,
     handle: H,
     shutdown: CancellationToken,
 ) -> Result<(), StartError>
@@ -52,7 +79,6 @@ where
     H: Fn(String, Bytes) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = pb::Reply> + Send + 'static,
 {
-    let subject = format!("{namespace}.cmd.{service}.*");
     let mut requests = client.queue_subscribe(subject, format!("{namespace}.{service}")).await?;
     crate::ready::answer_probes(&client, namespace, service, shutdown.clone()).await?;
     let tasks = TaskTracker::new();
@@ -163,18 +189,17 @@ pub enum BusError {
     Decode(#[from] prost::DecodeError),
 }
 
-/// Sends a command and waits, up to `timeout`, for its reply.
-pub async fn send<M: Message>(
+/// Sends a command to its service and waits, up to `timeout`, for its reply.
+pub async fn send<C: Command>(
     client: &async_nats::Client,
     namespace: &str,
-    service: &str,
-    command: &str,
-    message: &M,
+    command: &C,
     timeout: Duration,
 ) -> Result<pb::Reply, BusError> {
     use async_nats::RequestErrorKind;
-    let subject = command_subject(namespace, service, command);
-    let request = async_nats::Request::new().payload(Bytes::from(message.encode_to_vec())).timeout(Some(timeout));
+    let service = C::Service::NAME;
+    let subject = command::subject::<C>(namespace);
+    let request = async_nats::Request::new().payload(Bytes::from(command.encode_to_vec())).timeout(Some(timeout));
     let response = client.send_request(subject, request).await.map_err(|err| match err.kind() {
         RequestErrorKind::NoResponders => BusError::NoResponders { service: service.to_owned() },
         RequestErrorKind::TimedOut => BusError::TimedOut { service: service.to_owned() },

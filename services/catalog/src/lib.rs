@@ -5,15 +5,14 @@ pub mod domain;
 
 use std::collections::HashSet;
 
-use bytes::Bytes;
 use chrono::Utc;
-use readstream_contracts::{catalog, proto::commands::v1 as pb, Code, Rejection};
+use readstream_contracts::{catalog, catalog::CatalogService, proto::commands::v1 as pb, Rejection, Service};
 use readstream_eventstore::EventStore;
 use readstream_runtime::{bus, config::StartError, NatsConfig};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-pub const SERVICE: &str = "catalog";
+pub const SERVICE: &str = CatalogService::NAME;
 
 #[derive(Debug, Clone, clap::Parser)]
 #[command(name = "readstream-catalog", about = "The catalog command service")]
@@ -24,7 +23,11 @@ pub struct Config {
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     let (client, store) = config.nats.event_store().await?;
-    bus::serve_commands(client, &config.nats.namespace, SERVICE, Catalog { store }, shutdown).await
+    bus::Commands::<CatalogService, _>::new(Catalog { store })
+        .on(|catalog, request| async move { catalog.add_author(request).await })
+        .on(|catalog, request| async move { catalog.add_book(request).await })
+        .serve(client, &config.nats.namespace, shutdown)
+        .await
 }
 
 /// The id of what a command creates, derived from the command id so a retry targets it again.
@@ -41,19 +44,8 @@ struct Catalog {
     store: EventStore,
 }
 
-impl bus::CommandHandler for Catalog {
-    async fn handle(&self, command: &str, payload: Bytes) -> Result<pb::Reply, Rejection> {
-        match command {
-            "add_author" => self.add_author(payload).await,
-            "add_book" => self.add_book(payload).await,
-            _ => Err(Rejection::new(Code::InvalidArgument, format!("unknown command {command}"))),
-        }
-    }
-}
-
 impl Catalog {
-    async fn add_author(&self, payload: Bytes) -> Result<pb::Reply, Rejection> {
-        let request: pb::AddAuthor = bus::decode(&payload)?;
+    async fn add_author(&self, request: pb::AddAuthor) -> Result<pb::Reply, Rejection> {
         let meta = bus::metadata(request.meta)?;
         bus::require_actor(&meta)?;
         let author_id = created_id(meta.command_id, "author");
@@ -62,8 +54,7 @@ impl Catalog {
         Ok(bus::reply(outcome, author_id))
     }
 
-    async fn add_book(&self, payload: Bytes) -> Result<pb::Reply, Rejection> {
-        let request: pb::AddBook = bus::decode(&payload)?;
+    async fn add_book(&self, request: pb::AddBook) -> Result<pb::Reply, Rejection> {
         let meta = bus::metadata(request.meta)?;
         bus::require_actor(&meta)?;
         let book_id = created_id(meta.command_id, "book");

@@ -1,7 +1,6 @@
 //! Sending commands to the command services and turning their replies into results.
 
-use prost::Message;
-use readstream_contracts::proto::commands::v1 as pb;
+use readstream_contracts::{proto::commands::v1 as pb, Command, Service};
 use readstream_runtime::bus;
 use uuid::Uuid;
 
@@ -34,20 +33,13 @@ pub fn meta(viewer: Option<&Viewer>, idempotency_key: Option<String>) -> Result<
     })
 }
 
-/// Sends a command; a refusal comes back as its coded error.
-pub async fn send<M: Message>(
-    app: &AppState,
-    service: &str,
-    command: &str,
-    message: &M,
-) -> Result<pb::Accepted, ApiError> {
-    let reply = bus::send(&app.nats, &app.namespace, service, command, message, app.command_timeout)
-        .await
-        .map_err(ApiError::from)?;
+/// Sends a command to the service its type names; a refusal comes back as its coded error.
+pub async fn send<C: Command>(app: &AppState, command: &C) -> Result<pb::Accepted, ApiError> {
+    let reply = bus::send(&app.nats, &app.namespace, command, app.command_timeout).await.map_err(ApiError::from)?;
     match reply.outcome {
         Some(pb::reply::Outcome::Accepted(accepted)) => Ok(accepted),
         Some(pb::reply::Outcome::Rejected(rejected)) => Err(rejected.into()),
-        None => Err(ApiError::internal(format!("{service}.{command} sent an empty reply"))),
+        None => Err(ApiError::internal(format!("{}.{} sent an empty reply", C::Service::NAME, C::NAME))),
     }
 }
 

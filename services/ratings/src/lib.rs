@@ -4,8 +4,7 @@
 
 pub mod domain;
 
-use bytes::Bytes;
-use readstream_contracts::{catalog, proto::commands::v1 as pb, ratings, Code, Rejection};
+use readstream_contracts::{catalog, proto::commands::v1 as pb, ratings, ratings::RatingsService, Rejection, Service};
 use readstream_eventstore::EventStore;
 use readstream_runtime::{bus, config::StartError, NatsConfig};
 use tokio_util::sync::CancellationToken;
@@ -13,7 +12,7 @@ use uuid::Uuid;
 
 use crate::domain::{Rating, RatingCommand, RatingFacts};
 
-pub const SERVICE: &str = "ratings";
+pub const SERVICE: &str = RatingsService::NAME;
 
 #[derive(Debug, Clone, clap::Parser)]
 #[command(name = "readstream-ratings", about = "The ratings command service")]
@@ -24,7 +23,15 @@ pub struct Config {
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     let (client, store) = config.nats.event_store().await?;
-    bus::serve_commands(client, &config.nats.namespace, SERVICE, Ratings { store }, shutdown).await
+    bus::Commands::<RatingsService, _>::new(Ratings { store })
+        .on(|ratings, request: pb::RateBook| async move {
+            ratings.decide(request.meta, &request.book_id, RatingCommand::Rate { stars: request.stars }).await
+        })
+        .on(|ratings, request: pb::ClearRating| async move {
+            ratings.decide(request.meta, &request.book_id, RatingCommand::Clear).await
+        })
+        .serve(client, &config.nats.namespace, shutdown)
+        .await
 }
 
 fn parse_book_id(value: &str) -> Result<Uuid, Rejection> {
@@ -36,28 +43,7 @@ struct Ratings {
     store: EventStore,
 }
 
-impl bus::CommandHandler for Ratings {
-    async fn handle(&self, command: &str, payload: Bytes) -> Result<pb::Reply, Rejection> {
-        match command {
-            "rate_book" => self.rate_book(payload).await,
-            "clear_rating" => self.clear_rating(payload).await,
-            _ => Err(Rejection::new(Code::InvalidArgument, format!("unknown command {command}"))),
-        }
-    }
-}
-
 impl Ratings {
-    async fn rate_book(&self, payload: Bytes) -> Result<pb::Reply, Rejection> {
-        let request: pb::RateBook = bus::decode(&payload)?;
-        let command = RatingCommand::Rate { stars: request.stars };
-        self.decide(request.meta, &request.book_id, command).await
-    }
-
-    async fn clear_rating(&self, payload: Bytes) -> Result<pb::Reply, Rejection> {
-        let request: pb::ClearRating = bus::decode(&payload)?;
-        self.decide(request.meta, &request.book_id, RatingCommand::Clear).await
-    }
-
     async fn decide(
         &self,
         meta: Option<pb::CommandMeta>,

@@ -5,9 +5,10 @@
 
 pub mod domain;
 
-use bytes::Bytes;
 use chrono::Utc;
-use readstream_contracts::{catalog, proto::commands::v1 as pb, review_id, reviews, Code, Rejection};
+use readstream_contracts::{
+    catalog, proto::commands::v1 as pb, review_id, reviews, reviews::ReviewsService, Code, Rejection, Service,
+};
 use readstream_eventstore::EventStore;
 use readstream_runtime::{bus, config::StartError, NatsConfig};
 use tokio_util::sync::CancellationToken;
@@ -17,7 +18,7 @@ use crate::domain::{
     Comment, CommentCommand, CommentFacts, Like, LikeCommand, LikeFacts, Review, ReviewCommand, ReviewFacts,
 };
 
-pub const SERVICE: &str = "reviews";
+pub const SERVICE: &str = ReviewsService::NAME;
 
 #[derive(Debug, Clone, clap::Parser)]
 #[command(name = "readstream-reviews", about = "The reviews command service")]
@@ -28,7 +29,40 @@ pub struct Config {
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     let (client, store) = config.nats.event_store().await?;
-    bus::serve_commands(client, &config.nats.namespace, SERVICE, Reviews { store }, shutdown).await
+    bus::Commands::<ReviewsService, _>::new(Reviews { store })
+        .on(|reviews, r: pb::PublishReview| async move {
+            let written_on = match r.written_on.as_str() {
+                "" => None,
+                date => Some(
+                    date.parse()
+                        .map_err(|_| Rejection::invalid("writtenOn", "writtenOn must be a date (YYYY-MM-DD)"))?,
+                ),
+            };
+            let command = ReviewCommand::Publish { body: r.body, contains_spoilers: r.contains_spoilers, written_on };
+            reviews.review(r.meta, None, &r.book_id, command).await
+        })
+        .on(|reviews, r: pb::EditReview| async move {
+            let command = ReviewCommand::Edit { body: r.body, contains_spoilers: r.contains_spoilers };
+            reviews.review(r.meta, Some(&r.author_id), &r.book_id, command).await
+        })
+        .on(|reviews, r: pb::WithdrawReview| async move {
+            reviews.review(r.meta, Some(&r.author_id), &r.book_id, ReviewCommand::Withdraw).await
+        })
+        .on(|reviews, r: pb::LikeReview| async move {
+            reviews.like(r.meta, &r.author_id, &r.book_id, LikeCommand::Like).await
+        })
+        .on(|reviews, r: pb::UnlikeReview| async move {
+            reviews.like(r.meta, &r.author_id, &r.book_id, LikeCommand::Unlike).await
+        })
+        .on(|reviews, r: pb::CommentOnReview| async move {
+            reviews.comment(r.meta, &r.author_id, &r.book_id, None, CommentCommand::Write { body: r.body }).await
+        })
+        .on(|reviews, r: pb::DeleteComment| async move {
+            let comment_id = id("commentId", &r.comment_id)?;
+            reviews.comment(r.meta, &r.author_id, &r.book_id, Some(comment_id), CommentCommand::Delete).await
+        })
+        .serve(client, &config.nats.namespace, shutdown)
+        .await
 }
 
 fn id(field: &'static str, value: &str) -> Result<Uuid, Rejection> {
@@ -40,69 +74,70 @@ struct Reviews {
     store: EventStore,
 }
 
-impl bus::CommandHandler for Reviews {
-    async fn handle(&self, name: &str, payload: Bytes) -> Result<pb::Reply, Rejection> {
-        let request: pb::ReviewCommand = bus::decode(&payload)?;
-        let meta = bus::metadata(request.meta.clone())?;
+impl Reviews {
+    /// Publish, edit or withdraw the actor's own review; `author_id` is who the client thinks
+    /// wrote it (none for a new one).
+    async fn review(
+        &self,
+        meta: Option<pb::CommandMeta>,
+        author_id: Option<&str>,
+        book_id: &str,
+        command: ReviewCommand,
+    ) -> Result<pb::Reply, Rejection> {
+        let meta = bus::metadata(meta)?;
         let reader_id = bus::require_actor(&meta)?;
-        let book_id = id("bookId", &request.book_id)?;
-        let review = match name {
-            "publish_review" => Some(ReviewCommand::Publish {
-                body: request.body.clone().unwrap_or_default(),
-                contains_spoilers: request.contains_spoilers.unwrap_or(false),
-                written_on: match request.written_on.as_str() {
-                    "" => None,
-                    date => Some(
-                        date.parse()
-                            .map_err(|_| Rejection::invalid("writtenOn", "writtenOn must be a date (YYYY-MM-DD)"))?,
-                    ),
-                },
-            }),
-            "edit_review" => {
-                Some(ReviewCommand::Edit { body: request.body.clone(), contains_spoilers: request.contains_spoilers })
-            }
-            "withdraw_review" => Some(ReviewCommand::Withdraw),
-            _ => None,
-        };
-        if let Some(command) = review {
-            // Only its author edits or withdraws a review.
-            if !request.author_id.is_empty() && id("reviewId", &request.author_id)? != reader_id {
+        let book_id = id("bookId", book_id)?;
+        if let Some(author_id) = author_id {
+            if id("reviewId", author_id)? != reader_id {
                 return Err(Rejection::new(Code::PermissionDenied, "only its author can change a review"));
             }
-            let book_exists = self.store.exists(&catalog::book(book_id)).await.map_err(|e| bus::unavailable(&e))?;
-            let facts = ReviewFacts { reader_id, book_id, today: Utc::now().date_naive(), book_exists };
-            let outcome =
-                self.store.decide::<Review>(&reviews::review(reader_id, book_id), meta, &command, &facts).await;
-            return Ok(bus::reply(outcome, review_id(reader_id, book_id)));
         }
+        let book_exists = self.store.exists(&catalog::book(book_id)).await.map_err(|e| bus::unavailable(&e))?;
+        let facts = ReviewFacts { reader_id, book_id, today: Utc::now().date_naive(), book_exists };
+        let outcome = self.store.decide::<Review>(&reviews::review(reader_id, book_id), meta, &command, &facts).await;
+        Ok(bus::reply(outcome, review_id(reader_id, book_id)))
+    }
 
-        let author_id = id("reviewId", &request.author_id)?;
+    /// Whether the review is published and not withdrawn, as likes and comments need.
+    async fn live(&self, author_id: Uuid, book_id: Uuid) -> Result<bool, Rejection> {
         let review: Review =
             self.store.state(&reviews::review(author_id, book_id)).await.map_err(|e| bus::unavailable(&e))?;
-        let review_live = review.live();
+        Ok(review.live())
+    }
+
+    async fn like(
+        &self,
+        meta: Option<pb::CommandMeta>,
+        author_id: &str,
+        book_id: &str,
+        command: LikeCommand,
+    ) -> Result<pb::Reply, Rejection> {
+        let meta = bus::metadata(meta)?;
+        let liker_id = bus::require_actor(&meta)?;
+        let (author_id, book_id) = (id("reviewId", author_id)?, id("bookId", book_id)?);
         let review_id = review_id(author_id, book_id);
-        let outcome = match name {
-            "like_review" | "unlike_review" => {
-                let command = if name == "like_review" { LikeCommand::Like } else { LikeCommand::Unlike };
-                let facts = LikeFacts { review_id, author_id, liker_id: reader_id, review_live };
-                let like = reviews::like(author_id, book_id, reader_id);
-                self.store.decide::<Like>(&like, meta, &command, &facts).await
-            }
-            "comment_on_review" | "delete_comment" => {
-                let (command, comment_id) = match name {
-                    "comment_on_review" => (
-                        CommentCommand::Write { body: request.body.clone().unwrap_or_default() },
-                        Uuid::new_v5(&meta.command_id, b"comment"),
-                    ),
-                    _ => (CommentCommand::Delete, id("commentId", &request.comment_id)?),
-                };
-                let facts = CommentFacts { review_id, comment_id, reader_id, review_live };
-                let comment = reviews::comment(author_id, book_id, comment_id);
-                let outcome = self.store.decide::<Comment>(&comment, meta, &command, &facts).await;
-                return Ok(bus::reply(outcome, comment_id));
-            }
-            _ => return Err(Rejection::new(Code::InvalidArgument, format!("unknown command {name}"))),
-        };
-        Ok(bus::reply(outcome, review_id))
+        let facts = LikeFacts { review_id, author_id, liker_id, review_live: self.live(author_id, book_id).await? };
+        let like = reviews::like(author_id, book_id, liker_id);
+        Ok(bus::reply(self.store.decide::<Like>(&like, meta, &command, &facts).await, review_id))
+    }
+
+    /// Writes a new comment (`comment_id` none: its id comes from the command's) or deletes one.
+    async fn comment(
+        &self,
+        meta: Option<pb::CommandMeta>,
+        author_id: &str,
+        book_id: &str,
+        comment_id: Option<Uuid>,
+        command: CommentCommand,
+    ) -> Result<pb::Reply, Rejection> {
+        let meta = bus::metadata(meta)?;
+        let reader_id = bus::require_actor(&meta)?;
+        let (author_id, book_id) = (id("reviewId", author_id)?, id("bookId", book_id)?);
+        let comment_id = comment_id.unwrap_or_else(|| Uuid::new_v5(&meta.command_id, b"comment"));
+        let review_id = review_id(author_id, book_id);
+        let facts =
+            CommentFacts { review_id, comment_id, reader_id, review_live: self.live(author_id, book_id).await? };
+        let comment = reviews::comment(author_id, book_id, comment_id);
+        Ok(bus::reply(self.store.decide::<Comment>(&comment, meta, &command, &facts).await, comment_id))
     }
 }

@@ -15,8 +15,7 @@ use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Argon2,
 };
-use bytes::Bytes;
-use readstream_contracts::{proto::commands::v1 as pb, social, Code, Rejection};
+use readstream_contracts::{proto::commands::v1 as pb, social, social::SocialService, Code, Rejection, Service};
 use readstream_eventstore::{Accepted, EventStore};
 use readstream_runtime::{bus, config::StartError, DatabaseConfig, NatsConfig};
 use sqlx::PgPool;
@@ -24,9 +23,9 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::domain::ReaderCommand;
+use crate::domain::{LinkCommand, ReaderCommand};
 
-pub const SERVICE: &str = "social";
+pub const SERVICE: &str = SocialService::NAME;
 
 #[derive(Debug, Clone, clap::Parser)]
 #[command(name = "readstream-social", about = "The social command service")]
@@ -65,7 +64,24 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let hasher = config.password_hashing.hasher()?;
     let social = Social { store, pool, hasher, hashing: Arc::new(Semaphore::new(cores)) };
-    bus::serve_commands(client, &config.nats.namespace, SERVICE, social, shutdown).await
+    bus::Commands::<SocialService, _>::new(social)
+        .on(|social, request| async move { social.sign_up(request).await })
+        .on(|social, request| async move { social.sign_in(request).await })
+        .on(|social, request| async move { social.update_profile(request).await })
+        .on(|social, request: pb::Follow| async move {
+            social.link(LinkCommand::Follow, request.meta, &request.reader_id).await
+        })
+        .on(|social, request: pb::Unfollow| async move {
+            social.link(LinkCommand::Unfollow, request.meta, &request.reader_id).await
+        })
+        .on(|social, request: pb::Block| async move {
+            social.link(LinkCommand::Block, request.meta, &request.reader_id).await
+        })
+        .on(|social, request: pb::Unblock| async move {
+            social.link(LinkCommand::Unblock, request.meta, &request.reader_id).await
+        })
+        .serve(client, &config.nats.namespace, shutdown)
+        .await
 }
 
 #[derive(Clone)]
@@ -101,24 +117,8 @@ fn handle_key(handle: &str) -> String {
     handle.to_lowercase()
 }
 
-impl bus::CommandHandler for Social {
-    async fn handle(&self, command: &str, payload: Bytes) -> Result<pb::Reply, Rejection> {
-        match command {
-            "sign_up" => self.sign_up(payload).await,
-            "sign_in" => self.sign_in(payload).await,
-            "follow" => self.link(domain::LinkCommand::Follow, payload).await,
-            "unfollow" => self.link(domain::LinkCommand::Unfollow, payload).await,
-            "block" => self.link(domain::LinkCommand::Block, payload).await,
-            "unblock" => self.link(domain::LinkCommand::Unblock, payload).await,
-            "update_profile" => self.update_profile(payload).await,
-            _ => Err(Rejection::new(Code::InvalidArgument, format!("unknown command {command}"))),
-        }
-    }
-}
-
 impl Social {
-    async fn sign_up(&self, payload: Bytes) -> Result<pb::Reply, Rejection> {
-        let request: pb::SignUp = bus::decode(&payload)?;
+    async fn sign_up(&self, request: pb::SignUp) -> Result<pb::Reply, Rejection> {
         let meta = bus::metadata(request.meta)?;
         let reader_id = Uuid::new_v5(&meta.command_id, b"reader");
         let command = domain::SignUp {
@@ -177,20 +177,22 @@ impl Social {
     }
 
     /// Follow, unfollow, block or unblock another reader, on the pair's own subject.
-    async fn link(&self, command: domain::LinkCommand, payload: Bytes) -> Result<pb::Reply, Rejection> {
-        let request: pb::SocialCommand = bus::decode(&payload)?;
-        let meta = bus::metadata(request.meta)?;
+    async fn link(
+        &self,
+        command: LinkCommand,
+        meta: Option<pb::CommandMeta>,
+        other: &str,
+    ) -> Result<pb::Reply, Rejection> {
+        let meta = bus::metadata(meta)?;
         let actor = bus::require_actor(&meta)?;
-        let other = Uuid::parse_str(&request.reader_id)
-            .map_err(|_| Rejection::invalid("readerId", "readerId is not a valid id"))?;
+        let other = Uuid::parse_str(other).map_err(|_| Rejection::invalid("readerId", "readerId is not a valid id"))?;
         let other_exists = self.store.exists(&social::reader(other)).await.map_err(|e| bus::unavailable(&e))?;
         let facts = domain::LinkFacts { actor, other, other_exists };
         let outcome = self.store.decide::<domain::Link>(&social::link(actor, other), meta, &command, &facts).await;
         Ok(bus::reply(outcome, other))
     }
 
-    async fn update_profile(&self, payload: Bytes) -> Result<pb::Reply, Rejection> {
-        let request: pb::SocialCommand = bus::decode(&payload)?;
+    async fn update_profile(&self, request: pb::UpdateProfile) -> Result<pb::Reply, Rejection> {
         let meta = bus::metadata(request.meta)?;
         let reader_id = bus::require_actor(&meta)?;
         let command = ReaderCommand::UpdateProfile { reader_id, display_name: request.display_name, bio: request.bio };
@@ -198,8 +200,7 @@ impl Social {
         Ok(bus::reply(outcome, reader_id))
     }
 
-    async fn sign_in(&self, payload: Bytes) -> Result<pb::Reply, Rejection> {
-        let request: pb::SignIn = bus::decode(&payload)?;
+    async fn sign_in(&self, request: pb::SignIn) -> Result<pb::Reply, Rejection> {
         let credentials = sqlx::query!(
             "SELECT reader_id, password_hash FROM social_credentials WHERE handle_key = $1",
             handle_key(&request.handle)

@@ -374,7 +374,7 @@ impl CoreMutation {
             display_name: input.display_name,
             password: input.password,
         };
-        let accepted = commands::send(app(ctx), "social", "sign_up", &request).await?;
+        let accepted = commands::send(app(ctx), &request).await?;
         let reader_id = parse_id("readerId", &accepted.id)?;
         Ok(AuthPayload {
             token: app(ctx).tokens.issue(reader_id)?,
@@ -384,7 +384,7 @@ impl CoreMutation {
     }
 
     async fn sign_in(&self, ctx: &Context<'_>, handle: String, password: String) -> Result<AuthPayload> {
-        let accepted = commands::send(app(ctx), "social", "sign_in", &pb::SignIn { handle, password }).await?;
+        let accepted = commands::send(app(ctx), &pb::SignIn { handle, password }).await?;
         let reader_id = parse_id("readerId", &accepted.id)?;
         Ok(AuthPayload { token: app(ctx).tokens.issue(reader_id)?, reader_id: ID(accepted.id), position: 0 })
     }
@@ -401,7 +401,7 @@ impl CoreMutation {
             name: input.name,
             bio: input.bio,
         };
-        let accepted = commands::send(app(ctx), "catalog", "add_author", &request).await?;
+        let accepted = commands::send(app(ctx), &request).await?;
         Ok(AddAuthorPayload { position: accepted.position, author_id: ID(accepted.id) })
     }
 
@@ -427,7 +427,7 @@ impl CoreMutation {
             first_published: input.first_published.map(|d| d.to_string()).unwrap_or_default(),
             author_ids,
         };
-        Ok(book_payload(commands::send(app(ctx), "catalog", "add_book", &request).await?, &[ReadModel::Catalog]))
+        Ok(book_payload(commands::send(app(ctx), &request).await?, &[ReadModel::Catalog]))
     }
 
     /// Rates a book 1 to 5 stars, replacing the viewer's earlier rating of it.
@@ -444,7 +444,7 @@ impl CoreMutation {
             book_id: parse_id("bookId", &book_id)?.to_string(),
             stars,
         };
-        let accepted = commands::send(app(ctx), "ratings", "rate_book", &request).await?;
+        let accepted = commands::send(app(ctx), &request).await?;
         Ok(book_payload(accepted, &[ReadModel::Catalog, ReadModel::Ratings]))
     }
 
@@ -460,7 +460,7 @@ impl CoreMutation {
             meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
             book_id: parse_id("bookId", &book_id)?.to_string(),
         };
-        let accepted = commands::send(app(ctx), "ratings", "clear_rating", &request).await?;
+        let accepted = commands::send(app(ctx), &request).await?;
         Ok(book_payload(accepted, &[ReadModel::Catalog, ReadModel::Ratings]))
     }
 }

@@ -10,7 +10,8 @@ use futures::{Stream, StreamExt};
 use prost::Message;
 use readstream_contracts::{
     proto::{commands::v1 as pb, live::v1 as live},
-    Code, ReadModel,
+    reading::ReadingService,
+    Code, Command, ReadModel,
 };
 use uuid::Uuid;
 
@@ -532,33 +533,23 @@ impl ShelfPayload {
     }
 }
 
-#[derive(Default)]
-struct Step {
-    on: Option<NaiveDate>,
-    page: Option<i32>,
-    percent: Option<i32>,
-    note: Option<String>,
-    shelf: Option<String>,
+/// The metadata and book id every reading command carries.
+fn on_copy(
+    ctx: &Context<'_>,
+    book_id: &ID,
+    idempotency_key: Option<String>,
+) -> Result<(Option<pb::CommandMeta>, String), ApiError> {
+    let viewer = viewer(ctx)?;
+    Ok((Some(commands::meta(Some(&viewer), idempotency_key)?), parse_id("bookId", book_id)?.to_string()))
 }
 
-async fn reading_command(
-    ctx: &Context<'_>,
-    command: &str,
-    book_id: ID,
-    step: Step,
-    idempotency_key: Option<String>,
-) -> Result<ShelfPayload> {
-    let viewer = viewer(ctx)?;
-    let request = pb::ReadingCommand {
-        meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
-        book_id: parse_id("bookId", &book_id)?.to_string(),
-        on: step.on.map(|d| d.to_string()).unwrap_or_default(),
-        page: step.page,
-        percent: step.percent,
-        note: step.note.unwrap_or_default(),
-        shelf: step.shelf.unwrap_or_default(),
-    };
-    let accepted = commands::send(app(ctx), "reading", command, &request).await?;
+/// A date as the commands carry it; empty for today.
+fn day(date: Option<NaiveDate>) -> String {
+    date.map(|d| d.to_string()).unwrap_or_default()
+}
+
+async fn send<C: Command<Service = ReadingService>>(ctx: &Context<'_>, command: &C) -> Result<ShelfPayload> {
+    let accepted = commands::send(app(ctx), command).await?;
     Ok(ShelfPayload { position: accepted.position, book_id: ID(accepted.id) })
 }
 
@@ -575,7 +566,8 @@ impl ReadingMutation {
         on: Option<NaiveDate>,
         idempotency_key: Option<String>,
     ) -> Result<ShelfPayload> {
-        reading_command(ctx, "want_to_read", book_id, Step { on, ..Step::default() }, idempotency_key).await
+        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key)?;
+        send(ctx, &pb::WantToRead { meta, book_id, on: day(on) }).await
     }
 
     /// Starts reading (a paused book resumes; a read book begins a reread).
@@ -586,8 +578,8 @@ impl ReadingMutation {
         started_on: Option<NaiveDate>,
         idempotency_key: Option<String>,
     ) -> Result<ShelfPayload> {
-        reading_command(ctx, "start_reading", book_id, Step { on: started_on, ..Step::default() }, idempotency_key)
-            .await
+        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key)?;
+        send(ctx, &pb::StartReading { meta, book_id, started_on: day(started_on) }).await
     }
 
     /// Logs progress as a page or a percent; a book not being read starts (or resumes).
@@ -602,8 +594,9 @@ impl ReadingMutation {
         on: Option<NaiveDate>,
         idempotency_key: Option<String>,
     ) -> Result<ShelfPayload> {
-        reading_command(ctx, "update_progress", book_id, Step { on, page, percent, note, shelf: None }, idempotency_key)
-            .await
+        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key)?;
+        let note = note.unwrap_or_default();
+        send(ctx, &pb::UpdateProgress { meta, book_id, on: day(on), page, percent, note }).await
     }
 
     async fn pause_reading(
@@ -613,7 +606,8 @@ impl ReadingMutation {
         on: Option<NaiveDate>,
         idempotency_key: Option<String>,
     ) -> Result<ShelfPayload> {
-        reading_command(ctx, "pause_reading", book_id, Step { on, ..Step::default() }, idempotency_key).await
+        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key)?;
+        send(ctx, &pb::PauseReading { meta, book_id, on: day(on) }).await
     }
 
     /// Marks the book read; finishing again after a reread raises the read count.
@@ -624,8 +618,8 @@ impl ReadingMutation {
         finished_on: Option<NaiveDate>,
         idempotency_key: Option<String>,
     ) -> Result<ShelfPayload> {
-        reading_command(ctx, "finish_reading", book_id, Step { on: finished_on, ..Step::default() }, idempotency_key)
-            .await
+        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key)?;
+        send(ctx, &pb::FinishReading { meta, book_id, finished_on: day(finished_on) }).await
     }
 
     /// Did not finish.
@@ -637,7 +631,8 @@ impl ReadingMutation {
         on: Option<NaiveDate>,
         idempotency_key: Option<String>,
     ) -> Result<ShelfPayload> {
-        reading_command(ctx, "abandon_reading", book_id, Step { on, note, ..Step::default() }, idempotency_key).await
+        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key)?;
+        send(ctx, &pb::AbandonReading { meta, book_id, on: day(on), note: note.unwrap_or_default() }).await
     }
 
     /// Takes the book off every shelf, built-in and custom; its history stays in the timeline.
@@ -647,7 +642,8 @@ impl ReadingMutation {
         book_id: ID,
         idempotency_key: Option<String>,
     ) -> Result<ShelfPayload> {
-        reading_command(ctx, "remove_from_shelves", book_id, Step::default(), idempotency_key).await
+        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key)?;
+        send(ctx, &pb::RemoveFromShelves { meta, book_id }).await
     }
 
     /// Puts the book on one of the viewer's own named shelves.
@@ -658,8 +654,8 @@ impl ReadingMutation {
         name: String,
         idempotency_key: Option<String>,
     ) -> Result<ShelfPayload> {
-        reading_command(ctx, "add_to_shelf", book_id, Step { shelf: Some(name), ..Step::default() }, idempotency_key)
-            .await
+        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key)?;
+        send(ctx, &pb::AddToShelf { meta, book_id, shelf: name }).await
     }
 
     async fn remove_from_shelf(
@@ -669,14 +665,8 @@ impl ReadingMutation {
         name: String,
         idempotency_key: Option<String>,
     ) -> Result<ShelfPayload> {
-        reading_command(
-            ctx,
-            "remove_from_shelf",
-            book_id,
-            Step { shelf: Some(name), ..Step::default() },
-            idempotency_key,
-        )
-        .await
+        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key)?;
+        send(ctx, &pb::RemoveFromShelf { meta, book_id, shelf: name }).await
     }
 }
 

@@ -10,7 +10,9 @@ use futures::{Stream, StreamExt};
 use prost::Message;
 use readstream_contracts::{
     proto::{commands::v1 as pb, live::v1 as live},
-    review_id, ReadModel,
+    review_id,
+    reviews::ReviewsService,
+    Command, ReadModel,
 };
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -382,35 +384,6 @@ pub struct CommentPayload {
     comment_id: ID,
 }
 
-#[derive(Default)]
-struct ReviewRequest {
-    book_id: Uuid,
-    author_id: Option<Uuid>,
-    comment_id: Option<Uuid>,
-    body: Option<String>,
-    contains_spoilers: Option<bool>,
-    written_on: Option<NaiveDate>,
-}
-
-async fn send(
-    ctx: &Context<'_>,
-    command: &str,
-    request: ReviewRequest,
-    idempotency_key: Option<String>,
-) -> Result<pb::Accepted> {
-    let viewer = viewer(ctx)?;
-    let message = pb::ReviewCommand {
-        meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
-        book_id: request.book_id.to_string(),
-        author_id: request.author_id.map(|a| a.to_string()).unwrap_or_default(),
-        comment_id: request.comment_id.map(|c| c.to_string()).unwrap_or_default(),
-        body: request.body,
-        contains_spoilers: request.contains_spoilers,
-        written_on: request.written_on.map(|d| d.to_string()).unwrap_or_default(),
-    };
-    Ok(commands::send(app(ctx), "reviews", command, &message).await?)
-}
-
 fn review_payload(accepted: pb::Accepted, author_id: Uuid, book_id: Uuid) -> ReviewPayload {
     ReviewPayload {
         position: accepted.position,
@@ -419,19 +392,35 @@ fn review_payload(accepted: pb::Accepted, author_id: Uuid, book_id: Uuid) -> Rev
     }
 }
 
-/// Sends a command about an existing review, named by its public id.
-async fn on_review(
-    ctx: &Context<'_>,
-    command: &str,
-    review_id: &ID,
-    body: Option<String>,
-    contains_spoilers: Option<bool>,
-    idempotency_key: Option<String>,
-) -> Result<ReviewPayload> {
-    let (author_id, book_id) = parse_review_id(review_id)?;
-    let request = ReviewRequest { book_id, author_id: Some(author_id), body, contains_spoilers, ..Default::default() };
-    let accepted = send(ctx, command, request, idempotency_key).await?;
-    Ok(review_payload(accepted, author_id, book_id))
+/// What every command on an existing review carries: the viewer's metadata and the review's
+/// author and book, from its public id.
+struct OnReview {
+    meta: Option<pb::CommandMeta>,
+    author_id: Uuid,
+    book_id: Uuid,
+}
+
+impl OnReview {
+    fn new(ctx: &Context<'_>, review_id: &ID, idempotency_key: Option<String>) -> Result<Self, ApiError> {
+        let (author_id, book_id) = parse_review_id(review_id)?;
+        let meta = Some(commands::meta(Some(&viewer(ctx)?), idempotency_key)?);
+        Ok(Self { meta, author_id, book_id })
+    }
+
+    /// The review's author and book as the wire has them.
+    fn ids(&self) -> (String, String) {
+        (self.author_id.to_string(), self.book_id.to_string())
+    }
+
+    /// Sends a command about the review; the payload shows the review afterwards.
+    async fn send<C: Command<Service = ReviewsService>>(
+        &self,
+        ctx: &Context<'_>,
+        command: &C,
+    ) -> Result<ReviewPayload> {
+        let accepted = commands::send(app(ctx), command).await?;
+        Ok(review_payload(accepted, self.author_id, self.book_id))
+    }
 }
 
 #[derive(Default)]
@@ -449,16 +438,17 @@ impl ReviewsMutation {
         written_on: Option<NaiveDate>,
         idempotency_key: Option<String>,
     ) -> Result<ReviewPayload> {
+        let viewer = viewer(ctx)?;
         let book_id = parse_id("bookId", &book_id)?;
-        let request = ReviewRequest {
-            book_id,
-            body: Some(body),
-            contains_spoilers: Some(contains_spoilers),
-            written_on,
-            ..Default::default()
+        let command = pb::PublishReview {
+            meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
+            book_id: book_id.to_string(),
+            body,
+            contains_spoilers,
+            written_on: written_on.map(|d| d.to_string()).unwrap_or_default(),
         };
-        let accepted = send(ctx, "publish_review", request, idempotency_key).await?;
-        Ok(review_payload(accepted, viewer(ctx)?.reader_id, book_id))
+        let accepted = commands::send(app(ctx), &command).await?;
+        Ok(review_payload(accepted, viewer.reader_id, book_id))
     }
 
     /// Changes the viewer's own review; leave out what stays.
@@ -470,7 +460,9 @@ impl ReviewsMutation {
         contains_spoilers: Option<bool>,
         idempotency_key: Option<String>,
     ) -> Result<ReviewPayload> {
-        on_review(ctx, "edit_review", &review_id, body, contains_spoilers, idempotency_key).await
+        let review = OnReview::new(ctx, &review_id, idempotency_key)?;
+        let ((author_id, book_id), meta) = (review.ids(), review.meta.clone());
+        review.send(ctx, &pb::EditReview { meta, author_id, book_id, body, contains_spoilers }).await
     }
 
     async fn withdraw_review(
@@ -479,7 +471,9 @@ impl ReviewsMutation {
         review_id: ID,
         idempotency_key: Option<String>,
     ) -> Result<ReviewPayload> {
-        on_review(ctx, "withdraw_review", &review_id, None, None, idempotency_key).await
+        let review = OnReview::new(ctx, &review_id, idempotency_key)?;
+        let ((author_id, book_id), meta) = (review.ids(), review.meta.clone());
+        review.send(ctx, &pb::WithdrawReview { meta, author_id, book_id }).await
     }
 
     /// Once per reader; a second like is refused with `ALREADY_EXISTS`.
@@ -489,7 +483,9 @@ impl ReviewsMutation {
         review_id: ID,
         idempotency_key: Option<String>,
     ) -> Result<ReviewPayload> {
-        on_review(ctx, "like_review", &review_id, None, None, idempotency_key).await
+        let review = OnReview::new(ctx, &review_id, idempotency_key)?;
+        let ((author_id, book_id), meta) = (review.ids(), review.meta.clone());
+        review.send(ctx, &pb::LikeReview { meta, author_id, book_id }).await
     }
 
     async fn unlike_review(
@@ -498,7 +494,9 @@ impl ReviewsMutation {
         review_id: ID,
         idempotency_key: Option<String>,
     ) -> Result<ReviewPayload> {
-        on_review(ctx, "unlike_review", &review_id, None, None, idempotency_key).await
+        let review = OnReview::new(ctx, &review_id, idempotency_key)?;
+        let ((author_id, book_id), meta) = (review.ids(), review.meta.clone());
+        review.send(ctx, &pb::UnlikeReview { meta, author_id, book_id }).await
     }
 
     async fn comment_on_review(
@@ -508,10 +506,10 @@ impl ReviewsMutation {
         body: String,
         idempotency_key: Option<String>,
     ) -> Result<CommentPayload> {
-        let (author_id, book_id) = parse_review_id(&review_id)?;
-        let request = ReviewRequest { book_id, author_id: Some(author_id), body: Some(body), ..Default::default() };
-        let accepted = send(ctx, "comment_on_review", request, idempotency_key).await?;
-        let comment_id = comment_node_id((author_id, book_id), parse_id("commentId", &accepted.id)?);
+        let review = OnReview::new(ctx, &review_id, idempotency_key)?;
+        let ((author_id, book_id), meta) = (review.ids(), review.meta);
+        let accepted = commands::send(app(ctx), &pb::CommentOnReview { meta, author_id, book_id, body }).await?;
+        let comment_id = comment_node_id((review.author_id, review.book_id), parse_id("commentId", &accepted.id)?);
         Ok(CommentPayload { position: accepted.position, comment_id })
     }
 
@@ -522,10 +520,15 @@ impl ReviewsMutation {
         comment_id: ID,
         idempotency_key: Option<String>,
     ) -> Result<CommentPayload> {
+        let viewer = viewer(ctx)?;
         let (author_id, book_id, comment) = parse_comment_id(&comment_id)?;
-        let request =
-            ReviewRequest { book_id, author_id: Some(author_id), comment_id: Some(comment), ..Default::default() };
-        let accepted = send(ctx, "delete_comment", request, idempotency_key).await?;
+        let command = pb::DeleteComment {
+            meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
+            author_id: author_id.to_string(),
+            book_id: book_id.to_string(),
+            comment_id: comment.to_string(),
+        };
+        let accepted = commands::send(app(ctx), &command).await?;
         Ok(CommentPayload { position: accepted.position, comment_id })
     }
 }

@@ -4,7 +4,7 @@ use async_graphql::{
     connection::{Connection, Edge},
     ComplexObject, Context, Object, Result, SimpleObject, ID,
 };
-use readstream_contracts::{proto::commands::v1 as pb, ReadModel};
+use readstream_contracts::{proto::commands::v1 as pb, social::SocialService, Command, ReadModel};
 use uuid::Uuid;
 
 use super::{
@@ -105,24 +105,18 @@ impl FollowPayload {
     }
 }
 
-async fn send(
+/// The viewer's metadata and the other reader's id, as the follow and block commands carry them.
+fn toward(
     ctx: &Context<'_>,
-    command: &str,
-    reader_id: Option<&ID>,
-    request: pb::SocialCommand,
+    reader_id: &ID,
     idempotency_key: Option<String>,
-) -> Result<FollowPayload> {
+) -> Result<(Option<pb::CommandMeta>, String), ApiError> {
     let viewer = viewer(ctx)?;
-    let request = pb::SocialCommand {
-        meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
-        reader_id: reader_id
-            .map(|id| parse_id("readerId", id))
-            .transpose()?
-            .map(|id| id.to_string())
-            .unwrap_or_default(),
-        ..request
-    };
-    let accepted = commands::send(app(ctx), "social", command, &request).await?;
+    Ok((Some(commands::meta(Some(&viewer), idempotency_key)?), parse_id("readerId", reader_id)?.to_string()))
+}
+
+async fn send<C: Command<Service = SocialService>>(ctx: &Context<'_>, command: &C) -> Result<FollowPayload> {
+    let accepted = commands::send(app(ctx), command).await?;
     Ok(FollowPayload { position: accepted.position, reader_id: ID(accepted.id) })
 }
 
@@ -133,7 +127,8 @@ pub struct SocialMutation;
 impl SocialMutation {
     /// Follows another reader; following yourself, twice, or someone who blocked you is refused.
     async fn follow(&self, ctx: &Context<'_>, reader_id: ID, idempotency_key: Option<String>) -> Result<FollowPayload> {
-        send(ctx, "follow", Some(&reader_id), Default::default(), idempotency_key).await
+        let (meta, reader_id) = toward(ctx, &reader_id, idempotency_key)?;
+        send(ctx, &pb::Follow { meta, reader_id }).await
     }
 
     async fn unfollow(
@@ -142,12 +137,14 @@ impl SocialMutation {
         reader_id: ID,
         idempotency_key: Option<String>,
     ) -> Result<FollowPayload> {
-        send(ctx, "unfollow", Some(&reader_id), Default::default(), idempotency_key).await
+        let (meta, reader_id) = toward(ctx, &reader_id, idempotency_key)?;
+        send(ctx, &pb::Unfollow { meta, reader_id }).await
     }
 
     /// Blocks a reader: ends the follows both ways and stops new ones.
     async fn block(&self, ctx: &Context<'_>, reader_id: ID, idempotency_key: Option<String>) -> Result<FollowPayload> {
-        send(ctx, "block", Some(&reader_id), Default::default(), idempotency_key).await
+        let (meta, reader_id) = toward(ctx, &reader_id, idempotency_key)?;
+        send(ctx, &pb::Block { meta, reader_id }).await
     }
 
     async fn unblock(
@@ -156,7 +153,8 @@ impl SocialMutation {
         reader_id: ID,
         idempotency_key: Option<String>,
     ) -> Result<FollowPayload> {
-        send(ctx, "unblock", Some(&reader_id), Default::default(), idempotency_key).await
+        let (meta, reader_id) = toward(ctx, &reader_id, idempotency_key)?;
+        send(ctx, &pb::Unblock { meta, reader_id }).await
     }
 
     /// Changes the viewer's public profile; what is left out stays.
@@ -167,7 +165,7 @@ impl SocialMutation {
         bio: Option<String>,
         idempotency_key: Option<String>,
     ) -> Result<FollowPayload> {
-        let request = pb::SocialCommand { display_name, bio, ..Default::default() };
-        send(ctx, "update_profile", None, request, idempotency_key).await
+        let meta = Some(commands::meta(Some(&viewer(ctx)?), idempotency_key)?);
+        send(ctx, &pb::UpdateProfile { meta, display_name, bio }).await
     }
 }

@@ -3,7 +3,7 @@
 
 use async_graphql::ErrorExtensions;
 use readstream_contracts::{proto::commands::v1 as pb, Code};
-use readstream_runtime::bus;
+use readstream_runtime::{bus, db};
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -69,9 +69,16 @@ impl From<bus::BusError> for ApiError {
     }
 }
 
+impl From<&sqlx::Error> for ApiError {
+    fn from(err: &sqlx::Error) -> Self {
+        let rejection = db::failure(err);
+        Self::new(rejection.code, rejection.message)
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
-        Self::internal(err)
+        Self::from(&err)
     }
 }
 

@@ -17,7 +17,7 @@ use argon2::{
 };
 use readstream_contracts::{proto::commands::v1 as pb, social, social::SocialService, Code, Rejection, Service};
 use readstream_eventstore::{Accepted, EventStore};
-use readstream_runtime::{bus, config::StartError, DatabaseConfig, NatsConfig};
+use readstream_runtime::{bus, config::StartError, db, DatabaseConfig, NatsConfig};
 use sqlx::PgPool;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -103,9 +103,10 @@ async fn hash_job<T: Send + 'static>(
     tokio::task::spawn_blocking(job).await.map_err(internal)
 }
 
+/// A fault inside (a hashing task that failed): logged, never detailed to the client.
 fn internal(err: impl std::fmt::Display) -> Rejection {
     tracing::error!(error = %err, "social service failure");
-    Rejection::new(Code::Unavailable, "the service is unavailable; try again")
+    Rejection::new(Code::Internal, "internal error")
 }
 
 fn wrong_credentials() -> Rejection {
@@ -138,7 +139,7 @@ impl Social {
         .map_err(internal)?;
 
         // The credentials row claims the handle; it commits only once the event is stored.
-        let mut tx = self.pool.begin().await.map_err(internal)?;
+        let mut tx = self.pool.begin().await.map_err(|err| db::failure(&err))?;
         let claimed = sqlx::query_scalar!(
             "INSERT INTO social_credentials (reader_id, handle_key, password_hash)
              VALUES ($1, $2, $3)
@@ -150,7 +151,7 @@ impl Social {
         )
         .fetch_optional(&mut *tx)
         .await
-        .map_err(internal)?;
+        .map_err(|err| db::failure(&err))?;
         if claimed.is_none() {
             let holder = sqlx::query_scalar!(
                 "SELECT reader_id FROM social_credentials WHERE handle_key = $1",
@@ -158,7 +159,7 @@ impl Social {
             )
             .fetch_optional(&mut *tx)
             .await
-            .map_err(internal)?;
+            .map_err(|err| db::failure(&err))?;
             // The same command retried finds its own row: answer it as the first time.
             if holder != Some(reader_id) {
                 return Err(Rejection {
@@ -171,7 +172,7 @@ impl Social {
         let command = ReaderCommand::SignUp(command);
         let outcome = self.store.decide::<domain::Reader>(&social::reader(reader_id), meta, &command, &()).await;
         if let Ok(Ok(Accepted { .. })) = &outcome {
-            tx.commit().await.map_err(internal)?;
+            tx.commit().await.map_err(|err| db::failure(&err))?;
         }
         Ok(bus::reply(outcome, reader_id))
     }
@@ -207,7 +208,7 @@ impl Social {
         )
         .fetch_optional(&self.pool)
         .await
-        .map_err(internal)?
+        .map_err(|err| db::failure(&err))?
         .ok_or_else(wrong_credentials)?;
         let password = request.password;
         let stored_hash = credentials.password_hash;

@@ -20,7 +20,7 @@ pub fn loader<'a>(ctx: &'a Context<'_>) -> &'a DataLoader<Database> {
 }
 
 pub fn load_error(err: std::sync::Arc<sqlx::Error>) -> ApiError {
-    ApiError::internal(err)
+    ApiError::from(err.as_ref())
 }
 
 #[derive(Debug, Clone, SimpleObject)]

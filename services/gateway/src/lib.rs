@@ -14,6 +14,7 @@ pub mod commands;
 pub mod error;
 pub mod graphql;
 pub mod positions;
+pub mod subscriptions;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 

@@ -7,8 +7,7 @@ use async_graphql::{
     ComplexObject, Context, Enum, Result, SimpleObject, Subscription,
 };
 use chrono::{DateTime, Utc};
-use futures::{Stream, StreamExt};
-use prost::Message;
+use futures::Stream;
 use readstream_contracts::{proto::live::v1 as live, social};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -22,7 +21,7 @@ use super::{
     types::{load_error, loader, Book, Reader},
     viewer, ListInfo,
 };
-use crate::error::ApiError;
+use crate::{error::ApiError, subscriptions};
 
 #[derive(Debug, Enum, Copy, Clone, Eq, PartialEq)]
 pub enum ActivityKind {
@@ -253,12 +252,7 @@ impl FeedSubscription {
         .await
         .map_err(ApiError::from)?;
         subjects.extend(merged.into_iter().map(|id| social::live_activity(&app.namespace, id)));
-        let mut streams = Vec::new();
-        for subject in subjects {
-            streams.push(app.nats.subscribe(subject).await.map_err(ApiError::unavailable)?);
-        }
-        // Subscribed before reading, so nothing falls between the catch-up and the first push.
-        app.nats.flush().await.map_err(ApiError::unavailable)?;
+        let live = subscriptions::subscribe(app, subjects).await?;
         let mut missed = Vec::new();
         if let Some(since) = since {
             missed = sqlx::query_as!(
@@ -286,18 +280,11 @@ impl FeedSubscription {
         }
         let seen = missed.last().map(|item: &FeedItem| (item.position, item.event_index));
         let pool = app.pool.clone();
-        let live = futures::stream::select_all(streams).filter_map(move |message| {
+        let key = |notice: &live::FeedActivity| (notice.position as i64, notice.event_index as i32);
+        Ok(live.after(missed, seen, key, move |notice| {
             let pool = pool.clone();
-            async move {
-                let notice = live::FeedActivity::decode(message.payload).ok()?;
-                let key = (notice.position as i64, notice.event_index as i32);
-                if seen.is_some_and(|seen| key <= seen) {
-                    return None;
-                }
-                load_item(&pool, key.0, key.1).await
-            }
-        });
-        Ok(futures::stream::iter(missed).chain(live))
+            async move { load_item(&pool, notice.position as i64, notice.event_index as i32).await }
+        }))
     }
 }
 

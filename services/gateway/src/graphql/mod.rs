@@ -18,8 +18,7 @@ use async_graphql::{
     Context, InputObject, Object, Request, Result, Schema, ServerResult, SimpleObject, Subscription, ID,
 };
 use base64::Engine;
-use futures::{Stream, StreamExt};
-use prost::Message;
+use futures::Stream;
 use readstream_contracts::{
     proto::{commands::v1 as pb, live::v1 as live},
     ReadModel,
@@ -30,7 +29,7 @@ use crate::{
     commands::{self, parse_id},
     error::ApiError,
     positions::Positions,
-    AppState,
+    subscriptions, AppState,
 };
 use loaders::{AuthorKey, BookKey, Database, ReaderKey};
 use types::{load_error, loader, Author, Book, BookRatings, BookRatingsChanged, RatingCounts, Reader};
@@ -478,10 +477,9 @@ impl CoreSubscription {
     ) -> Result<impl Stream<Item = BookRatingsChanged>> {
         let id = parse_id("bookId", &book_id)?;
         let app = app(ctx);
-        let subject = readstream_contracts::ratings::live_book_ratings(&app.namespace, id);
-        let updates = app.nats.subscribe(subject).await.map_err(ApiError::unavailable)?;
-        // Subscribed before reading, so no change falls between the read and the first push.
-        app.nats.flush().await.map_err(ApiError::unavailable)?;
+        let live =
+            subscriptions::subscribe(app, [readstream_contracts::ratings::live_book_ratings(&app.namespace, id)])
+                .await?;
         let row = sqlx::query!(
             "SELECT ratings_count, ratings_sum, stars_1, stars_2, stars_3, stars_4, stars_5, position
              FROM book_stats WHERE book_id = $1",
@@ -496,20 +494,15 @@ impl CoreSubscription {
         });
         let now =
             BookRatingsChanged { book_id: book_id.clone(), position: seen, ratings: BookRatings::new(id, counts) };
-        let changes = updates.filter_map(move |message| {
+        let position = |update: &live::BookRatings| update.position;
+        Ok(live.after(vec![now], Some(seen), position, move |update| {
             let book_id = book_id.clone();
             async move {
-                let update = live::BookRatings::decode(message.payload).ok()?;
                 let stars: [u64; 5] = update.stars.try_into().ok()?;
                 let counts = RatingCounts { count: update.count, sum: update.sum, stars };
-                (update.position > seen).then(|| BookRatingsChanged {
-                    book_id,
-                    position: update.position,
-                    ratings: BookRatings::new(id, counts),
-                })
+                Some(BookRatingsChanged { book_id, position: update.position, ratings: BookRatings::new(id, counts) })
             }
-        });
-        Ok(futures::stream::once(async move { now }).chain(changes))
+        }))
     }
 }
 

@@ -6,8 +6,7 @@ use async_graphql::{
     ComplexObject, Context, Enum, Object, Result, SimpleObject, Subscription, ID,
 };
 use chrono::{Datelike, NaiveDate};
-use futures::{Stream, StreamExt};
-use prost::Message;
+use futures::Stream;
 use readstream_contracts::{
     proto::{commands::v1 as pb, live::v1 as live},
     reading::ReadingService,
@@ -25,6 +24,7 @@ use super::{
 use crate::{
     commands::{self, parse_id},
     error::ApiError,
+    subscriptions,
 };
 
 /// The built-in shelves; a shelved book is on exactly one.
@@ -695,13 +695,8 @@ impl ReadingSubscription {
     ) -> Result<impl Stream<Item = ShelfCountsChanged>> {
         let id = parse_id("bookId", &book_id)?;
         let app = app(ctx);
-        let updates = app
-            .nats
-            .subscribe(readstream_contracts::reading::live_book_shelf_counts(&app.namespace, id))
-            .await
-            .map_err(ApiError::unavailable)?;
-        // Subscribed before reading, so no change falls between the read and the first push.
-        app.nats.flush().await.map_err(ApiError::unavailable)?;
+        let subject = readstream_contracts::reading::live_book_shelf_counts(&app.namespace, id);
+        let live = subscriptions::subscribe(app, [subject]).await?;
         let row = sqlx::query!(
             "SELECT want_to_read, currently_reading, paused, read, did_not_finish, position FROM book_shelf_counts WHERE book_id = $1",
             id
@@ -720,20 +715,16 @@ impl ReadingSubscription {
             (counts, r.position as u64)
         });
         let now = ShelfCountsChanged { book_id: book_id.clone(), position: seen, counts };
-        let changes = updates.filter_map(move |message| {
-            let book_id = book_id.clone();
-            async move {
-                let update = live::BookShelfCounts::decode(message.payload).ok()?;
-                let counts = ShelfCounts {
-                    want_to_read: update.want_to_read as i64,
-                    currently_reading: update.currently_reading as i64,
-                    read: update.read as i64,
-                    did_not_finish: update.did_not_finish as i64,
-                    paused: update.paused as i64,
-                };
-                (update.position > seen).then_some(ShelfCountsChanged { book_id, position: update.position, counts })
-            }
-        });
-        Ok(futures::stream::once(async move { now }).chain(changes))
+        let position = |update: &live::BookShelfCounts| update.position;
+        Ok(live.after(vec![now], Some(seen), position, move |update| {
+            let counts = ShelfCounts {
+                want_to_read: update.want_to_read as i64,
+                currently_reading: update.currently_reading as i64,
+                read: update.read as i64,
+                did_not_finish: update.did_not_finish as i64,
+                paused: update.paused as i64,
+            };
+            std::future::ready(Some(ShelfCountsChanged { book_id: book_id.clone(), position: update.position, counts }))
+        }))
     }
 }

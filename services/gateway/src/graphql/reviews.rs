@@ -6,8 +6,7 @@ use async_graphql::{
     ComplexObject, Context, Enum, Object, Result, SimpleObject, Subscription, ID,
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use futures::{Stream, StreamExt};
-use prost::Message;
+use futures::Stream;
 use readstream_contracts::{
     proto::{commands::v1 as pb, live::v1 as live},
     review_id,
@@ -27,6 +26,7 @@ use super::{
 use crate::{
     commands::{self, parse_id},
     error::ApiError,
+    subscriptions,
 };
 
 /// A review as stored; its body is handed out only through `body(revealSpoilers:)`.
@@ -549,45 +549,34 @@ impl ReviewsSubscription {
     ) -> Result<impl Stream<Item = Review>> {
         let id = parse_id("bookId", &book_id)?;
         let app = app(ctx);
-        let updates = app
-            .nats
-            .subscribe(readstream_contracts::reviews::live_book_reviews(&app.namespace, id))
-            .await
-            .map_err(ApiError::unavailable)?;
-        // Subscribed before reading, so nothing falls between the catch-up and the first push.
-        app.nats.flush().await.map_err(ApiError::unavailable)?;
-        let mut seen = 0;
+        let live =
+            subscriptions::subscribe(app, [readstream_contracts::reviews::live_book_reviews(&app.namespace, id)])
+                .await?;
+        let mut seen = None;
         let mut missed = Vec::new();
         if let Some(since) = since {
             let sql = format!(
                 "SELECT {REVIEW_COLUMNS}, position FROM reviews
                  WHERE book_id = $1 AND position > $2 AND NOT withdrawn ORDER BY position"
             );
-            let rows: Vec<(i64, Review)> = sqlx::query_as::<_, ReviewAt>(&sql)
+            let rows: Vec<ReviewAt> = sqlx::query_as::<_, ReviewAt>(&sql)
                 .bind(id)
                 .bind(since as i64)
                 .fetch_all(&app.pool)
                 .await
-                .map_err(ApiError::from)?
-                .into_iter()
-                .map(|r| (r.position, r.review))
-                .collect();
-            seen = rows.last().map_or(since as i64, |(position, _)| *position);
-            missed = rows.into_iter().map(|(_, review)| review).collect();
+                .map_err(ApiError::from)?;
+            seen = Some(rows.last().map_or(since, |row| row.position as u64));
+            missed = rows.into_iter().map(|row| row.review).collect();
         }
         let pool = app.pool.clone();
-        let live = updates.filter_map(move |message| {
+        let position = |added: &live::ReviewAdded| added.position;
+        Ok(live.after(missed, seen, position, move |added| {
             let pool = pool.clone();
             async move {
-                let added = live::ReviewAdded::decode(message.payload).ok()?;
-                if added.position as i64 <= seen {
-                    return None;
-                }
                 let review_id = Uuid::parse_str(&added.review_id).ok()?;
                 load_review(&pool, review_id).await.ok().flatten()
             }
-        });
-        Ok(futures::stream::iter(missed).chain(live))
+        }))
     }
 }
 

@@ -1,4 +1,4 @@
-//! `book_stats` (count, sum and one count per star for each book) and each reader's current
+//! `book_ratings` (count, sum and one count per star for each book) and each reader's current
 //! rating. A batch is coalesced: every rating of a book in it becomes one row update, using the
 //! `previous_stars` each event carries, so no prior state is read.
 
@@ -80,7 +80,7 @@ impl Projection for Ratings {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["book_stats", "ratings"]
+        &["book_ratings", "ratings"]
     }
 
     async fn apply(&self, tx: &mut PgConnection, batch: &[Stored]) -> Result<Vec<LiveUpdate>, sqlx::Error> {
@@ -102,13 +102,13 @@ impl Projection for Ratings {
         // Rows first (a delta may be negative, which the table's checks refuse as a new row),
         // then one set-based update applying every book's delta.
         sqlx::query!(
-            "INSERT INTO book_stats (book_id) SELECT * FROM UNNEST($1::uuid[]) ON CONFLICT DO NOTHING",
+            "INSERT INTO book_ratings (book_id) SELECT * FROM UNNEST($1::uuid[]) ON CONFLICT DO NOTHING",
             &book_ids
         )
         .execute(&mut *tx)
         .await?;
         let figures = sqlx::query!(
-            r#"UPDATE book_stats AS s SET
+            r#"UPDATE book_ratings AS s SET
                    ratings_count = s.ratings_count + d.count,
                    ratings_sum = s.ratings_sum + d.sum,
                    stars_1 = s.stars_1 + d.s1,
@@ -179,7 +179,7 @@ impl Projection for Ratings {
         Ok(figures
             .into_iter()
             .map(|row| {
-                let message = live::BookRatings {
+                let message = live::BookRatingsChanged {
                     book_id: row.book_id.to_string(),
                     position: row.position as u64,
                     count: row.ratings_count as u64,

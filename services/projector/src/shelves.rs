@@ -353,7 +353,7 @@ impl Shelves {
         Ok(rows
             .into_iter()
             .map(|r| {
-                let counts = live::BookShelfCounts {
+                let counts = live::ShelfCountsChanged {
                     book_id: r.book_id.to_string(),
                     position: r.position as u64,
                     want_to_read: r.want_to_read as u64,

@@ -65,12 +65,12 @@ async fn read(store: &EventStore, positions: &[u64]) -> Vec<Stored> {
 
 async fn figures(pool: &PgPool, book: Uuid) -> (i64, i64, [i64; 5]) {
     let row = sqlx::query!(
-        "SELECT ratings_count, ratings_sum, stars_1, stars_2, stars_3, stars_4, stars_5 FROM book_stats WHERE book_id = $1",
+        "SELECT ratings_count, ratings_sum, stars_1, stars_2, stars_3, stars_4, stars_5 FROM book_ratings WHERE book_id = $1",
         book
     )
     .fetch_one(pool)
     .await
-    .expect("book_stats row");
+    .expect("book_ratings row");
     (row.ratings_count, row.ratings_sum, [row.stars_1, row.stars_2, row.stars_3, row.stars_4, row.stars_5])
 }
 

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{
     reading::ShelfCounts,
-    types::{Author, Book, RatingCounts, Reader},
+    types::{Author, Book, BookRatingsRow, Reader},
 };
 
 pub struct Database(pub PgPool);
@@ -74,14 +74,14 @@ impl Loader<AuthorKey> for Database {
 }
 
 impl Loader<RatingsOf> for Database {
-    type Value = RatingCounts;
+    type Value = BookRatingsRow;
     type Error = Failure;
 
-    async fn load(&self, keys: &[RatingsOf]) -> Result<HashMap<RatingsOf, RatingCounts>, Failure> {
+    async fn load(&self, keys: &[RatingsOf]) -> Result<HashMap<RatingsOf, BookRatingsRow>, Failure> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let rows = sqlx::query!(
             "SELECT book_id, ratings_count, ratings_sum, stars_1, stars_2, stars_3, stars_4, stars_5
-             FROM book_stats WHERE book_id = ANY($1)",
+             FROM book_ratings WHERE book_id = ANY($1)",
             &ids
         )
         .fetch_all(&self.0)
@@ -89,7 +89,7 @@ impl Loader<RatingsOf> for Database {
         Ok(rows
             .into_iter()
             .map(|r| {
-                let counts = RatingCounts {
+                let counts = BookRatingsRow {
                     count: r.ratings_count as u64,
                     sum: r.ratings_sum as u64,
                     stars: [r.stars_1, r.stars_2, r.stars_3, r.stars_4, r.stars_5].map(|n| n as u64),

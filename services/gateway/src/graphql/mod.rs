@@ -32,7 +32,7 @@ use crate::{
     subscriptions, AppState,
 };
 use loaders::{AuthorKey, BookKey, Database, ReaderKey};
-use types::{load_error, loader, Author, Book, BookRatings, BookRatingsChanged, RatingCounts, Reader};
+use types::{load_error, loader, Author, Book, BookRatings, BookRatingsChanged, BookRatingsRow, Reader};
 
 pub type ReadstreamSchema = Schema<Query, Mutation, Subscription>;
 
@@ -482,24 +482,24 @@ impl CoreSubscription {
                 .await?;
         let row = sqlx::query!(
             "SELECT ratings_count, ratings_sum, stars_1, stars_2, stars_3, stars_4, stars_5, position
-             FROM book_stats WHERE book_id = $1",
+             FROM book_ratings WHERE book_id = $1",
             id
         )
         .fetch_optional(&app.pool)
         .await
         .map_err(ApiError::from)?;
-        let (counts, seen) = row.map_or((RatingCounts::default(), 0), |r| {
+        let (counts, seen) = row.map_or((BookRatingsRow::default(), 0), |r| {
             let stars = [r.stars_1, r.stars_2, r.stars_3, r.stars_4, r.stars_5].map(|n| n as u64);
-            (RatingCounts { count: r.ratings_count as u64, sum: r.ratings_sum as u64, stars }, r.position as u64)
+            (BookRatingsRow { count: r.ratings_count as u64, sum: r.ratings_sum as u64, stars }, r.position as u64)
         });
         let now =
             BookRatingsChanged { book_id: book_id.clone(), position: seen, ratings: BookRatings::new(id, counts) };
-        let position = |update: &live::BookRatings| update.position;
+        let position = |update: &live::BookRatingsChanged| update.position;
         Ok(live.after(vec![now], Some(seen), position, move |update| {
             let book_id = book_id.clone();
             async move {
                 let stars: [u64; 5] = update.stars.try_into().ok()?;
-                let counts = RatingCounts { count: update.count, sum: update.sum, stars };
+                let counts = BookRatingsRow { count: update.count, sum: update.sum, stars };
                 Some(BookRatingsChanged { book_id, position: update.position, ratings: BookRatings::new(id, counts) })
             }
         }))

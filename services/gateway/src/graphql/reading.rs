@@ -715,7 +715,7 @@ impl ReadingSubscription {
             (counts, r.position as u64)
         });
         let now = ShelfCountsChanged { book_id: book_id.clone(), position: seen, counts };
-        let position = |update: &live::BookShelfCounts| update.position;
+        let position = |update: &live::ShelfCountsChanged| update.position;
         Ok(live.after(vec![now], Some(seen), position, move |update| {
             let counts = ShelfCounts {
                 want_to_read: update.want_to_read as i64,

@@ -224,9 +224,9 @@ impl Reader {
     }
 }
 
-/// A book's rating figures as stored: count, sum and one count per star (1 to 5).
+/// A row of `book_ratings`: count, sum and one count per star (1 to 5).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RatingCounts {
+pub struct BookRatingsRow {
     pub count: u64,
     pub sum: u64,
     pub stars: [u64; 5],
@@ -263,7 +263,7 @@ pub struct RatingBucket {
 }
 
 impl BookRatings {
-    pub fn new(book_id: Uuid, counts: RatingCounts) -> Self {
+    pub fn new(book_id: Uuid, counts: BookRatingsRow) -> Self {
         let total = counts.count;
         let share = |n: u64| {
             if total == 0 {
@@ -300,7 +300,7 @@ mod tests {
     #[test]
     fn the_seed_pages_figures() {
         // 33 ratings as 11/16/5/1/0 for 5/4/3/2/1 stars.
-        let counts = RatingCounts { count: 33, sum: 11 * 5 + 16 * 4 + 5 * 3 + 2, stars: [0, 1, 5, 16, 11] };
+        let counts = BookRatingsRow { count: 33, sum: 11 * 5 + 16 * 4 + 5 * 3 + 2, stars: [0, 1, 5, 16, 11] };
         let ratings = BookRatings::new(Uuid::nil(), counts);
         assert_eq!(ratings.average, 4.12);
         let percents: Vec<_> = ratings.histogram.iter().map(|b| (b.stars, b.percent)).collect();
@@ -309,7 +309,7 @@ mod tests {
 
     #[test]
     fn an_unrated_book_has_zeros_not_nan() {
-        let ratings = BookRatings::new(Uuid::nil(), RatingCounts::default());
+        let ratings = BookRatings::new(Uuid::nil(), BookRatingsRow::default());
         assert_eq!(ratings.average, 0.0);
         assert!(ratings.histogram.iter().all(|b| b.percent == 0 && b.count == 0));
     }

@@ -120,16 +120,16 @@ async fn baseline(store: &EventStore, database_url: &str, events: u64) -> anyhow
                 let mut histogram = [0i64; 5];
                 histogram[usize::from(stars) - 1] = 1;
                 sqlx::query(
-                    "INSERT INTO book_stats (book_id, ratings_count, ratings_sum, stars_1, stars_2, stars_3, stars_4, stars_5)
+                    "INSERT INTO book_ratings (book_id, ratings_count, ratings_sum, stars_1, stars_2, stars_3, stars_4, stars_5)
                      VALUES ($1, 1, $2, $3, $4, $5, $6, $7)
                      ON CONFLICT (book_id) DO UPDATE SET
-                         ratings_count = book_stats.ratings_count + 1,
-                         ratings_sum = book_stats.ratings_sum + EXCLUDED.ratings_sum,
-                         stars_1 = book_stats.stars_1 + EXCLUDED.stars_1,
-                         stars_2 = book_stats.stars_2 + EXCLUDED.stars_2,
-                         stars_3 = book_stats.stars_3 + EXCLUDED.stars_3,
-                         stars_4 = book_stats.stars_4 + EXCLUDED.stars_4,
-                         stars_5 = book_stats.stars_5 + EXCLUDED.stars_5",
+                         ratings_count = book_ratings.ratings_count + 1,
+                         ratings_sum = book_ratings.ratings_sum + EXCLUDED.ratings_sum,
+                         stars_1 = book_ratings.stars_1 + EXCLUDED.stars_1,
+                         stars_2 = book_ratings.stars_2 + EXCLUDED.stars_2,
+                         stars_3 = book_ratings.stars_3 + EXCLUDED.stars_3,
+                         stars_4 = book_ratings.stars_4 + EXCLUDED.stars_4,
+                         stars_5 = book_ratings.stars_5 + EXCLUDED.stars_5",
                 )
                 .bind(book_id)
                 .bind(i64::from(stars))

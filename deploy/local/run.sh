@@ -98,7 +98,7 @@ done
 "$BIN_DIR/readstream-seed" --gateway "http://$gateway_addr"
 echo
 echo "readstream is running: GraphQL (and GraphiQL) at http://$gateway_addr/graphql"
-echo "subscriptions at ws://$gateway_addr/graphql/ws; logs in $data/logs; Ctrl-C stops everything"
+echo "subscriptions at ws://$gateway_addr/graphql; logs in $data/logs; Ctrl-C stops everything"
 status=0
 wait -n -p done_pid "${pid_of[@]}" || status=$?
 for name in "${processes[@]}"; do

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use chrono::Utc;
-use readstream_contracts::{Envelope, Event, Metadata};
+use readstream_contracts::{Envelope, Event, Metadata, RatingsEvent};
 use readstream_eventstore::{EventStore, Stored, StreamSettings};
 use readstream_projection::Runner;
 use readstream_projector::feed::Feed;
@@ -137,7 +137,12 @@ async fn rows_written(
         command_id: Uuid::new_v4(),
         correlation_id: Uuid::new_v4(),
     };
-    let event = Event::BookRated { reader_id: author, book_id: Uuid::nil(), stars: 5, previous_stars: None };
+    let event = Event::Ratings(RatingsEvent::BookRated {
+        reader_id: author,
+        book_id: Uuid::nil(),
+        stars: 5,
+        previous_stars: None,
+    });
     let batch = [Stored { position, envelope: Envelope::new(meta, vec![event]) }];
     let runner = Runner::new(
         Feed { namespace: store.namespace().to_owned(), fanout_limit: FANOUT_LIMIT },

@@ -4,13 +4,16 @@
 //! `decide` what a command causes. What the aggregate's own events cannot tell (does the book
 //! exist, what day it is) the service looks up first and passes in as `Facts`.
 
+use crate::ContextEvent;
+
 /// An aggregate's state and the rules that change it.
 pub trait Decider: Default {
     /// What a client asks of this aggregate.
     type Command;
     /// What the service looked up before deciding; `()` when nothing.
     type Facts;
-    type Event;
+    /// The events of this aggregate's context.
+    type Event: ContextEvent;
     type Error;
 
     /// The events `command` causes given this state: none when it changes nothing, or why it

@@ -4,181 +4,59 @@ use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
 use uuid::Uuid;
 
-use crate::proto::events::v1 as pb;
+use crate::{
+    catalog::{BookAdded, CatalogEvent},
+    proto::events::v1 as pb,
+    ratings::RatingsEvent,
+    reading::{Progress, ReadingEvent},
+    reviews::ReviewsEvent,
+    social::SocialEvent,
+};
 
-/// Something that happened, in the words of the domain.
+/// Something that happened, in the words of the domain: one context's event. Each context's
+/// enum lists its own events, so a decider matches only those and the compiler points at every
+/// place a new one must be handled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    AuthorAdded {
-        author_id: Uuid,
-        name: String,
-        bio: String,
-    },
-    BookAdded(BookAdded),
-    ReaderRegistered {
-        reader_id: Uuid,
-        handle: String,
-        display_name: String,
-    },
-    ProfileUpdated {
-        reader_id: Uuid,
-        display_name: String,
-        bio: String,
-    },
-    ReaderFollowed {
-        follower_id: Uuid,
-        followee_id: Uuid,
-    },
-    ReaderUnfollowed {
-        follower_id: Uuid,
-        followee_id: Uuid,
-    },
-    ReaderBlocked {
-        blocker_id: Uuid,
-        blocked_id: Uuid,
-    },
-    ReaderUnblocked {
-        blocker_id: Uuid,
-        blocked_id: Uuid,
-    },
-    BookRated {
-        reader_id: Uuid,
-        book_id: Uuid,
-        stars: u8,
-        /// The rating this one replaces, if the reader had rated the book before.
-        previous_stars: Option<u8>,
-    },
-    RatingCleared {
-        reader_id: Uuid,
-        book_id: Uuid,
-        previous_stars: u8,
-    },
-    WantToRead {
-        reader_id: Uuid,
-        book_id: Uuid,
-        on: NaiveDate,
-    },
-    ReadingStarted {
-        reader_id: Uuid,
-        book_id: Uuid,
-        started_on: NaiveDate,
-        /// 1 for the first read-through, 2 for the first reread, …
-        read_through: u32,
-        /// Picked up again after a pause: the same read-through goes on.
-        resumed: bool,
-    },
-    ProgressUpdated {
-        reader_id: Uuid,
-        book_id: Uuid,
-        on: NaiveDate,
-        progress: Progress,
-        note: String,
-        read_through: u32,
-    },
-    ReadingPaused {
-        reader_id: Uuid,
-        book_id: Uuid,
-        on: NaiveDate,
-        read_through: u32,
-    },
-    ReadingFinished {
-        reader_id: Uuid,
-        book_id: Uuid,
-        finished_on: NaiveDate,
-        /// `None` when the reader never said when they started.
-        started_on: Option<NaiveDate>,
-        read_through: u32,
-    },
-    /// Did not finish.
-    ReadingAbandoned {
-        reader_id: Uuid,
-        book_id: Uuid,
-        on: NaiveDate,
-        note: String,
-        read_through: u32,
-    },
-    RemovedFromShelves {
-        reader_id: Uuid,
-        book_id: Uuid,
-        on: NaiveDate,
-    },
-    AddedToShelf {
-        reader_id: Uuid,
-        book_id: Uuid,
-        shelf: String,
-    },
-    RemovedFromShelf {
-        reader_id: Uuid,
-        book_id: Uuid,
-        shelf: String,
-    },
-    ReviewPublished {
-        review_id: Uuid,
-        reader_id: Uuid,
-        book_id: Uuid,
-        body: String,
-        contains_spoilers: bool,
-        written_on: NaiveDate,
-    },
-    ReviewEdited {
-        review_id: Uuid,
-        reader_id: Uuid,
-        book_id: Uuid,
-        body: String,
-        contains_spoilers: bool,
-    },
-    ReviewWithdrawn {
-        review_id: Uuid,
-        reader_id: Uuid,
-        book_id: Uuid,
-    },
-    ReviewLiked {
-        review_id: Uuid,
-        liker_id: Uuid,
-    },
-    ReviewUnliked {
-        review_id: Uuid,
-        liker_id: Uuid,
-    },
-    ReviewCommented {
-        review_id: Uuid,
-        comment_id: Uuid,
-        commenter_id: Uuid,
-        body: String,
-    },
-    CommentDeleted {
-        review_id: Uuid,
-        comment_id: Uuid,
-        commenter_id: Uuid,
-    },
+    Catalog(CatalogEvent),
+    Social(SocialEvent),
+    Ratings(RatingsEvent),
+    Reading(ReadingEvent),
+    Reviews(ReviewsEvent),
 }
 
-/// Ties review ids to their author and book: one review per reader per book.
-const REVIEW_NAMESPACE: Uuid = Uuid::from_u128(0x2b7c_41d0_9e3a_4f6b_8c1d_5a0e_7f92_b4c3);
-
-/// The id of `reader_id`'s review of `book_id`.
-pub fn review_id(reader_id: Uuid, book_id: Uuid) -> Uuid {
-    Uuid::new_v5(&REVIEW_NAMESPACE, format!("{reader_id}:{book_id}").as_bytes())
+/// One context's own events: what its deciders decide and fold, each a part of [`Event`].
+pub trait ContextEvent: Into<Event> + Sized + 'static {
+    /// This context's event, when `event` is one.
+    fn of(event: &Event) -> Option<&Self>;
 }
 
-/// How far into a book a reader is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Progress {
-    Page(u32),
-    Percent(u32),
+macro_rules! context_events {
+    ($($context:ident($event:ty)),* $(,)?) => {$(
+        impl From<$event> for Event {
+            fn from(event: $event) -> Self {
+                Event::$context(event)
+            }
+        }
+
+        impl ContextEvent for $event {
+            fn of(event: &Event) -> Option<&Self> {
+                match event {
+                    Event::$context(event) => Some(event),
+                    _ => None,
+                }
+            }
+        }
+    )*};
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BookAdded {
-    pub book_id: Uuid,
-    pub title: String,
-    pub subtitle: String,
-    pub description: String,
-    pub pages: u32,
-    pub format: String,
-    pub first_published: Option<NaiveDate>,
-    pub author_ids: Vec<Uuid>,
-}
+context_events!(
+    Catalog(CatalogEvent),
+    Social(SocialEvent),
+    Ratings(RatingsEvent),
+    Reading(ReadingEvent),
+    Reviews(ReviewsEvent),
+);
 
 /// Who did it, when, and on behalf of which command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,32 +110,32 @@ impl Envelope {
 impl Event {
     pub fn name(&self) -> &'static str {
         match self {
-            Event::AuthorAdded { .. } => "AuthorAdded",
-            Event::BookAdded(_) => "BookAdded",
-            Event::ReaderRegistered { .. } => "ReaderRegistered",
-            Event::ProfileUpdated { .. } => "ProfileUpdated",
-            Event::ReaderFollowed { .. } => "ReaderFollowed",
-            Event::ReaderUnfollowed { .. } => "ReaderUnfollowed",
-            Event::ReaderBlocked { .. } => "ReaderBlocked",
-            Event::ReaderUnblocked { .. } => "ReaderUnblocked",
-            Event::BookRated { .. } => "BookRated",
-            Event::RatingCleared { .. } => "RatingCleared",
-            Event::WantToRead { .. } => "WantToRead",
-            Event::ReadingStarted { .. } => "ReadingStarted",
-            Event::ProgressUpdated { .. } => "ProgressUpdated",
-            Event::ReadingPaused { .. } => "ReadingPaused",
-            Event::ReadingFinished { .. } => "ReadingFinished",
-            Event::ReadingAbandoned { .. } => "ReadingAbandoned",
-            Event::RemovedFromShelves { .. } => "RemovedFromShelves",
-            Event::AddedToShelf { .. } => "AddedToShelf",
-            Event::RemovedFromShelf { .. } => "RemovedFromShelf",
-            Event::ReviewPublished { .. } => "ReviewPublished",
-            Event::ReviewEdited { .. } => "ReviewEdited",
-            Event::ReviewWithdrawn { .. } => "ReviewWithdrawn",
-            Event::ReviewLiked { .. } => "ReviewLiked",
-            Event::ReviewUnliked { .. } => "ReviewUnliked",
-            Event::ReviewCommented { .. } => "ReviewCommented",
-            Event::CommentDeleted { .. } => "CommentDeleted",
+            Event::Catalog(CatalogEvent::AuthorAdded { .. }) => "AuthorAdded",
+            Event::Catalog(CatalogEvent::BookAdded(_)) => "BookAdded",
+            Event::Social(SocialEvent::ReaderRegistered { .. }) => "ReaderRegistered",
+            Event::Social(SocialEvent::ProfileUpdated { .. }) => "ProfileUpdated",
+            Event::Social(SocialEvent::ReaderFollowed { .. }) => "ReaderFollowed",
+            Event::Social(SocialEvent::ReaderUnfollowed { .. }) => "ReaderUnfollowed",
+            Event::Social(SocialEvent::ReaderBlocked { .. }) => "ReaderBlocked",
+            Event::Social(SocialEvent::ReaderUnblocked { .. }) => "ReaderUnblocked",
+            Event::Ratings(RatingsEvent::BookRated { .. }) => "BookRated",
+            Event::Ratings(RatingsEvent::RatingCleared { .. }) => "RatingCleared",
+            Event::Reading(ReadingEvent::WantToRead { .. }) => "WantToRead",
+            Event::Reading(ReadingEvent::ReadingStarted { .. }) => "ReadingStarted",
+            Event::Reading(ReadingEvent::ProgressUpdated { .. }) => "ProgressUpdated",
+            Event::Reading(ReadingEvent::ReadingPaused { .. }) => "ReadingPaused",
+            Event::Reading(ReadingEvent::ReadingFinished { .. }) => "ReadingFinished",
+            Event::Reading(ReadingEvent::ReadingAbandoned { .. }) => "ReadingAbandoned",
+            Event::Reading(ReadingEvent::RemovedFromShelves { .. }) => "RemovedFromShelves",
+            Event::Reading(ReadingEvent::AddedToShelf { .. }) => "AddedToShelf",
+            Event::Reading(ReadingEvent::RemovedFromShelf { .. }) => "RemovedFromShelf",
+            Event::Reviews(ReviewsEvent::ReviewPublished { .. }) => "ReviewPublished",
+            Event::Reviews(ReviewsEvent::ReviewEdited { .. }) => "ReviewEdited",
+            Event::Reviews(ReviewsEvent::ReviewWithdrawn { .. }) => "ReviewWithdrawn",
+            Event::Reviews(ReviewsEvent::ReviewLiked { .. }) => "ReviewLiked",
+            Event::Reviews(ReviewsEvent::ReviewUnliked { .. }) => "ReviewUnliked",
+            Event::Reviews(ReviewsEvent::ReviewCommented { .. }) => "ReviewCommented",
+            Event::Reviews(ReviewsEvent::CommentDeleted { .. }) => "CommentDeleted",
         }
     }
 }
@@ -324,10 +202,12 @@ impl TryFrom<pb::Event> for RecordedEvent {
         use pb::event::Body;
         let id = uuid("event_id", &wire.event_id)?;
         let event = match wire.body.ok_or(WireError::MissingBody(wire.event_id))? {
-            Body::AuthorAdded(e) => {
-                Event::AuthorAdded { author_id: uuid("author_id", &e.author_id)?, name: e.name, bio: e.bio }
-            }
-            Body::BookAdded(e) => Event::BookAdded(BookAdded {
+            Body::AuthorAdded(e) => Event::Catalog(CatalogEvent::AuthorAdded {
+                author_id: uuid("author_id", &e.author_id)?,
+                name: e.name,
+                bio: e.bio,
+            }),
+            Body::BookAdded(e) => Event::Catalog(CatalogEvent::BookAdded(BookAdded {
                 book_id: uuid("book_id", &e.book_id)?,
                 title: e.title,
                 subtitle: e.subtitle,
@@ -343,57 +223,57 @@ impl TryFrom<pb::Event> for RecordedEvent {
                     })?),
                 },
                 author_ids: e.author_ids.iter().map(|id| uuid("author_ids", id)).collect::<Result<_, _>>()?,
-            }),
-            Body::ReaderRegistered(e) => Event::ReaderRegistered {
+            })),
+            Body::ReaderRegistered(e) => Event::Social(SocialEvent::ReaderRegistered {
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 handle: e.handle,
                 display_name: e.display_name,
-            },
-            Body::ProfileUpdated(e) => Event::ProfileUpdated {
+            }),
+            Body::ProfileUpdated(e) => Event::Social(SocialEvent::ProfileUpdated {
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 display_name: e.display_name,
                 bio: e.bio,
-            },
-            Body::ReaderFollowed(e) => Event::ReaderFollowed {
+            }),
+            Body::ReaderFollowed(e) => Event::Social(SocialEvent::ReaderFollowed {
                 follower_id: uuid("follower_id", &e.follower_id)?,
                 followee_id: uuid("followee_id", &e.followee_id)?,
-            },
-            Body::ReaderUnfollowed(e) => Event::ReaderUnfollowed {
+            }),
+            Body::ReaderUnfollowed(e) => Event::Social(SocialEvent::ReaderUnfollowed {
                 follower_id: uuid("follower_id", &e.follower_id)?,
                 followee_id: uuid("followee_id", &e.followee_id)?,
-            },
-            Body::ReaderBlocked(e) => Event::ReaderBlocked {
+            }),
+            Body::ReaderBlocked(e) => Event::Social(SocialEvent::ReaderBlocked {
                 blocker_id: uuid("blocker_id", &e.blocker_id)?,
                 blocked_id: uuid("blocked_id", &e.blocked_id)?,
-            },
-            Body::ReaderUnblocked(e) => Event::ReaderUnblocked {
+            }),
+            Body::ReaderUnblocked(e) => Event::Social(SocialEvent::ReaderUnblocked {
                 blocker_id: uuid("blocker_id", &e.blocker_id)?,
                 blocked_id: uuid("blocked_id", &e.blocked_id)?,
-            },
-            Body::BookRated(e) => Event::BookRated {
+            }),
+            Body::BookRated(e) => Event::Ratings(RatingsEvent::BookRated {
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 book_id: uuid("book_id", &e.book_id)?,
                 stars: stars("stars", e.stars)?,
                 previous_stars: optional_stars("previous_stars", e.previous_stars)?,
-            },
-            Body::RatingCleared(e) => Event::RatingCleared {
+            }),
+            Body::RatingCleared(e) => Event::Ratings(RatingsEvent::RatingCleared {
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 book_id: uuid("book_id", &e.book_id)?,
                 previous_stars: stars("previous_stars", e.previous_stars)?,
-            },
-            Body::WantToRead(e) => Event::WantToRead {
+            }),
+            Body::WantToRead(e) => Event::Reading(ReadingEvent::WantToRead {
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 book_id: uuid("book_id", &e.book_id)?,
                 on: date("on", &e.on)?,
-            },
-            Body::ReadingStarted(e) => Event::ReadingStarted {
+            }),
+            Body::ReadingStarted(e) => Event::Reading(ReadingEvent::ReadingStarted {
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 book_id: uuid("book_id", &e.book_id)?,
                 started_on: date("started_on", &e.started_on)?,
                 read_through: e.read_through,
                 resumed: e.resumed,
-            },
-            Body::ProgressUpdated(e) => Event::ProgressUpdated {
+            }),
+            Body::ProgressUpdated(e) => Event::Reading(ReadingEvent::ProgressUpdated {
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 book_id: uuid("book_id", &e.book_id)?,
                 on: date("on", &e.on)?,
@@ -410,81 +290,81 @@ impl TryFrom<pb::Event> for RecordedEvent {
                 },
                 note: e.note,
                 read_through: e.read_through,
-            },
-            Body::ReadingPaused(e) => Event::ReadingPaused {
+            }),
+            Body::ReadingPaused(e) => Event::Reading(ReadingEvent::ReadingPaused {
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 book_id: uuid("book_id", &e.book_id)?,
                 on: date("on", &e.on)?,
                 read_through: e.read_through,
-            },
-            Body::ReadingFinished(e) => Event::ReadingFinished {
+            }),
+            Body::ReadingFinished(e) => Event::Reading(ReadingEvent::ReadingFinished {
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 book_id: uuid("book_id", &e.book_id)?,
                 finished_on: date("finished_on", &e.finished_on)?,
                 started_on: optional_date("started_on", &e.started_on)?,
                 read_through: e.read_through,
-            },
-            Body::ReadingAbandoned(e) => Event::ReadingAbandoned {
+            }),
+            Body::ReadingAbandoned(e) => Event::Reading(ReadingEvent::ReadingAbandoned {
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 book_id: uuid("book_id", &e.book_id)?,
                 on: date("on", &e.on)?,
                 note: e.note,
                 read_through: e.read_through,
-            },
-            Body::RemovedFromShelves(e) => Event::RemovedFromShelves {
+            }),
+            Body::RemovedFromShelves(e) => Event::Reading(ReadingEvent::RemovedFromShelves {
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 book_id: uuid("book_id", &e.book_id)?,
                 on: date("on", &e.on)?,
-            },
-            Body::AddedToShelf(e) => Event::AddedToShelf {
+            }),
+            Body::AddedToShelf(e) => Event::Reading(ReadingEvent::AddedToShelf {
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 book_id: uuid("book_id", &e.book_id)?,
                 shelf: e.shelf,
-            },
-            Body::RemovedFromShelf(e) => Event::RemovedFromShelf {
+            }),
+            Body::RemovedFromShelf(e) => Event::Reading(ReadingEvent::RemovedFromShelf {
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 book_id: uuid("book_id", &e.book_id)?,
                 shelf: e.shelf,
-            },
-            Body::ReviewPublished(e) => Event::ReviewPublished {
+            }),
+            Body::ReviewPublished(e) => Event::Reviews(ReviewsEvent::ReviewPublished {
                 review_id: uuid("review_id", &e.review_id)?,
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 book_id: uuid("book_id", &e.book_id)?,
                 body: e.body,
                 contains_spoilers: e.contains_spoilers,
                 written_on: date("written_on", &e.written_on)?,
-            },
-            Body::ReviewEdited(e) => Event::ReviewEdited {
+            }),
+            Body::ReviewEdited(e) => Event::Reviews(ReviewsEvent::ReviewEdited {
                 review_id: uuid("review_id", &e.review_id)?,
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 book_id: uuid("book_id", &e.book_id)?,
                 body: e.body,
                 contains_spoilers: e.contains_spoilers,
-            },
-            Body::ReviewWithdrawn(e) => Event::ReviewWithdrawn {
+            }),
+            Body::ReviewWithdrawn(e) => Event::Reviews(ReviewsEvent::ReviewWithdrawn {
                 review_id: uuid("review_id", &e.review_id)?,
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 book_id: uuid("book_id", &e.book_id)?,
-            },
-            Body::ReviewLiked(e) => Event::ReviewLiked {
+            }),
+            Body::ReviewLiked(e) => Event::Reviews(ReviewsEvent::ReviewLiked {
                 review_id: uuid("review_id", &e.review_id)?,
                 liker_id: uuid("liker_id", &e.liker_id)?,
-            },
-            Body::ReviewUnliked(e) => Event::ReviewUnliked {
+            }),
+            Body::ReviewUnliked(e) => Event::Reviews(ReviewsEvent::ReviewUnliked {
                 review_id: uuid("review_id", &e.review_id)?,
                 liker_id: uuid("liker_id", &e.liker_id)?,
-            },
-            Body::ReviewCommented(e) => Event::ReviewCommented {
+            }),
+            Body::ReviewCommented(e) => Event::Reviews(ReviewsEvent::ReviewCommented {
                 review_id: uuid("review_id", &e.review_id)?,
                 comment_id: uuid("comment_id", &e.comment_id)?,
                 commenter_id: uuid("commenter_id", &e.commenter_id)?,
                 body: e.body,
-            },
-            Body::CommentDeleted(e) => Event::CommentDeleted {
+            }),
+            Body::CommentDeleted(e) => Event::Reviews(ReviewsEvent::CommentDeleted {
                 review_id: uuid("review_id", &e.review_id)?,
                 comment_id: uuid("comment_id", &e.comment_id)?,
                 commenter_id: uuid("commenter_id", &e.commenter_id)?,
-            },
+            }),
         };
         Ok(RecordedEvent { id, event })
     }
@@ -506,12 +386,12 @@ impl From<&RecordedEvent> for pb::Event {
     fn from(recorded: &RecordedEvent) -> Self {
         use pb::event::Body;
         let body = match &recorded.event {
-            Event::AuthorAdded { author_id, name, bio } => Body::AuthorAdded(pb::AuthorAdded {
+            Event::Catalog(CatalogEvent::AuthorAdded { author_id, name, bio }) => Body::AuthorAdded(pb::AuthorAdded {
                 author_id: author_id.to_string(),
                 name: name.clone(),
                 bio: bio.clone(),
             }),
-            Event::BookAdded(e) => Body::BookAdded(pb::BookAdded {
+            Event::Catalog(CatalogEvent::BookAdded(e)) => Body::BookAdded(pb::BookAdded {
                 book_id: e.book_id.to_string(),
                 title: e.title.clone(),
                 subtitle: e.subtitle.clone(),
@@ -521,30 +401,34 @@ impl From<&RecordedEvent> for pb::Event {
                 first_published: e.first_published.map(|d| d.to_string()).unwrap_or_default(),
                 author_ids: e.author_ids.iter().map(Uuid::to_string).collect(),
             }),
-            Event::ReaderRegistered { reader_id, handle, display_name } => {
+            Event::Social(SocialEvent::ReaderRegistered { reader_id, handle, display_name }) => {
                 Body::ReaderRegistered(pb::ReaderRegistered {
                     reader_id: reader_id.to_string(),
                     handle: handle.clone(),
                     display_name: display_name.clone(),
                 })
             }
-            Event::BookRated { reader_id, book_id, stars, previous_stars } => Body::BookRated(pb::BookRated {
-                reader_id: reader_id.to_string(),
-                book_id: book_id.to_string(),
-                stars: u32::from(*stars),
-                previous_stars: previous_stars.map(u32::from).unwrap_or(0),
-            }),
-            Event::RatingCleared { reader_id, book_id, previous_stars } => Body::RatingCleared(pb::RatingCleared {
-                reader_id: reader_id.to_string(),
-                book_id: book_id.to_string(),
-                previous_stars: u32::from(*previous_stars),
-            }),
-            Event::WantToRead { reader_id, book_id, on } => Body::WantToRead(pb::WantToRead {
+            Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, stars, previous_stars }) => {
+                Body::BookRated(pb::BookRated {
+                    reader_id: reader_id.to_string(),
+                    book_id: book_id.to_string(),
+                    stars: u32::from(*stars),
+                    previous_stars: previous_stars.map(u32::from).unwrap_or(0),
+                })
+            }
+            Event::Ratings(RatingsEvent::RatingCleared { reader_id, book_id, previous_stars }) => {
+                Body::RatingCleared(pb::RatingCleared {
+                    reader_id: reader_id.to_string(),
+                    book_id: book_id.to_string(),
+                    previous_stars: u32::from(*previous_stars),
+                })
+            }
+            Event::Reading(ReadingEvent::WantToRead { reader_id, book_id, on }) => Body::WantToRead(pb::WantToRead {
                 reader_id: reader_id.to_string(),
                 book_id: book_id.to_string(),
                 on: on.to_string(),
             }),
-            Event::ReadingStarted { reader_id, book_id, started_on, read_through, resumed } => {
+            Event::Reading(ReadingEvent::ReadingStarted { reader_id, book_id, started_on, read_through, resumed }) => {
                 Body::ReadingStarted(pb::ReadingStarted {
                     reader_id: reader_id.to_string(),
                     book_id: book_id.to_string(),
@@ -553,7 +437,7 @@ impl From<&RecordedEvent> for pb::Event {
                     resumed: *resumed,
                 })
             }
-            Event::ProgressUpdated { reader_id, book_id, on, progress, note, read_through } => {
+            Event::Reading(ReadingEvent::ProgressUpdated { reader_id, book_id, on, progress, note, read_through }) => {
                 let (page, percent) = match *progress {
                     Progress::Page(page) => (Some(page), None),
                     Progress::Percent(percent) => (None, Some(percent)),
@@ -568,22 +452,28 @@ impl From<&RecordedEvent> for pb::Event {
                     read_through: *read_through,
                 })
             }
-            Event::ReadingPaused { reader_id, book_id, on, read_through } => Body::ReadingPaused(pb::ReadingPaused {
-                reader_id: reader_id.to_string(),
-                book_id: book_id.to_string(),
-                on: on.to_string(),
-                read_through: *read_through,
-            }),
-            Event::ReadingFinished { reader_id, book_id, finished_on, started_on, read_through } => {
-                Body::ReadingFinished(pb::ReadingFinished {
+            Event::Reading(ReadingEvent::ReadingPaused { reader_id, book_id, on, read_through }) => {
+                Body::ReadingPaused(pb::ReadingPaused {
                     reader_id: reader_id.to_string(),
                     book_id: book_id.to_string(),
-                    finished_on: finished_on.to_string(),
-                    started_on: started_on.map(|d| d.to_string()).unwrap_or_default(),
+                    on: on.to_string(),
                     read_through: *read_through,
                 })
             }
-            Event::ReadingAbandoned { reader_id, book_id, on, note, read_through } => {
+            Event::Reading(ReadingEvent::ReadingFinished {
+                reader_id,
+                book_id,
+                finished_on,
+                started_on,
+                read_through,
+            }) => Body::ReadingFinished(pb::ReadingFinished {
+                reader_id: reader_id.to_string(),
+                book_id: book_id.to_string(),
+                finished_on: finished_on.to_string(),
+                started_on: started_on.map(|d| d.to_string()).unwrap_or_default(),
+                read_through: *read_through,
+            }),
+            Event::Reading(ReadingEvent::ReadingAbandoned { reader_id, book_id, on, note, read_through }) => {
                 Body::ReadingAbandoned(pb::ReadingAbandoned {
                     reader_id: reader_id.to_string(),
                     book_id: book_id.to_string(),
@@ -592,53 +482,74 @@ impl From<&RecordedEvent> for pb::Event {
                     read_through: *read_through,
                 })
             }
-            Event::RemovedFromShelves { reader_id, book_id, on } => Body::RemovedFromShelves(pb::RemovedFromShelves {
-                reader_id: reader_id.to_string(),
-                book_id: book_id.to_string(),
-                on: on.to_string(),
-            }),
-            Event::AddedToShelf { reader_id, book_id, shelf } => Body::AddedToShelf(pb::AddedToShelf {
-                reader_id: reader_id.to_string(),
-                book_id: book_id.to_string(),
-                shelf: shelf.clone(),
-            }),
-            Event::ProfileUpdated { reader_id, display_name, bio } => Body::ProfileUpdated(pb::ProfileUpdated {
-                reader_id: reader_id.to_string(),
-                display_name: display_name.clone(),
-                bio: bio.clone(),
-            }),
-            Event::ReaderFollowed { follower_id, followee_id } => Body::ReaderFollowed(pb::ReaderFollowed {
-                follower_id: follower_id.to_string(),
-                followee_id: followee_id.to_string(),
-            }),
-            Event::ReaderUnfollowed { follower_id, followee_id } => Body::ReaderUnfollowed(pb::ReaderUnfollowed {
-                follower_id: follower_id.to_string(),
-                followee_id: followee_id.to_string(),
-            }),
-            Event::ReaderBlocked { blocker_id, blocked_id } => Body::ReaderBlocked(pb::ReaderBlocked {
-                blocker_id: blocker_id.to_string(),
-                blocked_id: blocked_id.to_string(),
-            }),
-            Event::ReaderUnblocked { blocker_id, blocked_id } => Body::ReaderUnblocked(pb::ReaderUnblocked {
-                blocker_id: blocker_id.to_string(),
-                blocked_id: blocked_id.to_string(),
-            }),
-            Event::RemovedFromShelf { reader_id, book_id, shelf } => Body::RemovedFromShelf(pb::RemovedFromShelf {
-                reader_id: reader_id.to_string(),
-                book_id: book_id.to_string(),
-                shelf: shelf.clone(),
-            }),
-            Event::ReviewPublished { review_id, reader_id, book_id, body, contains_spoilers, written_on } => {
-                Body::ReviewPublished(pb::ReviewPublished {
-                    review_id: review_id.to_string(),
+            Event::Reading(ReadingEvent::RemovedFromShelves { reader_id, book_id, on }) => {
+                Body::RemovedFromShelves(pb::RemovedFromShelves {
                     reader_id: reader_id.to_string(),
                     book_id: book_id.to_string(),
-                    body: body.clone(),
-                    contains_spoilers: *contains_spoilers,
-                    written_on: written_on.to_string(),
+                    on: on.to_string(),
                 })
             }
-            Event::ReviewEdited { review_id, reader_id, book_id, body, contains_spoilers } => {
+            Event::Reading(ReadingEvent::AddedToShelf { reader_id, book_id, shelf }) => {
+                Body::AddedToShelf(pb::AddedToShelf {
+                    reader_id: reader_id.to_string(),
+                    book_id: book_id.to_string(),
+                    shelf: shelf.clone(),
+                })
+            }
+            Event::Social(SocialEvent::ProfileUpdated { reader_id, display_name, bio }) => {
+                Body::ProfileUpdated(pb::ProfileUpdated {
+                    reader_id: reader_id.to_string(),
+                    display_name: display_name.clone(),
+                    bio: bio.clone(),
+                })
+            }
+            Event::Social(SocialEvent::ReaderFollowed { follower_id, followee_id }) => {
+                Body::ReaderFollowed(pb::ReaderFollowed {
+                    follower_id: follower_id.to_string(),
+                    followee_id: followee_id.to_string(),
+                })
+            }
+            Event::Social(SocialEvent::ReaderUnfollowed { follower_id, followee_id }) => {
+                Body::ReaderUnfollowed(pb::ReaderUnfollowed {
+                    follower_id: follower_id.to_string(),
+                    followee_id: followee_id.to_string(),
+                })
+            }
+            Event::Social(SocialEvent::ReaderBlocked { blocker_id, blocked_id }) => {
+                Body::ReaderBlocked(pb::ReaderBlocked {
+                    blocker_id: blocker_id.to_string(),
+                    blocked_id: blocked_id.to_string(),
+                })
+            }
+            Event::Social(SocialEvent::ReaderUnblocked { blocker_id, blocked_id }) => {
+                Body::ReaderUnblocked(pb::ReaderUnblocked {
+                    blocker_id: blocker_id.to_string(),
+                    blocked_id: blocked_id.to_string(),
+                })
+            }
+            Event::Reading(ReadingEvent::RemovedFromShelf { reader_id, book_id, shelf }) => {
+                Body::RemovedFromShelf(pb::RemovedFromShelf {
+                    reader_id: reader_id.to_string(),
+                    book_id: book_id.to_string(),
+                    shelf: shelf.clone(),
+                })
+            }
+            Event::Reviews(ReviewsEvent::ReviewPublished {
+                review_id,
+                reader_id,
+                book_id,
+                body,
+                contains_spoilers,
+                written_on,
+            }) => Body::ReviewPublished(pb::ReviewPublished {
+                review_id: review_id.to_string(),
+                reader_id: reader_id.to_string(),
+                book_id: book_id.to_string(),
+                body: body.clone(),
+                contains_spoilers: *contains_spoilers,
+                written_on: written_on.to_string(),
+            }),
+            Event::Reviews(ReviewsEvent::ReviewEdited { review_id, reader_id, book_id, body, contains_spoilers }) => {
                 Body::ReviewEdited(pb::ReviewEdited {
                     review_id: review_id.to_string(),
                     reader_id: reader_id.to_string(),
@@ -647,19 +558,23 @@ impl From<&RecordedEvent> for pb::Event {
                     contains_spoilers: *contains_spoilers,
                 })
             }
-            Event::ReviewWithdrawn { review_id, reader_id, book_id } => Body::ReviewWithdrawn(pb::ReviewWithdrawn {
-                review_id: review_id.to_string(),
-                reader_id: reader_id.to_string(),
-                book_id: book_id.to_string(),
-            }),
-            Event::ReviewLiked { review_id, liker_id } => {
+            Event::Reviews(ReviewsEvent::ReviewWithdrawn { review_id, reader_id, book_id }) => {
+                Body::ReviewWithdrawn(pb::ReviewWithdrawn {
+                    review_id: review_id.to_string(),
+                    reader_id: reader_id.to_string(),
+                    book_id: book_id.to_string(),
+                })
+            }
+            Event::Reviews(ReviewsEvent::ReviewLiked { review_id, liker_id }) => {
                 Body::ReviewLiked(pb::ReviewLiked { review_id: review_id.to_string(), liker_id: liker_id.to_string() })
             }
-            Event::ReviewUnliked { review_id, liker_id } => Body::ReviewUnliked(pb::ReviewUnliked {
-                review_id: review_id.to_string(),
-                liker_id: liker_id.to_string(),
-            }),
-            Event::ReviewCommented { review_id, comment_id, commenter_id, body } => {
+            Event::Reviews(ReviewsEvent::ReviewUnliked { review_id, liker_id }) => {
+                Body::ReviewUnliked(pb::ReviewUnliked {
+                    review_id: review_id.to_string(),
+                    liker_id: liker_id.to_string(),
+                })
+            }
+            Event::Reviews(ReviewsEvent::ReviewCommented { review_id, comment_id, commenter_id, body }) => {
                 Body::ReviewCommented(pb::ReviewCommented {
                     review_id: review_id.to_string(),
                     comment_id: comment_id.to_string(),
@@ -667,11 +582,13 @@ impl From<&RecordedEvent> for pb::Event {
                     body: body.clone(),
                 })
             }
-            Event::CommentDeleted { review_id, comment_id, commenter_id } => Body::CommentDeleted(pb::CommentDeleted {
-                review_id: review_id.to_string(),
-                comment_id: comment_id.to_string(),
-                commenter_id: commenter_id.to_string(),
-            }),
+            Event::Reviews(ReviewsEvent::CommentDeleted { review_id, comment_id, commenter_id }) => {
+                Body::CommentDeleted(pb::CommentDeleted {
+                    review_id: review_id.to_string(),
+                    comment_id: comment_id.to_string(),
+                    commenter_id: commenter_id.to_string(),
+                })
+            }
         };
         pb::Event { event_id: recorded.id.to_string(), body: Some(body) }
     }
@@ -680,6 +597,7 @@ impl From<&RecordedEvent> for pb::Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::review_id;
 
     fn day(year: i32, month: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(year, month, day).unwrap_or_default()
@@ -701,8 +619,12 @@ mod tests {
         let envelope = Envelope::new(
             meta(),
             vec![
-                Event::AuthorAdded { author_id: Uuid::now_v7(), name: "K".into(), bio: String::new() },
-                Event::BookAdded(BookAdded {
+                Event::Catalog(CatalogEvent::AuthorAdded {
+                    author_id: Uuid::now_v7(),
+                    name: "K".into(),
+                    bio: String::new(),
+                }),
+                Event::Catalog(CatalogEvent::BookAdded(BookAdded {
                     book_id,
                     title: "Moscow 1956".into(),
                     subtitle: "The Silenced Spring".into(),
@@ -711,87 +633,110 @@ mod tests {
                     format: "Hardcover".into(),
                     first_published: NaiveDate::from_ymd_opt(2017, 4, 17),
                     author_ids: vec![Uuid::now_v7()],
+                })),
+                Event::Social(SocialEvent::ReaderRegistered {
+                    reader_id,
+                    handle: "ana".into(),
+                    display_name: "Ana".into(),
                 }),
-                Event::ReaderRegistered { reader_id, handle: "ana".into(), display_name: "Ana".into() },
-                Event::BookRated { reader_id, book_id, stars: 4, previous_stars: None },
-                Event::BookRated { reader_id, book_id, stars: 5, previous_stars: Some(4) },
-                Event::RatingCleared { reader_id, book_id, previous_stars: 5 },
-                Event::WantToRead { reader_id, book_id, on: day(2024, 1, 2) },
-                Event::ReadingStarted {
+                Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, stars: 4, previous_stars: None }),
+                Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, stars: 5, previous_stars: Some(4) }),
+                Event::Ratings(RatingsEvent::RatingCleared { reader_id, book_id, previous_stars: 5 }),
+                Event::Reading(ReadingEvent::WantToRead { reader_id, book_id, on: day(2024, 1, 2) }),
+                Event::Reading(ReadingEvent::ReadingStarted {
                     reader_id,
                     book_id,
                     started_on: day(2024, 2, 1),
                     read_through: 1,
                     resumed: false,
-                },
-                Event::ProgressUpdated {
+                }),
+                Event::Reading(ReadingEvent::ProgressUpdated {
                     reader_id,
                     book_id,
                     on: day(2024, 2, 3),
                     progress: Progress::Page(120),
                     note: "slow".into(),
                     read_through: 1,
-                },
-                Event::ProgressUpdated {
+                }),
+                Event::Reading(ReadingEvent::ProgressUpdated {
                     reader_id,
                     book_id,
                     on: day(2024, 2, 4),
                     progress: Progress::Percent(40),
                     note: String::new(),
                     read_through: 1,
-                },
-                Event::ReadingPaused { reader_id, book_id, on: day(2024, 2, 5), read_through: 1 },
-                Event::ReadingFinished {
+                }),
+                Event::Reading(ReadingEvent::ReadingPaused {
+                    reader_id,
+                    book_id,
+                    on: day(2024, 2, 5),
+                    read_through: 1,
+                }),
+                Event::Reading(ReadingEvent::ReadingFinished {
                     reader_id,
                     book_id,
                     finished_on: day(2024, 3, 1),
                     started_on: None,
                     read_through: 1,
-                },
-                Event::ReadingAbandoned {
+                }),
+                Event::Reading(ReadingEvent::ReadingAbandoned {
                     reader_id,
                     book_id,
                     on: day(2024, 3, 2),
                     note: "meh".into(),
                     read_through: 2,
-                },
-                Event::RemovedFromShelves { reader_id, book_id, on: day(2024, 3, 3) },
-                Event::AddedToShelf { reader_id, book_id, shelf: "russia".into() },
-                Event::ProfileUpdated { reader_id, display_name: "Ana R.".into(), bio: "Reads history.".into() },
-                Event::ReaderFollowed { follower_id: reader_id, followee_id: book_id },
-                Event::ReaderUnfollowed { follower_id: reader_id, followee_id: book_id },
-                Event::ReaderBlocked { blocker_id: reader_id, blocked_id: book_id },
-                Event::ReaderUnblocked { blocker_id: reader_id, blocked_id: book_id },
-                Event::RemovedFromShelf { reader_id, book_id, shelf: "russia".into() },
-                Event::ReviewPublished {
+                }),
+                Event::Reading(ReadingEvent::RemovedFromShelves { reader_id, book_id, on: day(2024, 3, 3) }),
+                Event::Reading(ReadingEvent::AddedToShelf { reader_id, book_id, shelf: "russia".into() }),
+                Event::Social(SocialEvent::ProfileUpdated {
+                    reader_id,
+                    display_name: "Ana R.".into(),
+                    bio: "Reads history.".into(),
+                }),
+                Event::Social(SocialEvent::ReaderFollowed { follower_id: reader_id, followee_id: book_id }),
+                Event::Social(SocialEvent::ReaderUnfollowed { follower_id: reader_id, followee_id: book_id }),
+                Event::Social(SocialEvent::ReaderBlocked { blocker_id: reader_id, blocked_id: book_id }),
+                Event::Social(SocialEvent::ReaderUnblocked { blocker_id: reader_id, blocked_id: book_id }),
+                Event::Reading(ReadingEvent::RemovedFromShelf { reader_id, book_id, shelf: "russia".into() }),
+                Event::Reviews(ReviewsEvent::ReviewPublished {
                     review_id: review_id(reader_id, book_id),
                     reader_id,
                     book_id,
                     body: "**Vivid**".into(),
                     contains_spoilers: true,
                     written_on: day(2018, 7, 29),
-                },
-                Event::ReviewEdited {
+                }),
+                Event::Reviews(ReviewsEvent::ReviewEdited {
                     review_id: review_id(reader_id, book_id),
                     reader_id,
                     book_id,
                     body: "Vivid.".into(),
                     contains_spoilers: false,
-                },
-                Event::ReviewLiked { review_id: review_id(reader_id, book_id), liker_id: book_id },
-                Event::ReviewUnliked { review_id: review_id(reader_id, book_id), liker_id: book_id },
-                Event::ReviewCommented {
+                }),
+                Event::Reviews(ReviewsEvent::ReviewLiked {
+                    review_id: review_id(reader_id, book_id),
+                    liker_id: book_id,
+                }),
+                Event::Reviews(ReviewsEvent::ReviewUnliked {
+                    review_id: review_id(reader_id, book_id),
+                    liker_id: book_id,
+                }),
+                Event::Reviews(ReviewsEvent::ReviewCommented {
                     review_id: review_id(reader_id, book_id),
                     comment_id: book_id,
                     commenter_id: reader_id,
                     body: "Agreed".into(),
-                },
-                Event::CommentDeleted {
+                }),
+                Event::Reviews(ReviewsEvent::CommentDeleted {
                     review_id: review_id(reader_id, book_id),
                     comment_id: book_id,
                     commenter_id: reader_id,
-                },
-                Event::ReviewWithdrawn { review_id: review_id(reader_id, book_id), reader_id, book_id },
+                }),
+                Event::Reviews(ReviewsEvent::ReviewWithdrawn {
+                    review_id: review_id(reader_id, book_id),
+                    reader_id,
+                    book_id,
+                }),
             ],
         );
         let decoded = Envelope::decode(&envelope.encode());

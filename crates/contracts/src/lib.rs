@@ -40,9 +40,14 @@ pub mod proto {
     }
 }
 
+pub use catalog::{BookAdded, CatalogEvent};
 pub use command::{Command, Service};
 pub use decider::Decider;
-pub use event::{review_id, Envelope, Event, Metadata, Progress, RecordedEvent, WireError};
+pub use event::{ContextEvent, Envelope, Event, Metadata, RecordedEvent, WireError};
+pub use ratings::RatingsEvent;
 pub use read_model::ReadModel;
+pub use reading::{Progress, ReadingEvent};
 pub use rejection::{Code, Rejection};
+pub use reviews::{review_id, ReviewsEvent};
+pub use social::SocialEvent;
 pub use subject::Aggregate;

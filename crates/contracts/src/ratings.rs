@@ -25,3 +25,20 @@ pub fn rating(reader_id: Uuid, book_id: Uuid) -> Aggregate {
 pub fn live_book_ratings(namespace: &str, book_id: Uuid) -> String {
     format!("{namespace}.live.book.{book_id}.ratings")
 }
+
+/// A reader's stars for a book changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RatingsEvent {
+    BookRated {
+        reader_id: Uuid,
+        book_id: Uuid,
+        stars: u8,
+        /// The rating this one replaces, if the reader had rated the book before.
+        previous_stars: Option<u8>,
+    },
+    RatingCleared {
+        reader_id: Uuid,
+        book_id: Uuid,
+        previous_stars: u8,
+    },
+}

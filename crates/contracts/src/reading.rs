@@ -1,5 +1,6 @@
 //! The reading context: a reader's shelves and reading log for a book.
 
+use chrono::NaiveDate;
 use uuid::Uuid;
 
 use crate::{
@@ -34,4 +35,92 @@ pub fn copy(reader_id: Uuid, book_id: Uuid) -> Aggregate {
 /// Where a book's new shelf counts are published after each projected change.
 pub fn live_book_shelf_counts(namespace: &str, book_id: Uuid) -> String {
     format!("{namespace}.live.book.{book_id}.shelves")
+}
+
+/// What happened to one reader's copy of one book.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadingEvent {
+    WantToRead {
+        reader_id: Uuid,
+        book_id: Uuid,
+        on: NaiveDate,
+    },
+    ReadingStarted {
+        reader_id: Uuid,
+        book_id: Uuid,
+        started_on: NaiveDate,
+        /// 1 for the first read-through, 2 for the first reread, …
+        read_through: u32,
+        /// Picked up again after a pause: the same read-through goes on.
+        resumed: bool,
+    },
+    ProgressUpdated {
+        reader_id: Uuid,
+        book_id: Uuid,
+        on: NaiveDate,
+        progress: Progress,
+        note: String,
+        read_through: u32,
+    },
+    ReadingPaused {
+        reader_id: Uuid,
+        book_id: Uuid,
+        on: NaiveDate,
+        read_through: u32,
+    },
+    ReadingFinished {
+        reader_id: Uuid,
+        book_id: Uuid,
+        finished_on: NaiveDate,
+        /// `None` when the reader never said when they started.
+        started_on: Option<NaiveDate>,
+        read_through: u32,
+    },
+    /// Did not finish.
+    ReadingAbandoned {
+        reader_id: Uuid,
+        book_id: Uuid,
+        on: NaiveDate,
+        note: String,
+        read_through: u32,
+    },
+    RemovedFromShelves {
+        reader_id: Uuid,
+        book_id: Uuid,
+        on: NaiveDate,
+    },
+    AddedToShelf {
+        reader_id: Uuid,
+        book_id: Uuid,
+        shelf: String,
+    },
+    RemovedFromShelf {
+        reader_id: Uuid,
+        book_id: Uuid,
+        shelf: String,
+    },
+}
+
+/// How far into a book a reader is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    Page(u32),
+    Percent(u32),
+}
+
+impl ReadingEvent {
+    /// The reader and the book of the copy this event happened to.
+    pub fn copy(&self) -> (Uuid, Uuid) {
+        match *self {
+            ReadingEvent::WantToRead { reader_id, book_id, .. }
+            | ReadingEvent::ReadingStarted { reader_id, book_id, .. }
+            | ReadingEvent::ProgressUpdated { reader_id, book_id, .. }
+            | ReadingEvent::ReadingPaused { reader_id, book_id, .. }
+            | ReadingEvent::ReadingFinished { reader_id, book_id, .. }
+            | ReadingEvent::ReadingAbandoned { reader_id, book_id, .. }
+            | ReadingEvent::RemovedFromShelves { reader_id, book_id, .. }
+            | ReadingEvent::AddedToShelf { reader_id, book_id, .. }
+            | ReadingEvent::RemovedFromShelf { reader_id, book_id, .. } => (reader_id, book_id),
+        }
+    }
 }

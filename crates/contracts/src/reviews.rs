@@ -3,6 +3,7 @@
 //! Likes and comments are aggregates of their own below the review's subject, so readers
 //! liking one review at once never contend for one subject.
 
+use chrono::NaiveDate;
 use uuid::Uuid;
 
 use crate::{
@@ -45,4 +46,71 @@ pub fn comment(author_id: Uuid, book_id: Uuid, comment_id: Uuid) -> Aggregate {
 /// Where a book's newly published reviews are announced.
 pub fn live_book_reviews(namespace: &str, book_id: Uuid) -> String {
     format!("{namespace}.live.book.{book_id}.reviews")
+}
+
+/// What happened to a review, its likes and its comments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReviewsEvent {
+    ReviewPublished {
+        review_id: Uuid,
+        reader_id: Uuid,
+        book_id: Uuid,
+        body: String,
+        contains_spoilers: bool,
+        written_on: NaiveDate,
+    },
+    ReviewEdited {
+        review_id: Uuid,
+        reader_id: Uuid,
+        book_id: Uuid,
+        body: String,
+        contains_spoilers: bool,
+    },
+    ReviewWithdrawn {
+        review_id: Uuid,
+        reader_id: Uuid,
+        book_id: Uuid,
+    },
+    ReviewLiked {
+        review_id: Uuid,
+        liker_id: Uuid,
+    },
+    ReviewUnliked {
+        review_id: Uuid,
+        liker_id: Uuid,
+    },
+    ReviewCommented {
+        review_id: Uuid,
+        comment_id: Uuid,
+        commenter_id: Uuid,
+        body: String,
+    },
+    CommentDeleted {
+        review_id: Uuid,
+        comment_id: Uuid,
+        commenter_id: Uuid,
+    },
+}
+
+/// Ties review ids to their author and book: one review per reader per book.
+const REVIEW_NAMESPACE: Uuid = Uuid::from_u128(0x2b7c_41d0_9e3a_4f6b_8c1d_5a0e_7f92_b4c3);
+
+/// The id of `reader_id`'s review of `book_id`.
+pub fn review_id(reader_id: Uuid, book_id: Uuid) -> Uuid {
+    Uuid::new_v5(&REVIEW_NAMESPACE, format!("{reader_id}:{book_id}").as_bytes())
+}
+
+impl ReviewsEvent {
+    /// The review this event happened to (or to one of its likes or comments).
+    pub fn review_id(&self) -> Uuid {
+        match *self {
+            ReviewsEvent::ReviewPublished { review_id, .. }
+            | ReviewsEvent::ReviewEdited { review_id, .. }
+            | ReviewsEvent::ReviewWithdrawn { review_id, .. }
+            | ReviewsEvent::ReviewLiked { review_id, .. }
+            | ReviewsEvent::ReviewUnliked { review_id, .. }
+            | ReviewsEvent::ReviewCommented { review_id, .. }
+            | ReviewsEvent::CommentDeleted { review_id, .. } => review_id,
+        }
+    }
 }

@@ -45,3 +45,14 @@ pub fn live_feed(namespace: &str, reader_id: Uuid) -> String {
 pub fn live_activity(namespace: &str, actor_id: Uuid) -> String {
     format!("{namespace}.live.activity.{actor_id}")
 }
+
+/// What readers did to their accounts and to each other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SocialEvent {
+    ReaderRegistered { reader_id: Uuid, handle: String, display_name: String },
+    ProfileUpdated { reader_id: Uuid, display_name: String, bio: String },
+    ReaderFollowed { follower_id: Uuid, followee_id: Uuid },
+    ReaderUnfollowed { follower_id: Uuid, followee_id: Uuid },
+    ReaderBlocked { blocker_id: Uuid, blocked_id: Uuid },
+    ReaderUnblocked { blocker_id: Uuid, blocked_id: Uuid },
+}

@@ -13,7 +13,7 @@ use async_nats::jetstream::{
     stream::{self, LastRawMessageErrorKind},
 };
 use bytes::Bytes;
-use readstream_contracts::{Aggregate, Decider, Envelope, Event, Metadata, Rejection, WireError};
+use readstream_contracts::{Aggregate, ContextEvent, Decider, Envelope, Event, Metadata, Rejection, WireError};
 use uuid::Uuid;
 
 /// The oldest server that honours every stream setting readstream relies on.
@@ -35,6 +35,12 @@ pub struct Stored {
 /// The events of these messages, in order.
 pub fn events(history: &[Stored]) -> impl Iterator<Item = &Event> {
     history.iter().flat_map(|stored| &stored.envelope.events).map(|recorded| &recorded.event)
+}
+
+/// The events of these messages that belong to context `E`, in order. An aggregate's subject
+/// holds only its own context's events: [`EventStore::decide`] appends nothing else.
+pub fn context_events<E: ContextEvent>(history: &[Stored]) -> impl Iterator<Item = &E> {
+    events(history).filter_map(E::of)
 }
 
 /// A command the store accepted.
@@ -190,20 +196,24 @@ impl EventStore {
     }
 
     /// The aggregate's state, folded from its events.
-    pub async fn state<D: Decider<Event = Event>>(&self, aggregate: &Aggregate) -> Result<D, StoreError> {
-        Ok(D::fold(events(&self.load(aggregate).await?)))
+    pub async fn state<D: Decider>(&self, aggregate: &Aggregate) -> Result<D, StoreError> {
+        Ok(D::fold(context_events(&self.load(aggregate).await?)))
     }
 
     /// Decides `command` against the aggregate's state and appends what it causes: `execute`
     /// with the decider's own fold and decide.
-    pub async fn decide<D: Decider<Event = Event, Error = Rejection>>(
+    pub async fn decide<D: Decider<Error = Rejection>>(
         &self,
         aggregate: &Aggregate,
         meta: Metadata,
         command: &D::Command,
         facts: &D::Facts,
     ) -> Result<Result<Accepted, Rejection>, StoreError> {
-        self.execute(aggregate, meta, |history| D::fold(events(history)).decide(command, facts)).await
+        self.execute(aggregate, meta, |history| {
+            let events = D::fold(context_events(history)).decide(command, facts)?;
+            Ok(events.into_iter().map(Into::into).collect())
+        })
+        .await
     }
 
     /// Whether the aggregate has any event: how one service checks another's aggregate exists.

@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 use futures::future::join_all;
-use readstream_contracts::{ratings, Aggregate, Envelope, Event, Metadata};
+use readstream_contracts::{ratings, Aggregate, Envelope, Event, Metadata, RatingsEvent};
 use readstream_eventstore::{Appended, EventStore, StoreError, StreamSettings};
 use uuid::Uuid;
 
@@ -28,12 +28,12 @@ fn meta(command_id: Uuid) -> Metadata {
 }
 
 fn rated(stars: u8, previous_stars: Option<u8>) -> Event {
-    Event::BookRated { reader_id: Uuid::nil(), book_id: Uuid::max(), stars, previous_stars }
+    Event::Ratings(RatingsEvent::BookRated { reader_id: Uuid::nil(), book_id: Uuid::max(), stars, previous_stars })
 }
 
 fn current_stars(history: &[readstream_eventstore::Stored]) -> Option<u8> {
     history.iter().flat_map(|s| &s.envelope.events).fold(None, |_, e| match e.event {
-        Event::BookRated { stars, .. } => Some(stars),
+        Event::Ratings(RatingsEvent::BookRated { stars, .. }) => Some(stars),
         _ => None,
     })
 }
@@ -98,7 +98,10 @@ async fn concurrent_writers_of_one_aggregate_each_decide_on_the_latest_state() {
     let mut current = None;
     for stored in &history {
         match stored.envelope.events[..] {
-            [readstream_contracts::RecordedEvent { event: Event::BookRated { stars, previous_stars, .. }, .. }] => {
+            [readstream_contracts::RecordedEvent {
+                event: Event::Ratings(RatingsEvent::BookRated { stars, previous_stars, .. }),
+                ..
+            }] => {
                 assert_eq!(previous_stars, current, "each writer saw the write before it");
                 current = Some(stars);
             }

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use chrono::NaiveDate;
-use readstream_contracts::{event::BookAdded, Code, Decider, Event, Rejection};
+use readstream_contracts::{BookAdded, CatalogEvent, Code, Decider, Rejection};
 use uuid::Uuid;
 
 pub const MAX_TITLE: usize = 500;
@@ -59,20 +59,20 @@ fn text(field: &'static str, value: &str, min: usize, max: usize) -> Result<Stri
 impl Decider for Author {
     type Command = AddAuthor;
     type Facts = ();
-    type Event = Event;
+    type Event = CatalogEvent;
     type Error = Rejection;
 
-    fn decide(&self, command: &AddAuthor, _: &()) -> Result<Vec<Event>, Rejection> {
+    fn decide(&self, command: &AddAuthor, _: &()) -> Result<Vec<CatalogEvent>, Rejection> {
         let name = text("name", &command.name, 1, MAX_NAME)?;
         let bio = text("bio", &command.bio, 0, MAX_DESCRIPTION)?;
         if self.exists {
             return Err(Rejection::new(Code::AlreadyExists, "this author already exists"));
         }
-        Ok(vec![Event::AuthorAdded { author_id: command.author_id, name, bio }])
+        Ok(vec![CatalogEvent::AuthorAdded { author_id: command.author_id, name, bio }])
     }
 
-    fn evolve(self, event: &Event) -> Self {
-        Self { exists: self.exists || matches!(event, Event::AuthorAdded { .. }) }
+    fn evolve(self, event: &CatalogEvent) -> Self {
+        Self { exists: self.exists || matches!(event, CatalogEvent::AuthorAdded { .. }) }
     }
 }
 
@@ -88,10 +88,10 @@ pub struct BookFacts {
 impl Decider for Book {
     type Command = AddBook;
     type Facts = BookFacts;
-    type Event = Event;
+    type Event = CatalogEvent;
     type Error = Rejection;
 
-    fn decide(&self, command: &AddBook, facts: &BookFacts) -> Result<Vec<Event>, Rejection> {
+    fn decide(&self, command: &AddBook, facts: &BookFacts) -> Result<Vec<CatalogEvent>, Rejection> {
         let title = text("title", &command.title, 1, MAX_TITLE)?;
         let subtitle = text("subtitle", &command.subtitle, 0, MAX_TITLE)?;
         let description = text("description", &command.description, 0, MAX_DESCRIPTION)?;
@@ -115,7 +115,7 @@ impl Decider for Book {
         if self.exists {
             return Err(Rejection::new(Code::AlreadyExists, "this book already exists"));
         }
-        Ok(vec![Event::BookAdded(BookAdded {
+        Ok(vec![CatalogEvent::BookAdded(BookAdded {
             book_id: command.book_id,
             title,
             subtitle,
@@ -127,8 +127,8 @@ impl Decider for Book {
         })])
     }
 
-    fn evolve(self, event: &Event) -> Self {
-        Self { exists: self.exists || matches!(event, Event::BookAdded(_)) }
+    fn evolve(self, event: &CatalogEvent) -> Self {
+        Self { exists: self.exists || matches!(event, CatalogEvent::BookAdded(_)) }
     }
 }
 
@@ -159,8 +159,8 @@ mod tests {
         }
     }
 
-    fn added(author: Uuid) -> Event {
-        Event::BookAdded(BookAdded {
+    fn added(author: Uuid) -> CatalogEvent {
+        CatalogEvent::BookAdded(BookAdded {
             book_id: Uuid::from_u128(1956),
             title: "Moscow 1956".into(),
             subtitle: "The Silenced Spring".into(),
@@ -215,8 +215,11 @@ mod tests {
     fn an_author_needs_a_name_and_is_added_once() {
         let author = |name: &str| AddAuthor { author_id: Uuid::from_u128(7), name: name.into(), bio: String::new() };
         given::<Author>([]).when(author(" "), ()).then_refused(Code::InvalidArgument, Some("name"));
-        let added =
-            Event::AuthorAdded { author_id: Uuid::from_u128(7), name: "Kathleen E. Smith".into(), bio: String::new() };
+        let added = CatalogEvent::AuthorAdded {
+            author_id: Uuid::from_u128(7),
+            name: "Kathleen E. Smith".into(),
+            bio: String::new(),
+        };
         given::<Author>([]).when(author(" Kathleen E. Smith "), ()).then([added.clone()]);
         given::<Author>([added]).when(author("Kathleen E. Smith"), ()).then_refused(Code::AlreadyExists, None);
     }

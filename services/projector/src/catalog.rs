@@ -1,6 +1,6 @@
 //! Authors, books and who wrote them.
 
-use readstream_contracts::{Event, ReadModel};
+use readstream_contracts::{CatalogEvent, Event, ReadModel};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
@@ -49,14 +49,14 @@ impl Projection for Catalog {
             let meta = &stored.envelope.meta;
             for recorded in &stored.envelope.events {
                 match &recorded.event {
-                    Event::AuthorAdded { author_id, name, bio } => {
+                    Event::Catalog(CatalogEvent::AuthorAdded { author_id, name, bio }) => {
                         authors.ids.push(*author_id);
                         authors.names.push(name.clone());
                         authors.bios.push(bio.clone());
                         authors.added_at.push(meta.occurred_at);
                         authors.positions.push(stored.position as i64);
                     }
-                    Event::BookAdded(book) => {
+                    Event::Catalog(CatalogEvent::BookAdded(book)) => {
                         books.ids.push(book.book_id);
                         books.titles.push(book.title.clone());
                         books.subtitles.push(book.subtitle.clone());

@@ -14,7 +14,9 @@ use std::collections::{HashMap, HashSet};
 use bytes::Bytes;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, social, Event, ReadModel};
+use readstream_contracts::{
+    proto::live::v1 as live, social, Event, RatingsEvent, ReadModel, ReadingEvent, ReviewsEvent, SocialEvent,
+};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
@@ -62,23 +64,25 @@ impl Deed {
 
 fn activity(event: &Event) -> Option<Deed> {
     Some(match *event {
-        Event::ReadingStarted { reader_id, book_id, started_on, resumed: false, .. } => {
+        Event::Reading(ReadingEvent::ReadingStarted { reader_id, book_id, started_on, resumed: false, .. }) => {
             Deed::on_book(reader_id, "started_reading", book_id, Some(started_on))
         }
-        Event::ReadingFinished { reader_id, book_id, finished_on, .. } => {
+        Event::Reading(ReadingEvent::ReadingFinished { reader_id, book_id, finished_on, .. }) => {
             Deed::on_book(reader_id, "finished_reading", book_id, Some(finished_on))
         }
-        Event::ReadingAbandoned { reader_id, book_id, on, .. } => {
+        Event::Reading(ReadingEvent::ReadingAbandoned { reader_id, book_id, on, .. }) => {
             Deed::on_book(reader_id, "did_not_finish", book_id, Some(on))
         }
-        Event::WantToRead { reader_id, book_id, on } => Deed::on_book(reader_id, "want_to_read", book_id, Some(on)),
-        Event::BookRated { reader_id, book_id, stars, .. } => {
+        Event::Reading(ReadingEvent::WantToRead { reader_id, book_id, on }) => {
+            Deed::on_book(reader_id, "want_to_read", book_id, Some(on))
+        }
+        Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, stars, .. }) => {
             Deed { stars: Some(i16::from(stars)), ..Deed::on_book(reader_id, "rated", book_id, None) }
         }
-        Event::ReviewPublished { review_id, reader_id, book_id, written_on, .. } => {
+        Event::Reviews(ReviewsEvent::ReviewPublished { review_id, reader_id, book_id, written_on, .. }) => {
             Deed { review_id: Some(review_id), ..Deed::on_book(reader_id, "reviewed", book_id, Some(written_on)) }
         }
-        Event::ReviewLiked { review_id, liker_id } => Deed {
+        Event::Reviews(ReviewsEvent::ReviewLiked { review_id, liker_id }) => Deed {
             actor_id: liker_id,
             kind: "liked_review",
             book_id: None,
@@ -87,7 +91,7 @@ fn activity(event: &Event) -> Option<Deed> {
             followee_id: None,
             day: None,
         },
-        Event::ReaderFollowed { follower_id, followee_id } => Deed {
+        Event::Social(SocialEvent::ReaderFollowed { follower_id, followee_id }) => Deed {
             actor_id: follower_id,
             kind: "followed",
             book_id: None,
@@ -108,9 +112,8 @@ fn actors(batch: &[Stored]) -> Vec<Uuid> {
         .iter()
         .flat_map(|s| &s.envelope.events)
         .filter_map(|e| match &e.event {
-            Event::ReaderFollowed { followee_id, .. } | Event::ReaderUnfollowed { followee_id, .. } => {
-                Some(*followee_id)
-            }
+            Event::Social(SocialEvent::ReaderFollowed { followee_id, .. })
+            | Event::Social(SocialEvent::ReaderUnfollowed { followee_id, .. }) => Some(*followee_id),
             event => activity(event).map(|deed| deed.actor_id),
         })
         .filter(|actor| seen.insert(*actor))
@@ -164,7 +167,7 @@ impl Projection for Feed {
             let occurred_at = stored.envelope.meta.occurred_at;
             for (index, recorded) in stored.envelope.events.iter().enumerate() {
                 match recorded.event {
-                    Event::ReaderFollowed { follower_id, followee_id } => {
+                    Event::Social(SocialEvent::ReaderFollowed { follower_id, followee_id }) => {
                         *counts.entry(followee_id).or_default() += 1;
                         follows.push((follower_id, followee_id));
                         unfollows.retain(|pair| *pair != (follower_id, followee_id));
@@ -172,7 +175,7 @@ impl Projection for Feed {
                             followers.entry(followee_id).or_default().insert(follower_id);
                         }
                     }
-                    Event::ReaderUnfollowed { follower_id, followee_id } => {
+                    Event::Social(SocialEvent::ReaderUnfollowed { follower_id, followee_id }) => {
                         *counts.entry(followee_id).or_default() -= 1;
                         unfollows.push((follower_id, followee_id));
                         cleared.push((follower_id, followee_id));

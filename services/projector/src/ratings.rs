@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, ratings, Event, ReadModel};
+use readstream_contracts::{proto::live::v1 as live, ratings, Event, RatingsEvent, ReadModel};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
@@ -52,7 +52,7 @@ pub fn coalesce(batch: &[Stored]) -> (HashMap<Uuid, Delta>, Latest) {
         let at = stored.envelope.meta.occurred_at;
         for recorded in &stored.envelope.events {
             match recorded.event {
-                Event::BookRated { reader_id, book_id, stars, previous_stars } => {
+                Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, stars, previous_stars }) => {
                     let delta = deltas.entry(book_id).or_default();
                     delta.position = stored.position as i64;
                     if let Some(previous) = previous_stars {
@@ -61,7 +61,7 @@ pub fn coalesce(batch: &[Stored]) -> (HashMap<Uuid, Delta>, Latest) {
                     delta.add(stars);
                     latest.insert((reader_id, book_id), (Some(stars), at));
                 }
-                Event::RatingCleared { reader_id, book_id, previous_stars } => {
+                Event::Ratings(RatingsEvent::RatingCleared { reader_id, book_id, previous_stars }) => {
                     let delta = deltas.entry(book_id).or_default();
                     delta.position = stored.position as i64;
                     delta.remove(previous_stars);
@@ -215,14 +215,18 @@ mod tests {
     fn a_batch_of_ratings_becomes_one_delta_per_book() {
         let (book, other) = (Uuid::now_v7(), Uuid::now_v7());
         let (ana, ben) = (Uuid::now_v7(), Uuid::now_v7());
-        let rated =
-            |reader_id, book_id, stars, previous_stars| Event::BookRated { reader_id, book_id, stars, previous_stars };
+        let rated = |reader_id, book_id, stars, previous_stars| {
+            Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, stars, previous_stars })
+        };
         let batch = vec![
             stored(1, vec![rated(ana, book, 4, None)]),
             stored(2, vec![rated(ben, book, 5, None)]),
             stored(3, vec![rated(ana, book, 2, Some(4))]),
             stored(4, vec![rated(ana, other, 3, None)]),
-            stored(5, vec![Event::RatingCleared { reader_id: ana, book_id: other, previous_stars: 3 }]),
+            stored(
+                5,
+                vec![Event::Ratings(RatingsEvent::RatingCleared { reader_id: ana, book_id: other, previous_stars: 3 })],
+            ),
         ];
         let (deltas, latest) = coalesce(&batch);
         assert_eq!(deltas[&book], Delta { count: 2, sum: 7, stars: [0, 1, 0, 0, 1], position: 3 });

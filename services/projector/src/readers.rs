@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use readstream_contracts::{Event, ReadModel};
+use readstream_contracts::{Event, ReadModel, SocialEvent};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
@@ -34,28 +34,28 @@ impl Projection for Readers {
             let at = stored.envelope.meta.occurred_at;
             for recorded in &stored.envelope.events {
                 match &recorded.event {
-                    Event::ReaderRegistered { reader_id, handle, display_name } => {
+                    Event::Social(SocialEvent::ReaderRegistered { reader_id, handle, display_name }) => {
                         ids.push(*reader_id);
                         handles.push(handle.clone());
                         names.push(display_name.clone());
                         joined.push(at);
                         positions.push(stored.position as i64);
                     }
-                    Event::ProfileUpdated { reader_id, display_name, bio } => {
+                    Event::Social(SocialEvent::ProfileUpdated { reader_id, display_name, bio }) => {
                         profiles.insert(*reader_id, (display_name.clone(), bio.clone()));
                     }
-                    Event::ReaderFollowed { follower_id, followee_id }
-                    | Event::ReaderUnfollowed { follower_id, followee_id } => {
-                        let followed = matches!(recorded.event, Event::ReaderFollowed { .. });
+                    Event::Social(SocialEvent::ReaderFollowed { follower_id, followee_id })
+                    | Event::Social(SocialEvent::ReaderUnfollowed { follower_id, followee_id }) => {
+                        let followed = matches!(recorded.event, Event::Social(SocialEvent::ReaderFollowed { .. }));
                         let change = if followed { 1 } else { -1 };
                         follows.insert((*follower_id, *followee_id), followed.then_some((at, stored.position as i64)));
                         counts.entry(*followee_id).or_default().0 += change;
                         counts.entry(*follower_id).or_default().1 += change;
                     }
-                    Event::ReaderBlocked { blocker_id, blocked_id } => {
+                    Event::Social(SocialEvent::ReaderBlocked { blocker_id, blocked_id }) => {
                         blocks.insert((*blocker_id, *blocked_id), Some(at));
                     }
-                    Event::ReaderUnblocked { blocker_id, blocked_id } => {
+                    Event::Social(SocialEvent::ReaderUnblocked { blocker_id, blocked_id }) => {
                         blocks.insert((*blocker_id, *blocked_id), None);
                     }
                     _ => {}

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, review_id, reviews, Event, ReadModel};
+use readstream_contracts::{proto::live::v1 as live, review_id, reviews, Event, RatingsEvent, ReadModel, ReviewsEvent};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
@@ -64,20 +64,15 @@ impl Projection for Reviews {
         let mut rated_keys = (Vec::new(), Vec::new());
         for (_, event) in events() {
             match event {
-                Event::ReviewPublished { review_id, reader_id, book_id, .. } => {
-                    touched.insert(*review_id);
-                    rated_keys.0.push(*reader_id);
-                    rated_keys.1.push(*book_id);
+                Event::Reviews(event) => {
+                    touched.insert(event.review_id());
+                    if let ReviewsEvent::ReviewPublished { reader_id, book_id, .. } = event {
+                        rated_keys.0.push(*reader_id);
+                        rated_keys.1.push(*book_id);
+                    }
                 }
-                Event::ReviewEdited { review_id, .. }
-                | Event::ReviewWithdrawn { review_id, .. }
-                | Event::ReviewLiked { review_id, .. }
-                | Event::ReviewUnliked { review_id, .. }
-                | Event::ReviewCommented { review_id, .. }
-                | Event::CommentDeleted { review_id, .. } => {
-                    touched.insert(*review_id);
-                }
-                Event::BookRated { reader_id, book_id, .. } | Event::RatingCleared { reader_id, book_id, .. } => {
+                Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, .. })
+                | Event::Ratings(RatingsEvent::RatingCleared { reader_id, book_id, .. }) => {
                     touched.insert(review_id(*reader_id, *book_id));
                 }
                 _ => {}
@@ -121,7 +116,14 @@ impl Projection for Reviews {
             let at = stored.envelope.meta.occurred_at;
             let position = stored.position as i64;
             match event {
-                Event::ReviewPublished { review_id, reader_id, book_id, body, contains_spoilers, written_on } => {
+                Event::Reviews(ReviewsEvent::ReviewPublished {
+                    review_id,
+                    reader_id,
+                    book_id,
+                    body,
+                    contains_spoilers,
+                    written_on,
+                }) => {
                     let earlier = rows.get(review_id);
                     let row = Row {
                         review_id: *review_id,
@@ -142,7 +144,7 @@ impl Projection for Reviews {
                     rows.insert(*review_id, row);
                     published.push(*review_id);
                 }
-                Event::ReviewEdited { review_id, body, contains_spoilers, .. } => {
+                Event::Reviews(ReviewsEvent::ReviewEdited { review_id, body, contains_spoilers, .. }) => {
                     if let Some(row) = rows.get_mut(review_id) {
                         row.body = body.clone();
                         row.contains_spoilers = *contains_spoilers;
@@ -150,20 +152,21 @@ impl Projection for Reviews {
                         row.position = position;
                     }
                 }
-                Event::ReviewWithdrawn { review_id, .. } => {
+                Event::Reviews(ReviewsEvent::ReviewWithdrawn { review_id, .. }) => {
                     if let Some(row) = rows.get_mut(review_id) {
                         row.withdrawn = true;
                         row.position = position;
                     }
                 }
-                Event::ReviewLiked { review_id, liker_id } | Event::ReviewUnliked { review_id, liker_id } => {
-                    let liked = matches!(event, Event::ReviewLiked { .. });
+                Event::Reviews(ReviewsEvent::ReviewLiked { review_id, liker_id })
+                | Event::Reviews(ReviewsEvent::ReviewUnliked { review_id, liker_id }) => {
+                    let liked = matches!(event, Event::Reviews(ReviewsEvent::ReviewLiked { .. }));
                     like_changes.insert((*review_id, *liker_id), liked.then_some(at));
                     if let Some(row) = rows.get_mut(review_id) {
                         row.likes_count += if liked { 1 } else { -1 };
                     }
                 }
-                Event::ReviewCommented { review_id, comment_id, commenter_id, body } => {
+                Event::Reviews(ReviewsEvent::ReviewCommented { review_id, comment_id, commenter_id, body }) => {
                     new_comments.push(NewComment {
                         comment_id: *comment_id,
                         review_id: *review_id,
@@ -176,13 +179,13 @@ impl Projection for Reviews {
                         row.comments_count += 1;
                     }
                 }
-                Event::CommentDeleted { review_id, comment_id, .. } => {
+                Event::Reviews(ReviewsEvent::CommentDeleted { review_id, comment_id, .. }) => {
                     deleted_comments.push(*comment_id);
                     if let Some(row) = rows.get_mut(review_id) {
                         row.comments_count -= 1;
                     }
                 }
-                Event::BookRated { reader_id, book_id, stars, .. } => {
+                Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, stars, .. }) => {
                     let stars = Some(i16::from(*stars));
                     ratings.insert((*reader_id, *book_id), stars);
                     rating_changes.insert((*reader_id, *book_id), stars);
@@ -190,7 +193,7 @@ impl Projection for Reviews {
                         row.stars = stars;
                     }
                 }
-                Event::RatingCleared { reader_id, book_id, .. } => {
+                Event::Ratings(RatingsEvent::RatingCleared { reader_id, book_id, .. }) => {
                     ratings.insert((*reader_id, *book_id), None);
                     rating_changes.insert((*reader_id, *book_id), None);
                     if let Some(row) = rows.get_mut(&review_id(*reader_id, *book_id)) {

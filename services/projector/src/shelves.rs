@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, reading, Event, Progress, ReadModel};
+use readstream_contracts::{proto::live::v1 as live, reading, Event, Progress, ReadModel, ReadingEvent};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
@@ -58,21 +58,6 @@ struct Step {
     recorded_at: DateTime<Utc>,
 }
 
-fn key_of(event: &Event) -> Option<Key> {
-    match event {
-        Event::WantToRead { reader_id, book_id, .. }
-        | Event::ReadingStarted { reader_id, book_id, .. }
-        | Event::ProgressUpdated { reader_id, book_id, .. }
-        | Event::ReadingPaused { reader_id, book_id, .. }
-        | Event::ReadingFinished { reader_id, book_id, .. }
-        | Event::ReadingAbandoned { reader_id, book_id, .. }
-        | Event::RemovedFromShelves { reader_id, book_id, .. }
-        | Event::AddedToShelf { reader_id, book_id, .. }
-        | Event::RemovedFromShelf { reader_id, book_id, .. } => Some((*reader_id, *book_id)),
-        _ => None,
-    }
-}
-
 impl Projection for Shelves {
     fn read_model(&self) -> ReadModel {
         ReadModel::Shelves
@@ -88,7 +73,10 @@ impl Projection for Shelves {
             batch
                 .iter()
                 .flat_map(|s| &s.envelope.events)
-                .filter_map(|e| key_of(&e.event))
+                .filter_map(|e| match &e.event {
+                    Event::Reading(event) => Some(event.copy()),
+                    _ => None,
+                })
                 .filter(|key| seen.insert(*key))
                 .collect()
         };
@@ -133,7 +121,8 @@ impl Projection for Shelves {
         for stored in batch {
             let position = stored.position as i64;
             for (index, recorded) in stored.envelope.events.iter().enumerate() {
-                let Some(key) = key_of(&recorded.event) else { continue };
+                let Event::Reading(event) = &recorded.event else { continue };
+                let key = event.copy();
                 let step = |kind, on, progress, note: &str, read_through: u32| Step {
                     position,
                     index: index as i32,
@@ -151,12 +140,12 @@ impl Projection for Shelves {
                     // First shelved on a custom shelf: it lists by this position until it gets a status.
                     entry.status_position = position;
                 }
-                match &recorded.event {
-                    Event::WantToRead { on, .. } => {
+                match event {
+                    ReadingEvent::WantToRead { on, .. } => {
                         entry.set_status(Some("want_to_read"), *on, position);
                         steps.push(step("want_to_read", *on, None, "", entry.read_through as u32));
                     }
-                    Event::ReadingStarted { started_on, read_through, resumed, .. } => {
+                    ReadingEvent::ReadingStarted { started_on, read_through, resumed, .. } => {
                         entry.set_status(Some("currently_reading"), *started_on, position);
                         entry.read_through = *read_through as i32;
                         if !resumed {
@@ -167,18 +156,18 @@ impl Projection for Shelves {
                         let kind = if *resumed { "resumed" } else { "started" };
                         steps.push(step(kind, *started_on, None, "", *read_through));
                     }
-                    Event::ProgressUpdated { on, progress, note, read_through, .. } => {
+                    ReadingEvent::ProgressUpdated { on, progress, note, read_through, .. } => {
                         (entry.page, entry.percent) = match *progress {
                             Progress::Page(page) => (Some(page as i32), None),
                             Progress::Percent(percent) => (None, Some(percent as i32)),
                         };
                         steps.push(step("progress", *on, Some(*progress), note, *read_through));
                     }
-                    Event::ReadingPaused { on, read_through, .. } => {
+                    ReadingEvent::ReadingPaused { on, read_through, .. } => {
                         entry.set_status(Some("paused"), *on, position);
                         steps.push(step("paused", *on, None, "", *read_through));
                     }
-                    Event::ReadingFinished { finished_on, started_on, read_through, .. } => {
+                    ReadingEvent::ReadingFinished { finished_on, started_on, read_through, .. } => {
                         entry.set_status(Some("read"), *finished_on, position);
                         entry.started_on = *started_on;
                         entry.finished_on = Some(*finished_on);
@@ -186,18 +175,18 @@ impl Projection for Shelves {
                         entry.read_through = *read_through as i32;
                         steps.push(step("finished", *finished_on, None, "", *read_through));
                     }
-                    Event::ReadingAbandoned { on, note, read_through, .. } => {
+                    ReadingEvent::ReadingAbandoned { on, note, read_through, .. } => {
                         entry.set_status(Some("did_not_finish"), *on, position);
                         entry.read_through = *read_through as i32;
                         steps.push(step("abandoned", *on, None, note, *read_through));
                     }
-                    Event::AddedToShelf { shelf, .. } => {
+                    ReadingEvent::AddedToShelf { shelf, .. } => {
                         shelf_changes.insert((key.0, shelf.to_lowercase(), key.1), Some((shelf.clone(), position)));
                     }
-                    Event::RemovedFromShelf { shelf, .. } => {
+                    ReadingEvent::RemovedFromShelf { shelf, .. } => {
                         shelf_changes.insert((key.0, shelf.to_lowercase(), key.1), None);
                     }
-                    Event::RemovedFromShelves { on, .. } => {
+                    ReadingEvent::RemovedFromShelves { on, .. } => {
                         entry.set_status(None, *on, position);
                         (entry.page, entry.percent) = (None, None);
                         let read_through = entry.read_through as u32;
@@ -205,7 +194,6 @@ impl Projection for Shelves {
                         cleared.push(key);
                         shelf_changes.retain(|(reader, _, book), _| (*reader, *book) != key);
                     }
-                    _ => {}
                 }
             }
         }

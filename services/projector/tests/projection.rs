@@ -10,7 +10,7 @@ use chrono::Utc;
 use futures::StreamExt;
 use prost::Message;
 use readstream_contracts::{
-    proto::live::v1 as live, ratings, subject::projection_position, Envelope, Event, Metadata, ReadModel,
+    proto::live::v1 as live, ratings, subject::projection_position, Envelope, Event, Metadata, RatingsEvent, ReadModel,
 };
 use readstream_eventstore::{EventStore, Stored, StreamSettings};
 use readstream_projection::Runner;
@@ -43,7 +43,12 @@ async fn rate(store: &EventStore, book: Uuid, readers: usize) -> Vec<u64> {
             command_id: Uuid::new_v4(),
             correlation_id: Uuid::new_v4(),
         };
-        let event = Event::BookRated { reader_id, book_id: book, stars: (i % 5 + 1) as u8, previous_stars: None };
+        let event = Event::Ratings(RatingsEvent::BookRated {
+            reader_id,
+            book_id: book,
+            stars: (i % 5 + 1) as u8,
+            previous_stars: None,
+        });
         let outcome = store.execute(&ratings::rating(reader_id, book), meta, |_| Ok(vec![event.clone()])).await;
         outcome.expect("stored").expect("accepted").position
     });
@@ -99,7 +104,7 @@ async fn redelivering_a_committed_batch_changes_nothing(pool: PgPool) {
 fn expected(batch: &[Stored]) -> (i64, i64, [i64; 5]) {
     let mut figures = (0, 0, [0; 5]);
     for event in batch.iter().flat_map(|s| &s.envelope.events) {
-        if let Event::BookRated { stars, previous_stars: None, .. } = event.event {
+        if let Event::Ratings(RatingsEvent::BookRated { stars, previous_stars: None, .. }) = event.event {
             figures.0 += 1;
             figures.1 += i64::from(stars);
             figures.2[usize::from(stars) - 1] += 1;

@@ -1,6 +1,6 @@
 //! The ratings decider: one reader's rating of one book. Pure: no I/O, tested given/when/then.
 
-use readstream_contracts::{Code, Decider, Event, Rejection};
+use readstream_contracts::{Code, Decider, RatingsEvent, Rejection};
 use uuid::Uuid;
 
 /// The reader's current rating of the book, if any.
@@ -29,11 +29,11 @@ pub struct RatingFacts {
 impl Decider for Rating {
     type Command = RatingCommand;
     type Facts = RatingFacts;
-    type Event = Event;
+    type Event = RatingsEvent;
     type Error = Rejection;
 
     /// Rating again with the same stars changes nothing and appends nothing.
-    fn decide(&self, command: &RatingCommand, facts: &RatingFacts) -> Result<Vec<Event>, Rejection> {
+    fn decide(&self, command: &RatingCommand, facts: &RatingFacts) -> Result<Vec<RatingsEvent>, Rejection> {
         let RatingFacts { reader_id, book_id, book_exists } = *facts;
         match *command {
             RatingCommand::Rate { stars } => {
@@ -47,10 +47,10 @@ impl Decider for Rating {
                 if self.stars == Some(stars) {
                     return Ok(vec![]);
                 }
-                Ok(vec![Event::BookRated { reader_id, book_id, stars, previous_stars: self.stars }])
+                Ok(vec![RatingsEvent::BookRated { reader_id, book_id, stars, previous_stars: self.stars }])
             }
             RatingCommand::Clear => match self.stars {
-                Some(previous_stars) => Ok(vec![Event::RatingCleared { reader_id, book_id, previous_stars }]),
+                Some(previous_stars) => Ok(vec![RatingsEvent::RatingCleared { reader_id, book_id, previous_stars }]),
                 None => Err(Rejection {
                     code: Code::NotFound,
                     message: "you have not rated this book".into(),
@@ -60,11 +60,10 @@ impl Decider for Rating {
         }
     }
 
-    fn evolve(self, event: &Event) -> Self {
+    fn evolve(self, event: &RatingsEvent) -> Self {
         match event {
-            Event::BookRated { stars, .. } => Rating { stars: Some(*stars) },
-            Event::RatingCleared { .. } => Rating { stars: None },
-            _ => self,
+            RatingsEvent::BookRated { stars, .. } => Rating { stars: Some(*stars) },
+            RatingsEvent::RatingCleared { .. } => Rating { stars: None },
         }
     }
 }
@@ -81,12 +80,12 @@ mod tests {
         RatingCommand::Rate { stars }
     }
 
-    fn rated(stars: u8, previous_stars: Option<u8>) -> Event {
-        Event::BookRated { reader_id: Uuid::nil(), book_id: Uuid::max(), stars, previous_stars }
+    fn rated(stars: u8, previous_stars: Option<u8>) -> RatingsEvent {
+        RatingsEvent::BookRated { reader_id: Uuid::nil(), book_id: Uuid::max(), stars, previous_stars }
     }
 
-    fn cleared(previous_stars: u8) -> Event {
-        Event::RatingCleared { reader_id: Uuid::nil(), book_id: Uuid::max(), previous_stars }
+    fn cleared(previous_stars: u8) -> RatingsEvent {
+        RatingsEvent::RatingCleared { reader_id: Uuid::nil(), book_id: Uuid::max(), previous_stars }
     }
 
     #[test]

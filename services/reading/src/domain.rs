@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use readstream_contracts::{Code, Decider, Event, Progress, Rejection};
+use readstream_contracts::{Code, Decider, Progress, ReadingEvent, Rejection};
 use uuid::Uuid;
 
 pub const MAX_NOTE: usize = 5_000;
@@ -119,25 +119,25 @@ fn not_before_start(field: &'static str, date: NaiveDate, state: &Copy) -> Resul
 impl Decider for Copy {
     type Command = Command;
     type Facts = CopyFacts;
-    type Event = Event;
+    type Event = ReadingEvent;
     type Error = Rejection;
 
     /// Repeating a command that changes nothing is accepted and appends nothing.
-    fn decide(&self, command: &Command, facts: &CopyFacts) -> Result<Vec<Event>, Rejection> {
+    fn decide(&self, command: &Command, facts: &CopyFacts) -> Result<Vec<ReadingEvent>, Rejection> {
         let state = self;
         let Some(pages) = facts.pages else {
             return Err(Rejection::not_found("bookId", "no book with this id"));
         };
         let (reader_id, book_id) = (facts.reader_id, facts.book_id);
         let resume_or_start = |started_on: NaiveDate| match state.status {
-            Some(Status::Paused) => Event::ReadingStarted {
+            Some(Status::Paused) => ReadingEvent::ReadingStarted {
                 reader_id,
                 book_id,
                 started_on: state.started_on.unwrap_or(started_on),
                 read_through: state.read_throughs,
                 resumed: true,
             },
-            _ => Event::ReadingStarted {
+            _ => ReadingEvent::ReadingStarted {
                 reader_id,
                 book_id,
                 started_on,
@@ -154,7 +154,7 @@ impl Decider for Copy {
                 if state.status == Some(Status::WantToRead) {
                     return Ok(vec![]);
                 }
-                Ok(vec![Event::WantToRead { reader_id, book_id, on }])
+                Ok(vec![ReadingEvent::WantToRead { reader_id, book_id, on }])
             }
             Command::StartReading { started_on } => {
                 let started_on = day("startedOn", started_on, facts.today)?;
@@ -191,12 +191,12 @@ impl Decider for Copy {
                 let mut read_through = state.read_throughs;
                 if state.status != Some(Status::CurrentlyReading) {
                     let start = resume_or_start(on);
-                    if let Event::ReadingStarted { read_through: started, .. } = start {
+                    if let ReadingEvent::ReadingStarted { read_through: started, .. } = start {
                         read_through = started;
                     }
                     events.push(start);
                 }
-                events.push(Event::ProgressUpdated { reader_id, book_id, on, progress, note, read_through });
+                events.push(ReadingEvent::ProgressUpdated { reader_id, book_id, on, progress, note, read_through });
                 Ok(events)
             }
             Command::PauseReading { on } => {
@@ -205,7 +205,12 @@ impl Decider for Copy {
                     Some(Status::Paused) => Ok(vec![]),
                     Some(Status::CurrentlyReading) => {
                         not_before_start("on", on, state)?;
-                        Ok(vec![Event::ReadingPaused { reader_id, book_id, on, read_through: state.read_throughs }])
+                        Ok(vec![ReadingEvent::ReadingPaused {
+                            reader_id,
+                            book_id,
+                            on,
+                            read_through: state.read_throughs,
+                        }])
                     }
                     _ => Err(Rejection::new(Code::Conflict, "you are not reading this book, so it cannot be paused")),
                 }
@@ -217,7 +222,7 @@ impl Decider for Copy {
                 }
                 not_before_start("finishedOn", finished_on, state)?;
                 let started_on = if state.reading() { state.started_on } else { None };
-                Ok(vec![Event::ReadingFinished { reader_id, book_id, finished_on, started_on, read_through }])
+                Ok(vec![ReadingEvent::ReadingFinished { reader_id, book_id, finished_on, started_on, read_through }])
             }
             Command::AbandonReading { on, note: text } => {
                 let on = day("on", on, facts.today)?;
@@ -226,13 +231,13 @@ impl Decider for Copy {
                     return Ok(vec![]);
                 }
                 not_before_start("on", on, state)?;
-                Ok(vec![Event::ReadingAbandoned { reader_id, book_id, on, note, read_through }])
+                Ok(vec![ReadingEvent::ReadingAbandoned { reader_id, book_id, on, note, read_through }])
             }
             Command::RemoveFromShelves => {
                 if state.status.is_none() && state.shelves.is_empty() {
                     return Ok(vec![]);
                 }
-                Ok(vec![Event::RemovedFromShelves { reader_id, book_id, on: facts.today }])
+                Ok(vec![ReadingEvent::RemovedFromShelves { reader_id, book_id, on: facts.today }])
             }
             Command::AddToShelf { shelf } => {
                 let shelf = shelf.trim().to_owned();
@@ -259,19 +264,19 @@ impl Decider for Copy {
                         format!("a book can be on at most {MAX_SHELVES_PER_BOOK} of your shelves"),
                     ));
                 }
-                Ok(vec![Event::AddedToShelf { reader_id, book_id, shelf }])
+                Ok(vec![ReadingEvent::AddedToShelf { reader_id, book_id, shelf }])
             }
             Command::RemoveFromShelf { shelf } => match state.shelves.get(&shelf_key(&shelf)) {
-                Some(name) => Ok(vec![Event::RemovedFromShelf { reader_id, book_id, shelf: name.clone() }]),
+                Some(name) => Ok(vec![ReadingEvent::RemovedFromShelf { reader_id, book_id, shelf: name.clone() }]),
                 None => Ok(vec![]),
             },
         }
     }
 
-    fn evolve(mut self, event: &Event) -> Self {
+    fn evolve(mut self, event: &ReadingEvent) -> Self {
         match event {
-            Event::WantToRead { .. } => self.status = Some(Status::WantToRead),
-            Event::ReadingStarted { started_on, read_through, resumed, .. } => {
+            ReadingEvent::WantToRead { .. } => self.status = Some(Status::WantToRead),
+            ReadingEvent::ReadingStarted { started_on, read_through, resumed, .. } => {
                 self.status = Some(Status::CurrentlyReading);
                 self.read_throughs = *read_through;
                 if !resumed {
@@ -280,31 +285,30 @@ impl Decider for Copy {
                     self.progress = None;
                 }
             }
-            Event::ProgressUpdated { progress, .. } => self.progress = Some(*progress),
-            Event::ReadingPaused { .. } => self.status = Some(Status::Paused),
-            Event::ReadingFinished { finished_on, started_on, read_through, .. } => {
+            ReadingEvent::ProgressUpdated { progress, .. } => self.progress = Some(*progress),
+            ReadingEvent::ReadingPaused { .. } => self.status = Some(Status::Paused),
+            ReadingEvent::ReadingFinished { finished_on, started_on, read_through, .. } => {
                 self.status = Some(Status::Read);
                 self.read_throughs = *read_through;
                 self.read_count += 1;
                 self.started_on = *started_on;
                 self.finished_on = Some(*finished_on);
             }
-            Event::ReadingAbandoned { read_through, .. } => {
+            ReadingEvent::ReadingAbandoned { read_through, .. } => {
                 self.status = Some(Status::DidNotFinish);
                 self.read_throughs = *read_through;
             }
-            Event::RemovedFromShelves { .. } => {
+            ReadingEvent::RemovedFromShelves { .. } => {
                 self.status = None;
                 self.progress = None;
                 self.shelves.clear();
             }
-            Event::AddedToShelf { shelf, .. } => {
+            ReadingEvent::AddedToShelf { shelf, .. } => {
                 self.shelves.insert(shelf_key(shelf), shelf.clone());
             }
-            Event::RemovedFromShelf { shelf, .. } => {
+            ReadingEvent::RemovedFromShelf { shelf, .. } => {
                 self.shelves.remove(&shelf_key(shelf));
             }
-            _ => {}
         }
         self
     }
@@ -339,48 +343,60 @@ mod tests {
         Command::UpdateProgress { on: None, page: Some(page), percent: None, note: String::new() }
     }
 
-    fn wanted() -> Event {
-        Event::WantToRead { reader_id: ANA, book_id: BOOK, on: date("2026-01-01") }
+    fn wanted() -> ReadingEvent {
+        ReadingEvent::WantToRead { reader_id: ANA, book_id: BOOK, on: date("2026-01-01") }
     }
 
-    fn started(on: &str, read_through: u32) -> Event {
-        Event::ReadingStarted { reader_id: ANA, book_id: BOOK, started_on: date(on), read_through, resumed: false }
+    fn started(on: &str, read_through: u32) -> ReadingEvent {
+        ReadingEvent::ReadingStarted {
+            reader_id: ANA,
+            book_id: BOOK,
+            started_on: date(on),
+            read_through,
+            resumed: false,
+        }
     }
 
-    fn resumed(on: &str, read_through: u32) -> Event {
-        Event::ReadingStarted { reader_id: ANA, book_id: BOOK, started_on: date(on), read_through, resumed: true }
+    fn resumed(on: &str, read_through: u32) -> ReadingEvent {
+        ReadingEvent::ReadingStarted {
+            reader_id: ANA,
+            book_id: BOOK,
+            started_on: date(on),
+            read_through,
+            resumed: true,
+        }
     }
 
-    fn progressed(page: u32, read_through: u32) -> Event {
+    fn progressed(page: u32, read_through: u32) -> ReadingEvent {
         let (on, progress, note) = (date("2026-11-26"), Progress::Page(page), String::new());
-        Event::ProgressUpdated { reader_id: ANA, book_id: BOOK, on, progress, note, read_through }
+        ReadingEvent::ProgressUpdated { reader_id: ANA, book_id: BOOK, on, progress, note, read_through }
     }
 
-    fn paused(read_through: u32) -> Event {
-        Event::ReadingPaused { reader_id: ANA, book_id: BOOK, on: date("2026-11-26"), read_through }
+    fn paused(read_through: u32) -> ReadingEvent {
+        ReadingEvent::ReadingPaused { reader_id: ANA, book_id: BOOK, on: date("2026-11-26"), read_through }
     }
 
-    fn finished(on: &str, started_on: Option<&str>, read_through: u32) -> Event {
+    fn finished(on: &str, started_on: Option<&str>, read_through: u32) -> ReadingEvent {
         let (finished_on, started_on) = (date(on), started_on.map(date));
-        Event::ReadingFinished { reader_id: ANA, book_id: BOOK, finished_on, started_on, read_through }
+        ReadingEvent::ReadingFinished { reader_id: ANA, book_id: BOOK, finished_on, started_on, read_through }
     }
 
-    fn abandoned(read_through: u32) -> Event {
+    fn abandoned(read_through: u32) -> ReadingEvent {
         let (on, note) = (date("2026-11-26"), String::new());
-        Event::ReadingAbandoned { reader_id: ANA, book_id: BOOK, on, note, read_through }
+        ReadingEvent::ReadingAbandoned { reader_id: ANA, book_id: BOOK, on, note, read_through }
     }
 
-    fn removed() -> Event {
-        Event::RemovedFromShelves { reader_id: ANA, book_id: BOOK, on: date("2026-11-26") }
+    fn removed() -> ReadingEvent {
+        ReadingEvent::RemovedFromShelves { reader_id: ANA, book_id: BOOK, on: date("2026-11-26") }
     }
 
-    fn shelved(shelf: &str) -> Event {
-        Event::AddedToShelf { reader_id: ANA, book_id: BOOK, shelf: shelf.into() }
+    fn shelved(shelf: &str) -> ReadingEvent {
+        ReadingEvent::AddedToShelf { reader_id: ANA, book_id: BOOK, shelf: shelf.into() }
     }
 
     #[test]
     fn the_built_in_statuses_are_exclusive() {
-        let status = |history: Vec<Event>| given::<Copy>(history).state().status;
+        let status = |history: Vec<ReadingEvent>| given::<Copy>(history).state().status;
         assert_eq!(status(vec![wanted()]), Some(Status::WantToRead));
         assert_eq!(status(vec![wanted(), started("2026-01-01", 1)]), Some(Status::CurrentlyReading));
         assert_eq!(status(vec![started("2026-01-01", 1), paused(1)]), Some(Status::Paused));
@@ -443,7 +459,7 @@ mod tests {
         let both = Command::UpdateProgress { on: None, page: Some(1), percent: Some(1), note: String::new() };
         reading().when(both, facts()).then_refused(Code::InvalidArgument, Some("page"));
         reading().when(page(400), facts()).then([progressed(400, 1)]);
-        let all = Event::ProgressUpdated {
+        let all = ReadingEvent::ProgressUpdated {
             reader_id: ANA,
             book_id: BOOK,
             on: date("2026-11-26"),
@@ -475,7 +491,7 @@ mod tests {
         let shelved = || given::<Copy>([shelved("Soviet History")]);
         shelved()
             .when(Command::RemoveFromShelf { shelf: "soviet history".into() }, facts())
-            .then([Event::RemovedFromShelf { reader_id: ANA, book_id: BOOK, shelf: "Soviet History".into() }]);
+            .then([ReadingEvent::RemovedFromShelf { reader_id: ANA, book_id: BOOK, shelf: "Soviet History".into() }]);
         shelved()
             .when(Command::AddToShelf { shelf: "Currently-Reading".into() }, facts())
             .then_refused(Code::InvalidArgument, Some("name"));

@@ -7,7 +7,7 @@ pub mod domain;
 
 use chrono::{NaiveDate, Utc};
 use readstream_contracts::{
-    catalog, proto::commands::v1 as pb, reading, reading::ReadingService, Event, Rejection, Service,
+    catalog, proto::commands::v1 as pb, reading, reading::ReadingService, CatalogEvent, Event, Rejection, Service,
 };
 use readstream_eventstore::EventStore;
 use readstream_runtime::{bus, config::StartError, NatsConfig};
@@ -100,7 +100,7 @@ impl Reading {
     async fn pages(&self, book_id: Uuid) -> Result<Option<u32>, Rejection> {
         let history = self.store.load(&catalog::book(book_id)).await.map_err(|err| bus::unavailable(&err))?;
         Ok(history.iter().flat_map(|s| &s.envelope.events).find_map(|e| match &e.event {
-            Event::BookAdded(book) => Some(book.pages),
+            Event::Catalog(CatalogEvent::BookAdded(book)) => Some(book.pages),
             _ => None,
         }))
     }

@@ -2,7 +2,7 @@
 //! comment on it. Pure: no I/O, tested given/when/then.
 
 use chrono::NaiveDate;
-use readstream_contracts::{Code, Decider, Event, Rejection};
+use readstream_contracts::{Code, Decider, Rejection, ReviewsEvent};
 use uuid::Uuid;
 
 pub const MAX_REVIEW: usize = 20_000;
@@ -53,10 +53,10 @@ pub struct ReviewFacts {
 impl Decider for Review {
     type Command = ReviewCommand;
     type Facts = ReviewFacts;
-    type Event = Event;
+    type Event = ReviewsEvent;
     type Error = Rejection;
 
-    fn decide(&self, command: &ReviewCommand, facts: &ReviewFacts) -> Result<Vec<Event>, Rejection> {
+    fn decide(&self, command: &ReviewCommand, facts: &ReviewFacts) -> Result<Vec<ReviewsEvent>, Rejection> {
         let (reader_id, book_id) = (facts.reader_id, facts.book_id);
         let review_id = readstream_contracts::review_id(reader_id, book_id);
         match command {
@@ -76,7 +76,14 @@ impl Decider for Review {
                     ));
                 }
                 let contains_spoilers = *contains_spoilers;
-                Ok(vec![Event::ReviewPublished { review_id, reader_id, book_id, body, contains_spoilers, written_on }])
+                Ok(vec![ReviewsEvent::ReviewPublished {
+                    review_id,
+                    reader_id,
+                    book_id,
+                    body,
+                    contains_spoilers,
+                    written_on,
+                }])
             }
             ReviewCommand::Edit { body: text, contains_spoilers } => {
                 let body = text.as_deref().map(|text| body("body", text, MAX_REVIEW)).transpose()?;
@@ -88,19 +95,19 @@ impl Decider for Review {
                 if body == self.body && contains_spoilers == self.contains_spoilers {
                     return Ok(vec![]);
                 }
-                Ok(vec![Event::ReviewEdited { review_id, reader_id, book_id, body, contains_spoilers }])
+                Ok(vec![ReviewsEvent::ReviewEdited { review_id, reader_id, book_id, body, contains_spoilers }])
             }
             ReviewCommand::Withdraw => match (self.published, self.withdrawn) {
-                (true, false) => Ok(vec![Event::ReviewWithdrawn { review_id, reader_id, book_id }]),
+                (true, false) => Ok(vec![ReviewsEvent::ReviewWithdrawn { review_id, reader_id, book_id }]),
                 (true, true) => Ok(vec![]),
                 (false, _) => Err(Rejection::not_found("reviewId", "you have no review of this book")),
             },
         }
     }
 
-    fn evolve(mut self, event: &Event) -> Self {
+    fn evolve(mut self, event: &ReviewsEvent) -> Self {
         match event {
-            Event::ReviewPublished { body, contains_spoilers, .. } => {
+            ReviewsEvent::ReviewPublished { body, contains_spoilers, .. } => {
                 self = Review {
                     published: true,
                     withdrawn: false,
@@ -108,12 +115,16 @@ impl Decider for Review {
                     contains_spoilers: *contains_spoilers,
                 };
             }
-            Event::ReviewEdited { body, contains_spoilers, .. } => {
+            ReviewsEvent::ReviewEdited { body, contains_spoilers, .. } => {
                 self.body = body.clone();
                 self.contains_spoilers = *contains_spoilers;
             }
-            Event::ReviewWithdrawn { .. } => self.withdrawn = true,
-            _ => {}
+            ReviewsEvent::ReviewWithdrawn { .. } => self.withdrawn = true,
+            // Likes and comments are aggregates of their own.
+            ReviewsEvent::ReviewLiked { .. }
+            | ReviewsEvent::ReviewUnliked { .. }
+            | ReviewsEvent::ReviewCommented { .. }
+            | ReviewsEvent::CommentDeleted { .. } => {}
         }
         self
     }
@@ -143,11 +154,11 @@ pub struct LikeFacts {
 impl Decider for Like {
     type Command = LikeCommand;
     type Facts = LikeFacts;
-    type Event = Event;
+    type Event = ReviewsEvent;
     type Error = Rejection;
 
     /// A like is once per reader; a second one is refused.
-    fn decide(&self, command: &LikeCommand, facts: &LikeFacts) -> Result<Vec<Event>, Rejection> {
+    fn decide(&self, command: &LikeCommand, facts: &LikeFacts) -> Result<Vec<ReviewsEvent>, Rejection> {
         let (review_id, liker_id) = (facts.review_id, facts.liker_id);
         match command {
             LikeCommand::Like => {
@@ -160,22 +171,27 @@ impl Decider for Like {
                 if self.liked {
                     return Err(Rejection::new(Code::AlreadyExists, "you like this review already"));
                 }
-                Ok(vec![Event::ReviewLiked { review_id, liker_id }])
+                Ok(vec![ReviewsEvent::ReviewLiked { review_id, liker_id }])
             }
             LikeCommand::Unlike => {
                 if !self.liked {
                     return Err(Rejection::not_found("reviewId", "you do not like this review"));
                 }
-                Ok(vec![Event::ReviewUnliked { review_id, liker_id }])
+                Ok(vec![ReviewsEvent::ReviewUnliked { review_id, liker_id }])
             }
         }
     }
 
-    fn evolve(self, event: &Event) -> Self {
+    fn evolve(self, event: &ReviewsEvent) -> Self {
         match event {
-            Event::ReviewLiked { .. } => Like { liked: true },
-            Event::ReviewUnliked { .. } => Like { liked: false },
-            _ => self,
+            ReviewsEvent::ReviewLiked { .. } => Like { liked: true },
+            ReviewsEvent::ReviewUnliked { .. } => Like { liked: false },
+            // A like's subject holds only its own events.
+            ReviewsEvent::ReviewPublished { .. }
+            | ReviewsEvent::ReviewEdited { .. }
+            | ReviewsEvent::ReviewWithdrawn { .. }
+            | ReviewsEvent::ReviewCommented { .. }
+            | ReviewsEvent::CommentDeleted { .. } => self,
         }
     }
 }
@@ -207,10 +223,10 @@ pub struct CommentFacts {
 impl Decider for Comment {
     type Command = CommentCommand;
     type Facts = CommentFacts;
-    type Event = Event;
+    type Event = ReviewsEvent;
     type Error = Rejection;
 
-    fn decide(&self, command: &CommentCommand, facts: &CommentFacts) -> Result<Vec<Event>, Rejection> {
+    fn decide(&self, command: &CommentCommand, facts: &CommentFacts) -> Result<Vec<ReviewsEvent>, Rejection> {
         let (review_id, comment_id) = (facts.review_id, facts.comment_id);
         match command {
             CommentCommand::Write { body: text } => {
@@ -221,7 +237,7 @@ impl Decider for Comment {
                 if self.commenter_id.is_some() {
                     return Err(Rejection::new(Code::AlreadyExists, "this comment exists already"));
                 }
-                Ok(vec![Event::ReviewCommented { review_id, comment_id, commenter_id: facts.reader_id, body }])
+                Ok(vec![ReviewsEvent::ReviewCommented { review_id, comment_id, commenter_id: facts.reader_id, body }])
             }
             CommentCommand::Delete => match self.commenter_id {
                 None => Err(Rejection::not_found("commentId", "no such comment")),
@@ -229,18 +245,23 @@ impl Decider for Comment {
                     Err(Rejection::new(Code::PermissionDenied, "only its author can delete a comment"))
                 }
                 Some(_) if self.deleted => Ok(vec![]),
-                Some(commenter_id) => Ok(vec![Event::CommentDeleted { review_id, comment_id, commenter_id }]),
+                Some(commenter_id) => Ok(vec![ReviewsEvent::CommentDeleted { review_id, comment_id, commenter_id }]),
             },
         }
     }
 
-    fn evolve(self, event: &Event) -> Self {
+    fn evolve(self, event: &ReviewsEvent) -> Self {
         match event {
-            Event::ReviewCommented { commenter_id, .. } => {
+            ReviewsEvent::ReviewCommented { commenter_id, .. } => {
                 Comment { commenter_id: Some(*commenter_id), deleted: false }
             }
-            Event::CommentDeleted { .. } => Comment { deleted: true, ..self },
-            _ => self,
+            ReviewsEvent::CommentDeleted { .. } => Comment { deleted: true, ..self },
+            // A comment's subject holds only its own events.
+            ReviewsEvent::ReviewPublished { .. }
+            | ReviewsEvent::ReviewEdited { .. }
+            | ReviewsEvent::ReviewWithdrawn { .. }
+            | ReviewsEvent::ReviewLiked { .. }
+            | ReviewsEvent::ReviewUnliked { .. } => self,
         }
     }
 }
@@ -267,8 +288,8 @@ mod tests {
         ReviewCommand::Publish { body: body.into(), contains_spoilers: false, written_on: None }
     }
 
-    fn published(body: &str) -> Event {
-        Event::ReviewPublished {
+    fn published(body: &str) -> ReviewsEvent {
+        ReviewsEvent::ReviewPublished {
             review_id: review_id(),
             reader_id: ANA,
             book_id: BOOK,
@@ -278,8 +299,8 @@ mod tests {
         }
     }
 
-    fn withdrawn() -> Event {
-        Event::ReviewWithdrawn { review_id: review_id(), reader_id: ANA, book_id: BOOK }
+    fn withdrawn() -> ReviewsEvent {
+        ReviewsEvent::ReviewWithdrawn { review_id: review_id(), reader_id: ANA, book_id: BOOK }
     }
 
     #[test]
@@ -289,7 +310,7 @@ mod tests {
             contains_spoilers: true,
             written_on: Some("2018-07-29".parse().unwrap()),
         };
-        given::<Review>([]).when(command, facts()).then([Event::ReviewPublished {
+        given::<Review>([]).when(command, facts()).then([ReviewsEvent::ReviewPublished {
             review_id: review_id(),
             reader_id: ANA,
             book_id: BOOK,
@@ -334,7 +355,7 @@ mod tests {
         let edit = |body: &str| ReviewCommand::Edit { body: Some(body.into()), contains_spoilers: None };
         given::<Review>([]).when(edit("x"), facts()).then_refused(Code::NotFound, Some("reviewId"));
         given::<Review>([published("first")]).when(edit("first"), facts()).then([]);
-        given::<Review>([published("first")]).when(edit("better"), facts()).then([Event::ReviewEdited {
+        given::<Review>([published("first")]).when(edit("better"), facts()).then([ReviewsEvent::ReviewEdited {
             review_id: review_id(),
             reader_id: ANA,
             book_id: BOOK,
@@ -352,7 +373,7 @@ mod tests {
 
     #[test]
     fn a_like_is_once_per_reader_and_never_on_a_withdrawn_or_own_review() {
-        let liked = Event::ReviewLiked { review_id: review_id(), liker_id: BEN };
+        let liked = ReviewsEvent::ReviewLiked { review_id: review_id(), liker_id: BEN };
         given::<Like>([]).when(LikeCommand::Like, like_facts(BEN, true)).then([liked.clone()]);
         given::<Like>([liked.clone()])
             .when(LikeCommand::Like, like_facts(BEN, true))
@@ -368,7 +389,7 @@ mod tests {
             .then_refused(Code::NotFound, Some("reviewId"));
         given::<Like>([liked])
             .when(LikeCommand::Unlike, like_facts(BEN, true))
-            .then([Event::ReviewUnliked { review_id: review_id(), liker_id: BEN }]);
+            .then([ReviewsEvent::ReviewUnliked { review_id: review_id(), liker_id: BEN }]);
     }
 
     #[test]
@@ -376,8 +397,12 @@ mod tests {
         let comment_id = Uuid::from_u128(9);
         let facts = |reader_id| CommentFacts { review_id: review_id(), comment_id, reader_id, review_live: true };
         let write = |body: &str| CommentCommand::Write { body: body.into() };
-        let commented =
-            Event::ReviewCommented { review_id: review_id(), comment_id, commenter_id: BEN, body: "Agreed".into() };
+        let commented = ReviewsEvent::ReviewCommented {
+            review_id: review_id(),
+            comment_id,
+            commenter_id: BEN,
+            body: "Agreed".into(),
+        };
         given::<Comment>([]).when(write("Agreed"), facts(BEN)).then([commented.clone()]);
         given::<Comment>([]).when(write(""), facts(BEN)).then_refused(Code::InvalidArgument, Some("body"));
         given::<Comment>([])
@@ -388,7 +413,7 @@ mod tests {
         given::<Comment>([commented.clone()])
             .when(CommentCommand::Delete, facts(ANA))
             .then_refused(Code::PermissionDenied, None);
-        let deleted = Event::CommentDeleted { review_id: review_id(), comment_id, commenter_id: BEN };
+        let deleted = ReviewsEvent::CommentDeleted { review_id: review_id(), comment_id, commenter_id: BEN };
         given::<Comment>([commented.clone()]).when(CommentCommand::Delete, facts(BEN)).then([deleted.clone()]);
         given::<Comment>([commented, deleted]).when(CommentCommand::Delete, facts(BEN)).then([]);
         given::<Comment>([]).when(CommentCommand::Delete, facts(BEN)).then_refused(Code::NotFound, Some("commentId"));

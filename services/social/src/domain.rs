@@ -1,7 +1,7 @@
 //! The social deciders: a reader's registration and profile, and the follows and blocks
 //! between two readers. Pure: no I/O, tested given/when/then.
 
-use readstream_contracts::{Code, Decider, Event, Rejection};
+use readstream_contracts::{Code, Decider, Rejection, SocialEvent};
 use uuid::Uuid;
 
 pub const MIN_HANDLE: usize = 3;
@@ -73,10 +73,10 @@ pub enum ReaderCommand {
 impl Decider for Reader {
     type Command = ReaderCommand;
     type Facts = ();
-    type Event = Event;
+    type Event = SocialEvent;
     type Error = Rejection;
 
-    fn decide(&self, command: &ReaderCommand, _: &()) -> Result<Vec<Event>, Rejection> {
+    fn decide(&self, command: &ReaderCommand, _: &()) -> Result<Vec<SocialEvent>, Rejection> {
         match command {
             // The event carries the public profile only; the password never enters the log.
             ReaderCommand::SignUp(sign_up) => {
@@ -84,7 +84,7 @@ impl Decider for Reader {
                 if self.registered {
                     return Err(Rejection::new(Code::AlreadyExists, "this reader is already registered"));
                 }
-                Ok(vec![Event::ReaderRegistered {
+                Ok(vec![SocialEvent::ReaderRegistered {
                     reader_id: sign_up.reader_id,
                     handle: sign_up.handle.clone(),
                     display_name: sign_up.display_name.trim().to_owned(),
@@ -110,22 +110,26 @@ impl Decider for Reader {
                 if display_name == self.display_name && bio == self.bio {
                     return Ok(vec![]);
                 }
-                Ok(vec![Event::ProfileUpdated { reader_id: *reader_id, display_name, bio }])
+                Ok(vec![SocialEvent::ProfileUpdated { reader_id: *reader_id, display_name, bio }])
             }
         }
     }
 
-    fn evolve(mut self, event: &Event) -> Self {
+    fn evolve(mut self, event: &SocialEvent) -> Self {
         match event {
-            Event::ReaderRegistered { display_name, .. } => {
+            SocialEvent::ReaderRegistered { display_name, .. } => {
                 self.registered = true;
                 self.display_name = display_name.clone();
             }
-            Event::ProfileUpdated { display_name, bio, .. } => {
+            SocialEvent::ProfileUpdated { display_name, bio, .. } => {
                 self.display_name = display_name.clone();
                 self.bio = bio.clone();
             }
-            _ => {}
+            // Follows and blocks live on the pair's link.
+            SocialEvent::ReaderFollowed { .. }
+            | SocialEvent::ReaderUnfollowed { .. }
+            | SocialEvent::ReaderBlocked { .. }
+            | SocialEvent::ReaderUnblocked { .. } => {}
         }
         self
     }
@@ -167,10 +171,10 @@ pub struct LinkFacts {
 impl Decider for Link {
     type Command = LinkCommand;
     type Facts = LinkFacts;
-    type Event = Event;
+    type Event = SocialEvent;
     type Error = Rejection;
 
-    fn decide(&self, command: &LinkCommand, facts: &LinkFacts) -> Result<Vec<Event>, Rejection> {
+    fn decide(&self, command: &LinkCommand, facts: &LinkFacts) -> Result<Vec<SocialEvent>, Rejection> {
         let LinkFacts { actor, other, other_exists } = *facts;
         if actor == other {
             return Err(Rejection::invalid("readerId", "that is you"));
@@ -189,13 +193,13 @@ impl Decider for Link {
                 if self.follows(actor, other) {
                     return Err(Rejection::new(Code::AlreadyExists, "you follow this reader already"));
                 }
-                Ok(vec![Event::ReaderFollowed { follower_id: actor, followee_id: other }])
+                Ok(vec![SocialEvent::ReaderFollowed { follower_id: actor, followee_id: other }])
             }
             LinkCommand::Unfollow => {
                 if !self.follows(actor, other) {
                     return Err(Rejection::not_found("readerId", "you do not follow this reader"));
                 }
-                Ok(vec![Event::ReaderUnfollowed { follower_id: actor, followee_id: other }])
+                Ok(vec![SocialEvent::ReaderUnfollowed { follower_id: actor, followee_id: other }])
             }
             LinkCommand::Block => {
                 if self.blocks(actor, other) {
@@ -205,36 +209,37 @@ impl Decider for Link {
                 let mut events = Vec::new();
                 for (follower_id, followee_id) in [(actor, other), (other, actor)] {
                     if self.follows(follower_id, followee_id) {
-                        events.push(Event::ReaderUnfollowed { follower_id, followee_id });
+                        events.push(SocialEvent::ReaderUnfollowed { follower_id, followee_id });
                     }
                 }
-                events.push(Event::ReaderBlocked { blocker_id: actor, blocked_id: other });
+                events.push(SocialEvent::ReaderBlocked { blocker_id: actor, blocked_id: other });
                 Ok(events)
             }
             LinkCommand::Unblock => {
                 if !self.blocks(actor, other) {
                     return Err(Rejection::not_found("readerId", "you have not blocked this reader"));
                 }
-                Ok(vec![Event::ReaderUnblocked { blocker_id: actor, blocked_id: other }])
+                Ok(vec![SocialEvent::ReaderUnblocked { blocker_id: actor, blocked_id: other }])
             }
         }
     }
 
-    fn evolve(mut self, event: &Event) -> Self {
+    fn evolve(mut self, event: &SocialEvent) -> Self {
         match *event {
-            Event::ReaderFollowed { follower_id, followee_id } => {
+            SocialEvent::ReaderFollowed { follower_id, followee_id } => {
                 self.follows.insert((follower_id, followee_id));
             }
-            Event::ReaderUnfollowed { follower_id, followee_id } => {
+            SocialEvent::ReaderUnfollowed { follower_id, followee_id } => {
                 self.follows.remove(&(follower_id, followee_id));
             }
-            Event::ReaderBlocked { blocker_id, blocked_id } => {
+            SocialEvent::ReaderBlocked { blocker_id, blocked_id } => {
                 self.blocks.insert((blocker_id, blocked_id));
             }
-            Event::ReaderUnblocked { blocker_id, blocked_id } => {
+            SocialEvent::ReaderUnblocked { blocker_id, blocked_id } => {
                 self.blocks.remove(&(blocker_id, blocked_id));
             }
-            _ => {}
+            // A profile's events live on the reader's own subject.
+            SocialEvent::ReaderRegistered { .. } | SocialEvent::ProfileUpdated { .. } => {}
         }
         self
     }
@@ -261,8 +266,8 @@ mod tests {
         }
     }
 
-    fn registered() -> Event {
-        Event::ReaderRegistered { reader_id: ANA, handle: "ana_reads".into(), display_name: "Ana".into() }
+    fn registered() -> SocialEvent {
+        SocialEvent::ReaderRegistered { reader_id: ANA, handle: "ana_reads".into(), display_name: "Ana".into() }
     }
 
     #[test]
@@ -305,11 +310,9 @@ mod tests {
 
     #[test]
     fn a_profile_update_keeps_what_is_left_out_and_a_no_op_appends_nothing() {
-        given::<Reader>([registered()]).when(update(None, Some("Reads history.")), ()).then([Event::ProfileUpdated {
-            reader_id: ANA,
-            display_name: "Ana".into(),
-            bio: "Reads history.".into(),
-        }]);
+        given::<Reader>([registered()]).when(update(None, Some("Reads history.")), ()).then([
+            SocialEvent::ProfileUpdated { reader_id: ANA, display_name: "Ana".into(), bio: "Reads history.".into() },
+        ]);
         given::<Reader>([registered()]).when(update(Some(" Ana "), None), ()).then([]);
         given::<Reader>([registered()])
             .when(update(Some(""), None), ())
@@ -321,12 +324,12 @@ mod tests {
         LinkFacts { actor, other, other_exists: true }
     }
 
-    fn followed(follower_id: Uuid, followee_id: Uuid) -> Event {
-        Event::ReaderFollowed { follower_id, followee_id }
+    fn followed(follower_id: Uuid, followee_id: Uuid) -> SocialEvent {
+        SocialEvent::ReaderFollowed { follower_id, followee_id }
     }
 
-    fn blocked(blocker_id: Uuid, blocked_id: Uuid) -> Event {
-        Event::ReaderBlocked { blocker_id, blocked_id }
+    fn blocked(blocker_id: Uuid, blocked_id: Uuid) -> SocialEvent {
+        SocialEvent::ReaderBlocked { blocker_id, blocked_id }
     }
 
     #[test]
@@ -348,14 +351,14 @@ mod tests {
     #[test]
     fn a_block_ends_the_follows_both_ways_at_once() {
         given::<Link>([followed(ANA, BEN), followed(BEN, ANA)]).when(LinkCommand::Block, facts(ANA, BEN)).then([
-            Event::ReaderUnfollowed { follower_id: ANA, followee_id: BEN },
-            Event::ReaderUnfollowed { follower_id: BEN, followee_id: ANA },
+            SocialEvent::ReaderUnfollowed { follower_id: ANA, followee_id: BEN },
+            SocialEvent::ReaderUnfollowed { follower_id: BEN, followee_id: ANA },
             blocked(ANA, BEN),
         ]);
         given::<Link>([blocked(ANA, BEN)]).when(LinkCommand::Block, facts(ANA, BEN)).then([]);
         given::<Link>([blocked(ANA, BEN)])
             .when(LinkCommand::Unblock, facts(ANA, BEN))
-            .then([Event::ReaderUnblocked { blocker_id: ANA, blocked_id: BEN }]);
+            .then([SocialEvent::ReaderUnblocked { blocker_id: ANA, blocked_id: BEN }]);
         assert_eq!(readstream_contracts::social::link(ANA, BEN), readstream_contracts::social::link(BEN, ANA));
     }
 }

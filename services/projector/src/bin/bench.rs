@@ -17,7 +17,7 @@ use chrono::Utc;
 use futures::{stream::FuturesUnordered, StreamExt};
 use prost::Message;
 use readstream_contracts::{
-    proto::live::v1 as live, ratings, subject::projection_position, Envelope, Event, Metadata, ReadModel,
+    proto::live::v1 as live, ratings, subject::projection_position, Envelope, Event, Metadata, RatingsEvent, ReadModel,
 };
 use readstream_eventstore::{EventStore, StreamSettings};
 use readstream_projection::Runner;
@@ -53,7 +53,12 @@ async fn publish(store: &EventStore, events: u64) -> anyhow::Result<u64> {
         let reader_id = Uuid::from_u128(u128::from(i) + 1);
         let command_id = Uuid::now_v7();
         let meta = Metadata { occurred_at: Utc::now(), actor: Some(reader_id), command_id, correlation_id: command_id };
-        let event = Event::BookRated { reader_id, book_id: book(i), stars: stars(i), previous_stars: None };
+        let event = Event::Ratings(RatingsEvent::BookRated {
+            reader_id,
+            book_id: book(i),
+            stars: stars(i),
+            previous_stars: None,
+        });
         let envelope = Envelope::new(meta, vec![event]);
         let subject = store.subject(&ratings::rating(reader_id, book(i)));
         let message =
@@ -116,7 +121,7 @@ async fn baseline(store: &EventStore, database_url: &str, events: u64) -> anyhow
     while let Some(message) = messages.next().await {
         let envelope = Envelope::decode(&message?.payload)?;
         for recorded in envelope.events {
-            if let Event::BookRated { book_id, stars, .. } = recorded.event {
+            if let Event::Ratings(RatingsEvent::BookRated { book_id, stars, .. }) = recorded.event {
                 let mut histogram = [0i64; 5];
                 histogram[usize::from(stars) - 1] = 1;
                 sqlx::query(

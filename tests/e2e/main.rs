@@ -321,6 +321,48 @@ async fn bad_input_gets_a_coded_error_and_appends_nothing() -> anyhow::Result<()
     system.stop().await
 }
 
+/// The command services do not trust the gateway: sent straight on the bus, a command without
+/// a signed-in reader, with a bad command id or that does not decode is refused there.
+#[tokio::test]
+async fn a_command_service_refuses_what_the_gateway_would_have() -> anyhow::Result<()> {
+    use readstream_contracts::{command, proto::commands::v1 as pb, Code};
+    use readstream_runtime::bus;
+
+    let system = System::start().await?;
+    let (ana, ana_id) = sign_up(&system, "ana").await?;
+    let (book, _) = add_seed_book(&ana).await?;
+    let before = system.stream_messages().await?;
+    let nats = async_nats::connect(readstream_testkit::nats_url()).await?;
+    let refusal = |reply: pb::Reply| match reply.outcome {
+        Some(pb::reply::Outcome::Rejected(rejected)) => Some(Code::from(rejected.code())),
+        _ => None,
+    };
+    let meta = |command_id: String, actor: &str| {
+        Some(pb::CommandMeta { command_id, actor: actor.to_owned(), correlation_id: String::new() })
+    };
+    let send = |meta| {
+        let rate = pb::RateBook { meta, book_id: book.clone(), stars: 4 };
+        let nats = nats.clone();
+        let namespace = system.namespace.clone();
+        async move { bus::send(&nats, &namespace, &rate, Duration::from_secs(5)).await }
+    };
+
+    let anonymous = send(meta(uuid::Uuid::now_v7().to_string(), "")).await?;
+    assert_eq!(refusal(anonymous), Some(Code::Unauthenticated));
+    let bad_command_id = send(meta("not-a-uuid".to_owned(), &ana_id)).await?;
+    assert_eq!(refusal(bad_command_id), Some(Code::InvalidArgument));
+    let no_meta = send(None).await?;
+    assert_eq!(refusal(no_meta), Some(Code::InvalidArgument));
+    let garbage = nats.request(command::subject::<pb::RateBook>(&system.namespace), "\u{ff}\u{ff}".into()).await?;
+    let garbage = bus::decode::<pb::Reply>(&garbage.payload).map_err(|err| anyhow::anyhow!(err.message))?;
+    assert_eq!(refusal(garbage), Some(Code::InvalidArgument));
+    let signed_in = send(meta(uuid::Uuid::now_v7().to_string(), &ana_id)).await?;
+    assert_eq!(refusal(signed_in), None, "the same command from a signed-in reader is accepted");
+
+    assert_eq!(system.stream_messages().await?, before + 1, "only the signed-in rating was appended");
+    system.stop().await
+}
+
 #[tokio::test]
 async fn a_retried_command_with_the_same_idempotency_key_appends_once() -> anyhow::Result<()> {
     let system = System::start().await?;

@@ -17,6 +17,9 @@ pub trait Command: prost::Message + Default + Send + Sync + 'static {
     type Service: Service;
     /// Its subject's last token.
     const NAME: &'static str;
+
+    /// Takes the metadata the sender attached (every command message has it).
+    fn take_meta(&mut self) -> Option<crate::proto::commands::v1::CommandMeta>;
 }
 
 /// Where a command is sent.
@@ -40,6 +43,10 @@ macro_rules! commands {
         $(impl $crate::command::Command for $crate::proto::commands::v1::$command {
             type Service = $service;
             const NAME: &'static str = $name;
+
+            fn take_meta(&mut self) -> Option<$crate::proto::commands::v1::CommandMeta> {
+                self.meta.take()
+            }
         })+
     };
 }

@@ -16,6 +16,14 @@ use uuid::Uuid;
 
 use crate::config::StartError;
 
+/// Who sent a command: the metadata its events are recorded with, and the signed-in reader it
+/// acts for.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    pub meta: Metadata,
+    pub reader_id: Uuid,
+}
+
 /// A service's commands routed by type: each command message to the function that answers it.
 pub struct Commands<S, H> {
     handler: H,
@@ -30,16 +38,37 @@ impl<S: Service, H: Clone + Send + Sync + 'static> Commands<S, H> {
         Self { handler, routes: HashMap::new(), service: PhantomData }
     }
 
-    /// Answers command `C` with `answer`; a command of another service does not compile.
-    pub fn on<C, F, Fut>(mut self, answer: F) -> Self
+    /// Answers command `C`, sent by a signed-in reader, with `answer`; the runtime decodes it,
+    /// reads its metadata and refuses it `UNAUTHENTICATED` without a reader. A command of
+    /// another service does not compile here.
+    pub fn on<C, F, Fut>(self, answer: F) -> Self
     where
         C: Command<Service = S>,
-        F: Fn(H, C) -> Fut + Send + Sync + 'static,
+        F: Fn(H, C, Sender) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<pb::Reply, Rejection>> + Send + 'static,
     {
-        let route: Route<H> = Arc::new(move |handler, payload| match decode::<C>(&payload) {
-            Ok(command) => answer(handler, command).boxed(),
-            Err(rejection) => futures::future::ready(Err(rejection)).boxed(),
+        let answer = Arc::new(answer);
+        self.on_anonymous(move |handler, command: C, meta| {
+            let answer = answer.clone();
+            async move {
+                let reader_id = meta.actor.ok_or_else(|| Rejection::new(Code::Unauthenticated, "sign in first"))?;
+                answer(handler, command, Sender { meta, reader_id }).await
+            }
+        })
+    }
+
+    /// Answers command `C`, which needs no signed-in reader (signing up or in), with `answer`.
+    pub fn on_anonymous<C, F, Fut>(mut self, answer: F) -> Self
+    where
+        C: Command<Service = S>,
+        F: Fn(H, C, Metadata) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<pb::Reply, Rejection>> + Send + 'static,
+    {
+        let route: Route<H> = Arc::new(move |handler, payload| {
+            match decode::<C>(&payload).and_then(|mut command| Ok((metadata(command.take_meta())?, command))) {
+                Ok((meta, command)) => answer(handler, command, meta).boxed(),
+                Err(rejection) => futures::future::ready(Err(rejection)).boxed(),
+            }
         });
         self.routes.insert(C::NAME, route);
         self
@@ -115,7 +144,7 @@ pub fn decode<M: Message + Default>(payload: &[u8]) -> Result<M, Rejection> {
 }
 
 /// The command's metadata as the event store records it; the command id must be a UUID.
-pub fn metadata(meta: Option<pb::CommandMeta>) -> Result<Metadata, Rejection> {
+fn metadata(meta: Option<pb::CommandMeta>) -> Result<Metadata, Rejection> {
     let meta = meta.unwrap_or_default();
     let uuid = |value: &str, field: &'static str| {
         Uuid::parse_str(value).map_err(|_| Rejection::invalid(field, format!("{field} is not a UUID")))
@@ -130,11 +159,6 @@ pub fn metadata(meta: Option<pb::CommandMeta>) -> Result<Metadata, Rejection> {
         id => uuid(id, "correlationId")?,
     };
     Ok(Metadata { occurred_at: Utc::now(), actor, command_id, correlation_id })
-}
-
-/// The signed-in reader a command acts for; commands that need one are refused without.
-pub fn require_actor(meta: &Metadata) -> Result<Uuid, Rejection> {
-    meta.actor.ok_or_else(|| Rejection::new(Code::Unauthenticated, "sign in first"))
 }
 
 pub fn accepted(accepted: Accepted, id: Uuid) -> pb::Reply {

@@ -8,7 +8,11 @@ use std::collections::HashSet;
 use chrono::Utc;
 use readstream_contracts::{catalog, catalog::CatalogService, proto::commands::v1 as pb, Rejection, Service};
 use readstream_eventstore::EventStore;
-use readstream_runtime::{bus, config::StartError, NatsConfig};
+use readstream_runtime::{
+    bus::{self, Sender},
+    config::StartError,
+    NatsConfig,
+};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -24,8 +28,8 @@ pub struct Config {
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     let (client, store) = config.nats.event_store().await?;
     bus::Commands::<CatalogService, _>::new(Catalog { store })
-        .on(|catalog, request| async move { catalog.add_author(request).await })
-        .on(|catalog, request| async move { catalog.add_book(request).await })
+        .on(|catalog, request, sender| async move { catalog.add_author(request, sender).await })
+        .on(|catalog, request, sender| async move { catalog.add_book(request, sender).await })
         .serve(client, &config.nats.namespace, shutdown)
         .await
 }
@@ -45,18 +49,14 @@ struct Catalog {
 }
 
 impl Catalog {
-    async fn add_author(&self, request: pb::AddAuthor) -> Result<pb::Reply, Rejection> {
-        let meta = bus::metadata(request.meta)?;
-        bus::require_actor(&meta)?;
+    async fn add_author(&self, request: pb::AddAuthor, Sender { meta, .. }: Sender) -> Result<pb::Reply, Rejection> {
         let author_id = created_id(meta.command_id, "author");
         let command = domain::AddAuthor { author_id, name: request.name, bio: request.bio };
         let outcome = self.store.decide::<domain::Author>(&catalog::author(author_id), meta, &command, &()).await;
         Ok(bus::reply(outcome, author_id))
     }
 
-    async fn add_book(&self, request: pb::AddBook) -> Result<pb::Reply, Rejection> {
-        let meta = bus::metadata(request.meta)?;
-        bus::require_actor(&meta)?;
+    async fn add_book(&self, request: pb::AddBook, Sender { meta, .. }: Sender) -> Result<pb::Reply, Rejection> {
         let book_id = created_id(meta.command_id, "book");
         let first_published = match request.first_published.as_str() {
             "" => None,

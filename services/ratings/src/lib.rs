@@ -6,7 +6,11 @@ pub mod domain;
 
 use readstream_contracts::{catalog, proto::commands::v1 as pb, ratings, ratings::RatingsService, Rejection, Service};
 use readstream_eventstore::EventStore;
-use readstream_runtime::{bus, config::StartError, NatsConfig};
+use readstream_runtime::{
+    bus::{self, Sender},
+    config::StartError,
+    NatsConfig,
+};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -24,11 +28,11 @@ pub struct Config {
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     let (client, store) = config.nats.event_store().await?;
     bus::Commands::<RatingsService, _>::new(Ratings { store })
-        .on(|ratings, request: pb::RateBook| async move {
-            ratings.decide(request.meta, &request.book_id, RatingCommand::Rate { stars: request.stars }).await
+        .on(|ratings, request: pb::RateBook, sender| async move {
+            ratings.decide(sender, &request.book_id, RatingCommand::Rate { stars: request.stars }).await
         })
-        .on(|ratings, request: pb::ClearRating| async move {
-            ratings.decide(request.meta, &request.book_id, RatingCommand::Clear).await
+        .on(|ratings, request: pb::ClearRating, sender| async move {
+            ratings.decide(sender, &request.book_id, RatingCommand::Clear).await
         })
         .serve(client, &config.nats.namespace, shutdown)
         .await
@@ -44,14 +48,8 @@ struct Ratings {
 }
 
 impl Ratings {
-    async fn decide(
-        &self,
-        meta: Option<pb::CommandMeta>,
-        book_id: &str,
-        command: RatingCommand,
-    ) -> Result<pb::Reply, Rejection> {
-        let meta = bus::metadata(meta)?;
-        let reader_id = bus::require_actor(&meta)?;
+    async fn decide(&self, sender: Sender, book_id: &str, command: RatingCommand) -> Result<pb::Reply, Rejection> {
+        let Sender { meta, reader_id } = sender;
         let book_id = parse_book_id(book_id)?;
         let book_exists = self.store.exists(&catalog::book(book_id)).await.map_err(|err| bus::unavailable(&err))?;
         let facts = RatingFacts { reader_id, book_id, book_exists };

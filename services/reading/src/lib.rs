@@ -10,7 +10,11 @@ use readstream_contracts::{
     catalog, proto::commands::v1 as pb, reading, reading::ReadingService, CatalogEvent, Event, Rejection, Service,
 };
 use readstream_eventstore::EventStore;
-use readstream_runtime::{bus, config::StartError, NatsConfig};
+use readstream_runtime::{
+    bus::{self, Sender},
+    config::StartError,
+    NatsConfig,
+};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -28,37 +32,37 @@ pub struct Config {
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     let (client, store) = config.nats.event_store().await?;
     bus::Commands::<ReadingService, _>::new(Reading { store })
-        .on(|reading, r: pb::WantToRead| async move {
-            reading.decide(r.meta, &r.book_id, Command::WantToRead { on: date("on", &r.on)? }).await
+        .on(|reading, r: pb::WantToRead, sender| async move {
+            reading.decide(sender, &r.book_id, Command::WantToRead { on: date("on", &r.on)? }).await
         })
-        .on(|reading, r: pb::StartReading| async move {
+        .on(|reading, r: pb::StartReading, sender| async move {
             let command = Command::StartReading { started_on: date("startedOn", &r.started_on)? };
-            reading.decide(r.meta, &r.book_id, command).await
+            reading.decide(sender, &r.book_id, command).await
         })
-        .on(|reading, r: pb::UpdateProgress| async move {
+        .on(|reading, r: pb::UpdateProgress, sender| async move {
             let command =
                 Command::UpdateProgress { on: date("on", &r.on)?, page: r.page, percent: r.percent, note: r.note };
-            reading.decide(r.meta, &r.book_id, command).await
+            reading.decide(sender, &r.book_id, command).await
         })
-        .on(|reading, r: pb::PauseReading| async move {
-            reading.decide(r.meta, &r.book_id, Command::PauseReading { on: date("on", &r.on)? }).await
+        .on(|reading, r: pb::PauseReading, sender| async move {
+            reading.decide(sender, &r.book_id, Command::PauseReading { on: date("on", &r.on)? }).await
         })
-        .on(|reading, r: pb::FinishReading| async move {
+        .on(|reading, r: pb::FinishReading, sender| async move {
             let command = Command::FinishReading { finished_on: date("finishedOn", &r.finished_on)? };
-            reading.decide(r.meta, &r.book_id, command).await
+            reading.decide(sender, &r.book_id, command).await
         })
-        .on(|reading, r: pb::AbandonReading| async move {
+        .on(|reading, r: pb::AbandonReading, sender| async move {
             let command = Command::AbandonReading { on: date("on", &r.on)?, note: r.note };
-            reading.decide(r.meta, &r.book_id, command).await
+            reading.decide(sender, &r.book_id, command).await
         })
-        .on(|reading, r: pb::RemoveFromShelves| async move {
-            reading.decide(r.meta, &r.book_id, Command::RemoveFromShelves).await
+        .on(|reading, r: pb::RemoveFromShelves, sender| async move {
+            reading.decide(sender, &r.book_id, Command::RemoveFromShelves).await
         })
-        .on(|reading, r: pb::AddToShelf| async move {
-            reading.decide(r.meta, &r.book_id, Command::AddToShelf { shelf: r.shelf }).await
+        .on(|reading, r: pb::AddToShelf, sender| async move {
+            reading.decide(sender, &r.book_id, Command::AddToShelf { shelf: r.shelf }).await
         })
-        .on(|reading, r: pb::RemoveFromShelf| async move {
-            reading.decide(r.meta, &r.book_id, Command::RemoveFromShelf { shelf: r.shelf }).await
+        .on(|reading, r: pb::RemoveFromShelf, sender| async move {
+            reading.decide(sender, &r.book_id, Command::RemoveFromShelf { shelf: r.shelf }).await
         })
         .serve(client, &config.nats.namespace, shutdown)
         .await
@@ -80,14 +84,8 @@ struct Reading {
 }
 
 impl Reading {
-    async fn decide(
-        &self,
-        meta: Option<pb::CommandMeta>,
-        book_id: &str,
-        command: Command,
-    ) -> Result<pb::Reply, Rejection> {
-        let meta = bus::metadata(meta)?;
-        let reader_id = bus::require_actor(&meta)?;
+    async fn decide(&self, sender: Sender, book_id: &str, command: Command) -> Result<pb::Reply, Rejection> {
+        let Sender { meta, reader_id } = sender;
         let book_id = Uuid::parse_str(book_id).map_err(|_| Rejection::invalid("bookId", "bookId is not a valid id"))?;
         let facts =
             domain::CopyFacts { reader_id, book_id, today: Utc::now().date_naive(), pages: self.pages(book_id).await? };

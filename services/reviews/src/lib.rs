@@ -10,7 +10,11 @@ use readstream_contracts::{
     catalog, proto::commands::v1 as pb, review_id, reviews, reviews::ReviewsService, Code, Rejection, Service,
 };
 use readstream_eventstore::EventStore;
-use readstream_runtime::{bus, config::StartError, NatsConfig};
+use readstream_runtime::{
+    bus::{self, Sender},
+    config::StartError,
+    NatsConfig,
+};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -30,7 +34,7 @@ pub struct Config {
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     let (client, store) = config.nats.event_store().await?;
     bus::Commands::<ReviewsService, _>::new(Reviews { store })
-        .on(|reviews, r: pb::PublishReview| async move {
+        .on(|reviews, r: pb::PublishReview, sender| async move {
             let written_on = match r.written_on.as_str() {
                 "" => None,
                 date => Some(
@@ -39,27 +43,27 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
                 ),
             };
             let command = ReviewCommand::Publish { body: r.body, contains_spoilers: r.contains_spoilers, written_on };
-            reviews.review(r.meta, None, &r.book_id, command).await
+            reviews.review(sender, None, &r.book_id, command).await
         })
-        .on(|reviews, r: pb::EditReview| async move {
+        .on(|reviews, r: pb::EditReview, sender| async move {
             let command = ReviewCommand::Edit { body: r.body, contains_spoilers: r.contains_spoilers };
-            reviews.review(r.meta, Some(&r.author_id), &r.book_id, command).await
+            reviews.review(sender, Some(&r.author_id), &r.book_id, command).await
         })
-        .on(|reviews, r: pb::WithdrawReview| async move {
-            reviews.review(r.meta, Some(&r.author_id), &r.book_id, ReviewCommand::Withdraw).await
+        .on(|reviews, r: pb::WithdrawReview, sender| async move {
+            reviews.review(sender, Some(&r.author_id), &r.book_id, ReviewCommand::Withdraw).await
         })
-        .on(|reviews, r: pb::LikeReview| async move {
-            reviews.like(r.meta, &r.author_id, &r.book_id, LikeCommand::Like).await
+        .on(|reviews, r: pb::LikeReview, sender| async move {
+            reviews.like(sender, &r.author_id, &r.book_id, LikeCommand::Like).await
         })
-        .on(|reviews, r: pb::UnlikeReview| async move {
-            reviews.like(r.meta, &r.author_id, &r.book_id, LikeCommand::Unlike).await
+        .on(|reviews, r: pb::UnlikeReview, sender| async move {
+            reviews.like(sender, &r.author_id, &r.book_id, LikeCommand::Unlike).await
         })
-        .on(|reviews, r: pb::CommentOnReview| async move {
-            reviews.comment(r.meta, &r.author_id, &r.book_id, None, CommentCommand::Write { body: r.body }).await
+        .on(|reviews, r: pb::CommentOnReview, sender| async move {
+            reviews.comment(sender, &r.author_id, &r.book_id, None, CommentCommand::Write { body: r.body }).await
         })
-        .on(|reviews, r: pb::DeleteComment| async move {
+        .on(|reviews, r: pb::DeleteComment, sender| async move {
             let comment_id = id("commentId", &r.comment_id)?;
-            reviews.comment(r.meta, &r.author_id, &r.book_id, Some(comment_id), CommentCommand::Delete).await
+            reviews.comment(sender, &r.author_id, &r.book_id, Some(comment_id), CommentCommand::Delete).await
         })
         .serve(client, &config.nats.namespace, shutdown)
         .await
@@ -79,13 +83,12 @@ impl Reviews {
     /// wrote it (none for a new one).
     async fn review(
         &self,
-        meta: Option<pb::CommandMeta>,
+        sender: Sender,
         author_id: Option<&str>,
         book_id: &str,
         command: ReviewCommand,
     ) -> Result<pb::Reply, Rejection> {
-        let meta = bus::metadata(meta)?;
-        let reader_id = bus::require_actor(&meta)?;
+        let Sender { meta, reader_id } = sender;
         let book_id = id("bookId", book_id)?;
         if let Some(author_id) = author_id {
             if id("reviewId", author_id)? != reader_id {
@@ -107,13 +110,12 @@ impl Reviews {
 
     async fn like(
         &self,
-        meta: Option<pb::CommandMeta>,
+        sender: Sender,
         author_id: &str,
         book_id: &str,
         command: LikeCommand,
     ) -> Result<pb::Reply, Rejection> {
-        let meta = bus::metadata(meta)?;
-        let liker_id = bus::require_actor(&meta)?;
+        let Sender { meta, reader_id: liker_id } = sender;
         let (author_id, book_id) = (id("reviewId", author_id)?, id("bookId", book_id)?);
         let review_id = review_id(author_id, book_id);
         let facts = LikeFacts { review_id, author_id, liker_id, review_live: self.live(author_id, book_id).await? };
@@ -124,14 +126,13 @@ impl Reviews {
     /// Writes a new comment (`comment_id` none: its id comes from the command's) or deletes one.
     async fn comment(
         &self,
-        meta: Option<pb::CommandMeta>,
+        sender: Sender,
         author_id: &str,
         book_id: &str,
         comment_id: Option<Uuid>,
         command: CommentCommand,
     ) -> Result<pb::Reply, Rejection> {
-        let meta = bus::metadata(meta)?;
-        let reader_id = bus::require_actor(&meta)?;
+        let Sender { meta, reader_id } = sender;
         let (author_id, book_id) = (id("reviewId", author_id)?, id("bookId", book_id)?);
         let comment_id = comment_id.unwrap_or_else(|| Uuid::new_v5(&meta.command_id, b"comment"));
         let review_id = review_id(author_id, book_id);

@@ -15,9 +15,15 @@ use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Argon2,
 };
-use readstream_contracts::{proto::commands::v1 as pb, social, social::SocialService, Code, Rejection, Service};
+use readstream_contracts::{
+    proto::commands::v1 as pb, social, social::SocialService, Code, Metadata, Rejection, Service,
+};
 use readstream_eventstore::{Accepted, EventStore};
-use readstream_runtime::{bus, config::StartError, db, DatabaseConfig, NatsConfig};
+use readstream_runtime::{
+    bus::{self, Sender},
+    config::StartError,
+    db, DatabaseConfig, NatsConfig,
+};
 use sqlx::PgPool;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -65,20 +71,20 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     let hasher = config.password_hashing.hasher()?;
     let social = Social { store, pool, hasher, hashing: Arc::new(Semaphore::new(cores)) };
     bus::Commands::<SocialService, _>::new(social)
-        .on(|social, request| async move { social.sign_up(request).await })
-        .on(|social, request| async move { social.sign_in(request).await })
-        .on(|social, request| async move { social.update_profile(request).await })
-        .on(|social, request: pb::Follow| async move {
-            social.link(LinkCommand::Follow, request.meta, &request.reader_id).await
+        .on_anonymous(|social, request, meta| async move { social.sign_up(request, meta).await })
+        .on_anonymous(|social, request, _| async move { social.sign_in(request).await })
+        .on(|social, request, sender| async move { social.update_profile(request, sender).await })
+        .on(|social, request: pb::Follow, sender| async move {
+            social.link(LinkCommand::Follow, sender, &request.reader_id).await
         })
-        .on(|social, request: pb::Unfollow| async move {
-            social.link(LinkCommand::Unfollow, request.meta, &request.reader_id).await
+        .on(|social, request: pb::Unfollow, sender| async move {
+            social.link(LinkCommand::Unfollow, sender, &request.reader_id).await
         })
-        .on(|social, request: pb::Block| async move {
-            social.link(LinkCommand::Block, request.meta, &request.reader_id).await
+        .on(|social, request: pb::Block, sender| async move {
+            social.link(LinkCommand::Block, sender, &request.reader_id).await
         })
-        .on(|social, request: pb::Unblock| async move {
-            social.link(LinkCommand::Unblock, request.meta, &request.reader_id).await
+        .on(|social, request: pb::Unblock, sender| async move {
+            social.link(LinkCommand::Unblock, sender, &request.reader_id).await
         })
         .serve(client, &config.nats.namespace, shutdown)
         .await
@@ -119,8 +125,7 @@ fn handle_key(handle: &str) -> String {
 }
 
 impl Social {
-    async fn sign_up(&self, request: pb::SignUp) -> Result<pb::Reply, Rejection> {
-        let meta = bus::metadata(request.meta)?;
+    async fn sign_up(&self, request: pb::SignUp, meta: Metadata) -> Result<pb::Reply, Rejection> {
         let reader_id = Uuid::new_v5(&meta.command_id, b"reader");
         let command = domain::SignUp {
             reader_id,
@@ -178,14 +183,8 @@ impl Social {
     }
 
     /// Follow, unfollow, block or unblock another reader, on the pair's own subject.
-    async fn link(
-        &self,
-        command: LinkCommand,
-        meta: Option<pb::CommandMeta>,
-        other: &str,
-    ) -> Result<pb::Reply, Rejection> {
-        let meta = bus::metadata(meta)?;
-        let actor = bus::require_actor(&meta)?;
+    async fn link(&self, command: LinkCommand, sender: Sender, other: &str) -> Result<pb::Reply, Rejection> {
+        let Sender { meta, reader_id: actor } = sender;
         let other = Uuid::parse_str(other).map_err(|_| Rejection::invalid("readerId", "readerId is not a valid id"))?;
         let other_exists = self.store.exists(&social::reader(other)).await.map_err(|e| bus::unavailable(&e))?;
         let facts = domain::LinkFacts { actor, other, other_exists };
@@ -193,9 +192,8 @@ impl Social {
         Ok(bus::reply(outcome, other))
     }
 
-    async fn update_profile(&self, request: pb::UpdateProfile) -> Result<pb::Reply, Rejection> {
-        let meta = bus::metadata(request.meta)?;
-        let reader_id = bus::require_actor(&meta)?;
+    async fn update_profile(&self, request: pb::UpdateProfile, sender: Sender) -> Result<pb::Reply, Rejection> {
+        let Sender { meta, reader_id } = sender;
         let command = ReaderCommand::UpdateProfile { reader_id, display_name: request.display_name, bio: request.bio };
         let outcome = self.store.decide::<domain::Reader>(&social::reader(reader_id), meta, &command, &()).await;
         Ok(bus::reply(outcome, reader_id))

@@ -383,7 +383,8 @@ impl CoreMutation {
     }
 
     async fn sign_in(&self, ctx: &Context<'_>, handle: String, password: String) -> Result<AuthPayload> {
-        let accepted = commands::send(app(ctx), &pb::SignIn { handle, password }).await?;
+        let accepted =
+            commands::send(app(ctx), &pb::SignIn { handle, password, meta: Some(commands::meta(None, None)?) }).await?;
         let reader_id = parse_id("readerId", &accepted.id)?;
         Ok(AuthPayload { token: app(ctx).tokens.issue(reader_id)?, reader_id: ID(accepted.id), position: 0 })
     }

@@ -1,6 +1,7 @@
-//! What every subject shares: the aggregate subject type the event store takes, and the
-//! subjects of the projections' positions. Each context's own subjects live in its module
-//! (`catalog`, `ratings`, `reading`, `reviews`, `social`); no subject is formatted elsewhere.
+//! What every subject shares: the aggregate subject type the event store takes, the subjects
+//! of the projections' positions, and the readiness probes'. Each context's own subjects live
+//! in its module (`catalog`, `ratings`, `reading`, `reviews`, `social`); no subject is
+//! formatted elsewhere.
 
 use std::fmt;
 
@@ -35,4 +36,9 @@ pub fn projection_position(namespace: &str, model: ReadModel) -> String {
 /// Every projection's announcements at once.
 pub fn every_projection_position(namespace: &str) -> String {
     format!("{namespace}.live.projection.*")
+}
+
+/// Where `process` answers readiness probes once it serves.
+pub fn ready(namespace: &str, process: &str) -> String {
+    format!("{namespace}.ready.{process}")
 }

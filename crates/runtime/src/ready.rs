@@ -9,11 +9,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::StartError;
 
-/// The subject `process` answers readiness probes on.
-pub fn subject(namespace: &str, process: &str) -> String {
-    format!("{namespace}.ready.{process}")
-}
-
 /// Answers readiness probes for `process` until `shutdown`. Call it once the process serves:
 /// NATS handles a connection's subscriptions in order, so an answer also means every
 /// subscription this client made before is in place.
@@ -23,7 +18,7 @@ pub async fn answer_probes(
     process: &str,
     shutdown: CancellationToken,
 ) -> Result<(), StartError> {
-    let mut probes = client.subscribe(subject(namespace, process)).await?;
+    let mut probes = client.subscribe(readstream_contracts::subject::ready(namespace, process)).await?;
     let client = client.clone();
     tokio::spawn(async move {
         loop {

@@ -20,7 +20,7 @@ pub struct NotReady {
 }
 
 enum Probe {
-    /// A service process: answers on `<ns>.ready.<name>` (see `readstream_runtime::ready`).
+    /// A service process: answers on `<ns>.ready.<name>` (see `readstream_contracts::subject::ready`).
     Process { client: async_nats::Client, subject: String },
     /// The gateway: `GET <base_url>/readyz` answers 200.
     Gateway { http: reqwest::Client, url: String },
@@ -55,7 +55,7 @@ impl Readiness {
     /// A service process in `namespace`, named as it answers probes (`catalog`, `projector`, …).
     pub fn process(mut self, client: &async_nats::Client, namespace: &str, name: &str) -> Self {
         let probe =
-            Probe::Process { client: client.clone(), subject: readstream_runtime::ready::subject(namespace, name) };
+            Probe::Process { client: client.clone(), subject: readstream_contracts::subject::ready(namespace, name) };
         self.probes.push((name.to_owned(), probe));
         self
     }

@@ -4,16 +4,26 @@
 //! Books, authors and readers are identified by their UUIDs, which no two objects share; a
 //! review's and a comment's ids already name what they are (see `reviews`).
 
-use async_graphql::{Context, Interface, ID};
+use async_graphql::{Context, Interface, Object, Result, ID};
 use uuid::Uuid;
 
 use super::{
-    app,
-    loaders::{AuthorKey, BookKey, ReaderKey},
     reviews::{self, Comment, Review},
-    types::{load_error, loader, Author, Book, Reader},
+    shared::{app, Author, Book, Reader},
 };
 use crate::error::ApiError;
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Any object by its global id (Relay's object identification): a book, author, reader,
+    /// review or comment; null when there is none.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+        Ok(node(ctx, &id).await?)
+    }
+}
 
 /// An object that can be refetched with `node(id:)`.
 #[derive(Interface)]
@@ -45,11 +55,10 @@ pub async fn node(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>, ApiError> 
     )
     .fetch_optional(&app(ctx).pool)
     .await?;
-    let loader = loader(ctx);
     Ok(match kind.as_deref() {
-        Some("book") => loader.load_one(BookKey(uuid)).await.map_err(load_error)?.map(Node::Book),
-        Some("author") => loader.load_one(AuthorKey(uuid)).await.map_err(load_error)?.map(Node::Author),
-        Some("reader") => loader.load_one(ReaderKey(uuid)).await.map_err(load_error)?.map(Node::Reader),
+        Some("book") => Book::load(ctx, uuid).await?.map(Node::Book),
+        Some("author") => Author::load(ctx, uuid).await?.map(Node::Author),
+        Some("reader") => Reader::load(ctx, uuid).await?.map(Node::Reader),
         _ => None,
     })
 }

@@ -13,13 +13,9 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{
-    app, decode_cursor, encode_cursor,
-    loaders::{BookKey, ReaderKey},
-    page_size,
     reading::ShelfStatus,
     reviews::{load_review, Review},
-    types::{load_error, loader, Book, Reader},
-    viewer, ListInfo,
+    shared::{app, decode_cursor, encode_cursor, page_size, viewer, Book, ListInfo, Reader},
 };
 use crate::{error::ApiError, subscriptions};
 
@@ -91,7 +87,7 @@ pub struct FeedItem {
 impl FeedItem {
     /// Who did it.
     async fn reader(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
-        Ok(loader(ctx).load_one(ReaderKey(self.actor_id)).await.map_err(load_error)?)
+        Ok(Reader::load(ctx, self.actor_id).await?)
     }
 
     async fn book(&self, ctx: &Context<'_>) -> Result<Option<Book>> {
@@ -103,7 +99,7 @@ impl FeedItem {
             },
             (None, None) => return Ok(None),
         };
-        Ok(loader(ctx).load_one(BookKey(book_id)).await.map_err(load_error)?)
+        Ok(Book::load(ctx, book_id).await?)
     }
 
     /// The review written or liked (null once withdrawn).
@@ -117,7 +113,7 @@ impl FeedItem {
     /// The reader followed, for a follow.
     async fn followed(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
         match self.followee_id {
-            Some(id) => Ok(loader(ctx).load_one(ReaderKey(id)).await.map_err(load_error)?),
+            Some(id) => Ok(Reader::load(ctx, id).await?),
             None => Ok(None),
         }
     }
@@ -303,7 +299,7 @@ pub struct FollowedReaderOnBook {
 #[ComplexObject]
 impl FollowedReaderOnBook {
     async fn reader(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
-        Ok(loader(ctx).load_one(ReaderKey(self.reader_id)).await.map_err(load_error)?)
+        Ok(Reader::load(ctx, self.reader_id).await?)
     }
 
     async fn review(&self, ctx: &Context<'_>) -> Result<Option<Review>> {

@@ -1,6 +1,8 @@
 //! Reviews: a book's community reviews (keyset-paged in five orders), likes, comments, and
 //! the reviews service's mutations.
 
+pub mod reads;
+
 use async_graphql::{
     connection::{Connection, Edge},
     ComplexObject, Context, Enum, Object, Result, SimpleObject, Subscription, ID,
@@ -17,17 +19,26 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{
-    app, decode_cursor, encode_cursor,
-    loaders::{BookKey, BookReviewCount, LikedBy, ReaderKey, ReaderReviewCount},
-    page_size, reached,
-    types::{load_error, loader, Book, Reader},
-    viewer, ListInfo,
+    database::{load_error, loader},
+    shared::{app, decode_cursor, encode_cursor, page_size, reached, viewer, Book, ListInfo, Reader},
 };
 use crate::{
     commands::{self, parse_id},
     error::ApiError,
     subscriptions,
 };
+use reads::{BookReviewCount, LikedBy, ReaderReviewCount};
+
+#[derive(Default)]
+pub struct ReviewsQuery;
+
+#[Object]
+impl ReviewsQuery {
+    /// A review by its id (null once withdrawn).
+    async fn review(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Review>> {
+        Ok(review(ctx, &id).await?)
+    }
+}
 
 /// A review as stored; its body is handed out only through `body(revealSpoilers:)`.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -91,11 +102,11 @@ impl Review {
     }
 
     async fn book(&self, ctx: &Context<'_>) -> Result<Option<Book>> {
-        Ok(loader(ctx).load_one(BookKey(self.book_id)).await.map_err(load_error)?)
+        Ok(Book::load(ctx, self.book_id).await?)
     }
 
     async fn reviewer(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
-        Ok(loader(ctx).load_one(ReaderKey(self.reader_id)).await.map_err(load_error)?)
+        Ok(Reader::load(ctx, self.reader_id).await?)
     }
 
     /// The reviewer's rating of the book, if they rated it.
@@ -211,7 +222,7 @@ impl Comment {
     }
 
     async fn commenter(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
-        Ok(loader(ctx).load_one(ReaderKey(self.commenter_id)).await.map_err(load_error)?)
+        Ok(Reader::load(ctx, self.commenter_id).await?)
     }
 }
 

@@ -1,23 +1,43 @@
-//! Following: follow, unfollow, block, unblock, profiles, and who follows whom.
+//! The social slice: signing up and in, profiles, follows and blocks, and who follows whom.
+
+pub mod reads;
 
 use async_graphql::{
     connection::{Connection, Edge},
-    ComplexObject, Context, Object, Result, SimpleObject, ID,
+    ComplexObject, Context, InputObject, Object, Result, SimpleObject, ID,
 };
 use readstream_contracts::{proto::commands::v1 as pb, social::SocialService, Command, ReadModel};
 use uuid::Uuid;
 
 use super::{
-    app, decode_cursor, encode_cursor,
-    loaders::{FollowCounts, ReaderKey},
-    page_size, reached,
-    types::{load_error, loader, Reader},
-    viewer, ListInfo,
+    database::{load_error, loader},
+    shared::{app, decode_cursor, encode_cursor, page_size, reached, viewer, ListInfo, Reader},
 };
 use crate::{
+    auth::Viewer,
     commands::{self, parse_id},
     error::ApiError,
 };
+use reads::FollowCounts;
+
+#[derive(Default)]
+pub struct SocialQuery;
+
+#[Object]
+impl SocialQuery {
+    /// A reader by handle (any case).
+    async fn reader(&self, ctx: &Context<'_>, handle: String) -> Result<Option<Reader>> {
+        Ok(reads::reader_by_handle(&app(ctx).pool, &handle).await.map_err(ApiError::from)?.map(Reader))
+    }
+
+    /// The signed-in reader; null without a token.
+    async fn viewer(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
+        let Some(viewer) = ctx.data_opt::<Viewer>() else {
+            return Ok(None);
+        };
+        Ok(Reader::load(ctx, viewer.reader_id).await?)
+    }
+}
 
 pub async fn follow_counts(ctx: &Context<'_>, reader_id: Uuid) -> Result<(i64, i64), ApiError> {
     Ok(loader(ctx).load_one(FollowCounts(reader_id)).await.map_err(load_error)?.unwrap_or((0, 0)))
@@ -78,11 +98,12 @@ pub async fn follow_list(
     let total_count = if followers { followers_count } else { following_count };
     let has_next = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let readers = loader(ctx).load_many(rows.iter().map(|r| ReaderKey(r.reader_id))).await.map_err(load_error)?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.reader_id).collect();
+    let mut readers = Reader::load_many(ctx, &ids).await?;
     let mut connection = Connection::with_additional_fields(after.is_some(), has_next, ListInfo { total_count });
     for row in rows {
-        if let Some(reader) = readers.get(&ReaderKey(row.reader_id)) {
-            connection.edges.push(Edge::new(encode_cursor(FOLLOWS_CURSOR, &row.position.to_string()), reader.clone()));
+        if let Some(reader) = readers.remove(&row.reader_id) {
+            connection.edges.push(Edge::new(encode_cursor(FOLLOWS_CURSOR, &row.position.to_string()), reader));
         }
     }
     Ok(connection)
@@ -100,8 +121,7 @@ pub struct FollowPayload {
 impl FollowPayload {
     async fn reader(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
         reached(ctx, self.position, &[ReadModel::Readers]).await?;
-        let reader_id = parse_id("readerId", &self.reader_id)?;
-        Ok(loader(ctx).load_one(ReaderKey(reader_id)).await.map_err(load_error)?)
+        Ok(Reader::load(ctx, parse_id("readerId", &self.reader_id)?).await?)
     }
 }
 
@@ -120,11 +140,67 @@ async fn send<C: Command<Service = SocialService>>(ctx: &Context<'_>, command: &
     Ok(FollowPayload { position: accepted.position, reader_id: ID(accepted.id) })
 }
 
+#[derive(InputObject)]
+pub struct SignUpInput {
+    /// 3 to 30 letters, digits or `_`; unique regardless of case.
+    handle: String,
+    display_name: String,
+    /// 8 to 1024 characters; stored only as an argon2id hash.
+    password: String,
+}
+
+/// A signed-in session.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct AuthPayload {
+    /// Send as `Authorization: Bearer <token>`.
+    token: String,
+    reader_id: ID,
+    /// The stream position of the sign-up (0 for a sign-in).
+    position: u64,
+}
+
+#[ComplexObject]
+impl AuthPayload {
+    async fn reader(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
+        reached(ctx, self.position, &[ReadModel::Readers]).await?;
+        Ok(Reader::load(ctx, parse_id("readerId", &self.reader_id)?).await?)
+    }
+}
+
 #[derive(Default)]
 pub struct SocialMutation;
 
 #[Object]
 impl SocialMutation {
+    async fn sign_up(
+        &self,
+        ctx: &Context<'_>,
+        input: SignUpInput,
+        idempotency_key: Option<String>,
+    ) -> Result<AuthPayload> {
+        let request = pb::SignUp {
+            meta: Some(commands::meta(None, idempotency_key)?),
+            handle: input.handle,
+            display_name: input.display_name,
+            password: input.password,
+        };
+        let accepted = commands::send(app(ctx), &request).await?;
+        let reader_id = parse_id("readerId", &accepted.id)?;
+        Ok(AuthPayload {
+            token: app(ctx).tokens.issue(reader_id)?,
+            reader_id: ID(accepted.id),
+            position: accepted.position,
+        })
+    }
+
+    async fn sign_in(&self, ctx: &Context<'_>, handle: String, password: String) -> Result<AuthPayload> {
+        let accepted =
+            commands::send(app(ctx), &pb::SignIn { handle, password, meta: Some(commands::meta(None, None)?) }).await?;
+        let reader_id = parse_id("readerId", &accepted.id)?;
+        Ok(AuthPayload { token: app(ctx).tokens.issue(reader_id)?, reader_id: ID(accepted.id), position: 0 })
+    }
+
     /// Follows another reader; following yourself, twice, or someone who blocked you is refused.
     async fn follow(&self, ctx: &Context<'_>, reader_id: ID, idempotency_key: Option<String>) -> Result<FollowPayload> {
         let (meta, reader_id) = toward(ctx, &reader_id, idempotency_key)?;

@@ -1,6 +1,8 @@
 //! Shelves and reading: the mutations of the reading service, each reader's shelves, reading
 //! timeline and yearly stats, and a book's shelf counts.
 
+pub mod reads;
+
 use async_graphql::{
     connection::{Connection, Edge},
     ComplexObject, Context, Enum, Object, Result, SimpleObject, Subscription, ID,
@@ -15,17 +17,15 @@ use readstream_contracts::{
 use uuid::Uuid;
 
 use super::{
-    app, decode_cursor, encode_cursor,
-    loaders::{BookKey, CustomShelvesOf, ShelfCountsOf},
-    page_size, reached,
-    types::{load_error, loader, Book},
-    viewer, ListInfo,
+    database::{load_error, loader},
+    shared::{app, decode_cursor, encode_cursor, page_size, reached, viewer, Book, ListInfo},
 };
 use crate::{
     commands::{self, parse_id},
     error::ApiError,
     subscriptions,
 };
+use reads::{CustomShelvesOf, ShelfCountsOf, ShelfCountsRow};
 
 /// The built-in shelves; a shelved book is on exactly one.
 #[derive(Debug, Enum, Copy, Clone, Eq, PartialEq)]
@@ -65,6 +65,13 @@ pub struct ShelfCounts {
     pub paused: i64,
 }
 
+impl From<ShelfCountsRow> for ShelfCounts {
+    fn from(row: ShelfCountsRow) -> Self {
+        let ShelfCountsRow { want_to_read, currently_reading, read, did_not_finish, paused } = row;
+        ShelfCounts { want_to_read, currently_reading, read, did_not_finish, paused }
+    }
+}
+
 #[derive(Debug, Clone, Copy, SimpleObject)]
 pub struct ReadingProgress {
     pub page: Option<i32>,
@@ -97,7 +104,7 @@ pub struct ShelfEntry {
 #[ComplexObject]
 impl ShelfEntry {
     async fn book(&self, ctx: &Context<'_>) -> Result<Option<Book>> {
-        Ok(loader(ctx).load_one(BookKey(self.book_id)).await.map_err(load_error)?)
+        Ok(Book::load(ctx, self.book_id).await?)
     }
 
     /// The reader's own named shelves holding the book.
@@ -172,7 +179,7 @@ pub struct TimelineEntry {
 #[ComplexObject]
 impl TimelineEntry {
     async fn book(&self, ctx: &Context<'_>) -> Result<Option<Book>> {
-        Ok(loader(ctx).load_one(BookKey(self.book_id)).await.map_err(load_error)?)
+        Ok(Book::load(ctx, self.book_id).await?)
     }
 
     /// A start of a read-through after the first.
@@ -679,7 +686,7 @@ pub struct ShelfCountsChanged {
 }
 
 pub async fn shelf_counts(ctx: &Context<'_>, book_id: Uuid) -> Result<ShelfCounts> {
-    Ok(loader(ctx).load_one(ShelfCountsOf(book_id)).await.map_err(load_error)?.unwrap_or_default())
+    Ok(loader(ctx).load_one(ShelfCountsOf(book_id)).await.map_err(load_error)?.unwrap_or_default().into())
 }
 
 #[derive(Default)]
@@ -697,23 +704,8 @@ impl ReadingSubscription {
         let app = app(ctx);
         let subject = readstream_contracts::reading::live_book_shelf_counts(&app.namespace, id);
         let live = subscriptions::subscribe(app, [subject]).await?;
-        let row = sqlx::query!(
-            "SELECT want_to_read, currently_reading, paused, read, did_not_finish, position FROM book_shelf_counts WHERE book_id = $1",
-            id
-        )
-        .fetch_optional(&app.pool)
-        .await
-        .map_err(ApiError::from)?;
-        let (counts, seen) = row.map_or((ShelfCounts::default(), 0), |r| {
-            let counts = ShelfCounts {
-                want_to_read: r.want_to_read,
-                currently_reading: r.currently_reading,
-                read: r.read,
-                did_not_finish: r.did_not_finish,
-                paused: r.paused,
-            };
-            (counts, r.position as u64)
-        });
+        let (counts, seen) = reads::shelf_counts_now(&app.pool, id).await.map_err(ApiError::from)?;
+        let counts = counts.into();
         let now = ShelfCountsChanged { book_id: book_id.clone(), position: seen, counts };
         let position = |update: &live::ShelfCountsChanged| update.position;
         Ok(live.after(vec![now], Some(seen), position, move |update| {

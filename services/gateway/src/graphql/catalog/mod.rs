@@ -1,0 +1,170 @@
+//! The catalog slice: books and authors, listed and added.
+
+pub mod reads;
+
+use async_graphql::{
+    connection::{Connection, Edge},
+    ComplexObject, Context, InputObject, Object, Result, SimpleObject, ID,
+};
+use readstream_contracts::{proto::commands::v1 as pb, ReadModel};
+
+use super::shared::{app, decode_cursor, encode_cursor, page_size, reached, viewer, Author, Book, ListInfo};
+use crate::{
+    commands::{self, parse_id},
+    error::ApiError,
+};
+
+const BOOKS_CURSOR: &str = "books";
+
+fn books_cursor(position: i64) -> String {
+    encode_cursor(BOOKS_CURSOR, &position.to_string())
+}
+
+fn parse_books_cursor(cursor: &str) -> Result<i64, ApiError> {
+    decode_cursor(BOOKS_CURSOR, "after", cursor)?
+        .parse()
+        .map_err(|_| ApiError::invalid("after", "after is not a cursor of this list"))
+}
+
+#[derive(Default)]
+pub struct CatalogQuery;
+
+#[Object]
+impl CatalogQuery {
+    /// Every book, in the order they were added.
+    async fn books(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Book, ListInfo>> {
+        let limit = page_size(first)?;
+        let after = after.as_deref().map(parse_books_cursor).transpose()?.unwrap_or(0);
+        let (mut rows, total_count) =
+            reads::books_after(&app(ctx).pool, after, limit + 1).await.map_err(ApiError::from)?;
+        let has_next = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let mut connection = Connection::with_additional_fields(after > 0, has_next, ListInfo { total_count });
+        connection.edges.extend(rows.into_iter().map(|row| Edge::new(books_cursor(row.position), Book(row))));
+        Ok(connection)
+    }
+
+    async fn book(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Book>> {
+        Ok(Book::load(ctx, parse_id("id", &id)?).await?)
+    }
+
+    async fn author(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Author>> {
+        Ok(Author::load(ctx, parse_id("id", &id)?).await?)
+    }
+}
+
+#[derive(InputObject)]
+pub struct AddBookInput {
+    title: String,
+    #[graphql(default)]
+    subtitle: String,
+    #[graphql(default)]
+    description: String,
+    pages: i32,
+    #[graphql(default)]
+    format: String,
+    first_published: Option<chrono::NaiveDate>,
+    author_ids: Vec<ID>,
+}
+
+#[derive(InputObject)]
+pub struct AddAuthorInput {
+    name: String,
+    #[graphql(default)]
+    bio: String,
+}
+
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct AddAuthorPayload {
+    position: u64,
+    author_id: ID,
+}
+
+#[ComplexObject]
+impl AddAuthorPayload {
+    /// The new author, read once the read models include it.
+    async fn author(&self, ctx: &Context<'_>) -> Result<Option<Author>> {
+        reached(ctx, self.position, &[ReadModel::Catalog]).await?;
+        Ok(Author::load(ctx, parse_id("authorId", &self.author_id)?).await?)
+    }
+}
+
+/// What a book command did: the stream position to read it at, and the book as it now is.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct BookPayload {
+    position: u64,
+    book_id: ID,
+    /// The read models that show the change.
+    #[graphql(skip)]
+    shows: &'static [ReadModel],
+}
+
+#[ComplexObject]
+impl BookPayload {
+    /// The book, read once the read models include this change.
+    async fn book(&self, ctx: &Context<'_>) -> Result<Option<Book>> {
+        reached(ctx, self.position, self.shows).await?;
+        Ok(Book::load(ctx, parse_id("bookId", &self.book_id)?).await?)
+    }
+}
+
+impl BookPayload {
+    /// The payload of an accepted book command whose change `shows` display.
+    pub fn new(accepted: pb::Accepted, shows: &'static [ReadModel]) -> Self {
+        BookPayload { position: accepted.position, book_id: ID(accepted.id), shows }
+    }
+}
+
+#[derive(Default)]
+pub struct CatalogMutation;
+
+#[Object]
+impl CatalogMutation {
+    async fn add_author(
+        &self,
+        ctx: &Context<'_>,
+        input: AddAuthorInput,
+        idempotency_key: Option<String>,
+    ) -> Result<AddAuthorPayload> {
+        let viewer = viewer(ctx)?;
+        let request = pb::AddAuthor {
+            meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
+            name: input.name,
+            bio: input.bio,
+        };
+        let accepted = commands::send(app(ctx), &request).await?;
+        Ok(AddAuthorPayload { position: accepted.position, author_id: ID(accepted.id) })
+    }
+
+    async fn add_book(
+        &self,
+        ctx: &Context<'_>,
+        input: AddBookInput,
+        idempotency_key: Option<String>,
+    ) -> Result<BookPayload> {
+        let viewer = viewer(ctx)?;
+        let author_ids = input
+            .author_ids
+            .iter()
+            .map(|id| parse_id("authorIds", id).map(|id| id.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let request = pb::AddBook {
+            meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
+            title: input.title,
+            subtitle: input.subtitle,
+            description: input.description,
+            pages: input.pages,
+            format: input.format,
+            first_published: input.first_published.map(|d| d.to_string()).unwrap_or_default(),
+            author_ids,
+        };
+        Ok(BookPayload::new(commands::send(app(ctx), &request).await?, &[ReadModel::Catalog]))
+    }
+}

@@ -1,0 +1,115 @@
+//! The catalog's reads: books and authors by id, a book's authors, and books in pages.
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::Loader;
+use chrono::NaiveDate;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::graphql::database::{Database, Failure};
+
+/// A row of `books`.
+#[derive(Debug, Clone)]
+pub struct BookRow {
+    pub book_id: Uuid,
+    pub title: String,
+    pub subtitle: String,
+    pub description: String,
+    pub pages: i32,
+    pub format: String,
+    pub first_published: Option<NaiveDate>,
+    /// Where the book was added in the stream: the order of `books`.
+    pub position: i64,
+}
+
+/// A row of `authors`.
+#[derive(Debug, Clone)]
+pub struct AuthorRow {
+    pub author_id: Uuid,
+    pub name: String,
+    pub bio: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BookKey(pub Uuid);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AuthorKey(pub Uuid);
+/// A book's authors, in the order the book lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AuthorsOf(pub Uuid);
+
+impl Loader<BookKey> for Database {
+    type Value = BookRow;
+    type Error = Failure;
+
+    async fn load(&self, keys: &[BookKey]) -> Result<HashMap<BookKey, BookRow>, Failure> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = sqlx::query_as!(
+            BookRow,
+            "SELECT book_id, title, subtitle, description, pages, format, first_published, position
+             FROM books WHERE book_id = ANY($1)",
+            &ids
+        )
+        .fetch_all(&self.0)
+        .await?;
+        Ok(rows.into_iter().map(|b| (BookKey(b.book_id), b)).collect())
+    }
+}
+
+impl Loader<AuthorsOf> for Database {
+    type Value = Vec<AuthorRow>;
+    type Error = Failure;
+
+    async fn load(&self, keys: &[AuthorsOf]) -> Result<HashMap<AuthorsOf, Vec<AuthorRow>>, Failure> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = sqlx::query!(
+            "SELECT ba.book_id, a.author_id, a.name, a.bio
+             FROM book_authors ba JOIN authors a USING (author_id)
+             WHERE ba.book_id = ANY($1)
+             ORDER BY ba.book_id, ba.ordinal",
+            &ids
+        )
+        .fetch_all(&self.0)
+        .await?;
+        let mut authors: HashMap<AuthorsOf, Vec<AuthorRow>> = HashMap::new();
+        for row in rows {
+            authors.entry(AuthorsOf(row.book_id)).or_default().push(AuthorRow {
+                author_id: row.author_id,
+                name: row.name,
+                bio: row.bio,
+            });
+        }
+        Ok(authors)
+    }
+}
+
+impl Loader<AuthorKey> for Database {
+    type Value = AuthorRow;
+    type Error = Failure;
+
+    async fn load(&self, keys: &[AuthorKey]) -> Result<HashMap<AuthorKey, AuthorRow>, Failure> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows =
+            sqlx::query_as!(AuthorRow, "SELECT author_id, name, bio FROM authors WHERE author_id = ANY($1)", &ids)
+                .fetch_all(&self.0)
+                .await?;
+        Ok(rows.into_iter().map(|a| (AuthorKey(a.author_id), a)).collect())
+    }
+}
+
+/// Up to `limit` books added after stream position `after`, in the order they were added, and
+/// how many books there are in all.
+pub async fn books_after(pool: &PgPool, after: i64, limit: i64) -> Result<(Vec<BookRow>, i64), sqlx::Error> {
+    let rows = sqlx::query_as!(
+        BookRow,
+        "SELECT book_id, title, subtitle, description, pages, format, first_published, position
+         FROM books WHERE position > $1 ORDER BY position LIMIT $2",
+        after,
+        limit
+    )
+    .fetch_all(pool)
+    .await?;
+    let total = sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM books"#).fetch_one(pool).await?;
+    Ok((rows, total))
+}

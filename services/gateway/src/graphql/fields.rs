@@ -1,0 +1,234 @@
+//! The fields of the objects every slice shows (`Book`, `Author`, `Reader`, declared in
+//! `shared`): each field asks the slice that owns its data. This module sits above the slices;
+//! the slices only see the objects' types, so no slice imports another through them.
+
+use async_graphql::{connection::Connection, Context, Object, Result, ID};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::{
+    catalog::reads::AuthorsOf,
+    database::{load_error, loader},
+    feed::{self, ActivityKind, FeedItem, FollowedReaderOnBook},
+    ratings::{self, BookRatings},
+    reading::{self, CustomShelf, ReadingStats, ShelfCounts, ShelfEntry, ShelfOrder, ShelfStatus, TimelineEntry},
+    reviews::{self, Review, ReviewOrder, ReviewsOf},
+    shared::{Author, Book, ListInfo, Reader},
+    social,
+};
+
+/// A book: the work readers rate, shelve and review.
+#[Object]
+impl Book {
+    pub async fn id(&self) -> ID {
+        ID(self.0.book_id.to_string())
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    /// Empty when the book has none.
+    async fn subtitle(&self) -> &str {
+        &self.0.subtitle
+    }
+
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+
+    async fn pages(&self) -> i32 {
+        self.0.pages
+    }
+
+    /// Hardcover, Paperback, Ebook, …; empty when unknown.
+    async fn format(&self) -> &str {
+        &self.0.format
+    }
+
+    async fn first_published(&self) -> Option<NaiveDate> {
+        self.0.first_published
+    }
+
+    /// In the order the book lists them.
+    async fn authors(&self, ctx: &Context<'_>) -> Result<Vec<Author>> {
+        let rows = loader(ctx).load_one(AuthorsOf(self.0.book_id)).await.map_err(load_error)?;
+        Ok(rows.unwrap_or_default().into_iter().map(Author).collect())
+    }
+
+    async fn ratings(&self, ctx: &Context<'_>) -> Result<BookRatings> {
+        Ok(ratings::book_ratings(ctx, self.0.book_id).await?)
+    }
+
+    /// Its community reviews, keyset-paged; `stars` keeps those whose reviewer gave that many.
+    async fn reviews(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+        #[graphql(default)] order_by: ReviewOrder,
+        stars: Option<i32>,
+    ) -> Result<Connection<String, Review, ListInfo>> {
+        Ok(reviews::reviews(ctx, ReviewsOf::Book { book_id: self.0.book_id, stars }, first, after, order_by).await?)
+    }
+
+    /// What the readers the viewer follows did with it: shelf, stars, review.
+    async fn followed_readers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, FollowedReaderOnBook, ListInfo>> {
+        Ok(feed::followed_readers(ctx, self.0.book_id, first, after).await?)
+    }
+
+    /// How many readers have it on each built-in shelf.
+    async fn shelf_counts(&self, ctx: &Context<'_>) -> Result<ShelfCounts> {
+        reading::shelf_counts(ctx, self.0.book_id).await
+    }
+
+    /// The viewer's copy: status, dates, progress, read count, custom shelves (null when the
+    /// viewer has not shelved it, or is not signed in).
+    async fn viewer_shelf(&self, ctx: &Context<'_>) -> Result<Option<ShelfEntry>> {
+        let Some(viewer) = ctx.data_opt::<crate::auth::Viewer>() else { return Ok(None) };
+        Ok(reading::shelf_entry(ctx, viewer.reader_id, self.0.book_id).await?)
+    }
+}
+
+/// Someone who wrote books in the catalog.
+#[Object]
+impl Author {
+    pub async fn id(&self) -> ID {
+        ID(self.0.author_id.to_string())
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn bio(&self) -> &str {
+        &self.0.bio
+    }
+}
+
+/// A reader's public profile, shelves, reviews and follows.
+#[Object]
+impl Reader {
+    pub async fn id(&self) -> ID {
+        ID(self.0.reader_id.to_string())
+    }
+
+    async fn handle(&self) -> &str {
+        &self.0.handle
+    }
+
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+
+    async fn bio(&self) -> &str {
+        &self.0.bio
+    }
+
+    async fn joined_at(&self) -> DateTime<Utc> {
+        self.0.joined_at
+    }
+
+    /// The reader's books, on one built-in shelf (`status`), one custom shelf (`shelf`) or all;
+    /// `asOf` shows the built-in shelves as they stood at the end of that day.
+    #[allow(clippy::too_many_arguments)]
+    async fn shelf(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<ShelfStatus>,
+        shelf: Option<String>,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+        #[graphql(default)] order_by: ShelfOrder,
+        as_of: Option<NaiveDate>,
+    ) -> Result<Connection<String, ShelfEntry, ListInfo>> {
+        Ok(reading::shelf(ctx, self.0.reader_id, status, shelf, first, after, order_by, as_of).await?)
+    }
+
+    /// What the readers this reader follows did, newest first (the reader's own only; ask
+    /// `viewer { feed }`). `kinds` keeps only those activities.
+    async fn feed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+        kinds: Option<Vec<ActivityKind>>,
+    ) -> Result<Connection<String, FeedItem>> {
+        Ok(feed::feed(ctx, self.0.reader_id, first, after, kinds).await?)
+    }
+
+    async fn followers_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(social::follow_counts(ctx, self.0.reader_id).await?.0)
+    }
+
+    async fn following_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(social::follow_counts(ctx, self.0.reader_id).await?.1)
+    }
+
+    /// Who follows the reader, most recent first.
+    async fn followers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Reader, ListInfo>> {
+        Ok(social::follow_list(ctx, self.0.reader_id, social::Direction::Followers, first, after).await?)
+    }
+
+    /// Whom the reader follows, most recent first.
+    async fn following(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Reader, ListInfo>> {
+        Ok(social::follow_list(ctx, self.0.reader_id, social::Direction::Following, first, after).await?)
+    }
+
+    /// Whether the signed-in reader follows this reader (false without a token).
+    async fn viewer_follows(&self, ctx: &Context<'_>) -> Result<bool> {
+        Ok(social::viewer_follows(ctx, self.0.reader_id).await?)
+    }
+
+    /// How many live reviews the reader has written.
+    async fn reviews_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(reviews::reviews_count(ctx, self.0.reader_id).await?)
+    }
+
+    /// The reader's reviews, newest first.
+    async fn reviews(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Review, ListInfo>> {
+        Ok(reviews::reviews(ctx, ReviewsOf::Reader(self.0.reader_id), first, after, ReviewOrder::Newest).await?)
+    }
+
+    /// The reader's own named shelves with how many books each holds.
+    async fn shelves(&self, ctx: &Context<'_>) -> Result<Vec<CustomShelf>> {
+        Ok(reading::custom_shelves(ctx, self.0.reader_id).await?)
+    }
+
+    /// Every reading step, oldest first, straight from the events (the reader's own only).
+    async fn reading_timeline(
+        &self,
+        ctx: &Context<'_>,
+        book_id: Option<ID>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, TimelineEntry, ListInfo>> {
+        Ok(reading::timeline(ctx, self.0.reader_id, book_id, from, to, first, after).await?)
+    }
+
+    /// Books and pages finished in `year`, by month (the reader's own only).
+    async fn reading_stats(&self, ctx: &Context<'_>, year: i32) -> Result<ReadingStats> {
+        Ok(reading::stats(ctx, self.0.reader_id, year).await?)
+    }
+}

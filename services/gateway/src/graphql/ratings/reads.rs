@@ -1,0 +1,63 @@
+//! The ratings' reads: a book's rating figures from `book_ratings`.
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::Loader;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::graphql::database::{Database, Failure};
+
+/// A row of `book_ratings`: count, sum and one count per star (1 to 5).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BookRatingsRow {
+    pub count: u64,
+    pub sum: u64,
+    pub stars: [u64; 5],
+}
+
+/// A book's rating figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RatingsOf(pub Uuid);
+
+impl Loader<RatingsOf> for Database {
+    type Value = BookRatingsRow;
+    type Error = Failure;
+
+    async fn load(&self, keys: &[RatingsOf]) -> Result<HashMap<RatingsOf, BookRatingsRow>, Failure> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = sqlx::query!(
+            "SELECT book_id, ratings_count, ratings_sum, stars_1, stars_2, stars_3, stars_4, stars_5
+             FROM book_ratings WHERE book_id = ANY($1)",
+            &ids
+        )
+        .fetch_all(&self.0)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let counts = BookRatingsRow {
+                    count: r.ratings_count as u64,
+                    sum: r.ratings_sum as u64,
+                    stars: [r.stars_1, r.stars_2, r.stars_3, r.stars_4, r.stars_5].map(|n| n as u64),
+                };
+                (RatingsOf(r.book_id), counts)
+            })
+            .collect())
+    }
+}
+
+/// A book's figures now and the stream position they include (zeros at 0 when unrated).
+pub async fn book_ratings_now(pool: &PgPool, book_id: Uuid) -> Result<(BookRatingsRow, u64), sqlx::Error> {
+    let row = sqlx::query!(
+        "SELECT ratings_count, ratings_sum, stars_1, stars_2, stars_3, stars_4, stars_5, position
+         FROM book_ratings WHERE book_id = $1",
+        book_id
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map_or((BookRatingsRow::default(), 0), |r| {
+        let stars = [r.stars_1, r.stars_2, r.stars_3, r.stars_4, r.stars_5].map(|n| n as u64);
+        (BookRatingsRow { count: r.ratings_count as u64, sum: r.ratings_sum as u64, stars }, r.position as u64)
+    }))
+}

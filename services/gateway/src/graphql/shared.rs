@@ -1,0 +1,98 @@
+//! What the slices share, below all of them: the objects many of them show (`Book`, `Author`,
+//! `Reader`: their data and loads here, their fields in `super::fields`, which sits above the
+//! slices it delegates to), the request's state, read-your-writes and paging.
+
+use std::collections::HashMap;
+
+use async_graphql::{Context, SimpleObject};
+use base64::Engine;
+use readstream_contracts::ReadModel;
+use uuid::Uuid;
+
+use super::{
+    catalog::reads::{AuthorKey, AuthorRow, BookKey, BookRow},
+    database::{load_error, loader},
+    social::reads::{ReaderKey, ReaderRow},
+};
+use crate::{auth::Viewer, error::ApiError, AppState};
+
+pub const MAX_PAGE: i32 = 100;
+pub const DEFAULT_PAGE: i32 = 20;
+
+/// A book (the work); its fields are in `super::fields`.
+#[derive(Debug, Clone)]
+pub struct Book(pub BookRow);
+
+/// An author; its fields are in `super::fields`.
+#[derive(Debug, Clone)]
+pub struct Author(pub AuthorRow);
+
+/// A reader's public profile; its fields are in `super::fields`.
+#[derive(Debug, Clone)]
+pub struct Reader(pub ReaderRow);
+
+impl Book {
+    pub async fn load(ctx: &Context<'_>, book_id: Uuid) -> Result<Option<Book>, ApiError> {
+        Ok(loader(ctx).load_one(BookKey(book_id)).await.map_err(load_error)?.map(Book))
+    }
+}
+
+impl Author {
+    pub async fn load(ctx: &Context<'_>, author_id: Uuid) -> Result<Option<Author>, ApiError> {
+        Ok(loader(ctx).load_one(AuthorKey(author_id)).await.map_err(load_error)?.map(Author))
+    }
+}
+
+impl Reader {
+    pub async fn load(ctx: &Context<'_>, reader_id: Uuid) -> Result<Option<Reader>, ApiError> {
+        Ok(loader(ctx).load_one(ReaderKey(reader_id)).await.map_err(load_error)?.map(Reader))
+    }
+
+    /// These readers by id, in one query; ids without a reader are left out.
+    pub async fn load_many(ctx: &Context<'_>, reader_ids: &[Uuid]) -> Result<HashMap<Uuid, Reader>, ApiError> {
+        let found = loader(ctx).load_many(reader_ids.iter().copied().map(ReaderKey)).await.map_err(load_error)?;
+        Ok(found.into_iter().map(|(key, row)| (key.0, Reader(row))).collect())
+    }
+}
+
+pub fn app<'a>(ctx: &'a Context<'_>) -> &'a AppState {
+    ctx.data_unchecked::<AppState>()
+}
+
+pub fn viewer(ctx: &Context<'_>) -> Result<Viewer, ApiError> {
+    ctx.data_opt::<Viewer>().copied().ok_or_else(ApiError::unauthenticated)
+}
+
+/// Waits until the read models a field reads include `position`: how a mutation's payload shows
+/// its own write without waiting for projections it does not read.
+pub async fn reached(ctx: &Context<'_>, position: u64, reads: &[ReadModel]) -> Result<(), ApiError> {
+    app(ctx).positions.wait_for(position, reads).await
+}
+
+/// An opaque cursor: the list's name and a key, base64url-encoded.
+pub fn encode_cursor(list: &str, key: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{list}:{key}"))
+}
+
+/// The key of a cursor of `list`; anything else is refused as `INVALID_ARGUMENT`.
+pub fn decode_cursor(list: &str, field: &str, cursor: &str) -> Result<String, ApiError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix(list).and_then(|rest| rest.strip_prefix(':')).map(str::to_owned))
+        .ok_or_else(|| ApiError::invalid(field, format!("{field} is not a cursor of this list")))
+}
+
+pub fn page_size(first: Option<i32>) -> Result<i64, ApiError> {
+    match first.unwrap_or(DEFAULT_PAGE) {
+        n @ 1..=MAX_PAGE => Ok(i64::from(n)),
+        _ => Err(ApiError::invalid("first", format!("first must be between 1 and {MAX_PAGE}"))),
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ListInfo {
+    /// How many items the whole list has.
+    pub total_count: i64,
+}

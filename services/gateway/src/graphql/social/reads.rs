@@ -1,0 +1,72 @@
+//! The social reads: readers by id or handle, and how many follow each.
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::Loader;
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::graphql::database::{Database, Failure};
+
+/// A row of `readers`.
+#[derive(Debug, Clone)]
+pub struct ReaderRow {
+    pub reader_id: Uuid,
+    pub handle: String,
+    pub display_name: String,
+    pub bio: String,
+    pub joined_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReaderKey(pub Uuid);
+/// A reader's (followers, following).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FollowCounts(pub Uuid);
+
+impl Loader<ReaderKey> for Database {
+    type Value = ReaderRow;
+    type Error = Failure;
+
+    async fn load(&self, keys: &[ReaderKey]) -> Result<HashMap<ReaderKey, ReaderRow>, Failure> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = sqlx::query_as!(
+            ReaderRow,
+            "SELECT reader_id, handle, display_name, bio, joined_at FROM readers WHERE reader_id = ANY($1)",
+            &ids
+        )
+        .fetch_all(&self.0)
+        .await?;
+        Ok(rows.into_iter().map(|r| (ReaderKey(r.reader_id), r)).collect())
+    }
+}
+
+impl Loader<FollowCounts> for Database {
+    /// (followers, following)
+    type Value = (i64, i64);
+    type Error = Failure;
+
+    async fn load(&self, keys: &[FollowCounts]) -> Result<HashMap<FollowCounts, (i64, i64)>, Failure> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = sqlx::query!(
+            "SELECT reader_id, followers, following FROM reader_follow_counts WHERE reader_id = ANY($1)",
+            &ids
+        )
+        .fetch_all(&self.0)
+        .await?;
+        Ok(rows.into_iter().map(|r| (FollowCounts(r.reader_id), (r.followers, r.following))).collect())
+    }
+}
+
+/// The reader with this handle, whatever its case.
+pub async fn reader_by_handle(pool: &PgPool, handle: &str) -> Result<Option<ReaderRow>, sqlx::Error> {
+    sqlx::query_as!(
+        ReaderRow,
+        "SELECT reader_id, handle, display_name, bio, joined_at FROM readers
+         WHERE lower(handle) = lower($1) ORDER BY position LIMIT 1",
+        handle
+    )
+    .fetch_optional(pool)
+    .await
+}

@@ -28,6 +28,16 @@ impl fmt::Display for Aggregate {
     }
 }
 
+/// Where an aggregate's events are stored: `<ns>.events.<aggregate>`.
+pub fn events(namespace: &str, aggregate: &Aggregate) -> String {
+    format!("{namespace}.events.{aggregate}")
+}
+
+/// Every event of the namespace: what its stream holds and what projections read.
+pub fn every_event(namespace: &str) -> String {
+    format!("{namespace}.events.>")
+}
+
 /// Where a projection announces the position it has committed.
 pub fn projection_position(namespace: &str, model: ReadModel) -> String {
     format!("{namespace}.live.projection.{model}")
@@ -41,4 +51,20 @@ pub fn every_projection_position(namespace: &str) -> String {
 /// Where `process` answers readiness probes once it serves.
 pub fn ready(namespace: &str, process: &str) -> String {
     format!("{namespace}.ready.{process}")
+}
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::*;
+
+    #[test]
+    fn an_aggregates_events_are_stored_below_the_namespaces_events() {
+        let book = crate::catalog::book(Uuid::nil());
+        let subject = events("rs", &book);
+        assert_eq!(subject, format!("rs.events.catalog.book.{}", Uuid::nil()));
+        assert!(subject.starts_with(every_event("rs").trim_end_matches('>')));
+        assert_eq!(ready("rs", "ratings"), "rs.ready.ratings");
+    }
 }

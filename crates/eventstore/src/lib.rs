@@ -13,7 +13,9 @@ use async_nats::jetstream::{
     stream::{self, LastRawMessageErrorKind},
 };
 use bytes::Bytes;
-use readstream_contracts::{Aggregate, ContextEvent, Decider, Envelope, Event, Metadata, Rejection, WireError};
+use readstream_contracts::{
+    subject, Aggregate, ContextEvent, Decider, Envelope, Event, Metadata, Rejection, WireError,
+};
 use uuid::Uuid;
 
 /// The oldest server that honours every stream setting readstream relies on.
@@ -130,7 +132,7 @@ impl EventStore {
         let name = stream_name(namespace);
         let wanted = stream::Config {
             name: name.clone(),
-            subjects: vec![format!("{namespace}.events.>")],
+            subjects: vec![subject::every_event(namespace)],
             storage: stream::StorageType::File,
             num_replicas: settings.replicas,
             max_age: Duration::ZERO,
@@ -180,7 +182,7 @@ impl EventStore {
 
     /// The subject of one aggregate, e.g. `catalog.book.<id>` → `<ns>.events.catalog.book.<id>`.
     pub fn subject(&self, aggregate: &Aggregate) -> String {
-        format!("{}.events.{aggregate}", self.namespace)
+        subject::events(&self.namespace, aggregate)
     }
 
     /// The aggregate's whole history, oldest first (empty when it has none).

@@ -161,7 +161,7 @@ impl<P: Projection> Runner<P> {
         let stream = self.store.jetstream().get_stream(self.store.stream_name()).await.map_err(|e| stream_error(&e))?;
         let consumer = stream
             .create_consumer(OrderedConfig {
-                filter_subject: format!("{}.events.>", self.store.namespace()),
+                filter_subject: readstream_contracts::subject::every_event(self.store.namespace()),
                 deliver_policy: DeliverPolicy::ByStartSequence { start_sequence },
                 ..Default::default()
             })

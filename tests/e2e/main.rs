@@ -2,6 +2,7 @@
 
 mod delivery;
 mod feed;
+mod hostile;
 mod reading;
 mod reviews;
 mod social;

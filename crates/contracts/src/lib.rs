@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod command;
 pub mod decider;
 pub mod event;
+pub mod input;
 pub mod ratings;
 pub mod read_model;
 pub mod reading;

@@ -3,7 +3,10 @@
 use std::collections::HashSet;
 
 use chrono::NaiveDate;
-use readstream_contracts::{BookAdded, CatalogEvent, Code, Decider, Rejection};
+use readstream_contracts::{
+    input::{date, text, Text, EARLIEST_PUBLICATION},
+    BookAdded, CatalogEvent, Code, Decider, Rejection,
+};
 use uuid::Uuid;
 
 pub const MAX_TITLE: usize = 500;
@@ -44,18 +47,6 @@ pub struct AddBook {
     pub author_ids: Vec<Uuid>,
 }
 
-fn text(field: &'static str, value: &str, min: usize, max: usize) -> Result<String, Rejection> {
-    let value = value.trim();
-    let length = value.chars().count();
-    if length < min {
-        return Err(Rejection::invalid(field, format!("{field} must not be empty")));
-    }
-    if length > max {
-        return Err(Rejection::invalid(field, format!("{field} must be at most {max} characters")));
-    }
-    Ok(value.to_owned())
-}
-
 impl Decider for Author {
     type Command = AddAuthor;
     type Facts = ();
@@ -63,8 +54,8 @@ impl Decider for Author {
     type Error = Rejection;
 
     fn decide(&self, command: &AddAuthor, _: &()) -> Result<Vec<CatalogEvent>, Rejection> {
-        let name = text("name", &command.name, 1, MAX_NAME)?;
-        let bio = text("bio", &command.bio, 0, MAX_DESCRIPTION)?;
+        let name = text("name", &command.name, Text::Line, 1, MAX_NAME)?;
+        let bio = text("bio", &command.bio, Text::Long, 0, MAX_DESCRIPTION)?;
         if self.exists {
             return Err(Rejection::new(Code::AlreadyExists, "this author already exists"));
         }
@@ -92,16 +83,17 @@ impl Decider for Book {
     type Error = Rejection;
 
     fn decide(&self, command: &AddBook, facts: &BookFacts) -> Result<Vec<CatalogEvent>, Rejection> {
-        let title = text("title", &command.title, 1, MAX_TITLE)?;
-        let subtitle = text("subtitle", &command.subtitle, 0, MAX_TITLE)?;
-        let description = text("description", &command.description, 0, MAX_DESCRIPTION)?;
-        let format = text("format", &command.format, 0, MAX_FORMAT)?;
+        let title = text("title", &command.title, Text::Line, 1, MAX_TITLE)?;
+        let subtitle = text("subtitle", &command.subtitle, Text::Line, 0, MAX_TITLE)?;
+        let description = text("description", &command.description, Text::Long, 0, MAX_DESCRIPTION)?;
+        let format = text("format", &command.format, Text::Line, 0, MAX_FORMAT)?;
         if command.pages <= 0 || command.pages > MAX_PAGES {
             return Err(Rejection::invalid("pages", format!("pages must be between 1 and {MAX_PAGES}")));
         }
-        if command.first_published.is_some_and(|date| date > facts.today) {
-            return Err(Rejection::invalid("firstPublished", "firstPublished must not be in the future"));
-        }
+        let first_published = command
+            .first_published
+            .map(|day| date("firstPublished", day, EARLIEST_PUBLICATION, facts.today))
+            .transpose()?;
         if command.author_ids.is_empty() || command.author_ids.len() > MAX_AUTHORS {
             return Err(Rejection::invalid("authorIds", format!("a book has 1 to {MAX_AUTHORS} authors")));
         }
@@ -122,7 +114,7 @@ impl Decider for Book {
             description,
             pages: command.pages as u32,
             format,
-            first_published: command.first_published,
+            first_published,
             author_ids: command.author_ids.clone(),
         })])
     }
@@ -188,8 +180,12 @@ mod tests {
     #[test]
     fn when_added_with_bad_fields_then_invalid_argument_naming_the_field() {
         let author = Uuid::from_u128(7);
-        let cases: [(Spoil, &str); 6] = [
+        let cases: [(Spoil, &str); 10] = [
             (|c| c.title = "   ".into(), "title"),
+            (|c| c.title = "a\u{0}b".into(), "title"),
+            (|c| c.description = "bell\u{7}".into(), "description"),
+            (|c| c.format = "Hard\ncover".into(), "format"),
+            (|c| c.first_published = NaiveDate::from_ymd_opt(-5000, 1, 1), "firstPublished"),
             (|c| c.pages = 0, "pages"),
             (|c| c.pages = -3, "pages"),
             (|c| c.first_published = NaiveDate::from_ymd_opt(2027, 1, 1), "firstPublished"),

@@ -6,7 +6,7 @@ pub mod domain;
 use std::collections::HashSet;
 
 use chrono::Utc;
-use readstream_contracts::{catalog, catalog::CatalogService, proto::commands::v1 as pb, Rejection, Service};
+use readstream_contracts::{catalog, catalog::CatalogService, input, proto::commands::v1 as pb, Rejection, Service};
 use readstream_eventstore::EventStore;
 use readstream_runtime::{
     bus::{self, Sender},
@@ -58,13 +58,7 @@ impl Catalog {
 
     async fn add_book(&self, request: pb::AddBook, Sender { meta, .. }: Sender) -> Result<pb::Reply, Rejection> {
         let book_id = created_id(meta.command_id, "book");
-        let first_published = match request.first_published.as_str() {
-            "" => None,
-            date => Some(
-                date.parse()
-                    .map_err(|_| Rejection::invalid("firstPublished", "firstPublished must be a date (YYYY-MM-DD)"))?,
-            ),
-        };
+        let first_published = input::parse_date("firstPublished", &request.first_published)?;
         let author_ids =
             request.author_ids.iter().map(|id| parse_id("authorIds", id)).collect::<Result<Vec<_>, _>>()?;
         let mut known_authors = HashSet::new();

@@ -5,7 +5,10 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use readstream_contracts::{Code, Decider, Progress, ReadingEvent, Rejection};
+use readstream_contracts::{
+    input::{self, Text, EARLIEST_READING_DATE},
+    Code, Decider, Progress, ReadingEvent, Rejection,
+};
 use uuid::Uuid;
 
 pub const MAX_NOTE: usize = 5_000;
@@ -58,9 +61,9 @@ pub struct Copy {
     pub shelves: BTreeMap<String, String>,
 }
 
-/// Custom shelves match regardless of case.
+/// Custom shelves match regardless of case and Unicode form.
 pub fn shelf_key(name: &str) -> String {
-    name.trim().to_lowercase()
+    input::name_key(name)
 }
 
 impl Copy {
@@ -92,19 +95,13 @@ pub struct CopyFacts {
     pub pages: Option<u32>,
 }
 
-fn day(field: &'static str, date: Option<NaiveDate>, today: NaiveDate) -> Result<NaiveDate, Rejection> {
-    let date = date.unwrap_or(today);
-    if date > today {
-        return Err(Rejection::invalid(field, format!("{field} {date} is in the future")));
-    }
-    Ok(date)
+/// The day a reading step happened: today when the reader did not say.
+fn day(field: &'static str, day: Option<NaiveDate>, today: NaiveDate) -> Result<NaiveDate, Rejection> {
+    input::date(field, day.unwrap_or(today), EARLIEST_READING_DATE, today)
 }
 
-fn note(text: String) -> Result<String, Rejection> {
-    if text.chars().count() > MAX_NOTE {
-        return Err(Rejection::invalid("note", format!("a note has at most {MAX_NOTE} characters")));
-    }
-    Ok(text.trim().to_owned())
+fn note(note: &str) -> Result<String, Rejection> {
+    input::text("note", note, Text::Long, 0, MAX_NOTE)
 }
 
 fn not_before_start(field: &'static str, date: NaiveDate, state: &Copy) -> Result<(), Rejection> {
@@ -181,7 +178,7 @@ impl Decider for Copy {
                     },
                     _ => return Err(Rejection::invalid("page", "give either a page or a percent")),
                 };
-                let note = note(text)?;
+                let note = note(&text)?;
                 not_before_start("on", on, state)?;
                 if state.status == Some(Status::CurrentlyReading) && state.progress == Some(progress) && note.is_empty()
                 {
@@ -226,7 +223,7 @@ impl Decider for Copy {
             }
             Command::AbandonReading { on, note: text } => {
                 let on = day("on", on, facts.today)?;
-                let note = note(text)?;
+                let note = note(&text)?;
                 if state.status == Some(Status::DidNotFinish) {
                     return Ok(vec![]);
                 }
@@ -240,14 +237,7 @@ impl Decider for Copy {
                 Ok(vec![ReadingEvent::RemovedFromShelves { reader_id, book_id, on: facts.today }])
             }
             Command::AddToShelf { shelf } => {
-                let shelf = shelf.trim().to_owned();
-                let length = shelf.chars().count();
-                if length == 0 || length > MAX_SHELF_NAME || shelf.chars().any(char::is_control) {
-                    return Err(Rejection::invalid(
-                        "name",
-                        format!("a shelf name has 1 to {MAX_SHELF_NAME} printable characters"),
-                    ));
-                }
+                let shelf = input::text("name", &shelf, Text::Name, 1, MAX_SHELF_NAME)?;
                 let key = shelf_key(&shelf);
                 if Status::parse(&key.replace(['-', ' '], "_")).is_some() {
                     return Err(Rejection::invalid(
@@ -477,6 +467,25 @@ mod tests {
         reading().when(finish("2026-04-30"), facts()).then_refused(Code::InvalidArgument, Some("finishedOn"));
         reading().when(finish("2026-12-01"), facts()).then_refused(Code::InvalidArgument, Some("finishedOn"));
         reading().when(finish("2026-05-01"), facts()).then([finished("2026-05-01", Some("2026-05-01"), 1)]);
+        for ancient in ["1899-12-31", "-5000-01-01"] {
+            given::<Copy>([]).when(start(ancient), facts()).then_refused(Code::InvalidArgument, Some("startedOn"));
+        }
+    }
+
+    #[test]
+    fn notes_and_shelf_names_that_could_not_be_stored_are_refused() {
+        let progress =
+            |note: &str| Command::UpdateProgress { on: None, page: Some(10), percent: None, note: note.into() };
+        let reading = || given::<Copy>([started("2026-05-01", 1)]);
+        reading().when(progress("a\u{0}b"), facts()).then_refused(Code::InvalidArgument, Some("note"));
+        reading().when(progress("\u{1b}[2J"), facts()).then_refused(Code::InvalidArgument, Some("note"));
+        let abandon = Command::AbandonReading { on: None, note: "\u{FDD0}".into() };
+        reading().when(abandon, facts()).then_refused(Code::InvalidArgument, Some("note"));
+        for shelf in ["a\u{0}b", "rus\u{200D}sia", "\u{202E}aissur", "two\nlines"] {
+            given::<Copy>([])
+                .when(Command::AddToShelf { shelf: shelf.into() }, facts())
+                .then_refused(Code::InvalidArgument, Some("name"));
+        }
     }
 
     #[test]

@@ -5,9 +5,10 @@
 
 pub mod domain;
 
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use readstream_contracts::{
-    catalog, proto::commands::v1 as pb, reading, reading::ReadingService, CatalogEvent, Event, Rejection, Service,
+    catalog, input, proto::commands::v1 as pb, reading, reading::ReadingService, CatalogEvent, Event, Rejection,
+    Service,
 };
 use readstream_eventstore::EventStore;
 use readstream_runtime::{
@@ -33,26 +34,30 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     let (client, store) = config.nats.event_store().await?;
     bus::Commands::<ReadingService, _>::new(Reading { store })
         .on(|reading, r: pb::WantToRead, sender| async move {
-            reading.decide(sender, &r.book_id, Command::WantToRead { on: date("on", &r.on)? }).await
+            reading.decide(sender, &r.book_id, Command::WantToRead { on: input::parse_date("on", &r.on)? }).await
         })
         .on(|reading, r: pb::StartReading, sender| async move {
-            let command = Command::StartReading { started_on: date("startedOn", &r.started_on)? };
+            let command = Command::StartReading { started_on: input::parse_date("startedOn", &r.started_on)? };
             reading.decide(sender, &r.book_id, command).await
         })
         .on(|reading, r: pb::UpdateProgress, sender| async move {
-            let command =
-                Command::UpdateProgress { on: date("on", &r.on)?, page: r.page, percent: r.percent, note: r.note };
+            let command = Command::UpdateProgress {
+                on: input::parse_date("on", &r.on)?,
+                page: r.page,
+                percent: r.percent,
+                note: r.note,
+            };
             reading.decide(sender, &r.book_id, command).await
         })
         .on(|reading, r: pb::PauseReading, sender| async move {
-            reading.decide(sender, &r.book_id, Command::PauseReading { on: date("on", &r.on)? }).await
+            reading.decide(sender, &r.book_id, Command::PauseReading { on: input::parse_date("on", &r.on)? }).await
         })
         .on(|reading, r: pb::FinishReading, sender| async move {
-            let command = Command::FinishReading { finished_on: date("finishedOn", &r.finished_on)? };
+            let command = Command::FinishReading { finished_on: input::parse_date("finishedOn", &r.finished_on)? };
             reading.decide(sender, &r.book_id, command).await
         })
         .on(|reading, r: pb::AbandonReading, sender| async move {
-            let command = Command::AbandonReading { on: date("on", &r.on)?, note: r.note };
+            let command = Command::AbandonReading { on: input::parse_date("on", &r.on)?, note: r.note };
             reading.decide(sender, &r.book_id, command).await
         })
         .on(|reading, r: pb::RemoveFromShelves, sender| async move {
@@ -66,16 +71,6 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         })
         .serve(client, &config.nats.namespace, shutdown)
         .await
-}
-
-fn date(field: &'static str, value: &str) -> Result<Option<NaiveDate>, Rejection> {
-    match value {
-        "" => Ok(None),
-        value => value
-            .parse()
-            .map(Some)
-            .map_err(|_| Rejection::invalid(field, format!("{field} must be a date (YYYY-MM-DD)"))),
-    }
 }
 
 #[derive(Clone)]

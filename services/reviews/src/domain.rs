@@ -2,20 +2,19 @@
 //! comment on it. Pure: no I/O, tested given/when/then.
 
 use chrono::NaiveDate;
-use readstream_contracts::{Code, Decider, Rejection, ReviewsEvent};
+use readstream_contracts::{
+    input::{self, Text, EARLIEST_READING_DATE},
+    Code, Decider, Rejection, ReviewsEvent,
+};
 use uuid::Uuid;
 
 pub const MAX_REVIEW: usize = 20_000;
 pub const MAX_COMMENT: usize = 5_000;
 
-/// Bodies are stored as given (plain text or Markdown, never rendered here); only their
-/// length is checked, and a body of nothing but white space is empty.
+/// Bodies are stored as given (plain text or Markdown, never rendered here): their length and
+/// characters are checked, and a body of nothing but white space is empty.
 fn body(field: &'static str, text: &str, max: usize) -> Result<String, Rejection> {
-    let length = text.chars().count();
-    if text.trim().is_empty() || length > max {
-        return Err(Rejection::invalid(field, format!("{field} must have 1 to {max} characters")));
-    }
-    Ok(text.to_owned())
+    input::text(field, text, Text::Long, 1, max)
 }
 
 /// A reader's review of a book.
@@ -62,10 +61,8 @@ impl Decider for Review {
         match command {
             ReviewCommand::Publish { body: text, contains_spoilers, written_on } => {
                 let body = body("body", text, MAX_REVIEW)?;
-                let written_on = written_on.unwrap_or(facts.today);
-                if written_on > facts.today {
-                    return Err(Rejection::invalid("writtenOn", "writtenOn must not be in the future"));
-                }
+                let written_on =
+                    input::date("writtenOn", written_on.unwrap_or(facts.today), EARLIEST_READING_DATE, facts.today)?;
                 if !facts.book_exists {
                     return Err(Rejection::not_found("bookId", "no book with this id"));
                 }
@@ -333,6 +330,14 @@ mod tests {
             written_on: Some("2027-01-01".parse().unwrap()),
         };
         given::<Review>([]).when(future, facts()).then_refused(Code::InvalidArgument, Some("writtenOn"));
+        let ancient = ReviewCommand::Publish {
+            body: "b".into(),
+            contains_spoilers: false,
+            written_on: Some("-5000-01-01".parse().unwrap()),
+        };
+        given::<Review>([]).when(ancient, facts()).then_refused(Code::InvalidArgument, Some("writtenOn"));
+        given::<Review>([]).when(publish("a\u{0}b"), facts()).then_refused(Code::InvalidArgument, Some("body"));
+        given::<Review>([]).when(publish("\u{7}"), facts()).then_refused(Code::InvalidArgument, Some("body"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ pub mod domain;
 
 use chrono::Utc;
 use readstream_contracts::{
-    catalog, proto::commands::v1 as pb, review_id, reviews, reviews::ReviewsService, Code, Rejection, Service,
+    catalog, input, proto::commands::v1 as pb, review_id, reviews, reviews::ReviewsService, Code, Rejection, Service,
 };
 use readstream_eventstore::EventStore;
 use readstream_runtime::{
@@ -35,13 +35,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     let (client, store) = config.nats.event_store().await?;
     bus::Commands::<ReviewsService, _>::new(Reviews { store })
         .on(|reviews, r: pb::PublishReview, sender| async move {
-            let written_on = match r.written_on.as_str() {
-                "" => None,
-                date => Some(
-                    date.parse()
-                        .map_err(|_| Rejection::invalid("writtenOn", "writtenOn must be a date (YYYY-MM-DD)"))?,
-                ),
-            };
+            let written_on = input::parse_date("writtenOn", &r.written_on)?;
             let command = ReviewCommand::Publish { body: r.body, contains_spoilers: r.contains_spoilers, written_on };
             reviews.review(sender, None, &r.book_id, command).await
         })

@@ -1,7 +1,10 @@
 //! The social deciders: a reader's registration and profile, and the follows and blocks
 //! between two readers. Pure: no I/O, tested given/when/then.
 
-use readstream_contracts::{Code, Decider, Rejection, SocialEvent};
+use readstream_contracts::{
+    input::{self, Text},
+    Code, Decider, Rejection, SocialEvent,
+};
 use uuid::Uuid;
 
 pub const MIN_HANDLE: usize = 3;
@@ -39,16 +42,15 @@ pub fn validate_handle(handle: &str) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// A display name as stored: one line, normalized, nothing that disguises it.
+pub fn display_name(name: &str) -> Result<String, Rejection> {
+    input::text("displayName", name, Text::Name, 1, MAX_DISPLAY_NAME)
+}
+
 /// Checks everything about a sign-up that needs no I/O, before the password is hashed.
 pub fn validate_sign_up(command: &SignUp) -> Result<(), Rejection> {
     validate_handle(&command.handle)?;
-    let name = command.display_name.trim().chars().count();
-    if name == 0 || name > MAX_DISPLAY_NAME {
-        return Err(Rejection::invalid(
-            "displayName",
-            format!("a display name has 1 to {MAX_DISPLAY_NAME} characters"),
-        ));
-    }
+    display_name(&command.display_name)?;
     let password = command.password.chars().count();
     if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&password) {
         return Err(Rejection::invalid(
@@ -87,26 +89,21 @@ impl Decider for Reader {
                 Ok(vec![SocialEvent::ReaderRegistered {
                     reader_id: sign_up.reader_id,
                     handle: sign_up.handle.clone(),
-                    display_name: sign_up.display_name.trim().to_owned(),
+                    display_name: display_name(&sign_up.display_name)?,
                 }])
             }
             ReaderCommand::UpdateProfile { reader_id, display_name, bio } => {
                 if !self.registered {
                     return Err(Rejection::not_found("readerId", "no such reader"));
                 }
-                let display_name =
-                    display_name.as_deref().map_or_else(|| self.display_name.clone(), |n| n.trim().to_owned());
-                let name = display_name.chars().count();
-                if name == 0 || name > MAX_DISPLAY_NAME {
-                    return Err(Rejection::invalid(
-                        "displayName",
-                        format!("a display name has 1 to {MAX_DISPLAY_NAME} characters"),
-                    ));
-                }
-                let bio = bio.as_deref().map_or_else(|| self.bio.clone(), |b| b.trim().to_owned());
-                if bio.chars().count() > MAX_BIO {
-                    return Err(Rejection::invalid("bio", format!("a bio has at most {MAX_BIO} characters")));
-                }
+                let display_name = match display_name {
+                    Some(name) => self::display_name(name)?,
+                    None => self.display_name.clone(),
+                };
+                let bio = match bio {
+                    Some(bio) => input::text("bio", bio, Text::Long, 0, MAX_BIO)?,
+                    None => self.bio.clone(),
+                };
                 if display_name == self.display_name && bio == self.bio {
                     return Ok(vec![]);
                 }
@@ -279,8 +276,10 @@ mod tests {
 
     #[test]
     fn when_signing_up_with_bad_fields_then_invalid_argument_naming_the_field() {
-        let cases: [(Spoil, &str); 5] = [
+        let cases: [(Spoil, &str); 7] = [
             (|c| c.handle = "ab".into(), "handle"),
+            (|c| c.display_name = "a\u{0}b".into(), "displayName"),
+            (|c| c.display_name = "ana\u{202E}nimda".into(), "displayName"),
             (|c| c.handle = "has space".into(), "handle"),
             (|c| c.handle = "x".repeat(31), "handle"),
             (|c| c.display_name = "  ".into(), "displayName"),
@@ -318,6 +317,28 @@ mod tests {
             .when(update(Some(""), None), ())
             .then_refused(Code::InvalidArgument, Some("displayName"));
         given::<Reader>([]).when(update(Some("Ana"), None), ()).then_refused(Code::NotFound, Some("readerId"));
+    }
+
+    #[test]
+    fn a_profile_that_could_not_be_stored_or_disguises_a_name_is_refused() {
+        for (name, bio, field) in [
+            (Some("a\u{0}b"), None, "displayName"),
+            (Some("A\u{200B}na"), None, "displayName"),
+            (Some("two\nlines"), None, "displayName"),
+            (None, Some("nul \u{0} in a bio"), "bio"),
+            (None, Some("\u{FFFF}"), "bio"),
+        ] {
+            given::<Reader>([registered()])
+                .when(update(name, bio), ())
+                .then_refused(Code::InvalidArgument, Some(field));
+        }
+        given::<Reader>([registered()]).when(update(Some("Jose\u{301}"), Some("Line one\nline two")), ()).then([
+            SocialEvent::ProfileUpdated {
+                reader_id: ANA,
+                display_name: "Jos\u{e9}".into(),
+                bio: "Line one\nline two".into(),
+            },
+        ]);
     }
 
     fn facts(actor: Uuid, other: Uuid) -> LinkFacts {

@@ -64,3 +64,62 @@ async fn following_blocking_and_profiles() -> anyhow::Result<()> {
     assert_eq!(response.error_code(), Some("INVALID_ARGUMENT"));
     system.stop().await
 }
+
+const SIGN_UP_AS: &str = "mutation($p: String!) {
+    signUp(input: { handle: \"ana\", displayName: \"Ana\", password: $p }, idempotencyKey: \"sign-up-1\") {
+        token readerId
+    }
+}";
+
+/// An anonymous idempotency key is anyone's to send: replaying a sign-up with it gets the
+/// account only with the password it was made with.
+#[tokio::test]
+async fn a_replayed_sign_up_gets_no_token_without_its_password() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let first = system.client().request(SIGN_UP_AS, json!({ "p": "correct horse battery" })).await?;
+    let reader_id = first.data()?["signUp"]["readerId"].clone();
+    let before = system.stream_messages().await?;
+
+    let replay = system.client().request(SIGN_UP_AS, json!({ "p": "mallory's own password" })).await?;
+    assert_eq!(replay.error_code(), Some("ALREADY_EXISTS"), "{:?}", replay.0);
+    assert!(replay.0["data"].is_null(), "no token for a replay with another password: {:?}", replay.0);
+
+    let retry = system.client().request(SIGN_UP_AS, json!({ "p": "correct horse battery" })).await?;
+    assert_eq!(retry.data()?["signUp"]["readerId"], reader_id, "the real retry gets its own account");
+    assert_eq!(system.stream_messages().await?, before, "neither appended anything");
+    system.stop().await
+}
+
+/// A sign-up whose handle was claimed but whose reader was never recorded (the service died
+/// between the two, or the append failed and the client gave up) is finished by the first
+/// sign-in: no handle without a reader, no reader without credentials.
+#[tokio::test]
+async fn a_sign_up_cut_off_before_its_event_is_finished_by_signing_in() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    sign_up(&system, "ana").await?;
+    let pool = sqlx::PgPool::connect(&system.database_url).await?;
+    let (reader_id, command_id) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    // The claim exactly as sign-up commits it before appending (with ana's password's hash).
+    sqlx::query(
+        "INSERT INTO social_credentials
+             (reader_id, handle_key, password_hash, handle, display_name, command_id, registered)
+         SELECT $1, 'lost', password_hash, 'Lost', 'Lost Reader', $2, false
+         FROM social_credentials WHERE handle_key = 'ana'",
+    )
+    .bind(reader_id)
+    .bind(command_id)
+    .execute(&pool)
+    .await?;
+    let before = system.stream_messages().await?;
+
+    let sign_in = "mutation { signIn(handle: \"LOST\", password: \"correct horse battery\") { token readerId reader { handle displayName } } }";
+    let response = system.client().request(sign_in, json!({})).await?;
+    let payload = &response.data()?["signIn"];
+    assert_eq!(payload["readerId"], json!(reader_id.to_string()));
+    assert_eq!(system.stream_messages().await?, before + 1, "signing in recorded the reader once");
+    let again = system.client().request(sign_in, json!({})).await?;
+    assert!(again.data().is_ok());
+    assert_eq!(system.stream_messages().await?, before + 1, "a second sign-in records nothing more");
+    assert_eq!(payload["reader"], json!({ "handle": "Lost", "displayName": "Lost Reader" }));
+    system.stop().await
+}

@@ -15,10 +15,11 @@ use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Argon2,
 };
+use chrono::Utc;
 use readstream_contracts::{
     proto::commands::v1 as pb, social, social::SocialService, Code, Metadata, Rejection, Service,
 };
-use readstream_eventstore::{Accepted, EventStore};
+use readstream_eventstore::{Accepted, EventStore, StoreError};
 use readstream_runtime::{
     bus::{self, Sender},
     config::StartError,
@@ -69,7 +70,11 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     let (client, store) = config.nats.event_store().await?;
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let hasher = config.password_hashing.hasher()?;
-    let social = Social { store, pool, hasher, hashing: Arc::new(Semaphore::new(cores)) };
+    let absent_hash = hasher
+        .hash_password(Uuid::new_v4().as_bytes(), &SaltString::generate(&mut OsRng))
+        .map_err(|err| StartError::Config(format!("cannot hash passwords: {err}")))?
+        .to_string();
+    let social = Social { store, pool, hasher, hashing: Arc::new(Semaphore::new(cores)), absent_hash };
     bus::Commands::<SocialService, _>::new(social)
         .on_anonymous(|social, request, meta| async move { social.sign_up(request, meta).await })
         .on_anonymous(|social, request, _| async move { social.sign_in(request).await })
@@ -98,6 +103,9 @@ struct Social {
     /// Argon2 costs ~19 MiB and a core for a moment per hash: at most one per core at a time,
     /// so a burst of sign-ins queues instead of exhausting memory.
     hashing: Arc<Semaphore>,
+    /// A hash of a random password, checked when a sign-in names no account, so that answer
+    /// takes as long as a wrong password.
+    absent_hash: String,
 }
 
 /// Runs an argon2 job on the blocking pool once a core is free for it.
@@ -125,6 +133,9 @@ fn handle_key(handle: &str) -> String {
 }
 
 impl Social {
+    /// Claims the handle (committed before anything is appended, with what the event needs),
+    /// then records the reader. A retry of the same sign-up finds its claim and finishes it;
+    /// a claim by anyone else, or a retry with another password, is `ALREADY_EXISTS`.
     async fn sign_up(&self, request: pb::SignUp, meta: Metadata) -> Result<pb::Reply, Rejection> {
         let reader_id = Uuid::new_v5(&meta.command_id, b"reader");
         let command = domain::SignUp {
@@ -134,6 +145,7 @@ impl Social {
             password: request.password,
         };
         domain::validate_sign_up(&command)?;
+        let display_name = domain::display_name(&command.display_name)?;
         let password = command.password.clone();
         let hasher = self.hasher.clone();
         let password_hash = hash_job(&self.hashing, move || {
@@ -142,44 +154,75 @@ impl Social {
         })
         .await?
         .map_err(internal)?;
-
-        // The credentials row claims the handle; it commits only once the event is stored.
-        let mut tx = self.pool.begin().await.map_err(|err| db::failure(&err))?;
         let claimed = sqlx::query_scalar!(
-            "INSERT INTO social_credentials (reader_id, handle_key, password_hash)
-             VALUES ($1, $2, $3)
+            "INSERT INTO social_credentials
+                 (reader_id, handle_key, password_hash, handle, display_name, command_id, registered)
+             VALUES ($1, $2, $3, $4, $5, $6, false)
              ON CONFLICT DO NOTHING
              RETURNING reader_id",
             reader_id,
             handle_key(&command.handle),
-            password_hash
+            password_hash,
+            command.handle,
+            display_name,
+            meta.command_id
         )
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&self.pool)
         .await
         .map_err(|err| db::failure(&err))?;
         if claimed.is_none() {
-            let holder = sqlx::query_scalar!(
-                "SELECT reader_id FROM social_credentials WHERE handle_key = $1",
+            let taken = || Rejection {
+                code: Code::AlreadyExists,
+                message: format!("the handle {} is taken", command.handle),
+                field: Some("handle"),
+            };
+            let holder = sqlx::query!(
+                "SELECT reader_id, password_hash FROM social_credentials WHERE handle_key = $1",
                 handle_key(&command.handle)
             )
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&self.pool)
             .await
-            .map_err(|err| db::failure(&err))?;
-            // The same command retried finds its own row: answer it as the first time.
-            if holder != Some(reader_id) {
-                return Err(Rejection {
-                    code: Code::AlreadyExists,
-                    message: format!("the handle {} is taken", command.handle),
-                    field: Some("handle"),
-                });
+            .map_err(|err| db::failure(&err))?
+            .ok_or_else(taken)?;
+            // The same sign-up retried finds its own claim, but only its password finishes it:
+            // anyone replaying the idempotency key with another password gets no account.
+            if holder.reader_id != reader_id || !self.verify(&command.password, holder.password_hash).await? {
+                return Err(taken());
             }
         }
+        let outcome = self.register(reader_id, meta, command).await;
+        Ok(bus::reply(outcome, reader_id))
+    }
+
+    /// Records the reader whose claim `command` made, then marks the claim registered.
+    async fn register(
+        &self,
+        reader_id: Uuid,
+        meta: Metadata,
+        command: domain::SignUp,
+    ) -> Result<Result<Accepted, Rejection>, StoreError> {
         let command = ReaderCommand::SignUp(command);
         let outcome = self.store.decide::<domain::Reader>(&social::reader(reader_id), meta, &command, &()).await;
-        if let Ok(Ok(Accepted { .. })) = &outcome {
-            tx.commit().await.map_err(|err| db::failure(&err))?;
+        if let Ok(Ok(_)) = &outcome {
+            // Left unmarked, the next sign-in records the reader again: idempotent.
+            let marked =
+                sqlx::query!("UPDATE social_credentials SET registered = true WHERE reader_id = $1", reader_id)
+                    .execute(&self.pool)
+                    .await;
+            if let Err(err) = marked {
+                tracing::warn!(error = %err, %reader_id, "could not mark a sign-up registered");
+            }
         }
-        Ok(bus::reply(outcome, reader_id))
+        outcome
+    }
+
+    /// Whether `password` is the one `stored_hash` was made from (an unparsable hash never is).
+    async fn verify(&self, password: &str, stored_hash: String) -> Result<bool, Rejection> {
+        let (password, hasher) = (password.to_owned(), self.hasher.clone());
+        hash_job(&self.hashing, move || {
+            PasswordHash::new(&stored_hash).is_ok_and(|hash| hasher.verify_password(password.as_bytes(), &hash).is_ok())
+        })
+        .await
     }
 
     /// Follow, unfollow, block or unblock another reader, on the pair's own subject.
@@ -199,26 +242,37 @@ impl Social {
         Ok(bus::reply(outcome, reader_id))
     }
 
+    /// Checks the password, doing the same work whether or not the handle exists (against a
+    /// hash of nothing when it does not), and finishes a sign-up whose reader was never recorded.
     async fn sign_in(&self, request: pb::SignIn) -> Result<pb::Reply, Rejection> {
         let credentials = sqlx::query!(
-            "SELECT reader_id, password_hash FROM social_credentials WHERE handle_key = $1",
+            "SELECT reader_id, password_hash, handle, display_name, command_id, registered
+             FROM social_credentials WHERE handle_key = $1",
             handle_key(&request.handle)
         )
         .fetch_optional(&self.pool)
         .await
-        .map_err(|err| db::failure(&err))?
-        .ok_or_else(wrong_credentials)?;
-        let password = request.password;
-        let stored_hash = credentials.password_hash;
-        let hasher = self.hasher.clone();
-        let verified = hash_job(&self.hashing, move || {
-            PasswordHash::new(&stored_hash).map(|hash| hasher.verify_password(password.as_bytes(), &hash).is_ok())
-        })
-        .await?
-        .map_err(internal)?;
-        if !verified {
+        .map_err(|err| db::failure(&err))?;
+        let stored_hash = credentials.as_ref().map_or_else(|| self.absent_hash.clone(), |c| c.password_hash.clone());
+        let verified = self.verify(&request.password, stored_hash).await?;
+        let Some(credentials) = credentials.filter(|_| verified) else {
             return Err(wrong_credentials());
+        };
+        let mut position = 0;
+        if let (false, Some(command_id)) = (credentials.registered, credentials.command_id) {
+            let meta = Metadata { occurred_at: Utc::now(), actor: None, command_id, correlation_id: command_id };
+            let command = domain::SignUp {
+                reader_id: credentials.reader_id,
+                handle: credentials.handle,
+                display_name: credentials.display_name,
+                password: request.password,
+            };
+            match self.register(credentials.reader_id, meta, command).await {
+                Ok(Ok(registered)) => position = registered.position,
+                Ok(Err(rejection)) => return Err(rejection),
+                Err(err) => return Err(bus::unavailable(&err)),
+            }
         }
-        Ok(bus::accepted(Accepted { position: 0, event_ids: vec![] }, credentials.reader_id))
+        Ok(bus::accepted(Accepted { position, event_ids: vec![] }, credentials.reader_id))
     }
 }

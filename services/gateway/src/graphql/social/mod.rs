@@ -156,7 +156,7 @@ pub struct AuthPayload {
     /// Send as `Authorization: Bearer <token>`.
     token: String,
     reader_id: ID,
-    /// The stream position of the sign-up (0 for a sign-in).
+    /// The stream position of the sign-up (0 for a sign-in, unless it finished the sign-up).
     position: u64,
 }
 
@@ -198,7 +198,9 @@ impl SocialMutation {
         let accepted =
             commands::send(app(ctx), &pb::SignIn { handle, password, meta: Some(commands::meta(None, None)?) }).await?;
         let reader_id = parse_id("readerId", &accepted.id)?;
-        Ok(AuthPayload { token: app(ctx).tokens.issue(reader_id)?, reader_id: ID(accepted.id), position: 0 })
+        // Not 0 when signing in finished a sign-up cut off before its reader was recorded.
+        let position = accepted.position;
+        Ok(AuthPayload { token: app(ctx).tokens.issue(reader_id)?, reader_id: ID(accepted.id), position })
     }
 
     /// Follows another reader; following yourself, twice, or someone who blocked you is refused.

@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// What the test gateway signs tokens with.
-const JWT_SECRET: &str = "end-to-end-test-secret";
+const JWT_SECRET: &str = "end-to-end-test-secret-of-32-bytes-or-more";
 
 /// Small, so the tests can make an account with more followers than fan out on write.
 pub const FEED_FANOUT_LIMIT: u64 = 3;
@@ -90,7 +90,8 @@ impl System {
             nats: nats.clone(),
             database,
             addr: listener.local_addr()?,
-            jwt_secret: JWT_SECRET.into(),
+            jwt_secret: Some(JWT_SECRET.into()),
+            development: false,
             jwt_lifetime_secs: 3_600,
             read_your_writes_timeout_ms: 10_000,
             command_timeout_ms: options.command_timeout.as_millis() as u64,

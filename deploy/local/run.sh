@@ -6,8 +6,9 @@
 # printed. A process that is not ready within READY_TIMEOUT_SECS, or that exits, stops the start
 # with its name and its last lines. Ctrl-C stops everything.
 #
-# Settings (environment): DATA_DIR, GATEWAY_ADDR (127.0.0.1:8080), RUN_NATS_PORT (4223),
-# RUN_PG_PORT (5433), READY_TIMEOUT_SECS (60), STOP_TIMEOUT_SECS (15), PROFILE (debug|release),
+# Settings (environment): DATA_DIR, JWT_SECRET (made once into DATA_DIR/jwt-secret),
+# GATEWAY_ADDR (127.0.0.1:8080), RUN_NATS_PORT (4223), RUN_PG_PORT (5433), READY_TIMEOUT_SECS
+# (60), STOP_TIMEOUT_SECS (15), PROFILE (debug|release),
 # NATS_URL / DATABASE_URL (use servers that already run), BIN_DIR (use binaries built already;
 # skips the build).
 set -euo pipefail
@@ -63,6 +64,15 @@ fail_start() {
 start_servers "$data" "${RUN_NATS_PORT:-4223}" "${RUN_PG_PORT:-5433}"
 export DATABASE_URL=${DATABASE_URL:-$(create_database readstream)}
 export GATEWAY_ADDR=$gateway_addr
+# The gateway has no default signing secret: make one per data folder, kept beside the data it
+# signs for (a JWT_SECRET from the environment wins).
+if [[ -z ${JWT_SECRET:-} ]]; then
+    if [[ ! -s $data/jwt-secret ]]; then
+        (umask 077 && head -c 48 /dev/urandom | base64 -w0 > "$data/jwt-secret")
+    fi
+    JWT_SECRET=$(cat "$data/jwt-secret")
+fi
+export JWT_SECRET
 
 mkdir -p "$data/logs"
 for name in "${processes[@]}"; do

@@ -28,7 +28,7 @@ const QUERY: &str = "{ viewer { feed(first: 20) {
     pageInfo { hasNextPage endCursor }
 } } }";
 const FANOUT_LIMIT: u64 = 10_000;
-const SECRET: &str = "bench-secret";
+const SECRET: &str = "bench-secret-long-enough-for-hs256-signing";
 
 fn arg(name: &str, default: u64) -> anyhow::Result<u64> {
     let args: Vec<String> = std::env::args().collect();
@@ -186,7 +186,8 @@ async fn main() -> anyhow::Result<()> {
         nats: NatsConfig::new(&nats_url, &namespace),
         database: DatabaseConfig::new(&database_url),
         addr: listener.local_addr()?,
-        jwt_secret: SECRET.into(),
+        jwt_secret: Some(SECRET.into()),
+        development: false,
         jwt_lifetime_secs: 3_600,
         read_your_writes_timeout_ms: 1_000,
         command_timeout_ms: 10_000,

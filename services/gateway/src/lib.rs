@@ -34,8 +34,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{auth::Tokens, error::ApiError, graphql::ReadstreamSchema, positions::Positions};
 
-/// The development secret `make run` uses; anything public must set its own.
-pub const DEV_JWT_SECRET: &str = "readstream-development-secret-change-me";
+/// The shortest `JWT_SECRET` accepted: HS256 is only as strong as its key.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
 /// Header asking to read at least this stream position.
 pub const MIN_POSITION_HEADER: &str = "readstream-min-position";
@@ -50,9 +50,14 @@ pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "GATEWAY_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
-    /// Secret that signs the readers' tokens (HS256).
-    #[arg(long, env = "JWT_SECRET", default_value = DEV_JWT_SECRET, hide_default_value = true)]
-    pub jwt_secret: String,
+    /// Secret that signs the readers' tokens (HS256), at least 32 bytes. There is no default:
+    /// without one the gateway refuses to start, unless `--development` is given.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// A development run: without `JWT_SECRET`, sign with a random secret made at start (tokens
+    /// then end with the process).
+    #[arg(long, env = "READSTREAM_DEVELOPMENT")]
+    pub development: bool,
     /// How long a token stays valid, in seconds.
     #[arg(long, env = "JWT_LIFETIME_SECS", default_value_t = 7 * 24 * 3600)]
     pub jwt_lifetime_secs: u64,
@@ -84,11 +89,26 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     serve(config, listener, shutdown).await
 }
 
+/// The secret tokens are signed with: the configured one if it is long enough, a random one
+/// for a development run, otherwise none and the gateway does not start.
+fn jwt_secret(config: &Config) -> Result<String, StartError> {
+    match &config.jwt_secret {
+        Some(secret) if secret.len() >= MIN_JWT_SECRET_BYTES => Ok(secret.clone()),
+        Some(_) => Err(StartError::Config(format!("JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes"))),
+        None if config.development => {
+            tracing::warn!("no JWT_SECRET: signing with a random secret; tokens end when the gateway stops");
+            Ok(format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()))
+        }
+        None => Err(StartError::Config(format!(
+            "set JWT_SECRET (at least {MIN_JWT_SECRET_BYTES} bytes; `make run` makes one in its data folder), \
+             or pass --development"
+        ))),
+    }
+}
+
 /// Serves on a listener the caller bound (tests bind port 0).
 pub async fn serve(config: Config, listener: TcpListener, shutdown: CancellationToken) -> Result<(), StartError> {
-    if config.jwt_secret == DEV_JWT_SECRET {
-        tracing::warn!("JWT_SECRET is the development default: set your own anywhere but a laptop");
-    }
+    let jwt_secret = jwt_secret(&config)?;
     let pool = readstream_runtime::db::connect_and_migrate(&config.database).await?;
     let nats = config.nats.connect().await?;
     let timeout = Duration::from_millis(config.read_your_writes_timeout_ms);
@@ -97,7 +117,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
         pool,
         nats,
         namespace: config.nats.namespace.clone(),
-        tokens: Arc::new(Tokens::new(&config.jwt_secret, Duration::from_secs(config.jwt_lifetime_secs))),
+        tokens: Arc::new(Tokens::new(&jwt_secret, Duration::from_secs(config.jwt_lifetime_secs))),
         positions,
         command_timeout: Duration::from_millis(config.command_timeout_ms),
     };
@@ -197,4 +217,36 @@ async fn ready(State((_, app)): State<Shared>) -> Response {
         format!("postgres: {}\nnats: {}\n", if database { "ok" } else { "down" }, if nats { "ok" } else { "down" }),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use readstream_runtime::{DatabaseConfig, NatsConfig};
+
+    use super::*;
+
+    fn config(jwt_secret: Option<&str>, development: bool) -> Config {
+        Config {
+            nats: NatsConfig::new("nats://127.0.0.1:1", "rs"),
+            database: DatabaseConfig::new("postgres://127.0.0.1:1/unused"),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            jwt_secret: jwt_secret.map(Into::into),
+            development,
+            jwt_lifetime_secs: 60,
+            read_your_writes_timeout_ms: 1,
+            command_timeout_ms: 1,
+            print_schema: false,
+        }
+    }
+
+    #[test]
+    fn the_gateway_needs_a_secret_of_32_bytes_unless_told_it_is_a_development_run() {
+        assert!(matches!(jwt_secret(&config(None, false)), Err(StartError::Config(_))));
+        assert!(matches!(jwt_secret(&config(Some("readstream-development-secret"), true)), Err(StartError::Config(_))));
+        let own = "k".repeat(MIN_JWT_SECRET_BYTES);
+        assert_eq!(jwt_secret(&config(Some(&own), false)).ok(), Some(own));
+        let (first, second) = (jwt_secret(&config(None, true)).ok(), jwt_secret(&config(None, true)).ok());
+        assert!(first.as_ref().is_some_and(|s| s.len() >= MIN_JWT_SECRET_BYTES));
+        assert_ne!(first, second, "a development secret is random, so no one else knows it");
+    }
 }

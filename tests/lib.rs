@@ -95,6 +95,7 @@ impl System {
             jwt_lifetime_secs: 3_600,
             read_your_writes_timeout_ms: 10_000,
             command_timeout_ms: options.command_timeout.as_millis() as u64,
+            max_body_bytes: 1 << 20,
             print_schema: false,
         };
         let tasks = vec![spawn("gateway", readstream_gateway::serve(gateway, listener, shutdown.clone()))];

@@ -182,3 +182,29 @@ async fn values_that_could_not_be_stored_or_would_disguise_a_name_are_refused_an
     assert!(ready.status().is_success(), "/readyz answered {}", ready.status());
     system.stop().await
 }
+
+/// A body over the limit is refused before it is read, with a coded GraphQL error; one just
+/// under it is served.
+#[tokio::test]
+async fn a_body_over_one_mebibyte_is_refused_with_a_code() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let http = reqwest::Client::new();
+    let post = |query: String| {
+        http.post(format!("{}/graphql", system.base_url))
+            .header("content-type", "application/json")
+            .body(json!({ "query": query }).to_string())
+            .send()
+    };
+    let padded = |bytes: usize| format!("#{}\n{{ __typename }}", "x".repeat(bytes));
+
+    let refused = post(padded(20 << 20)).await?;
+    assert_eq!(refused.status(), reqwest::StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = refused.json().await?;
+    assert_eq!(body["errors"][0]["extensions"]["code"], json!("INVALID_ARGUMENT"), "{body}");
+
+    let served = post(padded(900 << 10)).await?;
+    assert_eq!(served.status(), reqwest::StatusCode::OK);
+    let body: Value = served.json().await?;
+    assert_eq!(body["data"]["__typename"], json!("Query"), "{body}");
+    system.stop().await
+}

@@ -31,6 +31,7 @@ use readstream_runtime::{config::StartError, DatabaseConfig, NatsConfig};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::{auth::Tokens, error::ApiError, graphql::ReadstreamSchema, positions::Positions};
 
@@ -68,6 +69,10 @@ pub struct Config {
     /// unknown and the client is told `DEADLINE_EXCEEDED`.
     #[arg(long, env = "COMMAND_TIMEOUT_MS", default_value_t = 10_000)]
     pub command_timeout_ms: u64,
+    /// Largest request body accepted, in bytes; a larger one is refused with 413 and a coded
+    /// error before it is read.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
     /// Print the GraphQL SDL and exit.
     #[arg(long)]
     pub print_schema: bool,
@@ -123,7 +128,13 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
     };
     let schema = graphql::schema(app.clone());
     let router = Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_http))
+        .route(
+            "/graphql",
+            get(graphql_get)
+                .post(graphql_http)
+                .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+                .layer(axum::middleware::map_response(coded_payload_too_large)),
+        )
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
@@ -134,6 +145,16 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
 }
 
 type Shared = (ReadstreamSchema, AppState);
+
+/// The body limit's refusal as a GraphQL error with a code, like every other refusal.
+async fn coded_payload_too_large(response: Response) -> Response {
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    let err = ApiError::invalid("body", "the request body is larger than this gateway accepts (MAX_BODY_BYTES)");
+    let body = serde_json::to_value(graphql::request_error(err)).unwrap_or_default();
+    (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response()
+}
 
 /// `GET /graphql`: subscriptions when it asks for a WebSocket (as Apollo, Hasura and
 /// PostGraphile serve them), GraphiQL otherwise.
@@ -235,6 +256,7 @@ mod tests {
             jwt_lifetime_secs: 60,
             read_your_writes_timeout_ms: 1,
             command_timeout_ms: 1,
+            max_body_bytes: 1 << 20,
             print_schema: false,
         }
     }

@@ -123,3 +123,44 @@ async fn a_sign_up_cut_off_before_its_event_is_finished_by_signing_in() -> anyho
     assert_eq!(payload["reader"], json!({ "handle": "Lost", "displayName": "Lost Reader" }));
     system.stop().await
 }
+
+/// A block holds both ways on reviews: the blocked reader neither likes nor comments on the
+/// blocker's review, nor the blocker on theirs; and a review's author removes any comment on it.
+#[tokio::test]
+async fn blocked_readers_cannot_like_or_comment_and_a_reviews_author_removes_comments() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let (ben, ben_id) = sign_up(&system, "ben").await?;
+    let (cyd, _) = sign_up(&system, "cyd").await?;
+    let (book, _) = super::add_seed_book(&ana).await?;
+    let publish = "mutation($b: ID!) { publishReview(bookId: $b, body: \"Mine.\") { reviewId } }";
+    let review_of = |response: Response| -> anyhow::Result<String> {
+        Ok(response.data()?["publishReview"]["reviewId"].as_str().unwrap_or_default().to_owned())
+    };
+    let anas_review = review_of(ana.request(publish, json!({ "b": book })).await?)?;
+    let bens_review = review_of(ben.request(publish, json!({ "b": book })).await?)?;
+    link(&ana, "block", &ben_id).await?.data()?;
+    let before = system.stream_messages().await?;
+
+    let like = "mutation($r: ID!) { likeReview(reviewId: $r) { position } }";
+    let comment = "mutation($r: ID!) { commentOnReview(reviewId: $r, body: \"Hi\") { commentId } }";
+    for (reader, review) in [(&ben, &anas_review), (&ana, &bens_review)] {
+        for mutation in [like, comment] {
+            let response = reader.request(mutation, json!({ "r": review })).await?;
+            assert_eq!(response.error_code(), Some("PERMISSION_DENIED"), "{mutation}: {:?}", response.0);
+        }
+    }
+    assert_eq!(system.stream_messages().await?, before, "refused likes and comments appended nothing");
+
+    let written = cyd.request(comment, json!({ "r": anas_review })).await?;
+    let comment_id = written.data()?["commentOnReview"]["commentId"].clone();
+    let delete = "mutation($c: ID!) { deleteComment(commentId: $c) { position } }";
+    let by_ben = ben.request(delete, json!({ "c": comment_id })).await?;
+    assert_eq!(by_ben.error_code(), Some("PERMISSION_DENIED"));
+    let by_review_author = ana.request(delete, json!({ "c": comment_id })).await?;
+    assert!(by_review_author.data().is_ok(), "{:?}", by_review_author.0);
+
+    link(&ana, "unblock", &ben_id).await?.data()?;
+    assert!(ben.request(like, json!({ "r": anas_review })).await?.data().is_ok(), "unblocked, the like goes through");
+    system.stop().await
+}

@@ -146,6 +146,16 @@ pub struct LikeFacts {
     pub liker_id: Uuid,
     /// Whether the review is published and not withdrawn.
     pub review_live: bool,
+    /// Whether the liker and the review's author blocked each other (either way).
+    pub blocked: bool,
+}
+
+/// Refused between two readers one of whom blocked the other.
+fn not_between_blocked(blocked: bool) -> Result<(), Rejection> {
+    if blocked {
+        return Err(Rejection::new(Code::PermissionDenied, "you cannot do this: one of you blocked the other"));
+    }
+    Ok(())
 }
 
 impl Decider for Like {
@@ -165,6 +175,7 @@ impl Decider for Like {
                 if liker_id == facts.author_id {
                     return Err(Rejection::invalid("reviewId", "you cannot like your own review"));
                 }
+                not_between_blocked(facts.blocked)?;
                 if self.liked {
                     return Err(Rejection::new(Code::AlreadyExists, "you like this review already"));
                 }
@@ -205,16 +216,20 @@ pub enum CommentCommand {
     Write {
         body: String,
     },
-    /// Only its author deletes a comment.
+    /// Its author or the review's author deletes a comment.
     Delete,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CommentFacts {
     pub review_id: Uuid,
+    /// Who wrote the review: they may delete any comment on it.
+    pub review_author: Uuid,
     pub comment_id: Uuid,
     pub reader_id: Uuid,
     pub review_live: bool,
+    /// Whether the commenter and the review's author blocked each other (either way).
+    pub blocked: bool,
 }
 
 impl Decider for Comment {
@@ -231,6 +246,7 @@ impl Decider for Comment {
                 if !facts.review_live {
                     return Err(Rejection::not_found("reviewId", "no such review (it may have been withdrawn)"));
                 }
+                not_between_blocked(facts.blocked)?;
                 if self.commenter_id.is_some() {
                     return Err(Rejection::new(Code::AlreadyExists, "this comment exists already"));
                 }
@@ -238,8 +254,11 @@ impl Decider for Comment {
             }
             CommentCommand::Delete => match self.commenter_id {
                 None => Err(Rejection::not_found("commentId", "no such comment")),
-                Some(commenter) if commenter != facts.reader_id => {
-                    Err(Rejection::new(Code::PermissionDenied, "only its author can delete a comment"))
+                Some(commenter) if commenter != facts.reader_id && facts.review_author != facts.reader_id => {
+                    Err(Rejection::new(
+                        Code::PermissionDenied,
+                        "only its author or the review's author can delete a comment",
+                    ))
                 }
                 Some(_) if self.deleted => Ok(vec![]),
                 Some(commenter_id) => Ok(vec![ReviewsEvent::CommentDeleted { review_id, comment_id, commenter_id }]),
@@ -373,7 +392,7 @@ mod tests {
     }
 
     fn like_facts(liker_id: Uuid, review_live: bool) -> LikeFacts {
-        LikeFacts { review_id: review_id(), author_id: ANA, liker_id, review_live }
+        LikeFacts { review_id: review_id(), author_id: ANA, liker_id, review_live, blocked: false }
     }
 
     #[test]
@@ -398,9 +417,34 @@ mod tests {
     }
 
     #[test]
-    fn only_its_author_deletes_a_comment() {
+    fn readers_who_blocked_each_other_neither_like_nor_comment_on_each_others_reviews() {
+        let blocked = LikeFacts { blocked: true, ..like_facts(BEN, true) };
+        given::<Like>([]).when(LikeCommand::Like, blocked).then_refused(Code::PermissionDenied, None);
+        let facts = CommentFacts {
+            review_id: review_id(),
+            review_author: ANA,
+            comment_id: Uuid::from_u128(9),
+            reader_id: BEN,
+            review_live: true,
+            blocked: true,
+        };
+        given::<Comment>([])
+            .when(CommentCommand::Write { body: "Hi".into() }, facts)
+            .then_refused(Code::PermissionDenied, None);
+    }
+
+    #[test]
+    fn a_comment_is_deleted_by_its_author_or_the_reviews_author_only() {
+        const CY: Uuid = Uuid::from_u128(3);
         let comment_id = Uuid::from_u128(9);
-        let facts = |reader_id| CommentFacts { review_id: review_id(), comment_id, reader_id, review_live: true };
+        let facts = |reader_id| CommentFacts {
+            review_id: review_id(),
+            review_author: ANA,
+            comment_id,
+            reader_id,
+            review_live: true,
+            blocked: false,
+        };
         let write = |body: &str| CommentCommand::Write { body: body.into() };
         let commented = ReviewsEvent::ReviewCommented {
             review_id: review_id(),
@@ -416,9 +460,10 @@ mod tests {
         let gone = CommentFacts { review_live: false, ..facts(BEN) };
         given::<Comment>([]).when(write("Agreed"), gone).then_refused(Code::NotFound, Some("reviewId"));
         given::<Comment>([commented.clone()])
-            .when(CommentCommand::Delete, facts(ANA))
+            .when(CommentCommand::Delete, facts(CY))
             .then_refused(Code::PermissionDenied, None);
         let deleted = ReviewsEvent::CommentDeleted { review_id: review_id(), comment_id, commenter_id: BEN };
+        given::<Comment>([commented.clone()]).when(CommentCommand::Delete, facts(ANA)).then([deleted.clone()]);
         given::<Comment>([commented.clone()]).when(CommentCommand::Delete, facts(BEN)).then([deleted.clone()]);
         given::<Comment>([commented, deleted]).when(CommentCommand::Delete, facts(BEN)).then([]);
         given::<Comment>([]).when(CommentCommand::Delete, facts(BEN)).then_refused(Code::NotFound, Some("commentId"));

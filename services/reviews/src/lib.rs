@@ -5,11 +5,14 @@
 
 pub mod domain;
 
+use std::collections::HashSet;
+
 use chrono::Utc;
 use readstream_contracts::{
-    catalog, input, proto::commands::v1 as pb, review_id, reviews, reviews::ReviewsService, Code, Rejection, Service,
+    catalog, input, proto::commands::v1 as pb, review_id, reviews, reviews::ReviewsService, social, Code, Rejection,
+    Service, SocialEvent,
 };
-use readstream_eventstore::EventStore;
+use readstream_eventstore::{context_events, EventStore};
 use readstream_runtime::{
     bus::{self, Sender},
     config::StartError,
@@ -102,6 +105,23 @@ impl Reviews {
         Ok(review.live())
     }
 
+    /// Whether either reader blocked the other: the social context's events of the pair.
+    async fn blocked(&self, reader: Uuid, other: Uuid) -> Result<bool, Rejection> {
+        if reader == other {
+            return Ok(false);
+        }
+        let history = self.store.load(&social::link(reader, other)).await.map_err(|e| bus::unavailable(&e))?;
+        let mut blocks = HashSet::new();
+        for event in context_events::<SocialEvent>(&history) {
+            match *event {
+                SocialEvent::ReaderBlocked { blocker_id, blocked_id } => blocks.insert((blocker_id, blocked_id)),
+                SocialEvent::ReaderUnblocked { blocker_id, blocked_id } => blocks.remove(&(blocker_id, blocked_id)),
+                _ => false,
+            };
+        }
+        Ok(!blocks.is_empty())
+    }
+
     async fn like(
         &self,
         sender: Sender,
@@ -112,7 +132,9 @@ impl Reviews {
         let Sender { meta, reader_id: liker_id } = sender;
         let (author_id, book_id) = (id("reviewId", author_id)?, id("bookId", book_id)?);
         let review_id = review_id(author_id, book_id);
-        let facts = LikeFacts { review_id, author_id, liker_id, review_live: self.live(author_id, book_id).await? };
+        let review_live = self.live(author_id, book_id).await?;
+        let blocked = self.blocked(liker_id, author_id).await?;
+        let facts = LikeFacts { review_id, author_id, liker_id, review_live, blocked };
         let like = reviews::like(author_id, book_id, liker_id);
         Ok(bus::reply(self.store.decide::<Like>(&like, meta, &command, &facts).await, review_id))
     }
@@ -130,8 +152,9 @@ impl Reviews {
         let (author_id, book_id) = (id("reviewId", author_id)?, id("bookId", book_id)?);
         let comment_id = comment_id.unwrap_or_else(|| Uuid::new_v5(&meta.command_id, b"comment"));
         let review_id = review_id(author_id, book_id);
-        let facts =
-            CommentFacts { review_id, comment_id, reader_id, review_live: self.live(author_id, book_id).await? };
+        let review_live = self.live(author_id, book_id).await?;
+        let blocked = self.blocked(reader_id, author_id).await?;
+        let facts = CommentFacts { review_id, review_author: author_id, comment_id, reader_id, review_live, blocked };
         let comment = reviews::comment(author_id, book_id, comment_id);
         Ok(bus::reply(self.store.decide::<Comment>(&comment, meta, &command, &facts).await, comment_id))
     }

@@ -238,8 +238,9 @@ async fn comments_and_new_reviews_arrive_live() -> anyhow::Result<()> {
         json!({ "commentsCount": 1, "comments": { "totalCount": 1, "edges": [{ "node": { "id": comment["commentId"], "body": "Agreed!", "commenter": { "handle": "ben" } } }] } })
     );
     let delete = "mutation($c: ID!) { deleteComment(commentId: $c) { position } }";
-    let response = ana.request(delete, json!({ "c": comment["commentId"] })).await?;
-    assert_eq!(response.error_code(), Some("PERMISSION_DENIED"), "only its author deletes a comment");
+    let (cyd, _) = sign_up(&system, "cyd").await?;
+    let response = cyd.request(delete, json!({ "c": comment["commentId"] })).await?;
+    assert_eq!(response.error_code(), Some("PERMISSION_DENIED"), "only its author or the review's deletes a comment");
     let response = ben.request(delete, json!({ "c": comment["commentId"] })).await?;
     let response = ana.request_at(query, json!({ "r": review }), position(&response.data()?["deleteComment"])?).await?;
     assert_eq!(response.data()?["review"]["commentsCount"], json!(0));

@@ -208,3 +208,21 @@ async fn a_body_over_one_mebibyte_is_refused_with_a_code() -> anyhow::Result<()>
     assert_eq!(body["data"]["__typename"], json!("Query"), "{body}");
     system.stop().await
 }
+
+/// Complexity counts each page's size: pages nested three deep, a million items at most, are
+/// refused before anything runs; the same shape with small pages is served.
+#[tokio::test]
+async fn nested_pages_cost_their_size_times_what_each_item_asks() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let nested = |first: u32| {
+        format!(
+            "{{ books(first: {first}) {{ edges {{ node {{ title reviews(first: {first}) {{ edges {{ node {{ body
+               comments(first: {first}) {{ edges {{ node {{ body }} }} }} }} }} }} }} }} }} }}"
+        )
+    };
+    let refused = system.client().request(&nested(100), json!({})).await?;
+    assert_eq!(refused.error_code(), Some("INVALID_ARGUMENT"), "{:?}", refused.0);
+    let served = system.client().request(&nested(5), json!({})).await?;
+    assert!(served.data().is_ok(), "{:?}", served.0);
+    system.stop().await
+}

@@ -60,6 +60,7 @@ impl Book {
     }
 
     /// Its community reviews, keyset-paged; `stars` keeps those whose reviewer gave that many.
+    #[graphql(complexity = "super::shared::page_cost(first, child_complexity)")]
     async fn reviews(
         &self,
         ctx: &Context<'_>,
@@ -72,6 +73,7 @@ impl Book {
     }
 
     /// What the readers the viewer follows did with it: shelf, stars, review.
+    #[graphql(complexity = "super::shared::page_cost(first, child_complexity)")]
     async fn followed_readers(
         &self,
         ctx: &Context<'_>,
@@ -136,6 +138,7 @@ impl Reader {
     /// The reader's books, on one built-in shelf (`status`), one custom shelf (`shelf`) or all;
     /// `asOf` shows the built-in shelves as they stood at the end of that day.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::shared::page_cost(first, child_complexity)")]
     async fn shelf(
         &self,
         ctx: &Context<'_>,
@@ -151,6 +154,7 @@ impl Reader {
 
     /// What the readers this reader follows did, newest first (the reader's own only; ask
     /// `viewer { feed }`). `kinds` keeps only those activities.
+    #[graphql(complexity = "super::shared::page_cost(first, child_complexity)")]
     async fn feed(
         &self,
         ctx: &Context<'_>,
@@ -170,6 +174,7 @@ impl Reader {
     }
 
     /// Who follows the reader, most recent first.
+    #[graphql(complexity = "super::shared::page_cost(first, child_complexity)")]
     async fn followers(
         &self,
         ctx: &Context<'_>,
@@ -180,6 +185,7 @@ impl Reader {
     }
 
     /// Whom the reader follows, most recent first.
+    #[graphql(complexity = "super::shared::page_cost(first, child_complexity)")]
     async fn following(
         &self,
         ctx: &Context<'_>,
@@ -200,6 +206,7 @@ impl Reader {
     }
 
     /// The reader's reviews, newest first.
+    #[graphql(complexity = "super::shared::page_cost(first, child_complexity)")]
     async fn reviews(
         &self,
         ctx: &Context<'_>,
@@ -215,6 +222,7 @@ impl Reader {
     }
 
     /// Every reading step, oldest first, straight from the events (the reader's own only).
+    #[graphql(complexity = "super::shared::page_cost(first, child_complexity)")]
     async fn reading_timeline(
         &self,
         ctx: &Context<'_>,

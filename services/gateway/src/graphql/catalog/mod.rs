@@ -32,6 +32,7 @@ pub struct CatalogQuery;
 #[Object]
 impl CatalogQuery {
     /// Every book, in the order they were added.
+    #[graphql(complexity = "super::shared::page_cost(first, child_complexity)")]
     async fn books(
         &self,
         ctx: &Context<'_>,

@@ -154,6 +154,7 @@ impl Review {
     }
 
     /// Oldest first.
+    #[graphql(complexity = "super::shared::page_cost(first, child_complexity)")]
     async fn comments(
         &self,
         ctx: &Context<'_>,

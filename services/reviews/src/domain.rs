@@ -352,7 +352,7 @@ mod tests {
         let ancient = ReviewCommand::Publish {
             body: "b".into(),
             contains_spoilers: false,
-            written_on: Some("-5000-01-01".parse().unwrap()),
+            written_on: NaiveDate::from_ymd_opt(-5000, 1, 1),
         };
         given::<Review>([]).when(ancient, facts()).then_refused(Code::InvalidArgument, Some("writtenOn"));
         given::<Review>([]).when(publish("a\u{0}b"), facts()).then_refused(Code::InvalidArgument, Some("body"));

@@ -54,11 +54,18 @@ pub struct Options {
     pub without: Vec<&'static str>,
     /// How long the gateway waits for a command service's answer.
     pub command_timeout: Duration,
+    /// The gateway's limits: by default the production ones with the rate limits off, since
+    /// every test client comes from one address.
+    pub limits: readstream_gateway::limits::LimitsConfig,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { without: vec![], command_timeout: Duration::from_secs(10) }
+        Self {
+            without: vec![],
+            command_timeout: Duration::from_secs(10),
+            limits: readstream_gateway::limits::LimitsConfig::without_rate_limits(),
+        }
     }
 }
 
@@ -95,7 +102,7 @@ impl System {
             jwt_lifetime_secs: 3_600,
             read_your_writes_timeout_ms: 10_000,
             command_timeout_ms: options.command_timeout.as_millis() as u64,
-            max_body_bytes: 1 << 20,
+            limits: options.limits.clone(),
             print_schema: false,
         };
         let tasks = vec![spawn("gateway", readstream_gateway::serve(gateway, listener, shutdown.clone()))];
@@ -159,9 +166,13 @@ impl System {
     /// A client signed in as `reader_id` without signing up: for tests where the social
     /// service is not running.
     pub fn client_as(&self, reader_id: uuid::Uuid) -> anyhow::Result<GraphQl> {
-        let tokens = readstream_gateway::auth::Tokens::new(JWT_SECRET, Duration::from_secs(3_600));
-        let token = tokens.issue(reader_id).map_err(|err| anyhow::anyhow!(err.message))?;
-        Ok(self.client().with_token(token))
+        Ok(self.client().with_token(self.token_for(reader_id, Duration::from_secs(3_600))?))
+    }
+
+    /// A token for `reader_id` that ends after `lifetime`, signed as the gateway signs them.
+    pub fn token_for(&self, reader_id: uuid::Uuid, lifetime: Duration) -> anyhow::Result<String> {
+        let tokens = readstream_gateway::auth::Tokens::new(JWT_SECRET, lifetime);
+        tokens.issue(reader_id).map_err(|err| anyhow::anyhow!(err.message))
     }
 
     /// How many messages the namespace's event stream holds.

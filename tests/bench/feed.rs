@@ -191,7 +191,7 @@ async fn main() -> anyhow::Result<()> {
         jwt_lifetime_secs: 3_600,
         read_your_writes_timeout_ms: 1_000,
         command_timeout_ms: 10_000,
-        max_body_bytes: 1 << 20,
+        limits: readstream_gateway::limits::LimitsConfig::without_rate_limits(),
         print_schema: false,
     };
     let gateway = tokio::spawn(readstream_gateway::serve(config, listener, shutdown.clone()));

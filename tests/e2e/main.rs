@@ -3,6 +3,7 @@
 mod delivery;
 mod feed;
 mod hostile;
+mod limits;
 mod reading;
 mod reviews;
 mod social;

@@ -11,7 +11,11 @@ pub enum Code {
     Conflict,
     Unauthenticated,
     PermissionDenied,
+    /// Too many requests from this client or reader: wait `retryAfter` seconds.
     RateLimited,
+    /// A bound on the work one request or connection may cause was reached; the message says
+    /// which bound and how to go on.
+    LimitExceeded,
     /// Nothing was changed (no service answered, the store was out of reach): safe to retry.
     Unavailable,
     Internal,
@@ -30,6 +34,7 @@ impl Code {
             Code::Unauthenticated => "UNAUTHENTICATED",
             Code::PermissionDenied => "PERMISSION_DENIED",
             Code::RateLimited => "RATE_LIMITED",
+            Code::LimitExceeded => "LIMIT_EXCEEDED",
             Code::Unavailable => "UNAVAILABLE",
             Code::Internal => "INTERNAL",
             Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
@@ -47,6 +52,7 @@ impl From<Code> for pb::Code {
             Code::Unauthenticated => pb::Code::Unauthenticated,
             Code::PermissionDenied => pb::Code::PermissionDenied,
             Code::RateLimited => pb::Code::RateLimited,
+            Code::LimitExceeded => pb::Code::LimitExceeded,
             Code::Unavailable => pb::Code::Unavailable,
             Code::Internal => pb::Code::Internal,
             Code::DeadlineExceeded => pb::Code::DeadlineExceeded,
@@ -64,6 +70,7 @@ impl From<pb::Code> for Code {
             pb::Code::Unauthenticated => Code::Unauthenticated,
             pb::Code::PermissionDenied => Code::PermissionDenied,
             pb::Code::RateLimited => Code::RateLimited,
+            pb::Code::LimitExceeded => Code::LimitExceeded,
             pb::Code::Unavailable => Code::Unavailable,
             pb::Code::Internal | pb::Code::Unspecified => Code::Internal,
             pb::Code::DeadlineExceeded => Code::DeadlineExceeded,

@@ -14,6 +14,8 @@ pub struct GraphQl {
     base_url: String,
     token: Option<String>,
     websocket_path: &'static str,
+    /// Sent with every request and WebSocket upgrade (as a proxy would add `X-Forwarded-For`).
+    headers: Vec<(&'static str, String)>,
 }
 
 /// A whole GraphQL response: `data` and `errors`.
@@ -38,7 +40,13 @@ impl Response {
 impl GraphQl {
     /// `base_url` is the gateway's root, e.g. `http://127.0.0.1:8080`.
     pub fn new(base_url: impl Into<String>) -> Self {
-        Self { http: reqwest::Client::new(), base_url: base_url.into(), token: None, websocket_path: "/graphql" }
+        Self {
+            http: reqwest::Client::new(),
+            base_url: base_url.into(),
+            token: None,
+            websocket_path: "/graphql",
+            headers: Vec::new(),
+        }
     }
 
     /// The same client, acting as the reader the token names.
@@ -50,6 +58,13 @@ impl GraphQl {
     /// `/graphql/ws`).
     pub fn with_websocket_path(&self, path: &'static str) -> Self {
         Self { websocket_path: path, ..self.clone() }
+    }
+
+    /// The same client, sending `name: value` with each request and WebSocket upgrade.
+    pub fn with_header(&self, name: &'static str, value: impl Into<String>) -> Self {
+        let mut headers = self.headers.clone();
+        headers.push((name, value.into()));
+        Self { headers, ..self.clone() }
     }
 
     pub fn token(&self) -> Option<&str> {
@@ -65,7 +80,23 @@ impl GraphQl {
         self.send(query, variables, Some(position)).await
     }
 
+    /// A request, with the HTTP status and headers of its answer.
+    pub async fn request_http(
+        &self,
+        query: &str,
+        variables: Value,
+    ) -> anyhow::Result<(reqwest::StatusCode, reqwest::header::HeaderMap, Response)> {
+        let response = self.post(query, variables, None).send().await.context("sending a GraphQL request")?;
+        let (status, headers) = (response.status(), response.headers().clone());
+        Ok((status, headers, Response(response.json().await.context("reading a GraphQL response")?)))
+    }
+
     async fn send(&self, query: &str, variables: Value, position: Option<u64>) -> anyhow::Result<Response> {
+        let response = self.post(query, variables, position).send().await.context("sending a GraphQL request")?;
+        Ok(Response(response.json().await.context("reading a GraphQL response")?))
+    }
+
+    fn post(&self, query: &str, variables: Value, position: Option<u64>) -> reqwest::RequestBuilder {
         let mut request = self
             .http
             .post(format!("{}/graphql", self.base_url))
@@ -76,8 +107,10 @@ impl GraphQl {
         if let Some(position) = position {
             request = request.header("Readstream-Min-Position", position.to_string());
         }
-        let response = request.send().await.context("sending a GraphQL request")?;
-        Ok(Response(response.json().await.context("reading a GraphQL response")?))
+        for (name, value) in &self.headers {
+            request = request.header(*name, value);
+        }
+        request
     }
 
     /// Starts a subscription over WebSocket (`graphql-transport-ws`), with this client's token.
@@ -105,6 +138,9 @@ impl GraphQl {
         let ws_url = format!("{}{}", self.base_url.replacen("http", "ws", 1), self.websocket_path);
         let mut request = ws_url.into_client_request()?;
         request.headers_mut().insert("Sec-WebSocket-Protocol", protocol.name().parse()?);
+        for (name, value) in &self.headers {
+            request.headers_mut().insert(*name, value.parse()?);
+        }
         let (mut socket, _) = tokio_tungstenite::connect_async(request).await.context("opening the WebSocket")?;
         let payload = match &self.token {
             Some(token) => json!({ "Authorization": format!("Bearer {token}") }),
@@ -116,16 +152,7 @@ impl GraphQl {
         if ack["type"] != "connection_ack" {
             bail!("the gateway refused the connection: {ack}");
         }
-        let start = match protocol {
-            Protocol::TransportWs => "subscribe",
-            Protocol::LegacyWs => "start",
-        };
-        let subscribe = json!({
-            "id": "1",
-            "type": start,
-            "payload": { "query": query, "variables": variables, "extensions": extensions },
-        });
-        subscription.socket.send(Message::text(subscribe.to_string())).await?;
+        subscription.start("1", query, variables, extensions).await?;
         Ok(subscription)
     }
 }
@@ -151,7 +178,24 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    async fn message(&mut self, timeout: Duration) -> anyhow::Result<Value> {
+    /// Starts another subscription on the same WebSocket, under `id`.
+    pub async fn start(&mut self, id: &str, query: &str, variables: Value, extensions: Value) -> anyhow::Result<()> {
+        let start = match self.protocol {
+            Protocol::TransportWs => "subscribe",
+            Protocol::LegacyWs => "start",
+        };
+        let subscribe = json!({
+            "id": id,
+            "type": start,
+            "payload": { "query": query, "variables": variables, "extensions": extensions },
+        });
+        self.socket.send(Message::text(subscribe.to_string())).await?;
+        Ok(())
+    }
+
+    /// The next protocol message as sent (`next`, `error`, `complete`, …), waiting at most
+    /// `timeout`; an error once the WebSocket closes.
+    pub async fn message(&mut self, timeout: Duration) -> anyhow::Result<Value> {
         loop {
             let message = tokio::time::timeout(timeout, self.socket.next())
                 .await

@@ -14,6 +14,8 @@ const ISSUER: &str = "readstream";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Viewer {
     pub reader_id: Uuid,
+    /// When the token ends, in seconds since the Unix epoch: a WebSocket opened with it closes then.
+    pub expires_at: u64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -55,7 +57,7 @@ impl Tokens {
         let invalid = || ApiError::new(readstream_contracts::Code::Unauthenticated, "the token is invalid or expired");
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|_| invalid())?;
         let reader_id = Uuid::parse_str(&data.claims.sub).map_err(|_| invalid())?;
-        Ok(Viewer { reader_id })
+        Ok(Viewer { reader_id, expires_at: data.claims.exp })
     }
 
     /// The viewer named by an `Authorization: Bearer <token>` value; `None` without one.
@@ -77,10 +79,42 @@ mod tests {
         let tokens = Tokens::new("secret", Duration::from_secs(60));
         let reader_id = Uuid::now_v7();
         let token = tokens.issue(reader_id).unwrap();
-        assert_eq!(tokens.verify(&token).unwrap(), Viewer { reader_id });
+        let viewer = tokens.verify(&token).unwrap();
+        assert_eq!(viewer.reader_id, reader_id);
+        assert!(viewer.expires_at.abs_diff(jsonwebtoken::get_current_timestamp() + 60) <= 1);
         let forged = Tokens::new("another secret", Duration::from_secs(60)).issue(reader_id).unwrap();
         assert!(tokens.verify(&forged).is_err());
         assert!(tokens.from_authorization(Some("Basic abc")).is_err());
         assert_eq!(tokens.from_authorization(None).unwrap(), None);
+    }
+
+    fn claims(reader_id: Uuid, exp: u64) -> Claims {
+        Claims { sub: reader_id.to_string(), iss: ISSUER.to_owned(), iat: exp.saturating_sub(60), exp }
+    }
+
+    #[test]
+    fn an_expired_token_is_refused() {
+        let tokens = Tokens::new("secret", Duration::from_secs(60));
+        let past = jsonwebtoken::get_current_timestamp() - 3_600;
+        let expired = jsonwebtoken::encode(&Header::default(), &claims(Uuid::now_v7(), past), &tokens.encoding).unwrap();
+        assert!(tokens.verify(&expired).is_err());
+    }
+
+    #[test]
+    fn an_unsigned_token_or_one_signed_another_way_is_refused() {
+        use base64::Engine as _;
+        let tokens = Tokens::new("secret", Duration::from_secs(60));
+        let future = jsonwebtoken::get_current_timestamp() + 3_600;
+        let encode = |json: &serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(json).unwrap())
+        };
+        let payload = encode(&serde_json::to_value(claims(Uuid::now_v7(), future)).unwrap());
+        for alg in ["none", "None", "NONE"] {
+            let header = encode(&serde_json::json!({ "alg": alg, "typ": "JWT" }));
+            assert!(tokens.verify(&format!("{header}.{payload}.")).is_err(), "alg {alg}");
+        }
+        let hs512 = Header::new(jsonwebtoken::Algorithm::HS512);
+        let other = jsonwebtoken::encode(&hs512, &claims(Uuid::now_v7(), future), &tokens.encoding).unwrap();
+        assert!(tokens.verify(&other).is_err(), "only HS256 is accepted");
     }
 }

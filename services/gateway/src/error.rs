@@ -10,15 +10,30 @@ pub struct ApiError {
     pub code: Code,
     pub message: String,
     pub field: Option<String>,
+    /// For `RATE_LIMITED`: seconds until the client may ask again (`extensions.retryAfter`).
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), field: None }
+        Self { code, message: message.into(), field: None, retry_after_secs: None }
     }
 
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Self { code: Code::InvalidArgument, message: message.into(), field: Some(field.to_owned()) }
+        Self { code: Code::InvalidArgument, message: message.into(), field: Some(field.to_owned()), retry_after_secs: None }
+    }
+
+    /// Too many requests: the client may ask again after `retry_after`.
+    pub fn rate_limited(what: &str, retry_after: std::time::Duration) -> Self {
+        let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        Self {
+            retry_after_secs: Some(secs.max(1)),
+            ..Self::new(Code::RateLimited, format!("too many {what}; try again in {} s", secs.max(1)))
+        }
+    }
+
+    pub fn limit_exceeded(message: impl Into<String>) -> Self {
+        Self::new(Code::LimitExceeded, message)
     }
 
     pub fn unauthenticated() -> Self {
@@ -40,7 +55,12 @@ impl ApiError {
 impl From<pb::Rejected> for ApiError {
     fn from(rejected: pb::Rejected) -> Self {
         let code = pb::Code::try_from(rejected.code).map(Code::from).unwrap_or(Code::Internal);
-        Self { code, message: rejected.message, field: Some(rejected.field).filter(|f| !f.is_empty()) }
+        Self {
+            code,
+            message: rejected.message,
+            field: Some(rejected.field).filter(|f| !f.is_empty()),
+            retry_after_secs: None,
+        }
     }
 }
 
@@ -88,6 +108,9 @@ impl From<ApiError> for async_graphql::Error {
             extensions.set("code", err.code.as_str());
             if let Some(field) = err.field {
                 extensions.set("field", field);
+            }
+            if let Some(secs) = err.retry_after_secs {
+                extensions.set("retryAfter", secs);
             }
         })
     }

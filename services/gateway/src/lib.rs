@@ -13,6 +13,7 @@ pub mod auth;
 pub mod commands;
 pub mod error;
 pub mod graphql;
+pub mod limits;
 pub mod positions;
 pub mod subscriptions;
 
@@ -21,7 +22,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::{
-    extract::{ws::rejection::WebSocketUpgradeRejection, State, WebSocketUpgrade},
+    extract::{ws::rejection::WebSocketUpgradeRejection, ConnectInfo, State, WebSocketUpgrade},
     http::{header, HeaderMap, StatusCode},
     response::{Html, IntoResponse, Response},
     routing::get,
@@ -33,7 +34,13 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::{auth::Tokens, error::ApiError, graphql::ReadstreamSchema, positions::Positions};
+use crate::{
+    auth::{Tokens, Viewer},
+    error::ApiError,
+    graphql::ReadstreamSchema,
+    limits::{Limits, LimitsConfig},
+    positions::Positions,
+};
 
 /// The shortest `JWT_SECRET` accepted: HS256 is only as strong as its key.
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
@@ -69,10 +76,8 @@ pub struct Config {
     /// unknown and the client is told `DEADLINE_EXCEEDED`.
     #[arg(long, env = "COMMAND_TIMEOUT_MS", default_value_t = 10_000)]
     pub command_timeout_ms: u64,
-    /// Largest request body accepted, in bytes; a larger one is refused with 413 and a coded
-    /// error before it is read.
-    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1 << 20)]
-    pub max_body_bytes: usize,
+    #[command(flatten)]
+    pub limits: LimitsConfig,
     /// Print the GraphQL SDL and exit.
     #[arg(long)]
     pub print_schema: bool,
@@ -87,6 +92,7 @@ pub struct AppState {
     pub tokens: Arc<Tokens>,
     pub positions: Positions,
     pub command_timeout: Duration,
+    pub limits: Arc<Limits>,
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
@@ -125,14 +131,16 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
         tokens: Arc::new(Tokens::new(&jwt_secret, Duration::from_secs(config.jwt_lifetime_secs))),
         positions,
         command_timeout: Duration::from_millis(config.command_timeout_ms),
+        limits: Arc::new(Limits::new(config.limits.clone())),
     };
+    tokio::spawn(forget_idle_clients(app.limits.clone(), shutdown.clone()));
     let schema = graphql::schema(app.clone());
     let router = Router::new()
         .route(
             "/graphql",
             get(graphql_get)
                 .post(graphql_http)
-                .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+                .layer(RequestBodyLimitLayer::new(config.limits.max_body_bytes))
                 .layer(axum::middleware::map_response(coded_payload_too_large)),
         )
         .route("/graphql/ws", get(graphql_ws))
@@ -140,8 +148,21 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
         .route("/readyz", get(ready))
         .with_state((schema, app));
     tracing::info!(addr = %listener.local_addr()?, "GraphQL at /graphql");
-    axum::serve(listener, router).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await?;
     Ok(())
+}
+
+/// Keeps the rate limiters' tables as small as the set of recent clients.
+async fn forget_idle_clients(limits: Arc<Limits>, shutdown: CancellationToken) {
+    let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every_minute.tick() => limits.forget_idle_clients(),
+        }
+    }
 }
 
 type Shared = (ReadstreamSchema, AppState);
@@ -160,6 +181,7 @@ async fn coded_payload_too_large(response: Response) -> Response {
 /// PostGraphile serve them), GraphiQL otherwise.
 async fn graphql_get(
     state: State<Shared>,
+    peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     protocol: Result<GraphQLProtocol, StatusCode>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -173,7 +195,7 @@ async fn graphql_get(
             .into_response();
     }
     match (protocol, upgrade) {
-        (Ok(protocol), Ok(upgrade)) => graphql_ws(state, protocol, upgrade).await,
+        (Ok(protocol), Ok(upgrade)) => graphql_ws(state, peer, headers, protocol, upgrade).await,
         (_, Err(rejection)) => rejection.into_response(),
         (Err(status), _) => {
             (status, "a subscription WebSocket speaks graphql-transport-ws or graphql-ws").into_response()
@@ -183,16 +205,24 @@ async fn graphql_get(
 
 async fn graphql_http(
     State((schema, app)): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     request: GraphQLRequest,
-) -> GraphQLResponse {
+) -> Response {
     let mut request = request.into_inner();
-    let authorization = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    match app.tokens.from_authorization(authorization) {
-        Ok(Some(viewer)) => request = request.data(viewer),
-        Ok(None) => {}
-        Err(err) => return graphql::request_error(err).into(),
+    let client = app.limits.client_address(peer, &headers);
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let viewer = match app.tokens.from_authorization(authorization) {
+        Ok(viewer) => viewer,
+        Err(err) => return refusal(StatusCode::OK, err),
+    };
+    if let Err(err) = app.limits.request(client, viewer.map(|viewer| viewer.reader_id)) {
+        return refusal(StatusCode::TOO_MANY_REQUESTS, err);
     }
+    if let Some(viewer) = viewer {
+        request = request.data(viewer);
+    }
+    request = request.data(client);
     if let Some(value) = headers.get(MIN_POSITION_HEADER) {
         match value.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()) {
             Some(position) => {
@@ -200,33 +230,98 @@ async fn graphql_http(
             }
             None => {
                 let err = ApiError::invalid(MIN_POSITION_HEADER, "Readstream-Min-Position must be a stream position");
-                return graphql::request_error(err).into();
+                return refusal(StatusCode::OK, err);
             }
         }
     }
-    schema.execute(request).await.into()
+    let timeout = Duration::from_millis(app.limits.config.request_timeout_ms);
+    match tokio::time::timeout(timeout, schema.execute(request)).await {
+        Ok(response) => GraphQLResponse::from(response).into_response(),
+        Err(_) => refusal(
+            StatusCode::OK,
+            ApiError::new(
+                readstream_contracts::Code::DeadlineExceeded,
+                "the request ran longer than this gateway allows (REQUEST_TIMEOUT_MS); a mutation in it may \
+                 have been applied: send it again with the same idempotencyKey to learn its outcome",
+            ),
+        ),
+    }
 }
 
+/// A refusal before the request runs, as a GraphQL response with its code; a rate limit's also
+/// says `Retry-After`.
+fn refusal(status: StatusCode, err: ApiError) -> Response {
+    let retry_after = err.retry_after_secs;
+    let mut response = (status, axum::Json(graphql::request_error(err))).into_response();
+    if let Some(secs) = retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, secs.into());
+    }
+    response
+}
+
+/// A subscription WebSocket: counted against its client's rate and places, closed when it
+/// sends no `connection_init` in time or when its token ends.
 async fn graphql_ws(
     State((schema, app)): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |stream| {
-        GraphQLWebSocket::new(stream, schema, protocol)
-            .on_connection_init(move |payload| async move {
-                let mut data = async_graphql::Data::default();
-                let authorization =
-                    ["Authorization", "authorization"].iter().find_map(|key| payload.get(key).and_then(|v| v.as_str()));
-                if let Some(viewer) =
-                    app.tokens.from_authorization(authorization).map_err(async_graphql::Error::from)?
-                {
-                    data.insert(viewer);
+    let client = app.limits.client_address(peer, &headers);
+    if let Err(err) = app.limits.request(client, None) {
+        return refusal(StatusCode::TOO_MANY_REQUESTS, err);
+    }
+    let place = match app.limits.open_websocket(client) {
+        Ok(place) => place,
+        Err(err) => return refusal(StatusCode::TOO_MANY_REQUESTS, err),
+    };
+    let config = &app.limits.config;
+    let init_timeout = Duration::from_millis(config.ws_init_timeout_ms);
+    let subscriptions = subscriptions::Places::new(config.ws_max_subscriptions);
+    let (viewer_tx, viewer_rx) = tokio::sync::oneshot::channel::<Option<Viewer>>();
+    upgrade
+        .max_message_size(config.ws_max_message_bytes)
+        .max_frame_size(config.ws_max_message_bytes)
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| async move {
+            let _place = place;
+            let connection = GraphQLWebSocket::new(stream, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let mut data = async_graphql::Data::default();
+                    let authorization = ["Authorization", "authorization"]
+                        .iter()
+                        .find_map(|key| payload.get(key).and_then(|v| v.as_str()));
+                    let viewer = app.tokens.from_authorization(authorization).map_err(async_graphql::Error::from)?;
+                    if let Some(viewer) = viewer {
+                        data.insert(viewer);
+                    }
+                    data.insert(client);
+                    data.insert(subscriptions);
+                    let _ = viewer_tx.send(viewer);
+                    Ok(data)
+                })
+                .serve();
+            tokio::select! {
+                () = connection => {}
+                () = ends_with_its_token(init_timeout, viewer_rx) => {
+                    tracing::debug!(client = %client.0, "closing a WebSocket: no connection_init in time, or its token ended");
                 }
-                Ok(data)
-            })
-            .serve()
-    })
+            }
+        })
+}
+
+/// Resolves when a WebSocket must close: `init_timeout` passed without a `connection_init`,
+/// or the token it was opened with expired. Pending for good on an anonymous connection.
+async fn ends_with_its_token(init_timeout: Duration, viewer: tokio::sync::oneshot::Receiver<Option<Viewer>>) {
+    let viewer = match tokio::time::timeout(init_timeout, viewer).await {
+        Err(_) => return,
+        Ok(Ok(Some(viewer))) => viewer,
+        // Anonymous, or refused at `connection_init` (the protocol closes that one itself).
+        Ok(Ok(None) | Err(_)) => return std::future::pending().await,
+    };
+    let left = viewer.expires_at.saturating_sub(jsonwebtoken::get_current_timestamp());
+    tokio::time::sleep(Duration::from_secs(left)).await;
 }
 
 async fn ready(State((_, app)): State<Shared>) -> Response {
@@ -256,7 +351,7 @@ mod tests {
             jwt_lifetime_secs: 60,
             read_your_writes_timeout_ms: 1,
             command_timeout_ms: 1,
-            max_body_bytes: 1 << 20,
+            limits: LimitsConfig::PRODUCTION,
             print_schema: false,
         }
     }

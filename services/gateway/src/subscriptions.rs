@@ -3,37 +3,84 @@
 //! each update newer than what that read included. Subscribing before reading means no change
 //! falls between the read and the first push; the position filter means none arrives twice.
 
+use std::sync::Arc;
+
+use async_graphql::Context;
 use futures::{Stream, StreamExt};
 use prost::Message;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::{error::ApiError, AppState};
+
+/// The subscriptions one WebSocket may run at once (`WS_MAX_SUBSCRIPTIONS`).
+#[derive(Clone)]
+pub struct Places(Arc<Semaphore>);
+
+impl Places {
+    pub fn new(max: usize) -> Self {
+        Self(Arc::new(Semaphore::new(max)))
+    }
+}
 
 /// Subscriptions to live subjects, made before the snapshot is read.
 pub struct Subscribed {
     updates: futures::stream::SelectAll<async_nats::Subscriber>,
+    /// This subscription's place on its WebSocket, freed when the stream ends or is stopped.
+    place: Option<OwnedSemaphorePermit>,
 }
 
-/// Subscribes to every one of `subjects` and makes sure the server has them.
-pub async fn subscribe(app: &AppState, subjects: impl IntoIterator<Item = String>) -> Result<Subscribed, ApiError> {
+/// Takes one of the connection's places, then subscribes to every one of `subjects` and makes
+/// sure the server has them.
+pub async fn subscribe(ctx: &Context<'_>, subjects: impl IntoIterator<Item = String>) -> Result<Subscribed, ApiError> {
+    let place = match ctx.data_opt::<Places>() {
+        Some(Places(places)) => Some(places.clone().try_acquire_owned().map_err(|_| {
+            ApiError::limit_exceeded(
+                "this WebSocket runs as many subscriptions as it may (WS_MAX_SUBSCRIPTIONS): stop one, or open another",
+            )
+        })?),
+        None => None,
+    };
+    let app = ctx.data_unchecked::<AppState>();
     let mut updates = Vec::new();
     for subject in subjects {
         updates.push(app.nats.subscribe(subject).await.map_err(ApiError::unavailable)?);
     }
     app.nats.flush().await.map_err(ApiError::unavailable)?;
-    Ok(Subscribed { updates: futures::stream::select_all(updates) })
+    Ok(Subscribed { updates: futures::stream::select_all(updates), place })
+}
+
+/// What a `since` read replays: at most `max` items (the read asks for one more, to know).
+pub struct Replay<T> {
+    pub items: Vec<T>,
+    pub cut_short: bool,
+}
+
+impl<T> Replay<T> {
+    /// A snapshot: the one item that says how things are now.
+    pub fn now(item: T) -> Self {
+        Self { items: vec![item], cut_short: false }
+    }
+
+    /// `rows` read with `LIMIT max + 1`.
+    pub fn of(mut rows: Vec<T>, max: usize) -> Self {
+        let cut_short = rows.len() > max;
+        rows.truncate(max);
+        Self { items: rows, cut_short }
+    }
 }
 
 impl Subscribed {
-    /// `snapshot` first, then each update (decoded as `M`) whose `key` is after `seen`, turned
+    /// `replay` first, then each update (decoded as `M`) whose `key` is after `seen`, turned
     /// into an item by `item` (`None` drops it: gone since, or not for this client). An update
-    /// that does not decode is dropped; the next snapshot is right regardless.
+    /// that does not decode is dropped; the next snapshot is right regardless. A replay cut
+    /// short ends with `LIMIT_EXCEEDED` instead: the client subscribes again from its last item.
     pub fn after<M, K, T, F, Fut>(
         self,
-        snapshot: Vec<T>,
+        replay: Replay<T>,
         seen: Option<K>,
         key: fn(&M) -> K,
         item: F,
-    ) -> impl Stream<Item = T> + Send + 'static
+    ) -> impl Stream<Item = Result<T, async_graphql::Error>> + Send + 'static
     where
         M: Message + Default + 'static,
         K: Ord + Send + Sync + 'static,
@@ -41,17 +88,29 @@ impl Subscribed {
         F: Fn(M) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Option<T>> + Send + 'static,
     {
+        let place = self.place;
+        let replayed = futures::stream::iter(replay.items.into_iter().map(Ok));
+        if replay.cut_short {
+            let message = "more items followed `since` than one subscription replays (MAX_REPLAY_ITEMS): \
+                           subscribe again with `since` set to the last position received";
+            let end = futures::stream::once(async move {
+                drop(place);
+                Err(ApiError::limit_exceeded(message).into())
+            });
+            return replayed.chain(end).left_stream();
+        }
         let updates = self.updates.filter_map(move |message| {
+            let _place = &place;
             let update =
                 M::decode(message.payload).ok().filter(|update| seen.as_ref().is_none_or(|seen| key(update) > *seen));
             let item = update.map(&item);
             async move {
                 match item {
-                    Some(item) => item.await,
+                    Some(item) => item.await.map(Ok),
                     None => None,
                 }
             }
         });
-        futures::stream::iter(snapshot).chain(updates)
+        replayed.chain(updates).right_stream()
     }
 }

@@ -28,7 +28,7 @@ use async_graphql::{
 };
 use readstream_contracts::ReadModel;
 
-use crate::{error::ApiError, positions::Positions, AppState};
+use crate::{error::ApiError, limits::QueryWidth, positions::Positions, AppState};
 use database::Database;
 
 pub type ReadstreamSchema = Schema<Query, Mutation, Subscription>;
@@ -66,6 +66,10 @@ pub fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> 
 
 pub fn schema(app: AppState) -> ReadstreamSchema {
     builder()
+        .extension(QueryWidth {
+            max_root_fields: app.limits.config.max_root_fields,
+            max_aliases: app.limits.config.max_aliases,
+        })
         .extension(ReadYourWrites(app.positions.clone()))
         .extension(ErrorCodes)
         .data(DataLoader::new(Database(app.pool.clone()), tokio::spawn))

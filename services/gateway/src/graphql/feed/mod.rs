@@ -17,7 +17,10 @@ use super::{
     reviews::{load_review, Review},
     shared::{app, decode_cursor, encode_cursor, page_size, viewer, Book, ListInfo, Reader},
 };
-use crate::{error::ApiError, subscriptions};
+use crate::{
+    error::ApiError,
+    subscriptions::{self, Replay},
+};
 
 #[derive(Debug, Enum, Copy, Clone, Eq, PartialEq)]
 pub enum ActivityKind {
@@ -235,7 +238,7 @@ impl FeedSubscription {
     /// viewer is connected to (pushes travel through NATS). With `since` (a stream position)
     /// it first sends the items after it, oldest first, so a client that reconnects misses
     /// nothing.
-    async fn feed(&self, ctx: &Context<'_>, since: Option<u64>) -> Result<impl Stream<Item = FeedItem>> {
+    async fn feed(&self, ctx: &Context<'_>, since: Option<u64>) -> Result<impl Stream<Item = Result<FeedItem>>> {
         let viewer = viewer(ctx)?;
         let app = app(ctx);
         let mut subjects = vec![social::live_feed(&app.namespace, viewer.reader_id)];
@@ -248,10 +251,11 @@ impl FeedSubscription {
         .await
         .map_err(ApiError::from)?;
         subjects.extend(merged.into_iter().map(|id| social::live_activity(&app.namespace, id)));
-        let live = subscriptions::subscribe(app, subjects).await?;
-        let mut missed = Vec::new();
+        let live = subscriptions::subscribe(ctx, subjects).await?;
+        let mut missed = Replay::of(Vec::new(), 0);
         if let Some(since) = since {
-            missed = sqlx::query_as!(
+            let max = app.limits.config.max_replay_items;
+            let rows = sqlx::query_as!(
                 ItemRow,
                 r#"WITH page AS (
                        SELECT position, event_index FROM feed_items WHERE reader_id = $1 AND position > $2
@@ -263,18 +267,17 @@ impl FeedSubscription {
                    SELECT a.position, a.event_index, a.actor_id, a.kind, a.book_id, a.review_id, a.stars, a.followee_id, a.occurred_at
                    FROM page p JOIN activities a ON a.position = p.position AND a.event_index = p.event_index
                    ORDER BY a.position, a.event_index
-                   LIMIT 1000"#,
+                   LIMIT $3"#,
                 viewer.reader_id,
-                since as i64
+                since as i64,
+                max as i64 + 1
             )
             .fetch_all(&app.pool)
             .await
-            .map_err(ApiError::from)?
-            .into_iter()
-            .filter_map(ItemRow::into_item)
-            .collect();
+            .map_err(ApiError::from)?;
+            missed = Replay::of(rows.into_iter().filter_map(ItemRow::into_item).collect(), max);
         }
-        let seen = missed.last().map(|item: &FeedItem| (item.position, item.event_index));
+        let seen = missed.items.last().map(|item: &FeedItem| (item.position, item.event_index));
         let pool = app.pool.clone();
         let key = |notice: &live::FeedActivity| (notice.position as i64, notice.event_index as i32);
         Ok(live.after(missed, seen, key, move |notice| {

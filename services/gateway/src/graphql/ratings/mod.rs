@@ -19,7 +19,7 @@ use super::{
 use crate::{
     commands::{self, parse_id},
     error::ApiError,
-    subscriptions,
+    subscriptions::{self, Replay},
 };
 use reads::{BookRatingsRow, RatingsOf};
 
@@ -140,17 +140,17 @@ impl RatingsSubscription {
         &self,
         ctx: &Context<'_>,
         book_id: ID,
-    ) -> Result<impl Stream<Item = BookRatingsChanged>> {
+    ) -> Result<impl Stream<Item = Result<BookRatingsChanged>>> {
         let id = parse_id("bookId", &book_id)?;
         let app = app(ctx);
         let live =
-            subscriptions::subscribe(app, [readstream_contracts::ratings::live_book_ratings(&app.namespace, id)])
+            subscriptions::subscribe(ctx, [readstream_contracts::ratings::live_book_ratings(&app.namespace, id)])
                 .await?;
         let (counts, seen) = reads::book_ratings_now(&app.pool, id).await.map_err(ApiError::from)?;
         let now =
             BookRatingsChanged { book_id: book_id.clone(), position: seen, ratings: BookRatings::new(id, counts) };
         let position = |update: &live::BookRatingsChanged| update.position;
-        Ok(live.after(vec![now], Some(seen), position, move |update| {
+        Ok(live.after(Replay::now(now), Some(seen), position, move |update| {
             let book_id = book_id.clone();
             async move {
                 let stars: [u64; 5] = update.stars.try_into().ok()?;

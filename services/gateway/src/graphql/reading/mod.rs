@@ -23,7 +23,7 @@ use super::{
 use crate::{
     commands::{self, parse_id},
     error::ApiError,
-    subscriptions,
+    subscriptions::{self, Replay},
 };
 use reads::{CustomShelvesOf, ShelfCountsOf, ShelfCountsRow};
 
@@ -699,16 +699,16 @@ impl ReadingSubscription {
         &self,
         ctx: &Context<'_>,
         book_id: ID,
-    ) -> Result<impl Stream<Item = ShelfCountsChanged>> {
+    ) -> Result<impl Stream<Item = Result<ShelfCountsChanged>>> {
         let id = parse_id("bookId", &book_id)?;
         let app = app(ctx);
         let subject = readstream_contracts::reading::live_book_shelf_counts(&app.namespace, id);
-        let live = subscriptions::subscribe(app, [subject]).await?;
+        let live = subscriptions::subscribe(ctx, [subject]).await?;
         let (counts, seen) = reads::shelf_counts_now(&app.pool, id).await.map_err(ApiError::from)?;
         let counts = counts.into();
         let now = ShelfCountsChanged { book_id: book_id.clone(), position: seen, counts };
         let position = |update: &live::ShelfCountsChanged| update.position;
-        Ok(live.after(vec![now], Some(seen), position, move |update| {
+        Ok(live.after(Replay::now(now), Some(seen), position, move |update| {
             let counts = ShelfCounts {
                 want_to_read: update.want_to_read as i64,
                 currently_reading: update.currently_reading as i64,

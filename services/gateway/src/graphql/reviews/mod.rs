@@ -25,7 +25,7 @@ use super::{
 use crate::{
     commands::{self, parse_id},
     error::ApiError,
-    subscriptions,
+    subscriptions::{self, Replay},
 };
 use reads::{BookReviewCount, LikedBy, ReaderReviewCount};
 
@@ -54,6 +54,7 @@ pub struct Review {
     pub stars: Option<i16>,
     pub likes_count: i64,
     pub comments_count: i64,
+    pub position: i64,
 }
 
 const REVIEW_ID: &str = "review";
@@ -88,7 +89,7 @@ pub fn parse_comment_id(id: &str) -> Result<(Uuid, Uuid, Uuid), ApiError> {
 
 const REVIEW_COLUMNS: &str =
     "review_id, reader_id, book_id, body, contains_spoilers, written_on, published_at, edited_at,
-                              stars, likes_count, comments_count";
+                              stars, likes_count, comments_count, position";
 
 pub async fn load_review(pool: &PgPool, id: Uuid) -> Result<Option<Review>, ApiError> {
     let sql = format!("SELECT {REVIEW_COLUMNS} FROM reviews WHERE review_id = $1 AND NOT withdrawn");
@@ -125,6 +126,11 @@ impl Review {
 
     async fn edited_at(&self) -> Option<DateTime<Utc>> {
         self.edited_at
+    }
+
+    /// The stream position of its last change: `bookReviewAdded(since:)` resumes after it.
+    async fn position(&self) -> u64 {
+        self.position as u64
     }
 
     async fn contains_spoilers(&self) -> bool {
@@ -558,27 +564,29 @@ impl ReviewsSubscription {
         ctx: &Context<'_>,
         book_id: ID,
         since: Option<u64>,
-    ) -> Result<impl Stream<Item = Review>> {
+    ) -> Result<impl Stream<Item = Result<Review>>> {
         let id = parse_id("bookId", &book_id)?;
         let app = app(ctx);
         let live =
-            subscriptions::subscribe(app, [readstream_contracts::reviews::live_book_reviews(&app.namespace, id)])
+            subscriptions::subscribe(ctx, [readstream_contracts::reviews::live_book_reviews(&app.namespace, id)])
                 .await?;
         let mut seen = None;
-        let mut missed = Vec::new();
+        let mut missed = Replay::of(Vec::new(), 0);
         if let Some(since) = since {
+            let max = app.limits.config.max_replay_items;
             let sql = format!(
-                "SELECT {REVIEW_COLUMNS}, position FROM reviews
-                 WHERE book_id = $1 AND position > $2 AND NOT withdrawn ORDER BY position"
+                "SELECT {REVIEW_COLUMNS} FROM reviews
+                 WHERE book_id = $1 AND position > $2 AND NOT withdrawn ORDER BY position LIMIT $3"
             );
-            let rows: Vec<ReviewAt> = sqlx::query_as::<_, ReviewAt>(&sql)
+            let rows = sqlx::query_as::<_, Review>(&sql)
                 .bind(id)
                 .bind(since as i64)
+                .bind(max as i64 + 1)
                 .fetch_all(&app.pool)
                 .await
                 .map_err(ApiError::from)?;
-            seen = Some(rows.last().map_or(since, |row| row.position as u64));
-            missed = rows.into_iter().map(|row| row.review).collect();
+            missed = Replay::of(rows, max);
+            seen = Some(missed.items.last().map_or(since, |review| review.position as u64));
         }
         let pool = app.pool.clone();
         let position = |added: &live::ReviewAdded| added.position;
@@ -590,13 +598,6 @@ impl ReviewsSubscription {
             }
         }))
     }
-}
-
-#[derive(sqlx::FromRow)]
-struct ReviewAt {
-    #[sqlx(flatten)]
-    review: Review,
-    position: i64,
 }
 
 /// A review by its id.

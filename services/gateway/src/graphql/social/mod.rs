@@ -17,6 +17,7 @@ use crate::{
     auth::Viewer,
     commands::{self, parse_id},
     error::ApiError,
+    limits::ClientAddress,
 };
 use reads::FollowCounts;
 
@@ -168,6 +169,16 @@ impl AuthPayload {
     }
 }
 
+/// Counts a `signIn` or `signUp` against its client's stricter limit: each aliased field counts.
+fn count_sign_in(ctx: &Context<'_>) -> Result<(), ApiError> {
+    let Some(client) = ctx.data_opt::<ClientAddress>() else { return Ok(()) };
+    app(ctx).limits.sign_in(*client).inspect_err(|refused| {
+        if let Some(secs) = refused.retry_after_secs {
+            ctx.insert_http_header(axum::http::header::RETRY_AFTER, secs.to_string());
+        }
+    })
+}
+
 #[derive(Default)]
 pub struct SocialMutation;
 
@@ -179,6 +190,7 @@ impl SocialMutation {
         input: SignUpInput,
         idempotency_key: Option<String>,
     ) -> Result<AuthPayload> {
+        count_sign_in(ctx)?;
         let request = pb::SignUp {
             meta: Some(commands::meta(None, idempotency_key)?),
             handle: input.handle,
@@ -195,6 +207,7 @@ impl SocialMutation {
     }
 
     async fn sign_in(&self, ctx: &Context<'_>, handle: String, password: String) -> Result<AuthPayload> {
+        count_sign_in(ctx)?;
         let accepted =
             commands::send(app(ctx), &pb::SignIn { handle, password, meta: Some(commands::meta(None, None)?) }).await?;
         let reader_id = parse_id("readerId", &accepted.id)?;

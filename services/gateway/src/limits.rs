@@ -1,0 +1,412 @@
+//! What one client may ask of the gateway: how often (per address and per reader, stricter for
+//! signing in), how large and how wide a query may be, how long a request may run, and what a
+//! WebSocket may hold. Every refusal carries a code: `RATE_LIMITED` (with `retryAfter`, and HTTP
+//! `Retry-After`), `LIMIT_EXCEEDED` or `INVALID_ARGUMENT`.
+
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    num::NonZeroU32,
+    sync::{Arc, Mutex},
+};
+
+use async_graphql::{
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
+    parser::types::{ExecutableDocument, Selection, SelectionSet},
+    ServerResult, Variables,
+};
+use axum::http::HeaderMap;
+use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// The limits, each set by its own variable; the defaults are sized for production, and a
+/// rate of 0 turns that rate limit off (tests and benchmarks set their own).
+#[derive(Debug, Clone, clap::Args)]
+pub struct LimitsConfig {
+    /// Requests per second one client address may make, sustained (0: no limit).
+    #[arg(long, env = "RATE_LIMIT_CLIENT_PER_SECOND", default_value_t = LimitsConfig::PRODUCTION.client_per_second)]
+    pub client_per_second: u32,
+    /// Requests one client address may make at once.
+    #[arg(long, env = "RATE_LIMIT_CLIENT_BURST", default_value_t = LimitsConfig::PRODUCTION.client_burst)]
+    pub client_burst: u32,
+    /// Requests per second one signed-in reader may make, from any address (0: no limit).
+    #[arg(long, env = "RATE_LIMIT_READER_PER_SECOND", default_value_t = LimitsConfig::PRODUCTION.reader_per_second)]
+    pub reader_per_second: u32,
+    /// Requests one signed-in reader may make at once.
+    #[arg(long, env = "RATE_LIMIT_READER_BURST", default_value_t = LimitsConfig::PRODUCTION.reader_burst)]
+    pub reader_burst: u32,
+    /// `signIn` and `signUp` fields per minute from one client address, each aliased field
+    /// counted (0: no limit).
+    #[arg(long, env = "RATE_LIMIT_SIGN_IN_PER_MINUTE", default_value_t = LimitsConfig::PRODUCTION.sign_in_per_minute)]
+    pub sign_in_per_minute: u32,
+    /// Proxies whose `X-Forwarded-For` names the client (comma-separated addresses). From any
+    /// other peer the header is ignored and the socket's address is the client's.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Largest request body accepted, in bytes; a larger one is refused with 413 before it is read.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = LimitsConfig::PRODUCTION.max_body_bytes)]
+    pub max_body_bytes: usize,
+    /// Most fields one operation may ask for at its root (fragments counted where spread).
+    #[arg(long, env = "MAX_ROOT_FIELDS", default_value_t = LimitsConfig::PRODUCTION.max_root_fields)]
+    pub max_root_fields: usize,
+    /// Most aliased fields one document may hold (fragments counted where spread).
+    #[arg(long, env = "MAX_ALIASES", default_value_t = LimitsConfig::PRODUCTION.max_aliases)]
+    pub max_aliases: usize,
+    /// Longest a query or mutation may run, in milliseconds (`DEADLINE_EXCEEDED` past it).
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = LimitsConfig::PRODUCTION.request_timeout_ms)]
+    pub request_timeout_ms: u64,
+    /// How long a new WebSocket may take to send `connection_init`, in milliseconds.
+    #[arg(long, env = "WS_INIT_TIMEOUT_MS", default_value_t = LimitsConfig::PRODUCTION.ws_init_timeout_ms)]
+    pub ws_init_timeout_ms: u64,
+    /// Most subscriptions running at once on one WebSocket.
+    #[arg(long, env = "WS_MAX_SUBSCRIPTIONS", default_value_t = LimitsConfig::PRODUCTION.ws_max_subscriptions)]
+    pub ws_max_subscriptions: usize,
+    /// Largest WebSocket message a client may send, in bytes.
+    #[arg(long, env = "WS_MAX_MESSAGE_BYTES", default_value_t = LimitsConfig::PRODUCTION.ws_max_message_bytes)]
+    pub ws_max_message_bytes: usize,
+    /// Most WebSockets open at once from one client address.
+    #[arg(long, env = "WS_MAX_CONNECTIONS_PER_CLIENT", default_value_t = LimitsConfig::PRODUCTION.ws_max_connections_per_client)]
+    pub ws_max_connections_per_client: usize,
+    /// Most items a subscription's `since` replays; past it the subscription sends what it
+    /// replayed and ends with `LIMIT_EXCEEDED`, to be resumed from the last item's position.
+    #[arg(long, env = "MAX_REPLAY_ITEMS", default_value_t = LimitsConfig::PRODUCTION.max_replay_items)]
+    pub max_replay_items: usize,
+}
+
+impl LimitsConfig {
+    /// The defaults: generous for an app, tight for a script guessing passwords.
+    pub const PRODUCTION: LimitsConfig = LimitsConfig {
+        client_per_second: 50,
+        client_burst: 100,
+        reader_per_second: 20,
+        reader_burst: 60,
+        sign_in_per_minute: 10,
+        trusted_proxies: Vec::new(),
+        max_body_bytes: 1 << 20,
+        max_root_fields: 20,
+        max_aliases: 30,
+        request_timeout_ms: 30_000,
+        ws_init_timeout_ms: 10_000,
+        ws_max_subscriptions: 100,
+        ws_max_message_bytes: 64 << 10,
+        ws_max_connections_per_client: 20,
+        max_replay_items: 1_000,
+    };
+
+    /// The production limits with every rate limit off: for tests and benchmarks whose many
+    /// clients all come from one address.
+    pub fn without_rate_limits() -> Self {
+        Self { client_per_second: 0, reader_per_second: 0, sign_in_per_minute: 0, ..Self::PRODUCTION }
+    }
+}
+
+/// The client a request comes from, as the rate limits count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(pub IpAddr);
+
+/// The limits as the gateway applies them.
+pub struct Limits {
+    pub config: LimitsConfig,
+    per_client: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    per_reader: Option<DefaultKeyedRateLimiter<Uuid>>,
+    sign_in: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    websockets: Mutex<HashMap<IpAddr, usize>>,
+}
+
+fn quota(per: fn(NonZeroU32) -> Quota, rate: u32, burst: u32) -> Option<Quota> {
+    let rate = NonZeroU32::new(rate)?;
+    Some(per(rate).allow_burst(NonZeroU32::new(burst).unwrap_or(rate)))
+}
+
+impl Limits {
+    pub fn new(config: LimitsConfig) -> Self {
+        let per_client = quota(Quota::per_second, config.client_per_second, config.client_burst);
+        let per_reader = quota(Quota::per_second, config.reader_per_second, config.reader_burst);
+        let sign_in = quota(Quota::per_minute, config.sign_in_per_minute, config.sign_in_per_minute);
+        Self {
+            per_client: per_client.map(RateLimiter::keyed),
+            per_reader: per_reader.map(RateLimiter::keyed),
+            sign_in: sign_in.map(RateLimiter::keyed),
+            websockets: Mutex::default(),
+            config,
+        }
+    }
+
+    /// The client's address: the socket's, or the nearest untrusted hop of `X-Forwarded-For`
+    /// when the socket is a trusted proxy.
+    pub fn client_address(&self, peer: SocketAddr, headers: &HeaderMap) -> ClientAddress {
+        let peer = peer.ip();
+        if !self.config.trusted_proxies.contains(&peer) {
+            return ClientAddress(peer);
+        }
+        let hops = headers.get_all("x-forwarded-for").iter().filter_map(|value| value.to_str().ok());
+        let hops: Vec<IpAddr> =
+            hops.flat_map(|value| value.split(',')).filter_map(|hop| hop.trim().parse().ok()).collect();
+        let client = hops.into_iter().rev().find(|hop| !self.config.trusted_proxies.contains(hop));
+        ClientAddress(client.unwrap_or(peer))
+    }
+
+    /// Counts one request from `client` (and from `reader`, when signed in).
+    pub fn request(&self, client: ClientAddress, reader: Option<Uuid>) -> Result<(), ApiError> {
+        check(self.per_client.as_ref(), &client.0, "requests from this address")?;
+        match reader {
+            Some(reader) => check(self.per_reader.as_ref(), &reader, "requests from this reader"),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts one `signIn` or `signUp` from `client`.
+    pub fn sign_in(&self, client: ClientAddress) -> Result<(), ApiError> {
+        check(self.sign_in.as_ref(), &client.0, "sign-ins and sign-ups from this address")
+    }
+
+    /// Holds one of `client`'s WebSocket places until the returned guard is dropped.
+    pub fn open_websocket(self: &Arc<Self>, client: ClientAddress) -> Result<WebSocketPlace, ApiError> {
+        let mut open = self.websockets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = open.entry(client.0).or_default();
+        if *count >= self.config.ws_max_connections_per_client {
+            return Err(ApiError::limit_exceeded(format!(
+                "at most {} WebSockets may be open from one address (WS_MAX_CONNECTIONS_PER_CLIENT)",
+                self.config.ws_max_connections_per_client
+            )));
+        }
+        *count += 1;
+        Ok(WebSocketPlace { limits: self.clone(), client })
+    }
+
+    /// Forgets the clients whose buckets are full again, so the tables stay as small as the
+    /// set of recent clients.
+    pub fn forget_idle_clients(&self) {
+        for limiter in [&self.per_client, &self.sign_in].into_iter().flatten() {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+        if let Some(limiter) = &self.per_reader {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+}
+
+fn check<K: std::hash::Hash + Eq + Clone>(
+    limiter: Option<&DefaultKeyedRateLimiter<K>>,
+    key: &K,
+    what: &str,
+) -> Result<(), ApiError> {
+    let Some(limiter) = limiter else { return Ok(()) };
+    limiter.check_key(key).map_err(|not_until| {
+        let wait = not_until.wait_time_from(limiter.clock().now());
+        ApiError::rate_limited(what, wait)
+    })
+}
+
+/// One open WebSocket of a client; dropping it frees the place.
+pub struct WebSocketPlace {
+    limits: Arc<Limits>,
+    client: ClientAddress,
+}
+
+impl Drop for WebSocketPlace {
+    fn drop(&mut self) {
+        let mut open = self.limits.websockets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = open.get_mut(&self.client.0) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.client.0);
+            }
+        }
+    }
+}
+
+/// Refuses documents that ask for too many root fields or aliases (300 aliased `signIn`s in one
+/// request), before anything is validated or run.
+pub struct QueryWidth {
+    pub max_root_fields: usize,
+    pub max_aliases: usize,
+}
+
+impl ExtensionFactory for QueryWidth {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(QueryWidth { max_root_fields: self.max_root_fields, max_aliases: self.max_aliases })
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for QueryWidth {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        for (_, operation) in document.operations.iter() {
+            let mut roots = Count::new(self.max_root_fields);
+            roots.fields(&document, &operation.node.selection_set.node, false, 0);
+            if roots.over() {
+                return Err(ApiError::invalid(
+                    "query",
+                    format!("an operation may ask for at most {} root fields (MAX_ROOT_FIELDS)", self.max_root_fields),
+                )
+                .into());
+            }
+            let mut aliases = Count::new(self.max_aliases);
+            aliases.fields(&document, &operation.node.selection_set.node, true, 0);
+            if aliases.over() {
+                return Err(ApiError::invalid(
+                    "query",
+                    format!("a document may hold at most {} aliased fields (MAX_ALIASES)", self.max_aliases),
+                )
+                .into());
+            }
+        }
+        Ok(document)
+    }
+}
+
+/// Fragments nest at most this deep while counting (a cycle is refused by validation later).
+const MAX_FRAGMENT_NESTING: usize = 16;
+
+/// Counts fields (or aliased ones) up to just past a maximum, then stops looking.
+struct Count {
+    seen: usize,
+    max: usize,
+}
+
+impl Count {
+    fn new(max: usize) -> Self {
+        Self { seen: 0, max }
+    }
+
+    fn over(&self) -> bool {
+        self.seen > self.max
+    }
+
+    /// Root fields when `aliases` is false (only this level, fragments expanded); every
+    /// aliased field at any depth when it is true.
+    fn fields(&mut self, document: &ExecutableDocument, set: &SelectionSet, aliases: bool, nesting: usize) {
+        if nesting > MAX_FRAGMENT_NESTING {
+            self.seen = self.max + 1;
+        }
+        for selection in &set.items {
+            if self.over() {
+                return;
+            }
+            match &selection.node {
+                Selection::Field(field) => {
+                    if !aliases || field.node.alias.is_some() {
+                        self.seen += 1;
+                    }
+                    if aliases {
+                        self.fields(document, &field.node.selection_set.node, aliases, nesting);
+                    }
+                }
+                Selection::InlineFragment(fragment) => {
+                    self.fields(document, &fragment.node.selection_set.node, aliases, nesting + 1);
+                }
+                Selection::FragmentSpread(spread) => {
+                    if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
+                        self.fields(document, &fragment.node.selection_set.node, aliases, nesting + 1);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(config: LimitsConfig) -> Arc<Limits> {
+        Arc::new(Limits::new(config))
+    }
+
+    fn peer(ip: &str) -> SocketAddr {
+        SocketAddr::new(ip.parse().unwrap(), 40_000)
+    }
+
+    #[test]
+    fn a_client_is_refused_past_its_burst_and_told_when_to_come_back() {
+        let limits = limits(LimitsConfig { client_per_second: 1, client_burst: 3, ..LimitsConfig::PRODUCTION });
+        let client = ClientAddress("10.0.0.1".parse().unwrap());
+        for _ in 0..3 {
+            limits.request(client, None).unwrap();
+        }
+        let refused = limits.request(client, None).unwrap_err();
+        assert_eq!(refused.code, readstream_contracts::Code::RateLimited);
+        assert_eq!(refused.retry_after_secs, Some(1));
+        limits.request(ClientAddress("10.0.0.2".parse().unwrap()), None).unwrap();
+    }
+
+    #[test]
+    fn a_reader_is_counted_across_addresses() {
+        let limits = limits(LimitsConfig { reader_per_second: 1, reader_burst: 2, ..LimitsConfig::without_rate_limits() });
+        let reader = Uuid::now_v7();
+        limits.request(ClientAddress("10.0.0.1".parse().unwrap()), Some(reader)).unwrap();
+        limits.request(ClientAddress("10.0.0.2".parse().unwrap()), Some(reader)).unwrap();
+        assert!(limits.request(ClientAddress("10.0.0.3".parse().unwrap()), Some(reader)).is_err());
+        limits.request(ClientAddress("10.0.0.3".parse().unwrap()), None).unwrap();
+    }
+
+    #[test]
+    fn signing_in_has_its_own_stricter_count() {
+        let limits = limits(LimitsConfig { sign_in_per_minute: 2, ..LimitsConfig::PRODUCTION });
+        let client = ClientAddress("10.0.0.1".parse().unwrap());
+        limits.sign_in(client).unwrap();
+        limits.sign_in(client).unwrap();
+        let refused = limits.sign_in(client).unwrap_err();
+        assert!(refused.retry_after_secs.is_some_and(|secs| (1..=30).contains(&secs)), "{refused:?}");
+        limits.request(client, None).unwrap();
+    }
+
+    #[test]
+    fn a_forwarded_address_is_believed_only_from_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.9".parse().unwrap();
+        let limits = limits(LimitsConfig { trusted_proxies: vec![proxy], ..LimitsConfig::PRODUCTION });
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", "1.2.3.4, 5.6.7.8, 10.0.0.9".parse().unwrap());
+        let forwarded = limits.client_address(SocketAddr::new(proxy, 1), &headers);
+        assert_eq!(forwarded, ClientAddress("5.6.7.8".parse().unwrap()), "the nearest hop the proxy did not add");
+        let direct = limits.client_address(peer("192.0.2.1"), &headers);
+        assert_eq!(direct, ClientAddress("192.0.2.1".parse().unwrap()), "anyone can write the header");
+    }
+
+    #[test]
+    fn a_client_holds_at_most_its_websockets_and_gets_them_back_when_they_close() {
+        let limits = limits(LimitsConfig { ws_max_connections_per_client: 2, ..LimitsConfig::PRODUCTION });
+        let client = ClientAddress("10.0.0.1".parse().unwrap());
+        let first = limits.open_websocket(client).unwrap();
+        let _second = limits.open_websocket(client).unwrap();
+        assert!(limits.open_websocket(client).is_err());
+        drop(first);
+        limits.open_websocket(client).unwrap();
+    }
+
+    fn width(query: &str, max_root_fields: usize, max_aliases: usize) -> Result<(), String> {
+        let document = async_graphql::parser::parse_query(query).unwrap();
+        for (_, operation) in document.operations.iter() {
+            let mut roots = Count::new(max_root_fields);
+            roots.fields(&document, &operation.node.selection_set.node, false, 0);
+            let mut aliases = Count::new(max_aliases);
+            aliases.fields(&document, &operation.node.selection_set.node, true, 0);
+            if roots.over() || aliases.over() {
+                return Err(format!("roots {} aliases {}", roots.seen, aliases.seen));
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn root_fields_and_aliases_are_counted_through_fragments() {
+        assert!(width("{ a b c }", 3, 0).is_ok());
+        assert!(width("{ a b c d }", 3, 0).is_err());
+        assert!(width("{ ...F } fragment F on Query { a b c d }", 3, 0).is_err());
+        assert!(width("{ x: a y: a }", 3, 2).is_ok());
+        assert!(width("{ a { x: b y: b z: b } }", 3, 2).is_err());
+        assert!(width("{ ...F } fragment F on Query { a { ... on A { x: b y: b z: b } } }", 3, 2).is_err());
+    }
+}

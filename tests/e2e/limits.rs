@@ -172,17 +172,19 @@ async fn raw_socket(
     Ok(tokio_tungstenite::connect_async(request).await?.0)
 }
 
-/// Reads until the server closes the socket; fails if it is still open after `within`.
+/// Reads until the server closes the socket, and returns the close code it sent (none when
+/// the connection just ended); fails if the socket is still open after `within`.
 async fn closes_within(
     socket: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
     within: Duration,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<u16>> {
     tokio::time::timeout(within, async {
         while let Some(Ok(message)) = socket.next().await {
-            if message.is_close() {
-                break;
+            if let Message::Close(frame) = message {
+                return frame.map(|frame| u16::from(frame.code));
             }
         }
+        None
     })
     .await
     .map_err(|_| anyhow::anyhow!("the WebSocket was still open after {within:?}"))
@@ -192,7 +194,7 @@ async fn closes_within(
 async fn a_websocket_without_connection_init_or_with_an_oversized_message_is_closed() -> anyhow::Result<()> {
     let system = start(sockets()).await?;
     let mut silent = raw_socket(&system).await?;
-    closes_within(&mut silent, Duration::from_secs(5)).await?;
+    assert_eq!(closes_within(&mut silent, Duration::from_secs(5)).await?, Some(4408));
 
     let mut loud = raw_socket(&system).await?;
     loud.send(Message::text(json!({ "type": "connection_init", "payload": {} }).to_string())).await?;
@@ -217,7 +219,7 @@ async fn a_websocket_ends_when_its_token_does() -> anyhow::Result<()> {
         }
     })
     .await;
-    assert!(ended.is_ok_and(|err| err.contains("closed")), "the WebSocket outlived its token");
+    assert!(ended.as_ref().is_ok_and(|err| err.contains("4401")), "the WebSocket outlived its token: {ended:?}");
     system.stop().await
 }
 

@@ -16,11 +16,12 @@ pub mod graphql;
 pub mod limits;
 pub mod positions;
 pub mod subscriptions;
+pub mod websocket;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use async_graphql::http::GraphiQLSource;
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse};
 use axum::{
     extract::{ws::rejection::WebSocketUpgradeRejection, ConnectInfo, State, WebSocketUpgrade},
     http::{header, HeaderMap, StatusCode},
@@ -35,7 +36,7 @@ use tokio_util::sync::CancellationToken;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::{
-    auth::{Tokens, Viewer},
+    auth::Tokens,
     error::ApiError,
     graphql::ReadstreamSchema,
     limits::{Limits, LimitsConfig},
@@ -143,7 +144,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
                 .layer(RequestBodyLimitLayer::new(config.limits.max_body_bytes))
                 .layer(axum::middleware::map_response(coded_payload_too_large)),
         )
-        .route("/graphql/ws", get(graphql_ws))
+        .route("/graphql/ws", get(websocket::upgrade))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .with_state((schema, app));
@@ -165,7 +166,7 @@ async fn forget_idle_clients(limits: Arc<Limits>, shutdown: CancellationToken) {
     }
 }
 
-type Shared = (ReadstreamSchema, AppState);
+pub(crate) type Shared = (ReadstreamSchema, AppState);
 
 /// The body limit's refusal as a GraphQL error with a code, like every other refusal.
 async fn coded_payload_too_large(response: Response) -> Response {
@@ -195,7 +196,7 @@ async fn graphql_get(
             .into_response();
     }
     match (protocol, upgrade) {
-        (Ok(protocol), Ok(upgrade)) => graphql_ws(state, peer, headers, protocol, upgrade).await,
+        (Ok(protocol), Ok(upgrade)) => websocket::upgrade(state, peer, headers, protocol, upgrade).await,
         (_, Err(rejection)) => rejection.into_response(),
         (Err(status), _) => {
             (status, "a subscription WebSocket speaks graphql-transport-ws or graphql-ws").into_response()
@@ -250,78 +251,13 @@ async fn graphql_http(
 
 /// A refusal before the request runs, as a GraphQL response with its code; a rate limit's also
 /// says `Retry-After`.
-fn refusal(status: StatusCode, err: ApiError) -> Response {
+pub(crate) fn refusal(status: StatusCode, err: ApiError) -> Response {
     let retry_after = err.retry_after_secs;
     let mut response = (status, axum::Json(graphql::request_error(err))).into_response();
     if let Some(secs) = retry_after {
         response.headers_mut().insert(header::RETRY_AFTER, secs.into());
     }
     response
-}
-
-/// A subscription WebSocket: counted against its client's rate and places, closed when it
-/// sends no `connection_init` in time or when its token ends.
-async fn graphql_ws(
-    State((schema, app)): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    let client = app.limits.client_address(peer, &headers);
-    if let Err(err) = app.limits.request(client, None) {
-        return refusal(StatusCode::TOO_MANY_REQUESTS, err);
-    }
-    let place = match app.limits.open_websocket(client) {
-        Ok(place) => place,
-        Err(err) => return refusal(StatusCode::TOO_MANY_REQUESTS, err),
-    };
-    let config = &app.limits.config;
-    let init_timeout = Duration::from_millis(config.ws_init_timeout_ms);
-    let subscriptions = subscriptions::Places::new(config.ws_max_subscriptions);
-    let (viewer_tx, viewer_rx) = tokio::sync::oneshot::channel::<Option<Viewer>>();
-    upgrade
-        .max_message_size(config.ws_max_message_bytes)
-        .max_frame_size(config.ws_max_message_bytes)
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| async move {
-            let _place = place;
-            let connection = GraphQLWebSocket::new(stream, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let mut data = async_graphql::Data::default();
-                    let authorization = ["Authorization", "authorization"]
-                        .iter()
-                        .find_map(|key| payload.get(key).and_then(|v| v.as_str()));
-                    let viewer = app.tokens.from_authorization(authorization).map_err(async_graphql::Error::from)?;
-                    if let Some(viewer) = viewer {
-                        data.insert(viewer);
-                    }
-                    data.insert(client);
-                    data.insert(subscriptions);
-                    let _ = viewer_tx.send(viewer);
-                    Ok(data)
-                })
-                .serve();
-            tokio::select! {
-                () = connection => {}
-                () = ends_with_its_token(init_timeout, viewer_rx) => {
-                    tracing::debug!(client = %client.0, "closing a WebSocket: no connection_init in time, or its token ended");
-                }
-            }
-        })
-}
-
-/// Resolves when a WebSocket must close: `init_timeout` passed without a `connection_init`,
-/// or the token it was opened with expired. Pending for good on an anonymous connection.
-async fn ends_with_its_token(init_timeout: Duration, viewer: tokio::sync::oneshot::Receiver<Option<Viewer>>) {
-    let viewer = match tokio::time::timeout(init_timeout, viewer).await {
-        Err(_) => return,
-        Ok(Ok(Some(viewer))) => viewer,
-        // Anonymous, or refused at `connection_init` (the protocol closes that one itself).
-        Ok(Ok(None) | Err(_)) => return std::future::pending().await,
-    };
-    let left = viewer.expires_at.saturating_sub(jsonwebtoken::get_current_timestamp());
-    tokio::time::sleep(Duration::from_secs(left)).await;
 }
 
 async fn ready(State((_, app)): State<Shared>) -> Response {

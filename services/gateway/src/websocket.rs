@@ -1,0 +1,115 @@
+//! Subscriptions over WebSocket (`graphql-transport-ws`, or the legacy `graphql-ws`), within
+//! the client's limits: each socket is counted against its client's request rate and places,
+//! may run `WS_MAX_SUBSCRIPTIONS` subscriptions and receive messages up to
+//! `WS_MAX_MESSAGE_BYTES`, and is closed with a code when it sends no `connection_init` within
+//! `WS_INIT_TIMEOUT_MS` (4408) or when the token it was opened with expires (4401).
+
+use std::{net::SocketAddr, time::Duration};
+
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::{
+    extract::{
+        ws::{CloseFrame, Message, WebSocket},
+        ConnectInfo, State, WebSocketUpgrade,
+    },
+    http::{HeaderMap, StatusCode},
+    response::Response,
+};
+use futures::{SinkExt, StreamExt};
+use tokio::sync::oneshot;
+
+use crate::{auth::Viewer, refusal, subscriptions, Shared};
+
+/// Upgrades to a subscription WebSocket, or refuses with 429 when the client is over its rate
+/// or holds as many sockets as it may.
+pub async fn upgrade(
+    State((schema, app)): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let client = app.limits.client_address(peer, &headers);
+    if let Err(err) = app.limits.request(client, None) {
+        return refusal(StatusCode::TOO_MANY_REQUESTS, err);
+    }
+    let place = match app.limits.open_websocket(client) {
+        Ok(place) => place,
+        Err(err) => return refusal(StatusCode::TOO_MANY_REQUESTS, err),
+    };
+    let config = &app.limits.config;
+    let init_timeout = Duration::from_millis(config.ws_init_timeout_ms);
+    let subscriptions = subscriptions::Places::new(config.ws_max_subscriptions);
+    let (signed_in, viewer) = oneshot::channel::<Option<Viewer>>();
+    upgrade
+        .max_message_size(config.ws_max_message_bytes)
+        .max_frame_size(config.ws_max_message_bytes)
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| async move {
+            let _place = place;
+            let (to_client, outgoing) = futures::channel::mpsc::channel::<Message>(16);
+            let (socket_sink, socket_stream) = socket.split();
+            let connection = GraphQLWebSocket::new_with_pair(to_client, socket_stream, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let mut data = async_graphql::Data::default();
+                    let authorization = ["Authorization", "authorization"]
+                        .iter()
+                        .find_map(|key| payload.get(key).and_then(|v| v.as_str()));
+                    let viewer = app.tokens.from_authorization(authorization).map_err(async_graphql::Error::from)?;
+                    if let Some(viewer) = viewer {
+                        data.insert(viewer);
+                    }
+                    data.insert(client);
+                    data.insert(subscriptions);
+                    let _ = signed_in.send(viewer);
+                    Ok(data)
+                })
+                .serve();
+            write(socket_sink, outgoing, connection, must_close(init_timeout, viewer)).await;
+        })
+}
+
+/// Sends what the connection answers until it ends, or until `closing` says why the socket
+/// must close: then the client gets that close frame and the connection is dropped.
+async fn write(
+    mut socket: futures::stream::SplitSink<WebSocket, Message>,
+    mut outgoing: futures::channel::mpsc::Receiver<Message>,
+    connection: impl std::future::Future<Output = ()>,
+    closing: impl std::future::Future<Output = CloseFrame>,
+) {
+    tokio::pin!(connection, closing);
+    let mut serving = true;
+    loop {
+        tokio::select! {
+            message = outgoing.next() => match message {
+                Some(message) => {
+                    if socket.send(message).await.is_err() {
+                        return;
+                    }
+                }
+                None => return,
+            },
+            frame = &mut closing => {
+                tracing::debug!(code = frame.code, reason = %frame.reason, "closing a WebSocket");
+                let _ = socket.send(Message::Close(Some(frame))).await;
+                return;
+            }
+            () = &mut connection, if serving => serving = false,
+        }
+    }
+}
+
+/// Resolves when a WebSocket must close: no `connection_init` within `init_timeout`, or the
+/// token it was opened with expired. Pending for good on an anonymous connection.
+async fn must_close(init_timeout: Duration, viewer: oneshot::Receiver<Option<Viewer>>) -> CloseFrame {
+    let viewer = match tokio::time::timeout(init_timeout, viewer).await {
+        Err(_) => return CloseFrame { code: 4408, reason: "Connection initialisation timeout".into() },
+        Ok(Ok(Some(viewer))) => viewer,
+        // Anonymous, or refused at `connection_init` (the protocol closes that one itself).
+        Ok(Ok(None) | Err(_)) => return std::future::pending().await,
+    };
+    let left = viewer.expires_at.saturating_sub(jsonwebtoken::get_current_timestamp());
+    tokio::time::sleep(Duration::from_secs(left)).await;
+    CloseFrame { code: 4401, reason: "Unauthorized: the token expired; connect again with a new one".into() }
+}

@@ -4,14 +4,16 @@
 #   1. the projection replay of 1,000,000 BookRated events beside a per-event baseline;
 #   2. the first page of a book's reviews, 10 reviews beside 1,000,000, p50/p99;
 #   3. a feed page for viewers following 10, 500 and 5,000 readers, and the rows one rating
-#      writes for authors with 10, 10,000 and 1,000,000 followers.
+#      writes for authors with 10, 10,000 and 1,000,000 followers;
+#   4. how fast the gateway's limits refuse (rate, width, complexity, body) beside a served request.
 # Arguments go to the replay benchmark (e.g. --events 100000).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$root"
 source deploy/local/servers.sh
 cargo build --release --locked -p readstream-projector -p readstream-e2e \
-    --bin readstream-projector-bench --bin readstream-reviews-bench --bin readstream-feed-bench
+    --bin readstream-projector-bench --bin readstream-reviews-bench --bin readstream-feed-bench \
+    --bin readstream-limits-bench
 data=$(mktemp -d /tmp/readstream-bench.XXXXXX)
 trap 'stop_servers; rm -rf "$data"' EXIT
 unset NATS_URL DATABASE_URL
@@ -25,3 +27,6 @@ target/release/readstream-reviews-bench
 echo
 echo "== feed"
 target/release/readstream-feed-bench
+echo
+echo "== limit refusals"
+target/release/readstream-limits-bench

@@ -73,6 +73,8 @@ if [[ -z ${JWT_SECRET:-} ]]; then
     JWT_SECRET=$(cat "$data/jwt-secret")
 fi
 export JWT_SECRET
+# The production limits, but room for the demo's 181 sign-ups from this one address.
+export RATE_LIMIT_SIGN_IN_PER_MINUTE=${RATE_LIMIT_SIGN_IN_PER_MINUTE:-300}
 
 mkdir -p "$data/logs"
 for name in "${processes[@]}"; do

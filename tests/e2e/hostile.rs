@@ -1,7 +1,11 @@
-//! The hostile corpus: values a client can send that Postgres cannot store (a NUL, dates
-//! before 4713 BC) or that no reader should see (control characters, noncharacters, names
-//! disguised by bidi controls or zero-width characters). Each request is refused with its
-//! code and appends nothing, and afterwards every projection still applies what comes next.
+//! The hostile corpus, 244 requests: values a client can send that Postgres cannot store (a
+//! NUL, dates before 4713 BC) or that no reader should see (control characters,
+//! noncharacters, names disguised by bidi controls or zero-width characters); malformed ids,
+//! values out of range, missing, unsigned, forged and expired tokens, and queries too wide or
+//! too deep. Each request is refused with its code and appends nothing, and afterwards every
+//! projection still applies what comes next. (The limits' own refusals are in `limits.rs`.)
+
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -224,5 +228,119 @@ async fn nested_pages_cost_their_size_times_what_each_item_asks() -> anyhow::Res
     assert_eq!(refused.error_code(), Some("INVALID_ARGUMENT"), "{:?}", refused.0);
     let served = system.client().request(&nested(5), json!({})).await?;
     assert!(served.data().is_ok(), "{:?}", served.0);
+    system.stop().await
+}
+
+/// Every mutation naming a book, a reader, a review or a comment, with `id` in that place.
+fn with_id(book: &str, reader: &str, review: &str, comment: &str) -> Vec<(&'static str, Value)> {
+    let on_book = [
+        "mutation($i: ID!) { rateBook(bookId: $i, stars: 3) { position } }",
+        "mutation($i: ID!) { clearRating(bookId: $i) { position } }",
+        "mutation($i: ID!) { wantToRead(bookId: $i) { position } }",
+        "mutation($i: ID!) { startReading(bookId: $i) { position } }",
+        "mutation($i: ID!) { updateProgress(bookId: $i, page: 1) { position } }",
+        "mutation($i: ID!) { pauseReading(bookId: $i) { position } }",
+        "mutation($i: ID!) { finishReading(bookId: $i) { position } }",
+        "mutation($i: ID!) { abandonReading(bookId: $i) { position } }",
+        "mutation($i: ID!) { removeFromShelves(bookId: $i) { position } }",
+        "mutation($i: ID!) { addToShelf(bookId: $i, name: \"loved\") { position } }",
+        "mutation($i: ID!) { removeFromShelf(bookId: $i, name: \"loved\") { position } }",
+        "mutation($i: ID!) { publishReview(bookId: $i, body: \"Fine.\") { position } }",
+    ];
+    let on_reader = [
+        "mutation($i: ID!) { follow(readerId: $i) { position } }",
+        "mutation($i: ID!) { unfollow(readerId: $i) { position } }",
+        "mutation($i: ID!) { block(readerId: $i) { position } }",
+        "mutation($i: ID!) { unblock(readerId: $i) { position } }",
+    ];
+    let on_review = [
+        "mutation($i: ID!) { editReview(reviewId: $i, body: \"Better.\") { position } }",
+        "mutation($i: ID!) { withdrawReview(reviewId: $i) { position } }",
+        "mutation($i: ID!) { likeReview(reviewId: $i) { position } }",
+        "mutation($i: ID!) { unlikeReview(reviewId: $i) { position } }",
+        "mutation($i: ID!) { commentOnReview(reviewId: $i, body: \"Yes.\") { position } }",
+    ];
+    let on_comment = ["mutation($i: ID!) { deleteComment(commentId: $i) { position } }"];
+    let with = |queries: &[&'static str], id: &str| queries.iter().map(|q| (*q, json!({ "i": id }))).collect::<Vec<_>>();
+    [with(&on_book, book), with(&on_reader, reader), with(&on_review, review), with(&on_comment, comment)].concat()
+}
+
+/// Sends each request and expects `code` for it.
+async fn expect_code(client: &GraphQl, code: &str, corpus: Vec<(&'static str, Value)>) -> anyhow::Result<usize> {
+    let count = corpus.len();
+    for (query, variables) in corpus {
+        let response = client.request(query, variables.clone()).await?;
+        assert_eq!(response.error_code(), Some(code), "{query} with {variables}: {:?}", response.0);
+    }
+    Ok(count)
+}
+
+/// Malformed ids, values out of range, requests without a valid token and queries too wide or
+/// deep: each refused with its code, and nothing appended.
+#[tokio::test]
+async fn malformed_ids_ranges_bad_tokens_and_wide_queries_are_refused_with_their_codes() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let (ben, ben_id) = sign_up(&system, "ben").await?;
+    let (book, _) = add_seed_book(&ana).await?;
+    let review = ana
+        .request("mutation($b: ID!) { publishReview(bookId: $b, body: \"Vivid.\") { reviewId } }", json!({ "b": book }))
+        .await?;
+    let review = review.data()?["publishReview"]["reviewId"].as_str().unwrap_or_default().to_owned();
+    let comment = ben
+        .request("mutation($r: ID!) { commentOnReview(reviewId: $r, body: \"Yes.\") { commentId } }", json!({ "r": review }))
+        .await?;
+    let comment = comment.data()?["commentOnReview"]["commentId"].as_str().unwrap_or_default().to_owned();
+    let expired = system.client().with_token(system.token_for(uuid::Uuid::parse_str(&ben_id)?, Duration::from_secs(1))?);
+    let before = system.stream_messages().await?;
+
+    let mut sent = 0;
+    for bad in ["", "not-an-id", "' OR 1=1 --"] {
+        sent += expect_code(&ben, "INVALID_ARGUMENT", with_id(bad, bad, bad, bad)).await?;
+    }
+    let valid = with_id(&book, &ben_id, &review, &comment);
+    sent += expect_code(&system.client(), "UNAUTHENTICATED", valid.clone()).await?;
+
+    let ben_token = ben.token().unwrap_or_default();
+    let claims = ben_token.split('.').nth(1).unwrap_or_default();
+    // {"alg":"none","typ":"JWT"}, base64url.
+    let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{claims}.");
+    let forged = readstream_gateway::auth::Tokens::new("a secret that is not the gateway's own", Duration::from_secs(60))
+        .issue(uuid::Uuid::parse_str(&ben_id)?)
+        .map_err(|err| anyhow::anyhow!(err.message))?;
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    for client in [system.client().with_token(unsigned), system.client().with_token(forged), expired] {
+        sent += expect_code(&client, "UNAUTHENTICATED", valid[..2].to_vec()).await?;
+    }
+
+    let out_of_range = [
+        ("mutation($b: ID!) { rateBook(bookId: $b, stars: 0) { position } }", json!({ "b": book })),
+        ("mutation($b: ID!) { rateBook(bookId: $b, stars: 6) { position } }", json!({ "b": book })),
+        ("mutation($b: ID!) { rateBook(bookId: $b, stars: -1) { position } }", json!({ "b": book })),
+        ("mutation($b: ID!) { updateProgress(bookId: $b, percent: 101) { position } }", json!({ "b": book })),
+        ("mutation($b: ID!) { updateProgress(bookId: $b, page: -1) { position } }", json!({ "b": book })),
+        ("mutation { addBook(input: { title: \"T\", pages: -1, authorIds: [] }) { position } }", json!({})),
+        ("mutation($b: ID!, $k: String) { clearRating(bookId: $b, idempotencyKey: $k) { position } }", json!({ "b": book, "k": "k".repeat(1_000) })),
+    ];
+    sent += expect_code(&ben, "INVALID_ARGUMENT", out_of_range.to_vec()).await?;
+
+    let roots: String = (0..21).map(|i| format!("r{i}: viewer {{ id }} ")).collect();
+    let aliases: String = (0..31).map(|i| format!("a{i}: id ")).collect();
+    let nested = "{ followers(first: 1) { edges { node ".repeat(6);
+    let deep = format!("{{ viewer {nested}{{ id }}{} }}", " } } }".repeat(6));
+    let too_wide_or_deep = [
+        (roots.as_str(), json!({})),
+        (&*format!("{{ viewer {{ {aliases} }} }}"), json!({})),
+        (deep.as_str(), json!({})),
+    ];
+    for (query, variables) in too_wide_or_deep {
+        let response = ben.request(query, variables.clone()).await?;
+        assert_eq!(response.error_code(), Some("INVALID_ARGUMENT"), "{query}: {:?}", response.0);
+        sent += 1;
+    }
+    assert_eq!(sent, 104, "the corpus sent {sent} requests");
+    assert_eq!(system.stream_messages().await?, before, "a refused request appended something");
+    let ready = reqwest::get(format!("{}/readyz", system.base_url)).await?;
+    assert!(ready.status().is_success(), "/readyz answered {}", ready.status());
     system.stop().await
 }

@@ -65,12 +65,21 @@ impl std::fmt::Display for Loaded {
 /// Sends a mutation, again while it is refused as never delivered.
 async fn mutate(client: &GraphQl, notify: OnRetry<'_>, mutation: &str, variables: Value) -> anyhow::Result<Response> {
     let attempt = || async {
-        let response = client.request(mutation, variables.clone()).await?;
-        let nothing_done = response.0["data"].as_object().is_none_or(|data| data.values().all(Value::is_null));
-        if response.error_code() == Some("UNAVAILABLE") && nothing_done {
-            return Err(anyhow::Error::new(NotDelivered(response.0["errors"][0].clone())));
+        loop {
+            let response = client.request(mutation, variables.clone()).await?;
+            let nothing_done = response.0["data"].as_object().is_none_or(|data| data.values().all(Value::is_null));
+            match response.error_code() {
+                Some("UNAVAILABLE") if nothing_done => {
+                    return Err(anyhow::Error::new(NotDelivered(response.0["errors"][0].clone())));
+                }
+                // A polite client waits as long as it is told to.
+                Some("RATE_LIMITED") if nothing_done => {
+                    let wait = response.0["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap_or(1);
+                    tokio::time::sleep(Duration::from_secs(wait)).await;
+                }
+                _ => return Ok(response),
+            }
         }
-        Ok(response)
     };
     let backoff = ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(50))

@@ -37,6 +37,9 @@ impl Tokens {
     pub fn new(secret: &str, lifetime: Duration) -> Self {
         let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
+        // The gateways that verify a token are the ones that issued it: no clock leeway, so a
+        // token ends when it says (and when its WebSocket is closed).
+        validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         Self {
             encoding: EncodingKey::from_secret(secret.as_bytes()),

@@ -1,0 +1,128 @@
+//! How fast the gateway refuses what its limits refuse (goal: p99 under 5 ms), beside a served
+//! request: a client over its rate (429), an operation with too many root fields, a query over
+//! the complexity limit and a body over `MAX_BODY_BYTES`. The gateway runs the production
+//! limits, behind 127.0.0.1 as a trusted proxy so each request can come from its own address.
+//!
+//! Usage: readstream-limits-bench [--requests N]   (NATS_URL and DATABASE_URL point at the servers)
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use readstream_gateway::limits::LimitsConfig;
+use readstream_runtime::{DatabaseConfig, NatsConfig};
+use sqlx::{Connection, PgConnection};
+use tokio_util::sync::CancellationToken;
+
+fn requests() -> anyhow::Result<usize> {
+    let args: Vec<String> = std::env::args().collect();
+    match args.iter().position(|a| a == "--requests") {
+        Some(i) => args.get(i + 1).context("missing value")?.parse().context("--requests"),
+        None => Ok(2_000),
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+/// One kind of request: its body, the address it comes from (`None`: a new one each time) and
+/// the status it must get.
+struct Case {
+    name: &'static str,
+    body: String,
+    from: Option<&'static str>,
+    status: u16,
+    requests: usize,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let requests = requests()?;
+    let nats_url = std::env::var("NATS_URL").context("set NATS_URL")?;
+    let admin_url = std::env::var("DATABASE_URL").context("set DATABASE_URL")?;
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
+    let mut admin = PgConnection::connect(&admin_url).await?;
+    let name = format!("bench_limits_{run_id}");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+    let database_url = format!("{}/{name}", admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base));
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/graphql", listener.local_addr()?);
+    let shutdown = CancellationToken::new();
+    let config = readstream_gateway::Config {
+        nats: NatsConfig::new(nats_url, format!("bench{run_id}")),
+        database: DatabaseConfig::new(&database_url),
+        addr: listener.local_addr()?,
+        jwt_secret: None,
+        development: true,
+        jwt_lifetime_secs: 60,
+        read_your_writes_timeout_ms: 1_000,
+        command_timeout_ms: 10_000,
+        limits: LimitsConfig { trusted_proxies: vec!["127.0.0.1".parse()?], ..LimitsConfig::PRODUCTION },
+        print_schema: false,
+    };
+    let gateway = tokio::spawn(readstream_gateway::serve(config, listener, shutdown.clone()));
+    readstream_testkit::ready::Readiness::new()
+        .gateway(url.trim_end_matches("/graphql"))
+        .wait(Duration::from_secs(10))
+        .await?;
+
+    let query = |query: &str| serde_json::json!({ "query": query }).to_string();
+    let roots: String = (0..21).map(|i| format!("r{i}: __typename ")).collect();
+    let nested = "{ books(first: 100) { edges { node { title reviews(first: 100) { edges { node { body } } } } } } }";
+    let cases = [
+        Case { name: "served { __typename }", body: query("{ __typename }"), from: None, status: 200, requests },
+        Case { name: "over the rate (429)", body: query("{ __typename }"), from: Some("10.255.0.1"), status: 429, requests },
+        Case { name: "21 root fields", body: query(&format!("{{ {roots} }}")), from: None, status: 200, requests },
+        Case { name: "complexity 10,000+", body: query(nested), from: None, status: 200, requests },
+        Case {
+            name: "2 MiB body (413)",
+            body: query(&format!("#{}\n{{ __typename }}", "x".repeat(2 << 20))),
+            from: None,
+            status: 413,
+            requests: requests / 10,
+        },
+    ];
+    let http = reqwest::Client::new();
+    let mut next_address = 0u32;
+    println!("{:<24} {:>9} {:>9} {:>9}", "request", "p50 ms", "p99 ms", "requests");
+    for case in cases {
+        let mut timings = Vec::with_capacity(case.requests);
+        for i in 0..case.requests + 100 {
+            next_address += 1;
+            let from = case.from.map_or_else(|| std::net::Ipv4Addr::from(0x0a00_0000 + next_address).to_string(), str::to_owned);
+            let started = Instant::now();
+            let response = http
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("x-forwarded-for", from)
+                .body(case.body.clone())
+                .send()
+                .await?;
+            let status = response.status().as_u16();
+            let body = response.bytes().await?;
+            let elapsed = started.elapsed();
+            // The first 100 warm up (and spend the rate case's burst). Past them the rate case
+            // gets a request through now and then as its bucket refills: only refusals count.
+            if i < 100 {
+                continue;
+            }
+            if status == case.status {
+                timings.push(elapsed);
+            } else {
+                anyhow::ensure!(case.from.is_some(), "{}: status {status}: {}", case.name, String::from_utf8_lossy(&body));
+            }
+        }
+        timings.sort();
+        println!(
+            "{:<24} {:>9.3} {:>9.3} {:>9}",
+            case.name,
+            percentile(&timings, 0.50).as_secs_f64() * 1e3,
+            percentile(&timings, 0.99).as_secs_f64() * 1e3,
+            timings.len()
+        );
+    }
+    shutdown.cancel();
+    gateway.await??;
+    Ok(())
+}

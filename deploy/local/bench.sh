@@ -5,7 +5,7 @@
 #   2. the first page of a book's reviews, 10 reviews beside 1,000,000, p50/p99;
 #   3. a feed page for viewers following 10, 500 and 5,000 readers, and the rows one rating
 #      writes for authors with 10, 10,000 and 1,000,000 followers;
-#   4. how fast the gateway's limits refuse (rate, width, complexity, body) beside a served request.
+#   4. how fast the gateway's limits refuse (rate, width, complexity) beside a served request.
 # Arguments go to the replay benchmark (e.g. --events 100000).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd -P)

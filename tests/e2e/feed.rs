@@ -175,6 +175,17 @@ async fn blocks_and_backdated_imports_keep_feeds_clean_and_friends_show_on_the_b
             { "node": { "reader": { "handle": "ben" }, "status": "READ", "stars": 5 } },
         ] })
     );
+    // One at a time: each page is read in SQL, the count is the whole list's.
+    let paged = "query($b: ID!, $after: String) { book(id: $b) { followedReaders(first: 1, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor } edges { node { reader { handle } } } } } }";
+    let first = ana.request(paged, json!({ "b": book })).await?;
+    let first = &first.data()?["book"]["followedReaders"];
+    assert_eq!((&first["totalCount"], &first["edges"][0]["node"]["reader"]["handle"]), (&json!(2), &json!("cyd")));
+    assert_eq!(first["pageInfo"]["hasNextPage"], true);
+    let second = ana.request(paged, json!({ "b": book, "after": first["pageInfo"]["endCursor"] })).await?;
+    let second = &second.data()?["book"]["followedReaders"];
+    assert_eq!((&second["totalCount"], &second["edges"][0]["node"]["reader"]["handle"]), (&json!(2), &json!("ben")));
+    assert_eq!(second["pageInfo"]["hasNextPage"], false);
 
     // Ben blocks Ana: his items leave her feed.
     let at = act(&ben, "mutation($r: ID!) { block(readerId: $r) { position } }", json!({ "r": ana_id })).await?;

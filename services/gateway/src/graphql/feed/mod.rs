@@ -335,22 +335,38 @@ pub async fn followed_readers(
     let Some(viewer) = ctx.data_opt::<crate::auth::Viewer>() else {
         return Ok(Connection::with_additional_fields(false, false, ListInfo { total_count: 0 }));
     };
-    let rows = sqlx::query!(
+    // One page in SQL (keyset on the follow's position), and the count apart: a viewer who
+    // follows thousands never has them all loaded.
+    let pool = &app(ctx).pool;
+    let mut page = sqlx::query!(
         r#"SELECT f.followee_id AS "reader_id!", f.position AS "position!", s.status AS "status?", r.stars AS "stars?",
-                  rv.review_id AS "review_id?", count(*) OVER () AS "total!"
+                  rv.review_id AS "review_id?"
            FROM follows f
            LEFT JOIN shelf_entries s ON s.reader_id = f.followee_id AND s.book_id = $2
            LEFT JOIN ratings r ON r.reader_id = f.followee_id AND r.book_id = $2
            LEFT JOIN reviews rv ON rv.reader_id = f.followee_id AND rv.book_id = $2 AND NOT rv.withdrawn
            WHERE f.follower_id = $1 AND (s.status IS NOT NULL OR r.stars IS NOT NULL OR rv.review_id IS NOT NULL)
-           ORDER BY f.position DESC"#,
+             AND ($3::bigint IS NULL OR f.position < $3)
+           ORDER BY f.position DESC
+           LIMIT $4"#,
+        viewer.reader_id,
+        book_id,
+        after,
+        limit + 1
+    )
+    .fetch_all(pool)
+    .await?;
+    let total_count = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM follows f
+           WHERE f.follower_id = $1 AND (
+               EXISTS (SELECT 1 FROM shelf_entries s WHERE s.reader_id = f.followee_id AND s.book_id = $2 AND s.status IS NOT NULL)
+               OR EXISTS (SELECT 1 FROM ratings r WHERE r.reader_id = f.followee_id AND r.book_id = $2 AND r.stars IS NOT NULL)
+               OR EXISTS (SELECT 1 FROM reviews rv WHERE rv.reader_id = f.followee_id AND rv.book_id = $2 AND NOT rv.withdrawn))"#,
         viewer.reader_id,
         book_id
     )
-    .fetch_all(&app(ctx).pool)
+    .fetch_one(pool)
     .await?;
-    let total_count = rows.first().map_or(0, |r| r.total);
-    let mut page: Vec<_> = rows.into_iter().filter(|r| after.is_none_or(|a| r.position < a)).collect();
     let has_next = page.len() as i64 > limit;
     page.truncate(limit as usize);
     let mut connection = Connection::with_additional_fields(after.is_some(), has_next, ListInfo { total_count });

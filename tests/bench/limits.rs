@@ -83,7 +83,9 @@ async fn main() -> anyhow::Result<()> {
         let mut timings = Vec::with_capacity(requests);
         for i in 0..requests + 100 {
             next_address += 1;
-            let from = case.from.map_or_else(|| std::net::Ipv4Addr::from(0x0a00_0000 + next_address).to_string(), str::to_owned);
+            let from = case
+                .from
+                .map_or_else(|| std::net::Ipv4Addr::from(0x0a00_0000 + next_address).to_string(), str::to_owned);
             let started = Instant::now();
             let response = http
                 .post(&url)
@@ -103,7 +105,12 @@ async fn main() -> anyhow::Result<()> {
             if status == case.status {
                 timings.push(elapsed);
             } else {
-                anyhow::ensure!(case.from.is_some(), "{}: status {status}: {}", case.name, String::from_utf8_lossy(&body));
+                anyhow::ensure!(
+                    case.from.is_some(),
+                    "{}: status {status}: {}",
+                    case.name,
+                    String::from_utf8_lossy(&body)
+                );
             }
         }
         timings.sort();

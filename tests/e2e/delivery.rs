@@ -42,7 +42,8 @@ async fn a_command_no_service_answers_is_unavailable_changes_nothing_and_goes_th
 
 #[tokio::test]
 async fn a_command_not_answered_in_time_is_deadline_exceeded() -> anyhow::Result<()> {
-    let options = Options { without: vec!["ratings"], command_timeout: Duration::from_millis(300), ..Options::default() };
+    let options =
+        Options { without: vec!["ratings"], command_timeout: Duration::from_millis(300), ..Options::default() };
     let system = System::start_with(options).await?;
     let ana = system.client_as(uuid::Uuid::new_v4())?;
     let mut hung = hung_service(&system, "ratings").await?;
@@ -82,7 +83,8 @@ async fn the_demo_loader_retries_a_command_no_service_took_until_the_service_run
 
 #[tokio::test]
 async fn the_demo_loader_stops_at_a_command_whose_outcome_is_unknown() -> anyhow::Result<()> {
-    let options = Options { without: vec!["social"], command_timeout: Duration::from_millis(300), ..Options::default() };
+    let options =
+        Options { without: vec!["social"], command_timeout: Duration::from_millis(300), ..Options::default() };
     let system = System::start_with(options).await?;
     let _hung = hung_service(&system, "social").await?;
     let retried = Mutex::new(vec![]);

@@ -261,7 +261,8 @@ fn with_id(book: &str, reader: &str, review: &str, comment: &str) -> Vec<(&'stat
         "mutation($i: ID!) { commentOnReview(reviewId: $i, body: \"Yes.\") { position } }",
     ];
     let on_comment = ["mutation($i: ID!) { deleteComment(commentId: $i) { position } }"];
-    let with = |queries: &[&'static str], id: &str| queries.iter().map(|q| (*q, json!({ "i": id }))).collect::<Vec<_>>();
+    let with =
+        |queries: &[&'static str], id: &str| queries.iter().map(|q| (*q, json!({ "i": id }))).collect::<Vec<_>>();
     [with(&on_book, book), with(&on_reader, reader), with(&on_review, review), with(&on_comment, comment)].concat()
 }
 
@@ -288,10 +289,14 @@ async fn malformed_ids_ranges_bad_tokens_and_wide_queries_are_refused_with_their
         .await?;
     let review = review.data()?["publishReview"]["reviewId"].as_str().unwrap_or_default().to_owned();
     let comment = ben
-        .request("mutation($r: ID!) { commentOnReview(reviewId: $r, body: \"Yes.\") { commentId } }", json!({ "r": review }))
+        .request(
+            "mutation($r: ID!) { commentOnReview(reviewId: $r, body: \"Yes.\") { commentId } }",
+            json!({ "r": review }),
+        )
         .await?;
     let comment = comment.data()?["commentOnReview"]["commentId"].as_str().unwrap_or_default().to_owned();
-    let expired = system.client().with_token(system.token_for(uuid::Uuid::parse_str(&ben_id)?, Duration::from_secs(1))?);
+    let expired =
+        system.client().with_token(system.token_for(uuid::Uuid::parse_str(&ben_id)?, Duration::from_secs(1))?);
     let before = system.stream_messages().await?;
 
     let mut sent = 0;
@@ -305,9 +310,10 @@ async fn malformed_ids_ranges_bad_tokens_and_wide_queries_are_refused_with_their
     let claims = ben_token.split('.').nth(1).unwrap_or_default();
     // {"alg":"none","typ":"JWT"}, base64url.
     let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{claims}.");
-    let forged = readstream_gateway::auth::Tokens::new("a secret that is not the gateway's own", Duration::from_secs(60))
-        .issue(uuid::Uuid::parse_str(&ben_id)?)
-        .map_err(|err| anyhow::anyhow!(err.message))?;
+    let forged =
+        readstream_gateway::auth::Tokens::new("a secret that is not the gateway's own", Duration::from_secs(60))
+            .issue(uuid::Uuid::parse_str(&ben_id)?)
+            .map_err(|err| anyhow::anyhow!(err.message))?;
     tokio::time::sleep(Duration::from_millis(2_100)).await;
     for client in [system.client().with_token(unsigned), system.client().with_token(forged), expired] {
         sent += expect_code(&client, "UNAUTHENTICATED", valid[..2].to_vec()).await?;
@@ -320,7 +326,10 @@ async fn malformed_ids_ranges_bad_tokens_and_wide_queries_are_refused_with_their
         ("mutation($b: ID!) { updateProgress(bookId: $b, percent: 101) { position } }", json!({ "b": book })),
         ("mutation($b: ID!) { updateProgress(bookId: $b, page: -1) { position } }", json!({ "b": book })),
         ("mutation { addBook(input: { title: \"T\", pages: -1, authorIds: [] }) { position } }", json!({})),
-        ("mutation($b: ID!, $k: String) { clearRating(bookId: $b, idempotencyKey: $k) { position } }", json!({ "b": book, "k": "k".repeat(1_000) })),
+        (
+            "mutation($b: ID!, $k: String) { clearRating(bookId: $b, idempotencyKey: $k) { position } }",
+            json!({ "b": book, "k": "k".repeat(1_000) }),
+        ),
     ];
     sent += expect_code(&ben, "INVALID_ARGUMENT", out_of_range.to_vec()).await?;
 

@@ -109,11 +109,13 @@ async fn each_aliased_sign_in_counts_and_a_wide_one_is_refused_before_any_runs()
     assert_eq!(seen, ["RATE_LIMITED", "RATE_LIMITED", "UNAUTHENTICATED", "UNAUTHENTICATED", "UNAUTHENTICATED"]);
     assert_eq!(status, 200, "a partial refusal is a GraphQL answer");
     assert!(headers.get("retry-after").is_some());
-    let limited = guesses.0["errors"].as_array().into_iter().flatten().find(|e| e["extensions"]["code"] == "RATE_LIMITED");
+    let limited =
+        guesses.0["errors"].as_array().into_iter().flatten().find(|e| e["extensions"]["code"] == "RATE_LIMITED");
     assert!(limited.is_some_and(|e| e["extensions"]["retryAfter"].as_u64().is_some_and(|secs| secs >= 1)));
 
     let aliases: String = (0..31).map(|i| format!("t{i}: __typename ")).collect();
-    let aliased = from(&system.client(), "203.0.113.2").request(&format!("{{ viewer {{ id }} {aliases} }}"), json!({})).await?;
+    let aliased =
+        from(&system.client(), "203.0.113.2").request(&format!("{{ viewer {{ id }} {aliases} }}"), json!({})).await?;
     assert_eq!(codes(&aliased.0).first().copied(), Some("INVALID_ARGUMENT"), "{:?}", aliased.0);
     assert_eq!(system.stream_messages().await?, before, "nothing was appended");
     system.stop().await
@@ -232,7 +234,10 @@ async fn a_replay_longer_than_the_bound_says_so_and_resumes_from_its_last_item()
     for _ in 0..3 {
         let reviewer = system.client_as(uuid::Uuid::now_v7())?;
         let published = reviewer
-            .request("mutation($b: ID!) { publishReview(bookId: $b, body: \"Vivid.\") { position } }", json!({ "b": book }))
+            .request(
+                "mutation($b: ID!) { publishReview(bookId: $b, body: \"Vivid.\") { position } }",
+                json!({ "b": book }),
+            )
             .await?;
         last = published.data()?["publishReview"]["position"].as_u64().unwrap_or_default();
     }

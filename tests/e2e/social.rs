@@ -124,7 +124,8 @@ async fn a_sign_up_cut_off_before_its_event_is_finished_by_signing_in() -> anyho
     system.stop().await
 }
 
-/// A block holds both ways on reviews: the blocked reader neither likes nor comments on the
+/// A block holds both ways on reviews: neither sees the other's reviews in a list (the count stays
+/// the book's), the blocked reader neither likes nor comments on the
 /// blocker's review, nor the blocker on theirs; and a review's author removes any comment on it.
 #[tokio::test]
 async fn blocked_readers_cannot_like_or_comment_and_a_reviews_author_removes_comments() -> anyhow::Result<()> {
@@ -139,8 +140,24 @@ async fn blocked_readers_cannot_like_or_comment_and_a_reviews_author_removes_com
     };
     let anas_review = review_of(ana.request(publish, json!({ "b": book })).await?)?;
     let bens_review = review_of(ben.request(publish, json!({ "b": book })).await?)?;
-    link(&ana, "block", &ben_id).await?.data()?;
+    let blocked = link(&ana, "block", &ben_id).await?;
+    let at = super::position(&blocked.data()?["block"])?;
     let before = system.stream_messages().await?;
+
+    // Each sees the book's reviews without the other's; the book's count stays 2.
+    let list = "query($b: ID!) { book(id: $b) { reviews { totalCount edges { node { reviewer { handle } } } } } }";
+    for (reader, shown) in [(&ana, ["ana"].as_slice()), (&ben, &["ben"]), (&cyd, &["ana", "ben"])] {
+        let response = reader.request_at(list, json!({ "b": book }), at).await?;
+        let reviews = &response.data()?["book"]["reviews"];
+        let mut handles: Vec<&str> = reviews["edges"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["node"]["reviewer"]["handle"].as_str())
+            .collect();
+        handles.sort_unstable();
+        assert_eq!((handles.as_slice(), &reviews["totalCount"]), (shown, &json!(2)));
+    }
 
     let like = "mutation($r: ID!) { likeReview(reviewId: $r) { position } }";
     let comment = "mutation($r: ID!) { commentOnReview(reviewId: $r, body: \"Hi\") { commentId } }";

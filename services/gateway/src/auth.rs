@@ -99,7 +99,8 @@ mod tests {
     fn an_expired_token_is_refused() {
         let tokens = Tokens::new("secret", Duration::from_secs(60));
         let past = jsonwebtoken::get_current_timestamp() - 3_600;
-        let expired = jsonwebtoken::encode(&Header::default(), &claims(Uuid::now_v7(), past), &tokens.encoding).unwrap();
+        let expired =
+            jsonwebtoken::encode(&Header::default(), &claims(Uuid::now_v7(), past), &tokens.encoding).unwrap();
         assert!(tokens.verify(&expired).is_err());
     }
 

@@ -20,7 +20,12 @@ impl ApiError {
     }
 
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Self { code: Code::InvalidArgument, message: message.into(), field: Some(field.to_owned()), retry_after_secs: None }
+        Self {
+            code: Code::InvalidArgument,
+            message: message.into(),
+            field: Some(field.to_owned()),
+            retry_after_secs: None,
+        }
     }
 
     /// Too many requests: the client may ask again after `retry_after`.

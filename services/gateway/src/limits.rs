@@ -344,7 +344,8 @@ mod tests {
 
     #[test]
     fn a_reader_is_counted_across_addresses() {
-        let limits = limits(LimitsConfig { reader_per_second: 1, reader_burst: 2, ..LimitsConfig::without_rate_limits() });
+        let limits =
+            limits(LimitsConfig { reader_per_second: 1, reader_burst: 2, ..LimitsConfig::without_rate_limits() });
         let reader = Uuid::now_v7();
         limits.request(ClientAddress("10.0.0.1".parse().unwrap()), Some(reader)).unwrap();
         limits.request(ClientAddress("10.0.0.2".parse().unwrap()), Some(reader)).unwrap();

@@ -316,11 +316,17 @@ pub async fn reviews(
             6,
         ),
     };
+    // Reviews by a reader the viewer blocked, or who blocked the viewer, are not shown to
+    // them (the book's count stays the book's).
+    let viewer_at = limit_at + 1;
     let sql = format!(
         "SELECT {REVIEW_COLUMNS} FROM reviews
          WHERE {filter} AND NOT withdrawn AND (${first_page} OR {keyset})
+           AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = ${viewer_at} AND blocked_id = reviews.reader_id)
+           AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = reviews.reader_id AND blocked_id = ${viewer_at})
          ORDER BY {sort} LIMIT ${limit_at}"
     );
+    let viewer = ctx.data_opt::<crate::auth::Viewer>().map_or(Uuid::nil(), |viewer| viewer.reader_id);
     let query = sqlx::query_as::<_, Review>(&sql).bind(owner).bind(stars);
     // The leading key's type: stars are smallint, likes bigint.
     let query = match order {
@@ -329,7 +335,8 @@ pub async fn reviews(
         ReviewOrder::Newest | ReviewOrder::Oldest => query,
     };
     let pool = &app(ctx).pool;
-    let mut rows = query.bind(written_on).bind(id).bind(after.is_none()).bind(limit + 1).fetch_all(pool).await?;
+    let query = query.bind(written_on).bind(id).bind(after.is_none()).bind(limit + 1).bind(viewer);
+    let mut rows = query.fetch_all(pool).await?;
     let total_count = match count_from {
         CountFrom::Book => {
             sqlx::query_scalar!("SELECT reviews_count FROM book_review_counts WHERE book_id = $1", owner)

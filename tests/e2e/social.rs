@@ -124,9 +124,9 @@ async fn a_sign_up_cut_off_before_its_event_is_finished_by_signing_in() -> anyho
     system.stop().await
 }
 
-/// A block holds both ways on reviews: neither sees the other's reviews in a list (the count stays
-/// the book's), the blocked reader neither likes nor comments on the
-/// blocker's review, nor the blocker on theirs; and a review's author removes any comment on it.
+/// A block holds both ways on reviews: neither sees the other's reviews or comments in a list
+/// (the counts stay), the blocked reader neither likes nor comments on the blocker's review,
+/// nor the blocker on theirs; and a review's author removes any comment on it.
 #[tokio::test]
 async fn blocked_readers_cannot_like_or_comment_and_a_reviews_author_removes_comments() -> anyhow::Result<()> {
     let system = System::start().await?;
@@ -171,6 +171,16 @@ async fn blocked_readers_cannot_like_or_comment_and_a_reviews_author_removes_com
 
     let written = cyd.request(comment, json!({ "r": anas_review })).await?;
     let comment_id = written.data()?["commentOnReview"]["commentId"].clone();
+    // Cyd blocks Ben after commenting on his review: he no longer sees her comment.
+    let on_bens = cyd.request(comment, json!({ "r": bens_review })).await?;
+    on_bens.data()?;
+    let at = super::position(&link(&cyd, "block", &ben_id).await?.data()?["block"])?;
+    let comments = "query($r: ID!) { review(id: $r) { comments { totalCount edges { node { body } } } } }";
+    for (reader, shown) in [(&ben, 0), (&ana, 1)] {
+        let response = reader.request_at(comments, json!({ "r": bens_review }), at).await?;
+        let edges = response.data()?["review"]["comments"]["edges"].as_array().map_or(0, Vec::len);
+        assert_eq!(edges, shown, "{:?}", response.0);
+    }
     let delete = "mutation($c: ID!) { deleteComment(commentId: $c) { position } }";
     let by_ben = ben.request(delete, json!({ "c": comment_id })).await?;
     assert_eq!(by_ben.error_code(), Some("PERMISSION_DENIED"));

@@ -176,13 +176,18 @@ impl Review {
                     .map_err(|_| ApiError::invalid("after", "after is not a cursor of this list"))
             })
             .transpose()?;
+        // Comments by a reader the viewer blocked, or who blocked the viewer, are not shown.
+        let viewer = ctx.data_opt::<crate::auth::Viewer>().map_or(Uuid::nil(), |viewer| viewer.reader_id);
         let mut rows = sqlx::query!(
-            "SELECT comment_id, commenter_id, body, commented_at, position FROM review_comments
+            "SELECT comment_id, commenter_id, body, commented_at, position FROM review_comments c
              WHERE review_id = $1 AND NOT deleted AND ($2::bigint IS NULL OR position > $2)
+               AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = $4 AND blocked_id = c.commenter_id)
+               AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = c.commenter_id AND blocked_id = $4)
              ORDER BY position LIMIT $3",
             self.review_id,
             after,
-            limit + 1
+            limit + 1,
+            viewer
         )
         .fetch_all(&app(ctx).pool)
         .await

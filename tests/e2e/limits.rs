@@ -14,7 +14,8 @@ use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
 
 use super::{add_seed_book, GraphQl};
 
-const LOOPBACK_PROXY: &str = "127.0.0.1";
+/// The test's trusted proxy: every test client connects from loopback.
+const LOOPBACK_PROXY: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
 fn rates() -> LimitsConfig {
     LimitsConfig {
@@ -23,14 +24,14 @@ fn rates() -> LimitsConfig {
         reader_per_second: 1,
         reader_burst: 5,
         sign_in_per_minute: 3,
-        trusted_proxies: vec![LOOPBACK_PROXY.parse().expect("an address")],
+        trusted_proxies: vec![LOOPBACK_PROXY],
         ..LimitsConfig::PRODUCTION
     }
 }
 
 fn sockets() -> LimitsConfig {
     LimitsConfig {
-        trusted_proxies: vec![LOOPBACK_PROXY.parse().expect("an address")],
+        trusted_proxies: vec![LOOPBACK_PROXY],
         ws_init_timeout_ms: 500,
         ws_max_subscriptions: 2,
         ws_max_message_bytes: 16 << 10,

@@ -353,3 +353,119 @@ async fn malformed_ids_ranges_bad_tokens_and_wide_queries_are_refused_with_their
     assert!(ready.status().is_success(), "/readyz answered {}", ready.status());
     system.stop().await
 }
+
+/// What a client may type: plain, accented two ways, emoji sequences, quotes, private use.
+const TYPED: [&str; 19] = [
+    "a",
+    "Z",
+    " ",
+    "é",
+    "e\u{301}",
+    "😀",
+    "👩\u{200D}👩\u{200D}👧",
+    "'",
+    "\"",
+    "\\",
+    "%",
+    "_",
+    "<script>",
+    "Ω",
+    "ß",
+    "İ",
+    "\u{E000}",
+    "\u{FFFD}",
+    "\u{D7FF}",
+];
+
+/// What some text may hold and some may not: line breaks and tabs, controls, noncharacters,
+/// bidi and zero-width characters.
+const FORGED: [&str; 13] = [
+    "\n",
+    "\t",
+    "\r",
+    "\u{0}",
+    "\u{7}",
+    "\u{1b}",
+    "\u{85}",
+    "\u{200B}",
+    "\u{202E}",
+    "\u{FEFF}",
+    "\u{FFFE}",
+    "\u{FDD0}",
+    "\u{10FFFF}",
+];
+
+/// Mostly typed text, one character in thirty forged; now and then empty or very long.
+fn random_text(rng: &mut impl rand::Rng) -> String {
+    let length = match rng.gen_range(0..10) {
+        0 => rng.gen_range(0..20_000),
+        1 => 0,
+        _ => rng.gen_range(1..40),
+    };
+    let mut pick = |_| match rng.gen_range(0..30) {
+        0 => FORGED[rng.gen_range(0..FORGED.len())],
+        _ => TYPED[rng.gen_range(0..TYPED.len())],
+    };
+    (0..length).map(&mut pick).collect()
+}
+
+fn random_date(rng: &mut impl rand::Rng) -> String {
+    let year: i32 = match rng.gen_range(0..4) {
+        0 => rng.gen_range(-6_000..12_000),
+        1 => rng.gen_range(1_899..=1_901),
+        _ => rng.gen_range(1_900..=2_026),
+    };
+    let (month, day) = (rng.gen_range(1..=12), rng.gen_range(1..=28));
+    match year {
+        0..=9_999 => format!("{year:04}-{month:02}-{day:02}"),
+        _ => format!("{year:+}-{month:02}-{day:02}"),
+    }
+}
+
+/// The property: whatever a decider accepts, every projection applies. Random text and dates go
+/// into every mutation that takes them; each answer is data or a refusal with a code the
+/// client can act on (never `INTERNAL`), and afterwards every read model reaches the stream's
+/// last position and `/readyz` is ready. The seed is printed; `PROPERTY_SEED` replays one.
+#[tokio::test]
+async fn whatever_a_decider_accepts_every_projection_applies() -> anyhow::Result<()> {
+    use rand::{Rng, SeedableRng};
+    let seed = std::env::var("PROPERTY_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random::<u64>);
+    println!("PROPERTY_SEED={seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let system = System::start().await?;
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let (book, _) = add_seed_book(&ana).await?;
+    let review = ana
+        .request("mutation($b: ID!) { publishReview(bookId: $b, body: \"Vivid.\") { reviewId } }", json!({ "b": book }))
+        .await?;
+    let review = review.data()?["publishReview"]["reviewId"].as_str().unwrap_or_default().to_owned();
+    let author = ana.request("mutation { addAuthor(input: { name: \"A. Author\" }) { authorId } }", json!({})).await?;
+    let author = author.data()?["addAuthor"]["authorId"].as_str().unwrap_or_default().to_owned();
+    let ids = Ids { book, review };
+
+    let (mut accepted, mut refused) = (0, 0);
+    for _ in 0..300 {
+        let requests = match rng.gen_range(0..4) {
+            0 => with_text(&ids, &random_text(&mut rng)),
+            1 => with_name(&ids, &random_text(&mut rng)),
+            2 => with_date(&ids, &random_date(&mut rng)),
+            _ => with_book_text(&author, &random_text(&mut rng)),
+        };
+        let (query, variables) = &requests[rng.gen_range(0..requests.len())];
+        let response = ana.request(query, variables.clone()).await?;
+        match response.error_code() {
+            None => accepted += 1,
+            Some("INVALID_ARGUMENT" | "ALREADY_EXISTS" | "CONFLICT" | "NOT_FOUND") => refused += 1,
+            Some(code) => anyhow::bail!("seed {seed}: {query} with {variables} answered {code}: {:?}", response.0),
+        }
+    }
+    println!("{accepted} accepted, {refused} refused");
+    assert!(accepted > 30 && refused > 30, "seed {seed}: the draw should both pass and fail the validator");
+
+    let last = system.stream_messages().await?;
+    let read = ana.request_at("{ viewer { displayName bio } }", json!({}), last).await?;
+    assert!(read.data().is_ok(), "seed {seed}: the read models did not all reach {last}: {:?}", read.0);
+    let ready = reqwest::get(format!("{}/readyz", system.base_url)).await?;
+    assert!(ready.status().is_success(), "/readyz answered {}", ready.status());
+    system.stop().await
+}

@@ -68,6 +68,13 @@ async fn an_address_past_its_burst_is_told_to_wait_and_others_are_not() -> anyho
     assert_eq!(headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
 
     from(&system.client(), "198.51.100.2").request("{ __typename }", json!({})).await?.data()?;
+
+    // Bad tokens count too: guessing them is not a way around the limit.
+    let forger = from(&system.client(), "198.51.100.3").with_token("not.a.token");
+    for _ in 0..4 {
+        assert_eq!(forger.request("{ __typename }", json!({})).await?.error_code(), Some("UNAUTHENTICATED"));
+    }
+    assert_eq!(forger.request_http("{ __typename }", json!({})).await?.0, 429);
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     busy.request("{ __typename }", json!({})).await?.data()?;
     system.stop().await

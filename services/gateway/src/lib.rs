@@ -212,16 +212,19 @@ async fn graphql_http(
 ) -> Response {
     let mut request = request.into_inner();
     let client = app.limits.client_address(peer, &headers);
-    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let viewer = match app.tokens.from_authorization(authorization) {
-        Ok(viewer) => viewer,
-        Err(err) => return refusal(StatusCode::OK, err),
-    };
-    if let Err(err) = app.limits.request(client, viewer.map(|viewer| viewer.reader_id)) {
+    if let Err(err) = app.limits.request(client) {
         return refusal(StatusCode::TOO_MANY_REQUESTS, err);
     }
-    if let Some(viewer) = viewer {
-        request = request.data(viewer);
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    match app.tokens.from_authorization(authorization) {
+        Ok(Some(viewer)) => {
+            if let Err(err) = app.limits.reader_request(viewer.reader_id) {
+                return refusal(StatusCode::TOO_MANY_REQUESTS, err);
+            }
+            request = request.data(viewer);
+        }
+        Ok(None) => {}
+        Err(err) => return refusal(StatusCode::OK, err),
     }
     request = request.data(client);
     if let Some(value) = headers.get(MIN_POSITION_HEADER) {

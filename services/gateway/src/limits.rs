@@ -148,13 +148,14 @@ impl Limits {
         ClientAddress(client.unwrap_or(peer))
     }
 
-    /// Counts one request from `client` (and from `reader`, when signed in).
-    pub fn request(&self, client: ClientAddress, reader: Option<Uuid>) -> Result<(), ApiError> {
-        check(self.per_client.as_ref(), &client.0, "requests from this address")?;
-        match reader {
-            Some(reader) => check(self.per_reader.as_ref(), &reader, "requests from this reader"),
-            None => Ok(()),
-        }
+    /// Counts one request from `client`, before its token is even looked at.
+    pub fn request(&self, client: ClientAddress) -> Result<(), ApiError> {
+        check(self.per_client.as_ref(), &client.0, "requests from this address")
+    }
+
+    /// Counts one request of a signed-in reader, from whichever address.
+    pub fn reader_request(&self, reader: Uuid) -> Result<(), ApiError> {
+        check(self.per_reader.as_ref(), &reader, "requests from this reader")
     }
 
     /// Counts one `signIn` or `signUp` from `client`.
@@ -334,23 +335,23 @@ mod tests {
         let limits = limits(LimitsConfig { client_per_second: 1, client_burst: 3, ..LimitsConfig::PRODUCTION });
         let client = ClientAddress("10.0.0.1".parse().unwrap());
         for _ in 0..3 {
-            limits.request(client, None).unwrap();
+            limits.request(client).unwrap();
         }
-        let refused = limits.request(client, None).unwrap_err();
+        let refused = limits.request(client).unwrap_err();
         assert_eq!(refused.code, readstream_contracts::Code::RateLimited);
         assert_eq!(refused.retry_after_secs, Some(1));
-        limits.request(ClientAddress("10.0.0.2".parse().unwrap()), None).unwrap();
+        limits.request(ClientAddress("10.0.0.2".parse().unwrap())).unwrap();
     }
 
     #[test]
-    fn a_reader_is_counted_across_addresses() {
+    fn a_reader_is_counted_apart_from_addresses() {
         let limits =
             limits(LimitsConfig { reader_per_second: 1, reader_burst: 2, ..LimitsConfig::without_rate_limits() });
         let reader = Uuid::now_v7();
-        limits.request(ClientAddress("10.0.0.1".parse().unwrap()), Some(reader)).unwrap();
-        limits.request(ClientAddress("10.0.0.2".parse().unwrap()), Some(reader)).unwrap();
-        assert!(limits.request(ClientAddress("10.0.0.3".parse().unwrap()), Some(reader)).is_err());
-        limits.request(ClientAddress("10.0.0.3".parse().unwrap()), None).unwrap();
+        limits.reader_request(reader).unwrap();
+        limits.reader_request(reader).unwrap();
+        assert!(limits.reader_request(reader).is_err());
+        assert!(limits.reader_request(Uuid::now_v7()).is_ok());
     }
 
     #[test]
@@ -361,7 +362,7 @@ mod tests {
         limits.sign_in(client).unwrap();
         let refused = limits.sign_in(client).unwrap_err();
         assert!(refused.retry_after_secs.is_some_and(|secs| (1..=30).contains(&secs)), "{refused:?}");
-        limits.request(client, None).unwrap();
+        limits.request(client).unwrap();
     }
 
     #[test]

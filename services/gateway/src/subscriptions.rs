@@ -114,3 +114,16 @@ impl Subscribed {
         replayed.chain(updates).right_stream()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replay_read_with_one_row_more_than_it_may_send_says_it_was_cut_short() {
+        let cut = Replay::of(vec![1, 2, 3], 2);
+        assert_eq!((cut.items, cut.cut_short), (vec![1, 2], true));
+        let whole = Replay::of(vec![1, 2], 2);
+        assert_eq!((whole.items, whole.cut_short), (vec![1, 2], false));
+    }
+}

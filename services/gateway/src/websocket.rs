@@ -31,7 +31,7 @@ pub async fn upgrade(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let client = app.limits.client_address(peer, &headers);
-    if let Err(err) = app.limits.request(client, None) {
+    if let Err(err) = app.limits.request(client) {
         return refusal(StatusCode::TOO_MANY_REQUESTS, err);
     }
     let place = match app.limits.open_websocket(client) {

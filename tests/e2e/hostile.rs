@@ -26,6 +26,25 @@ struct Ids {
     review: String,
 }
 
+/// What the corpus aims at: Ana, the seed book, her review of it, and an author.
+struct Scene {
+    ana: GraphQl,
+    ids: Ids,
+    author: String,
+}
+
+async fn scene(system: &System) -> anyhow::Result<Scene> {
+    let (ana, _) = sign_up(system, "ana").await?;
+    let (book, _) = add_seed_book(&ana).await?;
+    let review = ana
+        .request("mutation($b: ID!) { publishReview(bookId: $b, body: \"Vivid.\") { reviewId } }", json!({ "b": book }))
+        .await?;
+    let review = review.data()?["publishReview"]["reviewId"].as_str().unwrap_or_default().to_owned();
+    let author = ana.request("mutation { addAuthor(input: { name: \"A. Author\" }) { authorId } }", json!({})).await?;
+    let author = author.data()?["addAuthor"]["authorId"].as_str().unwrap_or_default().to_owned();
+    Ok(Scene { ana, ids: Ids { book, review }, author })
+}
+
 /// Every mutation taking free text, with `text` in that field.
 fn with_text(ids: &Ids, text: &str) -> Vec<(&'static str, Value)> {
     let book = &ids.book;
@@ -131,16 +150,8 @@ async fn expect_refused(client: &GraphQl, corpus: Vec<(&'static str, Value)>) ->
 async fn values_that_could_not_be_stored_or_would_disguise_a_name_are_refused_and_append_nothing() -> anyhow::Result<()>
 {
     let system = System::start().await?;
-    let (ana, _) = sign_up(&system, "ana").await?;
+    let Scene { ids, author, .. } = scene(&system).await?;
     let (ben, _) = sign_up(&system, "ben").await?;
-    let (book, _) = add_seed_book(&ana).await?;
-    let review = ana
-        .request("mutation($b: ID!) { publishReview(bookId: $b, body: \"Vivid.\") { reviewId } }", json!({ "b": book }))
-        .await?;
-    let review = review.data()?["publishReview"]["reviewId"].as_str().unwrap_or_default().to_owned();
-    let author = ana.request("mutation { addAuthor(input: { name: \"A. Author\" }) { authorId } }", json!({})).await?;
-    let author = author.data()?["addAuthor"]["authorId"].as_str().unwrap_or_default().to_owned();
-    let ids = Ids { book, review };
     let before = system.stream_messages().await?;
 
     let mut sent = 0;
@@ -281,13 +292,8 @@ async fn expect_code(client: &GraphQl, code: &str, corpus: Vec<(&'static str, Va
 #[tokio::test]
 async fn malformed_ids_ranges_bad_tokens_and_wide_queries_are_refused_with_their_codes() -> anyhow::Result<()> {
     let system = System::start().await?;
-    let (ana, _) = sign_up(&system, "ana").await?;
+    let Scene { ids: Ids { book, review }, .. } = scene(&system).await?;
     let (ben, ben_id) = sign_up(&system, "ben").await?;
-    let (book, _) = add_seed_book(&ana).await?;
-    let review = ana
-        .request("mutation($b: ID!) { publishReview(bookId: $b, body: \"Vivid.\") { reviewId } }", json!({ "b": book }))
-        .await?;
-    let review = review.data()?["publishReview"]["reviewId"].as_str().unwrap_or_default().to_owned();
     let comment = ben
         .request(
             "mutation($r: ID!) { commentOnReview(reviewId: $r, body: \"Yes.\") { commentId } }",
@@ -433,15 +439,7 @@ async fn whatever_a_decider_accepts_every_projection_applies() -> anyhow::Result
     println!("PROPERTY_SEED={seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let system = System::start().await?;
-    let (ana, _) = sign_up(&system, "ana").await?;
-    let (book, _) = add_seed_book(&ana).await?;
-    let review = ana
-        .request("mutation($b: ID!) { publishReview(bookId: $b, body: \"Vivid.\") { reviewId } }", json!({ "b": book }))
-        .await?;
-    let review = review.data()?["publishReview"]["reviewId"].as_str().unwrap_or_default().to_owned();
-    let author = ana.request("mutation { addAuthor(input: { name: \"A. Author\" }) { authorId } }", json!({})).await?;
-    let author = author.data()?["addAuthor"]["authorId"].as_str().unwrap_or_default().to_owned();
-    let ids = Ids { book, review };
+    let Scene { ids, author, ana } = scene(&system).await?;
 
     let (mut accepted, mut refused) = (0, 0);
     for _ in 0..300 {

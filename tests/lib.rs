@@ -169,6 +169,13 @@ impl System {
         Ok(self.client().with_token(self.token_for(reader_id, Duration::from_secs(3_600))?))
     }
 
+    /// A token for `reader_id`, signed as the gateway signs them, that ended a minute ago.
+    pub fn expired_token_for(&self, reader_id: uuid::Uuid) -> anyhow::Result<String> {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+        let tokens = readstream_gateway::auth::Tokens::new(JWT_SECRET, Duration::from_secs(60));
+        tokens.issue_expiring(reader_id, now - 60).map_err(|err| anyhow::anyhow!(err.message))
+    }
+
     /// A token for `reader_id` that ends after `lifetime`, signed as the gateway signs them.
     pub fn token_for(&self, reader_id: uuid::Uuid, lifetime: Duration) -> anyhow::Result<String> {
         let tokens = readstream_gateway::auth::Tokens::new(JWT_SECRET, lifetime);

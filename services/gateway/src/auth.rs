@@ -50,9 +50,13 @@ impl Tokens {
     }
 
     pub fn issue(&self, reader_id: Uuid) -> Result<String, ApiError> {
+        self.issue_expiring(reader_id, jsonwebtoken::get_current_timestamp() + self.lifetime.as_secs())
+    }
+
+    /// A token that ends at `expires_at` (seconds since the Unix epoch), which may be past.
+    pub fn issue_expiring(&self, reader_id: Uuid, expires_at: u64) -> Result<String, ApiError> {
         let now = jsonwebtoken::get_current_timestamp();
-        let claims =
-            Claims { sub: reader_id.to_string(), iss: ISSUER.to_owned(), iat: now, exp: now + self.lifetime.as_secs() };
+        let claims = Claims { sub: reader_id.to_string(), iss: ISSUER.to_owned(), iat: now, exp: expires_at };
         jsonwebtoken::encode(&Header::default(), &claims, &self.encoding).map_err(ApiError::internal)
     }
 

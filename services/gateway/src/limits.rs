@@ -244,27 +244,28 @@ impl Extension for QueryWidth {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
+        self.check(&document)?;
+        Ok(document)
+    }
+}
+
+impl QueryWidth {
+    /// Every operation's root fields, and its aliased fields, against their maximums.
+    fn check(&self, document: &ExecutableDocument) -> Result<(), ApiError> {
+        let limits = [
+            (false, self.max_root_fields, "an operation may ask for at most {} root fields (MAX_ROOT_FIELDS)"),
+            (true, self.max_aliases, "a document may hold at most {} aliased fields (MAX_ALIASES)"),
+        ];
         for (_, operation) in document.operations.iter() {
-            let mut roots = Count::new(self.max_root_fields);
-            roots.fields(&document, &operation.node.selection_set.node, false, 0);
-            if roots.over() {
-                return Err(ApiError::invalid(
-                    "query",
-                    format!("an operation may ask for at most {} root fields (MAX_ROOT_FIELDS)", self.max_root_fields),
-                )
-                .into());
-            }
-            let mut aliases = Count::new(self.max_aliases);
-            aliases.fields(&document, &operation.node.selection_set.node, true, 0);
-            if aliases.over() {
-                return Err(ApiError::invalid(
-                    "query",
-                    format!("a document may hold at most {} aliased fields (MAX_ALIASES)", self.max_aliases),
-                )
-                .into());
+            for (aliases, max, refusal) in limits {
+                let mut count = Count::new(max);
+                count.fields(document, &operation.node.selection_set.node, aliases, 0);
+                if count.over() {
+                    return Err(ApiError::invalid("query", refusal.replace("{}", &max.to_string())));
+                }
             }
         }
-        Ok(document)
+        Ok(())
     }
 }
 
@@ -388,18 +389,9 @@ mod tests {
         limits.open_websocket(client).unwrap();
     }
 
-    fn width(query: &str, max_root_fields: usize, max_aliases: usize) -> Result<(), String> {
+    fn width(query: &str, max_root_fields: usize, max_aliases: usize) -> Result<(), ApiError> {
         let document = async_graphql::parser::parse_query(query).unwrap();
-        for (_, operation) in document.operations.iter() {
-            let mut roots = Count::new(max_root_fields);
-            roots.fields(&document, &operation.node.selection_set.node, false, 0);
-            let mut aliases = Count::new(max_aliases);
-            aliases.fields(&document, &operation.node.selection_set.node, true, 0);
-            if roots.over() || aliases.over() {
-                return Err(format!("roots {} aliases {}", roots.seen, aliases.seen));
-            }
-        }
-        Ok(())
+        QueryWidth { max_root_fields, max_aliases }.check(&document)
     }
 
     #[test]

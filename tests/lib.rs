@@ -99,7 +99,7 @@ impl System {
             addr: listener.local_addr()?,
             jwt_secret: Some(JWT_SECRET.into()),
             development: false,
-            jwt_lifetime_secs: 3_600,
+            access_token_lifetime_secs: 3_600,
             read_your_writes_timeout_ms: 10_000,
             command_timeout_ms: options.command_timeout.as_millis() as u64,
             limits: options.limits.clone(),
@@ -135,7 +135,8 @@ impl System {
                 let database = DatabaseConfig::new(&self.database_url);
                 // The real argon2id at a test's cost: the tests sign up hundreds of readers at once.
                 let password_hashing = readstream_social::PasswordHashing { memory_kib: 1_024, iterations: 1 };
-                let config = readstream_social::Config { nats, database, password_hashing };
+                let session_idle_lifetime_secs = 3_600;
+                let config = readstream_social::Config { nats, database, password_hashing, session_idle_lifetime_secs };
                 spawn("social", readstream_social::run(config, shutdown))
             }
             other => anyhow::bail!("no command service named {other}"),
@@ -173,13 +174,14 @@ impl System {
     pub fn expired_token_for(&self, reader_id: uuid::Uuid) -> anyhow::Result<String> {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
         let tokens = readstream_gateway::auth::Tokens::new(JWT_SECRET, Duration::from_secs(60));
-        tokens.issue_expiring(reader_id, now - 60).map_err(|err| anyhow::anyhow!(err.message))
+        tokens.issue_expiring(reader_id, uuid::Uuid::now_v7(), now - 60).map_err(|err| anyhow::anyhow!(err.message))
     }
 
     /// A token for `reader_id` that ends after `lifetime`, signed as the gateway signs them.
     pub fn token_for(&self, reader_id: uuid::Uuid, lifetime: Duration) -> anyhow::Result<String> {
         let tokens = readstream_gateway::auth::Tokens::new(JWT_SECRET, lifetime);
-        tokens.issue(reader_id).map_err(|err| anyhow::anyhow!(err.message))
+        let (token, _) = tokens.issue(reader_id, uuid::Uuid::now_v7()).map_err(|err| anyhow::anyhow!(err.message))?;
+        Ok(token)
     }
 
     /// How many messages the namespace's event stream holds.

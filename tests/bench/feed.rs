@@ -188,7 +188,7 @@ async fn main() -> anyhow::Result<()> {
         addr: listener.local_addr()?,
         jwt_secret: Some(SECRET.into()),
         development: false,
-        jwt_lifetime_secs: 3_600,
+        access_token_lifetime_secs: 3_600,
         read_your_writes_timeout_ms: 1_000,
         command_timeout_ms: 10_000,
         limits: readstream_gateway::limits::LimitsConfig::without_rate_limits(),
@@ -202,7 +202,8 @@ async fn main() -> anyhow::Result<()> {
         .map(|(following, viewer)| {
             Ok((
                 *following,
-                GraphQl::new(&base_url).with_token(tokens.issue(*viewer).map_err(|e| anyhow::anyhow!(e.message))?),
+                GraphQl::new(&base_url)
+                    .with_token(tokens.issue(*viewer, uuid::Uuid::now_v7()).map_err(|e| anyhow::anyhow!(e.message))?.0),
             ))
         })
         .collect::<anyhow::Result<_>>()?;

@@ -110,7 +110,7 @@ async fn main() -> anyhow::Result<()> {
         addr: listener.local_addr()?,
         jwt_secret: None,
         development: true,
-        jwt_lifetime_secs: 60,
+        access_token_lifetime_secs: 60,
         read_your_writes_timeout_ms: 1_000,
         command_timeout_ms: 10_000,
         limits: readstream_gateway::limits::LimitsConfig::without_rate_limits(),

@@ -1,4 +1,4 @@
-//! The hostile corpus, 244 requests: values a client can send that Postgres cannot store (a
+//! The hostile corpus, 246 requests: values a client can send that Postgres cannot store (a
 //! NUL, dates before 4713 BC) or that no reader should see (control characters,
 //! noncharacters, names disguised by bidi controls or zero-width characters); malformed ids,
 //! values out of range, missing, unsigned, forged and expired tokens, and queries too wide or
@@ -302,6 +302,12 @@ async fn malformed_ids_ranges_bad_tokens_and_wide_queries_are_refused_with_their
         .await?;
     let comment = comment.data()?["commentOnReview"]["commentId"].as_str().unwrap_or_default().to_owned();
     let expired = system.client().with_token(system.expired_token_for(uuid::Uuid::parse_str(&ben_id)?)?);
+    let signed_in = system
+        .client()
+        .request("mutation { signIn(handle: \"ben\", password: \"correct horse battery\") { token } }", json!({}))
+        .await?;
+    let signed_out = system.client().with_token(signed_in.data()?["signIn"]["token"].as_str().unwrap_or_default());
+    signed_out.request("mutation { signOut { sessionIds } }", json!({})).await?.data()?;
     let before = system.stream_messages().await?;
 
     let mut sent = 0;
@@ -317,9 +323,10 @@ async fn malformed_ids_ranges_bad_tokens_and_wide_queries_are_refused_with_their
     let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{claims}.");
     let forged =
         readstream_gateway::auth::Tokens::new("a secret that is not the gateway's own", Duration::from_secs(60))
-            .issue(uuid::Uuid::parse_str(&ben_id)?)
-            .map_err(|err| anyhow::anyhow!(err.message))?;
-    for client in [system.client().with_token(unsigned), system.client().with_token(forged), expired] {
+            .issue(uuid::Uuid::parse_str(&ben_id)?, uuid::Uuid::now_v7())
+            .map_err(|err| anyhow::anyhow!(err.message))?
+            .0;
+    for client in [system.client().with_token(unsigned), system.client().with_token(forged), expired, signed_out] {
         sent += expect_code(&client, "UNAUTHENTICATED", valid[..2].to_vec()).await?;
     }
 
@@ -351,7 +358,7 @@ async fn malformed_ids_ranges_bad_tokens_and_wide_queries_are_refused_with_their
         assert_eq!(response.error_code(), Some("INVALID_ARGUMENT"), "{query}: {:?}", response.0);
         sent += 1;
     }
-    assert_eq!(sent, 104, "the corpus sent {sent} requests");
+    assert_eq!(sent, 106, "the corpus sent {sent} requests");
     assert_eq!(system.stream_messages().await?, before, "a refused request appended something");
     let ready = reqwest::get(format!("{}/readyz", system.base_url)).await?;
     assert!(ready.status().is_success(), "/readyz answered {}", ready.status());

@@ -6,6 +6,7 @@ mod hostile;
 mod limits;
 mod reading;
 mod reviews;
+mod sessions;
 mod social;
 
 use std::time::Duration;

@@ -17,6 +17,9 @@ impl Service for SocialService {
 commands!(SocialService {
     SignUp => "sign_up",
     SignIn => "sign_in",
+    RefreshSession => "refresh_session",
+    SignOut => "sign_out",
+    ChangePassword => "change_password",
     UpdateProfile => "update_profile",
     Follow => "follow",
     Unfollow => "unfollow",

@@ -167,6 +167,7 @@ pub fn accepted(accepted: Accepted, id: Uuid) -> pb::Reply {
             position: accepted.position,
             event_ids: accepted.event_ids.iter().map(Uuid::to_string).collect(),
             id: id.to_string(),
+            ..Default::default()
         })),
     }
 }

@@ -68,6 +68,8 @@ pub enum StartError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot subscribe: {0}")]
     Subscribe(#[from] async_nats::SubscribeError),
+    #[error("cannot open the key-value bucket {bucket}: {source}")]
+    Bucket { bucket: String, source: async_nats::jetstream::context::CreateKeyValueError },
     #[error("configuration: {0}")]
     Config(String),
     #[error("cannot listen: {0}")]

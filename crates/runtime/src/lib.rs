@@ -1,11 +1,13 @@
 //! What every readstream service shares: typed configuration, tracing, the shutdown signal,
 //! Postgres and NATS connections, the command bus between the gateway and the services, and
-//! the readiness probes whatever starts the stack waits for.
+//! the readiness probes whatever starts the stack waits for, and the list of ended sessions
+//! every gateway refuses.
 
 pub mod bus;
 pub mod config;
 pub mod db;
 pub mod ready;
+pub mod sessions;
 
 use tokio_util::sync::CancellationToken;
 

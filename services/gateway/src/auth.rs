@@ -1,4 +1,6 @@
-//! Bearer JWTs (HS256): issued on sign-up and sign-in, naming the reader a request acts for.
+//! Bearer access tokens: short JWTs (HS256) issued on sign-up, sign-in and refresh, naming the
+//! reader a request acts for and the session they belong to. A token of an ended session is
+//! refused before it expires ([`EndedSessions`]).
 
 use std::time::Duration;
 
@@ -6,7 +8,7 @@ use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::{error::ApiError, sessions::EndedSessions};
 
 const ISSUER: &str = "readstream";
 
@@ -14,6 +16,8 @@ const ISSUER: &str = "readstream";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Viewer {
     pub reader_id: Uuid,
+    /// The session the token belongs to: signing out ends it.
+    pub session_id: Uuid,
     /// When the token ends, in seconds since the Unix epoch: a WebSocket opened with it closes then.
     pub expires_at: u64,
 }
@@ -21,6 +25,8 @@ pub struct Viewer {
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: String,
+    /// The session.
+    sid: String,
     iss: String,
     iat: u64,
     exp: u64,
@@ -31,6 +37,7 @@ pub struct Tokens {
     decoding: DecodingKey,
     validation: Validation,
     lifetime: Duration,
+    ended: EndedSessions,
 }
 
 impl Tokens {
@@ -46,17 +53,31 @@ impl Tokens {
             decoding: DecodingKey::from_secret(secret.as_bytes()),
             validation,
             lifetime,
+            ended: EndedSessions::new(lifetime),
         }
     }
 
-    pub fn issue(&self, reader_id: Uuid) -> Result<String, ApiError> {
-        self.issue_expiring(reader_id, jsonwebtoken::get_current_timestamp() + self.lifetime.as_secs())
+    /// The sessions whose tokens are refused.
+    pub fn ended_sessions(&self) -> &EndedSessions {
+        &self.ended
+    }
+
+    /// A token for `reader_id` in `session_id`, and when it ends (seconds since the Unix epoch).
+    pub fn issue(&self, reader_id: Uuid, session_id: Uuid) -> Result<(String, u64), ApiError> {
+        let expires_at = jsonwebtoken::get_current_timestamp() + self.lifetime.as_secs();
+        Ok((self.issue_expiring(reader_id, session_id, expires_at)?, expires_at))
     }
 
     /// A token that ends at `expires_at` (seconds since the Unix epoch), which may be past.
-    pub fn issue_expiring(&self, reader_id: Uuid, expires_at: u64) -> Result<String, ApiError> {
+    pub fn issue_expiring(&self, reader_id: Uuid, session_id: Uuid, expires_at: u64) -> Result<String, ApiError> {
         let now = jsonwebtoken::get_current_timestamp();
-        let claims = Claims { sub: reader_id.to_string(), iss: ISSUER.to_owned(), iat: now, exp: expires_at };
+        let claims = Claims {
+            sub: reader_id.to_string(),
+            sid: session_id.to_string(),
+            iss: ISSUER.to_owned(),
+            iat: now,
+            exp: expires_at,
+        };
         jsonwebtoken::encode(&Header::default(), &claims, &self.encoding).map_err(ApiError::internal)
     }
 
@@ -64,7 +85,14 @@ impl Tokens {
         let invalid = || ApiError::new(readstream_contracts::Code::Unauthenticated, "the token is invalid or expired");
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|_| invalid())?;
         let reader_id = Uuid::parse_str(&data.claims.sub).map_err(|_| invalid())?;
-        Ok(Viewer { reader_id, expires_at: data.claims.exp })
+        let session_id = Uuid::parse_str(&data.claims.sid).map_err(|_| invalid())?;
+        if self.ended.contains(session_id) {
+            return Err(ApiError::new(
+                readstream_contracts::Code::Unauthenticated,
+                "the session of this token has ended; sign in again",
+            ));
+        }
+        Ok(Viewer { reader_id, session_id, expires_at: data.claims.exp })
     }
 
     /// The viewer named by an `Authorization: Bearer <token>` value; `None` without one.
@@ -84,19 +112,39 @@ mod tests {
     #[test]
     fn a_token_names_its_reader_and_a_forged_one_is_refused() {
         let tokens = Tokens::new("secret", Duration::from_secs(60));
-        let reader_id = Uuid::now_v7();
-        let token = tokens.issue(reader_id).unwrap();
+        let (reader_id, session_id) = (Uuid::now_v7(), Uuid::now_v7());
+        let (token, expires_at) = tokens.issue(reader_id, session_id).unwrap();
         let viewer = tokens.verify(&token).unwrap();
-        assert_eq!(viewer.reader_id, reader_id);
+        assert_eq!((viewer.reader_id, viewer.session_id, viewer.expires_at), (reader_id, session_id, expires_at));
         assert!(viewer.expires_at.abs_diff(jsonwebtoken::get_current_timestamp() + 60) <= 1);
-        let forged = Tokens::new("another secret", Duration::from_secs(60)).issue(reader_id).unwrap();
+        let (forged, _) = Tokens::new("another secret", Duration::from_secs(60)).issue(reader_id, session_id).unwrap();
         assert!(tokens.verify(&forged).is_err());
         assert!(tokens.from_authorization(Some("Basic abc")).is_err());
         assert_eq!(tokens.from_authorization(None).unwrap(), None);
     }
 
     fn claims(reader_id: Uuid, exp: u64) -> Claims {
-        Claims { sub: reader_id.to_string(), iss: ISSUER.to_owned(), iat: exp.saturating_sub(60), exp }
+        let sid = Uuid::now_v7().to_string();
+        Claims { sub: reader_id.to_string(), sid, iss: ISSUER.to_owned(), iat: exp.saturating_sub(60), exp }
+    }
+
+    #[test]
+    fn a_token_of_an_ended_session_is_refused_and_one_without_a_session_too() {
+        let tokens = Tokens::new("secret", Duration::from_secs(60));
+        let session_id = Uuid::now_v7();
+        let (token, _) = tokens.issue(Uuid::now_v7(), session_id).unwrap();
+        tokens.ended_sessions().end(session_id, jsonwebtoken::get_current_timestamp());
+        assert!(tokens.verify(&token).is_err());
+        #[derive(Serialize)]
+        struct WithoutSession {
+            sub: String,
+            iss: String,
+            exp: u64,
+        }
+        let exp = jsonwebtoken::get_current_timestamp() + 60;
+        let claims = WithoutSession { sub: Uuid::now_v7().to_string(), iss: ISSUER.to_owned(), exp };
+        let sessionless = jsonwebtoken::encode(&Header::default(), &claims, &tokens.encoding).unwrap();
+        assert!(tokens.verify(&sessionless).is_err());
     }
 
     #[test]

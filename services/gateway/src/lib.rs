@@ -15,6 +15,7 @@ pub mod error;
 pub mod graphql;
 pub mod limits;
 pub mod positions;
+pub mod sessions;
 pub mod subscriptions;
 pub mod websocket;
 
@@ -67,9 +68,10 @@ pub struct Config {
     /// then end with the process).
     #[arg(long, env = "READSTREAM_DEVELOPMENT")]
     pub development: bool,
-    /// How long a token stays valid, in seconds.
-    #[arg(long, env = "JWT_LIFETIME_SECS", default_value_t = 7 * 24 * 3600)]
-    pub jwt_lifetime_secs: u64,
+    /// How long an access token stays valid, in seconds (at most a day); a client keeps its
+    /// session going with `refreshSession`.
+    #[arg(long, env = "ACCESS_TOKEN_LIFETIME_SECS", default_value_t = 15 * 60)]
+    pub access_token_lifetime_secs: u64,
     /// Longest wait, in milliseconds, for the read models to reach a requested position.
     #[arg(long, env = "READ_YOUR_WRITES_TIMEOUT_MS", default_value_t = 5_000)]
     pub read_your_writes_timeout_ms: u64,
@@ -121,6 +123,10 @@ fn jwt_secret(config: &Config) -> Result<String, StartError> {
 /// Serves on a listener the caller bound (tests bind port 0).
 pub async fn serve(config: Config, listener: TcpListener, shutdown: CancellationToken) -> Result<(), StartError> {
     let jwt_secret = jwt_secret(&config)?;
+    let token_lifetime = Duration::from_secs(config.access_token_lifetime_secs);
+    if token_lifetime > readstream_runtime::sessions::KEPT_FOR || token_lifetime.is_zero() {
+        return Err(StartError::Config("ACCESS_TOKEN_LIFETIME_SECS must be 1 to 86400".into()));
+    }
     let pool = readstream_runtime::db::connect_and_migrate(&config.database).await?;
     let nats = config.nats.connect().await?;
     let timeout = Duration::from_millis(config.read_your_writes_timeout_ms);
@@ -129,12 +135,17 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
         pool,
         nats,
         namespace: config.nats.namespace.clone(),
-        tokens: Arc::new(Tokens::new(&jwt_secret, Duration::from_secs(config.jwt_lifetime_secs))),
+        tokens: Arc::new(Tokens::new(&jwt_secret, token_lifetime)),
         positions,
         command_timeout: Duration::from_millis(config.command_timeout_ms),
         limits: Arc::new(Limits::new(config.limits.clone())),
     };
     tokio::spawn(forget_idle_clients(app.limits.clone(), shutdown.clone()));
+    let ended_sessions =
+        readstream_runtime::sessions::ended_sessions(app.nats.clone(), &app.namespace, config.nats.stream_replicas)
+            .await?;
+    let (tokens, stop) = (app.tokens.clone(), shutdown.clone());
+    tokio::spawn(async move { tokens.ended_sessions().follow(ended_sessions, stop).await });
     let schema = graphql::schema(app.clone());
     let router = Router::new()
         .route(
@@ -287,7 +298,7 @@ mod tests {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             jwt_secret: jwt_secret.map(Into::into),
             development,
-            jwt_lifetime_secs: 60,
+            access_token_lifetime_secs: 60,
             read_your_writes_timeout_ms: 1,
             command_timeout_ms: 1,
             limits: LimitsConfig::PRODUCTION,

@@ -2,9 +2,10 @@
 //! the client's limits: each socket is counted against its client's request rate and places,
 //! may run `WS_MAX_SUBSCRIPTIONS` subscriptions and receive messages up to
 //! `WS_MAX_MESSAGE_BYTES`, and is closed with a code when it sends no `connection_init` within
-//! `WS_INIT_TIMEOUT_MS` (4408) or when the token it was opened with expires (4401).
+//! `WS_INIT_TIMEOUT_MS` (4408) or when the token it was opened with expires or its session
+//! ends (4401).
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
@@ -19,7 +20,10 @@ use axum::{
 use futures::{SinkExt, StreamExt};
 use tokio::sync::oneshot;
 
-use crate::{auth::Viewer, refusal, subscriptions, Shared};
+use crate::{
+    auth::{Tokens, Viewer},
+    refusal, subscriptions, Shared,
+};
 
 /// Upgrades to a subscription WebSocket, or refuses with 429 when the client is over its rate
 /// or holds as many sockets as it may.
@@ -42,6 +46,7 @@ pub async fn upgrade(
     let init_timeout = Duration::from_millis(config.ws_init_timeout_ms);
     let subscriptions = subscriptions::Places::new(config.ws_max_subscriptions);
     let (signed_in, viewer) = oneshot::channel::<Option<Viewer>>();
+    let tokens = app.tokens.clone();
     upgrade
         .max_message_size(config.ws_max_message_bytes)
         .max_frame_size(config.ws_max_message_bytes)
@@ -66,7 +71,7 @@ pub async fn upgrade(
                     Ok(data)
                 })
                 .serve();
-            write(socket_sink, outgoing, connection, must_close(init_timeout, viewer)).await;
+            write(socket_sink, outgoing, connection, must_close(init_timeout, viewer, tokens)).await;
         })
 }
 
@@ -101,8 +106,13 @@ async fn write(
 }
 
 /// Resolves when a WebSocket must close: no `connection_init` within `init_timeout`, or the
-/// token it was opened with expired. Pending for good on an anonymous connection.
-async fn must_close(init_timeout: Duration, viewer: oneshot::Receiver<Option<Viewer>>) -> CloseFrame {
+/// token it was opened with expired or its session ended. Pending for good on an anonymous
+/// connection.
+async fn must_close(
+    init_timeout: Duration,
+    viewer: oneshot::Receiver<Option<Viewer>>,
+    tokens: Arc<Tokens>,
+) -> CloseFrame {
     let viewer = match tokio::time::timeout(init_timeout, viewer).await {
         Err(_) => return CloseFrame { code: 4408, reason: "Connection initialisation timeout".into() },
         Ok(Ok(Some(viewer))) => viewer,
@@ -110,6 +120,12 @@ async fn must_close(init_timeout: Duration, viewer: oneshot::Receiver<Option<Vie
         Ok(Ok(None) | Err(_)) => return std::future::pending().await,
     };
     let left = viewer.expires_at.saturating_sub(jsonwebtoken::get_current_timestamp());
-    tokio::time::sleep(Duration::from_secs(left)).await;
-    CloseFrame { code: 4401, reason: "Unauthorized: the token expired; connect again with a new one".into() }
+    tokio::select! {
+        () = tokio::time::sleep(Duration::from_secs(left)) => {
+            CloseFrame { code: 4401, reason: "Unauthorized: the token expired; connect again with a new one".into() }
+        }
+        () = tokens.ended_sessions().ended(viewer.session_id) => {
+            CloseFrame { code: 4401, reason: "Unauthorized: the session ended; sign in again".into() }
+        }
+    }
 }

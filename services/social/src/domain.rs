@@ -51,12 +51,13 @@ pub fn display_name(name: &str) -> Result<String, Rejection> {
 pub fn validate_sign_up(command: &SignUp) -> Result<(), Rejection> {
     validate_handle(&command.handle)?;
     display_name(&command.display_name)?;
-    let password = command.password.chars().count();
-    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&password) {
-        return Err(Rejection::invalid(
-            "password",
-            format!("a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters"),
-        ));
+    validate_password("password", &command.password)
+}
+
+/// A new password has `MIN_PASSWORD` to `MAX_PASSWORD` characters, `field` names the argument.
+pub fn validate_password(field: &'static str, password: &str) -> Result<(), Rejection> {
+    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&password.chars().count()) {
+        return Err(Rejection::invalid(field, format!("a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters")));
     }
     Ok(())
 }

@@ -1,13 +1,16 @@
 //! The social service: readers, their profiles and who follows or blocks whom. Answers
 //! `<ns>.cmd.social.sign_up` and `update_profile` (deciding against
-//! `<ns>.events.social.reader.<id>`), `sign_in`, and `follow`, `unfollow`, `block` and
+//! `<ns>.events.social.reader.<id>`), `sign_in`, `refresh_session`, `sign_out` and
+//! `change_password` (sessions, see [`sessions`]), and `follow`, `unfollow`, `block` and
 //! `unblock` (deciding against the pair's `<ns>.events.social.link.<low id>.<high id>`).
 //!
 //! Credentials live only in this service's own table, `social_credentials`, as argon2id
 //! hashes; the event log gets `ReaderRegistered` with the public profile. The table's unique
-//! handle key is what makes handles unique across concurrent sign-ups.
+//! handle key is what makes handles unique across concurrent sign-ups. Sessions and their
+//! refresh tokens live in `social_sessions`, never in the log either.
 
 pub mod domain;
+pub mod sessions;
 
 use std::sync::Arc;
 
@@ -30,7 +33,10 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::domain::{LinkCommand, ReaderCommand};
+use crate::{
+    domain::{LinkCommand, ReaderCommand},
+    sessions::Sessions,
+};
 
 pub const SERVICE: &str = SocialService::NAME;
 
@@ -43,6 +49,9 @@ pub struct Config {
     pub database: DatabaseConfig,
     #[command(flatten)]
     pub password_hashing: PasswordHashing,
+    /// A session whose refresh token goes unused this long ends by itself, in seconds.
+    #[arg(long, env = "SESSION_IDLE_LIFETIME_SECS", default_value_t = 30 * 24 * 3600)]
+    pub session_idle_lifetime_secs: u64,
 }
 
 /// The cost of argon2id for new password hashes. A stored hash keeps the cost it was made
@@ -74,10 +83,31 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         .hash_password(Uuid::new_v4().as_bytes(), &SaltString::generate(&mut OsRng))
         .map_err(|err| StartError::Config(format!("cannot hash passwords: {err}")))?
         .to_string();
-    let social = Social { store, pool, hasher, hashing: Arc::new(Semaphore::new(cores)), absent_hash };
+    let ended_sessions = readstream_runtime::sessions::ended_sessions(
+        client.clone(),
+        &config.nats.namespace,
+        config.nats.stream_replicas,
+    )
+    .await?;
+    let idle_lifetime = std::time::Duration::from_secs(config.session_idle_lifetime_secs);
+    let sessions = Sessions::new(pool.clone(), ended_sessions, idle_lifetime);
+    let hashing = Arc::new(Semaphore::new(cores));
+    let social = Social { store, pool, hasher, hashing, absent_hash, sessions };
     bus::Commands::<SocialService, _>::new(social)
         .on_anonymous(|social, request, meta| async move { social.sign_up(request, meta).await })
         .on_anonymous(|social, request, _| async move { social.sign_in(request).await })
+        .on_anonymous(|social, request: pb::RefreshSession, _| async move {
+            let (reader_id, session) = social.sessions.refresh(&request.refresh_token).await?;
+            Ok(with_session(bus::accepted(Accepted { position: 0, event_ids: vec![] }, reader_id), session))
+        })
+        .on(|social, request: pb::SignOut, sender| async move {
+            let session_id = parse_session_id(&request.session_id)?;
+            social.sessions.end(sender.reader_id, session_id).await?;
+            let mut reply = bus::accepted(Accepted { position: 0, event_ids: vec![] }, sender.reader_id);
+            ended(&mut reply, &[session_id]);
+            Ok(reply)
+        })
+        .on(|social, request, sender| async move { social.change_password(request, sender).await })
         .on(|social, request, sender| async move { social.update_profile(request, sender).await })
         .on(|social, request: pb::Follow, sender| async move {
             social.link(LinkCommand::Follow, sender, &request.reader_id).await
@@ -106,6 +136,26 @@ struct Social {
     /// A hash of a random password, checked when a sign-in names no account, so that answer
     /// takes as long as a wrong password.
     absent_hash: String,
+    sessions: Sessions,
+}
+
+/// `reply`, when accepted, with the session the command opened.
+fn with_session(mut reply: pb::Reply, session: pb::Session) -> pb::Reply {
+    if let Some(pb::reply::Outcome::Accepted(accepted)) = &mut reply.outcome {
+        accepted.session = Some(session);
+    }
+    reply
+}
+
+/// Says in `reply`, when accepted, which sessions the command ended.
+fn ended(reply: &mut pb::Reply, session_ids: &[Uuid]) {
+    if let Some(pb::reply::Outcome::Accepted(accepted)) = &mut reply.outcome {
+        accepted.ended_session_ids = session_ids.iter().map(Uuid::to_string).collect();
+    }
+}
+
+fn parse_session_id(session_id: &str) -> Result<Uuid, Rejection> {
+    Uuid::parse_str(session_id).map_err(|_| Rejection::invalid("sessionId", "sessionId is not a valid id"))
 }
 
 /// Runs an argon2 job on the blocking pool once a core is free for it.
@@ -191,7 +241,11 @@ impl Social {
             }
         }
         let outcome = self.register(reader_id, meta, command).await;
-        Ok(bus::reply(outcome, reader_id))
+        let reply = bus::reply(outcome, reader_id);
+        match &reply.outcome {
+            Some(pb::reply::Outcome::Accepted(_)) => Ok(with_session(reply, self.sessions.open(reader_id).await?)),
+            _ => Ok(reply),
+        }
     }
 
     /// Records the reader whose claim `command` made, then marks the claim registered.
@@ -273,6 +327,42 @@ impl Social {
                 Err(err) => return Err(bus::unavailable(&err)),
             }
         }
-        Ok(bus::accepted(Accepted { position, event_ids: vec![] }, credentials.reader_id))
+        let session = self.sessions.open(credentials.reader_id).await?;
+        Ok(with_session(bus::accepted(Accepted { position, event_ids: vec![] }, credentials.reader_id), session))
+    }
+
+    /// Needs the current password; sets the new one and ends every other session of the reader,
+    /// in one transaction that commits only once the ended sessions are announced.
+    async fn change_password(&self, request: pb::ChangePassword, sender: Sender) -> Result<pb::Reply, Rejection> {
+        let reader_id = sender.reader_id;
+        let kept = parse_session_id(&request.session_id)?;
+        domain::validate_password("newPassword", &request.new_password)?;
+        let mut tx = self.pool.begin().await.map_err(|err| db::failure(&err))?;
+        let stored_hash = sqlx::query_scalar!(
+            "SELECT password_hash FROM social_credentials WHERE reader_id = $1 FOR UPDATE",
+            reader_id
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|err| db::failure(&err))?
+        .ok_or_else(|| Rejection::new(Code::NotFound, "this reader has no account"))?;
+        if !self.verify(&request.current_password, stored_hash).await? {
+            return Err(Rejection::invalid("currentPassword", "the current password is wrong"));
+        }
+        let (password, hasher) = (request.new_password, self.hasher.clone());
+        let new_hash = hash_job(&self.hashing, move || {
+            hasher.hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng)).map(|h| h.to_string())
+        })
+        .await?
+        .map_err(internal)?;
+        sqlx::query!("UPDATE social_credentials SET password_hash = $2 WHERE reader_id = $1", reader_id, new_hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(|err| db::failure(&err))?;
+        let ended_sessions = self.sessions.end_others(&mut tx, reader_id, kept).await?;
+        tx.commit().await.map_err(|err| db::failure(&err))?;
+        let mut reply = bus::accepted(Accepted { position: 0, event_ids: vec![] }, reader_id);
+        ended(&mut reply, &ended_sessions);
+        Ok(reply)
     }
 }

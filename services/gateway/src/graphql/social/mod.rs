@@ -1,4 +1,4 @@
-//! The social slice: signing up and in, profiles, follows and blocks, and who follows whom.
+//! The social slice: signing up and in, sessions, profiles, follows and blocks, and who follows whom.
 
 pub mod reads;
 
@@ -6,6 +6,7 @@ use async_graphql::{
     connection::{Connection, Edge},
     ComplexObject, Context, InputObject, Object, Result, SimpleObject, ID,
 };
+use chrono::{DateTime, Utc};
 use readstream_contracts::{proto::commands::v1 as pb, social::SocialService, Command, ReadModel};
 use uuid::Uuid;
 
@@ -150,15 +151,61 @@ pub struct SignUpInput {
     password: String,
 }
 
-/// A signed-in session.
+/// A signed-in session: a short access token to send, and the refresh token that gets the next.
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct AuthPayload {
-    /// Send as `Authorization: Bearer <token>`.
+    /// Send as `Authorization: Bearer <token>`; it ends at `tokenExpiresAt`.
     token: String,
+    token_expires_at: DateTime<Utc>,
+    /// Keep it secret. Good once: trade it with `refreshSession` for a new token and refresh
+    /// token. Presenting a spent one again ends the session (someone copied it).
+    refresh_token: String,
+    /// The session ends if it is not refreshed before this.
+    refresh_token_expires_at: DateTime<Utc>,
+    /// The session, as `signOut` and `changePassword` name the sessions they end.
+    session_id: ID,
     reader_id: ID,
     /// The stream position of the sign-up (0 for a sign-in, unless it finished the sign-up).
     position: u64,
+}
+
+impl AuthPayload {
+    /// The payload of a command that opened or refreshed a session, with a new access token.
+    fn signed_in(ctx: &Context<'_>, accepted: pb::Accepted) -> Result<Self, ApiError> {
+        let reader_id = parse_id("readerId", &accepted.id)?;
+        let session = accepted.session.ok_or_else(|| ApiError::internal("the social service opened no session"))?;
+        let session_id = parse_id("sessionId", &session.id)?;
+        let (token, expires_at) = app(ctx).tokens.issue(reader_id, session_id)?;
+        let time = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap_or_default();
+        Ok(AuthPayload {
+            token,
+            token_expires_at: time(i64::try_from(expires_at).unwrap_or(i64::MAX)),
+            refresh_token: session.refresh_token,
+            refresh_token_expires_at: time(session.expires_at),
+            session_id: ID(session.id),
+            reader_id: ID(accepted.id),
+            position: accepted.position,
+        })
+    }
+}
+
+/// Sessions a mutation ended: their tokens are refused from now on, on every gateway, and their
+/// subscriptions closed.
+#[derive(SimpleObject)]
+pub struct SessionsEnded {
+    session_ids: Vec<ID>,
+}
+
+impl SessionsEnded {
+    /// Refuses the ended sessions here at once (the other gateways hear of them within moments).
+    fn from_reply(ctx: &Context<'_>, accepted: pb::Accepted) -> Self {
+        let now = jsonwebtoken::get_current_timestamp();
+        for session_id in accepted.ended_session_ids.iter().filter_map(|id| Uuid::parse_str(id).ok()) {
+            app(ctx).tokens.ended_sessions().end(session_id, now);
+        }
+        SessionsEnded { session_ids: accepted.ended_session_ids.into_iter().map(ID).collect() }
+    }
 }
 
 #[ComplexObject]
@@ -198,22 +245,52 @@ impl SocialMutation {
             password: input.password,
         };
         let accepted = commands::send(app(ctx), &request).await?;
-        let reader_id = parse_id("readerId", &accepted.id)?;
-        Ok(AuthPayload {
-            token: app(ctx).tokens.issue(reader_id)?,
-            reader_id: ID(accepted.id),
-            position: accepted.position,
-        })
+        Ok(AuthPayload::signed_in(ctx, accepted)?)
     }
 
+    /// Opens a session. Its `position` is 0 unless signing in finished a sign-up cut off before
+    /// its reader was recorded.
     async fn sign_in(&self, ctx: &Context<'_>, handle: String, password: String) -> Result<AuthPayload> {
         count_sign_in(ctx)?;
         let accepted =
             commands::send(app(ctx), &pb::SignIn { handle, password, meta: Some(commands::meta(None, None)?) }).await?;
-        let reader_id = parse_id("readerId", &accepted.id)?;
-        // Not 0 when signing in finished a sign-up cut off before its reader was recorded.
-        let position = accepted.position;
-        Ok(AuthPayload { token: app(ctx).tokens.issue(reader_id)?, reader_id: ID(accepted.id), position })
+        Ok(AuthPayload::signed_in(ctx, accepted)?)
+    }
+
+    /// Trades a session's refresh token for a new access token and the next refresh token.
+    async fn refresh_session(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
+        let request = pb::RefreshSession { meta: Some(commands::meta(None, None)?), refresh_token };
+        let accepted = commands::send(app(ctx), &request).await?;
+        Ok(AuthPayload::signed_in(ctx, accepted)?)
+    }
+
+    /// Ends the session of the token sent: it and its refresh token stop working.
+    async fn sign_out(&self, ctx: &Context<'_>) -> Result<SessionsEnded> {
+        let viewer = viewer(ctx)?;
+        let request =
+            pb::SignOut { meta: Some(commands::meta(Some(&viewer), None)?), session_id: viewer.session_id.to_string() };
+        let accepted = commands::send(app(ctx), &request).await?;
+        Ok(SessionsEnded::from_reply(ctx, accepted))
+    }
+
+    /// Sets a new password (8 to 1024 characters) given the current one, and ends every other
+    /// session of the reader. Counted against the sign-in rate, like a sign-in.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current_password: String,
+        new_password: String,
+    ) -> Result<SessionsEnded> {
+        count_sign_in(ctx)?;
+        let viewer = viewer(ctx)?;
+        let request = pb::ChangePassword {
+            meta: Some(commands::meta(Some(&viewer), None)?),
+            session_id: viewer.session_id.to_string(),
+            current_password,
+            new_password,
+        };
+        let accepted = commands::send(app(ctx), &request).await?;
+        Ok(SessionsEnded::from_reply(ctx, accepted))
     }
 
     /// Follows another reader; following yourself, twice, or someone who blocked you is refused.

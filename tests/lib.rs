@@ -136,7 +136,9 @@ impl System {
                 // The real argon2id at a test's cost: the tests sign up hundreds of readers at once.
                 let password_hashing = readstream_social::PasswordHashing { memory_kib: 1_024, iterations: 1 };
                 let session_idle_lifetime_secs = 3_600;
-                let config = readstream_social::Config { nats, database, password_hashing, session_idle_lifetime_secs };
+                let admin = Some(readstream_testkit::demo::LIBRARIAN.to_owned());
+                let config =
+                    readstream_social::Config { nats, database, password_hashing, admin, session_idle_lifetime_secs };
                 spawn("social", readstream_social::run(config, shutdown))
             }
             other => anyhow::bail!("no command service named {other}"),
@@ -162,6 +164,12 @@ impl System {
 
     pub fn client(&self) -> GraphQl {
         GraphQl::new(&self.base_url)
+    }
+
+    /// A client signed in as the librarian (the demo's, the tests' first admin), who adds to
+    /// the catalog.
+    pub async fn librarian(&self) -> anyhow::Result<GraphQl> {
+        readstream_testkit::demo::librarian(&self.client(), &|_, _| {}).await
     }
 
     /// A client signed in as `reader_id` without signing up: for tests where the social

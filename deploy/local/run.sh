@@ -73,6 +73,9 @@ if [[ -z ${JWT_SECRET:-} ]]; then
     JWT_SECRET=$(cat "$data/jwt-secret")
 fi
 export JWT_SECRET
+# The demo's librarian is the first admin, who grants itself the librarian role to add the
+# seed book. Name your own admin's handle here to run without the demo.
+export READSTREAM_ADMIN=${READSTREAM_ADMIN:-demo_librarian}
 # The production limits, but room for the demo's 181 sign-ups from this one address.
 export RATE_LIMIT_SIGN_IN_PER_MINUTE=${RATE_LIMIT_SIGN_IN_PER_MINUTE:-300}
 

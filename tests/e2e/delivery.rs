@@ -25,7 +25,7 @@ async fn a_command_no_service_answers_is_unavailable_changes_nothing_and_goes_th
 ) -> anyhow::Result<()> {
     let mut system = System::start_with(Options { without: vec!["ratings"], ..Options::default() }).await?;
     let (ana, _) = sign_up(&system, "ana").await?;
-    let (book, _) = add_seed_book(&ana).await?;
+    let (book, _) = add_seed_book(&system).await?;
     let before = system.stream_messages().await?;
 
     let refused = ana.request(RATE, json!({ "book": book, "stars": 5, "key": "first" })).await?;

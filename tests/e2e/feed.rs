@@ -45,7 +45,7 @@ async fn a_follower_sees_what_a_friend_did_in_order_live_and_not_after_unfollowi
     let system = System::start().await?;
     let (ana, _) = sign_up(&system, "ana").await?;
     let (ben, ben_id) = sign_up(&system, "ben").await?;
-    let (book, _) = add_seed_book(&ben).await?;
+    let (book, _) = add_seed_book(&system).await?;
     let since = follow(&ana, &ben_id).await?;
     let mut live = ana
         .subscribe(
@@ -106,7 +106,7 @@ async fn an_account_above_the_fan_out_limit_writes_one_row_and_every_follower_se
     let (star, star_id) = sign_up(&system, "celebrity").await?;
     let (plain, plain_id) = sign_up(&system, "ordinary").await?;
     let fans = sign_up_many(&system, "fan", FEED_FANOUT_LIMIT as usize + 2).await?;
-    let (book, _) = add_seed_book(&star).await?;
+    let (book, _) = add_seed_book(&system).await?;
     for fan in &fans {
         follow(fan, &star_id).await?;
     }
@@ -149,7 +149,7 @@ async fn blocks_and_backdated_imports_keep_feeds_clean_and_friends_show_on_the_b
     let (ana, ana_id) = sign_up(&system, "ana").await?;
     let (ben, ben_id) = sign_up(&system, "ben").await?;
     let (cyd, cyd_id) = sign_up(&system, "cyd").await?;
-    let (book, _) = add_seed_book(&ben).await?;
+    let (book, _) = add_seed_book(&system).await?;
     follow(&ana, &ben_id).await?;
     follow(&ana, &cyd_id).await?;
     let long_ago = Utc::now().date_naive().checked_sub_days(Days::new(700)).context("date")?.to_string();

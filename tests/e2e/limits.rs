@@ -143,8 +143,7 @@ const RATINGS_LIVE: &str = "subscription($b: ID!) { bookRatingsChanged(bookId: $
 #[tokio::test]
 async fn a_websocket_holds_a_bounded_number_of_subscriptions_and_a_client_of_websockets() -> anyhow::Result<()> {
     let system = start(sockets()).await?;
-    let reader = system.client_as(uuid::Uuid::now_v7())?;
-    let (book, _) = add_seed_book(&reader).await?;
+    let (book, _) = add_seed_book(&system).await?;
     let client = from(&system.client(), "192.0.2.1");
     let mut socket = client.subscribe(RATINGS_LIVE, json!({ "b": book })).await?;
     socket.next(Duration::from_secs(10)).await?;
@@ -236,8 +235,7 @@ async fn a_websocket_ends_when_its_token_does() -> anyhow::Result<()> {
 #[tokio::test]
 async fn a_replay_longer_than_the_bound_says_so_and_resumes_from_its_last_item() -> anyhow::Result<()> {
     let system = start(sockets()).await?;
-    let curator = system.client_as(uuid::Uuid::now_v7())?;
-    let (book, _) = add_seed_book(&curator).await?;
+    let (book, _) = add_seed_book(&system).await?;
     let mut last = 0;
     for _ in 0..3 {
         let reviewer = system.client_as(uuid::Uuid::now_v7())?;

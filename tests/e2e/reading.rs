@@ -53,7 +53,7 @@ fn book_vars(book: &str, extra: Value) -> Value {
 async fn the_seed_pages_shelf_counts_come_from_that_many_readers() -> anyhow::Result<()> {
     let system = System::start().await?;
     let readers = sign_up_many(&system, "shelver", 147).await?;
-    let (book, _) = add_seed_book(&readers[0]).await?;
+    let (book, _) = add_seed_book(&system).await?;
     let shelved = readers.iter().enumerate().map(|(i, reader)| {
         let book = book.clone();
         async move {
@@ -83,7 +83,7 @@ async fn the_seed_pages_shelf_counts_come_from_that_many_readers() -> anyhow::Re
 async fn shelf_counts_move_live() -> anyhow::Result<()> {
     let system = System::start().await?;
     let (ana, _) = sign_up(&system, "ana").await?;
-    let (book, _) = add_seed_book(&ana).await?;
+    let (book, _) = add_seed_book(&system).await?;
     let mut live = ana
         .subscribe(
             "subscription($id: ID!) { bookShelfCountsChanged(bookId: $id) { position counts { wantToRead currentlyReading } } }",
@@ -111,7 +111,7 @@ async fn shelf_counts_move_live() -> anyhow::Result<()> {
 async fn a_reread_counts_twice_in_stats_and_once_on_the_read_shelf() -> anyhow::Result<()> {
     let system = System::start().await?;
     let (ana, _) = sign_up(&system, "ana").await?;
-    let (book, _) = add_seed_book(&ana).await?;
+    let (book, _) = add_seed_book(&system).await?;
     let year = today().year() - 1;
     let day = |month: u32, day: u32| NaiveDate::from_ymd_opt(year, month, day).map(|d| d.to_string());
     step(&ana, "startReading", ", startedOn: $on", book_vars(&book, json!({ "on": day(1, 5) }))).await?;
@@ -177,8 +177,8 @@ async fn a_reread_counts_twice_in_stats_and_once_on_the_read_shelf() -> anyhow::
 async fn as_of_shows_the_shelves_as_they_stood_last_month() -> anyhow::Result<()> {
     let system = System::start().await?;
     let (ana, _) = sign_up(&system, "ana").await?;
-    let (book, _) = add_seed_book(&ana).await?;
-    let (other, _) = add_seed_book(&ana).await?;
+    let (book, _) = add_seed_book(&system).await?;
+    let (other, _) = add_seed_book(&system).await?;
     step(&ana, "wantToRead", ", on: $on", book_vars(&book, json!({ "on": days_ago(60).to_string() }))).await?;
     step(&ana, "startReading", ", startedOn: $on", book_vars(&book, json!({ "on": days_ago(20).to_string() }))).await?;
     step(&ana, "finishReading", "", book_vars(&book, json!({}))).await?;
@@ -211,7 +211,7 @@ async fn as_of_shows_the_shelves_as_they_stood_last_month() -> anyhow::Result<()
 async fn two_clients_updating_progress_at_once_lose_neither_update() -> anyhow::Result<()> {
     let system = System::start().await?;
     let (ana, _) = sign_up(&system, "ana").await?;
-    let (book, _) = add_seed_book(&ana).await?;
+    let (book, _) = add_seed_book(&system).await?;
     step(&ana, "startReading", "", json!({ "book": book })).await?;
     let updates = (0..2).map(|i| {
         attempt(
@@ -252,7 +252,7 @@ async fn two_clients_updating_progress_at_once_lose_neither_update() -> anyhow::
 async fn bad_reading_input_gets_a_coded_error_and_appends_nothing() -> anyhow::Result<()> {
     let system = System::start().await?;
     let (ana, _) = sign_up(&system, "ana").await?;
-    let (book, _) = add_seed_book(&ana).await?;
+    let (book, _) = add_seed_book(&system).await?;
     step(&ana, "startReading", ", startedOn: $on", book_vars(&book, json!({ "on": days_ago(10).to_string() }))).await?;
     let before = system.stream_messages().await?;
     let next_year = NaiveDate::from_ymd_opt(today().year() + 1, 1, 1).map(|d| d.to_string());
@@ -287,7 +287,7 @@ async fn bad_reading_input_gets_a_coded_error_and_appends_nothing() -> anyhow::R
 async fn custom_shelves_hold_books_regardless_of_case() -> anyhow::Result<()> {
     let system = System::start().await?;
     let (ana, _) = sign_up(&system, "ana").await?;
-    let (book, _) = add_seed_book(&ana).await?;
+    let (book, _) = add_seed_book(&system).await?;
     step(&ana, "addToShelf", ", name: $name", book_vars(&book, json!({ "name": "Soviet History" }))).await?;
     let at = step(&ana, "addToShelf", ", name: $name", book_vars(&book, json!({ "name": "soviet history" }))).await?;
     let query = "query($id: ID!) {
@@ -331,8 +331,8 @@ async fn dump(database_url: &str) -> anyhow::Result<Vec<String>> {
 async fn replaying_the_stream_from_position_0_rebuilds_identical_shelves() -> anyhow::Result<()> {
     let mut system = System::start().await?;
     let readers = sign_up_many(&system, "replay", 3).await?;
-    let (book, _) = add_seed_book(&readers[0]).await?;
-    let (other, _) = add_seed_book(&readers[0]).await?;
+    let (book, _) = add_seed_book(&system).await?;
+    let (other, _) = add_seed_book(&system).await?;
     let mut at = 0;
     for (i, reader) in readers.iter().enumerate() {
         step(reader, "wantToRead", ", on: $on", book_vars(&book, json!({ "on": days_ago(40).to_string() }))).await?;

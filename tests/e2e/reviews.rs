@@ -55,8 +55,8 @@ async fn the_seed_pages_community_reviews_are_rebuilt() -> anyhow::Result<()> {
     assert_eq!(dates.len(), 11);
     let system = System::start().await?;
     let reviewers = sign_up_many(&system, "critic", 11).await?;
-    let (book, _) = add_seed_book(&reviewers[0]).await?;
-    let (other_book, _) = add_seed_book(&reviewers[0]).await?;
+    let (book, _) = add_seed_book(&system).await?;
+    let (other_book, _) = add_seed_book(&system).await?;
     let mut at = 0;
     for (i, (reviewer, date)) in reviewers.iter().zip(&dates).enumerate() {
         at = at.max(rate(reviewer, &book, (i % 5 + 1) as i64).await?);
@@ -120,7 +120,7 @@ async fn the_seed_pages_community_reviews_are_rebuilt() -> anyhow::Result<()> {
 async fn a_thousand_reviews_walked_twenty_at_a_time_come_back_once_each_while_new_ones_arrive() -> anyhow::Result<()> {
     let system = System::start().await?;
     let readers = sign_up_many(&system, "walker", 1_040).await?;
-    let (book, _) = add_seed_book(&readers[0]).await?;
+    let (book, _) = add_seed_book(&system).await?;
     let today = Utc::now().date_naive();
     let day = |n: u64| today.checked_sub_days(Days::new(n)).unwrap_or(NaiveDate::MIN).to_string();
     let published = futures::stream::iter(readers[..1_000].iter().enumerate().map(|(i, reader)| {
@@ -170,7 +170,7 @@ async fn likes_from_32_concurrent_readers_are_all_counted() -> anyhow::Result<()
     let system = System::start().await?;
     let readers = sign_up_many(&system, "fan", 33).await?;
     let (author, fans) = (&readers[0], &readers[1..]);
-    let (book, _) = add_seed_book(author).await?;
+    let (book, _) = add_seed_book(&system).await?;
     let (review, _) = publish(author, &book, "Worth it.", None, false).await?;
     let likes = try_join_all(fans.iter().map(|fan| on_review(fan, "likeReview", &review))).await?;
     let mut at = 0;
@@ -210,7 +210,7 @@ async fn comments_and_new_reviews_arrive_live() -> anyhow::Result<()> {
     let system = System::start().await?;
     let (ana, _) = sign_up(&system, "ana").await?;
     let (ben, _) = sign_up(&system, "ben").await?;
-    let (book, since) = add_seed_book(&ana).await?;
+    let (book, since) = add_seed_book(&system).await?;
     let mut live = ben
         .subscribe(
             "subscription($id: ID!, $since: Int) { bookReviewAdded(bookId: $id, since: $since) { id body reviewer { handle } } }",
@@ -252,7 +252,7 @@ async fn bad_review_input_gets_a_coded_error_and_appends_nothing() -> anyhow::Re
     let system = System::start().await?;
     let (ana, _) = sign_up(&system, "ana").await?;
     let (ben, _) = sign_up(&system, "ben").await?;
-    let (book, _) = add_seed_book(&ana).await?;
+    let (book, _) = add_seed_book(&system).await?;
     let (review, _) = publish(&ana, &book, "Mine.", None, false).await?;
     let (withdrawn, _) = publish(&ben, &book, "Gone soon.", None, false).await?;
     on_review(&ben, "withdrawReview", &withdrawn).await?.data()?;
@@ -296,7 +296,7 @@ async fn bad_review_input_gets_a_coded_error_and_appends_nothing() -> anyhow::Re
 async fn node_refetches_every_kind_of_object_by_its_id() -> anyhow::Result<()> {
     let system = System::start().await?;
     let (ana, ana_id) = sign_up(&system, "ana").await?;
-    let (book, _) = add_seed_book(&ana).await?;
+    let (book, _) = add_seed_book(&system).await?;
     let (review, _) = publish(&ana, &book, "Worth every page.", None, false).await?;
     let comment_on = "mutation($r: ID!) { commentOnReview(reviewId: $r, body: \"Agreed!\") { position commentId } }";
     let response = ana.request(comment_on, json!({ "r": review })).await?;

@@ -133,7 +133,7 @@ async fn blocked_readers_cannot_like_or_comment_and_a_reviews_author_removes_com
     let (ana, _) = sign_up(&system, "ana").await?;
     let (ben, ben_id) = sign_up(&system, "ben").await?;
     let (cyd, _) = sign_up(&system, "cyd").await?;
-    let (book, _) = super::add_seed_book(&ana).await?;
+    let (book, _) = super::add_seed_book(&system).await?;
     let publish = "mutation($b: ID!) { publishReview(bookId: $b, body: \"Mine.\") { reviewId } }";
     let review_of = |response: Response| -> anyhow::Result<String> {
         Ok(response.data()?["publishReview"]["reviewId"].as_str().unwrap_or_default().to_owned())

@@ -10,7 +10,7 @@ use crate::{
     ratings::RatingsEvent,
     reading::{Progress, ReadingEvent},
     reviews::ReviewsEvent,
-    social::SocialEvent,
+    social::{Role, SocialEvent},
 };
 
 /// Something that happened, in the words of the domain: one context's event. Each context's
@@ -118,6 +118,8 @@ impl Event {
             Event::Social(SocialEvent::ReaderUnfollowed { .. }) => "ReaderUnfollowed",
             Event::Social(SocialEvent::ReaderBlocked { .. }) => "ReaderBlocked",
             Event::Social(SocialEvent::ReaderUnblocked { .. }) => "ReaderUnblocked",
+            Event::Social(SocialEvent::RoleGranted { .. }) => "RoleGranted",
+            Event::Social(SocialEvent::RoleRevoked { .. }) => "RoleRevoked",
             Event::Ratings(RatingsEvent::BookRated { .. }) => "BookRated",
             Event::Ratings(RatingsEvent::RatingCleared { .. }) => "RatingCleared",
             Event::Reading(ReadingEvent::WantToRead { .. }) => "WantToRead",
@@ -159,6 +161,21 @@ fn stars(field: &'static str, value: u32) -> Result<u8, WireError> {
     match value {
         1..=5 => Ok(value as u8),
         _ => Err(WireError::Invalid { field, expected: "star count 1..5", value: value.to_string() }),
+    }
+}
+
+fn role(value: i32) -> Result<Role, WireError> {
+    match pb::Role::try_from(value) {
+        Ok(pb::Role::Librarian) => Ok(Role::Librarian),
+        Ok(pb::Role::Admin) => Ok(Role::Admin),
+        _ => Err(WireError::Invalid { field: "role", expected: "role", value: value.to_string() }),
+    }
+}
+
+fn wire_role(role: Role) -> pb::Role {
+    match role {
+        Role::Librarian => pb::Role::Librarian,
+        Role::Admin => pb::Role::Admin,
     }
 }
 
@@ -249,6 +266,14 @@ impl TryFrom<pb::Event> for RecordedEvent {
             Body::ReaderUnblocked(e) => Event::Social(SocialEvent::ReaderUnblocked {
                 blocker_id: uuid("blocker_id", &e.blocker_id)?,
                 blocked_id: uuid("blocked_id", &e.blocked_id)?,
+            }),
+            Body::RoleGranted(e) => Event::Social(SocialEvent::RoleGranted {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                role: role(e.role)?,
+            }),
+            Body::RoleRevoked(e) => Event::Social(SocialEvent::RoleRevoked {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                role: role(e.role)?,
             }),
             Body::BookRated(e) => Event::Ratings(RatingsEvent::BookRated {
                 reader_id: uuid("reader_id", &e.reader_id)?,
@@ -527,6 +552,12 @@ impl From<&RecordedEvent> for pb::Event {
                     blocked_id: blocked_id.to_string(),
                 })
             }
+            Event::Social(SocialEvent::RoleGranted { reader_id, role }) => {
+                Body::RoleGranted(pb::RoleGranted { reader_id: reader_id.to_string(), role: wire_role(*role) as i32 })
+            }
+            Event::Social(SocialEvent::RoleRevoked { reader_id, role }) => {
+                Body::RoleRevoked(pb::RoleRevoked { reader_id: reader_id.to_string(), role: wire_role(*role) as i32 })
+            }
             Event::Reading(ReadingEvent::RemovedFromShelf { reader_id, book_id, shelf }) => {
                 Body::RemovedFromShelf(pb::RemovedFromShelf {
                     reader_id: reader_id.to_string(),
@@ -697,6 +728,8 @@ mod tests {
                 Event::Social(SocialEvent::ReaderUnfollowed { follower_id: reader_id, followee_id: book_id }),
                 Event::Social(SocialEvent::ReaderBlocked { blocker_id: reader_id, blocked_id: book_id }),
                 Event::Social(SocialEvent::ReaderUnblocked { blocker_id: reader_id, blocked_id: book_id }),
+                Event::Social(SocialEvent::RoleGranted { reader_id, role: Role::Librarian }),
+                Event::Social(SocialEvent::RoleRevoked { reader_id, role: Role::Admin }),
                 Event::Reading(ReadingEvent::RemovedFromShelf { reader_id, book_id, shelf: "russia".into() }),
                 Event::Reviews(ReviewsEvent::ReviewPublished {
                     review_id: review_id(reader_id, book_id),

@@ -20,6 +20,8 @@ commands!(SocialService {
     RefreshSession => "refresh_session",
     SignOut => "sign_out",
     ChangePassword => "change_password",
+    GrantRole => "grant_role",
+    RevokeRole => "revoke_role",
     UpdateProfile => "update_profile",
     Follow => "follow",
     Unfollow => "unfollow",
@@ -52,10 +54,114 @@ pub fn live_activity(namespace: &str, actor_id: Uuid) -> String {
 /// What readers did to their accounts and to each other.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SocialEvent {
-    ReaderRegistered { reader_id: Uuid, handle: String, display_name: String },
-    ProfileUpdated { reader_id: Uuid, display_name: String, bio: String },
-    ReaderFollowed { follower_id: Uuid, followee_id: Uuid },
-    ReaderUnfollowed { follower_id: Uuid, followee_id: Uuid },
-    ReaderBlocked { blocker_id: Uuid, blocked_id: Uuid },
-    ReaderUnblocked { blocker_id: Uuid, blocked_id: Uuid },
+    ReaderRegistered {
+        reader_id: Uuid,
+        handle: String,
+        display_name: String,
+    },
+    ProfileUpdated {
+        reader_id: Uuid,
+        display_name: String,
+        bio: String,
+    },
+    ReaderFollowed {
+        follower_id: Uuid,
+        followee_id: Uuid,
+    },
+    ReaderUnfollowed {
+        follower_id: Uuid,
+        followee_id: Uuid,
+    },
+    ReaderBlocked {
+        blocker_id: Uuid,
+        blocked_id: Uuid,
+    },
+    ReaderUnblocked {
+        blocker_id: Uuid,
+        blocked_id: Uuid,
+    },
+    /// On the reader's own subject; the admin who granted it is the envelope's actor.
+    RoleGranted {
+        reader_id: Uuid,
+        role: Role,
+    },
+    RoleRevoked {
+        reader_id: Uuid,
+        role: Role,
+    },
+}
+
+/// What a reader may do beyond their own account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Adds to and edits the shared catalog.
+    Librarian,
+    /// Grants and revokes roles.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 2] = [Role::Librarian, Role::Admin];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Librarian => "LIBRARIAN",
+            Role::Admin => "ADMIN",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.name() == name)
+    }
+}
+
+/// The roles a reader holds, folded from the events on their subject: what every command
+/// service checks, never a token's claims.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Roles(std::collections::BTreeSet<Role>);
+
+impl Roles {
+    pub fn of<'a>(events: impl IntoIterator<Item = &'a SocialEvent>) -> Self {
+        events.into_iter().fold(Self::default(), Self::evolve)
+    }
+
+    pub fn evolve(mut self, event: &SocialEvent) -> Self {
+        match event {
+            SocialEvent::RoleGranted { role, .. } => {
+                self.0.insert(*role);
+            }
+            SocialEvent::RoleRevoked { role, .. } => {
+                self.0.remove(role);
+            }
+            _ => {}
+        }
+        self
+    }
+
+    pub fn holds(&self, role: Role) -> bool {
+        self.0.contains(&role)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Role> + '_ {
+        self.0.iter().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_what_was_granted_and_not_since_revoked() {
+        let reader_id = Uuid::now_v7();
+        let events = [
+            SocialEvent::RoleGranted { reader_id, role: Role::Librarian },
+            SocialEvent::RoleGranted { reader_id, role: Role::Admin },
+            SocialEvent::ProfileUpdated { reader_id, display_name: "Ana".into(), bio: String::new() },
+            SocialEvent::RoleRevoked { reader_id, role: Role::Admin },
+        ];
+        let roles = Roles::of(&events);
+        assert!(roles.holds(Role::Librarian) && !roles.holds(Role::Admin));
+        assert_eq!(roles.iter().collect::<Vec<_>>(), [Role::Librarian]);
+    }
 }

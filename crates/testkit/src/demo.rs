@@ -1,7 +1,9 @@
 //! The demo data, loaded through the public GraphQL API as a client app would: the seed book
 //! page's book, its 33 ratings (11/16/5/1/0 for 5/4/3/2/1 stars), its 11 reviews (one with
 //! spoilers), 6 readers currently reading it and 141 wanting to read it. Every mutation carries
-//! an idempotency key, so loading twice changes nothing.
+//! an idempotency key, so loading twice changes nothing. The book and its author are added by
+//! the demo's librarian, `demo_librarian`, who must be the configured first admin
+//! (`READSTREAM_ADMIN`, as `make run` sets it) to grant itself the role.
 //!
 //! A mutation refused with `UNAVAILABLE` (no service answered: nothing was changed) is sent
 //! again with backoff, for a bounded time; any other failure, `DEADLINE_EXCEEDED` (the outcome
@@ -26,8 +28,13 @@ pub const RETRY_FOR: Duration = Duration::from_secs(30);
 pub type OnRetry<'a> = &'a (dyn Fn(&anyhow::Error, Duration) + Sync);
 
 const SIGN_UP: &str = "mutation($handle: String!, $name: String!, $key: String!) {
-    signUp(input: { handle: $handle, displayName: $name, password: \"readstream-demo\" }, idempotencyKey: $key) { token }
+    signUp(input: { handle: $handle, displayName: $name, password: \"readstream-demo\" }, idempotencyKey: $key) {
+        token readerId
+    }
 }";
+
+/// The handle of the demo's librarian, who adds the book: the first admin of `make run`.
+pub const LIBRARIAN: &str = "demo_librarian";
 
 /// A refusal that says the command reached no service, so sending it again is safe.
 #[derive(Debug, thiserror::Error)]
@@ -90,16 +97,25 @@ async fn mutate(client: &GraphQl, notify: OnRetry<'_>, mutation: &str, variables
     attempt.retry(backoff).when(|err| err.is::<NotDelivered>()).notify(notify).await
 }
 
-async fn reader(gateway: &GraphQl, notify: OnRetry<'_>, handle: &str) -> anyhow::Result<GraphQl> {
+/// Signs up (again, idempotently) the demo reader `handle`: a client as them, and their id.
+async fn reader(gateway: &GraphQl, notify: OnRetry<'_>, handle: &str) -> anyhow::Result<(GraphQl, Value)> {
     let vars = json!({ "handle": handle, "name": handle.replace('_', " "), "key": format!("seed:{handle}") });
     let response = mutate(gateway, notify, SIGN_UP, vars).await?;
     let token = response.data()?["signUp"]["token"].as_str().context("no token")?;
-    Ok(gateway.with_token(token))
+    Ok((gateway.with_token(token), response.data()?["signUp"]["readerId"].clone()))
+}
+
+/// The demo's librarian, signed up and granted the role by itself as the first admin.
+pub async fn librarian(gateway: &GraphQl, notify: OnRetry<'_>) -> anyhow::Result<GraphQl> {
+    let (librarian, reader_id) = reader(gateway, notify, LIBRARIAN).await?;
+    let grant = "mutation($r: ID!) { grantRole(readerId: $r, role: LIBRARIAN, idempotencyKey: \"seed:librarian\") { position } }";
+    mutate(&librarian, notify, grant, json!({ "r": reader_id })).await?.data()?;
+    Ok(librarian)
 }
 
 /// Loads the demo data through `gateway`; `notify` hears of each retry.
 pub async fn load(gateway: &GraphQl, notify: OnRetry<'_>) -> anyhow::Result<Loaded> {
-    let librarian = reader(gateway, notify, "demo_librarian").await?;
+    let librarian = librarian(gateway, notify).await?;
     let response = mutate(
         &librarian,
         notify,
@@ -144,7 +160,7 @@ pub async fn load(gateway: &GraphQl, notify: OnRetry<'_>) -> anyhow::Result<Load
     let rate_and_review = |(i, stars): (usize, i64)| {
         let book_id = &book_id;
         async move {
-            let rater = reader(gateway, notify, &format!("demo_reader_{:02}", i + 1)).await?;
+            let (rater, _) = reader(gateway, notify, &format!("demo_reader_{:02}", i + 1)).await?;
             let mut last = 0;
             if let Some(day) = review_days.get(i) {
                 let response = mutate(
@@ -178,7 +194,7 @@ pub async fn load(gateway: &GraphQl, notify: OnRetry<'_>) -> anyhow::Result<Load
     let shelve = |i: usize| {
         let book_id = &book_id;
         async move {
-            let shelver = reader(gateway, notify, &format!("demo_shelver_{:03}", i + 1)).await?;
+            let (shelver, _) = reader(gateway, notify, &format!("demo_shelver_{:03}", i + 1)).await?;
             let mutation = if i < 6 { "startReading" } else { "wantToRead" };
             let response = mutate(
                 &shelver,

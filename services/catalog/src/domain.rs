@@ -47,13 +47,28 @@ pub struct AddBook {
     pub author_ids: Vec<Uuid>,
 }
 
+/// Whether the reader who asks holds the librarian role, as the log says (folded from their
+/// own subject before deciding): only librarians add to the shared catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActorIsLibrarian(pub bool);
+
+impl ActorIsLibrarian {
+    fn required(self) -> Result<(), Rejection> {
+        if self.0 {
+            return Ok(());
+        }
+        Err(Rejection::new(Code::PermissionDenied, "only librarians add to the catalog"))
+    }
+}
+
 impl Decider for Author {
     type Command = AddAuthor;
-    type Facts = ();
+    type Facts = ActorIsLibrarian;
     type Event = CatalogEvent;
     type Error = Rejection;
 
-    fn decide(&self, command: &AddAuthor, _: &()) -> Result<Vec<CatalogEvent>, Rejection> {
+    fn decide(&self, command: &AddAuthor, librarian: &ActorIsLibrarian) -> Result<Vec<CatalogEvent>, Rejection> {
+        librarian.required()?;
         let name = text("name", &command.name, Text::Line, 1, MAX_NAME)?;
         let bio = text("bio", &command.bio, Text::Long, 0, MAX_DESCRIPTION)?;
         if self.exists {
@@ -70,6 +85,7 @@ impl Decider for Author {
 /// What adding a book needs besides the book's own events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BookFacts {
+    pub librarian: ActorIsLibrarian,
     /// The command's author ids that exist.
     pub known_authors: HashSet<Uuid>,
     /// Bounds the publication date.
@@ -83,6 +99,7 @@ impl Decider for Book {
     type Error = Rejection;
 
     fn decide(&self, command: &AddBook, facts: &BookFacts) -> Result<Vec<CatalogEvent>, Rejection> {
+        facts.librarian.required()?;
         let title = text("title", &command.title, Text::Line, 1, MAX_TITLE)?;
         let subtitle = text("subtitle", &command.subtitle, Text::Line, 0, MAX_TITLE)?;
         let description = text("description", &command.description, Text::Long, 0, MAX_DESCRIPTION)?;
@@ -135,7 +152,7 @@ mod tests {
 
     fn facts(known_authors: &[Uuid]) -> BookFacts {
         let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap_or_default();
-        BookFacts { known_authors: known_authors.iter().copied().collect(), today }
+        BookFacts { librarian: ActorIsLibrarian(true), known_authors: known_authors.iter().copied().collect(), today }
     }
 
     fn moscow_1956(author: Uuid) -> AddBook {
@@ -168,6 +185,8 @@ mod tests {
     fn given_no_book_when_added_then_book_added_with_trimmed_title() {
         let author = Uuid::from_u128(7);
         given::<Book>([]).when(moscow_1956(author), facts(&[author])).then([added(author)]);
+        let not_a_librarian = BookFacts { librarian: ActorIsLibrarian(false), ..facts(&[author]) };
+        given::<Book>([]).when(moscow_1956(author), not_a_librarian).then_refused(Code::PermissionDenied, None);
     }
 
     #[test]
@@ -210,13 +229,18 @@ mod tests {
     #[test]
     fn an_author_needs_a_name_and_is_added_once() {
         let author = |name: &str| AddAuthor { author_id: Uuid::from_u128(7), name: name.into(), bio: String::new() };
-        given::<Author>([]).when(author(" "), ()).then_refused(Code::InvalidArgument, Some("name"));
+        given::<Author>([]).when(author(" "), ActorIsLibrarian(true)).then_refused(Code::InvalidArgument, Some("name"));
         let added = CatalogEvent::AuthorAdded {
             author_id: Uuid::from_u128(7),
             name: "Kathleen E. Smith".into(),
             bio: String::new(),
         };
-        given::<Author>([]).when(author(" Kathleen E. Smith "), ()).then([added.clone()]);
-        given::<Author>([added]).when(author("Kathleen E. Smith"), ()).then_refused(Code::AlreadyExists, None);
+        given::<Author>([]).when(author(" Kathleen E. Smith "), ActorIsLibrarian(true)).then([added.clone()]);
+        given::<Author>([added])
+            .when(author("Kathleen E. Smith"), ActorIsLibrarian(true))
+            .then_refused(Code::AlreadyExists, None);
+        given::<Author>([])
+            .when(author("Kathleen E. Smith"), ActorIsLibrarian(false))
+            .then_refused(Code::PermissionDenied, None);
     }
 }

@@ -1,12 +1,20 @@
 //! The catalog service: authors and books. Answers `<ns>.cmd.catalog.add_author` and
-//! `add_book`, deciding against `<ns>.events.catalog.{author,book}.<id>`.
+//! `add_book`, deciding against `<ns>.events.catalog.{author,book}.<id>`; only librarians may,
+//! which the sender's own `<ns>.events.social.reader.<id>` says (their role events).
 
 pub mod domain;
 
 use std::collections::HashSet;
 
 use chrono::Utc;
-use readstream_contracts::{catalog, catalog::CatalogService, input, proto::commands::v1 as pb, Rejection, Service};
+use readstream_contracts::{
+    catalog,
+    catalog::CatalogService,
+    input,
+    proto::commands::v1 as pb,
+    social::{self, Role, Roles},
+    Rejection, Service, SocialEvent,
+};
 use readstream_eventstore::EventStore;
 use readstream_runtime::{
     bus::{self, Sender},
@@ -15,6 +23,8 @@ use readstream_runtime::{
 };
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+use crate::domain::ActorIsLibrarian;
 
 pub const SERVICE: &str = CatalogService::NAME;
 
@@ -49,14 +59,27 @@ struct Catalog {
 }
 
 impl Catalog {
-    async fn add_author(&self, request: pb::AddAuthor, Sender { meta, .. }: Sender) -> Result<pb::Reply, Rejection> {
+    /// Whether `reader_id` holds the librarian role, folded from their own subject: the log
+    /// decides, never the token.
+    async fn is_librarian(&self, reader_id: Uuid) -> Result<ActorIsLibrarian, Rejection> {
+        let history = self.store.load(&social::reader(reader_id)).await.map_err(|err| bus::unavailable(&err))?;
+        let roles = Roles::of(readstream_eventstore::context_events::<SocialEvent>(&history));
+        Ok(ActorIsLibrarian(roles.holds(Role::Librarian)))
+    }
+
+    async fn add_author(&self, request: pb::AddAuthor, sender: Sender) -> Result<pb::Reply, Rejection> {
+        let librarian = self.is_librarian(sender.reader_id).await?;
+        let meta = sender.meta;
         let author_id = created_id(meta.command_id, "author");
         let command = domain::AddAuthor { author_id, name: request.name, bio: request.bio };
-        let outcome = self.store.decide::<domain::Author>(&catalog::author(author_id), meta, &command, &()).await;
+        let outcome =
+            self.store.decide::<domain::Author>(&catalog::author(author_id), meta, &command, &librarian).await;
         Ok(bus::reply(outcome, author_id))
     }
 
-    async fn add_book(&self, request: pb::AddBook, Sender { meta, .. }: Sender) -> Result<pb::Reply, Rejection> {
+    async fn add_book(&self, request: pb::AddBook, sender: Sender) -> Result<pb::Reply, Rejection> {
+        let librarian = self.is_librarian(sender.reader_id).await?;
+        let meta = sender.meta;
         let book_id = created_id(meta.command_id, "book");
         let first_published = input::parse_date("firstPublished", &request.first_published)?;
         let author_ids =
@@ -78,7 +101,7 @@ impl Catalog {
             first_published,
             author_ids,
         };
-        let facts = domain::BookFacts { known_authors, today: Utc::now().date_naive() };
+        let facts = domain::BookFacts { librarian, known_authors, today: Utc::now().date_naive() };
         let outcome = self.store.decide::<domain::Book>(&catalog::book(book_id), meta, &command, &facts).await;
         Ok(bus::reply(outcome, book_id))
     }

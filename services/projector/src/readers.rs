@@ -1,10 +1,10 @@
-//! Readers' public profiles and the follow graph: who follows whom, who blocked whom, and each
-//! reader's follower and following counts.
+//! Readers' public profiles and roles, and the follow graph: who follows whom, who blocked
+//! whom, and each reader's follower and following counts.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use readstream_contracts::{Event, ReadModel, SocialEvent};
+use readstream_contracts::{social::Role, Event, ReadModel, SocialEvent};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
@@ -20,7 +20,7 @@ impl Projection for Readers {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["readers", "follows", "blocks", "reader_follow_counts"]
+        &["readers", "follows", "blocks", "reader_follow_counts", "reader_roles"]
     }
 
     async fn apply(&self, tx: &mut PgConnection, batch: &[Stored]) -> Result<Vec<LiveUpdate>, sqlx::Error> {
@@ -28,6 +28,8 @@ impl Projection for Readers {
         let mut profiles: HashMap<Uuid, (String, String)> = HashMap::new();
         let mut follows: HashMap<Pair, Option<(DateTime<Utc>, i64)>> = HashMap::new();
         let mut blocks: HashMap<Pair, Option<DateTime<Utc>>> = HashMap::new();
+        // Whether each reader holds each role after the batch.
+        let mut roles: HashMap<(Uuid, Role), bool> = HashMap::new();
         // (followers, following) changes per reader; the decider only emits real changes.
         let mut counts: HashMap<Uuid, (i64, i64)> = HashMap::new();
         for stored in batch {
@@ -57,6 +59,12 @@ impl Projection for Readers {
                     }
                     Event::Social(SocialEvent::ReaderUnblocked { blocker_id, blocked_id }) => {
                         blocks.insert((*blocker_id, *blocked_id), None);
+                    }
+                    Event::Social(SocialEvent::RoleGranted { reader_id, role }) => {
+                        roles.insert((*reader_id, *role), true);
+                    }
+                    Event::Social(SocialEvent::RoleRevoked { reader_id, role }) => {
+                        roles.insert((*reader_id, *role), false);
                     }
                     _ => {}
                 }
@@ -93,8 +101,37 @@ impl Projection for Readers {
         write_follows(tx, follows).await?;
         write_blocks(tx, blocks).await?;
         write_counts(tx, counts).await?;
+        write_roles(tx, roles).await?;
         Ok(Vec::new())
     }
+}
+
+async fn write_roles(tx: &mut PgConnection, changes: HashMap<(Uuid, Role), bool>) -> Result<(), sqlx::Error> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let (held, dropped): (Vec<_>, Vec<_>) = changes.into_iter().partition(|(_, holds)| *holds);
+    let columns = |changes: Vec<((Uuid, Role), bool)>| -> (Vec<Uuid>, Vec<String>) {
+        changes.into_iter().map(|((reader_id, role), _)| (reader_id, role.name().to_owned())).unzip()
+    };
+    let (readers, names) = columns(held);
+    sqlx::query!(
+        "INSERT INTO reader_roles (reader_id, role) SELECT * FROM UNNEST($1::uuid[], $2::text[]) ON CONFLICT DO NOTHING",
+        &readers,
+        &names
+    )
+    .execute(&mut *tx)
+    .await?;
+    let (readers, names) = columns(dropped);
+    sqlx::query!(
+        "DELETE FROM reader_roles r USING UNNEST($1::uuid[], $2::text[]) AS k(reader_id, role)
+         WHERE r.reader_id = k.reader_id AND r.role = k.role",
+        &readers,
+        &names
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 async fn write_follows(

@@ -1,8 +1,9 @@
-//! The social deciders: a reader's registration and profile, and the follows and blocks
-//! between two readers. Pure: no I/O, tested given/when/then.
+//! The social deciders: a reader's registration and profile, their roles, and the follows and
+//! blocks between two readers. Pure: no I/O, tested given/when/then.
 
 use readstream_contracts::{
     input::{self, Text},
+    social::{Role, Roles},
     Code, Decider, Rejection, SocialEvent,
 };
 use uuid::Uuid;
@@ -123,12 +124,66 @@ impl Decider for Reader {
                 self.display_name = display_name.clone();
                 self.bio = bio.clone();
             }
-            // Follows and blocks live on the pair's link.
+            // Follows and blocks live on the pair's link; roles are `ReaderRoles`'.
             SocialEvent::ReaderFollowed { .. }
             | SocialEvent::ReaderUnfollowed { .. }
             | SocialEvent::ReaderBlocked { .. }
-            | SocialEvent::ReaderUnblocked { .. } => {}
+            | SocialEvent::ReaderUnblocked { .. }
+            | SocialEvent::RoleGranted { .. }
+            | SocialEvent::RoleRevoked { .. } => {}
         }
+        self
+    }
+}
+
+/// A reader's roles, on the reader's own subject.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ReaderRoles {
+    pub registered: bool,
+    pub roles: Roles,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleCommand {
+    Grant { reader_id: Uuid, role: Role },
+    Revoke { reader_id: Uuid, role: Role },
+}
+
+/// Whether the reader who asks is an admin: by a role in the log, or named by configuration
+/// (`READSTREAM_ADMIN`, how the first admin comes to be), looked up before deciding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActorIsAdmin(pub bool);
+
+impl Decider for ReaderRoles {
+    type Command = RoleCommand;
+    type Facts = ActorIsAdmin;
+    type Event = SocialEvent;
+    type Error = Rejection;
+
+    fn decide(&self, command: &RoleCommand, facts: &ActorIsAdmin) -> Result<Vec<SocialEvent>, Rejection> {
+        if !facts.0 {
+            return Err(Rejection::new(Code::PermissionDenied, "only an admin grants and revokes roles"));
+        }
+        if !self.registered {
+            return Err(Rejection::not_found("readerId", "no such reader"));
+        }
+        match *command {
+            RoleCommand::Grant { reader_id, role } if !self.roles.holds(role) => {
+                Ok(vec![SocialEvent::RoleGranted { reader_id, role }])
+            }
+            RoleCommand::Revoke { reader_id, role } if self.roles.holds(role) => {
+                Ok(vec![SocialEvent::RoleRevoked { reader_id, role }])
+            }
+            // Granting a role held, or revoking one not held, changes nothing.
+            RoleCommand::Grant { .. } | RoleCommand::Revoke { .. } => Ok(vec![]),
+        }
+    }
+
+    fn evolve(mut self, event: &SocialEvent) -> Self {
+        if let SocialEvent::ReaderRegistered { .. } = event {
+            self.registered = true;
+        }
+        self.roles = self.roles.evolve(event);
         self
     }
 }
@@ -236,8 +291,11 @@ impl Decider for Link {
             SocialEvent::ReaderUnblocked { blocker_id, blocked_id } => {
                 self.blocks.remove(&(blocker_id, blocked_id));
             }
-            // A profile's events live on the reader's own subject.
-            SocialEvent::ReaderRegistered { .. } | SocialEvent::ProfileUpdated { .. } => {}
+            // A profile's and its roles' events live on the reader's own subject.
+            SocialEvent::ReaderRegistered { .. }
+            | SocialEvent::ProfileUpdated { .. }
+            | SocialEvent::RoleGranted { .. }
+            | SocialEvent::RoleRevoked { .. } => {}
         }
         self
     }
@@ -293,6 +351,28 @@ mod tests {
                 .when(ReaderCommand::SignUp(command), ())
                 .then_refused(Code::InvalidArgument, Some(field));
         }
+    }
+
+    #[test]
+    fn given_a_reader_when_an_admin_grants_a_role_then_granted_once_and_revoked_once() {
+        let grant = RoleCommand::Grant { reader_id: ANA, role: Role::Librarian };
+        let revoke = RoleCommand::Revoke { reader_id: ANA, role: Role::Librarian };
+        let granted = SocialEvent::RoleGranted { reader_id: ANA, role: Role::Librarian };
+        given::<ReaderRoles>([registered()]).when(grant, ActorIsAdmin(true)).then([granted.clone()]);
+        given::<ReaderRoles>([registered(), granted.clone()]).when(grant, ActorIsAdmin(true)).then([]);
+        given::<ReaderRoles>([registered(), granted.clone()])
+            .when(revoke, ActorIsAdmin(true))
+            .then([SocialEvent::RoleRevoked { reader_id: ANA, role: Role::Librarian }]);
+        given::<ReaderRoles>([registered()]).when(revoke, ActorIsAdmin(true)).then([]);
+    }
+
+    #[test]
+    fn when_anyone_but_an_admin_grants_a_role_or_the_reader_is_unknown_then_refused() {
+        let grant = RoleCommand::Grant { reader_id: ANA, role: Role::Admin };
+        given::<ReaderRoles>([registered()])
+            .when(grant, ActorIsAdmin(false))
+            .then_refused(Code::PermissionDenied, None);
+        given::<ReaderRoles>([]).when(grant, ActorIsAdmin(true)).then_refused(Code::NotFound, Some("readerId"));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The social service: readers, their profiles and who follows or blocks whom. Answers
 //! `<ns>.cmd.social.sign_up` and `update_profile` (deciding against
 //! `<ns>.events.social.reader.<id>`), `sign_in`, `refresh_session`, `sign_out` and
-//! `change_password` (sessions, see [`sessions`]), and `follow`, `unfollow`, `block` and
+//! `change_password` (sessions, see [`sessions`]), `grant_role` and `revoke_role` (an admin's),
+//! and `follow`, `unfollow`, `block` and
 //! `unblock` (deciding against the pair's `<ns>.events.social.link.<low id>.<high id>`).
 //!
 //! Credentials live only in this service's own table, `social_credentials`, as argon2id
@@ -20,7 +21,9 @@ use argon2::{
 };
 use chrono::Utc;
 use readstream_contracts::{
-    proto::commands::v1 as pb, social, social::SocialService, Code, Metadata, Rejection, Service,
+    proto::commands::v1 as pb,
+    social::{self, Role, SocialService},
+    Code, Metadata, Rejection, Service,
 };
 use readstream_eventstore::{Accepted, EventStore, StoreError};
 use readstream_runtime::{
@@ -34,7 +37,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
-    domain::{LinkCommand, ReaderCommand},
+    domain::{ActorIsAdmin, LinkCommand, ReaderCommand, ReaderRoles, RoleCommand},
     sessions::Sessions,
 };
 
@@ -49,6 +52,10 @@ pub struct Config {
     pub database: DatabaseConfig,
     #[command(flatten)]
     pub password_hashing: PasswordHashing,
+    /// The handle of the first admin: that reader may grant and revoke roles (and so make
+    /// other admins and librarians) without holding the role. Sign that handle up first.
+    #[arg(long, env = "READSTREAM_ADMIN")]
+    pub admin: Option<String>,
     /// A session whose refresh token goes unused this long ends by itself, in seconds.
     #[arg(long, env = "SESSION_IDLE_LIFETIME_SECS", default_value_t = 30 * 24 * 3600)]
     pub session_idle_lifetime_secs: u64,
@@ -92,7 +99,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     let idle_lifetime = std::time::Duration::from_secs(config.session_idle_lifetime_secs);
     let sessions = Sessions::new(pool.clone(), ended_sessions, idle_lifetime);
     let hashing = Arc::new(Semaphore::new(cores));
-    let social = Social { store, pool, hasher, hashing, absent_hash, sessions };
+    let admin_handle = config.admin.as_deref().map(handle_key);
+    let social = Social { store, pool, hasher, hashing, absent_hash, sessions, admin_handle };
     bus::Commands::<SocialService, _>::new(social)
         .on_anonymous(|social, request, meta| async move { social.sign_up(request, meta).await })
         .on_anonymous(|social, request, _| async move { social.sign_in(request).await })
@@ -108,6 +116,14 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
             Ok(reply)
         })
         .on(|social, request, sender| async move { social.change_password(request, sender).await })
+        .on(|social, request: pb::GrantRole, sender| async move {
+            let (reader_id, role) = (parse_reader_id(&request.reader_id)?, parse_role(&request.role)?);
+            social.decide_role(RoleCommand::Grant { reader_id, role }, sender).await
+        })
+        .on(|social, request: pb::RevokeRole, sender| async move {
+            let (reader_id, role) = (parse_reader_id(&request.reader_id)?, parse_role(&request.role)?);
+            social.decide_role(RoleCommand::Revoke { reader_id, role }, sender).await
+        })
         .on(|social, request, sender| async move { social.update_profile(request, sender).await })
         .on(|social, request: pb::Follow, sender| async move {
             social.link(LinkCommand::Follow, sender, &request.reader_id).await
@@ -137,6 +153,16 @@ struct Social {
     /// takes as long as a wrong password.
     absent_hash: String,
     sessions: Sessions,
+    /// The handle key of the configured first admin.
+    admin_handle: Option<String>,
+}
+
+fn parse_reader_id(reader_id: &str) -> Result<Uuid, Rejection> {
+    Uuid::parse_str(reader_id).map_err(|_| Rejection::invalid("readerId", "readerId is not a valid id"))
+}
+
+fn parse_role(role: &str) -> Result<Role, Rejection> {
+    Role::from_name(role).ok_or_else(|| Rejection::invalid("role", "a role is LIBRARIAN or ADMIN"))
 }
 
 /// `reply`, when accepted, with the session the command opened.
@@ -279,10 +305,38 @@ impl Social {
         .await
     }
 
+    /// Grants or revokes a role, if the sender is an admin: by the log, or by being the
+    /// configured first admin.
+    async fn decide_role(&self, command: RoleCommand, sender: Sender) -> Result<pb::Reply, Rejection> {
+        let Sender { meta, reader_id: actor } = sender;
+        let (RoleCommand::Grant { reader_id, .. } | RoleCommand::Revoke { reader_id, .. }) = command;
+        let holds_admin = self
+            .store
+            .state::<ReaderRoles>(&social::reader(actor))
+            .await
+            .map_err(|err| bus::unavailable(&err))?
+            .roles
+            .holds(Role::Admin);
+        let is_admin = holds_admin || self.is_configured_admin(actor).await?;
+        let outcome =
+            self.store.decide::<ReaderRoles>(&social::reader(reader_id), meta, &command, &ActorIsAdmin(is_admin)).await;
+        Ok(bus::reply(outcome, reader_id))
+    }
+
+    async fn is_configured_admin(&self, reader_id: Uuid) -> Result<bool, Rejection> {
+        let Some(admin_handle) = &self.admin_handle else { return Ok(false) };
+        let handle_key =
+            sqlx::query_scalar!("SELECT handle_key FROM social_credentials WHERE reader_id = $1", reader_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|err| db::failure(&err))?;
+        Ok(handle_key.as_ref() == Some(admin_handle))
+    }
+
     /// Follow, unfollow, block or unblock another reader, on the pair's own subject.
     async fn link(&self, command: LinkCommand, sender: Sender, other: &str) -> Result<pb::Reply, Rejection> {
         let Sender { meta, reader_id: actor } = sender;
-        let other = Uuid::parse_str(other).map_err(|_| Rejection::invalid("readerId", "readerId is not a valid id"))?;
+        let other = parse_reader_id(other)?;
         let other_exists = self.store.exists(&social::reader(other)).await.map_err(|e| bus::unavailable(&e))?;
         let facts = domain::LinkFacts { actor, other, other_exists };
         let outcome = self.store.decide::<domain::Link>(&social::link(actor, other), meta, &command, &facts).await;

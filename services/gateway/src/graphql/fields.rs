@@ -135,6 +135,12 @@ impl Reader {
         self.0.joined_at
     }
 
+    /// What the reader may do beyond their own account: a librarian adds to the catalog, an
+    /// admin grants and revokes roles.
+    async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<social::Role>> {
+        Ok(social::roles(ctx, self.0.reader_id).await?)
+    }
+
     /// The reader's books, on one built-in shelf (`status`), one custom shelf (`shelf`) or all;
     /// `asOf` shows the built-in shelves as they stood at the end of that day.
     #[allow(clippy::too_many_arguments)]

@@ -7,7 +7,11 @@ use async_graphql::{
     ComplexObject, Context, InputObject, Object, Result, SimpleObject, ID,
 };
 use chrono::{DateTime, Utc};
-use readstream_contracts::{proto::commands::v1 as pb, social::SocialService, Command, ReadModel};
+use readstream_contracts::{
+    proto::commands::v1 as pb,
+    social::{self, SocialService},
+    Command, ReadModel,
+};
 use uuid::Uuid;
 
 use super::{
@@ -54,6 +58,34 @@ pub async fn viewer_follows(ctx: &Context<'_>, reader_id: Uuid) -> Result<bool, 
     )
     .fetch_one(&app(ctx).pool)
     .await?)
+}
+
+/// What a reader may do beyond their own account.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Adds to and edits the shared catalog.
+    Librarian,
+    /// Grants and revokes roles.
+    Admin,
+}
+
+impl Role {
+    fn contract(self) -> social::Role {
+        match self {
+            Role::Librarian => social::Role::Librarian,
+            Role::Admin => social::Role::Admin,
+        }
+    }
+}
+
+pub async fn roles(ctx: &Context<'_>, reader_id: Uuid) -> Result<Vec<Role>, ApiError> {
+    let names = sqlx::query_scalar!("SELECT role FROM reader_roles WHERE reader_id = $1 ORDER BY role", reader_id)
+        .fetch_all(&app(ctx).pool)
+        .await?;
+    Ok([Role::Librarian, Role::Admin]
+        .into_iter()
+        .filter(|role| names.iter().any(|name| name == role.contract().name()))
+        .collect())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +143,8 @@ pub async fn follow_list(
     Ok(connection)
 }
 
-/// What a follow command did, and the other reader once projected.
+/// What a command toward another reader (follow, block, a role) did, and that reader once
+/// projected.
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct FollowPayload {
@@ -323,6 +356,31 @@ impl SocialMutation {
     ) -> Result<FollowPayload> {
         let (meta, reader_id) = toward(ctx, &reader_id, idempotency_key)?;
         send(ctx, &pb::Unblock { meta, reader_id }).await
+    }
+
+    /// Gives a reader a role; only an admin may (`PERMISSION_DENIED` otherwise). Granting a
+    /// role held changes nothing.
+    async fn grant_role(
+        &self,
+        ctx: &Context<'_>,
+        reader_id: ID,
+        role: Role,
+        idempotency_key: Option<String>,
+    ) -> Result<FollowPayload> {
+        let (meta, reader_id) = toward(ctx, &reader_id, idempotency_key)?;
+        send(ctx, &pb::GrantRole { meta, reader_id, role: role.contract().name().to_owned() }).await
+    }
+
+    /// Takes a role back; only an admin may.
+    async fn revoke_role(
+        &self,
+        ctx: &Context<'_>,
+        reader_id: ID,
+        role: Role,
+        idempotency_key: Option<String>,
+    ) -> Result<FollowPayload> {
+        let (meta, reader_id) = toward(ctx, &reader_id, idempotency_key)?;
+        send(ctx, &pb::RevokeRole { meta, reader_id, role: role.contract().name().to_owned() }).await
     }
 
     /// Changes the viewer's public profile; what is left out stays.

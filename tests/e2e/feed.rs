@@ -193,3 +193,50 @@ async fn blocks_and_backdated_imports_keep_feeds_clean_and_friends_show_on_the_b
     assert_eq!(kinds(response.data()?), vec![("WANT_TO_READ".into(), "cyd".into())]);
     system.stop().await
 }
+
+/// A reader chooses who sees their reading: `ONLY_ME` hides their shelves from everyone else,
+/// and their reading activities from their followers' feeds, those fanned out before too;
+/// `FOLLOWERS` shows them to followers only. Their ratings stay in the feed and the book's
+/// counts count them whatever they chose.
+#[tokio::test]
+async fn a_reader_who_keeps_their_reading_private_is_hidden_from_shelves_and_feeds_but_counted() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let (ben, ben_id) = sign_up(&system, "ben").await?;
+    let (carl, _) = sign_up(&system, "carl").await?;
+    let (book, _) = add_seed_book(&system).await?;
+    follow(&ana, &ben_id).await?;
+    act(&ben, "mutation($b: ID!) { wantToRead(bookId: $b) { position } }", json!({ "b": book })).await?;
+    rate(&ben, &book, 4).await?;
+    let visibility =
+        "mutation($v: Visibility!) { setReadingVisibility(visibility: $v) { position reader { readingVisibility } } }";
+    let private = ben.request(visibility, json!({ "v": "ONLY_ME" })).await?;
+    assert_eq!(private.data()?["setReadingVisibility"]["reader"]["readingVisibility"], "ONLY_ME");
+    let at = position(&private.data()?["setReadingVisibility"])?;
+
+    let feed = ana.request_at(FEED, json!({}), at).await?;
+    assert_eq!(kinds(feed.data()?), vec![("RATED".into(), "ben".into())], "the fanned-out want-to-read is hidden");
+    let shelf = "query { reader(handle: \"ben\") { shelf { totalCount } shelves { name } } }";
+    for other in [&ana, &carl, &system.client()] {
+        let refused = other.request(shelf, json!({})).await?;
+        assert_eq!(refused.error_code(), Some("PERMISSION_DENIED"), "{:?}", refused.0);
+    }
+    assert_eq!(ben.request(shelf, json!({})).await?.data()?["reader"]["shelf"]["totalCount"], 1, "his own");
+    let counts = "query($b: ID!) { book(id: $b) { shelfCounts { wantToRead } } }";
+    let counted = carl.request(counts, json!({ "b": book })).await?;
+    assert_eq!(counted.data()?["book"]["shelfCounts"]["wantToRead"], 1, "the anonymous count counts him");
+    let friends = "query($b: ID!) { book(id: $b) { followedReaders { totalCount edges { node { status stars } } } } }";
+    let friends = ana.request(friends, json!({ "b": book })).await?;
+    let followed = &friends.data()?["book"]["followedReaders"];
+    assert_eq!(followed["edges"][0]["node"], json!({ "status": null, "stars": 4 }), "his rating shows, not his shelf");
+
+    let followers_only = ben.request(visibility, json!({ "v": "FOLLOWERS" })).await?;
+    let at = position(&followers_only.data()?["setReadingVisibility"])?;
+    assert_eq!(ana.request_at(shelf, json!({}), at).await?.data()?["reader"]["shelf"]["totalCount"], 1);
+    assert_eq!(carl.request(shelf, json!({})).await?.error_code(), Some("PERMISSION_DENIED"));
+    let feed = ana.request(FEED, json!({})).await?;
+    assert_eq!(kinds(feed.data()?).len(), 2, "a follower sees it all again");
+    let bad = ben.request("mutation { setReadingVisibility(visibility: NOBODY) { position } }", json!({})).await?;
+    assert_eq!(bad.error_code(), Some("INVALID_ARGUMENT"));
+    system.stop().await
+}

@@ -10,7 +10,7 @@ use crate::{
     ratings::RatingsEvent,
     reading::{Progress, ReadingEvent},
     reviews::ReviewsEvent,
-    social::{Role, SocialEvent},
+    social::{Role, SocialEvent, Visibility},
 };
 
 /// Something that happened, in the words of the domain: one context's event. Each context's
@@ -120,6 +120,7 @@ impl Event {
             Event::Social(SocialEvent::ReaderUnblocked { .. }) => "ReaderUnblocked",
             Event::Social(SocialEvent::RoleGranted { .. }) => "RoleGranted",
             Event::Social(SocialEvent::RoleRevoked { .. }) => "RoleRevoked",
+            Event::Social(SocialEvent::ReadingVisibilityChanged { .. }) => "ReadingVisibilityChanged",
             Event::Ratings(RatingsEvent::BookRated { .. }) => "BookRated",
             Event::Ratings(RatingsEvent::RatingCleared { .. }) => "RatingCleared",
             Event::Reading(ReadingEvent::WantToRead { .. }) => "WantToRead",
@@ -176,6 +177,23 @@ fn wire_role(role: Role) -> pb::Role {
     match role {
         Role::Librarian => pb::Role::Librarian,
         Role::Admin => pb::Role::Admin,
+    }
+}
+
+fn visibility(value: i32) -> Result<Visibility, WireError> {
+    match pb::Visibility::try_from(value) {
+        Ok(pb::Visibility::Everyone) => Ok(Visibility::Everyone),
+        Ok(pb::Visibility::Followers) => Ok(Visibility::Followers),
+        Ok(pb::Visibility::OnlyMe) => Ok(Visibility::OnlyMe),
+        _ => Err(WireError::Invalid { field: "visibility", expected: "visibility", value: value.to_string() }),
+    }
+}
+
+fn wire_visibility(visibility: Visibility) -> pb::Visibility {
+    match visibility {
+        Visibility::Everyone => pb::Visibility::Everyone,
+        Visibility::Followers => pb::Visibility::Followers,
+        Visibility::OnlyMe => pb::Visibility::OnlyMe,
     }
 }
 
@@ -274,6 +292,10 @@ impl TryFrom<pb::Event> for RecordedEvent {
             Body::RoleRevoked(e) => Event::Social(SocialEvent::RoleRevoked {
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 role: role(e.role)?,
+            }),
+            Body::ReadingVisibilityChanged(e) => Event::Social(SocialEvent::ReadingVisibilityChanged {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                visibility: visibility(e.visibility)?,
             }),
             Body::BookRated(e) => Event::Ratings(RatingsEvent::BookRated {
                 reader_id: uuid("reader_id", &e.reader_id)?,
@@ -558,6 +580,12 @@ impl From<&RecordedEvent> for pb::Event {
             Event::Social(SocialEvent::RoleRevoked { reader_id, role }) => {
                 Body::RoleRevoked(pb::RoleRevoked { reader_id: reader_id.to_string(), role: wire_role(*role) as i32 })
             }
+            Event::Social(SocialEvent::ReadingVisibilityChanged { reader_id, visibility }) => {
+                Body::ReadingVisibilityChanged(pb::ReadingVisibilityChanged {
+                    reader_id: reader_id.to_string(),
+                    visibility: wire_visibility(*visibility) as i32,
+                })
+            }
             Event::Reading(ReadingEvent::RemovedFromShelf { reader_id, book_id, shelf }) => {
                 Body::RemovedFromShelf(pb::RemovedFromShelf {
                     reader_id: reader_id.to_string(),
@@ -730,6 +758,7 @@ mod tests {
                 Event::Social(SocialEvent::ReaderUnblocked { blocker_id: reader_id, blocked_id: book_id }),
                 Event::Social(SocialEvent::RoleGranted { reader_id, role: Role::Librarian }),
                 Event::Social(SocialEvent::RoleRevoked { reader_id, role: Role::Admin }),
+                Event::Social(SocialEvent::ReadingVisibilityChanged { reader_id, visibility: Visibility::OnlyMe }),
                 Event::Reading(ReadingEvent::RemovedFromShelf { reader_id, book_id, shelf: "russia".into() }),
                 Event::Reviews(ReviewsEvent::ReviewPublished {
                     review_id: review_id(reader_id, book_id),

@@ -20,6 +20,7 @@ commands!(SocialService {
     RefreshSession => "refresh_session",
     SignOut => "sign_out",
     ChangePassword => "change_password",
+    SetReadingVisibility => "set_reading_visibility",
     GrantRole => "grant_role",
     RevokeRole => "revoke_role",
     UpdateProfile => "update_profile",
@@ -89,6 +90,38 @@ pub enum SocialEvent {
         reader_id: Uuid,
         role: Role,
     },
+    /// On the reader's own subject.
+    ReadingVisibilityChanged {
+        reader_id: Uuid,
+        visibility: Visibility,
+    },
+}
+
+/// Who sees a reader's shelves, progress and reading history (the anonymous counts of a book
+/// count everyone regardless).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Visibility {
+    #[default]
+    Everyone,
+    /// The readers who follow them.
+    Followers,
+    OnlyMe,
+}
+
+impl Visibility {
+    pub const ALL: [Visibility; 3] = [Visibility::Everyone, Visibility::Followers, Visibility::OnlyMe];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Visibility::Everyone => "EVERYONE",
+            Visibility::Followers => "FOLLOWERS",
+            Visibility::OnlyMe => "ONLY_ME",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Visibility> {
+        Visibility::ALL.into_iter().find(|visibility| visibility.name() == name)
+    }
 }
 
 /// What a reader may do beyond their own account.

@@ -1,10 +1,13 @@
-//! Readers' public profiles and roles, and the follow graph: who follows whom, who blocked
+//! Readers' public profiles, roles and reading visibility, and the follow graph: who follows whom, who blocked
 //! whom, and each reader's follower and following counts.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use readstream_contracts::{social::Role, Event, ReadModel, SocialEvent};
+use readstream_contracts::{
+    social::{Role, Visibility},
+    Event, ReadModel, SocialEvent,
+};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
@@ -30,6 +33,7 @@ impl Projection for Readers {
         let mut blocks: HashMap<Pair, Option<DateTime<Utc>>> = HashMap::new();
         // Whether each reader holds each role after the batch.
         let mut roles: HashMap<(Uuid, Role), bool> = HashMap::new();
+        let mut visibilities: HashMap<Uuid, Visibility> = HashMap::new();
         // (followers, following) changes per reader; the decider only emits real changes.
         let mut counts: HashMap<Uuid, (i64, i64)> = HashMap::new();
         for stored in batch {
@@ -59,6 +63,9 @@ impl Projection for Readers {
                     }
                     Event::Social(SocialEvent::ReaderUnblocked { blocker_id, blocked_id }) => {
                         blocks.insert((*blocker_id, *blocked_id), None);
+                    }
+                    Event::Social(SocialEvent::ReadingVisibilityChanged { reader_id, visibility }) => {
+                        visibilities.insert(*reader_id, *visibility);
                     }
                     Event::Social(SocialEvent::RoleGranted { reader_id, role }) => {
                         roles.insert((*reader_id, *role), true);
@@ -94,6 +101,21 @@ impl Projection for Readers {
                 &readers,
                 &names,
                 &bios
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !visibilities.is_empty() {
+            let (readers, names): (Vec<Uuid>, Vec<String>) = visibilities
+                .into_iter()
+                .map(|(reader_id, visibility)| (reader_id, visibility.name().to_owned()))
+                .unzip();
+            sqlx::query!(
+                "UPDATE readers r SET reading_visibility = v.visibility
+                 FROM UNNEST($1::uuid[], $2::text[]) AS v(reader_id, visibility)
+                 WHERE r.reader_id = v.reader_id",
+                &readers,
+                &names
             )
             .execute(&mut *tx)
             .await?;

@@ -3,7 +3,7 @@
 
 use readstream_contracts::{
     input::{self, Text},
-    social::{Role, Roles},
+    social::{Role, Roles, Visibility},
     Code, Decider, Rejection, SocialEvent,
 };
 use uuid::Uuid;
@@ -21,6 +21,7 @@ pub struct Reader {
     pub registered: bool,
     pub display_name: String,
     pub bio: String,
+    pub reading_visibility: Visibility,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +73,11 @@ pub enum ReaderCommand {
         display_name: Option<String>,
         bio: Option<String>,
     },
+    /// Who sees the reader's shelves, progress and reading history.
+    SetReadingVisibility {
+        reader_id: Uuid,
+        visibility: Visibility,
+    },
 }
 
 impl Decider for Reader {
@@ -111,6 +117,15 @@ impl Decider for Reader {
                 }
                 Ok(vec![SocialEvent::ProfileUpdated { reader_id: *reader_id, display_name, bio }])
             }
+            ReaderCommand::SetReadingVisibility { reader_id, visibility } => {
+                if !self.registered {
+                    return Err(Rejection::not_found("readerId", "no such reader"));
+                }
+                if *visibility == self.reading_visibility {
+                    return Ok(vec![]);
+                }
+                Ok(vec![SocialEvent::ReadingVisibilityChanged { reader_id: *reader_id, visibility: *visibility }])
+            }
         }
     }
 
@@ -124,6 +139,7 @@ impl Decider for Reader {
                 self.display_name = display_name.clone();
                 self.bio = bio.clone();
             }
+            SocialEvent::ReadingVisibilityChanged { visibility, .. } => self.reading_visibility = *visibility,
             // Follows and blocks live on the pair's link; roles are `ReaderRoles`'.
             SocialEvent::ReaderFollowed { .. }
             | SocialEvent::ReaderUnfollowed { .. }
@@ -291,9 +307,10 @@ impl Decider for Link {
             SocialEvent::ReaderUnblocked { blocker_id, blocked_id } => {
                 self.blocks.remove(&(blocker_id, blocked_id));
             }
-            // A profile's and its roles' events live on the reader's own subject.
+            // A profile's, its roles' and its privacy's events live on the reader's own subject.
             SocialEvent::ReaderRegistered { .. }
             | SocialEvent::ProfileUpdated { .. }
+            | SocialEvent::ReadingVisibilityChanged { .. }
             | SocialEvent::RoleGranted { .. }
             | SocialEvent::RoleRevoked { .. } => {}
         }
@@ -351,6 +368,17 @@ mod tests {
                 .when(ReaderCommand::SignUp(command), ())
                 .then_refused(Code::InvalidArgument, Some(field));
         }
+    }
+
+    #[test]
+    fn given_a_reader_when_choosing_who_sees_their_reading_then_changed_once() {
+        let only_me = ReaderCommand::SetReadingVisibility { reader_id: ANA, visibility: Visibility::OnlyMe };
+        let changed = SocialEvent::ReadingVisibilityChanged { reader_id: ANA, visibility: Visibility::OnlyMe };
+        given::<Reader>([registered()]).when(only_me.clone(), ()).then([changed.clone()]);
+        given::<Reader>([registered(), changed]).when(only_me.clone(), ()).then([]);
+        let everyone = ReaderCommand::SetReadingVisibility { reader_id: ANA, visibility: Visibility::Everyone };
+        given::<Reader>([registered()]).when(everyone, ()).then([]);
+        given::<Reader>([]).when(only_me, ()).then_refused(Code::NotFound, Some("readerId"));
     }
 
     #[test]

@@ -1,8 +1,8 @@
-//! The social service: readers, their profiles and who follows or blocks whom. Answers
-//! `<ns>.cmd.social.sign_up` and `update_profile` (deciding against
-//! `<ns>.events.social.reader.<id>`), `sign_in`, `refresh_session`, `sign_out` and
-//! `change_password` (sessions, see [`sessions`]), `grant_role` and `revoke_role` (an admin's),
-//! and `follow`, `unfollow`, `block` and
+//! The social service: readers, their profiles, roles and privacy, and who follows or blocks
+//! whom. Answers `<ns>.cmd.social.sign_up`, `update_profile`, `set_reading_visibility`,
+//! `grant_role` and `revoke_role` (an admin's), all deciding against
+//! `<ns>.events.social.reader.<id>`; `sign_in`, `refresh_session`, `sign_out` and
+//! `change_password` (sessions, see [`sessions`]); and `follow`, `unfollow`, `block` and
 //! `unblock` (deciding against the pair's `<ns>.events.social.link.<low id>.<high id>`).
 //!
 //! Credentials live only in this service's own table, `social_credentials`, as argon2id
@@ -22,7 +22,7 @@ use argon2::{
 use chrono::Utc;
 use readstream_contracts::{
     proto::commands::v1 as pb,
-    social::{self, Role, SocialService},
+    social::{self, Role, SocialService, Visibility},
     Code, Metadata, Rejection, Service,
 };
 use readstream_eventstore::{Accepted, EventStore, StoreError};
@@ -116,6 +116,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
             Ok(reply)
         })
         .on(|social, request, sender| async move { social.change_password(request, sender).await })
+        .on(|social, request: pb::SetReadingVisibility, sender| async move {
+            let visibility = Visibility::from_name(&request.visibility)
+                .ok_or_else(|| Rejection::invalid("visibility", "visibility is EVERYONE, FOLLOWERS or ONLY_ME"))?;
+            let command = ReaderCommand::SetReadingVisibility { reader_id: sender.reader_id, visibility };
+            social.decide_reader(command, sender).await
+        })
         .on(|social, request: pb::GrantRole, sender| async move {
             let (reader_id, role) = (parse_reader_id(&request.reader_id)?, parse_role(&request.role)?);
             social.decide_role(RoleCommand::Grant { reader_id, role }, sender).await
@@ -344,8 +350,14 @@ impl Social {
     }
 
     async fn update_profile(&self, request: pb::UpdateProfile, sender: Sender) -> Result<pb::Reply, Rejection> {
-        let Sender { meta, reader_id } = sender;
+        let reader_id = sender.reader_id;
         let command = ReaderCommand::UpdateProfile { reader_id, display_name: request.display_name, bio: request.bio };
+        self.decide_reader(command, sender).await
+    }
+
+    /// Decides a command of the sender's own profile.
+    async fn decide_reader(&self, command: ReaderCommand, sender: Sender) -> Result<pb::Reply, Rejection> {
+        let Sender { meta, reader_id } = sender;
         let outcome = self.store.decide::<domain::Reader>(&social::reader(reader_id), meta, &command, &()).await;
         Ok(bus::reply(outcome, reader_id))
     }

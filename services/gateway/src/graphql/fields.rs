@@ -135,6 +135,11 @@ impl Reader {
         self.0.joined_at
     }
 
+    /// Who sees this reader's shelves, progress and reading history.
+    async fn reading_visibility(&self, ctx: &Context<'_>) -> Result<social::Visibility> {
+        Ok(social::reading_visibility(ctx, self.0.reader_id).await?)
+    }
+
     /// What the reader may do beyond their own account: a librarian adds to the catalog, an
     /// admin grants and revokes roles.
     async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<social::Role>> {
@@ -142,7 +147,8 @@ impl Reader {
     }
 
     /// The reader's books, on one built-in shelf (`status`), one custom shelf (`shelf`) or all;
-    /// `asOf` shows the built-in shelves as they stood at the end of that day.
+    /// `asOf` shows the built-in shelves as they stood at the end of that day. Refused
+    /// (`PERMISSION_DENIED`) unless the reader shares their reading with the viewer.
     #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "super::shared::page_cost(first, child_complexity)")]
     async fn shelf(
@@ -155,6 +161,7 @@ impl Reader {
         #[graphql(default)] order_by: ShelfOrder,
         as_of: Option<NaiveDate>,
     ) -> Result<Connection<String, ShelfEntry, ListInfo>> {
+        social::reading_shared(ctx, self.0.reader_id).await?;
         Ok(reading::shelf(ctx, self.0.reader_id, status, shelf, first, after, order_by, as_of).await?)
     }
 
@@ -222,8 +229,9 @@ impl Reader {
         Ok(reviews::reviews(ctx, ReviewsOf::Reader(self.0.reader_id), first, after, ReviewOrder::Newest).await?)
     }
 
-    /// The reader's own named shelves with how many books each holds.
+    /// The reader's own named shelves with how many books each holds (shared like `shelf`).
     async fn shelves(&self, ctx: &Context<'_>) -> Result<Vec<CustomShelf>> {
+        social::reading_shared(ctx, self.0.reader_id).await?;
         Ok(reading::custom_shelves(ctx, self.0.reader_id).await?)
     }
 

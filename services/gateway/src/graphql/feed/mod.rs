@@ -153,7 +153,9 @@ impl ItemRow {
 const FEED_CURSOR: &str = "feed";
 
 /// One page of a reader's feed: their fanned-out items merged with the activities of the
-/// accounts they follow that were too followed to fan out, newest first.
+/// accounts they follow that were too followed to fan out, newest first. The reading
+/// activities of a reader who keeps their reading to themselves (`ONLY_ME`) are left out, even
+/// those fanned out before they chose so.
 pub async fn feed(
     ctx: &Context<'_>,
     reader_id: Uuid,
@@ -181,6 +183,8 @@ pub async fn feed(
                (SELECT position, event_index FROM feed_items
                 WHERE reader_id = $1 AND ($2::text[] IS NULL OR kind = ANY($2))
                   AND ($3::bigint IS NULL OR (position, event_index) < ($3, $4))
+                  AND NOT (kind IN ('started_reading', 'finished_reading', 'did_not_finish', 'want_to_read')
+                           AND actor_id IN (SELECT reader_id FROM readers WHERE reading_visibility = 'ONLY_ME'))
                 ORDER BY position DESC, event_index DESC LIMIT $5)
                UNION ALL
                (SELECT a.position, a.event_index FROM activities a
@@ -188,6 +192,8 @@ pub async fn feed(
                   AND a.actor_id IN (SELECT followee_id FROM feed_follows WHERE follower_id = $1)
                   AND ($2::text[] IS NULL OR a.kind = ANY($2))
                   AND ($3::bigint IS NULL OR (a.position, a.event_index) < ($3, $4))
+                  AND NOT (a.kind IN ('started_reading', 'finished_reading', 'did_not_finish', 'want_to_read')
+                           AND a.actor_id IN (SELECT reader_id FROM readers WHERE reading_visibility = 'ONLY_ME'))
                 ORDER BY a.position DESC, a.event_index DESC LIMIT $5)
            )
            SELECT a.position, a.event_index, a.actor_id, a.kind, a.book_id, a.review_id, a.stars, a.followee_id, a.occurred_at
@@ -218,7 +224,9 @@ async fn load_item(pool: &PgPool, position: i64, event_index: i32) -> Option<Fee
     sqlx::query_as!(
         ItemRow,
         "SELECT position, event_index, actor_id, kind, book_id, review_id, stars, followee_id, occurred_at
-         FROM activities WHERE position = $1 AND event_index = $2",
+         FROM activities WHERE position = $1 AND event_index = $2
+           AND NOT (kind IN ('started_reading', 'finished_reading', 'did_not_finish', 'want_to_read')
+                    AND actor_id IN (SELECT reader_id FROM readers WHERE reading_visibility = 'ONLY_ME'))",
         position,
         event_index
     )
@@ -259,10 +267,14 @@ impl FeedSubscription {
                 ItemRow,
                 r#"WITH page AS (
                        SELECT position, event_index FROM feed_items WHERE reader_id = $1 AND position > $2
+                         AND NOT (kind IN ('started_reading', 'finished_reading', 'did_not_finish', 'want_to_read')
+                                  AND actor_id IN (SELECT reader_id FROM readers WHERE reading_visibility = 'ONLY_ME'))
                        UNION ALL
                        SELECT a.position, a.event_index FROM activities a
                        WHERE NOT a.fanned_out AND NOT a.backdated AND a.position > $2
                          AND a.actor_id IN (SELECT followee_id FROM feed_follows WHERE follower_id = $1)
+                         AND NOT (a.kind IN ('started_reading', 'finished_reading', 'did_not_finish', 'want_to_read')
+                                  AND a.actor_id IN (SELECT reader_id FROM readers WHERE reading_visibility = 'ONLY_ME'))
                    )
                    SELECT a.position, a.event_index, a.actor_id, a.kind, a.book_id, a.review_id, a.stars, a.followee_id, a.occurred_at
                    FROM page p JOIN activities a ON a.position = p.position AND a.event_index = p.event_index
@@ -343,6 +355,7 @@ pub async fn followed_readers(
                   rv.review_id AS "review_id?"
            FROM follows f
            LEFT JOIN shelf_entries s ON s.reader_id = f.followee_id AND s.book_id = $2
+                AND NOT EXISTS (SELECT 1 FROM readers p WHERE p.reader_id = f.followee_id AND p.reading_visibility = 'ONLY_ME')
            LEFT JOIN ratings r ON r.reader_id = f.followee_id AND r.book_id = $2
            LEFT JOIN reviews rv ON rv.reader_id = f.followee_id AND rv.book_id = $2 AND NOT rv.withdrawn
            WHERE f.follower_id = $1 AND (s.status IS NOT NULL OR r.stars IS NOT NULL OR rv.review_id IS NOT NULL)
@@ -359,7 +372,9 @@ pub async fn followed_readers(
     let total_count = sqlx::query_scalar!(
         r#"SELECT count(*) AS "count!" FROM follows f
            WHERE f.follower_id = $1 AND (
-               EXISTS (SELECT 1 FROM shelf_entries s WHERE s.reader_id = f.followee_id AND s.book_id = $2 AND s.status IS NOT NULL)
+               EXISTS (SELECT 1 FROM shelf_entries s WHERE s.reader_id = f.followee_id AND s.book_id = $2 AND s.status IS NOT NULL
+                       AND NOT EXISTS (SELECT 1 FROM readers p WHERE p.reader_id = f.followee_id
+                                       AND p.reading_visibility = 'ONLY_ME'))
                OR EXISTS (SELECT 1 FROM ratings r WHERE r.reader_id = f.followee_id AND r.book_id = $2 AND r.stars IS NOT NULL)
                OR EXISTS (SELECT 1 FROM reviews rv WHERE rv.reader_id = f.followee_id AND rv.book_id = $2 AND NOT rv.withdrawn))"#,
         viewer.reader_id,

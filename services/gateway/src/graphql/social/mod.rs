@@ -78,6 +78,65 @@ impl Role {
     }
 }
 
+/// Who sees a reader's shelves, progress and reading history.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    Everyone,
+    /// The readers who follow them.
+    Followers,
+    OnlyMe,
+}
+
+impl Visibility {
+    fn contract(self) -> social::Visibility {
+        match self {
+            Visibility::Everyone => social::Visibility::Everyone,
+            Visibility::Followers => social::Visibility::Followers,
+            Visibility::OnlyMe => social::Visibility::OnlyMe,
+        }
+    }
+
+    fn from_db(name: &str) -> Visibility {
+        [Visibility::Followers, Visibility::OnlyMe]
+            .into_iter()
+            .find(|visibility| visibility.contract().name() == name)
+            .unwrap_or(Visibility::Everyone)
+    }
+}
+
+/// Who sees `reader_id`'s reading.
+pub async fn reading_visibility(ctx: &Context<'_>, reader_id: Uuid) -> Result<Visibility, ApiError> {
+    let name = sqlx::query_scalar!("SELECT reading_visibility FROM readers WHERE reader_id = $1", reader_id)
+        .fetch_optional(&app(ctx).pool)
+        .await?;
+    Ok(name.as_deref().map_or(Visibility::Everyone, Visibility::from_db))
+}
+
+/// Whether the viewer may see `owner`'s shelves, progress and reading history: their own
+/// always; another's as `owner` chose (everyone, their followers, or only them).
+pub async fn may_see_reading(ctx: &Context<'_>, owner: Uuid) -> Result<bool, ApiError> {
+    let viewer = ctx.data_opt::<Viewer>().map(|v| v.reader_id);
+    if viewer == Some(owner) {
+        return Ok(true);
+    }
+    Ok(match reading_visibility(ctx, owner).await? {
+        Visibility::Everyone => true,
+        Visibility::OnlyMe => false,
+        Visibility::Followers => viewer.is_some() && viewer_follows(ctx, owner).await?,
+    })
+}
+
+/// Refuses the viewer a look at `owner`'s reading unless `owner` shares it with them.
+pub async fn reading_shared(ctx: &Context<'_>, owner: Uuid) -> Result<(), ApiError> {
+    if may_see_reading(ctx, owner).await? {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        readstream_contracts::Code::PermissionDenied,
+        "this reader does not share their reading with you",
+    ))
+}
+
 pub async fn roles(ctx: &Context<'_>, reader_id: Uuid) -> Result<Vec<Role>, ApiError> {
     let names = sqlx::query_scalar!("SELECT role FROM reader_roles WHERE reader_id = $1 ORDER BY role", reader_id)
         .fetch_all(&app(ctx).pool)
@@ -356,6 +415,20 @@ impl SocialMutation {
     ) -> Result<FollowPayload> {
         let (meta, reader_id) = toward(ctx, &reader_id, idempotency_key)?;
         send(ctx, &pb::Unblock { meta, reader_id }).await
+    }
+
+    /// Chooses who sees the viewer's shelves, progress and reading history: `EVERYONE` (the
+    /// default), `FOLLOWERS` or `ONLY_ME`. It applies at once everywhere, to what feeds already
+    /// hold too; a book's counts still count every reader.
+    async fn set_reading_visibility(
+        &self,
+        ctx: &Context<'_>,
+        visibility: Visibility,
+        idempotency_key: Option<String>,
+    ) -> Result<FollowPayload> {
+        let meta = Some(commands::meta(Some(&viewer(ctx)?), idempotency_key)?);
+        let visibility = visibility.contract().name().to_owned();
+        send(ctx, &pb::SetReadingVisibility { meta, visibility }).await
     }
 
     /// Gives a reader a role; only an admin may (`PERMISSION_DENIED` otherwise). Granting a

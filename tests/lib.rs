@@ -200,6 +200,27 @@ impl System {
         Ok(stream.info().await?.state.messages)
     }
 
+    /// Every message of the namespace's event stream, as stored (personal fields sealed).
+    pub async fn stream_payloads(&self) -> anyhow::Result<Vec<Vec<u8>>> {
+        let client = async_nats::connect(readstream_testkit::nats_url()).await?;
+        let js = async_nats::jetstream::new(client);
+        let mut stream = js.get_stream(readstream_eventstore::stream_name(&self.namespace)).await?;
+        let last = stream.info().await?.state.last_sequence;
+        let mut payloads = Vec::new();
+        for sequence in 1..=last {
+            payloads.push(stream.get_raw_message(sequence).await?.payload.to_vec());
+        }
+        Ok(payloads)
+    }
+
+    /// Whether `reader_id` still has a key to their personal fields.
+    pub async fn has_reader_key(&self, reader_id: uuid::Uuid) -> anyhow::Result<bool> {
+        let client = async_nats::connect(readstream_testkit::nats_url()).await?;
+        let js = async_nats::jetstream::new(client);
+        let bucket = js.get_key_value(readstream_eventstore::keys::bucket_name(&self.namespace)).await?;
+        Ok(bucket.get(reader_id.to_string()).await?.is_some())
+    }
+
     /// Stops the projector, empties these projections and rewinds them to position 0, and
     /// starts it again to rebuild them: what an operator does with `REBUILD_PROJECTIONS`.
     pub async fn rebuild(&mut self, projections: &[&str]) -> anyhow::Result<()> {

@@ -12,7 +12,7 @@ use super::{add_seed_book, position, rate, sign_up, sign_up_many};
 
 const FEED: &str = "{ viewer { feed(first: 50) { edges { node { kind stars reader { handle } book { title } review { body } followed { handle } } } pageInfo { hasNextPage } } } }";
 
-async fn act(reader: &GraphQl, mutation: &str, vars: Value) -> anyhow::Result<u64> {
+pub(crate) async fn act(reader: &GraphQl, mutation: &str, vars: Value) -> anyhow::Result<u64> {
     let response = reader.request(mutation, vars).await?;
     let data = response.data()?;
     let payload = data.as_object().and_then(|o| o.values().next()).context("no payload")?;

@@ -1,5 +1,6 @@
 //! End-to-end: the whole system, driven through GraphQL only, as a client app would.
 
+mod accounts;
 mod delivery;
 mod feed;
 mod hostile;

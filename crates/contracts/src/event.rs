@@ -121,6 +121,7 @@ impl Event {
             Event::Social(SocialEvent::RoleGranted { .. }) => "RoleGranted",
             Event::Social(SocialEvent::RoleRevoked { .. }) => "RoleRevoked",
             Event::Social(SocialEvent::ReadingVisibilityChanged { .. }) => "ReadingVisibilityChanged",
+            Event::Social(SocialEvent::ReaderDeleted { .. }) => "ReaderDeleted",
             Event::Ratings(RatingsEvent::BookRated { .. }) => "BookRated",
             Event::Ratings(RatingsEvent::RatingCleared { .. }) => "RatingCleared",
             Event::Reading(ReadingEvent::WantToRead { .. }) => "WantToRead",
@@ -297,6 +298,9 @@ impl TryFrom<pb::Event> for RecordedEvent {
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 visibility: visibility(e.visibility)?,
             }),
+            Body::ReaderDeleted(e) => {
+                Event::Social(SocialEvent::ReaderDeleted { reader_id: uuid("reader_id", &e.reader_id)? })
+            }
             Body::BookRated(e) => Event::Ratings(RatingsEvent::BookRated {
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 book_id: uuid("book_id", &e.book_id)?,
@@ -586,6 +590,9 @@ impl From<&RecordedEvent> for pb::Event {
                     visibility: wire_visibility(*visibility) as i32,
                 })
             }
+            Event::Social(SocialEvent::ReaderDeleted { reader_id }) => {
+                Body::ReaderDeleted(pb::ReaderDeleted { reader_id: reader_id.to_string() })
+            }
             Event::Reading(ReadingEvent::RemovedFromShelf { reader_id, book_id, shelf }) => {
                 Body::RemovedFromShelf(pb::RemovedFromShelf {
                     reader_id: reader_id.to_string(),
@@ -649,7 +656,7 @@ impl From<&RecordedEvent> for pb::Event {
                 })
             }
         };
-        pb::Event { event_id: recorded.id.to_string(), body: Some(body) }
+        pb::Event { event_id: recorded.id.to_string(), body: Some(body), sealed: None }
     }
 }
 
@@ -759,6 +766,7 @@ mod tests {
                 Event::Social(SocialEvent::RoleGranted { reader_id, role: Role::Librarian }),
                 Event::Social(SocialEvent::RoleRevoked { reader_id, role: Role::Admin }),
                 Event::Social(SocialEvent::ReadingVisibilityChanged { reader_id, visibility: Visibility::OnlyMe }),
+                Event::Social(SocialEvent::ReaderDeleted { reader_id }),
                 Event::Reading(ReadingEvent::RemovedFromShelf { reader_id, book_id, shelf: "russia".into() }),
                 Event::Reviews(ReviewsEvent::ReviewPublished {
                     review_id: review_id(reader_id, book_id),
@@ -819,6 +827,7 @@ mod tests {
                 stars: 6,
                 previous_stars: 0,
             })),
+            sealed: None,
         };
         assert!(matches!(RecordedEvent::try_from(wire), Err(WireError::Invalid { field: "stars", .. })));
     }

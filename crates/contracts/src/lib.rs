@@ -2,6 +2,7 @@
 //!
 //! `proto` holds the prost types generated from `proto/`; `event` the domain events and the one
 //! place where they are converted from and to the wire (bad wire data becomes an error there);
+//! `personal` how a reader's personal fields are sealed with their own key (crypto-shredding);
 //! `rejection` the coded refusals every command service answers with; `command` binds each
 //! command to its service; `decider` the one shape of every aggregate's rules; `read_model` the list of
 //! the projector's read models. Each context's module
@@ -13,6 +14,7 @@ pub mod command;
 pub mod decider;
 pub mod event;
 pub mod input;
+pub mod personal;
 pub mod ratings;
 pub mod read_model;
 pub mod reading;

@@ -20,6 +20,7 @@ commands!(SocialService {
     RefreshSession => "refresh_session",
     SignOut => "sign_out",
     ChangePassword => "change_password",
+    DeleteAccount => "delete_account",
     SetReadingVisibility => "set_reading_visibility",
     GrantRole => "grant_role",
     RevokeRole => "revoke_role",
@@ -94,6 +95,11 @@ pub enum SocialEvent {
     ReadingVisibilityChanged {
         reader_id: Uuid,
         visibility: Visibility,
+    },
+    /// The reader deleted their account: last on their own subject. Their key is destroyed, so
+    /// every personal field they wrote reads as empty from then on.
+    ReaderDeleted {
+        reader_id: Uuid,
     },
 }
 

@@ -4,6 +4,12 @@
 //! aggregate instance is one subject. Appending decides against the aggregate's history and
 //! publishes with `Nats-Expected-Last-Subject-Sequence` (optimistic concurrency) and
 //! `Nats-Msg-Id` = command id (deduplication), reloading and deciding again on a conflict.
+//!
+//! The store seals each event's personal fields with their reader's key as it appends, and
+//! opens them as it reads (see [`keys`]): deciders and projections see plain events, the log
+//! holds nothing readable without the keys.
+
+pub mod keys;
 
 use std::time::Duration;
 
@@ -13,10 +19,15 @@ use async_nats::jetstream::{
     stream::{self, LastRawMessageErrorKind},
 };
 use bytes::Bytes;
+use prost::Message;
 use readstream_contracts::{
-    subject, Aggregate, ContextEvent, Decider, Envelope, Event, Metadata, Rejection, WireError,
+    personal::{self, Keys},
+    proto::events::v1 as pb,
+    subject, Aggregate, Code, ContextEvent, Decider, Envelope, Event, Metadata, Rejection, SocialEvent, WireError,
 };
 use uuid::Uuid;
+
+pub use keys::Keyring;
 
 /// The oldest server that honours every stream setting readstream relies on.
 pub const MIN_SERVER_VERSION: (u64, u64) = (2, 12);
@@ -85,6 +96,21 @@ pub enum StoreError {
     Contention { subject: String },
     #[error("{subject} has moved past position {expected}")]
     WrongExpectedPosition { subject: String, expected: u64 },
+    #[error("the key of reader {reader_id}: {message}")]
+    Keys { reader_id: Uuid, message: String },
+    #[error("reader {0} deleted their account")]
+    ReaderDeleted(Uuid),
+}
+
+/// A stored message that could not be read as plain events.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The keys could not be fetched: worth trying again.
+    #[error(transparent)]
+    Keys(#[from] StoreError),
+    /// Not a valid envelope: trying again changes nothing.
+    #[error(transparent)]
+    Wire(#[from] WireError),
 }
 
 /// Stream settings that differ between a laptop and a cluster.
@@ -104,6 +130,7 @@ pub struct EventStore {
     context: jetstream::Context,
     stream: jetstream::stream::Stream,
     namespace: String,
+    keys: Keyring,
 }
 
 /// The stream's name for a namespace: `rs` → `RS_EVENTS`.
@@ -165,7 +192,44 @@ impl EventStore {
         }
         let stream =
             context.get_stream(&name).await.map_err(|source| StoreError::Open { stream: name.clone(), source })?;
-        Ok(Self { context, stream, namespace: namespace.to_owned() })
+        let keys = Keyring::connect(&context, namespace, settings.replicas).await?;
+        Ok(Self { context, stream, namespace: namespace.to_owned(), keys })
+    }
+
+    /// The readers' keys the store seals and opens personal fields with.
+    pub fn keys(&self) -> &Keyring {
+        &self.keys
+    }
+
+    /// A stored message as plain events: its personal fields opened with their readers' keys,
+    /// empty where a reader has none any more.
+    pub async fn open(&self, payload: &[u8]) -> Result<Envelope, OpenError> {
+        let mut wire = pb::Envelope::decode(payload).map_err(WireError::from)?;
+        let keys = self.keys.get_all(&personal::sealed_owners(&wire)?).await?;
+        personal::open(&mut wire, &keys)?;
+        Ok(Envelope::try_from(wire)?)
+    }
+
+    /// The envelope as stored: each personal field sealed with its reader's key, which a
+    /// sign-up makes for the reader it records.
+    async fn seal(&self, envelope: &Envelope) -> Result<Vec<u8>, StoreError> {
+        let mut wire = pb::Envelope::from(envelope);
+        let mut keys = Keys::new();
+        for reader_id in personal::owners(&wire)
+            .map_err(|err| StoreError::Keys { reader_id: Uuid::nil(), message: err.to_string() })?
+        {
+            let signs_up = envelope.events.iter().any(|recorded| {
+                matches!(&recorded.event, Event::Social(SocialEvent::ReaderRegistered { reader_id: id, .. }) if *id == reader_id)
+            });
+            let key = if signs_up {
+                Some(self.keys.get_or_create(reader_id).await?)
+            } else {
+                self.keys.get(reader_id).await?
+            };
+            keys.insert(reader_id, key.ok_or(StoreError::ReaderDeleted(reader_id))?);
+        }
+        personal::seal(&mut wire, &keys).map_err(|personal::NoKey(reader_id)| StoreError::ReaderDeleted(reader_id))?;
+        Ok(wire.encode_to_vec())
     }
 
     pub fn namespace(&self) -> &str {
@@ -237,10 +301,11 @@ impl EventStore {
             Err(err) if err.kind() == LastRawMessageErrorKind::NoMessageFound => return Ok(None),
             Err(source) => return Err(StoreError::Read { subject: subject.to_owned(), source }),
         };
-        let envelope = Envelope::decode(&message.payload).map_err(|source| StoreError::Corrupt {
-            subject: subject.to_owned(),
-            position: message.sequence,
-            source,
+        let envelope = self.open(&message.payload).await.map_err(|err| match err {
+            OpenError::Keys(err) => err,
+            OpenError::Wire(source) => {
+                StoreError::Corrupt { subject: subject.to_owned(), position: message.sequence, source }
+            }
         })?;
         Ok(Some(Stored { position: message.sequence, envelope }))
     }
@@ -283,6 +348,9 @@ impl EventStore {
                 Ok(Appended::Duplicate(_)) => continue,
                 // Someone else appended first, or (NATS 2.12) our own earlier try was stored.
                 Err(StoreError::WrongExpectedPosition { .. }) => continue,
+                Err(StoreError::ReaderDeleted(_)) => {
+                    return Ok(Err(Rejection::new(Code::NotFound, "this account was deleted")));
+                }
                 Err(err) => return Err(err),
             }
         }
@@ -299,7 +367,7 @@ impl EventStore {
     ) -> Result<Appended, StoreError> {
         let subject = self.subject(aggregate);
         let publish = jetstream::message::PublishMessage::build()
-            .payload(Bytes::from(envelope.encode()))
+            .payload(Bytes::from(self.seal(envelope).await?))
             .message_id(envelope.meta.command_id.to_string())
             .expected_last_subject_sequence(expected_last);
         let ack = async { self.context.send_publish(subject.clone(), publish).await?.await };

@@ -12,10 +12,11 @@ use async_nats::jetstream::consumer::{pull::OrderedConfig, DeliverPolicy};
 use bytes::Bytes;
 use futures::StreamExt;
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, subject, Envelope, ReadModel};
-use readstream_eventstore::{EventStore, Stored};
+use readstream_contracts::{proto::live::v1 as live, subject, Envelope, Event, ReadModel, SocialEvent};
+use readstream_eventstore::{EventStore, OpenError, StoreError, Stored};
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 /// The most messages applied in one transaction.
 pub const MAX_BATCH: usize = 2_000;
@@ -41,6 +42,15 @@ pub trait Projection: Send + Sync + 'static {
         tx: &mut PgConnection,
         batch: &[Stored],
     ) -> impl Future<Output = Result<Vec<LiveUpdate>, sqlx::Error>> + Send;
+
+    /// Forgets a reader who deleted their account: every row about them goes, while anonymous
+    /// counts keep what they counted. Runs in the runner's transaction, after `apply` of the
+    /// batch holding their `ReaderDeleted` (nothing of theirs comes after it in the stream).
+    fn forget_reader(
+        &self,
+        tx: &mut PgConnection,
+        reader_id: Uuid,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +61,8 @@ pub enum ProjectionError {
     NoCheckpoint(&'static str),
     #[error("reading the stream: {0}")]
     Stream(String),
+    #[error(transparent)]
+    Keys(#[from] StoreError),
 }
 
 pub struct Runner<P> {
@@ -111,6 +123,12 @@ impl<P: Projection> Runner<P> {
             None => return Ok(checkpoint),
         };
         let updates = self.projection.apply(&mut tx, fresh).await?;
+        for reader_id in deleted_readers(fresh) {
+            self.projection.forget_reader(&mut tx, reader_id).await?;
+            // The social service destroyed the key already, unless it stopped right after
+            // recording the deletion: destroying it again is harmless.
+            self.store.keys().destroy(reader_id).await?;
+        }
         let last = fresh.last().map_or(checkpoint, |s| s.position);
         sqlx::query!("UPDATE projection_checkpoints SET position = $2 WHERE name = $1", name, last as i64)
             .execute(&mut *tx)
@@ -178,27 +196,48 @@ impl<P: Projection> Runner<P> {
             for message in chunk {
                 let message = message.map_err(|e| stream_error(&e))?;
                 let position = message.info().map_err(|e| stream_error(&e))?.stream_sequence;
-                batch.push(decode(position, &message.subject, &message.payload));
+                batch.push(self.open(position, &message.subject, &message.payload).await?);
             }
             self.apply_batch(&batch).await?;
         }
     }
+
+    /// The message as plain events. One that is not a valid envelope is logged and applied as
+    /// no events, so one bad message cannot stop every read model; keys that cannot be fetched
+    /// now stop the batch, to be tried again.
+    async fn open(&self, position: u64, subject: &str, payload: &[u8]) -> Result<Stored, ProjectionError> {
+        let envelope = match self.store.open(payload).await {
+            Ok(envelope) => envelope,
+            Err(OpenError::Keys(err)) => return Err(err.into()),
+            Err(OpenError::Wire(err)) => {
+                tracing::error!(position, subject, error = %err, "skipping a message that is not a valid envelope");
+                no_events()
+            }
+        };
+        Ok(Stored { position, envelope })
+    }
 }
 
-/// A message that is not a valid envelope is logged and applied as no events, so one bad
-/// message cannot stop every read model.
-fn decode(position: u64, subject: &str, payload: &[u8]) -> Stored {
-    let envelope = Envelope::decode(payload).unwrap_or_else(|err| {
-        tracing::error!(position, subject, error = %err, "skipping a message that is not a valid envelope");
-        Envelope {
-            meta: readstream_contracts::Metadata {
-                occurred_at: chrono::DateTime::UNIX_EPOCH,
-                actor: None,
-                command_id: uuid::Uuid::nil(),
-                correlation_id: uuid::Uuid::nil(),
-            },
-            events: Vec::new(),
-        }
-    });
-    Stored { position, envelope }
+/// The readers whose account deletion these messages record.
+fn deleted_readers(batch: &[Stored]) -> Vec<Uuid> {
+    batch
+        .iter()
+        .flat_map(|stored| &stored.envelope.events)
+        .filter_map(|recorded| match recorded.event {
+            Event::Social(SocialEvent::ReaderDeleted { reader_id }) => Some(reader_id),
+            _ => None,
+        })
+        .collect()
+}
+
+fn no_events() -> Envelope {
+    Envelope {
+        meta: readstream_contracts::Metadata {
+            occurred_at: chrono::DateTime::UNIX_EPOCH,
+            actor: None,
+            command_id: Uuid::nil(),
+            correlation_id: Uuid::nil(),
+        },
+        events: Vec::new(),
+    }
 }

@@ -43,6 +43,12 @@ impl Projection for Catalog {
         &["book_authors", "books", "authors"]
     }
 
+    /// The books stay; only who added them is forgotten.
+    async fn forget_reader(&self, tx: &mut PgConnection, reader_id: Uuid) -> Result<(), sqlx::Error> {
+        sqlx::query!("UPDATE books SET added_by = NULL WHERE added_by = $1", reader_id).execute(tx).await?;
+        Ok(())
+    }
+
     async fn apply(&self, tx: &mut PgConnection, batch: &[Stored]) -> Result<Vec<LiveUpdate>, sqlx::Error> {
         let (mut authors, mut books) = (Authors::default(), Books::default());
         for stored in batch {

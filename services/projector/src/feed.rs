@@ -129,6 +129,28 @@ impl Projection for Feed {
         &["activities", "feed_items", "feed_follows", "feed_follower_counts"]
     }
 
+    /// Their activities, their feed and their follows go, and so does every activity of
+    /// following them, from every feed it was written into.
+    async fn forget_reader(&self, tx: &mut PgConnection, reader_id: Uuid) -> Result<(), sqlx::Error> {
+        sqlx::query!(
+            "WITH activities AS (DELETE FROM activities WHERE actor_id = $1 OR followee_id = $1
+                                 RETURNING position, event_index),
+                  items AS (DELETE FROM feed_items
+                            WHERE reader_id = $1 OR actor_id = $1
+                               OR (position, event_index) IN (SELECT position, event_index FROM activities)),
+                  gone AS (DELETE FROM feed_follows WHERE follower_id = $1 OR followee_id = $1
+                           RETURNING follower_id, followee_id),
+                  counted AS (
+                      UPDATE feed_follower_counts AS c SET followers = c.followers - 1
+                      FROM gone WHERE gone.follower_id = $1 AND c.reader_id = gone.followee_id)
+             DELETE FROM feed_follower_counts WHERE reader_id = $1",
+            reader_id
+        )
+        .execute(tx)
+        .await?;
+        Ok(())
+    }
+
     async fn apply(&self, tx: &mut PgConnection, batch: &[Stored]) -> Result<Vec<LiveUpdate>, sqlx::Error> {
         let actors = actors(batch);
         if actors.is_empty() {

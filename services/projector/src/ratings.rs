@@ -83,6 +83,13 @@ impl Projection for Ratings {
         &["book_ratings", "ratings"]
     }
 
+    /// Their ratings leave the reader's list but stay counted in each book's average and
+    /// histogram, which say nothing about who rated.
+    async fn forget_reader(&self, tx: &mut PgConnection, reader_id: Uuid) -> Result<(), sqlx::Error> {
+        sqlx::query!("DELETE FROM ratings WHERE reader_id = $1", reader_id).execute(tx).await?;
+        Ok(())
+    }
+
     async fn apply(&self, tx: &mut PgConnection, batch: &[Stored]) -> Result<Vec<LiveUpdate>, sqlx::Error> {
         let (deltas, latest) = coalesce(batch);
         if deltas.is_empty() {

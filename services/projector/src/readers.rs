@@ -26,6 +26,29 @@ impl Projection for Readers {
         &["readers", "follows", "blocks", "reader_follow_counts", "reader_roles"]
     }
 
+    /// Their profile, roles, blocks and follows go; the readers they followed or who followed
+    /// them count one fewer.
+    async fn forget_reader(&self, tx: &mut PgConnection, reader_id: Uuid) -> Result<(), sqlx::Error> {
+        sqlx::query!(
+            "WITH gone AS (DELETE FROM follows WHERE follower_id = $1 OR followee_id = $1
+                           RETURNING follower_id, followee_id),
+                  counted AS (
+                      UPDATE reader_follow_counts AS c
+                      SET followers = c.followers - (SELECT count(*) FROM gone WHERE gone.followee_id = c.reader_id),
+                          following = c.following - (SELECT count(*) FROM gone WHERE gone.follower_id = c.reader_id)
+                      WHERE c.reader_id <> $1
+                        AND c.reader_id IN (SELECT followee_id FROM gone UNION SELECT follower_id FROM gone)),
+                  own_counts AS (DELETE FROM reader_follow_counts WHERE reader_id = $1),
+                  blocks AS (DELETE FROM blocks WHERE blocker_id = $1 OR blocked_id = $1),
+                  roles AS (DELETE FROM reader_roles WHERE reader_id = $1)
+             DELETE FROM readers WHERE reader_id = $1",
+            reader_id
+        )
+        .execute(tx)
+        .await?;
+        Ok(())
+    }
+
     async fn apply(&self, tx: &mut PgConnection, batch: &[Stored]) -> Result<Vec<LiveUpdate>, sqlx::Error> {
         let (mut ids, mut handles, mut names, mut joined, mut positions) = (vec![], vec![], vec![], vec![], vec![]);
         let mut profiles: HashMap<Uuid, (String, String)> = HashMap::new();

@@ -58,6 +58,41 @@ impl Projection for Reviews {
         &["reviews", "review_likes", "review_comments", "review_ratings", "book_review_counts", "reader_review_counts"]
     }
 
+    /// Their reviews (with the likes and comments on them), their likes and their comments go,
+    /// and the counts that counted those drop; the stars they gave stay in the books' ratings.
+    async fn forget_reader(&self, tx: &mut PgConnection, reader_id: Uuid) -> Result<(), sqlx::Error> {
+        sqlx::query!(
+            "WITH own AS (DELETE FROM reviews WHERE reader_id = $1 RETURNING review_id, book_id, withdrawn),
+                  book_counts AS (
+                      UPDATE book_review_counts AS c SET reviews_count = c.reviews_count - o.live
+                      FROM (SELECT book_id, count(*) AS live FROM own WHERE NOT withdrawn GROUP BY book_id) AS o
+                      WHERE c.book_id = o.book_id),
+                  likes AS (DELETE FROM review_likes
+                            WHERE liker_id = $1 OR review_id IN (SELECT review_id FROM own)
+                            RETURNING review_id, liker_id),
+                  comments AS (DELETE FROM review_comments
+                               WHERE commenter_id = $1 OR review_id IN (SELECT review_id FROM own)
+                               RETURNING review_id, commenter_id, deleted),
+                  counted AS (
+                      UPDATE reviews AS r
+                      SET likes_count = r.likes_count
+                              - (SELECT count(*) FROM likes WHERE likes.review_id = r.review_id AND likes.liker_id = $1),
+                          comments_count = r.comments_count
+                              - (SELECT count(*) FROM comments
+                                 WHERE comments.review_id = r.review_id AND comments.commenter_id = $1
+                                   AND NOT comments.deleted)
+                      WHERE r.reader_id <> $1
+                        AND r.review_id IN (SELECT review_id FROM likes WHERE liker_id = $1
+                                            UNION SELECT review_id FROM comments WHERE commenter_id = $1)),
+                  ratings AS (DELETE FROM review_ratings WHERE reader_id = $1)
+             DELETE FROM reader_review_counts WHERE reader_id = $1",
+            reader_id
+        )
+        .execute(tx)
+        .await?;
+        Ok(())
+    }
+
     async fn apply(&self, tx: &mut PgConnection, batch: &[Stored]) -> Result<Vec<LiveUpdate>, sqlx::Error> {
         let events = || batch.iter().flat_map(|s| s.envelope.events.iter().map(move |e| (s, &e.event)));
         let mut touched = HashSet::new();

@@ -67,6 +67,19 @@ impl Projection for Shelves {
         &["shelf_entries", "custom_shelf_entries", "reading_timeline", "book_shelf_counts"]
     }
 
+    /// Their shelves and reading history go; each book's shelf counts keep counting them.
+    async fn forget_reader(&self, tx: &mut PgConnection, reader_id: Uuid) -> Result<(), sqlx::Error> {
+        sqlx::query!(
+            "WITH entries AS (DELETE FROM shelf_entries WHERE reader_id = $1),
+                  custom AS (DELETE FROM custom_shelf_entries WHERE reader_id = $1)
+             DELETE FROM reading_timeline WHERE reader_id = $1",
+            reader_id
+        )
+        .execute(tx)
+        .await?;
+        Ok(())
+    }
+
     async fn apply(&self, tx: &mut PgConnection, batch: &[Stored]) -> Result<Vec<LiveUpdate>, sqlx::Error> {
         let keys: Vec<Key> = {
             let mut seen = HashSet::new();

@@ -19,6 +19,8 @@ pub const MAX_BIO: usize = 2_000;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Reader {
     pub registered: bool,
+    /// The reader deleted their account: nothing more is decided for them.
+    pub deleted: bool,
     pub display_name: String,
     pub bio: String,
     pub reading_visibility: Visibility,
@@ -78,6 +80,22 @@ pub enum ReaderCommand {
         reader_id: Uuid,
         visibility: Visibility,
     },
+    /// Deletes the account (its password checked by the service). Deleting it again changes
+    /// nothing, so a retry can finish what a lost reply left undone.
+    DeleteAccount {
+        reader_id: Uuid,
+    },
+}
+
+impl Reader {
+    /// A reader commands can change: registered, and not deleted.
+    pub fn active(&self) -> Result<(), Rejection> {
+        match (self.registered, self.deleted) {
+            (true, false) => Ok(()),
+            (false, _) => Err(Rejection::not_found("readerId", "no such reader")),
+            (true, true) => Err(Rejection::not_found("readerId", "this account was deleted")),
+        }
+    }
 }
 
 impl Decider for Reader {
@@ -101,9 +119,7 @@ impl Decider for Reader {
                 }])
             }
             ReaderCommand::UpdateProfile { reader_id, display_name, bio } => {
-                if !self.registered {
-                    return Err(Rejection::not_found("readerId", "no such reader"));
-                }
+                self.active()?;
                 let display_name = match display_name {
                     Some(name) => self::display_name(name)?,
                     None => self.display_name.clone(),
@@ -118,14 +134,17 @@ impl Decider for Reader {
                 Ok(vec![SocialEvent::ProfileUpdated { reader_id: *reader_id, display_name, bio }])
             }
             ReaderCommand::SetReadingVisibility { reader_id, visibility } => {
-                if !self.registered {
-                    return Err(Rejection::not_found("readerId", "no such reader"));
-                }
+                self.active()?;
                 if *visibility == self.reading_visibility {
                     return Ok(vec![]);
                 }
                 Ok(vec![SocialEvent::ReadingVisibilityChanged { reader_id: *reader_id, visibility: *visibility }])
             }
+            ReaderCommand::DeleteAccount { reader_id } => match self.active() {
+                Ok(()) => Ok(vec![SocialEvent::ReaderDeleted { reader_id: *reader_id }]),
+                Err(_) if self.deleted => Ok(vec![]),
+                Err(rejection) => Err(rejection),
+            },
         }
     }
 
@@ -140,6 +159,12 @@ impl Decider for Reader {
                 self.bio = bio.clone();
             }
             SocialEvent::ReadingVisibilityChanged { visibility, .. } => self.reading_visibility = *visibility,
+            // What they wrote is unreadable now: forget it here too.
+            SocialEvent::ReaderDeleted { .. } => {
+                self.deleted = true;
+                self.display_name.clear();
+                self.bio.clear();
+            }
             // Follows and blocks live on the pair's link; roles are `ReaderRoles`'.
             SocialEvent::ReaderFollowed { .. }
             | SocialEvent::ReaderUnfollowed { .. }
@@ -156,6 +181,7 @@ impl Decider for Reader {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ReaderRoles {
     pub registered: bool,
+    pub deleted: bool,
     pub roles: Roles,
 }
 
@@ -183,6 +209,9 @@ impl Decider for ReaderRoles {
         if !self.registered {
             return Err(Rejection::not_found("readerId", "no such reader"));
         }
+        if self.deleted {
+            return Err(Rejection::not_found("readerId", "this account was deleted"));
+        }
         match *command {
             RoleCommand::Grant { reader_id, role } if !self.roles.holds(role) => {
                 Ok(vec![SocialEvent::RoleGranted { reader_id, role }])
@@ -196,8 +225,10 @@ impl Decider for ReaderRoles {
     }
 
     fn evolve(mut self, event: &SocialEvent) -> Self {
-        if let SocialEvent::ReaderRegistered { .. } = event {
-            self.registered = true;
+        match event {
+            SocialEvent::ReaderRegistered { .. } => self.registered = true,
+            SocialEvent::ReaderDeleted { .. } => self.deleted = true,
+            _ => {}
         }
         self.roles = self.roles.evolve(event);
         self
@@ -312,7 +343,8 @@ impl Decider for Link {
             | SocialEvent::ProfileUpdated { .. }
             | SocialEvent::ReadingVisibilityChanged { .. }
             | SocialEvent::RoleGranted { .. }
-            | SocialEvent::RoleRevoked { .. } => {}
+            | SocialEvent::RoleRevoked { .. }
+            | SocialEvent::ReaderDeleted { .. } => {}
         }
         self
     }
@@ -401,6 +433,24 @@ mod tests {
             .when(grant, ActorIsAdmin(false))
             .then_refused(Code::PermissionDenied, None);
         given::<ReaderRoles>([]).when(grant, ActorIsAdmin(true)).then_refused(Code::NotFound, Some("readerId"));
+    }
+
+    #[test]
+    fn given_a_reader_when_deleting_the_account_then_deleted_once_and_nothing_more_is_decided() {
+        let delete = ReaderCommand::DeleteAccount { reader_id: ANA };
+        let deleted = SocialEvent::ReaderDeleted { reader_id: ANA };
+        given::<Reader>([registered()]).when(delete.clone(), ()).then([deleted.clone()]);
+        given::<Reader>([registered(), deleted.clone()]).when(delete.clone(), ()).then([]);
+        given::<Reader>([]).when(delete, ()).then_refused(Code::NotFound, Some("readerId"));
+        given::<Reader>([registered(), deleted.clone()])
+            .when(update(None, Some("back again")), ())
+            .then_refused(Code::NotFound, Some("readerId"));
+        given::<Reader>([registered(), deleted.clone()])
+            .when(ReaderCommand::SignUp(ana()), ())
+            .then_refused(Code::AlreadyExists, None);
+        given::<ReaderRoles>([registered(), deleted])
+            .when(RoleCommand::Grant { reader_id: ANA, role: Role::Librarian }, ActorIsAdmin(true))
+            .then_refused(Code::NotFound, Some("readerId"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! whom. Answers `<ns>.cmd.social.sign_up`, `update_profile`, `set_reading_visibility`,
 //! `grant_role` and `revoke_role` (an admin's), all deciding against
 //! `<ns>.events.social.reader.<id>`; `sign_in`, `refresh_session`, `sign_out` and
-//! `change_password` (sessions, see [`sessions`]); and `follow`, `unfollow`, `block` and
+//! `change_password` (sessions, see [`sessions`]); `delete_account`; and `follow`, `unfollow`, `block` and
 //! `unblock` (deciding against the pair's `<ns>.events.social.link.<low id>.<high id>`).
 //!
 //! Credentials live only in this service's own table, `social_credentials`, as argon2id
@@ -116,6 +116,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
             Ok(reply)
         })
         .on(|social, request, sender| async move { social.change_password(request, sender).await })
+        .on(|social, request, sender| async move { social.delete_account(request, sender).await })
         .on(|social, request: pb::SetReadingVisibility, sender| async move {
             let visibility = Visibility::from_name(&request.visibility)
                 .ok_or_else(|| Rejection::invalid("visibility", "visibility is EVERYONE, FOLLOWERS or ONLY_ME"))?;
@@ -343,7 +344,9 @@ impl Social {
     async fn link(&self, command: LinkCommand, sender: Sender, other: &str) -> Result<pb::Reply, Rejection> {
         let Sender { meta, reader_id: actor } = sender;
         let other = parse_reader_id(other)?;
-        let other_exists = self.store.exists(&social::reader(other)).await.map_err(|e| bus::unavailable(&e))?;
+        let other_reader =
+            self.store.state::<domain::Reader>(&social::reader(other)).await.map_err(|e| bus::unavailable(&e))?;
+        let other_exists = other_reader.active().is_ok();
         let facts = domain::LinkFacts { actor, other, other_exists };
         let outcome = self.store.decide::<domain::Link>(&social::link(actor, other), meta, &command, &facts).await;
         Ok(bus::reply(outcome, other))
@@ -428,6 +431,46 @@ impl Social {
         let ended_sessions = self.sessions.end_others(&mut tx, reader_id, kept).await?;
         tx.commit().await.map_err(|err| db::failure(&err))?;
         let mut reply = bus::accepted(Accepted { position: 0, event_ids: vec![] }, reader_id);
+        ended(&mut reply, &ended_sessions);
+        Ok(reply)
+    }
+
+    /// Needs the password. Records `ReaderDeleted`, then, in one transaction that commits only
+    /// once the ended sessions are announced, forgets the reader's sessions and credentials
+    /// (their handle is free again); last, destroys their key. A retry after a failure on the
+    /// way finishes the job (deciding the deletion again records nothing), and the projector
+    /// destroys the key too when it reads `ReaderDeleted`.
+    async fn delete_account(&self, request: pb::DeleteAccount, sender: Sender) -> Result<pb::Reply, Rejection> {
+        let Sender { meta, reader_id } = sender;
+        let mut tx = self.pool.begin().await.map_err(|err| db::failure(&err))?;
+        let stored_hash = sqlx::query_scalar!(
+            "SELECT password_hash FROM social_credentials WHERE reader_id = $1 FOR UPDATE",
+            reader_id
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|err| db::failure(&err))?
+        .ok_or_else(|| Rejection::new(Code::NotFound, "this reader has no account"))?;
+        if !self.verify(&request.password, stored_hash).await? {
+            return Err(Rejection::invalid("password", "the password is wrong"));
+        }
+        let command = ReaderCommand::DeleteAccount { reader_id };
+        let accepted = match self.store.decide::<domain::Reader>(&social::reader(reader_id), meta, &command, &()).await
+        {
+            Ok(Ok(accepted)) => accepted,
+            Ok(Err(rejection)) => return Err(rejection),
+            Err(err) => return Err(bus::unavailable(&err)),
+        };
+        let ended_sessions = self.sessions.forget_all(&mut tx, reader_id).await?;
+        sqlx::query!("DELETE FROM social_credentials WHERE reader_id = $1", reader_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|err| db::failure(&err))?;
+        tx.commit().await.map_err(|err| db::failure(&err))?;
+        if let Err(err) = self.store.keys().destroy(reader_id).await {
+            tracing::warn!(error = %err, %reader_id, "could not destroy a deleted reader's key; the projector will");
+        }
+        let mut reply = bus::accepted(accepted, reader_id);
         ended(&mut reply, &ended_sessions);
         Ok(reply)
     }

@@ -148,6 +148,22 @@ impl Sessions {
         Ok(ended)
     }
 
+    /// Forgets every session of `reader_id` (their account is being deleted) within `tx`, and
+    /// announces them ended before it commits.
+    pub async fn forget_all(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+        reader_id: Uuid,
+    ) -> Result<Vec<Uuid>, Rejection> {
+        let forgotten =
+            sqlx::query_scalar!("DELETE FROM social_sessions WHERE reader_id = $1 RETURNING session_id", reader_id)
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(|err| db::failure(&err))?;
+        self.announce_ended(&forgotten).await?;
+        Ok(forgotten)
+    }
+
     async fn announce_ended(&self, session_ids: &[Uuid]) -> Result<(), Rejection> {
         let now = Utc::now().timestamp();
         for &session_id in session_ids {

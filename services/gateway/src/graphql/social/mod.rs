@@ -300,6 +300,27 @@ impl SessionsEnded {
     }
 }
 
+/// A deleted account: every session of it ended, its personal data erased.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct AccountDeleted {
+    reader_id: ID,
+    /// The stream position of the deletion.
+    position: u64,
+    /// The sessions it ended (every one the account had).
+    session_ids: Vec<ID>,
+}
+
+#[ComplexObject]
+impl AccountDeleted {
+    /// True once every read model has forgotten the reader (waits for that, up to the
+    /// read-your-writes timeout).
+    async fn forgotten(&self, ctx: &Context<'_>) -> Result<bool> {
+        reached(ctx, self.position, &ReadModel::ALL).await?;
+        Ok(true)
+    }
+}
+
 #[ComplexObject]
 impl AuthPayload {
     async fn reader(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
@@ -383,6 +404,26 @@ impl SocialMutation {
         };
         let accepted = commands::send(app(ctx), &request).await?;
         Ok(SessionsEnded::from_reply(ctx, accepted))
+    }
+
+    /// Deletes the viewer's account, given its password: erases their profile, shelves, reading
+    /// history, ratings list, reviews, comments, likes and follows from every read model and
+    /// destroys the key their personal fields are sealed with in the log, so those are
+    /// unreadable there too. Books' ratings and shelf counts keep counting them, anonymously.
+    /// Every session ends and the handle is free again. Counted against the sign-in rate.
+    async fn delete_account(
+        &self,
+        ctx: &Context<'_>,
+        password: String,
+        idempotency_key: Option<String>,
+    ) -> Result<AccountDeleted> {
+        count_sign_in(ctx)?;
+        let viewer = viewer(ctx)?;
+        let request = pb::DeleteAccount { meta: Some(commands::meta(Some(&viewer), idempotency_key)?), password };
+        let accepted = commands::send(app(ctx), &request).await?;
+        let (reader_id, position) = (ID(accepted.id.clone()), accepted.position);
+        let ended = SessionsEnded::from_reply(ctx, accepted);
+        Ok(AccountDeleted { reader_id, position, session_ids: ended.session_ids })
     }
 
     /// Follows another reader; following yourself, twice, or someone who blocked you is refused.

@@ -218,7 +218,7 @@ impl System {
         let client = async_nats::connect(readstream_testkit::nats_url()).await?;
         let js = async_nats::jetstream::new(client);
         let bucket = js.get_key_value(readstream_eventstore::keys::bucket_name(&self.namespace)).await?;
-        Ok(bucket.get(reader_id.to_string()).await?.is_some())
+        Ok(bucket.get(reader_id.to_string()).await?.is_some_and(|key| !key.is_empty()))
     }
 
     /// Stops the projector, empties these projections and rewinds them to position 0, and

@@ -1,7 +1,10 @@
 //! Readers' keys: the `<NS>_READER_KEYS` key-value bucket, one entry per reader (key: the
-//! reader id, value: the 32 key bytes), outside the event log. A reader's key is made when they
-//! sign up and purged when they delete their account, which makes every personal field they
-//! ever wrote unreadable (see `readstream_contracts::personal`).
+//! reader id, value: the 32 key bytes), outside the event log. A reader's key is made by the
+//! first append that seals something of theirs (their sign-up, or for a reader recorded
+//! before sealing existed, their next such event). Deleting the account overwrites it with an
+//! empty value (the bucket keeps one value per reader, so the key bytes are gone), which makes
+//! every personal field they ever wrote unreadable (see `readstream_contracts::personal`) and
+//! marks them erased, so no new key is ever made for them.
 
 use async_nats::jetstream::{self, kv};
 use readstream_contracts::personal::{Keys, ReaderKey};
@@ -11,6 +14,15 @@ use crate::StoreError;
 
 pub fn bucket_name(namespace: &str) -> String {
     format!("{}_READER_KEYS", namespace.to_uppercase().replace(['.', '-'], "_"))
+}
+
+/// A reader's entry in the bucket.
+enum Entry {
+    Key(ReaderKey),
+    /// The account was deleted.
+    Erased,
+    /// Nothing sealed for them yet.
+    None,
 }
 
 #[derive(Clone)]
@@ -43,10 +55,20 @@ impl Keyring {
 
     /// The reader's key, if they have one.
     pub async fn get(&self, reader_id: Uuid) -> Result<Option<ReaderKey>, StoreError> {
-        let entry = self.bucket.get(reader_id.to_string()).await.map_err(|err| failure(reader_id, err))?;
-        entry
-            .map(|bytes| ReaderKey::from_bytes(&bytes).ok_or_else(|| failure(reader_id, "the stored key is not a key")))
-            .transpose()
+        match self.entry(reader_id).await? {
+            Entry::Key(key) => Ok(Some(key)),
+            Entry::Erased | Entry::None => Ok(None),
+        }
+    }
+
+    async fn entry(&self, reader_id: Uuid) -> Result<Entry, StoreError> {
+        match self.bucket.get(reader_id.to_string()).await.map_err(|err| failure(reader_id, err))? {
+            None => Ok(Entry::None),
+            Some(bytes) if bytes.is_empty() => Ok(Entry::Erased),
+            Some(bytes) => ReaderKey::from_bytes(&bytes)
+                .map(Entry::Key)
+                .ok_or_else(|| failure(reader_id, "the stored key is not a key")),
+        }
     }
 
     /// The keys these readers have (a reader without one is left out).
@@ -60,21 +82,30 @@ impl Keyring {
         Ok(keys)
     }
 
-    /// The reader's key, made now if they have none: for the sign-up that records them.
-    pub async fn get_or_create(&self, reader_id: Uuid) -> Result<ReaderKey, StoreError> {
+    /// The key to seal the reader's fields with, made now if they have none yet; `None` once
+    /// they deleted their account.
+    pub async fn for_sealing(&self, reader_id: Uuid) -> Result<Option<ReaderKey>, StoreError> {
+        match self.entry(reader_id).await? {
+            Entry::Key(key) => return Ok(Some(key)),
+            Entry::Erased => return Ok(None),
+            Entry::None => {}
+        }
         let bytes = ReaderKey::generate();
         match self.bucket.create(reader_id.to_string(), bytes.to_vec().into()).await {
-            Ok(_) => Ok(ReaderKey::from_bytes(&bytes).expect("generated keys have the key length")),
-            // Made by an earlier try of the same sign-up.
-            Err(err) if err.kind() == kv::CreateErrorKind::AlreadyExists => {
-                self.get(reader_id).await?.ok_or_else(|| failure(reader_id, "the key vanished while being made"))
-            }
+            Ok(_) => Ok(Some(ReaderKey::from_bytes(&bytes).expect("generated keys have the key length"))),
+            // Made (or erased) meanwhile by someone else: theirs stands.
+            Err(err) if err.kind() == kv::CreateErrorKind::AlreadyExists => match self.entry(reader_id).await? {
+                Entry::Key(key) => Ok(Some(key)),
+                Entry::Erased => Ok(None),
+                Entry::None => Err(failure(reader_id, "the key vanished while being made")),
+            },
             Err(err) => Err(failure(reader_id, err)),
         }
     }
 
-    /// Destroys the reader's key and every earlier value of it: idempotent.
+    /// Destroys the reader's key for good, leaving the mark of an erased reader: idempotent.
     pub async fn destroy(&self, reader_id: Uuid) -> Result<(), StoreError> {
-        self.bucket.purge(reader_id.to_string()).await.map_err(|err| failure(reader_id, err))
+        self.bucket.put(reader_id.to_string(), Default::default()).await.map_err(|err| failure(reader_id, err))?;
+        Ok(())
     }
 }

@@ -23,7 +23,7 @@ use prost::Message;
 use readstream_contracts::{
     personal::{self, Keys},
     proto::events::v1 as pb,
-    subject, Aggregate, Code, ContextEvent, Decider, Envelope, Event, Metadata, Rejection, SocialEvent, WireError,
+    subject, Aggregate, Code, ContextEvent, Decider, Envelope, Event, Metadata, Rejection, WireError,
 };
 use uuid::Uuid;
 
@@ -210,22 +210,15 @@ impl EventStore {
         Ok(Envelope::try_from(wire)?)
     }
 
-    /// The envelope as stored: each personal field sealed with its reader's key, which a
-    /// sign-up makes for the reader it records.
+    /// The envelope as stored: each personal field sealed with its reader's key (made for
+    /// them by the first such append).
     async fn seal(&self, envelope: &Envelope) -> Result<Vec<u8>, StoreError> {
         let mut wire = pb::Envelope::from(envelope);
         let mut keys = Keys::new();
         for reader_id in personal::owners(&wire)
             .map_err(|err| StoreError::Keys { reader_id: Uuid::nil(), message: err.to_string() })?
         {
-            let signs_up = envelope.events.iter().any(|recorded| {
-                matches!(&recorded.event, Event::Social(SocialEvent::ReaderRegistered { reader_id: id, .. }) if *id == reader_id)
-            });
-            let key = if signs_up {
-                Some(self.keys.get_or_create(reader_id).await?)
-            } else {
-                self.keys.get(reader_id).await?
-            };
+            let key = self.keys.for_sealing(reader_id).await?;
             keys.insert(reader_id, key.ok_or(StoreError::ReaderDeleted(reader_id))?);
         }
         personal::seal(&mut wire, &keys).map_err(|personal::NoKey(reader_id)| StoreError::ReaderDeleted(reader_id))?;

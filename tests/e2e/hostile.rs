@@ -1,4 +1,4 @@
-//! The hostile corpus, 251 requests: values a client can send that Postgres cannot store (a
+//! The hostile corpus, 253 requests: values a client can send that Postgres cannot store (a
 //! NUL, dates before 4713 BC) or that no reader should see (control characters,
 //! noncharacters, names disguised by bidi controls or zero-width characters); malformed ids,
 //! values out of range, missing, unsigned, forged and expired tokens, and queries too wide or
@@ -344,6 +344,9 @@ async fn malformed_ids_ranges_bad_tokens_and_wide_queries_are_refused_with_their
         ),
     ];
     sent += expect_code(&ben, "INVALID_ARGUMENT", out_of_range.to_vec()).await?;
+    let delete = vec![("mutation { deleteAccount(password: \"not Ben's password\") { readerId } }", json!({}))];
+    sent += expect_code(&ben, "INVALID_ARGUMENT", delete.clone()).await?;
+    sent += expect_code(&system.client(), "UNAUTHENTICATED", delete).await?;
     let negative_pages = "mutation { addBook(input: { title: \"T\", pages: -1, authorIds: [] }) { position } }";
     sent += expect_code(&system.librarian().await?, "INVALID_ARGUMENT", vec![(negative_pages, json!({}))]).await?;
 
@@ -372,7 +375,7 @@ async fn malformed_ids_ranges_bad_tokens_and_wide_queries_are_refused_with_their
         assert_eq!(response.error_code(), Some("INVALID_ARGUMENT"), "{query}: {:?}", response.0);
         sent += 1;
     }
-    assert_eq!(sent, 111, "the corpus sent {sent} requests");
+    assert_eq!(sent, 113, "the corpus sent {sent} requests");
     assert_eq!(system.stream_messages().await?, before, "a refused request appended something");
     let ready = reqwest::get(format!("{}/readyz", system.base_url)).await?;
     assert!(ready.status().is_success(), "/readyz answered {}", ready.status());

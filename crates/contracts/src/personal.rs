@@ -27,10 +27,10 @@ pub struct ReaderKey(LessSafeKey);
 
 impl ReaderKey {
     /// Fresh key bytes from the operating system's generator.
-    pub fn generate() -> [u8; KEY_LEN] {
+    pub fn generate() -> Result<[u8; KEY_LEN], SealError> {
         let mut bytes = [0; KEY_LEN];
-        SystemRandom::new().fill(&mut bytes).expect("the operating system's random generator failed");
-        bytes
+        SystemRandom::new().fill(&mut bytes).map_err(|_| SealError::Random)?;
+        Ok(bytes)
     }
 
     /// The key these bytes are, if they are one.
@@ -137,22 +137,29 @@ pub fn sealed_owners(envelope: &pb::Envelope) -> Result<Vec<Uuid>, WireError> {
     Ok(owners)
 }
 
-/// A personal field belongs to a reader with no key: they deleted their account.
+/// Why personal fields could not be sealed.
 #[derive(Debug, thiserror::Error)]
-#[error("reader {0} has no key: the account was deleted")]
-pub struct NoKey(pub Uuid);
+pub enum SealError {
+    /// A personal field belongs to a reader with no key: they deleted their account.
+    #[error("reader {0} has no key: the account was deleted")]
+    NoKey(Uuid),
+    #[error("the operating system's random generator failed")]
+    Random,
+    #[error("encrypting a personal part failed")]
+    Encrypt,
+}
 
 /// Encrypts the personal fields of every event in `envelope` with their reader's key from
 /// `keys`, each with a fresh random nonce and the event id as associated data.
-pub fn seal(envelope: &mut pb::Envelope, keys: &Keys) -> Result<(), NoKey> {
+pub fn seal(envelope: &mut pb::Envelope, keys: &Keys) -> Result<(), SealError> {
     let random = SystemRandom::new();
     for event in &mut envelope.events {
         let Some(body) = event.body.as_mut() else { continue };
         let Some((owner, personal)) = split(body) else { continue };
-        let owner = Uuid::parse_str(&owner).map_err(|_| NoKey(Uuid::nil()))?;
-        let key = keys.get(&owner).ok_or(NoKey(owner))?;
+        let owner = Uuid::parse_str(&owner).map_err(|_| SealError::NoKey(Uuid::nil()))?;
+        let key = keys.get(&owner).ok_or(SealError::NoKey(owner))?;
         let mut nonce = [0; NONCE_LEN];
-        random.fill(&mut nonce).expect("the operating system's random generator failed");
+        random.fill(&mut nonce).map_err(|_| SealError::Random)?;
         let mut ciphertext = pb::Event { body: Some(personal), ..Default::default() }.encode_to_vec();
         key.0
             .seal_in_place_append_tag(
@@ -160,7 +167,7 @@ pub fn seal(envelope: &mut pb::Envelope, keys: &Keys) -> Result<(), NoKey> {
                 Aad::from(event.event_id.as_bytes()),
                 &mut ciphertext,
             )
-            .expect("a personal part is far below ChaCha20-Poly1305's size limit");
+            .map_err(|_| SealError::Encrypt)?;
         event.sealed = Some(pb::Sealed { owner: owner.to_string(), nonce: nonce.to_vec(), ciphertext });
     }
     Ok(())
@@ -226,7 +233,7 @@ mod tests {
     }
 
     fn keys(reader_id: Uuid) -> Keys {
-        Keys::from([(reader_id, ReaderKey::from_bytes(&ReaderKey::generate()).unwrap())])
+        Keys::from([(reader_id, ReaderKey::from_bytes(&ReaderKey::generate().unwrap()).unwrap())])
     }
 
     #[test]
@@ -268,7 +275,7 @@ mod tests {
     fn sealing_needs_the_owners_key_and_a_part_cannot_move_to_another_event() {
         let (reader_id, book_id) = (Uuid::now_v7(), Uuid::now_v7());
         let mut wire = pb::Envelope::from(&envelope(reader_id, book_id));
-        assert!(matches!(seal(&mut wire.clone(), &Keys::new()), Err(NoKey(id)) if id == reader_id));
+        assert!(matches!(seal(&mut wire.clone(), &Keys::new()), Err(SealError::NoKey(id)) if id == reader_id));
         let keys = keys(reader_id);
         seal(&mut wire, &keys).unwrap();
         let (profile, review) = (wire.events[0].sealed.take(), wire.events[1].sealed.take());

@@ -6,8 +6,14 @@
 //! every personal field they ever wrote unreadable (see `readstream_contracts::personal`) and
 //! marks them erased, so no new key is ever made for them.
 
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, MutexGuard},
+};
+
 use async_nats::jetstream::{self, kv};
-use readstream_contracts::personal::{Keys, ReaderKey};
+use futures::StreamExt;
+use readstream_contracts::personal::{Keys, ReaderKey, KEY_LEN};
 use uuid::Uuid;
 
 use crate::StoreError;
@@ -18,16 +24,58 @@ pub fn bucket_name(namespace: &str) -> String {
 
 /// A reader's entry in the bucket.
 enum Entry {
-    Key(ReaderKey),
+    Key(Box<ReaderKey>),
     /// The account was deleted.
     Erased,
     /// Nothing sealed for them yet.
     None,
 }
 
+/// The most keys a process keeps at hand; past it the cache starts again empty.
+const MAX_CACHED: usize = 100_000;
+
 #[derive(Clone)]
 pub struct Keyring {
     bucket: kv::Store,
+    cache: Arc<Mutex<Cache>>,
+}
+
+/// The keys this process fetched or made, so each reader's is fetched once. A watch of the
+/// bucket drops a reader's key the moment it is destroyed anywhere; should the watch end, the
+/// cache is switched off, since it could then hold a destroyed key.
+#[derive(Default)]
+struct Cache {
+    keys: HashMap<Uuid, [u8; KEY_LEN]>,
+    /// Counts the keys dropped, so a fetch that raced a drop does not put its key back.
+    drops: u64,
+    off: bool,
+}
+
+impl Cache {
+    fn get(&self, reader_id: Uuid) -> Option<ReaderKey> {
+        self.keys.get(&reader_id).and_then(|bytes| ReaderKey::from_bytes(bytes))
+    }
+
+    /// Keeps a key fetched while `drops` was as given, unless a key was dropped since.
+    fn keep(&mut self, reader_id: Uuid, bytes: &[u8], drops: u64) {
+        let Ok(bytes) = <[u8; KEY_LEN]>::try_from(bytes) else { return };
+        if self.off || self.drops != drops {
+            return;
+        }
+        if self.keys.len() >= MAX_CACHED {
+            self.keys.clear();
+        }
+        self.keys.insert(reader_id, bytes);
+    }
+
+    fn drop_key(&mut self, reader_id: Uuid) {
+        self.keys.remove(&reader_id);
+        self.drops += 1;
+    }
+}
+
+fn lock(cache: &Mutex<Cache>) -> MutexGuard<'_, Cache> {
+    cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn failure(reader_id: Uuid, err: impl std::fmt::Display) -> StoreError {
@@ -50,24 +98,52 @@ impl Keyring {
             .create_or_update_key_value(config)
             .await
             .map_err(|err| StoreError::Keys { reader_id: Uuid::nil(), message: format!("bucket {bucket}: {err}") })?;
-        Ok(Self { bucket })
+        let cache = Arc::new(Mutex::new(Cache::default()));
+        let mut updates = bucket.watch_all().await.map_err(|err| failure(Uuid::nil(), err))?;
+        let watched = Arc::downgrade(&cache);
+        tokio::spawn(async move {
+            while let Some(Ok(entry)) = updates.next().await {
+                let Some(cache) = watched.upgrade() else { return };
+                let destroyed = entry.operation != kv::Operation::Put || entry.value.is_empty();
+                if let (true, Ok(reader_id)) = (destroyed, Uuid::parse_str(&entry.key)) {
+                    lock(&cache).drop_key(reader_id);
+                }
+            }
+            if let Some(cache) = watched.upgrade() {
+                tracing::warn!("the watch of readers' keys ended; fetching every key from the bucket from now on");
+                let mut cache = lock(&cache);
+                cache.off = true;
+                cache.keys.clear();
+            }
+        });
+        Ok(Self { bucket, cache })
     }
 
     /// The reader's key, if they have one.
     pub async fn get(&self, reader_id: Uuid) -> Result<Option<ReaderKey>, StoreError> {
         match self.entry(reader_id).await? {
-            Entry::Key(key) => Ok(Some(key)),
+            Entry::Key(key) => Ok(Some(*key)),
             Entry::Erased | Entry::None => Ok(None),
         }
     }
 
     async fn entry(&self, reader_id: Uuid) -> Result<Entry, StoreError> {
+        let drops = {
+            let cache = lock(&self.cache);
+            if let Some(key) = cache.get(reader_id) {
+                return Ok(Entry::Key(Box::new(key)));
+            }
+            cache.drops
+        };
         match self.bucket.get(reader_id.to_string()).await.map_err(|err| failure(reader_id, err))? {
             None => Ok(Entry::None),
             Some(bytes) if bytes.is_empty() => Ok(Entry::Erased),
-            Some(bytes) => ReaderKey::from_bytes(&bytes)
-                .map(Entry::Key)
-                .ok_or_else(|| failure(reader_id, "the stored key is not a key")),
+            Some(bytes) => {
+                let key =
+                    ReaderKey::from_bytes(&bytes).ok_or_else(|| failure(reader_id, "the stored key is not a key"))?;
+                lock(&self.cache).keep(reader_id, &bytes, drops);
+                Ok(Entry::Key(Box::new(key)))
+            }
         }
     }
 
@@ -86,16 +162,21 @@ impl Keyring {
     /// they deleted their account.
     pub async fn for_sealing(&self, reader_id: Uuid) -> Result<Option<ReaderKey>, StoreError> {
         match self.entry(reader_id).await? {
-            Entry::Key(key) => return Ok(Some(key)),
+            Entry::Key(key) => return Ok(Some(*key)),
             Entry::Erased => return Ok(None),
             Entry::None => {}
         }
-        let bytes = ReaderKey::generate();
+        let drops = lock(&self.cache).drops;
+        let bytes = ReaderKey::generate().map_err(|err| failure(reader_id, err))?;
+        let key = ReaderKey::from_bytes(&bytes).ok_or_else(|| failure(reader_id, "a generated key is not a key"))?;
         match self.bucket.create(reader_id.to_string(), bytes.to_vec().into()).await {
-            Ok(_) => Ok(Some(ReaderKey::from_bytes(&bytes).expect("generated keys have the key length"))),
+            Ok(_) => {
+                lock(&self.cache).keep(reader_id, &bytes, drops);
+                Ok(Some(key))
+            }
             // Made (or erased) meanwhile by someone else: theirs stands.
             Err(err) if err.kind() == kv::CreateErrorKind::AlreadyExists => match self.entry(reader_id).await? {
-                Entry::Key(key) => Ok(Some(key)),
+                Entry::Key(key) => Ok(Some(*key)),
                 Entry::Erased => Ok(None),
                 Entry::None => Err(failure(reader_id, "the key vanished while being made")),
             },
@@ -105,6 +186,7 @@ impl Keyring {
 
     /// Destroys the reader's key for good, leaving the mark of an erased reader: idempotent.
     pub async fn destroy(&self, reader_id: Uuid) -> Result<(), StoreError> {
+        lock(&self.cache).drop_key(reader_id);
         self.bucket.put(reader_id.to_string(), Default::default()).await.map_err(|err| failure(reader_id, err))?;
         Ok(())
     }

@@ -221,7 +221,10 @@ impl EventStore {
             let key = self.keys.for_sealing(reader_id).await?;
             keys.insert(reader_id, key.ok_or(StoreError::ReaderDeleted(reader_id))?);
         }
-        personal::seal(&mut wire, &keys).map_err(|personal::NoKey(reader_id)| StoreError::ReaderDeleted(reader_id))?;
+        personal::seal(&mut wire, &keys).map_err(|err| match err {
+            personal::SealError::NoKey(reader_id) => StoreError::ReaderDeleted(reader_id),
+            err => StoreError::Keys { reader_id: Uuid::nil(), message: err.to_string() },
+        })?;
         Ok(wire.encode_to_vec())
     }
 

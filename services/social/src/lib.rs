@@ -400,12 +400,14 @@ impl Social {
         Ok(with_session(bus::accepted(Accepted { position, event_ids: vec![] }, credentials.reader_id), session))
     }
 
-    /// Needs the current password; sets the new one and ends every other session of the reader,
-    /// in one transaction that commits only once the ended sessions are announced.
-    async fn change_password(&self, request: pb::ChangePassword, sender: Sender) -> Result<pb::Reply, Rejection> {
-        let reader_id = sender.reader_id;
-        let kept = parse_session_id(&request.session_id)?;
-        domain::validate_password("newPassword", &request.new_password)?;
+    /// A transaction holding the reader's credentials row, once `password` (the input `field`)
+    /// proves to be theirs.
+    async fn with_password(
+        &self,
+        reader_id: Uuid,
+        password: &str,
+        field: &'static str,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, Rejection> {
         let mut tx = self.pool.begin().await.map_err(|err| db::failure(&err))?;
         let stored_hash = sqlx::query_scalar!(
             "SELECT password_hash FROM social_credentials WHERE reader_id = $1 FOR UPDATE",
@@ -415,9 +417,19 @@ impl Social {
         .await
         .map_err(|err| db::failure(&err))?
         .ok_or_else(|| Rejection::new(Code::NotFound, "this reader has no account"))?;
-        if !self.verify(&request.current_password, stored_hash).await? {
-            return Err(Rejection::invalid("currentPassword", "the current password is wrong"));
+        if !self.verify(password, stored_hash).await? {
+            return Err(Rejection::invalid(field, "the password is wrong"));
         }
+        Ok(tx)
+    }
+
+    /// Needs the current password; sets the new one and ends every other session of the reader,
+    /// in one transaction that commits only once the ended sessions are announced.
+    async fn change_password(&self, request: pb::ChangePassword, sender: Sender) -> Result<pb::Reply, Rejection> {
+        let reader_id = sender.reader_id;
+        let kept = parse_session_id(&request.session_id)?;
+        domain::validate_password("newPassword", &request.new_password)?;
+        let mut tx = self.with_password(reader_id, &request.current_password, "currentPassword").await?;
         let (password, hasher) = (request.new_password, self.hasher.clone());
         let new_hash = hash_job(&self.hashing, move || {
             hasher.hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng)).map(|h| h.to_string())
@@ -442,18 +454,7 @@ impl Social {
     /// destroys the key too when it reads `ReaderDeleted`.
     async fn delete_account(&self, request: pb::DeleteAccount, sender: Sender) -> Result<pb::Reply, Rejection> {
         let Sender { meta, reader_id } = sender;
-        let mut tx = self.pool.begin().await.map_err(|err| db::failure(&err))?;
-        let stored_hash = sqlx::query_scalar!(
-            "SELECT password_hash FROM social_credentials WHERE reader_id = $1 FOR UPDATE",
-            reader_id
-        )
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(|err| db::failure(&err))?
-        .ok_or_else(|| Rejection::new(Code::NotFound, "this reader has no account"))?;
-        if !self.verify(&request.password, stored_hash).await? {
-            return Err(Rejection::invalid("password", "the password is wrong"));
-        }
+        let mut tx = self.with_password(reader_id, &request.password, "password").await?;
         let command = ReaderCommand::DeleteAccount { reader_id };
         let accepted = match self.store.decide::<domain::Reader>(&social::reader(reader_id), meta, &command, &()).await
         {

@@ -234,7 +234,7 @@ impl System {
             rebuild,
             feed_fanout_limit: FEED_FANOUT_LIMIT,
         };
-        readstream_projector::reset(&config).await?;
+        readstream_projector::reset(&config, &CancellationToken::new()).await?;
         self.projector = start_projector(&self.nats, &self.database_url, vec![]);
         Ok(())
     }

@@ -14,7 +14,7 @@ use anyhow::Context as _;
 use chrono::Utc;
 use readstream_contracts::{Envelope, Event, Metadata, RatingsEvent};
 use readstream_eventstore::{EventStore, Stored, StreamSettings};
-use readstream_projection::Runner;
+use readstream_projection::{Delivered, Runner};
 use readstream_projector::feed::Feed;
 use readstream_runtime::{DatabaseConfig, NatsConfig};
 use readstream_testkit::graphql::GraphQl;
@@ -143,14 +143,14 @@ async fn rows_written(
         stars: 5,
         previous_stars: None,
     });
-    let batch = [Stored { position, envelope: Envelope::new(meta, vec![event]) }];
+    let batch = vec![Delivered::new("bench", Stored { position, envelope: Envelope::new(meta, vec![event]) })];
     let runner = Runner::new(
         Feed { namespace: store.namespace().to_owned(), fanout_limit: FANOUT_LIMIT },
         pool.clone(),
         store.clone(),
         client.clone(),
     );
-    runner.apply_batch(&batch).await?;
+    runner.apply_batch(batch).await?;
     let written: i64 = sqlx::query_scalar(
         "SELECT (SELECT count(*) FROM activities WHERE position = $1) + (SELECT count(*) FROM feed_items WHERE position = $1)",
     )
@@ -170,7 +170,9 @@ async fn main() -> anyhow::Result<()> {
     let name = format!("bench_feed_{run_id}");
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
     let database_url = format!("{}/{name}", admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base));
-    let pool = readstream_runtime::db::connect_and_migrate(&DatabaseConfig::new(&database_url)).await?;
+    let pool =
+        readstream_runtime::db::connect_and_migrate(&DatabaseConfig::new(&database_url), &CancellationToken::new())
+            .await?;
     let started = Instant::now();
     let viewers = fill_feeds(&mut *pool.acquire().await?).await?;
     println!(

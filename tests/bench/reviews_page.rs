@@ -93,7 +93,7 @@ async fn main() -> anyhow::Result<()> {
     let name = format!("bench_reviews_{run_id}");
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
     let database_url = format!("{}/{name}", admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base));
-    readstream_runtime::db::connect_and_migrate(&DatabaseConfig::new(&database_url)).await?;
+    readstream_runtime::db::connect_and_migrate(&DatabaseConfig::new(&database_url), &CancellationToken::new()).await?;
     let mut db = PgConnection::connect(&database_url).await?;
     let started = Instant::now();
     fill(&mut db, 1, 10, 1).await?;

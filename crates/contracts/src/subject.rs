@@ -48,6 +48,12 @@ pub fn every_projection_position(namespace: &str) -> String {
     format!("{namespace}.live.projection.*")
 }
 
+/// Where the projector takes an admin's request to apply its dead letters again; it answers
+/// once every projection has tried.
+pub fn retry_dead_letters(namespace: &str) -> String {
+    format!("{namespace}.admin.dead-letters.retry")
+}
+
 /// Where `process` answers readiness probes once it serves.
 pub fn ready(namespace: &str, process: &str) -> String {
     format!("{namespace}.ready.{process}")

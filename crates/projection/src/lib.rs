@@ -6,7 +6,7 @@
 //! replayed batch changes nothing. After the commit, the projection's live updates and its new
 //! position are published on core NATS.
 
-use std::{future::Future, time::Duration};
+use std::{collections::HashSet, future::Future, time::Duration};
 
 use async_nats::jetstream::consumer::{pull::OrderedConfig, DeliverPolicy};
 use bytes::Bytes;
@@ -14,7 +14,7 @@ use futures::StreamExt;
 use prost::Message;
 use readstream_contracts::{proto::live::v1 as live, subject, Envelope, Event, ReadModel, SocialEvent};
 use readstream_eventstore::{EventStore, OpenError, StoreError, Stored};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{Connection, PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -53,6 +53,26 @@ pub trait Projection: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 }
 
+/// One stream message as the runner receives it.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    pub position: u64,
+    /// Its aggregate's subject: a dead letter holds back every later message on it.
+    pub subject: String,
+    /// Its events as plain events, or why they cannot be read (corrupt bytes, or an event this
+    /// version does not know).
+    pub envelope: Result<Envelope, String>,
+}
+
+impl Delivered {
+    pub fn new(subject: impl Into<String>, stored: Stored) -> Self {
+        Self { position: stored.position, subject: subject.into(), envelope: Ok(stored.envelope) }
+    }
+}
+
+/// Why a message waits in `dead_letters` though nothing is wrong with it.
+const HELD_BACK: &str = "held back: an earlier message on its subject is a dead letter";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
     #[error("database: {0}")]
@@ -63,6 +83,37 @@ pub enum ProjectionError {
     Stream(String),
     #[error(transparent)]
     Keys(#[from] StoreError),
+    #[error(
+        "projection {projection} has applied the stream up to position {checkpoint}, but stream {stream} ends at \
+         {last}: the stream lost messages (recreated, or restored from an older copy), and new ones would be \
+         skipped. Rebuild the projection from the stream as it is: REBUILD_PROJECTIONS={projection}"
+    )]
+    AheadOfStream { projection: &'static str, checkpoint: u64, stream: String, last: u64 },
+}
+
+impl ProjectionError {
+    /// Whether applying the same message again would fail the same way: the fault is in the
+    /// message (or in the projection's code), not in reaching the database, NATS or the keys.
+    fn lies_in_the_message(&self) -> bool {
+        let ProjectionError::Database(err) = self else {
+            return false;
+        };
+        match err {
+            // Connection (08), transaction rollback such as a deadlock (40), resources (53),
+            // operator intervention such as a shutdown (57) and system errors (58) pass.
+            sqlx::Error::Database(db) => !db
+                .code()
+                .is_some_and(|code| ["08", "40", "53", "57", "58"].iter().any(|class| code.starts_with(class))),
+            sqlx::Error::RowNotFound
+            | sqlx::Error::TypeNotFound { .. }
+            | sqlx::Error::ColumnIndexOutOfBounds { .. }
+            | sqlx::Error::ColumnNotFound(_)
+            | sqlx::Error::ColumnDecode { .. }
+            | sqlx::Error::Encode(_)
+            | sqlx::Error::Decode(_) => true,
+            _ => false,
+        }
+    }
 }
 
 pub struct Runner<P> {
@@ -77,59 +128,103 @@ impl<P: Projection> Runner<P> {
         Self { projection, pool, store, client }
     }
 
+    fn name(&self) -> &'static str {
+        self.projection.read_model().name()
+    }
+
     pub async fn checkpoint(&self) -> Result<u64, ProjectionError> {
-        let position = sqlx::query_scalar!(
-            "SELECT position FROM projection_checkpoints WHERE name = $1",
-            self.projection.read_model().name()
-        )
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(ProjectionError::NoCheckpoint(self.projection.read_model().name()))?;
+        let position = sqlx::query_scalar!("SELECT position FROM projection_checkpoints WHERE name = $1", self.name())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(ProjectionError::NoCheckpoint(self.name()))?;
         Ok(position as u64)
     }
 
-    /// Empties the projection's tables and rewinds its checkpoint to 0 in one transaction, so
-    /// the next run rebuilds it from the whole stream. Stop every runner of it first.
+    /// The checkpoint, refused when it lies beyond the stream's last message: the stream lost
+    /// messages the read models hold, and new ones at those positions would be skipped.
+    pub async fn checkpoint_within_stream(&self) -> Result<u64, ProjectionError> {
+        let checkpoint = self.checkpoint().await?;
+        let mut stream = self
+            .store
+            .jetstream()
+            .get_stream(self.store.stream_name())
+            .await
+            .map_err(|err| ProjectionError::Stream(err.to_string()))?;
+        let last = stream.info().await.map_err(|err| ProjectionError::Stream(err.to_string()))?.state.last_sequence;
+        if checkpoint > last {
+            let stream = self.store.stream_name().to_owned();
+            return Err(ProjectionError::AheadOfStream { projection: self.name(), checkpoint, stream, last });
+        }
+        Ok(checkpoint)
+    }
+
+    /// Empties the projection's tables and dead letters and rewinds its checkpoint to 0 in one
+    /// transaction, so the next run rebuilds it from the whole stream. Stop every runner of it
+    /// first.
     pub async fn reset(&self) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         // The names are the projection's own constants, never input.
         sqlx::query(&format!("TRUNCATE {}", self.projection.tables().join(", "))).execute(&mut *tx).await?;
-        let reset = sqlx::query!(
-            "UPDATE projection_checkpoints SET position = 0 WHERE name = $1",
-            self.projection.read_model().name()
-        )
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query!("DELETE FROM dead_letters WHERE projection = $1", self.name()).execute(&mut *tx).await?;
+        let reset = sqlx::query!("UPDATE projection_checkpoints SET position = 0 WHERE name = $1", self.name())
+            .execute(&mut *tx)
+            .await?;
         if reset.rows_affected() != 1 {
             return Err(sqlx::Error::RowNotFound);
         }
         tx.commit().await?;
-        tracing::info!(projection = self.projection.read_model().name(), "reset: rebuilding from position 0");
+        tracing::info!(projection = self.name(), "reset: rebuilding from position 0");
         Ok(())
     }
 
-    /// Applies one batch and its checkpoint in one transaction, skipping what is already
-    /// applied; publishes its live updates after the commit. Returns the new checkpoint.
-    pub async fn apply_batch(&self, batch: &[Stored]) -> Result<u64, ProjectionError> {
-        let name = self.projection.read_model().name();
-        let mut tx = self.pool.begin().await?;
-        let checkpoint =
-            sqlx::query_scalar!("SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE", name)
+    /// The checkpoint, its row locked until the transaction ends: one batch or retry at a time.
+    async fn lock_checkpoint(&self, tx: &mut PgConnection) -> Result<u64, ProjectionError> {
+        let position =
+            sqlx::query_scalar!("SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE", self.name())
                 .fetch_optional(&mut *tx)
                 .await?
-                .ok_or(ProjectionError::NoCheckpoint(name))? as u64;
-        let fresh = match batch.iter().position(|s| s.position > checkpoint) {
-            Some(first) => &batch[first..],
-            None => return Ok(checkpoint),
+                .ok_or(ProjectionError::NoCheckpoint(self.name()))?;
+        Ok(position as u64)
+    }
+
+    /// Applies one batch and its checkpoint in one transaction, skipping what is already
+    /// applied; publishes its live updates after the commit. A message that cannot be read or
+    /// applied, and every later one on its subject, goes to `dead_letters` instead, and the
+    /// rest of the batch is applied. Returns the new checkpoint.
+    pub async fn apply_batch(&self, batch: Vec<Delivered>) -> Result<u64, ProjectionError> {
+        let name = self.name();
+        let mut tx = self.pool.begin().await?;
+        let checkpoint = self.lock_checkpoint(&mut tx).await?;
+        let fresh: Vec<Delivered> = batch.into_iter().filter(|message| message.position > checkpoint).collect();
+        let Some(last) = fresh.last().map(|message| message.position) else {
+            return Ok(checkpoint);
         };
-        let updates = self.projection.apply(&mut tx, fresh).await?;
-        for reader_id in deleted_readers(fresh) {
-            self.projection.forget_reader(&mut tx, reader_id).await?;
-            // The social service destroyed the key already, unless it stopped right after
-            // recording the deletion: destroying it again is harmless.
-            self.store.keys().destroy(reader_id).await?;
+        let mut held: HashSet<String> =
+            sqlx::query_scalar!("SELECT DISTINCT subject FROM dead_letters WHERE projection = $1", name)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .collect();
+        let (mut subjects, mut ready) = (Vec::with_capacity(fresh.len()), Vec::with_capacity(fresh.len()));
+        for Delivered { position, subject, envelope } in fresh {
+            match envelope {
+                Err(reason) => {
+                    tracing::error!(projection = name, position, subject, reason, "a message that cannot be read");
+                    self.dead_letter(&mut tx, position, &subject, &format!("cannot be read: {reason}")).await?;
+                    held.insert(subject);
+                }
+                Ok(_) if held.contains(&subject) => self.dead_letter(&mut tx, position, &subject, HELD_BACK).await?,
+                Ok(envelope) => {
+                    subjects.push(subject);
+                    ready.push(Stored { position, envelope });
+                }
+            }
         }
-        let last = fresh.last().map_or(checkpoint, |s| s.position);
+        let updates = match self.try_apply(&mut tx, &ready).await? {
+            Ok(updates) => updates,
+            // Something in the batch fails: apply its messages one by one to find which.
+            Err(_) => self.isolate(&mut tx, subjects, ready, &mut held).await?,
+        };
         sqlx::query!("UPDATE projection_checkpoints SET position = $2 WHERE name = $1", name, last as i64)
             .execute(&mut *tx)
             .await?;
@@ -138,10 +233,154 @@ impl<P: Projection> Runner<P> {
         Ok(last)
     }
 
+    /// Applies messages in a savepoint of `tx`. A failure that lies in the messages rolls the
+    /// savepoint back and comes back as `Ok(Err(..))`; any other fails the whole transaction.
+    async fn try_apply(
+        &self,
+        tx: &mut PgConnection,
+        batch: &[Stored],
+    ) -> Result<Result<Vec<LiveUpdate>, ProjectionError>, ProjectionError> {
+        let mut savepoint = tx.begin().await?;
+        match self.apply_and_forget(&mut savepoint, batch).await {
+            Ok(updates) => {
+                savepoint.commit().await?;
+                Ok(Ok(updates))
+            }
+            Err(err) if err.lies_in_the_message() => {
+                savepoint.rollback().await?;
+                Ok(Err(err))
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn apply_and_forget(
+        &self,
+        tx: &mut PgConnection,
+        batch: &[Stored],
+    ) -> Result<Vec<LiveUpdate>, ProjectionError> {
+        let updates = self.projection.apply(tx, batch).await?;
+        for reader_id in deleted_readers(batch) {
+            self.projection.forget_reader(tx, reader_id).await?;
+            // The social service destroyed the key already, unless it stopped right after
+            // recording the deletion: destroying it again is harmless.
+            self.store.keys().destroy(reader_id).await?;
+        }
+        Ok(updates)
+    }
+
+    /// Applies a failing batch one message at a time: each one that fails becomes a dead
+    /// letter, and holds back the later ones on its subject.
+    async fn isolate(
+        &self,
+        tx: &mut PgConnection,
+        subjects: Vec<String>,
+        batch: Vec<Stored>,
+        held: &mut HashSet<String>,
+    ) -> Result<Vec<LiveUpdate>, ProjectionError> {
+        let mut updates = Vec::new();
+        for (subject, stored) in subjects.into_iter().zip(batch) {
+            if held.contains(&subject) {
+                self.dead_letter(tx, stored.position, &subject, HELD_BACK).await?;
+                continue;
+            }
+            match self.try_apply(tx, std::slice::from_ref(&stored)).await? {
+                Ok(applied) => updates.extend(applied),
+                Err(err) => {
+                    tracing::error!(projection = self.name(), position = stored.position, subject, error = %err, "dead letter");
+                    self.dead_letter(tx, stored.position, &subject, &err.to_string()).await?;
+                    held.insert(subject);
+                }
+            }
+        }
+        Ok(updates)
+    }
+
+    async fn dead_letter(
+        &self,
+        tx: &mut PgConnection,
+        position: u64,
+        subject: &str,
+        error: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query!(
+            "INSERT INTO dead_letters (projection, position, subject, error) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (projection, position) DO UPDATE
+             SET error = EXCLUDED.error, failed_at = now(), attempts = dead_letters.attempts + 1",
+            self.name(),
+            position as i64,
+            subject,
+            error
+        )
+        .execute(tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Applies the projection's dead letters again, oldest first, after their cause is fixed:
+    /// each one applied leaves `dead_letters`; one that fails again stays with its new error,
+    /// and so does every later one on its subject. Returns how many were applied.
+    pub async fn retry_dead_letters(&self) -> Result<u64, ProjectionError> {
+        let name = self.name();
+        let mut tx = self.pool.begin().await?;
+        let checkpoint = self.lock_checkpoint(&mut tx).await?;
+        let letters =
+            sqlx::query!("SELECT position, subject FROM dead_letters WHERE projection = $1 ORDER BY position", name)
+                .fetch_all(&mut *tx)
+                .await?;
+        if letters.is_empty() {
+            return Ok(0);
+        }
+        let stream = self
+            .store
+            .jetstream()
+            .get_stream(self.store.stream_name())
+            .await
+            .map_err(|err| ProjectionError::Stream(err.to_string()))?;
+        let (mut held, mut applied, mut updates) = (HashSet::new(), 0, Vec::new());
+        for letter in letters {
+            if held.contains(&letter.subject) {
+                continue;
+            }
+            let position = letter.position as u64;
+            let outcome = match stream.get_raw_message(position).await {
+                Ok(message) => match self.delivered(position, &letter.subject, &message.payload).await?.envelope {
+                    Ok(envelope) => {
+                        self.try_apply(&mut tx, &[Stored { position, envelope }]).await?.map_err(|err| err.to_string())
+                    }
+                    Err(reason) => Err(format!("cannot be read: {reason}")),
+                },
+                Err(err) => Err(format!("no longer in the stream: {err}")),
+            };
+            match outcome {
+                Ok(applied_updates) => {
+                    sqlx::query!(
+                        "DELETE FROM dead_letters WHERE projection = $1 AND position = $2",
+                        name,
+                        letter.position
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                    applied += 1;
+                    updates.extend(applied_updates);
+                }
+                Err(error) => {
+                    tracing::warn!(projection = name, position, error, "a dead letter failed again");
+                    self.dead_letter(&mut tx, position, &letter.subject, &error).await?;
+                    held.insert(letter.subject);
+                }
+            }
+        }
+        tx.commit().await?;
+        tracing::info!(projection = name, applied, "retried dead letters");
+        self.announce(updates, checkpoint).await;
+        Ok(applied)
+    }
+
     /// Live updates are best effort: a subscriber that misses one reads the model again.
     async fn announce(&self, updates: Vec<LiveUpdate>, position: u64) {
         let namespace = self.store.namespace();
-        let name = self.projection.read_model().name();
+        let name = self.name();
         let notice = live::ProjectionPosition { projection: name.to_owned(), position };
         let updates = updates.into_iter().chain([LiveUpdate {
             subject: subject::projection_position(namespace, self.projection.read_model()),
@@ -154,13 +393,15 @@ impl<P: Projection> Runner<P> {
         }
     }
 
-    /// Follows the stream until `shutdown`, finishing the batch in hand. Failures are logged
-    /// and the runner resumes from its checkpoint, so nothing is lost or applied twice.
-    pub async fn run(self, shutdown: CancellationToken) {
-        let name = self.projection.read_model().name();
+    /// Follows the stream until `shutdown`, finishing the batch in hand. Failures to reach the
+    /// database or NATS are logged and the runner resumes from its checkpoint, so nothing is
+    /// lost or applied twice; a checkpoint beyond the stream stops it with an error.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), ProjectionError> {
+        let name = self.name();
         while !shutdown.is_cancelled() {
             match self.follow(&shutdown).await {
                 Ok(()) => break,
+                Err(err @ ProjectionError::AheadOfStream { .. }) => return Err(err),
                 Err(err) => {
                     tracing::error!(projection = name, error = %err, "projection failed; resuming from its checkpoint");
                     tokio::select! {
@@ -171,11 +412,12 @@ impl<P: Projection> Runner<P> {
             }
         }
         tracing::info!(projection = name, "projection stopped");
+        Ok(())
     }
 
     async fn follow(&self, shutdown: &CancellationToken) -> Result<(), ProjectionError> {
         let stream_error = |err: &dyn std::fmt::Display| ProjectionError::Stream(err.to_string());
-        let start_sequence = self.checkpoint().await? + 1;
+        let start_sequence = self.checkpoint_within_stream().await? + 1;
         let stream = self.store.jetstream().get_stream(self.store.stream_name()).await.map_err(|e| stream_error(&e))?;
         let consumer = stream
             .create_consumer(OrderedConfig {
@@ -186,7 +428,7 @@ impl<P: Projection> Runner<P> {
             .await
             .map_err(|e| stream_error(&e))?;
         let mut messages = consumer.messages().await.map_err(|e| stream_error(&e))?.ready_chunks(MAX_BATCH);
-        tracing::info!(projection = self.projection.read_model().name(), from = start_sequence, "following the stream");
+        tracing::info!(projection = self.name(), from = start_sequence, "following the stream");
         loop {
             let chunk = tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
@@ -196,25 +438,21 @@ impl<P: Projection> Runner<P> {
             for message in chunk {
                 let message = message.map_err(|e| stream_error(&e))?;
                 let position = message.info().map_err(|e| stream_error(&e))?.stream_sequence;
-                batch.push(self.open(position, &message.subject, &message.payload).await?);
+                batch.push(self.delivered(position, &message.subject, &message.payload).await?);
             }
-            self.apply_batch(&batch).await?;
+            self.apply_batch(batch).await?;
         }
     }
 
-    /// The message as plain events. One that is not a valid envelope is logged and applied as
-    /// no events, so one bad message cannot stop every read model; keys that cannot be fetched
-    /// now stop the batch, to be tried again.
-    async fn open(&self, position: u64, subject: &str, payload: &[u8]) -> Result<Stored, ProjectionError> {
+    /// The message as plain events, or why it cannot be read; keys that cannot be fetched now
+    /// fail the batch, to be tried again.
+    async fn delivered(&self, position: u64, subject: &str, payload: &[u8]) -> Result<Delivered, ProjectionError> {
         let envelope = match self.store.open(payload).await {
-            Ok(envelope) => envelope,
+            Ok(envelope) => Ok(envelope),
             Err(OpenError::Keys(err)) => return Err(err.into()),
-            Err(OpenError::Wire(err)) => {
-                tracing::error!(position, subject, error = %err, "skipping a message that is not a valid envelope");
-                no_events()
-            }
+            Err(OpenError::Wire(err)) => Err(err.to_string()),
         };
-        Ok(Stored { position, envelope })
+        Ok(Delivered { position, subject: subject.to_owned(), envelope })
     }
 }
 
@@ -228,16 +466,4 @@ fn deleted_readers(batch: &[Stored]) -> Vec<Uuid> {
             _ => None,
         })
         .collect()
-}
-
-fn no_events() -> Envelope {
-    Envelope {
-        meta: readstream_contracts::Metadata {
-            occurred_at: chrono::DateTime::UNIX_EPOCH,
-            actor: None,
-            command_id: Uuid::nil(),
-            correlation_id: Uuid::nil(),
-        },
-        events: Vec::new(),
-    }
 }

@@ -74,7 +74,9 @@ impl<S: Service, H: Clone + Send + Sync + 'static> Commands<S, H> {
         self
     }
 
-    /// Answers the service's commands until `shutdown`, then finishes those in flight.
+    /// Answers the service's commands until `shutdown`, then finishes those in flight and flushes
+    /// their replies. A subscription that ends by itself (the connection closed for good) is an
+    /// error, so the process exits non-zero for its supervisor to restart it.
     pub async fn serve(
         self,
         client: async_nats::Client,
@@ -108,7 +110,7 @@ where
     H: Fn(String, Bytes) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = pb::Reply> + Send + 'static,
 {
-    let mut requests = client.queue_subscribe(subject, format!("{namespace}.{service}")).await?;
+    let mut requests = client.queue_subscribe(subject.clone(), format!("{namespace}.{service}")).await?;
     crate::ready::answer_probes(&client, namespace, service, shutdown.clone()).await?;
     let tasks = TaskTracker::new();
     tracing::info!(service, namespace, "answering commands");
@@ -117,7 +119,11 @@ where
             _ = shutdown.cancelled() => break,
             request = requests.next() => match request {
                 Some(request) => request,
-                None => break,
+                None => {
+                    tasks.close();
+                    tasks.wait().await;
+                    return Err(StartError::SubscriptionEnded(subject));
+                }
             },
         };
         let Some(reply_to) = request.reply.clone() else {
@@ -135,6 +141,9 @@ where
     let _ = requests.unsubscribe().await;
     tasks.close();
     tasks.wait().await;
+    // The last replies are buffered in the client: send them before the process ends, or a
+    // committed command reads as a timeout. A flush waits for a reconnect forever, so bound it.
+    let _ = tokio::time::timeout(Duration::from_secs(2), client.flush()).await;
     Ok(())
 }
 
@@ -187,6 +196,14 @@ pub fn unavailable(err: &StoreError) -> Rejection {
         StoreError::Append { source, .. } if source.kind() == PublishErrorKind::TimedOut => Rejection::new(
             Code::DeadlineExceeded,
             "the event store did not confirm in time; send the command again with the same idempotencyKey to learn its outcome",
+        ),
+        // Trying again reads the same message: say which, for an operator to look at.
+        StoreError::Corrupt { position, .. } => Rejection::new(
+            Code::Internal,
+            format!(
+                "stream message {position} of this item's history cannot be read by this version of readstream; \
+                 nothing was changed"
+            ),
         ),
         _ => Rejection::new(Code::Unavailable, "the event store is unavailable; nothing was changed, try again"),
     }

@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+use backon::{ExponentialBuilder, Retryable as _};
+use tokio_util::sync::CancellationToken;
+
 /// Where NATS is and which namespace of subjects and streams this deployment uses.
 #[derive(Debug, Clone, clap::Args)]
 pub struct NatsConfig {
@@ -29,12 +32,24 @@ impl NatsConfig {
             .await
     }
 
-    /// Connects and opens the namespace's event store (creating its stream if needed).
-    pub async fn event_store(&self) -> Result<(async_nats::Client, readstream_eventstore::EventStore), StartError> {
-        let client = self.connect().await?;
-        let settings = readstream_eventstore::StreamSettings { replicas: self.stream_replicas };
-        let store = readstream_eventstore::EventStore::connect(client.clone(), &self.namespace, settings).await?;
-        Ok((client, store))
+    /// Connects, trying again with backoff while NATS is out of reach, until `shutdown`.
+    pub async fn connect_with_backoff(&self, shutdown: &CancellationToken) -> Result<async_nats::Client, StartError> {
+        with_backoff("NATS", shutdown, || async { Ok(self.connect().await?) }).await
+    }
+
+    /// Connects and opens the namespace's event store (creating its stream if needed), trying
+    /// again with backoff while NATS (or its JetStream) is out of reach, until `shutdown`.
+    pub async fn event_store(
+        &self,
+        shutdown: &CancellationToken,
+    ) -> Result<(async_nats::Client, readstream_eventstore::EventStore), StartError> {
+        with_backoff("NATS", shutdown, || async {
+            let client = self.connect().await?;
+            let settings = readstream_eventstore::StreamSettings { replicas: self.stream_replicas };
+            let store = readstream_eventstore::EventStore::connect(client.clone(), &self.namespace, settings).await?;
+            Ok((client, store))
+        })
+        .await
     }
 }
 
@@ -55,6 +70,26 @@ impl DatabaseConfig {
     }
 }
 
+/// Runs `attempt` until it succeeds, waiting 100 ms, then twice as long each time up to 5 s,
+/// after a failure to reach a server (`StartError::is_unreachable`); any other failure, or one
+/// after `shutdown`, ends it. Each wait is logged, so a process that cannot start says why.
+pub async fn with_backoff<T, F, Fut>(server: &str, shutdown: &CancellationToken, attempt: F) -> Result<T, StartError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StartError>>,
+{
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(100))
+        .with_max_delay(Duration::from_secs(5))
+        .with_jitter()
+        .without_max_times();
+    attempt
+        .retry(backoff)
+        .when(|err: &StartError| err.is_unreachable() && !shutdown.is_cancelled())
+        .notify(|err, wait| tracing::warn!(server, error = %err, ?wait, "cannot reach the server yet; trying again"))
+        .await
+}
+
 /// Why a service could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -68,10 +103,26 @@ pub enum StartError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot subscribe: {0}")]
     Subscribe(#[from] async_nats::SubscribeError),
+    #[error("the subscription to {0} ended: the NATS connection closed for good")]
+    SubscriptionEnded(String),
     #[error("cannot open the key-value bucket {bucket}: {source}")]
     Bucket { bucket: String, source: async_nats::jetstream::context::CreateKeyValueError },
     #[error("configuration: {0}")]
     Config(String),
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
+}
+
+impl StartError {
+    /// Whether the failure is a server out of reach (not started yet, restarting), which
+    /// trying again may cure, rather than a refusal that will not change.
+    pub fn is_unreachable(&self) -> bool {
+        use readstream_eventstore::StoreError;
+        match self {
+            StartError::Nats(_) => true,
+            StartError::EventStore(err) => matches!(err, StoreError::Setup { .. } | StoreError::Open { .. }),
+            StartError::Database(err) => crate::db::is_unreachable(err),
+            _ => false,
+        }
+    }
 }

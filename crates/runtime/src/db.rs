@@ -3,26 +3,45 @@
 
 use readstream_contracts::{Code, Rejection};
 use sqlx::postgres::{PgPool, PgPoolOptions};
+use tokio_util::sync::CancellationToken;
 
 use crate::{config::StartError, DatabaseConfig};
 
-/// Connects and applies every pending migration (concurrent starters wait on sqlx's lock).
-pub async fn connect_and_migrate(config: &DatabaseConfig) -> Result<PgPool, StartError> {
-    let pool =
-        PgPoolOptions::new().max_connections(config.database_max_connections).connect(&config.database_url).await?;
+/// Connects, trying again with backoff while Postgres is out of reach (until `shutdown`), and
+/// applies every pending migration (concurrent starters wait on sqlx's lock).
+pub async fn connect_and_migrate(config: &DatabaseConfig, shutdown: &CancellationToken) -> Result<PgPool, StartError> {
+    let options = PgPoolOptions::new().max_connections(config.database_max_connections);
+    let pool = crate::config::with_backoff("Postgres", shutdown, || async {
+        Ok(options.clone().connect(&config.database_url).await?)
+    })
+    .await?;
     sqlx::migrate!("../../schema/migrations").run(&pool).await?;
     Ok(pool)
+}
+
+/// Whether a database failure is Postgres out of reach (down, starting, restarting, out of
+/// connections), which trying again may cure.
+pub fn is_unreachable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // Connection exceptions (08), too many connections (53300), starting up or shutting
+        // down (57P01..57P03).
+        sqlx::Error::Database(db) => {
+            db.code().is_some_and(|code| code.starts_with("08") || code == "53300" || code.starts_with("57P"))
+        }
+        _ => false,
+    }
 }
 
 /// What a database failure means to a client, the one mapping every process uses: out of reach
 /// (`UNAVAILABLE`: try again) or a fault inside (`INTERNAL`). The cause is logged, never sent.
 pub fn failure(err: &sqlx::Error) -> Rejection {
     match err {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => {
+        err if is_unreachable(err) => {
             tracing::warn!(error = %err, "the database is out of reach");
             Rejection::new(Code::Unavailable, "the database is unavailable; try again")
         }

@@ -36,7 +36,7 @@ pub struct Config {
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
-    let (client, store) = config.nats.event_store().await?;
+    let (client, store) = config.nats.event_store(&shutdown).await?;
     bus::Commands::<CatalogService, _>::new(Catalog { store })
         .on(|catalog, request, sender| async move { catalog.add_author(request, sender).await })
         .on(|catalog, request, sender| async move { catalog.add_book(request, sender).await })

@@ -4,7 +4,8 @@
 //! - A WebSocket upgrade of `GET /graphql` (or of `/graphql/ws`, the older path): subscriptions
 //!   over `graphql-transport-ws` or the legacy `graphql-ws`; the token goes in the
 //!   `connection_init` payload as `Authorization`.
-//! - `GET /healthz` (the process runs) and `GET /readyz` (Postgres and NATS answer).
+//! - `GET /healthz` (the process runs) and `GET /readyz` (Postgres and NATS answer; dead
+//!   letters show as degraded).
 //!
 //! Mutations become commands sent over NATS; queries read the Postgres read models;
 //! `Readstream-Min-Position: N` (or `extensions.minPosition`) waits until they include N.
@@ -127,8 +128,8 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
     if token_lifetime > readstream_runtime::sessions::KEPT_FOR || token_lifetime.is_zero() {
         return Err(StartError::Config("ACCESS_TOKEN_LIFETIME_SECS must be 1 to 86400".into()));
     }
-    let pool = readstream_runtime::db::connect_and_migrate(&config.database).await?;
-    let nats = config.nats.connect().await?;
+    let pool = readstream_runtime::db::connect_and_migrate(&config.database, &shutdown).await?;
+    let nats = config.nats.connect_with_backoff(&shutdown).await?;
     let timeout = Duration::from_millis(config.read_your_writes_timeout_ms);
     let positions = Positions::start(&nats, &config.nats.namespace, pool.clone(), timeout, shutdown.clone()).await?;
     let app = AppState {
@@ -274,15 +275,18 @@ pub(crate) fn refusal(status: StatusCode, err: ApiError) -> Response {
     response
 }
 
+/// Ready while Postgres and NATS answer. Dead letters leave it ready (every read works, some
+/// rows lack a message) but show it as degraded, for an admin to look at `deadLetters`.
 async fn ready(State((_, app)): State<Shared>) -> Response {
-    let database = sqlx::query_scalar!("SELECT 1 AS one").fetch_one(&app.pool).await.is_ok();
+    let dead_letters = graphql::operations::dead_letters_count(&app.pool).await.ok();
     let nats = app.nats.connection_state() == async_nats::connection::State::Connected;
-    let status = if database && nats { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (
-        status,
-        format!("postgres: {}\nnats: {}\n", if database { "ok" } else { "down" }, if nats { "ok" } else { "down" }),
-    )
-        .into_response()
+    let up = |ok: bool| if ok { "ok" } else { "down" };
+    let mut body = format!("postgres: {}\nnats: {}\n", up(dead_letters.is_some()), up(nats));
+    if let Some(count @ 1..) = dead_letters {
+        body.push_str(&format!("projections: degraded, {count} dead letters\n"));
+    }
+    let status = if dead_letters.is_some() && nats { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, body).into_response()
 }
 
 #[cfg(test)]

@@ -8,9 +8,13 @@ pub mod readers;
 pub mod reviews;
 pub mod shelves;
 
+use std::collections::HashMap;
+
+use futures::StreamExt;
 use readstream_contracts::ReadModel;
-use readstream_projection::{Projection, Runner};
+use readstream_projection::{Projection, ProjectionError, Runner};
 use readstream_runtime::{config::StartError, DatabaseConfig, NatsConfig};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone, clap::Parser)]
@@ -68,29 +72,94 @@ macro_rules! with_projection {
 /// The name it answers readiness probes under.
 pub const PROCESS: &str = "projector";
 
-pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
-    reset(&config).await?;
-    let pool = readstream_runtime::db::connect_and_migrate(&config.database).await?;
-    let (client, store) = config.nats.event_store().await?;
-    let runner = Runners { pool: &pool, store: &store, client: &client };
-    let runs = ReadModel::ALL.map(|model| {
-        with_projection!(model, &config, |projection| tokio::spawn(runner.of(projection).run(shutdown.clone())))
-    });
-    readstream_runtime::ready::answer_probes(&client, &config.nats.namespace, PROCESS, shutdown.clone()).await?;
-    for run in runs {
-        if let Err(err) = run.await {
-            tracing::error!(error = %err, "a projection task panicked");
-        }
+/// Why the projector stopped before it was told to.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectorError {
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error(transparent)]
+    Projection(#[from] ProjectionError),
+    #[error("projection {0} panicked")]
+    Panicked(&'static str),
+}
+
+/// Runs every projection until `shutdown`. One that stops for good (it panicked, or its
+/// checkpoint lies beyond the stream) stops the others, and the projector ends with its error,
+/// for whatever supervises the process to see and restart it.
+pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), ProjectorError> {
+    reset(&config, &shutdown).await?;
+    let pool = readstream_runtime::db::connect_and_migrate(&config.database, &shutdown).await?;
+    let (client, store) = config.nats.event_store(&shutdown).await?;
+    let runners = Runners { pool, store, client: client.clone() };
+    for model in ReadModel::ALL {
+        with_projection!(model, &config, |projection| runners.of(projection).checkpoint_within_stream().await?);
+    }
+    let stop = shutdown.child_token();
+    let mut runs = JoinSet::new();
+    let mut names = HashMap::new();
+    for model in ReadModel::ALL {
+        let task = with_projection!(model, &config, |projection| runs.spawn(runners.of(projection).run(stop.clone())));
+        names.insert(task.id(), model.name());
+    }
+    tokio::spawn(answer_retries(config.clone(), runners, stop.clone()));
+    readstream_runtime::ready::answer_probes(&client, &config.nats.namespace, PROCESS, stop.clone()).await?;
+    let mut failure = None;
+    while let Some(ended) = runs.join_next_with_id().await {
+        let err = match ended {
+            Ok((_, Ok(()))) => continue,
+            Ok((_, Err(err))) => ProjectorError::Projection(err),
+            Err(err) => ProjectorError::Panicked(names.get(&err.id()).copied().unwrap_or("unknown")),
+        };
+        tracing::error!(error = %err, "a projection stopped for good; stopping the projector");
+        stop.cancel();
+        failure.get_or_insert(err);
     }
     // Send the last live updates if NATS is still there; a flush waits for a reconnect
     // forever, so one that does not come does not hold the shutdown.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), client.flush()).await;
-    Ok(())
+    failure.map_or(Ok(()), Err)
+}
+
+/// Answers an admin's requests to apply the dead letters again: every projection retries
+/// its own, and the reply says how many were applied in all (empty when one could not try).
+async fn answer_retries(config: Config, runners: Runners, shutdown: CancellationToken) {
+    let subject = readstream_contracts::subject::retry_dead_letters(&config.nats.namespace);
+    let mut requests = match runners.client.subscribe(subject).await {
+        Ok(requests) => requests,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot take requests to retry dead letters");
+            return;
+        }
+    };
+    loop {
+        let request = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            request = requests.next() => match request { Some(request) => request, None => break },
+        };
+        let mut applied = Some(0);
+        for model in ReadModel::ALL {
+            let outcome =
+                with_projection!(model, &config, |projection| runners.of(projection).retry_dead_letters().await);
+            match outcome {
+                Ok(count) => applied = applied.map(|sum| sum + count),
+                Err(err) => {
+                    tracing::error!(projection = model.name(), error = %err, "could not retry dead letters");
+                    applied = None;
+                }
+            }
+        }
+        if let Some(reply_to) = request.reply {
+            let payload = applied.map(|count| count.to_string()).unwrap_or_default();
+            if let Err(err) = runners.client.publish(reply_to, payload.into()).await {
+                tracing::warn!(error = %err, "could not answer a request to retry dead letters");
+            }
+        }
+    }
 }
 
 /// Empties the projections named in `config.rebuild` and rewinds them to position 0, so the
 /// next run rebuilds them from the whole stream. Stop every projector first.
-pub async fn reset(config: &Config) -> Result<(), StartError> {
+pub async fn reset(config: &Config, shutdown: &CancellationToken) -> Result<(), StartError> {
     if config.rebuild.is_empty() {
         return Ok(());
     }
@@ -102,22 +171,24 @@ pub async fn reset(config: &Config) -> Result<(), StartError> {
         })?;
         models.push(model);
     }
-    let pool = readstream_runtime::db::connect_and_migrate(&config.database).await?;
-    let (client, store) = config.nats.event_store().await?;
-    let runner = Runners { pool: &pool, store: &store, client: &client };
+    let pool = readstream_runtime::db::connect_and_migrate(&config.database, shutdown).await?;
+    let (client, store) = config.nats.event_store(shutdown).await?;
+    let runners = Runners { pool, store, client };
     for model in models {
-        with_projection!(model, config, |projection| runner.of(projection).reset().await?);
+        with_projection!(model, config, |projection| runners.of(projection).reset().await?);
     }
     Ok(())
 }
 
-struct Runners<'a> {
-    pool: &'a sqlx::PgPool,
-    store: &'a readstream_eventstore::EventStore,
-    client: &'a async_nats::Client,
+/// What every projection's runner shares.
+#[derive(Clone)]
+struct Runners {
+    pool: sqlx::PgPool,
+    store: readstream_eventstore::EventStore,
+    client: async_nats::Client,
 }
 
-impl Runners<'_> {
+impl Runners {
     fn of<P: Projection>(&self, projection: P) -> Runner<P> {
         Runner::new(projection, self.pool.clone(), self.store.clone(), self.client.clone())
     }

@@ -13,7 +13,7 @@ use readstream_contracts::{
     proto::live::v1 as live, ratings, subject::projection_position, Envelope, Event, Metadata, RatingsEvent, ReadModel,
 };
 use readstream_eventstore::{EventStore, Stored, StreamSettings};
-use readstream_projection::Runner;
+use readstream_projection::{Delivered, Runner};
 use readstream_projector::ratings::Ratings;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -58,12 +58,13 @@ async fn rate(store: &EventStore, book: Uuid, readers: usize) -> Vec<u64> {
 }
 
 /// The stored messages at these positions, as the projector receives them.
-async fn read(store: &EventStore, positions: &[u64]) -> Vec<Stored> {
+async fn read(store: &EventStore, positions: &[u64]) -> Vec<Delivered> {
     let stream = store.jetstream().get_stream(store.stream_name()).await.expect("stream");
     let mut history = Vec::new();
     for &position in positions {
         let message = stream.get_raw_message(position).await.expect("message");
-        history.push(Stored { position, envelope: Envelope::decode(&message.payload).expect("envelope") });
+        let envelope = Envelope::decode(&message.payload).expect("envelope");
+        history.push(Delivered::new(message.subject.as_str(), Stored { position, envelope }));
     }
     history
 }
@@ -87,23 +88,23 @@ async fn redelivering_a_committed_batch_changes_nothing(pool: PgPool) {
     let runner = runner(&pool, &client, &store);
 
     let (first, rest) = history.split_at(6);
-    assert_eq!(runner.apply_batch(first).await.expect("applied"), first[5].position);
+    assert_eq!(runner.apply_batch(first.to_vec()).await.expect("applied"), first[5].position);
     assert_eq!(figures(&pool, book).await, expected(first));
 
     // The same batch again, then one overlapping the committed part: only what is new counts.
-    assert_eq!(runner.apply_batch(first).await.expect("applied"), first[5].position);
+    assert_eq!(runner.apply_batch(first.to_vec()).await.expect("applied"), first[5].position);
     assert_eq!(figures(&pool, book).await, expected(first));
-    assert_eq!(runner.apply_batch(&history).await.expect("applied"), history[9].position);
+    assert_eq!(runner.apply_batch(history.clone()).await.expect("applied"), history[9].position);
     assert_eq!(figures(&pool, book).await, (10, 30, [2, 2, 2, 2, 2]));
-    assert_eq!(runner.apply_batch(rest).await.expect("applied"), history[9].position);
+    assert_eq!(runner.apply_batch(rest.to_vec()).await.expect("applied"), history[9].position);
     assert_eq!(figures(&pool, book).await, (10, 30, [2, 2, 2, 2, 2]));
     assert_eq!(runner.checkpoint().await.expect("checkpoint"), history[9].position);
 }
 
 /// The figures first ratings add up to, counted straight from the events.
-fn expected(batch: &[Stored]) -> (i64, i64, [i64; 5]) {
+fn expected(batch: &[Delivered]) -> (i64, i64, [i64; 5]) {
     let mut figures = (0, 0, [0; 5]);
-    for event in batch.iter().flat_map(|s| &s.envelope.events) {
+    for event in batch.iter().flat_map(|d| d.envelope.as_ref().expect("readable").events.iter()) {
         if let Event::Ratings(RatingsEvent::BookRated { stars, previous_stars: None, .. }) = event.event {
             figures.0 += 1;
             figures.1 += i64::from(stars);
@@ -138,7 +139,7 @@ async fn a_projector_stopped_mid_run_and_restarted_ends_with_exact_counts(pool: 
     let first_run = tokio::spawn(runner(&pool, &client, &store).run(shutdown.clone()));
     notices.next().await.expect("the first batch committed");
     shutdown.cancel();
-    first_run.await.expect("stopped cleanly");
+    first_run.await.expect("stopped cleanly").expect("no fatal error");
     let stopped_at = runner(&pool, &client, &store).checkpoint().await.expect("checkpoint");
     assert!(stopped_at > 0);
 
@@ -146,7 +147,7 @@ async fn a_projector_stopped_mid_run_and_restarted_ends_with_exact_counts(pool: 
     let second_run = tokio::spawn(runner(&pool, &client, &store).run(shutdown.clone()));
     wait_for(&runner(&pool, &client, &store), &mut notices, last).await;
     shutdown.cancel();
-    second_run.await.expect("stopped cleanly");
+    second_run.await.expect("stopped cleanly").expect("no fatal error");
 
     assert_eq!(figures(&pool, book).await, (5_000, 15_000, [1_000; 5]));
     let ratings: i64 = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM ratings WHERE book_id = $1"#, book)

@@ -26,7 +26,7 @@ pub struct Config {
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
-    let (client, store) = config.nats.event_store().await?;
+    let (client, store) = config.nats.event_store(&shutdown).await?;
     bus::Commands::<RatingsService, _>::new(Ratings { store })
         .on(|ratings, request: pb::RateBook, sender| async move {
             ratings.decide(sender, &request.book_id, RatingCommand::Rate { stars: request.stars }).await

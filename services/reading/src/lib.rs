@@ -31,7 +31,7 @@ pub struct Config {
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
-    let (client, store) = config.nats.event_store().await?;
+    let (client, store) = config.nats.event_store(&shutdown).await?;
     bus::Commands::<ReadingService, _>::new(Reading { store })
         .on(|reading, r: pb::WantToRead, sender| async move {
             reading.decide(sender, &r.book_id, Command::WantToRead { on: input::parse_date("on", &r.on)? }).await

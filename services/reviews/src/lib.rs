@@ -35,7 +35,7 @@ pub struct Config {
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
-    let (client, store) = config.nats.event_store().await?;
+    let (client, store) = config.nats.event_store(&shutdown).await?;
     bus::Commands::<ReviewsService, _>::new(Reviews { store })
         .on(|reviews, r: pb::PublishReview, sender| async move {
             let written_on = input::parse_date("writtenOn", &r.written_on)?;

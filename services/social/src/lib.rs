@@ -82,8 +82,8 @@ impl PasswordHashing {
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
-    let pool = readstream_runtime::db::connect_and_migrate(&config.database).await?;
-    let (client, store) = config.nats.event_store().await?;
+    let pool = readstream_runtime::db::connect_and_migrate(&config.database, &shutdown).await?;
+    let (client, store) = config.nats.event_store(&shutdown).await?;
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let hasher = config.password_hashing.hasher()?;
     let absent_hash = hasher

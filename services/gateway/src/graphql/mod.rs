@@ -4,7 +4,8 @@
 //! One folder per context (`catalog`, `ratings`, `reading`, `reviews`, `social`, `feed`) holds
 //! its GraphQL types, queries, mutations and subscriptions, and in `reads` its batched reads,
 //! which return rows and know no GraphQL type. Below the slices: `shared` (the objects many of
-//! them show, paging, read-your-writes) and `database`. Above them: `fields` (the fields of
+//! them show, paging, read-your-writes) and `database`. Beside them, `operations` serves admins
+//! (dead letters). Above them: `fields` (the fields of
 //! `Book`, `Author` and `Reader`, each asking the slice that owns it), `node` and this module,
 //! which merges the slices into one schema.
 
@@ -13,6 +14,7 @@ pub mod database;
 pub mod feed;
 pub mod fields;
 pub mod node;
+pub mod operations;
 pub mod ratings;
 pub mod reading;
 pub mod reviews;
@@ -34,7 +36,13 @@ use database::Database;
 pub type ReadstreamSchema = Schema<Query, Mutation, Subscription>;
 
 #[derive(MergedObject, Default)]
-pub struct Query(catalog::CatalogQuery, social::SocialQuery, reviews::ReviewsQuery, node::NodeQuery);
+pub struct Query(
+    catalog::CatalogQuery,
+    social::SocialQuery,
+    reviews::ReviewsQuery,
+    node::NodeQuery,
+    operations::OperationsQuery,
+);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(
@@ -43,6 +51,7 @@ pub struct Mutation(
     ratings::RatingsMutation,
     reading::ReadingMutation,
     reviews::ReviewsMutation,
+    operations::OperationsMutation,
 );
 
 #[derive(MergedSubscription, Default)]

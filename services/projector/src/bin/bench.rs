@@ -92,7 +92,9 @@ async fn replay(
     database_url: &str,
     last: u64,
 ) -> anyhow::Result<Duration> {
-    let pool = readstream_runtime::db::connect_and_migrate(&DatabaseConfig::new(database_url)).await?;
+    let pool =
+        readstream_runtime::db::connect_and_migrate(&DatabaseConfig::new(database_url), &CancellationToken::new())
+            .await?;
     let mut notices = client.subscribe(projection_position(store.namespace(), ReadModel::Ratings)).await?;
     client.flush().await?;
     let shutdown = CancellationToken::new();
@@ -106,13 +108,15 @@ async fn replay(
     }
     let elapsed = started.elapsed();
     shutdown.cancel();
-    run.await?;
+    run.await??;
     Ok(elapsed)
 }
 
 /// The same stream, one autocommitted `INSERT … ON CONFLICT` per event.
 async fn baseline(store: &EventStore, database_url: &str, events: u64) -> anyhow::Result<Duration> {
-    let pool = readstream_runtime::db::connect_and_migrate(&DatabaseConfig::new(database_url)).await?;
+    let pool =
+        readstream_runtime::db::connect_and_migrate(&DatabaseConfig::new(database_url), &CancellationToken::new())
+            .await?;
     let stream = store.jetstream().get_stream(store.stream_name()).await?;
     let consumer =
         stream.create_consumer(OrderedConfig { deliver_policy: DeliverPolicy::All, ..Default::default() }).await?;

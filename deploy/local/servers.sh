@@ -1,6 +1,7 @@
 # Sourced by the other scripts: brings up NATS and Postgres unless NATS_URL / DATABASE_URL name
 # servers that already run, and stops what it started on exit.
 #   start_servers <data_dir> <nats_port> <pg_port> [--throwaway]
+# Durable unless --throwaway (tests): both fsync every acknowledged write.
 # Exports NATS_URL and DATABASE_ADMIN_URL (the `postgres` database of the server).
 
 servers_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
@@ -15,7 +16,7 @@ start_servers() {
     local data=$1 nats_port=$2 pg_port=$3 mode=${4:-}
     mkdir -p "$data" && chmod 755 "$data"
     if [[ -z ${NATS_URL:-} ]]; then
-        NATS_URL=$("$servers_dir/start-nats.sh" "$data/nats" "$nats_port" | tail -n 1)
+        NATS_URL=$("$servers_dir/start-nats.sh" "$data/nats" "$nats_port" $mode | tail -n 1)
         started_nats="$data/nats"
     fi
     if [[ -z ${DATABASE_URL:-} ]]; then

@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # Start nats-server (JetStream on) in the background, listening on 127.0.0.1:<port>.
-# Usage: deploy/local/start-nats.sh <data_dir> <port>
-# Files: <data_dir>/jetstream (store), <data_dir>/nats.pid, <data_dir>/nats.log
+# Usage: deploy/local/start-nats.sh <data_dir> <port> [--throwaway]
+# Durable by default: JetStream fsyncs every write before it acknowledges it (sync_interval:
+# always), so an acknowledged event survives a power cut. --throwaway (tests) keeps the
+# server's default, a sync every 2 minutes: acknowledged writes of the last 2 minutes can be
+# lost with the machine, not with the process.
+# NATS_HTTP_PORT (optional): also serve the monitoring endpoints (/varz, /jsz) on that port.
+# Files: <data_dir>/nats.conf, <data_dir>/jetstream (store), <data_dir>/nats.pid, <data_dir>/nats.log
 # Reuses a live server from <data_dir>/nats.pid. Prints nats://127.0.0.1:<port> as the last line.
 set -euo pipefail
 
 die() { echo "start-nats: error: $*" >&2; exit 1; }
-[[ $# -eq 2 && -n "$1" ]] || { echo "usage: $0 <data_dir> <port>" >&2; exit 2; }
+usage() { echo "usage: $0 <data_dir> <port> [--throwaway]" >&2; exit 2; }
+[[ ($# -eq 2 || ($# -eq 3 && $3 == --throwaway)) && -n "$1" ]] || usage
+sync_interval=always
+[[ ${3:-} == --throwaway ]] && sync_interval=""
+http_port=${NATS_HTTP_PORT:-}
+[[ -z $http_port || $http_port =~ ^[0-9]{1,5}$ ]] || die "invalid NATS_HTTP_PORT '$http_port'"
 port=$2
 if ! [[ "$port" =~ ^[0-9]{1,5}$ ]] || (( 10#$port < 1 || 10#$port > 65535 )); then
     die "invalid port '$port'"
@@ -53,7 +63,16 @@ if port_open "$port"; then
 fi
 
 mkdir -p -- "$data_dir/jetstream"
-"$bin" -js -sd "$data_dir/jetstream" -a 127.0.0.1 -p "$port" >>"$log_file" 2>&1 </dev/null &
+conf="$data_dir/nats.conf"
+{
+    echo "listen: 127.0.0.1:$port"
+    [[ -n $http_port ]] && echo "http: 127.0.0.1:$http_port"
+    echo "jetstream {"
+    echo "  store_dir: \"$data_dir/jetstream\""
+    [[ -n $sync_interval ]] && echo "  sync_interval: $sync_interval"
+    echo "}"
+} >"$conf"
+"$bin" -c "$conf" >>"$log_file" 2>&1 </dev/null &
 pid=$!
 echo "$pid" >"$pid_file"
 echo "$port" >"$port_file"

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod delivery;
+mod faults;
 mod feed;
 mod hostile;
 mod limits;

@@ -14,6 +14,8 @@ use std::{
 
 use anyhow::{bail, Context as _};
 
+mod servers;
+
 /// How long one start may take, build excluded: servers, seven processes, the demo data.
 const START_BOUND: Duration = Duration::from_secs(240);
 

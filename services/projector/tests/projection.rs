@@ -156,3 +156,112 @@ async fn a_projector_stopped_mid_run_and_restarted_ends_with_exact_counts(pool: 
         .expect("count");
     assert_eq!(ratings, 5_000);
 }
+
+/// Records `reader`'s rating of `book` as `stars` (after `previous`); returns its position.
+async fn rate_as(store: &EventStore, reader_id: Uuid, book_id: Uuid, stars: u8, previous_stars: Option<u8>) -> u64 {
+    let meta = Metadata {
+        occurred_at: Utc::now(),
+        actor: Some(reader_id),
+        command_id: Uuid::new_v4(),
+        correlation_id: Uuid::new_v4(),
+    };
+    let event = Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, stars, previous_stars });
+    let outcome = store.execute(&ratings::rating(reader_id, book_id), meta, |_| Ok(vec![event.clone()])).await;
+    outcome.expect("stored").expect("accepted").position
+}
+
+/// The dead letters of the ratings projection: (position, error), oldest first.
+async fn dead_letters(pool: &PgPool) -> Vec<(u64, String)> {
+    sqlx::query!("SELECT position, error FROM dead_letters WHERE projection = 'ratings' ORDER BY position")
+        .fetch_all(pool)
+        .await
+        .expect("dead letters")
+        .into_iter()
+        .map(|row| (row.position as u64, row.error))
+        .collect()
+}
+
+/// Makes the database refuse every rating of `book`: a fault in applying its messages.
+async fn refuse_ratings_of(pool: &PgPool, book: Uuid) {
+    sqlx::raw_sql(&format!(
+        "CREATE FUNCTION refuse_book() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN IF NEW.book_id = '{book}' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$;
+         CREATE TRIGGER refuse_book BEFORE INSERT OR UPDATE ON ratings FOR EACH ROW EXECUTE FUNCTION refuse_book();"
+    ))
+    .execute(pool)
+    .await
+    .expect("trigger");
+}
+
+#[sqlx::test(migrations = "../../schema/migrations")]
+async fn a_message_that_cannot_be_applied_is_dead_lettered_and_the_rest_of_its_batch_goes_on(pool: PgPool) {
+    let (client, store) = store().await;
+    let (poisoned, healthy, reader) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    refuse_ratings_of(&pool, poisoned).await;
+    let first = rate_as(&store, reader, poisoned, 2, None).await;
+    let healthy_positions = rate(&store, healthy, 5).await;
+    // A later rating on the failed message's subject must wait behind it, not overtake it.
+    let second = rate_as(&store, reader, poisoned, 4, Some(2)).await;
+    let positions: Vec<u64> = [vec![first], healthy_positions, vec![second]].concat();
+    let batch = read(&store, &positions).await;
+    let runner = runner(&pool, &client, &store);
+
+    assert_eq!(runner.apply_batch(batch).await.expect("applied"), second, "the checkpoint moves past both");
+    assert_eq!(figures(&pool, healthy).await, (5, 15, [1; 5]), "the rest of the batch is applied");
+    let letters = dead_letters(&pool).await;
+    assert_eq!(letters.iter().map(|l| l.0).collect::<Vec<_>>(), [first, second]);
+    assert!(letters[0].1.contains("refused by the test"), "{letters:?}");
+    assert!(letters[1].1.starts_with("held back"), "{letters:?}");
+
+    // Retrying before the fix changes nothing but the count of attempts.
+    assert_eq!(runner.retry_dead_letters().await.expect("retried"), 0);
+    assert_eq!(dead_letters(&pool).await.len(), 2);
+
+    sqlx::raw_sql("DROP TRIGGER refuse_book ON ratings").execute(&pool).await.expect("fixed");
+    assert_eq!(runner.retry_dead_letters().await.expect("retried"), 2);
+    assert!(dead_letters(&pool).await.is_empty());
+    assert_eq!(figures(&pool, poisoned).await, (1, 4, [0, 0, 0, 1, 0]), "applied in stream order");
+    assert_eq!(runner.checkpoint().await.expect("checkpoint"), second);
+}
+
+#[sqlx::test(migrations = "../../schema/migrations")]
+async fn a_message_that_is_not_an_envelope_is_dead_lettered_not_skipped(pool: PgPool) {
+    let (client, store) = store().await;
+    let book = Uuid::now_v7();
+    let subject = store.subject(&ratings::rating(Uuid::now_v7(), book));
+    let garbage = store.jetstream().publish(subject, vec![0xff, 0x01, 0x02].into()).await.expect("sent");
+    let garbage = garbage.await.expect("stored").sequence;
+    let last = *rate(&store, book, 5).await.last().expect("events");
+    let mut notices =
+        client.subscribe(projection_position(store.namespace(), ReadModel::Ratings)).await.expect("subscribe");
+    client.flush().await.expect("flush");
+
+    let shutdown = CancellationToken::new();
+    let run = tokio::spawn(runner(&pool, &client, &store).run(shutdown.clone()));
+    wait_for(&runner(&pool, &client, &store), &mut notices, last).await;
+    shutdown.cancel();
+    run.await.expect("stopped cleanly").expect("no fatal error");
+
+    assert_eq!(figures(&pool, book).await, (5, 15, [1; 5]));
+    let letters = dead_letters(&pool).await;
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0].0, garbage);
+    assert!(letters[0].1.starts_with("cannot be read"), "{letters:?}");
+}
+
+#[sqlx::test(migrations = "../../schema/migrations")]
+async fn a_checkpoint_beyond_the_stream_stops_the_projection_and_says_how_to_recover(pool: PgPool) {
+    let (client, store) = store().await;
+    let last = *rate(&store, Uuid::now_v7(), 1).await.last().expect("events");
+    sqlx::query!("UPDATE projection_checkpoints SET position = $1 WHERE name = 'ratings'", (last + 100) as i64)
+        .execute(&pool)
+        .await
+        .expect("checkpoint");
+
+    let run = runner(&pool, &client, &store).run(CancellationToken::new());
+    let err = tokio::time::timeout(Duration::from_secs(30), run).await.expect("stops at once").expect_err("refused");
+    let message = err.to_string();
+    assert!(message.contains(&format!("up to position {}", last + 100)), "{message}");
+    assert!(message.contains("REBUILD_PROJECTIONS=ratings"), "{message}");
+    assert_eq!(runner(&pool, &client, &store).checkpoint().await.expect("checkpoint"), last + 100, "nothing applied");
+}

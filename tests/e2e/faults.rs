@@ -1,0 +1,82 @@
+//! Faults a client meets: a message a projection cannot apply is set aside (a dead letter) while
+//! everything else goes on, and one a command service cannot read is named in a coded error.
+
+use anyhow::Context as _;
+use readstream_e2e::System;
+use serde_json::json;
+
+use super::{add_seed_book, rate, ratings_at, sign_up, RATE};
+
+const DEAD_LETTERS: &str = "{ deadLetters { projection position subject error attempts } }";
+const RETRY: &str = "mutation { retryDeadLetters { applied remaining } }";
+
+async fn readyz(system: &System) -> anyhow::Result<(u16, String)> {
+    let response = reqwest::get(format!("{}/readyz", system.base_url)).await?;
+    Ok((response.status().as_u16(), response.text().await?))
+}
+
+#[tokio::test]
+async fn a_rating_the_projection_cannot_apply_is_set_aside_until_an_admin_retries_it() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (poisoned, _) = add_seed_book(&system).await?;
+    let (healthy, _) = add_seed_book(&system).await?;
+    let (ann, _) = sign_up(&system, "ann").await?;
+    let database = sqlx::PgPool::connect(&system.database_url).await?;
+    sqlx::raw_sql(&format!(
+        "CREATE FUNCTION refuse_book() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN IF NEW.book_id = '{poisoned}' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$;
+         CREATE TRIGGER refuse_book BEFORE INSERT OR UPDATE ON ratings FOR EACH ROW EXECUTE FUNCTION refuse_book();"
+    ))
+    .execute(&database)
+    .await?;
+    assert_eq!(readyz(&system).await?, (200, "postgres: ok\nnats: ok\n".to_owned()));
+
+    // The mutation is acknowledged and read-your-writes passes it: the projection moved on.
+    let at = rate(&ann, &poisoned, 4).await?;
+    assert_eq!(ratings_at(&ann, &poisoned, at).await?["count"], json!(0), "set aside, not applied");
+    let at = rate(&ann, &healthy, 5).await?;
+    assert_eq!(ratings_at(&ann, &healthy, at).await?["count"], json!(1), "the projection goes on");
+
+    let (status, body) = readyz(&system).await?;
+    assert_eq!(status, 200, "degraded, still serving: {body}");
+    assert!(body.contains("projections: degraded, 1 dead letters"), "{body}");
+    assert_eq!(ann.request(DEAD_LETTERS, json!({})).await?.error_code(), Some("PERMISSION_DENIED"));
+    assert_eq!(ann.request(RETRY, json!({})).await?.error_code(), Some("PERMISSION_DENIED"));
+    let admin = system.librarian().await?;
+    let listed = admin.request(DEAD_LETTERS, json!({})).await?;
+    let letters = listed.data()?["deadLetters"].as_array().context("a list")?.clone();
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0]["projection"], json!("ratings"));
+    assert!(letters[0]["error"].as_str().is_some_and(|e| e.contains("refused by the test")), "{letters:?}");
+
+    let before_fix = admin.request(RETRY, json!({})).await?;
+    assert_eq!(before_fix.data()?["retryDeadLetters"], json!({ "applied": 0, "remaining": 1 }));
+    sqlx::raw_sql("DROP TRIGGER refuse_book ON ratings").execute(&database).await?;
+    let after_fix = admin.request(RETRY, json!({})).await?;
+    assert_eq!(after_fix.data()?["retryDeadLetters"], json!({ "applied": 1, "remaining": 0 }));
+    let ratings = ratings_at(&ann, &poisoned, 0).await?;
+    assert_eq!((&ratings["count"], &ratings["average"]), (&json!(1), &json!(4.0)));
+    assert_eq!(readyz(&system).await?, (200, "postgres: ok\nnats: ok\n".to_owned()));
+    system.stop().await
+}
+
+#[tokio::test]
+async fn a_history_message_a_command_service_cannot_read_is_named_in_a_coded_error() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (book, _) = add_seed_book(&system).await?;
+    let (ann, ann_id) = sign_up(&system, "ann").await?;
+    let (ann_id, book_id) = (uuid::Uuid::parse_str(&ann_id)?, uuid::Uuid::parse_str(&book)?);
+    // What a newer version's event, or a corrupted one, looks like to this version.
+    let subject = readstream_contracts::subject::events(
+        &system.namespace,
+        &readstream_contracts::ratings::rating(ann_id, book_id),
+    );
+    let js = async_nats::jetstream::new(async_nats::connect(readstream_testkit::nats_url()).await?);
+    let stored = js.publish(subject, vec![0xff, 0x01, 0x02].into()).await?.await?.sequence;
+
+    let refused = ann.request(RATE, json!({ "book": book, "stars": 3 })).await?;
+    let message = refused.0.to_string();
+    assert_eq!(refused.error_code(), Some("INTERNAL"), "{message}");
+    assert!(message.contains(&format!("stream message {stored}")), "{message}");
+    system.stop().await
+}

@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use readstream_e2e::System;
 use serde_json::json;
 
-use super::{add_seed_book, rate, ratings_at, sign_up, RATE};
+use super::{add_seed_book, position, rate, ratings_at, sign_up, RATE};
 
 const DEAD_LETTERS: &str = "{ deadLetters { projection position subject error attempts } }";
 const RETRY: &str = "mutation { retryDeadLetters { applied remaining } }";
@@ -42,8 +42,12 @@ async fn a_rating_the_projection_cannot_apply_is_set_aside_until_an_admin_retrie
     assert!(body.contains("projections: degraded, 1 dead letters"), "{body}");
     assert_eq!(ann.request(DEAD_LETTERS, json!({})).await?.error_code(), Some("PERMISSION_DENIED"));
     assert_eq!(ann.request(RETRY, json!({})).await?.error_code(), Some("PERMISSION_DENIED"));
+    // The configured first admin holds no role until it grants itself one.
     let admin = system.librarian().await?;
-    let listed = admin.request(DEAD_LETTERS, json!({})).await?;
+    let admin_id = admin.request("{ viewer { id } }", json!({})).await?.data()?["viewer"]["id"].clone();
+    let grant = "mutation($r: ID!) { grantRole(readerId: $r, role: ADMIN) { position } }";
+    let granted = position(&admin.request(grant, json!({ "r": admin_id })).await?.data()?["grantRole"])?;
+    let listed = admin.request_at(DEAD_LETTERS, json!({}), granted).await?;
     let letters = listed.data()?["deadLetters"].as_array().context("a list")?.clone();
     assert_eq!(letters.len(), 1, "{letters:?}");
     assert_eq!(letters[0]["projection"], json!("ratings"));

@@ -70,6 +70,9 @@ impl Delivered {
     }
 }
 
+/// The first key of every projection's advisory lock (the second: its name, hashed).
+const LOCK_CLASS: i32 = 0x7273;
+
 /// Why a message waits in `dead_letters` though nothing is wrong with it.
 const HELD_BACK: &str = "held back: an earlier message on its subject is a dead letter";
 
@@ -89,6 +92,10 @@ pub enum ProjectionError {
          skipped. Rebuild the projection from the stream as it is: REBUILD_PROJECTIONS={projection}"
     )]
     AheadOfStream { projection: &'static str, checkpoint: u64, stream: String, last: u64 },
+    #[error(
+        "the checkpoint of projection {projection} moved from {expected} to {found} under this runner (a rebuild?)"
+    )]
+    CheckpointMoved { projection: &'static str, expected: u64, found: u64 },
 }
 
 impl ProjectionError {
@@ -159,9 +166,18 @@ impl<P: Projection> Runner<P> {
     }
 
     /// Empties the projection's tables and dead letters and rewinds its checkpoint to 0 in one
-    /// transaction, so the next run rebuilds it from the whole stream. Stop every runner of it
-    /// first.
-    pub async fn reset(&self) -> Result<(), sqlx::Error> {
+    /// transaction, so the next run rebuilds it from the whole stream. It waits until no runner
+    /// of the projection runs (their lock); `None` when `shutdown` came first.
+    pub async fn reset(&self, shutdown: &CancellationToken) -> Result<Option<()>, ProjectionError> {
+        let Some(lock) = self.lock(shutdown).await? else {
+            return Ok(None);
+        };
+        self.reset_holding_the_lock().await?;
+        let _ = lock.close().await;
+        Ok(Some(()))
+    }
+
+    async fn reset_holding_the_lock(&self) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         // The names are the projection's own constants, never input.
         sqlx::query(&format!("TRUNCATE {}", self.projection.tables().join(", "))).execute(&mut *tx).await?;
@@ -175,6 +191,37 @@ impl<P: Projection> Runner<P> {
         tx.commit().await?;
         tracing::info!(projection = self.name(), "reset: rebuilding from position 0");
         Ok(())
+    }
+
+    /// Takes the projection's advisory lock on a connection of its own, held until that
+    /// connection closes: one runner (or reset) of a projection at a time, across processes. A
+    /// second one waits, trying every second; `None` when `shutdown` came first.
+    async fn lock(&self, shutdown: &CancellationToken) -> Result<Option<PgConnection>, ProjectionError> {
+        let mut connection = self.pool.acquire().await?.detach();
+        let mut waiting = false;
+        loop {
+            let taken = sqlx::query_scalar!(
+                r#"SELECT pg_try_advisory_lock($1, hashtext($2)) AS "taken!""#,
+                LOCK_CLASS,
+                self.name()
+            )
+            .fetch_one(&mut connection)
+            .await?;
+            if taken {
+                return Ok(Some(connection));
+            }
+            if !waiting {
+                tracing::info!(
+                    projection = self.name(),
+                    "another runner holds this projection; waiting for it to stop"
+                );
+                waiting = true;
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(None),
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
     }
 
     /// The checkpoint, its row locked until the transaction ends: one batch or retry at a time.
@@ -192,9 +239,18 @@ impl<P: Projection> Runner<P> {
     /// applied, and every later one on its subject, goes to `dead_letters` instead, and the
     /// rest of the batch is applied. Returns the new checkpoint.
     pub async fn apply_batch(&self, batch: Vec<Delivered>) -> Result<u64, ProjectionError> {
+        self.apply_after(batch, None).await
+    }
+
+    /// `apply_batch`, refused when the checkpoint is not `expected`, where this runner left it:
+    /// someone else moved it (a reset without the lock), and the batch may not follow it.
+    async fn apply_after(&self, batch: Vec<Delivered>, expected: Option<u64>) -> Result<u64, ProjectionError> {
         let name = self.name();
         let mut tx = self.pool.begin().await?;
         let checkpoint = self.lock_checkpoint(&mut tx).await?;
+        if let Some(expected) = expected.filter(|expected| *expected != checkpoint) {
+            return Err(ProjectionError::CheckpointMoved { projection: name, expected, found: checkpoint });
+        }
         let fresh: Vec<Delivered> = batch.into_iter().filter(|message| message.position > checkpoint).collect();
         let Some(last) = fresh.last().map(|message| message.position) else {
             return Ok(checkpoint);
@@ -416,8 +472,18 @@ impl<P: Projection> Runner<P> {
     }
 
     async fn follow(&self, shutdown: &CancellationToken) -> Result<(), ProjectionError> {
+        let Some(lock) = self.lock(shutdown).await? else {
+            return Ok(());
+        };
+        let followed = self.follow_holding_the_lock(shutdown).await;
+        let _ = lock.close().await;
+        followed
+    }
+
+    async fn follow_holding_the_lock(&self, shutdown: &CancellationToken) -> Result<(), ProjectionError> {
         let stream_error = |err: &dyn std::fmt::Display| ProjectionError::Stream(err.to_string());
-        let start_sequence = self.checkpoint_within_stream().await? + 1;
+        let mut checkpoint = self.checkpoint_within_stream().await?;
+        let start_sequence = checkpoint + 1;
         let stream = self.store.jetstream().get_stream(self.store.stream_name()).await.map_err(|e| stream_error(&e))?;
         let consumer = stream
             .create_consumer(OrderedConfig {
@@ -440,7 +506,7 @@ impl<P: Projection> Runner<P> {
                 let position = message.info().map_err(|e| stream_error(&e))?.stream_sequence;
                 batch.push(self.delivered(position, &message.subject, &message.payload).await?);
             }
-            self.apply_batch(batch).await?;
+            checkpoint = self.apply_after(batch, Some(checkpoint)).await?;
         }
     }
 

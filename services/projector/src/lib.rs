@@ -158,8 +158,8 @@ async fn answer_retries(config: Config, runners: Runners, shutdown: Cancellation
 }
 
 /// Empties the projections named in `config.rebuild` and rewinds them to position 0, so the
-/// next run rebuilds them from the whole stream. Stop every projector first.
-pub async fn reset(config: &Config, shutdown: &CancellationToken) -> Result<(), StartError> {
+/// next run rebuilds them from the whole stream. Each waits until no other projector runs it.
+pub async fn reset(config: &Config, shutdown: &CancellationToken) -> Result<(), ProjectorError> {
     if config.rebuild.is_empty() {
         return Ok(());
     }
@@ -175,7 +175,10 @@ pub async fn reset(config: &Config, shutdown: &CancellationToken) -> Result<(), 
     let (client, store) = config.nats.event_store(shutdown).await?;
     let runners = Runners { pool, store, client };
     for model in models {
-        with_projection!(model, config, |projection| runners.of(projection).reset().await?);
+        let reset = with_projection!(model, config, |projection| runners.of(projection).reset(shutdown).await);
+        if reset?.is_none() {
+            return Ok(());
+        }
     }
     Ok(())
 }

@@ -265,3 +265,77 @@ async fn a_checkpoint_beyond_the_stream_stops_the_projection_and_says_how_to_rec
     assert!(message.contains("REBUILD_PROJECTIONS=ratings"), "{message}");
     assert_eq!(runner(&pool, &client, &store).checkpoint().await.expect("checkpoint"), last + 100, "nothing applied");
 }
+
+async fn ratings_rows(pool: &PgPool, book: Uuid) -> i64 {
+    sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM ratings WHERE book_id = $1"#, book)
+        .fetch_one(pool)
+        .await
+        .expect("count")
+}
+
+#[sqlx::test(migrations = "../../schema/migrations")]
+async fn a_rebuild_waits_for_the_running_projector_and_then_counts_exactly(pool: PgPool) {
+    let (client, store) = store().await;
+    let book = Uuid::now_v7();
+    let last = *rate(&store, book, 200).await.last().expect("events");
+    let mut notices =
+        client.subscribe(projection_position(store.namespace(), ReadModel::Ratings)).await.expect("subscribe");
+    client.flush().await.expect("flush");
+    let running = CancellationToken::new();
+    let first = tokio::spawn(runner(&pool, &client, &store).run(running.clone()));
+    wait_for(&runner(&pool, &client, &store), &mut notices, last).await;
+
+    // A second projector asked to rebuild waits while the first one runs the projection.
+    let reset = {
+        let (pool, client, store) = (pool.clone(), client.clone(), store.clone());
+        tokio::spawn(async move { runner(&pool, &client, &store).reset(&CancellationToken::new()).await })
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(!reset.is_finished(), "the rebuild did not wait for the running projector");
+    assert_eq!(figures(&pool, book).await, (200, 600, [40; 5]), "nothing emptied under the running projector");
+
+    running.cancel();
+    first.await.expect("stopped cleanly").expect("no fatal error");
+    let reset = tokio::time::timeout(Duration::from_secs(10), reset).await.expect("reset once the first stopped");
+    assert_eq!(reset.expect("joined").expect("reset"), Some(()));
+    assert_eq!(runner(&pool, &client, &store).checkpoint().await.expect("checkpoint"), 0);
+    assert_eq!(ratings_rows(&pool, book).await, 0);
+
+    // Fresh notices: the first run's announcements of `last` are still queued.
+    let mut notices =
+        client.subscribe(projection_position(store.namespace(), ReadModel::Ratings)).await.expect("subscribe");
+    client.flush().await.expect("flush");
+    let rebuilding = CancellationToken::new();
+    let second = tokio::spawn(runner(&pool, &client, &store).run(rebuilding.clone()));
+    wait_for(&runner(&pool, &client, &store), &mut notices, last).await;
+    rebuilding.cancel();
+    second.await.expect("stopped cleanly").expect("no fatal error");
+    assert_eq!(figures(&pool, book).await, (200, 600, [40; 5]));
+    assert_eq!(ratings_rows(&pool, book).await, 200);
+}
+
+#[sqlx::test(migrations = "../../schema/migrations")]
+async fn a_runner_whose_checkpoint_is_rewound_under_it_follows_the_stream_again_from_there(pool: PgPool) {
+    let (client, store) = store().await;
+    let book = Uuid::now_v7();
+    let last = *rate(&store, book, 50).await.last().expect("events");
+    let mut notices =
+        client.subscribe(projection_position(store.namespace(), ReadModel::Ratings)).await.expect("subscribe");
+    client.flush().await.expect("flush");
+    let shutdown = CancellationToken::new();
+    let run = tokio::spawn(runner(&pool, &client, &store).run(shutdown.clone()));
+    wait_for(&runner(&pool, &client, &store), &mut notices, last).await;
+
+    // What a rebuild by hand, or an older projector's reset, does without the lock.
+    sqlx::raw_sql(
+        "TRUNCATE book_ratings, ratings; UPDATE projection_checkpoints SET position = 0 WHERE name = 'ratings'",
+    )
+    .execute(&pool)
+    .await
+    .expect("rewound");
+    let last = *rate(&store, book, 50).await.last().expect("more events");
+    wait_for(&runner(&pool, &client, &store), &mut notices, last).await;
+    shutdown.cancel();
+    run.await.expect("stopped cleanly").expect("no fatal error");
+    assert_eq!(figures(&pool, book).await, (100, 300, [20; 5]), "every event once, none skipped");
+}

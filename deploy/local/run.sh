@@ -4,7 +4,8 @@
 # its own process, its output shown here and kept in DATA_DIR/logs/<process>.log. Once every
 # process is ready (readstream-ready), demo data is loaded through the public API and the URL
 # printed. A process that is not ready within READY_TIMEOUT_SECS, or that exits, stops the start
-# with its name and its last lines. Ctrl-C stops everything.
+# with its name and its last lines. Once started, a process that exits (a crash, kill -9) is
+# started again with backoff. Ctrl-C stops everything.
 #
 # Settings (environment): DATA_DIR, JWT_SECRET (made once into DATA_DIR/jwt-secret),
 # GATEWAY_ADDR (127.0.0.1:8080), RUN_NATS_PORT (4223), RUN_PG_PORT (5433), READY_TIMEOUT_SECS
@@ -79,10 +80,18 @@ export READSTREAM_ADMIN=${READSTREAM_ADMIN:-demo_librarian}
 # The production limits, but room for the demo's 181 sign-ups from this one address.
 export RATE_LIMIT_SIGN_IN_PER_MINUTE=${RATE_LIMIT_SIGN_IN_PER_MINUTE:-300}
 
-mkdir -p "$data/logs"
-for name in "${processes[@]}"; do
+declare -A started_at=() restarts=()
+# Starts one process, its output shown here and appended to its log.
+start_process() {
+    local name=$1
     "$BIN_DIR/readstream-$name" > >(tee -a "$data/logs/$name.log") 2>&1 &
     pid_of[$name]=$!
+    started_at[$name]=$SECONDS
+}
+
+mkdir -p "$data/logs"
+for name in "${processes[@]}"; do
+    start_process "$name"
 done
 
 # Wait until every process is ready, or one exits first.
@@ -114,9 +123,22 @@ done
 echo
 echo "readstream is running: GraphQL (and GraphiQL) at http://$gateway_addr/graphql"
 echo "subscriptions at ws://$gateway_addr/graphql; logs in $data/logs; Ctrl-C stops everything"
-status=0
-wait -n -p done_pid "${pid_of[@]}" || status=$?
-for name in "${processes[@]}"; do
-    [[ ${pid_of[$name]} == "$done_pid" ]] && fail_start "$name" "exited (status $status)"
+
+# Supervise: a process that exits (a crash, kill -9) is started again after 1 s, then 2, 4, …
+# up to 30 s if it keeps exiting; one that ran for a minute starts that count over.
+while :; do
+    status=0
+    wait -n -p done_pid "${pid_of[@]}" || status=$?
+    for name in "${processes[@]}"; do
+        [[ ${pid_of[$name]} == "$done_pid" ]] || continue
+        ((SECONDS - started_at[$name] >= 60)) && restarts[$name]=0
+        tries=${restarts[$name]:-0}
+        delay=$((tries < 5 ? 1 << tries : 30))
+        restarts[$name]=$((tries + 1))
+        echo "readstream: $name exited (status $status); starting it again in $delay s" >&2
+        # In the background, so Ctrl-C stops everything at once rather than after the wait.
+        sleep "$delay" &
+        wait $!
+        start_process "$name"
+    done
 done
-exit 1

@@ -267,3 +267,45 @@ fn a_process_that_exits_during_start_stops_it_at_once_with_its_name() -> anyhow:
     );
     start.assert_all_stopped()
 }
+
+/// The pid of `process` among the processes of this start's group.
+fn pid_in_group(start: &Start, process: &str) -> anyhow::Result<Option<u32>> {
+    let output = Command::new("pgrep")
+        // The kernel keeps 15 characters of a process's name.
+        .args([
+            "-g",
+            &start.child.id().to_string(),
+            "-x",
+            &format!("readstream-{process}").chars().take(15).collect::<String>(),
+        ])
+        .output()?;
+    Ok(String::from_utf8(output.stdout)?.lines().next().and_then(|pid| pid.trim().parse().ok()))
+}
+
+#[test]
+fn a_service_killed_with_sigkill_is_started_again_and_answers() -> anyhow::Result<()> {
+    let bin_dir = bin_dir()?;
+    let mut start = Start::new(&bin_dir, 60)?;
+    anyhow::ensure!(start.until_line("readstream is running", START_BOUND)?, "no start:\n{}", start.transcript());
+    for process in ["ratings", "projector"] {
+        let pid = pid_in_group(&start, process)?.with_context(|| format!("no {process} process"))?;
+        Command::new("kill").args(["-KILL", &pid.to_string()]).status()?;
+        let restarting = format!("readstream: {process} exited (status 137); starting it again in 1 s");
+        anyhow::ensure!(
+            start.until_line(&restarting, Duration::from_secs(30))?,
+            "{process} was not started again:\n{}",
+            start.transcript()
+        );
+        let ready = Command::new(bin_dir.join("readstream-ready"))
+            .args(["--timeout-secs", "60", process])
+            .env("NATS_URL", format!("nats://127.0.0.1:{}", start.ports[0]))
+            .env_remove("READSTREAM_NAMESPACE")
+            .stdout(Stdio::null())
+            .status()?;
+        anyhow::ensure!(ready.success(), "{process} did not answer after its restart:\n{}", start.transcript());
+        anyhow::ensure!(pid_in_group(&start, process)? != Some(pid), "the same {process} process");
+    }
+    let status = start.stop(Stop::CtrlC)?;
+    anyhow::ensure!(status.success(), "Ctrl-C ended run.sh with {status}");
+    start.assert_all_stopped()
+}

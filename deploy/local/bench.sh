@@ -5,7 +5,9 @@
 #   2. the first page of a book's reviews, 10 reviews beside 1,000,000, p50/p99;
 #   3. a feed page for viewers following 10, 500 and 5,000 readers, and the rows one rating
 #      writes for authors with 10, 10,000 and 1,000,000 followers;
-#   4. how fast the gateway's limits refuse (rate, width, complexity) beside a served request.
+#   4. how fast the gateway's limits refuse (rate, width, complexity) beside a served request;
+#   5. the ingest cost of fsync on every write: commands/s and raw publishes/s against NATS
+#      with sync_interval: always (make run) beside one with the server's default.
 # Arguments go to the replay benchmark (e.g. --events 100000).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd -P)
@@ -13,9 +15,9 @@ cd "$root"
 source deploy/local/servers.sh
 cargo build --release --locked -p readstream-projector -p readstream-e2e \
     --bin readstream-projector-bench --bin readstream-reviews-bench --bin readstream-feed-bench \
-    --bin readstream-limits-bench
+    --bin readstream-limits-bench --bin readstream-ingest-bench
 data=$(mktemp -d /tmp/readstream-bench.XXXXXX)
-trap 'stop_servers; rm -rf "$data"' EXIT
+trap 'stop_servers; deploy/local/stop-nats.sh "$data/nats-default" >/dev/null 2>&1 || true; rm -rf "$data"' EXIT
 unset NATS_URL DATABASE_URL
 start_servers "$data" "$(deploy/local/free-port.sh)" "$(deploy/local/free-port.sh)"
 export DATABASE_URL=$DATABASE_ADMIN_URL
@@ -30,3 +32,7 @@ target/release/readstream-feed-bench
 echo
 echo "== limit refusals"
 target/release/readstream-limits-bench
+echo
+echo "== ingest: fsync on every write beside the default"
+NATS_URL_DEFAULT_SYNC=$(deploy/local/start-nats.sh "$data/nats-default" "$(deploy/local/free-port.sh)" --throwaway | tail -n 1) \
+    target/release/readstream-ingest-bench

@@ -126,6 +126,18 @@ async fn wait_for(runner: &Runner<Ratings>, notices: &mut async_nats::Subscriber
     }
 }
 
+/// Runs the projection from its checkpoint until it has applied `last`, then stops it.
+async fn run_until(pool: &PgPool, client: &async_nats::Client, store: &EventStore, last: u64) {
+    let mut notices =
+        client.subscribe(projection_position(store.namespace(), ReadModel::Ratings)).await.expect("subscribe");
+    client.flush().await.expect("flush");
+    let shutdown = CancellationToken::new();
+    let run = tokio::spawn(runner(pool, client, store).run(shutdown.clone()));
+    wait_for(&runner(pool, client, store), &mut notices, last).await;
+    shutdown.cancel();
+    run.await.expect("stopped cleanly").expect("no fatal error");
+}
+
 #[sqlx::test(migrations = "../../schema/migrations")]
 async fn a_projector_stopped_mid_run_and_restarted_ends_with_exact_counts(pool: PgPool) {
     let (client, store) = store().await;
@@ -232,15 +244,7 @@ async fn a_message_that_is_not_an_envelope_is_dead_lettered_not_skipped(pool: Pg
     let garbage = store.jetstream().publish(subject, vec![0xff, 0x01, 0x02].into()).await.expect("sent");
     let garbage = garbage.await.expect("stored").sequence;
     let last = *rate(&store, book, 5).await.last().expect("events");
-    let mut notices =
-        client.subscribe(projection_position(store.namespace(), ReadModel::Ratings)).await.expect("subscribe");
-    client.flush().await.expect("flush");
-
-    let shutdown = CancellationToken::new();
-    let run = tokio::spawn(runner(&pool, &client, &store).run(shutdown.clone()));
-    wait_for(&runner(&pool, &client, &store), &mut notices, last).await;
-    shutdown.cancel();
-    run.await.expect("stopped cleanly").expect("no fatal error");
+    run_until(&pool, &client, &store, last).await;
 
     assert_eq!(figures(&pool, book).await, (5, 15, [1; 5]));
     let letters = dead_letters(&pool).await;
@@ -301,15 +305,7 @@ async fn a_rebuild_waits_for_the_running_projector_and_then_counts_exactly(pool:
     assert_eq!(runner(&pool, &client, &store).checkpoint().await.expect("checkpoint"), 0);
     assert_eq!(ratings_rows(&pool, book).await, 0);
 
-    // Fresh notices: the first run's announcements of `last` are still queued.
-    let mut notices =
-        client.subscribe(projection_position(store.namespace(), ReadModel::Ratings)).await.expect("subscribe");
-    client.flush().await.expect("flush");
-    let rebuilding = CancellationToken::new();
-    let second = tokio::spawn(runner(&pool, &client, &store).run(rebuilding.clone()));
-    wait_for(&runner(&pool, &client, &store), &mut notices, last).await;
-    rebuilding.cancel();
-    second.await.expect("stopped cleanly").expect("no fatal error");
+    run_until(&pool, &client, &store, last).await;
     assert_eq!(figures(&pool, book).await, (200, 600, [40; 5]));
     assert_eq!(ratings_rows(&pool, book).await, 200);
 }

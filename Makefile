@@ -1,5 +1,5 @@
 # readstream — everything a contributor runs. See README.md.
-.PHONY: run test bench lint fmt schema sqlx-prepare build clean-data
+.PHONY: run test faults bench lint fmt schema sqlx-prepare build clean-data
 
 export SQLX_OFFLINE ?= true
 ## DATA_DIR: where `make run` keeps NATS's and Postgres's data and the processes' logs
@@ -12,6 +12,10 @@ run:
 ## test: throwaway NATS and Postgres, then every test
 test:
 	deploy/local/test.sh
+
+## faults: kill -9 every process and restart NATS and Postgres under load, 20 cycles, then check nothing acknowledged was lost or applied twice (ARGS="--cycles 3" for the quick mode)
+faults:
+	deploy/local/faults.sh $(ARGS)
 
 ## bench: projection replay (1,000,000 events) beside a per-event baseline; reviews page (10 vs 1,000,000 reviews); feed page and write amplification
 bench:

@@ -9,7 +9,8 @@
 #
 # Settings (environment): DATA_DIR, JWT_SECRET (made once into DATA_DIR/jwt-secret),
 # GATEWAY_ADDR (127.0.0.1:8080), RUN_NATS_PORT (4223), RUN_PG_PORT (5433), READY_TIMEOUT_SECS
-# (60), STOP_TIMEOUT_SECS (15), PROFILE (debug|release),
+# (60), STOP_TIMEOUT_SECS (15), RESTART_RESET_SECS (60: how long a restarted process must run
+# before its restart delay starts over from 1 s), PROFILE (debug|release),
 # NATS_URL / DATABASE_URL (use servers that already run), BIN_DIR (use binaries built already;
 # skips the build).
 set -euo pipefail
@@ -125,13 +126,13 @@ echo "readstream is running: GraphQL (and GraphiQL) at http://$gateway_addr/grap
 echo "subscriptions at ws://$gateway_addr/graphql; logs in $data/logs; Ctrl-C stops everything"
 
 # Supervise: a process that exits (a crash, kill -9) is started again after 1 s, then 2, 4, …
-# up to 30 s if it keeps exiting; one that ran for a minute starts that count over.
+# up to 30 s if it keeps exiting; one that ran for RESTART_RESET_SECS starts that count over.
 while :; do
     status=0
     wait -n -p done_pid "${pid_of[@]}" || status=$?
     for name in "${processes[@]}"; do
         [[ ${pid_of[$name]} == "$done_pid" ]] || continue
-        ((SECONDS - started_at[$name] >= 60)) && restarts[$name]=0
+        ((SECONDS - started_at[$name] >= ${RESTART_RESET_SECS:-60})) && restarts[$name]=0
         tries=${restarts[$name]:-0}
         delay=$((tries < 5 ? 1 << tries : 30))
         restarts[$name]=$((tries + 1))

@@ -6,7 +6,7 @@
 //! replayed batch changes nothing. After the commit, the projection's live updates and its new
 //! position are published on core NATS.
 
-use std::{collections::HashSet, future::Future, time::Duration};
+use std::{collections::HashSet, future::Future, sync::atomic::Ordering, time::Duration};
 
 use async_nats::jetstream::consumer::{pull::OrderedConfig, DeliverPolicy};
 use bytes::Bytes;
@@ -20,6 +20,28 @@ use uuid::Uuid;
 
 /// The most messages applied in one transaction.
 pub const MAX_BATCH: usize = 2_000;
+
+/// How often a runner looks whether its NATS connection was made again. A restarted server
+/// has lost the runner's consumer (it lives in memory), so the runner follows the stream again
+/// from its checkpoint rather than wait for the consumer to miss two heartbeats.
+const CONNECTION_CHECK: Duration = Duration::from_millis(200);
+
+/// The longest wait before a runner that failed follows the stream again.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(2);
+
+/// A runner that followed the stream this long before it failed starts its waits over.
+const RETRY_RESET: Duration = Duration::from_secs(10);
+
+/// The waits between a failed runner's attempts: 100 ms doubling to `MAX_RETRY_DELAY`, jittered.
+fn retry_delays() -> impl Iterator<Item = Duration> {
+    use backon::BackoffBuilder as _;
+    backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(100))
+        .with_max_delay(MAX_RETRY_DELAY)
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
 
 /// A message to publish on core NATS once the batch that produced it has committed.
 #[derive(Debug, Clone)]
@@ -96,6 +118,8 @@ pub enum ProjectionError {
         "the checkpoint of projection {projection} moved from {expected} to {found} under this runner (a rebuild?)"
     )]
     CheckpointMoved { projection: &'static str, expected: u64, found: u64 },
+    #[error("the connection to NATS was made again (a server restart?); its consumer may be gone")]
+    Reconnected,
 }
 
 impl ProjectionError {
@@ -450,19 +474,31 @@ impl<P: Projection> Runner<P> {
     }
 
     /// Follows the stream until `shutdown`, finishing the batch in hand. Failures to reach the
-    /// database or NATS are logged and the runner resumes from its checkpoint, so nothing is
-    /// lost or applied twice; a checkpoint beyond the stream stops it with an error.
+    /// database or NATS are logged and the runner resumes from its checkpoint (after 100 ms,
+    /// doubling to 2 s while they go on), so nothing is lost or applied twice; a checkpoint
+    /// beyond the stream stops it with an error.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), ProjectionError> {
         let name = self.name();
+        let mut delays = retry_delays();
         while !shutdown.is_cancelled() {
+            let started = std::time::Instant::now();
             match self.follow(&shutdown).await {
                 Ok(()) => break,
                 Err(err @ ProjectionError::AheadOfStream { .. }) => return Err(err),
+                // At once: the consumer's own recovery would take two missed heartbeats.
+                Err(err @ ProjectionError::Reconnected) => {
+                    tracing::info!(projection = name, "{err}; following the stream again from the checkpoint");
+                    delays = retry_delays();
+                }
                 Err(err) => {
-                    tracing::error!(projection = name, error = %err, "projection failed; resuming from its checkpoint");
+                    if started.elapsed() >= RETRY_RESET {
+                        delays = retry_delays();
+                    }
+                    let wait = delays.next().unwrap_or(MAX_RETRY_DELAY);
+                    tracing::error!(projection = name, error = %err, ?wait, "projection failed; resuming from its checkpoint");
                     tokio::select! {
                         _ = shutdown.cancelled() => break,
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = tokio::time::sleep(wait) => {}
                     }
                 }
             }
@@ -495,9 +531,18 @@ impl<P: Projection> Runner<P> {
             .map_err(|e| stream_error(&e))?;
         let mut messages = consumer.messages().await.map_err(|e| stream_error(&e))?.ready_chunks(MAX_BATCH);
         tracing::info!(projection = self.name(), from = start_sequence, "following the stream");
+        let statistics = self.store.jetstream().client().statistics();
+        let connects = statistics.connects.load(Ordering::Relaxed);
+        let mut connection_check = tokio::time::interval(CONNECTION_CHECK);
         loop {
             let chunk = tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
+                _ = connection_check.tick() => {
+                    if statistics.connects.load(Ordering::Relaxed) != connects {
+                        return Err(ProjectionError::Reconnected);
+                    }
+                    continue;
+                }
                 chunk = messages.next() => chunk.ok_or_else(|| ProjectionError::Stream("consumer ended".into()))?,
             };
             let mut batch = Vec::with_capacity(chunk.len());

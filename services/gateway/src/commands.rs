@@ -20,10 +20,7 @@ pub fn meta(viewer: Option<&Viewer>, idempotency_key: Option<String>) -> Result<
                 format!("an idempotency key has 1 to {MAX_IDEMPOTENCY_KEY} characters"),
             ));
         }
-        Some(key) => {
-            let scope = actor.map(|a| a.to_string()).unwrap_or_default();
-            Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, format!("{scope}:{key}").as_bytes())
-        }
+        Some(key) => command_id(actor, &key),
         None => Uuid::now_v7(),
     };
     Ok(pb::CommandMeta {
@@ -31,6 +28,13 @@ pub fn meta(viewer: Option<&Viewer>, idempotency_key: Option<String>) -> Result<
         actor: actor.map(|a| a.to_string()).unwrap_or_default(),
         correlation_id: command_id.to_string(),
     })
+}
+
+/// The command id a client's idempotency key stands for: the same for every retry by the same
+/// reader (`actor`), different for any other reader's same key.
+pub fn command_id(actor: Option<Uuid>, idempotency_key: &str) -> Uuid {
+    let scope = actor.map(|a| a.to_string()).unwrap_or_default();
+    Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, format!("{scope}:{idempotency_key}").as_bytes())
 }
 
 /// Sends a command to the service its type names; a refusal comes back as its coded error.

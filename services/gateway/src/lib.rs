@@ -78,7 +78,7 @@ pub struct Config {
     pub read_your_writes_timeout_ms: u64,
     /// Longest wait, in milliseconds, for a command service's answer; past it the outcome is
     /// unknown and the client is told `DEADLINE_EXCEEDED`.
-    #[arg(long, env = "COMMAND_TIMEOUT_MS", default_value_t = 10_000)]
+    #[arg(long, env = "COMMAND_TIMEOUT_MS", default_value_t = 5_000)]
     pub command_timeout_ms: u64,
     #[command(flatten)]
     pub limits: LimitsConfig,

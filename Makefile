@@ -9,9 +9,9 @@ export DATA_DIR ?= .data
 run:
 	deploy/local/run.sh
 
-## test: throwaway NATS and Postgres, then every test
+## test: throwaway NATS and Postgres, then every test, then make faults' quick mode (ARGS=<filter> runs only matching tests)
 test:
-	deploy/local/test.sh
+	deploy/local/test.sh $(ARGS)
 
 ## faults: kill -9 every process and restart NATS and Postgres under load, 20 cycles, then check nothing acknowledged was lost or applied twice (ARGS="--cycles 3" for the quick mode)
 faults:

@@ -1,9 +1,9 @@
 //! Starts the whole system in-process for the end-to-end tests: every service on its own task,
 //! on the NATS and Postgres servers `make test` started, in a fresh namespace and database.
 
-use std::{future::Future, time::Duration};
+use std::{future::Future, net::SocketAddr, time::Duration};
 
-use readstream_runtime::{DatabaseConfig, NatsConfig};
+use readstream_runtime::{health::HealthConfig, DatabaseConfig, NatsConfig};
 use readstream_testkit::{graphql::GraphQl, ready::Readiness};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -16,6 +16,8 @@ pub const FEED_FANOUT_LIMIT: u64 = 3;
 
 pub struct System {
     pub base_url: String,
+    /// Where the projector answers `/healthz` and `/readyz`.
+    pub projector_health: SocketAddr,
     pub namespace: String,
     pub database_url: String,
     nats: NatsConfig,
@@ -36,12 +38,13 @@ where
     })
 }
 
-fn start_projector(nats: &NatsConfig, database_url: &str, rebuild: Vec<String>) -> (CancellationToken, JoinHandle<()>) {
+fn start_projector(nats: &NatsConfig, database_url: &str, health: SocketAddr) -> (CancellationToken, JoinHandle<()>) {
     let shutdown = CancellationToken::new();
     let config = readstream_projector::Config {
         nats: nats.clone(),
         database: DatabaseConfig::new(database_url),
-        rebuild,
+        health: HealthConfig { health_addr: Some(health) },
+        rebuild: vec![],
         feed_fanout_limit: FEED_FANOUT_LIMIT,
     };
     (shutdown.clone(), spawn("projector", readstream_projector::run(config, shutdown)))
@@ -90,7 +93,8 @@ impl System {
         let database = DatabaseConfig::new(database_url.clone());
         let shutdown = CancellationToken::new();
 
-        let projector = start_projector(&nats, &database_url, vec![]);
+        let projector_health = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let projector = start_projector(&nats, &database_url, projector_health);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base_url = format!("http://{}", listener.local_addr()?);
         let gateway = readstream_gateway::Config {
@@ -106,7 +110,7 @@ impl System {
             print_schema: false,
         };
         let tasks = vec![spawn("gateway", readstream_gateway::serve(gateway, listener, shutdown.clone()))];
-        let mut system = Self { base_url, namespace, database_url, nats, shutdown, tasks, projector };
+        let mut system = Self { base_url, projector_health, namespace, database_url, nats, shutdown, tasks, projector };
         let services = COMMAND_SERVICES.into_iter().filter(|service| !options.without.contains(service));
         let started: Vec<&str> = services.collect();
         for service in &started {
@@ -119,26 +123,37 @@ impl System {
     fn spawn_service(&mut self, service: &str) -> anyhow::Result<()> {
         let (nats, shutdown) = (self.nats.clone(), self.shutdown.clone());
         let task = match service {
-            readstream_catalog::SERVICE => {
-                spawn("catalog", readstream_catalog::run(readstream_catalog::Config { nats }, shutdown))
-            }
-            readstream_ratings::SERVICE => {
-                spawn("ratings", readstream_ratings::run(readstream_ratings::Config { nats }, shutdown))
-            }
-            readstream_reading::SERVICE => {
-                spawn("reading", readstream_reading::run(readstream_reading::Config { nats }, shutdown))
-            }
-            readstream_reviews::SERVICE => {
-                spawn("reviews", readstream_reviews::run(readstream_reviews::Config { nats }, shutdown))
-            }
+            readstream_catalog::SERVICE => spawn(
+                "catalog",
+                readstream_catalog::run(readstream_catalog::Config { nats, health: HealthConfig::default() }, shutdown),
+            ),
+            readstream_ratings::SERVICE => spawn(
+                "ratings",
+                readstream_ratings::run(readstream_ratings::Config { nats, health: HealthConfig::default() }, shutdown),
+            ),
+            readstream_reading::SERVICE => spawn(
+                "reading",
+                readstream_reading::run(readstream_reading::Config { nats, health: HealthConfig::default() }, shutdown),
+            ),
+            readstream_reviews::SERVICE => spawn(
+                "reviews",
+                readstream_reviews::run(readstream_reviews::Config { nats, health: HealthConfig::default() }, shutdown),
+            ),
             readstream_social::SERVICE => {
                 let database = DatabaseConfig::new(&self.database_url);
                 // The real argon2id at a test's cost: the tests sign up hundreds of readers at once.
                 let password_hashing = readstream_social::PasswordHashing { memory_kib: 1_024, iterations: 1 };
                 let session_idle_lifetime_secs = 3_600;
                 let admin = Some(readstream_testkit::demo::LIBRARIAN.to_owned());
-                let config =
-                    readstream_social::Config { nats, database, password_hashing, admin, session_idle_lifetime_secs };
+                let health = HealthConfig::default();
+                let config = readstream_social::Config {
+                    nats,
+                    database,
+                    health,
+                    password_hashing,
+                    admin,
+                    session_idle_lifetime_secs,
+                };
                 spawn("social", readstream_social::run(config, shutdown))
             }
             other => anyhow::bail!("no command service named {other}"),
@@ -231,11 +246,12 @@ impl System {
         let config = readstream_projector::Config {
             nats: self.nats.clone(),
             database: DatabaseConfig::new(&self.database_url),
+            health: HealthConfig::default(),
             rebuild,
             feed_fanout_limit: FEED_FANOUT_LIMIT,
         };
         readstream_projector::reset(&config, &CancellationToken::new()).await?;
-        self.projector = start_projector(&self.nats, &self.database_url, vec![]);
+        self.projector = start_projector(&self.nats, &self.database_url, self.projector_health);
         Ok(())
     }
 

@@ -9,7 +9,8 @@
 #
 # Settings (environment): DATA_DIR, JWT_SECRET (made once into DATA_DIR/jwt-secret),
 # GATEWAY_ADDR (127.0.0.1:8080), RUN_NATS_PORT (4223), RUN_PG_PORT (5433), READY_TIMEOUT_SECS
-# (60), STOP_TIMEOUT_SECS (15), RESTART_RESET_SECS (60: how long a restarted process must run
+# (60), STOP_TIMEOUT_SECS (15), HEALTH_PORT_BASE (unset: the services' /healthz and /readyz on
+# this port and the next five, in the order of `services`), RESTART_RESET_SECS (60: how long a restarted process must run
 # before its restart delay starts over from 1 s), PROFILE (debug|release),
 # NATS_URL / DATABASE_URL (use servers that already run), BIN_DIR (use binaries built already;
 # skips the build).
@@ -82,10 +83,20 @@ export READSTREAM_ADMIN=${READSTREAM_ADMIN:-demo_librarian}
 export RATE_LIMIT_SIGN_IN_PER_MINUTE=${RATE_LIMIT_SIGN_IN_PER_MINUTE:-300}
 
 declare -A started_at=() restarts=()
+# With HEALTH_PORT_BASE set, service number i of `services` answers /healthz and /readyz on
+# 127.0.0.1:HEALTH_PORT_BASE+i (the gateway answers them on its own address).
+declare -A health_addr=()
+if [[ -n ${HEALTH_PORT_BASE:-} ]]; then
+    for i in "${!services[@]}"; do
+        health_addr[${services[$i]}]=127.0.0.1:$((HEALTH_PORT_BASE + i))
+    done
+fi
+
 # Starts one process, its output shown here and appended to its log.
 start_process() {
-    local name=$1
-    "$BIN_DIR/readstream-$name" > >(tee -a "$data/logs/$name.log") 2>&1 &
+    local name=$1 health=()
+    [[ -n ${health_addr[$name]:-} ]] && health=("HEALTH_ADDR=${health_addr[$name]}")
+    env -u HEALTH_ADDR "${health[@]}" "$BIN_DIR/readstream-$name" > >(tee -a "$data/logs/$name.log") 2>&1 &
     pid_of[$name]=$!
     started_at[$name]=$SECONDS
 }

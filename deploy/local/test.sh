@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# `make test`: throwaway NATS 2.12 and Postgres (installed if missing), then every test.
+# `make test`: throwaway NATS 2.12 and Postgres (installed if missing), then every test, then the
+# quick mode of `make faults` (3 cycles) on servers of its own. Arguments go to the test runner
+# (a filter, say); with arguments, `make faults` is left out.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$root"
@@ -14,4 +16,13 @@ echo "test servers: $NATS_URL, $DATABASE_ADMIN_URL"
 export DATABASE_URL=$DATABASE_ADMIN_URL SQLX_OFFLINE=true
 # The stack tests start `make run`'s processes from target/debug, as a user would.
 cargo build --workspace --bins --locked
-cargo test --workspace --all-targets --locked "$@"
+if command -v cargo-nextest >/dev/null; then
+    # Every test in a process of its own, three at a time across the test binaries: the stack
+    # tests (mostly waiting on `make run`'s starts) run beside the end-to-end ones.
+    cargo nextest run --workspace --all-targets --locked --test-threads 3 --no-fail-fast "$@"
+else
+    cargo test --workspace --all-targets --locked "$@"
+fi
+if (($# == 0)); then
+    deploy/local/faults.sh --cycles 3
+fi

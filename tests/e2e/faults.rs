@@ -15,6 +15,18 @@ async fn readyz(system: &System) -> anyhow::Result<(u16, String)> {
     Ok((response.status().as_u16(), response.text().await?))
 }
 
+/// The projector's `/readyz` line for one projection.
+async fn projector_readyz(system: &System, projection: &str) -> anyhow::Result<(u16, String)> {
+    let response = reqwest::get(format!("http://{}/readyz", system.projector_health)).await?;
+    let status = response.status().as_u16();
+    let body = response.text().await?;
+    let prefix = format!("projection {projection}: ");
+    let line =
+        body.lines().find(|line| line.starts_with(&prefix)).with_context(|| format!("no {projection}: {body}"))?;
+    let degraded = body.lines().find(|line| line.starts_with("projections: degraded")).unwrap_or_default();
+    Ok((status, format!("{line}|{degraded}")))
+}
+
 #[tokio::test]
 async fn a_rating_the_projection_cannot_apply_is_set_aside_until_an_admin_retries_it() -> anyhow::Result<()> {
     let system = System::start().await?;
@@ -40,6 +52,13 @@ async fn a_rating_the_projection_cannot_apply_is_set_aside_until_an_admin_retrie
     let (status, body) = readyz(&system).await?;
     assert_eq!(status, 200, "degraded, still serving: {body}");
     assert!(body.contains("projections: degraded, 1 dead letters"), "{body}");
+    // The projector says which projection holds it, and that it is at the head all the same.
+    let (status, line) = projector_readyz(&system, "ratings").await?;
+    assert_eq!(status, 200, "{line}");
+    assert_eq!(
+        line,
+        format!("projection ratings: at {at} of {at}, 0 behind, 0.0 s, 1 dead letters|projections: degraded, 1 dead letters")
+    );
     assert_eq!(ann.request(DEAD_LETTERS, json!({})).await?.error_code(), Some("PERMISSION_DENIED"));
     assert_eq!(ann.request(RETRY, json!({})).await?.error_code(), Some("PERMISSION_DENIED"));
     // The configured first admin holds no role until it grants itself one.
@@ -52,6 +71,13 @@ async fn a_rating_the_projection_cannot_apply_is_set_aside_until_an_admin_retrie
     assert_eq!(letters.len(), 1, "{letters:?}");
     assert_eq!(letters[0]["projection"], json!("ratings"));
     assert!(letters[0]["error"].as_str().is_some_and(|e| e.contains("refused by the test")), "{letters:?}");
+    let of = "query($p: String) { deadLetters(projection: $p) { position } }";
+    let of_ratings = admin.request(of, json!({ "p": "ratings" })).await?;
+    assert_eq!(of_ratings.data()?["deadLetters"].as_array().map(Vec::len), Some(1));
+    for unknown in ["nope", "ratings\u{0}", "RATINGS", ""] {
+        let refused = admin.request(of, json!({ "p": unknown })).await?;
+        assert_eq!(refused.error_code(), Some("INVALID_ARGUMENT"), "{unknown:?}: {:?}", refused.0);
+    }
 
     let before_fix = admin.request(RETRY, json!({})).await?;
     assert_eq!(before_fix.data()?["retryDeadLetters"], json!({ "applied": 0, "remaining": 1 }));

@@ -69,9 +69,17 @@ async fn make_runs_nats_fsyncing_every_write_before_it_acknowledges_it() -> anyh
     Ok(())
 }
 
-/// A service binary started with these servers' URLs, in a namespace of its own.
-fn start(process: &str, nats_url: &str, database_url: &str, namespace: &str) -> anyhow::Result<Child> {
+/// A service binary started with these servers' URLs, in a namespace of its own, answering
+/// health probes on `health_port`.
+fn start(
+    process: &str,
+    nats_url: &str,
+    database_url: &str,
+    namespace: &str,
+    health_port: u16,
+) -> anyhow::Result<Child> {
     Ok(Command::new(bin_dir()?.join(format!("readstream-{process}")))
+        .env("HEALTH_ADDR", format!("127.0.0.1:{health_port}"))
         .env("NATS_URL", nats_url)
         .env("DATABASE_URL", database_url)
         .env("READSTREAM_NAMESPACE", namespace)
@@ -92,6 +100,19 @@ fn ready(process: &str, nats_url: &str, namespace: &str, bound: Duration) -> any
     Ok(status.success())
 }
 
+/// `GET path` on a local port, as a probe asks: the status and the body.
+fn probe(port: u16, path: &str) -> anyhow::Result<(u16, String)> {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let status = answer.split(' ').nth(1).context("no status")?.parse()?;
+    let body = answer.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+    Ok((status, body))
+}
+
 fn stop(mut child: Child) -> anyhow::Result<()> {
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status()?;
     child.wait()?;
@@ -105,14 +126,20 @@ fn processes_started_before_nats_and_postgres_wait_for_them_and_become_ready() -
     let nats_url = format!("nats://127.0.0.1:{nats_port}");
     let database_url = format!("postgres://postgres@127.0.0.1:{pg_port}/postgres");
     let namespace = format!("t{}", uuid::Uuid::new_v4().simple());
-    let projector = start("projector", &nats_url, &database_url, &namespace)?;
-    let mut ratings = start("ratings", &nats_url, &database_url, &namespace)?;
+    let (projector_health, ratings_health) = (free_port()?, free_port()?);
+    let projector = start("projector", &nats_url, &database_url, &namespace, projector_health)?;
+    let mut ratings = start("ratings", &nats_url, &database_url, &namespace, ratings_health)?;
     std::thread::sleep(Duration::from_secs(2));
     anyhow::ensure!(ratings.try_wait()?.is_none(), "the ratings service exited while NATS was down");
+    // Alive, and saying why it is not ready.
+    assert_eq!(probe(ratings_health, "/healthz")?, (200, "ok\n".to_owned()));
+    assert_eq!(probe(ratings_health, "/readyz")?, (503, "nats: down\n".to_owned()));
+    assert_eq!(probe(projector_health, "/readyz")?, (503, "postgres: down\nnats: down\n".to_owned()));
 
     let data = |name| scratch.path(name).to_str().map(str::to_owned).context("a UTF-8 path");
     script("start-nats.sh", &[&data("nats")?, &nats_port.to_string(), "--throwaway"], &[])?;
     anyhow::ensure!(ready("ratings", &nats_url, &namespace, Duration::from_secs(30))?, "ratings never became ready");
+    assert_eq!(probe(ratings_health, "/readyz")?, (200, "nats: ok\n".to_owned()));
     anyhow::ensure!(
         !ready("projector", &nats_url, &namespace, Duration::from_secs(2))?,
         "the projector was ready without Postgres"
@@ -122,6 +149,10 @@ fn processes_started_before_nats_and_postgres_wait_for_them_and_become_ready() -
         ready("projector", &nats_url, &namespace, Duration::from_secs(60))?,
         "the projector never became ready"
     );
+    let (status, body) = probe(projector_health, "/readyz")?;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.starts_with("postgres: ok\nnats: ok\nprojection catalog: at 0 of 0, 0 behind, 0.0 s\n"), "{body}");
+    assert_eq!(body.lines().filter(|line| line.starts_with("projection ")).count(), 6, "{body}");
     stop(ratings)?;
     stop(projector)
 }

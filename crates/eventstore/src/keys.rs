@@ -41,8 +41,8 @@ pub struct Keyring {
 }
 
 /// The keys this process fetched or made, so each reader's is fetched once. A watch of the
-/// bucket drops a reader's key the moment it is destroyed anywhere; should the watch end, the
-/// cache is switched off, since it could then hold a destroyed key.
+/// bucket drops a reader's key the moment it is destroyed anywhere; while no watch runs, the
+/// cache is empty and off, since it could hold a destroyed key.
 #[derive(Default)]
 struct Cache {
     keys: HashMap<Uuid, [u8; KEY_LEN]>,
@@ -82,6 +82,55 @@ fn failure(reader_id: Uuid, err: impl std::fmt::Display) -> StoreError {
     StoreError::Keys { reader_id, message: err.to_string() }
 }
 
+/// Drops each destroyed key from the cache as the bucket's watch reports it, for as long as the
+/// cache is in use. A watch that ends (its consumer lived in a NATS server that restarted) may
+/// have missed a destruction: the cache is emptied and switched off until a new watch runs,
+/// then used again (a fetch begun meanwhile keeps nothing, by `drops`).
+async fn watch(bucket: kv::Store, mut updates: kv::Watch, cache: std::sync::Weak<Mutex<Cache>>) {
+    let mut wait = WATCH_AGAIN_FIRST;
+    loop {
+        while let Some(Ok(entry)) = updates.next().await {
+            let Some(cache) = cache.upgrade() else { return };
+            let destroyed = entry.operation != kv::Operation::Put || entry.value.is_empty();
+            if let (true, Ok(reader_id)) = (destroyed, Uuid::parse_str(&entry.key)) {
+                lock(&cache).drop_key(reader_id);
+            }
+        }
+        let Some(held) = cache.upgrade() else { return };
+        tracing::warn!("the watch of readers' keys ended; fetching every key from the bucket until it runs again");
+        {
+            let mut held = lock(&held);
+            held.off = true;
+            held.keys.clear();
+            held.drops += 1;
+        }
+        drop(held);
+        updates = loop {
+            tokio::time::sleep(wait).await;
+            if cache.strong_count() == 0 {
+                return;
+            }
+            match bucket.watch_all().await {
+                Ok(updates) => break updates,
+                Err(err) => {
+                    tracing::warn!(error = %err, ?wait, "cannot watch readers' keys yet; trying again");
+                    wait = (wait * 2).min(WATCH_AGAIN_MAX);
+                }
+            }
+        };
+        wait = WATCH_AGAIN_FIRST;
+        let Some(held) = cache.upgrade() else { return };
+        let mut held = lock(&held);
+        held.off = false;
+        held.drops += 1;
+        tracing::info!("watching readers' keys again; caching them again");
+    }
+}
+
+/// The first and the longest wait before watching the bucket again.
+const WATCH_AGAIN_FIRST: std::time::Duration = std::time::Duration::from_millis(100);
+const WATCH_AGAIN_MAX: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Keyring {
     /// Opens the namespace's bucket, creating it if needed.
     pub async fn connect(context: &jetstream::Context, namespace: &str, replicas: usize) -> Result<Self, StoreError> {
@@ -99,24 +148,14 @@ impl Keyring {
             .await
             .map_err(|err| StoreError::Keys { reader_id: Uuid::nil(), message: format!("bucket {bucket}: {err}") })?;
         let cache = Arc::new(Mutex::new(Cache::default()));
-        let mut updates = bucket.watch_all().await.map_err(|err| failure(Uuid::nil(), err))?;
-        let watched = Arc::downgrade(&cache);
-        tokio::spawn(async move {
-            while let Some(Ok(entry)) = updates.next().await {
-                let Some(cache) = watched.upgrade() else { return };
-                let destroyed = entry.operation != kv::Operation::Put || entry.value.is_empty();
-                if let (true, Ok(reader_id)) = (destroyed, Uuid::parse_str(&entry.key)) {
-                    lock(&cache).drop_key(reader_id);
-                }
-            }
-            if let Some(cache) = watched.upgrade() {
-                tracing::warn!("the watch of readers' keys ended; fetching every key from the bucket from now on");
-                let mut cache = lock(&cache);
-                cache.off = true;
-                cache.keys.clear();
-            }
-        });
+        let updates = bucket.watch_all().await.map_err(|err| failure(Uuid::nil(), err))?;
+        tokio::spawn(watch(bucket.clone(), updates, Arc::downgrade(&cache)));
         Ok(Self { bucket, cache })
+    }
+
+    /// Whether keys are kept in memory now: while a watch of the bucket runs.
+    pub fn is_caching(&self) -> bool {
+        !lock(&self.cache).off
     }
 
     /// The reader's key, if they have one.

@@ -127,3 +127,44 @@ async fn the_stream_keeps_the_settings_the_design_relies_on() {
     assert!(store.exists(&rating).await.expect("reads"));
     assert!(!store.exists(&some_rating()).await.expect("reads"));
 }
+
+#[tokio::test]
+async fn after_a_nats_restart_keys_are_watched_and_cached_again() {
+    let nats = readstream_testkit::own_nats::OwnNats::start().expect("a NATS server");
+    let client = async_nats::connect(nats.url()).await.expect("NATS is running");
+    let store = EventStore::connect(client.clone(), &readstream_testkit::namespace(), StreamSettings::default())
+        .await
+        .expect("the stream is created");
+    let reader = Uuid::new_v4();
+    store.keys().for_sealing(reader).await.expect("made").expect("a key");
+    assert!(store.keys().is_caching());
+
+    // The watch's consumer lived in the server's memory: either the client makes it again, or
+    // the watch ends and the cache, which could then miss a destruction, is emptied and off
+    // until a new watch runs. Either way a destruction after the restart is seen, and keys are
+    // cached again.
+    nats.kill().expect("killed");
+    nats.start_again().expect("started again");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while client.connection_state() != async_nats::connection::State::Connected {
+        assert!(std::time::Instant::now() < deadline, "no reconnect");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    loop {
+        match store.keys().destroy(reader).await {
+            Ok(()) => break,
+            // JetStream may still be recovering its streams.
+            Err(err) => assert!(std::time::Instant::now() < deadline, "not destroyed: {err}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let destroyed = std::time::Instant::now();
+    while !matches!(store.keys().get(reader).await, Ok(None)) {
+        assert!(destroyed.elapsed() < std::time::Duration::from_secs(15), "a destroyed key was still served");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    while !store.keys().is_caching() {
+        assert!(std::time::Instant::now() < deadline, "the keys were never watched again");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -18,14 +18,17 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connects, trying again with backoff while Postgres is out of reach (until `shutdown`), and
 /// applies every pending migration (concurrent starters wait on sqlx's lock).
 pub async fn connect_and_migrate(config: &DatabaseConfig, shutdown: &CancellationToken) -> Result<PgPool, StartError> {
-    let options =
-        PgPoolOptions::new().max_connections(config.database_max_connections).acquire_timeout(ACQUIRE_TIMEOUT);
+    let options = pool_options(config);
     let pool = crate::config::with_backoff("Postgres", shutdown, || async {
         Ok(options.clone().connect(&config.database_url).await?)
     })
     .await?;
     sqlx::migrate!("../../schema/migrations").run(&pool).await?;
     Ok(pool)
+}
+
+fn pool_options(config: &DatabaseConfig) -> PgPoolOptions {
+    PgPoolOptions::new().max_connections(config.database_max_connections).acquire_timeout(ACQUIRE_TIMEOUT)
 }
 
 /// Whether a database failure is Postgres out of reach (down, starting, restarting, out of
@@ -74,5 +77,17 @@ mod tests {
         for err in [sqlx::Error::RowNotFound, sqlx::Error::ColumnNotFound("stars".into())] {
             assert_eq!(failure(&err).code, Code::Internal, "{err}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_query_while_postgres_is_down_fails_as_unavailable_within_seconds() {
+        // Nothing listens on port 1: what a restarting Postgres looks like to the pool.
+        let config = DatabaseConfig::new("postgres://postgres@127.0.0.1:1/readstream");
+        let pool = pool_options(&config).connect_lazy(&config.database_url).expect("a lazy pool");
+        let started = std::time::Instant::now();
+        let err = pool.acquire().await.expect_err("no server");
+        assert_eq!(failure(&err).code, Code::Unavailable, "{err}");
+        // sqlx's default would hold the request 30 s, retrying with waits of up to 6 s.
+        assert!(started.elapsed() < ACQUIRE_TIMEOUT + Duration::from_secs(3), "{:?}", started.elapsed());
     }
 }

@@ -6,6 +6,7 @@
 pub mod bus;
 pub mod config;
 pub mod db;
+pub mod health;
 pub mod ready;
 pub mod sessions;
 

@@ -1,10 +1,12 @@
 //! Helpers for tests, the seed loader and benchmarks: the servers `make test` started, a fresh
 //! namespace and database per test, the wait until a started stack is ready, and a GraphQL
-//! client over HTTP and WebSocket, and the given/when/then harness of the deciders.
+//! client over HTTP and WebSocket, the given/when/then harness of the deciders, and a NATS
+//! server of a test's own to restart.
 
 pub mod decider;
 pub mod demo;
 pub mod graphql;
+pub mod own_nats;
 pub mod ready;
 
 use anyhow::Context as _;

@@ -19,6 +19,7 @@ use readstream_eventstore::EventStore;
 use readstream_runtime::{
     bus::{self, Sender},
     config::StartError,
+    health::{Health, HealthConfig},
     NatsConfig,
 };
 use tokio_util::sync::CancellationToken;
@@ -33,10 +34,15 @@ pub const SERVICE: &str = CatalogService::NAME;
 pub struct Config {
     #[command(flatten)]
     pub nats: NatsConfig,
+    #[command(flatten)]
+    pub health: HealthConfig,
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
+    let health = Health::new(false);
+    health.serve(&config.health, shutdown.clone()).await?;
     let (client, store) = config.nats.event_store(&shutdown).await?;
+    health.connected_to_nats(&client);
     bus::Commands::<CatalogService, _>::new(Catalog { store })
         .on(|catalog, request, sender| async move { catalog.add_author(request, sender).await })
         .on(|catalog, request, sender| async move { catalog.add_book(request, sender).await })

@@ -13,7 +13,11 @@ use std::collections::HashMap;
 use futures::StreamExt;
 use readstream_contracts::ReadModel;
 use readstream_projection::{Projection, ProjectionError, Runner};
-use readstream_runtime::{config::StartError, DatabaseConfig, NatsConfig};
+use readstream_runtime::{
+    config::StartError,
+    health::{Health, HealthConfig, Report},
+    DatabaseConfig, NatsConfig,
+};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -24,6 +28,8 @@ pub struct Config {
     pub nats: NatsConfig,
     #[command(flatten)]
     pub database: DatabaseConfig,
+    #[command(flatten)]
+    pub health: HealthConfig,
     /// Projections to rebuild from position 0 before following the stream (comma-separated
     /// names; stop every other projector first).
     #[arg(long, env = "REBUILD_PROJECTIONS", value_delimiter = ',')]
@@ -87,10 +93,15 @@ pub enum ProjectorError {
 /// checkpoint lies beyond the stream) stops the others, and the projector ends with its error,
 /// for whatever supervises the process to see and restart it.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), ProjectorError> {
+    let health = Health::new(true);
+    health.serve(&config.health, shutdown.clone()).await?;
     reset(&config, &shutdown).await?;
     let pool = readstream_runtime::db::connect_and_migrate(&config.database, &shutdown).await?;
+    health.connected_to_postgres(&pool);
     let (client, store) = config.nats.event_store(&shutdown).await?;
+    health.connected_to_nats(&client);
     let runners = Runners { pool, store, client: client.clone() };
+    health.reporting(lag_report(runners.clone()));
     for model in ReadModel::ALL {
         with_projection!(model, &config, |projection| runners.of(projection).checkpoint_within_stream().await?);
     }
@@ -118,6 +129,16 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Proj
     // forever, so one that does not come does not hold the shutdown.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), client.flush()).await;
     failure.map_or(Ok(()), Err)
+}
+
+/// What the projector's `/readyz` adds: each projection's checkpoint against the stream's last
+/// position, how far behind that is in positions and in seconds (the age of the oldest message
+/// it has not applied), and its dead letters.
+fn lag_report(runners: Runners) -> Report {
+    std::sync::Arc::new(move || {
+        let runners = runners.clone();
+        Box::pin(async move { runners.lag().await.unwrap_or_else(|err| format!("projections: lag unknown ({err})\n")) })
+    })
 }
 
 /// Answers an admin's requests to apply the dead letters again: every projection retries
@@ -194,5 +215,44 @@ struct Runners {
 impl Runners {
     fn of<P: Projection>(&self, projection: P) -> Runner<P> {
         Runner::new(projection, self.pool.clone(), self.store.clone(), self.client.clone())
+    }
+
+    /// One line per projection with its lag, and the dead letters if there are any.
+    async fn lag(&self) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+        let checkpoints: HashMap<String, i64> = sqlx::query_as("SELECT name, position FROM projection_checkpoints")
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .collect();
+        let dead_letters: HashMap<String, i64> =
+            sqlx::query_as("SELECT projection, count(*) FROM dead_letters GROUP BY projection")
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .collect();
+        let mut stream = self.store.jetstream().get_stream(self.store.stream_name()).await?;
+        let last = stream.info().await?.state.last_sequence;
+        let mut lines = String::new();
+        for model in ReadModel::ALL {
+            let name = model.name();
+            let at = checkpoints.get(name).copied().unwrap_or(0).max(0) as u64;
+            let behind = last.saturating_sub(at);
+            let seconds = if behind == 0 {
+                0.0
+            } else {
+                let oldest = stream.get_raw_message(at + 1).await?;
+                (async_nats::datetime::now() - oldest.time).as_seconds_f64().max(0.0)
+            };
+            lines.push_str(&format!("projection {name}: at {at} of {last}, {behind} behind, {seconds:.1} s"));
+            if let Some(count @ 1..) = dead_letters.get(name) {
+                lines.push_str(&format!(", {count} dead letters"));
+            }
+            lines.push('\n');
+        }
+        let total: i64 = dead_letters.values().sum();
+        if total > 0 {
+            lines.push_str(&format!("projections: degraded, {total} dead letters\n"));
+        }
+        Ok(lines)
     }
 }

@@ -335,3 +335,61 @@ async fn a_runner_whose_checkpoint_is_rewound_under_it_follows_the_stream_again_
     run.await.expect("stopped cleanly").expect("no fatal error");
     assert_eq!(figures(&pool, book).await, (100, 300, [20; 5]), "every event once, none skipped");
 }
+
+#[sqlx::test(migrations = "../../schema/migrations")]
+async fn a_projection_follows_the_stream_again_as_soon_as_nats_is_back(pool: PgPool) {
+    let nats = readstream_testkit::own_nats::OwnNats::start().expect("a NATS server");
+    let client = async_nats::connect(nats.url()).await.expect("NATS is running");
+    let store = EventStore::connect(client.clone(), &readstream_testkit::namespace(), StreamSettings::default())
+        .await
+        .expect("stream");
+    let book = Uuid::now_v7();
+    let first = *rate(&store, book, 10).await.last().expect("events");
+    let shutdown = CancellationToken::new();
+    let run = tokio::spawn(runner(&pool, &client, &store).run(shutdown.clone()));
+    let following = runner(&pool, &client, &store);
+    while following.checkpoint().await.expect("checkpoint") < first {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The restarted server has lost the runner's consumer, which lived in its memory.
+    nats.kill().expect("killed");
+    nats.start_again().expect("started again");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while client.connection_state() != async_nats::connection::State::Connected {
+        assert!(tokio::time::Instant::now() < deadline, "the client did not reconnect");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The first reads and appends may time out while JetStream recovers its stream.
+    let mut last = 0;
+    for stars in 1..=5u8 {
+        let reader_id = Uuid::now_v7();
+        let event = Event::Ratings(RatingsEvent::BookRated { reader_id, book_id: book, stars, previous_stars: None });
+        let meta = Metadata {
+            occurred_at: Utc::now(),
+            actor: Some(reader_id),
+            command_id: Uuid::new_v4(),
+            correlation_id: Uuid::new_v4(),
+        };
+        last = loop {
+            match store.execute(&ratings::rating(reader_id, book), meta.clone(), |_| Ok(vec![event.clone()])).await {
+                Ok(outcome) => break outcome.expect("accepted").position,
+                Err(err) => {
+                    assert!(tokio::time::Instant::now() < deadline, "no append after the restart: {err}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        };
+    }
+
+    // Waiting for the lost consumer to miss two heartbeats takes about 10 s; a runner that
+    // watches its connection follows again within a second or two.
+    let appended = tokio::time::Instant::now();
+    while following.checkpoint().await.expect("checkpoint") < last {
+        assert!(appended.elapsed() < Duration::from_secs(5), "the projection did not follow the stream again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(figures(&pool, book).await.0, 15);
+    shutdown.cancel();
+    run.await.expect("stopped cleanly").expect("no fatal error");
+}

@@ -9,6 +9,7 @@ use readstream_eventstore::EventStore;
 use readstream_runtime::{
     bus::{self, Sender},
     config::StartError,
+    health::{Health, HealthConfig},
     NatsConfig,
 };
 use tokio_util::sync::CancellationToken;
@@ -23,10 +24,15 @@ pub const SERVICE: &str = RatingsService::NAME;
 pub struct Config {
     #[command(flatten)]
     pub nats: NatsConfig,
+    #[command(flatten)]
+    pub health: HealthConfig,
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
+    let health = Health::new(false);
+    health.serve(&config.health, shutdown.clone()).await?;
     let (client, store) = config.nats.event_store(&shutdown).await?;
+    health.connected_to_nats(&client);
     bus::Commands::<RatingsService, _>::new(Ratings { store })
         .on(|ratings, request: pb::RateBook, sender| async move {
             ratings.decide(sender, &request.book_id, RatingCommand::Rate { stars: request.stars }).await

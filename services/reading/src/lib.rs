@@ -14,6 +14,7 @@ use readstream_eventstore::EventStore;
 use readstream_runtime::{
     bus::{self, Sender},
     config::StartError,
+    health::{Health, HealthConfig},
     NatsConfig,
 };
 use tokio_util::sync::CancellationToken;
@@ -28,10 +29,15 @@ pub const SERVICE: &str = ReadingService::NAME;
 pub struct Config {
     #[command(flatten)]
     pub nats: NatsConfig,
+    #[command(flatten)]
+    pub health: HealthConfig,
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
+    let health = Health::new(false);
+    health.serve(&config.health, shutdown.clone()).await?;
     let (client, store) = config.nats.event_store(&shutdown).await?;
+    health.connected_to_nats(&client);
     bus::Commands::<ReadingService, _>::new(Reading { store })
         .on(|reading, r: pb::WantToRead, sender| async move {
             reading.decide(sender, &r.book_id, Command::WantToRead { on: input::parse_date("on", &r.on)? }).await

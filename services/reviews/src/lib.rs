@@ -16,6 +16,7 @@ use readstream_eventstore::{context_events, EventStore};
 use readstream_runtime::{
     bus::{self, Sender},
     config::StartError,
+    health::{Health, HealthConfig},
     NatsConfig,
 };
 use tokio_util::sync::CancellationToken;
@@ -32,10 +33,15 @@ pub const SERVICE: &str = ReviewsService::NAME;
 pub struct Config {
     #[command(flatten)]
     pub nats: NatsConfig,
+    #[command(flatten)]
+    pub health: HealthConfig,
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
+    let health = Health::new(false);
+    health.serve(&config.health, shutdown.clone()).await?;
     let (client, store) = config.nats.event_store(&shutdown).await?;
+    health.connected_to_nats(&client);
     bus::Commands::<ReviewsService, _>::new(Reviews { store })
         .on(|reviews, r: pb::PublishReview, sender| async move {
             let written_on = input::parse_date("writtenOn", &r.written_on)?;

@@ -29,7 +29,9 @@ use readstream_eventstore::{Accepted, EventStore, StoreError};
 use readstream_runtime::{
     bus::{self, Sender},
     config::StartError,
-    db, DatabaseConfig, NatsConfig,
+    db,
+    health::{Health, HealthConfig},
+    DatabaseConfig, NatsConfig,
 };
 use sqlx::PgPool;
 use tokio::sync::Semaphore;
@@ -50,6 +52,8 @@ pub struct Config {
     pub nats: NatsConfig,
     #[command(flatten)]
     pub database: DatabaseConfig,
+    #[command(flatten)]
+    pub health: HealthConfig,
     #[command(flatten)]
     pub password_hashing: PasswordHashing,
     /// The handle of the first admin: that reader may grant and revoke roles (and so make
@@ -82,8 +86,12 @@ impl PasswordHashing {
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
+    let health = Health::new(true);
+    health.serve(&config.health, shutdown.clone()).await?;
     let pool = readstream_runtime::db::connect_and_migrate(&config.database, &shutdown).await?;
+    health.connected_to_postgres(&pool);
     let (client, store) = config.nats.event_store(&shutdown).await?;
+    health.connected_to_nats(&client);
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let hasher = config.password_hashing.hasher()?;
     let absent_hash = hasher

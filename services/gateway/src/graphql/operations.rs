@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_graphql::{Context, Object, Result, SimpleObject};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use readstream_contracts::Code;
+use readstream_contracts::{Code, ReadModel};
 
 use super::{
     shared::{app, viewer},
@@ -67,6 +67,13 @@ impl OperationsQuery {
         #[graphql(default = 50)] first: i32,
     ) -> Result<Vec<DeadLetter>> {
         admin(ctx).await?;
+        let projection = match projection {
+            Some(name) => Some(ReadModel::from_name(&name).map(ReadModel::name).ok_or_else(|| {
+                let names: Vec<&str> = ReadModel::ALL.iter().map(|model| model.name()).collect();
+                ApiError::invalid("projection", format!("no projection is called that; there are {}", names.join(", ")))
+            })?),
+            None => None,
+        };
         let first = i64::from(first).clamp(0, MAX_DEAD_LETTERS);
         let rows = sqlx::query!(
             "SELECT projection, position, subject, error, failed_at, attempts FROM dead_letters

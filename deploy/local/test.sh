@@ -17,9 +17,10 @@ export DATABASE_URL=$DATABASE_ADMIN_URL SQLX_OFFLINE=true
 # The stack tests start `make run`'s processes from target/debug, as a user would.
 cargo build --workspace --bins --locked
 if command -v cargo-nextest >/dev/null; then
-    # Every test in a process of its own, three at a time across the test binaries: the stack
-    # tests (mostly waiting on `make run`'s starts) run beside the end-to-end ones.
-    cargo nextest run --workspace --all-targets --locked --test-threads 3 --no-fail-fast "$@"
+    # Every test in a process of its own, two at a time across the test binaries: the stack
+    # tests (`make run` started as a user would) run beside the end-to-end ones. More at once
+    # starve the projections of the tests' systems on 2 cores.
+    cargo nextest run --workspace --all-targets --locked --test-threads 2 --no-fail-fast "$@"
 else
     cargo test --workspace --all-targets --locked "$@"
 fi

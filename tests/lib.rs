@@ -21,6 +21,7 @@ pub struct System {
     pub namespace: String,
     pub database_url: String,
     nats: NatsConfig,
+    sign_up_expiry: Duration,
     shutdown: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
     projector: (CancellationToken, JoinHandle<()>),
@@ -60,6 +61,8 @@ pub struct Options {
     /// The gateway's limits: by default the production ones with the rate limits off, since
     /// every test client comes from one address.
     pub limits: readstream_gateway::limits::LimitsConfig,
+    /// How long the social service waits before giving up on a sign-up never recorded.
+    pub sign_up_expiry: Duration,
 }
 
 impl Default for Options {
@@ -68,6 +71,7 @@ impl Default for Options {
             without: vec![],
             command_timeout: Duration::from_secs(10),
             limits: readstream_gateway::limits::LimitsConfig::without_rate_limits(),
+            sign_up_expiry: Duration::from_secs(600),
         }
     }
 }
@@ -110,7 +114,18 @@ impl System {
             print_schema: false,
         };
         let tasks = vec![spawn("gateway", readstream_gateway::serve(gateway, listener, shutdown.clone()))];
-        let mut system = Self { base_url, projector_health, namespace, database_url, nats, shutdown, tasks, projector };
+        let sign_up_expiry = options.sign_up_expiry;
+        let mut system = Self {
+            base_url,
+            projector_health,
+            namespace,
+            database_url,
+            nats,
+            sign_up_expiry,
+            shutdown,
+            tasks,
+            projector,
+        };
         let services = COMMAND_SERVICES.into_iter().filter(|service| !options.without.contains(service));
         let started: Vec<&str> = services.collect();
         for service in &started {
@@ -153,6 +168,7 @@ impl System {
                     password_hashing,
                     admin,
                     session_idle_lifetime_secs,
+                    sign_up_expiry_secs: self.sign_up_expiry.as_secs(),
                 };
                 spawn("social", readstream_social::run(config, shutdown))
             }

@@ -33,7 +33,7 @@ fi
 services=(projector catalog ratings reading reviews social)
 processes=("${services[@]}" gateway)
 declare -A pid_of=()
-ready_pid=""
+ready_pid="" log_follower=""
 # Stops every process (SIGTERM, then SIGKILL for one still running after STOP_TIMEOUT_SECS,
 # named), then the servers.
 shutdown() {
@@ -50,6 +50,7 @@ shutdown() {
         fi
     done
     ((${#pid_of[@]})) && wait "${pid_of[@]}" 2>/dev/null || true
+    [[ -n $log_follower ]] && kill "$log_follower" 2>/dev/null || true
     stop_servers
 }
 trap shutdown EXIT
@@ -92,16 +93,26 @@ if [[ -n ${HEALTH_PORT_BASE:-} ]]; then
     done
 fi
 
-# Starts one process, its output shown here and appended to its log.
+# Starts one process, its output appended to its log (and shown here by the log follower).
 start_process() {
     local name=$1 health=()
     [[ -n ${health_addr[$name]:-} ]] && health=("HEALTH_ADDR=${health_addr[$name]}")
-    env -u HEALTH_ADDR "${health[@]}" "$BIN_DIR/readstream-$name" > >(tee -a "$data/logs/$name.log") 2>&1 &
+    env -u HEALTH_ADDR "${health[@]}" "$BIN_DIR/readstream-$name" >>"$data/logs/$name.log" 2>&1 &
     pid_of[$name]=$!
     started_at[$name]=$SECONDS
 }
 
+# The processes write their logs themselves, so a log holds everything its process printed the
+# moment it exits (through a pipe to tee, the last lines could still be on their way); one
+# follower shows them all here, until this script ends.
 mkdir -p "$data/logs"
+logs=()
+for name in "${processes[@]}"; do
+    logs+=("$data/logs/$name.log")
+    : >>"$data/logs/$name.log"
+done
+tail -q -n 0 -F --pid=$$ "${logs[@]}" &
+log_follower=$!
 for name in "${processes[@]}"; do
     start_process "$name"
 done

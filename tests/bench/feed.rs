@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use chrono::Utc;
-use readstream_contracts::{Envelope, Event, Metadata, RatingsEvent};
+use readstream_contracts::{Envelope, Event, Metadata, RatingsEvent, Stars};
 use readstream_eventstore::{EventStore, Stored, StreamSettings};
 use readstream_projection::{Delivered, Runner};
 use readstream_projector::feed::Feed;
@@ -140,7 +140,7 @@ async fn rows_written(
     let event = Event::Ratings(RatingsEvent::BookRated {
         reader_id: author,
         book_id: Uuid::nil(),
-        stars: 5,
+        stars: Stars::whole(5).context("5 stars")?,
         previous_stars: None,
     });
     let batch = vec![Delivered::new("bench", Stored { position, envelope: Envelope::new(meta, vec![event]) })];

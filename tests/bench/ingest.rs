@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use chrono::Utc;
 use futures::{stream::FuturesUnordered, StreamExt, TryStreamExt};
-use readstream_contracts::{ratings, Event, Metadata, RatingsEvent};
+use readstream_contracts::{ratings, Event, Metadata, RatingsEvent, Stars};
 use readstream_eventstore::{EventStore, StreamSettings};
 use uuid::Uuid;
 
@@ -48,8 +48,8 @@ async fn commands_per_second(nats_url: &str, commands: usize) -> anyhow::Result<
                     command_id,
                     correlation_id: command_id,
                 };
-                let event =
-                    Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, stars: 4, previous_stars: None });
+                let stars = Stars::whole(4).context("4 stars")?;
+                let event = Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, stars, previous_stars: None });
                 let outcome =
                     store.execute(&ratings::rating(reader_id, book_id), meta, |_| Ok(vec![event.clone()])).await?;
                 outcome.map_err(|rejection| anyhow::anyhow!("refused: {}", rejection.message))?;

@@ -1,11 +1,12 @@
 //! Faults a client meets: a message a projection cannot apply is set aside (a dead letter) while
-//! everything else goes on, and one a command service cannot read is named in a coded error.
+//! everything else goes on, and one a command service cannot read is named in a coded error;
+//! an event stored by an older version is read as today's.
 
 use anyhow::Context as _;
 use readstream_e2e::System;
 use serde_json::json;
 
-use super::{add_seed_book, position, rate, ratings_at, sign_up, RATE};
+use super::{add_seed_book, histogram, position, rate, ratings_at, sign_up, RATE};
 
 const DEAD_LETTERS: &str = "{ deadLetters { projection position subject error attempts } }";
 const RETRY: &str = "mutation { retryDeadLetters { applied remaining } }";
@@ -108,5 +109,53 @@ async fn a_history_message_a_command_service_cannot_read_is_named_in_a_coded_err
     let message = refused.0.to_string();
     assert_eq!(refused.error_code(), Some("INTERNAL"), "{message}");
     assert!(message.contains(&format!("stream message {stored}")), "{message}");
+    system.stop().await
+}
+
+#[tokio::test]
+async fn a_rating_version_1_stored_in_whole_stars_is_read_by_the_service_and_the_projections() -> anyhow::Result<()> {
+    use prost::Message as _;
+    use readstream_contracts::proto::events::v1 as pb;
+
+    let system = System::start().await?;
+    let (book, _) = add_seed_book(&system).await?;
+    let (ann, ann_id) = sign_up(&system, "ann").await?;
+    let (ann_id, book_id) = (uuid::Uuid::parse_str(&ann_id)?, uuid::Uuid::parse_str(&book)?);
+    // Four stars, as version 1 stored a rating: `BookRated` in whole stars. Today's writes are
+    // `BookRatedV2`, in quarter stars.
+    let command_id = uuid::Uuid::now_v7().to_string();
+    let version_1 = pb::Envelope {
+        occurred_at_micros: chrono::Utc::now().timestamp_micros(),
+        actor: ann_id.to_string(),
+        command_id: command_id.clone(),
+        correlation_id: command_id,
+        events: vec![pb::Event {
+            event_id: uuid::Uuid::now_v7().to_string(),
+            sealed: None,
+            body: Some(pb::event::Body::BookRated(pb::BookRated {
+                reader_id: ann_id.to_string(),
+                book_id: book_id.to_string(),
+                stars: 4,
+                previous_stars: 0,
+            })),
+        }],
+    };
+    let subject = readstream_contracts::subject::events(
+        &system.namespace,
+        &readstream_contracts::ratings::rating(ann_id, book_id),
+    );
+    let js = async_nats::jetstream::new(async_nats::connect(readstream_testkit::nats_url()).await?);
+    let stored = js.publish(subject, version_1.encode_to_vec().into()).await?.await?.sequence;
+
+    // The projections count it as four stars.
+    let ratings = ratings_at(&ann, &book, stored).await?;
+    assert_eq!((ratings["count"].clone(), ratings["average"].clone()), (json!(1), json!(4.0)), "{ratings}");
+    // The ratings service reads it as ann's rating: four stars again changes nothing...
+    assert_eq!(rate(&ann, &book, 4).await?, stored, "the same rating appends nothing");
+    // ...and two stars replace it, so the projections take the four away.
+    let at = rate(&ann, &book, 2).await?;
+    let ratings = ratings_at(&ann, &book, at).await?;
+    assert_eq!((ratings["count"].clone(), ratings["average"].clone()), (json!(1), json!(2.0)), "{ratings}");
+    assert_eq!(histogram(&ratings), vec![(5, 0, 0), (4, 0, 0), (3, 0, 0), (2, 1, 100), (1, 0, 0)]);
     system.stop().await
 }

@@ -241,6 +241,27 @@ async fn a_websocket_without_connection_init_or_with_an_oversized_message_is_clo
 }
 
 #[tokio::test]
+async fn every_websocket_is_told_the_gateway_is_going_away_when_it_stops() -> anyhow::Result<()> {
+    let system = start(sockets()).await?;
+    let (book, _) = add_seed_book(&system).await?;
+    let reader = system.token_for(uuid::Uuid::now_v7(), Duration::from_secs(600))?;
+    let mut anonymous = raw_socket(&system).await?;
+    let mut signed_in = raw_socket(&system).await?;
+    for (socket, payload) in
+        [(&mut anonymous, json!({})), (&mut signed_in, json!({ "Authorization": format!("Bearer {reader}") }))]
+    {
+        socket.send(Message::text(json!({ "type": "connection_init", "payload": payload }).to_string())).await?;
+        let subscribe =
+            json!({ "id": "1", "type": "subscribe", "payload": { "query": RATINGS_LIVE, "variables": { "b": book } } });
+        socket.send(Message::text(subscribe.to_string())).await?;
+    }
+    let stopping = tokio::spawn(system.stop());
+    assert_eq!(closes_within(&mut anonymous, Duration::from_secs(5)).await?, Some(1001));
+    assert_eq!(closes_within(&mut signed_in, Duration::from_secs(5)).await?, Some(1001));
+    stopping.await?
+}
+
+#[tokio::test]
 async fn a_websocket_ends_when_its_token_does() -> anyhow::Result<()> {
     let system = start(sockets()).await?;
     let reader_id = uuid::Uuid::now_v7();

@@ -1,5 +1,7 @@
 //! Following, blocking and profiles, end to end through GraphQL.
 
+use std::time::Duration;
+
 use readstream_e2e::System;
 use readstream_testkit::graphql::{GraphQl, Response};
 use serde_json::json;
@@ -121,6 +123,52 @@ async fn a_sign_up_cut_off_before_its_event_is_finished_by_signing_in() -> anyho
     assert!(again.data().is_ok());
     assert_eq!(system.stream_messages().await?, before + 1, "a second sign-in records nothing more");
     assert_eq!(payload["reader"], json!({ "handle": "Lost", "displayName": "Lost Reader" }));
+    system.stop().await
+}
+
+/// A claim whose reader was never recorded, and that no retry or sign-in finishes, is given up
+/// on after `SIGN_UP_EXPIRY_SECS`: `SignUpExpired` closes the reader's subject and the handle is
+/// free for someone else. A claim whose reader was recorded but never marked is only marked.
+#[tokio::test]
+async fn a_sign_up_never_recorded_expires_and_frees_its_handle() -> anyhow::Result<()> {
+    let options = readstream_e2e::Options { sign_up_expiry: Duration::from_secs(1), ..Default::default() };
+    let system = System::start_with(options).await?;
+    sign_up(&system, "ana").await?;
+    let pool = sqlx::PgPool::connect(&system.database_url).await?;
+    // Ana's reader is recorded, her claim left unmarked: the service stopped in between.
+    let unmark = "UPDATE social_credentials SET registered = false, created_at = now() - interval '1 hour'
+                  WHERE handle_key = 'ana'";
+    sqlx::query(unmark).execute(&pool).await?;
+    // A claim whose reader was never recorded, made an hour ago.
+    sqlx::query(
+        "INSERT INTO social_credentials
+             (reader_id, handle_key, password_hash, handle, display_name, command_id, registered, created_at)
+         SELECT $1, 'lost', password_hash, 'Lost', 'Lost Reader', $2, false, now() - interval '1 hour'
+         FROM social_credentials WHERE handle_key = 'ana'",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(uuid::Uuid::now_v7())
+    .execute(&pool)
+    .await?;
+    let before = system.stream_messages().await?;
+
+    let count = "SELECT count(*), count(*) FILTER (WHERE registered) FROM social_credentials
+                 WHERE handle_key IN ('ana', 'lost')";
+    let mut claims: (i64, i64) = (0, 0);
+    for _ in 0..100 {
+        claims = sqlx::query_as(count).fetch_one(&pool).await?;
+        if claims == (1, 1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(claims, (1, 1), "the lost claim deleted, ana's marked");
+    assert_eq!(system.stream_messages().await?, before + 1, "one SignUpExpired, nothing for ana");
+
+    let (_, lost_id) = sign_up(&system, "lost").await?;
+    assert_ne!(lost_id, "", "the handle is someone else's now");
+    let sign_in = "mutation { signIn(handle: \"ana\", password: \"correct horse battery\") { readerId } }";
+    system.client().request(sign_in, json!({})).await?.data()?;
     system.stop().await
 }
 

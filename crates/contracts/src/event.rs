@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::{
     catalog::{BookAdded, CatalogEvent},
     proto::events::v1 as pb,
-    ratings::RatingsEvent,
+    ratings::{RatingsEvent, Stars},
     reading::{Progress, ReadingEvent},
     reviews::ReviewsEvent,
     social::{Role, SocialEvent, Visibility},
@@ -122,6 +122,7 @@ impl Event {
             Event::Social(SocialEvent::RoleRevoked { .. }) => "RoleRevoked",
             Event::Social(SocialEvent::ReadingVisibilityChanged { .. }) => "ReadingVisibilityChanged",
             Event::Social(SocialEvent::ReaderDeleted { .. }) => "ReaderDeleted",
+            Event::Social(SocialEvent::SignUpExpired { .. }) => "SignUpExpired",
             Event::Ratings(RatingsEvent::BookRated { .. }) => "BookRated",
             Event::Ratings(RatingsEvent::RatingCleared { .. }) => "RatingCleared",
             Event::Reading(ReadingEvent::WantToRead { .. }) => "WantToRead",
@@ -159,10 +160,27 @@ fn optional_date(field: &'static str, value: &str) -> Result<Option<NaiveDate>, 
     }
 }
 
-fn stars(field: &'static str, value: u32) -> Result<u8, WireError> {
+fn whole_stars(field: &'static str, value: u32) -> Result<Stars, WireError> {
+    u8::try_from(value).ok().and_then(Stars::whole).ok_or_else(|| WireError::Invalid {
+        field,
+        expected: "star count 1..5",
+        value: value.to_string(),
+    })
+}
+
+fn quarter_stars(field: &'static str, value: u32) -> Result<Stars, WireError> {
+    u8::try_from(value).ok().and_then(Stars::from_quarters).ok_or_else(|| WireError::Invalid {
+        field,
+        expected: "quarter stars 4..20",
+        value: value.to_string(),
+    })
+}
+
+/// `None` for the wire's 0 ("none"), else `read(value)`.
+fn optional<T>(value: u32, read: impl FnOnce(u32) -> Result<T, WireError>) -> Result<Option<T>, WireError> {
     match value {
-        1..=5 => Ok(value as u8),
-        _ => Err(WireError::Invalid { field, expected: "star count 1..5", value: value.to_string() }),
+        0 => Ok(None),
+        value => read(value).map(Some),
     }
 }
 
@@ -195,14 +213,6 @@ fn wire_visibility(visibility: Visibility) -> pb::Visibility {
         Visibility::Everyone => pb::Visibility::Everyone,
         Visibility::Followers => pb::Visibility::Followers,
         Visibility::OnlyMe => pb::Visibility::OnlyMe,
-    }
-}
-
-fn optional_stars(field: &'static str, value: u32) -> Result<Option<u8>, WireError> {
-    if value == 0 {
-        Ok(None)
-    } else {
-        stars(field, value).map(Some)
     }
 }
 
@@ -301,16 +311,26 @@ impl TryFrom<pb::Event> for RecordedEvent {
             Body::ReaderDeleted(e) => {
                 Event::Social(SocialEvent::ReaderDeleted { reader_id: uuid("reader_id", &e.reader_id)? })
             }
+            Body::SignUpExpired(e) => {
+                Event::Social(SocialEvent::SignUpExpired { reader_id: uuid("reader_id", &e.reader_id)? })
+            }
+            // Version 1: whole stars, upcast to quarters.
             Body::BookRated(e) => Event::Ratings(RatingsEvent::BookRated {
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 book_id: uuid("book_id", &e.book_id)?,
-                stars: stars("stars", e.stars)?,
-                previous_stars: optional_stars("previous_stars", e.previous_stars)?,
+                stars: whole_stars("stars", e.stars)?,
+                previous_stars: optional(e.previous_stars, |stars| whole_stars("previous_stars", stars))?,
+            }),
+            Body::BookRatedV2(e) => Event::Ratings(RatingsEvent::BookRated {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                book_id: uuid("book_id", &e.book_id)?,
+                stars: quarter_stars("quarter_stars", e.quarter_stars)?,
+                previous_stars: optional(e.previous_quarter_stars, |q| quarter_stars("previous_quarter_stars", q))?,
             }),
             Body::RatingCleared(e) => Event::Ratings(RatingsEvent::RatingCleared {
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 book_id: uuid("book_id", &e.book_id)?,
-                previous_stars: stars("previous_stars", e.previous_stars)?,
+                previous_stars: whole_stars("previous_stars", e.previous_stars)?.rounded(),
             }),
             Body::WantToRead(e) => Event::Reading(ReadingEvent::WantToRead {
                 reader_id: uuid("reader_id", &e.reader_id)?,
@@ -460,11 +480,11 @@ impl From<&RecordedEvent> for pb::Event {
                 })
             }
             Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, stars, previous_stars }) => {
-                Body::BookRated(pb::BookRated {
+                Body::BookRatedV2(pb::BookRatedV2 {
                     reader_id: reader_id.to_string(),
                     book_id: book_id.to_string(),
-                    stars: u32::from(*stars),
-                    previous_stars: previous_stars.map(u32::from).unwrap_or(0),
+                    quarter_stars: u32::from(stars.quarters()),
+                    previous_quarter_stars: previous_stars.map_or(0, |stars| u32::from(stars.quarters())),
                 })
             }
             Event::Ratings(RatingsEvent::RatingCleared { reader_id, book_id, previous_stars }) => {
@@ -593,6 +613,9 @@ impl From<&RecordedEvent> for pb::Event {
             Event::Social(SocialEvent::ReaderDeleted { reader_id }) => {
                 Body::ReaderDeleted(pb::ReaderDeleted { reader_id: reader_id.to_string() })
             }
+            Event::Social(SocialEvent::SignUpExpired { reader_id }) => {
+                Body::SignUpExpired(pb::SignUpExpired { reader_id: reader_id.to_string() })
+            }
             Event::Reading(ReadingEvent::RemovedFromShelf { reader_id, book_id, shelf }) => {
                 Body::RemovedFromShelf(pb::RemovedFromShelf {
                     reader_id: reader_id.to_string(),
@@ -705,8 +728,18 @@ mod tests {
                     handle: "ana".into(),
                     display_name: "Ana".into(),
                 }),
-                Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, stars: 4, previous_stars: None }),
-                Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, stars: 5, previous_stars: Some(4) }),
+                Event::Ratings(RatingsEvent::BookRated {
+                    reader_id,
+                    book_id,
+                    stars: quarters(15),
+                    previous_stars: None,
+                }),
+                Event::Ratings(RatingsEvent::BookRated {
+                    reader_id,
+                    book_id,
+                    stars: quarters(20),
+                    previous_stars: Some(quarters(15)),
+                }),
                 Event::Ratings(RatingsEvent::RatingCleared { reader_id, book_id, previous_stars: 5 }),
                 Event::Reading(ReadingEvent::WantToRead { reader_id, book_id, on: day(2024, 1, 2) }),
                 Event::Reading(ReadingEvent::ReadingStarted {
@@ -767,6 +800,7 @@ mod tests {
                 Event::Social(SocialEvent::RoleRevoked { reader_id, role: Role::Admin }),
                 Event::Social(SocialEvent::ReadingVisibilityChanged { reader_id, visibility: Visibility::OnlyMe }),
                 Event::Social(SocialEvent::ReaderDeleted { reader_id }),
+                Event::Social(SocialEvent::SignUpExpired { reader_id: book_id }),
                 Event::Reading(ReadingEvent::RemovedFromShelf { reader_id, book_id, shelf: "russia".into() }),
                 Event::Reviews(ReviewsEvent::ReviewPublished {
                     review_id: review_id(reader_id, book_id),
@@ -830,5 +864,62 @@ mod tests {
             sealed: None,
         };
         assert!(matches!(RecordedEvent::try_from(wire), Err(WireError::Invalid { field: "stars", .. })));
+    }
+
+    fn quarters(quarters: u8) -> Stars {
+        Stars::from_quarters(quarters).unwrap_or_else(|| panic!("{quarters} quarters"))
+    }
+
+    fn wire_event(body: pb::event::Body) -> pb::Event {
+        pb::Event { event_id: Uuid::now_v7().to_string(), body: Some(body), sealed: None }
+    }
+
+    #[test]
+    fn a_version_1_rating_in_whole_stars_is_read_as_quarters_and_written_as_version_2() {
+        let (reader_id, book_id) = (Uuid::now_v7(), Uuid::now_v7());
+        let version_1 = wire_event(pb::event::Body::BookRated(pb::BookRated {
+            reader_id: reader_id.to_string(),
+            book_id: book_id.to_string(),
+            stars: 4,
+            previous_stars: 3,
+        }));
+        let read = RecordedEvent::try_from(version_1).map(|recorded| recorded.event).ok();
+        let upcast = Event::Ratings(RatingsEvent::BookRated {
+            reader_id,
+            book_id,
+            stars: quarters(16),
+            previous_stars: Some(quarters(12)),
+        });
+        assert_eq!(read, Some(upcast.clone()));
+
+        let written = pb::Envelope::from(&Envelope::new(meta(), vec![upcast])).events.remove(0).body;
+        let expected = pb::BookRatedV2 {
+            reader_id: reader_id.to_string(),
+            book_id: book_id.to_string(),
+            quarter_stars: 16,
+            previous_quarter_stars: 12,
+        };
+        assert_eq!(written, Some(pb::event::Body::BookRatedV2(expected)));
+    }
+
+    #[test]
+    fn a_version_2_rating_outside_one_to_five_stars_is_an_error() {
+        for quarter_stars in [0, 3, 21, 256] {
+            let wire = wire_event(pb::event::Body::BookRatedV2(pb::BookRatedV2 {
+                reader_id: Uuid::now_v7().to_string(),
+                book_id: Uuid::now_v7().to_string(),
+                quarter_stars,
+                previous_quarter_stars: 0,
+            }));
+            let read = RecordedEvent::try_from(wire);
+            assert!(matches!(read, Err(WireError::Invalid { field: "quarter_stars", .. })), "{read:?}");
+        }
+    }
+
+    #[test]
+    fn an_event_of_a_newer_version_is_an_error_naming_it() {
+        let unknown = pb::Event { event_id: Uuid::now_v7().to_string(), body: None, sealed: None };
+        let read = RecordedEvent::try_from(unknown);
+        assert!(matches!(read, Err(WireError::MissingBody(_))), "{read:?}");
     }
 }

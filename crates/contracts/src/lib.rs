@@ -47,7 +47,7 @@ pub use catalog::{BookAdded, CatalogEvent};
 pub use command::{Command, Service};
 pub use decider::Decider;
 pub use event::{ContextEvent, Envelope, Event, Metadata, RecordedEvent, WireError};
-pub use ratings::RatingsEvent;
+pub use ratings::{RatingsEvent, Stars};
 pub use read_model::ReadModel;
 pub use reading::{Progress, ReadingEvent};
 pub use rejection::{Code, Rejection};

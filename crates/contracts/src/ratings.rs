@@ -26,19 +26,61 @@ pub fn live_book_ratings(namespace: &str, book_id: Uuid) -> String {
     format!("{namespace}.live.book.{book_id}.ratings")
 }
 
+/// A rating, in quarter stars from 1 to 5: the precision StoryGraph's ratings carry. Every
+/// figure a reader sees (average, histogram, a reviewer's stars) counts whole stars,
+/// [`Stars::rounded`] half up; the exact rating stays in the event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Stars(u8);
+
+impl Stars {
+    /// Whole stars, 1 to 5.
+    pub fn whole(stars: u8) -> Option<Self> {
+        matches!(stars, 1..=5).then_some(Stars(stars * 4))
+    }
+
+    /// Quarter stars, 4 (one star) to 20 (five).
+    pub fn from_quarters(quarters: u8) -> Option<Self> {
+        matches!(quarters, 4..=20).then_some(Stars(quarters))
+    }
+
+    pub fn quarters(self) -> u8 {
+        self.0
+    }
+
+    /// To the nearest whole star, half up: 3.5 is 4, 3.25 is 3.
+    pub fn rounded(self) -> u8 {
+        (self.0 + 2) / 4
+    }
+}
+
 /// A reader's stars for a book changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RatingsEvent {
     BookRated {
         reader_id: Uuid,
         book_id: Uuid,
-        stars: u8,
+        stars: Stars,
         /// The rating this one replaces, if the reader had rated the book before.
-        previous_stars: Option<u8>,
+        previous_stars: Option<Stars>,
     },
     RatingCleared {
         reader_id: Uuid,
         book_id: Uuid,
+        /// The cleared rating in whole stars ([`Stars::rounded`]), as every figure counted it.
         previous_stars: u8,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Stars;
+
+    #[test]
+    fn stars_round_half_up_to_whole_stars() {
+        let rounded: Vec<u8> = (4..=20).filter_map(Stars::from_quarters).map(Stars::rounded).collect();
+        assert_eq!(rounded, [1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5]);
+        assert_eq!(Stars::whole(3).map(Stars::quarters), Some(12));
+        assert_eq!([0, 6].map(Stars::whole), [None, None]);
+        assert_eq!([0, 3, 21].map(Stars::from_quarters), [None, None, None]);
+    }
 }

@@ -101,6 +101,11 @@ pub enum SocialEvent {
     ReaderDeleted {
         reader_id: Uuid,
     },
+    /// A sign-up claimed its handle but its registration was never recorded: first and last on
+    /// the reader's subject, so a late registration is refused, and the handle is free again.
+    SignUpExpired {
+        reader_id: Uuid,
+    },
 }
 
 /// Who sees a reader's shelves, progress and reading history (the anonymous counts of a book

@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 use futures::future::join_all;
-use readstream_contracts::{ratings, Aggregate, Envelope, Event, Metadata, RatingsEvent};
+use readstream_contracts::{ratings, Aggregate, Envelope, Event, Metadata, RatingsEvent, Stars};
 use readstream_eventstore::{Appended, EventStore, StoreError, StreamSettings};
 use uuid::Uuid;
 
@@ -28,12 +28,18 @@ fn meta(command_id: Uuid) -> Metadata {
 }
 
 fn rated(stars: u8, previous_stars: Option<u8>) -> Event {
-    Event::Ratings(RatingsEvent::BookRated { reader_id: Uuid::nil(), book_id: Uuid::max(), stars, previous_stars })
+    let whole = |stars| Stars::whole(stars).expect("1 to 5 stars");
+    Event::Ratings(RatingsEvent::BookRated {
+        reader_id: Uuid::nil(),
+        book_id: Uuid::max(),
+        stars: whole(stars),
+        previous_stars: previous_stars.map(whole),
+    })
 }
 
 fn current_stars(history: &[readstream_eventstore::Stored]) -> Option<u8> {
     history.iter().flat_map(|s| &s.envelope.events).fold(None, |_, e| match e.event {
-        Event::Ratings(RatingsEvent::BookRated { stars, .. }) => Some(stars),
+        Event::Ratings(RatingsEvent::BookRated { stars, .. }) => Some(stars.rounded()),
         _ => None,
     })
 }

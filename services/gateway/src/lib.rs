@@ -48,6 +48,9 @@ use crate::{
 /// The shortest `JWT_SECRET` accepted: HS256 is only as strong as its key.
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
+/// How long shutdown waits for the WebSockets to send their close frames.
+const SOCKETS_DRAIN: Duration = Duration::from_secs(2);
+
 /// Header asking to read at least this stream position.
 pub const MIN_POSITION_HEADER: &str = "readstream-min-position";
 
@@ -97,6 +100,7 @@ pub struct AppState {
     pub positions: Positions,
     pub command_timeout: Duration,
     pub limits: Arc<Limits>,
+    pub sockets: websocket::OpenSockets,
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
@@ -140,6 +144,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
         positions,
         command_timeout: Duration::from_millis(config.command_timeout_ms),
         limits: Arc::new(Limits::new(config.limits.clone())),
+        sockets: websocket::OpenSockets::new(shutdown.clone()),
     };
     tokio::spawn(forget_idle_clients(app.limits.clone(), shutdown.clone()));
     let ended_sessions =
@@ -159,11 +164,12 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
         .route("/graphql/ws", get(websocket::upgrade))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
-        .with_state((schema, app));
+        .with_state((schema, app.clone()));
     tracing::info!(addr = %listener.local_addr()?, "GraphQL at /graphql");
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await?;
+    app.sockets.drain(SOCKETS_DRAIN).await;
     Ok(())
 }
 

@@ -3,7 +3,9 @@
 //! may run `WS_MAX_SUBSCRIPTIONS` subscriptions and receive messages up to
 //! `WS_MAX_MESSAGE_BYTES`, and is closed with a code when it sends no `connection_init` within
 //! `WS_INIT_TIMEOUT_MS` (4408) or when the token it was opened with expires or its session
-//! ends (4401).
+//! ends (4401). When the gateway shuts down, every socket is closed with 1001 (going away), so
+//! a client reconnects at once (to another gateway) rather than after a dead connection's
+//! timeout.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -19,11 +21,35 @@ use axum::{
 };
 use futures::{SinkExt, StreamExt};
 use tokio::sync::oneshot;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     auth::{Tokens, Viewer},
     refusal, subscriptions, Shared,
 };
+
+/// The open WebSockets: axum's graceful shutdown lets go of a connection once it is upgraded,
+/// so the gateway closes these itself.
+#[derive(Clone)]
+pub struct OpenSockets {
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl OpenSockets {
+    /// Sockets that close with 1001 once `shutdown` is cancelled.
+    pub fn new(shutdown: CancellationToken) -> Self {
+        Self { shutdown, tracker: TaskTracker::new() }
+    }
+
+    /// Waits, at most `within`, for every socket to have sent its close frame.
+    pub async fn drain(&self, within: Duration) {
+        self.tracker.close();
+        if tokio::time::timeout(within, self.tracker.wait()).await.is_err() {
+            tracing::warn!(open = self.tracker.len(), "WebSockets still open at shutdown; dropping them");
+        }
+    }
+}
 
 /// Upgrades to a subscription WebSocket, or refuses with 429 when the client is over its rate
 /// or holds as many sockets as it may.
@@ -47,12 +73,13 @@ pub async fn upgrade(
     let subscriptions = subscriptions::Places::new(config.ws_max_subscriptions);
     let (signed_in, viewer) = oneshot::channel::<Option<Viewer>>();
     let tokens = app.tokens.clone();
+    let (open, going_away) = (app.sockets.tracker.token(), app.sockets.shutdown.clone());
     upgrade
         .max_message_size(config.ws_max_message_bytes)
         .max_frame_size(config.ws_max_message_bytes)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| async move {
-            let _place = place;
+            let (_place, _open) = (place, open);
             let (to_client, outgoing) = futures::channel::mpsc::channel::<Message>(16);
             let (socket_sink, socket_stream) = socket.split();
             let connection = GraphQLWebSocket::new_with_pair(to_client, socket_stream, schema, protocol)
@@ -71,7 +98,15 @@ pub async fn upgrade(
                     Ok(data)
                 })
                 .serve();
-            write(socket_sink, outgoing, connection, must_close(init_timeout, viewer, tokens)).await;
+            let closing = async move {
+                tokio::select! {
+                    frame = must_close(init_timeout, viewer, tokens) => frame,
+                    () = going_away.cancelled() => {
+                        CloseFrame { code: 1001, reason: "the server is going away; connect again".into() }
+                    }
+                }
+            };
+            write(socket_sink, outgoing, connection, closing).await;
         })
 }
 

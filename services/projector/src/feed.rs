@@ -77,7 +77,7 @@ fn activity(event: &Event) -> Option<Deed> {
             Deed::on_book(reader_id, "want_to_read", book_id, Some(on))
         }
         Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, stars, .. }) => {
-            Deed { stars: Some(i16::from(stars)), ..Deed::on_book(reader_id, "rated", book_id, None) }
+            Deed { stars: Some(i16::from(stars.rounded())), ..Deed::on_book(reader_id, "rated", book_id, None) }
         }
         Event::Reviews(ReviewsEvent::ReviewPublished { review_id, reader_id, book_id, written_on, .. }) => {
             Deed { review_id: Some(review_id), ..Deed::on_book(reader_id, "reviewed", book_id, Some(written_on)) }

@@ -56,8 +56,9 @@ pub fn coalesce(batch: &[Stored]) -> (HashMap<Uuid, Delta>, Latest) {
                     let delta = deltas.entry(book_id).or_default();
                     delta.position = stored.position as i64;
                     if let Some(previous) = previous_stars {
-                        delta.remove(previous);
+                        delta.remove(previous.rounded());
                     }
+                    let stars = stars.rounded();
                     delta.add(stars);
                     latest.insert((reader_id, book_id), (Some(stars), at));
                 }
@@ -204,7 +205,7 @@ impl Projection for Ratings {
 
 #[cfg(test)]
 mod tests {
-    use readstream_contracts::{Envelope, Metadata};
+    use readstream_contracts::{Envelope, Metadata, Stars};
 
     use super::*;
 
@@ -222,14 +223,20 @@ mod tests {
     fn a_batch_of_ratings_becomes_one_delta_per_book() {
         let (book, other) = (Uuid::now_v7(), Uuid::now_v7());
         let (ana, ben) = (Uuid::now_v7(), Uuid::now_v7());
-        let rated = |reader_id, book_id, stars, previous_stars| {
-            Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, stars, previous_stars })
+        let rated = |reader_id, book_id, stars, previous_stars: Option<u8>| {
+            let quarters = |stars| Stars::from_quarters(stars).unwrap_or_else(|| panic!("{stars} quarters"));
+            Event::Ratings(RatingsEvent::BookRated {
+                reader_id,
+                book_id,
+                stars: quarters(stars),
+                previous_stars: previous_stars.map(quarters),
+            })
         };
         let batch = vec![
-            stored(1, vec![rated(ana, book, 4, None)]),
-            stored(2, vec![rated(ben, book, 5, None)]),
-            stored(3, vec![rated(ana, book, 2, Some(4))]),
-            stored(4, vec![rated(ana, other, 3, None)]),
+            stored(1, vec![rated(ana, book, 15, None)]),
+            stored(2, vec![rated(ben, book, 20, None)]),
+            stored(3, vec![rated(ana, book, 9, Some(15))]),
+            stored(4, vec![rated(ana, other, 12, None)]),
             stored(
                 5,
                 vec![Event::Ratings(RatingsEvent::RatingCleared { reader_id: ana, book_id: other, previous_stars: 3 })],

@@ -221,7 +221,7 @@ impl Projection for Reviews {
                     }
                 }
                 Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, stars, .. }) => {
-                    let stars = Some(i16::from(*stars));
+                    let stars = Some(i16::from(stars.rounded()));
                     ratings.insert((*reader_id, *book_id), stars);
                     rating_changes.insert((*reader_id, *book_id), stars);
                     if let Some(row) = rows.get_mut(&review_id(*reader_id, *book_id)) {

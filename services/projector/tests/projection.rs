@@ -11,6 +11,7 @@ use futures::StreamExt;
 use prost::Message;
 use readstream_contracts::{
     proto::live::v1 as live, ratings, subject::projection_position, Envelope, Event, Metadata, RatingsEvent, ReadModel,
+    Stars,
 };
 use readstream_eventstore::{EventStore, Stored, StreamSettings};
 use readstream_projection::{Delivered, Runner};
@@ -46,7 +47,7 @@ async fn rate(store: &EventStore, book: Uuid, readers: usize) -> Vec<u64> {
         let event = Event::Ratings(RatingsEvent::BookRated {
             reader_id,
             book_id: book,
-            stars: (i % 5 + 1) as u8,
+            stars: Stars::whole((i % 5 + 1) as u8).expect("1 to 5 stars"),
             previous_stars: None,
         });
         let outcome = store.execute(&ratings::rating(reader_id, book), meta, |_| Ok(vec![event.clone()])).await;
@@ -106,6 +107,7 @@ fn expected(batch: &[Delivered]) -> (i64, i64, [i64; 5]) {
     let mut figures = (0, 0, [0; 5]);
     for event in batch.iter().flat_map(|d| d.envelope.as_ref().expect("readable").events.iter()) {
         if let Event::Ratings(RatingsEvent::BookRated { stars, previous_stars: None, .. }) = event.event {
+            let stars = stars.rounded();
             figures.0 += 1;
             figures.1 += i64::from(stars);
             figures.2[usize::from(stars) - 1] += 1;
@@ -177,7 +179,13 @@ async fn rate_as(store: &EventStore, reader_id: Uuid, book_id: Uuid, stars: u8, 
         command_id: Uuid::new_v4(),
         correlation_id: Uuid::new_v4(),
     };
-    let event = Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, stars, previous_stars });
+    let whole = |stars| Stars::whole(stars).expect("1 to 5 stars");
+    let event = Event::Ratings(RatingsEvent::BookRated {
+        reader_id,
+        book_id,
+        stars: whole(stars),
+        previous_stars: previous_stars.map(whole),
+    });
     let outcome = store.execute(&ratings::rating(reader_id, book_id), meta, |_| Ok(vec![event.clone()])).await;
     outcome.expect("stored").expect("accepted").position
 }
@@ -364,6 +372,7 @@ async fn a_projection_follows_the_stream_again_as_soon_as_nats_is_back(pool: PgP
     let mut last = 0;
     for stars in 1..=5u8 {
         let reader_id = Uuid::now_v7();
+        let stars = Stars::whole(stars).expect("1 to 5 stars");
         let event = Event::Ratings(RatingsEvent::BookRated { reader_id, book_id: book, stars, previous_stars: None });
         let meta = Metadata {
             occurred_at: Utc::now(),

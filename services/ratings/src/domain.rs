@@ -1,12 +1,12 @@
 //! The ratings decider: one reader's rating of one book. Pure: no I/O, tested given/when/then.
 
-use readstream_contracts::{Code, Decider, RatingsEvent, Rejection};
+use readstream_contracts::{Code, Decider, RatingsEvent, Rejection, Stars};
 use uuid::Uuid;
 
 /// The reader's current rating of the book, if any.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Rating {
-    pub stars: Option<u8>,
+    pub stars: Option<Stars>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,9 +37,8 @@ impl Decider for Rating {
         let RatingFacts { reader_id, book_id, book_exists } = *facts;
         match *command {
             RatingCommand::Rate { stars } => {
-                let stars = match u8::try_from(stars) {
-                    Ok(stars @ 1..=5) => stars,
-                    _ => return Err(Rejection::invalid("stars", "stars must be a whole number from 1 to 5")),
+                let Some(stars) = u8::try_from(stars).ok().and_then(Stars::whole) else {
+                    return Err(Rejection::invalid("stars", "stars must be a whole number from 1 to 5"));
                 };
                 if !book_exists {
                     return Err(Rejection::not_found("bookId", "no book with this id"));
@@ -50,7 +49,9 @@ impl Decider for Rating {
                 Ok(vec![RatingsEvent::BookRated { reader_id, book_id, stars, previous_stars: self.stars }])
             }
             RatingCommand::Clear => match self.stars {
-                Some(previous_stars) => Ok(vec![RatingsEvent::RatingCleared { reader_id, book_id, previous_stars }]),
+                Some(previous) => {
+                    Ok(vec![RatingsEvent::RatingCleared { reader_id, book_id, previous_stars: previous.rounded() }])
+                }
                 None => Err(Rejection {
                     code: Code::NotFound,
                     message: "you have not rated this book".into(),
@@ -80,8 +81,22 @@ mod tests {
         RatingCommand::Rate { stars }
     }
 
+    fn whole(stars: u8) -> Stars {
+        Stars::whole(stars).unwrap_or_else(|| panic!("{stars} stars"))
+    }
+
     fn rated(stars: u8, previous_stars: Option<u8>) -> RatingsEvent {
-        RatingsEvent::BookRated { reader_id: Uuid::nil(), book_id: Uuid::max(), stars, previous_stars }
+        RatingsEvent::BookRated {
+            reader_id: Uuid::nil(),
+            book_id: Uuid::max(),
+            stars: whole(stars),
+            previous_stars: previous_stars.map(whole),
+        }
+    }
+
+    fn rated_in_quarters(quarters: u8) -> RatingsEvent {
+        let stars = Stars::from_quarters(quarters).unwrap_or_else(|| panic!("{quarters} quarters"));
+        RatingsEvent::BookRated { reader_id: Uuid::nil(), book_id: Uuid::max(), stars, previous_stars: None }
     }
 
     fn cleared(previous_stars: u8) -> RatingsEvent {
@@ -119,6 +134,23 @@ mod tests {
     #[test]
     fn given_a_rating_when_cleared_then_cleared_with_the_old_stars() {
         given::<Rating>([rated(4, None), rated(5, Some(4))]).when(RatingCommand::Clear, FACTS).then([cleared(5)]);
+    }
+
+    #[test]
+    fn given_a_rating_in_quarter_stars_when_rated_in_whole_stars_then_it_is_replaced_exactly() {
+        let three_and_three_quarters = Stars::from_quarters(15);
+        let replaced = RatingsEvent::BookRated {
+            reader_id: Uuid::nil(),
+            book_id: Uuid::max(),
+            stars: whole(4),
+            previous_stars: three_and_three_quarters,
+        };
+        given::<Rating>([rated_in_quarters(15)]).when(rate(4), FACTS).then([replaced]);
+    }
+
+    #[test]
+    fn given_a_rating_in_quarter_stars_when_cleared_then_cleared_with_its_rounded_stars() {
+        given::<Rating>([rated_in_quarters(14)]).when(RatingCommand::Clear, FACTS).then([cleared(4)]);
     }
 
     #[test]

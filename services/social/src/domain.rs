@@ -19,6 +19,8 @@ pub const MAX_BIO: usize = 2_000;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Reader {
     pub registered: bool,
+    /// The sign-up claimed its handle but was never recorded, and was given up on.
+    pub sign_up_expired: bool,
     /// The reader deleted their account: nothing more is decided for them.
     pub deleted: bool,
     pub display_name: String,
@@ -85,6 +87,12 @@ pub enum ReaderCommand {
     DeleteAccount {
         reader_id: Uuid,
     },
+    /// Gives up on a sign-up that claimed its handle long ago but was never recorded. A reader
+    /// recorded meanwhile stays (nothing is appended); otherwise `SignUpExpired` closes the
+    /// subject to the late registration, whichever of the two is appended first.
+    ExpireSignUp {
+        reader_id: Uuid,
+    },
 }
 
 impl Reader {
@@ -111,6 +119,12 @@ impl Decider for Reader {
                 validate_sign_up(sign_up)?;
                 if self.registered {
                     return Err(Rejection::new(Code::AlreadyExists, "this reader is already registered"));
+                }
+                if self.sign_up_expired {
+                    return Err(Rejection::new(
+                        Code::Conflict,
+                        "this sign-up expired before it was recorded; sign up again with a new idempotency key",
+                    ));
                 }
                 Ok(vec![SocialEvent::ReaderRegistered {
                     reader_id: sign_up.reader_id,
@@ -145,6 +159,12 @@ impl Decider for Reader {
                 Err(_) if self.deleted => Ok(vec![]),
                 Err(rejection) => Err(rejection),
             },
+            ReaderCommand::ExpireSignUp { reader_id } => {
+                if self.registered || self.sign_up_expired {
+                    return Ok(vec![]);
+                }
+                Ok(vec![SocialEvent::SignUpExpired { reader_id: *reader_id }])
+            }
         }
     }
 
@@ -165,6 +185,7 @@ impl Decider for Reader {
                 self.display_name.clear();
                 self.bio.clear();
             }
+            SocialEvent::SignUpExpired { .. } => self.sign_up_expired = true,
             // Follows and blocks live on the pair's link; roles are `ReaderRoles`'.
             SocialEvent::ReaderFollowed { .. }
             | SocialEvent::ReaderUnfollowed { .. }
@@ -344,7 +365,8 @@ impl Decider for Link {
             | SocialEvent::ReadingVisibilityChanged { .. }
             | SocialEvent::RoleGranted { .. }
             | SocialEvent::RoleRevoked { .. }
-            | SocialEvent::ReaderDeleted { .. } => {}
+            | SocialEvent::ReaderDeleted { .. }
+            | SocialEvent::SignUpExpired { .. } => {}
         }
         self
     }
@@ -456,6 +478,21 @@ mod tests {
     #[test]
     fn given_a_registered_reader_when_signing_up_again_then_already_exists() {
         given::<Reader>([registered()]).when(ReaderCommand::SignUp(ana()), ()).then_refused(Code::AlreadyExists, None);
+    }
+
+    #[test]
+    fn given_a_sign_up_never_recorded_when_it_expires_then_a_late_registration_is_refused() {
+        let expire = ReaderCommand::ExpireSignUp { reader_id: ANA };
+        let expired = SocialEvent::SignUpExpired { reader_id: ANA };
+        given::<Reader>([]).when(expire.clone(), ()).then([expired.clone()]);
+        given::<Reader>([expired.clone()]).when(expire, ()).then([]);
+        given::<Reader>([expired.clone()]).when(ReaderCommand::SignUp(ana()), ()).then_refused(Code::Conflict, None);
+        given::<Reader>([expired]).when(update(Some("Ana"), None), ()).then_refused(Code::NotFound, Some("readerId"));
+    }
+
+    #[test]
+    fn given_a_recorded_reader_when_its_sign_up_expires_then_nothing_changes() {
+        given::<Reader>([registered()]).when(ReaderCommand::ExpireSignUp { reader_id: ANA }, ()).then([]);
     }
 
     fn update(display_name: Option<&str>, bio: Option<&str>) -> ReaderCommand {

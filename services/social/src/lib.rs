@@ -7,13 +7,16 @@
 //!
 //! Credentials live only in this service's own table, `social_credentials`, as argon2id
 //! hashes; the event log gets `ReaderRegistered` with the public profile. The table's unique
-//! handle key is what makes handles unique across concurrent sign-ups. Sessions and their
+//! handle key is what makes handles unique across concurrent sign-ups: a sign-up claims its
+//! handle there first, then records the reader. A claim whose reader was never recorded (the
+//! service stopped between the two, and the client never retried) is given up on after
+//! `SIGN_UP_EXPIRY_SECS`: `SignUpExpired` closes the reader's subject, and the handle is free. Sessions and their
 //! refresh tokens live in `social_sessions`, never in the log either.
 
 pub mod domain;
 pub mod sessions;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
@@ -63,6 +66,10 @@ pub struct Config {
     /// A session whose refresh token goes unused this long ends by itself, in seconds.
     #[arg(long, env = "SESSION_IDLE_LIFETIME_SECS", default_value_t = 30 * 24 * 3600)]
     pub session_idle_lifetime_secs: u64,
+    /// A sign-up that claimed its handle this long ago, in seconds, but whose reader was never
+    /// recorded is given up on, and the handle is free again.
+    #[arg(long, env = "SIGN_UP_EXPIRY_SECS", default_value_t = 600)]
+    pub sign_up_expiry_secs: u64,
 }
 
 /// The cost of argon2id for new password hashes. A stored hash keeps the cost it was made
@@ -109,6 +116,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     let hashing = Arc::new(Semaphore::new(cores));
     let admin_handle = config.admin.as_deref().map(handle_key);
     let social = Social { store, pool, hasher, hashing, absent_hash, sessions, admin_handle };
+    let expiry = Duration::from_secs(config.sign_up_expiry_secs);
+    tokio::spawn(social.clone().expire_sign_ups(expiry, shutdown.clone()));
     bus::Commands::<SocialService, _>::new(social)
         .on_anonymous(|social, request, meta| async move { social.sign_up(request, meta).await })
         .on_anonymous(|social, request, _| async move { social.sign_in(request).await })
@@ -287,6 +296,60 @@ impl Social {
             Some(pb::reply::Outcome::Accepted(_)) => Ok(with_session(reply, self.sessions.open(reader_id).await?)),
             _ => Ok(reply),
         }
+    }
+
+    /// Every so often (a tenth of `expiry`, from a second to a minute), settles the claims made
+    /// more than `expiry` ago whose reader was not marked recorded.
+    async fn expire_sign_ups(self, expiry: Duration, shutdown: CancellationToken) {
+        let period = (expiry / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
+        let mut every = tokio::time::interval(period);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = every.tick() => {}
+            }
+            if let Err(err) = self.settle_stale_claims(expiry).await {
+                tracing::warn!(error = %err, "could not settle stale sign-up claims; trying again later");
+            }
+        }
+    }
+
+    /// A stale claim's reader is either in the log (its service stopped before marking it: mark
+    /// it now) or not: then `SignUpExpired` goes on the reader's subject, unless a late
+    /// registration wins the race to it, and the claim is deleted.
+    async fn settle_stale_claims(&self, expiry: Duration) -> anyhow::Result<()> {
+        let stale: Vec<(Uuid,)> = sqlx::query_as(
+            "SELECT reader_id FROM social_credentials
+             WHERE NOT registered AND created_at < now() - make_interval(secs => $1)
+             ORDER BY created_at LIMIT 100",
+        )
+        .bind(expiry.as_secs_f64())
+        .fetch_all(&self.pool)
+        .await?;
+        for (reader_id,) in stale {
+            let command_id = Uuid::new_v5(&reader_id, b"sign-up expired");
+            let meta = Metadata { occurred_at: Utc::now(), actor: None, command_id, correlation_id: command_id };
+            let expire = ReaderCommand::ExpireSignUp { reader_id };
+            let aggregate = social::reader(reader_id);
+            if let Err(rejection) = self.store.decide::<domain::Reader>(&aggregate, meta, &expire, &()).await? {
+                anyhow::bail!("expiring the sign-up of {reader_id} was refused: {}", rejection.message);
+            }
+            let reader = self.store.state::<domain::Reader>(&aggregate).await?;
+            if reader.registered {
+                sqlx::query("UPDATE social_credentials SET registered = true WHERE reader_id = $1")
+                    .bind(reader_id)
+                    .execute(&self.pool)
+                    .await?;
+            } else {
+                sqlx::query("DELETE FROM social_credentials WHERE reader_id = $1 AND NOT registered")
+                    .bind(reader_id)
+                    .execute(&self.pool)
+                    .await?;
+                tracing::info!(%reader_id, "a sign-up never recorded expired; its handle is free again");
+            }
+        }
+        Ok(())
     }
 
     /// Records the reader whose claim `command` made, then marks the claim registered.

@@ -18,6 +18,7 @@ use futures::{stream::FuturesUnordered, StreamExt};
 use prost::Message;
 use readstream_contracts::{
     proto::live::v1 as live, ratings, subject::projection_position, Envelope, Event, Metadata, RatingsEvent, ReadModel,
+    Stars,
 };
 use readstream_eventstore::{EventStore, StreamSettings};
 use readstream_projection::Runner;
@@ -56,7 +57,7 @@ async fn publish(store: &EventStore, events: u64) -> anyhow::Result<u64> {
         let event = Event::Ratings(RatingsEvent::BookRated {
             reader_id,
             book_id: book(i),
-            stars: stars(i),
+            stars: Stars::whole(stars(i)).context("1 to 5 stars")?,
             previous_stars: None,
         });
         let envelope = Envelope::new(meta, vec![event]);
@@ -126,6 +127,7 @@ async fn baseline(store: &EventStore, database_url: &str, events: u64) -> anyhow
         let envelope = Envelope::decode(&message?.payload)?;
         for recorded in envelope.events {
             if let Event::Ratings(RatingsEvent::BookRated { book_id, stars, .. }) = recorded.event {
+                let stars = stars.rounded();
                 let mut histogram = [0i64; 5];
                 histogram[usize::from(stars) - 1] = 1;
                 sqlx::query(

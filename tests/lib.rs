@@ -39,13 +39,19 @@ where
     })
 }
 
-fn start_projector(nats: &NatsConfig, database_url: &str, health: SocketAddr) -> (CancellationToken, JoinHandle<()>) {
+/// The projector, rebuilding `rebuild` (projection names) as it starts.
+fn start_projector(
+    nats: &NatsConfig,
+    database_url: &str,
+    health: SocketAddr,
+    rebuild: &[&str],
+) -> (CancellationToken, JoinHandle<()>) {
     let shutdown = CancellationToken::new();
     let config = readstream_projector::Config {
         nats: nats.clone(),
         database: DatabaseConfig::new(database_url),
         health: HealthConfig { health_addr: Some(health) },
-        rebuild: vec![],
+        rebuild: rebuild.iter().map(|name| name.to_string()).collect(),
         feed_fanout_limit: FEED_FANOUT_LIMIT,
     };
     (shutdown.clone(), spawn("projector", readstream_projector::run(config, shutdown)))
@@ -98,7 +104,7 @@ impl System {
         let shutdown = CancellationToken::new();
 
         let projector_health = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
-        let projector = start_projector(&nats, &database_url, projector_health);
+        let projector = start_projector(&nats, &database_url, projector_health, &[]);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base_url = format!("http://{}", listener.local_addr()?);
         let gateway = readstream_gateway::Config {
@@ -252,22 +258,27 @@ impl System {
         Ok(bucket.get(reader_id.to_string()).await?.is_some_and(|key| !key.is_empty()))
     }
 
-    /// Stops the projector, empties these projections and rewinds them to position 0, and
-    /// starts it again to rebuild them: what an operator does with `REBUILD_PROJECTIONS`.
-    pub async fn rebuild(&mut self, projections: &[&str]) -> anyhow::Result<()> {
-        self.projector.0.cancel();
-        let stopped = std::mem::replace(&mut self.projector.1, tokio::spawn(async {}));
-        tokio::time::timeout(Duration::from_secs(15), stopped).await??;
-        let rebuild = projections.iter().map(|p| p.to_string()).collect();
+    /// Rebuilds these projections into fresh tables and swaps them in, while the running
+    /// projector goes on: what a projector started with `REBUILD_PROJECTIONS` does. Returns once
+    /// every one is swapped in.
+    pub async fn rebuild(&self, projections: &[&str]) -> anyhow::Result<()> {
         let config = readstream_projector::Config {
             nats: self.nats.clone(),
             database: DatabaseConfig::new(&self.database_url),
             health: HealthConfig::default(),
-            rebuild,
+            rebuild: projections.iter().map(|p| p.to_string()).collect(),
             feed_fanout_limit: FEED_FANOUT_LIMIT,
         };
-        readstream_projector::reset(&config, &CancellationToken::new()).await?;
-        self.projector = start_projector(&self.nats, &self.database_url, self.projector_health);
+        readstream_projector::rebuild(&config, &CancellationToken::new()).await?;
+        Ok(())
+    }
+
+    /// Stops the projector, and starts it again with `REBUILD_PROJECTIONS` set to `rebuild`.
+    pub async fn restart_projector_rebuilding(&mut self, rebuild: &[&str]) -> anyhow::Result<()> {
+        self.projector.0.cancel();
+        let stopped = std::mem::replace(&mut self.projector.1, tokio::spawn(async {}));
+        tokio::time::timeout(Duration::from_secs(15), stopped).await??;
+        self.projector = start_projector(&self.nats, &self.database_url, self.projector_health, rebuild);
         Ok(())
     }
 

@@ -35,7 +35,7 @@ async fn seen_by(ben: &GraphQl, book: &str) -> anyhow::Result<Value> {
 
 #[tokio::test]
 async fn a_deleted_account_is_gone_from_every_read_model_and_unreadable_in_the_log() -> anyhow::Result<()> {
-    let mut system = System::start().await?;
+    let system = System::start().await?;
     let (book, _) = add_seed_book(&system).await?;
     let (ana, ana_id) = sign_up(&system, HANDLE).await?;
     let (ben, ben_id) = sign_up(&system, "ben").await?;

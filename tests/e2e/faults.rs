@@ -159,3 +159,37 @@ async fn a_rating_version_1_stored_in_whole_stars_is_read_by_the_service_and_the
     assert_eq!(histogram(&ratings), vec![(5, 0, 0), (4, 0, 0), (3, 0, 0), (2, 1, 100), (1, 0, 0)]);
     system.stop().await
 }
+
+#[tokio::test]
+async fn a_projector_whose_checkpoint_lies_beyond_the_stream_recovers_by_a_rebuild() -> anyhow::Result<()> {
+    let mut system = System::start().await?;
+    let (book, _) = add_seed_book(&system).await?;
+    let (ann, _) = sign_up(&system, "ann").await?;
+    let at = rate(&ann, &book, 4).await?;
+    ratings_at(&ann, &book, at).await?;
+    // What the read models look like after NATS lost the stream's last messages.
+    let database = sqlx::PgPool::connect(&system.database_url).await?;
+    sqlx::query("UPDATE projection_checkpoints SET position = position + 1000 WHERE name = 'ratings'")
+        .execute(&database)
+        .await?;
+
+    system.restart_projector_rebuilding(&["ratings"]).await?;
+    let at = rate(&ann, &book, 2).await?;
+    // Read-your-writes trusts the checkpoint, which said more than the stream holds until the
+    // rebuild came in: wait for the projector to report the stream's head.
+    let caught_up = format!("projection ratings: at {at} of {at}, 0 behind");
+    let mut line = String::new();
+    for _ in 0..100 {
+        if let Ok((200, reported)) = projector_readyz(&system, "ratings").await {
+            line = reported;
+            if line.starts_with(&caught_up) {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(line.starts_with(&caught_up), "{line}");
+    let ratings = ratings_at(&ann, &book, at).await?;
+    assert_eq!((ratings["count"].clone(), ratings["average"].clone()), (json!(1), json!(2.0)), "{ratings}");
+    system.stop().await
+}

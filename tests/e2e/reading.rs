@@ -329,7 +329,7 @@ async fn dump(database_url: &str) -> anyhow::Result<Vec<String>> {
 
 #[tokio::test]
 async fn replaying_the_stream_from_position_0_rebuilds_identical_shelves() -> anyhow::Result<()> {
-    let mut system = System::start().await?;
+    let system = System::start().await?;
     let readers = sign_up_many(&system, "replay", 3).await?;
     let (book, _) = add_seed_book(&system).await?;
     let (other, _) = add_seed_book(&system).await?;

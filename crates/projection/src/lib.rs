@@ -5,6 +5,11 @@
 //! the new checkpoint; anything at or below the checkpoint is skipped, so a redelivered or
 //! replayed batch changes nothing. After the commit, the projection's live updates and its new
 //! position are published on core NATS.
+//!
+//! A rebuild ([`Runner::rebuild`]) replays the whole stream into fresh copies of the
+//! projection's tables (schema `rebuild_<name>`, with a checkpoint of its own) while the
+//! projection's tables keep serving reads and its runner keeps following the stream; once the
+//! copy has caught up with that runner, one transaction swaps the copies in.
 
 use std::{collections::HashSet, future::Future, sync::atomic::Ordering, time::Duration};
 
@@ -14,7 +19,7 @@ use futures::StreamExt;
 use prost::Message;
 use readstream_contracts::{proto::live::v1 as live, subject, Envelope, Event, ReadModel, SocialEvent};
 use readstream_eventstore::{EventStore, OpenError, StoreError, Stored};
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{postgres::PgPoolOptions, Connection, Executor as _, PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -25,6 +30,9 @@ pub const MAX_BATCH: usize = 2_000;
 /// has lost the runner's consumer (it lives in memory), so the runner follows the stream again
 /// from its checkpoint rather than wait for the consumer to miss two heartbeats.
 const CONNECTION_CHECK: Duration = Duration::from_millis(200);
+
+/// How long a rebuild waits for a connection of its own pool.
+const REBUILD_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The longest wait before a runner that failed follows the stream again.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(2);
@@ -152,19 +160,45 @@ pub struct Runner<P> {
     pool: PgPool,
     store: EventStore,
     client: async_nats::Client,
+    /// Its row in `projection_checkpoints`, its dead letters' `projection` and its advisory
+    /// lock: the projection's name, or `<name>:rebuild` for a rebuild's.
+    key: String,
+    /// A rebuild's runner writes into fresh tables nobody reads yet, and announces nothing.
+    rebuilding: bool,
+}
+
+/// Whether each attempt to follow the stream takes the projection's lock (and lets go of it
+/// when it fails), or the caller holds it throughout.
+#[derive(Clone, Copy)]
+enum Lock {
+    TakeEachTime,
+    Held,
+}
+
+/// How a runner's following the stream ended.
+enum Followed {
+    /// `shutdown` was cancelled.
+    Stopped,
+    /// A rebuild caught up, and its tables were swapped in at this position.
+    SwappedIn(u64),
 }
 
 impl<P: Projection> Runner<P> {
     pub fn new(projection: P, pool: PgPool, store: EventStore, client: async_nats::Client) -> Self {
-        Self { projection, pool, store, client }
+        let key = projection.read_model().name().to_owned();
+        Self { projection, pool, store, client, key, rebuilding: false }
     }
 
     fn name(&self) -> &'static str {
         self.projection.read_model().name()
     }
 
+    fn key(&self) -> &str {
+        &self.key
+    }
+
     pub async fn checkpoint(&self) -> Result<u64, ProjectionError> {
-        let position = sqlx::query_scalar!("SELECT position FROM projection_checkpoints WHERE name = $1", self.name())
+        let position = sqlx::query_scalar!("SELECT position FROM projection_checkpoints WHERE name = $1", self.key())
             .fetch_optional(&self.pool)
             .await?
             .ok_or(ProjectionError::NoCheckpoint(self.name()))?;
@@ -175,13 +209,7 @@ impl<P: Projection> Runner<P> {
     /// messages the read models hold, and new ones at those positions would be skipped.
     pub async fn checkpoint_within_stream(&self) -> Result<u64, ProjectionError> {
         let checkpoint = self.checkpoint().await?;
-        let mut stream = self
-            .store
-            .jetstream()
-            .get_stream(self.store.stream_name())
-            .await
-            .map_err(|err| ProjectionError::Stream(err.to_string()))?;
-        let last = stream.info().await.map_err(|err| ProjectionError::Stream(err.to_string()))?.state.last_sequence;
+        let last = self.last_position().await?;
         if checkpoint > last {
             let stream = self.store.stream_name().to_owned();
             return Err(ProjectionError::AheadOfStream { projection: self.name(), checkpoint, stream, last });
@@ -189,36 +217,8 @@ impl<P: Projection> Runner<P> {
         Ok(checkpoint)
     }
 
-    /// Empties the projection's tables and dead letters and rewinds its checkpoint to 0 in one
-    /// transaction, so the next run rebuilds it from the whole stream. It waits until no runner
-    /// of the projection runs (their lock); `None` when `shutdown` came first.
-    pub async fn reset(&self, shutdown: &CancellationToken) -> Result<Option<()>, ProjectionError> {
-        let Some(lock) = self.lock(shutdown).await? else {
-            return Ok(None);
-        };
-        self.reset_holding_the_lock().await?;
-        let _ = lock.close().await;
-        Ok(Some(()))
-    }
-
-    async fn reset_holding_the_lock(&self) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        // The names are the projection's own constants, never input.
-        sqlx::query(&format!("TRUNCATE {}", self.projection.tables().join(", "))).execute(&mut *tx).await?;
-        sqlx::query!("DELETE FROM dead_letters WHERE projection = $1", self.name()).execute(&mut *tx).await?;
-        let reset = sqlx::query!("UPDATE projection_checkpoints SET position = 0 WHERE name = $1", self.name())
-            .execute(&mut *tx)
-            .await?;
-        if reset.rows_affected() != 1 {
-            return Err(sqlx::Error::RowNotFound);
-        }
-        tx.commit().await?;
-        tracing::info!(projection = self.name(), "reset: rebuilding from position 0");
-        Ok(())
-    }
-
     /// Takes the projection's advisory lock on a connection of its own, held until that
-    /// connection closes: one runner (or reset) of a projection at a time, across processes. A
+    /// connection closes: one runner (or rebuild) of a projection at a time, across processes. A
     /// second one waits, trying every second; `None` when `shutdown` came first.
     async fn lock(&self, shutdown: &CancellationToken) -> Result<Option<PgConnection>, ProjectionError> {
         let mut connection = self.pool.acquire().await?.detach();
@@ -227,7 +227,7 @@ impl<P: Projection> Runner<P> {
             let taken = sqlx::query_scalar!(
                 r#"SELECT pg_try_advisory_lock($1, hashtext($2)) AS "taken!""#,
                 LOCK_CLASS,
-                self.name()
+                self.key()
             )
             .fetch_one(&mut connection)
             .await?;
@@ -251,7 +251,7 @@ impl<P: Projection> Runner<P> {
     /// The checkpoint, its row locked until the transaction ends: one batch or retry at a time.
     async fn lock_checkpoint(&self, tx: &mut PgConnection) -> Result<u64, ProjectionError> {
         let position =
-            sqlx::query_scalar!("SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE", self.name())
+            sqlx::query_scalar!("SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE", self.key())
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or(ProjectionError::NoCheckpoint(self.name()))?;
@@ -269,7 +269,7 @@ impl<P: Projection> Runner<P> {
     /// `apply_batch`, refused when the checkpoint is not `expected`, where this runner left it:
     /// someone else moved it (a reset without the lock), and the batch may not follow it.
     async fn apply_after(&self, batch: Vec<Delivered>, expected: Option<u64>) -> Result<u64, ProjectionError> {
-        let name = self.name();
+        let (name, key) = (self.name(), self.key());
         let mut tx = self.pool.begin().await?;
         let checkpoint = self.lock_checkpoint(&mut tx).await?;
         if let Some(expected) = expected.filter(|expected| *expected != checkpoint) {
@@ -280,7 +280,7 @@ impl<P: Projection> Runner<P> {
             return Ok(checkpoint);
         };
         let mut held: HashSet<String> =
-            sqlx::query_scalar!("SELECT DISTINCT subject FROM dead_letters WHERE projection = $1", name)
+            sqlx::query_scalar!("SELECT DISTINCT subject FROM dead_letters WHERE projection = $1", key)
                 .fetch_all(&mut *tx)
                 .await?
                 .into_iter()
@@ -305,7 +305,7 @@ impl<P: Projection> Runner<P> {
             // Something in the batch fails: apply its messages one by one to find which.
             Err(_) => self.isolate(&mut tx, subjects, ready, &mut held).await?,
         };
-        sqlx::query!("UPDATE projection_checkpoints SET position = $2 WHERE name = $1", name, last as i64)
+        sqlx::query!("UPDATE projection_checkpoints SET position = $2 WHERE name = $1", key, last as i64)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -387,7 +387,7 @@ impl<P: Projection> Runner<P> {
             "INSERT INTO dead_letters (projection, position, subject, error) VALUES ($1, $2, $3, $4)
              ON CONFLICT (projection, position) DO UPDATE
              SET error = EXCLUDED.error, failed_at = now(), attempts = dead_letters.attempts + 1",
-            self.name(),
+            self.key(),
             position as i64,
             subject,
             error
@@ -401,7 +401,7 @@ impl<P: Projection> Runner<P> {
     /// each one applied leaves `dead_letters`; one that fails again stays with its new error,
     /// and so does every later one on its subject. Returns how many were applied.
     pub async fn retry_dead_letters(&self) -> Result<u64, ProjectionError> {
-        let name = self.name();
+        let name = self.key();
         let mut tx = self.pool.begin().await?;
         let checkpoint = self.lock_checkpoint(&mut tx).await?;
         let letters =
@@ -457,8 +457,16 @@ impl<P: Projection> Runner<P> {
         Ok(applied)
     }
 
-    /// Live updates are best effort: a subscriber that misses one reads the model again.
+    /// Live updates are best effort: a subscriber that misses one reads the model again. A
+    /// rebuild's are nobody's: its tables are not read yet.
     async fn announce(&self, updates: Vec<LiveUpdate>, position: u64) {
+        if !self.rebuilding {
+            self.publish(updates, position).await;
+        }
+    }
+
+    /// Publishes `updates`, then the projection's new position.
+    async fn publish(&self, updates: Vec<LiveUpdate>, position: u64) {
         let namespace = self.store.namespace();
         let name = self.name();
         let notice = live::ProjectionPosition { projection: name.to_owned(), position };
@@ -478,12 +486,56 @@ impl<P: Projection> Runner<P> {
     /// doubling to 2 s while they go on), so nothing is lost or applied twice; a checkpoint
     /// beyond the stream stops it with an error.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), ProjectionError> {
+        self.retrying(&shutdown, Lock::TakeEachTime).await?;
+        tracing::info!(projection = self.name(), "projection stopped");
+        Ok(())
+    }
+
+    /// Rebuilds the projection from position 0 into fresh copies of its tables (schema
+    /// `rebuild_<name>`, checkpoint and dead letters `<name>:rebuild`), while its own tables
+    /// keep serving reads and read-your-writes and its runner keeps following the stream. Once
+    /// the copies have caught up with that runner, one transaction swaps them in, with their
+    /// checkpoint and dead letters. One rebuild of a projection at a time: a second waits, then
+    /// starts over. Returns the position the rebuilt tables were swapped in at; `None` when
+    /// `shutdown` came first (the next rebuild starts over).
+    pub async fn rebuild(self, shutdown: CancellationToken) -> Result<Option<u64>, ProjectionError> {
         let name = self.name();
+        let fresh = format!("rebuild_{name}");
+        // The projection's statements name its tables unqualified: on these connections they
+        // are the fresh copies, and everything else (checkpoints, dead letters) is `public`'s.
+        let options = (*self.pool.connect_options()).clone().options([("search_path", format!("{fresh},public"))]);
+        let pool =
+            PgPoolOptions::new().max_connections(3).acquire_timeout(REBUILD_ACQUIRE_TIMEOUT).connect_lazy_with(options);
+        let rebuild = Runner { pool, key: format!("{name}:rebuild"), rebuilding: true, ..self };
+        let Some(lock) = rebuild.lock(&shutdown).await? else {
+            return Ok(None);
+        };
+        let rebuilt = async {
+            rebuild.prepare_fresh_tables(&fresh).await?;
+            tracing::info!(projection = name, schema = fresh, "rebuilding from position 0 into fresh tables");
+            rebuild.retrying(&shutdown, Lock::Held).await
+        }
+        .await;
+        let _ = lock.close().await;
+        match rebuilt? {
+            Followed::SwappedIn(position) => Ok(Some(position)),
+            Followed::Stopped => Ok(None),
+        }
+    }
+
+    /// Follows the stream again after each failure, until it ends: the failure is for good (a
+    /// checkpoint beyond the stream), or `shutdown`.
+    async fn retrying(&self, shutdown: &CancellationToken, lock: Lock) -> Result<Followed, ProjectionError> {
+        let name = self.key();
         let mut delays = retry_delays();
         while !shutdown.is_cancelled() {
             let started = std::time::Instant::now();
-            match self.follow(&shutdown).await {
-                Ok(()) => break,
+            let attempt = match lock {
+                Lock::TakeEachTime => self.follow(shutdown).await,
+                Lock::Held => self.follow_holding_the_lock(shutdown).await,
+            };
+            match attempt {
+                Ok(followed) => return Ok(followed),
                 Err(err @ ProjectionError::AheadOfStream { .. }) => return Err(err),
                 // At once: the consumer's own recovery would take two missed heartbeats.
                 Err(err @ ProjectionError::Reconnected) => {
@@ -503,20 +555,127 @@ impl<P: Projection> Runner<P> {
                 }
             }
         }
-        tracing::info!(projection = name, "projection stopped");
-        Ok(())
+        Ok(Followed::Stopped)
     }
 
-    async fn follow(&self, shutdown: &CancellationToken) -> Result<(), ProjectionError> {
+    async fn follow(&self, shutdown: &CancellationToken) -> Result<Followed, ProjectionError> {
         let Some(lock) = self.lock(shutdown).await? else {
-            return Ok(());
+            return Ok(Followed::Stopped);
         };
         let followed = self.follow_holding_the_lock(shutdown).await;
         let _ = lock.close().await;
         followed
     }
 
-    async fn follow_holding_the_lock(&self, shutdown: &CancellationToken) -> Result<(), ProjectionError> {
+    /// Empties the fresh schema's copies of the projection's tables (`LIKE … INCLUDING ALL`,
+    /// and the foreign keys between them, which `LIKE` leaves out) and its checkpoint, in one
+    /// transaction. The names are the projection's own constants, never input.
+    async fn prepare_fresh_tables(&self, fresh: &str) -> Result<(), ProjectionError> {
+        let tables: Vec<String> = self.projection.tables().iter().map(|table| table.to_string()).collect();
+        let mut tx = self.pool.begin().await?;
+        let drop = format!("DROP SCHEMA IF EXISTS {fresh} CASCADE");
+        (&mut *tx).execute(drop.as_str()).await?;
+        // Read while the tables' names resolve to `public`'s alone, so each definition names
+        // them unqualified, and so names the fresh copies once those exist.
+        let foreign_keys = sqlx::query!(
+            r#"SELECT c.relname::text AS "table!", k.conname::text AS "name!", pg_get_constraintdef(k.oid) AS "definition!"
+               FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+               WHERE k.contype = 'f' AND c.relnamespace = 'public'::regnamespace AND c.relname = ANY($1)"#,
+            &tables as &[String]
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut ddl = format!("CREATE SCHEMA {fresh};");
+        for table in &tables {
+            ddl += &format!(" CREATE TABLE {fresh}.{table} (LIKE public.{table} INCLUDING ALL);");
+        }
+        for key in foreign_keys {
+            ddl += &format!(" ALTER TABLE {fresh}.{} ADD CONSTRAINT {} {};", key.table, key.name, key.definition);
+        }
+        (&mut *tx).execute(ddl.as_str()).await?;
+        sqlx::query!(
+            "INSERT INTO projection_checkpoints (name, position) VALUES ($1, 0)
+             ON CONFLICT (name) DO UPDATE SET position = 0",
+            self.key()
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!("DELETE FROM dead_letters WHERE projection = $1", self.key()).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A rebuild at `checkpoint`: once that is at or past the projection's own checkpoint, swaps
+    /// the fresh tables in for the projection's, with the rebuild's checkpoint and dead letters,
+    /// in one transaction. It holds the projection's checkpoint row, so the projection's runner
+    /// commits its batch in hand first and then finds its checkpoint moved (and follows the
+    /// stream again from there, on the new tables). Returns the position swapped in at.
+    async fn swap_in_if_caught_up(&self, checkpoint: u64) -> Result<Option<u64>, ProjectionError> {
+        let name = self.name();
+        let live = sqlx::query_scalar!("SELECT position FROM projection_checkpoints WHERE name = $1", name)
+            .fetch_one(&self.pool)
+            .await? as u64;
+        if checkpoint >= live {
+            return self.swap_in(checkpoint, None).await;
+        }
+        // A checkpoint beyond the stream (NATS lost messages) is never reached: the rebuild is
+        // caught up at the stream's end.
+        let last = self.last_position().await?;
+        if live > last && checkpoint >= last {
+            return self.swap_in(checkpoint, Some(last)).await;
+        }
+        Ok(None)
+    }
+
+    /// The stream's last position.
+    async fn last_position(&self) -> Result<u64, ProjectionError> {
+        let stream_error = |err: &dyn std::fmt::Display| ProjectionError::Stream(err.to_string());
+        let mut stream =
+            self.store.jetstream().get_stream(self.store.stream_name()).await.map_err(|e| stream_error(&e))?;
+        Ok(stream.info().await.map_err(|e| stream_error(&e))?.state.last_sequence)
+    }
+
+    /// Swaps the rebuild in at `checkpoint`, unless the projection's runner has moved past it
+    /// meanwhile; `stream_end` is the stream's last position when the projection's checkpoint
+    /// lies beyond it.
+    async fn swap_in(&self, checkpoint: u64, stream_end: Option<u64>) -> Result<Option<u64>, ProjectionError> {
+        let name = self.name();
+        let mut tx = self.pool.begin().await?;
+        let live = sqlx::query_scalar!("SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE", name)
+            .fetch_one(&mut *tx)
+            .await? as u64;
+        let needed = match stream_end {
+            Some(last) if live > last => last,
+            _ => live,
+        };
+        if checkpoint < needed {
+            return Ok(None);
+        }
+        let (fresh, retired) = (format!("rebuild_{name}"), format!("retired_{name}"));
+        let mut ddl = format!("DROP SCHEMA IF EXISTS {retired} CASCADE; CREATE SCHEMA {retired};");
+        for table in self.projection.tables() {
+            ddl += &format!(
+                " ALTER TABLE public.{table} SET SCHEMA {retired}; ALTER TABLE {fresh}.{table} SET SCHEMA public;"
+            );
+        }
+        ddl += &format!(" DROP SCHEMA {retired} CASCADE; DROP SCHEMA {fresh} CASCADE;");
+        (&mut *tx).execute(ddl.as_str()).await?;
+        sqlx::query!("DELETE FROM dead_letters WHERE projection = $1", name).execute(&mut *tx).await?;
+        sqlx::query!("UPDATE dead_letters SET projection = $1 WHERE projection = $2", name, self.key())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query!("UPDATE projection_checkpoints SET position = $2 WHERE name = $1", name, checkpoint as i64)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query!("DELETE FROM projection_checkpoints WHERE name = $1", self.key()).execute(&mut *tx).await?;
+        tx.commit().await?;
+        tracing::info!(projection = name, position = checkpoint, "rebuilt: the fresh tables are swapped in");
+        // Whoever waits for the projection to reach a position up to here may read now.
+        self.publish(vec![], checkpoint).await;
+        Ok(Some(checkpoint))
+    }
+
+    async fn follow_holding_the_lock(&self, shutdown: &CancellationToken) -> Result<Followed, ProjectionError> {
         let stream_error = |err: &dyn std::fmt::Display| ProjectionError::Stream(err.to_string());
         let mut checkpoint = self.checkpoint_within_stream().await?;
         let start_sequence = checkpoint + 1;
@@ -535,8 +694,13 @@ impl<P: Projection> Runner<P> {
         let connects = statistics.connects.load(Ordering::Relaxed);
         let mut connection_check = tokio::time::interval(CONNECTION_CHECK);
         loop {
+            if self.rebuilding {
+                if let Some(position) = self.swap_in_if_caught_up(checkpoint).await? {
+                    return Ok(Followed::SwappedIn(position));
+                }
+            }
             let chunk = tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
+                _ = shutdown.cancelled() => return Ok(Followed::Stopped),
                 _ = connection_check.tick() => {
                     if statistics.connects.load(Ordering::Relaxed) != connects {
                         return Err(ProjectionError::Reconnected);

@@ -10,7 +10,7 @@ pub mod shelves;
 
 use std::collections::HashMap;
 
-use futures::StreamExt;
+use futures::{FutureExt as _, StreamExt};
 use readstream_contracts::ReadModel;
 use readstream_projection::{Projection, ProjectionError, Runner};
 use readstream_runtime::{
@@ -30,8 +30,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     #[command(flatten)]
     pub health: HealthConfig,
-    /// Projections to rebuild from position 0 before following the stream (comma-separated
-    /// names; stop every other projector first).
+    /// Projections to rebuild from position 0 into fresh tables, swapped in once caught up,
+    /// while every projection keeps running (comma-separated names).
     #[arg(long, env = "REBUILD_PROJECTIONS", value_delimiter = ',')]
     pub rebuild: Vec<String>,
     /// The most followers an account may have for its activities to be written into each
@@ -95,21 +95,45 @@ pub enum ProjectorError {
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), ProjectorError> {
     let health = Health::new(true);
     health.serve(&config.health, shutdown.clone()).await?;
-    reset(&config, &shutdown).await?;
+    let rebuilds = rebuilds(&config)?;
     let pool = readstream_runtime::db::connect_and_migrate(&config.database, &shutdown).await?;
     health.connected_to_postgres(&pool);
     let (client, store) = config.nats.event_store(&shutdown).await?;
     health.connected_to_nats(&client);
     let runners = Runners { pool, store, client: client.clone() };
     health.reporting(lag_report(runners.clone()));
+    // A checkpoint beyond the stream refuses to start, unless the projection is rebuilt: then
+    // its runner starts once the rebuilt tables, which hold only what the stream holds, are in.
+    let mut after_rebuild = Vec::new();
     for model in ReadModel::ALL {
-        with_projection!(model, &config, |projection| runners.of(projection).checkpoint_within_stream().await?);
+        match with_projection!(model, &config, |projection| runners.of(projection).checkpoint_within_stream().await) {
+            Ok(_) => {}
+            Err(ProjectionError::AheadOfStream { .. }) if rebuilds.contains(&model) => after_rebuild.push(model),
+            Err(err) => return Err(err.into()),
+        }
     }
     let stop = shutdown.child_token();
     let mut runs = JoinSet::new();
     let mut names = HashMap::new();
     for model in ReadModel::ALL {
-        let task = with_projection!(model, &config, |projection| runs.spawn(runners.of(projection).run(stop.clone())));
+        let rebuild = rebuilds.contains(&model).then(|| {
+            with_projection!(model, &config, |projection| runners.of(projection).rebuild(stop.clone()).boxed())
+        });
+        let run = with_projection!(model, &config, |projection| runners.of(projection).run(stop.clone()).boxed());
+        let task = match rebuild {
+            Some(rebuild) if after_rebuild.contains(&model) => runs.spawn(async move {
+                match rebuild.await? {
+                    Some(_) => run.await,
+                    None => Ok(()),
+                }
+            }),
+            Some(rebuild) => {
+                let task = runs.spawn(async move { rebuild.await.map(|_| ()) });
+                names.insert(task.id(), model.name());
+                runs.spawn(run)
+            }
+            None => runs.spawn(run),
+        };
         names.insert(task.id(), model.name());
     }
     tokio::spawn(answer_retries(config.clone(), runners, stop.clone()));
@@ -178,26 +202,31 @@ async fn answer_retries(config: Config, runners: Runners, shutdown: Cancellation
     }
 }
 
-/// Empties the projections named in `config.rebuild` and rewinds them to position 0, so the
-/// next run rebuilds them from the whole stream. Each waits until no other projector runs it.
-pub async fn reset(config: &Config, shutdown: &CancellationToken) -> Result<(), ProjectorError> {
-    if config.rebuild.is_empty() {
-        return Ok(());
-    }
-    let mut models = Vec::with_capacity(config.rebuild.len());
-    for name in &config.rebuild {
-        let model = ReadModel::from_name(name).ok_or_else(|| {
-            let known: Vec<&str> = ReadModel::ALL.iter().map(|model| model.name()).collect();
-            StartError::Config(format!("no projection named {name}; known: {}", known.join(", ")))
-        })?;
-        models.push(model);
-    }
+/// The read models `config.rebuild` names.
+fn rebuilds(config: &Config) -> Result<Vec<ReadModel>, StartError> {
+    let known = || ReadModel::ALL.iter().map(|model| model.name()).collect::<Vec<_>>().join(", ");
+    config
+        .rebuild
+        .iter()
+        .map(|name| {
+            ReadModel::from_name(name)
+                .ok_or_else(|| StartError::Config(format!("no projection named {name}; known: {}", known())))
+        })
+        .collect()
+}
+
+/// Rebuilds the projections named in `config.rebuild`, one after the other, each into fresh
+/// tables swapped in once caught up (see [`Runner::rebuild`]), while the projectors running
+/// them go on. Returns once every one is swapped in, or at `shutdown`.
+pub async fn rebuild(config: &Config, shutdown: &CancellationToken) -> Result<(), ProjectorError> {
+    let models = rebuilds(config)?;
     let pool = readstream_runtime::db::connect_and_migrate(&config.database, shutdown).await?;
     let (client, store) = config.nats.event_store(shutdown).await?;
     let runners = Runners { pool, store, client };
     for model in models {
-        let reset = with_projection!(model, config, |projection| runners.of(projection).reset(shutdown).await);
-        if reset?.is_none() {
+        let rebuilt =
+            with_projection!(model, config, |projection| runners.of(projection).rebuild(shutdown.clone()).await);
+        if rebuilt?.is_none() {
             return Ok(());
         }
     }
@@ -248,6 +277,9 @@ impl Runners {
                 lines.push_str(&format!(", {count} dead letters"));
             }
             lines.push('\n');
+            if let Some(at) = checkpoints.get(&format!("{name}:rebuild")) {
+                lines.push_str(&format!("rebuild {name}: at {at} of {last}, into fresh tables\n"));
+            }
         }
         let total: i64 = dead_letters.values().sum();
         if total > 0 {

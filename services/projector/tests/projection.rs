@@ -262,7 +262,7 @@ async fn a_message_that_is_not_an_envelope_is_dead_lettered_not_skipped(pool: Pg
 }
 
 #[sqlx::test(migrations = "../../schema/migrations")]
-async fn a_checkpoint_beyond_the_stream_stops_the_projection_and_says_how_to_recover(pool: PgPool) {
+async fn a_checkpoint_beyond_the_stream_stops_the_projection_until_a_rebuild_recovers_it(pool: PgPool) {
     let (client, store) = store().await;
     let last = *rate(&store, Uuid::now_v7(), 1).await.last().expect("events");
     sqlx::query!("UPDATE projection_checkpoints SET position = $1 WHERE name = 'ratings'", (last + 100) as i64)
@@ -276,6 +276,16 @@ async fn a_checkpoint_beyond_the_stream_stops_the_projection_and_says_how_to_rec
     assert!(message.contains(&format!("up to position {}", last + 100)), "{message}");
     assert!(message.contains("REBUILD_PROJECTIONS=ratings"), "{message}");
     assert_eq!(runner(&pool, &client, &store).checkpoint().await.expect("checkpoint"), last + 100, "nothing applied");
+
+    // The way out it names: a rebuild, caught up at the stream's end, and the runner goes on.
+    let rebuilt = runner(&pool, &client, &store).rebuild(CancellationToken::new());
+    let rebuilt = tokio::time::timeout(Duration::from_secs(30), rebuilt).await.expect("rebuilt");
+    assert_eq!(rebuilt.expect("rebuilt"), Some(last));
+    assert_eq!(runner(&pool, &client, &store).checkpoint_within_stream().await.expect("within the stream"), last);
+    let book = Uuid::now_v7();
+    let next = *rate(&store, book, 5).await.last().expect("more events");
+    run_until(&pool, &client, &store, next).await;
+    assert_eq!(figures(&pool, book).await, (5, 15, [1; 5]), "nothing skipped after the rebuild");
 }
 
 async fn ratings_rows(pool: &PgPool, book: Uuid) -> i64 {
@@ -285,8 +295,50 @@ async fn ratings_rows(pool: &PgPool, book: Uuid) -> i64 {
         .expect("count")
 }
 
+/// Holds the ratings projection's checkpoint row, as its runner does with a batch in hand: a
+/// rebuild catches up, then waits to swap its tables in until the transaction ends.
+async fn hold_the_checkpoint(pool: &PgPool) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut holding = pool.begin().await.expect("a transaction");
+    sqlx::query("SELECT position FROM projection_checkpoints WHERE name = 'ratings' FOR UPDATE")
+        .execute(&mut *holding)
+        .await
+        .expect("the checkpoint row");
+    holding
+}
+
+async fn rebuild_checkpoint(pool: &PgPool) -> Option<i64> {
+    sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = 'ratings:rebuild'")
+        .fetch_optional(pool)
+        .await
+        .expect("checkpoints")
+}
+
+async fn until_rebuilt_to(pool: &PgPool, last: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while rebuild_checkpoint(pool).await != Some(last as i64) {
+        assert!(tokio::time::Instant::now() < deadline, "the rebuild did not reach {last}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The rebuild's own copy of a book's figures.
+async fn fresh_figures(pool: &PgPool, book: Uuid) -> (i64, i64) {
+    sqlx::query_as("SELECT ratings_count, ratings_sum FROM rebuild_ratings.book_ratings WHERE book_id = $1")
+        .bind(book)
+        .fetch_one(pool)
+        .await
+        .expect("the fresh copy's row")
+}
+
+async fn rebuild_schemas(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM pg_namespace WHERE nspname IN ('rebuild_ratings', 'retired_ratings')")
+        .fetch_one(pool)
+        .await
+        .expect("schemas")
+}
+
 #[sqlx::test(migrations = "../../schema/migrations")]
-async fn a_rebuild_waits_for_the_running_projector_and_then_counts_exactly(pool: PgPool) {
+async fn a_rebuild_fills_fresh_tables_while_the_old_ones_serve_and_swaps_them_in_once_caught_up(pool: PgPool) {
     let (client, store) = store().await;
     let book = Uuid::now_v7();
     let last = *rate(&store, book, 200).await.last().expect("events");
@@ -294,28 +346,60 @@ async fn a_rebuild_waits_for_the_running_projector_and_then_counts_exactly(pool:
         client.subscribe(projection_position(store.namespace(), ReadModel::Ratings)).await.expect("subscribe");
     client.flush().await.expect("flush");
     let running = CancellationToken::new();
-    let first = tokio::spawn(runner(&pool, &client, &store).run(running.clone()));
+    let live = tokio::spawn(runner(&pool, &client, &store).run(running.clone()));
     wait_for(&runner(&pool, &client, &store), &mut notices, last).await;
+    // Figures gone wrong (a bug since fixed, say), which the rebuild is to set right.
+    sqlx::query("UPDATE book_ratings SET ratings_count = 999 WHERE book_id = $1")
+        .bind(book)
+        .execute(&pool)
+        .await
+        .expect("drifted");
 
-    // A second projector asked to rebuild waits while the first one runs the projection.
-    let reset = {
-        let (pool, client, store) = (pool.clone(), client.clone(), store.clone());
-        tokio::spawn(async move { runner(&pool, &client, &store).reset(&CancellationToken::new()).await })
-    };
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(!reset.is_finished(), "the rebuild did not wait for the running projector");
-    assert_eq!(figures(&pool, book).await, (200, 600, [40; 5]), "nothing emptied under the running projector");
+    let holding = hold_the_checkpoint(&pool).await;
+    let rebuild = tokio::spawn(runner(&pool, &client, &store).rebuild(CancellationToken::new()));
+    until_rebuilt_to(&pool, last).await;
+    assert_eq!(figures(&pool, book).await, (999, 600, [40; 5]), "the old tables serve while it rebuilds");
+    assert_eq!(fresh_figures(&pool, book).await, (200, 600));
+    assert!(!rebuild.is_finished(), "swapped in under a batch in hand");
 
-    running.cancel();
-    first.await.expect("stopped cleanly").expect("no fatal error");
-    let reset = tokio::time::timeout(Duration::from_secs(10), reset).await.expect("reset once the first stopped");
-    assert_eq!(reset.expect("joined").expect("reset"), Some(()));
-    assert_eq!(runner(&pool, &client, &store).checkpoint().await.expect("checkpoint"), 0);
-    assert_eq!(ratings_rows(&pool, book).await, 0);
-
-    run_until(&pool, &client, &store, last).await;
+    holding.rollback().await.expect("released");
+    let swapped = tokio::time::timeout(Duration::from_secs(10), rebuild).await.expect("swapped in once released");
+    assert_eq!(swapped.expect("joined").expect("rebuilt"), Some(last));
     assert_eq!(figures(&pool, book).await, (200, 600, [40; 5]));
-    assert_eq!(ratings_rows(&pool, book).await, 200);
+    assert_eq!(runner(&pool, &client, &store).checkpoint().await.expect("checkpoint"), last);
+    assert_eq!((rebuild_schemas(&pool).await, rebuild_checkpoint(&pool).await), (0, None), "nothing left behind");
+
+    // The projection's runner goes on, on the new tables.
+    let last = *rate(&store, book, 50).await.last().expect("more events");
+    wait_for(&runner(&pool, &client, &store), &mut notices, last).await;
+    assert_eq!(figures(&pool, book).await, (250, 750, [50; 5]));
+    running.cancel();
+    live.await.expect("stopped cleanly").expect("no fatal error");
+}
+
+#[sqlx::test(migrations = "../../schema/migrations")]
+async fn a_second_rebuild_waits_for_the_first_and_then_rebuilds_again(pool: PgPool) {
+    let (client, store) = store().await;
+    let book = Uuid::now_v7();
+    let last = *rate(&store, book, 100).await.last().expect("events");
+    run_until(&pool, &client, &store, last).await;
+
+    let holding = hold_the_checkpoint(&pool).await;
+    let first = tokio::spawn(runner(&pool, &client, &store).rebuild(CancellationToken::new()));
+    until_rebuilt_to(&pool, last).await;
+    let second = tokio::spawn(runner(&pool, &client, &store).rebuild(CancellationToken::new()));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(!second.is_finished(), "the second rebuild did not wait for the first");
+    assert_eq!(fresh_figures(&pool, book).await, (100, 300), "the first one's copy untouched");
+
+    holding.rollback().await.expect("released");
+    for rebuild in [first, second] {
+        let rebuilt = tokio::time::timeout(Duration::from_secs(30), rebuild).await.expect("rebuilt in turn");
+        assert_eq!(rebuilt.expect("joined").expect("rebuilt"), Some(last));
+    }
+    assert_eq!(figures(&pool, book).await, (100, 300, [20; 5]));
+    assert_eq!(ratings_rows(&pool, book).await, 100);
+    assert_eq!((rebuild_schemas(&pool).await, rebuild_checkpoint(&pool).await), (0, None));
 }
 
 #[sqlx::test(migrations = "../../schema/migrations")]

@@ -234,7 +234,9 @@ impl Drop for System {
         while matches!(self.run.try_wait(), Ok(None)) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(100));
         }
-        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.run.id())]).status();
+        // Whatever of the group outlived run.sh; usually nothing is left, and kill says so.
+        let group = format!("-{}", self.run.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(std::process::Stdio::null()).status();
         let _ = self.run.wait();
         // Kept for a look at what the processes said.
         let _ = std::fs::copy(self.data.join("run.log"), self.root.join("target/faults-run.log"));

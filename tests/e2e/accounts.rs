@@ -109,7 +109,15 @@ async fn a_deleted_account_is_gone_from_every_read_model_and_unreadable_in_the_l
     assert_eq!(follow_her.error_code(), Some("NOT_FOUND"), "{:?}", follow_her.0);
 
     // Rebuilt from the log, the read models hold nothing of hers: the log cannot say it.
+    let database = sqlx::PgPool::connect(&system.database_url).await?;
+    let schema = "SELECT string_agg(conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid), '; '
+                                  ORDER BY conrelid::regclass::text, conname)
+                  FROM pg_constraint WHERE connamespace = 'public'::regnamespace";
+    let constraints: Option<String> = sqlx::query_scalar(schema).fetch_one(&database).await?;
     system.rebuild(&["catalog", "readers", "ratings", "shelves", "reviews", "feed"]).await?;
+    let rebuilt: Option<String> = sqlx::query_scalar(schema).fetch_one(&database).await?;
+    assert_eq!(rebuilt, constraints, "the rebuilt tables have every key and check the old ones had");
+    assert!(constraints.is_some_and(|c| c.contains("REFERENCES books(book_id)")), "foreign keys are among them");
     let at = system.stream_messages().await?;
     ben.request_at("{ viewer { id } }", json!({}), at).await?;
     erased(&seen_by(&ben, &book).await?);

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod delivery;
+mod editions;
 mod faults;
 mod feed;
 mod hostile;

@@ -1,4 +1,5 @@
-//! The catalog context: authors and books.
+//! The catalog context: authors, books (the works readers rate, shelve and review) and their
+//! editions.
 
 use chrono::NaiveDate;
 use uuid::Uuid;
@@ -6,6 +7,7 @@ use uuid::Uuid;
 use crate::{
     command::{commands, Service},
     subject::Aggregate,
+    Isbn,
 };
 
 /// The command service of the catalog.
@@ -15,7 +17,7 @@ impl Service for CatalogService {
     const NAME: &'static str = "catalog";
 }
 
-commands!(CatalogService { AddAuthor => "add_author", AddBook => "add_book" });
+commands!(CatalogService { AddAuthor => "add_author", AddBook => "add_book", AddEdition => "add_edition" });
 
 /// An author's events.
 pub fn author(author_id: Uuid) -> Aggregate {
@@ -27,11 +29,34 @@ pub fn book(book_id: Uuid) -> Aggregate {
     Aggregate::new(format!("catalog.book.{book_id}"))
 }
 
-/// A catalog fact: an author or a book was added.
+/// An edition's events, keyed by its ISBN: one edition per ISBN, whoever adds it first.
+pub fn edition(isbn: Isbn) -> Aggregate {
+    Aggregate::new(format!("catalog.edition.{isbn}"))
+}
+
+/// A catalog fact: an author, a book or an edition of a book was added.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CatalogEvent {
     AuthorAdded { author_id: Uuid, name: String, bio: String },
     BookAdded(BookAdded),
+    EditionAdded(EditionAdded),
+}
+
+/// One edition of a book: what a reader holds. Ratings and reviews stay on the book.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditionAdded {
+    pub isbn: Isbn,
+    pub book_id: Uuid,
+    /// Hardcover, Paperback, Ebook, Audiobook, …; empty when unknown.
+    pub format: String,
+    /// 0 when unknown.
+    pub pages: u32,
+    pub publisher: String,
+    pub published_on: Option<NaiveDate>,
+    /// A BCP 47 language tag (`en`, `pt-BR`); empty when unknown.
+    pub language: String,
+    /// An `https://` (or `http://`) URL of its cover; empty when none.
+    pub cover_url: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

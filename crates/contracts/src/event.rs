@@ -5,7 +5,7 @@ use prost::Message;
 use uuid::Uuid;
 
 use crate::{
-    catalog::{BookAdded, CatalogEvent},
+    catalog::{BookAdded, CatalogEvent, EditionAdded},
     proto::events::v1 as pb,
     ratings::{RatingsEvent, Stars},
     reading::{Progress, ReadingEvent},
@@ -112,6 +112,7 @@ impl Event {
         match self {
             Event::Catalog(CatalogEvent::AuthorAdded { .. }) => "AuthorAdded",
             Event::Catalog(CatalogEvent::BookAdded(_)) => "BookAdded",
+            Event::Catalog(CatalogEvent::EditionAdded(_)) => "EditionAdded",
             Event::Social(SocialEvent::ReaderRegistered { .. }) => "ReaderRegistered",
             Event::Social(SocialEvent::ProfileUpdated { .. }) => "ProfileUpdated",
             Event::Social(SocialEvent::ReaderFollowed { .. }) => "ReaderFollowed",
@@ -253,6 +254,20 @@ impl TryFrom<pb::Event> for RecordedEvent {
                 name: e.name,
                 bio: e.bio,
             }),
+            Body::EditionAdded(e) => Event::Catalog(CatalogEvent::EditionAdded(EditionAdded {
+                isbn: crate::Isbn::parse("isbn", &e.isbn).map_err(|_| WireError::Invalid {
+                    field: "isbn",
+                    expected: "ISBN-13",
+                    value: e.isbn.clone(),
+                })?,
+                book_id: uuid("book_id", &e.book_id)?,
+                format: e.format,
+                pages: e.pages,
+                publisher: e.publisher,
+                published_on: optional_date("published_on", &e.published_on)?,
+                language: e.language,
+                cover_url: e.cover_url,
+            })),
             Body::BookAdded(e) => Event::Catalog(CatalogEvent::BookAdded(BookAdded {
                 book_id: uuid("book_id", &e.book_id)?,
                 title: e.title,
@@ -471,6 +486,16 @@ impl From<&RecordedEvent> for pb::Event {
                 format: e.format.clone(),
                 first_published: e.first_published.map(|d| d.to_string()).unwrap_or_default(),
                 author_ids: e.author_ids.iter().map(Uuid::to_string).collect(),
+            }),
+            Event::Catalog(CatalogEvent::EditionAdded(e)) => Body::EditionAdded(pb::EditionAdded {
+                isbn: e.isbn.to_string(),
+                book_id: e.book_id.to_string(),
+                format: e.format.clone(),
+                pages: e.pages,
+                publisher: e.publisher.clone(),
+                published_on: e.published_on.map(|d| d.to_string()).unwrap_or_default(),
+                language: e.language.clone(),
+                cover_url: e.cover_url.clone(),
             }),
             Event::Social(SocialEvent::ReaderRegistered { reader_id, handle, display_name }) => {
                 Body::ReaderRegistered(pb::ReaderRegistered {
@@ -722,6 +747,16 @@ mod tests {
                     format: "Hardcover".into(),
                     first_published: NaiveDate::from_ymd_opt(2017, 4, 17),
                     author_ids: vec![Uuid::now_v7()],
+                })),
+                Event::Catalog(CatalogEvent::EditionAdded(EditionAdded {
+                    isbn: crate::Isbn::parse("isbn", "0140449132").unwrap_or_else(|err| panic!("{}", err.message)),
+                    book_id,
+                    format: "Paperback".into(),
+                    pages: 416,
+                    publisher: "Penguin".into(),
+                    published_on: NaiveDate::from_ymd_opt(2003, 5, 1),
+                    language: "en-GB".into(),
+                    cover_url: "https://covers.example/9780140449136.jpg".into(),
                 })),
                 Event::Social(SocialEvent::ReaderRegistered {
                     reader_id,

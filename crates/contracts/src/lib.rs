@@ -14,6 +14,7 @@ pub mod command;
 pub mod decider;
 pub mod event;
 pub mod input;
+pub mod isbn;
 pub mod personal;
 pub mod ratings;
 pub mod read_model;
@@ -43,10 +44,11 @@ pub mod proto {
     }
 }
 
-pub use catalog::{BookAdded, CatalogEvent};
+pub use catalog::{BookAdded, CatalogEvent, EditionAdded};
 pub use command::{Command, Service};
 pub use decider::Decider;
 pub use event::{ContextEvent, Envelope, Event, Metadata, RecordedEvent, WireError};
+pub use isbn::Isbn;
 pub use ratings::{RatingsEvent, Stars};
 pub use read_model::ReadModel;
 pub use reading::{Progress, ReadingEvent};

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use chrono::NaiveDate;
 use readstream_contracts::{
     input::{date, text, Text, EARLIEST_PUBLICATION},
-    BookAdded, CatalogEvent, Code, Decider, Rejection,
+    BookAdded, CatalogEvent, Code, Decider, EditionAdded, Isbn, Rejection,
 };
 use uuid::Uuid;
 
@@ -15,6 +15,9 @@ pub const MAX_NAME: usize = 200;
 pub const MAX_FORMAT: usize = 50;
 pub const MAX_PAGES: i32 = 100_000;
 pub const MAX_AUTHORS: usize = 50;
+pub const MAX_PUBLISHER: usize = 200;
+pub const MAX_LANGUAGE: usize = 35;
+pub const MAX_URL: usize = 2_000;
 
 /// An author: the catalog only needs to know whether it exists yet.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -141,6 +144,109 @@ impl Decider for Book {
     }
 }
 
+/// An edition, keyed by its ISBN: the book it is an edition of, once added.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Edition {
+    pub book_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddEdition {
+    pub isbn: Isbn,
+    pub book_id: Uuid,
+    pub format: String,
+    /// 0 when unknown.
+    pub pages: i32,
+    pub publisher: String,
+    pub published_on: Option<NaiveDate>,
+    pub language: String,
+    pub cover_url: String,
+}
+
+/// What adding an edition needs besides the edition's own events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditionFacts {
+    pub librarian: ActorIsLibrarian,
+    pub book_exists: bool,
+    /// Bounds the publication date.
+    pub today: NaiveDate,
+}
+
+/// A BCP 47 language tag as catalogs write them: a primary language of 2 or 3 letters, then
+/// subtags of 1 to 8 letters or digits (`en`, `pt-BR`, `zh-Hant-TW`); empty when unknown.
+fn language(tag: &str) -> Result<String, Rejection> {
+    let tag = tag.trim();
+    let mut subtags = tag.split('-');
+    let primary = subtags.next().unwrap_or_default();
+    let well_formed = (2..=3).contains(&primary.len())
+        && primary.chars().all(|c| c.is_ascii_alphabetic())
+        && subtags.all(|sub| (1..=8).contains(&sub.len()) && sub.chars().all(|c| c.is_ascii_alphanumeric()));
+    if tag.is_empty() || (well_formed && tag.len() <= MAX_LANGUAGE) {
+        return Ok(tag.to_owned());
+    }
+    Err(Rejection::invalid("language", "language is a BCP 47 tag such as en or pt-BR"))
+}
+
+/// A cover's address: `https://` or `http://`, one line without spaces; empty when none.
+fn cover_url(url: &str) -> Result<String, Rejection> {
+    let url = text("coverUrl", url, Text::Line, 0, MAX_URL)?;
+    let web = ["https://", "http://"].iter().any(|scheme| {
+        url.get(..scheme.len()).is_some_and(|start| start.eq_ignore_ascii_case(scheme)) && url.len() > scheme.len()
+    });
+    if url.is_empty() || (web && !url.contains(char::is_whitespace)) {
+        return Ok(url);
+    }
+    Err(Rejection::invalid("coverUrl", "coverUrl is an https:// or http:// address"))
+}
+
+impl Decider for Edition {
+    type Command = AddEdition;
+    type Facts = EditionFacts;
+    type Event = CatalogEvent;
+    type Error = Rejection;
+
+    fn decide(&self, command: &AddEdition, facts: &EditionFacts) -> Result<Vec<CatalogEvent>, Rejection> {
+        facts.librarian.required()?;
+        let format = text("format", &command.format, Text::Line, 0, MAX_FORMAT)?;
+        let publisher = text("publisher", &command.publisher, Text::Line, 0, MAX_PUBLISHER)?;
+        if !(0..=MAX_PAGES).contains(&command.pages) {
+            return Err(Rejection::invalid("pages", format!("pages must be between 0 (unknown) and {MAX_PAGES}")));
+        }
+        let published_on =
+            command.published_on.map(|day| date("publishedOn", day, EARLIEST_PUBLICATION, facts.today)).transpose()?;
+        let language = language(&command.language)?;
+        let cover_url = cover_url(&command.cover_url)?;
+        if !facts.book_exists {
+            return Err(Rejection::not_found("bookId", "no book with this id"));
+        }
+        if let Some(book_id) = self.book_id {
+            let whose = if book_id == command.book_id { "this book" } else { "another book" };
+            return Err(Rejection {
+                code: Code::AlreadyExists,
+                message: format!("ISBN {} is already an edition of {whose}", command.isbn),
+                field: Some("isbn"),
+            });
+        }
+        Ok(vec![CatalogEvent::EditionAdded(EditionAdded {
+            isbn: command.isbn,
+            book_id: command.book_id,
+            format,
+            pages: command.pages as u32,
+            publisher,
+            published_on,
+            language,
+            cover_url,
+        })])
+    }
+
+    fn evolve(self, event: &CatalogEvent) -> Self {
+        match event {
+            CatalogEvent::EditionAdded(added) => Self { book_id: Some(added.book_id) },
+            CatalogEvent::AuthorAdded { .. } | CatalogEvent::BookAdded(_) => self,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use readstream_testkit::decider::given;
@@ -242,5 +348,93 @@ mod tests {
         given::<Author>([])
             .when(author("Kathleen E. Smith"), ActorIsLibrarian(false))
             .then_refused(Code::PermissionDenied, None);
+    }
+
+    fn edition_facts() -> EditionFacts {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap_or_default();
+        EditionFacts { librarian: ActorIsLibrarian(true), book_exists: true, today }
+    }
+
+    fn penguin_classics() -> AddEdition {
+        AddEdition {
+            isbn: Isbn::parse("isbn", "0140449132").unwrap_or_else(|err| panic!("{}", err.message)),
+            book_id: Uuid::from_u128(1956),
+            format: " Paperback ".into(),
+            pages: 416,
+            publisher: "Penguin".into(),
+            published_on: NaiveDate::from_ymd_opt(2003, 5, 1),
+            language: "en-GB".into(),
+            cover_url: "https://covers.example/9780140449136.jpg".into(),
+        }
+    }
+
+    fn edition_added() -> CatalogEvent {
+        let command = penguin_classics();
+        CatalogEvent::EditionAdded(EditionAdded {
+            isbn: command.isbn,
+            book_id: command.book_id,
+            format: "Paperback".into(),
+            pages: 416,
+            publisher: "Penguin".into(),
+            published_on: command.published_on,
+            language: "en-GB".into(),
+            cover_url: command.cover_url,
+        })
+    }
+
+    #[test]
+    fn given_a_new_isbn_when_a_librarian_adds_an_edition_of_a_book_then_edition_added() {
+        given::<Edition>([]).when(penguin_classics(), edition_facts()).then([edition_added()]);
+        let reader = EditionFacts { librarian: ActorIsLibrarian(false), ..edition_facts() };
+        given::<Edition>([]).when(penguin_classics(), reader).then_refused(Code::PermissionDenied, None);
+        let no_book = EditionFacts { book_exists: false, ..edition_facts() };
+        given::<Edition>([]).when(penguin_classics(), no_book).then_refused(Code::NotFound, Some("bookId"));
+    }
+
+    #[test]
+    fn given_an_isbn_taken_when_added_again_to_any_book_then_already_exists() {
+        given::<Edition>([edition_added()])
+            .when(penguin_classics(), edition_facts())
+            .then_refused(Code::AlreadyExists, Some("isbn"));
+        let other_book = AddEdition { book_id: Uuid::from_u128(7), ..penguin_classics() };
+        given::<Edition>([edition_added()])
+            .when(other_book, edition_facts())
+            .then_refused(Code::AlreadyExists, Some("isbn"));
+    }
+
+    #[test]
+    fn when_an_edition_has_bad_fields_then_invalid_argument_naming_the_field() {
+        type SpoilEdition = fn(&mut AddEdition);
+        let spoiled: [(&str, SpoilEdition); 9] = [
+            ("pages", |c| c.pages = -1),
+            ("pages", |c| c.pages = MAX_PAGES + 1),
+            ("format", |c| c.format = "x".repeat(MAX_FORMAT + 1)),
+            ("publisher", |c| c.publisher = "Pen\u{0}guin".into()),
+            ("publishedOn", |c| c.published_on = NaiveDate::from_ymd_opt(2030, 1, 1)),
+            ("language", |c| c.language = "english".into()),
+            ("language", |c| c.language = "en_GB".into()),
+            ("coverUrl", |c| c.cover_url = "javascript:alert(1)".into()),
+            ("coverUrl", |c| c.cover_url = "https://covers.example/a b.jpg".into()),
+        ];
+        for (field, spoil) in spoiled {
+            let mut command = penguin_classics();
+            spoil(&mut command);
+            given::<Edition>([]).when(command, edition_facts()).then_refused(Code::InvalidArgument, Some(field));
+        }
+    }
+
+    #[test]
+    fn unknown_pages_language_date_and_cover_are_left_empty() {
+        let sparse = AddEdition {
+            format: String::new(),
+            pages: 0,
+            publisher: String::new(),
+            published_on: None,
+            language: String::new(),
+            cover_url: String::new(),
+            ..penguin_classics()
+        };
+        let events = given::<Edition>([]).when(sparse, edition_facts()).then_events();
+        assert!(matches!(&events[..], [CatalogEvent::EditionAdded(EditionAdded { pages: 0, .. })]), "{events:?}");
     }
 }

@@ -1,6 +1,8 @@
-//! The catalog service: authors and books. Answers `<ns>.cmd.catalog.add_author` and
-//! `add_book`, deciding against `<ns>.events.catalog.{author,book}.<id>`; only librarians may,
-//! which the sender's own `<ns>.events.social.reader.<id>` says (their role events).
+//! The catalog service: authors, books and editions. Answers `<ns>.cmd.catalog.add_author`,
+//! `add_book` and `add_edition`, deciding against `<ns>.events.catalog.{author,book}.<id>` and
+//! `<ns>.events.catalog.edition.<isbn-13>` (one edition per ISBN, so the stream itself keeps
+//! ISBNs unique); only librarians may, which the sender's own
+//! `<ns>.events.social.reader.<id>` says (their role events).
 
 pub mod domain;
 
@@ -13,7 +15,7 @@ use readstream_contracts::{
     input,
     proto::commands::v1 as pb,
     social::{self, Role, Roles},
-    Rejection, Service, SocialEvent,
+    Isbn, Rejection, Service, SocialEvent,
 };
 use readstream_eventstore::EventStore;
 use readstream_runtime::{
@@ -46,6 +48,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     bus::Commands::<CatalogService, _>::new(Catalog { store })
         .on(|catalog, request, sender| async move { catalog.add_author(request, sender).await })
         .on(|catalog, request, sender| async move { catalog.add_book(request, sender).await })
+        .on(|catalog, request, sender| async move { catalog.add_edition(request, sender).await })
         .serve(client, &config.nats.namespace, shutdown)
         .await
 }
@@ -109,6 +112,29 @@ impl Catalog {
         };
         let facts = domain::BookFacts { librarian, known_authors, today: Utc::now().date_naive() };
         let outcome = self.store.decide::<domain::Book>(&catalog::book(book_id), meta, &command, &facts).await;
+        Ok(bus::reply(outcome, book_id))
+    }
+
+    /// An edition of a book, on its ISBN's own subject: the first to add an ISBN has it.
+    async fn add_edition(&self, request: pb::AddEdition, sender: Sender) -> Result<pb::Reply, Rejection> {
+        let isbn = Isbn::parse("isbn", &request.isbn)?;
+        let book_id = parse_id("bookId", &request.book_id)?;
+        let published_on = input::parse_date("publishedOn", &request.published_on)?;
+        let librarian = self.is_librarian(sender.reader_id).await?;
+        let book_exists = self.store.exists(&catalog::book(book_id)).await.map_err(|err| bus::unavailable(&err))?;
+        let command = domain::AddEdition {
+            isbn,
+            book_id,
+            format: request.format,
+            pages: request.pages,
+            publisher: request.publisher,
+            published_on,
+            language: request.language,
+            cover_url: request.cover_url,
+        };
+        let facts = domain::EditionFacts { librarian, book_exists, today: Utc::now().date_naive() };
+        let outcome =
+            self.store.decide::<domain::Edition>(&catalog::edition(isbn), sender.meta, &command, &facts).await;
         Ok(bus::reply(outcome, book_id))
     }
 }

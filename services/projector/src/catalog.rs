@@ -1,4 +1,4 @@
-//! Authors, books and who wrote them.
+//! Authors, books and who wrote them, and the books' editions.
 
 use readstream_contracts::{CatalogEvent, Event, ReadModel};
 use readstream_eventstore::Stored;
@@ -34,13 +34,27 @@ struct Books {
     author_ordinals: Vec<i32>,
 }
 
+#[derive(Default)]
+struct Editions {
+    isbns: Vec<String>,
+    book_ids: Vec<Uuid>,
+    formats: Vec<String>,
+    pages: Vec<i32>,
+    publishers: Vec<String>,
+    published_on: Vec<Option<chrono::NaiveDate>>,
+    languages: Vec<String>,
+    cover_urls: Vec<String>,
+    added_at: Vec<chrono::DateTime<chrono::Utc>>,
+    positions: Vec<i64>,
+}
+
 impl Projection for Catalog {
     fn read_model(&self) -> ReadModel {
         ReadModel::Catalog
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["book_authors", "books", "authors"]
+        &["editions", "book_authors", "books", "authors"]
     }
 
     /// The books stay; only who added them is forgotten.
@@ -50,7 +64,7 @@ impl Projection for Catalog {
     }
 
     async fn apply(&self, tx: &mut PgConnection, batch: &[Stored]) -> Result<Vec<LiveUpdate>, sqlx::Error> {
-        let (mut authors, mut books) = (Authors::default(), Books::default());
+        let (mut authors, mut books, mut editions) = (Authors::default(), Books::default(), Editions::default());
         for stored in batch {
             let meta = &stored.envelope.meta;
             for recorded in &stored.envelope.events {
@@ -78,6 +92,18 @@ impl Projection for Catalog {
                             books.author_ids.push(*author_id);
                             books.author_ordinals.push(ordinal as i32);
                         }
+                    }
+                    Event::Catalog(CatalogEvent::EditionAdded(edition)) => {
+                        editions.isbns.push(edition.isbn.to_string());
+                        editions.book_ids.push(edition.book_id);
+                        editions.formats.push(edition.format.clone());
+                        editions.pages.push(edition.pages as i32);
+                        editions.publishers.push(edition.publisher.clone());
+                        editions.published_on.push(edition.published_on);
+                        editions.languages.push(edition.language.clone());
+                        editions.cover_urls.push(edition.cover_url.clone());
+                        editions.added_at.push(meta.occurred_at);
+                        editions.positions.push(stored.position as i64);
                     }
                     _ => {}
                 }
@@ -124,6 +150,28 @@ impl Projection for Catalog {
                 &books.author_book_ids,
                 &books.author_ids,
                 &books.author_ordinals
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        // After the books: an edition's book is in the stream before it.
+        if !editions.isbns.is_empty() {
+            sqlx::query!(
+                "INSERT INTO editions (isbn, book_id, format, pages, publisher, published_on, language,
+                                       cover_url, added_at, position)
+                 SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::int[], $5::text[], $6::date[],
+                                      $7::text[], $8::text[], $9::timestamptz[], $10::bigint[])
+                 ON CONFLICT (isbn) DO NOTHING",
+                &editions.isbns,
+                &editions.book_ids,
+                &editions.formats,
+                &editions.pages,
+                &editions.publishers,
+                &editions.published_on as &[Option<chrono::NaiveDate>],
+                &editions.languages,
+                &editions.cover_urls,
+                &editions.added_at,
+                &editions.positions
             )
             .execute(&mut *tx)
             .await?;

@@ -6,7 +6,10 @@ use async_graphql::{connection::Connection, Context, Object, Result, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{
-    catalog::reads::AuthorsOf,
+    catalog::{
+        reads::{AuthorsOf, EditionsOf},
+        Edition,
+    },
     database::{load_error, loader},
     feed::{self, ActivityKind, FeedItem, FollowedReaderOnBook},
     ratings::{self, BookRatings},
@@ -53,6 +56,12 @@ impl Book {
     async fn authors(&self, ctx: &Context<'_>) -> Result<Vec<Author>> {
         let rows = loader(ctx).load_one(AuthorsOf(self.0.book_id)).await.map_err(load_error)?;
         Ok(rows.unwrap_or_default().into_iter().map(Author).collect())
+    }
+
+    /// Its editions, the most recently published first.
+    async fn editions(&self, ctx: &Context<'_>) -> Result<Vec<Edition>> {
+        let rows = loader(ctx).load_one(EditionsOf(self.0.book_id)).await.map_err(load_error)?;
+        Ok(rows.unwrap_or_default().into_iter().map(Edition::from).collect())
     }
 
     async fn ratings(&self, ctx: &Context<'_>) -> Result<BookRatings> {

@@ -1,4 +1,4 @@
-//! The catalog slice: books and authors, listed and added.
+//! The catalog slice: books, their editions and authors, listed and added.
 
 pub mod reads;
 
@@ -6,7 +6,7 @@ use async_graphql::{
     connection::{Connection, Edge},
     ComplexObject, Context, InputObject, Object, Result, SimpleObject, ID,
 };
-use readstream_contracts::{proto::commands::v1 as pb, ReadModel};
+use readstream_contracts::{proto::commands::v1 as pb, Isbn, ReadModel};
 
 use super::shared::{app, decode_cursor, encode_cursor, page_size, reached, viewer, Author, Book, ListInfo};
 use crate::{
@@ -50,8 +50,22 @@ impl CatalogQuery {
         Ok(connection)
     }
 
-    async fn book(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Book>> {
-        Ok(Book::load(ctx, parse_id("id", &id)?).await?)
+    /// A book by its id, or by the ISBN of any of its editions (ISBN-10 or ISBN-13, hyphens
+    /// allowed): give one of the two.
+    async fn book(&self, ctx: &Context<'_>, id: Option<ID>, isbn: Option<String>) -> Result<Option<Book>> {
+        let book_id = match (id, isbn) {
+            (Some(id), None) => parse_id("id", &id)?,
+            (None, Some(isbn)) => {
+                let isbn =
+                    Isbn::parse("isbn", &isbn).map_err(|rejection| ApiError::invalid("isbn", rejection.message))?;
+                match reads::book_of_isbn(&app(ctx).pool, &isbn.to_string()).await.map_err(ApiError::from)? {
+                    Some(book_id) => book_id,
+                    None => return Ok(None),
+                }
+            }
+            _ => return Err(ApiError::invalid("id", "give a book's id or an ISBN, one of the two").into()),
+        };
+        Ok(Book::load(ctx, book_id).await?)
     }
 
     async fn author(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Author>> {
@@ -71,6 +85,60 @@ pub struct AddBookInput {
     format: String,
     first_published: Option<chrono::NaiveDate>,
     author_ids: Vec<ID>,
+}
+
+#[derive(InputObject)]
+pub struct AddEditionInput {
+    book_id: ID,
+    /// ISBN-10 or ISBN-13, hyphens allowed; kept as ISBN-13.
+    isbn: String,
+    /// Hardcover, Paperback, Ebook, Audiobook, …
+    #[graphql(default)]
+    format: String,
+    /// Leave out when unknown.
+    pages: Option<i32>,
+    #[graphql(default)]
+    publisher: String,
+    published_on: Option<chrono::NaiveDate>,
+    /// A BCP 47 tag: `en`, `pt-BR`.
+    #[graphql(default)]
+    language: String,
+    /// An `https://` address of its cover.
+    #[graphql(default)]
+    cover_url: String,
+}
+
+/// One edition of a book: what a reader holds. Ratings and reviews belong to the book.
+#[derive(SimpleObject)]
+pub struct Edition {
+    isbn13: String,
+    /// For ISBNs that begin with 978.
+    isbn10: Option<String>,
+    /// Empty when unknown.
+    format: String,
+    pages: Option<i32>,
+    /// Empty when unknown.
+    publisher: String,
+    published_on: Option<chrono::NaiveDate>,
+    /// A BCP 47 tag; empty when unknown.
+    language: String,
+    cover_url: Option<String>,
+}
+
+impl From<reads::EditionRow> for Edition {
+    fn from(row: reads::EditionRow) -> Self {
+        let isbn10 = Isbn::parse("isbn", &row.isbn).ok().and_then(|isbn| isbn.isbn10());
+        Edition {
+            isbn13: row.isbn,
+            isbn10,
+            format: row.format,
+            pages: (row.pages > 0).then_some(row.pages),
+            publisher: row.publisher,
+            published_on: row.published_on,
+            language: row.language,
+            cover_url: (!row.cover_url.is_empty()).then_some(row.cover_url),
+        }
+    }
 }
 
 #[derive(InputObject)]
@@ -165,6 +233,29 @@ impl CatalogMutation {
             format: input.format,
             first_published: input.first_published.map(|d| d.to_string()).unwrap_or_default(),
             author_ids,
+        };
+        Ok(BookPayload::new(commands::send(app(ctx), &request).await?, &[ReadModel::Catalog]))
+    }
+
+    /// Adds an edition to a book (librarians only). An ISBN is one edition's: adding it again,
+    /// to any book, is `ALREADY_EXISTS`.
+    async fn add_edition(
+        &self,
+        ctx: &Context<'_>,
+        input: AddEditionInput,
+        idempotency_key: Option<String>,
+    ) -> Result<BookPayload> {
+        let viewer = viewer(ctx)?;
+        let request = pb::AddEdition {
+            meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
+            book_id: parse_id("bookId", &input.book_id)?.to_string(),
+            isbn: input.isbn,
+            format: input.format,
+            pages: input.pages.unwrap_or(0),
+            publisher: input.publisher,
+            published_on: input.published_on.map(|d| d.to_string()).unwrap_or_default(),
+            language: input.language,
+            cover_url: input.cover_url,
         };
         Ok(BookPayload::new(commands::send(app(ctx), &request).await?, &[ReadModel::Catalog]))
     }

@@ -1,4 +1,5 @@
-//! The catalog's reads: books and authors by id, a book's authors, and books in pages.
+//! The catalog's reads: books and authors by id, a book's authors and editions, a book by an
+//! edition's ISBN, and books in pages.
 
 use std::collections::HashMap;
 
@@ -35,6 +36,51 @@ pub struct AuthorRow {
 pub struct BookKey(pub Uuid);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AuthorKey(pub Uuid);
+/// A book's editions, the most recently published first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EditionsOf(pub Uuid);
+
+/// A row of `editions`.
+#[derive(Debug, Clone)]
+pub struct EditionRow {
+    pub isbn: String,
+    pub book_id: Uuid,
+    pub format: String,
+    pub pages: i32,
+    pub publisher: String,
+    pub published_on: Option<NaiveDate>,
+    pub language: String,
+    pub cover_url: String,
+}
+
+impl Loader<EditionsOf> for Database {
+    type Value = Vec<EditionRow>;
+    type Error = Failure;
+
+    async fn load(&self, keys: &[EditionsOf]) -> Result<HashMap<EditionsOf, Vec<EditionRow>>, Failure> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = sqlx::query_as!(
+            EditionRow,
+            "SELECT isbn, book_id, format, pages, publisher, published_on, language, cover_url
+             FROM editions WHERE book_id = ANY($1)
+             ORDER BY book_id, published_on DESC NULLS LAST, isbn",
+            &ids
+        )
+        .fetch_all(&self.0)
+        .await?;
+        let mut editions: HashMap<EditionsOf, Vec<EditionRow>> = HashMap::new();
+        for row in rows {
+            editions.entry(EditionsOf(row.book_id)).or_default().push(row);
+        }
+        Ok(editions)
+    }
+}
+
+/// The book one of whose editions has this ISBN (ISBN-13).
+pub async fn book_of_isbn(pool: &PgPool, isbn: &str) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT book_id FROM editions WHERE isbn = $1", isbn).fetch_optional(pool).await
+}
+
 /// A book's authors, in the order the book lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AuthorsOf(pub Uuid);

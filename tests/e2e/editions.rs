@@ -1,0 +1,119 @@
+//! A book's editions: added by librarians, one per ISBN (kept as ISBN-13, found by either form),
+//! and a book found by any of its editions' ISBNs.
+
+use readstream_e2e::System;
+use serde_json::{json, Value};
+
+use super::{add_seed_book, sign_up};
+
+const ADD_EDITION: &str = "mutation($input: AddEditionInput!) {
+    addEdition(input: $input) {
+        position
+        book { editions { isbn13 isbn10 format pages publisher publishedOn language coverUrl } }
+    }
+}";
+const BY_ISBN: &str = "query($isbn: String) { book(isbn: $isbn) { id title } }";
+
+fn penguin(book: &str) -> Value {
+    json!({
+        "bookId": book,
+        "isbn": "0-14-044913-2",
+        "format": "Paperback",
+        "pages": 416,
+        "publisher": "Penguin",
+        "publishedOn": "2003-05-01",
+        "language": "en-GB",
+        "coverUrl": "https://covers.example/9780140449136.jpg",
+    })
+}
+
+#[tokio::test]
+async fn a_librarian_adds_editions_and_a_book_is_found_by_any_of_their_isbns() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (book, _) = add_seed_book(&system).await?;
+    let librarian = system.librarian().await?;
+
+    let added = librarian.request(ADD_EDITION, json!({ "input": penguin(&book) })).await?;
+    let penguin_edition = json!({
+        "isbn13": "9780140449136",
+        "isbn10": "0140449132",
+        "format": "Paperback",
+        "pages": 416,
+        "publisher": "Penguin",
+        "publishedOn": "2003-05-01",
+        "language": "en-GB",
+        "coverUrl": "https://covers.example/9780140449136.jpg",
+    });
+    assert_eq!(added.data()?["addEdition"]["book"]["editions"], json!([penguin_edition.clone()]));
+    // A 979 ISBN has no ISBN-10; what is not known is left out.
+    let sparse = json!({ "bookId": book, "isbn": "979-10-90636-07-1" });
+    let added = librarian.request(ADD_EDITION, json!({ "input": sparse })).await?;
+    let unknown = json!({
+        "isbn13": "9791090636071",
+        "isbn10": null,
+        "format": "",
+        "pages": null,
+        "publisher": "",
+        "publishedOn": null,
+        "language": "",
+        "coverUrl": null,
+    });
+    assert_eq!(added.data()?["addEdition"]["book"]["editions"], json!([penguin_edition, unknown]));
+
+    for isbn in ["9780140449136", "0140449132", "978-0-14-044913-6", "=\"0140449132\"", "9791090636071"] {
+        let found = system.client().request(BY_ISBN, json!({ "isbn": isbn })).await?;
+        assert_eq!(found.data()?["book"], json!({ "id": book, "title": "Moscow 1956" }), "{isbn}");
+    }
+    let none = system.client().request(BY_ISBN, json!({ "isbn": "080442957X" })).await?;
+    assert_eq!(none.data()?["book"], Value::Null, "a valid ISBN of no edition");
+    for bad in ["9780140449137", "014044913", "not an isbn"] {
+        let refused = system.client().request(BY_ISBN, json!({ "isbn": bad })).await?;
+        assert_eq!(refused.error_code(), Some("INVALID_ARGUMENT"), "{bad}: {:?}", refused.0);
+    }
+    let both = system
+        .client()
+        .request("query($id: ID) { book(id: $id, isbn: \"0140449132\") { id } }", json!({ "id": book }))
+        .await?;
+    assert_eq!(both.error_code(), Some("INVALID_ARGUMENT"));
+    let neither = system.client().request("{ book { id } }", json!({})).await?;
+    assert_eq!(neither.error_code(), Some("INVALID_ARGUMENT"));
+    system.stop().await
+}
+
+#[tokio::test]
+async fn an_edition_is_refused_for_a_taken_isbn_a_reader_an_unknown_book_or_a_bad_field() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (book, _) = add_seed_book(&system).await?;
+    let (other, _) = add_seed_book(&system).await?;
+    let librarian = system.librarian().await?;
+    librarian.request(ADD_EDITION, json!({ "input": penguin(&book) })).await?.data()?;
+    let (reader, _) = sign_up(&system, "ana").await?;
+    let before = system.stream_messages().await?;
+
+    let unknown_book = uuid::Uuid::now_v7().to_string();
+    let mut refusals = vec![
+        (&librarian, penguin(&book), "ALREADY_EXISTS"),
+        (&librarian, json!({ "bookId": other, "isbn": "9780140449136" }), "ALREADY_EXISTS"),
+        (&reader, json!({ "bookId": book, "isbn": "9780804429573" }), "PERMISSION_DENIED"),
+        (&librarian, json!({ "bookId": unknown_book, "isbn": "9780804429573" }), "NOT_FOUND"),
+        (&librarian, json!({ "bookId": "not-an-id", "isbn": "9780804429573" }), "INVALID_ARGUMENT"),
+        (&librarian, json!({ "bookId": book, "isbn": "9780804429574" }), "INVALID_ARGUMENT"),
+    ];
+    for (field, value) in [
+        ("coverUrl", json!("javascript:alert(1)")),
+        ("language", json!("English")),
+        ("pages", json!(-3)),
+        ("publishedOn", json!("2999-01-01")),
+        ("publisher", json!("P\u{0}")),
+    ] {
+        let mut input = json!({ "bookId": book, "isbn": "9780804429573" });
+        input[field] = value;
+        refusals.push((&librarian, input, "INVALID_ARGUMENT"));
+    }
+    for (client, input, code) in refusals {
+        let refused = client.request(ADD_EDITION, json!({ "input": input })).await?;
+        assert_eq!(refused.error_code(), Some(code), "{input}: {:?}", refused.0);
+    }
+    assert_eq!(system.stream_messages().await?, before, "no refusal appended anything");
+    system.stop().await
+}

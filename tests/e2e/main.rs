@@ -10,6 +10,7 @@ mod limits;
 mod reading;
 mod reviews;
 mod roles;
+mod search;
 mod sessions;
 mod social;
 

@@ -18,6 +18,7 @@ pub mod operations;
 pub mod ratings;
 pub mod reading;
 pub mod reviews;
+pub mod search;
 pub mod shared;
 pub mod social;
 
@@ -38,6 +39,7 @@ pub type ReadstreamSchema = Schema<Query, Mutation, Subscription>;
 #[derive(MergedObject, Default)]
 pub struct Query(
     catalog::CatalogQuery,
+    search::SearchQuery,
     social::SocialQuery,
     reviews::ReviewsQuery,
     node::NodeQuery,

@@ -1,0 +1,93 @@
+//! The search's one read: ranked hits across books, authors and readers.
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Book,
+    Author,
+    Reader,
+}
+
+/// Which kinds a search looks for.
+#[derive(Debug, Clone, Copy)]
+pub struct Wanted {
+    pub books: bool,
+    pub authors: bool,
+    pub readers: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Hit {
+    pub kind: Kind,
+    pub id: Uuid,
+}
+
+/// Hits `offset..offset + limit`, best first. A book scores by how much of `query` its title
+/// and subtitle hold (pg_trgm's word similarity, which forgives a typo or two), or nine tenths
+/// of its best-matching author's; an edition's exact ISBN outranks everything. Ties go to books,
+/// then authors, then readers, and to the earliest added.
+pub async fn search(
+    pool: &PgPool,
+    query: &str,
+    isbn: Option<&str>,
+    wanted: Wanted,
+    viewer: Option<Uuid>,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<Hit>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"WITH q AS (SELECT search_text($1) AS q),
+         hits AS (
+             SELECT 0 AS kind, e.book_id AS id, 2.0::real AS score, b.position
+             FROM editions e JOIN books b USING (book_id)
+             WHERE $3 AND e.isbn = $2
+           UNION ALL
+             SELECT 0, b.book_id, word_similarity(q.q, search_text(b.title || ' ' || b.subtitle)), b.position
+             FROM books b, q
+             WHERE $3 AND search_text(b.title || ' ' || b.subtitle) %> q.q
+           UNION ALL
+             SELECT 0, ba.book_id, word_similarity(q.q, search_text(a.name)) * 0.9::real, b.position
+             FROM authors a JOIN book_authors ba USING (author_id) JOIN books b USING (book_id), q
+             WHERE $3 AND search_text(a.name) %> q.q
+           UNION ALL
+             SELECT 1, a.author_id, word_similarity(q.q, search_text(a.name)), a.position
+             FROM authors a, q
+             WHERE $4 AND search_text(a.name) %> q.q
+           UNION ALL
+             SELECT 2, r.reader_id, word_similarity(q.q, search_text(r.handle || ' ' || r.display_name)), r.position
+             FROM readers r, q
+             WHERE $5 AND search_text(r.handle || ' ' || r.display_name) %> q.q
+               AND NOT EXISTS (
+                   SELECT 1 FROM blocks
+                   WHERE (blocker_id = r.reader_id AND blocked_id = $6) OR (blocker_id = $6 AND blocked_id = r.reader_id))
+         )
+         SELECT kind AS "kind!", id AS "id!"
+         FROM hits
+         GROUP BY kind, id
+         ORDER BY max(score) DESC, kind, min(position)
+         OFFSET $7 LIMIT $8"#,
+        query,
+        isbn,
+        wanted.books,
+        wanted.authors,
+        wanted.readers,
+        viewer,
+        offset,
+        limit
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Hit {
+            kind: match row.kind {
+                0 => Kind::Book,
+                1 => Kind::Author,
+                _ => Kind::Reader,
+            },
+            id: row.id,
+        })
+        .collect())
+}

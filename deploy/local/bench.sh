@@ -15,7 +15,7 @@ cd "$root"
 source deploy/local/servers.sh
 cargo build --release --locked -p readstream-projector -p readstream-e2e \
     --bin readstream-projector-bench --bin readstream-reviews-bench --bin readstream-feed-bench \
-    --bin readstream-limits-bench --bin readstream-ingest-bench
+    --bin readstream-limits-bench --bin readstream-ingest-bench --bin readstream-search-bench
 data=$(mktemp -d /tmp/readstream-bench.XXXXXX)
 trap 'stop_servers; deploy/local/stop-nats.sh "$data/nats-default" >/dev/null 2>&1 || true; rm -rf "$data"' EXIT
 unset NATS_URL DATABASE_URL
@@ -29,6 +29,9 @@ target/release/readstream-reviews-bench
 echo
 echo "== feed"
 target/release/readstream-feed-bench
+echo
+echo "== search"
+target/release/readstream-search-bench
 echo
 echo "== limit refusals"
 target/release/readstream-limits-bench

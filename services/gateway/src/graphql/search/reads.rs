@@ -38,7 +38,13 @@ pub async fn search(
     limit: i64,
 ) -> Result<Vec<Hit>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"WITH q AS (SELECT search_text($1) AS q),
+        r#"WITH q AS MATERIALIZED (SELECT search_text($1) AS q),
+         -- Once, for the authors found and for their books.
+         matched_authors AS MATERIALIZED (
+             SELECT a.author_id, a.position, word_similarity(q.q, search_text(a.name)) AS score
+             FROM authors a, q
+             WHERE ($3 OR $4) AND search_text(a.name) %> q.q
+         ),
          hits AS (
              SELECT 0 AS kind, e.book_id AS id, 2.0::real AS score, b.position
              FROM editions e JOIN books b USING (book_id)
@@ -48,13 +54,13 @@ pub async fn search(
              FROM books b, q
              WHERE $3 AND search_text(b.title || ' ' || b.subtitle) %> q.q
            UNION ALL
-             SELECT 0, ba.book_id, word_similarity(q.q, search_text(a.name)) * 0.9::real, b.position
-             FROM authors a JOIN book_authors ba USING (author_id) JOIN books b USING (book_id), q
-             WHERE $3 AND search_text(a.name) %> q.q
+             SELECT 0, ba.book_id, m.score * 0.9::real, b.position
+             FROM matched_authors m JOIN book_authors ba USING (author_id) JOIN books b USING (book_id)
+             WHERE $3
            UNION ALL
-             SELECT 1, a.author_id, word_similarity(q.q, search_text(a.name)), a.position
-             FROM authors a, q
-             WHERE $4 AND search_text(a.name) %> q.q
+             SELECT 1, m.author_id, m.score, m.position
+             FROM matched_authors m
+             WHERE $4
            UNION ALL
              SELECT 2, r.reader_id, word_similarity(q.q, search_text(r.handle || ' ' || r.display_name)), r.position
              FROM readers r, q

@@ -1,6 +1,7 @@
 //! End-to-end: the whole system, driven through GraphQL only, as a client app would.
 
 mod accounts;
+mod authors;
 mod delivery;
 mod editions;
 mod faults;

@@ -124,6 +124,8 @@ impl Event {
             Event::Social(SocialEvent::ReadingVisibilityChanged { .. }) => "ReadingVisibilityChanged",
             Event::Social(SocialEvent::ReaderDeleted { .. }) => "ReaderDeleted",
             Event::Social(SocialEvent::SignUpExpired { .. }) => "SignUpExpired",
+            Event::Social(SocialEvent::AuthorFollowed { .. }) => "AuthorFollowed",
+            Event::Social(SocialEvent::AuthorUnfollowed { .. }) => "AuthorUnfollowed",
             Event::Ratings(RatingsEvent::BookRated { .. }) => "BookRated",
             Event::Ratings(RatingsEvent::RatingCleared { .. }) => "RatingCleared",
             Event::Reading(ReadingEvent::WantToRead { .. }) => "WantToRead",
@@ -329,6 +331,14 @@ impl TryFrom<pb::Event> for RecordedEvent {
             Body::SignUpExpired(e) => {
                 Event::Social(SocialEvent::SignUpExpired { reader_id: uuid("reader_id", &e.reader_id)? })
             }
+            Body::AuthorFollowed(e) => Event::Social(SocialEvent::AuthorFollowed {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                author_id: uuid("author_id", &e.author_id)?,
+            }),
+            Body::AuthorUnfollowed(e) => Event::Social(SocialEvent::AuthorUnfollowed {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                author_id: uuid("author_id", &e.author_id)?,
+            }),
             // Version 1: whole stars, upcast to quarters.
             Body::BookRated(e) => Event::Ratings(RatingsEvent::BookRated {
                 reader_id: uuid("reader_id", &e.reader_id)?,
@@ -641,6 +651,18 @@ impl From<&RecordedEvent> for pb::Event {
             Event::Social(SocialEvent::SignUpExpired { reader_id }) => {
                 Body::SignUpExpired(pb::SignUpExpired { reader_id: reader_id.to_string() })
             }
+            Event::Social(SocialEvent::AuthorFollowed { reader_id, author_id }) => {
+                Body::AuthorFollowed(pb::AuthorFollowed {
+                    reader_id: reader_id.to_string(),
+                    author_id: author_id.to_string(),
+                })
+            }
+            Event::Social(SocialEvent::AuthorUnfollowed { reader_id, author_id }) => {
+                Body::AuthorUnfollowed(pb::AuthorUnfollowed {
+                    reader_id: reader_id.to_string(),
+                    author_id: author_id.to_string(),
+                })
+            }
             Event::Reading(ReadingEvent::RemovedFromShelf { reader_id, book_id, shelf }) => {
                 Body::RemovedFromShelf(pb::RemovedFromShelf {
                     reader_id: reader_id.to_string(),
@@ -836,6 +858,8 @@ mod tests {
                 Event::Social(SocialEvent::ReadingVisibilityChanged { reader_id, visibility: Visibility::OnlyMe }),
                 Event::Social(SocialEvent::ReaderDeleted { reader_id }),
                 Event::Social(SocialEvent::SignUpExpired { reader_id: book_id }),
+                Event::Social(SocialEvent::AuthorFollowed { reader_id, author_id: book_id }),
+                Event::Social(SocialEvent::AuthorUnfollowed { reader_id, author_id: book_id }),
                 Event::Reading(ReadingEvent::RemovedFromShelf { reader_id, book_id, shelf: "russia".into() }),
                 Event::Reviews(ReviewsEvent::ReviewPublished {
                     review_id: review_id(reader_id, book_id),

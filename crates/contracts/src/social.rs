@@ -29,6 +29,8 @@ commands!(SocialService {
     Unfollow => "unfollow",
     Block => "block",
     Unblock => "unblock",
+    FollowAuthor => "follow_author",
+    UnfollowAuthor => "unfollow_author",
 });
 
 /// A reader's profile.
@@ -41,6 +43,12 @@ pub fn reader(reader_id: Uuid) -> Aggregate {
 pub fn link(a: Uuid, b: Uuid) -> Aggregate {
     let (low, high) = if a < b { (a, b) } else { (b, a) };
     Aggregate::new(format!("social.link.{low}.{high}"))
+}
+
+/// Whether a reader follows an author: one subject per pair, so following many authors at once
+/// never contends.
+pub fn author_follow(reader_id: Uuid, author_id: Uuid) -> Aggregate {
+    Aggregate::new(format!("social.author_follow.{reader_id}.{author_id}"))
 }
 
 /// Where items written into a reader's feed are announced.
@@ -105,6 +113,15 @@ pub enum SocialEvent {
     /// the reader's subject, so a late registration is refused, and the handle is free again.
     SignUpExpired {
         reader_id: Uuid,
+    },
+    /// A reader follows an author of the catalog, on the pair's own subject.
+    AuthorFollowed {
+        reader_id: Uuid,
+        author_id: Uuid,
+    },
+    AuthorUnfollowed {
+        reader_id: Uuid,
+        author_id: Uuid,
     },
 }
 

@@ -23,7 +23,15 @@ impl Projection for Readers {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["readers", "follows", "blocks", "reader_follow_counts", "reader_roles"]
+        &[
+            "readers",
+            "follows",
+            "blocks",
+            "reader_follow_counts",
+            "reader_roles",
+            "author_follows",
+            "author_follower_counts",
+        ]
     }
 
     /// Their profile, roles, blocks and follows go; the readers they followed or who followed
@@ -44,7 +52,14 @@ impl Projection for Readers {
              DELETE FROM readers WHERE reader_id = $1",
             reader_id
         )
-        .execute(tx)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "WITH gone AS (DELETE FROM author_follows WHERE reader_id = $1 RETURNING author_id)
+             UPDATE author_follower_counts c SET followers = c.followers - 1 FROM gone WHERE c.author_id = gone.author_id",
+            reader_id
+        )
+        .execute(&mut *tx)
         .await?;
         Ok(())
     }
@@ -59,6 +74,9 @@ impl Projection for Readers {
         let mut visibilities: HashMap<Uuid, Visibility> = HashMap::new();
         // (followers, following) changes per reader; the decider only emits real changes.
         let mut counts: HashMap<Uuid, (i64, i64)> = HashMap::new();
+        // Each (reader, author) follow after the batch (with its time), and each author's change.
+        let mut author_follows: HashMap<Pair, Option<DateTime<Utc>>> = HashMap::new();
+        let mut author_followers: HashMap<Uuid, i64> = HashMap::new();
         for stored in batch {
             let at = stored.envelope.meta.occurred_at;
             for recorded in &stored.envelope.events {
@@ -80,6 +98,14 @@ impl Projection for Readers {
                         follows.insert((*follower_id, *followee_id), followed.then_some((at, stored.position as i64)));
                         counts.entry(*followee_id).or_default().0 += change;
                         counts.entry(*follower_id).or_default().1 += change;
+                    }
+                    Event::Social(SocialEvent::AuthorFollowed { reader_id, author_id }) => {
+                        author_follows.insert((*reader_id, *author_id), Some(at));
+                        *author_followers.entry(*author_id).or_default() += 1;
+                    }
+                    Event::Social(SocialEvent::AuthorUnfollowed { reader_id, author_id }) => {
+                        author_follows.insert((*reader_id, *author_id), None);
+                        *author_followers.entry(*author_id).or_default() -= 1;
                     }
                     Event::Social(SocialEvent::ReaderBlocked { blocker_id, blocked_id }) => {
                         blocks.insert((*blocker_id, *blocked_id), Some(at));
@@ -147,8 +173,75 @@ impl Projection for Readers {
         write_blocks(tx, blocks).await?;
         write_counts(tx, counts).await?;
         write_roles(tx, roles).await?;
+        write_author_follows(tx, author_follows, author_followers).await?;
         Ok(Vec::new())
     }
+}
+
+/// Each (reader, author) follow as the batch left it, and each author's follower count changed
+/// by what the batch did (the decider emits only real changes).
+async fn write_author_follows(
+    tx: &mut PgConnection,
+    follows: HashMap<Pair, Option<DateTime<Utc>>>,
+    followers: HashMap<Uuid, i64>,
+) -> Result<(), sqlx::Error> {
+    let (mut readers, mut authors, mut since, mut gone_readers, mut gone_authors) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    for ((reader_id, author_id), followed) in follows {
+        match followed {
+            Some(at) => {
+                readers.push(reader_id);
+                authors.push(author_id);
+                since.push(at);
+            }
+            None => {
+                gone_readers.push(reader_id);
+                gone_authors.push(author_id);
+            }
+        }
+    }
+    if !readers.is_empty() {
+        sqlx::query!(
+            "INSERT INTO author_follows (reader_id, author_id, since)
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[]) ON CONFLICT DO NOTHING",
+            &readers,
+            &authors,
+            &since
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !gone_readers.is_empty() {
+        sqlx::query!(
+            "DELETE FROM author_follows f USING UNNEST($1::uuid[], $2::uuid[]) AS k(reader_id, author_id)
+             WHERE f.reader_id = k.reader_id AND f.author_id = k.author_id",
+            &gone_readers,
+            &gone_authors
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    let (ids, changes): (Vec<Uuid>, Vec<i64>) = followers.into_iter().filter(|(_, change)| *change != 0).unzip();
+    if !ids.is_empty() {
+        // Rows first, then the changes: an insert of a negative change would break the check
+        // before ON CONFLICT could add it.
+        sqlx::query!(
+            "INSERT INTO author_follower_counts (author_id) SELECT * FROM UNNEST($1::uuid[]) ON CONFLICT DO NOTHING",
+            &ids
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "UPDATE author_follower_counts c SET followers = c.followers + d.change
+             FROM UNNEST($1::uuid[], $2::bigint[]) AS d(author_id, change)
+             WHERE c.author_id = d.author_id",
+            &ids,
+            &changes
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
 }
 
 async fn write_roles(tx: &mut PgConnection, changes: HashMap<(Uuid, Role), bool>) -> Result<(), sqlx::Error> {

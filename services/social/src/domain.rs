@@ -186,8 +186,11 @@ impl Decider for Reader {
                 self.bio.clear();
             }
             SocialEvent::SignUpExpired { .. } => self.sign_up_expired = true,
-            // Follows and blocks live on the pair's link; roles are `ReaderRoles`'.
-            SocialEvent::ReaderFollowed { .. }
+            // Follows and blocks live on the pair's link, authors' follows on their own
+            // subjects; roles are `ReaderRoles`'.
+            SocialEvent::AuthorFollowed { .. }
+            | SocialEvent::AuthorUnfollowed { .. }
+            | SocialEvent::ReaderFollowed { .. }
             | SocialEvent::ReaderUnfollowed { .. }
             | SocialEvent::ReaderBlocked { .. }
             | SocialEvent::ReaderUnblocked { .. }
@@ -366,9 +369,69 @@ impl Decider for Link {
             | SocialEvent::RoleGranted { .. }
             | SocialEvent::RoleRevoked { .. }
             | SocialEvent::ReaderDeleted { .. }
-            | SocialEvent::SignUpExpired { .. } => {}
+            | SocialEvent::SignUpExpired { .. }
+            | SocialEvent::AuthorFollowed { .. }
+            | SocialEvent::AuthorUnfollowed { .. } => {}
         }
         self
+    }
+}
+
+/// Whether a reader follows an author, on the pair's own subject.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct AuthorFollow {
+    pub following: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthorFollowCommand {
+    Follow,
+    Unfollow,
+}
+
+/// Who asks, which author, and whether the catalog has them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthorFollowFacts {
+    pub reader_id: Uuid,
+    pub author_id: Uuid,
+    pub author_exists: bool,
+}
+
+impl Decider for AuthorFollow {
+    type Command = AuthorFollowCommand;
+    type Facts = AuthorFollowFacts;
+    type Event = SocialEvent;
+    type Error = Rejection;
+
+    /// As with readers: following twice is `ALREADY_EXISTS`, unfollowing whom one does not
+    /// follow `NOT_FOUND`.
+    fn decide(&self, command: &AuthorFollowCommand, facts: &AuthorFollowFacts) -> Result<Vec<SocialEvent>, Rejection> {
+        let AuthorFollowFacts { reader_id, author_id, author_exists } = *facts;
+        match command {
+            AuthorFollowCommand::Follow => {
+                if !author_exists {
+                    return Err(Rejection::not_found("authorId", "no such author"));
+                }
+                if self.following {
+                    return Err(Rejection::new(Code::AlreadyExists, "you follow this author already"));
+                }
+                Ok(vec![SocialEvent::AuthorFollowed { reader_id, author_id }])
+            }
+            AuthorFollowCommand::Unfollow => {
+                if !self.following {
+                    return Err(Rejection::not_found("authorId", "you do not follow this author"));
+                }
+                Ok(vec![SocialEvent::AuthorUnfollowed { reader_id, author_id }])
+            }
+        }
+    }
+
+    fn evolve(self, event: &SocialEvent) -> Self {
+        match event {
+            SocialEvent::AuthorFollowed { .. } => AuthorFollow { following: true },
+            SocialEvent::AuthorUnfollowed { .. } => AuthorFollow { following: false },
+            _ => self,
+        }
     }
 }
 
@@ -577,5 +640,29 @@ mod tests {
             .when(LinkCommand::Unblock, facts(ANA, BEN))
             .then([SocialEvent::ReaderUnblocked { blocker_id: ANA, blocked_id: BEN }]);
         assert_eq!(readstream_contracts::social::link(ANA, BEN), readstream_contracts::social::link(BEN, ANA));
+    }
+
+    #[test]
+    fn given_an_author_when_followed_unfollowed_and_followed_again_then_each_once() {
+        let facts = AuthorFollowFacts { reader_id: ANA, author_id: Uuid::from_u128(7), author_exists: true };
+        let followed = SocialEvent::AuthorFollowed { reader_id: ANA, author_id: Uuid::from_u128(7) };
+        let unfollowed = SocialEvent::AuthorUnfollowed { reader_id: ANA, author_id: Uuid::from_u128(7) };
+        given::<AuthorFollow>([]).when(AuthorFollowCommand::Follow, facts).then([followed.clone()]);
+        given::<AuthorFollow>([followed.clone()])
+            .when(AuthorFollowCommand::Follow, facts)
+            .then_refused(Code::AlreadyExists, None);
+        given::<AuthorFollow>([followed.clone()]).when(AuthorFollowCommand::Unfollow, facts).then([unfollowed.clone()]);
+        given::<AuthorFollow>([followed.clone(), unfollowed.clone()])
+            .when(AuthorFollowCommand::Unfollow, facts)
+            .then_refused(Code::NotFound, Some("authorId"));
+        given::<AuthorFollow>([followed, unfollowed]).when(AuthorFollowCommand::Follow, facts).then_events();
+    }
+
+    #[test]
+    fn when_following_an_unknown_author_then_not_found() {
+        let facts = AuthorFollowFacts { reader_id: ANA, author_id: Uuid::from_u128(7), author_exists: false };
+        given::<AuthorFollow>([])
+            .when(AuthorFollowCommand::Follow, facts)
+            .then_refused(Code::NotFound, Some("authorId"));
     }
 }

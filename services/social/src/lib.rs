@@ -24,6 +24,7 @@ use argon2::{
 };
 use chrono::Utc;
 use readstream_contracts::{
+    catalog,
     proto::commands::v1 as pb,
     social::{self, Role, SocialService, Visibility},
     Code, Metadata, Rejection, Service,
@@ -42,7 +43,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
-    domain::{ActorIsAdmin, LinkCommand, ReaderCommand, ReaderRoles, RoleCommand},
+    domain::{ActorIsAdmin, AuthorFollowCommand, LinkCommand, ReaderCommand, ReaderRoles, RoleCommand},
     sessions::Sessions,
 };
 
@@ -160,6 +161,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         })
         .on(|social, request: pb::Unblock, sender| async move {
             social.link(LinkCommand::Unblock, sender, &request.reader_id).await
+        })
+        .on(|social, request: pb::FollowAuthor, sender| async move {
+            social.follow_author(AuthorFollowCommand::Follow, sender, &request.author_id).await
+        })
+        .on(|social, request: pb::UnfollowAuthor, sender| async move {
+            social.follow_author(AuthorFollowCommand::Unfollow, sender, &request.author_id).await
         })
         .serve(client, &config.nats.namespace, shutdown)
         .await
@@ -421,6 +428,24 @@ impl Social {
         let facts = domain::LinkFacts { actor, other, other_exists };
         let outcome = self.store.decide::<domain::Link>(&social::link(actor, other), meta, &command, &facts).await;
         Ok(bus::reply(outcome, other))
+    }
+
+    /// Follow or unfollow an author of the catalog, on the pair's own subject.
+    async fn follow_author(
+        &self,
+        command: AuthorFollowCommand,
+        sender: Sender,
+        author_id: &str,
+    ) -> Result<pb::Reply, Rejection> {
+        let Sender { meta, reader_id } = sender;
+        let author_id =
+            Uuid::parse_str(author_id).map_err(|_| Rejection::invalid("authorId", "authorId is not a valid id"))?;
+        let author_exists =
+            self.store.exists(&catalog::author(author_id)).await.map_err(|err| bus::unavailable(&err))?;
+        let facts = domain::AuthorFollowFacts { reader_id, author_id, author_exists };
+        let aggregate = social::author_follow(reader_id, author_id);
+        let outcome = self.store.decide::<domain::AuthorFollow>(&aggregate, meta, &command, &facts).await;
+        Ok(bus::reply(outcome, author_id))
     }
 
     async fn update_profile(&self, request: pb::UpdateProfile, sender: Sender) -> Result<pb::Reply, Rejection> {

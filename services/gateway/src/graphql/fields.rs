@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{
     catalog::{
-        reads::{AuthorsOf, EditionsOf},
+        reads::{AuthorsOf, BooksCountOf, EditionsOf},
         Edition,
     },
     database::{load_error, loader},
@@ -118,6 +118,36 @@ impl Author {
 
     async fn bio(&self) -> &str {
         &self.0.bio
+    }
+
+    /// The books that list this author, in the order they were added, keyset-paged.
+    #[graphql(complexity = "super::shared::page_cost(first, child_complexity)")]
+    async fn books(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Book, ListInfo>> {
+        let total_count = self.books_count(ctx).await?;
+        super::catalog::author_books(ctx, self.0.author_id, total_count, first, after).await
+    }
+
+    /// How many books list this author.
+    async fn books_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(loader(ctx).load_one(BooksCountOf(self.0.author_id)).await.map_err(load_error)?.unwrap_or(0))
+    }
+
+    /// How many readers follow this author.
+    async fn followers_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        let followers = loader(ctx).load_one(social::reads::AuthorFollowersOf(self.0.author_id)).await;
+        Ok(followers.map_err(load_error)?.unwrap_or(0))
+    }
+
+    /// Whether the viewer follows this author; false for anyone not signed in.
+    async fn viewer_follows(&self, ctx: &Context<'_>) -> Result<bool> {
+        let Some(viewer) = ctx.data_opt::<crate::auth::Viewer>() else { return Ok(false) };
+        let follows = loader(ctx).load_one(social::reads::FollowsAuthor(viewer.reader_id, self.0.author_id)).await;
+        Ok(follows.map_err(load_error)?.unwrap_or(false))
     }
 }
 

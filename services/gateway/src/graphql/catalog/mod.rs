@@ -26,6 +26,25 @@ fn parse_books_cursor(cursor: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::invalid("after", "after is not a cursor of this list"))
 }
 
+/// A page of an author's books, in the order they were added (`Author.books`), of `total_count`.
+pub async fn author_books(
+    ctx: &Context<'_>,
+    author_id: uuid::Uuid,
+    total_count: i64,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Connection<String, Book, ListInfo>> {
+    let limit = page_size(first)?;
+    let after = after.as_deref().map(parse_books_cursor).transpose()?.unwrap_or(0);
+    let mut rows =
+        reads::books_of_author_after(&app(ctx).pool, author_id, after, limit + 1).await.map_err(ApiError::from)?;
+    let has_next = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let mut connection = Connection::with_additional_fields(after > 0, has_next, ListInfo { total_count });
+    connection.edges.extend(rows.into_iter().map(|row| Edge::new(books_cursor(row.position), Book(row))));
+    Ok(connection)
+}
+
 #[derive(Default)]
 pub struct CatalogQuery;
 

@@ -144,6 +144,48 @@ impl Loader<AuthorKey> for Database {
     }
 }
 
+/// How many books list an author.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BooksCountOf(pub Uuid);
+
+impl Loader<BooksCountOf> for Database {
+    type Value = i64;
+    type Error = Failure;
+
+    async fn load(&self, keys: &[BooksCountOf]) -> Result<HashMap<BooksCountOf, i64>, Failure> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = sqlx::query!(
+            r#"SELECT author_id, count(*) AS "count!" FROM book_authors WHERE author_id = ANY($1) GROUP BY author_id"#,
+            &ids
+        )
+        .fetch_all(&self.0)
+        .await?;
+        Ok(rows.into_iter().map(|row| (BooksCountOf(row.author_id), row.count)).collect())
+    }
+}
+
+/// Up to `limit` of an author's books added after stream position `after`, in the order they
+/// were added.
+pub async fn books_of_author_after(
+    pool: &PgPool,
+    author_id: Uuid,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<BookRow>, sqlx::Error> {
+    sqlx::query_as!(
+        BookRow,
+        "SELECT b.book_id, b.title, b.subtitle, b.description, b.pages, b.format, b.first_published, b.position
+         FROM book_authors ba JOIN books b USING (book_id)
+         WHERE ba.author_id = $1 AND b.position > $2
+         ORDER BY b.position LIMIT $3",
+        author_id,
+        after,
+        limit
+    )
+    .fetch_all(pool)
+    .await
+}
+
 /// Up to `limit` books added after stream position `after`, in the order they were added, and
 /// how many books there are in all.
 pub async fn books_after(pool: &PgPool, after: i64, limit: i64) -> Result<(Vec<BookRow>, i64), sqlx::Error> {

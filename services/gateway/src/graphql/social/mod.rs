@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::{
     database::{load_error, loader},
-    shared::{app, decode_cursor, encode_cursor, page_size, reached, viewer, ListInfo, Reader},
+    shared::{app, decode_cursor, encode_cursor, page_size, reached, viewer, Author, ListInfo, Reader},
 };
 use crate::{
     auth::Viewer,
@@ -217,6 +217,31 @@ impl FollowPayload {
         reached(ctx, self.position, &[ReadModel::Readers]).await?;
         Ok(Reader::load(ctx, parse_id("readerId", &self.reader_id)?).await?)
     }
+}
+
+/// What following or unfollowing an author did: the position to read it at, and the author.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct AuthorFollowPayload {
+    position: u64,
+    author_id: ID,
+}
+
+#[ComplexObject]
+impl AuthorFollowPayload {
+    /// The author, with their follower count, read once the read models include this change.
+    async fn author(&self, ctx: &Context<'_>) -> Result<Option<Author>> {
+        reached(ctx, self.position, &[ReadModel::Readers]).await?;
+        Ok(Author::load(ctx, parse_id("authorId", &self.author_id)?).await?)
+    }
+}
+
+async fn send_about_author<C: Command<Service = SocialService>>(
+    ctx: &Context<'_>,
+    command: &C,
+) -> Result<AuthorFollowPayload> {
+    let accepted = commands::send(app(ctx), command).await?;
+    Ok(AuthorFollowPayload { position: accepted.position, author_id: ID(accepted.id) })
 }
 
 /// The viewer's metadata and the other reader's id, as the follow and block commands carry them.
@@ -440,6 +465,30 @@ impl SocialMutation {
     ) -> Result<FollowPayload> {
         let (meta, reader_id) = toward(ctx, &reader_id, idempotency_key)?;
         send(ctx, &pb::Unfollow { meta, reader_id }).await
+    }
+
+    /// Follows an author of the catalog; following twice is `ALREADY_EXISTS`.
+    async fn follow_author(
+        &self,
+        ctx: &Context<'_>,
+        author_id: ID,
+        idempotency_key: Option<String>,
+    ) -> Result<AuthorFollowPayload> {
+        let meta = Some(commands::meta(Some(&viewer(ctx)?), idempotency_key)?);
+        let author_id = parse_id("authorId", &author_id)?.to_string();
+        send_about_author(ctx, &pb::FollowAuthor { meta, author_id }).await
+    }
+
+    /// Unfollows an author; one not followed is `NOT_FOUND`.
+    async fn unfollow_author(
+        &self,
+        ctx: &Context<'_>,
+        author_id: ID,
+        idempotency_key: Option<String>,
+    ) -> Result<AuthorFollowPayload> {
+        let meta = Some(commands::meta(Some(&viewer(ctx)?), idempotency_key)?);
+        let author_id = parse_id("authorId", &author_id)?.to_string();
+        send_about_author(ctx, &pb::UnfollowAuthor { meta, author_id }).await
     }
 
     /// Blocks a reader: ends the follows both ways and stops new ones.

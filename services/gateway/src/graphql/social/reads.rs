@@ -1,4 +1,5 @@
-//! The social reads: readers by id or handle, and how many follow each.
+//! The social reads: readers by id or handle, and how many follow each; who follows each
+//! author.
 
 use std::collections::HashMap;
 
@@ -69,4 +70,45 @@ pub async fn reader_by_handle(pool: &PgPool, handle: &str) -> Result<Option<Read
     )
     .fetch_optional(pool)
     .await
+}
+
+/// How many readers follow an author.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AuthorFollowersOf(pub Uuid);
+
+impl Loader<AuthorFollowersOf> for Database {
+    type Value = i64;
+    type Error = Failure;
+
+    async fn load(&self, keys: &[AuthorFollowersOf]) -> Result<HashMap<AuthorFollowersOf, i64>, Failure> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows =
+            sqlx::query!("SELECT author_id, followers FROM author_follower_counts WHERE author_id = ANY($1)", &ids)
+                .fetch_all(&self.0)
+                .await?;
+        Ok(rows.into_iter().map(|row| (AuthorFollowersOf(row.author_id), row.followers)).collect())
+    }
+}
+
+/// Whether a reader follows an author: (reader, author).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FollowsAuthor(pub Uuid, pub Uuid);
+
+impl Loader<FollowsAuthor> for Database {
+    type Value = bool;
+    type Error = Failure;
+
+    async fn load(&self, keys: &[FollowsAuthor]) -> Result<HashMap<FollowsAuthor, bool>, Failure> {
+        let (readers, authors): (Vec<Uuid>, Vec<Uuid>) = keys.iter().map(|k| (k.0, k.1)).unzip();
+        let rows = sqlx::query!(
+            "SELECT f.reader_id, f.author_id FROM author_follows f
+             JOIN UNNEST($1::uuid[], $2::uuid[]) AS k(reader_id, author_id)
+               ON f.reader_id = k.reader_id AND f.author_id = k.author_id",
+            &readers,
+            &authors
+        )
+        .fetch_all(&self.0)
+        .await?;
+        Ok(rows.into_iter().map(|row| (FollowsAuthor(row.reader_id, row.author_id), true)).collect())
+    }
 }

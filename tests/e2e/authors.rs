@@ -1,0 +1,80 @@
+//! Authors as the seed page shows them: their books, paged, and how many; who follows them,
+//! followed and unfollowed by readers, forgotten with a deleted account.
+
+use readstream_e2e::System;
+use readstream_testkit::graphql::GraphQl;
+use serde_json::{json, Value};
+
+use super::{add_seed_book, position, sign_up, ADD_BOOK};
+
+const AUTHOR: &str = "query($a: ID!, $after: String) { author(id: $a) {
+    name booksCount followersCount viewerFollows
+    books(first: 2, after: $after) { edges { node { title } } pageInfo { hasNextPage endCursor } }
+} }";
+const FOLLOW: &str =
+    "mutation($a: ID!) { followAuthor(authorId: $a) { position author { followersCount viewerFollows } } }";
+const UNFOLLOW: &str =
+    "mutation($a: ID!) { unfollowAuthor(authorId: $a) { position author { followersCount viewerFollows } } }";
+
+async fn author_at(client: &GraphQl, author: &Value, at: u64) -> anyhow::Result<Value> {
+    Ok(client.request_at(AUTHOR, json!({ "a": author }), at).await?.data()?["author"].clone())
+}
+
+#[tokio::test]
+async fn an_authors_books_are_paged_and_readers_follow_and_unfollow_them() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (book, _) = add_seed_book(&system).await?;
+    let librarian = system.librarian().await?;
+    let authors = librarian.request("query($b: ID!) { book(id: $b) { authors { id } } }", json!({ "b": book })).await?;
+    let author = authors.data()?["book"]["authors"][0]["id"].clone();
+    let mut at = 0;
+    for title in ["Gulag Voices", "Remembering Stalin's Victims"] {
+        let input = json!({ "title": title, "pages": 300, "authorIds": [author] });
+        at = position(&librarian.request(ADD_BOOK, json!({ "input": input })).await?.data()?["addBook"])?;
+    }
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let (ben, _) = sign_up(&system, "ben").await?;
+
+    let page = author_at(&ana, &author, at).await?;
+    assert_eq!(
+        (&page["name"], &page["booksCount"], &page["followersCount"], &page["viewerFollows"]),
+        (&json!("Kathleen E. Smith"), &json!(3), &json!(0), &json!(false))
+    );
+    let titles = |page: &Value| {
+        page["books"]["edges"].as_array().into_iter().flatten().map(|e| e["node"]["title"].clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(titles(&page), [json!("Moscow 1956"), json!("Gulag Voices")]);
+    let next = ana.request(AUTHOR, json!({ "a": author, "after": page["books"]["pageInfo"]["endCursor"] })).await?;
+    let next = &next.data()?["author"];
+    assert_eq!(titles(next), [json!("Remembering Stalin's Victims")]);
+    assert_eq!(next["books"]["pageInfo"]["hasNextPage"], json!(false));
+
+    let followed = ana.request(FOLLOW, json!({ "a": author })).await?;
+    assert_eq!(followed.data()?["followAuthor"]["author"], json!({ "followersCount": 1, "viewerFollows": true }));
+    let again = ana.request(FOLLOW, json!({ "a": author })).await?;
+    assert_eq!(again.error_code(), Some("ALREADY_EXISTS"), "{:?}", again.0);
+    let followed = ben.request(FOLLOW, json!({ "a": author })).await?;
+    assert_eq!(followed.data()?["followAuthor"]["author"], json!({ "followersCount": 2, "viewerFollows": true }));
+    let unfollowed = ana.request(UNFOLLOW, json!({ "a": author })).await?;
+    assert_eq!(unfollowed.data()?["unfollowAuthor"]["author"], json!({ "followersCount": 1, "viewerFollows": false }));
+    let again = ana.request(UNFOLLOW, json!({ "a": author })).await?;
+    assert_eq!(again.error_code(), Some("NOT_FOUND"), "{:?}", again.0);
+
+    let before = system.stream_messages().await?;
+    let unknown = uuid::Uuid::now_v7().to_string();
+    for (client, id, code) in [(&ana, json!(unknown), "NOT_FOUND"), (&ana, json!("x"), "INVALID_ARGUMENT")] {
+        let refused = client.request(FOLLOW, json!({ "a": id })).await?;
+        assert_eq!(refused.error_code(), Some(code), "{id}: {:?}", refused.0);
+    }
+    let anonymous = system.client().request(FOLLOW, json!({ "a": author })).await?;
+    assert_eq!(anonymous.error_code(), Some("UNAUTHENTICATED"));
+    assert_eq!(system.stream_messages().await?, before, "no refusal appended anything");
+
+    // A deleted account's follows go with it.
+    let deleted =
+        ben.request("mutation { deleteAccount(password: \"correct horse battery\") { forgotten } }", json!({})).await?;
+    assert_eq!(deleted.data()?["deleteAccount"]["forgotten"], json!(true));
+    let page = author_at(&system.client(), &author, system.stream_messages().await?).await?;
+    assert_eq!((&page["followersCount"], &page["viewerFollows"]), (&json!(0), &json!(false)));
+    system.stop().await
+}

@@ -11,12 +11,28 @@ use tokio::sync::mpsc;
 
 use super::{add_seed_book, sign_up, RATE};
 
-/// Takes `service`'s commands in `system`'s namespace and never answers: a hung service.
+/// Takes `service`'s commands in `system`'s namespace and never answers: a hung service. It
+/// returns once another connection's request reaches it (a flush of its own connection was
+/// seen not to be enough under load: the gateway's next command still met no responders).
 async fn hung_service(system: &System, service: &str) -> anyhow::Result<async_nats::Subscriber> {
     let client = async_nats::connect(readstream_testkit::nats_url()).await?;
     let subject = readstream_contracts::command::every_command_of(&system.namespace, service);
-    let commands = client.subscribe(subject).await?;
+    let mut commands = client.subscribe(subject).await?;
     client.flush().await?;
+    let other = async_nats::connect(readstream_testkit::nats_url()).await?;
+    let probe = format!("{}.cmd.{service}.probe", system.namespace);
+    let request = || async_nats::Request::new().timeout(Some(Duration::from_millis(200)));
+    for _ in 0..100 {
+        match other.send_request(probe.clone(), request()).await {
+            Err(err) if err.kind() == async_nats::RequestErrorKind::NoResponders => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            // Delivered and left unanswered, as a hung service does.
+            _ => break,
+        }
+    }
+    // The probes it took are not the test's commands.
+    while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(100), commands.next()).await {}
     Ok(commands)
 }
 

@@ -51,20 +51,25 @@ pub struct Loaded {
     pub reviews: u64,
     pub currently_reading: u64,
     pub want_to_read: u64,
+    /// The seed page's "About the author": her books and followers.
+    pub author_books: u64,
+    pub author_followers: u64,
 }
 
 impl std::fmt::Display for Loaded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "demo data loaded: \"{}\" (book id {}), {} ratings, average {:.2}, {} reviews; {} currently reading, {} want to read",
+            "demo data loaded: \"{}\" (book id {}), {} ratings, average {:.2}, {} reviews; {} currently reading, {} want to read; its author has {} books and {} followers",
             self.title,
             self.book_id,
             self.ratings,
             self.average,
             self.reviews,
             self.currently_reading,
-            self.want_to_read
+            self.want_to_read,
+            self.author_books,
+            self.author_followers
         )
     }
 }
@@ -141,6 +146,19 @@ pub async fn load(gateway: &GraphQl, notify: OnRetry<'_>) -> anyhow::Result<Load
     )
     .await?;
     let book_id = response.data()?["addBook"]["bookId"].as_str().context("no book id")?.to_owned();
+    // "About the author: 4 books": three more of hers, placeholders for her other titles.
+    for other in 2..=4 {
+        let book = json!({ "title": format!("Another book by Kathleen E. Smith ({other})"), "pages": 300, "authorIds": [author_id] });
+        let key = format!("seed:book:{other}");
+        mutate(
+            &librarian,
+            notify,
+            "mutation($book: AddBookInput!, $key: String!) { addBook(input: $book, idempotencyKey: $key) { position } }",
+            json!({ "book": book, "key": key }),
+        )
+        .await?
+        .data()?;
+    }
 
     let stars = [(5, 11), (4, 16), (3, 5), (2, 1)].into_iter().flat_map(|(s, n)| std::iter::repeat_n(s, n));
     // The page's reviews, on the days they were written (the eleventh day is ours); one hides spoilers.
@@ -158,7 +176,7 @@ pub async fn load(gateway: &GraphQl, notify: OnRetry<'_>) -> anyhow::Result<Load
         "2020-02-14",
     ];
     let rate_and_review = |(i, stars): (usize, i64)| {
-        let book_id = &book_id;
+        let (book_id, author_id) = (&book_id, &author_id);
         async move {
             let (rater, _) = reader(gateway, notify, &format!("demo_reader_{:02}", i + 1)).await?;
             let mut last = 0;
@@ -187,7 +205,19 @@ pub async fn load(gateway: &GraphQl, notify: OnRetry<'_>) -> anyhow::Result<Load
                 json!({ "book": book_id, "stars": stars, "key": format!("seed:rating:{book_id}") }),
             )
             .await?;
-            anyhow::Ok(last.max(response.data()?["rateBook"]["position"].as_u64().unwrap_or(0)))
+            last = last.max(response.data()?["rateBook"]["position"].as_u64().unwrap_or(0));
+            // "5 followers": the first five reviewers follow her.
+            if i < 5 {
+                let response = mutate(
+                    &rater,
+                    notify,
+                    "mutation($author: ID!) { followAuthor(authorId: $author, idempotencyKey: \"seed:follow-author\") { position } }",
+                    json!({ "author": author_id }),
+                )
+                .await?;
+                last = last.max(response.data()?["followAuthor"]["position"].as_u64().unwrap_or(0));
+            }
+            anyhow::Ok(last)
         }
     };
     // The page's shelves: 6 readers currently reading it, 141 wanting to read it.
@@ -212,7 +242,10 @@ pub async fn load(gateway: &GraphQl, notify: OnRetry<'_>) -> anyhow::Result<Load
     let last = raters.chain(shelvers).try_fold(0, |last, position| async move { Ok(last.max(position)) }).await?;
     let response = gateway
         .request_at(
-            "query($id: ID!) { book(id: $id) { title ratings { count average reviewCount } shelfCounts { currentlyReading wantToRead } } }",
+            "query($id: ID!) { book(id: $id) {
+                title ratings { count average reviewCount } shelfCounts { currentlyReading wantToRead }
+                authors { booksCount followersCount }
+            } }",
             json!({ "id": book_id }),
             last,
         )
@@ -226,5 +259,7 @@ pub async fn load(gateway: &GraphQl, notify: OnRetry<'_>) -> anyhow::Result<Load
         reviews: book["ratings"]["reviewCount"].as_u64().unwrap_or_default(),
         currently_reading: book["shelfCounts"]["currentlyReading"].as_u64().unwrap_or_default(),
         want_to_read: book["shelfCounts"]["wantToRead"].as_u64().unwrap_or_default(),
+        author_books: book["authors"][0]["booksCount"].as_u64().unwrap_or_default(),
+        author_followers: book["authors"][0]["followersCount"].as_u64().unwrap_or_default(),
     })
 }

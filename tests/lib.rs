@@ -292,3 +292,82 @@ impl System {
         Ok(())
     }
 }
+
+/// What `make bench`'s programs share: a database of their own on the server `DATABASE_URL`
+/// names, and a gateway over it.
+pub mod bench {
+    use std::time::Duration;
+
+    use anyhow::Context as _;
+    use readstream_gateway::limits::LimitsConfig;
+    use readstream_runtime::{config::StartError, DatabaseConfig, NatsConfig};
+    use sqlx::{Connection, PgConnection};
+    use tokio::task::JoinHandle;
+    use tokio_util::sync::CancellationToken;
+
+    /// One bench run's database (`bench_<what>_<run>`, migrated) and namespace on the servers
+    /// `NATS_URL` and `DATABASE_URL` name.
+    pub struct Run {
+        pub nats_url: String,
+        pub database_url: String,
+        pub namespace: String,
+    }
+
+    impl Run {
+        pub async fn start(what: &str) -> anyhow::Result<Self> {
+            let nats_url = std::env::var("NATS_URL").context("set NATS_URL")?;
+            let admin_url = std::env::var("DATABASE_URL").context("set DATABASE_URL")?;
+            let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
+            let mut admin = PgConnection::connect(&admin_url).await?;
+            let name = format!("bench_{what}_{run_id}");
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+            let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
+            let database_url = format!("{base}/{name}");
+            readstream_runtime::db::connect_and_migrate(&DatabaseConfig::new(&database_url), &CancellationToken::new())
+                .await?;
+            Ok(Run { nats_url, database_url, namespace: format!("bench{run_id}") })
+        }
+    }
+
+    /// A gateway over a run's database, with `limits`, on a port of its own.
+    pub struct Gateway {
+        pub base_url: String,
+        shutdown: CancellationToken,
+        task: JoinHandle<Result<(), StartError>>,
+    }
+
+    impl Gateway {
+        /// Starts it and waits until it is ready.
+        pub async fn start(run: &Run, limits: LimitsConfig) -> anyhow::Result<Self> {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let base_url = format!("http://{}", listener.local_addr()?);
+            let shutdown = CancellationToken::new();
+            let config = readstream_gateway::Config {
+                nats: NatsConfig::new(run.nats_url.clone(), run.namespace.clone()),
+                database: DatabaseConfig::new(&run.database_url),
+                addr: listener.local_addr()?,
+                jwt_secret: None,
+                development: true,
+                access_token_lifetime_secs: 60,
+                read_your_writes_timeout_ms: 1_000,
+                command_timeout_ms: 10_000,
+                limits,
+                print_schema: false,
+            };
+            let task = tokio::spawn(readstream_gateway::serve(config, listener, shutdown.clone()));
+            readstream_testkit::ready::Readiness::new().gateway(&base_url).wait(Duration::from_secs(10)).await?;
+            Ok(Gateway { base_url, shutdown, task })
+        }
+
+        pub async fn stop(self) -> anyhow::Result<()> {
+            self.shutdown.cancel();
+            self.task.await??;
+            Ok(())
+        }
+    }
+
+    /// The `p` quantile (0 to 1) of sorted timings.
+    pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+        sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+    }
+}

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use chrono::Utc;
 use readstream_contracts::{Envelope, Event, Metadata, RatingsEvent, Stars};
+use readstream_e2e::bench::percentile;
 use readstream_eventstore::{EventStore, Stored, StreamSettings};
 use readstream_projection::{Delivered, Runner};
 use readstream_projector::feed::Feed;
@@ -97,10 +98,6 @@ async fn fill_feeds(db: &mut PgConnection) -> anyhow::Result<Vec<(u64, Uuid)>> {
     }
     sqlx::query("ANALYZE").execute(&mut *db).await?;
     Ok(viewers)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
 fn millis(d: Duration) -> f64 {

@@ -6,13 +6,11 @@
 //!
 //! Usage: readstream-limits-bench [--requests N]   (NATS_URL and DATABASE_URL point at the servers)
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context as _;
+use readstream_e2e::bench::{self, percentile};
 use readstream_gateway::limits::LimitsConfig;
-use readstream_runtime::{DatabaseConfig, NatsConfig};
-use sqlx::{Connection, PgConnection};
-use tokio_util::sync::CancellationToken;
 
 fn requests() -> anyhow::Result<usize> {
     let args: Vec<String> = std::env::args().collect();
@@ -20,10 +18,6 @@ fn requests() -> anyhow::Result<usize> {
         Some(i) => args.get(i + 1).context("missing value")?.parse().context("--requests"),
         None => Ok(2_000),
     }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
 /// One kind of request: its body, the address it comes from (`None`: a new one each time) and
@@ -38,34 +32,11 @@ struct Case {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let requests = requests()?;
-    let nats_url = std::env::var("NATS_URL").context("set NATS_URL")?;
-    let admin_url = std::env::var("DATABASE_URL").context("set DATABASE_URL")?;
-    let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
-    let mut admin = PgConnection::connect(&admin_url).await?;
-    let name = format!("bench_limits_{run_id}");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
-    let database_url = format!("{}/{name}", admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base));
+    let run = bench::Run::start("limits").await?;
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/graphql", listener.local_addr()?);
-    let shutdown = CancellationToken::new();
-    let config = readstream_gateway::Config {
-        nats: NatsConfig::new(nats_url, format!("bench{run_id}")),
-        database: DatabaseConfig::new(&database_url),
-        addr: listener.local_addr()?,
-        jwt_secret: None,
-        development: true,
-        access_token_lifetime_secs: 60,
-        read_your_writes_timeout_ms: 1_000,
-        command_timeout_ms: 10_000,
-        limits: LimitsConfig { trusted_proxies: vec!["127.0.0.1".parse()?], ..LimitsConfig::PRODUCTION },
-        print_schema: false,
-    };
-    let gateway = tokio::spawn(readstream_gateway::serve(config, listener, shutdown.clone()));
-    readstream_testkit::ready::Readiness::new()
-        .gateway(url.trim_end_matches("/graphql"))
-        .wait(Duration::from_secs(10))
-        .await?;
+    let limits = LimitsConfig { trusted_proxies: vec!["127.0.0.1".parse()?], ..LimitsConfig::PRODUCTION };
+    let gateway = bench::Gateway::start(&run, limits).await?;
+    let url = format!("{}/graphql", gateway.base_url);
 
     let query = |query: &str| serde_json::json!({ "query": query }).to_string();
     let roots: String = (0..21).map(|i| format!("r{i}: __typename ")).collect();
@@ -122,7 +93,5 @@ async fn main() -> anyhow::Result<()> {
             timings.len()
         );
     }
-    shutdown.cancel();
-    gateway.await??;
-    Ok(())
+    gateway.stop().await
 }

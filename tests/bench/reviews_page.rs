@@ -8,11 +8,11 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use readstream_runtime::{DatabaseConfig, NatsConfig};
+use readstream_e2e::bench::{self, percentile};
+use readstream_gateway::limits::LimitsConfig;
 use readstream_testkit::graphql::GraphQl;
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
-use tokio_util::sync::CancellationToken;
 
 const QUERY: &str = "query($id: ID!, $order: ReviewOrder!) { book(id: $id) {
     reviews(first: 20, orderBy: $order) {
@@ -77,48 +77,20 @@ async fn fill(db: &mut PgConnection, book: i64, count: i64, first_reader: i64) -
     Ok(())
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let big = arg("--reviews", 1_000_000)? as i64;
     let requests = arg("--requests", 500)? as usize;
-    let nats_url = std::env::var("NATS_URL").context("set NATS_URL")?;
-    let admin_url = std::env::var("DATABASE_URL").context("set DATABASE_URL")?;
-    let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
-
-    let mut admin = PgConnection::connect(&admin_url).await?;
-    let name = format!("bench_reviews_{run_id}");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
-    let database_url = format!("{}/{name}", admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base));
-    readstream_runtime::db::connect_and_migrate(&DatabaseConfig::new(&database_url), &CancellationToken::new()).await?;
-    let mut db = PgConnection::connect(&database_url).await?;
+    let run = bench::Run::start("reviews").await?;
+    let mut db = PgConnection::connect(&run.database_url).await?;
     let started = Instant::now();
     fill(&mut db, 1, 10, 1).await?;
     fill(&mut db, 2, big, 11).await?;
     sqlx::query("ANALYZE").execute(&mut db).await?;
     println!("filled the read models with 10 + {big} reviews in {:.1} s", started.elapsed().as_secs_f64());
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base_url = format!("http://{}", listener.local_addr()?);
-    let shutdown = CancellationToken::new();
-    let config = readstream_gateway::Config {
-        nats: NatsConfig::new(nats_url, format!("bench{run_id}")),
-        database: DatabaseConfig::new(&database_url),
-        addr: listener.local_addr()?,
-        jwt_secret: None,
-        development: true,
-        access_token_lifetime_secs: 60,
-        read_your_writes_timeout_ms: 1_000,
-        command_timeout_ms: 10_000,
-        limits: readstream_gateway::limits::LimitsConfig::without_rate_limits(),
-        print_schema: false,
-    };
-    let gateway = tokio::spawn(readstream_gateway::serve(config, listener, shutdown.clone()));
-    readstream_testkit::ready::Readiness::new().gateway(&base_url).wait(Duration::from_secs(10)).await?;
-    let client = GraphQl::new(&base_url);
+    let gateway = bench::Gateway::start(&run, LimitsConfig::without_rate_limits()).await?;
+    let client = GraphQl::new(&gateway.base_url);
 
     println!();
     println!("first page of a book's reviews (20, through GraphQL over HTTP), {requests} requests each");
@@ -151,7 +123,5 @@ async fn main() -> anyhow::Result<()> {
             large.0.as_secs_f64() / small.0.as_secs_f64()
         );
     }
-    shutdown.cancel();
-    gateway.await??;
-    Ok(())
+    gateway.stop().await
 }

@@ -7,14 +7,14 @@
 //! Usage: readstream-search-bench [--books N] [--requests N]; needs NATS_URL and DATABASE_URL
 //! (a server where it may create a database).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context as _;
-use readstream_runtime::{DatabaseConfig, NatsConfig};
+use readstream_e2e::bench::{self, percentile};
+use readstream_gateway::limits::LimitsConfig;
 use readstream_testkit::graphql::GraphQl;
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
-use tokio_util::sync::CancellationToken;
 
 const QUERY: &str = "query($q: String!) { search(query: $q, first: 20) {
     edges { node { __typename ... on Book { id title } ... on Author { id name } } }
@@ -44,10 +44,6 @@ fn arg(name: &str, default: u64) -> anyhow::Result<u64> {
         Some(i) => args.get(i + 1).context("missing value")?.parse().context(name.to_owned()),
         None => Ok(default),
     }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
 /// `text` with its middle letter changed: a typo.
@@ -100,16 +96,8 @@ async fn fill(db: &mut PgConnection, books: i64) -> anyhow::Result<()> {
 async fn main() -> anyhow::Result<()> {
     let books = arg("--books", 1_000_000)? as i64;
     let requests = arg("--requests", 500)? as usize;
-    let nats_url = std::env::var("NATS_URL").context("set NATS_URL")?;
-    let admin_url = std::env::var("DATABASE_URL").context("set DATABASE_URL")?;
-    let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
-
-    let mut admin = PgConnection::connect(&admin_url).await?;
-    let name = format!("bench_search_{run_id}");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
-    let database_url = format!("{}/{name}", admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base));
-    readstream_runtime::db::connect_and_migrate(&DatabaseConfig::new(&database_url), &CancellationToken::new()).await?;
-    let mut db = PgConnection::connect(&database_url).await?;
+    let run = bench::Run::start("search").await?;
+    let mut db = PgConnection::connect(&run.database_url).await?;
     let started = Instant::now();
     fill(&mut db, books).await?;
     // As autovacuum leaves a table: GIN's pending list (where new rows wait to be merged into
@@ -134,24 +122,8 @@ async fn main() -> anyhow::Result<()> {
     let queries: Vec<(String, String)> =
         titles.iter().zip(&names).flat_map(|(t, n)| [(mistyped(t), t.clone()), (mistyped(n), n.clone())]).collect();
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base_url = format!("http://{}", listener.local_addr()?);
-    let shutdown = CancellationToken::new();
-    let config = readstream_gateway::Config {
-        nats: NatsConfig::new(nats_url, format!("bench{run_id}")),
-        database: DatabaseConfig::new(&database_url),
-        addr: listener.local_addr()?,
-        jwt_secret: None,
-        development: true,
-        access_token_lifetime_secs: 60,
-        read_your_writes_timeout_ms: 1_000,
-        command_timeout_ms: 10_000,
-        limits: readstream_gateway::limits::LimitsConfig::without_rate_limits(),
-        print_schema: false,
-    };
-    let gateway = tokio::spawn(readstream_gateway::serve(config, listener, shutdown.clone()));
-    readstream_testkit::ready::Readiness::new().gateway(&base_url).wait(Duration::from_secs(10)).await?;
-    let client = GraphQl::new(&base_url);
+    let gateway = bench::Gateway::start(&run, LimitsConfig::without_rate_limits()).await?;
+    let client = GraphQl::new(&gateway.base_url);
 
     let (mut timings, mut found_first) = (Vec::with_capacity(requests), 0);
     for i in 0..requests + 50 {
@@ -174,7 +146,5 @@ async fn main() -> anyhow::Result<()> {
         percentile(&timings, 0.99).as_secs_f64() * 1e3,
         100.0 * found_first as f64 / requests as f64
     );
-    shutdown.cancel();
-    gateway.await??;
-    Ok(())
+    gateway.stop().await
 }

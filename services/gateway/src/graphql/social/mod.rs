@@ -236,6 +236,16 @@ impl AuthorFollowPayload {
     }
 }
 
+/// The viewer's metadata and the author's id, as the author follow commands carry them.
+fn toward_author(
+    ctx: &Context<'_>,
+    author_id: &ID,
+    idempotency_key: Option<String>,
+) -> Result<(Option<pb::CommandMeta>, String), ApiError> {
+    let viewer = viewer(ctx)?;
+    Ok((Some(commands::meta(Some(&viewer), idempotency_key)?), parse_id("authorId", author_id)?.to_string()))
+}
+
 async fn send_about_author<C: Command<Service = SocialService>>(
     ctx: &Context<'_>,
     command: &C,
@@ -474,8 +484,7 @@ impl SocialMutation {
         author_id: ID,
         idempotency_key: Option<String>,
     ) -> Result<AuthorFollowPayload> {
-        let meta = Some(commands::meta(Some(&viewer(ctx)?), idempotency_key)?);
-        let author_id = parse_id("authorId", &author_id)?.to_string();
+        let (meta, author_id) = toward_author(ctx, &author_id, idempotency_key)?;
         send_about_author(ctx, &pb::FollowAuthor { meta, author_id }).await
     }
 
@@ -486,8 +495,7 @@ impl SocialMutation {
         author_id: ID,
         idempotency_key: Option<String>,
     ) -> Result<AuthorFollowPayload> {
-        let meta = Some(commands::meta(Some(&viewer(ctx)?), idempotency_key)?);
-        let author_id = parse_id("authorId", &author_id)?.to_string();
+        let (meta, author_id) = toward_author(ctx, &author_id, idempotency_key)?;
         send_about_author(ctx, &pb::UnfollowAuthor { meta, author_id }).await
     }
 

@@ -60,10 +60,7 @@ impl SearchQuery {
             first @ 1..=MAX_PAGE => i64::from(first),
             _ => return Err(ApiError::invalid("first", format!("first is 1 to {MAX_PAGE}")).into()),
         };
-        let offset = match after {
-            Some(cursor) => parse_cursor(&cursor)? + 1,
-            None => 0,
-        };
+        let after = after.as_deref().map(parse_cursor).transpose()?;
         let kinds = kinds.unwrap_or_else(|| vec![SearchKind::Book, SearchKind::Author, SearchKind::Reader]);
         let isbn = Isbn::parse("query", query).ok().map(|isbn| isbn.to_string());
         let viewer = ctx.data_opt::<crate::auth::Viewer>().map(|viewer| viewer.reader_id);
@@ -72,13 +69,13 @@ impl SearchQuery {
             authors: kinds.contains(&SearchKind::Author),
             readers: kinds.contains(&SearchKind::Reader),
         };
-        let mut hits = reads::search(&app(ctx).pool, query, isbn.as_deref(), wanted, viewer, offset, limit + 1)
+        let mut hits = reads::search(&app(ctx).pool, query, isbn.as_deref(), wanted, viewer, after, limit + 1)
             .await
             .map_err(ApiError::from)?;
         let has_next = hits.len() as i64 > limit;
         hits.truncate(limit as usize);
-        let mut connection = Connection::new(offset > 0, has_next);
-        for (i, hit) in hits.into_iter().enumerate() {
+        let mut connection = Connection::new(after.is_some(), has_next);
+        for hit in hits {
             let found = match hit.kind {
                 reads::Kind::Book => Book::load(ctx, hit.id).await?.map(SearchHit::Book),
                 reads::Kind::Author => Author::load(ctx, hit.id).await?.map(SearchHit::Author),
@@ -86,17 +83,26 @@ impl SearchQuery {
             };
             // Gone between the two reads (an account deleted): left out of this page.
             if let Some(found) = found {
-                connection.edges.push(Edge::new(encode_cursor(SEARCH_CURSOR, &(offset + i as i64).to_string()), found));
+                connection.edges.push(Edge::new(cursor(hit.key), found));
             }
         }
         Ok(connection)
     }
 }
 
-fn parse_cursor(cursor: &str) -> Result<i64, ApiError> {
-    decode_cursor(SEARCH_CURSOR, "after", cursor)?
-        .parse::<i64>()
-        .ok()
-        .filter(|offset| *offset >= 0)
-        .ok_or_else(|| ApiError::invalid("after", "after is not a cursor of this list"))
+/// A keyset cursor: the hit's score (its bits, so it comes back exact), kind and position.
+fn cursor(key: reads::Key) -> String {
+    encode_cursor(SEARCH_CURSOR, &format!("{:x}.{}.{}", key.score.to_bits(), key.kind, key.position))
+}
+
+fn parse_cursor(cursor: &str) -> Result<reads::Key, ApiError> {
+    let key = decode_cursor(SEARCH_CURSOR, "after", cursor)?;
+    let mut parts = key.split('.');
+    let parsed = (|| {
+        let score = f32::from_bits(u32::from_str_radix(parts.next()?, 16).ok()?);
+        let kind = parts.next()?.parse().ok()?;
+        let position = parts.next()?.parse().ok()?;
+        (score.is_finite() && parts.next().is_none()).then_some(reads::Key { score, kind, position })
+    })();
+    parsed.ok_or_else(|| ApiError::invalid("after", "after is not a cursor of this list"))
 }

@@ -22,9 +22,20 @@ pub struct Wanted {
 pub struct Hit {
     pub kind: Kind,
     pub id: Uuid,
+    /// Where it stands in the order: the key of the next page's `after`.
+    pub key: Key,
 }
 
-/// Hits `offset..offset + limit`, best first. A book scores by how much of `query` its title
+/// A hit's place in the order: score (highest first), kind (books, authors, readers), and
+/// position (earliest added first).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Key {
+    pub score: f32,
+    pub kind: i32,
+    pub position: i64,
+}
+
+/// Up to `limit` hits after `after` (from the first when `None`), best first. A book scores by how much of `query` its title
 /// and subtitle hold (pg_trgm's word similarity, which forgives a typo or two), or nine tenths
 /// of its best-matching author's; an edition's exact ISBN outranks everything. Ties go to books,
 /// then authors, then readers, and to the earliest added.
@@ -34,7 +45,7 @@ pub async fn search(
     isbn: Option<&str>,
     wanted: Wanted,
     viewer: Option<Uuid>,
-    offset: i64,
+    after: Option<Key>,
     limit: i64,
 ) -> Result<Vec<Hit>, sqlx::Error> {
     let rows = sqlx::query!(
@@ -68,19 +79,23 @@ pub async fn search(
                AND NOT EXISTS (
                    SELECT 1 FROM blocks
                    WHERE (blocker_id = r.reader_id AND blocked_id = $6) OR (blocker_id = $6 AND blocked_id = r.reader_id))
-         )
-         SELECT kind AS "kind!", id AS "id!"
-         FROM hits
-         GROUP BY kind, id
-         ORDER BY max(score) DESC, kind, min(position)
-         OFFSET $7 LIMIT $8"#,
+         ),
+         ranked AS (SELECT kind, id, max(score) AS score, min(position) AS position FROM hits GROUP BY kind, id)
+         SELECT kind AS "kind!", id AS "id!", score AS "score!", position AS "position!"
+         FROM ranked
+         WHERE $7::real IS NULL
+            OR score < $7 OR (score = $7 AND (kind > $8 OR (kind = $8 AND position > $9)))
+         ORDER BY score DESC, kind, position
+         LIMIT $10"#,
         query,
         isbn,
         wanted.books,
         wanted.authors,
         wanted.readers,
         viewer,
-        offset,
+        after.map(|key| key.score),
+        after.map(|key| key.kind),
+        after.map(|key| key.position),
         limit
     )
     .fetch_all(pool)
@@ -94,6 +109,7 @@ pub async fn search(
                 _ => Kind::Reader,
             },
             id: row.id,
+            key: Key { score: row.score, kind: row.kind, position: row.position },
         })
         .collect())
 }

@@ -78,3 +78,24 @@ async fn an_authors_books_are_paged_and_readers_follow_and_unfollow_them() -> an
     assert_eq!((&page["followersCount"], &page["viewerFollows"]), (&json!(0), &json!(false)));
     system.stop().await
 }
+
+#[tokio::test]
+async fn one_reader_following_an_author_twice_at_once_follows_once() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (book, _) = add_seed_book(&system).await?;
+    let authors =
+        system.client().request("query($b: ID!) { book(id: $b) { authors { id } } }", json!({ "b": book })).await?;
+    let author = authors.data()?["book"]["authors"][0]["id"].clone();
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let before = system.stream_messages().await?;
+    let follow = "mutation($a: ID!) { followAuthor(authorId: $a) { position } }";
+    let (first, second) =
+        tokio::join!(ana.request(follow, json!({ "a": author })), ana.request(follow, json!({ "a": author })));
+    let mut codes = vec![first?.error_code().map(str::to_owned), second?.error_code().map(str::to_owned)];
+    codes.sort();
+    assert_eq!(codes, [None, Some("ALREADY_EXISTS".to_owned())]);
+    let at = system.stream_messages().await?;
+    assert_eq!(at, before + 1, "one follow appended");
+    assert_eq!(author_at(&ana, &author, at).await?["followersCount"], json!(1));
+    system.stop().await
+}

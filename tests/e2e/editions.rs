@@ -117,3 +117,21 @@ async fn an_edition_is_refused_for_a_taken_isbn_a_reader_an_unknown_book_or_a_ba
     assert_eq!(system.stream_messages().await?, before, "no refusal appended anything");
     system.stop().await
 }
+
+#[tokio::test]
+async fn one_isbn_added_twice_at_once_to_two_books_is_one_edition() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (book, _) = add_seed_book(&system).await?;
+    let (other, _) = add_seed_book(&system).await?;
+    let librarian = system.librarian().await?;
+    let before = system.stream_messages().await?;
+    let (first, second) = tokio::join!(
+        librarian.request(ADD_EDITION, json!({ "input": { "bookId": book, "isbn": "9780140449136" } })),
+        librarian.request(ADD_EDITION, json!({ "input": { "bookId": other, "isbn": "0140449132" } })),
+    );
+    let mut codes = vec![first?.error_code().map(str::to_owned), second?.error_code().map(str::to_owned)];
+    codes.sort();
+    assert_eq!(codes, [None, Some("ALREADY_EXISTS".to_owned())]);
+    assert_eq!(system.stream_messages().await?, before + 1, "one edition appended");
+    system.stop().await
+}

@@ -1,11 +1,12 @@
 //! Authors as the seed page shows them: their books, paged, and how many; who follows them,
-//! followed and unfollowed by readers, forgotten with a deleted account.
+//! followed and unfollowed by readers, forgotten with a deleted account; and a followed
+//! author's new book in the follower's feed.
 
 use readstream_e2e::System;
 use readstream_testkit::graphql::GraphQl;
 use serde_json::{json, Value};
 
-use super::{add_seed_book, position, sign_up, ADD_BOOK};
+use super::{add_seed_book, position, sign_up, ADD_AUTHOR, ADD_BOOK};
 
 const AUTHOR: &str = "query($a: ID!, $after: String) { author(id: $a) {
     name booksCount followersCount viewerFollows
@@ -97,5 +98,63 @@ async fn one_reader_following_an_author_twice_at_once_follows_once() -> anyhow::
     let at = system.stream_messages().await?;
     assert_eq!(at, before + 1, "one follow appended");
     assert_eq!(author_at(&ana, &author, at).await?["followersCount"], json!(1));
+    system.stop().await
+}
+
+const NEW_BOOKS: &str =
+    "{ viewer { feed(kinds: [NEW_BOOK]) { edges { node { kind reader { handle } author { name } book { title } } } } } }";
+
+fn new_books(feed: &Value) -> Vec<(String, String)> {
+    feed["viewer"]["feed"]["edges"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            assert_eq!(e["node"]["reader"], Value::Null, "a new book is an author's, not a reader's");
+            let name = e["node"]["author"]["name"].as_str().unwrap_or_default().to_owned();
+            (name, e["node"]["book"]["title"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_followed_authors_new_book_reaches_the_followers_feed_once_and_the_back_catalog_does_not() -> anyhow::Result<()>
+{
+    let system = System::start().await?;
+    let (book, _) = add_seed_book(&system).await?;
+    let librarian = system.librarian().await?;
+    let authors = librarian.request("query($b: ID!) { book(id: $b) { authors { id } } }", json!({ "b": book })).await?;
+    let smith = authors.data()?["book"]["authors"][0]["id"].clone();
+    let added = librarian.request(ADD_AUTHOR, json!({ "name": "Anne Applebaum" })).await?;
+    let applebaum = added.data()?["addAuthor"]["authorId"].clone();
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let (ben, _) = sign_up(&system, "ben").await?;
+    let (cyd, _) = sign_up(&system, "cyd").await?;
+    ana.request(FOLLOW, json!({ "a": smith })).await?.data()?;
+    // Ben follows both authors of the co-written book, and gets it once.
+    ben.request(FOLLOW, json!({ "a": smith })).await?.data()?;
+    ben.request(FOLLOW, json!({ "a": applebaum })).await?.data()?;
+
+    let today = chrono::Utc::now().date_naive().to_string();
+    let add = |title: &str, authors: Value, published: Option<&str>| {
+        json!({ "input": { "title": title, "pages": 300, "authorIds": authors, "firstPublished": published } })
+    };
+    librarian.request(ADD_BOOK, add("Gulag Voices", json!([smith]), Some("2011-01-01"))).await?.data()?;
+    librarian.request(ADD_BOOK, add("Stalin's Victims", json!([smith, applebaum]), Some(&today))).await?.data()?;
+    let at = position(
+        &librarian.request(ADD_BOOK, add("Untitled Memoir", json!([smith]), None)).await?.data()?["addBook"],
+    )?;
+
+    let smiths = |title: &str| ("Kathleen E. Smith".to_owned(), title.to_owned());
+    let ana_feed = ana.request_at(NEW_BOOKS, json!({}), at).await?;
+    assert_eq!(new_books(ana_feed.data()?), [smiths("Untitled Memoir"), smiths("Stalin's Victims")]);
+    let ben_feed = ben.request_at(NEW_BOOKS, json!({}), at).await?;
+    assert_eq!(new_books(ben_feed.data()?), [smiths("Untitled Memoir"), smiths("Stalin's Victims")]);
+    let cy_feed = cyd.request_at(NEW_BOOKS, json!({}), at).await?;
+    assert_eq!(new_books(cy_feed.data()?), [], "no follow, no new books");
+
+    // Unfollowing an author takes their books out of the feed.
+    let at = position(&ana.request(UNFOLLOW, json!({ "a": smith })).await?.data()?["unfollowAuthor"])?;
+    assert_eq!(new_books(ana.request_at(NEW_BOOKS, json!({}), at).await?.data()?), []);
     system.stop().await
 }

@@ -1,5 +1,6 @@
 //! Activity feeds. Each activity (started, finished, did not finish, want to read, rated,
-//! reviewed, liked a review, followed someone) is written once to `activities`; for an actor
+//! reviewed, liked a review, followed someone, and an author's new book) is written once to
+//! `activities`; for an actor
 //! with at most `fanout_limit` followers it is also written into each follower's
 //! `feed_items` (fan-out on write). Above the limit it is not: the gateway merges such actors'
 //! activities into their followers' feeds when they read them, so one rating by an account
@@ -15,7 +16,8 @@ use bytes::Bytes;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use prost::Message;
 use readstream_contracts::{
-    proto::live::v1 as live, social, Event, RatingsEvent, ReadModel, ReadingEvent, ReviewsEvent, SocialEvent,
+    proto::live::v1 as live, social, BookAdded, CatalogEvent, Event, RatingsEvent, ReadModel, ReadingEvent, ReviewsEvent,
+    SocialEvent,
 };
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
@@ -24,6 +26,10 @@ use uuid::Uuid;
 
 /// Activities dated further back than this before they were recorded reach no feed.
 pub const BACKDATED_AFTER_DAYS: i64 = 7;
+/// A book added to the catalog reaches its authors' followers when it was first published at
+/// most this long before (or its date is unknown): a new release, not the back catalog a
+/// librarian fills in.
+pub const NEW_BOOK_WITHIN_DAYS: i64 = 90;
 
 pub struct Feed {
     pub namespace: String,
@@ -100,8 +106,34 @@ fn activity(event: &Event) -> Option<Deed> {
             followee_id: Some(followee_id),
             day: None,
         },
+        // The first author is the activity's actor; the followers of every author get it.
+        Event::Catalog(CatalogEvent::BookAdded(BookAdded { book_id, ref author_ids, first_published, .. })) => {
+            Deed::on_book(*author_ids.first()?, "new_book", book_id, first_published)
+        }
         _ => return None,
     })
+}
+
+/// Whose followers see an activity: its actor's, and for a new book every author's.
+fn followed_through(event: &Event, actor_id: Uuid) -> Vec<Uuid> {
+    match event {
+        Event::Catalog(CatalogEvent::BookAdded(added)) => added.author_ids.clone(),
+        _ => vec![actor_id],
+    }
+}
+
+/// A follow of a reader or of an author, as (follower, followed): the feed keeps both in one
+/// graph (reader and author ids never meet: each is the UUIDv5 of its own command id).
+fn follow(event: &Event) -> Option<(bool, Pair)> {
+    match *event {
+        Event::Social(SocialEvent::ReaderFollowed { follower_id, followee_id }) => Some((true, (follower_id, followee_id))),
+        Event::Social(SocialEvent::ReaderUnfollowed { follower_id, followee_id }) => {
+            Some((false, (follower_id, followee_id)))
+        }
+        Event::Social(SocialEvent::AuthorFollowed { reader_id, author_id }) => Some((true, (reader_id, author_id))),
+        Event::Social(SocialEvent::AuthorUnfollowed { reader_id, author_id }) => Some((false, (reader_id, author_id))),
+        _ => None,
+    }
 }
 
 type Pair = (Uuid, Uuid);
@@ -111,10 +143,9 @@ fn actors(batch: &[Stored]) -> Vec<Uuid> {
     batch
         .iter()
         .flat_map(|s| &s.envelope.events)
-        .filter_map(|e| match &e.event {
-            Event::Social(SocialEvent::ReaderFollowed { followee_id, .. })
-            | Event::Social(SocialEvent::ReaderUnfollowed { followee_id, .. }) => Some(*followee_id),
-            event => activity(event).map(|deed| deed.actor_id),
+        .flat_map(|e| match follow(&e.event) {
+            Some((_, (_, followee_id))) => vec![followee_id],
+            None => activity(&e.event).map(|deed| followed_through(&e.event, deed.actor_id)).unwrap_or_default(),
         })
         .filter(|actor| seen.insert(*actor))
         .collect()
@@ -188,8 +219,8 @@ impl Projection for Feed {
             let position = stored.position as i64;
             let occurred_at = stored.envelope.meta.occurred_at;
             for (index, recorded) in stored.envelope.events.iter().enumerate() {
-                match recorded.event {
-                    Event::Social(SocialEvent::ReaderFollowed { follower_id, followee_id }) => {
+                match follow(&recorded.event) {
+                    Some((true, (follower_id, followee_id))) => {
                         *counts.entry(followee_id).or_default() += 1;
                         follows.push((follower_id, followee_id));
                         unfollows.retain(|pair| *pair != (follower_id, followee_id));
@@ -197,7 +228,7 @@ impl Projection for Feed {
                             followers.entry(followee_id).or_default().insert(follower_id);
                         }
                     }
-                    Event::Social(SocialEvent::ReaderUnfollowed { follower_id, followee_id }) => {
+                    Some((false, (follower_id, followee_id))) => {
                         *counts.entry(followee_id).or_default() -= 1;
                         unfollows.push((follower_id, followee_id));
                         cleared.push((follower_id, followee_id));
@@ -208,19 +239,26 @@ impl Projection for Feed {
                         // Unfollowing removes that reader's items from the feed.
                         items.retain(|item| (item.0, item.3) != (follower_id, followee_id));
                     }
-                    _ => {}
+                    None => {}
                 }
                 let Some(Deed { actor_id, kind, book_id, review_id, stars, followee_id, day }) =
                     activity(&recorded.event)
                 else {
                     continue;
                 };
-                let backdated =
-                    day.is_some_and(|day| day < (occurred_at - Duration::days(BACKDATED_AFTER_DAYS)).date_naive());
-                let fan_out = !unloaded.contains(&actor_id) && counts.get(&actor_id).copied().unwrap_or(0) <= limit;
-                if fan_out && !backdated {
-                    for follower in followers.get(&actor_id).into_iter().flatten() {
-                        items.push((*follower, position, index as i32, actor_id, kind));
+                let within = if kind == "new_book" { NEW_BOOK_WITHIN_DAYS } else { BACKDATED_AFTER_DAYS };
+                let backdated = day.is_some_and(|day| day < (occurred_at - Duration::days(within)).date_naive());
+                let fans_out = |actor: &Uuid| !unloaded.contains(actor) && counts.get(actor).copied().unwrap_or(0) <= limit;
+                let fan_out = fans_out(&actor_id);
+                if !backdated {
+                    // A follower of two of a book's authors gets it once, under the first.
+                    let mut reached = HashSet::new();
+                    for followed in followed_through(&recorded.event, actor_id).iter().filter(|a| fans_out(a)) {
+                        for follower in followers.get(followed).into_iter().flatten() {
+                            if reached.insert(*follower) {
+                                items.push((*follower, position, index as i32, *followed, kind));
+                            }
+                        }
                     }
                 }
                 activities.push(Activity {

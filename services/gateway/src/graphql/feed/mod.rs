@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::{
     reading::ShelfStatus,
     reviews::{load_review, Review},
-    shared::{app, decode_cursor, encode_cursor, page_size, viewer, Book, ListInfo, Reader},
+    shared::{app, decode_cursor, encode_cursor, page_size, viewer, Author, Book, ListInfo, Reader},
 };
 use crate::{
     error::ApiError,
@@ -32,6 +32,8 @@ pub enum ActivityKind {
     Reviewed,
     LikedReview,
     Followed,
+    /// A followed author's new book.
+    NewBook,
 }
 
 impl ActivityKind {
@@ -45,6 +47,7 @@ impl ActivityKind {
             Self::Reviewed => "reviewed",
             Self::LikedReview => "liked_review",
             Self::Followed => "followed",
+            Self::NewBook => "new_book",
         }
     }
 
@@ -58,13 +61,14 @@ impl ActivityKind {
             Self::Reviewed,
             Self::LikedReview,
             Self::Followed,
+            Self::NewBook,
         ]
         .into_iter()
         .find(|k| k.as_db() == kind)
     }
 }
 
-/// Something a followed reader did.
+/// Something a followed reader did, or a followed author's new book.
 #[derive(Debug, Clone, SimpleObject)]
 #[graphql(complex)]
 pub struct FeedItem {
@@ -88,9 +92,20 @@ pub struct FeedItem {
 
 #[ComplexObject]
 impl FeedItem {
-    /// Who did it.
+    /// Who did it (null for a new book: `author` wrote it).
     async fn reader(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
+        if self.kind == ActivityKind::NewBook {
+            return Ok(None);
+        }
         Ok(Reader::load(ctx, self.actor_id).await?)
+    }
+
+    /// The author, for a new book (its first author).
+    async fn author(&self, ctx: &Context<'_>) -> Result<Option<Author>> {
+        if self.kind != ActivityKind::NewBook {
+            return Ok(None);
+        }
+        Ok(Author::load(ctx, self.actor_id).await?)
     }
 
     async fn book(&self, ctx: &Context<'_>) -> Result<Option<Book>> {

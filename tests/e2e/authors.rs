@@ -118,8 +118,8 @@ fn new_books(feed: &Value) -> Vec<(String, String)> {
 }
 
 #[tokio::test]
-async fn a_followed_authors_new_book_reaches_the_followers_feed_once_and_the_back_catalog_does_not() -> anyhow::Result<()>
-{
+async fn a_followed_authors_new_book_reaches_the_followers_feed_once_and_the_back_catalog_does_not(
+) -> anyhow::Result<()> {
     let system = System::start().await?;
     let (book, _) = add_seed_book(&system).await?;
     let librarian = system.librarian().await?;
@@ -136,14 +136,11 @@ async fn a_followed_authors_new_book_reaches_the_followers_feed_once_and_the_bac
     ben.request(FOLLOW, json!({ "a": applebaum })).await?.data()?;
 
     let today = chrono::Utc::now().date_naive().to_string();
-    let add = |title: &str, authors: Value, published: Option<&str>| {
-        json!({ "input": { "title": title, "pages": 300, "authorIds": authors, "firstPublished": published } })
-    };
+    let add = |title: &str, authors: Value, published: Option<&str>| json!({ "input": { "title": title, "pages": 300, "authorIds": authors, "firstPublished": published } });
     librarian.request(ADD_BOOK, add("Gulag Voices", json!([smith]), Some("2011-01-01"))).await?.data()?;
     librarian.request(ADD_BOOK, add("Stalin's Victims", json!([smith, applebaum]), Some(&today))).await?.data()?;
-    let at = position(
-        &librarian.request(ADD_BOOK, add("Untitled Memoir", json!([smith]), None)).await?.data()?["addBook"],
-    )?;
+    let at =
+        position(&librarian.request(ADD_BOOK, add("Untitled Memoir", json!([smith]), None)).await?.data()?["addBook"])?;
 
     let smiths = |title: &str| ("Kathleen E. Smith".to_owned(), title.to_owned());
     let ana_feed = ana.request_at(NEW_BOOKS, json!({}), at).await?;

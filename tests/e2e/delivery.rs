@@ -94,6 +94,8 @@ async fn the_demo_loader_retries_a_command_no_service_took_until_the_service_run
     let loaded = tokio::time::timeout(Duration::from_secs(120), loading).await???;
     assert_eq!((loaded.ratings, loaded.reviews), (33, 11));
     assert_eq!((loaded.currently_reading, loaded.want_to_read), (6, 141));
+    assert_eq!((loaded.author_books, loaded.author_followers), (4, 5));
+    assert_eq!((loaded.reviewer_author_books, loaded.reviewer_author_followers), (3, 27));
     system.stop().await
 }
 

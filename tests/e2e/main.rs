@@ -4,6 +4,7 @@ mod accounts;
 mod authors;
 mod delivery;
 mod editions;
+mod edits;
 mod faults;
 mod feed;
 mod hostile;

@@ -199,7 +199,8 @@ fn ten_starts_from_clean_data_each_load_the_demo_and_print_the_url() -> anyhow::
             start.printed("demo data loaded: \"Moscow 1956\"")
                 && start.printed(", 33 ratings, average ")
                 && start.printed(
-                    ", 11 reviews; 6 currently reading, 141 want to read; its author has 4 books and 5 followers"
+                    ", 11 reviews; 6 currently reading, 141 want to read; its author has 4 books and 5 followers; \
+                     its first reviewer is an author of 3 books with 27 followers"
                 ),
             "start {attempt} did not load the demo data:\n{}",
             start.transcript()

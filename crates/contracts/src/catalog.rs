@@ -17,7 +17,15 @@ impl Service for CatalogService {
     const NAME: &'static str = "catalog";
 }
 
-commands!(CatalogService { AddAuthor => "add_author", AddBook => "add_book", AddEdition => "add_edition" });
+commands!(CatalogService {
+    AddAuthor => "add_author",
+    AddBook => "add_book",
+    AddEdition => "add_edition",
+    EditAuthor => "edit_author",
+    EditBook => "edit_book",
+    LinkAuthorProfile => "link_author_profile",
+    UnlinkAuthorProfile => "unlink_author_profile",
+});
 
 /// An author's events.
 pub fn author(author_id: Uuid) -> Aggregate {
@@ -34,12 +42,34 @@ pub fn edition(isbn: Isbn) -> Aggregate {
     Aggregate::new(format!("catalog.edition.{isbn}"))
 }
 
-/// A catalog fact: an author, a book or an edition of a book was added.
+/// A catalog fact: an author, a book or an edition of a book was added, a librarian edited
+/// one, or linked an author to a reader's account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CatalogEvent {
-    AuthorAdded { author_id: Uuid, name: String, bio: String },
-    BookAdded(BookAdded),
+    AuthorAdded {
+        author_id: Uuid,
+        name: String,
+        bio: String,
+    },
+    BookAdded(BookDetails),
     EditionAdded(EditionAdded),
+    /// The name and bio after the edit.
+    AuthorEdited {
+        author_id: Uuid,
+        name: String,
+        bio: String,
+    },
+    /// Every field of the work after the edit.
+    BookEdited(BookDetails),
+    /// This reader's account is this author: their reviews carry the author's badge.
+    AuthorProfileLinked {
+        author_id: Uuid,
+        reader_id: Uuid,
+    },
+    AuthorProfileUnlinked {
+        author_id: Uuid,
+        reader_id: Uuid,
+    },
 }
 
 /// One edition of a book: what a reader holds. Ratings and reviews stay on the book.
@@ -59,8 +89,9 @@ pub struct EditionAdded {
     pub cover_url: String,
 }
 
+/// A work's own fields, as added and after each edit.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BookAdded {
+pub struct BookDetails {
     pub book_id: Uuid,
     pub title: String,
     pub subtitle: String,

@@ -5,7 +5,7 @@ use prost::Message;
 use uuid::Uuid;
 
 use crate::{
-    catalog::{BookAdded, CatalogEvent, EditionAdded},
+    catalog::{BookDetails, CatalogEvent, EditionAdded},
     proto::events::v1 as pb,
     ratings::{RatingsEvent, Stars},
     reading::{Progress, ReadingEvent},
@@ -113,6 +113,10 @@ impl Event {
             Event::Catalog(CatalogEvent::AuthorAdded { .. }) => "AuthorAdded",
             Event::Catalog(CatalogEvent::BookAdded(_)) => "BookAdded",
             Event::Catalog(CatalogEvent::EditionAdded(_)) => "EditionAdded",
+            Event::Catalog(CatalogEvent::AuthorEdited { .. }) => "AuthorEdited",
+            Event::Catalog(CatalogEvent::BookEdited(_)) => "BookEdited",
+            Event::Catalog(CatalogEvent::AuthorProfileLinked { .. }) => "AuthorProfileLinked",
+            Event::Catalog(CatalogEvent::AuthorProfileUnlinked { .. }) => "AuthorProfileUnlinked",
             Event::Social(SocialEvent::ReaderRegistered { .. }) => "ReaderRegistered",
             Event::Social(SocialEvent::ProfileUpdated { .. }) => "ProfileUpdated",
             Event::Social(SocialEvent::ReaderFollowed { .. }) => "ReaderFollowed",
@@ -244,6 +248,40 @@ impl TryFrom<pb::Envelope> for Envelope {
     }
 }
 
+/// A book's fields from the wire, as added or edited.
+fn book_details(e: pb::BookAdded) -> Result<BookDetails, WireError> {
+    Ok(BookDetails {
+        book_id: uuid("book_id", &e.book_id)?,
+        title: e.title,
+        subtitle: e.subtitle,
+        description: e.description,
+        pages: e.pages,
+        format: e.format,
+        first_published: match e.first_published.as_str() {
+            "" => None,
+            date => Some(date.parse().map_err(|_| WireError::Invalid {
+                field: "first_published",
+                expected: "date",
+                value: date.to_owned(),
+            })?),
+        },
+        author_ids: e.author_ids.iter().map(|id| uuid("author_ids", id)).collect::<Result<_, _>>()?,
+    })
+}
+
+fn wire_book(e: &BookDetails) -> pb::BookAdded {
+    pb::BookAdded {
+        book_id: e.book_id.to_string(),
+        title: e.title.clone(),
+        subtitle: e.subtitle.clone(),
+        description: e.description.clone(),
+        pages: e.pages,
+        format: e.format.clone(),
+        first_published: e.first_published.map(|d| d.to_string()).unwrap_or_default(),
+        author_ids: e.author_ids.iter().map(Uuid::to_string).collect(),
+    }
+}
+
 impl TryFrom<pb::Event> for RecordedEvent {
     type Error = WireError;
 
@@ -270,23 +308,30 @@ impl TryFrom<pb::Event> for RecordedEvent {
                 language: e.language,
                 cover_url: e.cover_url,
             })),
-            Body::BookAdded(e) => Event::Catalog(CatalogEvent::BookAdded(BookAdded {
-                book_id: uuid("book_id", &e.book_id)?,
+            Body::BookAdded(e) => Event::Catalog(CatalogEvent::BookAdded(book_details(e)?)),
+            Body::BookEdited(e) => Event::Catalog(CatalogEvent::BookEdited(book_details(pb::BookAdded {
+                book_id: e.book_id,
                 title: e.title,
                 subtitle: e.subtitle,
                 description: e.description,
                 pages: e.pages,
                 format: e.format,
-                first_published: match e.first_published.as_str() {
-                    "" => None,
-                    date => Some(date.parse().map_err(|_| WireError::Invalid {
-                        field: "first_published",
-                        expected: "date",
-                        value: date.to_owned(),
-                    })?),
-                },
-                author_ids: e.author_ids.iter().map(|id| uuid("author_ids", id)).collect::<Result<_, _>>()?,
-            })),
+                first_published: e.first_published,
+                author_ids: e.author_ids,
+            })?)),
+            Body::AuthorEdited(e) => Event::Catalog(CatalogEvent::AuthorEdited {
+                author_id: uuid("author_id", &e.author_id)?,
+                name: e.name,
+                bio: e.bio,
+            }),
+            Body::AuthorProfileLinked(e) => Event::Catalog(CatalogEvent::AuthorProfileLinked {
+                author_id: uuid("author_id", &e.author_id)?,
+                reader_id: uuid("reader_id", &e.reader_id)?,
+            }),
+            Body::AuthorProfileUnlinked(e) => Event::Catalog(CatalogEvent::AuthorProfileUnlinked {
+                author_id: uuid("author_id", &e.author_id)?,
+                reader_id: uuid("reader_id", &e.reader_id)?,
+            }),
             Body::ReaderRegistered(e) => Event::Social(SocialEvent::ReaderRegistered {
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 handle: e.handle,
@@ -487,16 +532,40 @@ impl From<&RecordedEvent> for pb::Event {
                 name: name.clone(),
                 bio: bio.clone(),
             }),
-            Event::Catalog(CatalogEvent::BookAdded(e)) => Body::BookAdded(pb::BookAdded {
-                book_id: e.book_id.to_string(),
-                title: e.title.clone(),
-                subtitle: e.subtitle.clone(),
-                description: e.description.clone(),
-                pages: e.pages,
-                format: e.format.clone(),
-                first_published: e.first_published.map(|d| d.to_string()).unwrap_or_default(),
-                author_ids: e.author_ids.iter().map(Uuid::to_string).collect(),
-            }),
+            Event::Catalog(CatalogEvent::BookAdded(e)) => Body::BookAdded(wire_book(e)),
+            Event::Catalog(CatalogEvent::BookEdited(e)) => {
+                let pb::BookAdded { book_id, title, subtitle, description, pages, format, first_published, author_ids } =
+                    wire_book(e);
+                Body::BookEdited(pb::BookEdited {
+                    book_id,
+                    title,
+                    subtitle,
+                    description,
+                    pages,
+                    format,
+                    first_published,
+                    author_ids,
+                })
+            }
+            Event::Catalog(CatalogEvent::AuthorEdited { author_id, name, bio }) => {
+                Body::AuthorEdited(pb::AuthorEdited {
+                    author_id: author_id.to_string(),
+                    name: name.clone(),
+                    bio: bio.clone(),
+                })
+            }
+            Event::Catalog(CatalogEvent::AuthorProfileLinked { author_id, reader_id }) => {
+                Body::AuthorProfileLinked(pb::AuthorProfileLinked {
+                    author_id: author_id.to_string(),
+                    reader_id: reader_id.to_string(),
+                })
+            }
+            Event::Catalog(CatalogEvent::AuthorProfileUnlinked { author_id, reader_id }) => {
+                Body::AuthorProfileUnlinked(pb::AuthorProfileUnlinked {
+                    author_id: author_id.to_string(),
+                    reader_id: reader_id.to_string(),
+                })
+            }
             Event::Catalog(CatalogEvent::EditionAdded(e)) => Body::EditionAdded(pb::EditionAdded {
                 isbn: e.isbn.to_string(),
                 book_id: e.book_id.to_string(),
@@ -760,7 +829,7 @@ mod tests {
                     name: "K".into(),
                     bio: String::new(),
                 }),
-                Event::Catalog(CatalogEvent::BookAdded(BookAdded {
+                Event::Catalog(CatalogEvent::BookAdded(BookDetails {
                     book_id,
                     title: "Moscow 1956".into(),
                     subtitle: "The Silenced Spring".into(),
@@ -780,6 +849,23 @@ mod tests {
                     language: "en-GB".into(),
                     cover_url: "https://covers.example/9780140449136.jpg".into(),
                 })),
+                Event::Catalog(CatalogEvent::BookEdited(BookDetails {
+                    book_id,
+                    title: "Moscow 1956".into(),
+                    subtitle: String::new(),
+                    description: "Edited.".into(),
+                    pages: 412,
+                    format: String::new(),
+                    first_published: None,
+                    author_ids: vec![Uuid::now_v7(), Uuid::now_v7()],
+                })),
+                Event::Catalog(CatalogEvent::AuthorEdited {
+                    author_id: book_id,
+                    name: "Kathleen Smith".into(),
+                    bio: "Historian.".into(),
+                }),
+                Event::Catalog(CatalogEvent::AuthorProfileLinked { author_id: book_id, reader_id }),
+                Event::Catalog(CatalogEvent::AuthorProfileUnlinked { author_id: book_id, reader_id }),
                 Event::Social(SocialEvent::ReaderRegistered {
                     reader_id,
                     handle: "ana".into(),

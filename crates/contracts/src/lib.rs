@@ -44,7 +44,7 @@ pub mod proto {
     }
 }
 
-pub use catalog::{BookAdded, CatalogEvent, EditionAdded};
+pub use catalog::{BookDetails, CatalogEvent, EditionAdded};
 pub use command::{Command, Service};
 pub use decider::Decider;
 pub use event::{ContextEvent, Envelope, Event, Metadata, RecordedEvent, WireError};

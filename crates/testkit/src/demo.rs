@@ -54,13 +54,17 @@ pub struct Loaded {
     /// The seed page's "About the author": her books and followers.
     pub author_books: u64,
     pub author_followers: u64,
+    /// The first reviewer's author badge ("Author · 3 books · 27 followers"): a librarian
+    /// linked their account to an author profile.
+    pub reviewer_author_books: u64,
+    pub reviewer_author_followers: u64,
 }
 
 impl std::fmt::Display for Loaded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "demo data loaded: \"{}\" (book id {}), {} ratings, average {:.2}, {} reviews; {} currently reading, {} want to read; its author has {} books and {} followers",
+            "demo data loaded: \"{}\" (book id {}), {} ratings, average {:.2}, {} reviews; {} currently reading, {} want to read; its author has {} books and {} followers; its first reviewer is an author of {} books with {} followers",
             self.title,
             self.book_id,
             self.ratings,
@@ -69,7 +73,9 @@ impl std::fmt::Display for Loaded {
             self.currently_reading,
             self.want_to_read,
             self.author_books,
-            self.author_followers
+            self.author_followers,
+            self.reviewer_author_books,
+            self.reviewer_author_followers
         )
     }
 }
@@ -160,6 +166,27 @@ pub async fn load(gateway: &GraphQl, notify: OnRetry<'_>) -> anyhow::Result<Load
         .data()?;
     }
 
+    // The first reviewer is an author too ("Author · 3 books · 27 followers").
+    let response = mutate(
+        &librarian,
+        notify,
+        "mutation { addAuthor(input: { name: \"Demo Reader 01\" }, idempotencyKey: \"seed:reviewer-author\") { authorId } }",
+        json!({}),
+    )
+    .await?;
+    let reviewer_author_id = response.data()?["addAuthor"]["authorId"].clone();
+    for n in 1..=3 {
+        let book = json!({ "title": format!("A book by Demo Reader 01 ({n})"), "pages": 200, "authorIds": [reviewer_author_id] });
+        mutate(
+            &librarian,
+            notify,
+            "mutation($book: AddBookInput!, $key: String!) { addBook(input: $book, idempotencyKey: $key) { position } }",
+            json!({ "book": book, "key": format!("seed:reviewer-book:{n}") }),
+        )
+        .await?
+        .data()?;
+    }
+
     let stars = [(5, 11), (4, 16), (3, 5), (2, 1)].into_iter().flat_map(|(s, n)| std::iter::repeat_n(s, n));
     // The page's reviews, on the days they were written (the eleventh day is ours); one hides spoilers.
     let review_days = [
@@ -222,7 +249,7 @@ pub async fn load(gateway: &GraphQl, notify: OnRetry<'_>) -> anyhow::Result<Load
     };
     // The page's shelves: 6 readers currently reading it, 141 wanting to read it.
     let shelve = |i: usize| {
-        let book_id = &book_id;
+        let (book_id, reviewer_author_id) = (&book_id, &reviewer_author_id);
         async move {
             let (shelver, _) = reader(gateway, notify, &format!("demo_shelver_{:03}", i + 1)).await?;
             let mutation = if i < 6 { "startReading" } else { "wantToRead" };
@@ -233,24 +260,49 @@ pub async fn load(gateway: &GraphQl, notify: OnRetry<'_>) -> anyhow::Result<Load
                 json!({ "book": book_id, "key": format!("seed:shelf:{book_id}") }),
             )
             .await?;
-            anyhow::Ok(response.data()?[mutation]["position"].as_u64().unwrap_or(0))
+            let mut last = response.data()?[mutation]["position"].as_u64().unwrap_or(0);
+            // "27 followers" of the reviewer who is an author.
+            if i < 27 {
+                let response = mutate(
+                    &shelver,
+                    notify,
+                    "mutation($author: ID!) { followAuthor(authorId: $author, idempotencyKey: \"seed:follow-reviewer-author\") { position } }",
+                    json!({ "author": reviewer_author_id }),
+                )
+                .await?;
+                last = last.max(response.data()?["followAuthor"]["position"].as_u64().unwrap_or(0));
+            }
+            anyhow::Ok(last)
         }
     };
     // Readers act side by side, as many clients would; the position read back is the latest.
     let raters = futures::stream::iter(stars.enumerate()).map(rate_and_review).buffer_unordered(CLIENTS);
     let shelvers = futures::stream::iter(0..147).map(shelve).buffer_unordered(CLIENTS);
     let last = raters.chain(shelvers).try_fold(0, |last, position| async move { Ok(last.max(position)) }).await?;
+    let (_, reviewer_id) = reader(gateway, notify, "demo_reader_01").await?;
+    let response = mutate(
+        &librarian,
+        notify,
+        "mutation($author: ID!, $reader: ID!) {
+            linkAuthorProfile(authorId: $author, readerId: $reader, idempotencyKey: \"seed:link-reviewer-author\") { position }
+        }",
+        json!({ "author": reviewer_author_id, "reader": reviewer_id }),
+    )
+    .await?;
+    let last = last.max(response.data()?["linkAuthorProfile"]["position"].as_u64().unwrap_or(0));
     let response = gateway
         .request_at(
             "query($id: ID!) { book(id: $id) {
                 title ratings { count average reviewCount } shelfCounts { currentlyReading wantToRead }
                 authors { booksCount followersCount }
-            } }",
+            }
+            reader(handle: \"demo_reader_01\") { authorProfile { booksCount followersCount } } }",
             json!({ "id": book_id }),
             last,
         )
         .await?;
     let book = &response.data()?["book"];
+    let reviewer_author = &response.data()?["reader"]["authorProfile"];
     Ok(Loaded {
         book_id,
         title: book["title"].as_str().unwrap_or_default().to_owned(),
@@ -261,5 +313,7 @@ pub async fn load(gateway: &GraphQl, notify: OnRetry<'_>) -> anyhow::Result<Load
         want_to_read: book["shelfCounts"]["wantToRead"].as_u64().unwrap_or_default(),
         author_books: book["authors"][0]["booksCount"].as_u64().unwrap_or_default(),
         author_followers: book["authors"][0]["followersCount"].as_u64().unwrap_or_default(),
+        reviewer_author_books: reviewer_author["booksCount"].as_u64().unwrap_or_default(),
+        reviewer_author_followers: reviewer_author["followersCount"].as_u64().unwrap_or_default(),
     })
 }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use chrono::NaiveDate;
 use readstream_contracts::{
     input::{date, text, Text, EARLIEST_PUBLICATION},
-    BookAdded, CatalogEvent, Code, Decider, EditionAdded, Isbn, Rejection,
+    BookDetails, CatalogEvent, Code, Decider, EditionAdded, Isbn, Rejection,
 };
 use uuid::Uuid;
 
@@ -95,6 +95,42 @@ pub struct BookFacts {
     pub today: NaiveDate,
 }
 
+/// A book's fields checked and trimmed, as added or after an edit.
+fn details(command: &AddBook, facts: &BookFacts) -> Result<BookDetails, Rejection> {
+    facts.librarian.required()?;
+    let title = text("title", &command.title, Text::Line, 1, MAX_TITLE)?;
+    let subtitle = text("subtitle", &command.subtitle, Text::Line, 0, MAX_TITLE)?;
+    let description = text("description", &command.description, Text::Long, 0, MAX_DESCRIPTION)?;
+    let format = text("format", &command.format, Text::Line, 0, MAX_FORMAT)?;
+    if command.pages <= 0 || command.pages > MAX_PAGES {
+        return Err(Rejection::invalid("pages", format!("pages must be between 1 and {MAX_PAGES}")));
+    }
+    let first_published = command
+        .first_published
+        .map(|day| date("firstPublished", day, EARLIEST_PUBLICATION, facts.today))
+        .transpose()?;
+    if command.author_ids.is_empty() || command.author_ids.len() > MAX_AUTHORS {
+        return Err(Rejection::invalid("authorIds", format!("a book has 1 to {MAX_AUTHORS} authors")));
+    }
+    let distinct: HashSet<_> = command.author_ids.iter().collect();
+    if distinct.len() != command.author_ids.len() {
+        return Err(Rejection::invalid("authorIds", "an author is listed twice"));
+    }
+    if let Some(unknown) = command.author_ids.iter().find(|id| !facts.known_authors.contains(id)) {
+        return Err(Rejection::not_found("authorIds", format!("no author with id {unknown}")));
+    }
+    Ok(BookDetails {
+        book_id: command.book_id,
+        title,
+        subtitle,
+        description,
+        pages: command.pages as u32,
+        format,
+        first_published,
+        author_ids: command.author_ids.clone(),
+    })
+}
+
 impl Decider for Book {
     type Command = AddBook;
     type Facts = BookFacts;
@@ -102,41 +138,11 @@ impl Decider for Book {
     type Error = Rejection;
 
     fn decide(&self, command: &AddBook, facts: &BookFacts) -> Result<Vec<CatalogEvent>, Rejection> {
-        facts.librarian.required()?;
-        let title = text("title", &command.title, Text::Line, 1, MAX_TITLE)?;
-        let subtitle = text("subtitle", &command.subtitle, Text::Line, 0, MAX_TITLE)?;
-        let description = text("description", &command.description, Text::Long, 0, MAX_DESCRIPTION)?;
-        let format = text("format", &command.format, Text::Line, 0, MAX_FORMAT)?;
-        if command.pages <= 0 || command.pages > MAX_PAGES {
-            return Err(Rejection::invalid("pages", format!("pages must be between 1 and {MAX_PAGES}")));
-        }
-        let first_published = command
-            .first_published
-            .map(|day| date("firstPublished", day, EARLIEST_PUBLICATION, facts.today))
-            .transpose()?;
-        if command.author_ids.is_empty() || command.author_ids.len() > MAX_AUTHORS {
-            return Err(Rejection::invalid("authorIds", format!("a book has 1 to {MAX_AUTHORS} authors")));
-        }
-        let distinct: HashSet<_> = command.author_ids.iter().collect();
-        if distinct.len() != command.author_ids.len() {
-            return Err(Rejection::invalid("authorIds", "an author is listed twice"));
-        }
-        if let Some(unknown) = command.author_ids.iter().find(|id| !facts.known_authors.contains(id)) {
-            return Err(Rejection::not_found("authorIds", format!("no author with id {unknown}")));
-        }
+        let details = details(command, facts)?;
         if self.exists {
             return Err(Rejection::new(Code::AlreadyExists, "this book already exists"));
         }
-        Ok(vec![CatalogEvent::BookAdded(BookAdded {
-            book_id: command.book_id,
-            title,
-            subtitle,
-            description,
-            pages: command.pages as u32,
-            format,
-            first_published,
-            author_ids: command.author_ids.clone(),
-        })])
+        Ok(vec![CatalogEvent::BookAdded(details)])
     }
 
     fn evolve(self, event: &CatalogEvent) -> Self {
@@ -242,7 +248,174 @@ impl Decider for Edition {
     fn evolve(self, event: &CatalogEvent) -> Self {
         match event {
             CatalogEvent::EditionAdded(added) => Self { book_id: Some(added.book_id) },
-            CatalogEvent::AuthorAdded { .. } | CatalogEvent::BookAdded(_) => self,
+            CatalogEvent::AuthorAdded { .. }
+            | CatalogEvent::BookAdded(_)
+            | CatalogEvent::AuthorEdited { .. }
+            | CatalogEvent::BookEdited(_)
+            | CatalogEvent::AuthorProfileLinked { .. }
+            | CatalogEvent::AuthorProfileUnlinked { .. } => self,
+        }
+    }
+}
+
+/// An author as librarians keep it: its name and bio, and the reader account that is this
+/// author, if a librarian linked one.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct AuthorProfile {
+    pub exists: bool,
+    pub name: String,
+    pub bio: String,
+    pub reader_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeAuthor {
+    pub author_id: Uuid,
+    pub change: AuthorChange,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorChange {
+    /// A field left out keeps its value.
+    Edit {
+        name: Option<String>,
+        bio: Option<String>,
+    },
+    LinkReader {
+        reader_id: Uuid,
+    },
+    UnlinkReader,
+}
+
+/// What changing an author needs besides its own events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthorChangeFacts {
+    pub librarian: ActorIsLibrarian,
+    /// For a link: whether the reader's account exists (registered, not deleted).
+    pub reader_exists: bool,
+}
+
+impl Decider for AuthorProfile {
+    type Command = ChangeAuthor;
+    type Facts = AuthorChangeFacts;
+    type Event = CatalogEvent;
+    type Error = Rejection;
+
+    fn decide(&self, command: &ChangeAuthor, facts: &AuthorChangeFacts) -> Result<Vec<CatalogEvent>, Rejection> {
+        facts.librarian.required()?;
+        if !self.exists {
+            return Err(Rejection::not_found("authorId", "no author with this id"));
+        }
+        let author_id = command.author_id;
+        match &command.change {
+            AuthorChange::Edit { name: None, bio: None } => Err(Rejection::invalid("input", "nothing to edit")),
+            AuthorChange::Edit { name, bio } => {
+                let name = match name {
+                    Some(name) => text("name", name, Text::Line, 1, MAX_NAME)?,
+                    None => self.name.clone(),
+                };
+                let bio = match bio {
+                    Some(bio) => text("bio", bio, Text::Long, 0, MAX_DESCRIPTION)?,
+                    None => self.bio.clone(),
+                };
+                if (&name, &bio) == (&self.name, &self.bio) {
+                    return Ok(Vec::new());
+                }
+                Ok(vec![CatalogEvent::AuthorEdited { author_id, name, bio }])
+            }
+            &AuthorChange::LinkReader { reader_id } => {
+                if !facts.reader_exists {
+                    return Err(Rejection::not_found("readerId", "no reader with this id"));
+                }
+                match self.reader_id {
+                    Some(linked) if linked == reader_id => Ok(Vec::new()),
+                    Some(_) => Err(Rejection::new(
+                        Code::AlreadyExists,
+                        "this author is linked to another reader; unlink them first",
+                    )),
+                    None => Ok(vec![CatalogEvent::AuthorProfileLinked { author_id, reader_id }]),
+                }
+            }
+            AuthorChange::UnlinkReader => match self.reader_id {
+                Some(reader_id) => Ok(vec![CatalogEvent::AuthorProfileUnlinked { author_id, reader_id }]),
+                None => Err(Rejection::not_found("authorId", "no reader is linked to this author")),
+            },
+        }
+    }
+
+    fn evolve(self, event: &CatalogEvent) -> Self {
+        match event {
+            CatalogEvent::AuthorAdded { name, bio, .. } | CatalogEvent::AuthorEdited { name, bio, .. } => {
+                Self { exists: true, name: name.clone(), bio: bio.clone(), ..self }
+            }
+            &CatalogEvent::AuthorProfileLinked { reader_id, .. } => Self { reader_id: Some(reader_id), ..self },
+            CatalogEvent::AuthorProfileUnlinked { .. } => Self { reader_id: None, ..self },
+            CatalogEvent::BookAdded(_) | CatalogEvent::BookEdited(_) | CatalogEvent::EditionAdded(_) => self,
+        }
+    }
+}
+
+/// A book as added and edited since.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct BookRecord(pub Option<BookDetails>);
+
+/// A librarian's edit of a book: a field left out keeps its value.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct EditBook {
+    pub book_id: Uuid,
+    pub title: Option<String>,
+    pub subtitle: Option<String>,
+    pub description: Option<String>,
+    pub pages: Option<i32>,
+    pub format: Option<String>,
+    /// `Some(None)` clears the date.
+    pub first_published: Option<Option<NaiveDate>>,
+    pub author_ids: Option<Vec<Uuid>>,
+}
+
+impl Decider for BookRecord {
+    type Command = EditBook;
+    type Facts = BookFacts;
+    type Event = CatalogEvent;
+    type Error = Rejection;
+
+    fn decide(&self, edit: &EditBook, facts: &BookFacts) -> Result<Vec<CatalogEvent>, Rejection> {
+        facts.librarian.required()?;
+        let Some(book) = &self.0 else {
+            return Err(Rejection::not_found("bookId", "no book with this id"));
+        };
+        let untouched = EditBook { book_id: edit.book_id, ..EditBook::default() };
+        if *edit == untouched {
+            return Err(Rejection::invalid("input", "nothing to edit"));
+        }
+        let edited = AddBook {
+            book_id: book.book_id,
+            title: edit.title.clone().unwrap_or_else(|| book.title.clone()),
+            subtitle: edit.subtitle.clone().unwrap_or_else(|| book.subtitle.clone()),
+            description: edit.description.clone().unwrap_or_else(|| book.description.clone()),
+            pages: edit.pages.unwrap_or(book.pages as i32),
+            format: edit.format.clone().unwrap_or_else(|| book.format.clone()),
+            first_published: edit.first_published.unwrap_or(book.first_published),
+            author_ids: edit.author_ids.clone().unwrap_or_else(|| book.author_ids.clone()),
+        };
+        // Authors the edit keeps were checked when the book was added.
+        let kept = BookFacts { known_authors: book.author_ids.iter().copied().collect(), ..facts.clone() };
+        let facts = if edit.author_ids.is_some() { facts } else { &kept };
+        let details = details(&edited, facts)?;
+        if details == *book {
+            return Ok(Vec::new());
+        }
+        Ok(vec![CatalogEvent::BookEdited(details)])
+    }
+
+    fn evolve(self, event: &CatalogEvent) -> Self {
+        match event {
+            CatalogEvent::BookAdded(book) | CatalogEvent::BookEdited(book) => Self(Some(book.clone())),
+            CatalogEvent::AuthorAdded { .. }
+            | CatalogEvent::AuthorEdited { .. }
+            | CatalogEvent::AuthorProfileLinked { .. }
+            | CatalogEvent::AuthorProfileUnlinked { .. }
+            | CatalogEvent::EditionAdded(_) => self,
         }
     }
 }
@@ -275,7 +448,7 @@ mod tests {
     }
 
     fn added(author: Uuid) -> CatalogEvent {
-        CatalogEvent::BookAdded(BookAdded {
+        CatalogEvent::BookAdded(BookDetails {
             book_id: Uuid::from_u128(1956),
             title: "Moscow 1956".into(),
             subtitle: "The Silenced Spring".into(),
@@ -436,5 +609,101 @@ mod tests {
         };
         let events = given::<Edition>([]).when(sparse, edition_facts()).then_events();
         assert!(matches!(&events[..], [CatalogEvent::EditionAdded(EditionAdded { pages: 0, .. })]), "{events:?}");
+    }
+
+    const SMITH: Uuid = Uuid::from_u128(7);
+    const ANA: Uuid = Uuid::from_u128(42);
+
+    fn smith_added() -> CatalogEvent {
+        CatalogEvent::AuthorAdded { author_id: SMITH, name: "Kathleen E. Smith".into(), bio: String::new() }
+    }
+
+    fn change(change: AuthorChange) -> ChangeAuthor {
+        ChangeAuthor { author_id: SMITH, change }
+    }
+
+    fn librarian() -> AuthorChangeFacts {
+        AuthorChangeFacts { librarian: ActorIsLibrarian(true), reader_exists: true }
+    }
+
+    #[test]
+    fn given_an_author_when_a_librarian_edits_it_then_the_fields_after_the_edit_and_nothing_for_no_change() {
+        let edit = |name: Option<&str>, bio: Option<&str>| {
+            change(AuthorChange::Edit { name: name.map(str::to_owned), bio: bio.map(str::to_owned) })
+        };
+        let edited =
+            CatalogEvent::AuthorEdited { author_id: SMITH, name: "Kathleen E. Smith".into(), bio: "Historian.".into() };
+        given::<AuthorProfile>([smith_added()])
+            .when(edit(None, Some("Historian.")), librarian())
+            .then([edited.clone()]);
+        given::<AuthorProfile>([smith_added(), edited.clone()])
+            .when(edit(None, Some("Historian.")), librarian())
+            .then([]);
+        given::<AuthorProfile>([smith_added()])
+            .when(edit(None, None), librarian())
+            .then_refused(Code::InvalidArgument, Some("input"));
+        given::<AuthorProfile>([smith_added()])
+            .when(edit(Some(" "), None), librarian())
+            .then_refused(Code::InvalidArgument, Some("name"));
+        given::<AuthorProfile>([])
+            .when(edit(Some("K"), None), librarian())
+            .then_refused(Code::NotFound, Some("authorId"));
+        let reader = AuthorChangeFacts { librarian: ActorIsLibrarian(false), ..librarian() };
+        given::<AuthorProfile>([smith_added()])
+            .when(edit(Some("K"), None), reader)
+            .then_refused(Code::PermissionDenied, None);
+    }
+
+    #[test]
+    fn an_author_is_linked_to_one_reader_at_a_time_and_unlinked() {
+        let link = |reader_id| change(AuthorChange::LinkReader { reader_id });
+        let linked = CatalogEvent::AuthorProfileLinked { author_id: SMITH, reader_id: ANA };
+        given::<AuthorProfile>([smith_added()]).when(link(ANA), librarian()).then([linked.clone()]);
+        given::<AuthorProfile>([smith_added(), linked.clone()]).when(link(ANA), librarian()).then([]);
+        given::<AuthorProfile>([smith_added(), linked.clone()])
+            .when(link(Uuid::from_u128(43)), librarian())
+            .then_refused(Code::AlreadyExists, None);
+        let no_reader = AuthorChangeFacts { reader_exists: false, ..librarian() };
+        given::<AuthorProfile>([smith_added()])
+            .when(link(ANA), no_reader)
+            .then_refused(Code::NotFound, Some("readerId"));
+        let unlinked = CatalogEvent::AuthorProfileUnlinked { author_id: SMITH, reader_id: ANA };
+        given::<AuthorProfile>([smith_added(), linked.clone()])
+            .when(change(AuthorChange::UnlinkReader), librarian())
+            .then([unlinked.clone()]);
+        given::<AuthorProfile>([smith_added(), linked, unlinked])
+            .when(change(AuthorChange::UnlinkReader), librarian())
+            .then_refused(Code::NotFound, Some("authorId"));
+    }
+
+    #[test]
+    fn given_a_book_when_a_librarian_edits_it_then_every_field_after_the_edit_checked_as_when_added() {
+        let edit = EditBook {
+            book_id: Uuid::from_u128(1956),
+            pages: Some(412),
+            first_published: Some(None),
+            ..EditBook::default()
+        };
+        let CatalogEvent::BookAdded(before) = added(SMITH) else { unreachable!() };
+        let after = BookDetails { pages: 412, first_published: None, ..before };
+        given::<BookRecord>([added(SMITH)])
+            .when(edit.clone(), facts(&[SMITH]))
+            .then([CatalogEvent::BookEdited(after.clone())]);
+        given::<BookRecord>([added(SMITH), CatalogEvent::BookEdited(after)])
+            .when(edit.clone(), facts(&[SMITH]))
+            .then([]);
+        given::<BookRecord>([]).when(edit.clone(), facts(&[SMITH])).then_refused(Code::NotFound, Some("bookId"));
+        let nothing = EditBook { book_id: Uuid::from_u128(1956), ..EditBook::default() };
+        given::<BookRecord>([added(SMITH)])
+            .when(nothing, facts(&[SMITH]))
+            .then_refused(Code::InvalidArgument, Some("input"));
+        let unknown_author = EditBook { author_ids: Some(vec![Uuid::from_u128(8)]), ..edit.clone() };
+        given::<BookRecord>([added(SMITH)])
+            .when(unknown_author, facts(&[SMITH]))
+            .then_refused(Code::NotFound, Some("authorIds"));
+        let blank = EditBook { title: Some("  ".into()), ..edit };
+        given::<BookRecord>([added(SMITH)])
+            .when(blank, facts(&[SMITH]))
+            .then_refused(Code::InvalidArgument, Some("title"));
     }
 }

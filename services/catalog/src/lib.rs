@@ -1,5 +1,6 @@
 //! The catalog service: authors, books and editions. Answers `<ns>.cmd.catalog.add_author`,
-//! `add_book` and `add_edition`, deciding against `<ns>.events.catalog.{author,book}.<id>` and
+//! `add_book`, `add_edition`, `edit_author`, `edit_book`, `link_author_profile` and
+//! `unlink_author_profile`, deciding against `<ns>.events.catalog.{author,book}.<id>` and
 //! `<ns>.events.catalog.edition.<isbn-13>` (one edition per ISBN, so the stream itself keeps
 //! ISBNs unique); only librarians may, which the sender's own
 //! `<ns>.events.social.reader.<id>` says (their role events).
@@ -27,7 +28,7 @@ use readstream_runtime::{
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::domain::ActorIsLibrarian;
+use crate::domain::{ActorIsLibrarian, AuthorChange};
 
 pub const SERVICE: &str = CatalogService::NAME;
 
@@ -49,6 +50,18 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         .on(|catalog, request, sender| async move { catalog.add_author(request, sender).await })
         .on(|catalog, request, sender| async move { catalog.add_book(request, sender).await })
         .on(|catalog, request, sender| async move { catalog.add_edition(request, sender).await })
+        .on(|catalog, request, sender| async move { catalog.edit_book(request, sender).await })
+        .on(|catalog, request: pb::EditAuthor, sender| async move {
+            let change = AuthorChange::Edit { name: request.name, bio: request.bio };
+            catalog.change_author(&request.author_id, change, sender).await
+        })
+        .on(|catalog, request: pb::LinkAuthorProfile, sender| async move {
+            let reader_id = parse_id("readerId", &request.reader_id)?;
+            catalog.change_author(&request.author_id, AuthorChange::LinkReader { reader_id }, sender).await
+        })
+        .on(|catalog, request: pb::UnlinkAuthorProfile, sender| async move {
+            catalog.change_author(&request.author_id, AuthorChange::UnlinkReader, sender).await
+        })
         .serve(client, &config.nats.namespace, shutdown)
         .await
 }
@@ -86,6 +99,29 @@ impl Catalog {
         Ok(bus::reply(outcome, author_id))
     }
 
+    /// Whether a reader's account exists: registered, and neither deleted nor expired.
+    async fn reader_exists(&self, reader_id: Uuid) -> Result<bool, Rejection> {
+        let history = self.store.load(&social::reader(reader_id)).await.map_err(|err| bus::unavailable(&err))?;
+        let events = readstream_eventstore::context_events::<SocialEvent>(&history);
+        Ok(events.fold(false, |exists, event| match event {
+            SocialEvent::ReaderRegistered { .. } => true,
+            SocialEvent::ReaderDeleted { .. } | SocialEvent::SignUpExpired { .. } => false,
+            _ => exists,
+        }))
+    }
+
+    /// Which of these authors exist (the first `MAX_AUTHORS`; a longer list is refused anyway).
+    async fn known_authors(&self, author_ids: &[Uuid]) -> Result<HashSet<Uuid>, Rejection> {
+        let mut known = HashSet::new();
+        for &author_id in author_ids.iter().take(domain::MAX_AUTHORS) {
+            let exists = self.store.exists(&catalog::author(author_id)).await.map_err(|err| bus::unavailable(&err))?;
+            if exists {
+                known.insert(author_id);
+            }
+        }
+        Ok(known)
+    }
+
     async fn add_book(&self, request: pb::AddBook, sender: Sender) -> Result<pb::Reply, Rejection> {
         let librarian = self.is_librarian(sender.reader_id).await?;
         let meta = sender.meta;
@@ -93,13 +129,7 @@ impl Catalog {
         let first_published = input::parse_date("firstPublished", &request.first_published)?;
         let author_ids =
             request.author_ids.iter().map(|id| parse_id("authorIds", id)).collect::<Result<Vec<_>, _>>()?;
-        let mut known_authors = HashSet::new();
-        for &author_id in author_ids.iter().take(domain::MAX_AUTHORS) {
-            let exists = self.store.exists(&catalog::author(author_id)).await.map_err(|err| bus::unavailable(&err))?;
-            if exists {
-                known_authors.insert(author_id);
-            }
-        }
+        let known_authors = self.known_authors(&author_ids).await?;
         let command = domain::AddBook {
             book_id,
             title: request.title,
@@ -136,5 +166,54 @@ impl Catalog {
         let outcome =
             self.store.decide::<domain::Edition>(&catalog::edition(isbn), sender.meta, &command, &facts).await;
         Ok(bus::reply(outcome, book_id))
+    }
+
+    /// A librarian's edit of a book, with the fields left out kept.
+    async fn edit_book(&self, request: pb::EditBook, sender: Sender) -> Result<pb::Reply, Rejection> {
+        let book_id = parse_id("bookId", &request.book_id)?;
+        let first_published =
+            request.first_published.as_deref().map(|day| input::parse_date("firstPublished", day)).transpose()?;
+        let author_ids = request
+            .authors
+            .map(|list| list.author_ids.iter().map(|id| parse_id("authorIds", id)).collect::<Result<Vec<_>, _>>())
+            .transpose()?;
+        let librarian = self.is_librarian(sender.reader_id).await?;
+        let known_authors = self.known_authors(author_ids.as_deref().unwrap_or_default()).await?;
+        let command = domain::EditBook {
+            book_id,
+            title: request.title,
+            subtitle: request.subtitle,
+            description: request.description,
+            pages: request.pages,
+            format: request.format,
+            first_published,
+            author_ids,
+        };
+        let facts = domain::BookFacts { librarian, known_authors, today: Utc::now().date_naive() };
+        let outcome =
+            self.store.decide::<domain::BookRecord>(&catalog::book(book_id), sender.meta, &command, &facts).await;
+        Ok(bus::reply(outcome, book_id))
+    }
+
+    /// A librarian's edit of an author, or a link of a reader's account to it.
+    async fn change_author(
+        &self,
+        author_id: &str,
+        change: AuthorChange,
+        sender: Sender,
+    ) -> Result<pb::Reply, Rejection> {
+        let author_id = parse_id("authorId", author_id)?;
+        let librarian = self.is_librarian(sender.reader_id).await?;
+        let reader_exists = match change {
+            AuthorChange::LinkReader { reader_id } => self.reader_exists(reader_id).await?,
+            AuthorChange::Edit { .. } | AuthorChange::UnlinkReader => false,
+        };
+        let command = domain::ChangeAuthor { author_id, change };
+        let facts = domain::AuthorChangeFacts { librarian, reader_exists };
+        let outcome = self
+            .store
+            .decide::<domain::AuthorProfile>(&catalog::author(author_id), sender.meta, &command, &facts)
+            .await;
+        Ok(bus::reply(outcome, author_id))
     }
 }

@@ -1,6 +1,7 @@
-//! Authors, books and who wrote them, and the books' editions.
+//! Authors, books and who wrote them, and the books' editions; librarians' edits, and the
+//! reader accounts linked to authors.
 
-use readstream_contracts::{CatalogEvent, Event, ReadModel};
+use readstream_contracts::{BookDetails, CatalogEvent, Event, ReadModel};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
@@ -57,14 +58,18 @@ impl Projection for Catalog {
         &["editions", "book_authors", "books", "authors"]
     }
 
-    /// The books stay; only who added them is forgotten.
+    /// The books stay; only who added them is forgotten, and an author linked to the account
+    /// is no longer anyone's.
     async fn forget_reader(&self, tx: &mut PgConnection, reader_id: Uuid) -> Result<(), sqlx::Error> {
-        sqlx::query!("UPDATE books SET added_by = NULL WHERE added_by = $1", reader_id).execute(tx).await?;
+        sqlx::query!("UPDATE books SET added_by = NULL WHERE added_by = $1", reader_id).execute(&mut *tx).await?;
+        sqlx::query!("UPDATE authors SET reader_id = NULL WHERE reader_id = $1", reader_id).execute(&mut *tx).await?;
         Ok(())
     }
 
     async fn apply(&self, tx: &mut PgConnection, batch: &[Stored]) -> Result<Vec<LiveUpdate>, sqlx::Error> {
         let (mut authors, mut books, mut editions) = (Authors::default(), Books::default(), Editions::default());
+        // Edits and links, rare, applied one by one in the stream's order after the additions.
+        let mut changes: Vec<&CatalogEvent> = Vec::new();
         for stored in batch {
             let meta = &stored.envelope.meta;
             for recorded in &stored.envelope.events {
@@ -105,6 +110,12 @@ impl Projection for Catalog {
                         editions.added_at.push(meta.occurred_at);
                         editions.positions.push(stored.position as i64);
                     }
+                    Event::Catalog(
+                        change @ (CatalogEvent::AuthorEdited { .. }
+                        | CatalogEvent::BookEdited(_)
+                        | CatalogEvent::AuthorProfileLinked { .. }
+                        | CatalogEvent::AuthorProfileUnlinked { .. }),
+                    ) => changes.push(change),
                     _ => {}
                 }
             }
@@ -176,6 +187,64 @@ impl Projection for Catalog {
             .execute(&mut *tx)
             .await?;
         }
+        for change in changes {
+            apply_change(tx, change).await?;
+        }
         Ok(Vec::new())
     }
+}
+
+async fn apply_change(tx: &mut PgConnection, change: &CatalogEvent) -> Result<(), sqlx::Error> {
+    match change {
+        CatalogEvent::AuthorEdited { author_id, name, bio } => {
+            sqlx::query!("UPDATE authors SET name = $2, bio = $3 WHERE author_id = $1", author_id, name, bio)
+                .execute(&mut *tx)
+                .await?;
+        }
+        CatalogEvent::BookEdited(book) => edit_book(tx, book).await?,
+        CatalogEvent::AuthorProfileLinked { author_id, reader_id } => {
+            sqlx::query!("UPDATE authors SET reader_id = $2 WHERE author_id = $1", author_id, reader_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        CatalogEvent::AuthorProfileUnlinked { author_id, reader_id } => {
+            sqlx::query!(
+                "UPDATE authors SET reader_id = NULL WHERE author_id = $1 AND reader_id = $2",
+                author_id,
+                reader_id
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        CatalogEvent::AuthorAdded { .. } | CatalogEvent::BookAdded(_) | CatalogEvent::EditionAdded(_) => {}
+    }
+    Ok(())
+}
+
+/// A book's fields after an edit, and its authors in their new order.
+async fn edit_book(tx: &mut PgConnection, book: &BookDetails) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE books SET title = $2, subtitle = $3, description = $4, pages = $5, format = $6, first_published = $7
+         WHERE book_id = $1",
+        book.book_id,
+        book.title,
+        book.subtitle,
+        book.description,
+        book.pages as i32,
+        book.format,
+        book.first_published
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!("DELETE FROM book_authors WHERE book_id = $1", book.book_id).execute(&mut *tx).await?;
+    let ordinals: Vec<i32> = (0..book.author_ids.len() as i32).collect();
+    sqlx::query!(
+        "INSERT INTO book_authors (book_id, author_id, ordinal) SELECT $1, * FROM UNNEST($2::uuid[], $3::int[])",
+        book.book_id,
+        &book.author_ids,
+        &ordinals
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }

@@ -16,8 +16,8 @@ use bytes::Bytes;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use prost::Message;
 use readstream_contracts::{
-    proto::live::v1 as live, social, BookAdded, CatalogEvent, Event, RatingsEvent, ReadModel, ReadingEvent, ReviewsEvent,
-    SocialEvent,
+    proto::live::v1 as live, social, BookDetails, CatalogEvent, Event, RatingsEvent, ReadModel, ReadingEvent,
+    ReviewsEvent, SocialEvent,
 };
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
@@ -107,7 +107,7 @@ fn activity(event: &Event) -> Option<Deed> {
             day: None,
         },
         // The first author is the activity's actor; the followers of every author get it.
-        Event::Catalog(CatalogEvent::BookAdded(BookAdded { book_id, ref author_ids, first_published, .. })) => {
+        Event::Catalog(CatalogEvent::BookAdded(BookDetails { book_id, ref author_ids, first_published, .. })) => {
             Deed::on_book(*author_ids.first()?, "new_book", book_id, first_published)
         }
         _ => return None,
@@ -126,7 +126,9 @@ fn followed_through(event: &Event, actor_id: Uuid) -> Vec<Uuid> {
 /// graph (reader and author ids never meet: each is the UUIDv5 of its own command id).
 fn follow(event: &Event) -> Option<(bool, Pair)> {
     match *event {
-        Event::Social(SocialEvent::ReaderFollowed { follower_id, followee_id }) => Some((true, (follower_id, followee_id))),
+        Event::Social(SocialEvent::ReaderFollowed { follower_id, followee_id }) => {
+            Some((true, (follower_id, followee_id)))
+        }
         Event::Social(SocialEvent::ReaderUnfollowed { follower_id, followee_id }) => {
             Some((false, (follower_id, followee_id)))
         }
@@ -248,7 +250,8 @@ impl Projection for Feed {
                 };
                 let within = if kind == "new_book" { NEW_BOOK_WITHIN_DAYS } else { BACKDATED_AFTER_DAYS };
                 let backdated = day.is_some_and(|day| day < (occurred_at - Duration::days(within)).date_naive());
-                let fans_out = |actor: &Uuid| !unloaded.contains(actor) && counts.get(actor).copied().unwrap_or(0) <= limit;
+                let fans_out =
+                    |actor: &Uuid| !unloaded.contains(actor) && counts.get(actor).copied().unwrap_or(0) <= limit;
                 let fan_out = fans_out(&actor_id);
                 if !backdated {
                     // A follower of two of a book's authors gets it once, under the first.

@@ -95,12 +95,13 @@ impl Reading {
         Ok(bus::reply(outcome, book_id))
     }
 
-    /// The book's page count from the catalog's events, `None` when there is no such book.
+    /// The book's page count from the catalog's events (as added, or after its last edit),
+    /// `None` when there is no such book.
     async fn pages(&self, book_id: Uuid) -> Result<Option<u32>, Rejection> {
         let history = self.store.load(&catalog::book(book_id)).await.map_err(|err| bus::unavailable(&err))?;
-        Ok(history.iter().flat_map(|s| &s.envelope.events).find_map(|e| match &e.event {
-            Event::Catalog(CatalogEvent::BookAdded(book)) => Some(book.pages),
-            _ => None,
+        Ok(history.iter().flat_map(|s| &s.envelope.events).fold(None, |pages, e| match &e.event {
+            Event::Catalog(CatalogEvent::BookAdded(book) | CatalogEvent::BookEdited(book)) => Some(book.pages),
+            _ => pages,
         }))
     }
 }

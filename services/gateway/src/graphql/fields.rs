@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{
     catalog::{
-        reads::{AuthorsOf, BooksCountOf, EditionsOf},
+        reads::{AuthorOfReader, AuthorsOf, BooksCountOf, EditionsOf},
         Edition,
     },
     database::{load_error, loader},
@@ -137,6 +137,14 @@ impl Author {
         Ok(loader(ctx).load_one(BooksCountOf(self.0.author_id)).await.map_err(load_error)?.unwrap_or(0))
     }
 
+    /// The reader account that is this author, if a librarian linked one.
+    async fn reader(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
+        match self.0.reader_id {
+            Some(reader_id) => Ok(Reader::load(ctx, reader_id).await?),
+            None => Ok(None),
+        }
+    }
+
     /// How many readers follow this author.
     async fn followers_count(&self, ctx: &Context<'_>) -> Result<i64> {
         let followers = loader(ctx).load_one(social::reads::AuthorFollowersOf(self.0.author_id)).await;
@@ -250,6 +258,13 @@ impl Reader {
     /// Whether the signed-in reader follows this reader (false without a token).
     async fn viewer_follows(&self, ctx: &Context<'_>) -> Result<bool> {
         Ok(social::viewer_follows(ctx, self.0.reader_id).await?)
+    }
+
+    /// The author this reader is, if a librarian linked their account to an author profile:
+    /// what a review shows as the reviewer's author badge (books and followers).
+    async fn author_profile(&self, ctx: &Context<'_>) -> Result<Option<Author>> {
+        let author = loader(ctx).load_one(AuthorOfReader(self.0.reader_id)).await.map_err(load_error)?;
+        Ok(author.map(Author))
     }
 
     /// How many live reviews the reader has written.

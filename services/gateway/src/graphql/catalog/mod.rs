@@ -1,10 +1,11 @@
-//! The catalog slice: books, their editions and authors, listed and added.
+//! The catalog slice: books, their editions and authors, listed, added and edited by
+//! librarians, and authors linked to the reader accounts that are them.
 
 pub mod reads;
 
 use async_graphql::{
     connection::{Connection, Edge},
-    ComplexObject, Context, InputObject, Object, Result, SimpleObject, ID,
+    ComplexObject, Context, InputObject, MaybeUndefined, Object, Result, SimpleObject, ID,
 };
 use readstream_contracts::{proto::commands::v1 as pb, Isbn, ReadModel};
 
@@ -160,6 +161,27 @@ impl From<reads::EditionRow> for Edition {
     }
 }
 
+/// A librarian's edit of a book: a field left out keeps its value.
+#[derive(InputObject)]
+pub struct EditBookInput {
+    title: Option<String>,
+    subtitle: Option<String>,
+    description: Option<String>,
+    pages: Option<i32>,
+    format: Option<String>,
+    /// null clears the date.
+    first_published: MaybeUndefined<chrono::NaiveDate>,
+    /// Replaces the book's authors, in this order.
+    author_ids: Option<Vec<ID>>,
+}
+
+/// A librarian's edit of an author: a field left out keeps its value.
+#[derive(InputObject)]
+pub struct EditAuthorInput {
+    name: Option<String>,
+    bio: Option<String>,
+}
+
 #[derive(InputObject)]
 pub struct AddAuthorInput {
     name: String,
@@ -167,19 +189,26 @@ pub struct AddAuthorInput {
     bio: String,
 }
 
+/// What an author command did: the stream position to read it at, and the author as it now is.
 #[derive(SimpleObject)]
 #[graphql(complex)]
-pub struct AddAuthorPayload {
+pub struct AuthorPayload {
     position: u64,
     author_id: ID,
 }
 
 #[ComplexObject]
-impl AddAuthorPayload {
+impl AuthorPayload {
     /// The new author, read once the read models include it.
     async fn author(&self, ctx: &Context<'_>) -> Result<Option<Author>> {
         reached(ctx, self.position, &[ReadModel::Catalog]).await?;
         Ok(Author::load(ctx, parse_id("authorId", &self.author_id)?).await?)
+    }
+}
+
+impl AuthorPayload {
+    fn new(accepted: pb::Accepted) -> Self {
+        AuthorPayload { position: accepted.position, author_id: ID(accepted.id) }
     }
 }
 
@@ -220,15 +249,14 @@ impl CatalogMutation {
         ctx: &Context<'_>,
         input: AddAuthorInput,
         idempotency_key: Option<String>,
-    ) -> Result<AddAuthorPayload> {
+    ) -> Result<AuthorPayload> {
         let viewer = viewer(ctx)?;
         let request = pb::AddAuthor {
             meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
             name: input.name,
             bio: input.bio,
         };
-        let accepted = commands::send(app(ctx), &request).await?;
-        Ok(AddAuthorPayload { position: accepted.position, author_id: ID(accepted.id) })
+        Ok(AuthorPayload::new(commands::send(app(ctx), &request).await?))
     }
 
     async fn add_book(
@@ -254,6 +282,93 @@ impl CatalogMutation {
             author_ids,
         };
         Ok(BookPayload::new(commands::send(app(ctx), &request).await?, &[ReadModel::Catalog]))
+    }
+
+    /// Edits a book (librarians only); the edit is kept as an event. An edit that changes
+    /// nothing appends nothing.
+    async fn edit_book(
+        &self,
+        ctx: &Context<'_>,
+        book_id: ID,
+        input: EditBookInput,
+        idempotency_key: Option<String>,
+    ) -> Result<BookPayload> {
+        let viewer = viewer(ctx)?;
+        let authors = input
+            .author_ids
+            .map(|ids| {
+                ids.iter().map(|id| parse_id("authorIds", id).map(|id| id.to_string())).collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .map(|author_ids| pb::AuthorIds { author_ids });
+        let first_published = match input.first_published {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(String::new()),
+            MaybeUndefined::Value(day) => Some(day.to_string()),
+        };
+        let request = pb::EditBook {
+            meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
+            book_id: parse_id("bookId", &book_id)?.to_string(),
+            title: input.title,
+            subtitle: input.subtitle,
+            description: input.description,
+            pages: input.pages,
+            format: input.format,
+            first_published,
+            authors,
+        };
+        Ok(BookPayload::new(commands::send(app(ctx), &request).await?, &[ReadModel::Catalog]))
+    }
+
+    /// Edits an author (librarians only); the edit is kept as an event.
+    async fn edit_author(
+        &self,
+        ctx: &Context<'_>,
+        author_id: ID,
+        input: EditAuthorInput,
+        idempotency_key: Option<String>,
+    ) -> Result<AuthorPayload> {
+        let viewer = viewer(ctx)?;
+        let request = pb::EditAuthor {
+            meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
+            author_id: parse_id("authorId", &author_id)?.to_string(),
+            name: input.name,
+            bio: input.bio,
+        };
+        Ok(AuthorPayload::new(commands::send(app(ctx), &request).await?))
+    }
+
+    /// Says a reader's account is this author (librarians only): their reviews then show the
+    /// author's badge. An author has one account at a time.
+    async fn link_author_profile(
+        &self,
+        ctx: &Context<'_>,
+        author_id: ID,
+        reader_id: ID,
+        idempotency_key: Option<String>,
+    ) -> Result<AuthorPayload> {
+        let viewer = viewer(ctx)?;
+        let request = pb::LinkAuthorProfile {
+            meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
+            author_id: parse_id("authorId", &author_id)?.to_string(),
+            reader_id: parse_id("readerId", &reader_id)?.to_string(),
+        };
+        Ok(AuthorPayload::new(commands::send(app(ctx), &request).await?))
+    }
+
+    /// Ends the link between an author and a reader's account (librarians only).
+    async fn unlink_author_profile(
+        &self,
+        ctx: &Context<'_>,
+        author_id: ID,
+        idempotency_key: Option<String>,
+    ) -> Result<AuthorPayload> {
+        let viewer = viewer(ctx)?;
+        let request = pb::UnlinkAuthorProfile {
+            meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
+            author_id: parse_id("authorId", &author_id)?.to_string(),
+        };
+        Ok(AuthorPayload::new(commands::send(app(ctx), &request).await?))
     }
 
     /// Adds an edition to a book (librarians only). An ISBN is one edition's: adding it again,

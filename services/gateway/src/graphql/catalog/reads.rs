@@ -30,6 +30,8 @@ pub struct AuthorRow {
     pub author_id: Uuid,
     pub name: String,
     pub bio: String,
+    /// The reader account a librarian linked to this author.
+    pub reader_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -110,7 +112,7 @@ impl Loader<AuthorsOf> for Database {
     async fn load(&self, keys: &[AuthorsOf]) -> Result<HashMap<AuthorsOf, Vec<AuthorRow>>, Failure> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let rows = sqlx::query!(
-            "SELECT ba.book_id, a.author_id, a.name, a.bio
+            "SELECT ba.book_id, a.author_id, a.name, a.bio, a.reader_id
              FROM book_authors ba JOIN authors a USING (author_id)
              WHERE ba.book_id = ANY($1)
              ORDER BY ba.book_id, ba.ordinal",
@@ -124,6 +126,7 @@ impl Loader<AuthorsOf> for Database {
                 author_id: row.author_id,
                 name: row.name,
                 bio: row.bio,
+                reader_id: row.reader_id,
             });
         }
         Ok(authors)
@@ -136,11 +139,36 @@ impl Loader<AuthorKey> for Database {
 
     async fn load(&self, keys: &[AuthorKey]) -> Result<HashMap<AuthorKey, AuthorRow>, Failure> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows =
-            sqlx::query_as!(AuthorRow, "SELECT author_id, name, bio FROM authors WHERE author_id = ANY($1)", &ids)
-                .fetch_all(&self.0)
-                .await?;
+        let rows = sqlx::query_as!(
+            AuthorRow,
+            "SELECT author_id, name, bio, reader_id FROM authors WHERE author_id = ANY($1)",
+            &ids
+        )
+        .fetch_all(&self.0)
+        .await?;
         Ok(rows.into_iter().map(|a| (AuthorKey(a.author_id), a)).collect())
+    }
+}
+
+/// The author a reader's account is (the first linked, for a reader with pen names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AuthorOfReader(pub Uuid);
+
+impl Loader<AuthorOfReader> for Database {
+    type Value = AuthorRow;
+    type Error = Failure;
+
+    async fn load(&self, keys: &[AuthorOfReader]) -> Result<HashMap<AuthorOfReader, AuthorRow>, Failure> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = sqlx::query_as!(
+            AuthorRow,
+            r#"SELECT DISTINCT ON (reader_id) author_id, name, bio, reader_id
+               FROM authors WHERE reader_id = ANY($1) ORDER BY reader_id, position"#,
+            &ids
+        )
+        .fetch_all(&self.0)
+        .await?;
+        Ok(rows.into_iter().filter_map(|a| Some((AuthorOfReader(a.reader_id?), a))).collect())
     }
 }
 

@@ -5,6 +5,7 @@ mod authors;
 mod delivery;
 mod editions;
 mod edits;
+mod exports;
 mod faults;
 mod feed;
 mod hostile;

@@ -44,7 +44,8 @@ pub fn edition(isbn: Isbn) -> Aggregate {
 
 /// A catalog fact: an author, a book or an edition of a book was added, a librarian edited
 /// one, or linked an author to a reader's account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type")]
 pub enum CatalogEvent {
     AuthorAdded {
         author_id: Uuid,
@@ -73,7 +74,7 @@ pub enum CatalogEvent {
 }
 
 /// One edition of a book: what a reader holds. Ratings and reviews stay on the book.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct EditionAdded {
     pub isbn: Isbn,
     pub book_id: Uuid,
@@ -90,7 +91,7 @@ pub struct EditionAdded {
 }
 
 /// A work's own fields, as added and after each edit.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct BookDetails {
     pub book_id: Uuid,
     pub title: String,

@@ -16,7 +16,8 @@ use crate::{
 /// Something that happened, in the words of the domain: one context's event. Each context's
 /// enum lists its own events, so a decider matches only those and the compiler points at every
 /// place a new one must be handled.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
 pub enum Event {
     Catalog(CatalogEvent),
     Social(SocialEvent),

@@ -83,6 +83,13 @@ impl fmt::Display for Isbn {
     }
 }
 
+/// Written as its 13 digits.
+impl serde::Serialize for Isbn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

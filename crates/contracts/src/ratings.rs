@@ -53,8 +53,16 @@ impl Stars {
     }
 }
 
+/// Written as stars with their quarters: `4.25`.
+impl serde::Serialize for Stars {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(f64::from(self.0) / 4.0)
+    }
+}
+
 /// A reader's stars for a book changed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type")]
 pub enum RatingsEvent {
     BookRated {
         reader_id: Uuid,

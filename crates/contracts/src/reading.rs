@@ -38,7 +38,8 @@ pub fn live_book_shelf_counts(namespace: &str, book_id: Uuid) -> String {
 }
 
 /// What happened to one reader's copy of one book.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type")]
 pub enum ReadingEvent {
     WantToRead {
         reader_id: Uuid,
@@ -102,7 +103,8 @@ pub enum ReadingEvent {
 }
 
 /// How far into a book a reader is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Progress {
     Page(u32),
     Percent(u32),

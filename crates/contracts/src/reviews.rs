@@ -49,7 +49,8 @@ pub fn live_book_reviews(namespace: &str, book_id: Uuid) -> String {
 }
 
 /// What happened to a review, its likes and its comments.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type")]
 pub enum ReviewsEvent {
     ReviewPublished {
         review_id: Uuid,

@@ -62,7 +62,8 @@ pub fn live_activity(namespace: &str, actor_id: Uuid) -> String {
 }
 
 /// What readers did to their accounts and to each other.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type")]
 pub enum SocialEvent {
     ReaderRegistered {
         reader_id: Uuid,
@@ -127,7 +128,8 @@ pub enum SocialEvent {
 
 /// Who sees a reader's shelves, progress and reading history (the anonymous counts of a book
 /// count everyone regardless).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Visibility {
     #[default]
     Everyone,
@@ -153,7 +155,8 @@ impl Visibility {
 }
 
 /// What a reader may do beyond their own account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Role {
     /// Adds to and edits the shared catalog.
     Librarian,

@@ -284,6 +284,21 @@ impl EventStore {
         Ok(self.read(&subject, None).await?.is_some())
     }
 
+    /// The message at `position`, whatever its subject, opened; `None` when there is none.
+    pub async fn get(&self, position: u64) -> Result<Option<Stored>, StoreError> {
+        let subject = subject::every_event(&self.namespace);
+        let message = match self.stream.raw_message_builder().sequence(position).send().await {
+            Ok(message) => message,
+            Err(err) if err.kind() == LastRawMessageErrorKind::NoMessageFound => return Ok(None),
+            Err(source) => return Err(StoreError::Read { subject, source }),
+        };
+        let envelope = self.open(&message.payload).await.map_err(|err| match err {
+            OpenError::Keys(err) => err,
+            OpenError::Wire(source) => StoreError::Corrupt { subject: message.subject.to_string(), position, source },
+        })?;
+        Ok(Some(Stored { position, envelope }))
+    }
+
     /// The message at or after `from` on the subject, or the subject's last one for `None`.
     /// Served by the stream leader, so it sees every acknowledged append.
     async fn read(&self, subject: &str, from: Option<u64>) -> Result<Option<Stored>, StoreError> {

@@ -49,6 +49,16 @@ impl GraphQl {
         }
     }
 
+    /// `GET path` on the gateway (an export, say) with the client's token: the status and body.
+    pub async fn download(&self, path: &str) -> anyhow::Result<(u16, String)> {
+        let mut request = self.http.get(format!("{}{path}", self.base_url));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await?;
+        Ok((response.status().as_u16(), response.text().await?))
+    }
+
     /// The same client, acting as the reader the token names.
     pub fn with_token(&self, token: impl Into<String>) -> Self {
         Self { token: Some(token.into()), ..self.clone() }

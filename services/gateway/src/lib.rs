@@ -4,6 +4,8 @@
 //! - A WebSocket upgrade of `GET /graphql` (or of `/graphql/ws`, the older path): subscriptions
 //!   over `graphql-transport-ws` or the legacy `graphql-ws`; the token goes in the
 //!   `connection_init` payload as `Authorization`.
+//! - `GET /export/goodreads.csv` and `GET /export/events.ndjson`: the reader's library and
+//!   events, with their bearer token (`export`).
 //! - `GET /healthz` (the process runs) and `GET /readyz` (Postgres and NATS answer; dead
 //!   letters show as degraded).
 //!
@@ -13,6 +15,7 @@
 pub mod auth;
 pub mod commands;
 pub mod error;
+pub mod export;
 pub mod graphql;
 pub mod limits;
 pub mod positions;
@@ -95,6 +98,8 @@ pub struct Config {
 pub struct AppState {
     pub pool: PgPool,
     pub nats: async_nats::Client,
+    /// The stream, read by the events export.
+    pub store: readstream_eventstore::EventStore,
     pub namespace: String,
     pub tokens: Arc<Tokens>,
     pub positions: Positions,
@@ -133,12 +138,13 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
         return Err(StartError::Config("ACCESS_TOKEN_LIFETIME_SECS must be 1 to 86400".into()));
     }
     let pool = readstream_runtime::db::connect_and_migrate(&config.database, &shutdown).await?;
-    let nats = config.nats.connect_with_backoff(&shutdown).await?;
+    let (nats, store) = config.nats.event_store(&shutdown).await?;
     let timeout = Duration::from_millis(config.read_your_writes_timeout_ms);
     let positions = Positions::start(&nats, &config.nats.namespace, pool.clone(), timeout, shutdown.clone()).await?;
     let app = AppState {
         pool,
         nats,
+        store,
         namespace: config.nats.namespace.clone(),
         tokens: Arc::new(Tokens::new(&jwt_secret, token_lifetime)),
         positions,
@@ -162,6 +168,8 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
                 .layer(axum::middleware::map_response(coded_payload_too_large)),
         )
         .route("/graphql/ws", get(websocket::upgrade))
+        .route("/export/goodreads.csv", get(export::goodreads_csv))
+        .route("/export/events.ndjson", get(export::events_ndjson))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .with_state((schema, app.clone()));

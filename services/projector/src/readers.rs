@@ -31,6 +31,7 @@ impl Projection for Readers {
             "reader_roles",
             "author_follows",
             "author_follower_counts",
+            "actor_messages",
         ]
     }
 
@@ -54,6 +55,7 @@ impl Projection for Readers {
         )
         .execute(&mut *tx)
         .await?;
+        sqlx::query!("DELETE FROM actor_messages WHERE actor_id = $1", reader_id).execute(&mut *tx).await?;
         sqlx::query!(
             "WITH gone AS (DELETE FROM author_follows WHERE reader_id = $1 RETURNING author_id)
              UPDATE author_follower_counts c SET followers = c.followers - 1 FROM gone WHERE c.author_id = gone.author_id",
@@ -174,6 +176,25 @@ impl Projection for Readers {
         write_counts(tx, counts).await?;
         write_roles(tx, roles).await?;
         write_author_follows(tx, author_follows, author_followers).await?;
+        // A sign-up has no actor yet (no one is signed in): it is the new reader's own.
+        let (actors, positions): (Vec<Uuid>, Vec<i64>) = batch
+            .iter()
+            .filter_map(|s| {
+                let signed_up = s.envelope.events.iter().find_map(|e| match e.event {
+                    Event::Social(SocialEvent::ReaderRegistered { reader_id, .. }) => Some(reader_id),
+                    _ => None,
+                });
+                Some((s.envelope.meta.actor.or(signed_up)?, s.position as i64))
+            })
+            .unzip();
+        sqlx::query!(
+            "INSERT INTO actor_messages (actor_id, position) SELECT * FROM UNNEST($1::uuid[], $2::bigint[])
+             ON CONFLICT DO NOTHING",
+            &actors,
+            &positions
+        )
+        .execute(&mut *tx)
+        .await?;
         Ok(Vec::new())
     }
 }

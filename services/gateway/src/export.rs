@@ -1,0 +1,334 @@
+//! A reader's data, out: `GET /export/goodreads.csv` (their library in the columns of
+//! Goodreads' export, so it goes back into Goodreads or into readstream) and
+//! `GET /export/events.ndjson` (every event of every message they acted in, from the stream
+//! itself, one JSON object per line). Both need the reader's bearer token and stream their
+//! body, so a library of any size is written row by row.
+
+use std::net::SocketAddr;
+
+use axum::{
+    body::Body,
+    extract::{ConnectInfo, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use futures::{StreamExt as _, TryStreamExt as _};
+use readstream_contracts::Code;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::{error::ApiError, refusal, AppState, Shared};
+
+/// The columns of Goodreads' newer export (24), in its order.
+pub const GOODREADS_COLUMNS: [&str; 24] = [
+    "Book Id",
+    "Title",
+    "Author",
+    "Author l-f",
+    "Additional Authors",
+    "ISBN",
+    "ISBN13",
+    "My Rating",
+    "Average Rating",
+    "Publisher",
+    "Binding",
+    "Number of Pages",
+    "Year Published",
+    "Original Publication Year",
+    "Date Read",
+    "Date Added",
+    "Bookshelves",
+    "Bookshelves with positions",
+    "Exclusive Shelf",
+    "My Review",
+    "Spoiler",
+    "Private Notes",
+    "Read Count",
+    "Owned Copies",
+];
+
+/// How many stream messages an events export reads at once.
+const READ_AHEAD: usize = 16;
+
+type Chunks = mpsc::Sender<Result<Bytes, std::io::Error>>;
+
+/// The reader the request's bearer token names, within the rate limits; the refusal otherwise.
+fn reader(app: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result<Uuid, (StatusCode, ApiError)> {
+    let client = app.limits.client_address(peer, headers);
+    app.limits.request(client).map_err(|err| (StatusCode::TOO_MANY_REQUESTS, err))?;
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let viewer = match app.tokens.from_authorization(authorization) {
+        Ok(Some(viewer)) => viewer,
+        Ok(None) => {
+            let err = ApiError::new(Code::Unauthenticated, "an export needs `Authorization: Bearer <token>`");
+            return Err((StatusCode::UNAUTHORIZED, err));
+        }
+        Err(err) => return Err((StatusCode::UNAUTHORIZED, err)),
+    };
+    app.limits.reader_request(viewer.reader_id).map_err(|err| (StatusCode::TOO_MANY_REQUESTS, err))?;
+    Ok(viewer.reader_id)
+}
+
+/// A body written by `write` as it goes; a failure midway ends the body with an error, so the
+/// client sees a broken transfer rather than a file that looks whole.
+fn streamed<F, Fut>(content_type: &'static str, filename: &'static str, write: F) -> Response
+where
+    F: FnOnce(Chunks) -> Fut,
+    Fut: std::future::Future<Output = Result<(), anyhow::Error>> + Send + 'static,
+{
+    let (sender, receiver) = mpsc::channel(8);
+    let failed = sender.clone();
+    let writing = write(sender);
+    tokio::spawn(async move {
+        if let Err(err) = writing.await {
+            tracing::warn!(error = %err, "export failed midway");
+            let _ = failed.send(Err(std::io::Error::other(err.to_string()))).await;
+        }
+    });
+    let body = futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    });
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_DISPOSITION, filename),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response()
+}
+
+/// `GET /export/goodreads.csv`
+pub async fn goodreads_csv(
+    State((_, app)): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let reader_id = match reader(&app, peer, &headers) {
+        Ok(reader_id) => reader_id,
+        Err((status, err)) => return refusal(status, err),
+    };
+    let pool = app.pool.clone();
+    streamed("text/csv; charset=utf-8", "attachment; filename=\"goodreads_library_export.csv\"", move |chunks| {
+        write_goodreads(pool, reader_id, chunks)
+    })
+}
+
+/// One book of the reader's library, as the read models hold it.
+struct LibraryRow {
+    book_id: Uuid,
+    title: String,
+    subtitle: String,
+    pages: i32,
+    format: String,
+    first_published: Option<NaiveDate>,
+    authors: Option<Vec<String>>,
+    isbn: Option<String>,
+    publisher: Option<String>,
+    edition_format: Option<String>,
+    edition_pages: Option<i32>,
+    published_on: Option<NaiveDate>,
+    stars: Option<i16>,
+    rated_at: Option<DateTime<Utc>>,
+    ratings_sum: Option<i64>,
+    ratings_count: Option<i64>,
+    status: Option<String>,
+    finished_on: Option<NaiveDate>,
+    read_count: Option<i32>,
+    first_day: Option<NaiveDate>,
+    review: Option<String>,
+    spoilers: Option<bool>,
+    written_on: Option<NaiveDate>,
+    shelves: Option<Vec<String>>,
+}
+
+/// Goodreads' dates: `2017/04/17`.
+fn goodreads_date(day: NaiveDate) -> String {
+    day.format("%Y/%m/%d").to_string()
+}
+
+/// Goodreads' exclusive shelves for ours.
+fn exclusive_shelf(status: &str) -> &str {
+    match status {
+        "want_to_read" => "to-read",
+        "currently_reading" => "currently-reading",
+        "did_not_finish" => "did-not-finish",
+        other => other,
+    }
+}
+
+/// "Kathleen E. Smith" → "Smith, Kathleen E.".
+fn last_first(name: &str) -> String {
+    match name.trim().rsplit_once(' ') {
+        Some((first, last)) => format!("{last}, {first}"),
+        None => name.trim().to_owned(),
+    }
+}
+
+fn goodreads_record(row: LibraryRow) -> Vec<String> {
+    let authors = row.authors.unwrap_or_default();
+    let author = authors.first().cloned().unwrap_or_default();
+    let title = if row.subtitle.is_empty() { row.title } else { format!("{}: {}", row.title, row.subtitle) };
+    let isbn13 = row.isbn.unwrap_or_default();
+    let isbn10 = readstream_contracts::Isbn::parse("isbn", &isbn13).ok().and_then(|isbn| isbn.isbn10());
+    let average = match (row.ratings_sum, row.ratings_count) {
+        (Some(sum), Some(count)) if count > 0 => format!("{:.2}", sum as f64 / count as f64),
+        _ => "0.00".to_owned(),
+    };
+    let pages = row.edition_pages.filter(|pages| *pages > 0).unwrap_or(row.pages);
+    let binding = row.edition_format.filter(|format| !format.is_empty()).unwrap_or(row.format);
+    let year = |day: Option<NaiveDate>| day.map(|d| d.year().to_string()).unwrap_or_default();
+    // Added: the first day the reader did anything with the book.
+    let added = [row.first_day, row.rated_at.map(|at| at.date_naive()), row.written_on].into_iter().flatten().min();
+    let optional_date = |day: Option<NaiveDate>| day.map(goodreads_date).unwrap_or_default();
+    let quoted = |isbn: Option<String>| isbn.map(|isbn| format!("=\"{isbn}\"")).unwrap_or_else(|| "=\"\"".to_owned());
+    vec![
+        row.book_id.to_string(),
+        title,
+        author.clone(),
+        last_first(&author),
+        authors.get(1..).unwrap_or_default().join(", "),
+        quoted(isbn10),
+        quoted(Some(isbn13).filter(|isbn| !isbn.is_empty())),
+        row.stars.unwrap_or(0).to_string(),
+        average,
+        row.publisher.unwrap_or_default(),
+        binding,
+        pages.to_string(),
+        year(row.published_on),
+        year(row.first_published),
+        optional_date(row.finished_on),
+        optional_date(added),
+        row.shelves.unwrap_or_default().join(", "),
+        String::new(),
+        row.status.as_deref().map(exclusive_shelf).unwrap_or_default().to_owned(),
+        row.review.unwrap_or_default(),
+        if row.spoilers.unwrap_or(false) { "true".to_owned() } else { String::new() },
+        String::new(),
+        row.read_count.unwrap_or(0).to_string(),
+        "0".to_owned(),
+    ]
+}
+
+async fn write_goodreads(pool: PgPool, reader_id: Uuid, chunks: Chunks) -> Result<(), anyhow::Error> {
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record(GOODREADS_COLUMNS)?;
+    let mut rows = sqlx::query_as!(
+        LibraryRow,
+        r#"WITH mine AS (
+               SELECT book_id FROM shelf_entries WHERE reader_id = $1 AND status IS NOT NULL
+               UNION SELECT book_id FROM custom_shelf_entries WHERE reader_id = $1
+               UNION SELECT book_id FROM ratings WHERE reader_id = $1
+               UNION SELECT book_id FROM reviews WHERE reader_id = $1 AND NOT withdrawn
+           )
+           SELECT b.book_id, b.title, b.subtitle, b.pages, b.format, b.first_published,
+                  (SELECT array_agg(a.name ORDER BY ba.ordinal) FROM book_authors ba JOIN authors a USING (author_id)
+                   WHERE ba.book_id = b.book_id) AS "authors?: Vec<String>",
+                  e.isbn AS "isbn?", e.publisher AS "publisher?", e.format AS "edition_format?",
+                  e.pages AS "edition_pages?", e.published_on AS "published_on?",
+                  r.stars AS "stars?", r.rated_at AS "rated_at?",
+                  st.ratings_sum AS "ratings_sum?", st.ratings_count AS "ratings_count?",
+                  s.status AS "status?", s.finished_on AS "finished_on?", s.read_count AS "read_count?",
+                  (SELECT min(t.on_date) FROM reading_timeline t WHERE t.reader_id = $1 AND t.book_id = b.book_id)
+                      AS "first_day?",
+                  rv.body AS "review?", rv.contains_spoilers AS "spoilers?", rv.written_on AS "written_on?",
+                  (SELECT array_agg(c.shelf ORDER BY c.position) FROM custom_shelf_entries c
+                   WHERE c.reader_id = $1 AND c.book_id = b.book_id) AS "shelves?: Vec<String>"
+           FROM mine JOIN books b USING (book_id)
+           LEFT JOIN LATERAL (SELECT * FROM editions e WHERE e.book_id = b.book_id ORDER BY e.position LIMIT 1) e ON true
+           LEFT JOIN ratings r ON r.reader_id = $1 AND r.book_id = b.book_id
+           LEFT JOIN book_ratings st ON st.book_id = b.book_id
+           LEFT JOIN shelf_entries s ON s.reader_id = $1 AND s.book_id = b.book_id
+           LEFT JOIN reviews rv ON rv.reader_id = $1 AND rv.book_id = b.book_id AND NOT rv.withdrawn
+           ORDER BY b.position"#,
+        reader_id
+    )
+    .fetch(&pool);
+    while let Some(row) = rows.try_next().await? {
+        csv.write_record(goodreads_record(row))?;
+        if csv.get_ref().len() >= 64 * 1024 {
+            send(&chunks, csv_chunk(&mut csv)?).await?;
+        }
+    }
+    send(&chunks, csv_chunk(&mut csv)?).await
+}
+
+/// What the writer holds so far, taken out of it.
+fn csv_chunk(csv: &mut csv::Writer<Vec<u8>>) -> Result<Bytes, anyhow::Error> {
+    let full = std::mem::replace(csv, csv::Writer::from_writer(Vec::new()));
+    Ok(Bytes::from(full.into_inner().map_err(|err| err.into_error())?))
+}
+
+async fn send(chunks: &Chunks, chunk: Bytes) -> Result<(), anyhow::Error> {
+    chunks.send(Ok(chunk)).await.map_err(|_| anyhow::anyhow!("the client went away"))
+}
+
+/// `GET /export/events.ndjson`
+pub async fn events_ndjson(
+    State((_, app)): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let reader_id = match reader(&app, peer, &headers) {
+        Ok(reader_id) => reader_id,
+        Err((status, err)) => return refusal(status, err),
+    };
+    streamed("application/x-ndjson", "attachment; filename=\"readstream_events.ndjson\"", move |chunks| {
+        write_events(app, reader_id, chunks)
+    })
+}
+
+async fn write_events(app: AppState, reader_id: Uuid, chunks: Chunks) -> Result<(), anyhow::Error> {
+    let positions: Vec<i64> =
+        sqlx::query_scalar!("SELECT position FROM actor_messages WHERE actor_id = $1 ORDER BY position", reader_id)
+            .fetch_all(&app.pool)
+            .await?;
+    let store = &app.store;
+    let mut messages = futures::stream::iter(positions)
+        .map(|position| async move { store.get(position as u64).await })
+        .buffered(READ_AHEAD);
+    let mut lines = Vec::new();
+    while let Some(stored) = messages.try_next().await? {
+        let Some(stored) = stored else { continue };
+        let meta = &stored.envelope.meta;
+        for (index, recorded) in stored.envelope.events.iter().enumerate() {
+            let mut line = json!({
+                "position": stored.position,
+                "index": index,
+                "eventId": recorded.id,
+                "occurredAt": meta.occurred_at,
+                "commandId": meta.command_id,
+                "correlationId": meta.correlation_id,
+            });
+            if let (Value::Object(line), Value::Object(event)) = (&mut line, serde_json::to_value(&recorded.event)?) {
+                line.extend(event);
+            }
+            serde_json::to_writer(&mut lines, &line)?;
+            lines.push(b'\n');
+        }
+        if lines.len() >= 64 * 1024 {
+            send(&chunks, Bytes::from(std::mem::take(&mut lines))).await?;
+        }
+    }
+    send(&chunks, Bytes::from(lines)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_dates_and_shelves_are_written_as_goodreads_writes_them() {
+        assert_eq!(last_first("Kathleen E. Smith"), "Smith, Kathleen E.");
+        assert_eq!(last_first("Homer"), "Homer");
+        assert_eq!(goodreads_date(NaiveDate::from_ymd_opt(2017, 4, 7).unwrap_or_default()), "2017/04/07");
+        assert_eq!(exclusive_shelf("want_to_read"), "to-read");
+        assert_eq!(exclusive_shelf("did_not_finish"), "did-not-finish");
+    }
+}

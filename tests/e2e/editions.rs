@@ -135,3 +135,43 @@ async fn one_isbn_added_twice_at_once_to_two_books_is_one_edition() -> anyhow::R
     assert_eq!(system.stream_messages().await?, before + 1, "one edition appended");
     system.stop().await
 }
+
+#[tokio::test]
+async fn a_reader_names_the_edition_of_a_shelved_book_they_hold() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (book, _) = add_seed_book(&system).await?;
+    let librarian = system.librarian().await?;
+    librarian.request(ADD_EDITION, json!({ "input": penguin(&book) })).await?.data()?;
+    let authors = librarian.request("query($b: ID!) { book(id: $b) { authors { id } } }", json!({ "b": book })).await?;
+    let author = authors.data()?["book"]["authors"][0]["id"].clone();
+    let other = json!({ "input": { "title": "Gulag Voices", "pages": 200, "authorIds": [author] } });
+    let other_book = librarian.request(super::ADD_BOOK, other).await?.data()?["addBook"]["bookId"].clone();
+    let other_edition = json!({ "bookId": other_book, "isbn": "978-0-306-40615-7" });
+    librarian.request(ADD_EDITION, json!({ "input": other_edition })).await?.data()?;
+
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let choose = "mutation($b: ID!, $isbn: String) { chooseEdition(bookId: $b, isbn: $isbn) {
+        position shelf { status edition { isbn13 format publisher } }
+    } }";
+    let before = system.stream_messages().await?;
+    let unshelved = ana.request(choose, json!({ "b": book, "isbn": "0140449132" })).await?;
+    assert_eq!(unshelved.error_code(), Some("CONFLICT"), "{:?}", unshelved.0);
+    ana.request("mutation($b: ID!) { wantToRead(bookId: $b) { position } }", json!({ "b": book })).await?.data()?;
+    let before = before + 1;
+    for (isbn, code) in
+        [("9780306406157", "NOT_FOUND"), ("9780306406158", "INVALID_ARGUMENT"), ("978-1-4028-9462-6", "NOT_FOUND")]
+    {
+        let refused = ana.request(choose, json!({ "b": book, "isbn": isbn })).await?;
+        assert_eq!(refused.error_code(), Some(code), "{isbn}: {:?}", refused.0);
+    }
+    assert_eq!(system.stream_messages().await?, before, "no refusal appended anything");
+
+    let chosen = ana.request(choose, json!({ "b": book, "isbn": "0-14-044913-2" })).await?;
+    assert_eq!(
+        chosen.data()?["chooseEdition"]["shelf"],
+        json!({ "status": "WANT_TO_READ", "edition": { "isbn13": "9780140449136", "format": "Paperback", "publisher": "Penguin" } })
+    );
+    let cleared = ana.request(choose, json!({ "b": book, "isbn": null })).await?;
+    assert_eq!(cleared.data()?["chooseEdition"]["shelf"]["edition"], Value::Null);
+    system.stop().await
+}

@@ -142,6 +142,7 @@ impl Event {
             Event::Reading(ReadingEvent::RemovedFromShelves { .. }) => "RemovedFromShelves",
             Event::Reading(ReadingEvent::AddedToShelf { .. }) => "AddedToShelf",
             Event::Reading(ReadingEvent::RemovedFromShelf { .. }) => "RemovedFromShelf",
+            Event::Reading(ReadingEvent::EditionChosen { .. }) => "EditionChosen",
             Event::Reviews(ReviewsEvent::ReviewPublished { .. }) => "ReviewPublished",
             Event::Reviews(ReviewsEvent::ReviewEdited { .. }) => "ReviewEdited",
             Event::Reviews(ReviewsEvent::ReviewWithdrawn { .. }) => "ReviewWithdrawn",
@@ -468,6 +469,18 @@ impl TryFrom<pb::Event> for RecordedEvent {
                 book_id: uuid("book_id", &e.book_id)?,
                 shelf: e.shelf,
             }),
+            Body::EditionChosen(e) => Event::Reading(ReadingEvent::EditionChosen {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                book_id: uuid("book_id", &e.book_id)?,
+                isbn: match e.isbn.as_str() {
+                    "" => None,
+                    isbn => Some(crate::Isbn::parse("isbn", isbn).map_err(|_| WireError::Invalid {
+                        field: "isbn",
+                        expected: "ISBN-13",
+                        value: e.isbn.clone(),
+                    })?),
+                },
+            }),
             Body::ReviewPublished(e) => Event::Reviews(ReviewsEvent::ReviewPublished {
                 review_id: uuid("review_id", &e.review_id)?,
                 reader_id: uuid("reader_id", &e.reader_id)?,
@@ -740,6 +753,13 @@ impl From<&RecordedEvent> for pb::Event {
                     shelf: shelf.clone(),
                 })
             }
+            Event::Reading(ReadingEvent::EditionChosen { reader_id, book_id, isbn }) => {
+                Body::EditionChosen(pb::EditionChosen {
+                    reader_id: reader_id.to_string(),
+                    book_id: book_id.to_string(),
+                    isbn: isbn.map(|isbn| isbn.to_string()).unwrap_or_default(),
+                })
+            }
             Event::Reviews(ReviewsEvent::ReviewPublished {
                 review_id,
                 reader_id,
@@ -948,6 +968,14 @@ mod tests {
                 Event::Social(SocialEvent::AuthorFollowed { reader_id, author_id: book_id }),
                 Event::Social(SocialEvent::AuthorUnfollowed { reader_id, author_id: book_id }),
                 Event::Reading(ReadingEvent::RemovedFromShelf { reader_id, book_id, shelf: "russia".into() }),
+                Event::Reading(ReadingEvent::EditionChosen {
+                    reader_id,
+                    book_id,
+                    isbn: Some(
+                        crate::Isbn::parse("isbn", "0140449132").unwrap_or_else(|err| panic!("{}", err.message)),
+                    ),
+                }),
+                Event::Reading(ReadingEvent::EditionChosen { reader_id, book_id, isbn: None }),
                 Event::Reviews(ReviewsEvent::ReviewPublished {
                     review_id: review_id(reader_id, book_id),
                     reader_id,

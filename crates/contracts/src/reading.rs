@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::{
     command::{commands, Service},
     subject::Aggregate,
+    Isbn,
 };
 
 /// The command service of shelves and reading progress.
@@ -25,6 +26,7 @@ commands!(ReadingService {
     RemoveFromShelves => "remove_from_shelves",
     AddToShelf => "add_to_shelf",
     RemoveFromShelf => "remove_from_shelf",
+    ChooseEdition => "choose_edition",
 });
 
 /// One reader's copy of one book: its shelf, read-throughs, progress and custom shelves.
@@ -100,6 +102,12 @@ pub enum ReadingEvent {
         book_id: Uuid,
         shelf: String,
     },
+    /// The edition the reader holds, `None` when they no longer say.
+    EditionChosen {
+        reader_id: Uuid,
+        book_id: Uuid,
+        isbn: Option<Isbn>,
+    },
 }
 
 /// How far into a book a reader is.
@@ -122,7 +130,8 @@ impl ReadingEvent {
             | ReadingEvent::ReadingAbandoned { reader_id, book_id, .. }
             | ReadingEvent::RemovedFromShelves { reader_id, book_id, .. }
             | ReadingEvent::AddedToShelf { reader_id, book_id, .. }
-            | ReadingEvent::RemovedFromShelf { reader_id, book_id, .. } => (reader_id, book_id),
+            | ReadingEvent::RemovedFromShelf { reader_id, book_id, .. }
+            | ReadingEvent::EditionChosen { reader_id, book_id, .. } => (reader_id, book_id),
         }
     }
 }

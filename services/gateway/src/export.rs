@@ -241,10 +241,11 @@ async fn write_goodreads(pool: PgPool, reader_id: Uuid, chunks: Chunks) -> Resul
                   (SELECT array_agg(c.shelf ORDER BY c.position) FROM custom_shelf_entries c
                    WHERE c.reader_id = $1 AND c.book_id = b.book_id) AS "shelves?: Vec<String>"
            FROM mine JOIN books b USING (book_id)
-           LEFT JOIN LATERAL (SELECT * FROM editions e WHERE e.book_id = b.book_id ORDER BY e.position LIMIT 1) e ON true
+           LEFT JOIN shelf_entries s ON s.reader_id = $1 AND s.book_id = b.book_id
+           LEFT JOIN LATERAL (SELECT * FROM editions e WHERE e.book_id = b.book_id
+                              ORDER BY e.isbn IS NOT DISTINCT FROM s.edition_isbn DESC, e.position LIMIT 1) e ON true
            LEFT JOIN ratings r ON r.reader_id = $1 AND r.book_id = b.book_id
            LEFT JOIN book_ratings st ON st.book_id = b.book_id
-           LEFT JOIN shelf_entries s ON s.reader_id = $1 AND s.book_id = b.book_id
            LEFT JOIN reviews rv ON rv.reader_id = $1 AND rv.book_id = b.book_id AND NOT rv.withdrawn
            ORDER BY b.position"#,
         reader_id

@@ -36,6 +36,8 @@ struct Entry {
     read_count: i32,
     read_through: i32,
     position: i64,
+    /// The edition named, ISBN-13.
+    edition: Option<String>,
 }
 
 impl Entry {
@@ -99,7 +101,7 @@ impl Projection for Shelves {
         let (readers, books): (Vec<Uuid>, Vec<Uuid>) = keys.iter().copied().unzip();
         let mut entries: HashMap<Key, Entry> = sqlx::query!(
             "SELECT e.reader_id, e.book_id, status, status_on, status_position, started_on, finished_on,
-                    progress_page, progress_percent, read_count, read_through, position
+                    progress_page, progress_percent, read_count, read_through, position, edition_isbn
              FROM shelf_entries e JOIN UNNEST($1::uuid[], $2::uuid[]) AS k(reader_id, book_id)
                   ON e.reader_id = k.reader_id AND e.book_id = k.book_id",
             &readers,
@@ -120,6 +122,7 @@ impl Projection for Shelves {
                 read_count: r.read_count,
                 read_through: r.read_through,
                 position: r.position,
+                edition: r.edition_isbn,
             };
             ((r.reader_id, r.book_id), entry)
         })
@@ -199,9 +202,11 @@ impl Projection for Shelves {
                     ReadingEvent::RemovedFromShelf { shelf, .. } => {
                         shelf_changes.insert((key.0, shelf.to_lowercase(), key.1), None);
                     }
+                    ReadingEvent::EditionChosen { isbn, .. } => entry.edition = isbn.map(|isbn| isbn.to_string()),
                     ReadingEvent::RemovedFromShelves { on, .. } => {
                         entry.set_status(None, *on, position);
                         (entry.page, entry.percent) = (None, None);
+                        entry.edition = None;
                         let read_through = entry.read_through as u32;
                         steps.push(step("removed", *on, None, "", read_through));
                         cleared.push(key);
@@ -234,14 +239,16 @@ impl Shelves {
             (column(|e| e.status_on), column(|e| e.started_on), column(|e| e.finished_on));
         sqlx::query!(
             "INSERT INTO shelf_entries (reader_id, book_id, status, status_on, status_position, started_on,
-                                        finished_on, progress_page, progress_percent, read_count, read_through, position)
+                                        finished_on, progress_page, progress_percent, read_count, read_through, position,
+                                        edition_isbn)
              SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::date[], $5::bigint[], $6::date[],
-                                  $7::date[], $8::int[], $9::int[], $10::int[], $11::int[], $12::bigint[])
+                                  $7::date[], $8::int[], $9::int[], $10::int[], $11::int[], $12::bigint[], $13::text[])
              ON CONFLICT (reader_id, book_id) DO UPDATE SET
                  status = EXCLUDED.status, status_on = EXCLUDED.status_on, status_position = EXCLUDED.status_position,
                  started_on = EXCLUDED.started_on, finished_on = EXCLUDED.finished_on,
                  progress_page = EXCLUDED.progress_page, progress_percent = EXCLUDED.progress_percent,
-                 read_count = EXCLUDED.read_count, read_through = EXCLUDED.read_through, position = EXCLUDED.position",
+                 read_count = EXCLUDED.read_count, read_through = EXCLUDED.read_through, position = EXCLUDED.position,
+                 edition_isbn = EXCLUDED.edition_isbn",
             &touched.iter().map(|(k, _)| k.0).collect::<Vec<_>>(),
             &touched.iter().map(|(k, _)| k.1).collect::<Vec<_>>(),
             &touched.iter().map(|(_, e)| e.status.clone()).collect::<Vec<_>>() as &[Option<String>],
@@ -254,6 +261,7 @@ impl Shelves {
             &touched.iter().map(|(_, e)| e.read_count).collect::<Vec<_>>(),
             &touched.iter().map(|(_, e)| e.read_through).collect::<Vec<_>>(),
             &touched.iter().map(|(_, e)| e.position).collect::<Vec<_>>(),
+            &touched.iter().map(|(_, e)| e.edition.clone()).collect::<Vec<_>>() as &[Option<String>],
         )
         .execute(&mut *tx)
         .await?;

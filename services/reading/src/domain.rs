@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use readstream_contracts::{
     input::{self, Text, EARLIEST_READING_DATE},
-    Code, Decider, Progress, ReadingEvent, Rejection,
+    Code, Decider, Isbn, Progress, ReadingEvent, Rejection,
 };
 use uuid::Uuid;
 
@@ -59,6 +59,8 @@ pub struct Copy {
     pub progress: Option<Progress>,
     /// Custom shelves by case-folded name, keeping the name as the reader wrote it.
     pub shelves: BTreeMap<String, String>,
+    /// The edition the reader holds, if they said.
+    pub edition: Option<Isbn>,
 }
 
 /// Custom shelves match regardless of case and Unicode form.
@@ -74,15 +76,39 @@ impl Copy {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    WantToRead { on: Option<NaiveDate> },
-    StartReading { started_on: Option<NaiveDate> },
-    UpdateProgress { on: Option<NaiveDate>, page: Option<i32>, percent: Option<i32>, note: String },
-    PauseReading { on: Option<NaiveDate> },
-    FinishReading { finished_on: Option<NaiveDate> },
-    AbandonReading { on: Option<NaiveDate>, note: String },
+    WantToRead {
+        on: Option<NaiveDate>,
+    },
+    StartReading {
+        started_on: Option<NaiveDate>,
+    },
+    UpdateProgress {
+        on: Option<NaiveDate>,
+        page: Option<i32>,
+        percent: Option<i32>,
+        note: String,
+    },
+    PauseReading {
+        on: Option<NaiveDate>,
+    },
+    FinishReading {
+        finished_on: Option<NaiveDate>,
+    },
+    AbandonReading {
+        on: Option<NaiveDate>,
+        note: String,
+    },
     RemoveFromShelves,
-    AddToShelf { shelf: String },
-    RemoveFromShelf { shelf: String },
+    AddToShelf {
+        shelf: String,
+    },
+    RemoveFromShelf {
+        shelf: String,
+    },
+    /// `None` to no longer say.
+    ChooseEdition {
+        isbn: Option<Isbn>,
+    },
 }
 
 /// What a decision needs besides the copy's own events.
@@ -93,6 +119,8 @@ pub struct CopyFacts {
     pub today: NaiveDate,
     /// The book's page count, `None` when the catalog has no such book.
     pub pages: Option<u32>,
+    /// For choosing an edition: the book the ISBN is an edition of, `None` when no edition has it.
+    pub edition_of: Option<Uuid>,
 }
 
 /// The day a reading step happened: today when the reader did not say.
@@ -256,6 +284,20 @@ impl Decider for Copy {
                 }
                 Ok(vec![ReadingEvent::AddedToShelf { reader_id, book_id, shelf }])
             }
+            Command::ChooseEdition { isbn } => {
+                if state.status.is_none() {
+                    return Err(Rejection::new(Code::Conflict, "put the book on a shelf before naming its edition"));
+                }
+                if let Some(isbn) = isbn {
+                    if facts.edition_of != Some(book_id) {
+                        return Err(Rejection::not_found("isbn", format!("this book has no edition with ISBN {isbn}")));
+                    }
+                }
+                if state.edition == isbn {
+                    return Ok(vec![]);
+                }
+                Ok(vec![ReadingEvent::EditionChosen { reader_id, book_id, isbn }])
+            }
             Command::RemoveFromShelf { shelf } => match state.shelves.get(&shelf_key(&shelf)) {
                 Some(name) => Ok(vec![ReadingEvent::RemovedFromShelf { reader_id, book_id, shelf: name.clone() }]),
                 None => Ok(vec![]),
@@ -292,7 +334,9 @@ impl Decider for Copy {
                 self.status = None;
                 self.progress = None;
                 self.shelves.clear();
+                self.edition = None;
             }
+            ReadingEvent::EditionChosen { isbn, .. } => self.edition = *isbn,
             ReadingEvent::AddedToShelf { shelf, .. } => {
                 self.shelves.insert(shelf_key(shelf), shelf.clone());
             }
@@ -318,7 +362,7 @@ mod tests {
     }
 
     fn facts() -> CopyFacts {
-        CopyFacts { reader_id: ANA, book_id: BOOK, today: date("2026-11-26"), pages: Some(400) }
+        CopyFacts { reader_id: ANA, book_id: BOOK, today: date("2026-11-26"), pages: Some(400), edition_of: None }
     }
 
     fn start(on: &str) -> Command {
@@ -507,5 +551,30 @@ mod tests {
         shelved()
             .when(Command::AddToShelf { shelf: "  ".into() }, facts())
             .then_refused(Code::InvalidArgument, Some("name"));
+    }
+
+    #[test]
+    fn a_shelved_copy_names_an_edition_of_its_own_book_once_and_can_stop_saying() {
+        let penguin = Isbn::parse("isbn", "0140449132").unwrap_or_else(|err| panic!("{}", err.message));
+        let of_this_book = CopyFacts { edition_of: Some(BOOK), ..facts() };
+        let wanted = ReadingEvent::WantToRead { reader_id: ANA, book_id: BOOK, on: date("2026-11-01") };
+        let chosen = ReadingEvent::EditionChosen { reader_id: ANA, book_id: BOOK, isbn: Some(penguin) };
+        let choose = |isbn| Command::ChooseEdition { isbn };
+        given::<Copy>([wanted.clone()]).when(choose(Some(penguin)), of_this_book).then([chosen.clone()]);
+        given::<Copy>([wanted.clone(), chosen.clone()]).when(choose(Some(penguin)), of_this_book).then([]);
+        given::<Copy>([wanted.clone(), chosen.clone()])
+            .when(choose(None), facts())
+            .then([ReadingEvent::EditionChosen { reader_id: ANA, book_id: BOOK, isbn: None }]);
+        let of_another_book = CopyFacts { edition_of: Some(Uuid::from_u128(7)), ..facts() };
+        given::<Copy>([wanted.clone()])
+            .when(choose(Some(penguin)), of_another_book)
+            .then_refused(Code::NotFound, Some("isbn"));
+        given::<Copy>([wanted.clone()]).when(choose(Some(penguin)), facts()).then_refused(Code::NotFound, Some("isbn"));
+        given::<Copy>([]).when(choose(Some(penguin)), of_this_book).then_refused(Code::Conflict, None);
+        // Off every shelf, the copy names no edition any more.
+        let removed = ReadingEvent::RemovedFromShelves { reader_id: ANA, book_id: BOOK, on: date("2026-11-02") };
+        given::<Copy>([wanted.clone(), chosen, removed, wanted])
+            .when(choose(Some(penguin)), of_this_book)
+            .then([ReadingEvent::EditionChosen { reader_id: ANA, book_id: BOOK, isbn: Some(penguin) }]);
     }
 }

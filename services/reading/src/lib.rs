@@ -1,13 +1,14 @@
 //! The reading service: a reader's shelves and reading log for each book. Answers
 //! `<ns>.cmd.reading.<command>` (want_to_read, start_reading, update_progress, pause_reading,
-//! finish_reading, abandon_reading, remove_from_shelves, add_to_shelf, remove_from_shelf),
+//! finish_reading, abandon_reading, remove_from_shelves, add_to_shelf, remove_from_shelf,
+//! choose_edition),
 //! deciding against `<ns>.events.reading.<reader_id>.<book_id>`.
 
 pub mod domain;
 
 use chrono::Utc;
 use readstream_contracts::{
-    catalog, input, proto::commands::v1 as pb, reading, reading::ReadingService, CatalogEvent, Event, Rejection,
+    catalog, input, proto::commands::v1 as pb, reading, reading::ReadingService, CatalogEvent, Event, Isbn, Rejection,
     Service,
 };
 use readstream_eventstore::EventStore;
@@ -75,6 +76,13 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         .on(|reading, r: pb::RemoveFromShelf, sender| async move {
             reading.decide(sender, &r.book_id, Command::RemoveFromShelf { shelf: r.shelf }).await
         })
+        .on(|reading, r: pb::ChooseEdition, sender| async move {
+            let isbn = match r.isbn.trim() {
+                "" => None,
+                isbn => Some(Isbn::parse("isbn", isbn)?),
+            };
+            reading.decide(sender, &r.book_id, Command::ChooseEdition { isbn }).await
+        })
         .serve(client, &config.nats.namespace, shutdown)
         .await
 }
@@ -88,11 +96,24 @@ impl Reading {
     async fn decide(&self, sender: Sender, book_id: &str, command: Command) -> Result<pb::Reply, Rejection> {
         let Sender { meta, reader_id } = sender;
         let book_id = Uuid::parse_str(book_id).map_err(|_| Rejection::invalid("bookId", "bookId is not a valid id"))?;
-        let facts =
-            domain::CopyFacts { reader_id, book_id, today: Utc::now().date_naive(), pages: self.pages(book_id).await? };
+        let edition_of = match &command {
+            Command::ChooseEdition { isbn: Some(isbn) } => self.edition_of(*isbn).await?,
+            _ => None,
+        };
+        let today = Utc::now().date_naive();
+        let facts = domain::CopyFacts { reader_id, book_id, today, pages: self.pages(book_id).await?, edition_of };
         let outcome =
             self.store.decide::<domain::Copy>(&reading::copy(reader_id, book_id), meta, &command, &facts).await;
         Ok(bus::reply(outcome, book_id))
+    }
+
+    /// The book an ISBN is an edition of, from the edition's own subject.
+    async fn edition_of(&self, isbn: Isbn) -> Result<Option<Uuid>, Rejection> {
+        let history = self.store.load(&catalog::edition(isbn)).await.map_err(|err| bus::unavailable(&err))?;
+        Ok(history.iter().flat_map(|s| &s.envelope.events).find_map(|e| match &e.event {
+            Event::Catalog(CatalogEvent::EditionAdded(edition)) => Some(edition.book_id),
+            _ => None,
+        }))
     }
 
     /// The book's page count from the catalog's events (as added, or after its last edit),

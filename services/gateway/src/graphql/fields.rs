@@ -6,16 +6,13 @@ use async_graphql::{connection::Connection, Context, Object, Result, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{
-    catalog::{
-        reads::{AuthorOfReader, AuthorsOf, BooksCountOf, EditionsOf},
-        Edition,
-    },
+    catalog::reads::{AuthorOfReader, AuthorsOf, BooksCountOf},
     database::{load_error, loader},
     feed::{self, ActivityKind, FeedItem, FollowedReaderOnBook},
     ratings::{self, BookRatings},
     reading::{self, CustomShelf, ReadingStats, ShelfCounts, ShelfEntry, ShelfOrder, ShelfStatus, TimelineEntry},
     reviews::{self, Review, ReviewOrder, ReviewsOf},
-    shared::{Author, Book, ListInfo, Reader},
+    shared::{Author, Book, Edition, ListInfo, Reader},
     social,
 };
 
@@ -60,8 +57,7 @@ impl Book {
 
     /// Its editions, the most recently published first.
     async fn editions(&self, ctx: &Context<'_>) -> Result<Vec<Edition>> {
-        let rows = loader(ctx).load_one(EditionsOf(self.0.book_id)).await.map_err(load_error)?;
-        Ok(rows.unwrap_or_default().into_iter().map(Edition::from).collect())
+        Ok(Edition::of_book(ctx, self.0.book_id).await?)
     }
 
     async fn ratings(&self, ctx: &Context<'_>) -> Result<BookRatings> {

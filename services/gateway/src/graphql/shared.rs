@@ -6,11 +6,12 @@ use std::collections::HashMap;
 
 use async_graphql::{Context, SimpleObject};
 use base64::Engine;
+use readstream_contracts::Isbn;
 use readstream_contracts::ReadModel;
 use uuid::Uuid;
 
 use super::{
-    catalog::reads::{AuthorKey, AuthorRow, BookKey, BookRow},
+    catalog::reads::{AuthorKey, AuthorRow, BookKey, BookRow, EditionRow, EditionsOf},
     database::{load_error, loader},
     social::reads::{ReaderKey, ReaderRow},
 };
@@ -26,6 +27,47 @@ pub struct Book(pub BookRow);
 /// An author; its fields are in `super::fields`.
 #[derive(Debug, Clone)]
 pub struct Author(pub AuthorRow);
+
+/// One edition of a book: what a reader holds. Ratings and reviews belong to the book.
+#[derive(SimpleObject)]
+pub struct Edition {
+    pub isbn13: String,
+    /// For ISBNs that begin with 978.
+    isbn10: Option<String>,
+    /// Empty when unknown.
+    format: String,
+    pages: Option<i32>,
+    /// Empty when unknown.
+    publisher: String,
+    published_on: Option<chrono::NaiveDate>,
+    /// A BCP 47 tag; empty when unknown.
+    language: String,
+    cover_url: Option<String>,
+}
+
+impl From<EditionRow> for Edition {
+    fn from(row: EditionRow) -> Self {
+        let isbn10 = Isbn::parse("isbn", &row.isbn).ok().and_then(|isbn| isbn.isbn10());
+        Edition {
+            isbn13: row.isbn,
+            isbn10,
+            format: row.format,
+            pages: (row.pages > 0).then_some(row.pages),
+            publisher: row.publisher,
+            published_on: row.published_on,
+            language: row.language,
+            cover_url: (!row.cover_url.is_empty()).then_some(row.cover_url),
+        }
+    }
+}
+
+impl Edition {
+    /// A book's editions, the most recently published first.
+    pub async fn of_book(ctx: &Context<'_>, book_id: Uuid) -> Result<Vec<Edition>, ApiError> {
+        let rows = loader(ctx).load_one(EditionsOf(book_id)).await.map_err(load_error)?;
+        Ok(rows.unwrap_or_default().into_iter().map(Edition::from).collect())
+    }
+}
 
 /// A reader's public profile; its fields are in `super::fields`.
 #[derive(Debug, Clone)]

@@ -128,39 +128,6 @@ pub struct AddEditionInput {
     cover_url: String,
 }
 
-/// One edition of a book: what a reader holds. Ratings and reviews belong to the book.
-#[derive(SimpleObject)]
-pub struct Edition {
-    isbn13: String,
-    /// For ISBNs that begin with 978.
-    isbn10: Option<String>,
-    /// Empty when unknown.
-    format: String,
-    pages: Option<i32>,
-    /// Empty when unknown.
-    publisher: String,
-    published_on: Option<chrono::NaiveDate>,
-    /// A BCP 47 tag; empty when unknown.
-    language: String,
-    cover_url: Option<String>,
-}
-
-impl From<reads::EditionRow> for Edition {
-    fn from(row: reads::EditionRow) -> Self {
-        let isbn10 = Isbn::parse("isbn", &row.isbn).ok().and_then(|isbn| isbn.isbn10());
-        Edition {
-            isbn13: row.isbn,
-            isbn10,
-            format: row.format,
-            pages: (row.pages > 0).then_some(row.pages),
-            publisher: row.publisher,
-            published_on: row.published_on,
-            language: row.language,
-            cover_url: (!row.cover_url.is_empty()).then_some(row.cover_url),
-        }
-    }
-}
-
 /// A librarian's edit of a book: a field left out keeps its value.
 #[derive(InputObject)]
 pub struct EditBookInput {

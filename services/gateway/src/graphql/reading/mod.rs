@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::{
     database::{load_error, loader},
-    shared::{app, decode_cursor, encode_cursor, page_size, reached, viewer, Book, ListInfo},
+    shared::{app, decode_cursor, encode_cursor, page_size, reached, viewer, Book, Edition, ListInfo},
 };
 use crate::{
     commands::{self, parse_id},
@@ -99,12 +99,20 @@ pub struct ShelfEntry {
     pub read_count: i32,
     #[graphql(skip)]
     pub cursor_position: i64,
+    #[graphql(skip)]
+    pub edition_isbn: Option<String>,
 }
 
 #[ComplexObject]
 impl ShelfEntry {
     async fn book(&self, ctx: &Context<'_>) -> Result<Option<Book>> {
         Ok(Book::load(ctx, self.book_id).await?)
+    }
+
+    /// The edition the reader holds, if they named one (`chooseEdition`).
+    async fn edition(&self, ctx: &Context<'_>) -> Result<Option<Edition>> {
+        let Some(isbn) = &self.edition_isbn else { return Ok(None) };
+        Ok(Edition::of_book(ctx, self.book_id).await?.into_iter().find(|e| &e.isbn13 == isbn))
     }
 
     /// The reader's own named shelves holding the book.
@@ -215,6 +223,7 @@ struct EntryRow {
     progress_percent: Option<i32>,
     read_count: Option<i64>,
     cursor_position: Option<i64>,
+    edition_isbn: Option<String>,
 }
 
 impl EntryRow {
@@ -233,6 +242,7 @@ impl EntryRow {
             progress,
             read_count: self.read_count.unwrap_or(0) as i32,
             cursor_position: self.cursor_position.unwrap_or(0),
+            edition_isbn: self.edition_isbn,
         }
     }
 }
@@ -245,7 +255,7 @@ pub async fn shelf_entry(ctx: &Context<'_>, reader_id: Uuid, book_id: Uuid) -> R
     let row = sqlx::query_as!(
         EntryRow,
         r#"SELECT book_id, status, status_on AS since, started_on, finished_on, progress_page, progress_percent,
-                  read_count::bigint AS read_count, status_position AS cursor_position
+                  read_count::bigint AS read_count, status_position AS cursor_position, edition_isbn
            FROM shelf_entries e
            WHERE reader_id = $1 AND book_id = $2
              AND (status IS NOT NULL OR EXISTS (SELECT 1 FROM custom_shelf_entries c
@@ -288,7 +298,7 @@ pub async fn shelf(
             let rows = sqlx::query_as!(
                 EntryRow,
                 r#"SELECT book_id, status, status_on AS since, started_on, finished_on, progress_page, progress_percent,
-                          read_count::bigint AS read_count, status_position AS cursor_position
+                          read_count::bigint AS read_count, status_position AS cursor_position, edition_isbn
                    FROM shelf_entries e
                    WHERE reader_id = $1
                      AND (status = $2 OR ($2 IS NULL AND (status IS NOT NULL OR EXISTS (
@@ -348,7 +358,7 @@ pub async fn shelf(
                           NULL::int AS progress_page, NULL::int AS progress_percent,
                           (SELECT count(*) FROM reading_timeline t WHERE t.reader_id = $1 AND t.book_id = s.book_id
                               AND t.kind = 'finished' AND t.on_date <= $2) AS read_count,
-                          s.position AS cursor_position
+                          s.position AS cursor_position, NULL::text AS edition_isbn
                    FROM shelved s
                    WHERE s.status IS NOT NULL AND ($3::text IS NULL OR s.status = $3)
                      AND ($4::bigint IS NULL OR ($5 AND s.position < $4) OR (NOT $5 AND s.position > $4))
@@ -674,6 +684,19 @@ impl ReadingMutation {
     ) -> Result<ShelfPayload> {
         let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key)?;
         send(ctx, &pb::RemoveFromShelf { meta, book_id, shelf: name }).await
+    }
+
+    /// Names the edition of a shelved book the viewer holds, by ISBN (10 or 13, hyphens
+    /// allowed); null to no longer say. An ISBN of another book's edition is `NOT_FOUND`.
+    async fn choose_edition(
+        &self,
+        ctx: &Context<'_>,
+        book_id: ID,
+        isbn: Option<String>,
+        idempotency_key: Option<String>,
+    ) -> Result<ShelfPayload> {
+        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key)?;
+        send(ctx, &pb::ChooseEdition { meta, book_id, isbn: isbn.unwrap_or_default() }).await
     }
 }
 

@@ -133,6 +133,7 @@ async fn rows_written(
         actor: Some(author),
         command_id: Uuid::new_v4(),
         correlation_id: Uuid::new_v4(),
+        import_job: None,
     };
     let event = Event::Ratings(RatingsEvent::BookRated {
         reader_id: author,

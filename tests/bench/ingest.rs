@@ -47,6 +47,7 @@ async fn commands_per_second(nats_url: &str, commands: usize) -> anyhow::Result<
                     actor: Some(reader_id),
                     command_id,
                     correlation_id: command_id,
+                    import_job: None,
                 };
                 let stars = Stars::whole(4).context("4 stars")?;
                 let event = Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, stars, previous_stars: None });

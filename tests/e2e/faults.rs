@@ -129,6 +129,7 @@ async fn a_rating_version_1_stored_in_whole_stars_is_read_by_the_service_and_the
         actor: ann_id.to_string(),
         command_id: command_id.clone(),
         correlation_id: command_id,
+        import_job_id: String::new(),
         events: vec![pb::Event {
             event_id: uuid::Uuid::now_v7().to_string(),
             sealed: None,

@@ -352,10 +352,10 @@ async fn a_command_service_refuses_what_the_gateway_would_have() -> anyhow::Resu
         _ => None,
     };
     let meta = |command_id: String, actor: &str| {
-        Some(pb::CommandMeta { command_id, actor: actor.to_owned(), correlation_id: String::new() })
+        Some(pb::CommandMeta { command_id, actor: actor.to_owned(), ..Default::default() })
     };
     let send = |meta| {
-        let rate = pb::RateBook { meta, book_id: book.clone(), stars: 4 };
+        let rate = pb::RateBook { meta, book_id: book.clone(), stars: 4, quarter_stars: 0 };
         let nats = nats.clone();
         let namespace = system.namespace.clone();
         async move { bus::send(&nats, &namespace, &rate, Duration::from_secs(5)).await }

@@ -25,6 +25,7 @@ commands!(CatalogService {
     EditBook => "edit_book",
     LinkAuthorProfile => "link_author_profile",
     UnlinkAuthorProfile => "unlink_author_profile",
+    ImportBook => "import_book",
 });
 
 /// An author's events.

@@ -66,6 +66,8 @@ pub struct Metadata {
     pub actor: Option<Uuid>,
     pub command_id: Uuid,
     pub correlation_id: Uuid,
+    /// The library import that sent the command.
+    pub import_job: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +133,7 @@ impl Event {
             Event::Social(SocialEvent::SignUpExpired { .. }) => "SignUpExpired",
             Event::Social(SocialEvent::AuthorFollowed { .. }) => "AuthorFollowed",
             Event::Social(SocialEvent::AuthorUnfollowed { .. }) => "AuthorUnfollowed",
+            Event::Social(SocialEvent::LibraryImported { .. }) => "LibraryImported",
             Event::Ratings(RatingsEvent::BookRated { .. }) => "BookRated",
             Event::Ratings(RatingsEvent::RatingCleared { .. }) => "RatingCleared",
             Event::Reading(ReadingEvent::WantToRead { .. }) => "WantToRead",
@@ -244,6 +247,10 @@ impl TryFrom<pb::Envelope> for Envelope {
             actor,
             command_id: uuid("command_id", &wire.command_id)?,
             correlation_id: uuid("correlation_id", &wire.correlation_id)?,
+            import_job: match wire.import_job_id.as_str() {
+                "" => None,
+                job => Some(uuid("import_job_id", job)?),
+            },
         };
         let events = wire.events.into_iter().map(RecordedEvent::try_from).collect::<Result<_, _>>()?;
         Ok(Envelope { meta, events })
@@ -378,6 +385,12 @@ impl TryFrom<pb::Event> for RecordedEvent {
             Body::SignUpExpired(e) => {
                 Event::Social(SocialEvent::SignUpExpired { reader_id: uuid("reader_id", &e.reader_id)? })
             }
+            Body::LibraryImported(e) => Event::Social(SocialEvent::LibraryImported {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                job_id: uuid("job_id", &e.job_id)?,
+                books: e.books,
+                source: e.source,
+            }),
             Body::AuthorFollowed(e) => Event::Social(SocialEvent::AuthorFollowed {
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 author_id: uuid("author_id", &e.author_id)?,
@@ -533,6 +546,7 @@ impl From<&Envelope> for pb::Envelope {
             command_id: envelope.meta.command_id.to_string(),
             correlation_id: envelope.meta.correlation_id.to_string(),
             events: envelope.events.iter().map(pb::Event::from).collect(),
+            import_job_id: envelope.meta.import_job.map(|job| job.to_string()).unwrap_or_default(),
         }
     }
 }
@@ -734,6 +748,14 @@ impl From<&RecordedEvent> for pb::Event {
             Event::Social(SocialEvent::SignUpExpired { reader_id }) => {
                 Body::SignUpExpired(pb::SignUpExpired { reader_id: reader_id.to_string() })
             }
+            Event::Social(SocialEvent::LibraryImported { reader_id, job_id, books, source }) => {
+                Body::LibraryImported(pb::LibraryImported {
+                    reader_id: reader_id.to_string(),
+                    job_id: job_id.to_string(),
+                    books: *books,
+                    source: source.clone(),
+                })
+            }
             Event::Social(SocialEvent::AuthorFollowed { reader_id, author_id }) => {
                 Body::AuthorFollowed(pb::AuthorFollowed {
                     reader_id: reader_id.to_string(),
@@ -835,6 +857,7 @@ mod tests {
             actor: Some(Uuid::now_v7()),
             command_id: Uuid::new_v4(),
             correlation_id: Uuid::new_v4(),
+            import_job: None,
         }
     }
 
@@ -967,6 +990,12 @@ mod tests {
                 Event::Social(SocialEvent::SignUpExpired { reader_id: book_id }),
                 Event::Social(SocialEvent::AuthorFollowed { reader_id, author_id: book_id }),
                 Event::Social(SocialEvent::AuthorUnfollowed { reader_id, author_id: book_id }),
+                Event::Social(SocialEvent::LibraryImported {
+                    reader_id,
+                    job_id: book_id,
+                    books: 312,
+                    source: "GOODREADS".into(),
+                }),
                 Event::Reading(ReadingEvent::RemovedFromShelf { reader_id, book_id, shelf: "russia".into() }),
                 Event::Reading(ReadingEvent::EditionChosen {
                     reader_id,

@@ -208,6 +208,7 @@ mod tests {
             actor: Some(reader_id),
             command_id: Uuid::now_v7(),
             correlation_id: Uuid::now_v7(),
+            import_job: None,
         }
     }
 

@@ -31,6 +31,7 @@ commands!(SocialService {
     Unblock => "unblock",
     FollowAuthor => "follow_author",
     UnfollowAuthor => "unfollow_author",
+    RecordImport => "record_import",
 });
 
 /// A reader's profile.
@@ -49,6 +50,11 @@ pub fn link(a: Uuid, b: Uuid) -> Aggregate {
 /// never contends.
 pub fn author_follow(reader_id: Uuid, author_id: Uuid) -> Aggregate {
     Aggregate::new(format!("social.author_follow.{reader_id}.{author_id}"))
+}
+
+/// One library import of a reader: its summary, once.
+pub fn library_import(reader_id: Uuid, job_id: Uuid) -> Aggregate {
+    Aggregate::new(format!("social.import.{reader_id}.{job_id}"))
 }
 
 /// Where items written into a reader's feed are announced.
@@ -123,6 +129,13 @@ pub enum SocialEvent {
     AuthorUnfollowed {
         reader_id: Uuid,
         author_id: Uuid,
+    },
+    /// A library import is done: `books` got something new from the file.
+    LibraryImported {
+        reader_id: Uuid,
+        job_id: Uuid,
+        books: u32,
+        source: String,
     },
 }
 

@@ -24,7 +24,7 @@ fn some_rating() -> Aggregate {
 fn meta(command_id: Uuid) -> Metadata {
     // The wire keeps microseconds.
     let occurred_at = chrono::DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).expect("now");
-    Metadata { occurred_at, actor: None, command_id, correlation_id: command_id }
+    Metadata { occurred_at, actor: None, command_id, correlation_id: command_id, import_job: None }
 }
 
 fn rated(stars: u8, previous_stars: Option<u8>) -> Event {

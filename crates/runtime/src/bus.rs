@@ -167,7 +167,11 @@ fn metadata(meta: Option<pb::CommandMeta>) -> Result<Metadata, Rejection> {
         "" => command_id,
         id => uuid(id, "correlationId")?,
     };
-    Ok(Metadata { occurred_at: Utc::now(), actor, command_id, correlation_id })
+    let import_job = match meta.import_job_id.as_str() {
+        "" => None,
+        job => Some(uuid(job, "importJobId")?),
+    };
+    Ok(Metadata { occurred_at: Utc::now(), actor, command_id, correlation_id, import_job })
 }
 
 pub fn accepted(accepted: Accepted, id: Uuid) -> pb::Reply {

@@ -93,6 +93,8 @@ pub struct BookFacts {
     pub known_authors: HashSet<Uuid>,
     /// Bounds the publication date.
     pub today: NaiveDate,
+    /// Added by a reader's library import: the page count may be unknown (0).
+    pub imported: bool,
 }
 
 /// A book's fields checked and trimmed, as added or after an edit.
@@ -102,7 +104,8 @@ fn details(command: &AddBook, facts: &BookFacts) -> Result<BookDetails, Rejectio
     let subtitle = text("subtitle", &command.subtitle, Text::Line, 0, MAX_TITLE)?;
     let description = text("description", &command.description, Text::Long, 0, MAX_DESCRIPTION)?;
     let format = text("format", &command.format, Text::Line, 0, MAX_FORMAT)?;
-    if command.pages <= 0 || command.pages > MAX_PAGES {
+    let least = i32::from(!facts.imported);
+    if command.pages < least || command.pages > MAX_PAGES {
         return Err(Rejection::invalid("pages", format!("pages must be between 1 and {MAX_PAGES}")));
     }
     let first_published = command
@@ -431,7 +434,12 @@ mod tests {
 
     fn facts(known_authors: &[Uuid]) -> BookFacts {
         let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap_or_default();
-        BookFacts { librarian: ActorIsLibrarian(true), known_authors: known_authors.iter().copied().collect(), today }
+        BookFacts {
+            librarian: ActorIsLibrarian(true),
+            known_authors: known_authors.iter().copied().collect(),
+            today,
+            imported: false,
+        }
     }
 
     fn moscow_1956(author: Uuid) -> AddBook {

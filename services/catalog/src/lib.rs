@@ -16,9 +16,9 @@ use readstream_contracts::{
     input,
     proto::commands::v1 as pb,
     social::{self, Role, Roles},
-    Isbn, Rejection, Service, SocialEvent,
+    Code, Isbn, Rejection, Service, SocialEvent,
 };
-use readstream_eventstore::EventStore;
+use readstream_eventstore::{EventStore, StoreError};
 use readstream_runtime::{
     bus::{self, Sender},
     config::StartError,
@@ -51,6 +51,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         .on(|catalog, request, sender| async move { catalog.add_book(request, sender).await })
         .on(|catalog, request, sender| async move { catalog.add_edition(request, sender).await })
         .on(|catalog, request, sender| async move { catalog.edit_book(request, sender).await })
+        .on(|catalog, request, sender| async move { catalog.import_book(request, sender).await })
         .on(|catalog, request: pb::EditAuthor, sender| async move {
             let change = AuthorChange::Edit { name: request.name, bio: request.bio };
             catalog.change_author(&request.author_id, change, sender).await
@@ -64,6 +65,19 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         })
         .serve(client, &config.nats.namespace, shutdown)
         .await
+}
+
+/// Where the ids of imported authors and books come from (UUIDv5 of their names).
+const IMPORTED: Uuid = Uuid::from_u128(0x6f1e_2c4a_93b7_4d85_a0c2_17e9_5b3d_8a41);
+
+/// The id of an author a library import adds: the same for every reader's import of that name.
+pub fn imported_author_id(name: &str) -> Uuid {
+    Uuid::new_v5(&IMPORTED, format!("author:{}", input::name_key(name)).as_bytes())
+}
+
+/// The id of a book a library import adds: from its title and first author.
+pub fn imported_book_id(title: &str, first_author: Uuid) -> Uuid {
+    Uuid::new_v5(&IMPORTED, format!("book:{}:{first_author}", input::name_key(title)).as_bytes())
 }
 
 /// The id of what a command creates, derived from the command id so a retry targets it again.
@@ -140,7 +154,7 @@ impl Catalog {
             first_published,
             author_ids,
         };
-        let facts = domain::BookFacts { librarian, known_authors, today: Utc::now().date_naive() };
+        let facts = domain::BookFacts { librarian, known_authors, today: Utc::now().date_naive(), imported: false };
         let outcome = self.store.decide::<domain::Book>(&catalog::book(book_id), meta, &command, &facts).await;
         Ok(bus::reply(outcome, book_id))
     }
@@ -189,7 +203,7 @@ impl Catalog {
             first_published,
             author_ids,
         };
-        let facts = domain::BookFacts { librarian, known_authors, today: Utc::now().date_naive() };
+        let facts = domain::BookFacts { librarian, known_authors, today: Utc::now().date_naive(), imported: false };
         let outcome =
             self.store.decide::<domain::BookRecord>(&catalog::book(book_id), sender.meta, &command, &facts).await;
         Ok(bus::reply(outcome, book_id))
@@ -215,5 +229,89 @@ impl Catalog {
             .decide::<domain::AuthorProfile>(&catalog::author(author_id), sender.meta, &command, &facts)
             .await;
         Ok(bus::reply(outcome, author_id))
+    }
+
+    /// A book of a reader's library import that matched none in the catalog: its new authors,
+    /// the book and the edition the reader had, each appended to its own subject unless there
+    /// already (ids from names, so every import of the same book meets the same one).
+    async fn import_book(&self, request: pb::ImportBook, sender: Sender) -> Result<pb::Reply, Rejection> {
+        if request.authors.is_empty() || request.authors.len() > domain::MAX_AUTHORS {
+            return Err(Rejection::invalid("authors", format!("a book has 1 to {} authors", domain::MAX_AUTHORS)));
+        }
+        let isbn = match request.isbn.trim() {
+            "" => None,
+            isbn => Some(Isbn::parse("isbn", isbn)?),
+        };
+        let first_published = input::parse_date("firstPublished", &request.first_published)?;
+        let published_on = input::parse_date("publishedOn", &request.published_on)?;
+        let importer = ActorIsLibrarian(true);
+        let step = |what: &str| {
+            let command_id = Uuid::new_v5(&sender.meta.command_id, what.as_bytes());
+            readstream_contracts::Metadata {
+                command_id,
+                correlation_id: sender.meta.correlation_id,
+                ..sender.meta.clone()
+            }
+        };
+        // What each step appended; one already there (the same import, another reader's) is fine.
+        let mut appended = readstream_eventstore::Accepted { position: 0, event_ids: Vec::new() };
+        let mut settled =
+            |outcome: Result<Result<readstream_eventstore::Accepted, Rejection>, StoreError>| match outcome {
+                Ok(Ok(accepted)) => {
+                    appended.position = appended.position.max(accepted.position);
+                    appended.event_ids.extend(accepted.event_ids);
+                    Ok(())
+                }
+                Ok(Err(rejection)) if rejection.code == Code::AlreadyExists => Ok(()),
+                Ok(Err(rejection)) => Err(rejection),
+                Err(err) => Err(bus::unavailable(&err)),
+            };
+        let mut author_ids = Vec::with_capacity(request.authors.len());
+        for (i, author) in request.authors.iter().enumerate() {
+            if !author.author_id.is_empty() {
+                author_ids.push(parse_id("authors", &author.author_id)?);
+                continue;
+            }
+            let author_id = imported_author_id(&author.name);
+            let command = domain::AddAuthor { author_id, name: author.name.clone(), bio: String::new() };
+            let aggregate = catalog::author(author_id);
+            settled(
+                self.store
+                    .decide::<domain::Author>(&aggregate, step(&format!("author:{i}")), &command, &importer)
+                    .await,
+            )?;
+            author_ids.push(author_id);
+        }
+        let book_id = imported_book_id(&request.title, author_ids[0]);
+        let known_authors = self.known_authors(&author_ids).await?;
+        let command = domain::AddBook {
+            book_id,
+            title: request.title,
+            subtitle: request.subtitle,
+            description: String::new(),
+            pages: request.pages,
+            format: request.format.clone(),
+            first_published,
+            author_ids,
+        };
+        let facts =
+            domain::BookFacts { librarian: importer, known_authors, today: Utc::now().date_naive(), imported: true };
+        settled(self.store.decide::<domain::Book>(&catalog::book(book_id), step("book"), &command, &facts).await)?;
+        if let Some(isbn) = isbn {
+            let command = domain::AddEdition {
+                isbn,
+                book_id,
+                format: request.format,
+                pages: request.pages.max(0),
+                publisher: request.publisher,
+                published_on,
+                language: String::new(),
+                cover_url: String::new(),
+            };
+            let facts = domain::EditionFacts { librarian: importer, book_exists: true, today: Utc::now().date_naive() };
+            let aggregate = catalog::edition(isbn);
+            settled(self.store.decide::<domain::Edition>(&aggregate, step("edition"), &command, &facts).await)?;
+        }
+        Ok(bus::accepted(appended, book_id))
     }
 }

@@ -27,6 +27,7 @@ pub fn meta(viewer: Option<&Viewer>, idempotency_key: Option<String>) -> Result<
         command_id: command_id.to_string(),
         actor: actor.map(|a| a.to_string()).unwrap_or_default(),
         correlation_id: command_id.to_string(),
+        import_job_id: String::new(),
     })
 }
 

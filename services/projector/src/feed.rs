@@ -1,5 +1,6 @@
 //! Activity feeds. Each activity (started, finished, did not finish, want to read, rated,
-//! reviewed, liked a review, followed someone, and an author's new book) is written once to
+//! reviewed, liked a review, followed someone, an author's new book, and the summary of a library
+//! import, whose rows reach no feed one by one) is written once to
 //! `activities`; for an actor
 //! with at most `fanout_limit` followers it is also written into each follower's
 //! `feed_items` (fan-out on write). Above the limit it is not: the gateway merges such actors'
@@ -46,6 +47,7 @@ struct Activity {
     review_id: Option<Uuid>,
     stars: Option<i16>,
     followee_id: Option<Uuid>,
+    books: Option<i32>,
     occurred_at: DateTime<Utc>,
     backdated: bool,
     fanned_out: bool,
@@ -59,12 +61,26 @@ struct Deed {
     review_id: Option<Uuid>,
     stars: Option<i16>,
     followee_id: Option<Uuid>,
+    books: Option<i32>,
     day: Option<NaiveDate>,
 }
 
 impl Deed {
     fn on_book(actor_id: Uuid, kind: &'static str, book_id: Uuid, day: Option<NaiveDate>) -> Self {
-        Deed { actor_id, kind, book_id: Some(book_id), review_id: None, stars: None, followee_id: None, day }
+        Deed {
+            actor_id,
+            kind,
+            book_id: Some(book_id),
+            review_id: None,
+            stars: None,
+            followee_id: None,
+            books: None,
+            day,
+        }
+    }
+
+    fn of(actor_id: Uuid, kind: &'static str) -> Self {
+        Deed { actor_id, kind, book_id: None, review_id: None, stars: None, followee_id: None, books: None, day: None }
     }
 }
 
@@ -88,24 +104,15 @@ fn activity(event: &Event) -> Option<Deed> {
         Event::Reviews(ReviewsEvent::ReviewPublished { review_id, reader_id, book_id, written_on, .. }) => {
             Deed { review_id: Some(review_id), ..Deed::on_book(reader_id, "reviewed", book_id, Some(written_on)) }
         }
-        Event::Reviews(ReviewsEvent::ReviewLiked { review_id, liker_id }) => Deed {
-            actor_id: liker_id,
-            kind: "liked_review",
-            book_id: None,
-            review_id: Some(review_id),
-            stars: None,
-            followee_id: None,
-            day: None,
-        },
-        Event::Social(SocialEvent::ReaderFollowed { follower_id, followee_id }) => Deed {
-            actor_id: follower_id,
-            kind: "followed",
-            book_id: None,
-            review_id: None,
-            stars: None,
-            followee_id: Some(followee_id),
-            day: None,
-        },
+        Event::Reviews(ReviewsEvent::ReviewLiked { review_id, liker_id }) => {
+            Deed { review_id: Some(review_id), ..Deed::of(liker_id, "liked_review") }
+        }
+        Event::Social(SocialEvent::ReaderFollowed { follower_id, followee_id }) => {
+            Deed { followee_id: Some(followee_id), ..Deed::of(follower_id, "followed") }
+        }
+        Event::Social(SocialEvent::LibraryImported { reader_id, books, .. }) => {
+            Deed { books: Some(books as i32), ..Deed::of(reader_id, "imported") }
+        }
         // The first author is the activity's actor; the followers of every author get it.
         Event::Catalog(CatalogEvent::BookAdded(BookDetails { book_id, ref author_ids, first_published, .. })) => {
             Deed::on_book(*author_ids.first()?, "new_book", book_id, first_published)
@@ -243,7 +250,11 @@ impl Projection for Feed {
                     }
                     None => {}
                 }
-                let Some(Deed { actor_id, kind, book_id, review_id, stars, followee_id, day }) =
+                // An import's rows reach no feed one by one: its summary does.
+                if stored.envelope.meta.import_job.is_some() {
+                    continue;
+                }
+                let Some(Deed { actor_id, kind, book_id, review_id, stars, followee_id, books, day }) =
                     activity(&recorded.event)
                 else {
                     continue;
@@ -273,6 +284,7 @@ impl Projection for Feed {
                     review_id,
                     stars,
                     followee_id,
+                    books,
                     occurred_at,
                     backdated,
                     fanned_out: fan_out,
@@ -367,9 +379,9 @@ async fn write_activities(tx: &mut PgConnection, activities: &[Activity]) -> Res
     }
     sqlx::query!(
         "INSERT INTO activities (position, event_index, actor_id, kind, book_id, review_id, stars, followee_id,
-                                 occurred_at, backdated, fanned_out)
+                                 occurred_at, backdated, fanned_out, books)
          SELECT * FROM UNNEST($1::bigint[], $2::int[], $3::uuid[], $4::text[], $5::uuid[], $6::uuid[], $7::smallint[],
-                              $8::uuid[], $9::timestamptz[], $10::bool[], $11::bool[])
+                              $8::uuid[], $9::timestamptz[], $10::bool[], $11::bool[], $12::int[])
          ON CONFLICT DO NOTHING",
         &activities.iter().map(|a| a.position).collect::<Vec<_>>(),
         &activities.iter().map(|a| a.event_index).collect::<Vec<_>>(),
@@ -382,6 +394,7 @@ async fn write_activities(tx: &mut PgConnection, activities: &[Activity]) -> Res
         &activities.iter().map(|a| a.occurred_at).collect::<Vec<_>>(),
         &activities.iter().map(|a| a.backdated).collect::<Vec<_>>(),
         &activities.iter().map(|a| a.fanned_out).collect::<Vec<_>>(),
+        &activities.iter().map(|a| a.books).collect::<Vec<_>>() as &[Option<i32>],
     )
     .execute(&mut *tx)
     .await?;

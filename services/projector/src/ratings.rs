@@ -215,6 +215,7 @@ mod tests {
             actor: None,
             command_id: Uuid::new_v4(),
             correlation_id: Uuid::new_v4(),
+            import_job: None,
         };
         Stored { position, envelope: Envelope::new(meta, events) }
     }

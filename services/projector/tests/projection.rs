@@ -43,6 +43,7 @@ async fn rate(store: &EventStore, book: Uuid, readers: usize) -> Vec<u64> {
             actor: Some(reader_id),
             command_id: Uuid::new_v4(),
             correlation_id: Uuid::new_v4(),
+            import_job: None,
         };
         let event = Event::Ratings(RatingsEvent::BookRated {
             reader_id,
@@ -178,6 +179,7 @@ async fn rate_as(store: &EventStore, reader_id: Uuid, book_id: Uuid, stars: u8, 
         actor: Some(reader_id),
         command_id: Uuid::new_v4(),
         correlation_id: Uuid::new_v4(),
+        import_job: None,
     };
     let whole = |stars| Stars::whole(stars).expect("1 to 5 stars");
     let event = Event::Ratings(RatingsEvent::BookRated {
@@ -463,6 +465,7 @@ async fn a_projection_follows_the_stream_again_as_soon_as_nats_is_back(pool: PgP
             actor: Some(reader_id),
             command_id: Uuid::new_v4(),
             correlation_id: Uuid::new_v4(),
+            import_job: None,
         };
         last = loop {
             match store.execute(&ratings::rating(reader_id, book), meta.clone(), |_| Ok(vec![event.clone()])).await {

@@ -15,6 +15,10 @@ pub enum RatingCommand {
     Rate {
         stars: i32,
     },
+    /// In quarter stars, 4 to 20 (an imported StoryGraph rating).
+    RateQuarters {
+        quarters: i32,
+    },
     Clear,
 }
 
@@ -35,18 +39,25 @@ impl Decider for Rating {
     /// Rating again with the same stars changes nothing and appends nothing.
     fn decide(&self, command: &RatingCommand, facts: &RatingFacts) -> Result<Vec<RatingsEvent>, Rejection> {
         let RatingFacts { reader_id, book_id, book_exists } = *facts;
+        let rate = |stars: Stars| {
+            if !book_exists {
+                return Err(Rejection::not_found("bookId", "no book with this id"));
+            }
+            if self.stars == Some(stars) {
+                return Ok(vec![]);
+            }
+            Ok(vec![RatingsEvent::BookRated { reader_id, book_id, stars, previous_stars: self.stars }])
+        };
         match *command {
-            RatingCommand::Rate { stars } => {
-                let Some(stars) = u8::try_from(stars).ok().and_then(Stars::whole) else {
-                    return Err(Rejection::invalid("stars", "stars must be a whole number from 1 to 5"));
-                };
-                if !book_exists {
-                    return Err(Rejection::not_found("bookId", "no book with this id"));
+            RatingCommand::Rate { stars } => match u8::try_from(stars).ok().and_then(Stars::whole) {
+                Some(stars) => rate(stars),
+                None => Err(Rejection::invalid("stars", "stars must be a whole number from 1 to 5")),
+            },
+            RatingCommand::RateQuarters { quarters } => {
+                match u8::try_from(quarters).ok().and_then(Stars::from_quarters) {
+                    Some(stars) => rate(stars),
+                    None => Err(Rejection::invalid("stars", "a rating in quarter stars is 4 to 20")),
                 }
-                if self.stars == Some(stars) {
-                    return Ok(vec![]);
-                }
-                Ok(vec![RatingsEvent::BookRated { reader_id, book_id, stars, previous_stars: self.stars }])
             }
             RatingCommand::Clear => match self.stars {
                 Some(previous) => {
@@ -146,6 +157,18 @@ mod tests {
             previous_stars: three_and_three_quarters,
         };
         given::<Rating>([rated_in_quarters(15)]).when(rate(4), FACTS).then([replaced]);
+    }
+
+    #[test]
+    fn when_rated_in_quarter_stars_then_the_exact_rating_and_outside_4_to_20_refused() {
+        let three_and_a_quarter = RatingCommand::RateQuarters { quarters: 13 };
+        given::<Rating>([]).when(three_and_a_quarter, FACTS).then([rated_in_quarters(13)]);
+        given::<Rating>([rated_in_quarters(13)]).when(three_and_a_quarter, FACTS).then([]);
+        for quarters in [0, 3, 21, -4] {
+            given::<Rating>([])
+                .when(RatingCommand::RateQuarters { quarters }, FACTS)
+                .then_refused(Code::InvalidArgument, Some("stars"));
+        }
     }
 
     #[test]

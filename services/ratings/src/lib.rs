@@ -35,7 +35,11 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     health.connected_to_nats(&client);
     bus::Commands::<RatingsService, _>::new(Ratings { store })
         .on(|ratings, request: pb::RateBook, sender| async move {
-            ratings.decide(sender, &request.book_id, RatingCommand::Rate { stars: request.stars }).await
+            let command = match request.quarter_stars {
+                0 => RatingCommand::Rate { stars: request.stars },
+                quarters => RatingCommand::RateQuarters { quarters },
+            };
+            ratings.decide(sender, &request.book_id, command).await
         })
         .on(|ratings, request: pb::ClearRating, sender| async move {
             ratings.decide(sender, &request.book_id, RatingCommand::Clear).await

@@ -12,6 +12,8 @@ use readstream_contracts::{
 use uuid::Uuid;
 
 pub const MAX_NOTE: usize = 5_000;
+/// The last page accepted for a book whose page count is unknown.
+pub const MAX_UNKNOWN_PAGE: u32 = 100_000;
 pub const MAX_SHELF_NAME: usize = 60;
 pub const MAX_SHELVES_PER_BOOK: usize = 100;
 
@@ -192,7 +194,8 @@ impl Decider for Copy {
                 let on = day("on", on, facts.today)?;
                 let progress = match (page, percent) {
                     (Some(page), None) => match u32::try_from(page) {
-                        Ok(page) if page <= pages => Progress::Page(page),
+                        // 0: an imported book whose page count is unknown.
+                        Ok(page) if page <= pages || (pages == 0 && page <= MAX_UNKNOWN_PAGE) => Progress::Page(page),
                         _ => {
                             return Err(Rejection::invalid(
                                 "page",

@@ -190,6 +190,7 @@ impl Decider for Reader {
             // subjects; roles are `ReaderRoles`'.
             SocialEvent::AuthorFollowed { .. }
             | SocialEvent::AuthorUnfollowed { .. }
+            | SocialEvent::LibraryImported { .. }
             | SocialEvent::ReaderFollowed { .. }
             | SocialEvent::ReaderUnfollowed { .. }
             | SocialEvent::ReaderBlocked { .. }
@@ -371,7 +372,8 @@ impl Decider for Link {
             | SocialEvent::ReaderDeleted { .. }
             | SocialEvent::SignUpExpired { .. }
             | SocialEvent::AuthorFollowed { .. }
-            | SocialEvent::AuthorUnfollowed { .. } => {}
+            | SocialEvent::AuthorUnfollowed { .. }
+            | SocialEvent::LibraryImported { .. } => {}
         }
         self
     }
@@ -432,6 +434,43 @@ impl Decider for AuthorFollow {
             SocialEvent::AuthorUnfollowed { .. } => AuthorFollow { following: false },
             _ => self,
         }
+    }
+}
+
+/// One library import's summary: recorded once, whoever retries.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LibraryImport {
+    pub recorded: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordImport {
+    pub reader_id: Uuid,
+    pub job_id: Uuid,
+    pub books: u32,
+    pub source: String,
+}
+
+impl Decider for LibraryImport {
+    type Command = RecordImport;
+    type Facts = ();
+    type Event = SocialEvent;
+    type Error = Rejection;
+
+    /// Recording it again changes nothing; an import that brought nothing new is no news.
+    fn decide(&self, command: &RecordImport, _: &()) -> Result<Vec<SocialEvent>, Rejection> {
+        if !matches!(command.source.as_str(), "GOODREADS" | "STORYGRAPH") {
+            return Err(Rejection::invalid("source", "source is GOODREADS or STORYGRAPH"));
+        }
+        if self.recorded || command.books == 0 {
+            return Ok(vec![]);
+        }
+        let RecordImport { reader_id, job_id, books, source } = command.clone();
+        Ok(vec![SocialEvent::LibraryImported { reader_id, job_id, books, source }])
+    }
+
+    fn evolve(self, event: &SocialEvent) -> Self {
+        Self { recorded: self.recorded || matches!(event, SocialEvent::LibraryImported { .. }) }
     }
 }
 
@@ -664,5 +703,17 @@ mod tests {
         given::<AuthorFollow>([])
             .when(AuthorFollowCommand::Follow, facts)
             .then_refused(Code::NotFound, Some("authorId"));
+    }
+
+    #[test]
+    fn an_import_is_summed_up_once_and_only_when_it_brought_something() {
+        let job_id = Uuid::from_u128(9);
+        let record = |books| RecordImport { reader_id: ANA, job_id, books, source: "GOODREADS".into() };
+        let imported = SocialEvent::LibraryImported { reader_id: ANA, job_id, books: 312, source: "GOODREADS".into() };
+        given::<LibraryImport>([]).when(record(312), ()).then([imported.clone()]);
+        given::<LibraryImport>([imported]).when(record(312), ()).then([]);
+        given::<LibraryImport>([]).when(record(0), ()).then([]);
+        let elsewhere = RecordImport { source: "LIBRARYTHING".into(), ..record(3) };
+        given::<LibraryImport>([]).when(elsewhere, ()).then_refused(Code::InvalidArgument, Some("source"));
     }
 }

@@ -168,6 +168,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         .on(|social, request: pb::UnfollowAuthor, sender| async move {
             social.follow_author(AuthorFollowCommand::Unfollow, sender, &request.author_id).await
         })
+        .on(|social, request: pb::RecordImport, sender| async move { social.record_import(request, sender).await })
         .serve(client, &config.nats.namespace, shutdown)
         .await
 }
@@ -336,7 +337,13 @@ impl Social {
         .await?;
         for (reader_id,) in stale {
             let command_id = Uuid::new_v5(&reader_id, b"sign-up expired");
-            let meta = Metadata { occurred_at: Utc::now(), actor: None, command_id, correlation_id: command_id };
+            let meta = Metadata {
+                occurred_at: Utc::now(),
+                actor: None,
+                command_id,
+                correlation_id: command_id,
+                import_job: None,
+            };
             let expire = ReaderCommand::ExpireSignUp { reader_id };
             let aggregate = social::reader(reader_id);
             if let Err(rejection) = self.store.decide::<domain::Reader>(&aggregate, meta, &expire, &()).await? {
@@ -448,6 +455,17 @@ impl Social {
         Ok(bus::reply(outcome, author_id))
     }
 
+    /// The summary of the sender's own library import, on the import's own subject.
+    async fn record_import(&self, request: pb::RecordImport, sender: Sender) -> Result<pb::Reply, Rejection> {
+        let Sender { meta, reader_id } = sender;
+        let job_id =
+            Uuid::parse_str(&request.job_id).map_err(|_| Rejection::invalid("jobId", "jobId is not a valid id"))?;
+        let command = domain::RecordImport { reader_id, job_id, books: request.books, source: request.source };
+        let aggregate = social::library_import(reader_id, job_id);
+        let outcome = self.store.decide::<domain::LibraryImport>(&aggregate, meta, &command, &()).await;
+        Ok(bus::reply(outcome, job_id))
+    }
+
     async fn update_profile(&self, request: pb::UpdateProfile, sender: Sender) -> Result<pb::Reply, Rejection> {
         let reader_id = sender.reader_id;
         let command = ReaderCommand::UpdateProfile { reader_id, display_name: request.display_name, bio: request.bio };
@@ -479,7 +497,13 @@ impl Social {
         };
         let mut position = 0;
         if let (false, Some(command_id)) = (credentials.registered, credentials.command_id) {
-            let meta = Metadata { occurred_at: Utc::now(), actor: None, command_id, correlation_id: command_id };
+            let meta = Metadata {
+                occurred_at: Utc::now(),
+                actor: None,
+                command_id,
+                correlation_id: command_id,
+                import_job: None,
+            };
             let command = domain::SignUp {
                 reader_id: credentials.reader_id,
                 handle: credentials.handle,

@@ -53,7 +53,13 @@ async fn publish(store: &EventStore, events: u64) -> anyhow::Result<u64> {
     for i in 0..events {
         let reader_id = Uuid::from_u128(u128::from(i) + 1);
         let command_id = Uuid::now_v7();
-        let meta = Metadata { occurred_at: Utc::now(), actor: Some(reader_id), command_id, correlation_id: command_id };
+        let meta = Metadata {
+            occurred_at: Utc::now(),
+            actor: Some(reader_id),
+            command_id,
+            correlation_id: command_id,
+            import_job: None,
+        };
         let event = Event::Ratings(RatingsEvent::BookRated {
             reader_id,
             book_id: book(i),

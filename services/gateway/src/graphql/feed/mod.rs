@@ -34,6 +34,8 @@ pub enum ActivityKind {
     Followed,
     /// A followed author's new book.
     NewBook,
+    /// A library brought from Goodreads or StoryGraph (`books` says how many).
+    Imported,
 }
 
 impl ActivityKind {
@@ -48,6 +50,7 @@ impl ActivityKind {
             Self::LikedReview => "liked_review",
             Self::Followed => "followed",
             Self::NewBook => "new_book",
+            Self::Imported => "imported",
         }
     }
 
@@ -62,6 +65,7 @@ impl ActivityKind {
             Self::LikedReview,
             Self::Followed,
             Self::NewBook,
+            Self::Imported,
         ]
         .into_iter()
         .find(|k| k.as_db() == kind)
@@ -78,6 +82,8 @@ pub struct FeedItem {
     pub position: i64,
     /// The stars, for a rating.
     pub stars: Option<i32>,
+    /// How many books, for an import.
+    pub books: Option<i32>,
     #[graphql(skip)]
     pub actor_id: Uuid,
     #[graphql(skip)]
@@ -147,6 +153,7 @@ struct ItemRow {
     stars: Option<i16>,
     followee_id: Option<Uuid>,
     occurred_at: DateTime<Utc>,
+    books: Option<i32>,
 }
 
 impl ItemRow {
@@ -156,6 +163,7 @@ impl ItemRow {
             at: self.occurred_at,
             position: self.position,
             stars: self.stars.map(i32::from),
+            books: self.books,
             actor_id: self.actor_id,
             book_id: self.book_id,
             review_id: self.review_id,
@@ -211,7 +219,7 @@ pub async fn feed(
                            AND a.actor_id IN (SELECT reader_id FROM readers WHERE reading_visibility = 'ONLY_ME'))
                 ORDER BY a.position DESC, a.event_index DESC LIMIT $5)
            )
-           SELECT a.position, a.event_index, a.actor_id, a.kind, a.book_id, a.review_id, a.stars, a.followee_id, a.occurred_at
+           SELECT a.position, a.event_index, a.actor_id, a.kind, a.book_id, a.review_id, a.stars, a.followee_id, a.occurred_at, a.books
            FROM page p JOIN activities a ON a.position = p.position AND a.event_index = p.event_index
            ORDER BY a.position DESC, a.event_index DESC
            LIMIT $5"#,
@@ -238,7 +246,7 @@ pub async fn feed(
 async fn load_item(pool: &PgPool, position: i64, event_index: i32) -> Option<FeedItem> {
     sqlx::query_as!(
         ItemRow,
-        "SELECT position, event_index, actor_id, kind, book_id, review_id, stars, followee_id, occurred_at
+        "SELECT position, event_index, actor_id, kind, book_id, review_id, stars, followee_id, occurred_at, books
          FROM activities WHERE position = $1 AND event_index = $2
            AND NOT (kind IN ('started_reading', 'finished_reading', 'did_not_finish', 'want_to_read')
                     AND actor_id IN (SELECT reader_id FROM readers WHERE reading_visibility = 'ONLY_ME'))",
@@ -291,7 +299,7 @@ impl FeedSubscription {
                          AND NOT (a.kind IN ('started_reading', 'finished_reading', 'did_not_finish', 'want_to_read')
                                   AND a.actor_id IN (SELECT reader_id FROM readers WHERE reading_visibility = 'ONLY_ME'))
                    )
-                   SELECT a.position, a.event_index, a.actor_id, a.kind, a.book_id, a.review_id, a.stars, a.followee_id, a.occurred_at
+                   SELECT a.position, a.event_index, a.actor_id, a.kind, a.book_id, a.review_id, a.stars, a.followee_id, a.occurred_at, a.books
                    FROM page p JOIN activities a ON a.position = p.position AND a.event_index = p.event_index
                    ORDER BY a.position, a.event_index
                    LIMIT $3"#,

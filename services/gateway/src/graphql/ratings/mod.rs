@@ -108,6 +108,7 @@ impl RatingsMutation {
             meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
             book_id: parse_id("bookId", &book_id)?.to_string(),
             stars,
+            quarter_stars: 0,
         };
         let accepted = commands::send(app(ctx), &request).await?;
         Ok(BookPayload::new(accepted, &[ReadModel::Catalog, ReadModel::Ratings]))

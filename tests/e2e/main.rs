@@ -9,6 +9,7 @@ mod exports;
 mod faults;
 mod feed;
 mod hostile;
+mod imports;
 mod limits;
 mod reading;
 mod reviews;

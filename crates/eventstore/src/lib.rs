@@ -86,6 +86,8 @@ pub enum StoreError {
     Setup { stream: String, source: jetstream::context::CreateStreamError },
     #[error("could not open stream {stream}: {source}")]
     Open { stream: String, source: jetstream::context::GetStreamError },
+    #[error("could not read the state of stream {stream}: {source}")]
+    Info { stream: String, source: stream::InfoError },
     #[error("could not read {subject}: {source}")]
     Read { subject: String, source: stream::RawMessageError },
     #[error("could not append to {subject}: {source}")]
@@ -282,6 +284,14 @@ impl EventStore {
     pub async fn exists(&self, aggregate: &Aggregate) -> Result<bool, StoreError> {
         let subject = self.subject(aggregate);
         Ok(self.read(&subject, None).await?.is_some())
+    }
+
+    /// The stream's last position (0 when empty).
+    pub async fn last_position(&self) -> Result<u64, StoreError> {
+        let mut stream = self.stream.clone();
+        let info =
+            stream.info().await.map_err(|source| StoreError::Info { stream: self.stream_name().to_owned(), source })?;
+        Ok(info.state.last_sequence)
     }
 
     /// The message at `position`, whatever its subject, opened; `None` when there is none.

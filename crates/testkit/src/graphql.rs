@@ -49,6 +49,30 @@ impl GraphQl {
         }
     }
 
+    /// A request with one file, as the GraphQL multipart request spec sends it (Apollo's and
+    /// urql's upload links do): `variables.file` is null in `operations`, and `map` points the
+    /// file part at it.
+    pub async fn upload(
+        &self,
+        query: &str,
+        mut variables: Value,
+        file: Vec<u8>,
+        name: &str,
+    ) -> anyhow::Result<Response> {
+        variables["file"] = Value::Null;
+        let operations = json!({ "query": query, "variables": variables });
+        let form = reqwest::multipart::Form::new()
+            .text("operations", operations.to_string())
+            .text("map", json!({ "0": ["variables.file"] }).to_string())
+            .part("0", reqwest::multipart::Part::bytes(file).file_name(name.to_owned()).mime_str("text/csv")?);
+        let mut request = self.http.post(format!("{}/graphql", self.base_url)).multipart(form);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.context("sending an upload")?;
+        Ok(Response(response.json().await.context("reading a GraphQL response")?))
+    }
+
     /// `GET path` on the gateway (an export, say) with the client's token: the status and body.
     pub async fn download(&self, path: &str) -> anyhow::Result<(u16, String)> {
         let mut request = self.http.get(format!("{}{path}", self.base_url));

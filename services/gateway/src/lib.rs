@@ -17,6 +17,7 @@ pub mod commands;
 pub mod error;
 pub mod export;
 pub mod graphql;
+pub mod import;
 pub mod limits;
 pub mod positions;
 pub mod sessions;
@@ -106,6 +107,8 @@ pub struct AppState {
     pub command_timeout: Duration,
     pub limits: Arc<Limits>,
     pub sockets: websocket::OpenSockets,
+    /// Wakes the import worker when a job is queued.
+    pub imports: Arc<tokio::sync::Notify>,
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
@@ -151,7 +154,9 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
         command_timeout: Duration::from_millis(config.command_timeout_ms),
         limits: Arc::new(Limits::new(config.limits.clone())),
         sockets: websocket::OpenSockets::new(shutdown.clone()),
+        imports: Arc::new(tokio::sync::Notify::new()),
     };
+    tokio::spawn(import::work(app.clone(), app.imports.clone(), shutdown.clone()));
     tokio::spawn(forget_idle_clients(app.limits.clone(), shutdown.clone()));
     let ended_sessions =
         readstream_runtime::sessions::ended_sessions(app.nats.clone(), &app.namespace, config.nats.stream_replicas)
@@ -164,7 +169,11 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
             "/graphql",
             get(graphql_get)
                 .post(graphql_http)
-                .layer(RequestBodyLimitLayer::new(config.limits.max_body_bytes))
+                .layer::<_, std::convert::Infallible>(axum::middleware::from_fn_with_state(
+                    config.limits.max_body_bytes,
+                    only_uploads_are_large,
+                ))
+                .layer(RequestBodyLimitLayer::new(config.limits.max_upload_bytes.max(config.limits.max_body_bytes)))
                 .layer(axum::middleware::map_response(coded_payload_too_large)),
         )
         .route("/graphql/ws", get(websocket::upgrade))
@@ -193,6 +202,31 @@ async fn forget_idle_clients(limits: Arc<Limits>, shutdown: CancellationToken) {
 }
 
 pub(crate) type Shared = (ReadstreamSchema, AppState);
+
+/// Bodies above `MAX_BODY_BYTES` are for multipart uploads only (up to `MAX_UPLOAD_BYTES`,
+/// enforced by the layer around this one): any other is refused with 413 by its length, or
+/// cut off at the limit when it comes without one.
+async fn only_uploads_are_large(
+    State(max_body_bytes): State<usize>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
+    if multipart {
+        return next.run(request).await;
+    }
+    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > max_body_bytes) {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    let (parts, body) = request.into_parts();
+    let limited = axum::body::Body::new(http_body_util::Limited::new(body, max_body_bytes));
+    next.run(axum::extract::Request::from_parts(parts, limited)).await
+}
 
 /// The body limit's refusal as a GraphQL error with a code, like every other refusal.
 async fn coded_payload_too_large(response: Response) -> Response {

@@ -48,6 +48,9 @@ pub struct LimitsConfig {
     /// Largest request body accepted, in bytes; a larger one is refused with 413 before it is read.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = LimitsConfig::PRODUCTION.max_body_bytes)]
     pub max_body_bytes: usize,
+    /// Largest multipart request (a library import's upload) accepted, in bytes.
+    #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = LimitsConfig::PRODUCTION.max_upload_bytes)]
+    pub max_upload_bytes: usize,
     /// Most fields one operation may ask for at its root (fragments counted where spread).
     #[arg(long, env = "MAX_ROOT_FIELDS", default_value_t = LimitsConfig::PRODUCTION.max_root_fields)]
     pub max_root_fields: usize,
@@ -85,6 +88,7 @@ impl LimitsConfig {
         sign_in_per_minute: 10,
         trusted_proxies: Vec::new(),
         max_body_bytes: 1 << 20,
+        max_upload_bytes: 64 << 20,
         max_root_fields: 20,
         max_aliases: 30,
         request_timeout_ms: 30_000,

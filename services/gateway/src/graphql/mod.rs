@@ -1,7 +1,8 @@
 //! The GraphQL schema: queries over the read models, one mutation per command, and live
 //! subscriptions fed by the projector through NATS.
 //!
-//! One folder per context (`catalog`, `ratings`, `reading`, `reviews`, `social`, `feed`) holds
+//! One folder per context (`catalog`, `ratings`, `reading`, `reviews`, `social`, `feed`,
+//! `import`) holds
 //! its GraphQL types, queries, mutations and subscriptions, and in `reads` its batched reads,
 //! which return rows and know no GraphQL type. Below the slices: `shared` (the objects many of
 //! them show, paging, read-your-writes) and `database`. Beside them, `operations` serves admins
@@ -13,6 +14,7 @@ pub mod catalog;
 pub mod database;
 pub mod feed;
 pub mod fields;
+pub mod import;
 pub mod node;
 pub mod operations;
 pub mod ratings;
@@ -42,6 +44,7 @@ pub struct Query(
     search::SearchQuery,
     social::SocialQuery,
     reviews::ReviewsQuery,
+    import::ImportQuery,
     node::NodeQuery,
     operations::OperationsQuery,
 );
@@ -53,6 +56,7 @@ pub struct Mutation(
     ratings::RatingsMutation,
     reading::ReadingMutation,
     reviews::ReviewsMutation,
+    import::ImportMutation,
     operations::OperationsMutation,
 );
 
@@ -62,6 +66,7 @@ pub struct Subscription(
     reading::ReadingSubscription,
     reviews::ReviewsSubscription,
     feed::FeedSubscription,
+    import::ImportSubscription,
 );
 
 /// Request `extensions` field (and HTTP header) asking to read at least this stream position.

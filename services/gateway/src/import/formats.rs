@@ -1,0 +1,434 @@
+//! The files readers bring: Goodreads' library export (the older 31 columns and the newer 24
+//! ending "Private Notes, Read Count, Owned Copies"; columns are found by name, so either
+//! reads) and StoryGraph's. Read row by row from any `Read`, so a file of any length is never
+//! held whole; a row that cannot be read is an error naming why, and the rest go on.
+
+use std::io::Read;
+
+use chrono::NaiveDate;
+use readstream_contracts::Isbn;
+
+/// Which service's export a file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Goodreads,
+    StoryGraph,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Goodreads => "GOODREADS",
+            Format::StoryGraph => "STORYGRAPH",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Format> {
+        [Format::Goodreads, Format::StoryGraph].into_iter().find(|format| format.name() == name)
+    }
+
+    /// The columns a file of this format must have.
+    fn required(self) -> &'static [&'static str] {
+        match self {
+            Format::Goodreads => &["Title", "Author", "ISBN", "ISBN13", "My Rating", "Exclusive Shelf", "Date Added"],
+            Format::StoryGraph => &["Title", "Authors", "ISBN/UID", "Read Status", "Star Rating", "Date Added"],
+        }
+    }
+}
+
+/// Where a book stood on the reader's built-in shelves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    ToRead,
+    CurrentlyReading,
+    Paused,
+    Read,
+    DidNotFinish,
+}
+
+impl Status {
+    /// Goodreads' exclusive shelves and StoryGraph's read statuses; other names are custom shelves.
+    fn parse(name: &str) -> Option<Status> {
+        match name.trim().to_lowercase().replace([' ', '_'], "-").as_str() {
+            "to-read" | "want-to-read" => Some(Status::ToRead),
+            "currently-reading" => Some(Status::CurrentlyReading),
+            "paused" | "on-hold" => Some(Status::Paused),
+            "read" => Some(Status::Read),
+            "did-not-finish" | "dnf" | "abandoned" => Some(Status::DidNotFinish),
+            _ => None,
+        }
+    }
+}
+
+/// One book of an imported library, as the file says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LibraryRow {
+    /// Counted from 1 after the header line.
+    pub row: u32,
+    pub title: String,
+    pub subtitle: String,
+    /// The first is the main author.
+    pub authors: Vec<String>,
+    /// ISBN-13 first, then ISBN-10, as the file has them.
+    pub isbns: Vec<Isbn>,
+    pub status: Option<Status>,
+    /// The reader's own shelves (Goodreads' Bookshelves, StoryGraph's Tags), not the status.
+    pub shelves: Vec<String>,
+    /// Quarter stars, 4 to 20 (Goodreads' whole stars are multiples of 4).
+    pub quarter_stars: Option<u8>,
+    pub date_added: Option<NaiveDate>,
+    /// When the last read began (StoryGraph's last range), if the file says.
+    pub started_on: Option<NaiveDate>,
+    /// When it was last finished.
+    pub date_read: Option<NaiveDate>,
+    pub read_count: u32,
+    pub review: Option<String>,
+    pub spoiler: bool,
+    pub owned: bool,
+    pub pages: Option<i32>,
+    pub format: String,
+    pub publisher: String,
+    pub year_published: Option<i32>,
+    pub original_year: Option<i32>,
+}
+
+/// A row that could not be read, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub row: u32,
+    pub reason: String,
+}
+
+/// The file is not this format's export at all.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("this is not a {format} export: it has no {column} column")]
+    MissingColumn { format: &'static str, column: &'static str },
+    #[error("the file is not CSV: {0}")]
+    Csv(#[from] csv::Error),
+}
+
+/// The rows of a file, one at a time.
+pub struct Rows<R: Read> {
+    format: Format,
+    reader: csv::Reader<R>,
+    header: Vec<String>,
+    record: csv::StringRecord,
+    row: u32,
+}
+
+impl<R: Read> Rows<R> {
+    pub fn new(format: Format, input: R) -> Result<Self, FileError> {
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+        let header: Vec<String> =
+            reader.headers()?.iter().map(|h| h.trim_start_matches('\u{feff}').trim().to_owned()).collect();
+        if let Some(column) = format.required().iter().find(|c| !header.iter().any(|h| h == *c)) {
+            return Err(FileError::MissingColumn { format: format.name(), column });
+        }
+        Ok(Rows { format, reader, header, record: csv::StringRecord::new(), row: 0 })
+    }
+
+    fn field(&self, name: &str) -> &str {
+        self.header.iter().position(|h| h == name).and_then(|i| self.record.get(i)).map(str::trim).unwrap_or_default()
+    }
+
+    fn parse(&self) -> Result<LibraryRow, String> {
+        if self.record.len() != self.header.len() {
+            return Err(format!("{} fields where the header has {}", self.record.len(), self.header.len()));
+        }
+        match self.format {
+            Format::Goodreads => self.goodreads(),
+            Format::StoryGraph => self.storygraph(),
+        }
+    }
+
+    fn goodreads(&self) -> Result<LibraryRow, String> {
+        let (title, subtitle) = split_title(self.field("Title"));
+        let mut authors = vec![self.field("Author").to_owned()];
+        authors.extend(list(self.field("Additional Authors")));
+        let isbns = [self.field("ISBN13"), self.field("ISBN")]
+            .into_iter()
+            .map(unquote_isbn)
+            .filter(|isbn| !isbn.is_empty())
+            .map(|isbn| Isbn::parse("isbn", isbn).map_err(|_| format!("ISBN {isbn} is not a valid ISBN")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let quarter_stars = match self.field("My Rating") {
+            "" | "0" => None,
+            stars => match stars.parse::<u8>() {
+                Ok(stars @ 1..=5) => Some(stars * 4),
+                _ => return Err(format!("My Rating {stars} is not 0 to 5")),
+            },
+        };
+        let exclusive = self.field("Exclusive Shelf");
+        let status = Status::parse(exclusive);
+        let mut shelves: Vec<String> = list(self.field("Bookshelves"))
+            .filter(|shelf| !shelf.eq_ignore_ascii_case(exclusive) && Status::parse(shelf).is_none())
+            .collect();
+        if status.is_none() && !exclusive.is_empty() {
+            // A custom exclusive shelf readstream has no status for: kept as a shelf.
+            shelves.insert(0, exclusive.to_owned());
+        }
+        let owned = self.field("Owned Copies").parse::<u32>().unwrap_or(0) > 0;
+        let review = Some(html_text(self.field("My Review"))).filter(|review| !review.is_empty());
+        Ok(LibraryRow {
+            row: self.row,
+            title,
+            subtitle,
+            authors,
+            isbns,
+            status,
+            shelves,
+            quarter_stars,
+            date_added: date("Date Added", self.field("Date Added"))?,
+            started_on: None,
+            date_read: date("Date Read", self.field("Date Read"))?,
+            read_count: self.field("Read Count").parse().unwrap_or(0),
+            review,
+            spoiler: self.field("Spoiler").eq_ignore_ascii_case("true"),
+            owned,
+            pages: self.field("Number of Pages").parse().ok().filter(|pages| *pages > 0),
+            format: self.field("Binding").to_owned(),
+            publisher: self.field("Publisher").to_owned(),
+            year_published: self.field("Year Published").parse().ok(),
+            original_year: self.field("Original Publication Year").parse().ok(),
+        })
+    }
+
+    fn storygraph(&self) -> Result<LibraryRow, String> {
+        let (title, subtitle) = split_title(self.field("Title"));
+        let authors: Vec<String> = list(self.field("Authors")).collect();
+        // ISBN/UID holds an ISBN, or StoryGraph's own id for a book without one.
+        let isbns = Isbn::parse("isbn", self.field("ISBN/UID")).ok().into_iter().collect();
+        let quarter_stars = match self.field("Star Rating") {
+            "" => None,
+            stars => match stars.parse::<f64>() {
+                Ok(stars) if (1.0..=5.0).contains(&stars) && (stars * 4.0).fract() == 0.0 => Some((stars * 4.0) as u8),
+                _ => return Err(format!("Star Rating {stars} is not 1 to 5 in quarter stars")),
+            },
+        };
+        let status_name = self.field("Read Status");
+        let status = Status::parse(status_name);
+        if status.is_none() && !status_name.is_empty() {
+            return Err(format!("Read Status {status_name} is not one StoryGraph writes"));
+        }
+        // "2023/05/01-2023/05/14, 2024/01/02-": the last range is the latest read.
+        let ranges: Vec<&str> = self.field("Dates Read").split(',').map(str::trim).filter(|r| !r.is_empty()).collect();
+        let (started_on, finished_on) = match ranges.last() {
+            Some(range) => {
+                let (start, end) = range.split_once('-').unwrap_or((range, ""));
+                (date("Dates Read", start)?, date("Dates Read", end)?)
+            }
+            None => (None, None),
+        };
+        let last_read = date("Last Date Read", self.field("Last Date Read"))?;
+        let review = Some(html_text(self.field("Review"))).filter(|review| !review.is_empty());
+        Ok(LibraryRow {
+            row: self.row,
+            title,
+            subtitle,
+            authors,
+            isbns,
+            status,
+            shelves: list(self.field("Tags")).collect(),
+            quarter_stars,
+            date_added: date("Date Added", self.field("Date Added"))?,
+            started_on,
+            date_read: finished_on.or(last_read),
+            read_count: self.field("Read Count").parse().unwrap_or(0),
+            review,
+            spoiler: false,
+            owned: self.field("Owned?").eq_ignore_ascii_case("yes"),
+            pages: None,
+            format: self.field("Format").to_owned(),
+            publisher: String::new(),
+            year_published: None,
+            original_year: None,
+        })
+    }
+}
+
+impl<R: Read> Iterator for Rows<R> {
+    type Item = Result<LibraryRow, RowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut record = std::mem::take(&mut self.record);
+        let read = self.reader.read_record(&mut record);
+        self.record = record;
+        self.row += 1;
+        let row = self.row;
+        match read {
+            Ok(false) => None,
+            Ok(true) => Some(self.parse().and_then(check).map_err(|reason| RowError { row, reason })),
+            // The reader resynchronizes at the next line: one bad row, not the file.
+            Err(err) => Some(Err(RowError { row, reason: format!("not a CSV row: {err}") })),
+        }
+    }
+}
+
+/// What every row needs, whichever the format.
+fn check(row: LibraryRow) -> Result<LibraryRow, String> {
+    if row.title.is_empty() {
+        return Err("the title is empty".into());
+    }
+    if row.authors.first().is_none_or(|author| author.is_empty()) {
+        return Err("the author is empty".into());
+    }
+    Ok(row)
+}
+
+/// Goodreads writes ISBNs as `="0140449132"` so spreadsheets keep their zeros.
+fn unquote_isbn(field: &str) -> &str {
+    field.trim().trim_start_matches('=').trim_matches('"').trim()
+}
+
+/// A comma-separated list of names.
+fn list(field: &str) -> impl Iterator<Item = String> + '_ {
+    field.split(',').map(str::trim).filter(|item| !item.is_empty()).map(str::to_owned)
+}
+
+/// `2017/04/17` (both services) or `2017-04-17`; empty when unknown.
+fn date(column: &str, field: &str) -> Result<Option<NaiveDate>, String> {
+    let field = field.trim();
+    if field.is_empty() {
+        return Ok(None);
+    }
+    ["%Y/%m/%d", "%Y-%m-%d"]
+        .iter()
+        .find_map(|format| NaiveDate::parse_from_str(field, format).ok())
+        .map(Some)
+        .ok_or_else(|| format!("{column} {field} is not a date (YYYY/MM/DD)"))
+}
+
+/// "Title: Subtitle (Series, #2)" → ("Title", "Subtitle"): the series in parentheses goes, the
+/// subtitle follows the first colon.
+pub fn split_title(full: &str) -> (String, String) {
+    let mut title = full.trim();
+    if let Some(open) = title.rfind(" (") {
+        if title.ends_with(')') && title[open..].contains('#') {
+            title = title[..open].trim_end();
+        }
+    }
+    match title.split_once(": ") {
+        Some((main, subtitle)) => (main.trim().to_owned(), subtitle.trim().to_owned()),
+        None => (title.to_owned(), String::new()),
+    }
+}
+
+/// Reviews come as a little HTML: line breaks become new lines, other tags go.
+fn html_text(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        text.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('>') else {
+            text.push_str(&rest[open..]);
+            rest = "";
+            break;
+        };
+        let tag = rest[open + 1..open + close].trim().to_lowercase();
+        if tag.starts_with("br") || tag == "/p" {
+            text.push('\n');
+        }
+        rest = &rest[open + close + 1..];
+    }
+    text.push_str(rest);
+    text.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOODREADS_31: &str = "Book Id,Title,Author,Author l-f,Additional Authors,ISBN,ISBN13,My Rating,Average Rating,Publisher,Binding,Number of Pages,Year Published,Original Publication Year,Date Read,Date Added,Bookshelves,Bookshelves with positions,Exclusive Shelf,My Review,Spoiler,Private Notes,Read Count,Recommended For,Recommended By,Owned Copies,Original Purchase Date,Original Purchase Location,Condition,Condition Description,BCID
+1,\"Moscow 1956: The Silenced Spring\",Kathleen E. Smith,\"Smith, Kathleen E.\",,\"=\"\"0674971809\"\"\",\"=\"\"9780674971806\"\"\",4,4.12,Harvard University Press,Hardcover,448,2017,2017,2024/03/20,2024/03/01,\"soviet-history, did-not-finish\",\"soviet-history (#3)\",read,\"Careful.<br/>Humane &amp; clear.\",,,2,,,1,,,,,
+2,\"The Way of Kings (The Stormlight Archive, #1)\",Brandon Sanderson,\"Sanderson, Brandon\",,=\"\",=\"\",0,4.65,Tor,Paperback,,2010,2010,,2023/01/05,,,to-read,,,,0,,,0,,,,,
+";
+
+    const GOODREADS_24: &str = "Book Id,Title,Author,Author l-f,Additional Authors,ISBN,ISBN13,My Rating,Average Rating,Publisher,Binding,Number of Pages,Year Published,Original Publication Year,Date Read,Date Added,Bookshelves,Bookshelves with positions,Exclusive Shelf,My Review,Spoiler,Private Notes,Read Count,Owned Copies
+7,Gulag Voices,Anne Applebaum,\"Applebaum, Anne\",\"Kathleen E. Smith, Ann Other\",,,5,4.0,,,200,,2011,,2022/12/31,dnf-pile,,did-not-finish,\"Too grim
+to finish.\",true,,0,0
+";
+
+    const STORYGRAPH: &str = "Title,Authors,Contributors,ISBN/UID,Format,Read Status,Date Added,Last Date Read,Dates Read,Read Count,Moods,Pace,Character- or Plot-Driven?,Strong Character Development?,Loveable Characters?,Diverse Characters?,Flawed Characters?,Star Rating,Review,Content Warnings,Content Warning Description,Tags,Owned?
+Moscow 1956,Kathleen E. Smith,,9780674971806,hardcover,read,2024/02/27,2024/03/20,\"2023/01/02-2023/01/20, 2024/03/01-2024/03/20\",2,reflective,slow,,,,,,3.75,Careful.,,,\"history, russia\",Yes
+Paused Book,Ann Other,,sg-uid-1,ebook,paused,2025/05/01,,,0,,,,,,,,,,,,,No
+";
+
+    fn rows(format: Format, file: &str) -> Vec<Result<LibraryRow, RowError>> {
+        Rows::new(format, file.as_bytes()).map(|rows| rows.collect()).unwrap_or_default()
+    }
+
+    fn day(text: &str) -> Option<NaiveDate> {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+    }
+
+    #[test]
+    fn goodreads_31_columns_read_with_quoted_isbns_shelves_and_the_series_left_out() {
+        let rows = rows(Format::Goodreads, GOODREADS_31);
+        let moscow = rows[0].clone().unwrap_or_default();
+        assert_eq!((moscow.title.as_str(), moscow.subtitle.as_str()), ("Moscow 1956", "The Silenced Spring"));
+        assert_eq!(
+            moscow.isbns.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["9780674971806", "9780674971806"]
+        );
+        assert_eq!((moscow.status, moscow.quarter_stars), (Some(Status::Read), Some(16)));
+        assert_eq!(moscow.shelves, ["soviet-history"], "the status names are not custom shelves");
+        assert_eq!((moscow.date_read, moscow.date_added), (day("2024-03-20"), day("2024-03-01")));
+        assert_eq!((moscow.read_count, moscow.owned, moscow.pages), (2, true, Some(448)));
+        assert_eq!(moscow.review.as_deref(), Some("Careful.\nHumane & clear."));
+        let kings = rows[1].clone().unwrap_or_default();
+        assert_eq!((kings.title.as_str(), kings.subtitle.as_str()), ("The Way of Kings", ""));
+        assert_eq!((kings.status, kings.quarter_stars, kings.isbns.len()), (Some(Status::ToRead), None, 0));
+    }
+
+    #[test]
+    fn goodreads_24_columns_read_with_a_review_over_two_lines_and_a_custom_exclusive_shelf() {
+        let rows = rows(Format::Goodreads, GOODREADS_24);
+        let gulag = rows[0].clone().unwrap_or_default();
+        assert_eq!(gulag.authors, ["Anne Applebaum", "Kathleen E. Smith", "Ann Other"]);
+        assert_eq!((gulag.status, gulag.spoiler, gulag.quarter_stars), (Some(Status::DidNotFinish), true, Some(20)));
+        assert_eq!(gulag.review.as_deref(), Some("Too grim\nto finish."));
+        assert_eq!(gulag.shelves, ["dnf-pile"]);
+    }
+
+    #[test]
+    fn storygraph_reads_quarter_stars_date_ranges_tags_and_paused() {
+        let rows = rows(Format::StoryGraph, STORYGRAPH);
+        let moscow = rows[0].clone().unwrap_or_default();
+        assert_eq!((moscow.quarter_stars, moscow.read_count), (Some(15), 2));
+        assert_eq!((moscow.started_on, moscow.date_read), (day("2024-03-01"), day("2024-03-20")));
+        assert_eq!((moscow.shelves.clone(), moscow.owned), (vec!["history".to_owned(), "russia".to_owned()], true));
+        let paused = rows[1].clone().unwrap_or_default();
+        assert_eq!((paused.status, paused.isbns.len()), (Some(Status::Paused), 0), "a StoryGraph UID is no ISBN");
+    }
+
+    #[test]
+    fn a_bad_row_is_an_error_naming_it_and_the_rest_are_read() {
+        let file = format!(
+            "{}{}",
+            GOODREADS_24,
+            "8,,Nobody,,,,,3,,,,,,,,2020/01/01,,,read,,,,1,0\n\
+             9,Bad Stars,Someone,,,,,9,,,,,,,,2020/01/01,,,read,,,,1,0\n\
+             10,Bad Date,Someone,,,,,3,,,,,,,2020/13/45,2020/01/01,,,read,,,,1,0\n\
+             11,Bad ISBN,Someone,,,=\"0140449133\",,3,,,,,,,,2020/01/01,,,read,,,,1,0\n\
+             12,Short,Row\n\
+             13,Fine,Someone,,,,,3,,,,,,,,2020/01/01,,,read,,,,1,0\n"
+        );
+        let rows = rows(Format::Goodreads, &file);
+        let reasons: Vec<(u32, String)> =
+            rows.iter().filter_map(|r| r.as_ref().err()).map(|e| (e.row, e.reason.clone())).collect();
+        assert_eq!(reasons.iter().map(|(row, _)| *row).collect::<Vec<_>>(), [2, 3, 4, 5, 6]);
+        assert!(reasons[0].1.contains("title"), "{reasons:?}");
+        assert!(reasons[1].1.contains("My Rating"), "{reasons:?}");
+        assert!(reasons[2].1.contains("Date Read"), "{reasons:?}");
+        assert!(reasons[3].1.contains("ISBN"), "{reasons:?}");
+        assert!(reasons[4].1.contains("fields"), "{reasons:?}");
+        assert_eq!(rows.last().and_then(|r| r.as_ref().ok()).map(|r| r.row), Some(7));
+    }
+
+    #[test]
+    fn a_file_of_another_format_is_refused_naming_the_missing_column() {
+        let refused = Rows::new(Format::StoryGraph, GOODREADS_24.as_bytes()).err().map(|e| e.to_string());
+        assert_eq!(refused.as_deref(), Some("this is not a STORYGRAPH export: it has no Authors column"));
+    }
+}

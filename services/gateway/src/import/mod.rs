@@ -1,0 +1,632 @@
+//! Library imports. The upload is stored in Postgres (`import_jobs`, `import_chunks`) before
+//! the job starts; then whichever gateway process holds the job reads it row by row and sends
+//! each row's commands as the reader, marked with the job (their events keep the file's dates
+//! and reach no feed one by one). Progress (`next_row` and the counts) is saved after every
+//! batch in one statement that also checks the job is still this process's, and a job is held
+//! only for `HOLD` past its last save, so a crash resumes at the last saved row on any process.
+//! Every command's id comes from the row's content, so a batch done again, or the same file
+//! imported again, appends nothing twice.
+
+pub mod formats;
+
+use std::{io::Read, sync::Arc, time::Duration};
+
+use bytes::Bytes;
+use futures::{StreamExt as _, TryStreamExt as _};
+use prost::Message as _;
+use readstream_contracts::{proto::commands::v1 as pb, proto::live::v1 as live, Code, Isbn};
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use tokio::{io::AsyncReadExt as _, sync::Notify};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use self::formats::{Format, LibraryRow, Rows, Status};
+use crate::{commands, error::ApiError, AppState};
+
+/// How much of an upload one row of `import_chunks` holds.
+pub const CHUNK_BYTES: usize = 1 << 20;
+/// How long a job stays with the process running it after its last save.
+const HOLD: Duration = Duration::from_secs(30);
+/// Rows between two saves of a job's progress.
+const BATCH: usize = 100;
+/// Rows of one batch imported at once (each row's own commands go one after another).
+const ROWS_AT_ONCE: usize = 8;
+/// How often an idle worker looks for a job another process left.
+const IDLE: Duration = Duration::from_secs(1);
+
+/// The live subject a job's progress is announced on.
+pub fn live_subject(namespace: &str, job_id: Uuid) -> String {
+    format!("{namespace}.live.import.{job_id}")
+}
+
+/// A job as stored.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub job_id: Uuid,
+    pub reader_id: Uuid,
+    pub format: String,
+    pub status: String,
+    pub failure: Option<String>,
+    pub stream_position: i64,
+    pub rows_total: i32,
+    pub rows_imported: i32,
+    pub rows_skipped: i32,
+    pub rows_failed: i32,
+    pub next_row: i32,
+}
+
+impl Job {
+    pub fn rows_done(&self) -> u64 {
+        (self.rows_imported + self.rows_skipped + self.rows_failed) as u64
+    }
+}
+
+pub async fn load(pool: &PgPool, job_id: Uuid) -> Result<Option<Job>, sqlx::Error> {
+    sqlx::query_as!(
+        Job,
+        "SELECT job_id, reader_id, format, status, failure, stream_position, rows_total, rows_imported, rows_skipped,
+                rows_failed, next_row
+         FROM import_jobs WHERE job_id = $1",
+        job_id
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// Stores the upload, read from `file` a chunk at a time, and queues its job.
+pub async fn create(app: &AppState, reader_id: Uuid, format: Format, file: std::fs::File) -> Result<Job, ApiError> {
+    let job_id = Uuid::now_v7();
+    let stream_position = app.store.last_position().await.map_err(ApiError::unavailable)? as i64;
+    let mut file = tokio::fs::File::from_std(file);
+    let mut tx = app.pool.begin().await?;
+    sqlx::query!(
+        "INSERT INTO import_jobs (job_id, reader_id, format, stream_position) VALUES ($1, $2, $3, $4)",
+        job_id,
+        reader_id,
+        format.name(),
+        stream_position
+    )
+    .execute(&mut *tx)
+    .await?;
+    let mut seq = 0;
+    loop {
+        let mut chunk = Vec::with_capacity(CHUNK_BYTES);
+        let read = (&mut file)
+            .take(CHUNK_BYTES as u64)
+            .read_to_end(&mut chunk)
+            .await
+            .map_err(|err| ApiError::invalid("file", format!("the upload could not be read: {err}")))?;
+        if read == 0 {
+            break;
+        }
+        sqlx::query!("INSERT INTO import_chunks (job_id, seq, data) VALUES ($1, $2, $3)", job_id, seq, chunk)
+            .execute(&mut *tx)
+            .await?;
+        seq += 1;
+    }
+    if seq == 0 {
+        return Err(ApiError::invalid("file", "the file is empty"));
+    }
+    tx.commit().await?;
+    app.imports.notify_one();
+    load(&app.pool, job_id).await?.ok_or_else(|| ApiError::new(Code::Internal, "the job just stored is gone"))
+}
+
+/// Runs jobs while the gateway runs: woken by a new upload, and every `IDLE` for a job whose
+/// process stopped.
+pub async fn work(app: AppState, wake: Arc<Notify>, shutdown: CancellationToken) {
+    loop {
+        match claim(&app.pool).await {
+            Ok(Some(job)) => {
+                let job_id = job.job_id;
+                tokio::select! {
+                    outcome = run(&app, job) => if let Err(err) = outcome {
+                        // Held no more once `HOLD` passes: this or another process tries again.
+                        tracing::warn!(%job_id, error = %err, "import stopped; it resumes from its last saved row");
+                        tokio::time::sleep(IDLE).await;
+                    },
+                    _ = shutdown.cancelled() => return,
+                }
+            }
+            Ok(None) => tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(IDLE) => {}
+                _ = shutdown.cancelled() => return,
+            },
+            Err(err) => {
+                tracing::warn!(error = %err, "could not look for import jobs");
+                tokio::select! {
+                    _ = tokio::time::sleep(IDLE) => {}
+                    _ = shutdown.cancelled() => return,
+                }
+            }
+        }
+    }
+}
+
+/// The oldest job no live process holds, now held by this one.
+async fn claim(pool: &PgPool) -> Result<Option<Job>, sqlx::Error> {
+    sqlx::query_as!(
+        Job,
+        "UPDATE import_jobs SET status = 'RUNNING', held_until = now() + make_interval(secs => $1), updated_at = now()
+         WHERE job_id = (SELECT job_id FROM import_jobs
+                         WHERE status IN ('QUEUED', 'RUNNING') AND (held_until IS NULL OR held_until < now())
+                         ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+         RETURNING job_id, reader_id, format, status, failure, stream_position, rows_total, rows_imported,
+                   rows_skipped, rows_failed, next_row",
+        HOLD.as_secs_f64()
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// Why a job stopped before its end.
+#[derive(Debug, thiserror::Error)]
+enum Stopped {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("a command could not be sent: {0}")]
+    Unavailable(String),
+    #[error("another process holds the job now")]
+    Lost,
+}
+
+/// The upload as one `Read`, fetched from Postgres a chunk at a time as the parser asks.
+struct Upload {
+    chunks: std::sync::mpsc::Receiver<Bytes>,
+    current: Bytes,
+}
+
+impl Read for Upload {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.chunks.recv() {
+                Ok(chunk) => self.current = chunk,
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+/// The job's rows, parsed on a blocking thread as they are needed; `Err` once if the file is
+/// not the format's export.
+fn rows(
+    pool: &PgPool,
+    job: &Job,
+) -> tokio::sync::mpsc::Receiver<Result<Result<LibraryRow, formats::RowError>, String>> {
+    let (chunk_sender, chunks) = std::sync::mpsc::sync_channel::<Bytes>(2);
+    let (row_sender, parsed) = tokio::sync::mpsc::channel(BATCH * 2);
+    let (pool, job_id) = (pool.clone(), job.job_id);
+    tokio::spawn(async move {
+        let mut stored =
+            sqlx::query_scalar!("SELECT data FROM import_chunks WHERE job_id = $1 ORDER BY seq", job_id).fetch(&pool);
+        while let Ok(Some(chunk)) = stored.try_next().await {
+            let sender = chunk_sender.clone();
+            let sent = tokio::task::spawn_blocking(move || sender.send(Bytes::from(chunk))).await;
+            if !matches!(sent, Ok(Ok(()))) {
+                return;
+            }
+        }
+    });
+    let format = Format::from_name(&job.format).unwrap_or(Format::Goodreads);
+    tokio::task::spawn_blocking(move || {
+        let upload = Upload { chunks, current: Bytes::new() };
+        match Rows::new(format, upload) {
+            Ok(rows) => {
+                for row in rows {
+                    if row_sender.blocking_send(Ok(row)).is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(err) => {
+                let _ = row_sender.blocking_send(Err(err.to_string()));
+            }
+        }
+    });
+    parsed
+}
+
+/// What one row did.
+enum Outcome {
+    /// Something of it was new.
+    Imported,
+    /// All of it was there already.
+    Skipped,
+    Failed(String),
+}
+
+async fn run(app: &AppState, mut job: Job) -> Result<(), Stopped> {
+    if job.rows_total == 0 {
+        let mut counted = rows(&app.pool, &job);
+        let mut total = 0;
+        while let Some(row) = counted.recv().await {
+            match row {
+                Ok(_) => total += 1,
+                Err(failure) => return fail(app, &job, &failure).await,
+            }
+        }
+        job.rows_total = total;
+        sqlx::query!("UPDATE import_jobs SET rows_total = $2 WHERE job_id = $1", job.job_id, total)
+            .execute(&app.pool)
+            .await?;
+    }
+    let mut parsed = rows(&app.pool, &job);
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        let row = parsed.recv().await;
+        let end = row.is_none();
+        match row {
+            Some(Ok(row)) => {
+                let number = match &row {
+                    Ok(row) => row.row,
+                    Err(err) => err.row,
+                };
+                // Saved as done by an earlier run of this job.
+                if number as i32 >= job.next_row {
+                    batch.push(row);
+                }
+            }
+            Some(Err(failure)) => return fail(app, &job, &failure).await,
+            None => {}
+        }
+        if batch.len() == BATCH || (end && !batch.is_empty()) {
+            let rows = std::mem::take(&mut batch);
+            save(app, &mut job, rows).await?;
+        }
+        if end {
+            break;
+        }
+    }
+    finish(app, &job).await
+}
+
+/// Imports one batch and saves where the job stands, if it is still this process's.
+async fn save(app: &AppState, job: &mut Job, rows: Vec<Result<LibraryRow, formats::RowError>>) -> Result<(), Stopped> {
+    let last = rows.last().map_or(job.next_row - 1, |row| match row {
+        Ok(row) => row.row as i32,
+        Err(err) => err.row as i32,
+    });
+    let job_ref = &*job;
+    let outcomes: Vec<(u32, Outcome)> = futures::stream::iter(rows)
+        .map(|row| async move {
+            match row {
+                Ok(row) => Ok::<_, Stopped>((row.row, import_row(app, job_ref, &row).await?)),
+                Err(err) => Ok((err.row, Outcome::Failed(err.reason))),
+            }
+        })
+        .buffer_unordered(ROWS_AT_ONCE)
+        .try_collect()
+        .await?;
+    let count = |wanted: fn(&Outcome) -> bool| outcomes.iter().filter(|(_, o)| wanted(o)).count() as i32;
+    let imported = count(|o| matches!(o, Outcome::Imported));
+    let skipped = count(|o| matches!(o, Outcome::Skipped));
+    let (failed_rows, reasons): (Vec<i32>, Vec<String>) = outcomes
+        .into_iter()
+        .filter_map(|(row, outcome)| match outcome {
+            Outcome::Failed(reason) => Some((row as i32, reason)),
+            _ => None,
+        })
+        .unzip();
+    let mut tx = app.pool.begin().await?;
+    let saved = sqlx::query!(
+        "UPDATE import_jobs SET rows_imported = rows_imported + $3, rows_skipped = rows_skipped + $4,
+                rows_failed = rows_failed + $5, next_row = $6, held_until = now() + make_interval(secs => $7),
+                updated_at = now()
+         WHERE job_id = $1 AND next_row = $2 AND status = 'RUNNING'",
+        job.job_id,
+        job.next_row,
+        imported,
+        skipped,
+        failed_rows.len() as i32,
+        last + 1,
+        HOLD.as_secs_f64()
+    )
+    .execute(&mut *tx)
+    .await?;
+    if saved.rows_affected() == 0 {
+        return Err(Stopped::Lost);
+    }
+    sqlx::query!(
+        "INSERT INTO import_errors (job_id, row, reason) SELECT $1, * FROM UNNEST($2::int[], $3::text[])
+         ON CONFLICT DO NOTHING",
+        job.job_id,
+        &failed_rows,
+        &reasons
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    job.next_row = last + 1;
+    job.rows_imported += imported;
+    job.rows_skipped += skipped;
+    job.rows_failed += failed_rows.len() as i32;
+    announce(app, job).await;
+    Ok(())
+}
+
+async fn announce(app: &AppState, job: &Job) {
+    let notice = live::ImportProgressed { rows_done: job.rows_done() }.encode_to_vec();
+    if let Err(err) = app.nats.publish(live_subject(&app.namespace, job.job_id), notice.into()).await {
+        tracing::debug!(error = %err, "could not announce an import's progress");
+    }
+}
+
+/// The job is done: its summary goes to the reader's followers (once, whoever retries).
+async fn finish(app: &AppState, job: &Job) -> Result<(), Stopped> {
+    let books = u32::try_from(job.rows_imported).unwrap_or(0);
+    let request = pb::RecordImport {
+        meta: Some(meta(job, &format!("import-summary:{}", job.job_id), false)),
+        job_id: job.job_id.to_string(),
+        books,
+        source: job.format.clone(),
+    };
+    commands::send(app, &request).await.map_err(|err| Stopped::Unavailable(err.message))?;
+    sqlx::query!(
+        "UPDATE import_jobs SET status = 'DONE', held_until = NULL, updated_at = now() WHERE job_id = $1",
+        job.job_id
+    )
+    .execute(&app.pool)
+    .await?;
+    let done = Job { status: "DONE".into(), ..job.clone() };
+    announce(app, &done).await;
+    Ok(())
+}
+
+async fn fail(app: &AppState, job: &Job, failure: &str) -> Result<(), Stopped> {
+    sqlx::query!(
+        "UPDATE import_jobs SET status = 'FAILED', failure = $2, held_until = NULL, updated_at = now() WHERE job_id = $1",
+        job.job_id,
+        failure
+    )
+    .execute(&app.pool)
+    .await?;
+    announce(app, job).await;
+    Ok(())
+}
+
+/// The command metadata of one step of an import: the reader acts, the id is the step's
+/// content (`key`), and the job marks it unless it is the job's summary.
+fn meta(job: &Job, key: &str, marked: bool) -> pb::CommandMeta {
+    let digest = Sha256::digest(key.as_bytes());
+    let key: String = digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect();
+    let command_id = commands::command_id(Some(job.reader_id), &format!("import:{key}"));
+    pb::CommandMeta {
+        command_id: command_id.to_string(),
+        actor: job.reader_id.to_string(),
+        correlation_id: job.job_id.to_string(),
+        import_job_id: if marked { job.job_id.to_string() } else { String::new() },
+    }
+}
+
+/// One row: its book found (or added), then the reader's steps, each its own command.
+async fn import_row(app: &AppState, job: &Job, row: &LibraryRow) -> Result<Outcome, Stopped> {
+    let mut new = false;
+    let book_id = match find_book(&app.pool, row).await? {
+        Some(book_id) => book_id,
+        None => match import_book(app, job, row).await? {
+            Ok((book_id, added)) => {
+                new |= added;
+                book_id
+            }
+            Err(reason) => return Ok(Outcome::Failed(reason)),
+        },
+    };
+    for step in steps(row) {
+        let key = format!("{book_id}:{}", step.key());
+        let reply = step.send(app, meta(job, &key, true), book_id).await;
+        match reply {
+            Ok(accepted) => new |= !accepted.event_ids.is_empty() && accepted.position > job.stream_position as u64,
+            // Something of the reader's that the file would add twice (a review written since).
+            Err(err) if err.code == Code::AlreadyExists => {}
+            Err(err)
+                if matches!(
+                    err.code,
+                    Code::Unavailable | Code::DeadlineExceeded | Code::Internal | Code::RateLimited
+                ) =>
+            {
+                return Err(Stopped::Unavailable(err.message));
+            }
+            Err(err) => return Ok(Outcome::Failed(format!("{}: {}", step.column(), err.message))),
+        }
+    }
+    Ok(if new { Outcome::Imported } else { Outcome::Skipped })
+}
+
+/// The catalog's book for a row: by ISBN-13, then ISBN-10 (both kept as ISBN-13), then by
+/// title and first author as the catalog folds them (case and accents aside).
+async fn find_book(pool: &PgPool, row: &LibraryRow) -> Result<Option<Uuid>, sqlx::Error> {
+    let isbns: Vec<String> = row.isbns.iter().map(Isbn::to_string).collect();
+    if !isbns.is_empty() {
+        let by_isbn = sqlx::query_scalar!("SELECT book_id FROM editions WHERE isbn = ANY($1) LIMIT 1", &isbns)
+            .fetch_optional(pool)
+            .await?;
+        if by_isbn.is_some() {
+            return Ok(by_isbn);
+        }
+    }
+    let author = row.authors.first().map(String::as_str).unwrap_or_default();
+    sqlx::query_scalar!(
+        "SELECT b.book_id FROM books b
+         JOIN book_authors ba ON ba.book_id = b.book_id AND ba.ordinal = 0
+         JOIN authors a ON a.author_id = ba.author_id
+         WHERE search_text(b.title) = search_text($1) AND search_text(a.name) = search_text($2)
+         ORDER BY b.position LIMIT 1",
+        row.title,
+        author
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// Adds a book the catalog lacks, with its authors matched by name where the catalog has them.
+async fn import_book(app: &AppState, job: &Job, row: &LibraryRow) -> Result<Result<(Uuid, bool), String>, Stopped> {
+    let mut authors = Vec::with_capacity(row.authors.len());
+    for name in &row.authors {
+        let known = sqlx::query_scalar!(
+            "SELECT author_id FROM authors WHERE search_text(name) = search_text($1) ORDER BY position LIMIT 1",
+            name
+        )
+        .fetch_optional(&app.pool)
+        .await?;
+        authors.push(match known {
+            Some(author_id) => pb::ImportedAuthor { author_id: author_id.to_string(), name: String::new() },
+            None => pb::ImportedAuthor { author_id: String::new(), name: name.clone() },
+        });
+    }
+    let year = |year: Option<i32>| year.map(|year| format!("{year:04}-01-01")).unwrap_or_default();
+    let request = pb::ImportBook {
+        meta: Some(meta(job, &format!("book:{}:{}", row.title, row.authors.join("|")), true)),
+        title: row.title.clone(),
+        subtitle: row.subtitle.clone(),
+        authors,
+        pages: row.pages.unwrap_or(0),
+        format: row.format.clone(),
+        first_published: year(row.original_year.or(row.year_published)),
+        isbn: row.isbns.first().map(Isbn::to_string).unwrap_or_default(),
+        publisher: row.publisher.clone(),
+        published_on: year(row.year_published),
+    };
+    match commands::send(app, &request).await {
+        Ok(accepted) => {
+            let book_id = Uuid::parse_str(&accepted.id).map_err(|_| Stopped::Unavailable("no book id".into()))?;
+            let added = !accepted.event_ids.is_empty() && accepted.position > job.stream_position as u64;
+            Ok(Ok((book_id, added)))
+        }
+        Err(err)
+            if matches!(err.code, Code::Unavailable | Code::DeadlineExceeded | Code::Internal | Code::RateLimited) =>
+        {
+            Err(Stopped::Unavailable(err.message))
+        }
+        Err(err) => Ok(Err(format!("the book could not be added: {}", err.message))),
+    }
+}
+
+/// One command of a row.
+enum Step {
+    WantToRead { on: String },
+    Start { on: String },
+    Pause { on: String },
+    Finish { on: String, read: u32 },
+    Abandon { on: String },
+    Shelf { name: String },
+    Rate { quarters: u8 },
+    Review { body: String, spoiler: bool, on: String },
+}
+
+impl Step {
+    /// What makes this step this step: with the book, the key of its command id.
+    fn key(&self) -> String {
+        match self {
+            Step::WantToRead { on } => format!("want:{on}"),
+            Step::Start { on } => format!("start:{on}"),
+            Step::Pause { on } => format!("pause:{on}"),
+            Step::Finish { on, read } => format!("finish:{read}:{on}"),
+            Step::Abandon { on } => format!("abandon:{on}"),
+            Step::Shelf { name } => format!("shelf:{}", name.to_lowercase()),
+            Step::Rate { quarters } => format!("rate:{quarters}"),
+            Step::Review { body, spoiler, on } => format!("review:{spoiler}:{on}:{body}"),
+        }
+    }
+
+    /// The file's column a refusal of this step is about.
+    fn column(&self) -> &'static str {
+        match self {
+            Step::WantToRead { .. } | Step::Start { .. } | Step::Pause { .. } => "Date Added",
+            Step::Finish { .. } | Step::Abandon { .. } => "Date Read",
+            Step::Shelf { .. } => "Bookshelves",
+            Step::Rate { .. } => "My Rating",
+            Step::Review { .. } => "My Review",
+        }
+    }
+
+    async fn send(&self, app: &AppState, meta: pb::CommandMeta, book_id: Uuid) -> Result<pb::Accepted, ApiError> {
+        let (meta, book_id) = (Some(meta), book_id.to_string());
+        match self {
+            Step::WantToRead { on } => commands::send(app, &pb::WantToRead { meta, book_id, on: on.clone() }).await,
+            Step::Start { on } => {
+                commands::send(app, &pb::StartReading { meta, book_id, started_on: on.clone() }).await
+            }
+            Step::Pause { on } => commands::send(app, &pb::PauseReading { meta, book_id, on: on.clone() }).await,
+            Step::Finish { on, .. } => {
+                commands::send(app, &pb::FinishReading { meta, book_id, finished_on: on.clone() }).await
+            }
+            Step::Abandon { on } => {
+                commands::send(app, &pb::AbandonReading { meta, book_id, on: on.clone(), note: String::new() }).await
+            }
+            Step::Shelf { name } => commands::send(app, &pb::AddToShelf { meta, book_id, shelf: name.clone() }).await,
+            Step::Rate { quarters } => {
+                let rate = pb::RateBook { meta, book_id, stars: 0, quarter_stars: i32::from(*quarters) };
+                commands::send(app, &rate).await
+            }
+            Step::Review { body, spoiler, on } => {
+                let review = pb::PublishReview {
+                    meta,
+                    book_id,
+                    body: body.clone(),
+                    contains_spoilers: *spoiler,
+                    written_on: on.clone(),
+                };
+                commands::send(app, &review).await
+            }
+        }
+    }
+}
+
+/// A row as the reader's steps, in the order they happened.
+fn steps(row: &LibraryRow) -> Vec<Step> {
+    let day = |date: Option<chrono::NaiveDate>| date.map(|d| d.to_string()).unwrap_or_default();
+    let added = row.date_added;
+    let read = row.date_read.or(added);
+    let mut steps = Vec::new();
+    // Shelved before it was read: the copy's history begins the day it was added.
+    let first_day = match row.status {
+        Some(Status::Read | Status::DidNotFinish) => read,
+        Some(Status::CurrentlyReading | Status::Paused) => row.started_on,
+        Some(Status::ToRead) | None => None,
+    };
+    if let (Some(added), Some(first_day)) = (added, first_day) {
+        if added < first_day {
+            steps.push(Step::WantToRead { on: day(Some(added)) });
+        }
+    }
+    match row.status {
+        Some(Status::ToRead) => steps.push(Step::WantToRead { on: day(added) }),
+        Some(Status::CurrentlyReading) => steps.push(Step::Start { on: day(row.started_on.or(added)) }),
+        Some(Status::Paused) => {
+            steps.push(Step::Start { on: day(row.started_on.or(added)) });
+            steps.push(Step::Pause { on: day(read.max(row.started_on.or(added))) });
+        }
+        Some(Status::Read) => {
+            // Earlier reads of a reread book, as many as the file counts, on the earlier day
+            // it knows; then the last, with its start when the file has one.
+            let earlier = read.min(added).or(read);
+            for time in 1..row.read_count.max(1) {
+                steps.push(Step::Finish { on: day(earlier), read: time });
+            }
+            if row.started_on.is_some() {
+                steps.push(Step::Start { on: day(row.started_on) });
+            }
+            steps.push(Step::Finish { on: day(read), read: row.read_count.max(1) });
+        }
+        Some(Status::DidNotFinish) => steps.push(Step::Abandon { on: day(read) }),
+        None => {}
+    }
+    for name in &row.shelves {
+        steps.push(Step::Shelf { name: name.clone() });
+    }
+    if row.owned {
+        steps.push(Step::Shelf { name: "owned".into() });
+    }
+    if let Some(quarters) = row.quarter_stars {
+        steps.push(Step::Rate { quarters });
+    }
+    if let Some(body) = &row.review {
+        steps.push(Step::Review { body: body.clone(), spoiler: row.spoiler, on: day(read) });
+    }
+    steps
+}

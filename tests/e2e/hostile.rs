@@ -218,6 +218,9 @@ async fn a_body_over_one_mebibyte_is_refused_with_a_code() -> anyhow::Result<()>
     assert_eq!(refused.status(), reqwest::StatusCode::PAYLOAD_TOO_LARGE);
     let body: Value = refused.json().await?;
     assert_eq!(body["errors"][0]["extensions"]["code"], json!("INVALID_ARGUMENT"), "{body}");
+    // Larger bodies are for uploads only: a JSON one under the upload limit is still refused.
+    let refused = post(padded(2 << 20)).await?;
+    assert_eq!(refused.status(), reqwest::StatusCode::PAYLOAD_TOO_LARGE);
 
     let served = post(padded(900 << 10)).await?;
     assert_eq!(served.status(), reqwest::StatusCode::OK);

@@ -307,3 +307,36 @@ async fn a_goodreads_export_imported_into_a_fresh_account_gives_the_same_library
     assert_eq!(after, before, "the same books, shelves, ratings, reviews and dates");
     system.stop().await
 }
+
+#[tokio::test]
+async fn a_large_upload_is_followed_live_to_its_end() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (moscow, _) = catalog(&system).await?;
+    let (hal, _) = sign_up(&system, "hal").await?;
+    // Over the 1 MiB a JSON request may have: an upload may be larger.
+    let mut file =
+        format!("{GOODREADS_HEADER_24}\n1,Moscow 1956,Kathleen E. Smith,,,,,5,,,,,,,,2024/01/01,,,read,,,,1,0\n");
+    let mut row = 2;
+    while file.len() < (2 << 20) {
+        file.push_str(&format!("{row},Unrated {row},Someone,,,,,7,,,,,,,,2024/01/01,,,read,,,,1,0\n"));
+        row += 1;
+    }
+    let started = hal.upload(IMPORT, json!({ "format": "GOODREADS" }), file.into_bytes(), "big.csv").await?;
+    let id = started.data()?["importLibrary"]["id"].clone();
+    let mut progress = hal
+        .subscribe(
+            "subscription($id: ID!) { importProgress(jobId: $id) { status rowsTotal rowsImported rowsFailed } }",
+            json!({ "id": id }),
+        )
+        .await?;
+    let mut last = Value::Null;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while last["status"] != "DONE" {
+        anyhow::ensure!(tokio::time::Instant::now() < deadline, "no DONE pushed; last {last}");
+        last = progress.next(Duration::from_secs(30)).await?["importProgress"].clone();
+    }
+    assert_eq!(last, json!({ "status": "DONE", "rowsTotal": row - 1, "rowsImported": 1, "rowsFailed": row - 2 }));
+    let at = system.stream_messages().await?;
+    assert_eq!(shelf_of(&hal, &moscow, at).await?["viewerShelf"]["status"], json!("READ"));
+    system.stop().await
+}

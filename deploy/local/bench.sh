@@ -6,7 +6,9 @@
 #   3. a feed page for viewers following 10, 500 and 5,000 readers, and the rows one rating
 #      writes for authors with 10, 10,000 and 1,000,000 followers;
 #   4. how fast the gateway's limits refuse (rate, width, complexity) beside a served request;
-#   5. the ingest cost of fsync on every write: commands/s and raw publishes/s against NATS
+#   5. a library import: 10,000 rows of books in the catalog (rows/s), and the memory of one of
+#      100,000 rows;
+#   6. the ingest cost of fsync on every write: commands/s and raw publishes/s against NATS
 #      with sync_interval: always (make run) beside one with the server's default.
 # Arguments go to the replay benchmark (e.g. --events 100000).
 set -euo pipefail
@@ -15,7 +17,8 @@ cd "$root"
 source deploy/local/servers.sh
 cargo build --release --locked -p readstream-projector -p readstream-e2e \
     --bin readstream-projector-bench --bin readstream-reviews-bench --bin readstream-feed-bench \
-    --bin readstream-limits-bench --bin readstream-ingest-bench --bin readstream-search-bench
+    --bin readstream-limits-bench --bin readstream-ingest-bench --bin readstream-search-bench \
+    --bin readstream-import-bench
 data=$(mktemp -d /tmp/readstream-bench.XXXXXX)
 trap 'stop_servers; deploy/local/stop-nats.sh "$data/nats-default" >/dev/null 2>&1 || true; rm -rf "$data"' EXIT
 unset NATS_URL DATABASE_URL
@@ -32,6 +35,9 @@ target/release/readstream-feed-bench
 echo
 echo "== search"
 target/release/readstream-search-bench
+echo
+echo "== import"
+target/release/readstream-import-bench
 echo
 echo "== limit refusals"
 target/release/readstream-limits-bench

@@ -31,7 +31,7 @@ const HOLD: Duration = Duration::from_secs(30);
 /// Rows between two saves of a job's progress.
 const BATCH: usize = 100;
 /// Rows of one batch imported at once (each row's own commands go one after another).
-const ROWS_AT_ONCE: usize = 8;
+const ROWS_AT_ONCE: usize = 32;
 /// How often an idle worker looks for a job another process left.
 const IDLE: Duration = Duration::from_secs(1);
 

@@ -340,3 +340,31 @@ async fn a_large_upload_is_followed_live_to_its_end() -> anyhow::Result<()> {
     assert_eq!(shelf_of(&hal, &moscow, at).await?["viewerShelf"]["status"], json!("READ"));
     system.stop().await
 }
+
+#[tokio::test]
+async fn a_reader_with_two_imports_still_running_must_wait_for_one() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (ivy, ivy_id) = sign_up(&system, "ivy").await?;
+    let mut db = sqlx::PgConnection::connect(&system.database_url).await?;
+    // Two jobs another process holds for a while yet.
+    for _ in 0..2 {
+        sqlx::query(
+            "INSERT INTO import_jobs (job_id, reader_id, format, status, stream_position, held_until)
+             VALUES ($1, $2, 'GOODREADS', 'RUNNING', 0, now() + interval '1 hour')",
+        )
+        .bind(uuid::Uuid::now_v7())
+        .bind(uuid::Uuid::parse_str(&ivy_id)?)
+        .execute(&mut db)
+        .await?;
+    }
+    let file = format!("{GOODREADS_HEADER_24}\n").into_bytes();
+    let refused = ivy.upload(IMPORT, json!({ "format": "GOODREADS" }), file.clone(), "third.csv").await?;
+    assert_eq!(refused.error_code(), Some("LIMIT_EXCEEDED"), "{:?}", refused.0);
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM import_jobs").fetch_one(&mut db).await?;
+    assert_eq!(stored, 2, "the refused upload stored nothing");
+    // Someone else is not held up by Ivy's jobs.
+    let (jay, _) = sign_up(&system, "jay").await?;
+    let job = import(&jay, "GOODREADS", &format!("{GOODREADS_HEADER_24}\n")).await?;
+    assert_eq!((&job["status"], &job["rowsTotal"]), (&json!("DONE"), &json!(0)));
+    system.stop().await
+}

@@ -32,6 +32,8 @@ const HOLD: Duration = Duration::from_secs(30);
 const BATCH: usize = 100;
 /// Rows of one batch imported at once (each row's own commands go one after another).
 const ROWS_AT_ONCE: usize = 32;
+/// Imports of one reader queued or running at once.
+pub const MAX_OPEN_IMPORTS: i64 = 2;
 /// How often an idle worker looks for a job another process left.
 const IDLE: Duration = Duration::from_secs(1);
 
@@ -80,6 +82,21 @@ pub async fn create(app: &AppState, reader_id: Uuid, format: Format, file: std::
     let stream_position = app.store.last_position().await.map_err(ApiError::unavailable)? as i64;
     let mut file = tokio::fs::File::from_std(file);
     let mut tx = app.pool.begin().await?;
+    // One reader's uploads waiting at once are bounded, so no one fills the database with them.
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))", reader_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    let open = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM import_jobs WHERE reader_id = $1 AND status IN ('QUEUED', 'RUNNING')"#,
+        reader_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if open >= MAX_OPEN_IMPORTS {
+        return Err(ApiError::limit_exceeded(format!(
+            "{MAX_OPEN_IMPORTS} of your imports are still running: wait for one to end (importProgress)"
+        )));
+    }
     sqlx::query!(
         "INSERT INTO import_jobs (job_id, reader_id, format, stream_position) VALUES ($1, $2, $3, $4)",
         job_id,

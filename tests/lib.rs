@@ -366,6 +366,15 @@ pub mod bench {
         }
     }
 
+    /// The value after `name` on the command line (`--books 1000`), or `default` without one.
+    pub fn arg(name: &str, default: u64) -> anyhow::Result<u64> {
+        let args: Vec<String> = std::env::args().collect();
+        match args.iter().position(|a| a == name) {
+            Some(i) => args.get(i + 1).context("missing value")?.parse().context(name.to_owned()),
+            None => Ok(default),
+        }
+    }
+
     /// The `p` quantile (0 to 1) of sorted timings.
     pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
         sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use chrono::Utc;
 use readstream_contracts::{Envelope, Event, Metadata, RatingsEvent, Stars};
-use readstream_e2e::bench::percentile;
+use readstream_e2e::bench::{arg, percentile};
 use readstream_eventstore::{EventStore, Stored, StreamSettings};
 use readstream_projection::{Delivered, Runner};
 use readstream_projector::feed::Feed;
@@ -30,14 +30,6 @@ const QUERY: &str = "{ viewer { feed(first: 20) {
 } } }";
 const FANOUT_LIMIT: u64 = 10_000;
 const SECRET: &str = "bench-secret-long-enough-for-hs256-signing";
-
-fn arg(name: &str, default: u64) -> anyhow::Result<u64> {
-    let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == name) {
-        Some(i) => args.get(i + 1).context("missing value")?.parse().context(name.to_owned()),
-        None => Ok(default),
-    }
-}
 
 /// A reader id from a number, so SQL and Rust agree on it.
 fn reader(n: u64) -> Uuid {

@@ -10,21 +10,12 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use futures::{StreamExt as _, TryStreamExt as _};
-use readstream_e2e::System;
+use readstream_e2e::{bench::arg, System};
 use readstream_testkit::graphql::GraphQl;
 use serde_json::{json, Value};
 
 const HEADER: &str = "Book Id,Title,Author,Author l-f,Additional Authors,ISBN,ISBN13,My Rating,Average Rating,Publisher,Binding,Number of Pages,Year Published,Original Publication Year,Date Read,Date Added,Bookshelves,Bookshelves with positions,Exclusive Shelf,My Review,Spoiler,Private Notes,Read Count,Owned Copies";
-
-fn arg(name: &str, default: u64) -> anyhow::Result<u64> {
-    let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == name) {
-        Some(i) => args.get(i + 1).context("missing value")?.parse().context(name.to_owned()),
-        None => Ok(default),
-    }
-}
 
 /// The `n`th ISBN-13 of the bench (978 and nine digits, with its check digit).
 fn isbn(n: u64) -> String {

@@ -7,8 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
-use readstream_e2e::bench::{self, percentile};
+use readstream_e2e::bench::{self, arg, percentile};
 use readstream_gateway::limits::LimitsConfig;
 use readstream_testkit::graphql::GraphQl;
 use serde_json::json;
@@ -20,14 +19,6 @@ const QUERY: &str = "query($id: ID!, $order: ReviewOrder!) { book(id: $id) {
         edges { cursor node { id writtenOn stars likesCount commentsCount containsSpoilers body reviewer { handle reviewsCount } } }
     }
 } }";
-
-fn arg(name: &str, default: u64) -> anyhow::Result<u64> {
-    let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == name) {
-        Some(i) => args.get(i + 1).context("missing value")?.parse().context(name.to_owned()),
-        None => Ok(default),
-    }
-}
 
 /// Book `book` (1 or 2) with `count` reviews by as many readers, numbered from `first_reader`.
 async fn fill(db: &mut PgConnection, book: i64, count: i64, first_reader: i64) -> anyhow::Result<()> {

@@ -9,8 +9,7 @@
 
 use std::time::Instant;
 
-use anyhow::Context as _;
-use readstream_e2e::bench::{self, percentile};
+use readstream_e2e::bench::{self, arg, percentile};
 use readstream_gateway::limits::LimitsConfig;
 use readstream_testkit::graphql::GraphQl;
 use serde_json::json;
@@ -36,14 +35,6 @@ fn word(seed: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" || ")
-}
-
-fn arg(name: &str, default: u64) -> anyhow::Result<u64> {
-    let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == name) {
-        Some(i) => args.get(i + 1).context("missing value")?.parse().context(name.to_owned()),
-        None => Ok(default),
-    }
 }
 
 /// `text` with its middle letter changed: a typo.

@@ -494,3 +494,25 @@ async fn whatever_a_decider_accepts_every_projection_applies() -> anyhow::Result
     assert!(ready.status().is_success(), "/readyz answered {}", ready.status());
     system.stop().await
 }
+
+/// A body that is no GraphQL request (not JSON, a multipart request out of the spec) gets a
+/// coded error, like every other refusal, and runs nothing.
+#[tokio::test]
+async fn a_body_that_is_no_graphql_request_is_refused_with_a_code() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let http = reqwest::Client::new();
+    let url = format!("{}/graphql", system.base_url);
+    let not_json = http.post(&url).header("content-type", "application/json").body("{\"query\": ").send().await?;
+    let bad_map = reqwest::multipart::Form::new()
+        .text("operations", json!({ "query": "{ __typename }", "variables": { "file": null } }).to_string())
+        .text("map", "{\"0\": [\"variables.nowhere.deep\"]")
+        .part("0", reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("x.csv"));
+    let bad_multipart = http.post(&url).multipart(bad_map).send().await?;
+    for refused in [not_json, bad_multipart] {
+        assert_eq!(refused.status(), reqwest::StatusCode::BAD_REQUEST);
+        let body: Value = refused.json().await?;
+        assert_eq!(body["errors"][0]["extensions"]["code"], json!("INVALID_ARGUMENT"), "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], json!("body"), "{body}");
+    }
+    system.stop().await
+}

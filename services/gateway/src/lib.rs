@@ -268,9 +268,20 @@ async fn graphql_http(
     State((schema, app)): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    request: GraphQLRequest,
+    request: Result<GraphQLRequest, async_graphql_axum::rejection::GraphQLRejection>,
 ) -> Response {
-    let mut request = request.into_inner();
+    let mut request = match request {
+        Ok(request) => request.into_inner(),
+        // Not JSON, a multipart request out of the spec, a body cut off: coded, like every refusal.
+        Err(rejection) => {
+            let status = match rejection.0 {
+                async_graphql::ParseRequestError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            let err = ApiError::invalid("body", format!("the request is not a GraphQL request: {}", rejection.0));
+            return refusal(status, err);
+        }
+    };
     let client = app.limits.client_address(peer, &headers);
     if let Err(err) = app.limits.request(client) {
         return refusal(StatusCode::TOO_MANY_REQUESTS, err);

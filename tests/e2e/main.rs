@@ -11,6 +11,7 @@ mod feed;
 mod hostile;
 mod imports;
 mod limits;
+mod merges;
 mod reading;
 mod reviews;
 mod roles;

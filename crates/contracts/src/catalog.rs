@@ -26,6 +26,7 @@ commands!(CatalogService {
     LinkAuthorProfile => "link_author_profile",
     UnlinkAuthorProfile => "unlink_author_profile",
     ImportBook => "import_book",
+    MergeBooks => "merge_books",
 });
 
 /// An author's events.
@@ -71,6 +72,11 @@ pub enum CatalogEvent {
     AuthorProfileUnlinked {
         author_id: Uuid,
         reader_id: Uuid,
+    },
+    /// A duplicate book merged into another: its id resolves to `into` from then on.
+    BookMerged {
+        book_id: Uuid,
+        into: Uuid,
     },
 }
 

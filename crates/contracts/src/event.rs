@@ -66,7 +66,8 @@ pub struct Metadata {
     pub actor: Option<Uuid>,
     pub command_id: Uuid,
     pub correlation_id: Uuid,
-    /// The library import that sent the command.
+    /// The batch job that sent the command for the reader (a library import, a merge's move):
+    /// its events reach no feed one by one.
     pub import_job: Option<Uuid>,
 }
 
@@ -118,6 +119,7 @@ impl Event {
             Event::Catalog(CatalogEvent::EditionAdded(_)) => "EditionAdded",
             Event::Catalog(CatalogEvent::AuthorEdited { .. }) => "AuthorEdited",
             Event::Catalog(CatalogEvent::BookEdited(_)) => "BookEdited",
+            Event::Catalog(CatalogEvent::BookMerged { .. }) => "BookMerged",
             Event::Catalog(CatalogEvent::AuthorProfileLinked { .. }) => "AuthorProfileLinked",
             Event::Catalog(CatalogEvent::AuthorProfileUnlinked { .. }) => "AuthorProfileUnlinked",
             Event::Social(SocialEvent::ReaderRegistered { .. }) => "ReaderRegistered",
@@ -328,6 +330,10 @@ impl TryFrom<pb::Event> for RecordedEvent {
                 first_published: e.first_published,
                 author_ids: e.author_ids,
             })?)),
+            Body::BookMerged(e) => Event::Catalog(CatalogEvent::BookMerged {
+                book_id: uuid("book_id", &e.book_id)?,
+                into: uuid("into", &e.into)?,
+            }),
             Body::AuthorEdited(e) => Event::Catalog(CatalogEvent::AuthorEdited {
                 author_id: uuid("author_id", &e.author_id)?,
                 name: e.name,
@@ -574,6 +580,9 @@ impl From<&RecordedEvent> for pb::Event {
                     first_published,
                     author_ids,
                 })
+            }
+            Event::Catalog(CatalogEvent::BookMerged { book_id, into }) => {
+                Body::BookMerged(pb::BookMerged { book_id: book_id.to_string(), into: into.to_string() })
             }
             Event::Catalog(CatalogEvent::AuthorEdited { author_id, name, bio }) => {
                 Body::AuthorEdited(pb::AuthorEdited {
@@ -909,6 +918,7 @@ mod tests {
                     bio: "Historian.".into(),
                 }),
                 Event::Catalog(CatalogEvent::AuthorProfileLinked { author_id: book_id, reader_id }),
+                Event::Catalog(CatalogEvent::BookMerged { book_id, into: reader_id }),
                 Event::Catalog(CatalogEvent::AuthorProfileUnlinked { author_id: book_id, reader_id }),
                 Event::Social(SocialEvent::ReaderRegistered {
                     reader_id,

@@ -256,7 +256,8 @@ impl Decider for Edition {
             | CatalogEvent::AuthorEdited { .. }
             | CatalogEvent::BookEdited(_)
             | CatalogEvent::AuthorProfileLinked { .. }
-            | CatalogEvent::AuthorProfileUnlinked { .. } => self,
+            | CatalogEvent::AuthorProfileUnlinked { .. }
+            | CatalogEvent::BookMerged { .. } => self,
         }
     }
 }
@@ -353,7 +354,10 @@ impl Decider for AuthorProfile {
             }
             &CatalogEvent::AuthorProfileLinked { reader_id, .. } => Self { reader_id: Some(reader_id), ..self },
             CatalogEvent::AuthorProfileUnlinked { .. } => Self { reader_id: None, ..self },
-            CatalogEvent::BookAdded(_) | CatalogEvent::BookEdited(_) | CatalogEvent::EditionAdded(_) => self,
+            CatalogEvent::BookAdded(_)
+            | CatalogEvent::BookEdited(_)
+            | CatalogEvent::BookMerged { .. }
+            | CatalogEvent::EditionAdded(_) => self,
         }
     }
 }
@@ -414,8 +418,76 @@ impl Decider for BookRecord {
     fn evolve(self, event: &CatalogEvent) -> Self {
         match event {
             CatalogEvent::BookAdded(book) | CatalogEvent::BookEdited(book) => Self(Some(book.clone())),
+            // Merged away: its id is another book's now, edited there.
+            CatalogEvent::BookMerged { .. } => Self(None),
             CatalogEvent::AuthorAdded { .. }
             | CatalogEvent::AuthorEdited { .. }
+            | CatalogEvent::AuthorProfileLinked { .. }
+            | CatalogEvent::AuthorProfileUnlinked { .. }
+            | CatalogEvent::EditionAdded(_) => self,
+        }
+    }
+}
+
+/// A book as a merge sees it: whether it exists, and the book it was merged into.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Mergeable {
+    pub exists: bool,
+    pub merged_into: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MergeBooks {
+    pub duplicate: Uuid,
+    pub into: Uuid,
+}
+
+/// What merging needs besides the duplicate's events: who asks, and the target as its own
+/// subject says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MergeFacts {
+    pub librarian: ActorIsLibrarian,
+    pub into: Mergeable,
+}
+
+impl Decider for Mergeable {
+    type Command = MergeBooks;
+    type Facts = MergeFacts;
+    type Event = CatalogEvent;
+    type Error = Rejection;
+
+    /// On the duplicate's subject: merged once, into a book that is itself no duplicate.
+    fn decide(&self, command: &MergeBooks, facts: &MergeFacts) -> Result<Vec<CatalogEvent>, Rejection> {
+        facts.librarian.required()?;
+        if !self.exists {
+            return Err(Rejection::not_found("bookId", "no book with this id"));
+        }
+        if command.duplicate == command.into {
+            return Err(Rejection::invalid("intoId", "a book cannot be merged into itself"));
+        }
+        if let Some(into) = self.merged_into {
+            return Err(Rejection::new(Code::AlreadyExists, format!("this book was merged into {into} already")));
+        }
+        if !facts.into.exists {
+            return Err(Rejection::not_found("intoId", "no book with this id"));
+        }
+        if let Some(target) = facts.into.merged_into {
+            return Err(Rejection {
+                code: Code::Conflict,
+                message: format!("that book was merged into {target}: merge into {target} instead"),
+                field: Some("intoId"),
+            });
+        }
+        Ok(vec![CatalogEvent::BookMerged { book_id: command.duplicate, into: command.into }])
+    }
+
+    fn evolve(self, event: &CatalogEvent) -> Self {
+        match event {
+            CatalogEvent::BookAdded(_) => Self { exists: true, ..self },
+            &CatalogEvent::BookMerged { into, .. } => Self { merged_into: Some(into), ..self },
+            CatalogEvent::AuthorAdded { .. }
+            | CatalogEvent::AuthorEdited { .. }
+            | CatalogEvent::BookEdited(_)
             | CatalogEvent::AuthorProfileLinked { .. }
             | CatalogEvent::AuthorProfileUnlinked { .. }
             | CatalogEvent::EditionAdded(_) => self,
@@ -713,5 +785,25 @@ mod tests {
         given::<BookRecord>([added(SMITH)])
             .when(blank, facts(&[SMITH]))
             .then_refused(Code::InvalidArgument, Some("title"));
+    }
+
+    #[test]
+    fn a_duplicate_is_merged_once_into_a_book_that_is_no_duplicate_itself() {
+        let (duplicate, into) = (Uuid::from_u128(1956), Uuid::from_u128(2017));
+        let merge = MergeBooks { duplicate, into };
+        let target = Mergeable { exists: true, merged_into: None };
+        let facts = MergeFacts { librarian: ActorIsLibrarian(true), into: target };
+        let merged = CatalogEvent::BookMerged { book_id: duplicate, into };
+        given::<Mergeable>([added(SMITH)]).when(merge, facts).then([merged.clone()]);
+        given::<Mergeable>([added(SMITH), merged]).when(merge, facts).then_refused(Code::AlreadyExists, None);
+        given::<Mergeable>([]).when(merge, facts).then_refused(Code::NotFound, Some("bookId"));
+        let itself = MergeBooks { duplicate, into: duplicate };
+        given::<Mergeable>([added(SMITH)]).when(itself, facts).then_refused(Code::InvalidArgument, Some("intoId"));
+        let gone = MergeFacts { into: Mergeable { exists: false, merged_into: None }, ..facts };
+        given::<Mergeable>([added(SMITH)]).when(merge, gone).then_refused(Code::NotFound, Some("intoId"));
+        let chained = MergeFacts { into: Mergeable { exists: true, merged_into: Some(Uuid::from_u128(7)) }, ..facts };
+        given::<Mergeable>([added(SMITH)]).when(merge, chained).then_refused(Code::Conflict, Some("intoId"));
+        let reader = MergeFacts { librarian: ActorIsLibrarian(false), ..facts };
+        given::<Mergeable>([added(SMITH)]).when(merge, reader).then_refused(Code::PermissionDenied, None);
     }
 }

@@ -19,6 +19,7 @@ pub mod export;
 pub mod graphql;
 pub mod import;
 pub mod limits;
+pub mod merges;
 pub mod positions;
 pub mod sessions;
 pub mod subscriptions;
@@ -157,6 +158,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
         imports: Arc::new(tokio::sync::Notify::new()),
     };
     tokio::spawn(import::work(app.clone(), app.imports.clone(), shutdown.clone()));
+    tokio::spawn(merges::work(app.clone(), shutdown.clone()));
     tokio::spawn(forget_idle_clients(app.limits.clone(), shutdown.clone()));
     let ended_sessions =
         readstream_runtime::sessions::ended_sessions(app.nats.clone(), &app.namespace, config.nats.stream_replicas)

@@ -69,7 +69,7 @@ impl Projection for Catalog {
     async fn apply(&self, tx: &mut PgConnection, batch: &[Stored]) -> Result<Vec<LiveUpdate>, sqlx::Error> {
         let (mut authors, mut books, mut editions) = (Authors::default(), Books::default(), Editions::default());
         // Edits and links, rare, applied one by one in the stream's order after the additions.
-        let mut changes: Vec<&CatalogEvent> = Vec::new();
+        let mut changes: Vec<(&CatalogEvent, i64)> = Vec::new();
         for stored in batch {
             let meta = &stored.envelope.meta;
             for recorded in &stored.envelope.events {
@@ -114,8 +114,9 @@ impl Projection for Catalog {
                         change @ (CatalogEvent::AuthorEdited { .. }
                         | CatalogEvent::BookEdited(_)
                         | CatalogEvent::AuthorProfileLinked { .. }
-                        | CatalogEvent::AuthorProfileUnlinked { .. }),
-                    ) => changes.push(change),
+                        | CatalogEvent::AuthorProfileUnlinked { .. }
+                        | CatalogEvent::BookMerged { .. }),
+                    ) => changes.push((change, stored.position as i64)),
                     _ => {}
                 }
             }
@@ -187,14 +188,14 @@ impl Projection for Catalog {
             .execute(&mut *tx)
             .await?;
         }
-        for change in changes {
-            apply_change(tx, change).await?;
+        for (change, position) in changes {
+            apply_change(tx, change, position).await?;
         }
         Ok(Vec::new())
     }
 }
 
-async fn apply_change(tx: &mut PgConnection, change: &CatalogEvent) -> Result<(), sqlx::Error> {
+async fn apply_change(tx: &mut PgConnection, change: &CatalogEvent, position: i64) -> Result<(), sqlx::Error> {
     match change {
         CatalogEvent::AuthorEdited { author_id, name, bio } => {
             sqlx::query!("UPDATE authors SET name = $2, bio = $3 WHERE author_id = $1", author_id, name, bio)
@@ -212,6 +213,23 @@ async fn apply_change(tx: &mut PgConnection, change: &CatalogEvent) -> Result<()
                 "UPDATE authors SET reader_id = NULL WHERE author_id = $1 AND reader_id = $2",
                 author_id,
                 reader_id
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        // Its editions are the other book's now; its id resolves there; its readers' move is queued.
+        CatalogEvent::BookMerged { book_id, into } => {
+            sqlx::query!("UPDATE books SET merged_into = $2 WHERE book_id = $1", book_id, into)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query!("UPDATE editions SET book_id = $2 WHERE book_id = $1", book_id, into)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query!(
+                "INSERT INTO book_merges (duplicate, into_id, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                book_id,
+                into,
+                position
             )
             .execute(&mut *tx)
             .await?;

@@ -97,6 +97,21 @@ impl Reader {
     }
 }
 
+/// The book a command on `id` acts on: the id as given, or for a merged duplicate the book it
+/// was merged into.
+pub async fn book_for_command(
+    ctx: &Context<'_>,
+    field: &'static str,
+    id: &async_graphql::ID,
+) -> Result<Uuid, ApiError> {
+    let book_id = crate::commands::parse_id(field, id)?;
+    let merged = sqlx::query_scalar!("SELECT merged_into FROM books WHERE book_id = $1", book_id)
+        .fetch_optional(&app(ctx).pool)
+        .await?
+        .flatten();
+    Ok(merged.unwrap_or(book_id))
+}
+
 pub fn app<'a>(ctx: &'a Context<'_>) -> &'a AppState {
     ctx.data_unchecked::<AppState>()
 }

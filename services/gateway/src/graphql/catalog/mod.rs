@@ -287,6 +287,26 @@ impl CatalogMutation {
         Ok(BookPayload::new(commands::send(app(ctx), &request).await?, &[ReadModel::Catalog]))
     }
 
+    /// Merges a duplicate book into another (librarians only). The duplicate's id resolves to
+    /// the other book from then on; its readers' ratings, shelves and reviews move there (the
+    /// more recent wins where a reader has both), as a job that follows the merge within
+    /// seconds; its editions are the other book's.
+    async fn merge_books(
+        &self,
+        ctx: &Context<'_>,
+        book_id: ID,
+        into_id: ID,
+        idempotency_key: Option<String>,
+    ) -> Result<BookPayload> {
+        let viewer = viewer(ctx)?;
+        let request = pb::MergeBooks {
+            meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
+            book_id: parse_id("bookId", &book_id)?.to_string(),
+            into_id: parse_id("intoId", &into_id)?.to_string(),
+        };
+        Ok(BookPayload::new(commands::send(app(ctx), &request).await?, &[ReadModel::Catalog]))
+    }
+
     /// Edits an author (librarians only); the edit is kept as an event.
     async fn edit_author(
         &self,

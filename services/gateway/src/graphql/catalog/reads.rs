@@ -93,15 +93,32 @@ impl Loader<BookKey> for Database {
 
     async fn load(&self, keys: &[BookKey]) -> Result<HashMap<BookKey, BookRow>, Failure> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = sqlx::query_as!(
-            BookRow,
-            "SELECT book_id, title, subtitle, description, pages, format, first_published, position
-             FROM books WHERE book_id = ANY($1)",
+        // A merged duplicate's id resolves to the book it was merged into.
+        let rows = sqlx::query!(
+            r#"SELECT d.book_id AS "key!", b.book_id, b.title, b.subtitle, b.description, b.pages, b.format,
+                      b.first_published, b.position
+               FROM books d JOIN books b ON b.book_id = coalesce(d.merged_into, d.book_id)
+               WHERE d.book_id = ANY($1)"#,
             &ids
         )
         .fetch_all(&self.0)
         .await?;
-        Ok(rows.into_iter().map(|b| (BookKey(b.book_id), b)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|b| {
+                let row = BookRow {
+                    book_id: b.book_id,
+                    title: b.title,
+                    subtitle: b.subtitle,
+                    description: b.description,
+                    pages: b.pages,
+                    format: b.format,
+                    first_published: b.first_published,
+                    position: b.position,
+                };
+                (BookKey(b.key), row)
+            })
+            .collect())
     }
 }
 
@@ -183,7 +200,8 @@ impl Loader<BooksCountOf> for Database {
     async fn load(&self, keys: &[BooksCountOf]) -> Result<HashMap<BooksCountOf, i64>, Failure> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let rows = sqlx::query!(
-            r#"SELECT author_id, count(*) AS "count!" FROM book_authors WHERE author_id = ANY($1) GROUP BY author_id"#,
+            r#"SELECT ba.author_id, count(*) AS "count!" FROM book_authors ba JOIN books b USING (book_id)
+               WHERE ba.author_id = ANY($1) AND b.merged_into IS NULL GROUP BY ba.author_id"#,
             &ids
         )
         .fetch_all(&self.0)
@@ -204,7 +222,7 @@ pub async fn books_of_author_after(
         BookRow,
         "SELECT b.book_id, b.title, b.subtitle, b.description, b.pages, b.format, b.first_published, b.position
          FROM book_authors ba JOIN books b USING (book_id)
-         WHERE ba.author_id = $1 AND b.position > $2
+         WHERE ba.author_id = $1 AND b.position > $2 AND b.merged_into IS NULL
          ORDER BY b.position LIMIT $3",
         author_id,
         after,
@@ -220,12 +238,14 @@ pub async fn books_after(pool: &PgPool, after: i64, limit: i64) -> Result<(Vec<B
     let rows = sqlx::query_as!(
         BookRow,
         "SELECT book_id, title, subtitle, description, pages, format, first_published, position
-         FROM books WHERE position > $1 ORDER BY position LIMIT $2",
+         FROM books WHERE position > $1 AND merged_into IS NULL ORDER BY position LIMIT $2",
         after,
         limit
     )
     .fetch_all(pool)
     .await?;
-    let total = sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM books"#).fetch_one(pool).await?;
+    let total = sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM books WHERE merged_into IS NULL"#)
+        .fetch_one(pool)
+        .await?;
     Ok((rows, total))
 }

@@ -14,7 +14,7 @@ use super::{
     catalog::BookPayload,
     database::{load_error, loader},
     reviews,
-    shared::{app, viewer},
+    shared::{app, book_for_command, viewer},
 };
 use crate::{
     commands::{self, parse_id},
@@ -106,7 +106,7 @@ impl RatingsMutation {
         let viewer = viewer(ctx)?;
         let request = pb::RateBook {
             meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
-            book_id: parse_id("bookId", &book_id)?.to_string(),
+            book_id: book_for_command(ctx, "bookId", &book_id).await?.to_string(),
             stars,
             quarter_stars: 0,
         };
@@ -124,7 +124,7 @@ impl RatingsMutation {
         let viewer = viewer(ctx)?;
         let request = pb::ClearRating {
             meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
-            book_id: parse_id("bookId", &book_id)?.to_string(),
+            book_id: book_for_command(ctx, "bookId", &book_id).await?.to_string(),
         };
         let accepted = commands::send(app(ctx), &request).await?;
         Ok(BookPayload::new(accepted, &[ReadModel::Catalog, ReadModel::Ratings]))

@@ -18,7 +18,9 @@ use uuid::Uuid;
 
 use super::{
     database::{load_error, loader},
-    shared::{app, decode_cursor, encode_cursor, page_size, reached, viewer, Book, Edition, ListInfo},
+    shared::{
+        app, book_for_command, decode_cursor, encode_cursor, page_size, reached, viewer, Book, Edition, ListInfo,
+    },
 };
 use crate::{
     commands::{self, parse_id},
@@ -551,13 +553,14 @@ impl ShelfPayload {
 }
 
 /// The metadata and book id every reading command carries.
-fn on_copy(
+async fn on_copy(
     ctx: &Context<'_>,
     book_id: &ID,
     idempotency_key: Option<String>,
 ) -> Result<(Option<pb::CommandMeta>, String), ApiError> {
     let viewer = viewer(ctx)?;
-    Ok((Some(commands::meta(Some(&viewer), idempotency_key)?), parse_id("bookId", book_id)?.to_string()))
+    let book_id = book_for_command(ctx, "bookId", book_id).await?;
+    Ok((Some(commands::meta(Some(&viewer), idempotency_key)?), book_id.to_string()))
 }
 
 /// A date as the commands carry it; empty for today.
@@ -583,7 +586,7 @@ impl ReadingMutation {
         on: Option<NaiveDate>,
         idempotency_key: Option<String>,
     ) -> Result<ShelfPayload> {
-        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key)?;
+        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key).await?;
         send(ctx, &pb::WantToRead { meta, book_id, on: day(on) }).await
     }
 
@@ -595,7 +598,7 @@ impl ReadingMutation {
         started_on: Option<NaiveDate>,
         idempotency_key: Option<String>,
     ) -> Result<ShelfPayload> {
-        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key)?;
+        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key).await?;
         send(ctx, &pb::StartReading { meta, book_id, started_on: day(started_on) }).await
     }
 
@@ -611,7 +614,7 @@ impl ReadingMutation {
         on: Option<NaiveDate>,
         idempotency_key: Option<String>,
     ) -> Result<ShelfPayload> {
-        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key)?;
+        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key).await?;
         let note = note.unwrap_or_default();
         send(ctx, &pb::UpdateProgress { meta, book_id, on: day(on), page, percent, note }).await
     }
@@ -623,7 +626,7 @@ impl ReadingMutation {
         on: Option<NaiveDate>,
         idempotency_key: Option<String>,
     ) -> Result<ShelfPayload> {
-        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key)?;
+        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key).await?;
         send(ctx, &pb::PauseReading { meta, book_id, on: day(on) }).await
     }
 
@@ -635,7 +638,7 @@ impl ReadingMutation {
         finished_on: Option<NaiveDate>,
         idempotency_key: Option<String>,
     ) -> Result<ShelfPayload> {
-        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key)?;
+        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key).await?;
         send(ctx, &pb::FinishReading { meta, book_id, finished_on: day(finished_on) }).await
     }
 
@@ -648,7 +651,7 @@ impl ReadingMutation {
         on: Option<NaiveDate>,
         idempotency_key: Option<String>,
     ) -> Result<ShelfPayload> {
-        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key)?;
+        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key).await?;
         send(ctx, &pb::AbandonReading { meta, book_id, on: day(on), note: note.unwrap_or_default() }).await
     }
 
@@ -659,7 +662,7 @@ impl ReadingMutation {
         book_id: ID,
         idempotency_key: Option<String>,
     ) -> Result<ShelfPayload> {
-        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key)?;
+        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key).await?;
         send(ctx, &pb::RemoveFromShelves { meta, book_id }).await
     }
 
@@ -671,7 +674,7 @@ impl ReadingMutation {
         name: String,
         idempotency_key: Option<String>,
     ) -> Result<ShelfPayload> {
-        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key)?;
+        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key).await?;
         send(ctx, &pb::AddToShelf { meta, book_id, shelf: name }).await
     }
 
@@ -682,7 +685,7 @@ impl ReadingMutation {
         name: String,
         idempotency_key: Option<String>,
     ) -> Result<ShelfPayload> {
-        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key)?;
+        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key).await?;
         send(ctx, &pb::RemoveFromShelf { meta, book_id, shelf: name }).await
     }
 
@@ -695,7 +698,7 @@ impl ReadingMutation {
         isbn: Option<String>,
         idempotency_key: Option<String>,
     ) -> Result<ShelfPayload> {
-        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key)?;
+        let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key).await?;
         send(ctx, &pb::ChooseEdition { meta, book_id, isbn: isbn.unwrap_or_default() }).await
     }
 }

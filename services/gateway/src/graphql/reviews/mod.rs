@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::{
     database::{load_error, loader},
-    shared::{app, decode_cursor, encode_cursor, page_size, reached, viewer, Book, ListInfo, Reader},
+    shared::{app, book_for_command, decode_cursor, encode_cursor, page_size, reached, viewer, Book, ListInfo, Reader},
 };
 use crate::{
     commands::{self, parse_id},
@@ -469,7 +469,7 @@ impl ReviewsMutation {
         idempotency_key: Option<String>,
     ) -> Result<ReviewPayload> {
         let viewer = viewer(ctx)?;
-        let book_id = parse_id("bookId", &book_id)?;
+        let book_id = book_for_command(ctx, "bookId", &book_id).await?;
         let command = pb::PublishReview {
             meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
             book_id: book_id.to_string(),

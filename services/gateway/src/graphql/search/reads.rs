@@ -72,6 +72,7 @@ pub async fn search(
                  SELECT b.book_id, word_similarity(q.q, search_text(b.title || ' ' || b.subtitle)) AS score, b.position
                  FROM books b, q
                  WHERE $3 AND to_tsvector('simple', search_text(b.title || ' ' || b.subtitle)) @@ q.words
+                   AND b.merged_into IS NULL
              ) scored
              -- What `%>` keeps: pg_trgm's word_similarity_threshold, left at its default.
              WHERE score >= 0.6
@@ -86,11 +87,11 @@ pub async fn search(
              SELECT 0, b.book_id, word_similarity(q.q, search_text(b.title || ' ' || b.subtitle)), b.position
              FROM books b, q
              WHERE $3 AND NOT EXISTS (SELECT 1 FROM books_by_words) AND NOT EXISTS (SELECT 1 FROM matched_authors)
-               AND search_text(b.title || ' ' || b.subtitle) %> q.q
+               AND search_text(b.title || ' ' || b.subtitle) %> q.q AND b.merged_into IS NULL
            UNION ALL
              SELECT 0, ba.book_id, m.score * 0.9::real, b.position
              FROM matched_authors m JOIN book_authors ba USING (author_id) JOIN books b USING (book_id)
-             WHERE $3
+             WHERE $3 AND b.merged_into IS NULL
            UNION ALL
              SELECT 1, m.author_id, m.score, m.position
              FROM matched_authors m

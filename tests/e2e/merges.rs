@@ -139,3 +139,61 @@ async fn a_merged_duplicate_resolves_to_the_book_and_its_readers_data_moves_with
     assert_eq!(on_dup, ["BookRated", "RatingCleared"], "{history}");
     system.stop().await
 }
+
+#[tokio::test]
+async fn a_merged_duplicate_author_resolves_to_the_author_with_their_books_and_followers() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (moscow, _) = add_seed_book(&system).await?;
+    let librarian = system.librarian().await?;
+    let authors =
+        librarian.request("query($b: ID!) { book(id: $b) { authors { id } } }", json!({ "b": moscow })).await?;
+    let into = authors.data()?["book"]["authors"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let added = librarian.request(super::ADD_AUTHOR, json!({ "name": "Kathleen Smith" })).await?;
+    let dup = added.data()?["addAuthor"]["authorId"].as_str().unwrap_or_default().to_owned();
+    let input = json!({ "input": { "title": "Gulag Voices", "pages": 200, "authorIds": [dup] } });
+    let gulag =
+        librarian.request(ADD_BOOK, input).await?.data()?["addBook"]["bookId"].as_str().unwrap_or_default().to_owned();
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let (ben, _) = sign_up(&system, "ben").await?;
+    let follow = "mutation($a: ID!) { followAuthor(authorId: $a) { position } }";
+    ana.request(follow, json!({ "a": dup })).await?.data()?;
+    ben.request(follow, json!({ "a": dup })).await?.data()?;
+    ben.request(follow, json!({ "a": into })).await?.data()?;
+
+    let merge =
+        "mutation($a: ID!, $into: ID!) { mergeAuthors(authorId: $a, intoId: $into) { position author { id name } } }";
+    let reader = ana.request(merge, json!({ "a": dup, "into": into })).await?;
+    assert_eq!(reader.error_code(), Some("PERMISSION_DENIED"));
+    let merged = librarian.request(merge, json!({ "a": dup, "into": into })).await?;
+    assert_eq!(merged.data()?["mergeAuthors"]["author"], json!({ "id": into, "name": "Kathleen E. Smith" }));
+    let chained = librarian.request(merge, json!({ "a": into, "into": dup })).await?;
+    assert_eq!(chained.error_code(), Some("CONFLICT"));
+
+    let author = "query($a: ID!) { author(id: $a) { id name booksCount followersCount viewerFollows } }";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let now = loop {
+        let at = system.stream_messages().await?;
+        let now = ana.request_at(author, json!({ "a": dup }), at).await?.data()?["author"].clone();
+        if now["followersCount"] == 2 && now["viewerFollows"] == true {
+            break now;
+        }
+        anyhow::ensure!(tokio::time::Instant::now() < deadline, "the followers never moved: {now}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        now,
+        json!({ "id": into, "name": "Kathleen E. Smith", "booksCount": 2, "followersCount": 2, "viewerFollows": true })
+    );
+    let at = system.stream_messages().await?;
+    let book = ana.request_at("query($b: ID!) { book(id: $b) { authors { id } } }", json!({ "b": gulag }), at).await?;
+    assert_eq!(book.data()?["book"]["authors"], json!([{ "id": into }]));
+    let found = ana
+        .request_at(
+            "{ search(query: \"kathleen smith\", kinds: [AUTHOR]) { edges { node { ... on Author { id } } } } }",
+            json!({}),
+            at,
+        )
+        .await?;
+    assert_eq!(found.data()?["search"]["edges"], json!([{ "node": { "id": into } }]), "the duplicate is found no more");
+    system.stop().await
+}

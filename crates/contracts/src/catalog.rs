@@ -27,6 +27,7 @@ commands!(CatalogService {
     UnlinkAuthorProfile => "unlink_author_profile",
     ImportBook => "import_book",
     MergeBooks => "merge_books",
+    MergeAuthors => "merge_authors",
 });
 
 /// An author's events.
@@ -76,6 +77,11 @@ pub enum CatalogEvent {
     /// A duplicate book merged into another: its id resolves to `into` from then on.
     BookMerged {
         book_id: Uuid,
+        into: Uuid,
+    },
+    /// A duplicate author merged into another: its books list `into`, its followers follow it.
+    AuthorMerged {
+        author_id: Uuid,
         into: Uuid,
     },
 }

@@ -120,6 +120,7 @@ impl Event {
             Event::Catalog(CatalogEvent::AuthorEdited { .. }) => "AuthorEdited",
             Event::Catalog(CatalogEvent::BookEdited(_)) => "BookEdited",
             Event::Catalog(CatalogEvent::BookMerged { .. }) => "BookMerged",
+            Event::Catalog(CatalogEvent::AuthorMerged { .. }) => "AuthorMerged",
             Event::Catalog(CatalogEvent::AuthorProfileLinked { .. }) => "AuthorProfileLinked",
             Event::Catalog(CatalogEvent::AuthorProfileUnlinked { .. }) => "AuthorProfileUnlinked",
             Event::Social(SocialEvent::ReaderRegistered { .. }) => "ReaderRegistered",
@@ -332,6 +333,10 @@ impl TryFrom<pb::Event> for RecordedEvent {
             })?)),
             Body::BookMerged(e) => Event::Catalog(CatalogEvent::BookMerged {
                 book_id: uuid("book_id", &e.book_id)?,
+                into: uuid("into", &e.into)?,
+            }),
+            Body::AuthorMerged(e) => Event::Catalog(CatalogEvent::AuthorMerged {
+                author_id: uuid("author_id", &e.author_id)?,
                 into: uuid("into", &e.into)?,
             }),
             Body::AuthorEdited(e) => Event::Catalog(CatalogEvent::AuthorEdited {
@@ -583,6 +588,9 @@ impl From<&RecordedEvent> for pb::Event {
             }
             Event::Catalog(CatalogEvent::BookMerged { book_id, into }) => {
                 Body::BookMerged(pb::BookMerged { book_id: book_id.to_string(), into: into.to_string() })
+            }
+            Event::Catalog(CatalogEvent::AuthorMerged { author_id, into }) => {
+                Body::AuthorMerged(pb::AuthorMerged { author_id: author_id.to_string(), into: into.to_string() })
             }
             Event::Catalog(CatalogEvent::AuthorEdited { author_id, name, bio }) => {
                 Body::AuthorEdited(pb::AuthorEdited {
@@ -919,6 +927,7 @@ mod tests {
                 }),
                 Event::Catalog(CatalogEvent::AuthorProfileLinked { author_id: book_id, reader_id }),
                 Event::Catalog(CatalogEvent::BookMerged { book_id, into: reader_id }),
+                Event::Catalog(CatalogEvent::AuthorMerged { author_id: book_id, into: reader_id }),
                 Event::Catalog(CatalogEvent::AuthorProfileUnlinked { author_id: book_id, reader_id }),
                 Event::Social(SocialEvent::ReaderRegistered {
                     reader_id,

@@ -257,7 +257,8 @@ impl Decider for Edition {
             | CatalogEvent::BookEdited(_)
             | CatalogEvent::AuthorProfileLinked { .. }
             | CatalogEvent::AuthorProfileUnlinked { .. }
-            | CatalogEvent::BookMerged { .. } => self,
+            | CatalogEvent::BookMerged { .. }
+            | CatalogEvent::AuthorMerged { .. } => self,
         }
     }
 }
@@ -354,6 +355,8 @@ impl Decider for AuthorProfile {
             }
             &CatalogEvent::AuthorProfileLinked { reader_id, .. } => Self { reader_id: Some(reader_id), ..self },
             CatalogEvent::AuthorProfileUnlinked { .. } => Self { reader_id: None, ..self },
+            // Merged away: its id is another author's now, edited there.
+            CatalogEvent::AuthorMerged { .. } => Self { exists: false, ..self },
             CatalogEvent::BookAdded(_)
             | CatalogEvent::BookEdited(_)
             | CatalogEvent::BookMerged { .. }
@@ -420,6 +423,7 @@ impl Decider for BookRecord {
             CatalogEvent::BookAdded(book) | CatalogEvent::BookEdited(book) => Self(Some(book.clone())),
             // Merged away: its id is another book's now, edited there.
             CatalogEvent::BookMerged { .. } => Self(None),
+            CatalogEvent::AuthorMerged { .. } => self,
             CatalogEvent::AuthorAdded { .. }
             | CatalogEvent::AuthorEdited { .. }
             | CatalogEvent::AuthorProfileLinked { .. }
@@ -429,7 +433,8 @@ impl Decider for BookRecord {
     }
 }
 
-/// A book as a merge sees it: whether it exists, and the book it was merged into.
+/// A book or an author as a merge sees it (each subject holds only its own kind's events):
+/// whether it exists, and what it was merged into.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Mergeable {
     pub exists: bool,
@@ -437,7 +442,14 @@ pub struct Mergeable {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MergeBooks {
+pub enum MergeKind {
+    Book,
+    Author,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Merge {
+    pub kind: MergeKind,
     pub duplicate: Uuid,
     pub into: Uuid,
 }
@@ -451,42 +463,51 @@ pub struct MergeFacts {
 }
 
 impl Decider for Mergeable {
-    type Command = MergeBooks;
+    type Command = Merge;
     type Facts = MergeFacts;
     type Event = CatalogEvent;
     type Error = Rejection;
 
-    /// On the duplicate's subject: merged once, into a book that is itself no duplicate.
-    fn decide(&self, command: &MergeBooks, facts: &MergeFacts) -> Result<Vec<CatalogEvent>, Rejection> {
+    /// On the duplicate's subject: merged once, into one that is itself no duplicate.
+    fn decide(&self, command: &Merge, facts: &MergeFacts) -> Result<Vec<CatalogEvent>, Rejection> {
         facts.librarian.required()?;
+        let (field, what) = match command.kind {
+            MergeKind::Book => ("bookId", "book"),
+            MergeKind::Author => ("authorId", "author"),
+        };
         if !self.exists {
-            return Err(Rejection::not_found("bookId", "no book with this id"));
+            return Err(Rejection::not_found(field, format!("no {what} with this id")));
         }
         if command.duplicate == command.into {
-            return Err(Rejection::invalid("intoId", "a book cannot be merged into itself"));
+            return Err(Rejection::invalid("intoId", format!("a {what} cannot be merged into itself")));
         }
         if let Some(into) = self.merged_into {
-            return Err(Rejection::new(Code::AlreadyExists, format!("this book was merged into {into} already")));
+            return Err(Rejection::new(Code::AlreadyExists, format!("this {what} was merged into {into} already")));
         }
         if !facts.into.exists {
-            return Err(Rejection::not_found("intoId", "no book with this id"));
+            return Err(Rejection::not_found("intoId", format!("no {what} with this id")));
         }
         if let Some(target) = facts.into.merged_into {
             return Err(Rejection {
                 code: Code::Conflict,
-                message: format!("that book was merged into {target}: merge into {target} instead"),
+                message: format!("that {what} was merged into {target}: merge into {target} instead"),
                 field: Some("intoId"),
             });
         }
-        Ok(vec![CatalogEvent::BookMerged { book_id: command.duplicate, into: command.into }])
+        let (duplicate, into) = (command.duplicate, command.into);
+        Ok(vec![match command.kind {
+            MergeKind::Book => CatalogEvent::BookMerged { book_id: duplicate, into },
+            MergeKind::Author => CatalogEvent::AuthorMerged { author_id: duplicate, into },
+        }])
     }
 
     fn evolve(self, event: &CatalogEvent) -> Self {
         match event {
-            CatalogEvent::BookAdded(_) => Self { exists: true, ..self },
-            &CatalogEvent::BookMerged { into, .. } => Self { merged_into: Some(into), ..self },
-            CatalogEvent::AuthorAdded { .. }
-            | CatalogEvent::AuthorEdited { .. }
+            CatalogEvent::BookAdded(_) | CatalogEvent::AuthorAdded { .. } => Self { exists: true, ..self },
+            &CatalogEvent::BookMerged { into, .. } | &CatalogEvent::AuthorMerged { into, .. } => {
+                Self { merged_into: Some(into), ..self }
+            }
+            CatalogEvent::AuthorEdited { .. }
             | CatalogEvent::BookEdited(_)
             | CatalogEvent::AuthorProfileLinked { .. }
             | CatalogEvent::AuthorProfileUnlinked { .. }
@@ -790,14 +811,14 @@ mod tests {
     #[test]
     fn a_duplicate_is_merged_once_into_a_book_that_is_no_duplicate_itself() {
         let (duplicate, into) = (Uuid::from_u128(1956), Uuid::from_u128(2017));
-        let merge = MergeBooks { duplicate, into };
+        let merge = Merge { kind: MergeKind::Book, duplicate, into };
         let target = Mergeable { exists: true, merged_into: None };
         let facts = MergeFacts { librarian: ActorIsLibrarian(true), into: target };
         let merged = CatalogEvent::BookMerged { book_id: duplicate, into };
         given::<Mergeable>([added(SMITH)]).when(merge, facts).then([merged.clone()]);
         given::<Mergeable>([added(SMITH), merged]).when(merge, facts).then_refused(Code::AlreadyExists, None);
         given::<Mergeable>([]).when(merge, facts).then_refused(Code::NotFound, Some("bookId"));
-        let itself = MergeBooks { duplicate, into: duplicate };
+        let itself = Merge { into: duplicate, ..merge };
         given::<Mergeable>([added(SMITH)]).when(itself, facts).then_refused(Code::InvalidArgument, Some("intoId"));
         let gone = MergeFacts { into: Mergeable { exists: false, merged_into: None }, ..facts };
         given::<Mergeable>([added(SMITH)]).when(merge, gone).then_refused(Code::NotFound, Some("intoId"));
@@ -805,5 +826,11 @@ mod tests {
         given::<Mergeable>([added(SMITH)]).when(merge, chained).then_refused(Code::Conflict, Some("intoId"));
         let reader = MergeFacts { librarian: ActorIsLibrarian(false), ..facts };
         given::<Mergeable>([added(SMITH)]).when(merge, reader).then_refused(Code::PermissionDenied, None);
+        // The same for authors, on the duplicate author's subject.
+        let authors = Merge { kind: MergeKind::Author, duplicate: SMITH, into: ANA };
+        given::<Mergeable>([smith_added()])
+            .when(authors, facts)
+            .then([CatalogEvent::AuthorMerged { author_id: SMITH, into: ANA }]);
+        given::<Mergeable>([]).when(authors, facts).then_refused(Code::NotFound, Some("authorId"));
     }
 }

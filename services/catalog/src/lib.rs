@@ -52,7 +52,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         .on(|catalog, request, sender| async move { catalog.add_edition(request, sender).await })
         .on(|catalog, request, sender| async move { catalog.edit_book(request, sender).await })
         .on(|catalog, request, sender| async move { catalog.import_book(request, sender).await })
-        .on(|catalog, request, sender| async move { catalog.merge_books(request, sender).await })
+        .on(|catalog, request: pb::MergeBooks, sender| async move {
+            catalog.merge(domain::MergeKind::Book, &request.book_id, &request.into_id, sender).await
+        })
+        .on(|catalog, request: pb::MergeAuthors, sender| async move {
+            catalog.merge(domain::MergeKind::Author, &request.author_id, &request.into_id, sender).await
+        })
         .on(|catalog, request: pb::EditAuthor, sender| async move {
             let change = AuthorChange::Edit { name: request.name, bio: request.bio };
             catalog.change_author(&request.author_id, change, sender).await
@@ -316,16 +321,28 @@ impl Catalog {
         Ok(bus::accepted(appended, book_id))
     }
 
-    /// A librarian merges a duplicate book into another, on the duplicate's subject.
-    async fn merge_books(&self, request: pb::MergeBooks, sender: Sender) -> Result<pb::Reply, Rejection> {
-        let duplicate = parse_id("bookId", &request.book_id)?;
-        let into = parse_id("intoId", &request.into_id)?;
+    /// A librarian merges a duplicate book or author into another, on the duplicate's subject.
+    async fn merge(
+        &self,
+        kind: domain::MergeKind,
+        duplicate: &str,
+        into: &str,
+        sender: Sender,
+    ) -> Result<pb::Reply, Rejection> {
+        let field = match kind {
+            domain::MergeKind::Book => "bookId",
+            domain::MergeKind::Author => "authorId",
+        };
+        let (duplicate, into) = (parse_id(field, duplicate)?, parse_id("intoId", into)?);
+        let subject = |id| match kind {
+            domain::MergeKind::Book => catalog::book(id),
+            domain::MergeKind::Author => catalog::author(id),
+        };
         let librarian = self.is_librarian(sender.reader_id).await?;
-        let target = self.store.state::<domain::Mergeable>(&catalog::book(into)).await;
+        let target = self.store.state::<domain::Mergeable>(&subject(into)).await;
         let facts = domain::MergeFacts { librarian, into: target.map_err(|err| bus::unavailable(&err))? };
-        let command = domain::MergeBooks { duplicate, into };
-        let outcome =
-            self.store.decide::<domain::Mergeable>(&catalog::book(duplicate), sender.meta, &command, &facts).await;
+        let command = domain::Merge { kind, duplicate, into };
+        let outcome = self.store.decide::<domain::Mergeable>(&subject(duplicate), sender.meta, &command, &facts).await;
         Ok(bus::reply(outcome, into))
     }
 }

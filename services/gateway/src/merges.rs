@@ -1,5 +1,6 @@
-//! Merged duplicate books: the move of each reader's rating, shelf entry and review from the
-//! duplicate to the book it was merged into. The catalog projection queues the move
+//! Merged duplicates: the move of each reader's rating, shelf entry and review from a
+//! duplicate book to the book it was merged into, and of a duplicate author's followers to the
+//! author it was merged into. The catalog projection queues the move
 //! (`book_merges`) in the transaction that records the merge; a gateway holds it while it runs
 //! and any gateway resumes it. Each move is the reader's own commands, so every aggregate and
 //! every count stays right through ordinary events: where the reader has something on both
@@ -35,6 +36,16 @@ struct Merge {
 /// Makes the queued moves while the gateway runs.
 pub async fn work(app: AppState, shutdown: CancellationToken) {
     loop {
+        match claim_author(&app.pool).await {
+            Ok(Some(merge)) => {
+                if let Err(err) = move_followers(&app, &merge).await {
+                    tracing::warn!(duplicate = %merge.duplicate, error = %err.message, "moving an author's followers stopped; it resumes");
+                }
+                continue;
+            }
+            Ok(None) => {}
+            Err(err) => tracing::warn!(error = %err, "could not look for author merges to move"),
+        }
         match claim(&app.pool).await {
             Ok(Some(merge)) => {
                 let duplicate = merge.duplicate;
@@ -69,6 +80,44 @@ async fn claim(pool: &PgPool) -> Result<Option<Merge>, sqlx::Error> {
     )
     .fetch_optional(pool)
     .await
+}
+
+async fn claim_author(pool: &PgPool) -> Result<Option<Merge>, sqlx::Error> {
+    sqlx::query_as!(
+        Merge,
+        "UPDATE author_merges SET held_until = now() + make_interval(secs => $1)
+         WHERE duplicate = (SELECT duplicate FROM author_merges
+                            WHERE NOT done AND (held_until IS NULL OR held_until < now())
+                            ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+         RETURNING duplicate, into_id, position",
+        HOLD.as_secs_f64()
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// Each follower of the duplicate author follows the other (already following is fine) and
+/// stops following the duplicate.
+async fn move_followers(app: &AppState, merge: &Merge) -> Result<(), ApiError> {
+    app.positions.wait_for(merge.position as u64, &[ReadModel::Catalog, ReadModel::Readers]).await?;
+    let followers = sqlx::query_scalar!("SELECT reader_id FROM author_follows WHERE author_id = $1", merge.duplicate)
+        .fetch_all(&app.pool)
+        .await?;
+    futures::stream::iter(followers)
+        .map(|reader| async move {
+            let follow = pb::FollowAuthor { meta: meta(merge, reader, "follow"), author_id: merge.into_id.to_string() };
+            send(app, &follow).await?;
+            let unfollow =
+                pb::UnfollowAuthor { meta: meta(merge, reader, "unfollow"), author_id: merge.duplicate.to_string() };
+            send(app, &unfollow).await
+        })
+        .buffer_unordered(READERS_AT_ONCE)
+        .try_collect::<()>()
+        .await?;
+    sqlx::query!("UPDATE author_merges SET done = true, held_until = NULL WHERE duplicate = $1", merge.duplicate)
+        .execute(&app.pool)
+        .await?;
+    Ok(())
 }
 
 async fn run(app: &AppState, merge: &Merge) -> Result<(), ApiError> {

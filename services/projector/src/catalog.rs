@@ -115,7 +115,8 @@ impl Projection for Catalog {
                         | CatalogEvent::BookEdited(_)
                         | CatalogEvent::AuthorProfileLinked { .. }
                         | CatalogEvent::AuthorProfileUnlinked { .. }
-                        | CatalogEvent::BookMerged { .. }),
+                        | CatalogEvent::BookMerged { .. }
+                        | CatalogEvent::AuthorMerged { .. }),
                     ) => changes.push((change, stored.position as i64)),
                     _ => {}
                 }
@@ -157,7 +158,9 @@ impl Projection for Catalog {
             .await?;
             sqlx::query!(
                 "INSERT INTO book_authors (book_id, author_id, ordinal)
-                 SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int[])
+                 SELECT k.book_id, coalesce(a.merged_into, k.author_id), k.ordinal
+                 FROM UNNEST($1::uuid[], $2::uuid[], $3::int[]) AS k(book_id, author_id, ordinal)
+                 LEFT JOIN authors a ON a.author_id = k.author_id
                  ON CONFLICT DO NOTHING",
                 &books.author_book_ids,
                 &books.author_ids,
@@ -234,6 +237,29 @@ async fn apply_change(tx: &mut PgConnection, change: &CatalogEvent, position: i6
             .execute(&mut *tx)
             .await?;
         }
+        // Its books list the other author (once); its followers' move is queued.
+        CatalogEvent::AuthorMerged { author_id, into } => {
+            sqlx::query!("UPDATE authors SET merged_into = $2 WHERE author_id = $1", author_id, into)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query!(
+                "UPDATE book_authors ba SET author_id = $2 WHERE ba.author_id = $1
+                   AND NOT EXISTS (SELECT 1 FROM book_authors o WHERE o.book_id = ba.book_id AND o.author_id = $2)",
+                author_id,
+                into
+            )
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query!("DELETE FROM book_authors WHERE author_id = $1", author_id).execute(&mut *tx).await?;
+            sqlx::query!(
+                "INSERT INTO author_merges (duplicate, into_id, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                author_id,
+                into,
+                position
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
         CatalogEvent::AuthorAdded { .. } | CatalogEvent::BookAdded(_) | CatalogEvent::EditionAdded(_) => {}
     }
     Ok(())
@@ -257,7 +283,10 @@ async fn edit_book(tx: &mut PgConnection, book: &BookDetails) -> Result<(), sqlx
     sqlx::query!("DELETE FROM book_authors WHERE book_id = $1", book.book_id).execute(&mut *tx).await?;
     let ordinals: Vec<i32> = (0..book.author_ids.len() as i32).collect();
     sqlx::query!(
-        "INSERT INTO book_authors (book_id, author_id, ordinal) SELECT $1, * FROM UNNEST($2::uuid[], $3::int[])",
+        "INSERT INTO book_authors (book_id, author_id, ordinal)
+         SELECT $1, coalesce(a.merged_into, k.author_id), k.ordinal
+         FROM UNNEST($2::uuid[], $3::int[]) AS k(author_id, ordinal) LEFT JOIN authors a ON a.author_id = k.author_id
+         ON CONFLICT DO NOTHING",
         book.book_id,
         &book.author_ids,
         &ordinals

@@ -112,6 +112,21 @@ pub async fn book_for_command(
     Ok(merged.unwrap_or(book_id))
 }
 
+/// The author a command on `id` acts on: the id as given, or for a merged duplicate the author
+/// it was merged into.
+pub async fn author_for_command(
+    ctx: &Context<'_>,
+    field: &'static str,
+    id: &async_graphql::ID,
+) -> Result<Uuid, ApiError> {
+    let author_id = crate::commands::parse_id(field, id)?;
+    let merged = sqlx::query_scalar!("SELECT merged_into FROM authors WHERE author_id = $1", author_id)
+        .fetch_optional(&app(ctx).pool)
+        .await?
+        .flatten();
+    Ok(merged.unwrap_or(author_id))
+}
+
 pub fn app<'a>(ctx: &'a Context<'_>) -> &'a AppState {
     ctx.data_unchecked::<AppState>()
 }

@@ -307,6 +307,25 @@ impl CatalogMutation {
         Ok(BookPayload::new(commands::send(app(ctx), &request).await?, &[ReadModel::Catalog]))
     }
 
+    /// Merges a duplicate author into another (librarians only). The duplicate's id resolves to
+    /// the other author from then on, its books list the other, and its followers follow the
+    /// other within seconds.
+    async fn merge_authors(
+        &self,
+        ctx: &Context<'_>,
+        author_id: ID,
+        into_id: ID,
+        idempotency_key: Option<String>,
+    ) -> Result<AuthorPayload> {
+        let viewer = viewer(ctx)?;
+        let request = pb::MergeAuthors {
+            meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
+            author_id: parse_id("authorId", &author_id)?.to_string(),
+            into_id: parse_id("intoId", &into_id)?.to_string(),
+        };
+        Ok(AuthorPayload::new(commands::send(app(ctx), &request).await?))
+    }
+
     /// Edits an author (librarians only); the edit is kept as an event.
     async fn edit_author(
         &self,

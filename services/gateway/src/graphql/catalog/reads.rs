@@ -156,14 +156,22 @@ impl Loader<AuthorKey> for Database {
 
     async fn load(&self, keys: &[AuthorKey]) -> Result<HashMap<AuthorKey, AuthorRow>, Failure> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = sqlx::query_as!(
-            AuthorRow,
-            "SELECT author_id, name, bio, reader_id FROM authors WHERE author_id = ANY($1)",
+        // A merged duplicate's id resolves to the author it was merged into.
+        let rows = sqlx::query!(
+            r#"SELECT d.author_id AS "key!", a.author_id, a.name, a.bio, a.reader_id
+               FROM authors d JOIN authors a ON a.author_id = coalesce(d.merged_into, d.author_id)
+               WHERE d.author_id = ANY($1)"#,
             &ids
         )
         .fetch_all(&self.0)
         .await?;
-        Ok(rows.into_iter().map(|a| (AuthorKey(a.author_id), a)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|a| {
+                let row = AuthorRow { author_id: a.author_id, name: a.name, bio: a.bio, reader_id: a.reader_id };
+                (AuthorKey(a.key), row)
+            })
+            .collect())
     }
 }
 
@@ -180,7 +188,7 @@ impl Loader<AuthorOfReader> for Database {
         let rows = sqlx::query_as!(
             AuthorRow,
             r#"SELECT DISTINCT ON (reader_id) author_id, name, bio, reader_id
-               FROM authors WHERE reader_id = ANY($1) ORDER BY reader_id, position"#,
+               FROM authors WHERE reader_id = ANY($1) AND merged_into IS NULL ORDER BY reader_id, position"#,
             &ids
         )
         .fetch_all(&self.0)

@@ -62,7 +62,7 @@ pub async fn search(
          matched_authors AS MATERIALIZED (
              SELECT a.author_id, a.position, word_similarity(q.q, search_text(a.name)) AS score
              FROM authors a, q
-             WHERE ($3 OR $4) AND search_text(a.name) %> q.q
+             WHERE ($3 OR $4) AND search_text(a.name) %> q.q AND a.merged_into IS NULL
          ),
          -- Books holding a word of the query as it is, scored as the trigram pass scores them;
          -- the trigram pass over titles runs only when there is none and no author matched

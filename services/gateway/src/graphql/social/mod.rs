@@ -16,7 +16,9 @@ use uuid::Uuid;
 
 use super::{
     database::{load_error, loader},
-    shared::{app, decode_cursor, encode_cursor, page_size, reached, viewer, Author, ListInfo, Reader},
+    shared::{
+        app, author_for_command, decode_cursor, encode_cursor, page_size, reached, viewer, Author, ListInfo, Reader,
+    },
 };
 use crate::{
     auth::Viewer,
@@ -237,13 +239,14 @@ impl AuthorFollowPayload {
 }
 
 /// The viewer's metadata and the author's id, as the author follow commands carry them.
-fn toward_author(
+async fn toward_author(
     ctx: &Context<'_>,
     author_id: &ID,
     idempotency_key: Option<String>,
 ) -> Result<(Option<pb::CommandMeta>, String), ApiError> {
     let viewer = viewer(ctx)?;
-    Ok((Some(commands::meta(Some(&viewer), idempotency_key)?), parse_id("authorId", author_id)?.to_string()))
+    let author_id = author_for_command(ctx, "authorId", author_id).await?;
+    Ok((Some(commands::meta(Some(&viewer), idempotency_key)?), author_id.to_string()))
 }
 
 async fn send_about_author<C: Command<Service = SocialService>>(
@@ -484,7 +487,7 @@ impl SocialMutation {
         author_id: ID,
         idempotency_key: Option<String>,
     ) -> Result<AuthorFollowPayload> {
-        let (meta, author_id) = toward_author(ctx, &author_id, idempotency_key)?;
+        let (meta, author_id) = toward_author(ctx, &author_id, idempotency_key).await?;
         send_about_author(ctx, &pb::FollowAuthor { meta, author_id }).await
     }
 
@@ -495,7 +498,7 @@ impl SocialMutation {
         author_id: ID,
         idempotency_key: Option<String>,
     ) -> Result<AuthorFollowPayload> {
-        let (meta, author_id) = toward_author(ctx, &author_id, idempotency_key)?;
+        let (meta, author_id) = toward_author(ctx, &author_id, idempotency_key).await?;
         send_about_author(ctx, &pb::UnfollowAuthor { meta, author_id }).await
     }
 

@@ -1,7 +1,7 @@
 //! Merged duplicates: the move of each reader's rating, shelf entry and review from a
 //! duplicate book to the book it was merged into, and of a duplicate author's followers to the
 //! author it was merged into. The catalog projection queues the move
-//! (`book_merges`) in the transaction that records the merge; a gateway holds it while it runs
+//! (`merges`) in the transaction that records the merge; a gateway holds it while it runs
 //! and any gateway resumes it. Each move is the reader's own commands, so every aggregate and
 //! every count stays right through ordinary events: where the reader has something on both
 //! books the more recent wins, and what the duplicate held is cleared, removed or withdrawn
@@ -29,6 +29,8 @@ const READERS_AT_ONCE: usize = 8;
 
 struct Merge {
     duplicate: Uuid,
+    /// `book` or `author`.
+    kind: String,
     into_id: Uuid,
     position: i64,
 }
@@ -36,22 +38,12 @@ struct Merge {
 /// Makes the queued moves while the gateway runs.
 pub async fn work(app: AppState, shutdown: CancellationToken) {
     loop {
-        match claim_author(&app.pool).await {
-            Ok(Some(merge)) => {
-                if let Err(err) = move_followers(&app, &merge).await {
-                    tracing::warn!(duplicate = %merge.duplicate, error = %err.message, "moving an author's followers stopped; it resumes");
-                }
-                continue;
-            }
-            Ok(None) => {}
-            Err(err) => tracing::warn!(error = %err, "could not look for author merges to move"),
-        }
         match claim(&app.pool).await {
             Ok(Some(merge)) => {
                 let duplicate = merge.duplicate;
                 tokio::select! {
                     moved = run(&app, &merge) => if let Err(err) = moved {
-                        tracing::warn!(%duplicate, error = %err.message, "moving a merged book's readers stopped; it resumes");
+                        tracing::warn!(%duplicate, error = %err.message, "moving a merged duplicate's readers stopped; it resumes");
                     } else {
                         continue;
                     },
@@ -71,29 +63,26 @@ pub async fn work(app: AppState, shutdown: CancellationToken) {
 async fn claim(pool: &PgPool) -> Result<Option<Merge>, sqlx::Error> {
     sqlx::query_as!(
         Merge,
-        "UPDATE book_merges SET held_until = now() + make_interval(secs => $1)
-         WHERE duplicate = (SELECT duplicate FROM book_merges
+        "UPDATE merges SET held_until = now() + make_interval(secs => $1)
+         WHERE duplicate = (SELECT duplicate FROM merges
                             WHERE NOT done AND (held_until IS NULL OR held_until < now())
                             ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-         RETURNING duplicate, into_id, position",
+         RETURNING duplicate, kind, into_id, position",
         HOLD.as_secs_f64()
     )
     .fetch_optional(pool)
     .await
 }
 
-async fn claim_author(pool: &PgPool) -> Result<Option<Merge>, sqlx::Error> {
-    sqlx::query_as!(
-        Merge,
-        "UPDATE author_merges SET held_until = now() + make_interval(secs => $1)
-         WHERE duplicate = (SELECT duplicate FROM author_merges
-                            WHERE NOT done AND (held_until IS NULL OR held_until < now())
-                            ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-         RETURNING duplicate, into_id, position",
-        HOLD.as_secs_f64()
-    )
-    .fetch_optional(pool)
-    .await
+async fn run(app: &AppState, merge: &Merge) -> Result<(), ApiError> {
+    match merge.kind.as_str() {
+        "author" => move_followers(app, merge).await?,
+        _ => move_readers(app, merge).await?,
+    }
+    sqlx::query!("UPDATE merges SET done = true, held_until = NULL WHERE duplicate = $1", merge.duplicate)
+        .execute(&app.pool)
+        .await?;
+    Ok(())
 }
 
 /// Each follower of the duplicate author follows the other (already following is fine) and
@@ -114,13 +103,11 @@ async fn move_followers(app: &AppState, merge: &Merge) -> Result<(), ApiError> {
         .buffer_unordered(READERS_AT_ONCE)
         .try_collect::<()>()
         .await?;
-    sqlx::query!("UPDATE author_merges SET done = true, held_until = NULL WHERE duplicate = $1", merge.duplicate)
-        .execute(&app.pool)
-        .await?;
     Ok(())
 }
 
-async fn run(app: &AppState, merge: &Merge) -> Result<(), ApiError> {
+/// Each reader of the duplicate book, moved to the book it was merged into.
+async fn move_readers(app: &AppState, merge: &Merge) -> Result<(), ApiError> {
     let reads = [ReadModel::Catalog, ReadModel::Ratings, ReadModel::Shelves, ReadModel::Reviews];
     app.positions.wait_for(merge.position as u64, &reads).await?;
     let readers = sqlx::query_scalar!(
@@ -136,9 +123,6 @@ async fn run(app: &AppState, merge: &Merge) -> Result<(), ApiError> {
         .map(|reader| move_reader(app, merge, reader))
         .buffer_unordered(READERS_AT_ONCE)
         .try_collect::<()>()
-        .await?;
-    sqlx::query!("UPDATE book_merges SET done = true, held_until = NULL WHERE duplicate = $1", merge.duplicate)
-        .execute(&app.pool)
         .await?;
     Ok(())
 }

@@ -229,7 +229,8 @@ async fn apply_change(tx: &mut PgConnection, change: &CatalogEvent, position: i6
                 .execute(&mut *tx)
                 .await?;
             sqlx::query!(
-                "INSERT INTO book_merges (duplicate, into_id, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                "INSERT INTO merges (duplicate, kind, into_id, position) VALUES ($1, 'book', $2, $3)
+                 ON CONFLICT DO NOTHING",
                 book_id,
                 into,
                 position
@@ -252,7 +253,8 @@ async fn apply_change(tx: &mut PgConnection, change: &CatalogEvent, position: i6
             .await?;
             sqlx::query!("DELETE FROM book_authors WHERE author_id = $1", author_id).execute(&mut *tx).await?;
             sqlx::query!(
-                "INSERT INTO author_merges (duplicate, into_id, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                "INSERT INTO merges (duplicate, kind, into_id, position) VALUES ($1, 'author', $2, $3)
+                 ON CONFLICT DO NOTHING",
                 author_id,
                 into,
                 position

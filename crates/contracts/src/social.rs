@@ -52,6 +52,11 @@ pub fn author_follow(reader_id: Uuid, author_id: Uuid) -> Aggregate {
     Aggregate::new(format!("social.author_follow.{reader_id}.{author_id}"))
 }
 
+/// A library import's progress, announced by the gateway running it to the readers following it.
+pub fn live_import(namespace: &str, job_id: Uuid) -> String {
+    format!("{namespace}.live.import.{job_id}")
+}
+
 /// One library import of a reader: its summary, once.
 pub fn library_import(reader_id: Uuid, job_id: Uuid) -> Aggregate {
     Aggregate::new(format!("social.import.{reader_id}.{job_id}"))

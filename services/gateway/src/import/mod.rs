@@ -14,7 +14,7 @@ use std::{io::Read, sync::Arc, time::Duration};
 use bytes::Bytes;
 use futures::{StreamExt as _, TryStreamExt as _};
 use prost::Message as _;
-use readstream_contracts::{proto::commands::v1 as pb, proto::live::v1 as live, Code, Isbn};
+use readstream_contracts::{proto::commands::v1 as pb, proto::live::v1 as live, social, Code, Isbn};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use tokio::{io::AsyncReadExt as _, sync::Notify};
@@ -36,11 +36,6 @@ const ROWS_AT_ONCE: usize = 32;
 pub const MAX_OPEN_IMPORTS: i64 = 2;
 /// How often an idle worker looks for a job another process left.
 const IDLE: Duration = Duration::from_secs(1);
-
-/// The live subject a job's progress is announced on.
-pub fn live_subject(namespace: &str, job_id: Uuid) -> String {
-    format!("{namespace}.live.import.{job_id}")
-}
 
 /// A job as stored.
 #[derive(Debug, Clone)]
@@ -368,7 +363,7 @@ async fn save(app: &AppState, job: &mut Job, rows: Vec<Result<LibraryRow, format
 
 async fn announce(app: &AppState, job: &Job) {
     let notice = live::ImportProgressed { rows_done: job.rows_done() }.encode_to_vec();
-    if let Err(err) = app.nats.publish(live_subject(&app.namespace, job.job_id), notice.into()).await {
+    if let Err(err) = app.nats.publish(social::live_import(&app.namespace, job.job_id), notice.into()).await {
         tracing::debug!(error = %err, "could not announce an import's progress");
     }
 }

@@ -3,7 +3,7 @@
 
 use async_graphql::{ComplexObject, Context, Enum, Object, Result, SimpleObject, Subscription, Upload, ID};
 use futures::{Stream, StreamExt as _};
-use readstream_contracts::{proto::live::v1 as live, Code};
+use readstream_contracts::{proto::live::v1 as live, social, Code};
 use uuid::Uuid;
 
 use super::shared::{app, viewer};
@@ -162,7 +162,7 @@ impl ImportSubscription {
     async fn import_progress(&self, ctx: &Context<'_>, job_id: ID) -> Result<impl Stream<Item = Result<ImportJob>>> {
         let app = app(ctx);
         let id = parse_id("jobId", &job_id)?;
-        let live = subscriptions::subscribe(ctx, [import::live_subject(&app.namespace, id)]).await?;
+        let live = subscriptions::subscribe(ctx, [social::live_import(&app.namespace, id)]).await?;
         let Some(job) = own_job(ctx, &job_id).await? else {
             return Err(ApiError::new(Code::NotFound, "no import of yours with this id").into());
         };

@@ -31,6 +31,19 @@ pub fn meta(viewer: Option<&Viewer>, idempotency_key: Option<String>) -> Result<
     })
 }
 
+/// The metadata of a command a batch job (`job`: an import, a merge's move) sends for `reader`:
+/// its id comes from `key`, the step's content, so the step sent again is the same command;
+/// `marked` commands carry the job, and their events reach no feed one by one.
+pub fn on_behalf_of(reader: Uuid, job: Uuid, key: &str, marked: bool) -> pb::CommandMeta {
+    let command_id = command_id(Some(reader), key);
+    pb::CommandMeta {
+        command_id: command_id.to_string(),
+        actor: reader.to_string(),
+        correlation_id: job.to_string(),
+        import_job_id: if marked { job.to_string() } else { String::new() },
+    }
+}
+
 /// The command id a client's idempotency key stands for: the same for every retry by the same
 /// reader (`actor`), different for any other reader's same key.
 pub fn command_id(actor: Option<Uuid>, idempotency_key: &str) -> Uuid {

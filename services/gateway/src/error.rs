@@ -51,6 +51,12 @@ impl ApiError {
         Self::new(Code::Internal, "internal error")
     }
 
+    /// Whether the same request may succeed later as it is (nothing reached a service, the
+    /// outcome is unknown, or too many at once): what a batch job retries instead of recording.
+    pub fn is_transient(&self) -> bool {
+        matches!(self.code, Code::Unavailable | Code::DeadlineExceeded | Code::Internal | Code::RateLimited)
+    }
+
     pub fn unavailable(cause: impl std::fmt::Display) -> Self {
         tracing::warn!(error = %cause, "dependency unavailable");
         Self::new(Code::Unavailable, "a service is unavailable; try again")

@@ -21,7 +21,7 @@ use sqlx::PgPool;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::{error::ApiError, refusal, AppState, Shared};
+use crate::{caller, error::ApiError, refusal, AppState, Shared};
 
 /// The columns of Goodreads' newer export (24), in its order.
 pub const GOODREADS_COLUMNS: [&str; 24] = [
@@ -58,19 +58,15 @@ type Chunks = mpsc::Sender<Result<Bytes, std::io::Error>>;
 
 /// The reader the request's bearer token names, within the rate limits; the refusal otherwise.
 fn reader(app: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result<Uuid, (StatusCode, ApiError)> {
-    let client = app.limits.client_address(peer, headers);
-    app.limits.request(client).map_err(|err| (StatusCode::TOO_MANY_REQUESTS, err))?;
-    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let viewer = match app.tokens.from_authorization(authorization) {
-        Ok(Some(viewer)) => viewer,
-        Ok(None) => {
-            let err = ApiError::new(Code::Unauthenticated, "an export needs `Authorization: Bearer <token>`");
-            return Err((StatusCode::UNAUTHORIZED, err));
-        }
-        Err(err) => return Err((StatusCode::UNAUTHORIZED, err)),
-    };
-    app.limits.reader_request(viewer.reader_id).map_err(|err| (StatusCode::TOO_MANY_REQUESTS, err))?;
-    Ok(viewer.reader_id)
+    match caller(app, peer, headers) {
+        Ok((_, Some(viewer))) => Ok(viewer.reader_id),
+        Ok((_, None)) => Err((
+            StatusCode::UNAUTHORIZED,
+            ApiError::new(Code::Unauthenticated, "an export needs `Authorization: Bearer <token>`"),
+        )),
+        Err(err) if err.code == Code::RateLimited => Err((StatusCode::TOO_MANY_REQUESTS, err)),
+        Err(err) => Err((StatusCode::UNAUTHORIZED, err)),
+    }
 }
 
 /// A body written by `write` as it goes; a failure midway ends the body with an error, so the

@@ -284,20 +284,16 @@ async fn graphql_http(
             return refusal(status, err);
         }
     };
-    let client = app.limits.client_address(peer, &headers);
-    if let Err(err) = app.limits.request(client) {
-        return refusal(StatusCode::TOO_MANY_REQUESTS, err);
-    }
-    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    match app.tokens.from_authorization(authorization) {
-        Ok(Some(viewer)) => {
-            if let Err(err) = app.limits.reader_request(viewer.reader_id) {
-                return refusal(StatusCode::TOO_MANY_REQUESTS, err);
-            }
-            request = request.data(viewer);
+    let (client, viewer) = match caller(&app, peer, &headers) {
+        Ok(caller) => caller,
+        // A bad token is a GraphQL error like any other (200); too many requests are 429.
+        Err(err) if err.code == readstream_contracts::Code::RateLimited => {
+            return refusal(StatusCode::TOO_MANY_REQUESTS, err)
         }
-        Ok(None) => {}
         Err(err) => return refusal(StatusCode::OK, err),
+    };
+    if let Some(viewer) = viewer {
+        request = request.data(viewer);
     }
     request = request.data(client);
     if let Some(value) = headers.get(MIN_POSITION_HEADER) {
@@ -334,6 +330,23 @@ pub(crate) fn refusal(status: StatusCode, err: ApiError) -> Response {
         response.headers_mut().insert(header::RETRY_AFTER, secs.into());
     }
     response
+}
+
+/// Who asks: the client's address within its rate, and the reader its bearer token names (if
+/// any) within theirs; a `RATE_LIMITED` or `UNAUTHENTICATED` refusal otherwise.
+pub(crate) fn caller(
+    app: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<(limits::ClientAddress, Option<auth::Viewer>), ApiError> {
+    let client = app.limits.client_address(peer, headers);
+    app.limits.request(client)?;
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let viewer = app.tokens.from_authorization(authorization)?;
+    if let Some(viewer) = viewer {
+        app.limits.reader_request(viewer.reader_id)?;
+    }
+    Ok((client, viewer))
 }
 
 /// Ready while Postgres and NATS answer. Dead letters leave it ready (every read works, some

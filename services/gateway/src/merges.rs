@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::{StreamExt as _, TryStreamExt as _};
-use readstream_contracts::{proto::commands::v1 as pb, Code, ReadModel};
+use readstream_contracts::{proto::commands::v1 as pb, ReadModel};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -127,26 +127,17 @@ async fn move_readers(app: &AppState, merge: &Merge) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The reader's commands of one step of a move.
+/// The reader's command of one step of a move, marked with the duplicate as its job.
 fn meta(merge: &Merge, reader: Uuid, step: &str) -> Option<pb::CommandMeta> {
-    let command_id = commands::command_id(Some(reader), &format!("merge:{}:{step}", merge.duplicate));
-    Some(pb::CommandMeta {
-        command_id: command_id.to_string(),
-        actor: reader.to_string(),
-        correlation_id: merge.duplicate.to_string(),
-        import_job_id: merge.duplicate.to_string(),
-    })
+    let key = format!("merge:{}:{step}", merge.duplicate);
+    Some(commands::on_behalf_of(reader, merge.duplicate, &key, true))
 }
 
 /// Sends one step; a refusal that means "nothing to do" (already so, already gone) is fine.
 async fn send<C: readstream_contracts::Command>(app: &AppState, command: &C) -> Result<(), ApiError> {
     match commands::send(app, command).await {
         Ok(_) => Ok(()),
-        Err(err)
-            if matches!(err.code, Code::Unavailable | Code::DeadlineExceeded | Code::Internal | Code::RateLimited) =>
-        {
-            Err(err)
-        }
+        Err(err) if err.is_transient() => Err(err),
         Err(err) => {
             tracing::debug!(code = ?err.code, message = %err.message, "a step of a merge's move was refused");
             Ok(())

@@ -402,17 +402,12 @@ async fn fail(app: &AppState, job: &Job, failure: &str) -> Result<(), Stopped> {
 }
 
 /// The command metadata of one step of an import: the reader acts, the id is the step's
-/// content (`key`), and the job marks it unless it is the job's summary.
+/// content (`key`, hashed to a short idempotency key), and the job marks it unless it is the
+/// job's summary.
 fn meta(job: &Job, key: &str, marked: bool) -> pb::CommandMeta {
     let digest = Sha256::digest(key.as_bytes());
     let key: String = digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect();
-    let command_id = commands::command_id(Some(job.reader_id), &format!("import:{key}"));
-    pb::CommandMeta {
-        command_id: command_id.to_string(),
-        actor: job.reader_id.to_string(),
-        correlation_id: job.job_id.to_string(),
-        import_job_id: if marked { job.job_id.to_string() } else { String::new() },
-    }
+    commands::on_behalf_of(job.reader_id, job.job_id, &format!("import:{key}"), marked)
 }
 
 /// One row: its book found (or added), then the reader's steps, each its own command.
@@ -435,12 +430,7 @@ async fn import_row(app: &AppState, job: &Job, row: &LibraryRow) -> Result<Outco
             Ok(accepted) => new |= !accepted.event_ids.is_empty() && accepted.position > job.stream_position as u64,
             // Something of the reader's that the file would add twice (a review written since).
             Err(err) if err.code == Code::AlreadyExists => {}
-            Err(err)
-                if matches!(
-                    err.code,
-                    Code::Unavailable | Code::DeadlineExceeded | Code::Internal | Code::RateLimited
-                ) =>
-            {
+            Err(err) if err.is_transient() => {
                 return Err(Stopped::Unavailable(err.message));
             }
             Err(err) => return Ok(Outcome::Failed(format!("{}: {}", step.column(), err.message))),
@@ -509,11 +499,7 @@ async fn import_book(app: &AppState, job: &Job, row: &LibraryRow) -> Result<Resu
             let added = !accepted.event_ids.is_empty() && accepted.position > job.stream_position as u64;
             Ok(Ok((book_id, added)))
         }
-        Err(err)
-            if matches!(err.code, Code::Unavailable | Code::DeadlineExceeded | Code::Internal | Code::RateLimited) =>
-        {
-            Err(Stopped::Unavailable(err.message))
-        }
+        Err(err) if err.is_transient() => Err(Stopped::Unavailable(err.message)),
         Err(err) => Ok(Err(format!("the book could not be added: {}", err.message))),
     }
 }

@@ -103,7 +103,7 @@ impl System {
         let database = DatabaseConfig::new(database_url.clone());
         let shutdown = CancellationToken::new();
 
-        let projector_health = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let projector_health = SocketAddr::from(([127, 0, 0, 1], readstream_testkit::free_port()?));
         let projector = start_projector(&nats, &database_url, projector_health, &[]);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base_url = format!("http://{}", listener.local_addr()?);

@@ -10,6 +10,7 @@ use std::{
 };
 
 use anyhow::Context as _;
+use readstream_testkit::free_port;
 
 /// What a fault hits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -66,10 +67,6 @@ impl Target {
 
 /// The services `readstream-ready` asks over NATS; the gateway answers on `/readyz`.
 const SERVICES: [&str; 6] = ["projector", "catalog", "ratings", "reading", "reviews", "social"];
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
 
 /// One `make run`, its output kept in `<data>/run.log`.
 pub struct System {

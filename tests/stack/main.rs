@@ -4,7 +4,7 @@
 
 use std::{
     io::{BufRead, BufReader, Read},
-    net::{TcpListener, TcpStream},
+    net::TcpStream,
     os::unix::process::CommandExt as _,
     path::{Path, PathBuf},
     process::{Child, Command, ExitStatus, Stdio},
@@ -13,6 +13,7 @@ use std::{
 };
 
 use anyhow::{bail, Context as _};
+use readstream_testkit::free_port;
 
 mod servers;
 
@@ -31,10 +32,6 @@ fn bin_dir() -> anyhow::Result<PathBuf> {
         bail!("{} has no readstream binaries: run `cargo build --workspace --bins` first", dir.display());
     }
     Ok(dir)
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 fn accepts(port: u16) -> bool {

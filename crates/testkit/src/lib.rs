@@ -27,6 +27,24 @@ pub fn namespace() -> String {
     format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
 
+/// Ports a caller may pick: below the kernel's ephemeral range (32768–60999 by default), so no
+/// socket bound to port 0, in this process or any other, takes the port between the check and
+/// the server's own bind.
+const CHOSEN_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A free local port for a server a test starts, which binds it itself later.
+pub fn free_port() -> anyhow::Result<u16> {
+    for _ in 0..100 {
+        let [a, b, ..] = *uuid::Uuid::new_v4().as_bytes();
+        let span = CHOSEN_PORTS.end - CHOSEN_PORTS.start;
+        let port = CHOSEN_PORTS.start + u16::from_le_bytes([a, b]) % span;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    anyhow::bail!("no free port in {CHOSEN_PORTS:?} after 100 tries")
+}
+
 /// Creates an empty database on the test server and returns its URL.
 pub async fn fresh_database() -> anyhow::Result<String> {
     let admin_url = database_url();

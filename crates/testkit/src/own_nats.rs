@@ -20,7 +20,7 @@ fn script(name: &str) -> PathBuf {
 impl OwnNats {
     /// Starts a throwaway server on a free port, its data in a fresh folder.
     pub fn start() -> anyhow::Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = crate::free_port()?;
         let dir = std::env::temp_dir().join(format!("readstream-nats-{}", uuid::Uuid::new_v4().simple()));
         let nats = Self { dir, port };
         nats.start_again()?;

@@ -1,8 +1,12 @@
-//! `make bench`: what fsyncing every write costs at ingest. The same commands (a first rating
-//! each: load the aggregate, decide, append with its expected position, as a command service
-//! does; 64 in flight) and the same raw JetStream async publishes, against a NATS that syncs
-//! every write before it acknowledges it (`sync_interval: always`, what `make run` runs) and one
-//! with the server's default (a sync every 2 minutes).
+//! `make bench`: what a command costs at ingest, against raw JetStream publishes on the same
+//! server, and whether that cost grows with the aggregate's history.
+//!
+//! Commands are ratings as a command service runs them (the event store's `execute`: the
+//! aggregate's history, decide, append with its expected position; 64 in flight), on
+//! aggregates with no earlier event, with 1, and with 1,000. Raw publishes are 200-byte async
+//! publishes with their acknowledgements awaited. Both against a NATS that syncs every write
+//! before it acknowledges it (`sync_interval: always`, what `make run` runs) and one with the
+//! server's default (a sync every 2 minutes).
 //!
 //! Usage: readstream-ingest-bench [--commands N] [--publishes M]
 //! Needs NATS_URL (fsync always) and NATS_URL_DEFAULT_SYNC (the default).
@@ -12,48 +16,84 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use chrono::Utc;
 use futures::{stream::FuturesUnordered, StreamExt, TryStreamExt};
-use readstream_contracts::{ratings, Event, Metadata, RatingsEvent, Stars};
+use prost::Message as _;
+use readstream_contracts::{proto::events::v1 as pb, ratings, Envelope, Event, Metadata, RatingsEvent, Stars};
+use readstream_e2e::bench::arg;
 use readstream_eventstore::{EventStore, StreamSettings};
 use uuid::Uuid;
 
 /// Commands sent at once, as many gateway requests would.
 const IN_FLIGHT: usize = 64;
 
+/// The aggregates the commands on aggregates with a history go to, round robin.
+const AGGREGATES: usize = 64;
+
 /// Raw publishes awaiting their acknowledgement at once (the client allows 5,000).
 const PUBLISH_WINDOW: usize = 1_000;
 
-fn arg(name: &str, default: usize) -> anyhow::Result<usize> {
-    let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == name) {
-        Some(i) => args.get(i + 1).context("missing value")?.parse().context(name.to_owned()),
-        None => Ok(default),
+fn meta(reader_id: Uuid) -> Metadata {
+    let command_id = Uuid::now_v7();
+    Metadata {
+        occurred_at: Utc::now(),
+        actor: Some(reader_id),
+        command_id,
+        correlation_id: command_id,
+        import_job: None,
     }
 }
 
-/// Rating commands per second, each on an aggregate of its own.
-async fn commands_per_second(nats_url: &str, commands: usize) -> anyhow::Result<f64> {
+fn rated(reader_id: Uuid, book_id: Uuid, stars: u8) -> anyhow::Result<Event> {
+    let stars = Stars::whole(stars).context("1 to 5 stars")?;
+    Ok(Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, stars, previous_stars: None }))
+}
+
+/// Waits for every acknowledgement, `PUBLISH_WINDOW` at a time.
+async fn publish_all(
+    jetstream: &async_nats::jetstream::Context,
+    messages: impl Iterator<Item = (String, bytes::Bytes)>,
+) -> anyhow::Result<()> {
+    let mut acks = FuturesUnordered::new();
+    for (subject, payload) in messages {
+        acks.push(std::future::IntoFuture::into_future(jetstream.publish(subject, payload).await?));
+        while acks.len() >= PUBLISH_WINDOW {
+            acks.next().await.context("an ack")??;
+        }
+    }
+    while let Some(ack) = acks.next().await {
+        ack?;
+    }
+    Ok(())
+}
+
+/// Rating commands per second: each on an aggregate of its own when `earlier` is `None`,
+/// otherwise round robin over `AGGREGATES` readers' ratings of one book with `earlier` ratings
+/// each before the first command.
+async fn commands_per_second(nats_url: &str, commands: usize, earlier: Option<usize>) -> anyhow::Result<f64> {
     let client = async_nats::connect(nats_url).await?;
     let store = EventStore::connect(client, &readstream_testkit::namespace(), StreamSettings::default()).await?;
     let book_id = Uuid::now_v7();
+    let readers: Vec<Uuid> = (0..AGGREGATES).map(|_| Uuid::now_v7()).collect();
+    if let Some(earlier) = earlier {
+        let mut history = Vec::new();
+        for _ in 0..earlier {
+            for &reader_id in &readers {
+                let envelope = Envelope::new(meta(reader_id), vec![rated(reader_id, book_id, 3)?]);
+                let payload = pb::Envelope::from(&envelope).encode_to_vec().into();
+                history.push((store.subject(&ratings::rating(reader_id, book_id)), payload));
+            }
+        }
+        publish_all(store.jetstream(), history.into_iter()).await?;
+    }
     let started = Instant::now();
     futures::stream::iter(0..commands)
-        .map(|_| {
+        .map(|i| {
             let store = store.clone();
+            let reader_id = if earlier.is_some() { readers[i % AGGREGATES] } else { Uuid::now_v7() };
             async move {
-                let reader_id = Uuid::now_v7();
-                let command_id = Uuid::now_v7();
-                let meta = Metadata {
-                    occurred_at: Utc::now(),
-                    actor: Some(reader_id),
-                    command_id,
-                    correlation_id: command_id,
-                    import_job: None,
-                };
-                let stars = Stars::whole(4).context("4 stars")?;
-                let event = Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, stars, previous_stars: None });
-                let outcome =
-                    store.execute(&ratings::rating(reader_id, book_id), meta, |_| Ok(vec![event.clone()])).await?;
-                outcome.map_err(|rejection| anyhow::anyhow!("refused: {}", rejection.message))?;
+                let (event, rating) =
+                    (rated(reader_id, book_id, (i % 5 + 1) as u8)?, ratings::rating(reader_id, book_id));
+                let outcome = store.execute(&rating, meta(reader_id), |_| Ok(vec![event.clone()]));
+                outcome.await?.map_err(|rejection| anyhow::anyhow!("refused: {}", rejection.message))?;
                 anyhow::Ok(())
             }
         })
@@ -63,7 +103,7 @@ async fn commands_per_second(nats_url: &str, commands: usize) -> anyhow::Result<
     Ok(commands as f64 / started.elapsed().as_secs_f64())
 }
 
-/// Raw JetStream async publishes per second (200-byte messages, acknowledgements awaited).
+/// Raw JetStream async publishes per second.
 async fn publishes_per_second(nats_url: &str, publishes: usize) -> anyhow::Result<f64> {
     let mut jetstream = async_nats::jetstream::new(async_nats::connect(nats_url).await?);
     // With a sync per write, a full window of acknowledgements takes longer than the default 5 s.
@@ -79,16 +119,7 @@ async fn publishes_per_second(nats_url: &str, publishes: usize) -> anyhow::Resul
         .await?;
     let payload = bytes::Bytes::from(vec![b'x'; 200]);
     let started = Instant::now();
-    let mut acks = FuturesUnordered::new();
-    for _ in 0..publishes {
-        acks.push(std::future::IntoFuture::into_future(jetstream.publish(subject.clone(), payload.clone()).await?));
-        while acks.len() >= PUBLISH_WINDOW {
-            acks.next().await.context("an ack")??;
-        }
-    }
-    while let Some(ack) = acks.next().await {
-        ack?;
-    }
+    publish_all(&jetstream, (0..publishes).map(|_| (subject.clone(), payload.clone()))).await?;
     let rate = publishes as f64 / started.elapsed().as_secs_f64();
     jetstream.delete_stream(&name).await?;
     Ok(rate)
@@ -96,21 +127,26 @@ async fn publishes_per_second(nats_url: &str, publishes: usize) -> anyhow::Resul
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let (commands, publishes) = (arg("--commands", 20_000)?, arg("--publishes", 200_000)?);
+    let (commands, publishes) = (arg("--commands", 20_000)? as usize, arg("--publishes", 200_000)? as usize);
     let always = std::env::var("NATS_URL").context("NATS_URL: a NATS with sync_interval: always")?;
     let default = std::env::var("NATS_URL_DEFAULT_SYNC").context("NATS_URL_DEFAULT_SYNC: a NATS as it comes")?;
-    println!("{commands} rating commands ({IN_FLIGHT} in flight) and {publishes} raw async publishes per setting");
-    println!("{:<34} {:>12} {:>16}", "NATS sync", "commands/s", "publishes/s");
-    let mut rows = Vec::new();
-    for (label, url) in [("always (make run)", &always), ("every 2 minutes (the default)", &default)] {
-        let row = (commands_per_second(url, commands).await?, publishes_per_second(url, publishes).await?);
-        println!("{label:<34} {:>12.0} {:>16.0}", row.0, row.1);
-        rows.push(row);
-    }
+    println!("{commands} rating commands ({IN_FLIGHT} in flight) and {publishes} raw async publishes per setting;");
+    println!("commands on a new aggregate each, or round robin over {AGGREGATES} with 1 or 1,000 earlier events each");
     println!(
-        "fsync on every write: {:.2}x the default's commands/s, {:.2}x its publishes/s",
-        rows[0].0 / rows[1].0,
-        rows[0].1 / rows[1].1
+        "{:<30} {:>10} {:>10} {:>10} {:>12} {:>14} {:>16}",
+        "NATS sync", "new/s", "1 earlier", "1,000", "publishes/s", "new/publishes", "1,000 vs 1"
     );
+    for (label, url) in [("always (make run)", &always), ("every 2 minutes (the default)", &default)] {
+        let new = commands_per_second(url, commands, None).await?;
+        let one = commands_per_second(url, commands, Some(1)).await?;
+        let thousand = commands_per_second(url, commands, Some(1_000)).await?;
+        let raw = publishes_per_second(url, publishes).await?;
+        println!(
+            "{label:<30} {new:>10.0} {one:>10.0} {thousand:>10.0} {raw:>12.0} {:>13.2}x {:>15.2}x",
+            new / raw,
+            one / thousand
+        );
+    }
+    println!("targets: new/publishes >= 0.25x; a command on 1,000 earlier events costs <= 1.2x one on 1 (1,000 vs 1)");
     Ok(())
 }

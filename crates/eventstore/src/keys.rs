@@ -158,6 +158,14 @@ impl Keyring {
         !lock(&self.cache).off
     }
 
+    /// Changes whenever a key is destroyed, or the watch that reports destructions stops or
+    /// starts again; `None` while no watch runs. Whatever was opened with the keys under one
+    /// generation may be kept while the generation stays the same.
+    pub fn generation(&self) -> Option<u64> {
+        let cache = lock(&self.cache);
+        (!cache.off).then_some(cache.drops)
+    }
+
     /// The reader's key, if they have one.
     pub async fn get(&self, reader_id: Uuid) -> Result<Option<ReaderKey>, StoreError> {
         match self.entry(reader_id).await? {

@@ -9,9 +9,10 @@
 //! opens them as it reads (see [`keys`]): deciders and projections see plain events, the log
 //! holds nothing readable without the keys.
 
+mod history;
 pub mod keys;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use async_nats::jetstream::{
     self,
@@ -19,6 +20,7 @@ use async_nats::jetstream::{
     stream::{self, LastRawMessageErrorKind},
 };
 use bytes::Bytes;
+use futures::StreamExt as _;
 use prost::Message;
 use readstream_contracts::{
     personal::{self, Keys},
@@ -27,6 +29,7 @@ use readstream_contracts::{
 };
 use uuid::Uuid;
 
+pub use history::KEPT_MESSAGES;
 pub use keys::Keyring;
 
 /// The oldest server that honours every stream setting readstream relies on.
@@ -37,6 +40,12 @@ pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 
 /// How many times a command is decided again after losing a race for its aggregate.
 pub const MAX_ATTEMPTS: usize = 16;
+
+/// The most messages one read of a subject asks for (a batched direct get).
+const READ_BATCH: usize = 1_000;
+
+/// How long one batched read may take.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One stored message: its stream position and the command's events.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +99,8 @@ pub enum StoreError {
     Info { stream: String, source: stream::InfoError },
     #[error("could not read {subject}: {source}")]
     Read { subject: String, source: stream::RawMessageError },
+    #[error("could not read {subject}: {message}")]
+    ReadBatch { subject: String, message: String },
     #[error("could not append to {subject}: {source}")]
     Append { subject: String, source: jetstream::context::PublishError },
     #[error("message {position} on {subject} is not a valid envelope: {source}")]
@@ -133,6 +144,7 @@ pub struct EventStore {
     stream: jetstream::stream::Stream,
     namespace: String,
     keys: Keyring,
+    histories: Arc<history::Histories>,
 }
 
 /// The stream's name for a namespace: `rs` → `RS_EVENTS`.
@@ -195,7 +207,8 @@ impl EventStore {
         let stream =
             context.get_stream(&name).await.map_err(|source| StoreError::Open { stream: name.clone(), source })?;
         let keys = Keyring::connect(&context, namespace, settings.replicas).await?;
-        Ok(Self { context, stream, namespace: namespace.to_owned(), keys })
+        let histories = Arc::new(history::Histories::new());
+        Ok(Self { context, stream, namespace: namespace.to_owned(), keys, histories })
     }
 
     /// The readers' keys the store seals and opens personal fields with.
@@ -249,14 +262,55 @@ impl EventStore {
 
     /// The aggregate's whole history, oldest first (empty when it has none).
     pub async fn load(&self, aggregate: &Aggregate) -> Result<Vec<Stored>, StoreError> {
-        let subject = self.subject(aggregate);
         let mut history = Vec::new();
-        let mut next = 1;
-        while let Some(stored) = self.read(&subject, Some(next)).await? {
-            next = stored.position + 1;
-            history.push(stored);
-        }
+        self.read_after(&self.subject(aggregate), 0, &mut history).await?;
         Ok(history)
+    }
+
+    /// Adds the subject's messages after position `after` to `history`, oldest first: batched
+    /// direct gets, so a long history is a few requests, not one per message.
+    async fn read_after(&self, subject: &str, after: u64, history: &mut Vec<Stored>) -> Result<(), StoreError> {
+        let failed = |message: String| StoreError::ReadBatch { subject: subject.to_owned(), message };
+        let client = self.context.client();
+        let api = format!("$JS.API.DIRECT.GET.{}", self.stream_name());
+        let mut from = after + 1;
+        loop {
+            let inbox = client.new_inbox();
+            let mut replies = client.subscribe(inbox.clone()).await.map_err(|err| failed(err.to_string()))?;
+            let request = serde_json::json!({ "seq": from, "next_by_subj": subject, "batch": READ_BATCH }).to_string();
+            client
+                .publish_with_reply(api.clone(), inbox, request.into())
+                .await
+                .map_err(|err| failed(err.to_string()))?;
+            let mut pending = 0;
+            loop {
+                let reply = tokio::time::timeout(READ_TIMEOUT, replies.next())
+                    .await
+                    .map_err(|_| failed(format!("no answer within {READ_TIMEOUT:?}")))?
+                    .ok_or_else(|| failed("the answer ended early".into()))?;
+                match reply.status.map(|status| status.as_u16()) {
+                    // Nothing (more) on the subject, or the end of this batch.
+                    Some(404) | Some(204) => break,
+                    Some(status) => return Err(failed(format!("status {status} {:?}", reply.description))),
+                    None => {}
+                }
+                let header =
+                    |name: &str| reply.headers.as_ref().and_then(|headers| headers.get(name)).map(|v| v.as_str());
+                let position = header("Nats-Sequence")
+                    .and_then(|value| value.parse().ok())
+                    .ok_or_else(|| failed("a message without its sequence".into()))?;
+                pending = header("Nats-Num-Pending").and_then(|value| value.parse().ok()).unwrap_or(0u64);
+                let envelope = self.open(&reply.payload).await.map_err(|err| match err {
+                    OpenError::Keys(err) => err,
+                    OpenError::Wire(source) => StoreError::Corrupt { subject: subject.to_owned(), position, source },
+                })?;
+                history.push(Stored { position, envelope });
+                from = position + 1;
+            }
+            if pending == 0 {
+                return Ok(());
+            }
+        }
     }
 
     /// The aggregate's state, folded from its events.
@@ -282,8 +336,7 @@ impl EventStore {
 
     /// Whether the aggregate has any event: how one service checks another's aggregate exists.
     pub async fn exists(&self, aggregate: &Aggregate) -> Result<bool, StoreError> {
-        let subject = self.subject(aggregate);
-        Ok(self.read(&subject, None).await?.is_some())
+        Ok(self.last_position_of(&self.subject(aggregate)).await? > 0)
     }
 
     /// The stream's last position (0 when empty).
@@ -309,73 +362,104 @@ impl EventStore {
         Ok(Some(Stored { position, envelope }))
     }
 
-    /// The message at or after `from` on the subject, or the subject's last one for `None`.
-    /// Served by the stream leader, so it sees every acknowledged append.
-    async fn read(&self, subject: &str, from: Option<u64>) -> Result<Option<Stored>, StoreError> {
-        let request = self.stream.raw_message_builder();
-        let request = match from {
-            Some(sequence) => request.next_by_subject(subject).sequence(sequence),
-            None => request.last_by_subject(subject),
-        };
-        let message = match request.send().await {
-            Ok(message) => message,
-            Err(err) if err.kind() == LastRawMessageErrorKind::NoMessageFound => return Ok(None),
-            Err(source) => return Err(StoreError::Read { subject: subject.to_owned(), source }),
-        };
-        let envelope = self.open(&message.payload).await.map_err(|err| match err {
-            OpenError::Keys(err) => err,
-            OpenError::Wire(source) => {
-                StoreError::Corrupt { subject: subject.to_owned(), position: message.sequence, source }
-            }
-        })?;
-        Ok(Some(Stored { position: message.sequence, envelope }))
-    }
-
-    /// Runs a command against one aggregate: load its history, `decide`, append what it
-    /// decided. A lost race reloads and decides again; a command id already in the history is
-    /// answered as the first time, without deciding again.
+    /// Runs a command against one aggregate: `decide` on its history, append what it decided
+    /// with the history's last position as the expected one. A lost race reads what was
+    /// appended since and decides again; a command id already in the history is answered as the
+    /// first time, without deciding again.
+    ///
+    /// The history is the one this process kept from its last command on the aggregate (see
+    /// [`history`]), brought up to date only when it turns out stale: by a failed append, or,
+    /// before a refusal or an answer that changes nothing, by asking the stream for the
+    /// aggregate's last position.
     pub async fn execute<F>(
         &self,
         aggregate: &Aggregate,
+        meta: Metadata,
+        decide: F,
+    ) -> Result<Result<Accepted, Rejection>, StoreError>
+    where
+        F: FnMut(&[Stored]) -> Result<Vec<Event>, Rejection>,
+    {
+        let subject = self.subject(aggregate);
+        let mut locked = self.histories.lock(&subject, self.keys.generation()).await;
+        let outcome = self.execute_on(aggregate, &subject, &mut locked.history, meta, decide).await;
+        if outcome.is_err() {
+            // Whatever went wrong, the next command reads the history afresh.
+            *locked.history = history::History::default();
+        }
+        self.histories.release(locked);
+        outcome
+    }
+
+    async fn execute_on<F>(
+        &self,
+        aggregate: &Aggregate,
+        subject: &str,
+        history: &mut history::History,
         meta: Metadata,
         mut decide: F,
     ) -> Result<Result<Accepted, Rejection>, StoreError>
     where
         F: FnMut(&[Stored]) -> Result<Vec<Event>, Rejection>,
     {
-        let subject = self.subject(aggregate);
+        if !history.loaded {
+            self.read_after(subject, 0, &mut history.messages).await?;
+            history.loaded = true;
+        }
+        let mut confirmed = false;
         for _ in 0..MAX_ATTEMPTS {
-            let history = self.load(aggregate).await?;
-            if let Some(earlier) = history.iter().find(|s| s.envelope.meta.command_id == meta.command_id) {
-                return Ok(Ok(Accepted {
-                    position: earlier.position,
-                    event_ids: earlier.envelope.events.iter().map(|e| e.id).collect(),
-                }));
+            if let Some(earlier) = history.of_command(meta.command_id) {
+                let event_ids = earlier.envelope.events.iter().map(|e| e.id).collect();
+                return Ok(Ok(Accepted { position: earlier.position, event_ids }));
             }
-            let last = history.last().map_or(0, |s| s.position);
-            let events = match decide(&history) {
-                Ok(events) => events,
+            let last = history.last_position();
+            let events = match decide(&history.messages) {
+                Ok(events) if !events.is_empty() => events,
+                // Nothing is appended, so no server checks the history: make sure it is the latest.
+                _ if !confirmed => {
+                    confirmed = self.last_position_of(subject).await? == last;
+                    if !confirmed {
+                        self.read_after(subject, last, &mut history.messages).await?;
+                    }
+                    continue;
+                }
+                Ok(_) => return Ok(Ok(Accepted { position: last, event_ids: Vec::new() })),
                 Err(rejection) => return Ok(Err(rejection)),
             };
-            if events.is_empty() {
-                return Ok(Ok(Accepted { position: last, event_ids: Vec::new() }));
-            }
             let envelope = Envelope::new(meta.clone(), events);
             match self.append(aggregate, last, &envelope).await {
                 Ok(Appended::New(position)) => {
-                    return Ok(Ok(Accepted { position, event_ids: envelope.events.iter().map(|e| e.id).collect() }));
+                    let event_ids = envelope.events.iter().map(|e| e.id).collect();
+                    // Kept as a read would give it back.
+                    match Envelope::try_from(pb::Envelope::from(&envelope)) {
+                        Ok(envelope) => history.messages.push(Stored { position, envelope }),
+                        Err(_) => history.loaded = false,
+                    }
+                    return Ok(Ok(Accepted { position, event_ids }));
                 }
-                // The same command id was stored meanwhile: the reload answers with its events.
-                Ok(Appended::Duplicate(_)) => continue,
-                // Someone else appended first, or (NATS 2.12) our own earlier try was stored.
-                Err(StoreError::WrongExpectedPosition { .. }) => continue,
+                // The same command id was stored meanwhile (the read finds it), someone else
+                // appended first, or (NATS 2.12) our own earlier try was stored.
+                Ok(Appended::Duplicate(_)) | Err(StoreError::WrongExpectedPosition { .. }) => {
+                    self.read_after(subject, last, &mut history.messages).await?;
+                    confirmed = false;
+                }
                 Err(StoreError::ReaderDeleted(_)) => {
                     return Ok(Err(Rejection::new(Code::NotFound, "this account was deleted")));
                 }
                 Err(err) => return Err(err),
             }
         }
-        Err(StoreError::Contention { subject })
+        Err(StoreError::Contention { subject: subject.to_owned() })
+    }
+
+    /// The position of the subject's last message (0 when it has none), asked of the stream
+    /// leader, so it counts every acknowledged append.
+    async fn last_position_of(&self, subject: &str) -> Result<u64, StoreError> {
+        match self.stream.raw_message_builder().last_by_subject(subject).send().await {
+            Ok(message) => Ok(message.sequence),
+            Err(err) if err.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(0),
+            Err(source) => Err(StoreError::Read { subject: subject.to_owned(), source }),
+        }
     }
 
     /// Appends one envelope if the aggregate's last position is still `expected_last` (0: it

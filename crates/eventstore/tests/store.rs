@@ -5,15 +5,19 @@
 
 use chrono::Utc;
 use futures::future::join_all;
-use readstream_contracts::{ratings, Aggregate, Envelope, Event, Metadata, RatingsEvent, Stars};
+use prost::Message as _;
+use readstream_contracts::{ratings, Aggregate, Code, Envelope, Event, Metadata, RatingsEvent, Rejection, Stars};
 use readstream_eventstore::{Appended, EventStore, StoreError, StreamSettings};
 use uuid::Uuid;
 
 async fn store() -> EventStore {
+    store_in(&readstream_testkit::namespace()).await
+}
+
+/// A store of its own (a process of its own, with the histories it keeps) on `namespace`.
+async fn store_in(namespace: &str) -> EventStore {
     let client = async_nats::connect(readstream_testkit::nats_url()).await.expect("NATS is running");
-    EventStore::connect(client, &readstream_testkit::namespace(), StreamSettings::default())
-        .await
-        .expect("the stream is created")
+    EventStore::connect(client, namespace, StreamSettings::default()).await.expect("the stream is created")
 }
 
 /// A reader's rating of a book no other test touches.
@@ -35,6 +39,17 @@ fn rated(stars: u8, previous_stars: Option<u8>) -> Event {
         stars: whole(stars),
         previous_stars: previous_stars.map(whole),
     })
+}
+
+/// Each rating's previous stars, in order.
+fn previous_stars(history: &[readstream_eventstore::Stored]) -> Vec<Option<u8>> {
+    let events = history.iter().flat_map(|s| &s.envelope.events);
+    events
+        .map(|e| match e.event {
+            Event::Ratings(RatingsEvent::BookRated { previous_stars, .. }) => previous_stars.map(|s| s.rounded()),
+            ref other => panic!("unexpected {other:?}"),
+        })
+        .collect()
 }
 
 fn current_stars(history: &[readstream_eventstore::Stored]) -> Option<u8> {
@@ -173,4 +188,91 @@ async fn after_a_nats_restart_keys_are_watched_and_cached_again() {
         assert!(std::time::Instant::now() < deadline, "the keys were never watched again");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn two_processes_taking_turns_on_one_aggregate_each_decide_on_the_others_last_write() {
+    let namespace = readstream_testkit::namespace();
+    let (a, b) = (store_in(&namespace).await, store_in(&namespace).await);
+    let rating = some_rating();
+    // Each keeps the history it last saw, which the other's write has made stale.
+    for (stars, store) in (1..=5).zip([&a, &b, &a, &b, &a]) {
+        store
+            .execute(&rating, meta(Uuid::new_v4()), |history| Ok(vec![rated(stars, current_stars(history))]))
+            .await
+            .expect("stored")
+            .expect("accepted");
+    }
+    let history = b.load(&rating).await.expect("loads");
+    assert_eq!(previous_stars(&history), [None, Some(1), Some(2), Some(3), Some(4)]);
+}
+
+#[tokio::test]
+async fn a_refusal_is_decided_on_the_latest_history_not_on_the_one_a_process_kept() {
+    let namespace = readstream_testkit::namespace();
+    let (a, b) = (store_in(&namespace).await, store_in(&namespace).await);
+    let rating = some_rating();
+    // Re-rating needs an earlier rating: refused on an empty history.
+    let rerate = |store: EventStore, rating: Aggregate| async move {
+        store
+            .execute(&rating, meta(Uuid::new_v4()), |history| match current_stars(history) {
+                Some(stars) => Ok(vec![rated(stars % 5 + 1, Some(stars))]),
+                None => Err(Rejection::new(Code::NotFound, "nothing to re-rate")),
+            })
+            .await
+            .expect("read")
+    };
+    assert!(rerate(a.clone(), rating.clone()).await.is_err(), "nothing rated yet");
+    b.execute(&rating, meta(Uuid::new_v4()), |_| Ok(vec![rated(4, None)])).await.expect("stored").expect("rated");
+    rerate(a.clone(), rating.clone()).await.expect("a, which kept the empty history, sees b's rating");
+    assert_eq!(previous_stars(&a.load(&rating).await.expect("loads")), [None, Some(4)]);
+}
+
+#[tokio::test]
+async fn a_command_retried_through_another_process_is_answered_as_the_first_time() {
+    let namespace = readstream_testkit::namespace();
+    let (a, b) = (store_in(&namespace).await, store_in(&namespace).await);
+    let rating = some_rating();
+    a.execute(&rating, meta(Uuid::new_v4()), |_| Ok(vec![rated(3, None)])).await.expect("stored").expect("rated");
+    let retried = Uuid::new_v4();
+    let first = b
+        .execute(&rating, meta(retried), |history| Ok(vec![rated(4, current_stars(history))]))
+        .await
+        .expect("stored")
+        .expect("rated");
+    let again = a
+        .execute(&rating, meta(retried), |history| Ok(vec![rated(4, current_stars(history))]))
+        .await
+        .expect("stored")
+        .expect("answered");
+    assert_eq!(again, first);
+    assert_eq!(a.load(&rating).await.expect("loads").len(), 2, "the retry appended nothing");
+}
+
+#[tokio::test]
+async fn a_history_longer_than_one_read_is_read_whole_and_in_order() {
+    let store = store().await;
+    let rating = some_rating();
+    // Appended straight to the stream, pipelined: three reads' worth.
+    let subject = store.subject(&rating);
+    let mut acks = Vec::new();
+    for i in 0..2_500u32 {
+        let envelope = Envelope::new(meta(Uuid::new_v4()), vec![rated((i % 5 + 1) as u8, None)]);
+        let payload = readstream_contracts::proto::events::v1::Envelope::from(&envelope).encode_to_vec();
+        acks.push(store.jetstream().publish(subject.clone(), payload.into()).await.expect("sent"));
+    }
+    for ack in acks {
+        ack.await.expect("stored");
+    }
+    let history = store.load(&rating).await.expect("loads");
+    assert_eq!(history.len(), 2_500);
+    assert!(history.windows(2).all(|pair| pair[0].position < pair[1].position));
+    let accepted = store
+        .execute(&rating, meta(Uuid::new_v4()), |history| Ok(vec![rated(1, current_stars(history))]))
+        .await
+        .expect("stored")
+        .expect("rated");
+    let history = store.load(&rating).await.expect("loads");
+    assert_eq!(history.last().map(|s| s.position), Some(accepted.position));
+    assert_eq!(previous_stars(&history).last(), Some(&Some(5)), "decided on the 2,500th rating");
 }

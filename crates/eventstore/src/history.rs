@@ -7,29 +7,30 @@
 //! The histories hold personal fields opened with their readers' keys, so they are kept only
 //! while the keyring watches for destroyed keys, and all are dropped when one is destroyed.
 
-use std::sync::Arc;
+use std::{
+    collections::HashMap,
+    hash::{BuildHasher, RandomState},
+    sync::{Arc, Mutex, MutexGuard},
+};
 
+use lru::LruCache;
 use uuid::Uuid;
 
 use crate::Stored;
 
-/// The most messages the kept histories hold together; past it the least used ones go.
-pub const KEPT_MESSAGES: u64 = 100_000;
+/// The most messages the kept histories hold together; past it the least recently used go.
+pub const KEPT_MESSAGES: usize = 100_000;
 
-/// One aggregate's kept history, shared. Commands on it in this process take turns, which also
-/// spares them racing each other for its next position.
-type Entry = Arc<tokio::sync::Mutex<History>>;
-
-/// An entry as the cache holds it: with its messages when it was put in, its weight there.
-#[derive(Clone)]
-struct Weighed {
-    entry: Entry,
-    messages: u64,
-}
+/// Commands on one aggregate in this process take turns, by one of this many locks (chosen by
+/// the subject's hash): a history is then used by one command at a time, and commands of one
+/// process do not race each other for an aggregate's next position.
+const TURNS: usize = 1_024;
 
 #[derive(Default)]
 pub(crate) struct History {
     pub messages: Vec<Stored>,
+    /// Where each command's message is in `messages`, as far as `index` went.
+    commands: HashMap<Uuid, usize>,
     /// Whether `messages` were read from the stream (possibly followed by appends since).
     pub loaded: bool,
     /// The keyring's generation when they were read.
@@ -37,65 +38,86 @@ pub(crate) struct History {
 }
 
 impl History {
-    /// Forgets what it holds unless it was read under the keyring's `generation` (`None`: no
-    /// watch runs, keep nothing across commands).
-    fn keep_only_under(&mut self, generation: Option<u64>) {
-        if generation != Some(self.generation) {
-            *self = History { generation: generation.unwrap_or_default(), ..History::default() };
-        }
-    }
-
     pub fn last_position(&self) -> u64 {
         self.messages.last().map_or(0, |stored| stored.position)
     }
 
+    /// The message of a command, once `index` saw it.
     pub fn of_command(&self, command_id: Uuid) -> Option<&Stored> {
-        self.messages.iter().find(|stored| stored.envelope.meta.command_id == command_id)
+        self.commands.get(&command_id).and_then(|&at| self.messages.get(at))
+    }
+
+    /// Notes where the messages added since the last call are (one command id per message).
+    pub fn index(&mut self) {
+        for (at, stored) in self.messages.iter().enumerate().skip(self.commands.len()) {
+            self.commands.insert(stored.envelope.meta.command_id, at);
+        }
     }
 }
 
-#[derive(Clone)]
-struct ByMessages;
-
-impl quick_cache::Weighter<String, Weighed> for ByMessages {
-    fn weight(&self, _subject: &String, weighed: &Weighed) -> u64 {
-        weighed.messages + 1
-    }
-}
-
-/// One aggregate's history, its commands' turn taken.
-pub(crate) struct Locked {
-    subject: String,
-    entry: Entry,
-    pub history: tokio::sync::OwnedMutexGuard<History>,
+struct Kept {
+    histories: LruCache<String, History>,
+    messages: usize,
 }
 
 /// The kept histories, by subject.
-pub(crate) struct Histories(quick_cache::sync::Cache<String, Weighed, ByMessages>);
+pub(crate) struct Histories {
+    turns: Vec<Arc<tokio::sync::Mutex<()>>>,
+    hasher: RandomState,
+    kept: Mutex<Kept>,
+}
+
+/// One aggregate's history during one command, its turn taken.
+pub(crate) struct Turn {
+    subject: String,
+    pub history: History,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+}
 
 impl Histories {
     pub fn new() -> Self {
-        Self(quick_cache::sync::Cache::with_weighter(10_000, KEPT_MESSAGES, ByMessages))
+        Self {
+            turns: (0..TURNS).map(|_| Arc::default()).collect(),
+            hasher: RandomState::new(),
+            kept: Mutex::new(Kept { histories: LruCache::unbounded(), messages: 0 }),
+        }
     }
 
-    /// The subject's history, locked for one command, as far as it may still be used under the
-    /// keyring's `generation`.
-    pub async fn lock(&self, subject: &str, generation: Option<u64>) -> Locked {
-        let new = || Ok::<_, std::convert::Infallible>(Weighed { entry: Entry::default(), messages: 0 });
-        let entry = match self.0.get_or_insert_with(subject, new) {
-            Ok(weighed) => weighed.entry,
-            Err(never) => match never {},
+    fn kept(&self) -> MutexGuard<'_, Kept> {
+        self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Waits for the subject's turn, then takes its kept history, as far as it may still be
+    /// used under the keyring's `generation` (`None`: no watch runs, keep nothing).
+    pub async fn take(&self, subject: &str, generation: Option<u64>) -> Turn {
+        let turn = self.turns[self.hasher.hash_one(subject) as usize % TURNS].clone().lock_owned().await;
+        let kept = {
+            let mut kept = self.kept();
+            let history = kept.histories.pop(subject);
+            kept.messages -= history.as_ref().map_or(0, |history| history.messages.len());
+            history
         };
-        let mut history = entry.clone().lock_owned().await;
-        history.keep_only_under(generation);
-        Locked { subject: subject.to_owned(), entry, history }
+        let history = match kept {
+            Some(history) if Some(history.generation) == generation => history,
+            _ => History { generation: generation.unwrap_or_default(), ..History::default() },
+        };
+        Turn { subject: subject.to_owned(), history, _turn: turn }
     }
 
-    /// Puts the entry back with its new weight.
-    pub fn release(&self, locked: Locked) {
-        let Locked { subject, entry, history } = locked;
-        let messages = history.messages.len() as u64;
-        drop(history);
-        self.0.insert(subject, Weighed { entry, messages });
+    /// Keeps the history for the subject's next command, then lets that command have its turn.
+    pub fn give_back(&self, turn: Turn) {
+        let Turn { subject, history, _turn } = turn;
+        if !history.loaded {
+            return;
+        }
+        let mut kept = self.kept();
+        kept.messages += history.messages.len();
+        kept.histories.put(subject, history);
+        while kept.messages > KEPT_MESSAGES {
+            match kept.histories.pop_lru() {
+                Some((_, oldest)) => kept.messages -= oldest.messages.len(),
+                None => break,
+            }
+        }
     }
 }

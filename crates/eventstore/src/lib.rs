@@ -44,6 +44,9 @@ pub const MAX_ATTEMPTS: usize = 16;
 /// The most messages one read of a subject asks for (a batched direct get).
 const READ_BATCH: usize = 1_000;
 
+/// How many subjects known to exist a process remembers.
+const KNOWN_SUBJECTS: std::num::NonZeroUsize = std::num::NonZeroUsize::MIN.saturating_add(99_999);
+
 /// How long one batched read may take.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -145,6 +148,9 @@ pub struct EventStore {
     namespace: String,
     keys: Keyring,
     histories: Arc<history::Histories>,
+    /// Subjects known to hold a message. The stream refuses deletes and purges, so a subject
+    /// that has one always will.
+    existing: Arc<std::sync::Mutex<lru::LruCache<String, ()>>>,
 }
 
 /// The stream's name for a namespace: `rs` → `RS_EVENTS`.
@@ -208,7 +214,8 @@ impl EventStore {
             context.get_stream(&name).await.map_err(|source| StoreError::Open { stream: name.clone(), source })?;
         let keys = Keyring::connect(&context, namespace, settings.replicas).await?;
         let histories = Arc::new(history::Histories::new());
-        Ok(Self { context, stream, namespace: namespace.to_owned(), keys, histories })
+        let existing = Arc::new(std::sync::Mutex::new(lru::LruCache::new(KNOWN_SUBJECTS)));
+        Ok(Self { context, stream, namespace: namespace.to_owned(), keys, histories, existing })
     }
 
     /// The readers' keys the store seals and opens personal fields with.
@@ -336,7 +343,16 @@ impl EventStore {
 
     /// Whether the aggregate has any event: how one service checks another's aggregate exists.
     pub async fn exists(&self, aggregate: &Aggregate) -> Result<bool, StoreError> {
-        Ok(self.last_position_of(&self.subject(aggregate)).await? > 0)
+        let subject = self.subject(aggregate);
+        let existing = || self.existing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if existing().get(&subject).is_some() {
+            return Ok(true);
+        }
+        let exists = self.last_position_of(&subject).await? > 0;
+        if exists {
+            existing().put(subject, ());
+        }
+        Ok(exists)
     }
 
     /// The stream's last position (0 when empty).
@@ -381,13 +397,13 @@ impl EventStore {
         F: FnMut(&[Stored]) -> Result<Vec<Event>, Rejection>,
     {
         let subject = self.subject(aggregate);
-        let mut locked = self.histories.lock(&subject, self.keys.generation()).await;
-        let outcome = self.execute_on(aggregate, &subject, &mut locked.history, meta, decide).await;
+        let mut turn = self.histories.take(&subject, self.keys.generation()).await;
+        let outcome = self.execute_on(aggregate, &subject, &mut turn.history, meta, decide).await;
         if outcome.is_err() {
             // Whatever went wrong, the next command reads the history afresh.
-            *locked.history = history::History::default();
+            turn.history.loaded = false;
         }
-        self.histories.release(locked);
+        self.histories.give_back(turn);
         outcome
     }
 
@@ -406,6 +422,7 @@ impl EventStore {
             self.read_after(subject, 0, &mut history.messages).await?;
             history.loaded = true;
         }
+        history.index();
         let mut confirmed = false;
         for _ in 0..MAX_ATTEMPTS {
             if let Some(earlier) = history.of_command(meta.command_id) {
@@ -420,6 +437,7 @@ impl EventStore {
                     confirmed = self.last_position_of(subject).await? == last;
                     if !confirmed {
                         self.read_after(subject, last, &mut history.messages).await?;
+                        history.index();
                     }
                     continue;
                 }
@@ -432,7 +450,10 @@ impl EventStore {
                     let event_ids = envelope.events.iter().map(|e| e.id).collect();
                     // Kept as a read would give it back.
                     match Envelope::try_from(pb::Envelope::from(&envelope)) {
-                        Ok(envelope) => history.messages.push(Stored { position, envelope }),
+                        Ok(envelope) => {
+                            history.messages.push(Stored { position, envelope });
+                            history.index();
+                        }
                         Err(_) => history.loaded = false,
                     }
                     return Ok(Ok(Accepted { position, event_ids }));
@@ -441,6 +462,7 @@ impl EventStore {
                 // appended first, or (NATS 2.12) our own earlier try was stored.
                 Ok(Appended::Duplicate(_)) | Err(StoreError::WrongExpectedPosition { .. }) => {
                     self.read_after(subject, last, &mut history.messages).await?;
+                    history.index();
                     confirmed = false;
                 }
                 Err(StoreError::ReaderDeleted(_)) => {

@@ -1,10 +1,10 @@
 //! `make bench`: what a command costs at ingest, against raw JetStream publishes on the same
 //! server, and whether that cost grows with the aggregate's history.
 //!
-//! Commands are ratings as the ratings service runs them (the event store's `execute`: the
-//! aggregate's history, decide on its fold, append with its expected position; 64 in flight), on
-//! aggregates with no earlier event, with 1, and with 1,000. Raw publishes are 200-byte async
-//! publishes with their acknowledgements awaited. Both against a NATS that syncs every write
+//! Commands are ratings as the ratings service decides them (the event store's `decide` with its
+//! `Rating` decider: the aggregate's state, decide, append with its expected position; 64 in
+//! flight), on aggregates with no earlier event, with 1, and with 1,000. Raw publishes are
+//! 200-byte async publishes with their acknowledgements awaited. Both against a NATS that syncs every write
 //! before it acknowledges it (`sync_interval: always`, what `make run` runs) and one with the
 //! server's default (a sync every 2 minutes).
 //!
@@ -19,7 +19,8 @@ use futures::{stream::FuturesUnordered, StreamExt, TryStreamExt};
 use prost::Message as _;
 use readstream_contracts::{proto::events::v1 as pb, ratings, Envelope, Event, Metadata, RatingsEvent, Stars};
 use readstream_e2e::bench::arg;
-use readstream_eventstore::{context_events, EventStore, Stored, StreamSettings};
+use readstream_eventstore::{EventStore, StreamSettings};
+use readstream_ratings::domain::{Rating, RatingCommand, RatingFacts};
 use uuid::Uuid;
 
 /// Commands sent at once, as many gateway requests would.
@@ -84,18 +85,11 @@ async fn commands_per_second(nats_url: &str, commands: usize, earlier: Option<us
                     let store = store.clone();
                     let reader_id = if earlier.is_some() { readers[i % AGGREGATES] } else { Uuid::now_v7() };
                     async move {
-                        let stars = Stars::whole((i % 5 + 1) as u8).context("1 to 5 stars")?;
+                        // Round robin over 64 aggregates, 64 ≡ 4 (mod 5): each command changes the stars.
+                        let command = RatingCommand::Rate { stars: (i % 5 + 1) as i32 };
+                        let facts = RatingFacts { reader_id, book_id, book_exists: true };
                         let rating = ratings::rating(reader_id, book_id);
-                        // What the ratings decider does: fold the history for the previous stars.
-                        let decide = |history: &[Stored]| {
-                            let previous_stars = context_events(history).fold(None, |_, event| match event {
-                                RatingsEvent::BookRated { stars, .. } => Some(*stars),
-                                _ => None,
-                            });
-                            let event = RatingsEvent::BookRated { reader_id, book_id, stars, previous_stars };
-                            Ok(vec![Event::Ratings(event)])
-                        };
-                        let outcome = store.execute(&rating, meta(reader_id), decide);
+                        let outcome = store.decide::<Rating>(&rating, meta(reader_id), &command, &facts);
                         outcome.await?.map_err(|rejection| anyhow::anyhow!("refused: {}", rejection.message))?;
                         anyhow::Ok(())
                     }

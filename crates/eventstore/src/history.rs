@@ -8,15 +8,17 @@
 //! while the keyring watches for destroyed keys, and all are dropped when one is destroyed.
 
 use std::{
+    any::{Any, TypeId},
     collections::HashMap,
     hash::{BuildHasher, RandomState},
     sync::{Arc, Mutex, MutexGuard},
 };
 
 use lru::LruCache;
+use readstream_contracts::Decider;
 use uuid::Uuid;
 
-use crate::Stored;
+use crate::{context_events, Stored};
 
 /// The most messages the kept histories hold together; past it the least recently used go.
 pub const KEPT_MESSAGES: usize = 100_000;
@@ -31,6 +33,8 @@ pub(crate) struct History {
     pub messages: Vec<Stored>,
     /// Where each command's message is in `messages`, as far as `index` went.
     commands: HashMap<Uuid, usize>,
+    /// Each decider's state (by its type), and how many of `messages` it has folded.
+    states: HashMap<TypeId, (Box<dyn Any + Send>, usize)>,
     /// Whether `messages` were read from the stream (possibly followed by appends since).
     pub loaded: bool,
     /// The keyring's generation when they were read.
@@ -45,6 +49,20 @@ impl History {
     /// The message of a command, once `index` saw it.
     pub fn of_command(&self, command_id: Uuid) -> Option<&Stored> {
         self.commands.get(&command_id).and_then(|&at| self.messages.get(at))
+    }
+
+    /// Calls `f` with the decider's state after every message: the one kept from the last
+    /// call, evolved by the messages added since.
+    pub fn with_state<D: Decider + Send + 'static, R>(&mut self, f: impl FnOnce(&D) -> R) -> R {
+        let kept = self.states.remove(&TypeId::of::<D>()).and_then(|(state, folded)| {
+            let state = state.downcast::<D>().ok()?;
+            Some((*state, self.messages.get(folded..)?))
+        });
+        let (state, added) = kept.unwrap_or_else(|| (D::default(), &self.messages[..]));
+        let state = context_events(added).fold(state, D::evolve);
+        let decided = f(&state);
+        self.states.insert(TypeId::of::<D>(), (Box::new(state), self.messages.len()));
+        decided
     }
 
     /// Notes where the messages added since the last call are (one command id per message).

@@ -327,15 +327,17 @@ impl EventStore {
 
     /// Decides `command` against the aggregate's state and appends what it causes: `execute`
     /// with the decider's own fold and decide.
-    pub async fn decide<D: Decider<Error = Rejection>>(
+    /// The state is folded once per process and then evolved by each message added, so
+    /// deciding does not grow with the aggregate's history.
+    pub async fn decide<D: Decider<Error = Rejection> + Send + 'static>(
         &self,
         aggregate: &Aggregate,
         meta: Metadata,
         command: &D::Command,
         facts: &D::Facts,
     ) -> Result<Result<Accepted, Rejection>, StoreError> {
-        self.execute(aggregate, meta, |history| {
-            let events = D::fold(context_events(history)).decide(command, facts)?;
+        self.execute_with(aggregate, meta, |history| {
+            let events = history.with_state(|state: &D| state.decide(command, facts))?;
             Ok(events.into_iter().map(Into::into).collect())
         })
         .await
@@ -391,10 +393,22 @@ impl EventStore {
         &self,
         aggregate: &Aggregate,
         meta: Metadata,
-        decide: F,
+        mut decide: F,
     ) -> Result<Result<Accepted, Rejection>, StoreError>
     where
         F: FnMut(&[Stored]) -> Result<Vec<Event>, Rejection>,
+    {
+        self.execute_with(aggregate, meta, |history| decide(&history.messages)).await
+    }
+
+    async fn execute_with<F>(
+        &self,
+        aggregate: &Aggregate,
+        meta: Metadata,
+        decide: F,
+    ) -> Result<Result<Accepted, Rejection>, StoreError>
+    where
+        F: FnMut(&mut history::History) -> Result<Vec<Event>, Rejection>,
     {
         let subject = self.subject(aggregate);
         let mut turn = self.histories.take(&subject, self.keys.generation()).await;
@@ -416,7 +430,7 @@ impl EventStore {
         mut decide: F,
     ) -> Result<Result<Accepted, Rejection>, StoreError>
     where
-        F: FnMut(&[Stored]) -> Result<Vec<Event>, Rejection>,
+        F: FnMut(&mut history::History) -> Result<Vec<Event>, Rejection>,
     {
         if !history.loaded {
             self.read_after(subject, 0, &mut history.messages).await?;
@@ -430,7 +444,7 @@ impl EventStore {
                 return Ok(Ok(Accepted { position: earlier.position, event_ids }));
             }
             let last = history.last_position();
-            let events = match decide(&history.messages) {
+            let events = match decide(history) {
                 Ok(events) if !events.is_empty() => events,
                 // Nothing is appended, so no server checks the history: make sure it is the latest.
                 _ if !confirmed => {

@@ -6,7 +6,9 @@
 use chrono::Utc;
 use futures::future::join_all;
 use prost::Message as _;
-use readstream_contracts::{ratings, Aggregate, Code, Envelope, Event, Metadata, RatingsEvent, Rejection, Stars};
+use readstream_contracts::{
+    ratings, Aggregate, Code, Decider, Envelope, Event, Metadata, RatingsEvent, Rejection, Stars,
+};
 use readstream_eventstore::{Appended, EventStore, StoreError, StreamSettings};
 use uuid::Uuid;
 
@@ -275,4 +277,40 @@ async fn a_history_longer_than_one_read_is_read_whole_and_in_order() {
     let history = store.load(&rating).await.expect("loads");
     assert_eq!(history.last().map(|s| s.position), Some(accepted.position));
     assert_eq!(previous_stars(&history).last(), Some(&Some(5)), "decided on the 2,500th rating");
+}
+
+/// A decider whose every rating tells how many came before it (its stars: that count mod 5, plus 1).
+#[derive(Default)]
+struct Counted(u8);
+
+impl Decider for Counted {
+    type Command = ();
+    type Facts = ();
+    type Event = RatingsEvent;
+    type Error = Rejection;
+
+    fn decide(&self, _: &(), _: &()) -> Result<Vec<RatingsEvent>, Rejection> {
+        let stars = Stars::whole(self.0 % 5 + 1).expect("1 to 5 stars");
+        Ok(vec![RatingsEvent::BookRated { reader_id: Uuid::nil(), book_id: Uuid::max(), stars, previous_stars: None }])
+    }
+
+    fn evolve(self, event: &RatingsEvent) -> Self {
+        match event {
+            RatingsEvent::BookRated { .. } => Counted(self.0 + 1),
+            _ => self,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_kept_state_is_evolved_by_every_message_whoever_appended_it() {
+    let namespace = readstream_testkit::namespace();
+    let (a, b) = (store_in(&namespace).await, store_in(&namespace).await);
+    let rating = some_rating();
+    for store in [&a, &a, &b, &a, &b, &b, &a] {
+        store.decide::<Counted>(&rating, meta(Uuid::new_v4()), &(), &()).await.expect("stored").expect("accepted");
+    }
+    let history = a.load(&rating).await.expect("loads");
+    let stars: Vec<Option<u8>> = history.iter().map(|stored| current_stars(std::slice::from_ref(stored))).collect();
+    assert_eq!(stars, [1, 2, 3, 4, 5, 1, 2].map(Some), "each decided on a count of every rating before it");
 }

@@ -4,6 +4,10 @@
 //! more (another process appended meanwhile) fails that check, and only what was appended since
 //! is read. What a command costs then no longer grows with the aggregate's history.
 //!
+//! Any beginning of an aggregate's history is safe to decide on this way, the empty one too: an
+//! aggregate this process has not seen is taken to be new, which it is for most commands at
+//! ingest (a reader's first rating of a book), and read only if its append says otherwise.
+//!
 //! The histories hold personal fields opened with their readers' keys, so they are kept only
 //! while the keyring watches for destroyed keys, and all are dropped when one is destroyed.
 
@@ -35,8 +39,6 @@ pub(crate) struct History {
     commands: HashMap<Uuid, usize>,
     /// Each decider's state (by its type), and how many of `messages` it has folded.
     states: HashMap<TypeId, (Box<dyn Any + Send>, usize)>,
-    /// Whether `messages` were read from the stream (possibly followed by appends since).
-    pub loaded: bool,
     /// The keyring's generation when they were read.
     generation: u64,
 }
@@ -125,9 +127,6 @@ impl Histories {
     /// Keeps the history for the subject's next command, then lets that command have its turn.
     pub fn give_back(&self, turn: Turn) {
         let Turn { subject, history, _turn } = turn;
-        if !history.loaded {
-            return;
-        }
         let mut kept = self.kept();
         kept.messages += history.messages.len();
         kept.histories.put(subject, history);

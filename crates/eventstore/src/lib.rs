@@ -385,10 +385,10 @@ impl EventStore {
     /// appended since and decides again; a command id already in the history is answered as the
     /// first time, without deciding again.
     ///
-    /// The history is the one this process kept from its last command on the aggregate (see
-    /// [`history`]), brought up to date only when it turns out stale: by a failed append, or,
-    /// before a refusal or an answer that changes nothing, by asking the stream for the
-    /// aggregate's last position.
+    /// The history is the one this process kept from its last command on the aggregate, none
+    /// for an aggregate it has not seen (see [`history`]), brought up to date only when it turns
+    /// out stale: by a failed append, or, before a refusal or an answer that changes nothing, by
+    /// asking the stream for the aggregate's last position.
     pub async fn execute<F>(
         &self,
         aggregate: &Aggregate,
@@ -414,8 +414,8 @@ impl EventStore {
         let mut turn = self.histories.take(&subject, self.keys.generation()).await;
         let outcome = self.execute_on(aggregate, &subject, &mut turn.history, meta, decide).await;
         if outcome.is_err() {
-            // Whatever went wrong, the next command reads the history afresh.
-            turn.history.loaded = false;
+            // Whatever went wrong, the next command starts from nothing kept.
+            turn.history = history::History::default();
         }
         self.histories.give_back(turn);
         outcome
@@ -432,10 +432,6 @@ impl EventStore {
     where
         F: FnMut(&mut history::History) -> Result<Vec<Event>, Rejection>,
     {
-        if !history.loaded {
-            self.read_after(subject, 0, &mut history.messages).await?;
-            history.loaded = true;
-        }
         history.index();
         let mut confirmed = false;
         for _ in 0..MAX_ATTEMPTS {
@@ -468,7 +464,7 @@ impl EventStore {
                             history.messages.push(Stored { position, envelope });
                             history.index();
                         }
-                        Err(_) => history.loaded = false,
+                        Err(_) => *history = history::History::default(),
                     }
                     return Ok(Ok(Accepted { position, event_ids }));
                 }

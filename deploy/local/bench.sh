@@ -8,8 +8,9 @@
 #   4. how fast the gateway's limits refuse (rate, width, complexity) beside a served request;
 #   5. a library import: 10,000 rows of books in the catalog (rows/s), and the memory of one of
 #      100,000 rows;
-#   6. the ingest cost of fsync on every write: commands/s and raw publishes/s against NATS
-#      with sync_interval: always (make run) beside one with the server's default.
+#   6. ingest: rating commands/s on new aggregates and on ones with 1 and 1,000 earlier events,
+#      beside raw publishes/s, against NATS with sync_interval: always (make run) and with the
+#      server's default.
 # Arguments go to the replay benchmark (e.g. --events 100000).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd -P)
@@ -42,6 +43,6 @@ echo
 echo "== limit refusals"
 target/release/readstream-limits-bench
 echo
-echo "== ingest: fsync on every write beside the default"
+echo "== ingest: commands beside raw publishes, fsync on every write and the default"
 NATS_URL_DEFAULT_SYNC=$(deploy/local/start-nats.sh "$data/nats-default" "$(deploy/local/free-port.sh)" --throwaway | tail -n 1) \
     target/release/readstream-ingest-bench

@@ -29,9 +29,10 @@ pub const CHUNK_BYTES: usize = 1 << 20;
 /// How long a job stays with the process running it after its last save.
 const HOLD: Duration = Duration::from_secs(30);
 /// Rows between two saves of a job's progress.
-const BATCH: usize = 100;
-/// Rows of one batch imported at once (each row's own commands go one after another).
-const ROWS_AT_ONCE: usize = 32;
+const BATCH: usize = 500;
+/// Rows of one batch imported at once (each row's own commands go one after another): each
+/// command waits for its service and NATS, so throughput comes from having many in flight.
+const ROWS_AT_ONCE: usize = 128;
 /// Imports of one reader queued or running at once.
 pub const MAX_OPEN_IMPORTS: i64 = 2;
 /// How often an idle worker looks for a job another process left.

@@ -411,7 +411,9 @@ fn meta(job: &Job, key: &str, marked: bool) -> pb::CommandMeta {
     commands::on_behalf_of(job.reader_id, job.job_id, &format!("import:{key}"), marked)
 }
 
-/// One row: its book found (or added), then the reader's steps, each its own command.
+/// One row: its book found (or added), then the reader's steps, each its own command. The
+/// steps on the reader's copy go one after another, in the order they happened; the rating
+/// and the review, each an aggregate of its own, go beside them.
 async fn import_row(app: &AppState, job: &Job, row: &LibraryRow) -> Result<Outcome, Stopped> {
     let mut new = false;
     let book_id = match find_book(&app.pool, row).await? {
@@ -424,20 +426,38 @@ async fn import_row(app: &AppState, job: &Job, row: &LibraryRow) -> Result<Outco
             Err(reason) => return Ok(Outcome::Failed(reason)),
         },
     };
-    for step in steps(row) {
-        let key = format!("{book_id}:{}", step.key());
-        let reply = step.send(app, meta(job, &key, true), book_id).await;
-        match reply {
-            Ok(accepted) => new |= !accepted.event_ids.is_empty() && accepted.position > job.stream_position as u64,
-            // Something of the reader's that the file would add twice (a review written since).
-            Err(err) if err.code == Code::AlreadyExists => {}
-            Err(err) if err.is_transient() => {
-                return Err(Stopped::Unavailable(err.message));
+    let (on_the_copy, beside): (Vec<Step>, Vec<Step>) = steps(row).into_iter().partition(Step::is_on_the_copy);
+    let copy = async {
+        let mut new = false;
+        for step in &on_the_copy {
+            match import_step(app, job, book_id, step).await? {
+                Ok(added) => new |= added,
+                failed => return Ok(failed),
             }
-            Err(err) => return Ok(Outcome::Failed(format!("{}: {}", step.column(), err.message))),
+        }
+        Ok(Ok(new))
+    };
+    let beside = futures::future::try_join_all(beside.iter().map(|step| import_step(app, job, book_id, step)));
+    let (copy, beside) = futures::future::try_join(copy, beside).await?;
+    for outcome in std::iter::once(copy).chain(beside) {
+        match outcome {
+            Ok(added) => new |= added,
+            Err(reason) => return Ok(Outcome::Failed(reason)),
         }
     }
     Ok(if new { Outcome::Imported } else { Outcome::Skipped })
+}
+
+/// Sends one step: whether it added anything, or why the file's row is refused.
+async fn import_step(app: &AppState, job: &Job, book_id: Uuid, step: &Step) -> Result<Result<bool, String>, Stopped> {
+    let key = format!("{book_id}:{}", step.key());
+    match step.send(app, meta(job, &key, true), book_id).await {
+        Ok(accepted) => Ok(Ok(!accepted.event_ids.is_empty() && accepted.position > job.stream_position as u64)),
+        // Something of the reader's that the file would add twice (a review written since).
+        Err(err) if err.code == Code::AlreadyExists => Ok(Ok(false)),
+        Err(err) if err.is_transient() => Err(Stopped::Unavailable(err.message)),
+        Err(err) => Ok(Err(format!("{}: {}", step.column(), err.message))),
+    }
 }
 
 /// The catalog's book for a row: by ISBN-13, then ISBN-10 (both kept as ISBN-13), then by
@@ -530,6 +550,12 @@ impl Step {
             Step::Rate { quarters } => format!("rate:{quarters}"),
             Step::Review { body, spoiler, on } => format!("review:{spoiler}:{on}:{body}"),
         }
+    }
+
+    /// Whether the step is on the reader's copy of the book (shelves, reading), not on their
+    /// rating or review.
+    fn is_on_the_copy(&self) -> bool {
+        !matches!(self, Step::Rate { .. } | Step::Review { .. })
     }
 
     /// The file's column a refusal of this step is about.

@@ -344,13 +344,20 @@ impl EventStore {
     }
 
     /// Whether the aggregate has any event: how one service checks another's aggregate exists.
+    /// Asked by a direct get (not a JetStream API request, which the server handles in one
+    /// queue), and remembered once true.
     pub async fn exists(&self, aggregate: &Aggregate) -> Result<bool, StoreError> {
         let subject = self.subject(aggregate);
         let existing = || self.existing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if existing().get(&subject).is_some() {
             return Ok(true);
         }
-        let exists = self.last_position_of(&subject).await? > 0;
+        // Any server holding the stream answers a direct get; one that has the message is right
+        // (no server has a message the leader lacks), one that has not may lag: the leader says.
+        let exists = match self.stream.direct_get_last_for_subject(subject.as_str()).await {
+            Ok(_) => true,
+            Err(_) => self.last_position_of(&subject).await? > 0,
+        };
         if exists {
             existing().put(subject, ());
         }

@@ -14,6 +14,12 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::{DatabaseConfig, NatsConfig};
 
+/// Every process linking the runtime (each service, the tests and the benches) allocates with
+/// mimalloc: a profile of the import through the whole stack spent a quarter of its CPU in
+/// glibc's malloc and free (many small, short-lived allocations across threads).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

@@ -1,7 +1,7 @@
 //! The servers as `make run` and `make test` start them, and the processes meeting them down.
 
 use std::{
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::Duration,
 };
@@ -15,7 +15,10 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new() -> Self {
-        Self(std::env::temp_dir().join(format!("readstream-servers-{}", uuid::Uuid::new_v4().simple())))
+        let dir = std::env::temp_dir().join(format!("readstream-servers-{}", uuid::Uuid::new_v4().simple()));
+        // Made here for the processes' logs (a failure shows when one is written).
+        let _ = std::fs::create_dir_all(&dir);
+        Self(dir)
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -71,12 +74,14 @@ async fn make_runs_nats_fsyncing_every_write_before_it_acknowledges_it() -> anyh
 
 /// A service binary started with these servers' URLs, in a namespace of its own, answering
 /// health probes on `health_port`.
+/// Starts `process`, its log (stderr) written to `log`.
 fn start(
     process: &str,
     nats_url: &str,
     database_url: &str,
     namespace: &str,
     health_port: u16,
+    log: &Path,
 ) -> anyhow::Result<Child> {
     Ok(Command::new(bin_dir()?.join(format!("readstream-{process}")))
         .env("HEALTH_ADDR", format!("127.0.0.1:{health_port}"))
@@ -85,8 +90,18 @@ fn start(
         .env("READSTREAM_NAMESPACE", namespace)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(log)?)
         .spawn()?)
+}
+
+/// Waits until `log` says `what`.
+fn logged(log: &Path, what: &str, bound: Duration) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + bound;
+    while !std::fs::read_to_string(log)?.contains(what) {
+        anyhow::ensure!(std::time::Instant::now() < deadline, "{log:?} did not say {what:?} within {bound:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
 }
 
 /// Whether `process` answers readiness probes within `bound`.
@@ -127,9 +142,13 @@ fn processes_started_before_nats_and_postgres_wait_for_them_and_become_ready() -
     let database_url = format!("postgres://postgres@127.0.0.1:{pg_port}/postgres");
     let namespace = format!("t{}", uuid::Uuid::new_v4().simple());
     let (projector_health, ratings_health) = (free_port()?, free_port()?);
-    let projector = start("projector", &nats_url, &database_url, &namespace, projector_health)?;
-    let mut ratings = start("ratings", &nats_url, &database_url, &namespace, ratings_health)?;
-    std::thread::sleep(Duration::from_secs(2));
+    let (projector_log, ratings_log) = (scratch.path("projector.log"), scratch.path("ratings.log"));
+    let projector = start("projector", &nats_url, &database_url, &namespace, projector_health, &projector_log)?;
+    let mut ratings = start("ratings", &nats_url, &database_url, &namespace, ratings_health, &ratings_log)?;
+    // Each has tried a server, found it out of reach, and is waiting to try again.
+    let retrying = "cannot reach the server yet; trying again";
+    logged(&ratings_log, retrying, Duration::from_secs(30))?;
+    logged(&projector_log, retrying, Duration::from_secs(30))?;
     anyhow::ensure!(ratings.try_wait()?.is_none(), "the ratings service exited while NATS was down");
     // Alive, and saying why it is not ready.
     assert_eq!(probe(ratings_health, "/healthz")?, (200, "ok\n".to_owned()));

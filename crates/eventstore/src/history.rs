@@ -34,8 +34,8 @@ const TURNS: usize = 1_024;
 
 #[derive(Default)]
 pub(crate) struct History {
-    pub messages: Vec<Stored>,
-    /// Where each command's message is in `messages`, as far as `index` went.
+    messages: Vec<Stored>,
+    /// Where each command's message is in `messages`.
     commands: HashMap<Uuid, usize>,
     /// Each decider's state (by its type), and how many of `messages` it has folded.
     states: HashMap<TypeId, (Box<dyn Any + Send>, usize)>,
@@ -44,13 +44,23 @@ pub(crate) struct History {
 }
 
 impl History {
+    pub fn messages(&self) -> &[Stored] {
+        &self.messages
+    }
+
     pub fn last_position(&self) -> u64 {
         self.messages.last().map_or(0, |stored| stored.position)
     }
 
-    /// The message of a command, once `index` saw it.
+    /// The message of a command.
     pub fn of_command(&self, command_id: Uuid) -> Option<&Stored> {
         self.commands.get(&command_id).and_then(|&at| self.messages.get(at))
+    }
+
+    /// Adds the aggregate's next message (each holds one command).
+    pub fn push(&mut self, stored: Stored) {
+        self.commands.insert(stored.envelope.meta.command_id, self.messages.len());
+        self.messages.push(stored);
     }
 
     /// Calls `f` with the decider's state after every message: the one kept from the last
@@ -65,13 +75,6 @@ impl History {
         let decided = f(&state);
         self.states.insert(TypeId::of::<D>(), (Box::new(state), self.messages.len()));
         decided
-    }
-
-    /// Notes where the messages added since the last call are (one command id per message).
-    pub fn index(&mut self) {
-        for (at, stored) in self.messages.iter().enumerate().skip(self.commands.len()) {
-            self.commands.insert(stored.envelope.meta.command_id, at);
-        }
     }
 }
 

@@ -405,7 +405,7 @@ impl EventStore {
     where
         F: FnMut(&[Stored]) -> Result<Vec<Event>, Rejection>,
     {
-        self.execute_with(aggregate, meta, |history| decide(&history.messages)).await
+        self.execute_with(aggregate, meta, |history| decide(history.messages())).await
     }
 
     async fn execute_with<F>(
@@ -439,7 +439,6 @@ impl EventStore {
     where
         F: FnMut(&mut history::History) -> Result<Vec<Event>, Rejection>,
     {
-        history.index();
         let mut confirmed = false;
         for _ in 0..MAX_ATTEMPTS {
             if let Some(earlier) = history.of_command(meta.command_id) {
@@ -453,8 +452,7 @@ impl EventStore {
                 _ if !confirmed => {
                     confirmed = self.last_position_of(subject).await? == last;
                     if !confirmed {
-                        self.read_after(subject, last, &mut history.messages).await?;
-                        history.index();
+                        self.catch_up(subject, history).await?;
                     }
                     continue;
                 }
@@ -467,10 +465,7 @@ impl EventStore {
                     let event_ids = envelope.events.iter().map(|e| e.id).collect();
                     // Kept as a read would give it back.
                     match Envelope::try_from(pb::Envelope::from(&envelope)) {
-                        Ok(envelope) => {
-                            history.messages.push(Stored { position, envelope });
-                            history.index();
-                        }
+                        Ok(envelope) => history.push(Stored { position, envelope }),
                         Err(_) => *history = history::History::default(),
                     }
                     return Ok(Ok(Accepted { position, event_ids }));
@@ -478,8 +473,7 @@ impl EventStore {
                 // The same command id was stored meanwhile (the read finds it), someone else
                 // appended first, or (NATS 2.12) our own earlier try was stored.
                 Ok(Appended::Duplicate(_)) | Err(StoreError::WrongExpectedPosition { .. }) => {
-                    self.read_after(subject, last, &mut history.messages).await?;
-                    history.index();
+                    self.catch_up(subject, history).await?;
                     confirmed = false;
                 }
                 Err(StoreError::ReaderDeleted(_)) => {
@@ -489,6 +483,14 @@ impl EventStore {
             }
         }
         Err(StoreError::Contention { subject: subject.to_owned() })
+    }
+
+    /// Adds what was appended to the subject after the history's last message.
+    async fn catch_up(&self, subject: &str, history: &mut history::History) -> Result<(), StoreError> {
+        let mut added = Vec::new();
+        self.read_after(subject, history.last_position(), &mut added).await?;
+        added.into_iter().for_each(|stored| history.push(stored));
+        Ok(())
     }
 
     /// The position of the subject's last message (0 when it has none), asked of the stream

@@ -9,7 +9,7 @@
 
 pub mod formats;
 
-use std::{io::Read, sync::Arc, time::Duration};
+use std::{collections::HashMap, io::Read, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use futures::{StreamExt as _, TryStreamExt as _};
@@ -305,10 +305,11 @@ async fn save(app: &AppState, job: &mut Job, rows: Vec<Result<LibraryRow, format
         Err(err) => err.row as i32,
     });
     let job_ref = &*job;
+    let known = &books_by_isbn(&app.pool, &rows).await?;
     let outcomes: Vec<(u32, Outcome)> = futures::stream::iter(rows)
         .map(|row| async move {
             match row {
-                Ok(row) => Ok::<_, Stopped>((row.row, import_row(app, job_ref, &row).await?)),
+                Ok(row) => Ok::<_, Stopped>((row.row, import_row(app, job_ref, known, &row).await?)),
                 Err(err) => Ok((err.row, Outcome::Failed(err.reason))),
             }
         })
@@ -414,16 +415,25 @@ fn meta(job: &Job, key: &str, marked: bool) -> pb::CommandMeta {
 /// One row: its book found (or added), then the reader's steps, each its own command. The
 /// steps on the reader's copy go one after another, in the order they happened; the rating
 /// and the review, each an aggregate of its own, go beside them.
-async fn import_row(app: &AppState, job: &Job, row: &LibraryRow) -> Result<Outcome, Stopped> {
+async fn import_row(
+    app: &AppState,
+    job: &Job,
+    known: &HashMap<String, Uuid>,
+    row: &LibraryRow,
+) -> Result<Outcome, Stopped> {
     let mut new = false;
-    let book_id = match find_book(&app.pool, row).await? {
+    let by_isbn = row.isbns.iter().find_map(|isbn| known.get(&isbn.to_string()).copied());
+    let book_id = match by_isbn {
         Some(book_id) => book_id,
-        None => match import_book(app, job, row).await? {
-            Ok((book_id, added)) => {
-                new |= added;
-                book_id
-            }
-            Err(reason) => return Ok(Outcome::Failed(reason)),
+        None => match find_book(&app.pool, row).await? {
+            Some(book_id) => book_id,
+            None => match import_book(app, job, row).await? {
+                Ok((book_id, added)) => {
+                    new |= added;
+                    book_id
+                }
+                Err(reason) => return Ok(Outcome::Failed(reason)),
+            },
         },
     };
     let (on_the_copy, beside): (Vec<Step>, Vec<Step>) = steps(row).into_iter().partition(Step::is_on_the_copy);
@@ -458,6 +468,20 @@ async fn import_step(app: &AppState, job: &Job, book_id: Uuid, step: &Step) -> R
         Err(err) if err.is_transient() => Err(Stopped::Unavailable(err.message)),
         Err(err) => Ok(Err(format!("{}: {}", step.column(), err.message))),
     }
+}
+
+/// The catalog's books the ISBNs of a batch's rows name, by ISBN: one query for the batch
+/// instead of one per row (most rows of a library name a book the catalog has).
+async fn books_by_isbn(
+    pool: &PgPool,
+    rows: &[Result<LibraryRow, formats::RowError>],
+) -> Result<HashMap<String, Uuid>, sqlx::Error> {
+    let isbns: Vec<String> = rows.iter().flatten().flat_map(|row| row.isbns.iter().map(Isbn::to_string)).collect();
+    if isbns.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found = sqlx::query!("SELECT isbn, book_id FROM editions WHERE isbn = ANY($1)", &isbns).fetch_all(pool).await?;
+    Ok(found.into_iter().map(|edition| (edition.isbn, edition.book_id)).collect())
 }
 
 /// The catalog's book for a row: by ISBN-13, then ISBN-10 (both kept as ISBN-13), then by

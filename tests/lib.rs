@@ -375,6 +375,36 @@ pub mod bench {
         }
     }
 
+    /// This process's resident memory now, in bytes.
+    pub fn resident() -> u64 {
+        status_kb("VmRSS:") * 1024
+    }
+
+    /// The most resident memory this process has held, in bytes.
+    pub fn peak_resident() -> u64 {
+        status_kb("VmHWM:") * 1024
+    }
+
+    fn status_kb(field: &str) -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field))
+            .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    }
+
+    /// The CPU time this process has used so far (user and system), in seconds.
+    pub fn cpu_seconds() -> f64 {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        // The fields after the command's name (which may hold spaces) in parentheses; utime
+        // and stime are the 14th and 15th fields, in clock ticks of 1/100 s.
+        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i).and_then(|field| field.parse::<u64>().ok()).unwrap_or(0);
+        (ticks(11) + ticks(12)) as f64 / 100.0
+    }
+
     /// The `p` quantile (0 to 1) of sorted timings.
     pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
         sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]

@@ -11,7 +11,10 @@
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt as _, TryStreamExt as _};
-use readstream_e2e::{bench::arg, System};
+use readstream_e2e::{
+    bench::{arg, resident},
+    System,
+};
 use readstream_testkit::graphql::GraphQl;
 use serde_json::{json, Value};
 
@@ -23,16 +26,6 @@ fn isbn(n: u64) -> String {
     let sum: u32 =
         body.chars().filter_map(|c| c.to_digit(10)).enumerate().map(|(i, d)| if i % 2 == 0 { d } else { d * 3 }).sum();
     format!("{body}{}", (10 - sum % 10) % 10)
-}
-
-/// The process's resident memory now, in bytes.
-fn resident() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
 }
 
 async fn mutate(client: &GraphQl, query: &str, variables: Value) -> anyhow::Result<Value> {

@@ -19,6 +19,7 @@ pub mod export;
 pub mod graphql;
 pub mod import;
 pub mod limits;
+pub mod live;
 pub mod merges;
 pub mod positions;
 pub mod sessions;
@@ -108,6 +109,8 @@ pub struct AppState {
     pub command_timeout: Duration,
     pub limits: Arc<Limits>,
     pub sockets: websocket::OpenSockets,
+    /// The live subjects subscriptions follow, one NATS subscription each.
+    pub live: live::Live,
     /// Wakes the import worker when a job is queued.
     pub imports: Arc<tokio::sync::Notify>,
 }
@@ -145,6 +148,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
     let (nats, store) = config.nats.event_store(&shutdown).await?;
     let timeout = Duration::from_millis(config.read_your_writes_timeout_ms);
     let positions = Positions::start(&nats, &config.nats.namespace, pool.clone(), timeout, shutdown.clone()).await?;
+    let live = live::Live::new(nats.clone());
     let app = AppState {
         pool,
         nats,
@@ -155,6 +159,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
         command_timeout: Duration::from_millis(config.command_timeout_ms),
         limits: Arc::new(Limits::new(config.limits.clone())),
         sockets: websocket::OpenSockets::new(shutdown.clone()),
+        live,
         imports: Arc::new(tokio::sync::Notify::new()),
     };
     tokio::spawn(import::work(app.clone(), app.imports.clone(), shutdown.clone()));

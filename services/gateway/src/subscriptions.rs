@@ -6,9 +6,13 @@
 use std::sync::Arc;
 
 use async_graphql::Context;
+use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use prost::Message;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{
+    broadcast::{self, error::RecvError},
+    OwnedSemaphorePermit, Semaphore,
+};
 
 use crate::{error::ApiError, AppState};
 
@@ -22,9 +26,18 @@ impl Places {
     }
 }
 
+/// The payloads of one live subject, from `Live::follow`.
+type Updates = std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, Lagged>> + Send>>;
+
+const FELL_BEHIND: &str = "this subscription fell behind and updates were dropped: subscribe again with `since` \
+                           set to the last position received";
+
+/// Some updates were dropped: the client read them slower than they came.
+struct Lagged;
+
 /// Subscriptions to live subjects, made before the snapshot is read.
 pub struct Subscribed {
-    updates: futures::stream::SelectAll<async_nats::Subscriber>,
+    updates: futures::stream::SelectAll<Updates>,
     /// This subscription's place on its WebSocket, freed when the stream ends or is stopped.
     place: Option<OwnedSemaphorePermit>,
 }
@@ -43,10 +56,19 @@ pub async fn subscribe(ctx: &Context<'_>, subjects: impl IntoIterator<Item = Str
     let app = ctx.data_unchecked::<AppState>();
     let mut updates = Vec::new();
     for subject in subjects {
-        updates.push(app.nats.subscribe(subject).await.map_err(ApiError::unavailable)?);
+        updates.push(payloads(app.live.follow(&subject).await.map_err(ApiError::unavailable)?));
     }
-    app.nats.flush().await.map_err(ApiError::unavailable)?;
     Ok(Subscribed { updates: futures::stream::select_all(updates), place })
+}
+
+fn payloads(receiver: broadcast::Receiver<Bytes>) -> Updates {
+    Box::pin(futures::stream::unfold(receiver, |mut receiver| async move {
+        match receiver.recv().await {
+            Ok(payload) => Some((Ok(payload), receiver)),
+            Err(RecvError::Lagged(_)) => Some((Err(Lagged), receiver)),
+            Err(RecvError::Closed) => None,
+        }
+    }))
 }
 
 /// What a `since` read replays: at most `max` items (the read asks for one more, to know).
@@ -73,7 +95,8 @@ impl Subscribed {
     /// `replay` first, then each update (decoded as `M`) whose `key` is after `seen`, turned
     /// into an item by `item` (`None` drops it: gone since, or not for this client). An update
     /// that does not decode is dropped; the next snapshot is right regardless. A replay cut
-    /// short ends with `LIMIT_EXCEEDED` instead: the client subscribes again from its last item.
+    /// short ends with `LIMIT_EXCEEDED` instead, and so does a subscription whose client read
+    /// so slowly that updates were dropped: the client subscribes again from its last item.
     pub fn after<M, K, T, F, Fut>(
         self,
         replay: Replay<T>,
@@ -99,15 +122,23 @@ impl Subscribed {
             });
             return replayed.chain(end).left_stream();
         }
-        let updates = self.updates.filter_map(move |message| {
+        // Ends right after the update that says updates were dropped.
+        let updates = futures::stream::unfold(Some(self.updates), |updates| async move {
+            let mut updates = updates?;
+            let payload = updates.next().await?;
+            let more = payload.is_ok().then_some(updates);
+            Some((payload, more))
+        });
+        let updates = updates.filter_map(move |payload| {
             let _place = &place;
-            let update =
-                M::decode(message.payload).ok().filter(|update| seen.as_ref().is_none_or(|seen| key(update) > *seen));
-            let item = update.map(&item);
+            let update = payload.map(|payload| {
+                M::decode(payload).ok().filter(|update| seen.as_ref().is_none_or(|seen| key(update) > *seen)).map(&item)
+            });
             async move {
-                match item {
-                    Some(item) => item.await.map(Ok),
-                    None => None,
+                match update {
+                    Ok(Some(item)) => item.await.map(Ok),
+                    Ok(None) => None,
+                    Err(Lagged) => Some(Err(ApiError::limit_exceeded(FELL_BEHIND).into())),
                 }
             }
         });
@@ -117,6 +148,8 @@ impl Subscribed {
 
 #[cfg(test)]
 mod tests {
+    use readstream_contracts::proto::live::v1 as live;
+
     use super::*;
 
     #[test]
@@ -125,5 +158,25 @@ mod tests {
         assert_eq!((cut.items, cut.cut_short), (vec![1, 2], true));
         let whole = Replay::of(vec![1, 2], 2);
         assert_eq!((whole.items, whole.cut_short), (vec![1, 2], false));
+    }
+
+    #[tokio::test]
+    async fn a_subscription_that_fell_behind_ends_with_limit_exceeded_instead_of_skipping_updates() {
+        let (publish, receiver) = broadcast::channel(2);
+        for rows_done in 1..=3 {
+            publish.send(Bytes::from(live::ImportProgressed { rows_done }.encode_to_vec())).expect("followed");
+        }
+        let subscribed = Subscribed { updates: futures::stream::select_all([payloads(receiver)]), place: None };
+        let rows = |update: &live::ImportProgressed| update.rows_done;
+        let items: Vec<_> = subscribed
+            .after(Replay::of(vec![], 0), None, rows, |update| async move { Some(update.rows_done) })
+            .collect()
+            .await;
+        assert_eq!(items.len(), 1, "the subscription ends at once, though later updates are there: {items:?}");
+        let code =
+            items[0].as_ref().expect_err("the update that fell behind").extensions.as_ref().and_then(|e| e.get("code"));
+        assert_eq!(code, Some(&async_graphql::Value::from("LIMIT_EXCEEDED")));
+        // Kept open, so nothing but the lag ends it.
+        drop(publish);
     }
 }

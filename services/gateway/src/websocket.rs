@@ -28,6 +28,9 @@ use crate::{
     refusal, subscriptions, Shared,
 };
 
+/// What a WebSocket reads at most at once.
+const WS_READ_BUFFER_BYTES: usize = 4 << 10;
+
 /// The open WebSockets: axum's graceful shutdown lets go of a connection once it is upgraded,
 /// so the gateway closes these itself.
 #[derive(Clone)]
@@ -75,6 +78,10 @@ pub async fn upgrade(
     let tokens = app.tokens.clone();
     let (open, going_away) = (app.sockets.tracker.token(), app.sockets.shutdown.clone());
     upgrade
+        // tungstenite zero-fills its whole read buffer before each read: at its default of
+        // 128 KiB that made every idle socket hold 128 KiB. Client messages are small; a larger
+        // one grows the buffer for as long as it is read.
+        .read_buffer_size(WS_READ_BUFFER_BYTES)
         .max_message_size(config.ws_max_message_bytes)
         .max_frame_size(config.ws_max_message_bytes)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)

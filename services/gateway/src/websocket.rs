@@ -29,7 +29,7 @@ use crate::{
 };
 
 /// What a WebSocket reads at most at once.
-const WS_READ_BUFFER_BYTES: usize = 4 << 10;
+const WS_READ_BUFFER_BYTES: usize = 1 << 10;
 
 /// The open WebSockets: axum's graceful shutdown lets go of a connection once it is upgraded,
 /// so the gateway closes these itself.
@@ -75,7 +75,8 @@ pub async fn upgrade(
     let init_timeout = Duration::from_millis(config.ws_init_timeout_ms);
     let subscriptions = subscriptions::Places::new(config.ws_max_subscriptions);
     let (signed_in, viewer) = oneshot::channel::<Option<Viewer>>();
-    let tokens = app.tokens.clone();
+    // What the socket holds for as long as it is open, rather than the whole `AppState`.
+    let (tokens, signing_in) = (app.tokens.clone(), app.tokens.clone());
     let (open, going_away) = (app.sockets.tracker.token(), app.sockets.shutdown.clone());
     upgrade
         // tungstenite zero-fills its whole read buffer before each read: at its default of
@@ -95,7 +96,7 @@ pub async fn upgrade(
                     let authorization = ["Authorization", "authorization"]
                         .iter()
                         .find_map(|key| payload.get(key).and_then(|v| v.as_str()));
-                    let viewer = app.tokens.from_authorization(authorization).map_err(async_graphql::Error::from)?;
+                    let viewer = signing_in.from_authorization(authorization).map_err(async_graphql::Error::from)?;
                     if let Some(viewer) = viewer {
                         data.insert(viewer);
                     }

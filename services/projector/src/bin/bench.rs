@@ -2,10 +2,17 @@
 //! prints events/s beside a baseline measured in the same run: one `INSERT … ON CONFLICT` per
 //! event in its own transaction, as ORM-based backends do.
 //!
-//! Usage: readstream-projector-bench [--events N] [--baseline-events M]
+//! Then the projection lag: `BookRated` events published at `--lag-rate` per second (5,000)
+//! for `--lag-seconds` (60) into a fresh stream while the whole projector runs, each timed
+//! from its publish to the ratings projection's notice that it has applied it (p50/p99/max).
+//!
+//! Usage: readstream-projector-bench [--events N] [--baseline-events M] [--lag-rate N] [--lag-seconds N]
 //! Needs NATS_URL and DATABASE_URL (a server where it may create databases).
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
 
 use anyhow::Context as _;
 use async_nats::jetstream::{
@@ -47,31 +54,34 @@ fn stars(i: u64) -> u8 {
     [5, 4, 4, 5, 3, 4, 2, 5, 4, 1][(i.wrapping_mul(2_654_435_761) % 10) as usize]
 }
 
+/// The `i`th event of a bench: a rating by reader `i + 1`, published with its ack to await.
+async fn publish_one(store: &EventStore, i: u64) -> anyhow::Result<async_nats::jetstream::context::PublishAckFuture> {
+    let reader_id = Uuid::from_u128(u128::from(i) + 1);
+    let command_id = Uuid::now_v7();
+    let meta = Metadata {
+        occurred_at: Utc::now(),
+        actor: Some(reader_id),
+        command_id,
+        correlation_id: command_id,
+        import_job: None,
+    };
+    let event = Event::Ratings(RatingsEvent::BookRated {
+        reader_id,
+        book_id: book(i),
+        stars: Stars::whole(stars(i)).context("1 to 5 stars")?,
+        previous_stars: None,
+    });
+    let envelope = Envelope::new(meta, vec![event]);
+    let subject = store.subject(&ratings::rating(reader_id, book(i)));
+    let message = PublishMessage::build().payload(Bytes::from(envelope.encode())).message_id(command_id.to_string());
+    Ok(store.jetstream().send_publish(subject, message).await?)
+}
+
 async fn publish(store: &EventStore, events: u64) -> anyhow::Result<u64> {
     let mut acks = FuturesUnordered::new();
     let mut last = 0;
     for i in 0..events {
-        let reader_id = Uuid::from_u128(u128::from(i) + 1);
-        let command_id = Uuid::now_v7();
-        let meta = Metadata {
-            occurred_at: Utc::now(),
-            actor: Some(reader_id),
-            command_id,
-            correlation_id: command_id,
-            import_job: None,
-        };
-        let event = Event::Ratings(RatingsEvent::BookRated {
-            reader_id,
-            book_id: book(i),
-            stars: Stars::whole(stars(i)).context("1 to 5 stars")?,
-            previous_stars: None,
-        });
-        let envelope = Envelope::new(meta, vec![event]);
-        let subject = store.subject(&ratings::rating(reader_id, book(i)));
-        let message =
-            PublishMessage::build().payload(Bytes::from(envelope.encode())).message_id(command_id.to_string());
-        let ack = store.jetstream().send_publish(subject, message).await?;
-        acks.push(std::future::IntoFuture::into_future(ack));
+        acks.push(std::future::IntoFuture::into_future(publish_one(store, i).await?));
         // Below the client's 5,000 unacknowledged publishes, past which `send_publish` waits.
         while acks.len() >= 4_000 {
             if let Some(ack) = acks.next().await {
@@ -163,6 +173,107 @@ async fn baseline(store: &EventStore, database_url: &str, events: u64) -> anyhow
     Ok(started.elapsed())
 }
 
+/// Publishes `per_second` events a second for `seconds` into `store` (a fresh stream) while the
+/// whole projector runs over `database_url`; each event's time from its publish to the ratings
+/// projection's notice of a position at or past it, sorted, and the process's CPU seconds.
+async fn lag(
+    store: &EventStore,
+    client: &async_nats::Client,
+    database_url: &str,
+    per_second: u64,
+    seconds: u64,
+) -> anyhow::Result<(Vec<Duration>, f64)> {
+    let mut notices = client.subscribe(projection_position(store.namespace(), ReadModel::Ratings)).await?;
+    client.flush().await?;
+    let applied = Arc::new(Mutex::new(Vec::<(u64, Instant)>::new()));
+    let noting = tokio::spawn({
+        let applied = applied.clone();
+        async move {
+            while let Some(notice) = notices.next().await {
+                if let Ok(notice) = live::ProjectionPosition::decode(notice.payload) {
+                    applied.lock().unwrap_or_else(PoisonError::into_inner).push((notice.position, Instant::now()));
+                }
+            }
+        }
+    });
+    let applied_up_to = |position: u64| {
+        let applied = applied.clone();
+        async move {
+            while applied.lock().unwrap_or_else(PoisonError::into_inner).last().is_none_or(|(at, _)| *at < position) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    let shutdown = CancellationToken::new();
+    let config = readstream_projector::Config {
+        nats: readstream_runtime::NatsConfig::new(std::env::var("NATS_URL")?, store.namespace()),
+        database: DatabaseConfig::new(database_url),
+        health: readstream_runtime::health::HealthConfig { health_addr: None },
+        rebuild: Vec::new(),
+        feed_fanout_limit: 10_000,
+    };
+    let projector = tokio::spawn(readstream_projector::run(config, shutdown.clone()));
+    // The projector has started once it has applied a first event.
+    let first = publish_one(store, 0).await?.await?.sequence;
+    let pool = sqlx::PgPool::connect(database_url).await?;
+    while sqlx::query_scalar::<_, i64>(
+        "SELECT coalesce(max(position), 0) FROM projection_checkpoints WHERE name = 'ratings'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap_or(0)
+        < first as i64
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // 100 ticks a second, each publishing its share, so the rate is even within the second.
+    let per_tick = per_second / 100;
+    let cpu = cpu_seconds();
+    let mut ticks = tokio::time::interval(Duration::from_millis(10));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    // Each acknowledgement is awaited on its own task, so none holds back the next publish.
+    let mut acks = Vec::with_capacity((per_tick * seconds * 100) as usize);
+    for tick in 0..seconds * 100 {
+        ticks.tick().await;
+        for n in 0..per_tick {
+            let sent = Instant::now();
+            let ack = publish_one(store, 1 + tick * per_tick + n).await?;
+            acks.push(tokio::spawn(async move { anyhow::Ok((ack.await?.sequence, sent)) }));
+        }
+    }
+    let mut published = Vec::with_capacity(acks.len());
+    for ack in acks {
+        published.push(ack.await??);
+    }
+    let last = published.iter().map(|(sequence, _)| *sequence).max().unwrap_or(first);
+    applied_up_to(last).await;
+    let cpu = cpu_seconds() - cpu;
+    shutdown.cancel();
+    projector.await??;
+    noting.abort();
+    let applied = std::mem::take(&mut *applied.lock().unwrap_or_else(PoisonError::into_inner));
+    let mut lags: Vec<Duration> = published
+        .iter()
+        .filter_map(|(sequence, sent)| {
+            let at = applied.partition_point(|(position, _)| position < sequence);
+            applied.get(at).map(|(_, when)| when.saturating_duration_since(*sent))
+        })
+        .collect();
+    anyhow::ensure!(lags.len() == published.len(), "{} events never reported applied", published.len() - lags.len());
+    lags.sort();
+    Ok((lags, cpu))
+}
+
+/// The CPU time this process has used so far (user and system), in seconds.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|field| field.parse::<u64>().ok()).unwrap_or(0);
+    (ticks(11) + ticks(12)) as f64 / 100.0
+}
+
 fn rate(events: u64, elapsed: Duration) -> f64 {
     events as f64 / elapsed.as_secs_f64()
 }
@@ -195,5 +306,19 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("baseline            {baseline_events:>9} events  {:>8.1} s  {theirs:>10.0} events/s  (one INSERT … ON CONFLICT per event)", base.as_secs_f64());
     println!("speed-up            {:.1}x", ours / theirs);
+
+    let lag_namespace = format!("benchlag{run_id}");
+    let lag_store = EventStore::connect(client.clone(), &lag_namespace, StreamSettings::default()).await?;
+    let lag_database = fresh_database(&admin_url, &format!("bench_lag_{run_id}")).await?;
+    let (per_second, seconds) = (arg("--lag-rate", 5_000)?, arg("--lag-seconds", 60)?);
+    let (lags, cpu) = lag(&lag_store, &client, &lag_database, per_second, seconds).await?;
+    let ms = |p: f64| lags[((lags.len() as f64 * p).ceil() as usize).clamp(1, lags.len()) - 1].as_secs_f64() * 1e3;
+    println!(
+        "projection lag      {per_second} events/s for {seconds} s: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms from publish to applied (target p99 ≤ 100 ms); {:.0}% CPU (publisher and projector)",
+        ms(0.5),
+        ms(0.99),
+        ms(1.0),
+        cpu / seconds as f64 * 100.0
+    );
     Ok(())
 }

@@ -17,9 +17,9 @@ test:
 faults:
 	deploy/local/faults.sh $(ARGS)
 
-## bench: projection replay (1,000,000 events) beside a per-event baseline; reviews page (10 vs 1,000,000 reviews); feed page and write amplification
+## bench: every benchmark against durable servers (the README lists them); QUICK=1 runs each on less data in a few minutes
 bench:
-	deploy/local/bench.sh $(ARGS)
+	deploy/local/bench.sh $(if $(QUICK),--quick) $(ARGS)
 
 ## lint: formatting and clippy, warnings are errors
 lint:

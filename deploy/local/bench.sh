@@ -1,48 +1,69 @@
 #!/usr/bin/env bash
 # `make bench`: release builds, then on fresh NATS and Postgres (durable, fsync on, as in
 # production):
-#   1. the projection replay of 1,000,000 BookRated events beside a per-event baseline;
+#   1. the projection replay of 1,000,000 BookRated events beside a per-event baseline, then
+#      the projection lag at 5,000 events/s for a minute (on the default-sync NATS);
 #   2. the first page of a book's reviews, 10 reviews beside 1,000,000, p50/p99;
 #   3. a feed page for viewers following 10, 500 and 5,000 readers, and the rows one rating
 #      writes for authors with 10, 10,000 and 1,000,000 followers;
 #   4. how fast the gateway's limits refuse (rate, width, complexity) beside a served request;
 #   5. a library import: 10,000 rows of books in the catalog (rows/s), and the memory of one of
 #      100,000 rows;
-#   6. ingest: rating commands/s on new aggregates and on ones with 1 and 1,000 earlier events,
+#   6. live pushes: 15,000 WebSockets on one gateway, each subscribed to one book, held by a
+#      second process; memory per idle connection and p50/p99 from the mutation to every push;
+#   7. ingest: rating commands/s on new aggregates and on ones with 1 and 1,000 earlier events,
 #      beside raw publishes/s, against NATS with sync_interval: always (make run) and with the
 #      server's default.
-# Arguments go to the replay benchmark (e.g. --events 100000).
+# `--quick` (make bench QUICK=1) runs each on a tenth or less of the data, in a few minutes;
+# its figures show the shape, not the targets. Other arguments go to the replay benchmark
+# (e.g. --events 100000).
 set -euo pipefail
+replay=() reviews=() search=() import=() live=() ingest=()
+if [[ ${1:-} == --quick ]]; then
+    shift
+    replay=(--events 100000 --baseline-events 5000 --lag-seconds 10)
+    reviews=(--reviews 100000)
+    search=(--books 100000)
+    import=(--books 2000 --rows 2000 --memory-rows 20000)
+    live=(--clients 2000 --rounds 3)
+    ingest=(--commands 5000 --publishes 50000)
+fi
 root=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$root"
 source deploy/local/servers.sh
 cargo build --release --locked -p readstream-projector -p readstream-e2e \
     --bin readstream-projector-bench --bin readstream-reviews-bench --bin readstream-feed-bench \
     --bin readstream-limits-bench --bin readstream-ingest-bench --bin readstream-search-bench \
-    --bin readstream-import-bench
+    --bin readstream-import-bench --bin readstream-live-bench
 data=$(mktemp -d /tmp/readstream-bench.XXXXXX)
 trap 'stop_servers; deploy/local/stop-nats.sh "$data/nats-default" >/dev/null 2>&1 || true; rm -rf "$data"' EXIT
 unset NATS_URL DATABASE_URL
 start_servers "$data" "$(deploy/local/free-port.sh)" "$(deploy/local/free-port.sh)"
 export DATABASE_URL=$DATABASE_ADMIN_URL
+# A second NATS with the server's default sync: the ingest bench's comparison, and the
+# projection lag's stream (its appends then keep up with the rate, so the lag is the projector's).
+NATS_URL_DEFAULT_SYNC=$(deploy/local/start-nats.sh "$data/nats-default" "$(deploy/local/free-port.sh)" --throwaway | tail -n 1)
+export NATS_URL_DEFAULT_SYNC
 echo "== projection replay"
-target/release/readstream-projector-bench "$@"
+target/release/readstream-projector-bench "${replay[@]}" "$@"
 echo
 echo "== reviews page"
-target/release/readstream-reviews-bench
+target/release/readstream-reviews-bench "${reviews[@]}"
 echo
 echo "== feed"
 target/release/readstream-feed-bench
 echo
 echo "== search"
-target/release/readstream-search-bench
+target/release/readstream-search-bench "${search[@]}"
 echo
 echo "== import"
-target/release/readstream-import-bench
+target/release/readstream-import-bench "${import[@]}"
 echo
 echo "== limit refusals"
 target/release/readstream-limits-bench
 echo
+echo "== live pushes"
+target/release/readstream-live-bench "${live[@]}"
+echo
 echo "== ingest: commands beside raw publishes, fsync on every write and the default"
-NATS_URL_DEFAULT_SYNC=$(deploy/local/start-nats.sh "$data/nats-default" "$(deploy/local/free-port.sh)" --throwaway | tail -n 1) \
-    target/release/readstream-ingest-bench
+target/release/readstream-ingest-bench "${ingest[@]}"

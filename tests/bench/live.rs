@@ -1,12 +1,18 @@
 //! `make bench`: live pushes to many WebSockets on one gateway. This process runs the whole
 //! stack (command services, projector, gateway) over the NATS and Postgres that `NATS_URL` and
-//! `DATABASE_URL` name; a second process of this binary (`--load`) is the clients: it opens
-//! `--clients` WebSockets, each subscribed to one book's `bookRatingsChanged`, then rates the
-//! book `--rounds` times, one reader after another, and times each push from the mutation's
-//! start to its arrival on every WebSocket. Printed: the gateway process's memory per idle
-//! connection, and the p50/p99/max of the pushes, beside the CPU each process used.
+//! `DATABASE_URL` name; a second process of this binary (`--load <plan>`) is the clients. It
+//! opens `--clients` WebSockets, each with one subscription, then rates books `--rounds` times
+//! and times each push from the mutation's start to its arrival on every WebSocket. What the
+//! sockets follow:
+//!   - by default one book's `bookRatingsChanged`; a reader after another rates the book;
+//!   - with `--feed`, each its own reader's `feed`, every reader following the same
+//!     `--followees` accounts, each with more followers than the fan-out limit (so a live feed
+//!     follows each of them); one of them rates a book each round.
 //!
-//! Usage: readstream-live-bench [--clients N] [--rounds N].
+//! Printed: the gateway process's memory per idle connection, the p50/p99/max of the pushes,
+//! and the CPU of each process. One kind per run, so neither reuses memory the other freed.
+//!
+//! Usage: readstream-live-bench [--feed] [--clients N] [--rounds N] [--followees N].
 
 use std::{
     io::{BufRead as _, BufReader, Write as _},
@@ -22,97 +28,180 @@ use readstream_e2e::{
 };
 use readstream_gateway::limits::LimitsConfig;
 use readstream_testkit::graphql::GraphQl;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use uuid::Uuid;
 
-const SUBSCRIPTION: &str = "subscription($b: ID!) { bookRatingsChanged(bookId: $b) { ratings { count } } }";
 /// WebSockets being opened at once.
 const OPENING_AT_ONCE: usize = 200;
 /// The longest a push may take before the bench counts it lost.
 const PUSH_TIMEOUT: Duration = Duration::from_secs(30);
+const TOKEN_LIFETIME: Duration = Duration::from_secs(3_600);
+
+/// What the clients' process does, written to a file by this one.
+#[derive(Serialize, Deserialize)]
+struct Plan {
+    url: String,
+    subscription: String,
+    variables: Value,
+    /// Where an item's position is (a JSON pointer into its `data`).
+    position: String,
+    /// Whether the subscription sends what is now before any change.
+    snapshot: bool,
+    /// One token per socket; anonymous sockets when empty.
+    viewers: Vec<String>,
+    /// Each round's rater and book.
+    rounds: Vec<(String, String)>,
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if let Some(plan) = std::env::args().skip_while(|a| a != "--load").nth(1) {
+        let plan: Plan = serde_json::from_slice(&std::fs::read(plan)?)?;
+        return load(plan, arg("--clients", 0)? as usize).await;
+    }
     let clients = arg("--clients", 15_000)?;
     let rounds = arg("--rounds", 5)?;
-    if std::env::args().any(|a| a == "--load") {
-        let url = std::env::args().skip_while(|a| a != "--url").nth(1).context("--url")?;
-        let book = std::env::args().skip_while(|a| a != "--book").nth(1).context("--book")?;
-        let tokens: Vec<String> = std::env::args()
-            .skip_while(|a| a != "--tokens")
-            .nth(1)
-            .context("--tokens")?
-            .split(',')
-            .map(str::to_owned)
-            .collect();
-        return load(&url, &book, clients as usize, &tokens).await;
-    }
-    serve(clients, rounds).await
-}
-
-/// The stack, measured while the other process holds its WebSockets and rates the book.
-async fn serve(clients: u64, rounds: u64) -> anyhow::Result<()> {
+    let followees = arg("--followees", 20)?;
     let limits = LimitsConfig { ws_max_connections_per_client: usize::MAX, ..LimitsConfig::without_rate_limits() };
     let system = System::start_with(Options { limits, ..Options::default() }).await?;
+    let books = add_books(&system, rounds).await?;
+    if std::env::args().any(|a| a == "--feed") {
+        feed(&system, books, clients, followees).await?;
+    } else {
+        book(&system, &books[0], clients, rounds).await?;
+    }
+    system.stop().await
+}
+
+async fn book(system: &System, book: &str, clients: u64, rounds: u64) -> anyhow::Result<()> {
+    let raters =
+        (0..rounds).map(|_| system.token_for(Uuid::new_v4(), TOKEN_LIFETIME)).collect::<Result<Vec<_>, _>>()?;
+    let plan = Plan {
+        url: system.base_url.clone(),
+        subscription: "subscription($b: ID!) { bookRatingsChanged(bookId: $b) { position ratings { count } } }".into(),
+        variables: json!({ "b": book }),
+        position: "/bookRatingsChanged/position".into(),
+        snapshot: true,
+        viewers: Vec::new(),
+        rounds: raters.into_iter().map(|rater| (rater, book.to_owned())).collect(),
+    };
+    measure("each subscribed to one book", plan, clients).await
+}
+
+async fn feed(system: &System, books: Vec<String>, clients: u64, followees: u64) -> anyhow::Result<()> {
+    let followed = follow(&system, clients, followees).await?;
+    let viewers =
+        followed.viewers.iter().map(|viewer| system.token_for(*viewer, TOKEN_LIFETIME)).collect::<Result<_, _>>()?;
+    let rater = system.token_for(followed.acting, TOKEN_LIFETIME)?;
+    let plan = Plan {
+        url: system.base_url.clone(),
+        subscription: "subscription { feed { position kind stars } }".into(),
+        variables: json!({}),
+        position: "/feed/position".into(),
+        snapshot: false,
+        viewers,
+        rounds: books.iter().map(|book| (rater.clone(), book.clone())).collect(),
+    };
+    let what = format!("each the feed of a reader following {followees} accounts above the fan-out limit");
+    measure(&what, plan, clients).await
+}
+
+/// `count` books, projected.
+async fn add_books(system: &System, count: u64) -> anyhow::Result<Vec<String>> {
     let librarian = system.librarian().await?;
     let author = librarian
         .request("mutation { addAuthor(input: { name: \"Live Bench Author\" }) { authorId } }", json!({}))
         .await?
         .data()?["addAuthor"]["authorId"]
         .clone();
-    let added = librarian
-        .request(
-            "mutation($a: ID!) { addBook(input: { title: \"Live Bench\", pages: 100, authorIds: [$a] }) { bookId position } }",
-            json!({ "a": author }),
-        )
-        .await?
-        .data()?["addBook"]
-        .clone();
-    let book = added["bookId"].as_str().context("no book id")?.to_owned();
-    // Wait until the book is projected, so every subscription's first item is its snapshot.
-    let position = added["position"].as_u64().context("no position")?;
-    librarian.request_at("query($b: ID!) { book(id: $b) { id } }", json!({ "b": book }), position).await?;
-    let tokens = (0..rounds)
-        .map(|_| system.token_for(uuid::Uuid::new_v4(), Duration::from_secs(3_600)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut books = Vec::new();
+    for n in 0..count {
+        let added = librarian
+            .request(
+                "mutation($t: String!, $a: ID!) { addBook(input: { title: $t, pages: 100, authorIds: [$a] }) { bookId position } }",
+                json!({ "t": format!("Live Bench {n}"), "a": author }),
+            )
+            .await?
+            .data()?["addBook"]
+            .clone();
+        let book = added["bookId"].as_str().context("no book id")?.to_owned();
+        let position = added["position"].as_u64().context("no position")?;
+        librarian.request_at("query($b: ID!) { book(id: $b) { id } }", json!({ "b": book }), position).await?;
+        books.push(book);
+    }
+    Ok(books)
+}
 
+/// Readers and whom they follow, loaded straight into the feed's read model (as a bench of
+/// the live path, not of the follow commands).
+struct Followed {
+    viewers: Vec<Uuid>,
+    /// The followed account that acts.
+    acting: Uuid,
+}
+
+async fn follow(system: &System, clients: u64, followees: u64) -> anyhow::Result<Followed> {
+    let pool = sqlx::PgPool::connect(&system.database_url).await?;
+    let viewers: Vec<Uuid> = (0..clients).map(|_| Uuid::new_v4()).collect();
+    let accounts: Vec<Uuid> = (0..followees.max(1)).map(|_| Uuid::new_v4()).collect();
+    for account in &accounts {
+        sqlx::query("INSERT INTO feed_follows (followee_id, follower_id) SELECT $1, * FROM UNNEST($2::uuid[])")
+            .bind(account)
+            .bind(&viewers)
+            .execute(&pool)
+            .await?;
+        sqlx::query("INSERT INTO feed_follower_counts (reader_id, followers, merged_on_read) VALUES ($1, $2, true)")
+            .bind(account)
+            .bind(clients as i64)
+            .execute(&pool)
+            .await?;
+    }
+    Ok(Followed { viewers, acting: accounts[0] })
+}
+
+/// Runs `plan` in a clients' process and prints what it measured.
+async fn measure(what: &str, plan: Plan, clients: u64) -> anyhow::Result<()> {
+    let rounds = plan.rounds.len();
+    let file = std::env::temp_dir().join(format!("readstream-live-bench-{}.json", Uuid::new_v4().simple()));
+    std::fs::write(&file, serde_json::to_vec(&plan)?)?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle = resident();
     let mut load = Command::new(std::env::current_exe()?)
-        .args(["--load", "--url", &system.base_url, "--book", &book, "--tokens", &tokens.join(",")])
+        .arg("--load")
+        .arg(&file)
         .args(["--clients", &clients.to_string()])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()?;
     let mut said = BufReader::new(load.stdout.take().context("no stdout")?).lines();
     let mut told = load.stdin.take().context("no stdin")?;
-    let opened = tokio::task::spawn_blocking(move || {
-        let line = said.next().context("the load process ended")??;
+    let (line, mut said) = tokio::task::spawn_blocking(move || {
+        let line = said.next().context("the clients' process ended")??;
         anyhow::Ok((line, said))
-    });
-    let (line, mut said) = opened.await??;
-    let connected: Value = serde_json::from_str(&line)?;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    })
+    .await??;
+    let opened: Value = serde_json::from_str(&line)?;
     let held = resident();
-    let per_connection = held.saturating_sub(idle) as f64 / clients as f64;
     println!(
-        "{clients} WebSockets, each subscribed to one book, opened in {:.1} s; gateway process {:.0} MB idle, {:.0} MB holding them: {:.1} KB per idle connection (target ≤ 20 KB)",
-        connected["seconds"].as_f64().unwrap_or(0.0),
+        "{clients} WebSockets, {what}, opened in {:.1} s; gateway process {:.0} MB idle, {:.0} MB holding them: {:.1} KB per idle connection (target ≤ 20 KB)",
+        opened["seconds"].as_f64().unwrap_or(0.0),
         idle as f64 / 1e6,
         held as f64 / 1e6,
-        per_connection / 1e3
+        held.saturating_sub(idle) as f64 / clients as f64 / 1e3
     );
 
     let cpu = cpu_seconds();
     let started = Instant::now();
     writeln!(told, "go")?;
-    let measured = tokio::task::spawn_blocking(move || anyhow::Ok(said.next().context("the load process ended")??));
-    let line = measured.await??;
+    let line =
+        tokio::task::spawn_blocking(move || anyhow::Ok(said.next().context("the clients' process ended")??)).await??;
     let pushes: Value = serde_json::from_str(&line)?;
     let (wall, cpu) = (started.elapsed().as_secs_f64(), cpu_seconds() - cpu);
     println!(
-        "{rounds} ratings pushed to {clients} subscribers: {} of {} delivered; p50 {} ms, p99 {} ms, max {} ms from the mutation (target p99 ≤ 250 ms); stack {:.0}% CPU, clients {:.0}% CPU over {wall:.1} s",
+        "  {rounds} ratings pushed: {} of {} delivered; p50 {} ms, p99 {} ms, max {} ms from the mutation (target p99 ≤ 250 ms); stack {:.0}% CPU, clients {:.0}% CPU over {wall:.1} s",
         pushes["delivered"],
-        clients * rounds,
+        clients * rounds as u64,
         pushes["p50_ms"],
         pushes["p99_ms"],
         pushes["max_ms"],
@@ -121,21 +210,28 @@ async fn serve(clients: u64, rounds: u64) -> anyhow::Result<()> {
     );
     drop(told);
     load.wait()?;
-    system.stop().await
+    std::fs::remove_file(file)?;
+    Ok(())
 }
 
 /// The clients' process: opens `clients` subscriptions, says so on stdout, then on "go" from
-/// stdin rates the book once per token and prints the pushes' timings.
-async fn load(url: &str, book: &str, clients: usize, tokens: &[String]) -> anyhow::Result<()> {
+/// stdin plays the plan's rounds and prints the pushes' timings.
+async fn load(plan: Plan, clients: usize) -> anyhow::Result<()> {
     let started = Instant::now();
-    let client = GraphQl::new(url);
+    let anonymous = GraphQl::new(&plan.url);
     let (arrived, mut arrivals) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
     let subscriptions = futures::stream::iter(0..clients)
-        .map(|_| {
-            let client = &client;
+        .map(|n| {
+            let client = match plan.viewers.get(n) {
+                Some(token) => anonymous.with_token(token.as_str()),
+                None => anonymous.clone(),
+            };
+            let plan = &plan;
             async move {
-                let mut subscription = client.subscribe(SUBSCRIPTION, json!({ "b": book })).await?;
-                subscription.next(PUSH_TIMEOUT).await?;
+                let mut subscription = client.subscribe(&plan.subscription, plan.variables.clone()).await?;
+                if plan.snapshot {
+                    subscription.next(PUSH_TIMEOUT).await?;
+                }
                 anyhow::Ok(subscription)
             }
         })
@@ -143,38 +239,44 @@ async fn load(url: &str, book: &str, clients: usize, tokens: &[String]) -> anyho
         .collect::<Vec<_>>()
         .await;
     for subscription in subscriptions {
-        let mut subscription = subscription?;
-        let arrived = arrived.clone();
+        let (mut subscription, arrived, pointer) = (subscription?, arrived.clone(), plan.position.clone());
         tokio::spawn(async move {
             while let Ok(item) = subscription.next(Duration::from_secs(3_600)).await {
-                let count = item["bookRatingsChanged"]["ratings"]["count"].as_u64().unwrap_or(0);
-                if arrived.send((count, Instant::now())).is_err() {
+                let position = match item.pointer(&pointer) {
+                    Some(Value::Number(n)) => n.as_u64(),
+                    Some(Value::String(s)) => s.parse().ok(),
+                    _ => None,
+                };
+                if arrived.send((position.unwrap_or(0), Instant::now())).is_err() {
                     return;
                 }
             }
         });
+    }
+    // A subscription with no snapshot says nothing once it is live: give the last ones time.
+    if !plan.snapshot {
+        tokio::time::sleep(Duration::from_secs(2)).await;
     }
     println!("{}", json!({ "seconds": started.elapsed().as_secs_f64() }));
     let mut go = String::new();
     tokio::task::spawn_blocking(move || std::io::stdin().read_line(&mut go)).await??;
 
     let cpu = cpu_seconds();
-    let mut latencies = Vec::with_capacity(clients * tokens.len());
-    for (round, token) in tokens.iter().enumerate() {
-        let count = round as u64 + 1;
-        let rater = client.with_token(token.as_str());
+    let mut latencies = Vec::with_capacity(clients * plan.rounds.len());
+    for (round, (rater, book)) in plan.rounds.iter().enumerate() {
         let sent = Instant::now();
-        let rated = rater
+        let rated = anonymous
+            .with_token(rater.as_str())
             .request("mutation($b: ID!) { rateBook(bookId: $b, stars: 4) { position } }", json!({ "b": book }))
             .await?;
-        rated.data()?;
+        let position = rated.data()?["rateBook"]["position"].as_u64().context("no position")?;
         let mut delivered = 0;
         let deadline = tokio::time::Instant::now() + PUSH_TIMEOUT;
         while delivered < clients {
             let Ok(Some((pushed, at))) = tokio::time::timeout_at(deadline, arrivals.recv()).await else {
                 break;
             };
-            if pushed == count {
+            if pushed == position {
                 latencies.push(at.duration_since(sent));
                 delivered += 1;
             }

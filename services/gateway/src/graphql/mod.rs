@@ -89,6 +89,7 @@ pub fn schema(app: AppState) -> ReadstreamSchema {
         .extension(ReadYourWrites(app.positions.clone()))
         .extension(ErrorCodes)
         .data(DataLoader::new(Database(app.pool.clone()), tokio::spawn))
+        .data(feed::PushedItems::default())
         .data(app)
         .finish()
 }

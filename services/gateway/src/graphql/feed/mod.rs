@@ -2,14 +2,21 @@
 //! ordinary accounts and merged on read for accounts with very many followers; and what the
 //! readers the viewer follows did with one book.
 
+use std::{
+    num::NonZeroUsize,
+    sync::{Arc, Mutex, PoisonError},
+};
+
 use async_graphql::{
     connection::{Connection, Edge},
     ComplexObject, Context, Enum, Result, SimpleObject, Subscription,
 };
 use chrono::{DateTime, Utc};
 use futures::Stream;
+use lru::LruCache;
 use readstream_contracts::{proto::live::v1 as live, social};
 use sqlx::PgPool;
+use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use super::{
@@ -243,8 +250,41 @@ pub async fn feed(
     Ok(connection)
 }
 
-async fn load_item(pool: &PgPool, position: i64, event_index: i32) -> Option<FeedItem> {
-    sqlx::query_as!(
+/// How many pushed items `PushedItems` keeps.
+const PUSHED_ITEMS_KEPT: NonZeroUsize = NonZeroUsize::MIN.saturating_add(1_023);
+
+/// The items pushed live, read once per gateway and shared by every subscriber: an activity
+/// of an account with 15,000 followers connected here is one query, not 15,000. An item is
+/// the same for every viewer (what hides it is the actor's setting, not the viewer's), and
+/// the first subscriber to ask reads it while the others wait for that read.
+#[derive(Clone)]
+pub struct PushedItems(Arc<Mutex<LruCache<(i64, i32), PushedItem>>>);
+
+/// One pushed item: read by the first subscriber to ask, shared with the rest.
+type PushedItem = Arc<OnceCell<Option<FeedItem>>>;
+
+impl Default for PushedItems {
+    fn default() -> Self {
+        Self(Arc::new(Mutex::new(LruCache::new(PUSHED_ITEMS_KEPT))))
+    }
+}
+
+impl PushedItems {
+    /// The item at `position` and `event_index`, `None` if it is not to be shown; a failed
+    /// read is not kept, so the next subscriber reads again.
+    async fn load(&self, pool: &PgPool, position: i64, event_index: i32) -> Option<FeedItem> {
+        let read = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert((position, event_index), Default::default)
+            .clone();
+        read.get_or_try_init(|| load_item(pool, position, event_index)).await.ok()?.clone()
+    }
+}
+
+async fn load_item(pool: &PgPool, position: i64, event_index: i32) -> Result<Option<FeedItem>, sqlx::Error> {
+    let row = sqlx::query_as!(
         ItemRow,
         "SELECT position, event_index, actor_id, kind, book_id, review_id, stars, followee_id, occurred_at, books
          FROM activities WHERE position = $1 AND event_index = $2
@@ -254,10 +294,8 @@ async fn load_item(pool: &PgPool, position: i64, event_index: i32) -> Option<Fee
         event_index
     )
     .fetch_optional(pool)
-    .await
-    .ok()
-    .flatten()
-    .and_then(ItemRow::into_item)
+    .await?;
+    Ok(row.and_then(ItemRow::into_item))
 }
 
 #[derive(Default)]
@@ -313,11 +351,11 @@ impl FeedSubscription {
             missed = Replay::of(rows.into_iter().filter_map(ItemRow::into_item).collect(), max);
         }
         let seen = missed.items.last().map(|item: &FeedItem| (item.position, item.event_index));
-        let pool = app.pool.clone();
+        let (pool, pushed) = (app.pool.clone(), ctx.data_unchecked::<PushedItems>().clone());
         let key = |notice: &live::FeedActivity| (notice.position as i64, notice.event_index as i32);
         Ok(live.after(missed, seen, key, move |notice| {
-            let pool = pool.clone();
-            async move { load_item(&pool, notice.position as i64, notice.event_index as i32).await }
+            let (pool, pushed) = (pool.clone(), pushed.clone());
+            async move { pushed.load(&pool, notice.position as i64, notice.event_index as i32).await }
         }))
     }
 }

@@ -90,7 +90,7 @@ async fn book(system: &System, book: &str, clients: u64, rounds: u64) -> anyhow:
 }
 
 async fn feed(system: &System, books: Vec<String>, clients: u64, followees: u64) -> anyhow::Result<()> {
-    let followed = follow(&system, clients, followees).await?;
+    let followed = follow(system, clients, followees).await?;
     let viewers =
         followed.viewers.iter().map(|viewer| system.token_for(*viewer, TOKEN_LIFETIME)).collect::<Result<_, _>>()?;
     let rater = system.token_for(followed.acting, TOKEN_LIFETIME)?;

@@ -1,20 +1,31 @@
 //! One NATS subscription per live subject in this gateway, shared by every GraphQL
 //! subscription that follows the subject. Thousands of clients watching one book cost one
 //! NATS subscription, and each push crosses from NATS once and is handed to them in memory,
-//! instead of NATS sending it thousands of times over the gateway's one connection. The NATS
-//! subscription ends when the last follower of its subject goes.
+//! instead of NATS sending it thousands of times over the gateway's one connection.
+//!
+//! Each GraphQL subscription is one `Following`: one channel, whatever number of subjects it
+//! follows (a feed follows every account above the fan-out limit that its reader follows). A
+//! subject keeps its followers' senders; a follower costs a subject one entry, and a subject
+//! costs a follower one handle. The NATS subscription ends when its subject's last follower
+//! goes.
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, PoisonError},
+    pin::Pin,
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc, Mutex, MutexGuard, PoisonError,
+    },
+    task::{Context, Poll},
 };
 
 use bytes::Bytes;
-use futures::StreamExt as _;
-use tokio::sync::{broadcast, OnceCell};
+use futures::{Stream, StreamExt as _};
+use tokio::sync::{mpsc, OnceCell};
+use tokio_util::sync::CancellationToken;
 
-/// Updates of one subject kept for a follower that has not read them yet. One that falls
-/// further behind loses the oldest (`Lagged`).
+/// Updates kept for a follower that has not read them yet. One that falls further behind is
+/// told so (`Lagged`) and ends.
 const KEPT_UPDATES: usize = 64;
 
 /// The subjects followed in this gateway.
@@ -22,57 +33,75 @@ const KEPT_UPDATES: usize = 64;
 pub struct Live {
     nats: async_nats::Client,
     topics: Arc<Mutex<HashMap<String, Arc<Topic>>>>,
+    next_follower: Arc<AtomicU64>,
 }
 
+/// One subject and who follows it here.
 struct Topic {
-    updates: broadcast::Sender<Bytes>,
+    subject: String,
+    followers: Mutex<HashMap<u64, Arc<Follower>>>,
     /// Set once the NATS server has the subject's subscription.
     subscribed: OnceCell<()>,
+    /// Cancelled when the last follower goes: the NATS subscription ends.
+    unfollowed: CancellationToken,
 }
 
-type Topics = Mutex<HashMap<String, Arc<Topic>>>;
+struct Follower {
+    updates: mpsc::Sender<Bytes>,
+    /// Set when an update found the follower's channel full and was dropped.
+    lagged: AtomicBool,
+}
 
-fn lock(topics: &Topics) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Topic>>> {
-    topics.lock().unwrap_or_else(PoisonError::into_inner)
+/// Some updates were dropped: the client read them slower than they came.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Lagged;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Live {
     pub fn new(nats: async_nats::Client) -> Self {
-        Self { nats, topics: Arc::default() }
+        Self { nats, topics: Arc::default(), next_follower: Arc::default() }
     }
 
-    /// The payloads published on `subject` from now on. When this returns, the NATS server
-    /// has the subscription: nothing published after it is missed.
-    pub async fn follow(&self, subject: &str) -> Result<broadcast::Receiver<Bytes>, async_nats::Error> {
-        let (topic, updates) = {
-            let mut topics = lock(&self.topics);
-            let topic = topics
-                .entry(subject.to_owned())
-                .or_insert_with(|| {
-                    Arc::new(Topic { updates: broadcast::channel(KEPT_UPDATES).0, subscribed: OnceCell::new() })
+    /// The payloads published on any of `subjects` from now on. When this returns, the NATS
+    /// server has every subject's subscription: nothing published after it is missed.
+    pub async fn follow(&self, subjects: impl IntoIterator<Item = String>) -> Result<Following, async_nats::Error> {
+        let (updates, receiver) = mpsc::channel(KEPT_UPDATES);
+        let follower = Arc::new(Follower { updates, lagged: AtomicBool::new(false) });
+        let id = self.next_follower.fetch_add(1, Ordering::Relaxed);
+        let mut following = Following { live: self.clone(), id, follower, topics: Vec::new(), receiver };
+        for subject in subjects {
+            let topic = {
+                let mut topics = lock(&self.topics);
+                let topic = topics
+                    .entry(subject.clone())
+                    .or_insert_with(|| {
+                        Arc::new(Topic {
+                            subject: subject.clone(),
+                            followers: Mutex::default(),
+                            subscribed: OnceCell::new(),
+                            unfollowed: CancellationToken::new(),
+                        })
+                    })
+                    .clone();
+                // Added under the map's lock, so the topic cannot be let go in between.
+                lock(&topic.followers).insert(id, following.follower.clone());
+                topic
+            };
+            following.topics.push(topic.clone());
+            topic
+                .subscribed
+                .get_or_try_init(|| async {
+                    let subscriber = self.nats.subscribe(subject.clone()).await?;
+                    self.nats.flush().await?;
+                    tokio::spawn(forward(subscriber, topic.clone()));
+                    Ok::<_, async_nats::Error>(())
                 })
-                .clone();
-            // Made under the lock, so the topic is never dropped between here and the receiver.
-            let updates = topic.updates.subscribe();
-            (topic, updates)
-        };
-        let subscribed = topic
-            .subscribed
-            .get_or_try_init(|| async {
-                let subscriber = self.nats.subscribe(subject.to_owned()).await?;
-                self.nats.flush().await?;
-                tokio::spawn(forward(subscriber, topic.clone(), self.topics.clone(), subject.to_owned()));
-                Ok::<_, async_nats::Error>(())
-            })
-            .await;
-        match subscribed {
-            Ok(()) => Ok(updates),
-            Err(err) => {
-                drop(updates);
-                forget_if_unfollowed(&self.topics, subject, &topic);
-                Err(err)
-            }
+                .await?;
         }
+        Ok(following)
     }
 
     /// How many subjects have a NATS subscription open in this gateway.
@@ -82,35 +111,59 @@ impl Live {
 }
 
 /// Hands each message of `subscriber` to the topic's followers, until the last one goes.
-async fn forward(mut subscriber: async_nats::Subscriber, topic: Arc<Topic>, topics: Arc<Topics>, subject: String) {
+async fn forward(mut subscriber: async_nats::Subscriber, topic: Arc<Topic>) {
     loop {
         tokio::select! {
             message = subscriber.next() => match message {
-                // None followed: the message was published before anyone could want it.
-                Some(message) => drop(topic.updates.send(message.payload)),
-                None => break,
-            },
-            () = topic.updates.closed() => {
-                if forget_if_unfollowed(&topics, &subject, &topic) {
-                    break;
+                Some(message) => {
+                    for follower in lock(&topic.followers).values() {
+                        if follower.updates.try_send(message.payload.clone()).is_err() {
+                            follower.lagged.store(true, Ordering::Relaxed);
+                        }
+                    }
                 }
+                None => return,
+            },
+            () = topic.unfollowed.cancelled() => return,
+        }
+    }
+}
+
+/// One GraphQL subscription's updates, from every subject it follows; it stops following them
+/// when dropped.
+pub struct Following {
+    live: Live,
+    id: u64,
+    follower: Arc<Follower>,
+    topics: Vec<Arc<Topic>>,
+    receiver: mpsc::Receiver<Bytes>,
+}
+
+impl Stream for Following {
+    type Item = Result<Bytes, Lagged>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.follower.lagged.load(Ordering::Relaxed) {
+            return Poll::Ready(Some(Err(Lagged)));
+        }
+        self.receiver.poll_recv(cx).map(|payload| payload.map(Ok))
+    }
+}
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        let mut topics = lock(&self.live.topics);
+        for topic in &self.topics {
+            let mut followers = lock(&topic.followers);
+            followers.remove(&self.id);
+            if followers.is_empty() {
+                if topics.get(&topic.subject).is_some_and(|kept| Arc::ptr_eq(kept, topic)) {
+                    topics.remove(&topic.subject);
+                }
+                topic.unfollowed.cancel();
             }
         }
     }
-    lock(&topics).retain(|_, kept| !Arc::ptr_eq(kept, &topic));
-}
-
-/// Removes `topic` if no one follows it; whether it did. Checked under the lock `follow` takes
-/// to add a follower, so no follower joins a topic as it goes.
-fn forget_if_unfollowed(topics: &Topics, subject: &str, topic: &Arc<Topic>) -> bool {
-    let mut topics = lock(topics);
-    if topic.updates.receiver_count() > 0 {
-        return false;
-    }
-    if topics.get(subject).is_some_and(|kept| Arc::ptr_eq(kept, topic)) {
-        topics.remove(subject);
-    }
-    true
 }
 
 #[cfg(test)]
@@ -123,43 +176,81 @@ mod tests {
         async_nats::connect(readstream_testkit::nats_url()).await.expect("the test NATS server")
     }
 
-    async fn receive(updates: &mut broadcast::Receiver<Bytes>) -> Bytes {
-        tokio::time::timeout(Duration::from_secs(5), updates.recv()).await.expect("an update in time").expect("open")
+    async fn receive(following: &mut Following) -> Result<Bytes, Lagged> {
+        tokio::time::timeout(Duration::from_secs(5), following.next()).await.expect("an update in time").expect("open")
+    }
+
+    fn subject(name: &str) -> String {
+        format!("{}.live.{name}", readstream_testkit::namespace())
     }
 
     #[tokio::test]
     async fn followers_of_one_subject_share_one_subscription_and_each_gets_what_is_published_after_following() {
-        let subject = format!("{}.live.book", readstream_testkit::namespace());
+        let book = subject("book");
         let live = Live::new(connect().await);
-        let mut first = live.follow(&subject).await.expect("followed");
-        let mut second = live.follow(&subject).await.expect("followed");
+        let mut first = live.follow([book.clone()]).await.expect("followed");
+        let mut second = live.follow([book.clone()]).await.expect("followed");
         assert_eq!(live.subjects(), 1);
         // Published by another connection right after following: the server already has it.
         let publisher = connect().await;
-        publisher.publish(subject.clone(), "one".into()).await.expect("published");
+        publisher.publish(book.clone(), "one".into()).await.expect("published");
         publisher.flush().await.expect("flushed");
-        assert_eq!(receive(&mut first).await, "one");
-        assert_eq!(receive(&mut second).await, "one");
+        assert_eq!(receive(&mut first).await, Ok("one".into()));
+        assert_eq!(receive(&mut second).await, Ok("one".into()));
+    }
+
+    #[tokio::test]
+    async fn one_following_gets_the_updates_of_every_subject_it_follows() {
+        let (feed, activity) = (subject("feed"), subject("activity"));
+        let live = Live::new(connect().await);
+        let mut following = live.follow([feed.clone(), activity.clone()]).await.expect("followed");
+        let publisher = connect().await;
+        publisher.publish(feed, "mine".into()).await.expect("published");
+        publisher.flush().await.expect("flushed");
+        assert_eq!(receive(&mut following).await, Ok("mine".into()));
+        publisher.publish(activity, "theirs".into()).await.expect("published");
+        publisher.flush().await.expect("flushed");
+        assert_eq!(receive(&mut following).await, Ok("theirs".into()));
     }
 
     #[tokio::test]
     async fn the_subscription_ends_with_its_last_follower_and_a_new_follower_starts_another() {
-        let subject = format!("{}.live.book", readstream_testkit::namespace());
+        let book = subject("book");
         let live = Live::new(connect().await);
-        let first = live.follow(&subject).await.expect("followed");
-        let second = live.follow(&subject).await.expect("followed");
+        let first = live.follow([book.clone()]).await.expect("followed");
+        let second = live.follow([book.clone()]).await.expect("followed");
         drop(first);
-        tokio::time::sleep(Duration::from_millis(50)).await;
         assert_eq!(live.subjects(), 1, "one follower is left");
         drop(second);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while live.subjects() > 0 {
-            assert!(tokio::time::Instant::now() < deadline, "the subscription was never dropped");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        let mut again = live.follow(&subject).await.expect("followed");
+        assert_eq!(live.subjects(), 0);
+        let mut again = live.follow([book.clone()]).await.expect("followed");
         let publisher = connect().await;
-        publisher.publish(subject.clone(), "two".into()).await.expect("published");
-        assert_eq!(receive(&mut again).await, "two");
+        publisher.publish(book, "two".into()).await.expect("published");
+        assert_eq!(receive(&mut again).await, Ok("two".into()));
+    }
+
+    #[tokio::test]
+    async fn a_follower_that_falls_behind_is_told_once_its_updates_were_dropped() {
+        let book = subject("book");
+        let live = Live::new(connect().await);
+        let mut slow = live.follow([book.clone()]).await.expect("followed");
+        let mut keeping_up = live.follow([book.clone()]).await.expect("followed");
+        let publisher = connect().await;
+        for n in 0..=KEPT_UPDATES {
+            publisher.publish(book.clone(), n.to_string().into()).await.expect("published");
+            if n < KEPT_UPDATES {
+                publisher.flush().await.expect("flushed");
+                assert_eq!(receive(&mut keeping_up).await, Ok(n.to_string().into()));
+            }
+        }
+        publisher.flush().await.expect("flushed");
+        assert_eq!(receive(&mut keeping_up).await, Ok(KEPT_UPDATES.to_string().into()));
+        // The forward task hands each message to every follower in turn.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !slow.follower.lagged.load(Ordering::Relaxed) {
+            assert!(tokio::time::Instant::now() < deadline, "the slow follower was never marked");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(receive(&mut slow).await, Err(Lagged), "told before the updates it kept");
     }
 }

@@ -7,14 +7,11 @@ use std::sync::Arc;
 
 use async_graphql::Context;
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::{stream::BoxStream, Stream, StreamExt};
 use prost::Message;
-use tokio::sync::{
-    broadcast::{self, error::RecvError},
-    OwnedSemaphorePermit, Semaphore,
-};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::{error::ApiError, AppState};
+use crate::{error::ApiError, live::Lagged, AppState};
 
 /// The subscriptions one WebSocket may run at once (`WS_MAX_SUBSCRIPTIONS`).
 #[derive(Clone)]
@@ -26,18 +23,13 @@ impl Places {
     }
 }
 
-/// The payloads of one live subject, from `Live::follow`.
-type Updates = std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, Lagged>> + Send>>;
-
 const FELL_BEHIND: &str = "this subscription fell behind and updates were dropped: subscribe again with `since` \
                            set to the last position received";
 
-/// Some updates were dropped: the client read them slower than they came.
-struct Lagged;
-
 /// Subscriptions to live subjects, made before the snapshot is read.
 pub struct Subscribed {
-    updates: futures::stream::SelectAll<Updates>,
+    /// The payloads of the live subjects, from `Live::follow`.
+    updates: BoxStream<'static, Result<Bytes, Lagged>>,
     /// This subscription's place on its WebSocket, freed when the stream ends or is stopped.
     place: Option<OwnedSemaphorePermit>,
 }
@@ -54,21 +46,8 @@ pub async fn subscribe(ctx: &Context<'_>, subjects: impl IntoIterator<Item = Str
         None => None,
     };
     let app = ctx.data_unchecked::<AppState>();
-    let mut updates = Vec::new();
-    for subject in subjects {
-        updates.push(payloads(app.live.follow(&subject).await.map_err(ApiError::unavailable)?));
-    }
-    Ok(Subscribed { updates: futures::stream::select_all(updates), place })
-}
-
-fn payloads(receiver: broadcast::Receiver<Bytes>) -> Updates {
-    Box::pin(futures::stream::unfold(receiver, |mut receiver| async move {
-        match receiver.recv().await {
-            Ok(payload) => Some((Ok(payload), receiver)),
-            Err(RecvError::Lagged(_)) => Some((Err(Lagged), receiver)),
-            Err(RecvError::Closed) => None,
-        }
-    }))
+    let updates = app.live.follow(subjects).await.map_err(ApiError::unavailable)?;
+    Ok(Subscribed { updates: updates.boxed(), place })
 }
 
 /// What a `since` read replays: at most `max` items (the read asks for one more, to know).
@@ -162,11 +141,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_subscription_that_fell_behind_ends_with_limit_exceeded_instead_of_skipping_updates() {
-        let (publish, receiver) = broadcast::channel(2);
-        for rows_done in 1..=3 {
-            publish.send(Bytes::from(live::ImportProgressed { rows_done }.encode_to_vec())).expect("followed");
-        }
-        let subscribed = Subscribed { updates: futures::stream::select_all([payloads(receiver)]), place: None };
+        let update = |rows_done| Ok(Bytes::from(live::ImportProgressed { rows_done }.encode_to_vec()));
+        let updates = futures::stream::iter([Err(Lagged), update(2), update(3)]);
+        let subscribed = Subscribed { updates: updates.boxed(), place: None };
         let rows = |update: &live::ImportProgressed| update.rows_done;
         let items: Vec<_> = subscribed
             .after(Replay::of(vec![], 0), None, rows, |update| async move { Some(update.rows_done) })
@@ -176,7 +153,5 @@ mod tests {
         let code =
             items[0].as_ref().expect_err("the update that fell behind").extensions.as_ref().and_then(|e| e.get("code"));
         assert_eq!(code, Some(&async_graphql::Value::from("LIMIT_EXCEEDED")));
-        // Kept open, so nothing but the lag ends it.
-        drop(publish);
     }
 }

@@ -67,6 +67,11 @@ pub fn live_feed(namespace: &str, reader_id: Uuid) -> String {
     format!("{namespace}.live.feed.{reader_id}")
 }
 
+/// Every reader's `live_feed`, as one wildcard subject.
+pub fn live_feeds(namespace: &str) -> String {
+    format!("{namespace}.live.feed.*")
+}
+
 /// Where the activities of an account merged into feeds on read are announced.
 pub fn live_activity(namespace: &str, actor_id: Uuid) -> String {
     format!("{namespace}.live.activity.{actor_id}")

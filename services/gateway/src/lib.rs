@@ -148,7 +148,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
     let (nats, store) = config.nats.event_store(&shutdown).await?;
     let timeout = Duration::from_millis(config.read_your_writes_timeout_ms);
     let positions = Positions::start(&nats, &config.nats.namespace, pool.clone(), timeout, shutdown.clone()).await?;
-    let live = live::Live::new(nats.clone());
+    let live = live::Live::new(nats.clone(), [readstream_contracts::social::live_feeds(&config.nats.namespace)]);
     let app = AppState {
         pool,
         nats,

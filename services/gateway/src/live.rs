@@ -8,20 +8,26 @@
 //! subject keeps its followers' senders; a follower costs a subject one entry, and a subject
 //! costs a follower one handle. The NATS subscription ends when its subject's last follower
 //! goes.
+//!
+//! Subjects of which each has one follower or few (every reader's own feed) are received
+//! through one wildcard subscription for all of them (`shared`), routed here by subject: a
+//! connected reader then costs no NATS subscription of its own (each holds a channel of 32
+//! messages, a third of an idle feed's memory). The price: this gateway receives the feed
+//! notices of readers not connected to it, which the projector writes anyway.
 
 use std::{
     collections::HashMap,
     pin::Pin,
     sync::{
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
         Arc, Mutex, MutexGuard, PoisonError,
     },
     task::{Context, Poll},
 };
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt as _};
-use tokio::sync::{mpsc, OnceCell};
+use futures::{channel::mpsc, Stream, StreamExt as _};
+use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
 /// Updates kept for a follower that has not read them yet. One that falls further behind is
@@ -34,6 +40,21 @@ pub struct Live {
     nats: async_nats::Client,
     topics: Arc<Mutex<HashMap<String, Arc<Topic>>>>,
     next_follower: Arc<AtomicU64>,
+    shared: Arc<Vec<Wildcard>>,
+}
+
+/// A wildcard subject (`prefix.*`) whose subjects are received through one subscription, kept
+/// from its first follower on.
+struct Wildcard {
+    subject: String,
+    subscribed: OnceCell<()>,
+}
+
+impl Wildcard {
+    fn covers(&self, subject: &str) -> bool {
+        let prefix = self.subject.trim_end_matches('*');
+        subject.strip_prefix(prefix).is_some_and(|token| !token.is_empty() && !token.contains('.'))
+    }
 }
 
 /// One subject and who follows it here.
@@ -46,9 +67,13 @@ struct Topic {
     unfollowed: CancellationToken,
 }
 
+/// A follower's channel is unbounded, with the bound kept here: a tokio channel allocates a
+/// block of 32 slots when made, which was a tenth of an idle WebSocket's memory.
 struct Follower {
-    updates: mpsc::Sender<Bytes>,
-    /// Set when an update found the follower's channel full and was dropped.
+    updates: mpsc::UnboundedSender<Bytes>,
+    /// Updates sent and not yet read.
+    unread: AtomicUsize,
+    /// Set when an update found `KEPT_UPDATES` unread and was dropped.
     lagged: AtomicBool,
 }
 
@@ -61,15 +86,17 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Live {
-    pub fn new(nats: async_nats::Client) -> Self {
-        Self { nats, topics: Arc::default(), next_follower: Arc::default() }
+    /// `shared`: wildcard subjects (`prefix.*`) to receive through one subscription each.
+    pub fn new(nats: async_nats::Client, shared: impl IntoIterator<Item = String>) -> Self {
+        let shared = shared.into_iter().map(|subject| Wildcard { subject, subscribed: OnceCell::new() }).collect();
+        Self { nats, topics: Arc::default(), next_follower: Arc::default(), shared: Arc::new(shared) }
     }
 
     /// The payloads published on any of `subjects` from now on. When this returns, the NATS
     /// server has every subject's subscription: nothing published after it is missed.
     pub async fn follow(&self, subjects: impl IntoIterator<Item = String>) -> Result<Following, async_nats::Error> {
-        let (updates, receiver) = mpsc::channel(KEPT_UPDATES);
-        let follower = Arc::new(Follower { updates, lagged: AtomicBool::new(false) });
+        let (updates, receiver) = mpsc::unbounded();
+        let follower = Arc::new(Follower { updates, unread: AtomicUsize::new(0), lagged: AtomicBool::new(false) });
         let id = self.next_follower.fetch_add(1, Ordering::Relaxed);
         let mut following = Following { live: self.clone(), id, follower, topics: Vec::new(), receiver };
         for subject in subjects {
@@ -91,15 +118,30 @@ impl Live {
                 topic
             };
             following.topics.push(topic.clone());
-            topic
-                .subscribed
-                .get_or_try_init(|| async {
-                    let subscriber = self.nats.subscribe(subject.clone()).await?;
-                    self.nats.flush().await?;
-                    tokio::spawn(forward(subscriber, topic.clone()));
-                    Ok::<_, async_nats::Error>(())
-                })
-                .await?;
+            match self.shared.iter().find(|wildcard| wildcard.covers(&subject)) {
+                Some(wildcard) => {
+                    wildcard
+                        .subscribed
+                        .get_or_try_init(|| async {
+                            let subscriber = self.nats.subscribe(wildcard.subject.clone()).await?;
+                            self.nats.flush().await?;
+                            tokio::spawn(route(subscriber, self.topics.clone()));
+                            Ok::<_, async_nats::Error>(())
+                        })
+                        .await?;
+                }
+                None => {
+                    topic
+                        .subscribed
+                        .get_or_try_init(|| async {
+                            let subscriber = self.nats.subscribe(subject.clone()).await?;
+                            self.nats.flush().await?;
+                            tokio::spawn(forward(subscriber, topic.clone()));
+                            Ok::<_, async_nats::Error>(())
+                        })
+                        .await?;
+                }
+            }
         }
         Ok(following)
     }
@@ -115,16 +157,31 @@ async fn forward(mut subscriber: async_nats::Subscriber, topic: Arc<Topic>) {
     loop {
         tokio::select! {
             message = subscriber.next() => match message {
-                Some(message) => {
-                    for follower in lock(&topic.followers).values() {
-                        if follower.updates.try_send(message.payload.clone()).is_err() {
-                            follower.lagged.store(true, Ordering::Relaxed);
-                        }
-                    }
-                }
+                Some(message) => deliver(&topic, &message.payload),
                 None => return,
             },
             () = topic.unfollowed.cancelled() => return,
+        }
+    }
+}
+
+/// Hands each message of a wildcard's `subscriber` to the followers of its subject, if any.
+async fn route(mut subscriber: async_nats::Subscriber, topics: Arc<Mutex<HashMap<String, Arc<Topic>>>>) {
+    while let Some(message) = subscriber.next().await {
+        let topic = lock(&topics).get(message.subject.as_str()).cloned();
+        if let Some(topic) = topic {
+            deliver(&topic, &message.payload);
+        }
+    }
+}
+
+fn deliver(topic: &Topic, payload: &Bytes) {
+    for follower in lock(&topic.followers).values() {
+        if follower.unread.fetch_add(1, Ordering::Relaxed) >= KEPT_UPDATES {
+            follower.lagged.store(true, Ordering::Relaxed);
+        } else {
+            // Only fails once the receiver is gone, as it leaves.
+            let _ = follower.updates.unbounded_send(payload.clone());
         }
     }
 }
@@ -136,7 +193,7 @@ pub struct Following {
     id: u64,
     follower: Arc<Follower>,
     topics: Vec<Arc<Topic>>,
-    receiver: mpsc::Receiver<Bytes>,
+    receiver: mpsc::UnboundedReceiver<Bytes>,
 }
 
 impl Stream for Following {
@@ -146,7 +203,11 @@ impl Stream for Following {
         if self.follower.lagged.load(Ordering::Relaxed) {
             return Poll::Ready(Some(Err(Lagged)));
         }
-        self.receiver.poll_recv(cx).map(|payload| payload.map(Ok))
+        let read = self.receiver.poll_next_unpin(cx);
+        if let Poll::Ready(Some(_)) = read {
+            self.follower.unread.fetch_sub(1, Ordering::Relaxed);
+        }
+        read.map(|payload| payload.map(Ok))
     }
 }
 
@@ -187,7 +248,7 @@ mod tests {
     #[tokio::test]
     async fn followers_of_one_subject_share_one_subscription_and_each_gets_what_is_published_after_following() {
         let book = subject("book");
-        let live = Live::new(connect().await);
+        let live = Live::new(connect().await, []);
         let mut first = live.follow([book.clone()]).await.expect("followed");
         let mut second = live.follow([book.clone()]).await.expect("followed");
         assert_eq!(live.subjects(), 1);
@@ -202,7 +263,7 @@ mod tests {
     #[tokio::test]
     async fn one_following_gets_the_updates_of_every_subject_it_follows() {
         let (feed, activity) = (subject("feed"), subject("activity"));
-        let live = Live::new(connect().await);
+        let live = Live::new(connect().await, []);
         let mut following = live.follow([feed.clone(), activity.clone()]).await.expect("followed");
         let publisher = connect().await;
         publisher.publish(feed, "mine".into()).await.expect("published");
@@ -214,9 +275,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn subjects_under_a_shared_wildcard_reach_only_their_own_followers() {
+        let feeds = subject("feed");
+        let live = Live::new(connect().await, [format!("{feeds}.*")]);
+        let (mine, theirs) = (format!("{feeds}.mine"), format!("{feeds}.theirs"));
+        let mut following = live.follow([mine.clone()]).await.expect("followed");
+        let mut other = live.follow([theirs.clone()]).await.expect("followed");
+        let publisher = connect().await;
+        publisher.publish(format!("{feeds}.nobody"), "lost".into()).await.expect("published");
+        publisher.publish(theirs, "theirs".into()).await.expect("published");
+        publisher.publish(mine.clone(), "mine".into()).await.expect("published");
+        publisher.flush().await.expect("flushed");
+        assert_eq!(receive(&mut following).await, Ok("mine".into()));
+        assert_eq!(receive(&mut other).await, Ok("theirs".into()));
+        // Followed again after its last follower went, through the same wildcard.
+        drop(following);
+        let mut again = live.follow([mine.clone()]).await.expect("followed");
+        publisher.publish(mine, "again".into()).await.expect("published");
+        publisher.flush().await.expect("flushed");
+        assert_eq!(receive(&mut again).await, Ok("again".into()));
+    }
+
+    #[tokio::test]
     async fn the_subscription_ends_with_its_last_follower_and_a_new_follower_starts_another() {
         let book = subject("book");
-        let live = Live::new(connect().await);
+        let live = Live::new(connect().await, []);
         let first = live.follow([book.clone()]).await.expect("followed");
         let second = live.follow([book.clone()]).await.expect("followed");
         drop(first);
@@ -232,7 +315,7 @@ mod tests {
     #[tokio::test]
     async fn a_follower_that_falls_behind_is_told_once_its_updates_were_dropped() {
         let book = subject("book");
-        let live = Live::new(connect().await);
+        let live = Live::new(connect().await, []);
         let mut slow = live.follow([book.clone()]).await.expect("followed");
         let mut keeping_up = live.follow([book.clone()]).await.expect("followed");
         let publisher = connect().await;

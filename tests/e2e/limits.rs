@@ -241,6 +241,18 @@ async fn a_websocket_without_connection_init_or_with_an_oversized_message_is_clo
 }
 
 #[tokio::test]
+async fn a_websocket_message_many_times_its_read_buffer_but_within_the_limit_is_read_whole() -> anyhow::Result<()> {
+    let system = start(sockets()).await?;
+    let (book, _) = add_seed_book(&system).await?;
+    // 12 KiB of comment before the subscription: twelve reads of the socket's 1 KiB buffer.
+    let padded = format!("# {}\n{RATINGS_LIVE}", "x".repeat(12 << 10));
+    let mut socket = from(&system.client(), "192.0.2.60").subscribe(&padded, json!({ "b": book })).await?;
+    let now = socket.next(Duration::from_secs(10)).await?;
+    assert!(now["bookRatingsChanged"]["position"].is_u64(), "the snapshot: {now}");
+    system.stop().await
+}
+
+#[tokio::test]
 async fn every_websocket_is_told_the_gateway_is_going_away_when_it_stops() -> anyhow::Result<()> {
     let system = start(sockets()).await?;
     let (book, _) = add_seed_book(&system).await?;

@@ -38,9 +38,23 @@ async fn refused_soon(client: &GraphQl) -> anyhow::Result<bool> {
     Ok(false)
 }
 
+/// Whether `client`'s session is ana's: `UNAUTHENTICATED` says no at once; otherwise it waits,
+/// bounded, for the readers projection to hold ana (it may lag the sign-up under load).
 async fn signed_in_as_ana(client: &GraphQl) -> anyhow::Result<bool> {
-    let response = client.request("{ viewer { handle } }", json!({})).await?;
-    Ok(response.0["data"]["viewer"]["handle"] == "ana")
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let response = client.request("{ viewer { handle } }", json!({})).await?;
+        if response.error_code() == Some("UNAUTHENTICATED") {
+            return Ok(false);
+        }
+        if response.0["data"]["viewer"]["handle"] == "ana" {
+            return Ok(true);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]

@@ -241,13 +241,14 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(5), following.next()).await.expect("an update in time").expect("open")
     }
 
-    fn subject(name: &str) -> String {
-        format!("{}.live.{name}", readstream_testkit::namespace())
+    /// A new book's live ratings subject, in a namespace of its own.
+    fn book() -> String {
+        readstream_contracts::ratings::live_book_ratings(&readstream_testkit::namespace(), uuid::Uuid::new_v4())
     }
 
     #[tokio::test]
     async fn followers_of_one_subject_share_one_subscription_and_each_gets_what_is_published_after_following() {
-        let book = subject("book");
+        let book = book();
         let live = Live::new(connect().await, []);
         let mut first = live.follow([book.clone()]).await.expect("followed");
         let mut second = live.follow([book.clone()]).await.expect("followed");
@@ -262,7 +263,9 @@ mod tests {
 
     #[tokio::test]
     async fn one_following_gets_the_updates_of_every_subject_it_follows() {
-        let (feed, activity) = (subject("feed"), subject("activity"));
+        let (namespace, reader) = (readstream_testkit::namespace(), uuid::Uuid::new_v4());
+        let feed = readstream_contracts::social::live_feed(&namespace, reader);
+        let activity = readstream_contracts::social::live_activity(&namespace, uuid::Uuid::new_v4());
         let live = Live::new(connect().await, []);
         let mut following = live.follow([feed.clone(), activity.clone()]).await.expect("followed");
         let publisher = connect().await;
@@ -276,13 +279,14 @@ mod tests {
 
     #[tokio::test]
     async fn subjects_under_a_shared_wildcard_reach_only_their_own_followers() {
-        let feeds = subject("feed");
-        let live = Live::new(connect().await, [format!("{feeds}.*")]);
-        let (mine, theirs) = (format!("{feeds}.mine"), format!("{feeds}.theirs"));
+        let namespace = readstream_testkit::namespace();
+        let feed = |reader| readstream_contracts::social::live_feed(&namespace, reader);
+        let live = Live::new(connect().await, [readstream_contracts::social::live_feeds(&namespace)]);
+        let (mine, theirs) = (feed(uuid::Uuid::new_v4()), feed(uuid::Uuid::new_v4()));
         let mut following = live.follow([mine.clone()]).await.expect("followed");
         let mut other = live.follow([theirs.clone()]).await.expect("followed");
         let publisher = connect().await;
-        publisher.publish(format!("{feeds}.nobody"), "lost".into()).await.expect("published");
+        publisher.publish(feed(uuid::Uuid::new_v4()), "lost".into()).await.expect("published");
         publisher.publish(theirs, "theirs".into()).await.expect("published");
         publisher.publish(mine.clone(), "mine".into()).await.expect("published");
         publisher.flush().await.expect("flushed");
@@ -298,7 +302,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_subscription_ends_with_its_last_follower_and_a_new_follower_starts_another() {
-        let book = subject("book");
+        let book = book();
         let live = Live::new(connect().await, []);
         let first = live.follow([book.clone()]).await.expect("followed");
         let second = live.follow([book.clone()]).await.expect("followed");
@@ -314,7 +318,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_follower_that_falls_behind_is_told_once_its_updates_were_dropped() {
-        let book = subject("book");
+        let book = book();
         let live = Live::new(connect().await, []);
         let mut slow = live.follow([book.clone()]).await.expect("followed");
         let mut keeping_up = live.follow([book.clone()]).await.expect("followed");

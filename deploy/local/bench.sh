@@ -11,14 +11,17 @@
 #      100,000 rows;
 #   6. live pushes: 15,000 WebSockets on one gateway, each subscribed to one book, held by a
 #      second process; memory per idle connection and p50/p99 from the mutation to every push;
-#   7. ingest: rating commands/s on new aggregates and on ones with 1 and 1,000 earlier events,
+#   7. the book page and the feed page (following 2,000) beside PostGraphile 4.14.1 over the same
+#      read models, single-process and with two cluster workers, each server its own process
+#      loaded by wrk: req/s, p50/p99, CPU per request and peak memory, and the targets' ratios;
+#   8. ingest: rating commands/s on new aggregates and on ones with 1 and 1,000 earlier events,
 #      beside raw publishes/s, against NATS with sync_interval: always (make run) and with the
 #      server's default.
 # `--quick` (make bench QUICK=1) runs each on a tenth or less of the data, in a few minutes;
 # its figures show the shape, not the targets. Other arguments go to the replay benchmark
 # (e.g. --events 100000).
 set -euo pipefail
-replay=() reviews=() search=() import=() live=() ingest=()
+replay=() reviews=() search=() import=() live=() peers=() ingest=()
 if [[ ${1:-} == --quick ]]; then
     shift
     replay=(--events 100000 --baseline-events 5000 --lag-seconds 10)
@@ -26,15 +29,21 @@ if [[ ${1:-} == --quick ]]; then
     search=(--books 100000)
     import=(--books 2000 --rows 2000 --memory-rows 20000)
     live=(--clients 2000 --rounds 3)
+    peers=(--seconds 5)
     ingest=(--commands 5000 --publishes 50000)
 fi
 root=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$root"
 source deploy/local/servers.sh
-cargo build --release --locked -p readstream-projector -p readstream-e2e \
+# The peer comparison's load generator and peer: wrk from Debian, PostGraphile pinned by its
+# package-lock.json.
+command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
+npm ci --prefix tests/bench/postgraphile --no-audit --no-fund --silent
+cargo build --release --locked -p readstream-projector -p readstream-e2e -p readstream-gateway \
     --bin readstream-projector-bench --bin readstream-reviews-bench --bin readstream-feed-bench \
     --bin readstream-limits-bench --bin readstream-ingest-bench --bin readstream-search-bench \
-    --bin readstream-import-bench --bin readstream-live-bench
+    --bin readstream-import-bench --bin readstream-live-bench --bin readstream-peers-bench \
+    --bin readstream-gateway
 data=$(mktemp -d /tmp/readstream-bench.XXXXXX)
 trap 'stop_servers; deploy/local/stop-nats.sh "$data/nats-default" >/dev/null 2>&1 || true; rm -rf "$data"' EXIT
 unset NATS_URL DATABASE_URL
@@ -64,6 +73,9 @@ target/release/readstream-limits-bench
 echo
 echo "== live pushes"
 target/release/readstream-live-bench "${live[@]}"
+echo
+echo "== beside PostGraphile"
+target/release/readstream-peers-bench "${peers[@]}"
 echo
 echo "== ingest: commands beside raw publishes, fsync on every write and the default"
 target/release/readstream-ingest-bench "${ingest[@]}"

@@ -1,0 +1,472 @@
+//! `make bench`, the peer comparison: the gateway beside PostGraphile 4.14.1 over the same read
+//! models, for the two pages a reader opens most.
+//!
+//! - **Book page**: a book's metadata, authors, ratings with histogram, shelf counts and first 10
+//!   reviews, each with its reviewer's review and follower counts.
+//! - **Feed page**: the first 20 items of a reader following 2,000 readers.
+//!
+//! Each server runs as a process of its own (the gateway's release binary; PostGraphile as its
+//! single-process default and with `--cluster-workers 2`, one per core), loaded by `wrk` with 32
+//! connections. Beside each figure: the server's CPU per request, Postgres's CPU per request,
+//! and the server's peak resident memory. The read models are filled with SQL (this measures
+//! serving the pages, not projecting them); PostGraphile learns the relations the gateway's
+//! resolvers follow from `postgraphile/postgraphile.tags.json5`.
+//!
+//! Usage: readstream-peers-bench [--seconds N] [--connections N] [--followees N]; needs NATS_URL
+//! and DATABASE_URL (a server where it may create a database), `wrk` on the PATH and
+//! PostGraphile installed (`npm ci` in `tests/bench/postgraphile`, which `make bench` does).
+
+use std::{
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use anyhow::Context as _;
+use readstream_e2e::bench::{self, arg};
+use serde_json::{json, Value};
+use sqlx::{Connection, PgConnection};
+use uuid::Uuid;
+
+const SECRET: &str = "bench-secret-long-enough-for-hs256-signing";
+const BOOK: &str = "00000000-0000-0000-0000-0000000b0015";
+const VIEWER: &str = "00000000-0000-0000-0000-00000000f00d";
+const REVIEWS: i64 = 50;
+
+const READSTREAM_BOOK_PAGE: &str = "query($id: ID!) { book(id: $id) {
+    title subtitle description pages format firstPublished
+    authors { name }
+    ratings { count average histogram { stars count percent } }
+    shelfCounts { wantToRead currentlyReading read didNotFinish paused }
+    reviews(first: 10) {
+        totalCount pageInfo { hasNextPage endCursor }
+        edges { cursor node { id writtenOn stars likesCount commentsCount containsSpoilers body
+            reviewer { handle reviewsCount followersCount } } }
+    }
+} }";
+
+const POSTGRAPHILE_BOOK_PAGE: &str = "query($id: UUID!) { bookByBookId(bookId: $id) {
+    title subtitle description pages format firstPublished
+    bookAuthorsByBookId(orderBy: ORDINAL_ASC) { nodes { authorByAuthorId { name } } }
+    bookRatingByBookId { ratingsCount ratingsSum stars1 stars2 stars3 stars4 stars5 }
+    bookShelfCountByBookId { wantToRead currentlyReading read didNotFinish paused }
+    bookReviewCountByBookId { reviewsCount }
+    reviewsByBookId(first: 10, orderBy: [WRITTEN_ON_DESC, REVIEW_ID_DESC], condition: { withdrawn: false }) {
+        pageInfo { hasNextPage endCursor }
+        edges { cursor node { reviewId writtenOn stars likesCount commentsCount containsSpoilers body
+            readerByReaderId { handle readerReviewCountByReaderId { reviewsCount }
+                               readerFollowCountByReaderId { followers } } } }
+    }
+} }";
+
+const READSTREAM_FEED_PAGE: &str = "{ viewer { feed(first: 20) {
+    edges { cursor node { kind at stars reader { handle } book { title } } }
+    pageInfo { hasNextPage endCursor }
+} } }";
+
+const POSTGRAPHILE_FEED_PAGE: &str = "query($viewer: UUID!) {
+    allFeedItems(condition: { readerId: $viewer }, orderBy: PRIMARY_KEY_DESC, first: 20) {
+        edges { cursor node { kind activityByPositionAndEventIndex { occurredAt stars bookByBookId { title } }
+                              readerByActorId { handle } } }
+        pageInfo { hasNextPage endCursor }
+    }
+}";
+
+/// A reader id from a number, in SQL (`i`), the same as the feed bench's.
+const READER_SQL: &str = "('feed0000-0000-0000-0000-' || lpad(to_hex(i), 12, '0'))::uuid";
+
+/// The book page's book (two authors, 50 reviews by as many readers, each with counts) and
+/// the viewer's feed: `followees` readers with 50 ratings each, fanned out to the viewer.
+async fn fill(db: &mut PgConnection, followees: i64) -> anyhow::Result<()> {
+    for statement in [
+        "INSERT INTO books (book_id, title, subtitle, description, pages, format, first_published, added_at, position)
+         VALUES ($1::uuid, 'The Left Hand of Darkness', 'A novel', repeat('A winter world. ', 60), 304, 'Paperback',
+                 date '1969-03-01', now(), 1)",
+        "INSERT INTO authors (author_id, name, bio, added_at, position)
+         VALUES ('00000000-0000-0000-0000-00000000a001', 'Ursula K. Le Guin', '', now(), 1),
+                ('00000000-0000-0000-0000-00000000a002', 'An Illustrator', '', now(), 2)",
+        "INSERT INTO book_authors (book_id, author_id, ordinal)
+         VALUES ($1::uuid, '00000000-0000-0000-0000-00000000a001', 0), ($1::uuid, '00000000-0000-0000-0000-00000000a002', 1)",
+        "INSERT INTO book_ratings (book_id, ratings_count, ratings_sum, stars_1, stars_2, stars_3, stars_4, stars_5, position)
+         VALUES ($1::uuid, 1000, 4120, 10, 30, 160, 350, 450, 1)",
+        "INSERT INTO book_shelf_counts (book_id, want_to_read, currently_reading, paused, read, did_not_finish, position)
+         VALUES ($1::uuid, 5000, 300, 20, 2400, 40, 1)",
+    ] {
+        sqlx::query(statement).bind(BOOK).execute(&mut *db).await?;
+    }
+    let reviewer = "('00000000-0000-0000-0000-' || lpad(to_hex(1000000 + i), 12, '0'))::uuid";
+    for statement in [
+        format!(
+            "INSERT INTO readers (reader_id, handle, display_name, joined_at, position)
+             SELECT {reviewer}, 'reviewer' || i, 'Reviewer ' || i, now(), 1000000 + i FROM generate_series(1, $2::bigint) AS i"
+        ),
+        format!(
+            "INSERT INTO reviews (review_id, reader_id, book_id, body, contains_spoilers, written_on, published_at,
+                                  stars, likes_count, comments_count, position)
+             SELECT gen_random_uuid(), {reviewer}, $1::uuid, repeat('A considered review. ', 40), i % 17 = 0,
+                    date '2026-01-01' - i::int, now(), (1 + i % 5)::smallint, i % 97, i % 7, i
+             FROM generate_series(1, $2::bigint) AS i"
+        ),
+        format!(
+            "INSERT INTO reader_review_counts (reader_id, reviews_count)
+             SELECT {reviewer}, 1 + i % 30 FROM generate_series(1, $2::bigint) AS i"
+        ),
+        format!(
+            "INSERT INTO reader_follow_counts (reader_id, followers, following)
+             SELECT {reviewer}, i * 3, i FROM generate_series(1, $2::bigint) AS i"
+        ),
+        "INSERT INTO book_review_counts (book_id, reviews_count) VALUES ($1::uuid, $2)".to_owned(),
+    ] {
+        sqlx::query(&statement).bind(BOOK).bind(REVIEWS).execute(&mut *db).await?;
+    }
+    sqlx::query(&format!(
+        "INSERT INTO readers (reader_id, handle, display_name, joined_at, position)
+         SELECT {READER_SQL}, 'reader' || i, 'Reader ' || i, now(), i FROM generate_series(1, $1::bigint) AS i
+         UNION ALL SELECT $2::uuid, 'viewer', 'Viewer', now(), 0"
+    ))
+    .bind(followees)
+    .bind(VIEWER)
+    .execute(&mut *db)
+    .await?;
+    // Rating k of followee i sits at position 10,000 + i * 100 + k.
+    for statement in [
+        format!(
+            "INSERT INTO activities (position, event_index, actor_id, kind, book_id, stars, occurred_at, backdated, fanned_out)
+             SELECT 10000 + i * 100 + k, 0, {READER_SQL}, 'rated', $3::uuid, (1 + k % 5)::smallint, now(), false, true
+             FROM generate_series(1, $1::bigint) AS i, generate_series(1, 50) AS k"
+        ),
+        format!(
+            "INSERT INTO feed_follows (follower_id, followee_id)
+             SELECT $2::uuid, {READER_SQL} FROM generate_series(1, $1::bigint) AS i"
+        ),
+        format!(
+            "INSERT INTO feed_items (reader_id, position, event_index, actor_id, kind)
+             SELECT $2::uuid, 10000 + i * 100 + k, 0, {READER_SQL}, 'rated'
+             FROM generate_series(1, $1::bigint) AS i, generate_series(1, 50) AS k"
+        ),
+    ] {
+        sqlx::query(&statement).bind(followees).bind(VIEWER).bind(BOOK).execute(&mut *db).await?;
+    }
+    sqlx::query("ANALYZE").execute(&mut *db).await?;
+    Ok(())
+}
+
+/// A server under test: a child process and the URL it answers GraphQL on.
+struct Server {
+    name: &'static str,
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Ends PostGraphile's cluster workers too: they leave when their master goes.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// The gateway's release binary, beside this one, over the run's database.
+async fn start_gateway(run: &bench::Run) -> anyhow::Result<Server> {
+    let binary = std::env::current_exe()?.with_file_name("readstream-gateway");
+    let port = free_port()?;
+    let child = Command::new(&binary)
+        .env("NATS_URL", &run.nats_url)
+        .env("READSTREAM_NAMESPACE", &run.namespace)
+        .env("DATABASE_URL", &run.database_url)
+        .env("GATEWAY_ADDR", format!("127.0.0.1:{port}"))
+        .env("JWT_SECRET", SECRET)
+        .env("RATE_LIMIT_CLIENT_PER_SECOND", "0")
+        .env("RATE_LIMIT_READER_PER_SECOND", "0")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {} (cargo build --release -p readstream-gateway)", binary.display()))?;
+    let base_url = format!("http://127.0.0.1:{port}");
+    let server = Server { name: "readstream", child, url: format!("{base_url}/graphql") };
+    readstream_testkit::ready::Readiness::new().gateway(&base_url).wait(Duration::from_secs(20)).await?;
+    Ok(server)
+}
+
+/// PostGraphile from `tests/bench/postgraphile`, over the run's database, with `workers`
+/// cluster workers (1: its single-process default).
+async fn start_postgraphile(run: &bench::Run, workers: u32) -> anyhow::Result<Server> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/postgraphile");
+    let cli = dir.join("node_modules/postgraphile/cli.js");
+    anyhow::ensure!(cli.exists(), "PostGraphile is not installed: npm ci --prefix {}", dir.display());
+    let port = free_port()?;
+    let mut command = Command::new("node");
+    command
+        .current_dir(&dir)
+        .arg(&cli)
+        .args(["--connection", &run.database_url, "--schema", "public", "--host", "127.0.0.1"])
+        .args(["--port", &port.to_string(), "--disable-query-log", "--disable-graphiql"])
+        .env("NODE_ENV", "production")
+        .stdout(Stdio::null());
+    let name = if workers > 1 {
+        command.args(["--cluster-workers", &workers.to_string()]);
+        "PostGraphile x2"
+    } else {
+        "PostGraphile"
+    };
+    let child = command.spawn().context("starting node")?;
+    let server = Server { name, child, url: format!("http://127.0.0.1:{port}/graphql") };
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        let answer = client.post(&server.url).json(&json!({ "query": "{ __typename }" })).send().await;
+        if answer.is_ok_and(|a| a.status().is_success()) {
+            return Ok(server);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("PostGraphile did not answer at {} in 20 s", server.url)
+}
+
+/// One page as a server is asked for it.
+struct Page {
+    query: &'static str,
+    variables: Value,
+    token: Option<String>,
+}
+
+impl Page {
+    fn body(&self) -> String {
+        json!({ "query": self.query, "variables": self.variables }).to_string()
+    }
+
+    /// Asks once and checks the answer is the page, whole, without errors.
+    async fn check(&self, url: &str, rows: impl Fn(&Value) -> Option<usize>, expected: usize) -> anyhow::Result<()> {
+        let mut request = reqwest::Client::new().post(url).header("content-type", "application/json");
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let answer: Value = request.body(self.body()).send().await?.json().await?;
+        anyhow::ensure!(answer.get("errors").is_none(), "{url} answered errors: {answer}");
+        let found = rows(&answer["data"]).with_context(|| format!("{url} answered {answer}"))?;
+        anyhow::ensure!(found == expected, "{url} answered {found} rows, not {expected}");
+        Ok(())
+    }
+}
+
+/// CPU seconds (user and system) used so far by `pid` and every process below it.
+fn tree_cpu_seconds(pid: u32) -> f64 {
+    processes().filter(|p| p.pid == pid || descends_from(p.pid, pid)).map(|p| p.cpu_seconds).sum()
+}
+
+/// Peak resident memory, summed over `pid` and every process below it, in bytes.
+fn tree_peak_resident(pid: u32) -> u64 {
+    processes()
+        .filter(|p| p.pid == pid || descends_from(p.pid, pid))
+        .map(|p| {
+            let status = std::fs::read_to_string(format!("/proc/{}/status", p.pid)).unwrap_or_default();
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .unwrap_or(0)
+                * 1024
+        })
+        .sum()
+}
+
+/// CPU seconds used so far by every Postgres process alive (its connections' backends among them).
+fn postgres_cpu_seconds() -> f64 {
+    processes().filter(|p| p.command == "postgres").map(|p| p.cpu_seconds).sum()
+}
+
+struct Process {
+    pid: u32,
+    parent: u32,
+    command: String,
+    cpu_seconds: f64,
+}
+
+fn processes() -> impl Iterator<Item = Process> {
+    std::fs::read_dir("/proc").into_iter().flatten().flatten().filter_map(|entry| {
+        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+        let (head, rest) = stat.rsplit_once(')')?;
+        let command = head.split_once('(')?.1.to_owned();
+        // After the name: state, ppid, …; utime and stime are fields 12 and 13 (clock ticks).
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+        Some(Process {
+            pid,
+            parent: fields.get(1)?.parse().ok()?,
+            command,
+            cpu_seconds: (ticks(11) + ticks(12)) as f64 / 100.0,
+        })
+    })
+}
+
+fn descends_from(mut pid: u32, ancestor: u32) -> bool {
+    for _ in 0..64 {
+        let Some(parent) = processes().find(|p| p.pid == pid).map(|p| p.parent) else { return false };
+        if parent == ancestor {
+            return true;
+        }
+        if parent <= 1 {
+            return false;
+        }
+        pid = parent;
+    }
+    false
+}
+
+/// What `wrk` measured of one server and page.
+struct Measured {
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    server_cpu_ms: f64,
+    postgres_cpu_ms: f64,
+    peak_resident: u64,
+}
+
+/// Loads `server` with `page` for `seconds`, after a warm-up of a fifth of that.
+async fn measure(server: &Server, page: &Page, connections: u64, seconds: u64) -> anyhow::Result<Measured> {
+    let script = std::env::temp_dir().join(format!("readstream-peers-{}.lua", Uuid::new_v4().simple()));
+    let mut lua = format!(
+        "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = [==[{}]==]\n",
+        page.body()
+    );
+    if let Some(token) = &page.token {
+        lua.push_str(&format!("wrk.headers[\"Authorization\"] = \"Bearer {token}\"\n"));
+    }
+    std::fs::write(&script, lua)?;
+    let wrk = |seconds: u64| {
+        let (script, url) = (script.clone(), server.url.clone());
+        tokio::task::spawn_blocking(move || {
+            Command::new("wrk")
+                .args(["-t2", &format!("-c{connections}"), &format!("-d{seconds}s"), "--latency", "-s"])
+                .arg(&script)
+                .arg(&url)
+                .output()
+        })
+    };
+    wrk((seconds / 5).max(1)).await?.context("running wrk (apt-get install wrk)")?;
+    let (server_cpu, postgres_cpu) = (tree_cpu_seconds(server.child.id()), postgres_cpu_seconds());
+    let output = wrk(seconds).await?.context("running wrk")?;
+    let (server_cpu, postgres_cpu) =
+        (tree_cpu_seconds(server.child.id()) - server_cpu, postgres_cpu_seconds() - postgres_cpu);
+    std::fs::remove_file(&script)?;
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    anyhow::ensure!(output.status.success(), "wrk failed: {report}{}", String::from_utf8_lossy(&output.stderr));
+    anyhow::ensure!(
+        !report.contains("Non-2xx") && !report.contains("Socket errors"),
+        "{} answered errors under load:\n{report}",
+        server.name
+    );
+    let per_second: f64 = report
+        .lines()
+        .find_map(|line| line.strip_prefix("Requests/sec:"))
+        .and_then(|n| n.trim().parse().ok())
+        .with_context(|| format!("no Requests/sec in {report}"))?;
+    let latency = |quantile: &str| -> anyhow::Result<f64> {
+        let value = report
+            .lines()
+            .find_map(|line| line.trim().strip_prefix(quantile))
+            .with_context(|| format!("no {quantile} in {report}"))?
+            .trim();
+        let (number, unit) = value.split_at(value.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(value.len()));
+        let number: f64 = number.parse()?;
+        Ok(match unit {
+            "us" => number / 1e3,
+            "ms" => number,
+            "s" => number * 1e3,
+            "m" => number * 60e3,
+            other => anyhow::bail!("a latency in {other}"),
+        })
+    };
+    let requests = per_second * seconds as f64;
+    Ok(Measured {
+        per_second,
+        p50_ms: latency("50%")?,
+        p99_ms: latency("99%")?,
+        server_cpu_ms: server_cpu * 1e3 / requests,
+        postgres_cpu_ms: postgres_cpu * 1e3 / requests,
+        peak_resident: tree_peak_resident(server.child.id()),
+    })
+}
+
+fn print_row(page: &str, server: &str, m: &Measured, ours: Option<&Measured>) {
+    let ratio = ours.map_or(String::new(), |ours| {
+        format!("   ours {:.2}x its req/s, p99 {:.2}x", ours.per_second / m.per_second, ours.p99_ms / m.p99_ms)
+    });
+    println!(
+        "  {page:<10} {server:<16} {:>7.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  CPU/req: server {:>5.2} ms, Postgres {:>5.2} ms  peak RSS {:>6.1} MB{ratio}",
+        m.per_second,
+        m.p50_ms,
+        m.p99_ms,
+        m.server_cpu_ms,
+        m.postgres_cpu_ms,
+        m.peak_resident as f64 / 1e6
+    );
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let seconds = arg("--seconds", 20)?;
+    let connections = arg("--connections", 32)?;
+    let followees = arg("--followees", 2_000)? as i64;
+    let run = bench::Run::start("peers").await?;
+    let mut db = PgConnection::connect(&run.database_url).await?;
+    fill(&mut db, followees).await?;
+    db.close().await?;
+
+    let tokens = readstream_gateway::auth::Tokens::new(SECRET, Duration::from_secs(3_600));
+    let viewer: Uuid = VIEWER.parse()?;
+    let token = tokens.issue(viewer, Uuid::now_v7()).map_err(|e| anyhow::anyhow!(e.message))?.0;
+    let readstream_pages = [
+        Page { query: READSTREAM_BOOK_PAGE, variables: json!({ "id": BOOK }), token: None },
+        Page { query: READSTREAM_FEED_PAGE, variables: json!({}), token: Some(token) },
+    ];
+    let postgraphile_pages = [
+        Page { query: POSTGRAPHILE_BOOK_PAGE, variables: json!({ "id": BOOK }), token: None },
+        Page { query: POSTGRAPHILE_FEED_PAGE, variables: json!({ "viewer": VIEWER }), token: None },
+    ];
+    let page_names = ["book page", "feed page"];
+
+    println!(
+        "the book page (10 of {REVIEWS} reviews) and the feed page (20 items, following {followees}), \
+         wrk with {connections} connections for {seconds} s each"
+    );
+    let mut ours: Vec<Measured> = Vec::new();
+    {
+        let gateway = start_gateway(&run).await?;
+        readstream_pages[0].check(&gateway.url, |d| Some(d["book"]["reviews"]["edges"].as_array()?.len()), 10).await?;
+        readstream_pages[1].check(&gateway.url, |d| Some(d["viewer"]["feed"]["edges"].as_array()?.len()), 20).await?;
+        for (page, name) in readstream_pages.iter().zip(page_names) {
+            let measured = measure(&gateway, page, connections, seconds).await?;
+            print_row(name, gateway.name, &measured, None);
+            ours.push(measured);
+        }
+    }
+    // The fastest peer per page: the one the targets are held against.
+    let mut fastest: Vec<Option<Measured>> = vec![None, None];
+    for workers in [1, 2] {
+        let peer = start_postgraphile(&run, workers).await?;
+        postgraphile_pages[0]
+            .check(&peer.url, |d| Some(d["bookByBookId"]["reviewsByBookId"]["edges"].as_array()?.len()), 10)
+            .await?;
+        postgraphile_pages[1].check(&peer.url, |d| Some(d["allFeedItems"]["edges"].as_array()?.len()), 20).await?;
+        for (i, (page, name)) in postgraphile_pages.iter().zip(page_names).enumerate() {
+            let measured = measure(&peer, page, connections, seconds).await?;
+            print_row(name, peer.name, &measured, Some(&ours[i]));
+            if fastest[i].as_ref().is_none_or(|f| measured.per_second > f.per_second) {
+                fastest[i] = Some(measured);
+            }
+        }
+    }
+    println!("targets, against the faster PostGraphile: throughput >= 3x, p99 <= 1/3");
+    for ((name, ours), peer) in page_names.iter().zip(&ours).zip(fastest.iter().flatten()) {
+        let (throughput, p99) = (ours.per_second / peer.per_second, ours.p99_ms / peer.p99_ms);
+        let verdict = if throughput >= 3.0 && p99 <= 1.0 / 3.0 { "met" } else { "NOT met" };
+        println!("  {name:<10} {throughput:.2}x the req/s, {p99:.2}x the p99: {verdict}");
+    }
+    Ok(())
+}

@@ -46,7 +46,6 @@ use tower_http::limit::RequestBodyLimitLayer;
 use crate::{
     auth::Tokens,
     error::ApiError,
-    graphql::ReadstreamSchema,
     limits::{Limits, LimitsConfig},
     positions::Positions,
 };
@@ -170,7 +169,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
             .await?;
     let (tokens, stop) = (app.tokens.clone(), shutdown.clone());
     tokio::spawn(async move { tokens.ended_sessions().follow(ended_sessions, stop).await });
-    let schema = graphql::schema(app.clone());
+    let schemas = graphql::Schemas::new(app.clone());
     let router = Router::new()
         .route(
             "/graphql",
@@ -188,7 +187,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
         .route("/export/events.ndjson", get(export::events_ndjson))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
-        .with_state((schema, app.clone()));
+        .with_state((schemas, app.clone()));
     tracing::info!(addr = %listener.local_addr()?, "GraphQL at /graphql");
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
@@ -208,7 +207,7 @@ async fn forget_idle_clients(limits: Arc<Limits>, shutdown: CancellationToken) {
     }
 }
 
-pub(crate) type Shared = (ReadstreamSchema, AppState);
+pub(crate) type Shared = (graphql::Schemas, AppState);
 
 /// Bodies above `MAX_BODY_BYTES` are for multipart uploads only (up to `MAX_UPLOAD_BYTES`,
 /// enforced by the layer around this one): any other is refused with 413 by its length, or
@@ -272,7 +271,7 @@ async fn graphql_get(
 }
 
 async fn graphql_http(
-    State((schema, app)): State<Shared>,
+    State((schemas, app)): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     request: Result<GraphQLRequest, async_graphql_axum::rejection::GraphQLRejection>,
@@ -313,7 +312,7 @@ async fn graphql_http(
         }
     }
     let timeout = Duration::from_millis(app.limits.config.request_timeout_ms);
-    match tokio::time::timeout(timeout, schema.execute(request)).await {
+    match tokio::time::timeout(timeout, schemas.execute(request)).await {
         Ok(response) => GraphQLResponse::from(response).into_response(),
         Err(_) => refusal(
             StatusCode::OK,

@@ -227,6 +227,7 @@ impl Drop for WebSocketPlace {
 
 /// Refuses documents that ask for too many root fields or aliases (300 aliased `signIn`s in one
 /// request), before anything is validated or run.
+#[derive(Clone)]
 pub struct QueryWidth {
     pub max_root_fields: usize,
     pub max_aliases: usize,
@@ -255,7 +256,7 @@ impl Extension for QueryWidth {
 
 impl QueryWidth {
     /// Every operation's root fields, and its aliased fields, against their maximums.
-    fn check(&self, document: &ExecutableDocument) -> Result<(), ApiError> {
+    pub fn check(&self, document: &ExecutableDocument) -> Result<(), ApiError> {
         let limits = [
             (false, self.max_root_fields, "an operation may ask for at most {} root fields (MAX_ROOT_FIELDS)"),
             (true, self.max_aliases, "a document may hold at most {} aliased fields (MAX_ALIASES)"),

@@ -57,7 +57,7 @@ impl OpenSockets {
 /// Upgrades to a subscription WebSocket, or refuses with 429 when the client is over its rate
 /// or holds as many sockets as it may.
 pub async fn upgrade(
-    State((schema, app)): State<Shared>,
+    State((schemas, app)): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     protocol: GraphQLProtocol,
@@ -90,7 +90,7 @@ pub async fn upgrade(
             let (_place, _open) = (place, open);
             let (to_client, outgoing) = futures::channel::mpsc::channel::<Message>(16);
             let (socket_sink, socket_stream) = socket.split();
-            let connection = GraphQLWebSocket::new_with_pair(to_client, socket_stream, schema, protocol)
+            let connection = GraphQLWebSocket::new_with_pair(to_client, socket_stream, schemas.websocket, protocol)
                 .on_connection_init(move |payload| async move {
                     let mut data = async_graphql::Data::default();
                     let authorization = ["Authorization", "authorization"]

@@ -24,13 +24,18 @@ pub mod search;
 pub mod shared;
 pub mod social;
 
-use std::sync::Arc;
+use std::{
+    num::NonZeroUsize,
+    sync::{Arc, Mutex, PoisonError},
+};
 
 use async_graphql::{
     dataloader::DataLoader,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextRequest},
+    parser::types::ExecutableDocument,
     MergedObject, MergedSubscription, Request, Schema, ServerResult,
 };
+use lru::LruCache;
 use readstream_contracts::ReadModel;
 
 use crate::{error::ApiError, limits::QueryWidth, positions::Positions, AppState};
@@ -80,18 +85,90 @@ pub fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> 
         .limit_recursive_depth(32)
 }
 
-pub fn schema(app: AppState) -> ReadstreamSchema {
-    builder()
-        .extension(QueryWidth {
+/// The schema twice over the same data, and what requests over HTTP share.
+#[derive(Clone)]
+pub struct Schemas {
+    /// For WebSockets: the width limits, read-your-writes and error codes as the schema's
+    /// extensions, around every operation a socket sends.
+    pub websocket: ReadstreamSchema,
+    /// For HTTP: without extensions, as `execute` does their work around each request. With any
+    /// extension, async-graphql calls into every extension for every field it resolves: a
+    /// tenth of the gateway's CPU for a book page.
+    http: ReadstreamSchema,
+    width: QueryWidth,
+    positions: Positions,
+    parsed: ParsedQueries,
+}
+
+impl Schemas {
+    pub fn new(app: AppState) -> Self {
+        let width = QueryWidth {
             max_root_fields: app.limits.config.max_root_fields,
             max_aliases: app.limits.config.max_aliases,
-        })
-        .extension(ReadYourWrites(app.positions.clone()))
-        .extension(ErrorCodes)
-        .data(DataLoader::new(Database(app.pool.clone()), tokio::spawn))
-        .data(feed::PushedItems::default())
-        .data(app)
-        .finish()
+        };
+        let with_data = |builder: async_graphql::SchemaBuilder<Query, Mutation, Subscription>| {
+            builder
+                .data(DataLoader::new(Database(app.pool.clone()), tokio::spawn))
+                .data(feed::PushedItems::default())
+                .data(app.clone())
+                .finish()
+        };
+        let websocket = with_data(
+            builder().extension(width.clone()).extension(ReadYourWrites(app.positions.clone())).extension(ErrorCodes),
+        );
+        Schemas {
+            websocket,
+            http: with_data(builder()),
+            width,
+            positions: app.positions.clone(),
+            parsed: ParsedQueries::new(),
+        }
+    }
+
+    /// Runs a request that came over HTTP: parsed (or its parse reused), held to the width
+    /// limits, held until the read models reach its `minPosition`, executed, every error coded.
+    pub async fn execute(&self, mut request: Request) -> async_graphql::Response {
+        if let Some(document) = self.parsed.parse(&request.query) {
+            if let Err(err) = self.width.check(&document) {
+                return request_error(err);
+            }
+            request.set_parsed_query(document);
+        }
+        if let Err(err) = wait_for_min_position(&self.positions, &request).await {
+            return request_error(err);
+        }
+        let mut response = self.http.execute(request).await;
+        code_errors(&mut response);
+        response
+    }
+}
+
+/// Parsed queries by their text, the most recently used kept: an app sends the same few
+/// queries again and again, and parsing one is a tenth of the CPU a book page costs.
+#[derive(Clone)]
+struct ParsedQueries(Arc<Mutex<LruCache<String, ExecutableDocument>>>);
+
+/// How many parsed queries a gateway keeps, and the longest query text it keeps one for.
+const PARSED_QUERIES_KEPT: NonZeroUsize = NonZeroUsize::MIN.saturating_add(255);
+const PARSED_QUERY_MAX_BYTES: usize = 8 << 10;
+
+impl ParsedQueries {
+    fn new() -> Self {
+        Self(Arc::new(Mutex::new(LruCache::new(PARSED_QUERIES_KEPT))))
+    }
+
+    /// The query parsed, `None` if it does not parse (the schema then answers why).
+    fn parse(&self, query: &str) -> Option<ExecutableDocument> {
+        let kept = || self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(document) = kept().get(query) {
+            return Some(document.clone());
+        }
+        let document = async_graphql::parser::parse_query(query).ok()?;
+        if query.len() <= PARSED_QUERY_MAX_BYTES {
+            kept().put(query.to_owned(), document.clone());
+        }
+        Some(document)
+    }
 }
 
 /// The SDL checked in as `schema/schema.graphql`.
@@ -99,7 +176,31 @@ pub fn sdl() -> String {
     builder().finish().sdl()
 }
 
-/// Holds a request until the read models reach the position it asks for, if any.
+/// Holds a request until the read models reach the position it asks for in its
+/// `minPosition` extension, if any.
+async fn wait_for_min_position(positions: &Positions, request: &Request) -> Result<(), ApiError> {
+    let Some(value) = request.extensions.get(MIN_POSITION) else { return Ok(()) };
+    let position = match value {
+        async_graphql::Value::Number(n) => n.as_u64(),
+        async_graphql::Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| ApiError::invalid(MIN_POSITION, "minPosition must be a stream position (a whole number)"))?;
+    positions.wait_for(position, &ReadModel::ALL).await
+}
+
+/// Gives every error a code: the ones async-graphql raises itself (a malformed query, a value
+/// of the wrong type) carry none, and all of them are the client's to fix.
+fn code_errors(response: &mut async_graphql::Response) {
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", readstream_contracts::Code::InvalidArgument.as_str());
+        }
+    }
+}
+
+/// `wait_for_min_position` as an extension, for WebSockets.
 struct ReadYourWrites(Positions);
 
 impl ExtensionFactory for ReadYourWrites {
@@ -118,21 +219,12 @@ impl Extension for ReadYourWritesExtension {
         request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        if let Some(value) = request.extensions.get(MIN_POSITION) {
-            let position = match value {
-                async_graphql::Value::Number(n) => n.as_u64(),
-                async_graphql::Value::String(s) => s.parse().ok(),
-                _ => None,
-            }
-            .ok_or_else(|| ApiError::invalid(MIN_POSITION, "minPosition must be a stream position (a whole number)"))?;
-            self.0.wait_for(position, &ReadModel::ALL).await?;
-        }
+        wait_for_min_position(&self.0, &request).await?;
         next.run(ctx, request).await
     }
 }
 
-/// Gives every error a code: the ones async-graphql raises itself (a malformed query, a value
-/// of the wrong type) carry none, and all of them are the client's to fix.
+/// `code_errors` as an extension, for WebSockets.
 struct ErrorCodes;
 
 impl ExtensionFactory for ErrorCodes {
@@ -145,12 +237,7 @@ impl ExtensionFactory for ErrorCodes {
 impl Extension for ErrorCodes {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> async_graphql::Response {
         let mut response = next.run(ctx).await;
-        for error in &mut response.errors {
-            let extensions = error.extensions.get_or_insert_with(Default::default);
-            if extensions.get("code").is_none() {
-                extensions.set("code", readstream_contracts::Code::InvalidArgument.as_str());
-            }
-        }
+        code_errors(&mut response);
         response
     }
 }
@@ -158,4 +245,23 @@ impl Extension for ErrorCodes {
 /// Refusals that happen before any resolver runs (a bad token, a bad header).
 pub fn request_error(err: ApiError) -> async_graphql::Response {
     async_graphql::Response::from_errors(vec![err.into()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_is_kept_parsed_unless_it_does_not_parse_or_is_long() {
+        let parsed = ParsedQueries::new();
+        let kept = || parsed.0.lock().map(|kept| kept.len()).unwrap_or_default();
+        assert!(parsed.parse("{ book(").is_none());
+        assert_eq!(kept(), 0);
+        assert!(parsed.parse("{ __typename }").is_some());
+        assert!(parsed.parse("{ __typename }").is_some());
+        assert_eq!(kept(), 1);
+        let long = format!("{{ {} }}", "__typename ".repeat(PARSED_QUERY_MAX_BYTES / 10));
+        assert!(parsed.parse(&long).is_some());
+        assert_eq!(kept(), 1);
+    }
 }

@@ -62,11 +62,16 @@ pub struct DatabaseConfig {
     /// Largest number of connections this process keeps open.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
     pub database_max_connections: u32,
+    /// Plan each prepared statement once, for any parameters (`plan_cache_mode =
+    /// force_generic_plan`), rather than again at every execution: set by the gateway, whose
+    /// reads are a few shapes asked again and again (see `db::pool_options`).
+    #[arg(skip)]
+    pub generic_plans: bool,
 }
 
 impl DatabaseConfig {
     pub fn new(database_url: impl Into<String>) -> Self {
-        Self { database_url: database_url.into(), database_max_connections: 10 }
+        Self { database_url: database_url.into(), database_max_connections: 10, generic_plans: false }
     }
 }
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use readstream_contracts::{Code, Rejection};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use tokio_util::sync::CancellationToken;
 
 use crate::{config::StartError, DatabaseConfig};
@@ -18,13 +18,23 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connects, trying again with backoff while Postgres is out of reach (until `shutdown`), and
 /// applies every pending migration (concurrent starters wait on sqlx's lock).
 pub async fn connect_and_migrate(config: &DatabaseConfig, shutdown: &CancellationToken) -> Result<PgPool, StartError> {
-    let options = pool_options(config);
+    let (options, connect) = (pool_options(config), connect_options(config)?);
     let pool = crate::config::with_backoff("Postgres", shutdown, || async {
-        Ok(options.clone().connect(&config.database_url).await?)
+        Ok(options.clone().connect_with(connect.clone()).await?)
     })
     .await?;
     sqlx::migrate!("../../schema/migrations").run(&pool).await?;
     Ok(pool)
+}
+
+/// Postgres plans a prepared statement again at every execution while its plan for any
+/// parameters looks costlier than the ones for the parameters given, which it does for every
+/// statement with optional parameters (`$2::text[] IS NULL OR kind = ANY($2)`): the feed page's
+/// statement spent 0.55 ms planning and 0.14 ms running. `generic_plans` plans it once per
+/// connection; its plans for keyset pages and lookups by key are the same.
+fn connect_options(config: &DatabaseConfig) -> Result<PgConnectOptions, sqlx::Error> {
+    let options: PgConnectOptions = config.database_url.parse()?;
+    Ok(if config.generic_plans { options.options([("plan_cache_mode", "force_generic_plan")]) } else { options })
 }
 
 /// sqlx pings a connection when it goes back to the pool (dropping a broken one there), and by
@@ -86,6 +96,20 @@ mod tests {
         for err in [sqlx::Error::RowNotFound, sqlx::Error::ColumnNotFound("stars".into())] {
             assert_eq!(failure(&err).code, Code::Internal, "{err}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_pool_for_reads_plans_each_statement_once_and_others_as_postgres_chooses(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let url = std::env::var("DATABASE_URL")?;
+        for (generic_plans, mode) in [(true, "force_generic_plan"), (false, "auto")] {
+            let config = DatabaseConfig { generic_plans, ..DatabaseConfig::new(&url) };
+            let pool = pool_options(&config).connect_with(connect_options(&config)?).await?;
+            let shown: String = sqlx::query_scalar("SHOW plan_cache_mode").fetch_one(&pool).await?;
+            assert_eq!(shown, mode);
+            pool.close().await;
+        }
+        Ok(())
     }
 
     #[tokio::test]

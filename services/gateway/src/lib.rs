@@ -143,7 +143,8 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
     if token_lifetime > readstream_runtime::sessions::KEPT_FOR || token_lifetime.is_zero() {
         return Err(StartError::Config("ACCESS_TOKEN_LIFETIME_SECS must be 1 to 86400".into()));
     }
-    let pool = readstream_runtime::db::connect_and_migrate(&config.database, &shutdown).await?;
+    let database = DatabaseConfig { generic_plans: true, ..config.database.clone() };
+    let pool = readstream_runtime::db::connect_and_migrate(&database, &shutdown).await?;
     let (nats, store) = config.nats.event_store(&shutdown).await?;
     let timeout = Duration::from_millis(config.read_your_writes_timeout_ms);
     let positions = Positions::start(&nats, &config.nats.namespace, pool.clone(), timeout, shutdown.clone()).await?;

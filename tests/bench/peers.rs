@@ -6,13 +6,14 @@
 //! - **Feed page**: the first 20 items of a reader following 2,000 readers.
 //!
 //! Each server runs as a process of its own (the gateway's release binary; PostGraphile as its
-//! single-process default and with `--cluster-workers 2`, one per core), loaded by `wrk` with 32
-//! connections. Beside each figure: the server's CPU per request, Postgres's CPU per request,
+//! single-process default and with `--cluster-workers 2`, one per core), all three at once,
+//! loaded in turns by `wrk` with 32 connections: four rounds, each server and page 5 s per
+//! round, so the machine's noise falls on all of them alike (p50/p99: the rounds' mean). Beside each figure: the server's CPU per request, Postgres's CPU per request,
 //! and the server's peak resident memory. The read models are filled with SQL (this measures
 //! serving the pages, not projecting them); PostGraphile learns the relations the gateway's
 //! resolvers follow from `postgraphile/postgraphile.tags.json5`.
 //!
-//! Usage: readstream-peers-bench [--seconds N] [--connections N] [--followees N]; needs NATS_URL
+//! Usage: readstream-peers-bench [--seconds N, per server and page, default 20] [--connections N] [--followees N]; needs NATS_URL
 //! and DATABASE_URL (a server where it may create a database), `wrk` on the PATH and
 //! PostGraphile installed (`npm ci` in `tests/bench/postgraphile`, which `make bench` does).
 
@@ -32,6 +33,8 @@ const SECRET: &str = "bench-secret-long-enough-for-hs256-signing";
 const BOOK: &str = "00000000-0000-0000-0000-0000000b0015";
 const VIEWER: &str = "00000000-0000-0000-0000-00000000f00d";
 const REVIEWS: i64 = 50;
+/// Each server's load per page comes in this many turns, the servers alternating.
+const ROUNDS: u64 = 4;
 
 const READSTREAM_BOOK_PAGE: &str = "query($id: ID!) { book(id: $id) {
     title subtitle description pages format firstPublished
@@ -273,9 +276,12 @@ fn tree_peak_resident(pid: u32) -> u64 {
         .sum()
 }
 
-/// CPU seconds used so far by every Postgres process alive (its connections' backends among them).
+/// CPU seconds used so far by Postgres: every process of it alive (its connections' backends
+/// among them), and those that ended (the server's main process counts its ended children).
 fn postgres_cpu_seconds() -> f64 {
-    processes().filter(|p| p.command == "postgres").map(|p| p.cpu_seconds).sum()
+    let postgres: Vec<Process> = processes().filter(|p| p.command == "postgres").collect();
+    let main = |p: &Process| !postgres.iter().any(|q| q.pid == p.parent);
+    postgres.iter().map(|p| p.cpu_seconds + if main(p) { p.ended_children_cpu_seconds } else { 0.0 }).sum()
 }
 
 struct Process {
@@ -283,6 +289,8 @@ struct Process {
     parent: u32,
     command: String,
     cpu_seconds: f64,
+    /// What its children that ended (and were waited for) used.
+    ended_children_cpu_seconds: f64,
 }
 
 fn processes() -> impl Iterator<Item = Process> {
@@ -291,7 +299,8 @@ fn processes() -> impl Iterator<Item = Process> {
         let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
         let (head, rest) = stat.rsplit_once(')')?;
         let command = head.split_once('(')?.1.to_owned();
-        // After the name: state, ppid, …; utime and stime are fields 12 and 13 (clock ticks).
+        // After the name: state, ppid, …; utime, stime, cutime and cstime are fields 12 to 15
+        // (clock ticks).
         let fields: Vec<&str> = rest.split_whitespace().collect();
         let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
         Some(Process {
@@ -299,6 +308,7 @@ fn processes() -> impl Iterator<Item = Process> {
             parent: fields.get(1)?.parse().ok()?,
             command,
             cpu_seconds: (ticks(11) + ticks(12)) as f64 / 100.0,
+            ended_children_cpu_seconds: (ticks(13) + ticks(14)) as f64 / 100.0,
         })
     })
 }
@@ -317,18 +327,42 @@ fn descends_from(mut pid: u32, ancestor: u32) -> bool {
     false
 }
 
-/// What `wrk` measured of one server and page.
+/// What `wrk` measured of one server and page, summed over the rounds.
+#[derive(Default)]
 struct Measured {
-    per_second: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    server_cpu_ms: f64,
-    postgres_cpu_ms: f64,
+    requests: f64,
+    seconds: f64,
+    /// Each round's p50 and p99, in milliseconds.
+    p50s: Vec<f64>,
+    p99s: Vec<f64>,
+    server_cpu: f64,
+    postgres_cpu: f64,
     peak_resident: u64,
 }
 
-/// Loads `server` with `page` for `seconds`, after a warm-up of a fifth of that.
-async fn measure(server: &Server, page: &Page, connections: u64, seconds: u64) -> anyhow::Result<Measured> {
+impl Measured {
+    fn per_second(&self) -> f64 {
+        self.requests / self.seconds
+    }
+
+    /// The mean of the rounds' p99s, in milliseconds (likewise `p50_ms`).
+    fn p99_ms(&self) -> f64 {
+        self.p99s.iter().sum::<f64>() / self.p99s.len().max(1) as f64
+    }
+
+    fn p50_ms(&self) -> f64 {
+        self.p50s.iter().sum::<f64>() / self.p50s.len().max(1) as f64
+    }
+}
+
+/// Loads `server` with `page` for `seconds` and adds what `wrk` saw to `measured`.
+async fn measure(
+    server: &Server,
+    page: &Page,
+    connections: u64,
+    seconds: u64,
+    measured: &mut Measured,
+) -> anyhow::Result<()> {
     let script = std::env::temp_dir().join(format!("readstream-peers-{}.lua", Uuid::new_v4().simple()));
     let mut lua = format!(
         "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = [==[{}]==]\n",
@@ -338,21 +372,20 @@ async fn measure(server: &Server, page: &Page, connections: u64, seconds: u64) -
         lua.push_str(&format!("wrk.headers[\"Authorization\"] = \"Bearer {token}\"\n"));
     }
     std::fs::write(&script, lua)?;
-    let wrk = |seconds: u64| {
-        let (script, url) = (script.clone(), server.url.clone());
-        tokio::task::spawn_blocking(move || {
-            Command::new("wrk")
-                .args(["-t2", &format!("-c{connections}"), &format!("-d{seconds}s"), "--latency", "-s"])
-                .arg(&script)
-                .arg(&url)
-                .output()
-        })
-    };
-    wrk((seconds / 5).max(1)).await?.context("running wrk (apt-get install wrk)")?;
+    let (wrk_script, url) = (script.clone(), server.url.clone());
     let (server_cpu, postgres_cpu) = (tree_cpu_seconds(server.child.id()), postgres_cpu_seconds());
-    let output = wrk(seconds).await?.context("running wrk")?;
-    let (server_cpu, postgres_cpu) =
-        (tree_cpu_seconds(server.child.id()) - server_cpu, postgres_cpu_seconds() - postgres_cpu);
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("wrk")
+            .args(["-t2", &format!("-c{connections}"), &format!("-d{seconds}s"), "--latency", "-s"])
+            .arg(&wrk_script)
+            .arg(&url)
+            .output()
+    })
+    .await?
+    .context("running wrk (apt-get install wrk)")?;
+    measured.server_cpu += tree_cpu_seconds(server.child.id()) - server_cpu;
+    measured.postgres_cpu += postgres_cpu_seconds() - postgres_cpu;
+    measured.peak_resident = tree_peak_resident(server.child.id());
     std::fs::remove_file(&script)?;
     let report = String::from_utf8_lossy(&output.stdout).into_owned();
     anyhow::ensure!(output.status.success(), "wrk failed: {report}{}", String::from_utf8_lossy(&output.stderr));
@@ -382,28 +415,24 @@ async fn measure(server: &Server, page: &Page, connections: u64, seconds: u64) -
             other => anyhow::bail!("a latency in {other}"),
         })
     };
-    let requests = per_second * seconds as f64;
-    Ok(Measured {
-        per_second,
-        p50_ms: latency("50%")?,
-        p99_ms: latency("99%")?,
-        server_cpu_ms: server_cpu * 1e3 / requests,
-        postgres_cpu_ms: postgres_cpu * 1e3 / requests,
-        peak_resident: tree_peak_resident(server.child.id()),
-    })
+    measured.requests += per_second * seconds as f64;
+    measured.seconds += seconds as f64;
+    measured.p50s.push(latency("50%")?);
+    measured.p99s.push(latency("99%")?);
+    Ok(())
 }
 
 fn print_row(page: &str, server: &str, m: &Measured, ours: Option<&Measured>) {
     let ratio = ours.map_or(String::new(), |ours| {
-        format!("   ours {:.2}x its req/s, p99 {:.2}x", ours.per_second / m.per_second, ours.p99_ms / m.p99_ms)
+        format!("   ours {:.2}x its req/s, p99 {:.2}x", ours.per_second() / m.per_second(), ours.p99_ms() / m.p99_ms())
     });
     println!(
         "  {page:<10} {server:<16} {:>7.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  CPU/req: server {:>5.2} ms, Postgres {:>5.2} ms  peak RSS {:>6.1} MB{ratio}",
-        m.per_second,
-        m.p50_ms,
-        m.p99_ms,
-        m.server_cpu_ms,
-        m.postgres_cpu_ms,
+        m.per_second(),
+        m.p50_ms(),
+        m.p99_ms(),
+        m.server_cpu * 1e3 / m.requests,
+        m.postgres_cpu * 1e3 / m.requests,
         m.peak_resident as f64 / 1e6
     );
 }
@@ -433,38 +462,48 @@ async fn main() -> anyhow::Result<()> {
 
     println!(
         "the book page (10 of {REVIEWS} reviews) and the feed page (20 items, following {followees}), \
-         wrk with {connections} connections for {seconds} s each"
+         wrk with {connections} connections, {ROUNDS} rounds of {} s per server and page, the servers taking turns",
+        seconds / ROUNDS
     );
-    let mut ours: Vec<Measured> = Vec::new();
-    {
-        let gateway = start_gateway(&run).await?;
-        readstream_pages[0].check(&gateway.url, |d| Some(d["book"]["reviews"]["edges"].as_array()?.len()), 10).await?;
-        readstream_pages[1].check(&gateway.url, |d| Some(d["viewer"]["feed"]["edges"].as_array()?.len()), 20).await?;
-        for (page, name) in readstream_pages.iter().zip(page_names) {
-            let measured = measure(&gateway, page, connections, seconds).await?;
-            print_row(name, gateway.name, &measured, None);
-            ours.push(measured);
-        }
-    }
-    // The fastest peer per page: the one the targets are held against.
-    let mut fastest: Vec<Option<Measured>> = vec![None, None];
+    let gateway = start_gateway(&run).await?;
+    readstream_pages[0].check(&gateway.url, |d| Some(d["book"]["reviews"]["edges"].as_array()?.len()), 10).await?;
+    readstream_pages[1].check(&gateway.url, |d| Some(d["viewer"]["feed"]["edges"].as_array()?.len()), 20).await?;
+    let mut servers = vec![(gateway, &readstream_pages)];
     for workers in [1, 2] {
         let peer = start_postgraphile(&run, workers).await?;
         postgraphile_pages[0]
             .check(&peer.url, |d| Some(d["bookByBookId"]["reviewsByBookId"]["edges"].as_array()?.len()), 10)
             .await?;
         postgraphile_pages[1].check(&peer.url, |d| Some(d["allFeedItems"]["edges"].as_array()?.len()), 20).await?;
-        for (i, (page, name)) in postgraphile_pages.iter().zip(page_names).enumerate() {
-            let measured = measure(&peer, page, connections, seconds).await?;
-            print_row(name, peer.name, &measured, Some(&ours[i]));
-            if fastest[i].as_ref().is_none_or(|f| measured.per_second > f.per_second) {
-                fastest[i] = Some(measured);
+        servers.push((peer, &postgraphile_pages));
+    }
+    // A warm-up (PostGraphile's JIT, every pool filled), then rounds in which each server takes
+    // its turn, so the machine's noise falls on all of them alike.
+    for (server, pages) in &servers {
+        for page in pages.iter() {
+            measure(server, page, connections, (seconds / 5).max(1), &mut Measured::default()).await?;
+        }
+    }
+    let mut measured: Vec<[Measured; 2]> = servers.iter().map(|_| Default::default()).collect();
+    for _ in 0..ROUNDS {
+        for ((server, pages), measured) in servers.iter().zip(&mut measured) {
+            for (page, measured) in pages.iter().zip(measured.iter_mut()) {
+                measure(server, page, connections, (seconds / ROUNDS).max(1), measured).await?;
             }
         }
     }
+    let [ours, peers @ ..] = measured.as_slice() else { anyhow::bail!("no servers measured") };
+    for (i, name) in page_names.iter().enumerate() {
+        print_row(name, servers[0].0.name, &ours[i], None);
+        for ((server, _), peer) in servers[1..].iter().zip(peers) {
+            print_row(name, server.name, &peer[i], Some(&ours[i]));
+        }
+    }
     println!("targets, against the faster PostGraphile: throughput >= 3x, p99 <= 1/3");
-    for ((name, ours), peer) in page_names.iter().zip(&ours).zip(fastest.iter().flatten()) {
-        let (throughput, p99) = (ours.per_second / peer.per_second, ours.p99_ms / peer.p99_ms);
+    for (i, name) in page_names.iter().enumerate() {
+        let fastest = peers.iter().map(|peer| &peer[i]).max_by(|a, b| a.per_second().total_cmp(&b.per_second()));
+        let Some(peer) = fastest else { continue };
+        let (throughput, p99) = (ours[i].per_second() / peer.per_second(), ours[i].p99_ms() / peer.p99_ms());
         let verdict = if throughput >= 3.0 && p99 <= 1.0 / 3.0 { "met" } else { "NOT met" };
         println!("  {name:<10} {throughput:.2}x the req/s, {p99:.2}x the p99: {verdict}");
     }

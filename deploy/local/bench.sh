@@ -12,8 +12,8 @@
 #   6. live pushes: 15,000 WebSockets on one gateway, each subscribed to one book, held by a
 #      second process; memory per idle connection and p50/p99 from the mutation to every push;
 #   7. the book page and the feed page (following 2,000) beside PostGraphile 4.14.1 over the same
-#      read models, single-process and with two cluster workers, each server its own process
-#      loaded by wrk: req/s, p50/p99, CPU per request and peak memory, and the targets' ratios;
+#      read models, single-process and with two cluster workers, each server its own process,
+#      loaded in turns by wrk: req/s, p50/p99, CPU per request and peak memory, and the ratios;
 #   8. ingest: rating commands/s on new aggregates and on ones with 1 and 1,000 earlier events,
 #      beside raw publishes/s, against NATS with sync_interval: always (make run) and with the
 #      server's default.

@@ -64,7 +64,7 @@ pub struct DatabaseConfig {
     pub database_max_connections: u32,
     /// Plan each prepared statement once, for any parameters (`plan_cache_mode =
     /// force_generic_plan`), rather than again at every execution: set by the gateway, whose
-    /// reads are a few shapes asked again and again (see `db::pool_options`).
+    /// reads are a few shapes asked again and again (see `db::connect_options`).
     #[arg(skip)]
     pub generic_plans: bool,
 }

@@ -38,23 +38,12 @@ async fn refused_soon(client: &GraphQl) -> anyhow::Result<bool> {
     Ok(false)
 }
 
-/// Whether `client`'s session is ana's: `UNAUTHENTICATED` says no at once; otherwise it waits,
-/// bounded, for the readers projection to hold ana (it may lag the sign-up under load).
-async fn signed_in_as_ana(client: &GraphQl) -> anyhow::Result<bool> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let response = client.request("{ viewer { handle } }", json!({})).await?;
-        if response.error_code() == Some("UNAUTHENTICATED") {
-            return Ok(false);
-        }
-        if response.0["data"]["viewer"]["handle"] == "ana" {
-            return Ok(true);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Ok(false);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// Whether `client`'s session is ana's, asked once the read models hold everything recorded so
+/// far (the sign-up among it, which the readers projection may lag under load).
+async fn signed_in_as_ana(system: &System, client: &GraphQl) -> anyhow::Result<bool> {
+    let recorded = system.stream_messages().await?;
+    let response = client.request_at("{ viewer { handle } }", json!({}), recorded).await?;
+    Ok(response.0["data"]["viewer"]["handle"] == "ana")
 }
 
 #[tokio::test]
@@ -71,7 +60,7 @@ async fn refresh_tokens_rotate_and_a_spent_one_used_again_ends_the_session() -> 
     let second = second.data()?["refreshSession"].clone();
     assert_eq!(second["readerId"], first["readerId"]);
     assert_ne!(second["refreshToken"], first["refreshToken"], "each refresh hands out the next token");
-    assert!(signed_in_as_ana(&client(&system, &second)).await?);
+    assert!(signed_in_as_ana(&system, &client(&system, &second)).await?);
 
     // Someone replays the first refresh token: the session ends for both of them.
     let replayed = refresh(&system, &first["refreshToken"]).await?;
@@ -97,7 +86,7 @@ async fn signing_out_ends_the_session_and_no_other() -> anyhow::Result<()> {
     let refused = client(&system, &phone).request("{ viewer { handle } }", json!({})).await?;
     assert_eq!(refused.error_code(), Some("UNAUTHENTICATED"), "refused at once by the gateway signed out on");
     assert_eq!(refresh(&system, &phone["refreshToken"]).await?.error_code(), Some("UNAUTHENTICATED"));
-    assert!(signed_in_as_ana(&client(&system, &laptop)).await?, "the laptop's session goes on");
+    assert!(signed_in_as_ana(&system, &client(&system, &laptop)).await?, "the laptop's session goes on");
     let anonymous = system.client().request("mutation { signOut { sessionIds } }", json!({})).await?;
     assert_eq!(anonymous.error_code(), Some("UNAUTHENTICATED"));
     system.stop().await
@@ -120,7 +109,7 @@ async fn changing_the_password_ends_every_other_session_and_its_websockets() -> 
         assert_eq!(refused.error_code(), Some("INVALID_ARGUMENT"), "{:?}", refused.0);
         assert_eq!(refused.0["errors"][0]["extensions"]["field"], field);
     }
-    assert!(signed_in_as_ana(&client(&system, &stolen)).await?, "a refused change ends nothing");
+    assert!(signed_in_as_ana(&system, &client(&system, &stolen)).await?, "a refused change ends nothing");
 
     let changed = kept_client.request(change, json!({ "c": PASSWORD, "n": "a new password" })).await?;
     let ended = changed.data()?["changePassword"]["sessionIds"].as_array().cloned().unwrap_or_default();
@@ -139,7 +128,7 @@ async fn changing_the_password_ends_every_other_session_and_its_websockets() -> 
     .await;
     assert!(closed.as_ref().is_ok_and(|err| err.contains("4401")), "the socket outlived its session: {closed:?}");
 
-    assert!(signed_in_as_ana(&kept_client).await?, "the session that changed the password goes on");
+    assert!(signed_in_as_ana(&system, &kept_client).await?, "the session that changed the password goes on");
     let old = system
         .client()
         .request("mutation { signIn(handle: \"ana\", password: \"correct horse battery\") { token } }", json!({}))

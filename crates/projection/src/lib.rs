@@ -26,6 +26,9 @@ use uuid::Uuid;
 /// The most messages applied in one transaction.
 pub const MAX_BATCH: usize = 2_000;
 
+/// Messages read and opened ahead of the batch being applied.
+const READ_AHEAD: usize = 2 * MAX_BATCH;
+
 /// How often a runner looks whether its NATS connection was made again. A restarted server
 /// has lost the runner's consumer (it lives in memory), so the runner follows the stream again
 /// from its checkpoint rather than wait for the consumer to miss two heartbeats.
@@ -688,18 +691,39 @@ impl<P: Projection> Runner<P> {
             })
             .await
             .map_err(|e| stream_error(&e))?;
-        let mut messages = consumer.messages().await.map_err(|e| stream_error(&e))?.ready_chunks(MAX_BATCH);
+        let mut messages = consumer.messages().await.map_err(|e| stream_error(&e))?;
+        // The consumer is read (and asks the server for more) while Postgres applies a batch,
+        // each message opened on the way: a replay's batches fill up to MAX_BATCH rather than
+        // hold what one pull had brought when the last batch committed.
+        let (read_ahead, mut ahead) = tokio::sync::mpsc::channel(READ_AHEAD);
+        let store = self.store.clone();
+        let _reader = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(async move {
+            while let Some(message) = messages.next().await {
+                let delivered = match message.map_err(|e| stream_error(&e)) {
+                    Ok(message) => match message.info().map_err(|e| stream_error(&e)) {
+                        Ok(info) => deliver(&store, info.stream_sequence, &message.subject, &message.payload).await,
+                        Err(err) => Err(err),
+                    },
+                    Err(err) => Err(err),
+                };
+                let failed = delivered.is_err();
+                if read_ahead.send(delivered).await.is_err() || failed {
+                    break;
+                }
+            }
+        }));
         tracing::info!(projection = self.name(), from = start_sequence, "following the stream");
         let statistics = self.store.jetstream().client().statistics();
         let connects = statistics.connects.load(Ordering::Relaxed);
         let mut connection_check = tokio::time::interval(CONNECTION_CHECK);
+        let mut arrived = Vec::with_capacity(MAX_BATCH);
         loop {
             if self.rebuilding {
                 if let Some(position) = self.swap_in_if_caught_up(checkpoint).await? {
                     return Ok(Followed::SwappedIn(position));
                 }
             }
-            let chunk = tokio::select! {
+            tokio::select! {
                 _ = shutdown.cancelled() => return Ok(Followed::Stopped),
                 _ = connection_check.tick() => {
                     if statistics.connects.load(Ordering::Relaxed) != connects {
@@ -707,28 +731,34 @@ impl<P: Projection> Runner<P> {
                     }
                     continue;
                 }
-                chunk = messages.next() => chunk.ok_or_else(|| ProjectionError::Stream("consumer ended".into()))?,
+                received = ahead.recv_many(&mut arrived, MAX_BATCH) => if received == 0 {
+                    return Err(ProjectionError::Stream("consumer ended".into()));
+                },
             };
-            let mut batch = Vec::with_capacity(chunk.len());
-            for message in chunk {
-                let message = message.map_err(|e| stream_error(&e))?;
-                let position = message.info().map_err(|e| stream_error(&e))?.stream_sequence;
-                batch.push(self.delivered(position, &message.subject, &message.payload).await?);
-            }
+            let batch = arrived.drain(..).collect::<Result<Vec<_>, _>>()?;
             checkpoint = self.apply_after(batch, Some(checkpoint)).await?;
         }
     }
 
-    /// The message as plain events, or why it cannot be read; keys that cannot be fetched now
-    /// fail the batch, to be tried again.
     async fn delivered(&self, position: u64, subject: &str, payload: &[u8]) -> Result<Delivered, ProjectionError> {
-        let envelope = match self.store.open(payload).await {
-            Ok(envelope) => Ok(envelope),
-            Err(OpenError::Keys(err)) => return Err(err.into()),
-            Err(OpenError::Wire(err)) => Err(err.to_string()),
-        };
-        Ok(Delivered { position, subject: subject.to_owned(), envelope })
+        deliver(&self.store, position, subject, payload).await
     }
+}
+
+/// The message as plain events, or why it cannot be read; keys that cannot be fetched now fail
+/// the batch, to be tried again.
+async fn deliver(
+    store: &EventStore,
+    position: u64,
+    subject: &str,
+    payload: &[u8],
+) -> Result<Delivered, ProjectionError> {
+    let envelope = match store.open(payload).await {
+        Ok(envelope) => Ok(envelope),
+        Err(OpenError::Keys(err)) => return Err(err.into()),
+        Err(OpenError::Wire(err)) => Err(err.to_string()),
+    };
+    Ok(Delivered { position, subject: subject.to_owned(), envelope })
 }
 
 /// The readers whose account deletion these messages record.

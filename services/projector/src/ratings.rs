@@ -2,7 +2,7 @@
 //! rating. A batch is coalesced: every rating of a book in it becomes one row update, using the
 //! `previous_stars` each event carries, so no prior state is read.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -96,55 +96,29 @@ impl Projection for Ratings {
         if deltas.is_empty() {
             return Ok(Vec::new());
         }
-        let mut columns: [Vec<i64>; 8] = Default::default();
-        let book_ids: Vec<Uuid> = deltas.keys().copied().collect();
-        for delta in deltas.values() {
-            columns[0].push(delta.count);
-            columns[1].push(delta.sum);
-            for (star, count) in delta.stars.iter().enumerate() {
-                columns[2 + star].push(*count);
-            }
-            columns[7].push(delta.position);
+        // In key order, as the tables' indexes are: neighbouring rows are written together.
+        let mut deltas: Vec<(Uuid, Delta)> = deltas.into_iter().collect();
+        deltas.sort_unstable_by_key(|(book_id, _)| *book_id);
+        let mut figures = add_to_figures(tx, &deltas).await?;
+        // Books rated for the first time have no row yet: each is made empty here, then given
+        // its delta (a delta may be negative, which the table's checks refuse as a new row).
+        if figures.len() < deltas.len() {
+            let updated: HashSet<Uuid> = figures.iter().map(|row| row.book_id).collect();
+            let first: Vec<(Uuid, Delta)> =
+                deltas.into_iter().filter(|(book_id, _)| !updated.contains(book_id)).collect();
+            let book_ids: Vec<Uuid> = first.iter().map(|(book_id, _)| *book_id).collect();
+            sqlx::query!(
+                "INSERT INTO book_ratings (book_id) SELECT * FROM UNNEST($1::uuid[]) ON CONFLICT DO NOTHING",
+                &book_ids
+            )
+            .execute(&mut *tx)
+            .await?;
+            figures.extend(add_to_figures(tx, &first).await?);
         }
-        let [counts, sums, s1, s2, s3, s4, s5, positions] = columns;
-        // Rows first (a delta may be negative, which the table's checks refuse as a new row),
-        // then one set-based update applying every book's delta.
-        sqlx::query!(
-            "INSERT INTO book_ratings (book_id) SELECT * FROM UNNEST($1::uuid[]) ON CONFLICT DO NOTHING",
-            &book_ids
-        )
-        .execute(&mut *tx)
-        .await?;
-        let figures = sqlx::query!(
-            r#"UPDATE book_ratings AS s SET
-                   ratings_count = s.ratings_count + d.count,
-                   ratings_sum = s.ratings_sum + d.sum,
-                   stars_1 = s.stars_1 + d.s1,
-                   stars_2 = s.stars_2 + d.s2,
-                   stars_3 = s.stars_3 + d.s3,
-                   stars_4 = s.stars_4 + d.s4,
-                   stars_5 = s.stars_5 + d.s5,
-                   position = d.position
-               FROM UNNEST($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[],
-                           $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
-                    AS d(book_id, count, sum, s1, s2, s3, s4, s5, position)
-               WHERE s.book_id = d.book_id
-               RETURNING s.book_id, s.ratings_count, s.ratings_sum,
-                         s.stars_1, s.stars_2, s.stars_3, s.stars_4, s.stars_5, s.position"#,
-            &book_ids,
-            &counts,
-            &sums,
-            &s1,
-            &s2,
-            &s3,
-            &s4,
-            &s5,
-            &positions
-        )
-        .fetch_all(&mut *tx)
-        .await?;
 
         let (mut rated, mut cleared) = ((vec![], vec![], vec![], vec![]), (vec![], vec![]));
+        let mut latest: Vec<_> = latest.into_iter().collect();
+        latest.sort_unstable_by_key(|(key, _)| *key);
         for ((reader_id, book_id), (stars, at)) in latest {
             match stars {
                 Some(stars) => {
@@ -201,6 +175,64 @@ impl Projection for Ratings {
             })
             .collect())
     }
+}
+
+/// A book's figures after a batch.
+struct Figures {
+    book_id: Uuid,
+    ratings_count: i64,
+    ratings_sum: i64,
+    stars_1: i64,
+    stars_2: i64,
+    stars_3: i64,
+    stars_4: i64,
+    stars_5: i64,
+    position: i64,
+}
+
+/// Adds each book's delta to its figures, in one set-based update; a book with no row yet is
+/// left out of what comes back.
+async fn add_to_figures(tx: &mut PgConnection, deltas: &[(Uuid, Delta)]) -> Result<Vec<Figures>, sqlx::Error> {
+    let mut columns: [Vec<i64>; 8] = Default::default();
+    let book_ids: Vec<Uuid> = deltas.iter().map(|(book_id, _)| *book_id).collect();
+    for (_, delta) in deltas {
+        columns[0].push(delta.count);
+        columns[1].push(delta.sum);
+        for (star, count) in delta.stars.iter().enumerate() {
+            columns[2 + star].push(*count);
+        }
+        columns[7].push(delta.position);
+    }
+    let [counts, sums, s1, s2, s3, s4, s5, positions] = columns;
+    sqlx::query_as!(
+        Figures,
+        r#"UPDATE book_ratings AS s SET
+               ratings_count = s.ratings_count + d.count,
+               ratings_sum = s.ratings_sum + d.sum,
+               stars_1 = s.stars_1 + d.s1,
+               stars_2 = s.stars_2 + d.s2,
+               stars_3 = s.stars_3 + d.s3,
+               stars_4 = s.stars_4 + d.s4,
+               stars_5 = s.stars_5 + d.s5,
+               position = d.position
+           FROM UNNEST($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[],
+                       $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
+                AS d(book_id, count, sum, s1, s2, s3, s4, s5, position)
+           WHERE s.book_id = d.book_id
+           RETURNING s.book_id, s.ratings_count, s.ratings_sum,
+                     s.stars_1, s.stars_2, s.stars_3, s.stars_4, s.stars_5, s.position"#,
+        &book_ids,
+        &counts,
+        &sums,
+        &s1,
+        &s2,
+        &s3,
+        &s4,
+        &s5,
+        &positions
+    )
+    .fetch_all(tx)
+    .await
 }
 
 #[cfg(test)]

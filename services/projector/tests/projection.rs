@@ -103,6 +103,26 @@ async fn redelivering_a_committed_batch_changes_nothing(pool: PgPool) {
     assert_eq!(runner.checkpoint().await.expect("checkpoint"), history[9].position);
 }
 
+#[sqlx::test(migrations = "../../schema/migrations")]
+async fn one_batch_takes_a_changed_rating_from_a_rated_book_and_gives_an_unrated_book_its_first(pool: PgPool) {
+    let (client, store) = store().await;
+    let (rated, unrated) = (Uuid::now_v7(), Uuid::now_v7());
+    let (ana, ben) = (Uuid::now_v7(), Uuid::now_v7());
+    let runner = runner(&pool, &client, &store);
+    let first = rate_as(&store, ana, rated, 5, None).await;
+    runner.apply_batch(read(&store, &[first]).await).await.expect("applied");
+
+    // The rated book's delta takes a star from its 5s (negative, on a row that exists); the
+    // unrated book has no row until this batch.
+    let changed = rate_as(&store, ana, rated, 3, Some(5)).await;
+    let other = rate_as(&store, ben, unrated, 4, None).await;
+    assert_eq!(runner.apply_batch(read(&store, &[changed, other]).await).await.expect("applied"), other);
+
+    assert_eq!(figures(&pool, rated).await, (1, 3, [0, 0, 1, 0, 0]));
+    assert_eq!(figures(&pool, unrated).await, (1, 4, [0, 0, 0, 1, 0]));
+    assert!(dead_letters(&pool).await.is_empty());
+}
+
 /// The figures first ratings add up to, counted straight from the events.
 fn expected(batch: &[Delivered]) -> (i64, i64, [i64; 5]) {
     let mut figures = (0, 0, [0; 5]);

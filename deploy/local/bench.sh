@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`: release builds, then on fresh NATS and Postgres (durable, fsync on, as in
 # production):
-#   1. the projection replay of 1,000,000 BookRated events beside a per-event baseline, then
-#      the projection lag at 5,000 events/s for a minute (on the default-sync NATS);
+#   1. the projection replay of 1,000,000 BookRated events beside a per-event baseline and the
+#      in-Postgres limit, then the projection lag at 5,000 events/s for a minute (both on the
+#      default-sync NATS);
 #   2. the first page of a book's reviews, 10 reviews beside 1,000,000, p50/p99;
 #   3. a feed page for viewers following 10, 500 and 5,000 readers, and the rows one rating
 #      writes for authors with 10, 10,000 and 1,000,000 followers;
@@ -39,8 +40,8 @@ source deploy/local/servers.sh
 # package-lock.json.
 command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
 npm ci --prefix tests/bench/postgraphile --no-audit --no-fund --silent
-cargo build --release --locked -p readstream-projector -p readstream-e2e -p readstream-gateway \
-    --bin readstream-projector-bench --bin readstream-reviews-bench --bin readstream-feed-bench \
+cargo build --release --locked -p readstream-e2e -p readstream-gateway \
+    --bin readstream-replay-bench --bin readstream-reviews-bench --bin readstream-feed-bench \
     --bin readstream-limits-bench --bin readstream-ingest-bench --bin readstream-search-bench \
     --bin readstream-import-bench --bin readstream-live-bench --bin readstream-peers-bench \
     --bin readstream-gateway
@@ -49,12 +50,16 @@ trap 'stop_servers; deploy/local/stop-nats.sh "$data/nats-default" >/dev/null 2>
 unset NATS_URL DATABASE_URL
 start_servers "$data" "$(deploy/local/free-port.sh)" "$(deploy/local/free-port.sh)"
 export DATABASE_URL=$DATABASE_ADMIN_URL
-# A second NATS with the server's default sync: the ingest bench's comparison, and the
-# projection lag's stream (its appends then keep up with the rate, so the lag is the projector's).
+# A second NATS with the server's default sync: the ingest bench's comparison, and the replay's
+# and the projection lag's streams (its appends keep up with the lag's rate, so the lag is the
+# projector's, and the replay's million events are written in seconds, not minutes).
 NATS_URL_DEFAULT_SYNC=$(deploy/local/start-nats.sh "$data/nats-default" "$(deploy/local/free-port.sh)" --throwaway | tail -n 1)
 export NATS_URL_DEFAULT_SYNC
+# The NATS servers' processes, whose CPU the replay and ingest benches count.
+NATS_PID=$(cat "$data/nats/nats.pid") NATS_PID_DEFAULT_SYNC=$(cat "$data/nats-default/nats.pid")
+export NATS_PID NATS_PID_DEFAULT_SYNC
 echo "== projection replay"
-target/release/readstream-projector-bench "${replay[@]}" "$@"
+target/release/readstream-replay-bench "${replay[@]}" "$@"
 echo
 echo "== reviews page"
 target/release/readstream-reviews-bench "${reviews[@]}"

@@ -8,6 +8,10 @@
 //! before it acknowledges it (`sync_interval: always`, what `make run` runs) and one with the
 //! server's default (a sync every 2 minutes).
 //!
+//! With `NATS_PID` and `NATS_PID_DEFAULT_SYNC` (bench.sh sets them) it prints what each costs
+//! in CPU: the NATS server's and this process's, per command on a new aggregate and per raw
+//! publish.
+//!
 //! Usage: readstream-ingest-bench [--commands N] [--publishes M]
 //! Needs NATS_URL (fsync always) and NATS_URL_DEFAULT_SYNC (the default).
 
@@ -18,7 +22,7 @@ use chrono::Utc;
 use futures::{stream::FuturesUnordered, StreamExt, TryStreamExt};
 use prost::Message as _;
 use readstream_contracts::{proto::events::v1 as pb, ratings, Envelope, Event, Metadata, RatingsEvent, Stars};
-use readstream_e2e::bench::arg;
+use readstream_e2e::bench::{arg, cpu_seconds, peak_resident, pid_from_env, tree_cpu_seconds};
 use readstream_eventstore::{EventStore, StreamSettings};
 use readstream_ratings::domain::{Rating, RatingCommand, RatingFacts};
 use uuid::Uuid;
@@ -151,17 +155,44 @@ async fn main() -> anyhow::Result<()> {
         "{:<30} {:>8} {:>10} {:>8} {:>8} {:>12} {:>14} {:>11}",
         "NATS sync", "new/s", "1 earlier", "1,000", "1st ms", "publishes/s", "new/publishes", "1,000 vs 1"
     );
-    for (label, url) in [("always (make run)", &always), ("every 2 minutes (the default)", &default)] {
+    let settings = [
+        ("always (make run)", &always, pid_from_env("NATS_PID")?),
+        ("every 2 minutes (the default)", &default, pid_from_env("NATS_PID_DEFAULT_SYNC")?),
+    ];
+    let mut costs = Vec::new();
+    for (label, url, nats_pid) in settings {
+        // CPU seconds of the NATS server (when its process is known) and of this process.
+        let cpu = || (nats_pid.map(tree_cpu_seconds), cpu_seconds());
+        let per = |before: (Option<f64>, f64), count: usize| {
+            let after = cpu();
+            let micros = |seconds: f64| seconds * 1e6 / count as f64;
+            (after.0.zip(before.0).map(|(after, before)| micros(after - before)), micros(after.1 - before.1))
+        };
+        let before = cpu();
         let (new, _) = commands_per_second(url, commands, None).await?;
+        let per_command = per(before, commands);
         let (one, _) = commands_per_second(url, commands, Some(1)).await?;
         let (thousand, first) = commands_per_second(url, commands, Some(1_000)).await?;
+        let before = cpu();
         let raw = publishes_per_second(url, publishes).await?;
+        let per_publish = per(before, publishes);
         println!(
             "{label:<30} {new:>8.0} {one:>10.0} {thousand:>8.0} {first:>8.1} {raw:>12.0} {:>13.2}x {:>10.2}x",
             new / raw,
             one / thousand
         );
+        costs.push((label, per_command, per_publish));
     }
+    let server = |micros: Option<f64>| micros.map_or_else(|| "-".to_owned(), |micros| format!("{micros:.1}"));
+    println!("CPU µs per command on a new aggregate and per raw publish: the NATS server's, this process's");
+    for (label, (server_command, client_command), (server_publish, client_publish)) in costs {
+        println!(
+            "{label:<30} command {:>6} + {client_command:>5.1}   publish {:>6} + {client_publish:>5.1}",
+            server(server_command),
+            server(server_publish)
+        );
+    }
+    println!("peak RSS of this process {:.0} MB", peak_resident() as f64 / 1e6);
     println!("targets: new/publishes >= 0.25x; a command on 1,000 earlier events costs <= 1.2x one on 1 (1,000 vs 1)");
     Ok(())
 }

@@ -24,7 +24,7 @@ use std::{
 };
 
 use anyhow::Context as _;
-use readstream_e2e::bench::{self, arg};
+use readstream_e2e::bench::{self, arg, postgres_cpu_seconds, tree_cpu_seconds, tree_peak_resident};
 use serde_json::{json, Value};
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
@@ -253,78 +253,6 @@ impl Page {
         anyhow::ensure!(found == expected, "{url} answered {found} rows, not {expected}");
         Ok(())
     }
-}
-
-/// CPU seconds (user and system) used so far by `pid` and every process below it.
-fn tree_cpu_seconds(pid: u32) -> f64 {
-    processes().filter(|p| p.pid == pid || descends_from(p.pid, pid)).map(|p| p.cpu_seconds).sum()
-}
-
-/// Peak resident memory, summed over `pid` and every process below it, in bytes.
-fn tree_peak_resident(pid: u32) -> u64 {
-    processes()
-        .filter(|p| p.pid == pid || descends_from(p.pid, pid))
-        .map(|p| {
-            let status = std::fs::read_to_string(format!("/proc/{}/status", p.pid)).unwrap_or_default();
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("VmHWM:"))
-                .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-                .unwrap_or(0)
-                * 1024
-        })
-        .sum()
-}
-
-/// CPU seconds used so far by Postgres: every process of it alive (its connections' backends
-/// among them), and those that ended (the server's main process counts its ended children).
-fn postgres_cpu_seconds() -> f64 {
-    let postgres: Vec<Process> = processes().filter(|p| p.command == "postgres").collect();
-    let main = |p: &Process| !postgres.iter().any(|q| q.pid == p.parent);
-    postgres.iter().map(|p| p.cpu_seconds + if main(p) { p.ended_children_cpu_seconds } else { 0.0 }).sum()
-}
-
-struct Process {
-    pid: u32,
-    parent: u32,
-    command: String,
-    cpu_seconds: f64,
-    /// What its children that ended (and were waited for) used.
-    ended_children_cpu_seconds: f64,
-}
-
-fn processes() -> impl Iterator<Item = Process> {
-    std::fs::read_dir("/proc").into_iter().flatten().flatten().filter_map(|entry| {
-        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-        let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
-        let (head, rest) = stat.rsplit_once(')')?;
-        let command = head.split_once('(')?.1.to_owned();
-        // After the name: state, ppid, …; utime, stime, cutime and cstime are fields 12 to 15
-        // (clock ticks).
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-        Some(Process {
-            pid,
-            parent: fields.get(1)?.parse().ok()?,
-            command,
-            cpu_seconds: (ticks(11) + ticks(12)) as f64 / 100.0,
-            ended_children_cpu_seconds: (ticks(13) + ticks(14)) as f64 / 100.0,
-        })
-    })
-}
-
-fn descends_from(mut pid: u32, ancestor: u32) -> bool {
-    for _ in 0..64 {
-        let Some(parent) = processes().find(|p| p.pid == pid).map(|p| p.parent) else { return false };
-        if parent == ancestor {
-            return true;
-        }
-        if parent <= 1 {
-            return false;
-        }
-        pid = parent;
-    }
-    false
 }
 
 /// What `wrk` measured of one server and page, summed over the rounds.

@@ -6,12 +6,20 @@
 //! sending cost nothing).
 //!
 //! Then the projection lag: `BookRated` events published at `--lag-rate` per second (5,000)
-//! for `--lag-seconds` (60) into a fresh stream (on `NATS_URL_DEFAULT_SYNC` when set) while
-//! the whole projector runs, each timed from its append's acknowledgement to the ratings
-//! projection's notice that it has applied it (p50/p99/max).
+//! for `--lag-seconds` (60) into a fresh stream while the whole projector runs, each timed from
+//! its append's acknowledgement to the ratings projection's notice that it has applied it
+//! (p50/p99/max).
 //!
-//! Usage: readstream-projector-bench [--events N] [--baseline-events M] [--lag-rate N] [--lag-seconds N]
-//! Needs NATS_URL and DATABASE_URL (a server where it may create databases).
+//! Both on the NATS `NATS_URL_DEFAULT_SYNC` names when set (bench.sh starts one with the
+//! server's default sync): its appends keep up with the lag's rate, and the replay's million
+//! events are written in seconds rather than minutes (the replay reads them all the same).
+//!
+//! Each figure comes with the CPU it cost per event: this process's (the projection runner runs
+//! in it), Postgres's and the NATS server's (when bench.sh gives its process id).
+//!
+//! Usage: readstream-replay-bench [--events N] [--baseline-events M] [--lag-rate N] [--lag-seconds N]
+//! Needs NATS_URL or NATS_URL_DEFAULT_SYNC, and DATABASE_URL (a server where it may create
+//! databases).
 
 use std::{
     sync::{Arc, Mutex, PoisonError},
@@ -31,6 +39,7 @@ use readstream_contracts::{
     proto::live::v1 as live, ratings, subject::projection_position, Envelope, Event, Metadata, RatingsEvent, ReadModel,
     Stars,
 };
+use readstream_e2e::bench::{arg, cpu_seconds, peak_resident, pid_from_env, postgres_cpu_seconds, tree_cpu_seconds};
 use readstream_eventstore::{EventStore, StreamSettings};
 use readstream_projection::Runner;
 use readstream_projector::ratings::Ratings;
@@ -40,14 +49,6 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 const BOOKS: u64 = 10_000;
-
-fn arg(name: &str, default: u64) -> anyhow::Result<u64> {
-    let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == name) {
-        Some(i) => args.get(i + 1).context("missing value")?.parse().context(name.to_owned()),
-        None => Ok(default),
-    }
-}
 
 fn book(i: u64) -> Uuid {
     Uuid::from_u128(0xb00c_0000_0000_0000_0000_0000_0000_0000 | u128::from(i % BOOKS))
@@ -188,8 +189,8 @@ const EVENTS_TABLE: &str = "CREATE UNLOGGED TABLE bench_events AS
 
 /// The replay's writes done inside Postgres: from a table of the events (made before the clock
 /// starts), each 2,000 of them upsert their readers' ratings and add to their books' figures in
-/// one transaction, by one procedure.
-async fn in_postgres(database_url: &str, events: u64) -> anyhow::Result<Duration> {
+/// one transaction, by one procedure. Returns its time and Postgres's CPU seconds.
+async fn in_postgres(database_url: &str, events: u64) -> anyhow::Result<(Duration, f64)> {
     let pool =
         readstream_runtime::db::connect_and_migrate(&DatabaseConfig::new(database_url), &CancellationToken::new())
             .await?;
@@ -229,13 +230,13 @@ async fn in_postgres(database_url: &str, events: u64) -> anyhow::Result<Duration
              END LOOP;
          END $$"
     );
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), postgres_cpu_seconds());
     sqlx::raw_sql(&replay).execute(&mut *connection).await?;
-    let elapsed = started.elapsed();
+    let (elapsed, cpu) = (started.elapsed(), postgres_cpu_seconds() - cpu);
     let rated: i64 =
         sqlx::query_scalar("SELECT sum(ratings_count)::bigint FROM book_ratings").fetch_one(&mut *connection).await?;
     anyhow::ensure!(rated == events as i64, "the in-Postgres replay counted {rated} ratings of {events}");
-    Ok(elapsed)
+    Ok((elapsed, cpu))
 }
 
 /// What the lag bench measured, each list sorted.
@@ -346,15 +347,6 @@ async fn lag(
     Ok(Lag { applied: lags, appended: appends, cpu })
 }
 
-/// The CPU time this process has used so far (user and system), in seconds.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|field| field.parse::<u64>().ok()).unwrap_or(0);
-    (ticks(11) + ticks(12)) as f64 / 100.0
-}
-
 fn rate(events: u64, elapsed: Duration) -> f64 {
     events as f64 / elapsed.as_secs_f64()
 }
@@ -363,7 +355,12 @@ fn rate(events: u64, elapsed: Duration) -> f64 {
 async fn main() -> anyhow::Result<()> {
     let events = arg("--events", 1_000_000)?;
     let baseline_events = arg("--baseline-events", 20_000)?.min(events);
-    let nats_url = std::env::var("NATS_URL").context("set NATS_URL")?;
+    let (nats_url, nats_pid, sync) = match std::env::var("NATS_URL_DEFAULT_SYNC") {
+        Ok(url) => (url, pid_from_env("NATS_PID_DEFAULT_SYNC")?, "NATS's default sync"),
+        Err(_) => {
+            (std::env::var("NATS_URL").context("set NATS_URL")?, pid_from_env("NATS_PID")?, "the NATS_URL server")
+        }
+    };
     let admin_url = std::env::var("DATABASE_URL").context("set DATABASE_URL")?;
     let run_id = Uuid::new_v4().simple().to_string()[..10].to_owned();
 
@@ -371,42 +368,55 @@ async fn main() -> anyhow::Result<()> {
     let store = EventStore::connect(client.clone(), &format!("bench{run_id}"), StreamSettings::default()).await?;
     let started = Instant::now();
     let last = publish(&store, events).await?;
-    println!("published {events} BookRated events over {BOOKS} books in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "published {events} BookRated events over {BOOKS} books in {:.1} s ({sync})",
+        started.elapsed().as_secs_f64()
+    );
 
-    let replayed =
-        replay(&store, &client, &fresh_database(&admin_url, &format!("bench_{run_id}")).await?, last).await?;
-    let base =
-        baseline(&store, &fresh_database(&admin_url, &format!("bench_baseline_{run_id}")).await?, baseline_events)
-            .await?;
-
-    let limit = in_postgres(&fresh_database(&admin_url, &format!("bench_limit_{run_id}")).await?, events).await?;
+    // CPU seconds so far: this process's, Postgres's and the NATS server's (when known).
+    let cpu = || [cpu_seconds(), postgres_cpu_seconds(), nats_pid.map_or(0.0, tree_cpu_seconds)];
+    let per_event = |before: [f64; 3], events: u64| {
+        let after = cpu();
+        let micros = |i: usize| (after[i] - before[i]) * 1e6 / events as f64;
+        match nats_pid {
+            Some(_) => {
+                format!("CPU µs/event: this process {:.1}, Postgres {:.1}, NATS {:.1}", micros(0), micros(1), micros(2))
+            }
+            None => format!("CPU µs/event: this process {:.1}, Postgres {:.1}", micros(0), micros(1)),
+        }
+    };
+    let database = fresh_database(&admin_url, &format!("bench_{run_id}")).await?;
+    let before = cpu();
+    let replayed = replay(&store, &client, &database, last).await?;
+    let replay_cost = per_event(before, events);
+    let database = fresh_database(&admin_url, &format!("bench_baseline_{run_id}")).await?;
+    let before = cpu();
+    let base = baseline(&store, &database, baseline_events).await?;
+    let baseline_cost = per_event(before, baseline_events);
+    let database = fresh_database(&admin_url, &format!("bench_limit_{run_id}")).await?;
+    let (limit, limit_cpu) = in_postgres(&database, events).await?;
+    let limit_cost = format!("CPU µs/event: Postgres {:.1}", limit_cpu * 1e6 / events as f64);
 
     let (ours, theirs, within) = (rate(events, replayed), rate(baseline_events, base), rate(events, limit));
     println!();
     println!(
-        "projection replay   {events:>9} events  {:>8.1} s  {ours:>10.0} events/s  (batched, set-based, exactly-once)",
+        "projection replay   {events:>9} events  {:>8.1} s  {ours:>10.0} events/s  (batched, set-based, exactly-once; {replay_cost})",
         replayed.as_secs_f64()
     );
-    println!("baseline            {baseline_events:>9} events  {:>8.1} s  {theirs:>10.0} events/s  (one INSERT … ON CONFLICT per event)", base.as_secs_f64());
-    println!("in-Postgres limit   {events:>9} events  {:>8.1} s  {within:>10.0} events/s  (the same rows by SQL alone, 2,000 events a transaction)", limit.as_secs_f64());
+    println!("baseline            {baseline_events:>9} events  {:>8.1} s  {theirs:>10.0} events/s  (one INSERT … ON CONFLICT per event; {baseline_cost})", base.as_secs_f64());
+    println!("in-Postgres limit   {events:>9} events  {:>8.1} s  {within:>10.0} events/s  (the same rows by SQL alone, 2,000 events a transaction; {limit_cost})", limit.as_secs_f64());
     println!(
         "replay / baseline   {:.1}x (target ≥ 20x); replay / in-Postgres limit {:.2}x (target ≥ 0.5x)",
         ours / theirs,
         ours / within
     );
 
-    // The lag is the projector's: with NATS_URL_DEFAULT_SYNC set it is measured on a NATS
-    // that does not fsync every write, whose appends keep up with the rate.
-    let (lag_url, sync) = match std::env::var("NATS_URL_DEFAULT_SYNC") {
-        Ok(url) => (url, "NATS's default sync"),
-        Err(_) => (nats_url, "the NATS_URL server"),
-    };
-    let lag_client = async_nats::connect(&lag_url).await?;
+    let lag_client = async_nats::connect(&nats_url).await?;
     let lag_store =
         EventStore::connect(lag_client.clone(), &format!("benchlag{run_id}"), StreamSettings::default()).await?;
     let lag_database = fresh_database(&admin_url, &format!("bench_lag_{run_id}")).await?;
     let (per_second, seconds) = (arg("--lag-rate", 5_000)?, arg("--lag-seconds", 60)?);
-    let lag = lag(&lag_url, &lag_store, &lag_client, &lag_database, per_second, seconds).await?;
+    let lag = lag(&nats_url, &lag_store, &lag_client, &lag_database, per_second, seconds).await?;
     let ms = |sorted: &[Duration], p: f64| {
         sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1].as_secs_f64() * 1e3
     };
@@ -419,5 +429,6 @@ async fn main() -> anyhow::Result<()> {
         ms(&lag.appended, 0.99),
         lag.cpu / seconds as f64 * 100.0
     );
+    println!("peak RSS of this process {:.0} MB", peak_resident() as f64 / 1e6);
     Ok(())
 }

@@ -11,7 +11,9 @@
 #   5. a library import: 10,000 rows of books in the catalog (rows/s), and the memory of one of
 #      100,000 rows;
 #   6. live pushes: 15,000 WebSockets on one gateway, each subscribed to one book, held by a
-#      second process; memory per idle connection and p50/p99 from the mutation to every push;
+#      second process, then each its own reader's feed (every reader following 20 accounts
+#      above the fan-out limit); memory per idle connection and p50/p99 from the mutation to
+#      every push;
 #   7. the book page and the feed page (following 2,000) beside PostGraphile 4.14.1 over the same
 #      read models, single-process and with two cluster workers, each server its own process,
 #      loaded in turns by wrk: req/s, p50/p99, CPU per request and peak memory, and the ratios;
@@ -78,6 +80,7 @@ target/release/readstream-limits-bench
 echo
 echo "== live pushes"
 target/release/readstream-live-bench "${live[@]}"
+target/release/readstream-live-bench --feed "${live[@]}"
 echo
 echo "== beside PostGraphile"
 target/release/readstream-peers-bench "${peers[@]}"

@@ -39,6 +39,15 @@ alive_nats() { # <pid>: true if it is a live (non-zombie) nats-server process
     [[ "$state" != Z ]]
 }
 
+# <pid>: true while the process started below runs, before or after it has become nats-server
+# (between the fork and its exec it is still this script).
+started() {
+    local pid=$1 state
+    kill -0 "$pid" 2>/dev/null || return 1
+    state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
+    [[ "$state" != Z ]]
+}
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 if [[ -f "$pid_file" ]]; then
@@ -78,7 +87,7 @@ echo "$pid" >"$pid_file"
 echo "$port" >"$port_file"
 
 for _ in $(seq 1 100); do   # ~10 s
-    if ! alive_nats "$pid"; then
+    if ! started "$pid"; then
         rm -f "$pid_file" "$port_file"
         echo "--- last lines of $log_file ---" >&2
         tail -n 20 "$log_file" >&2 || true

@@ -39,7 +39,9 @@ use readstream_contracts::{
     proto::live::v1 as live, ratings, subject::projection_position, Envelope, Event, Metadata, RatingsEvent, ReadModel,
     Stars,
 };
-use readstream_e2e::bench::{arg, cpu_seconds, peak_resident, pid_from_env, postgres_cpu_seconds, tree_cpu_seconds};
+use readstream_e2e::bench::{
+    arg, cpu_seconds, peak_resident, percentile, pid_from_env, postgres_cpu_seconds, tree_cpu_seconds,
+};
 use readstream_eventstore::{EventStore, StreamSettings};
 use readstream_projection::Runner;
 use readstream_projector::ratings::Ratings;
@@ -417,9 +419,7 @@ async fn main() -> anyhow::Result<()> {
     let lag_database = fresh_database(&admin_url, &format!("bench_lag_{run_id}")).await?;
     let (per_second, seconds) = (arg("--lag-rate", 5_000)?, arg("--lag-seconds", 60)?);
     let lag = lag(&nats_url, &lag_store, &lag_client, &lag_database, per_second, seconds).await?;
-    let ms = |sorted: &[Duration], p: f64| {
-        sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1].as_secs_f64() * 1e3
-    };
+    let ms = |sorted: &[Duration], p: f64| percentile(sorted, p).as_secs_f64() * 1e3;
     println!(
         "projection lag      {per_second} events/s for {seconds} s ({sync}): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms from the append's acknowledgement to applied (target p99 ≤ 100 ms); the appends themselves p50 {:.1} ms, p99 {:.1} ms; {:.0}% CPU (publisher and projector)",
         ms(&lag.applied, 0.5),

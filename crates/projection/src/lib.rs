@@ -427,12 +427,15 @@ impl<P: Projection> Runner<P> {
             }
             let position = letter.position as u64;
             let outcome = match stream.get_raw_message(position).await {
-                Ok(message) => match self.delivered(position, &letter.subject, &message.payload).await?.envelope {
-                    Ok(envelope) => {
-                        self.try_apply(&mut tx, &[Stored { position, envelope }]).await?.map_err(|err| err.to_string())
+                Ok(message) => {
+                    match deliver(&self.store, position, &letter.subject, &message.payload).await?.envelope {
+                        Ok(envelope) => self
+                            .try_apply(&mut tx, &[Stored { position, envelope }])
+                            .await?
+                            .map_err(|err| err.to_string()),
+                        Err(reason) => Err(format!("cannot be read: {reason}")),
                     }
-                    Err(reason) => Err(format!("cannot be read: {reason}")),
-                },
+                }
                 Err(err) => Err(format!("no longer in the stream: {err}")),
             };
             match outcome {
@@ -699,13 +702,12 @@ impl<P: Projection> Runner<P> {
         let store = self.store.clone();
         let _reader = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(async move {
             while let Some(message) = messages.next().await {
-                let delivered = match message.map_err(|e| stream_error(&e)) {
-                    Ok(message) => match message.info().map_err(|e| stream_error(&e)) {
-                        Ok(info) => deliver(&store, info.stream_sequence, &message.subject, &message.payload).await,
-                        Err(err) => Err(err),
-                    },
-                    Err(err) => Err(err),
-                };
+                let delivered = async {
+                    let message = message.map_err(|e| stream_error(&e))?;
+                    let position = message.info().map_err(|e| stream_error(&e))?.stream_sequence;
+                    deliver(&store, position, &message.subject, &message.payload).await
+                }
+                .await;
                 let failed = delivered.is_err();
                 if read_ahead.send(delivered).await.is_err() || failed {
                     break;
@@ -738,10 +740,6 @@ impl<P: Projection> Runner<P> {
             let batch = arrived.drain(..).collect::<Result<Vec<_>, _>>()?;
             checkpoint = self.apply_after(batch, Some(checkpoint)).await?;
         }
-    }
-
-    async fn delivered(&self, position: u64, subject: &str, payload: &[u8]) -> Result<Delivered, ProjectionError> {
-        deliver(&self.store, position, subject, payload).await
     }
 }
 

@@ -337,3 +337,58 @@ async fn node_refetches_every_kind_of_object_by_its_id() -> anyhow::Result<()> {
     }
     system.stop().await
 }
+
+/// A book read by id comes with its authors, figures and review count in one query, and a
+/// review's reviewer with their counts in another; a book in the catalog's list and a reader
+/// by handle come without, and their fields ask each slice. Both ways show the same.
+#[tokio::test]
+async fn a_book_page_shows_the_figures_and_reviewer_counts_the_lists_and_profiles_show() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (book, _) = add_seed_book(&system).await?;
+    let (ana, ana_id) = sign_up(&system, "ana_pages").await?;
+    let (ben, _) = sign_up(&system, "ben_pages").await?;
+    rate(&ana, &book, 4).await?;
+    rate(&ben, &book, 2).await?;
+    let shelve = |mutation: &str| format!("mutation($b: ID!) {{ {mutation}(bookId: $b) {{ position }} }}");
+    ana.request(&shelve("startReading"), json!({ "b": book })).await?.data()?;
+    ben.request(&shelve("wantToRead"), json!({ "b": book })).await?.data()?;
+    let follow = "mutation($r: ID!) { follow(readerId: $r) { position } }";
+    ben.request(follow, json!({ "r": ana_id })).await?.data()?;
+    let (_, at) = publish(&ana, &book, "The archive chapters carry it.", None, false).await?;
+
+    let figures = "authors { name } ratings { count average histogram { stars count } }
+                   shelfCounts { wantToRead currentlyReading read didNotFinish paused }";
+    let query = format!(
+        "query($id: ID!) {{
+            book(id: $id) {{ {figures} reviews(first: 10) {{ totalCount
+                edges {{ node {{ reviewer {{ handle reviewsCount followersCount followingCount }} }} }} }} }}
+            books(first: 10) {{ edges {{ node {{ {figures} reviews(first: 10) {{ totalCount }} }} }} }}
+            reader(handle: \"ana_pages\") {{ handle reviewsCount followersCount followingCount }}
+        }}"
+    );
+    let seen = ben.request_at(&query, json!({ "id": book }), at).await?.data()?.clone();
+    let page = &seen["book"];
+    assert_eq!(page["authors"], json!([{ "name": "Kathleen E. Smith" }]), "{seen}");
+    assert_eq!((&page["ratings"]["count"], &page["ratings"]["average"]), (&json!(2), &json!(3.0)), "{seen}");
+    let histogram = json!([
+        { "stars": 5, "count": 0 }, { "stars": 4, "count": 1 }, { "stars": 3, "count": 0 },
+        { "stars": 2, "count": 1 }, { "stars": 1, "count": 0 }
+    ]);
+    assert_eq!(page["ratings"]["histogram"], histogram, "{seen}");
+    let shelves = json!({ "wantToRead": 1, "currentlyReading": 1, "read": 0, "didNotFinish": 0, "paused": 0 });
+    assert_eq!(page["shelfCounts"], shelves, "{seen}");
+    assert_eq!(page["reviews"]["totalCount"], json!(1), "{seen}");
+    let reviewer = &page["reviews"]["edges"][0]["node"]["reviewer"];
+    assert_eq!(*reviewer, seen["reader"], "the reviewer's counts are the reader's own: {seen}");
+    assert_eq!(
+        *reviewer,
+        json!({ "handle": "ana_pages", "reviewsCount": 1, "followersCount": 1, "followingCount": 0 }),
+        "{seen}"
+    );
+    let listed = &seen["books"]["edges"][0]["node"];
+    for field in ["authors", "ratings", "shelfCounts"] {
+        assert_eq!(listed[field], page[field], "{field} of the book in a list and by id: {seen}");
+    }
+    assert_eq!(listed["reviews"]["totalCount"], json!(1), "{seen}");
+    Ok(())
+}

@@ -51,6 +51,9 @@ impl Book {
 
     /// In the order the book lists them.
     async fn authors(&self, ctx: &Context<'_>) -> Result<Vec<Author>> {
+        if let Some(figures) = &self.1 {
+            return Ok(figures.authors.iter().cloned().map(Author).collect());
+        }
         let rows = loader(ctx).load_one(AuthorsOf(self.0.book_id)).await.map_err(load_error)?;
         Ok(rows.unwrap_or_default().into_iter().map(Author).collect())
     }
@@ -61,7 +64,10 @@ impl Book {
     }
 
     async fn ratings(&self, ctx: &Context<'_>) -> Result<BookRatings> {
-        Ok(ratings::book_ratings(ctx, self.0.book_id).await?)
+        match &self.1 {
+            Some(figures) => Ok(BookRatings::new(self.0.book_id, figures.ratings)),
+            None => Ok(ratings::book_ratings(ctx, self.0.book_id).await?),
+        }
     }
 
     /// Its community reviews, keyset-paged; `stars` keeps those whose reviewer gave that many.
@@ -74,7 +80,12 @@ impl Book {
         #[graphql(default)] order_by: ReviewOrder,
         stars: Option<i32>,
     ) -> Result<Connection<String, Review, ListInfo>> {
-        Ok(reviews::reviews(ctx, ReviewsOf::Book { book_id: self.0.book_id, stars }, first, after, order_by).await?)
+        let of = ReviewsOf::Book {
+            book_id: self.0.book_id,
+            stars,
+            reviews_count: self.1.as_ref().map(|figures| figures.reviews_count),
+        };
+        Ok(reviews::reviews(ctx, of, first, after, order_by).await?)
     }
 
     /// What the readers the viewer follows did with it: shelf, stars, review.
@@ -90,7 +101,10 @@ impl Book {
 
     /// How many readers have it on each built-in shelf.
     async fn shelf_counts(&self, ctx: &Context<'_>) -> Result<ShelfCounts> {
-        reading::shelf_counts(ctx, self.0.book_id).await
+        match &self.1 {
+            Some(figures) => Ok(figures.shelf_counts.into()),
+            None => reading::shelf_counts(ctx, self.0.book_id).await,
+        }
     }
 
     /// The viewer's copy: status, dates, progress, read count, custom shelves (null when the
@@ -222,11 +236,17 @@ impl Reader {
     }
 
     async fn followers_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        Ok(social::follow_counts(ctx, self.0.reader_id).await?.0)
+        match self.1 {
+            Some(counts) => Ok(counts.followers),
+            None => Ok(social::follow_counts(ctx, self.0.reader_id).await?.0),
+        }
     }
 
     async fn following_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        Ok(social::follow_counts(ctx, self.0.reader_id).await?.1)
+        match self.1 {
+            Some(counts) => Ok(counts.following),
+            None => Ok(social::follow_counts(ctx, self.0.reader_id).await?.1),
+        }
     }
 
     /// Who follows the reader, most recent first.
@@ -265,7 +285,10 @@ impl Reader {
 
     /// How many live reviews the reader has written.
     async fn reviews_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        Ok(reviews::reviews_count(ctx, self.0.reader_id).await?)
+        match self.1 {
+            Some(counts) => Ok(counts.reviews),
+            None => Ok(reviews::reviews_count(ctx, self.0.reader_id).await?),
+        }
     }
 
     /// The reader's reviews, newest first.
@@ -276,7 +299,8 @@ impl Reader {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<String, Review, ListInfo>> {
-        Ok(reviews::reviews(ctx, ReviewsOf::Reader(self.0.reader_id), first, after, ReviewOrder::Newest).await?)
+        let of = ReviewsOf::Reader { reader_id: self.0.reader_id, reviews_count: self.1.map(|counts| counts.reviews) };
+        Ok(reviews::reviews(ctx, of, first, after, ReviewOrder::Newest).await?)
     }
 
     /// The reader's own named shelves with how many books each holds (shared like `shelf`).

@@ -2,7 +2,7 @@
 //! `Reader`: their data and loads here, their fields in `super::fields`, which sits above the
 //! slices it delegates to), the request's state, read-your-writes and paging.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{Context, SimpleObject};
 use base64::Engine;
@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::{
     catalog::reads::{AuthorKey, AuthorRow, BookKey, BookRow, EditionRow, EditionsOf},
     database::{load_error, loader},
+    pages::{BookFigures, ReaderCounts, ReaderWithCounts},
     social::reads::{ReaderKey, ReaderRow},
 };
 use crate::{auth::Viewer, error::ApiError, AppState};
@@ -20,9 +21,10 @@ use crate::{auth::Viewer, error::ApiError, AppState};
 pub const MAX_PAGE: i32 = 100;
 pub const DEFAULT_PAGE: i32 = 20;
 
-/// A book (the work); its fields are in `super::fields`.
+/// A book (the work); its fields are in `super::fields`. Read by id, it comes with its figures
+/// (authors, ratings, shelf and review counts); read in a list, without.
 #[derive(Debug, Clone)]
-pub struct Book(pub BookRow);
+pub struct Book(pub BookRow, pub Option<Arc<BookFigures>>);
 
 /// An author; its fields are in `super::fields`.
 #[derive(Debug, Clone)]
@@ -69,13 +71,15 @@ impl Edition {
     }
 }
 
-/// A reader's public profile; its fields are in `super::fields`.
+/// A reader's public profile; its fields are in `super::fields`. Read as a reviewer, it comes
+/// with their counts; read another way, without.
 #[derive(Debug, Clone)]
-pub struct Reader(pub ReaderRow);
+pub struct Reader(pub ReaderRow, pub Option<ReaderCounts>);
 
 impl Book {
     pub async fn load(ctx: &Context<'_>, book_id: Uuid) -> Result<Option<Book>, ApiError> {
-        Ok(loader(ctx).load_one(BookKey(book_id)).await.map_err(load_error)?.map(Book))
+        let found = loader(ctx).load_one(BookKey(book_id)).await.map_err(load_error)?;
+        Ok(found.map(|(row, figures)| Book(row, Some(figures))))
     }
 }
 
@@ -87,13 +91,19 @@ impl Author {
 
 impl Reader {
     pub async fn load(ctx: &Context<'_>, reader_id: Uuid) -> Result<Option<Reader>, ApiError> {
-        Ok(loader(ctx).load_one(ReaderKey(reader_id)).await.map_err(load_error)?.map(Reader))
+        Ok(loader(ctx).load_one(ReaderKey(reader_id)).await.map_err(load_error)?.map(|row| Reader(row, None)))
+    }
+
+    /// A reader with their review and follow counts, in one query.
+    pub async fn load_with_counts(ctx: &Context<'_>, reader_id: Uuid) -> Result<Option<Reader>, ApiError> {
+        let found = loader(ctx).load_one(ReaderWithCounts(reader_id)).await.map_err(load_error)?;
+        Ok(found.map(|(row, counts)| Reader(row, Some(counts))))
     }
 
     /// These readers by id, in one query; ids without a reader are left out.
     pub async fn load_many(ctx: &Context<'_>, reader_ids: &[Uuid]) -> Result<HashMap<Uuid, Reader>, ApiError> {
         let found = loader(ctx).load_many(reader_ids.iter().copied().map(ReaderKey)).await.map_err(load_error)?;
-        Ok(found.into_iter().map(|(key, row)| (key.0, Reader(row))).collect())
+        Ok(found.into_iter().map(|(key, row)| (key.0, Reader(row, None))).collect())
     }
 }
 

@@ -42,7 +42,7 @@ pub async fn author_books(
     let has_next = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let mut connection = Connection::with_additional_fields(after > 0, has_next, ListInfo { total_count });
-    connection.edges.extend(rows.into_iter().map(|row| Edge::new(books_cursor(row.position), Book(row))));
+    connection.edges.extend(rows.into_iter().map(|row| Edge::new(books_cursor(row.position), Book(row, None))));
     Ok(connection)
 }
 
@@ -66,7 +66,7 @@ impl CatalogQuery {
         let has_next = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         let mut connection = Connection::with_additional_fields(after > 0, has_next, ListInfo { total_count });
-        connection.edges.extend(rows.into_iter().map(|row| Edge::new(books_cursor(row.position), Book(row))));
+        connection.edges.extend(rows.into_iter().map(|row| Edge::new(books_cursor(row.position), Book(row, None))));
         Ok(connection)
     }
 

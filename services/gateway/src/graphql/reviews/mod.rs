@@ -107,7 +107,7 @@ impl Review {
     }
 
     async fn reviewer(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
-        Ok(Reader::load(ctx, self.reader_id).await?)
+        Ok(Reader::load_with_counts(ctx, self.reader_id).await?)
     }
 
     /// The reviewer's rating of the book, if they rated it.
@@ -263,9 +263,11 @@ impl ReviewOrder {
 }
 
 /// Which reviews a list holds.
+/// `reviews_count` is the owner's count of live reviews when it was read with the owner (the
+/// list's total then needs no query of its own).
 pub enum ReviewsOf {
-    Book { book_id: Uuid, stars: Option<i32> },
-    Reader(Uuid),
+    Book { book_id: Uuid, stars: Option<i32>, reviews_count: Option<i64> },
+    Reader { reader_id: Uuid, reviews_count: Option<i64> },
 }
 
 /// A keyset-paged list of live reviews: never OFFSET, so a page costs the same however deep.
@@ -292,15 +294,22 @@ pub async fn reviews(
         }
     };
     let (filter, owner, stars, count_from) = match of {
-        ReviewsOf::Book { book_id, stars } => {
+        ReviewsOf::Book { book_id, stars, reviews_count } => {
             if stars.is_some_and(|s| !(1..=5).contains(&s)) {
                 return Err(ApiError::invalid("stars", "stars must be from 1 to 5"));
             }
             let stars = stars.map(|s| s as i16);
-            let count_from = stars.map_or(CountFrom::Book, CountFrom::BookStars);
+            let count_from = match (stars, reviews_count) {
+                (Some(stars), _) => CountFrom::BookStars(stars),
+                (None, Some(count)) => CountFrom::Known(count),
+                (None, None) => CountFrom::Book,
+            };
             ("book_id = $1 AND ($2::smallint IS NULL OR stars = $2)", book_id, stars, count_from)
         }
-        ReviewsOf::Reader(reader_id) => ("reader_id = $1 AND $2::smallint IS NULL", reader_id, None, CountFrom::Reader),
+        ReviewsOf::Reader { reader_id, reviews_count } => {
+            let count_from = reviews_count.map_or(CountFrom::Reader, CountFrom::Known);
+            ("reader_id = $1 AND $2::smallint IS NULL", reader_id, None, count_from)
+        }
     };
     // Built from constants only; every value is a bound parameter.
     let (direction, compare) = if descending { ("DESC", "<") } else { ("ASC", ">") };
@@ -343,6 +352,7 @@ pub async fn reviews(
     let query = query.bind(written_on).bind(id).bind(after.is_none()).bind(limit + 1).bind(viewer);
     let mut rows = query.fetch_all(pool).await?;
     let total_count = match count_from {
+        CountFrom::Known(count) => count,
         CountFrom::Book => {
             sqlx::query_scalar!("SELECT reviews_count FROM book_review_counts WHERE book_id = $1", owner)
                 .fetch_optional(pool)
@@ -384,6 +394,8 @@ pub async fn reviews(
 /// Where a list's `totalCount` comes from: the maintained counters, or (for one star count) a
 /// count over the index.
 enum CountFrom {
+    /// Read with the list's owner.
+    Known(i64),
     Book,
     Reader,
     BookStars(i16),

@@ -35,7 +35,7 @@ pub struct SocialQuery;
 impl SocialQuery {
     /// A reader by handle (any case).
     async fn reader(&self, ctx: &Context<'_>, handle: String) -> Result<Option<Reader>> {
-        Ok(reads::reader_by_handle(&app(ctx).pool, &handle).await.map_err(ApiError::from)?.map(Reader))
+        Ok(reads::reader_by_handle(&app(ctx).pool, &handle).await.map_err(ApiError::from)?.map(|row| Reader(row, None)))
     }
 
     /// The signed-in reader; null without a token.

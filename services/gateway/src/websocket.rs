@@ -29,7 +29,7 @@ use crate::{
 };
 
 /// What a WebSocket reads at most at once.
-const WS_READ_BUFFER_BYTES: usize = 1 << 10;
+const WS_READ_BUFFER_BYTES: usize = 512;
 
 /// The open WebSockets: axum's graceful shutdown lets go of a connection once it is upgraded,
 /// so the gateway closes these itself.

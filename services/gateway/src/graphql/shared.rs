@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{
     catalog::reads::{AuthorKey, AuthorRow, BookKey, BookRow, EditionRow, EditionsOf},
     database::{load_error, loader},
-    pages::{BookFigures, ReaderCounts, ReaderWithCounts},
+    pages::{BookFigures, BookWithFigures, ReaderCounts, ReaderWithCounts},
     social::reads::{ReaderKey, ReaderRow},
 };
 use crate::{auth::Viewer, error::ApiError, AppState};
@@ -21,8 +21,9 @@ use crate::{auth::Viewer, error::ApiError, AppState};
 pub const MAX_PAGE: i32 = 100;
 pub const DEFAULT_PAGE: i32 = 20;
 
-/// A book (the work); its fields are in `super::fields`. Read by id, it comes with its figures
-/// (authors, ratings, shelf and review counts); read in a list, without.
+/// A book (the work); its fields are in `super::fields`. As the book a page is about (`book(id:)`)
+/// it comes with its figures (authors, ratings, shelf and review counts); read another way,
+/// without.
 #[derive(Debug, Clone)]
 pub struct Book(pub BookRow, pub Option<Arc<BookFigures>>);
 
@@ -78,7 +79,12 @@ pub struct Reader(pub ReaderRow, pub Option<ReaderCounts>);
 
 impl Book {
     pub async fn load(ctx: &Context<'_>, book_id: Uuid) -> Result<Option<Book>, ApiError> {
-        let found = loader(ctx).load_one(BookKey(book_id)).await.map_err(load_error)?;
+        Ok(loader(ctx).load_one(BookKey(book_id)).await.map_err(load_error)?.map(|row| Book(row, None)))
+    }
+
+    /// The book a page is about, with its authors, figures and review count, in one query.
+    pub async fn load_with_figures(ctx: &Context<'_>, book_id: Uuid) -> Result<Option<Book>, ApiError> {
+        let found = loader(ctx).load_one(BookWithFigures(book_id)).await.map_err(load_error)?;
         Ok(found.map(|(row, figures)| Book(row, Some(figures))))
     }
 }

@@ -85,7 +85,7 @@ impl CatalogQuery {
             }
             _ => return Err(ApiError::invalid("id", "give a book's id or an ISBN, one of the two").into()),
         };
-        Ok(Book::load(ctx, book_id).await?)
+        Ok(Book::load_with_figures(ctx, book_id).await?)
     }
 
     async fn author(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Author>> {

@@ -34,7 +34,6 @@ pub struct AuthorRow {
     pub reader_id: Option<Uuid>,
 }
 
-/// A book by id, loaded with its figures (`super::super::pages`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BookKey(pub Uuid);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -87,6 +86,41 @@ pub async fn book_of_isbn(pool: &PgPool, isbn: &str) -> Result<Option<Uuid>, sql
 /// A book's authors, in the order the book lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AuthorsOf(pub Uuid);
+
+impl Loader<BookKey> for Database {
+    type Value = BookRow;
+    type Error = Failure;
+
+    async fn load(&self, keys: &[BookKey]) -> Result<HashMap<BookKey, BookRow>, Failure> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        // A merged duplicate's id resolves to the book it was merged into.
+        let rows = sqlx::query!(
+            r#"SELECT d.book_id AS "key!", b.book_id, b.title, b.subtitle, b.description, b.pages, b.format,
+                      b.first_published, b.position
+               FROM books d JOIN books b ON b.book_id = coalesce(d.merged_into, d.book_id)
+               WHERE d.book_id = ANY($1)"#,
+            &ids
+        )
+        .fetch_all(&self.0)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|b| {
+                let row = BookRow {
+                    book_id: b.book_id,
+                    title: b.title,
+                    subtitle: b.subtitle,
+                    description: b.description,
+                    pages: b.pages,
+                    format: b.format,
+                    first_published: b.first_published,
+                    position: b.position,
+                };
+                (BookKey(b.key), row)
+            })
+            .collect())
+    }
+}
 
 impl Loader<AuthorsOf> for Database {
     type Value = Vec<AuthorRow>;

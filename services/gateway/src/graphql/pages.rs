@@ -8,8 +8,9 @@
 //! A field whose data came with its object uses it; an object read another way (a book in a
 //! list or a feed item, a feed item's reader) carries none, and its fields ask their slices'
 //! loaders. Joins are not free: a feed page joining its items' readers and books cost Postgres
-//! more than the two batched loads it saved the gateway, and a feed item's book read with its
-//! figures cost the feed page a tenth of its rate, so those stay plain.
+//! more than the two batched loads it saved the gateway, and a feed page's 20 books read with
+//! their figures would join ratings, counts and authors the page does not show, so those stay
+//! plain.
 
 use std::{collections::HashMap, sync::Arc};
 

@@ -95,11 +95,11 @@ impl Loader<BookWithFigures> for Database {
                 let authors = authors_from_arrays(b.author_ids, b.names, b.bios, b.reader_ids);
                 let figures = BookFigures {
                     authors,
-                    ratings: BookRatingsRow {
-                        count: b.ratings_count as u64,
-                        sum: b.ratings_sum as u64,
-                        stars: [b.stars_1, b.stars_2, b.stars_3, b.stars_4, b.stars_5].map(|n| n as u64),
-                    },
+                    ratings: BookRatingsRow::from_columns(
+                        b.ratings_count,
+                        b.ratings_sum,
+                        [b.stars_1, b.stars_2, b.stars_3, b.stars_4, b.stars_5],
+                    ),
                     shelf_counts: ShelfCountsRow {
                         want_to_read: b.want_to_read,
                         currently_reading: b.currently_reading,

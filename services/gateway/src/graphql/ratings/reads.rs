@@ -16,6 +16,13 @@ pub struct BookRatingsRow {
     pub stars: [u64; 5],
 }
 
+impl BookRatingsRow {
+    /// From `book_ratings`' columns (non-negative by the table's checks).
+    pub fn from_columns(count: i64, sum: i64, stars: [i64; 5]) -> Self {
+        Self { count: count as u64, sum: sum as u64, stars: stars.map(|n| n as u64) }
+    }
+}
+
 /// A book's rating figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RatingsOf(pub Uuid);
@@ -36,12 +43,8 @@ impl Loader<RatingsOf> for Database {
         Ok(rows
             .into_iter()
             .map(|r| {
-                let counts = BookRatingsRow {
-                    count: r.ratings_count as u64,
-                    sum: r.ratings_sum as u64,
-                    stars: [r.stars_1, r.stars_2, r.stars_3, r.stars_4, r.stars_5].map(|n| n as u64),
-                };
-                (RatingsOf(r.book_id), counts)
+                let stars = [r.stars_1, r.stars_2, r.stars_3, r.stars_4, r.stars_5];
+                (RatingsOf(r.book_id), BookRatingsRow::from_columns(r.ratings_count, r.ratings_sum, stars))
             })
             .collect())
     }
@@ -57,7 +60,7 @@ pub async fn book_ratings_now(pool: &PgPool, book_id: Uuid) -> Result<(BookRatin
     .fetch_optional(pool)
     .await?;
     Ok(row.map_or((BookRatingsRow::default(), 0), |r| {
-        let stars = [r.stars_1, r.stars_2, r.stars_3, r.stars_4, r.stars_5].map(|n| n as u64);
-        (BookRatingsRow { count: r.ratings_count as u64, sum: r.ratings_sum as u64, stars }, r.position as u64)
+        let stars = [r.stars_1, r.stars_2, r.stars_3, r.stars_4, r.stars_5];
+        (BookRatingsRow::from_columns(r.ratings_count, r.ratings_sum, stars), r.position as u64)
     }))
 }

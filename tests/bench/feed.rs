@@ -1,7 +1,8 @@
 //! `make bench`, part three: the feed.
 //!
 //! 1. Feed page latency (first 20 items, through the gateway over HTTP) for viewers following
-//!    10, 500 and 5,000 readers, each followed reader with 50 activities, p50/p99 side by side.
+//!    10, 500 and 5,000 readers, each followed reader with 50 activities, p50/p99 side by side;
+//!    and a page 200,000 items deep beside the first.
 //! 2. Write amplification: rows the feed projection writes for one rating by authors with 10,
 //!    10,000 and 1,000,000 followers, through the projection's own code.
 //!
@@ -227,6 +228,45 @@ async fn main() -> anyhow::Result<()> {
             p50 / p50_of_10
         );
     }
+
+    // Deep in a feed: the page after the 200,000th of the 250,000 items of the viewer following
+    // 5,000, beside the first page, interleaved. The cursor bounds the index scan, so the page
+    // costs what the first does.
+    let (_, deepest) = viewers.last().context("no viewers")?;
+    let (_, client) = clients.last().context("no clients")?;
+    let position: i64 = sqlx::query_scalar(
+        "SELECT position FROM feed_items WHERE reader_id = $1 ORDER BY position DESC, event_index DESC OFFSET 199999 LIMIT 1",
+    )
+    .bind(deepest)
+    .fetch_one(&pool)
+    .await?;
+    let after = readstream_gateway::graphql::shared::encode_cursor("feed", &format!("{position}:0"));
+    let deep_query =
+        QUERY.replace("feed(first: 20)", "feed(first: 20, after: $after)").replacen('{', "query($after: String) {", 1);
+    let mut timings: [Vec<Duration>; 2] = Default::default();
+    for i in 0..requests + 50 {
+        for (timing, after) in timings.iter_mut().zip([None, Some(&after)]) {
+            let started = Instant::now();
+            let response = client.request(&deep_query, json!({ "after": after })).await?;
+            let elapsed = started.elapsed();
+            let items = response.data()?["viewer"]["feed"]["edges"].as_array().map_or(0, Vec::len);
+            anyhow::ensure!(items == 20, "a feed page of {items}");
+            if i >= 50 {
+                timing.push(elapsed);
+            }
+        }
+    }
+    let [first, deep] = timings.map(|mut timing| {
+        timing.sort();
+        (millis(percentile(&timing, 0.5)), millis(percentile(&timing, 0.99)))
+    });
+    println!(
+        "  following  5000, after 200,000 items: p50 {:>6.2} ms  p99 {:>6.2} ms   p50 vs its first page ({:.2} ms): {:.2}x",
+        deep.0,
+        deep.1,
+        first.0,
+        deep.0 / first.0
+    );
 
     println!();
     println!("write amplification: rows written for one rating (fan-out limit {FANOUT_LIMIT})");

@@ -140,6 +140,34 @@ async fn an_account_above_the_fan_out_limit_writes_one_row_and_every_follower_se
     };
     assert_eq!(items(celebrity_rating).await?, 0);
     assert_eq!(items(ordinary_rating).await?, 2);
+
+    // Paged two at a time, a feed merged from fanned-out rows and on read is the whole feed,
+    // in order, each item once, its readers and books as on one page.
+    let mut at = at;
+    for stars in [4, 3] {
+        rate(&star, &book, stars).await?;
+        at = rate(&plain, &book, stars).await?;
+    }
+    let whole = fans[0].request_at(FEED, json!({}), at).await?.data()?["viewer"]["feed"]["edges"].clone();
+    assert_eq!(whole.as_array().map(Vec::len), Some(6));
+    let paged = "query($after: String) { viewer { feed(first: 2, after: $after) {
+        edges { node { kind stars reader { handle } book { title } review { body } followed { handle } } }
+        pageInfo { hasNextPage endCursor } } } }";
+    let (mut after, mut pages, mut walked) = (Value::Null, 0, Vec::new());
+    loop {
+        let response = fans[0].request_at(paged, json!({ "after": after }), at).await?;
+        let feed = &response.data()?["viewer"]["feed"];
+        walked.extend(feed["edges"].as_array().context("edges")?.iter().cloned());
+        pages += 1;
+        if feed["pageInfo"]["hasNextPage"] != json!(true) {
+            break;
+        }
+        after = feed["pageInfo"]["endCursor"].clone();
+        anyhow::ensure!(pages < 10, "the feed pages on past its six items");
+    }
+    assert_eq!((pages, Value::Array(walked)), (3, whole));
+    let response = fans[0].request(paged, json!({ "after": "ZmVlZDpub3RhY3Vyc29y" })).await?;
+    assert_eq!(response.error_code(), Some("INVALID_ARGUMENT"));
     system.stop().await
 }
 

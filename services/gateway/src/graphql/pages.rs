@@ -7,7 +7,8 @@
 //!
 //! A field whose data came with its object uses it; an object read another way (a book in a
 //! list or a feed item, a feed item's reader) carries none, and its fields ask their slices'
-//! loaders. Joins are not free: a feed page joining its items' readers and books cost Postgres
+//! loaders. A feed page reads its items' readers and books with the page, one batched load
+//! each (`feed::ReadWithPage`). Joins are not free: a feed page joining its items' readers and books cost Postgres
 //! more than the two batched loads it saved the gateway, and a feed page's 20 books read with
 //! their figures would join ratings, counts and authors the page does not show, so those stay
 //! plain.

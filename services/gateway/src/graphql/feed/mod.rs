@@ -3,7 +3,6 @@
 //! readers the viewer follows did with one book.
 
 use std::{
-    collections::HashMap,
     num::NonZeroUsize,
     sync::{Arc, Mutex, PoisonError},
 };
@@ -312,23 +311,9 @@ async fn read_with_page(ctx: &Context<'_>, items: &mut [FeedItem]) -> Result<(),
         }
     }
     let loader = loader(ctx);
-    let (readers, books) = futures::try_join!(
-        async {
-            if reader_ids.is_empty() {
-                Ok(HashMap::new())
-            } else {
-                loader.load_many(reader_ids).await
-            }
-        },
-        async {
-            if book_ids.is_empty() {
-                Ok(HashMap::new())
-            } else {
-                loader.load_many(book_ids).await
-            }
-        },
-    )
-    .map_err(load_error)?;
+    // An empty list of keys is answered at once, without a query.
+    let (readers, books) =
+        futures::try_join!(loader.load_many(reader_ids), loader.load_many(book_ids)).map_err(load_error)?;
     let reader = |id: Uuid| ReadWithPage::Read(readers.get(&ReaderKey(id)).map(|row| Reader(row.clone(), None)));
     for item in items {
         if want_readers && item.kind != ActivityKind::NewBook {

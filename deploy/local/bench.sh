@@ -17,9 +17,9 @@
 #   7. the book page and the feed page (following 2,000) beside PostGraphile 4.14.1 over the same
 #      read models, single-process and with two cluster workers, each server its own process,
 #      loaded in turns by wrk: req/s, p50/p99, CPU per request and peak memory, and the ratios;
-#   8. ingest: rating commands/s on new aggregates and on ones with 1 and 1,000 earlier events,
-#      beside raw publishes/s, against NATS with sync_interval: always (make run) and with the
-#      server's default.
+#   8. ingest: rating commands/s on new aggregates beside raw publishes/s, each with 64 and with
+#      1,000 awaiting their acknowledgement, and on aggregates with 1 and 1,000 earlier events,
+#      against NATS with sync_interval: always (make run) and with the server's default.
 # `--quick` (make bench QUICK=1) runs each on a tenth or less of the data, in a few minutes;
 # its figures show the shape, not the targets. Other arguments go to the replay benchmark
 # (e.g. --events 100000).

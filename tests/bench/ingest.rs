@@ -45,6 +45,9 @@ const WIDE: usize = 1_000;
 /// The aggregates the commands on aggregates with a history go to, round robin.
 const AGGREGATES: usize = 64;
 
+/// Runs on aggregates with 1 and with 1,000 earlier events, in turns; the best of each counts.
+const HISTORY_ROUNDS: usize = 3;
+
 fn meta(reader_id: Uuid) -> Metadata {
     let command_id = Uuid::now_v7();
     Metadata {
@@ -168,8 +171,9 @@ async fn main() -> anyhow::Result<()> {
     println!("{commands} rating commands and {publishes} raw async publishes per setting and window;");
     println!("commands on a new aggregate each against raw publishes, {IN_FLIGHT} and {WIDE} in flight; then");
     println!(
-        "commands ({IN_FLIGHT} in flight) round robin over {AGGREGATES} aggregates with 1 or 1,000 earlier events each"
+        "commands ({IN_FLIGHT} in flight) round robin over {AGGREGATES} aggregates with 1 or 1,000 earlier events each,"
     );
+    println!("{HISTORY_ROUNDS} runs of each in turns, the best of each shown");
     println!("(the first command on each of those, reading its history, is timed apart: ms per command)");
     println!(
         "{:<30} {:>8} {:>12} {:>9} {:>8} {:>12} {:>9} {:>10} {:>8} {:>7} {:>11}",
@@ -207,8 +211,14 @@ async fn main() -> anyhow::Result<()> {
         let per_publish = per(before, publishes);
         let (new_wide, _) = commands_per_second(url, commands, WIDE, None).await?;
         let raw_wide = publishes_per_second(url, publishes, WIDE).await?;
-        let (one, _) = commands_per_second(url, commands, IN_FLIGHT, Some(1)).await?;
-        let (thousand, first) = commands_per_second(url, commands, IN_FLIGHT, Some(1_000)).await?;
+        // Taken in turns, the best of each kept: a run of 20,000 commands lasts about half a
+        // second, short enough for a burst of the machine's noise to halve one.
+        let (mut one, mut thousand, mut first) = (0.0_f64, 0.0_f64, f64::MAX);
+        for _ in 0..HISTORY_ROUNDS {
+            one = one.max(commands_per_second(url, commands, IN_FLIGHT, Some(1)).await?.0);
+            let (rate, first_ms) = commands_per_second(url, commands, IN_FLIGHT, Some(1_000)).await?;
+            (thousand, first) = (thousand.max(rate), first.min(first_ms));
+        }
         println!(
             "{label:<30} {new:>8.0} {raw:>12.0} {:>8.2}x {new_wide:>8.0} {raw_wide:>12.0} {:>8.2}x {one:>10.0} {thousand:>8.0} {first:>7.1} {:>10.2}x",
             new / raw,

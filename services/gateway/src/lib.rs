@@ -29,7 +29,7 @@ pub mod websocket;
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse};
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
     extract::{ws::rejection::WebSocketUpgradeRejection, ConnectInfo, State, WebSocketUpgrade},
     http::{header, HeaderMap, StatusCode},
@@ -251,7 +251,7 @@ async fn graphql_get(
     state: State<Shared>,
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    protocol: Result<GraphQLProtocol, StatusCode>,
+    protocol: Result<websocket::Protocol, StatusCode>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let asks_for_websocket = headers

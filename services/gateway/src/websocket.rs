@@ -9,14 +9,13 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use async_graphql::http::{WebSocketProtocols, WsMessage, ALL_WEBSOCKET_PROTOCOLS};
 use axum::{
     extract::{
         ws::{CloseFrame, Message, WebSocket},
-        ConnectInfo, State, WebSocketUpgrade,
+        ConnectInfo, FromRequestParts, State, WebSocketUpgrade,
     },
-    http::{HeaderMap, StatusCode},
+    http::{header, request::Parts, HeaderMap, StatusCode},
     response::Response,
 };
 use futures::{SinkExt, StreamExt};
@@ -54,13 +53,32 @@ impl OpenSockets {
     }
 }
 
+/// The subscription protocol a WebSocket asks for (`Sec-WebSocket-Protocol`): 400 when it
+/// names neither.
+#[derive(Debug, Clone, Copy)]
+pub struct Protocol(WebSocketProtocols);
+
+impl<S: Send + Sync> FromRequestParts<S> for Protocol {
+    type Rejection = StatusCode;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, StatusCode> {
+        parts
+            .headers
+            .get(header::SEC_WEBSOCKET_PROTOCOL)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|asked| asked.split(',').find_map(|protocol| protocol.trim().parse().ok()))
+            .map(Self)
+            .ok_or(StatusCode::BAD_REQUEST)
+    }
+}
+
 /// Upgrades to a subscription WebSocket, or refuses with 429 when the client is over its rate
 /// or holds as many sockets as it may.
 pub async fn upgrade(
     State((schemas, app)): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    protocol: GraphQLProtocol,
+    protocol: Protocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let client = app.limits.client_address(peer, &headers);
@@ -88,9 +106,19 @@ pub async fn upgrade(
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| async move {
             let (_place, _open) = (place, open);
-            let (to_client, outgoing) = futures::channel::mpsc::channel::<Message>(16);
             let (socket_sink, socket_stream) = socket.split();
-            let connection = GraphQLWebSocket::new_with_pair(to_client, socket_stream, schemas.websocket, protocol)
+            // What the client sends, to the protocol; a read error ends the connection.
+            let incoming =
+                socket_stream.take_while(|message| std::future::ready(message.is_ok())).filter_map(|message| {
+                    std::future::ready(match message {
+                        Ok(message @ (Message::Text(_) | Message::Binary(_))) => Some(message.into_data()),
+                        _ => None,
+                    })
+                });
+            // The protocol's answers are written to the socket by the task that reads it, as
+            // they come: a push to 15,000 sockets is 15,000 of these, and a channel to a
+            // writer in between cost each one more hand-over.
+            let answers = async_graphql::http::WebSocket::new(schemas.websocket, incoming, protocol.0)
                 .on_connection_init(move |payload| async move {
                     let mut data = async_graphql::Data::default();
                     let authorization = ["Authorization", "authorization"]
@@ -105,7 +133,10 @@ pub async fn upgrade(
                     let _ = signed_in.send(viewer);
                     Ok(data)
                 })
-                .serve();
+                .map(|answer| match answer {
+                    WsMessage::Text(text) => Message::Text(text.into()),
+                    WsMessage::Close(code, reason) => Message::Close(Some(CloseFrame { code, reason: reason.into() })),
+                });
             let closing = async move {
                 tokio::select! {
                     frame = must_close(init_timeout, viewer, tokens) => frame,
@@ -114,25 +145,23 @@ pub async fn upgrade(
                     }
                 }
             };
-            write(socket_sink, outgoing, connection, closing).await;
+            write(socket_sink, answers, closing).await;
         })
 }
 
-/// Sends what the connection answers until it ends, or until `closing` says why the socket
-/// must close: then the client gets that close frame and the connection is dropped.
+/// Sends the protocol's answers until they end, or until `closing` says why the socket must
+/// close: then the client gets that close frame and the connection is dropped.
 async fn write(
     mut socket: futures::stream::SplitSink<WebSocket, Message>,
-    mut outgoing: futures::channel::mpsc::Receiver<Message>,
-    connection: impl std::future::Future<Output = ()>,
+    answers: impl futures::Stream<Item = Message>,
     closing: impl std::future::Future<Output = CloseFrame>,
 ) {
-    tokio::pin!(connection, closing);
-    let mut serving = true;
+    tokio::pin!(answers, closing);
     loop {
         tokio::select! {
-            message = outgoing.next() => match message {
-                Some(message) => {
-                    if socket.send(message).await.is_err() {
+            answer = answers.next() => match answer {
+                Some(answer) => {
+                    if socket.send(answer).await.is_err() {
                         return;
                     }
                 }
@@ -143,7 +172,6 @@ async fn write(
                 let _ = socket.send(Message::Close(Some(frame))).await;
                 return;
             }
-            () = &mut connection, if serving => serving = false,
         }
     }
 }

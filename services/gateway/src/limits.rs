@@ -10,11 +10,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use async_graphql::{
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
-    parser::types::{ExecutableDocument, Selection, SelectionSet},
-    ServerResult, Variables,
-};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use axum::http::HeaderMap;
 use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use uuid::Uuid;
@@ -231,27 +227,6 @@ impl Drop for WebSocketPlace {
 pub struct QueryWidth {
     pub max_root_fields: usize,
     pub max_aliases: usize,
-}
-
-impl ExtensionFactory for QueryWidth {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(QueryWidth { max_root_fields: self.max_root_fields, max_aliases: self.max_aliases })
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for QueryWidth {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        self.check(&document)?;
-        Ok(document)
-    }
 }
 
 impl QueryWidth {

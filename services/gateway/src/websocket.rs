@@ -118,7 +118,7 @@ pub async fn upgrade(
             // The protocol's answers are written to the socket by the task that reads it, as
             // they come: a push to 15,000 sockets is 15,000 of these, and a channel to a
             // writer in between cost each one more hand-over.
-            let answers = async_graphql::http::WebSocket::new(schemas.websocket, incoming, protocol.0)
+            let answers = async_graphql::http::WebSocket::new(schemas, incoming, protocol.0)
                 .on_connection_init(move |payload| async move {
                     let mut data = async_graphql::Data::default();
                     let authorization = ["Authorization", "authorization"]

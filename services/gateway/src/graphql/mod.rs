@@ -31,11 +31,10 @@ use std::{
 };
 
 use async_graphql::{
-    dataloader::DataLoader,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextRequest},
-    parser::types::ExecutableDocument,
-    MergedObject, MergedSubscription, Request, Schema, ServerResult,
+    dataloader::DataLoader, parser::types::ExecutableDocument, Executor, MergedObject, MergedSubscription, Request,
+    Schema,
 };
+use futures::{stream::BoxStream, StreamExt};
 use lru::LruCache;
 use readstream_contracts::ReadModel;
 
@@ -86,16 +85,14 @@ pub fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> 
         .limit_recursive_depth(32)
 }
 
-/// The schema twice over the same data, and what requests over HTTP share.
+/// The schema and what every request shares around it: parsed queries, the width limits, the
+/// read-your-writes wait, the error codes. The schema has no extensions: with any, async-graphql
+/// calls into every extension for every field it resolves (a tenth of the gateway's CPU for a
+/// book page, and each push to each subscription pays it again), so their work is done around
+/// each request instead, over HTTP (`execute`) and over WebSockets (`Executor`).
 #[derive(Clone)]
 pub struct Schemas {
-    /// For WebSockets: the width limits, read-your-writes and error codes as the schema's
-    /// extensions, around every operation a socket sends.
-    pub websocket: ReadstreamSchema,
-    /// For HTTP: without extensions, as `execute` does their work around each request. With any
-    /// extension, async-graphql calls into every extension for every field it resolves: a
-    /// tenth of the gateway's CPU for a book page.
-    http: ReadstreamSchema,
+    schema: ReadstreamSchema,
     width: QueryWidth,
     positions: Positions,
     parsed: ParsedQueries,
@@ -107,40 +104,62 @@ impl Schemas {
             max_root_fields: app.limits.config.max_root_fields,
             max_aliases: app.limits.config.max_aliases,
         };
-        let with_data = |builder: async_graphql::SchemaBuilder<Query, Mutation, Subscription>| {
-            builder
-                .data(DataLoader::new(Database(app.pool.clone()), tokio::spawn))
-                .data(feed::PushedItems::default())
-                .data(app.clone())
-                .finish()
-        };
-        let websocket = with_data(
-            builder().extension(width.clone()).extension(ReadYourWrites(app.positions.clone())).extension(ErrorCodes),
-        );
-        Schemas {
-            websocket,
-            http: with_data(builder()),
-            width,
-            positions: app.positions.clone(),
-            parsed: ParsedQueries::new(),
-        }
+        let schema = builder()
+            .data(DataLoader::new(Database(app.pool.clone()), tokio::spawn))
+            .data(feed::PushedItems::default())
+            .data(app.clone())
+            .finish();
+        Schemas { schema, width, positions: app.positions.clone(), parsed: ParsedQueries::new() }
     }
 
-    /// Runs a request that came over HTTP: parsed (or its parse reused), held to the width
-    /// limits, held until the read models reach its `minPosition`, executed, every error coded.
-    pub async fn execute(&self, mut request: Request) -> async_graphql::Response {
+    /// The request parsed (or its parse reused), held to the width limits, and held until the
+    /// read models reach its `minPosition`; the refusal otherwise.
+    async fn prepare(&self, mut request: Request) -> Result<Request, async_graphql::Response> {
         if let Some(document) = self.parsed.parse(&request.query) {
-            if let Err(err) = self.width.check(&document) {
-                return request_error(err);
-            }
+            self.width.check(&document).map_err(request_error)?;
             request.set_parsed_query(document);
         }
-        if let Err(err) = wait_for_min_position(&self.positions, &request).await {
-            return request_error(err);
-        }
-        let mut response = self.http.execute(request).await;
+        wait_for_min_position(&self.positions, &request).await.map_err(request_error)?;
+        Ok(request)
+    }
+
+    /// Runs a request that came over HTTP: prepared, executed, every error coded.
+    pub async fn execute(&self, request: Request) -> async_graphql::Response {
+        let mut response = match self.prepare(request).await {
+            Ok(request) => self.schema.execute(request).await,
+            Err(refusal) => refusal,
+        };
         code_errors(&mut response);
         response
+    }
+}
+
+/// What a WebSocket's operations run on: each prepared as over HTTP, then every response it
+/// streams coded.
+impl Executor for Schemas {
+    async fn execute(&self, request: Request) -> async_graphql::Response {
+        Schemas::execute(self, request).await
+    }
+
+    fn execute_stream(
+        &self,
+        request: Request,
+        session_data: Option<Arc<async_graphql::Data>>,
+    ) -> BoxStream<'static, async_graphql::Response> {
+        let schemas = self.clone();
+        futures::stream::once(async move { schemas.prepare(request).await.map(|request| (schemas, request)) })
+            .flat_map(move |prepared| match prepared {
+                Ok((schemas, request)) => schemas
+                    .schema
+                    .execute_stream_with_session_data(request, session_data.clone().unwrap_or_default())
+                    .left_stream(),
+                Err(refusal) => futures::stream::once(std::future::ready(refusal)).right_stream(),
+            })
+            .map(|mut response| {
+                code_errors(&mut response);
+                response
+            })
+            .boxed()
     }
 }
 
@@ -198,48 +217,6 @@ fn code_errors(response: &mut async_graphql::Response) {
         if extensions.get("code").is_none() {
             extensions.set("code", readstream_contracts::Code::InvalidArgument.as_str());
         }
-    }
-}
-
-/// `wait_for_min_position` as an extension, for WebSockets.
-struct ReadYourWrites(Positions);
-
-impl ExtensionFactory for ReadYourWrites {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ReadYourWritesExtension(self.0.clone()))
-    }
-}
-
-struct ReadYourWritesExtension(Positions);
-
-#[async_trait::async_trait]
-impl Extension for ReadYourWritesExtension {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        wait_for_min_position(&self.0, &request).await?;
-        next.run(ctx, request).await
-    }
-}
-
-/// `code_errors` as an extension, for WebSockets.
-struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for ErrorCodes {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> async_graphql::Response {
-        let mut response = next.run(ctx).await;
-        code_errors(&mut response);
-        response
     }
 }
 

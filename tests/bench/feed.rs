@@ -3,7 +3,9 @@
 //! 1. Feed page latency (first 20 items, through the gateway over HTTP) for viewers following
 //!    10, 500 and 5,000 readers, each followed reader with 50 activities, p50/p99 side by side;
 //!    and a page 200,000 items deep beside the first.
-//! 2. Write amplification: rows the feed projection writes for one rating by authors with 10,
+//! 2. A reader's followers: the first page of a reader with 10 followers, and the first page
+//!    and one 200,000 followers deep of a reader with 300,000, p50/p99 side by side.
+//! 3. Write amplification: rows the feed projection writes for one rating by authors with 10,
 //!    10,000 and 1,000,000 followers, through the projection's own code.
 //!
 //! The read models are filled with SQL. Usage: readstream-feed-bench [--requests N];
@@ -91,6 +93,37 @@ async fn fill_feeds(db: &mut PgConnection) -> anyhow::Result<Vec<(u64, Uuid)>> {
     }
     sqlx::query("ANALYZE").execute(&mut *db).await?;
     Ok(viewers)
+}
+
+/// Readers 20_000_001..=20_300_000, all following `reader(1)` ("reader1"), the first 10 also
+/// `reader(2)` ("reader2"), each follow at the follower's number as its position.
+async fn fill_followers(db: &mut PgConnection) -> anyhow::Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO readers (reader_id, handle, display_name, joined_at, position)
+         SELECT {READER_SQL}, 'reader' || i, 'Reader ' || i, now(), i FROM generate_series(20000001, 20300000) AS i"
+    ))
+    .execute(&mut *db)
+    .await?;
+    for (followee, last) in [(reader(1), 20_300_000), (reader(2), 20_000_010)] {
+        sqlx::query(&format!(
+            "INSERT INTO follows (follower_id, followee_id, since, position)
+             SELECT {READER_SQL}, $1, now(), i FROM generate_series(20000001, $2) AS i"
+        ))
+        .bind(followee)
+        .bind(last)
+        .execute(&mut *db)
+        .await?;
+    }
+    sqlx::query("ANALYZE follows").execute(&mut *db).await?;
+    Ok(())
+}
+
+/// p50 and p99 of each list of timings, in ms.
+fn p50_p99<const N: usize>(timings: [Vec<Duration>; N]) -> [(f64, f64); N] {
+    timings.map(|mut timing| {
+        timing.sort();
+        (millis(percentile(&timing, 0.5)), millis(percentile(&timing, 0.99)))
+    })
 }
 
 fn millis(d: Duration) -> f64 {
@@ -256,10 +289,7 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
-    let [first, deep] = timings.map(|mut timing| {
-        timing.sort();
-        (millis(percentile(&timing, 0.5)), millis(percentile(&timing, 0.99)))
-    });
+    let [first, deep] = p50_p99(timings);
     println!(
         "  following  5000, after 200,000 items: p50 {:>6.2} ms  p99 {:>6.2} ms   p50 vs its first page ({:.2} ms): {:.2}x",
         deep.0,
@@ -267,6 +297,38 @@ async fn main() -> anyhow::Result<()> {
         first.0,
         deep.0 / first.0
     );
+
+    // Followers, newest first: each page is an index range from its cursor, whatever the count.
+    let started = Instant::now();
+    fill_followers(&mut *pool.acquire().await?).await?;
+    println!();
+    println!(
+        "a reader's followers (first 20, through GraphQL over HTTP), {requests} requests each, interleaved; filled 300,000 in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let followers_query = "query($handle: String!, $after: String) {
+        reader(handle: $handle) { followers(first: 20, after: $after) { edges { cursor node { handle } } } } }";
+    let deep = readstream_gateway::graphql::shared::encode_cursor("follows", "20100001");
+    let pages = [("reader2", None), ("reader1", None), ("reader1", Some(&deep))];
+    let mut timings: [Vec<Duration>; 3] = Default::default();
+    for i in 0..requests + 50 {
+        for (timing, (handle, after)) in timings.iter_mut().zip(pages) {
+            let started = Instant::now();
+            let response = client.request(followers_query, json!({ "handle": handle, "after": after })).await?;
+            let elapsed = started.elapsed();
+            let items = response.data()?["reader"]["followers"]["edges"].as_array().map_or(0, Vec::len);
+            anyhow::ensure!(items == if handle == "reader2" { 10 } else { 20 }, "a followers page of {items}");
+            if i >= 50 {
+                timing.push(elapsed);
+            }
+        }
+    }
+    let [few, first, deep] = p50_p99(timings);
+    for (label, (p50, p99)) in
+        [("10 followers, first page", few), ("300,000, first page", first), ("300,000, after 200,000", deep)]
+    {
+        println!("  {label:<26} p50 {p50:>6.2} ms  p99 {p99:>6.2} ms   p50 vs 10 followers: {:.2}x", p50 / few.0);
+    }
 
     println!();
     println!("write amplification: rows written for one rating (fan-out limit {FANOUT_LIMIT})");

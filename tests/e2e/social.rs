@@ -38,6 +38,22 @@ async fn following_blocking_and_profiles() -> anyhow::Result<()> {
             "following": { "totalCount": 1, "edges": [{ "node": { "handle": "ana" } }] },
         })
     );
+    // One at a time, each page from the last one's cursor, newest first, both directions.
+    let paged = "query($h: String!, $after: String) { reader(handle: $h) {
+        followers(first: 1, after: $after) { edges { cursor node { handle } } pageInfo { hasNextPage } }
+        following(first: 1, after: $after) { edges { node { handle } } pageInfo { hasNextPage } }
+    } }";
+    let first = ana.request_at(paged, json!({ "h": "ben", "after": null }), at).await?;
+    let first = &first.data()?["reader"];
+    assert_eq!(first["followers"]["edges"][0]["node"]["handle"], json!("cyd"));
+    assert_eq!(first["followers"]["pageInfo"]["hasNextPage"], json!(true));
+    assert_eq!(first["following"]["edges"][0]["node"]["handle"], json!("ana"));
+    assert_eq!(first["following"]["pageInfo"]["hasNextPage"], json!(false));
+    let after = &first["followers"]["edges"][0]["cursor"];
+    let second = ana.request_at(paged, json!({ "h": "ben", "after": after }), at).await?;
+    let second = &second.data()?["reader"]["followers"];
+    assert_eq!(second["edges"][0]["node"]["handle"], json!("ana"));
+    assert_eq!(second["pageInfo"]["hasNextPage"], json!(false));
 
     let before = system.stream_messages().await?;
     assert_eq!(link(&ana, "follow", &ben_id).await?.error_code(), Some("ALREADY_EXISTS"));

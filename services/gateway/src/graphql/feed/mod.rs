@@ -503,12 +503,12 @@ pub async fn followed_readers(
            LEFT JOIN ratings r ON r.reader_id = f.followee_id AND r.book_id = $2
            LEFT JOIN reviews rv ON rv.reader_id = f.followee_id AND rv.book_id = $2 AND NOT rv.withdrawn
            WHERE f.follower_id = $1 AND (s.status IS NOT NULL OR r.stars IS NOT NULL OR rv.review_id IS NOT NULL)
-             AND ($3::bigint IS NULL OR f.position < $3)
+             AND f.position < $3
            ORDER BY f.position DESC
            LIMIT $4"#,
         viewer.reader_id,
         book_id,
-        after,
+        after.unwrap_or(i64::MAX),
         limit + 1
     )
     .fetch_all(pool)

@@ -180,12 +180,14 @@ impl Review {
         let viewer = ctx.data_opt::<crate::auth::Viewer>().map_or(Uuid::nil(), |viewer| viewer.reader_id);
         let mut rows = sqlx::query!(
             "SELECT comment_id, commenter_id, body, commented_at, position FROM review_comments c
-             WHERE review_id = $1 AND NOT deleted AND ($2::bigint IS NULL OR position > $2)
+             WHERE review_id = $1 AND NOT deleted AND position > $2
                AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = $4 AND blocked_id = c.commenter_id)
                AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = c.commenter_id AND blocked_id = $4)
              ORDER BY position LIMIT $3",
             self.review_id,
-            after,
+            // Always a bound (positions start at 1), so a plan made once for any cursor still
+            // seeks to it (see `follow_list`).
+            after.unwrap_or(0),
             limit + 1,
             viewer
         )

@@ -176,29 +176,49 @@ pub async fn follow_list(
         .transpose()?;
     let pool = &app(ctx).pool;
     let followers = direction == Direction::Followers;
-    let mut rows = sqlx::query!(
-        r#"SELECT CASE WHEN $2 THEN follower_id ELSE followee_id END AS "reader_id!", position
-           FROM follows
-           WHERE (($2 AND followee_id = $1) OR (NOT $2 AND follower_id = $1))
-             AND ($3::bigint IS NULL OR position < $3)
-           ORDER BY position DESC LIMIT $4"#,
-        reader_id,
-        followers,
-        after,
-        limit + 1
-    )
-    .fetch_all(pool)
-    .await?;
+    // One statement per direction, and the cursor always a bound (the first page's past every
+    // position): the gateway plans each statement once for any parameters, and such a plan
+    // for both directions in one statement (`$2 AND … OR NOT $2 AND …`), or for an optional
+    // cursor, can only filter, so each page of a reader with 300,000 followers read and sorted
+    // all of them (about 100 ms a page, against 0.05 ms as an index range).
+    let before = after.unwrap_or(i64::MAX);
+    let mut rows: Vec<(Uuid, i64)> = if followers {
+        sqlx::query!(
+            "SELECT follower_id, position FROM follows WHERE followee_id = $1 AND position < $2
+             ORDER BY position DESC LIMIT $3",
+            reader_id,
+            before,
+            limit + 1
+        )
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|row| (row.follower_id, row.position))
+        .collect()
+    } else {
+        sqlx::query!(
+            "SELECT followee_id, position FROM follows WHERE follower_id = $1 AND position < $2
+             ORDER BY position DESC LIMIT $3",
+            reader_id,
+            before,
+            limit + 1
+        )
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|row| (row.followee_id, row.position))
+        .collect()
+    };
     let (followers_count, following_count) = follow_counts(ctx, reader_id).await?;
     let total_count = if followers { followers_count } else { following_count };
     let has_next = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.reader_id).collect();
+    let ids: Vec<Uuid> = rows.iter().map(|&(reader_id, _)| reader_id).collect();
     let mut readers = Reader::load_many(ctx, &ids).await?;
     let mut connection = Connection::with_additional_fields(after.is_some(), has_next, ListInfo { total_count });
-    for row in rows {
-        if let Some(reader) = readers.remove(&row.reader_id) {
-            connection.edges.push(Edge::new(encode_cursor(FOLLOWS_CURSOR, &row.position.to_string()), reader));
+    for (reader_id, position) in rows {
+        if let Some(reader) = readers.remove(&reader_id) {
+            connection.edges.push(Edge::new(encode_cursor(FOLLOWS_CURSOR, &position.to_string()), reader));
         }
     }
     Ok(connection)

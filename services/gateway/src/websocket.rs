@@ -200,3 +200,28 @@ async fn must_close(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderValue, Request};
+
+    use super::*;
+
+    async fn protocol(header: Option<&[u8]>) -> Result<Protocol, StatusCode> {
+        let mut request = Request::builder().uri("/graphql/ws");
+        if let Some(value) = header {
+            request = request.header(header::SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_bytes(value).expect("a header"));
+        }
+        let (mut parts, ()) = request.body(()).expect("a request").into_parts();
+        Protocol::from_request_parts(&mut parts, &()).await
+    }
+
+    #[tokio::test]
+    async fn a_websocket_names_a_protocol_it_speaks_or_is_refused_with_400() {
+        assert!(protocol(Some(b"graphql-ws")).await.is_ok());
+        assert!(protocol(Some(b"chat, graphql-transport-ws")).await.is_ok());
+        for refused in [None, Some(&b""[..]), Some(b"chat"), Some(b"graphql-ws\xff"), Some(&[b'x'; 4096][..])] {
+            assert_eq!(protocol(refused).await.err(), Some(StatusCode::BAD_REQUEST), "{refused:?}");
+        }
+    }
+}

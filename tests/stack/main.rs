@@ -59,6 +59,11 @@ struct Start {
 
 impl Start {
     fn new(bin_dir: &Path, ready_timeout_secs: u64) -> anyhow::Result<Self> {
+        Self::with_env(bin_dir, ready_timeout_secs, &[])
+    }
+
+    /// A start with more settings in its environment.
+    fn with_env(bin_dir: &Path, ready_timeout_secs: u64, env: &[(&str, String)]) -> anyhow::Result<Self> {
         let data = std::env::temp_dir().join(format!("readstream-stack-{}", uuid::Uuid::new_v4().simple()));
         let ports = [free_port()?, free_port()?, free_port()?];
         let mut child = Command::new(root().join("deploy/local/run.sh"))
@@ -72,6 +77,7 @@ impl Start {
             // production cost are most of a start's time on 2 cores.
             .env("PASSWORD_HASH_MEMORY_KIB", "1024")
             .env("PASSWORD_HASH_ITERATIONS", "1")
+            .envs(env.iter().map(|(name, value)| (name, value)))
             // Its own servers, not the ones `make test` started.
             .env_remove("NATS_URL")
             .env_remove("DATABASE_URL")
@@ -304,6 +310,82 @@ fn a_service_killed_with_sigkill_is_started_again_and_answers() -> anyhow::Resul
             .status()?;
         anyhow::ensure!(ready.success(), "{process} did not answer after its restart:\n{}", start.transcript());
         anyhow::ensure!(pid_in_group(&start, process)? != Some(pid), "the same {process} process");
+    }
+    let status = start.stop(Stop::CtrlC)?;
+    anyhow::ensure!(status.success(), "Ctrl-C ended run.sh with {status}");
+    start.assert_all_stopped()
+}
+
+/// Six consecutive ports free now, for `HEALTH_PORT_BASE`.
+fn six_free_ports_in_a_row() -> anyhow::Result<u16> {
+    for _ in 0..50 {
+        let base = free_port()?;
+        let free = base <= u16::MAX - 6
+            && (base..base + 6).all(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
+        if free {
+            return Ok(base);
+        }
+    }
+    bail!("no six consecutive free ports")
+}
+
+/// `GET /metrics` on a local port: Prometheus' text, or the status that refused it.
+fn scrape(port: u16) -> anyhow::Result<String> {
+    use std::io::Write as _;
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(stream, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let (head, body) = answer.split_once("\r\n\r\n").context("no HTTP answer")?;
+    anyhow::ensure!(head.starts_with("HTTP/1.1 200"), "GET /metrics on {port}: {head}");
+    anyhow::ensure!(head.to_ascii_lowercase().contains("content-type: text/plain; version=0.0.4"), "{head}");
+    Ok(body.to_owned())
+}
+
+#[test]
+fn every_process_serves_its_metrics_for_prometheus() -> anyhow::Result<()> {
+    let bin_dir = bin_dir()?;
+    let health_base = six_free_ports_in_a_row()?;
+    let mut start = Start::with_env(&bin_dir, 60, &[("HEALTH_PORT_BASE", health_base.to_string())])?;
+    anyhow::ensure!(start.until_line("readstream is running", START_BOUND)?, "no start:\n{}", start.transcript());
+    // The demo data went in through the gateway: ratings, shelves, reviews and follows.
+    let gateway = scrape(start.ports[2])?;
+    let services = ["projector", "catalog", "ratings", "reading", "reviews", "social"];
+    let scraped: Vec<(&str, String)> = services
+        .iter()
+        .enumerate()
+        .map(|(i, name)| Ok((*name, scrape(health_base + i as u16)?)))
+        .collect::<anyhow::Result<_>>()?;
+    let has = |text: &str, what: &str| text.lines().any(|line| !line.starts_with('#') && line.contains(what));
+    for (name, text) in scraped.iter().map(|(n, t)| (*n, t.as_str())).chain([("gateway", gateway.as_str())]) {
+        anyhow::ensure!(has(text, "readstream_nats_reconnects_total 0"), "{name}:\n{text}");
+        let foreign = text
+            .lines()
+            .filter(|line| !line.is_empty() && !line.starts_with('#') && !line.starts_with("readstream_"))
+            .count();
+        anyhow::ensure!(foreign == 0, "{name} has metrics without the readstream_ prefix:\n{text}");
+    }
+    for expected in [
+        r#"readstream_graphql_request_seconds_bucket{outcome="ok",le="0.005"}"#,
+        r#"readstream_command_request_seconds_count{service="ratings",command="rate_book",outcome="accepted"}"#,
+        "readstream_subscriptions_open 0",
+    ] {
+        anyhow::ensure!(has(&gateway, expected), "the gateway has no {expected}:\n{gateway}");
+    }
+    let of = |name: &str| scraped.iter().find(|(n, _)| *n == name).map(|(_, text)| text.as_str()).unwrap_or_default();
+    for expected in [
+        r#"readstream_command_handle_seconds_count{service="ratings",command="rate_book",outcome="accepted"}"#,
+        r#"readstream_events_appended_total{service="ratings"}"#,
+    ] {
+        anyhow::ensure!(has(of("ratings"), expected), "ratings has no {expected}:\n{}", of("ratings"));
+    }
+    for expected in [
+        r#"readstream_projection_lag_positions{projection="ratings"}"#,
+        r#"readstream_projection_lag_seconds{projection="feed"}"#,
+        r#"readstream_dead_letters{projection="reviews"} 0"#,
+    ] {
+        anyhow::ensure!(has(of("projector"), expected), "the projector has no {expected}:\n{}", of("projector"));
     }
     let status = start.stop(Stop::CtrlC)?;
     anyhow::ensure!(status.success(), "Ctrl-C ended run.sh with {status}");

@@ -2,7 +2,13 @@
 //! `<ns>.cmd.<service>.<command>`; any replica of the service (one queue group) answers with a
 //! `Reply` that either accepts it with the stream position it produced or rejects it with a code.
 
-use std::{collections::HashMap, future::Future, marker::PhantomData, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    future::Future,
+    marker::PhantomData,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use async_nats::jetstream::context::PublishErrorKind;
 use bytes::Bytes;
@@ -87,10 +93,26 @@ impl<S: Service, H: Clone + Send + Sync + 'static> Commands<S, H> {
         let handle = move |command: String, payload: Bytes| {
             let (routes, handler) = (routes.clone(), handler.clone());
             async move {
-                let outcome = match routes.get(command.as_str()) {
-                    Some(route) => route(handler, payload).await,
-                    None => Err(Rejection::new(Code::InvalidArgument, format!("unknown command {command}"))),
+                let started = Instant::now();
+                let (command, outcome) = match routes.get_key_value(command.as_str()) {
+                    Some((name, route)) => (*name, route(handler, payload).await),
+                    None => {
+                        ("unknown", Err(Rejection::new(Code::InvalidArgument, format!("unknown command {command}"))))
+                    }
                 };
+                let outcome_label = match &outcome {
+                    Ok(reply) => {
+                        if let Some(pb::reply::Outcome::Accepted(accepted)) = &reply.outcome {
+                            metrics::counter!(crate::metrics::EVENTS_APPENDED, "service" => S::NAME)
+                                .increment(accepted.event_ids.len() as u64);
+                        }
+                        "accepted"
+                    }
+                    Err(_) => "rejected",
+                };
+                metrics::histogram!(crate::metrics::COMMAND_HANDLE_SECONDS,
+                    "service" => S::NAME, "command" => command, "outcome" => outcome_label)
+                .record(started.elapsed());
                 outcome.unwrap_or_else(rejected)
             }
         };
@@ -246,10 +268,22 @@ pub async fn send<C: Command>(
     let service = C::Service::NAME;
     let subject = command::subject::<C>(namespace);
     let request = async_nats::Request::new().payload(Bytes::from(command.encode_to_vec())).timeout(Some(timeout));
-    let response = client.send_request(subject, request).await.map_err(|err| match err.kind() {
-        RequestErrorKind::NoResponders => BusError::NoResponders { service: service.to_owned() },
-        RequestErrorKind::TimedOut => BusError::TimedOut { service: service.to_owned() },
-        _ => BusError::Request(err),
-    })?;
-    Ok(pb::Reply::decode(response.payload)?)
+    let started = Instant::now();
+    let reply = match client.send_request(subject, request).await {
+        Ok(response) => pb::Reply::decode(response.payload).map_err(BusError::from),
+        Err(err) => Err(match err.kind() {
+            RequestErrorKind::NoResponders => BusError::NoResponders { service: service.to_owned() },
+            RequestErrorKind::TimedOut => BusError::TimedOut { service: service.to_owned() },
+            _ => BusError::Request(err),
+        }),
+    };
+    let outcome = match &reply {
+        Ok(pb::Reply { outcome: Some(pb::reply::Outcome::Accepted(_)) }) => "accepted",
+        Ok(_) => "rejected",
+        Err(_) => "failed",
+    };
+    metrics::histogram!(crate::metrics::COMMAND_REQUEST_SECONDS,
+        "service" => service, "command" => C::NAME, "outcome" => outcome)
+    .record(started.elapsed());
+    reply
 }

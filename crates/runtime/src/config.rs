@@ -1,6 +1,12 @@
 //! Configuration shared by the services, read from the environment (12-factor) with defaults.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use backon::{ExponentialBuilder, Retryable as _};
 use tokio_util::sync::CancellationToken;
@@ -8,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 /// Where NATS is and which namespace of subjects and streams this deployment uses.
 #[derive(Debug, Clone, clap::Args)]
 pub struct NatsConfig {
-    /// NATS server URL.
+    /// NATS server URL; a cluster's seeds separated by commas.
     #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
     pub nats_url: String,
     /// Prefix of every subject and stream: tests and tenants share one server without meeting.
@@ -24,11 +30,22 @@ impl NatsConfig {
         Self { nats_url: nats_url.into(), namespace: namespace.into(), stream_replicas: 1 }
     }
 
+    /// Connects to the servers `nats_url` lists (comma-separated: every seed of a cluster),
+    /// counting each time the connection comes back after it was lost.
     pub async fn connect(&self) -> Result<async_nats::Client, async_nats::ConnectError> {
+        let connected_before = Arc::new(AtomicBool::new(false));
         async_nats::ConnectOptions::new()
             .name("readstream")
             .request_timeout(Some(Duration::from_secs(10)))
-            .connect(&self.nats_url)
+            .event_callback(move |event| {
+                let connected_before = connected_before.clone();
+                async move {
+                    if matches!(event, async_nats::Event::Connected) && connected_before.swap(true, Ordering::Relaxed) {
+                        metrics::counter!(crate::metrics::NATS_RECONNECTS).increment(1);
+                    }
+                }
+            })
+            .connect(self.nats_url.split(',').map(str::trim).filter(|url| !url.is_empty()).collect::<Vec<_>>())
             .await
     }
 

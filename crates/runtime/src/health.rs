@@ -1,5 +1,6 @@
-//! `GET /healthz` and `GET /readyz` over HTTP for the command services and the projector, as
-//! the gateway answers them: what a load balancer, a supervisor or a Kubernetes probe asks.
+//! `GET /healthz`, `GET /readyz` and `GET /metrics` over HTTP for the command services and the
+//! projector, as the gateway answers them: what a load balancer, a supervisor, a Kubernetes
+//! probe or Prometheus asks.
 //! `/healthz` is 200 while the process runs. `/readyz` is 200 once the process is connected and
 //! its servers answer, 503 before that (while it starts, or while NATS or Postgres is out of
 //! reach), with one line per check; the projector adds each projection's lag and its dead
@@ -32,6 +33,9 @@ pub struct HealthConfig {
 /// More lines for `/readyz`, asked once the process is ready.
 pub type Report = Arc<dyn Fn() -> BoxFuture<'static, String> + Send + Sync>;
 
+/// What a process measures only when asked (the projector's lag): run before each `/metrics`.
+pub type Collect = Arc<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>;
+
 /// What a process's `/readyz` checks, filled in as the process connects.
 #[derive(Clone, Default)]
 pub struct Health(Arc<Parts>);
@@ -42,11 +46,13 @@ struct Parts {
     nats: OnceLock<async_nats::Client>,
     pool: OnceLock<sqlx::PgPool>,
     report: OnceLock<Report>,
+    collect: OnceLock<Collect>,
 }
 
 impl Health {
     /// A process that needs NATS, and Postgres too when `uses_postgres`.
     pub fn new(uses_postgres: bool) -> Self {
+        crate::metrics::registry();
         Self(Arc::new(Parts { uses_postgres, ..Parts::default() }))
     }
 
@@ -61,6 +67,11 @@ impl Health {
     /// Adds `report`'s lines to every ready answer.
     pub fn reporting(&self, report: Report) {
         let _ = self.0.report.set(report);
+    }
+
+    /// Runs `collect` before every `/metrics` answer.
+    pub fn collecting(&self, collect: Collect) {
+        let _ = self.0.collect.set(collect);
     }
 
     /// Whether the process is ready, and the lines that say why.
@@ -102,6 +113,7 @@ impl Health {
         let app = Router::new()
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/readyz", get(readyz))
+            .route("/metrics", get(metrics))
             .with_state(self.clone());
         tokio::spawn(async move {
             let served = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
@@ -109,7 +121,7 @@ impl Health {
                 tracing::error!(error = %err, "the health endpoint stopped");
             }
         });
-        tracing::info!(%addr, "health probes at /healthz and /readyz");
+        tracing::info!(%addr, "health probes at /healthz and /readyz, metrics at /metrics");
         Ok(())
     }
 }
@@ -117,4 +129,11 @@ impl Health {
 async fn readyz(State(health): State<Health>) -> impl IntoResponse {
     let (ready, body) = health.readiness().await;
     (if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, body)
+}
+
+async fn metrics(State(health): State<Health>) -> impl IntoResponse {
+    if let Some(collect) = health.0.collect.get() {
+        collect().await;
+    }
+    crate::metrics::response()
 }

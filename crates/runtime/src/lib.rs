@@ -7,6 +7,7 @@ pub mod bus;
 pub mod config;
 pub mod db;
 pub mod health;
+pub mod metrics;
 pub mod ready;
 pub mod sessions;
 
@@ -20,22 +21,25 @@ pub use config::{DatabaseConfig, NatsConfig};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`): lines for people, or with
+/// `LOG_FORMAT=json` one JSON object per line for a log collector.
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // A second call (several services in one test process) keeps the first subscriber.
     // Colours only on a terminal: `make run` also keeps each process's output in a log file.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
-        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         // When whatever reads our output is gone, a log line must fail quietly: the fallback
         // would `eprintln!` to the same closed stderr, which panics the task that logged.
-        .log_internal_errors(false)
-        .try_init();
+        .log_internal_errors(false);
+    let _ = match std::env::var("LOG_FORMAT").as_deref() {
+        Ok("json") => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        _ => builder.with_ansi(ansi).try_init(),
+    };
 }
 
 /// A token cancelled on Ctrl-C or SIGTERM: the one shutdown signal passed down to every task.

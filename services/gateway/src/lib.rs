@@ -143,6 +143,8 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
     if token_lifetime > readstream_runtime::sessions::KEPT_FOR || token_lifetime.is_zero() {
         return Err(StartError::Config("ACCESS_TOKEN_LIFETIME_SECS must be 1 to 86400".into()));
     }
+    readstream_runtime::metrics::registry();
+    metrics::gauge!(readstream_runtime::metrics::SUBSCRIPTIONS_OPEN).set(0.0);
     let database = DatabaseConfig { generic_plans: true, ..config.database.clone() };
     let pool = readstream_runtime::db::connect_and_migrate(&database, &shutdown).await?;
     let (nats, store) = config.nats.event_store(&shutdown).await?;
@@ -188,6 +190,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
         .route("/export/events.ndjson", get(export::events_ndjson))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .route("/metrics", get(|| async { readstream_runtime::metrics::response() }))
         .with_state((schemas, app.clone()));
     tracing::info!(addr = %listener.local_addr()?, "GraphQL at /graphql");
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())

@@ -32,6 +32,24 @@ pub struct Subscribed {
     updates: BoxStream<'static, Result<Bytes, Lagged>>,
     /// This subscription's place on its WebSocket, freed when the stream ends or is stopped.
     place: Option<OwnedSemaphorePermit>,
+    /// Counts it in `readstream_subscriptions_open` for as long as it lives.
+    counted: Counted,
+}
+
+/// One open subscription in `readstream_subscriptions_open`, until dropped.
+struct Counted;
+
+impl Counted {
+    fn new() -> Self {
+        metrics::gauge!(readstream_runtime::metrics::SUBSCRIPTIONS_OPEN).increment(1.0);
+        Self
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        metrics::gauge!(readstream_runtime::metrics::SUBSCRIPTIONS_OPEN).decrement(1.0);
+    }
 }
 
 /// Takes one of the connection's places, then subscribes to every one of `subjects` and makes
@@ -47,7 +65,7 @@ pub async fn subscribe(ctx: &Context<'_>, subjects: impl IntoIterator<Item = Str
     };
     let app = ctx.data_unchecked::<AppState>();
     let updates = app.live.follow(subjects).await.map_err(ApiError::unavailable)?;
-    Ok(Subscribed { updates: updates.boxed(), place })
+    Ok(Subscribed { updates: updates.boxed(), place, counted: Counted::new() })
 }
 
 /// What a `since` read replays: at most `max` items (the read asks for one more, to know).
@@ -90,7 +108,7 @@ impl Subscribed {
         F: Fn(M) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Option<T>> + Send + 'static,
     {
-        let place = self.place;
+        let place = (self.place, self.counted);
         let replayed = futures::stream::iter(replay.items.into_iter().map(Ok));
         if replay.cut_short {
             let message = "more items followed `since` than one subscription replays (MAX_REPLAY_ITEMS): \
@@ -143,7 +161,7 @@ mod tests {
     async fn a_subscription_that_fell_behind_ends_with_limit_exceeded_instead_of_skipping_updates() {
         let update = |rows_done| Ok(Bytes::from(live::ImportProgressed { rows_done }.encode_to_vec()));
         let updates = futures::stream::iter([Err(Lagged), update(2), update(3)]);
-        let subscribed = Subscribed { updates: updates.boxed(), place: None };
+        let subscribed = Subscribed { updates: updates.boxed(), place: None, counted: Counted::new() };
         let rows = |update: &live::ImportProgressed| update.rows_done;
         let items: Vec<_> = subscribed
             .after(Replay::of(vec![], 0), None, rows, |update| async move { Some(update.rows_done) })

@@ -8,7 +8,7 @@ pub mod readers;
 pub mod reviews;
 pub mod shelves;
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use futures::{FutureExt as _, StreamExt};
 use readstream_contracts::ReadModel;
@@ -16,6 +16,7 @@ use readstream_projection::{Projection, ProjectionError, Runner};
 use readstream_runtime::{
     config::StartError,
     health::{Health, HealthConfig, Report},
+    metrics::{DEAD_LETTERS, PROJECTION_LAG_POSITIONS, PROJECTION_LAG_SECONDS},
     DatabaseConfig, NatsConfig,
 };
 use tokio::task::JoinSet;
@@ -102,6 +103,11 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Proj
     health.connected_to_nats(&client);
     let runners = Runners { pool, store, client: client.clone() };
     health.reporting(lag_report(runners.clone()));
+    let measured = runners.clone();
+    health.collecting(Arc::new(move || {
+        let runners = measured.clone();
+        Box::pin(async move { runners.record_standings().await })
+    }));
     // A checkpoint beyond the stream refuses to start, unless the projection is rebuilt: then
     // its runner starts once the rebuilt tables, which hold only what the stream holds, are in.
     let mut after_rebuild = Vec::new();
@@ -246,8 +252,8 @@ impl Runners {
         Runner::new(projection, self.pool.clone(), self.store.clone(), self.client.clone())
     }
 
-    /// One line per projection with its lag, and the dead letters if there are any.
-    async fn lag(&self) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    /// Where each projection stands against the stream.
+    async fn standings(&self) -> Result<Vec<Standing>, Box<dyn std::error::Error + Send + Sync>> {
         let checkpoints: HashMap<String, i64> = sqlx::query_as("SELECT name, position FROM projection_checkpoints")
             .fetch_all(&self.pool)
             .await?
@@ -261,7 +267,7 @@ impl Runners {
                 .collect();
         let mut stream = self.store.jetstream().get_stream(self.store.stream_name()).await?;
         let last = stream.info().await?.state.last_sequence;
-        let mut lines = String::new();
+        let mut standings = Vec::new();
         for model in ReadModel::ALL {
             let name = model.name();
             let at = checkpoints.get(name).copied().unwrap_or(0).max(0) as u64;
@@ -272,19 +278,69 @@ impl Runners {
                 let oldest = stream.get_raw_message(at + 1).await?;
                 (async_nats::datetime::now() - oldest.time).as_seconds_f64().max(0.0)
             };
+            standings.push(Standing {
+                name,
+                at,
+                last,
+                behind,
+                seconds,
+                dead_letters: dead_letters.get(name).copied().unwrap_or(0),
+                rebuild_at: checkpoints.get(&format!("{name}:rebuild")).copied(),
+            });
+        }
+        Ok(standings)
+    }
+
+    /// One line per projection with its lag, and the dead letters if there are any.
+    async fn lag(&self) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+        let standings = self.standings().await?;
+        let mut lines = String::new();
+        for Standing { name, at, last, behind, seconds, dead_letters, rebuild_at } in &standings {
             lines.push_str(&format!("projection {name}: at {at} of {last}, {behind} behind, {seconds:.1} s"));
-            if let Some(count @ 1..) = dead_letters.get(name) {
-                lines.push_str(&format!(", {count} dead letters"));
+            if *dead_letters > 0 {
+                lines.push_str(&format!(", {dead_letters} dead letters"));
             }
             lines.push('\n');
-            if let Some(at) = checkpoints.get(&format!("{name}:rebuild")) {
+            if let Some(at) = rebuild_at {
                 lines.push_str(&format!("rebuild {name}: at {at} of {last}, into fresh tables\n"));
             }
         }
-        let total: i64 = dead_letters.values().sum();
+        let total: i64 = standings.iter().map(|standing| standing.dead_letters).sum();
         if total > 0 {
             lines.push_str(&format!("projections: degraded, {total} dead letters\n"));
         }
         Ok(lines)
     }
+
+    /// Sets each projection's lag and dead letters in the metrics (left as they were when the
+    /// stream or Postgres does not answer).
+    async fn record_standings(&self) {
+        let standings = match self.standings().await {
+            Ok(standings) => standings,
+            Err(err) => {
+                tracing::warn!(error = %err, "the projections' lag is unknown");
+                return;
+            }
+        };
+        for standing in standings {
+            let projection = standing.name;
+            metrics::gauge!(PROJECTION_LAG_POSITIONS, "projection" => projection).set(standing.behind as f64);
+            metrics::gauge!(PROJECTION_LAG_SECONDS, "projection" => projection).set(standing.seconds);
+            metrics::gauge!(DEAD_LETTERS, "projection" => projection).set(standing.dead_letters as f64);
+        }
+    }
+}
+
+/// Where one projection stands against the stream.
+struct Standing {
+    name: &'static str,
+    /// Its checkpoint, and the stream's last position.
+    at: u64,
+    last: u64,
+    /// How many positions it has yet to apply, and the age of the oldest of them.
+    behind: u64,
+    seconds: f64,
+    dead_letters: i64,
+    /// A rebuild's checkpoint, while one runs.
+    rebuild_at: Option<i64>,
 }

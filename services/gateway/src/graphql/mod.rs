@@ -125,11 +125,15 @@ impl Schemas {
 
     /// Runs a request that came over HTTP: prepared, executed, every error coded.
     pub async fn execute(&self, request: Request) -> async_graphql::Response {
+        let started = std::time::Instant::now();
         let mut response = match self.prepare(request).await {
             Ok(request) => self.schema.execute(request).await,
             Err(refusal) => refusal,
         };
         code_errors(&mut response);
+        let outcome = if response.errors.is_empty() { "ok" } else { "error" };
+        metrics::histogram!(readstream_runtime::metrics::GRAPHQL_REQUEST_SECONDS, "outcome" => outcome)
+            .record(started.elapsed());
         response
     }
 }

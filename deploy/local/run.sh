@@ -13,7 +13,9 @@
 # this port and the next five, in the order of `services`), RESTART_RESET_SECS (60: how long a restarted process must run
 # before its restart delay starts over from 1 s), PROFILE (debug|release),
 # NATS_URL / DATABASE_URL (use servers that already run), BIN_DIR (use binaries built already;
-# skips the build).
+# skips the build), NATS_NODES (1, or 3: a three-node JetStream cluster on RUN_NATS_PORT and the
+# next two ports, the stream at three replicas, and two of every process: the second of each
+# named <name>-2, the second gateway on GATEWAY2_ADDR, by default the gateway's port + 1).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$root"
@@ -32,6 +34,15 @@ fi
 # names, the gateway on /readyz.
 services=(projector catalog ratings reading reviews social)
 processes=("${services[@]}" gateway)
+gateways=("$gateway_addr")
+if [[ ${NATS_NODES:-1} == 3 ]]; then
+    # Two of each: the command services share their commands (one queue group per service),
+    # each projection is run by one projector at a time (its lock), the other taking over.
+    for name in "${processes[@]}"; do
+        processes+=("$name-2")
+    done
+    gateways+=("${GATEWAY2_ADDR:-${gateway_addr%:*}:$((${gateway_addr##*:} + 1))}")
+fi
 declare -A pid_of=()
 ready_pid="" log_follower=""
 # Stops every process (SIGTERM, then SIGKILL for one still running after STOP_TIMEOUT_SECS,
@@ -90,14 +101,17 @@ declare -A health_addr=()
 if [[ -n ${HEALTH_PORT_BASE:-} ]]; then
     for i in "${!services[@]}"; do
         health_addr[${services[$i]}]=127.0.0.1:$((HEALTH_PORT_BASE + i))
+        # In a cluster, the second of each on the six ports after.
+        health_addr[${services[$i]}-2]=127.0.0.1:$((HEALTH_PORT_BASE + ${#services[@]} + i))
     done
 fi
 
 # Starts one process, its output appended to its log (and shown here by the log follower).
 start_process() {
-    local name=$1 health=()
-    [[ -n ${health_addr[$name]:-} ]] && health=("HEALTH_ADDR=${health_addr[$name]}")
-    env -u HEALTH_ADDR "${health[@]}" "$BIN_DIR/readstream-$name" >>"$data/logs/$name.log" 2>&1 &
+    local name=$1 settings=()
+    [[ -n ${health_addr[$name]:-} ]] && settings+=("HEALTH_ADDR=${health_addr[$name]}")
+    [[ $name == gateway-2 ]] && settings+=("GATEWAY_ADDR=${gateways[1]}")
+    env -u HEALTH_ADDR "${settings[@]}" "$BIN_DIR/readstream-${name%-2}" >>"$data/logs/$name.log" 2>&1 &
     pid_of[$name]=$!
     started_at[$name]=$SECONDS
 }
@@ -118,7 +132,7 @@ for name in "${processes[@]}"; do
 done
 
 # Wait until every process is ready, or one exits first.
-"$BIN_DIR/readstream-ready" --gateway "http://$gateway_addr" --timeout-secs "$ready_timeout" \
+"$BIN_DIR/readstream-ready" "${gateways[@]/#/--gateway=http://}" --timeout-secs "$ready_timeout" \
     "${services[@]}" >"$data/logs/not-ready" &
 ready_pid=$!
 while :; do
@@ -145,6 +159,7 @@ done
 "$BIN_DIR/readstream-seed" --gateway "http://$gateway_addr"
 echo
 echo "readstream is running: GraphQL (and GraphiQL) at http://$gateway_addr/graphql"
+((${#gateways[@]} > 1)) && echo "a second gateway at http://${gateways[1]}/graphql; NATS at $NATS_URL"
 echo "subscriptions at ws://$gateway_addr/graphql; logs in $data/logs; Ctrl-C stops everything"
 
 # Supervise: a process that exits (a crash, kill -9) is started again after 1 s, then 2, 4, …

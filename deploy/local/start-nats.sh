@@ -6,6 +6,9 @@
 # server's default, a sync every 2 minutes: acknowledged writes of the last 2 minutes can be
 # lost with the machine, not with the process.
 # NATS_HTTP_PORT (optional): also serve the monitoring endpoints (/varz, /jsz) on that port.
+# NATS_CLUSTER_PORT and NATS_ROUTES (optional, start-nats-cluster.sh sets them): join a
+# JetStream cluster named readstream as server NATS_SERVER_NAME, listening for routes on that
+# port and dialling NATS_ROUTES (comma-separated nats-route:// URLs of the other nodes).
 # Files: <data_dir>/nats.conf, <data_dir>/jetstream (store), <data_dir>/nats.pid, <data_dir>/nats.log
 # Reuses a live server from <data_dir>/nats.pid. Prints nats://127.0.0.1:<port> as the last line.
 set -euo pipefail
@@ -17,6 +20,12 @@ sync_interval=always
 [[ ${3:-} == --throwaway ]] && sync_interval=""
 http_port=${NATS_HTTP_PORT:-}
 [[ -z $http_port || $http_port =~ ^[0-9]{1,5}$ ]] || die "invalid NATS_HTTP_PORT '$http_port'"
+cluster_port=${NATS_CLUSTER_PORT:-}
+[[ -z $cluster_port || $cluster_port =~ ^[0-9]{1,5}$ ]] || die "invalid NATS_CLUSTER_PORT '$cluster_port'"
+routes=${NATS_ROUTES:-}
+[[ $routes =~ ^[a-z:/0-9.,-]*$ ]] || die "invalid NATS_ROUTES '$routes'"
+server_name=${NATS_SERVER_NAME:-}
+[[ $server_name =~ ^[a-z0-9-]*$ ]] || die "invalid NATS_SERVER_NAME '$server_name'"
 port=$2
 if ! [[ "$port" =~ ^[0-9]{1,5}$ ]] || (( 10#$port < 1 || 10#$port > 65535 )); then
     die "invalid port '$port'"
@@ -76,6 +85,14 @@ conf="$data_dir/nats.conf"
 {
     echo "listen: 127.0.0.1:$port"
     [[ -n $http_port ]] && echo "http: 127.0.0.1:$http_port"
+    if [[ -n $cluster_port ]]; then
+        echo "server_name: ${server_name:-node-$port}"
+        echo "cluster {"
+        echo "  name: readstream"
+        echo "  listen: 127.0.0.1:$cluster_port"
+        echo "  routes: [${routes//,/, }]"
+        echo "}"
+    fi
     echo "jetstream {"
     echo "  store_dir: \"$data_dir/jetstream\""
     [[ -n $sync_interval ]] && echo "  sync_interval: $sync_interval"

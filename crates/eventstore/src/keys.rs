@@ -146,7 +146,7 @@ impl Keyring {
         let bucket = context
             .create_or_update_key_value(config)
             .await
-            .map_err(|err| StoreError::Keys { reader_id: Uuid::nil(), message: format!("bucket {bucket}: {err}") })?;
+            .map_err(|source| StoreError::KeyringSetup { bucket, source })?;
         let cache = Arc::new(Mutex::new(Cache::default()));
         let updates = bucket.watch_all().await.map_err(|err| failure(Uuid::nil(), err))?;
         tokio::spawn(watch(bucket.clone(), updates, Arc::downgrade(&cache)));

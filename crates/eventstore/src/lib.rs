@@ -112,6 +112,8 @@ pub enum StoreError {
     Contention { subject: String },
     #[error("{subject} has moved past position {expected}")]
     WrongExpectedPosition { subject: String, expected: u64 },
+    #[error("could not create or update the key-value bucket {bucket}: {source}")]
+    KeyringSetup { bucket: String, source: jetstream::context::CreateKeyValueError },
     #[error("the key of reader {reader_id}: {message}")]
     Keys { reader_id: Uuid, message: String },
     #[error("reader {0} deleted their account")]

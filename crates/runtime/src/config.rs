@@ -142,9 +142,26 @@ impl StartError {
         use readstream_eventstore::StoreError;
         match self {
             StartError::Nats(_) => true,
-            StartError::EventStore(err) => matches!(err, StoreError::Setup { .. } | StoreError::Open { .. }),
+            StartError::EventStore(StoreError::Setup { .. } | StoreError::Open { .. }) => true,
+            StartError::EventStore(StoreError::KeyringSetup { source, .. }) | StartError::Bucket { source, .. } => {
+                jetstream_not_answering(source)
+            }
             StartError::Database(err) => crate::db::is_unreachable(err),
             _ => false,
         }
+    }
+}
+
+/// Whether creating a bucket failed because JetStream did not answer (starting, or a cluster
+/// electing its leaders) rather than because it refused the bucket.
+fn jetstream_not_answering(err: &async_nats::jetstream::context::CreateKeyValueError) -> bool {
+    use async_nats::jetstream::context::CreateKeyValueErrorKind;
+    match err.kind() {
+        CreateKeyValueErrorKind::TimedOut => true,
+        CreateKeyValueErrorKind::JetStream => {
+            let message = err.to_string();
+            message.contains("timed out") || message.contains("no responders") || message.contains("unavailable")
+        }
+        _ => false,
     }
 }

@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv};
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// How long an ended session is remembered, the bound of an access token's lifetime.
@@ -18,13 +19,23 @@ pub fn bucket_name(namespace: &str) -> String {
     format!("{}_ENDED_SESSIONS", namespace.to_uppercase().replace(['.', '-'], "_"))
 }
 
-/// Opens the namespace's bucket of ended sessions, creating it if needed.
+/// Opens the namespace's bucket of ended sessions, creating it if needed, trying again with
+/// backoff while JetStream does not answer (until `shutdown`).
 pub async fn ended_sessions(
     client: async_nats::Client,
     namespace: &str,
     replicas: usize,
+    shutdown: &CancellationToken,
 ) -> Result<kv::Store, crate::config::StartError> {
     let context = jetstream::new(client);
+    crate::config::with_backoff("NATS", shutdown, || open_bucket(&context, namespace, replicas)).await
+}
+
+async fn open_bucket(
+    context: &jetstream::Context,
+    namespace: &str,
+    replicas: usize,
+) -> Result<kv::Store, crate::config::StartError> {
     let config = kv::Config {
         bucket: bucket_name(namespace),
         description: "sessions ended (signed out, password changed, refresh token reused)".to_owned(),

@@ -167,9 +167,13 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
     tokio::spawn(import::work(app.clone(), app.imports.clone(), shutdown.clone()));
     tokio::spawn(merges::work(app.clone(), shutdown.clone()));
     tokio::spawn(forget_idle_clients(app.limits.clone(), shutdown.clone()));
-    let ended_sessions =
-        readstream_runtime::sessions::ended_sessions(app.nats.clone(), &app.namespace, config.nats.stream_replicas)
-            .await?;
+    let ended_sessions = readstream_runtime::sessions::ended_sessions(
+        app.nats.clone(),
+        &app.namespace,
+        config.nats.stream_replicas,
+        &shutdown,
+    )
+    .await?;
     let (tokens, stop) = (app.tokens.clone(), shutdown.clone());
     tokio::spawn(async move { tokens.ended_sessions().follow(ended_sessions, stop).await });
     let schemas = graphql::Schemas::new(app.clone());

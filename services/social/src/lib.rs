@@ -110,6 +110,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         client.clone(),
         &config.nats.namespace,
         config.nats.stream_replicas,
+        &shutdown,
     )
     .await?;
     let idle_lifetime = std::time::Duration::from_secs(config.session_idle_lifetime_secs);

@@ -3,7 +3,7 @@
 //! data; on a timeout it prints the names of the processes that never answered, one a line, on
 //! stdout, and exits 1.
 //!
-//! Usage: readstream-ready [--gateway http://127.0.0.1:8080] [--timeout-secs 60] PROCESS…
+//! Usage: readstream-ready [--gateway http://127.0.0.1:8080]… [--timeout-secs 60] PROCESS…
 
 use std::{process::ExitCode, time::Duration};
 
@@ -16,9 +16,9 @@ use readstream_testkit::ready::Readiness;
 struct Args {
     #[command(flatten)]
     nats: NatsConfig,
-    /// The gateway's base URL; its `/readyz` must answer 200.
+    /// A gateway's base URL (one flag per gateway); its `/readyz` must answer 200.
     #[arg(long)]
-    gateway: Option<String>,
+    gateway: Vec<String>,
     /// How long to wait for all of them.
     #[arg(long, env = "READY_TIMEOUT_SECS", default_value_t = 60)]
     timeout_secs: u64,
@@ -40,7 +40,7 @@ async fn main() -> ExitCode {
     for process in &args.processes {
         readiness = readiness.process(&client, &args.nats.namespace, process);
     }
-    if let Some(gateway) = &args.gateway {
+    for gateway in &args.gateway {
         readiness = readiness.gateway(gateway);
     }
     match readiness.wait(Duration::from_secs(args.timeout_secs)).await {

@@ -13,7 +13,7 @@ run:
 test:
 	deploy/local/test.sh $(ARGS)
 
-## faults: kill -9 every process and restart NATS and Postgres under load, 20 cycles, then check nothing acknowledged was lost or applied twice (ARGS="--cycles 3" for the quick mode)
+## faults: kill -9 every process and restart NATS and Postgres under load, 20 cycles, then check nothing acknowledged was lost or applied twice (ARGS="--cycles 3" for the quick mode; ARGS="--cluster" on a three-node NATS cluster, killing the stream leader's node each cycle)
 faults:
 	deploy/local/faults.sh $(ARGS)
 

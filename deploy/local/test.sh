@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: throwaway NATS 2.12 and Postgres (installed if missing), then every test, then the
-# quick mode of `make faults` (3 cycles) on servers of its own. Arguments go to the test runner
-# (a filter, say); with arguments, `make faults` is left out.
+# quick mode of `make faults` (3 cycles) on servers of its own, and its cluster mode (a
+# three-node NATS cluster whose stream leader is killed twice under load). Arguments go to the
+# test runner (a filter, say); with arguments, `make faults` is left out.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$root"
@@ -26,4 +27,5 @@ else
 fi
 if (($# == 0)); then
     deploy/local/faults.sh --cycles 3
+    deploy/local/faults.sh --cluster --cycles 2
 fi

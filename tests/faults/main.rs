@@ -16,10 +16,17 @@
 //! It prints the longest time a client went unanswered (refused as UNAVAILABLE, timed out, or
 //! connection refused) after each kind of fault; the goal is under 10 s.
 //!
-//! Usage: readstream-faults [--cycles N (20)] [--clients N (16)] [--seed N]
+//! With `--cluster` it starts `NATS_NODES=3 make run` (three NATS nodes, the stream at three
+//! replicas, two of every process) and each cycle kill -9s the node that leads the stream,
+//! starting it again 3 s later; the same checks follow, and a client of the second gateway,
+//! subscribed to a book's ratings all along, must get the push of a rating made through the
+//! first gateway after the faults.
+//!
+//! Usage: readstream-faults [--cycles N (20)] [--clients N (16)] [--seed N] [--cluster]
 //! Run by deploy/local/faults.sh, which builds the binaries it starts. What `make run` printed
 //! is kept in target/faults-run.log.
 
+mod live;
 mod load;
 mod system;
 
@@ -63,6 +70,19 @@ struct Args {
     cycles: usize,
     clients: usize,
     seed: u64,
+    /// `NATS_NODES=3 make run`, whose stream leader's node is killed each cycle.
+    cluster: bool,
+}
+
+impl Args {
+    /// What one cycle hits.
+    fn targets(&self) -> &'static [Target] {
+        if self.cluster {
+            &[Target::NatsLeader]
+        } else {
+            &Target::ALL
+        }
+    }
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -77,6 +97,7 @@ fn args() -> anyhow::Result<Args> {
         cycles: value("--cycles")?.unwrap_or(20) as usize,
         clients: value("--clients")?.unwrap_or(16).max(2) as usize,
         seed: value("--seed")?.unwrap_or_else(rand::random),
+        cluster: args.iter().any(|a| a == "--cluster"),
     })
 }
 
@@ -86,7 +107,8 @@ async fn main() -> anyhow::Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().context("no project root")?.to_owned();
     let bin_dir = std::env::current_exe()?.parent().context("no binary folder")?.to_owned();
     println!("faults: starting make run …");
-    let system = Arc::new(tokio::task::spawn_blocking(move || System::start(&root, &bin_dir)).await??);
+    let cluster = args.cluster;
+    let system = Arc::new(tokio::task::spawn_blocking(move || System::start(&root, &bin_dir, cluster)).await??);
     let result = run(&system, &args).await;
     if result.is_err() {
         eprintln!("make run's last lines:\n{}", system.log_tail());
@@ -104,7 +126,7 @@ async fn run(system: &Arc<System>, args: &Args) -> anyhow::Result<()> {
         readers.len(),
         books.len(),
         args.cycles,
-        Target::ALL.len(),
+        args.targets().len(),
         args.seed
     );
 
@@ -133,8 +155,14 @@ async fn run(system: &Arc<System>, args: &Args) -> anyhow::Result<()> {
         stop.clone(),
     ));
 
+    // In a cluster, a reader of the second gateway watches the first book's ratings live.
+    let live = match system.second_gateway_url() {
+        Some(url) => Some(live::Watcher::start(GraphQl::new(url), books[0]).await?),
+        None => None,
+    };
+
     let started = Instant::now();
-    let faults = do_faults(system, &shared, args.cycles).await;
+    let faults = do_faults(system, &shared, args.cycles, args.targets()).await;
     stop.cancel();
     let loaded_for = started.elapsed();
     let mut sent = Vec::new();
@@ -175,7 +203,10 @@ async fn run(system: &Arc<System>, args: &Args) -> anyhow::Result<()> {
         readers.len(),
         differences.len()
     );
-    let longest = print_outages(&faults, &outages);
+    let longest = print_outages(&faults, &outages, args.targets());
+    if let Some(live) = live {
+        live.check_last_push(&gateway, books[0]).await?;
+    }
     for line in tally.problems.iter().chain(&differences).take(20) {
         println!("  {line}");
     }
@@ -193,12 +224,17 @@ async fn run(system: &Arc<System>, args: &Args) -> anyhow::Result<()> {
 /// Hits every target in turn, `cycles` times; returns when each fault happened. After each,
 /// it waits until every process is ready again and every client has had an answer to an
 /// attempt started after the fault, so each outage belongs to one fault.
-async fn do_faults(system: &Arc<System>, shared: &Shared, cycles: usize) -> anyhow::Result<Vec<(Instant, Target)>> {
+async fn do_faults(
+    system: &Arc<System>,
+    shared: &Shared,
+    cycles: usize,
+    targets: &[Target],
+) -> anyhow::Result<Vec<(Instant, Target)>> {
     let mut faults = Vec::new();
     tokio::time::sleep(BETWEEN_FAULTS).await;
     for cycle in 1..=cycles {
         let mut line = format!("faults: cycle {cycle} of {cycles}, seconds until ready again:");
-        for target in Target::ALL {
+        for &target in targets {
             let hit = system.clone();
             let at = Instant::now();
             faults.push((at, target));
@@ -218,7 +254,7 @@ async fn do_faults(system: &Arc<System>, shared: &Shared, cycles: usize) -> anyh
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             line.push_str(&format!(" {} {:.1}", target.name(), at.elapsed().as_secs_f64()));
-            if matches!(target, Target::Nats | Target::Postgres) {
+            if matches!(target, Target::Nats | Target::Postgres | Target::NatsLeader) {
                 line.push_str(&format!(" (restarted in {:.1})", restarted.as_secs_f64()));
             }
             tokio::time::sleep(BETWEEN_FAULTS).await;
@@ -229,9 +265,9 @@ async fn do_faults(system: &Arc<System>, shared: &Shared, cycles: usize) -> anyh
 }
 
 /// Prints the longest outage after each kind of fault; returns the longest of all.
-fn print_outages(faults: &[(Instant, Target)], outages: &[Outage]) -> Duration {
+fn print_outages(faults: &[(Instant, Target)], outages: &[Outage], targets: &[Target]) -> Duration {
     // Each outage is put down to the last fault before it ended.
-    let mut longest: BTreeMap<Target, [Duration; 2]> = Target::ALL.iter().map(|t| (*t, [Duration::ZERO; 2])).collect();
+    let mut longest: BTreeMap<Target, [Duration; 2]> = targets.iter().map(|t| (*t, [Duration::ZERO; 2])).collect();
     let mut before_any = Duration::ZERO;
     for outage in outages {
         let ended = outage.started + outage.lasted;
@@ -306,7 +342,7 @@ async fn sign_up(gateway: &GraphQl, count: usize) -> anyhow::Result<Vec<(Reader,
 
 /// Waits until every projection has applied the whole stream; its last position.
 async fn at_the_head(system: &System) -> anyhow::Result<u64> {
-    let jetstream = async_nats::jetstream::new(async_nats::connect(system.nats_url()).await?);
+    let jetstream = async_nats::jetstream::new(async_nats::connect(system.nats_urls()).await?);
     let mut stream = jetstream.get_stream(readstream_eventstore::stream_name("rs")).await?;
     let last = stream.info().await?.state.last_sequence;
     let pool = sqlx::PgPool::connect(&system.database_url()).await?;
@@ -335,7 +371,7 @@ async fn at_the_head(system: &System) -> anyhow::Result<u64> {
 /// How many stream messages each command id has.
 async fn recorded_commands(system: &System) -> anyhow::Result<HashMap<Uuid, usize>> {
     use async_nats::jetstream::consumer::{pull::OrderedConfig, DeliverPolicy};
-    let jetstream = async_nats::jetstream::new(async_nats::connect(system.nats_url()).await?);
+    let jetstream = async_nats::jetstream::new(async_nats::connect(system.nats_urls()).await?);
     let mut stream = jetstream.get_stream(readstream_eventstore::stream_name("rs")).await?;
     let last = stream.info().await?.state.last_sequence;
     let consumer =

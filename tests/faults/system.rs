@@ -24,6 +24,8 @@ pub enum Target {
     Projector,
     Nats,
     Postgres,
+    /// In a cluster: the node that leads the event stream.
+    NatsLeader,
 }
 
 impl Target {
@@ -51,6 +53,7 @@ impl Target {
             Target::Projector => "projector",
             Target::Nats => "NATS",
             Target::Postgres => "Postgres",
+            Target::NatsLeader => "NATS leader",
         }
     }
 
@@ -60,6 +63,7 @@ impl Target {
         match self {
             Target::Nats => "kill -9, started again",
             Target::Postgres => "immediate stop (crash recovery), started again",
+            Target::NatsLeader => "the stream leader's node: kill -9, back 3 s later",
             _ => "kill -9",
         }
     }
@@ -74,19 +78,32 @@ pub struct System {
     root: PathBuf,
     bin_dir: PathBuf,
     data: PathBuf,
+    /// The first NATS node's port; a cluster's others take the next two.
     nats_port: u16,
     pg_port: u16,
     gateway_port: u16,
+    /// In a cluster (`NATS_NODES=3`), the second gateway's port.
+    second_gateway_port: Option<u16>,
 }
+
+/// How long a killed cluster node stays down while the load goes on.
+const NODE_DOWN_FOR: Duration = Duration::from_secs(3);
 
 impl System {
     /// Starts `make run` from `bin_dir`'s binaries and waits until it says it is running.
-    pub fn start(root: &Path, bin_dir: &Path) -> anyhow::Result<Self> {
+    /// With `cluster`, `NATS_NODES=3 make run`: three NATS nodes and two of every process.
+    pub fn start(root: &Path, bin_dir: &Path, cluster: bool) -> anyhow::Result<Self> {
         let data = std::env::temp_dir().join(format!("readstream-faults-{}", std::process::id()));
         std::fs::create_dir_all(&data)?;
-        let (nats_port, pg_port, gateway_port) = (free_port()?, free_port()?, free_port()?);
+        let nats_port = if cluster { three_free_ports_in_a_row()? } else { free_port()? };
+        let (pg_port, gateway_port) = (free_port()?, free_port()?);
+        let second_gateway_port = if cluster { Some(free_port()?) } else { None };
         let log = File::create(data.join("run.log"))?;
-        let run = Command::new(root.join("deploy/local/run.sh"))
+        let mut command = Command::new(root.join("deploy/local/run.sh"));
+        if let Some(port) = second_gateway_port {
+            command.env("NATS_NODES", "3").env("GATEWAY2_ADDR", format!("127.0.0.1:{port}"));
+        }
+        let run = command
             .env("DATA_DIR", &data)
             .env("BIN_DIR", bin_dir)
             .env("RUN_NATS_PORT", nats_port.to_string())
@@ -116,8 +133,16 @@ impl System {
             .stderr(log)
             .spawn()
             .context("starting deploy/local/run.sh")?;
-        let mut system =
-            Self { run, root: root.to_owned(), bin_dir: bin_dir.to_owned(), data, nats_port, pg_port, gateway_port };
+        let mut system = Self {
+            run,
+            root: root.to_owned(),
+            bin_dir: bin_dir.to_owned(),
+            data,
+            nats_port,
+            pg_port,
+            gateway_port,
+            second_gateway_port,
+        };
         let deadline = Instant::now() + Duration::from_secs(300);
         while !system.log().contains("readstream is running") {
             if let Some(status) = system.run.try_wait()? {
@@ -133,8 +158,15 @@ impl System {
         format!("http://127.0.0.1:{}", self.gateway_port)
     }
 
-    pub fn nats_url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.nats_port)
+    /// The second gateway's, in a cluster.
+    pub fn second_gateway_url(&self) -> Option<String> {
+        self.second_gateway_port.map(|port| format!("http://127.0.0.1:{port}"))
+    }
+
+    /// Every NATS node's URL.
+    pub fn nats_urls(&self) -> Vec<String> {
+        let nodes = if self.second_gateway_port.is_some() { 3 } else { 1 };
+        (0..nodes).map(|i| format!("nats://127.0.0.1:{}", self.nats_port + i)).collect()
     }
 
     /// The database `make run` keeps the read models in.
@@ -180,6 +212,17 @@ impl System {
                 let nats = nats.to_string_lossy();
                 self.script("start-nats.sh", &[&nats, &self.nats_port.to_string()])
             }
+            Target::NatsLeader => {
+                let leader = tokio::runtime::Handle::current().block_on(self.stream_leader())?;
+                let node = self.data.join("nats").join(&leader);
+                let pid =
+                    std::fs::read_to_string(node.join("nats.pid")).with_context(|| format!("no node {leader}"))?;
+                kill(pid.trim())?;
+                std::thread::sleep(NODE_DOWN_FOR);
+                let nats = self.data.join("nats");
+                let ports = [0, 1, 2].map(|i| (self.nats_port + i).to_string());
+                self.script("start-nats-cluster.sh", &[&nats.to_string_lossy(), &ports[0], &ports[1], &ports[2]])
+            }
             Target::Postgres => {
                 let postgres = self.data.join("postgres");
                 let postgres = postgres.to_string_lossy();
@@ -197,6 +240,14 @@ impl System {
         }
     }
 
+    /// The name of the cluster node that leads the event stream (`node-1` …).
+    async fn stream_leader(&self) -> anyhow::Result<String> {
+        let jetstream = async_nats::jetstream::new(async_nats::connect(self.nats_urls()).await?);
+        let mut stream = jetstream.get_stream(readstream_eventstore::stream_name("rs")).await?;
+        let info = stream.info().await?;
+        info.cluster.as_ref().and_then(|cluster| cluster.leader.clone()).context("the stream has no leader")
+    }
+
     fn pg_ctl(&self) -> anyhow::Result<String> {
         let output = Command::new(self.root.join("deploy/local/install-postgres.sh")).output()?;
         let bin_dir = String::from_utf8(output.stdout)?.lines().last().context("no Postgres bin dir")?.to_owned();
@@ -205,16 +256,31 @@ impl System {
 
     /// Whether every process answers its readiness probe within `bound`.
     pub fn ready(&self, bound: Duration) -> anyhow::Result<bool> {
+        let gateways = [Some(self.gateway_url()), self.second_gateway_url()].into_iter().flatten();
         let status = Command::new(self.bin_dir.join("readstream-ready"))
-            .args(["--gateway", &self.gateway_url(), "--timeout-secs", &bound.as_secs().max(1).to_string()])
+            .args(gateways.map(|url| format!("--gateway={url}")))
+            .args(["--timeout-secs", &bound.as_secs().max(1).to_string()])
             .args(SERVICES)
-            .env("NATS_URL", self.nats_url())
+            .env("NATS_URL", self.nats_urls().join(","))
             .env_remove("READSTREAM_NAMESPACE")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()?;
         Ok(status.success())
     }
+}
+
+/// The first of three consecutive ports free now.
+fn three_free_ports_in_a_row() -> anyhow::Result<u16> {
+    for _ in 0..50 {
+        let first = free_port()?;
+        let free = first <= u16::MAX - 3
+            && (first..first + 3).all(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
+        if free {
+            return Ok(first);
+        }
+    }
+    anyhow::bail!("no three consecutive free ports")
 }
 
 fn kill(pid: &str) -> anyhow::Result<()> {

@@ -283,3 +283,30 @@ fn the_stream_has_a_replica_on_each_of_the_nats_charts_three_nodes() -> anyhow::
     assert_eq!(seeds, 3, "every node a seed: {config:?}");
     Ok(())
 }
+
+#[test]
+fn the_grafana_dashboard_charts_every_metric_the_processes_serve_and_no_other() -> anyhow::Result<()> {
+    let dashboard: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("deploy/grafana/readstream.json"))?)?;
+    let exprs: Vec<&str> = dashboard["panels"]
+        .as_array()
+        .context("no panels")?
+        .iter()
+        .flat_map(|panel| panel["targets"].as_array().into_iter().flatten())
+        .filter_map(|target| target["expr"].as_str())
+        .collect();
+    // Every series a query names, without a histogram's suffixes.
+    let mut charted = BTreeSet::new();
+    for expr in &exprs {
+        for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if word.starts_with("readstream_") {
+                let metric =
+                    ["_bucket", "_count", "_sum"].iter().fold(word, |w, suffix| w.strip_suffix(suffix).unwrap_or(w));
+                charted.insert(metric.to_owned());
+            }
+        }
+    }
+    let served: BTreeSet<String> = readstream_runtime::metrics::ALL.iter().map(|name| (*name).to_owned()).collect();
+    assert_eq!(charted, served, "charted (left) against served (right)");
+    Ok(())
+}

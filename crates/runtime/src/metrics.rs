@@ -29,6 +29,19 @@ pub const SUBSCRIPTIONS_OPEN: &str = "readstream_subscriptions_open";
 /// Times this process's connection to NATS came back after it was lost.
 pub const NATS_RECONNECTS: &str = "readstream_nats_reconnects_total";
 
+/// Every metric a readstream process may serve.
+pub const ALL: [&str; 9] = [
+    GRAPHQL_REQUEST_SECONDS,
+    COMMAND_REQUEST_SECONDS,
+    COMMAND_HANDLE_SECONDS,
+    EVENTS_APPENDED,
+    PROJECTION_LAG_POSITIONS,
+    PROJECTION_LAG_SECONDS,
+    DEAD_LETTERS,
+    SUBSCRIPTIONS_OPEN,
+    NATS_RECONNECTS,
+];
+
 /// Latency buckets of every `_seconds` histogram: 1 ms to 10 s.
 const SECONDS_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 

@@ -20,7 +20,8 @@
 #      loaded in turns by wrk: req/s, p50/p99, CPU per request and peak memory, and the ratios;
 #   8. ingest: rating commands/s on new aggregates beside raw publishes/s, each with 64 and with
 #      1,000 awaiting their acknowledgement, and on aggregates with 1 and 1,000 earlier events,
-#      against NATS with sync_interval: always (make run) and with the server's default.
+#      against NATS with sync_interval: always (make run), with the server's default, and a
+#      three-node cluster (the default sync) whose streams keep three replicas.
 # `--quick` (make bench QUICK=1) runs each on a tenth or less of the data, in a few minutes;
 # its figures show the shape, not the targets. Other arguments go to the replay benchmark
 # (e.g. --events 100000).
@@ -49,7 +50,15 @@ cargo build --release --locked -p readstream-e2e -p readstream-gateway \
     --bin readstream-import-bench --bin readstream-live-bench --bin readstream-peers-bench \
     --bin readstream-gateway
 data=$(mktemp -d /tmp/readstream-bench.XXXXXX)
-trap 'stop_servers; deploy/local/stop-nats.sh "$data/nats-default" >/dev/null 2>&1 || true; rm -rf "$data"' EXIT
+stop_bench_servers() {
+    stop_servers
+    local nats
+    for nats in "$data/nats-default" "$data"/nats-cluster/node-*; do
+        deploy/local/stop-nats.sh "$nats" >/dev/null 2>&1 || true
+    done
+    rm -rf "$data"
+}
+trap stop_bench_servers EXIT
 unset NATS_URL DATABASE_URL
 start_servers "$data" "$(deploy/local/free-port.sh)" "$(deploy/local/free-port.sh)"
 export DATABASE_URL=$DATABASE_ADMIN_URL
@@ -86,5 +95,15 @@ echo
 echo "== beside PostGraphile"
 target/release/readstream-peers-bench "${peers[@]}"
 echo
-echo "== ingest: commands beside raw publishes, fsync on every write and the default"
+echo "== ingest: commands beside raw publishes, fsync on every write, the default, and three nodes"
+# The cluster only now: three more servers would take their share of the machine before.
+cluster_port=$(deploy/local/free-port.sh)
+until ! (exec 3<>"/dev/tcp/127.0.0.1/$((cluster_port + 1))") 2>/dev/null &&
+    ! (exec 3<>"/dev/tcp/127.0.0.1/$((cluster_port + 2))") 2>/dev/null; do
+    cluster_port=$(deploy/local/free-port.sh)
+done
+NATS_URL_CLUSTER=$(deploy/local/start-nats-cluster.sh "$data/nats-cluster" \
+    "$cluster_port" "$((cluster_port + 1))" "$((cluster_port + 2))" --throwaway | tail -n 1)
+NATS_PIDS_CLUSTER=$(cat "$data"/nats-cluster/node-*/nats.pid | paste -sd,)
+export NATS_URL_CLUSTER NATS_PIDS_CLUSTER
 target/release/readstream-ingest-bench "${ingest[@]}"

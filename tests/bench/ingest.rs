@@ -6,19 +6,22 @@
 //! flight), on aggregates with no earlier event, with 1, and with 1,000. Raw publishes are
 //! 200-byte async publishes with their acknowledgements awaited. Both against a NATS that syncs every write
 //! before it acknowledges it (`sync_interval: always`, what `make run` runs) and one with the
-//! server's default (a sync every 2 minutes).
+//! server's default (a sync every 2 minutes), and, with `NATS_URL_CLUSTER`, a three-node cluster
+//! with the default sync whose streams keep three replicas (what `NATS_NODES=3 make run` runs):
+//! each append is acknowledged once two of the three nodes hold it.
 //!
 //! Commands on new aggregates and raw publishes are compared with as many awaiting their
 //! acknowledgement at once, 64 and 1,000: how many are in flight sets how many messages share
 //! each read and write of the connection on both sides, so commands at 64 against publishes at
 //! 1,000 would compare the window as much as the work.
 //!
-//! With `NATS_PID` and `NATS_PID_DEFAULT_SYNC` (bench.sh sets them) it prints what each costs
-//! in CPU: the NATS server's and this process's, per command on a new aggregate and per raw
-//! publish, 64 in flight.
+//! With `NATS_PID`, `NATS_PID_DEFAULT_SYNC` and `NATS_PIDS_CLUSTER` (comma-separated; bench.sh
+//! sets them) it prints what each costs in CPU: the NATS servers' and this process's, per command
+//! on a new aggregate and per raw publish, 64 in flight.
 //!
 //! Usage: readstream-ingest-bench [--commands N] [--publishes M]
-//! Needs NATS_URL (fsync always) and NATS_URL_DEFAULT_SYNC (the default).
+//! Needs NATS_URL (fsync always) and NATS_URL_DEFAULT_SYNC (the default); NATS_URL_CLUSTER (the
+//! cluster's seeds, comma-separated) is optional.
 
 use std::{
     sync::Arc,
@@ -30,7 +33,7 @@ use chrono::Utc;
 use futures::{stream::FuturesUnordered, StreamExt, TryStreamExt};
 use prost::Message as _;
 use readstream_contracts::{proto::events::v1 as pb, ratings, Envelope, Event, Metadata, RatingsEvent, Stars};
-use readstream_e2e::bench::{arg, cpu_seconds, peak_resident, pid_from_env, tree_cpu_seconds};
+use readstream_e2e::bench::{arg, cpu_seconds, peak_resident, tree_cpu_seconds};
 use readstream_eventstore::{EventStore, StreamSettings};
 use readstream_ratings::domain::{Rating, RatingCommand, RatingFacts};
 use uuid::Uuid;
@@ -88,15 +91,15 @@ async fn publish_all(
 /// with `earlier` ratings each. Those aggregates are first read by one command each (its mean
 /// time is the second figure, in ms), as a process that has not seen them yet would.
 async fn commands_per_second(
-    nats_url: &str,
+    nats: &Nats,
     commands: usize,
     in_flight: usize,
     earlier: Option<usize>,
 ) -> anyhow::Result<(f64, f64)> {
-    let client = async_nats::connect(nats_url).await?;
+    let client = async_nats::connect(nats.urls.clone()).await?;
     // Shared, as a command service shares its one store between the requests it serves.
-    let store =
-        Arc::new(EventStore::connect(client, &readstream_testkit::namespace(), StreamSettings::default()).await?);
+    let settings = StreamSettings { replicas: nats.replicas };
+    let store = Arc::new(EventStore::connect(client, &readstream_testkit::namespace(), settings).await?);
     let book_id = Uuid::now_v7();
     let readers: Vec<Uuid> = (0..AGGREGATES).map(|_| Uuid::now_v7()).collect();
     let run = |commands: usize| {
@@ -142,8 +145,8 @@ async fn commands_per_second(
 }
 
 /// Raw JetStream async publishes per second, `window` awaiting their acknowledgement at once.
-async fn publishes_per_second(nats_url: &str, publishes: usize, window: usize) -> anyhow::Result<f64> {
-    let mut jetstream = async_nats::jetstream::new(async_nats::connect(nats_url).await?);
+async fn publishes_per_second(nats: &Nats, publishes: usize, window: usize) -> anyhow::Result<f64> {
+    let mut jetstream = async_nats::jetstream::new(async_nats::connect(nats.urls.clone()).await?);
     // With a sync per write, a full window of acknowledgements takes longer than the default 5 s.
     jetstream.set_timeout(Duration::from_secs(60));
     let name = format!("BENCH_{}", Uuid::now_v7().simple());
@@ -152,6 +155,7 @@ async fn publishes_per_second(nats_url: &str, publishes: usize, window: usize) -
         .create_stream(async_nats::jetstream::stream::Config {
             name: name.clone(),
             subjects: vec![subject.clone()],
+            num_replicas: nats.replicas,
             ..Default::default()
         })
         .await?;
@@ -161,6 +165,56 @@ async fn publishes_per_second(nats_url: &str, publishes: usize, window: usize) -
     let rate = publishes as f64 / started.elapsed().as_secs_f64();
     jetstream.delete_stream(&name).await?;
     Ok(rate)
+}
+
+/// One NATS setting the bench runs against.
+struct Nats {
+    label: &'static str,
+    urls: Vec<String>,
+    /// Replicas of the streams it makes.
+    replicas: usize,
+    /// The servers' processes, from the environment variable named.
+    pids: Vec<u32>,
+}
+
+impl Nats {
+    fn at(label: &'static str, urls: &str, replicas: usize, pids_from: &'static str) -> anyhow::Result<Self> {
+        let pids = match std::env::var(pids_from) {
+            Ok(list) => list.split(',').map(|pid| pid.trim().parse()).collect::<Result<_, _>>().context(pids_from)?,
+            Err(_) => Vec::new(),
+        };
+        Ok(Self { label, urls: urls.split(',').map(str::to_owned).collect(), replicas, pids })
+    }
+
+    /// Returns once its JetStream takes streams of its replicas: a new cluster elects its
+    /// leaders seconds after its nodes take clients.
+    async fn ready(&self) -> anyhow::Result<()> {
+        let jetstream = async_nats::jetstream::new(async_nats::connect(self.urls.clone()).await?);
+        let name = format!("BENCH_READY_{}", Uuid::now_v7().simple());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let config = async_nats::jetstream::stream::Config {
+                name: name.clone(),
+                subjects: vec![format!("bench.{name}")],
+                num_replicas: self.replicas,
+                ..Default::default()
+            };
+            match jetstream.create_stream(config).await {
+                Ok(_) => break,
+                Err(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(err) => anyhow::bail!("{}: JetStream did not take a stream within 60 s: {err}", self.label),
+            }
+        }
+        jetstream.delete_stream(&name).await?;
+        Ok(())
+    }
+
+    /// CPU seconds of its servers so far, if their processes are known.
+    fn cpu_seconds(&self) -> Option<f64> {
+        (!self.pids.is_empty()).then(|| self.pids.iter().copied().map(tree_cpu_seconds).sum())
+    }
 }
 
 #[tokio::main]
@@ -190,33 +244,38 @@ async fn main() -> anyhow::Result<()> {
         "1,000 vs 1"
     );
     println!("{:<30} {:>31} {:>31}", "", format!("({IN_FLIGHT} in flight)"), format!("({WIDE} in flight)"));
-    let settings = [
-        ("always (make run)", &always, pid_from_env("NATS_PID")?),
-        ("every 2 minutes (the default)", &default, pid_from_env("NATS_PID_DEFAULT_SYNC")?),
+    let mut settings = vec![
+        Nats::at("always (make run)", &always, 1, "NATS_PID")?,
+        Nats::at("every 2 minutes (the default)", &default, 1, "NATS_PID_DEFAULT_SYNC")?,
     ];
+    if let Ok(cluster) = std::env::var("NATS_URL_CLUSTER") {
+        settings.push(Nats::at("3 nodes, 3 replicas (default)", &cluster, 3, "NATS_PIDS_CLUSTER")?);
+    }
     let mut costs = Vec::new();
-    for (label, url, nats_pid) in settings {
-        // CPU seconds of the NATS server (when its process is known) and of this process.
-        let cpu = || (nats_pid.map(tree_cpu_seconds), cpu_seconds());
+    for nats in &settings {
+        nats.ready().await?;
+        let label = nats.label;
+        // CPU seconds of the NATS servers (when their processes are known) and of this process.
+        let cpu = || (nats.cpu_seconds(), cpu_seconds());
         let per = |before: (Option<f64>, f64), count: usize| {
             let after = cpu();
             let micros = |seconds: f64| seconds * 1e6 / count as f64;
             (after.0.zip(before.0).map(|(after, before)| micros(after - before)), micros(after.1 - before.1))
         };
         let before = cpu();
-        let (new, _) = commands_per_second(url, commands, IN_FLIGHT, None).await?;
+        let (new, _) = commands_per_second(nats, commands, IN_FLIGHT, None).await?;
         let per_command = per(before, commands);
         let before = cpu();
-        let raw = publishes_per_second(url, publishes, IN_FLIGHT).await?;
+        let raw = publishes_per_second(nats, publishes, IN_FLIGHT).await?;
         let per_publish = per(before, publishes);
-        let (new_wide, _) = commands_per_second(url, commands, WIDE, None).await?;
-        let raw_wide = publishes_per_second(url, publishes, WIDE).await?;
+        let (new_wide, _) = commands_per_second(nats, commands, WIDE, None).await?;
+        let raw_wide = publishes_per_second(nats, publishes, WIDE).await?;
         // Taken in turns, the best of each kept: a run of 20,000 commands lasts about half a
         // second, short enough for a burst of the machine's noise to halve one.
         let (mut one, mut thousand, mut first) = (0.0_f64, 0.0_f64, f64::MAX);
         for _ in 0..HISTORY_ROUNDS {
-            one = one.max(commands_per_second(url, commands, IN_FLIGHT, Some(1)).await?.0);
-            let (rate, first_ms) = commands_per_second(url, commands, IN_FLIGHT, Some(1_000)).await?;
+            one = one.max(commands_per_second(nats, commands, IN_FLIGHT, Some(1)).await?.0);
+            let (rate, first_ms) = commands_per_second(nats, commands, IN_FLIGHT, Some(1_000)).await?;
             (thousand, first) = (thousand.max(rate), first.min(first_ms));
         }
         println!(

@@ -11,6 +11,7 @@
 
 mod history;
 pub mod keys;
+pub mod trace_context;
 
 use std::{sync::Arc, time::Duration};
 
@@ -27,6 +28,7 @@ use readstream_contracts::{
     proto::events::v1 as pb,
     subject, Aggregate, Code, ContextEvent, Decider, Envelope, Event, Metadata, Rejection, WireError,
 };
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 pub use history::KEPT_MESSAGES;
@@ -514,12 +516,21 @@ impl EventStore {
         envelope: &Envelope,
     ) -> Result<Appended, StoreError> {
         let subject = self.subject(aggregate);
+        let span = tracing::info_span!("append", subject = %subject, expected_last, position = tracing::field::Empty);
+        // The message keeps the appending span's trace context, for the projector to continue.
+        let mut headers = async_nats::HeaderMap::new();
+        trace_context::inject(&span, &mut headers);
         let publish = jetstream::message::PublishMessage::build()
+            .headers(headers)
             .payload(Bytes::from(self.seal(envelope).await?))
             .message_id(envelope.meta.command_id.to_string())
             .expected_last_subject_sequence(expected_last);
         let ack = async { self.context.send_publish(subject.clone(), publish).await?.await };
-        match ack.await {
+        let ack = ack.instrument(span.clone()).await;
+        if let Ok(ack) = &ack {
+            span.record("position", ack.sequence);
+        }
+        match ack {
             Ok(ack) if ack.duplicate => Ok(Appended::Duplicate(ack.sequence)),
             Ok(ack) => Ok(Appended::New(ack.sequence)),
             Err(err) if err.kind() == PublishErrorKind::WrongLastSequence => {

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use prost::Message;
 use readstream_contracts::{proto::live::v1 as live, subject, Envelope, Event, ReadModel, SocialEvent};
-use readstream_eventstore::{EventStore, OpenError, StoreError, Stored};
+use readstream_eventstore::{trace_context, EventStore, OpenError, StoreError, Stored};
 use sqlx::{postgres::PgPoolOptions, Connection, Executor as _, PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -95,11 +95,13 @@ pub struct Delivered {
     /// Its events as plain events, or why they cannot be read (corrupt bytes, or an event this
     /// version does not know).
     pub envelope: Result<Envelope, String>,
+    /// The trace context of the append that stored it, if it was traced.
+    pub trace: Option<async_nats::HeaderMap>,
 }
 
 impl Delivered {
     pub fn new(subject: impl Into<String>, stored: Stored) -> Self {
-        Self { position: stored.position, subject: subject.into(), envelope: Ok(stored.envelope) }
+        Self { position: stored.position, subject: subject.into(), envelope: Ok(stored.envelope), trace: None }
     }
 }
 
@@ -289,7 +291,14 @@ impl<P: Projection> Runner<P> {
                 .into_iter()
                 .collect();
         let (mut subjects, mut ready) = (Vec::with_capacity(fresh.len()), Vec::with_capacity(fresh.len()));
-        for Delivered { position, subject, envelope } in fresh {
+        // A span for each traced message, from the batch's start to its live updates: the
+        // projection's hop of that message's trace.
+        let mut traced = Vec::new();
+        for Delivered { position, subject, envelope, trace } in fresh {
+            if trace.is_some() {
+                let span = tracing::info_span!("project", projection = name, position);
+                traced.push(trace_context::continued(span, trace.as_ref()));
+            }
             match envelope {
                 Err(reason) => {
                     tracing::error!(projection = name, position, subject, reason, "a message that cannot be read");
@@ -312,7 +321,7 @@ impl<P: Projection> Runner<P> {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        self.announce(updates, last).await;
+        self.announce(updates, last, traced.last()).await;
         Ok(last)
     }
 
@@ -459,20 +468,22 @@ impl<P: Projection> Runner<P> {
         }
         tx.commit().await?;
         tracing::info!(projection = name, applied, "retried dead letters");
-        self.announce(updates, checkpoint).await;
+        self.announce(updates, checkpoint, None).await;
         Ok(applied)
     }
 
     /// Live updates are best effort: a subscriber that misses one reads the model again. A
     /// rebuild's are nobody's: its tables are not read yet.
-    async fn announce(&self, updates: Vec<LiveUpdate>, position: u64) {
+    /// A batch's updates carry the trace context of its last traced message: a push joins the
+    /// trace of the last mutation it shows.
+    async fn announce(&self, updates: Vec<LiveUpdate>, position: u64, trace: Option<&tracing::Span>) {
         if !self.rebuilding {
-            self.publish(updates, position).await;
+            self.publish(updates, position, trace).await;
         }
     }
 
     /// Publishes `updates`, then the projection's new position.
-    async fn publish(&self, updates: Vec<LiveUpdate>, position: u64) {
+    async fn publish(&self, updates: Vec<LiveUpdate>, position: u64, trace: Option<&tracing::Span>) {
         let namespace = self.store.namespace();
         let name = self.name();
         let notice = live::ProjectionPosition { projection: name.to_owned(), position };
@@ -480,8 +491,19 @@ impl<P: Projection> Runner<P> {
             subject: subject::projection_position(namespace, self.projection.read_model()),
             payload: Bytes::from(notice.encode_to_vec()),
         }]);
+        let headers = trace.map(|span| {
+            let mut headers = async_nats::HeaderMap::new();
+            trace_context::inject(span, &mut headers);
+            headers
+        });
         for update in updates {
-            if let Err(err) = self.client.publish(update.subject, update.payload).await {
+            let published = match &headers {
+                Some(headers) => {
+                    self.client.publish_with_headers(update.subject, headers.clone(), update.payload).await
+                }
+                None => self.client.publish(update.subject, update.payload).await,
+            };
+            if let Err(err) = published {
                 tracing::warn!(projection = name, error = %err, "could not publish a live update");
             }
         }
@@ -677,7 +699,7 @@ impl<P: Projection> Runner<P> {
         tx.commit().await?;
         tracing::info!(projection = name, position = checkpoint, "rebuilt: the fresh tables are swapped in");
         // Whoever waits for the projection to reach a position up to here may read now.
-        self.publish(vec![], checkpoint).await;
+        self.publish(vec![], checkpoint, None).await;
         Ok(Some(checkpoint))
     }
 
@@ -705,7 +727,9 @@ impl<P: Projection> Runner<P> {
                 let delivered = async {
                     let message = message.map_err(|e| stream_error(&e))?;
                     let position = message.info().map_err(|e| stream_error(&e))?.stream_sequence;
-                    deliver(&store, position, &message.subject, &message.payload).await
+                    let mut delivered = deliver(&store, position, &message.subject, &message.payload).await?;
+                    delivered.trace = trace_context::carried(message.headers.as_ref());
+                    Ok::<_, ProjectionError>(delivered)
                 }
                 .await;
                 let failed = delivered.is_err();
@@ -756,7 +780,7 @@ async fn deliver(
         Err(OpenError::Keys(err)) => return Err(err.into()),
         Err(OpenError::Wire(err)) => Err(err.to_string()),
     };
-    Ok(Delivered { position, subject: subject.to_owned(), envelope })
+    Ok(Delivered { position, subject: subject.to_owned(), envelope, trace: None })
 }
 
 /// The readers whose account deletion these messages record.

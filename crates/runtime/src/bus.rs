@@ -18,6 +18,7 @@ use prost::Message;
 use readstream_contracts::{command, proto::commands::v1 as pb, Code, Command, Metadata, Rejection, Service};
 use readstream_eventstore::{Accepted, StoreError};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::config::StartError;
@@ -153,8 +154,13 @@ where
         };
         let command = request.subject.rsplit('.').next().unwrap_or_default().to_owned();
         let (client, handle) = (client.clone(), handle.clone());
+        // Continues the trace of the gateway's request, if it sent one.
+        let span = readstream_eventstore::trace_context::continued(
+            tracing::info_span!("handle command", service, command = %command),
+            request.headers.as_ref(),
+        );
         tasks.spawn(async move {
-            let reply = handle(command, request.payload).await;
+            let reply = handle(command, request.payload).instrument(span).await;
             if let Err(err) = client.publish(reply_to, Bytes::from(reply.encode_to_vec())).await {
                 tracing::warn!(error = %err, "could not send a command's reply");
             }
@@ -267,9 +273,15 @@ pub async fn send<C: Command>(
     use async_nats::RequestErrorKind;
     let service = C::Service::NAME;
     let subject = command::subject::<C>(namespace);
-    let request = async_nats::Request::new().payload(Bytes::from(command.encode_to_vec())).timeout(Some(timeout));
+    let span = tracing::info_span!("send command", service, command = C::NAME);
+    let mut headers = async_nats::HeaderMap::new();
+    readstream_eventstore::trace_context::inject(&span, &mut headers);
+    let request = async_nats::Request::new()
+        .payload(Bytes::from(command.encode_to_vec()))
+        .headers(headers)
+        .timeout(Some(timeout));
     let started = Instant::now();
-    let reply = match client.send_request(subject, request).await {
+    let reply = match client.send_request(subject, request).instrument(span).await {
         Ok(response) => pb::Reply::decode(response.payload).map_err(BusError::from),
         Err(err) => Err(match err.kind() {
             RequestErrorKind::NoResponders => BusError::NoResponders { service: service.to_owned() },

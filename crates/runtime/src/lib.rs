@@ -10,6 +10,7 @@ pub mod health;
 pub mod metrics;
 pub mod ready;
 pub mod sessions;
+pub mod traces;
 
 use tokio_util::sync::CancellationToken;
 
@@ -22,24 +23,37 @@ pub use config::{DatabaseConfig, NatsConfig};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`): lines for people, or with
-/// `LOG_FORMAT=json` one JSON object per line for a log collector.
+/// `LOG_FORMAT=json` one JSON object per line for a log collector; and exports the spans as
+/// OpenTelemetry traces when the standard `OTEL_EXPORTER_OTLP_*` variables name a collector
+/// ([`traces`]).
 pub fn init_tracing() {
+    use tracing_subscriber::{layer::SubscriberExt as _, util::SubscriberInitExt as _};
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // A second call (several services in one test process) keeps the first subscriber.
     // Colours only on a terminal: `make run` also keeps each process's output in a log file.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        // When whatever reads our output is gone, a log line must fail quietly: the fallback
-        // would `eprintln!` to the same closed stderr, which panics the task that logged.
-        .log_internal_errors(false);
-    let _ = match std::env::var("LOG_FORMAT").as_deref() {
-        Ok("json") => builder.json().flatten_event(true).with_current_span(true).try_init(),
-        _ => builder.with_ansi(ansi).try_init(),
-    };
+    let json = std::env::var("LOG_FORMAT").as_deref() == Ok("json");
+    // When whatever reads our output is gone, a log line must fail quietly: the fallback
+    // would `eprintln!` to the same closed stderr, which panics the task that logged.
+    let lines = (!json).then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_target(false)
+            .with_ansi(ansi)
+            .with_writer(std::io::stderr)
+            .log_internal_errors(false)
+    });
+    let objects = json.then(|| {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_target(false)
+            .with_writer(std::io::stderr)
+            .log_internal_errors(false)
+    });
+    let spans = traces::tracer().map(|tracer| tracing_opentelemetry::layer().with_tracer(tracer));
+    // A second call (several services in one test process) keeps the first subscriber.
+    let _ = tracing_subscriber::registry().with(filter).with(lines).with(objects).with(spans).try_init();
 }
 
 /// A token cancelled on Ctrl-C or SIGTERM: the one shutdown signal passed down to every task.

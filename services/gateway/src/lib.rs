@@ -42,6 +42,7 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::limit::RequestBodyLimitLayer;
+use tracing::Instrument as _;
 
 use crate::{
     auth::Tokens,
@@ -320,7 +321,8 @@ async fn graphql_http(
         }
     }
     let timeout = Duration::from_millis(app.limits.config.request_timeout_ms);
-    match tokio::time::timeout(timeout, schemas.execute(request)).await {
+    let execution = schemas.execute(request).instrument(request_span(&headers));
+    match tokio::time::timeout(timeout, execution).await {
         Ok(response) => GraphQLResponse::from(response).into_response(),
         Err(_) => refusal(
             StatusCode::OK,
@@ -331,6 +333,17 @@ async fn graphql_http(
             ),
         ),
     }
+}
+
+/// A GraphQL request's span, continuing the trace its `traceparent` header names, if any (an
+/// invalid one is ignored: the request starts a trace of its own).
+fn request_span(headers: &HeaderMap) -> tracing::Span {
+    let traceparent = headers.get("traceparent").and_then(|value| value.to_str().ok()).map(|traceparent| {
+        let mut carried = async_nats::HeaderMap::new();
+        carried.insert("traceparent", traceparent);
+        carried
+    });
+    readstream_eventstore::trace_context::continued(tracing::info_span!("graphql request"), traceparent.as_ref())
 }
 
 /// A refusal before the request runs, as a GraphQL response with its code; a rate limit's also

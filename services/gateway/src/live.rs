@@ -27,6 +27,7 @@ use std::{
 
 use bytes::Bytes;
 use futures::{channel::mpsc, Stream, StreamExt as _};
+use readstream_eventstore::trace_context;
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
@@ -157,7 +158,7 @@ async fn forward(mut subscriber: async_nats::Subscriber, topic: Arc<Topic>) {
     loop {
         tokio::select! {
             message = subscriber.next() => match message {
-                Some(message) => deliver(&topic, &message.payload),
+                Some(message) => push(&topic, &message),
                 None => return,
             },
             () = topic.unfollowed.cancelled() => return,
@@ -170,9 +171,19 @@ async fn route(mut subscriber: async_nats::Subscriber, topics: Arc<Mutex<HashMap
     while let Some(message) = subscriber.next().await {
         let topic = lock(&topics).get(message.subject.as_str()).cloned();
         if let Some(topic) = topic {
-            deliver(&topic, &message.payload);
+            push(&topic, &message);
         }
     }
+}
+
+/// Hands `message` to the topic's followers, in a span of the trace it carries, if any.
+fn push(topic: &Topic, message: &async_nats::Message) {
+    if message.headers.is_none() {
+        return deliver(topic, &message.payload);
+    }
+    let span = tracing::info_span!("live push", subject = %message.subject);
+    let _entered = trace_context::continued(span, message.headers.as_ref()).entered();
+    deliver(topic, &message.payload);
 }
 
 fn deliver(topic: &Topic, payload: &Bytes) {

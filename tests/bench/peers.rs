@@ -8,7 +8,11 @@
 //! Each server runs as a process of its own (the gateway's release binary; PostGraphile as its
 //! single-process default and with `--cluster-workers 2`, one per core), all three at once,
 //! loaded in turns by `wrk` with 32 connections: four rounds, each server and page 5 s per
-//! round, so the machine's noise falls on all of them alike (p50/p99: the rounds' mean). Beside each figure: the server's CPU per request, Postgres's CPU per request,
+//! round, so the machine's noise falls on all of them alike (p50/p99: the rounds' mean). Each
+//! server keeps as many Postgres connections in all, twice the machine's cores (the gateway's
+//! `DATABASE_MAX_CONNECTIONS`, PostGraphile's `--max-pool-size` split over its workers): both
+//! default to 10 a process, and ten busy backends on two cores cost the gateway a sixth of its
+//! throughput in task switches, PostGraphile nothing measurable. Beside each figure: the server's CPU per request, Postgres's CPU per request,
 //! and the server's peak resident memory. The read models are filled with SQL (this measures
 //! serving the pages, not projecting them); PostGraphile learns the relations the gateway's
 //! resolvers follow from `postgraphile/postgraphile.tags.json5`.
@@ -174,6 +178,11 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 /// The gateway's release binary, beside this one, over the run's database.
+/// How many Postgres connections each server keeps in all: twice the machine's cores.
+fn pool_size() -> u32 {
+    2 * std::thread::available_parallelism().map_or(1, |cores| cores.get() as u32)
+}
+
 async fn start_gateway(run: &bench::Run) -> anyhow::Result<Server> {
     let binary = std::env::current_exe()?.with_file_name("readstream-gateway");
     let port = free_port()?;
@@ -183,6 +192,7 @@ async fn start_gateway(run: &bench::Run) -> anyhow::Result<Server> {
         .env("DATABASE_URL", &run.database_url)
         .env("GATEWAY_ADDR", format!("127.0.0.1:{port}"))
         .env("JWT_SECRET", SECRET)
+        .env("DATABASE_MAX_CONNECTIONS", pool_size().to_string())
         .env("RATE_LIMIT_CLIENT_PER_SECOND", "0")
         .env("RATE_LIMIT_READER_PER_SECOND", "0")
         .env("RUST_LOG", "warn")
@@ -208,6 +218,7 @@ async fn start_postgraphile(run: &bench::Run, workers: u32) -> anyhow::Result<Se
         .arg(&cli)
         .args(["--connection", &run.database_url, "--schema", "public", "--host", "127.0.0.1"])
         .args(["--port", &port.to_string(), "--disable-query-log", "--disable-graphiql"])
+        .args(["--max-pool-size", &(pool_size() / workers).max(1).to_string()])
         .env("NODE_ENV", "production")
         .stdout(Stdio::null());
     let name = if workers > 1 {
@@ -390,8 +401,10 @@ async fn main() -> anyhow::Result<()> {
 
     println!(
         "the book page (10 of {REVIEWS} reviews) and the feed page (20 items, following {followees}), \
-         wrk with {connections} connections, {ROUNDS} rounds of {} s per server and page, the servers taking turns",
-        seconds / ROUNDS
+         wrk with {connections} connections, {ROUNDS} rounds of {} s per server and page, the servers taking turns, \
+         each server with {} Postgres connections in all",
+        seconds / ROUNDS,
+        pool_size()
     );
     let gateway = start_gateway(&run).await?;
     readstream_pages[0].check(&gateway.url, |d| Some(d["book"]["reviews"]["edges"].as_array()?.len()), 10).await?;

@@ -12,8 +12,8 @@
 //! server keeps as many Postgres connections in all, twice the machine's cores (the gateway's
 //! `DATABASE_MAX_CONNECTIONS`, PostGraphile's `--max-pool-size` split over its workers): both
 //! default to 10 a process, and ten busy backends on two cores cost the gateway a sixth of its
-//! throughput in task switches, PostGraphile nothing measurable. Beside each figure: the server's CPU per request, Postgres's CPU per request,
-//! and the server's peak resident memory. The read models are filled with SQL (this measures
+//! throughput in task switches, PostGraphile nothing measurable. Beside each figure: the
+//! server's CPU per request, Postgres's CPU per request, and the server's peak resident memory. The read models are filled with SQL (this measures
 //! serving the pages, not projecting them); PostGraphile learns the relations the gateway's
 //! resolvers follow from `postgraphile/postgraphile.tags.json5`.
 //!
@@ -177,12 +177,12 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// The gateway's release binary, beside this one, over the run's database.
 /// How many Postgres connections each server keeps in all: twice the machine's cores.
 fn pool_size() -> u32 {
     2 * std::thread::available_parallelism().map_or(1, |cores| cores.get() as u32)
 }
 
+/// The gateway's release binary, beside this one, over the run's database.
 async fn start_gateway(run: &bench::Run) -> anyhow::Result<Server> {
     let binary = std::env::current_exe()?.with_file_name("readstream-gateway");
     let port = free_port()?;

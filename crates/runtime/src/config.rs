@@ -84,11 +84,21 @@ pub struct DatabaseConfig {
     /// reads are a few shapes asked again and again (see `db::connect_options`).
     #[arg(skip)]
     pub generic_plans: bool,
+    /// Commit without waiting for the write-ahead log to reach the disk (`synchronous_commit =
+    /// off`): set by the projector, whose tables the stream can always rebuild (see
+    /// `db::connect_options`).
+    #[arg(skip)]
+    pub asynchronous_commit: bool,
 }
 
 impl DatabaseConfig {
     pub fn new(database_url: impl Into<String>) -> Self {
-        Self { database_url: database_url.into(), database_max_connections: 10, generic_plans: false }
+        Self {
+            database_url: database_url.into(),
+            database_max_connections: 10,
+            generic_plans: false,
+            asynchronous_commit: false,
+        }
     }
 }
 

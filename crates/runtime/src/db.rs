@@ -32,9 +32,22 @@ pub async fn connect_and_migrate(config: &DatabaseConfig, shutdown: &Cancellatio
 /// statement with optional parameters (`$2::text[] IS NULL OR kind = ANY($2)`): the feed page's
 /// statement spent 0.55 ms planning and 0.14 ms running. `generic_plans` plans it once per
 /// connection; its plans for keyset pages and lookups by key are the same.
+///
+/// `asynchronous_commit` lets a commit return before its write-ahead log is on disk (Postgres
+/// writes it within 3 × `wal_writer_delay`, 600 ms by default). A crash of Postgres may then
+/// lose the last commits, whole and in order, never part of one: for the projector, whose
+/// batches commit their checkpoint with their rows, that is its checkpoint going back a few
+/// batches, which it applies again from the stream. Its commits no longer wait for the disk's
+/// flush, whose stalls on a durable server held the projection lag's p99 at 117–166 ms.
 fn connect_options(config: &DatabaseConfig) -> Result<PgConnectOptions, sqlx::Error> {
-    let options: PgConnectOptions = config.database_url.parse()?;
-    Ok(if config.generic_plans { options.options([("plan_cache_mode", "force_generic_plan")]) } else { options })
+    let mut options: PgConnectOptions = config.database_url.parse()?;
+    if config.generic_plans {
+        options = options.options([("plan_cache_mode", "force_generic_plan")]);
+    }
+    if config.asynchronous_commit {
+        options = options.options([("synchronous_commit", "off")]);
+    }
+    Ok(options)
 }
 
 /// sqlx pings a connection when it goes back to the pool (dropping a broken one there), and by
@@ -107,6 +120,26 @@ mod tests {
             let pool = pool_options(&config).connect_with(connect_options(&config)?).await?;
             let shown: String = sqlx::query_scalar("SHOW plan_cache_mode").fetch_one(&pool).await?;
             assert_eq!(shown, mode);
+            pool.close().await;
+        }
+        Ok(())
+    }
+
+    #[sqlx::test]
+    async fn only_a_pool_asked_to_commits_without_waiting_for_the_disk_and_keeps_its_other_settings(
+        pool: PgPool,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        // The test server commits asynchronously; this database, as a durable server would not.
+        let database: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&pool).await?;
+        sqlx::query(&format!("ALTER DATABASE \"{database}\" SET synchronous_commit = on")).execute(&pool).await?;
+        let url = sqlx::ConnectOptions::to_url_lossy(&*pool.connect_options()).to_string();
+        for (asynchronous_commit, expected) in [(true, "off"), (false, "on")] {
+            let config = DatabaseConfig { asynchronous_commit, generic_plans: true, ..DatabaseConfig::new(&url) };
+            let pool = pool_options(&config).connect_with(connect_options(&config)?).await?;
+            let shown: String = sqlx::query_scalar("SHOW synchronous_commit").fetch_one(&pool).await?;
+            assert_eq!(shown, expected);
+            let plans: String = sqlx::query_scalar("SHOW plan_cache_mode").fetch_one(&pool).await?;
+            assert_eq!(plans, "force_generic_plan", "one setting must not replace the other");
             pool.close().await;
         }
         Ok(())

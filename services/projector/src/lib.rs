@@ -97,7 +97,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Proj
     let health = Health::new(true);
     health.serve(&config.health, shutdown.clone()).await?;
     let rebuilds = rebuilds(&config)?;
-    let pool = readstream_runtime::db::connect_and_migrate(&config.database, &shutdown).await?;
+    let pool = readstream_runtime::db::connect_and_migrate(&database(&config), &shutdown).await?;
     health.connected_to_postgres(&pool);
     let (client, store) = config.nats.event_store(&shutdown).await?;
     health.connected_to_nats(&client);
@@ -208,6 +208,13 @@ async fn answer_retries(config: Config, runners: Runners, shutdown: Cancellation
     }
 }
 
+/// The projector's Postgres: its commits do not wait for the disk (`synchronous_commit = off`).
+/// Each batch commits its checkpoint with its rows, so a crash of Postgres loses only the last
+/// batches whole, and the projector applies them again from the stream, the source of truth.
+pub fn database(config: &Config) -> DatabaseConfig {
+    DatabaseConfig { asynchronous_commit: true, ..config.database.clone() }
+}
+
 /// The read models `config.rebuild` names.
 fn rebuilds(config: &Config) -> Result<Vec<ReadModel>, StartError> {
     let known = || ReadModel::ALL.iter().map(|model| model.name()).collect::<Vec<_>>().join(", ");
@@ -226,7 +233,7 @@ fn rebuilds(config: &Config) -> Result<Vec<ReadModel>, StartError> {
 /// them go on. Returns once every one is swapped in, or at `shutdown`.
 pub async fn rebuild(config: &Config, shutdown: &CancellationToken) -> Result<(), ProjectorError> {
     let models = rebuilds(config)?;
-    let pool = readstream_runtime::db::connect_and_migrate(&config.database, shutdown).await?;
+    let pool = readstream_runtime::db::connect_and_migrate(&database(config), shutdown).await?;
     let (client, store) = config.nats.event_store(shutdown).await?;
     let runners = Runners { pool, store, client };
     for model in models {

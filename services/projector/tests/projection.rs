@@ -509,3 +509,24 @@ async fn a_projection_follows_the_stream_again_as_soon_as_nats_is_back(pool: PgP
     shutdown.cancel();
     run.await.expect("stopped cleanly").expect("no fatal error");
 }
+
+#[sqlx::test(migrations = "../../schema/migrations")]
+async fn the_projectors_commits_do_not_wait_for_the_disk(pool: PgPool) {
+    use clap::Parser;
+    // The test server commits asynchronously; this database, as a durable server would not.
+    let database: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&pool).await.expect("name");
+    sqlx::query(&format!("ALTER DATABASE \"{database}\" SET synchronous_commit = on"))
+        .execute(&pool)
+        .await
+        .expect("set");
+    let url = sqlx::ConnectOptions::to_url_lossy(&*pool.connect_options()).to_string();
+    let config = readstream_projector::Config::parse_from(["readstream-projector", "--database-url", &url]);
+    let projectors = readstream_runtime::db::connect_and_migrate(
+        &readstream_projector::database(&config),
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("the projector's pool");
+    let shown: String = sqlx::query_scalar("SHOW synchronous_commit").fetch_one(&projectors).await.expect("shown");
+    assert_eq!(shown, "off", "a projector's last batches are applied again from the stream after a crash of Postgres");
+}

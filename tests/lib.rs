@@ -366,6 +366,18 @@ pub mod bench {
         }
     }
 
+    /// Records one of the targets `make bench` checks as this run measured it: a row of the
+    /// table bench.sh prints at its end, appended to the file `BENCH_TARGETS` names (nothing
+    /// when unset: each program prints its own figures as well).
+    pub fn target(what: &str, measured: &str, target: &str, met: bool) -> anyhow::Result<()> {
+        use std::io::Write as _;
+        let Ok(path) = std::env::var("BENCH_TARGETS") else { return Ok(()) };
+        let verdict = if met { "met" } else { "NOT met" };
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path).context("BENCH_TARGETS")?;
+        writeln!(file, "{what}\t{measured}\t{target}\t{verdict}")?;
+        Ok(())
+    }
+
     /// The value after `name` on the command line (`--books 1000`), or `default` without one.
     pub fn arg(name: &str, default: u64) -> anyhow::Result<u64> {
         let args: Vec<String> = std::env::args().collect();

@@ -59,6 +59,9 @@ stop_bench_servers() {
     rm -rf "$data"
 }
 trap stop_bench_servers EXIT
+# Each program adds a row here for every target it measures (readstream_e2e::bench::target):
+# what, as measured (with its CPU and memory), the target, met or not. Printed at the end.
+export BENCH_TARGETS=$data/targets.tsv
 unset NATS_URL DATABASE_URL
 start_servers "$data" "$(deploy/local/free-port.sh)" "$(deploy/local/free-port.sh)"
 export DATABASE_URL=$DATABASE_ADMIN_URL
@@ -107,3 +110,9 @@ NATS_URL_CLUSTER=$(deploy/local/start-nats-cluster.sh "$data/nats-cluster" \
 NATS_PIDS_CLUSTER=$(cat "$data"/nats-cluster/node-*/nats.pid | paste -sd,)
 export NATS_URL_CLUSTER NATS_PIDS_CLUSTER
 target/release/readstream-ingest-bench "${ingest[@]}"
+echo
+echo "== every target, as this run measured it"
+awk -F '\t' '
+    NR == FNR { for (i = 1; i <= 3; i++) if (length($i) > w[i]) w[i] = length($i); next }
+    { printf "%-8s %-*s  %-*s  %s\n", $4, w[1], $1, w[3], $3, $2 }
+' "$BENCH_TARGETS" "$BENCH_TARGETS"

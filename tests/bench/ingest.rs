@@ -33,7 +33,7 @@ use chrono::Utc;
 use futures::{stream::FuturesUnordered, StreamExt, TryStreamExt};
 use prost::Message as _;
 use readstream_contracts::{proto::events::v1 as pb, ratings, Envelope, Event, Metadata, RatingsEvent, Stars};
-use readstream_e2e::bench::{arg, cpu_seconds, peak_resident, tree_cpu_seconds};
+use readstream_e2e::bench::{self, arg, cpu_seconds, peak_resident, tree_cpu_seconds};
 use readstream_eventstore::{EventStore, StreamSettings};
 use readstream_ratings::domain::{Rating, RatingCommand, RatingFacts};
 use uuid::Uuid;
@@ -284,6 +284,20 @@ async fn main() -> anyhow::Result<()> {
             new_wide / raw_wide,
             one / thousand
         );
+        for (in_flight, ours, theirs) in [(IN_FLIGHT, new, raw), (WIDE, new_wide, raw_wide)] {
+            bench::target(
+                &format!("commands against raw publishes, {label}, {in_flight} in flight"),
+                &format!("{:.2}x ({ours:.0} / {theirs:.0} per second)", ours / theirs),
+                ">= 0.25x",
+                ours / theirs >= 0.25,
+            )?;
+        }
+        bench::target(
+            &format!("a command on 1,000 earlier events against one on 1, {label}"),
+            &format!("{:.2}x the time ({one:.0} / {thousand:.0} per second)", one / thousand),
+            "<= 1.2x",
+            one / thousand <= 1.2,
+        )?;
         costs.push((label, per_command, per_publish));
     }
     let server = |micros: Option<f64>| micros.map_or_else(|| "-".to_owned(), |micros| format!("{micros:.1}"));

@@ -23,7 +23,7 @@ use std::{
 use anyhow::{bail, Context as _};
 use futures::StreamExt as _;
 use readstream_e2e::{
-    bench::{arg, cpu_seconds, percentile, resident},
+    bench::{self, arg, cpu_seconds, percentile, resident},
     Options, System,
 };
 use readstream_gateway::limits::LimitsConfig;
@@ -86,7 +86,7 @@ async fn book(system: &System, book: &str, clients: u64, rounds: u64) -> anyhow:
         viewers: Vec::new(),
         rounds: raters.into_iter().map(|rater| (rater, book.to_owned())).collect(),
     };
-    measure("each subscribed to one book", plan, clients).await
+    measure("book", "each subscribed to one book", plan, clients).await
 }
 
 async fn feed(system: &System, books: Vec<String>, clients: u64, followees: u64) -> anyhow::Result<()> {
@@ -104,7 +104,7 @@ async fn feed(system: &System, books: Vec<String>, clients: u64, followees: u64)
         rounds: books.iter().map(|book| (rater.clone(), book.clone())).collect(),
     };
     let what = format!("each the feed of a reader following {followees} accounts above the fan-out limit");
-    measure(&what, plan, clients).await
+    measure("feed", &what, plan, clients).await
 }
 
 /// `count` books, projected.
@@ -160,8 +160,9 @@ async fn follow(system: &System, clients: u64, followees: u64) -> anyhow::Result
     Ok(Followed { viewers, acting: accounts[0] })
 }
 
-/// Runs `plan` in a clients' process and prints what it measured.
-async fn measure(what: &str, plan: Plan, clients: u64) -> anyhow::Result<()> {
+/// Runs `plan` in a clients' process and prints what it measured; `kind` names it in the
+/// targets' table.
+async fn measure(kind: &str, what: &str, plan: Plan, clients: u64) -> anyhow::Result<()> {
     let rounds = plan.rounds.len();
     let file = std::env::temp_dir().join(format!("readstream-live-bench-{}.json", Uuid::new_v4().simple()));
     std::fs::write(&file, serde_json::to_vec(&plan)?)?;
@@ -183,13 +184,19 @@ async fn measure(what: &str, plan: Plan, clients: u64) -> anyhow::Result<()> {
     .await??;
     let opened: Value = serde_json::from_str(&line)?;
     let held = resident();
+    let per_connection = held.saturating_sub(idle) as f64 / clients as f64 / 1e3;
     println!(
-        "{clients} WebSockets, {what}, opened in {:.1} s; gateway process {:.0} MB idle, {:.0} MB holding them: {:.1} KB per idle connection (target ≤ 20 KB)",
+        "{clients} WebSockets, {what}, opened in {:.1} s; gateway process {:.0} MB idle, {:.0} MB holding them: {per_connection:.1} KB per idle connection (target ≤ 20 KB)",
         opened["seconds"].as_f64().unwrap_or(0.0),
         idle as f64 / 1e6,
         held as f64 / 1e6,
-        held.saturating_sub(idle) as f64 / clients as f64 / 1e3
     );
+    bench::target(
+        &format!("{clients} {kind} WebSockets: memory per idle connection"),
+        &format!("{per_connection:.1} KB (the stack's process {:.0} MB holding them)", held as f64 / 1e6),
+        "<= 20 KB",
+        per_connection <= 20.0,
+    )?;
 
     let cpu = cpu_seconds();
     let started = Instant::now();
@@ -208,6 +215,19 @@ async fn measure(what: &str, plan: Plan, clients: u64) -> anyhow::Result<()> {
         cpu / wall * 100.0,
         pushes["cpu_seconds"].as_f64().unwrap_or(0.0) / wall * 100.0,
     );
+    let p99 = pushes["p99_ms"].as_f64().context("no p99")?;
+    bench::target(
+        &format!("{clients} {kind} WebSockets: a push to all, p99 from the mutation"),
+        &format!(
+            "{p99} ms, {} of {} delivered (stack {:.0}% CPU, clients {:.0}%)",
+            pushes["delivered"],
+            clients * rounds as u64,
+            cpu / wall * 100.0,
+            pushes["cpu_seconds"].as_f64().unwrap_or(0.0) / wall * 100.0,
+        ),
+        "<= 250 ms",
+        p99 <= 250.0,
+    )?;
     drop(told);
     load.wait()?;
     std::fs::remove_file(file)?;

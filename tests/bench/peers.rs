@@ -447,6 +447,24 @@ async fn main() -> anyhow::Result<()> {
         let (throughput, p99) = (ours[i].per_second() / peer.per_second(), ours[i].p99_ms() / peer.p99_ms());
         let verdict = if throughput >= 3.0 && p99 <= 1.0 / 3.0 { "met" } else { "NOT met" };
         println!("  {name:<10} {throughput:.2}x the req/s, {p99:.2}x the p99: {verdict}");
+        let ours = &ours[i];
+        let cost = |m: &Measured| {
+            format!(
+                "{:.0} req/s, p99 {:.1} ms, CPU/req {:.2} + Postgres {:.2} ms, peak RSS {:.0} MB",
+                m.per_second(),
+                m.p99_ms(),
+                m.server_cpu * 1e3 / m.requests,
+                m.postgres_cpu * 1e3 / m.requests,
+                m.peak_resident as f64 / 1e6
+            )
+        };
+        bench::target(
+            &format!("{name}: req/s against the faster PostGraphile"),
+            &format!("{throughput:.2}x (ours {}; theirs {})", cost(ours), cost(peer)),
+            ">= 3x",
+            throughput >= 3.0,
+        )?;
+        bench::target(&format!("{name}: p99 against it"), &format!("{p99:.2}x"), "<= 1/3", p99 <= 1.0 / 3.0)?;
     }
     Ok(())
 }

@@ -40,7 +40,7 @@ use readstream_contracts::{
     Stars,
 };
 use readstream_e2e::bench::{
-    arg, cpu_seconds, peak_resident, percentile, pid_from_env, postgres_cpu_seconds, tree_cpu_seconds,
+    self, arg, cpu_seconds, peak_resident, percentile, pid_from_env, postgres_cpu_seconds, tree_cpu_seconds,
 };
 use readstream_eventstore::{EventStore, StreamSettings};
 use readstream_projection::Runner;
@@ -426,6 +426,22 @@ async fn main() -> anyhow::Result<()> {
         ours / theirs,
         ours / within
     );
+    let peak = peak_resident() as f64 / 1e6;
+    bench::target(
+        "replay against one INSERT per event",
+        &format!(
+            "{:.1}x ({ours:.0} / {theirs:.0} events/s; replay {replay_cost}; peak RSS {peak:.0} MB)",
+            ours / theirs
+        ),
+        ">= 20x",
+        ours / theirs >= 20.0,
+    )?;
+    bench::target(
+        "replay against the in-Postgres limit",
+        &format!("{:.2}x ({ours:.0} / {within:.0} events/s; limit {limit_cost})", ours / within),
+        ">= 0.5x",
+        ours / within >= 0.5,
+    )?;
 
     let lag_client = async_nats::connect(&nats_url).await?;
     let lag_store =
@@ -444,6 +460,17 @@ async fn main() -> anyhow::Result<()> {
         ms(&lag.appended, 0.99),
         lag.cpu / seconds as f64 * 100.0
     );
+    let p99 = ms(&lag.applied, 0.99);
     println!("peak RSS of this process {:.0} MB", peak_resident() as f64 / 1e6);
+    bench::target(
+        &format!("projection lag p99, {per_second} events/s for {seconds} s"),
+        &format!(
+            "{p99:.1} ms ({:.0}% CPU, publisher and projector; peak RSS {:.0} MB)",
+            lag.cpu / seconds as f64 * 100.0,
+            peak_resident() as f64 / 1e6
+        ),
+        "<= 100 ms",
+        p99 <= 100.0,
+    )?;
     Ok(())
 }

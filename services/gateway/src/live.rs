@@ -5,9 +5,9 @@
 //!
 //! Each GraphQL subscription is one `Following`: one channel, whatever number of subjects it
 //! follows (a feed follows every account above the fan-out limit that its reader follows). A
-//! subject keeps its followers' senders; a follower costs a subject one entry, and a subject
-//! costs a follower one handle. The NATS subscription ends when its subject's last follower
-//! goes.
+//! subject keeps its followers' senders; a follower costs a subject one entry (8 bytes: a
+//! subject 15,000 sockets follow keeps 32,768 slots), and a subject costs a follower one
+//! handle. The NATS subscription ends when its subject's last follower goes.
 //!
 //! Subjects of which each has one follower or few (every reader's own feed) are received
 //! through one wildcard subscription for all of them (`shared`), routed here by subject: a
@@ -16,10 +16,11 @@
 //! notices of readers not connected to it, which the projector writes anyway.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
+    hash::{Hash, Hasher},
     pin::Pin,
     sync::{
-        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         Arc, Mutex, MutexGuard, PoisonError,
     },
     task::{Context, Poll},
@@ -39,8 +40,7 @@ const KEPT_UPDATES: usize = 64;
 #[derive(Clone)]
 pub struct Live {
     nats: async_nats::Client,
-    topics: Arc<Mutex<HashMap<String, Arc<Topic>>>>,
-    next_follower: Arc<AtomicU64>,
+    topics: Arc<Mutex<HashMap<Arc<str>, Arc<Topic>>>>,
     shared: Arc<Vec<Wildcard>>,
 }
 
@@ -60,8 +60,8 @@ impl Wildcard {
 
 /// One subject and who follows it here.
 struct Topic {
-    subject: String,
-    followers: Mutex<HashMap<u64, Arc<Follower>>>,
+    subject: Arc<str>,
+    followers: Mutex<HashSet<Member>>,
     /// Set once the NATS server has the subject's subscription.
     subscribed: OnceCell<()>,
     /// Cancelled when the last follower goes: the NATS subscription ends.
@@ -78,6 +78,23 @@ struct Follower {
     lagged: AtomicBool,
 }
 
+/// A follower in its subjects' sets: the same follower by address.
+struct Member(Arc<Follower>);
+
+impl PartialEq for Member {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Member {}
+
+impl Hash for Member {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        Arc::as_ptr(&self.0).hash(state);
+    }
+}
+
 /// Some updates were dropped: the client read them slower than they came.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Lagged;
@@ -90,16 +107,17 @@ impl Live {
     /// `shared`: wildcard subjects (`prefix.*`) to receive through one subscription each.
     pub fn new(nats: async_nats::Client, shared: impl IntoIterator<Item = String>) -> Self {
         let shared = shared.into_iter().map(|subject| Wildcard { subject, subscribed: OnceCell::new() }).collect();
-        Self { nats, topics: Arc::default(), next_follower: Arc::default(), shared: Arc::new(shared) }
+        Self { nats, topics: Arc::default(), shared: Arc::new(shared) }
     }
 
     /// The payloads published on any of `subjects` from now on. When this returns, the NATS
     /// server has every subject's subscription: nothing published after it is missed.
     pub async fn follow(&self, subjects: impl IntoIterator<Item = String>) -> Result<Following, async_nats::Error> {
+        let subjects: Vec<Arc<str>> = subjects.into_iter().map(Arc::from).collect();
         let (updates, receiver) = mpsc::unbounded();
         let follower = Arc::new(Follower { updates, unread: AtomicUsize::new(0), lagged: AtomicBool::new(false) });
-        let id = self.next_follower.fetch_add(1, Ordering::Relaxed);
-        let mut following = Following { live: self.clone(), id, follower, topics: Vec::new(), receiver };
+        let topics = Vec::with_capacity(subjects.len());
+        let mut following = Following { live: self.clone(), follower, topics, receiver };
         for subject in subjects {
             let topic = {
                 let mut topics = lock(&self.topics);
@@ -115,7 +133,7 @@ impl Live {
                     })
                     .clone();
                 // Added under the map's lock, so the topic cannot be let go in between.
-                lock(&topic.followers).insert(id, following.follower.clone());
+                lock(&topic.followers).insert(Member(following.follower.clone()));
                 topic
             };
             following.topics.push(topic.clone());
@@ -135,7 +153,7 @@ impl Live {
                     topic
                         .subscribed
                         .get_or_try_init(|| async {
-                            let subscriber = self.nats.subscribe(subject.clone()).await?;
+                            let subscriber = self.nats.subscribe(subject.to_string()).await?;
                             self.nats.flush().await?;
                             tokio::spawn(forward(subscriber, topic.clone()));
                             Ok::<_, async_nats::Error>(())
@@ -167,7 +185,7 @@ async fn forward(mut subscriber: async_nats::Subscriber, topic: Arc<Topic>) {
 }
 
 /// Hands each message of a wildcard's `subscriber` to the followers of its subject, if any.
-async fn route(mut subscriber: async_nats::Subscriber, topics: Arc<Mutex<HashMap<String, Arc<Topic>>>>) {
+async fn route(mut subscriber: async_nats::Subscriber, topics: Arc<Mutex<HashMap<Arc<str>, Arc<Topic>>>>) {
     while let Some(message) = subscriber.next().await {
         let topic = lock(&topics).get(message.subject.as_str()).cloned();
         if let Some(topic) = topic {
@@ -187,7 +205,7 @@ fn push(topic: &Topic, message: &async_nats::Message) {
 }
 
 fn deliver(topic: &Topic, payload: &Bytes) {
-    for follower in lock(&topic.followers).values() {
+    for Member(follower) in lock(&topic.followers).iter() {
         if follower.unread.fetch_add(1, Ordering::Relaxed) >= KEPT_UPDATES {
             follower.lagged.store(true, Ordering::Relaxed);
         } else {
@@ -201,7 +219,6 @@ fn deliver(topic: &Topic, payload: &Bytes) {
 /// when dropped.
 pub struct Following {
     live: Live,
-    id: u64,
     follower: Arc<Follower>,
     topics: Vec<Arc<Topic>>,
     receiver: mpsc::UnboundedReceiver<Bytes>,
@@ -227,7 +244,7 @@ impl Drop for Following {
         let mut topics = lock(&self.live.topics);
         for topic in &self.topics {
             let mut followers = lock(&topic.followers);
-            followers.remove(&self.id);
+            followers.remove(&Member(self.follower.clone()));
             if followers.is_empty() {
                 if topics.get(&topic.subject).is_some_and(|kept| Arc::ptr_eq(kept, topic)) {
                     topics.remove(&topic.subject);

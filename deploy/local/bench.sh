@@ -21,7 +21,8 @@
 #   8. ingest: rating commands/s on new aggregates beside raw publishes/s, each with 64 and with
 #      1,000 awaiting their acknowledgement, and on aggregates with 1 and 1,000 earlier events,
 #      against NATS with sync_interval: always (make run), with the server's default, and a
-#      three-node cluster (the default sync) whose streams keep three replicas.
+#      three-node cluster (the default sync) whose streams keep three replicas;
+#   9. every target in one table: met or not, the target, what, the figure as measured.
 # `--quick` (make bench QUICK=1) runs each on a tenth or less of the data, in a few minutes;
 # its figures show the shape, not the targets. Other arguments go to the replay benchmark
 # (e.g. --events 100000).

@@ -125,7 +125,7 @@ impl Start {
     }
 
     fn transcript(&self) -> String {
-        self.output.iter().rev().take(60).rev().cloned().collect::<Vec<_>>().join("\n")
+        self.output.iter().rev().take(200).rev().cloned().collect::<Vec<_>>().join("\n")
     }
 
     /// Waits, bounded, for run.sh to exit by itself.

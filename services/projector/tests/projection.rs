@@ -192,6 +192,46 @@ async fn a_projector_stopped_mid_run_and_restarted_ends_with_exact_counts(pool: 
     assert_eq!(ratings, 5_000);
 }
 
+#[sqlx::test(migrations = "../../schema/migrations")]
+async fn a_replays_announcements_come_batch_by_batch_in_order_each_update_before_its_position(pool: PgPool) {
+    let (client, store) = store().await;
+    let book = Uuid::now_v7();
+    let last = *rate(&store, book, 5_000).await.last().expect("events");
+    // One subscription for both subjects: NATS keeps their order as published.
+    let mut announced = client.subscribe(format!("{}.live.>", store.namespace())).await.expect("subscribe");
+    client.flush().await.expect("flush");
+    let (book_subject, position_subject) = (
+        readstream_contracts::ratings::live_book_ratings(store.namespace(), book),
+        projection_position(store.namespace(), ReadModel::Ratings),
+    );
+    let shutdown = CancellationToken::new();
+    let run = tokio::spawn(runner(&pool, &client, &store).run(shutdown.clone()));
+    let (mut batches, mut updated_to, mut previous) = (0, None::<u64>, 0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let message =
+            tokio::time::timeout_at(deadline, announced.next()).await.expect("announced in time").expect("subscribed");
+        if message.subject.as_str() == book_subject {
+            let update = live::BookRatingsChanged::decode(message.payload).expect("an update");
+            assert!(updated_to.is_none(), "two updates of one book in one batch");
+            updated_to = Some(update.position);
+        } else if message.subject.as_str() == position_subject {
+            let position = live::ProjectionPosition::decode(message.payload).expect("a notice").position;
+            // Every batch here rates the book: its update came first, at the batch's position.
+            assert_eq!(updated_to.take(), Some(position), "the update precedes its batch's position");
+            assert!(position > previous, "positions announced in order: {previous}, then {position}");
+            (batches, previous) = (batches + 1, position);
+            if position == last {
+                break;
+            }
+        }
+    }
+    shutdown.cancel();
+    run.await.expect("stopped cleanly").expect("no fatal error");
+    assert!(batches >= 3, "5,000 messages come in batches of at most 2,000, {batches} announced");
+    assert_eq!(figures(&pool, book).await.0, 5_000);
+}
+
 /// Records `reader`'s rating of `book` as `stars` (after `previous`); returns its position.
 async fn rate_as(store: &EventStore, reader_id: Uuid, book_id: Uuid, stars: u8, previous_stars: Option<u8>) -> u64 {
     let meta = Metadata {

@@ -54,14 +54,6 @@ fn retry_delays() -> impl Iterator<Item = Duration> {
         .build()
 }
 
-/// What a committed batch publishes: its live updates, then the projection's new position, in
-/// the trace of its last traced message. Its messages' spans end once it is published.
-struct Announcement {
-    updates: Vec<LiveUpdate>,
-    position: u64,
-    traced: Vec<tracing::Span>,
-}
-
 /// A message to publish on core NATS once the batch that produced it has committed.
 #[derive(Debug, Clone)]
 pub struct LiveUpdate {
@@ -282,21 +274,6 @@ impl<P: Projection> Runner<P> {
     /// `apply_batch`, refused when the checkpoint is not `expected`, where this runner left it:
     /// someone else moved it (a reset without the lock), and the batch may not follow it.
     async fn apply_after(&self, batch: Vec<Delivered>, expected: Option<u64>) -> Result<u64, ProjectionError> {
-        let (checkpoint, announcement) = self.commit_after(batch, expected).await?;
-        if let Some(announcement) = announcement {
-            self.announce(announcement).await;
-        }
-        Ok(checkpoint)
-    }
-
-    /// `apply_after` without the announcement, which it returns for the caller to make: the
-    /// new checkpoint, and what to publish now that it is committed (nothing when the batch
-    /// was applied already).
-    async fn commit_after(
-        &self,
-        batch: Vec<Delivered>,
-        expected: Option<u64>,
-    ) -> Result<(u64, Option<Announcement>), ProjectionError> {
         let (name, key) = (self.name(), self.key());
         let mut tx = self.pool.begin().await?;
         let checkpoint = self.lock_checkpoint(&mut tx).await?;
@@ -305,7 +282,7 @@ impl<P: Projection> Runner<P> {
         }
         let fresh: Vec<Delivered> = batch.into_iter().filter(|message| message.position > checkpoint).collect();
         let Some(last) = fresh.last().map(|message| message.position) else {
-            return Ok((checkpoint, None));
+            return Ok(checkpoint);
         };
         let mut held: HashSet<String> =
             sqlx::query_scalar!("SELECT DISTINCT subject FROM dead_letters WHERE projection = $1", key)
@@ -344,7 +321,8 @@ impl<P: Projection> Runner<P> {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok((last, Some(Announcement { updates, position: last, traced })))
+        self.announce(updates, last, traced.last()).await;
+        Ok(last)
     }
 
     /// Applies messages in a savepoint of `tx`. A failure that lies in the messages rolls the
@@ -490,7 +468,7 @@ impl<P: Projection> Runner<P> {
         }
         tx.commit().await?;
         tracing::info!(projection = name, applied, "retried dead letters");
-        self.announce(Announcement { updates, position: checkpoint, traced: Vec::new() }).await;
+        self.announce(updates, checkpoint, None).await;
         Ok(applied)
     }
 
@@ -498,9 +476,9 @@ impl<P: Projection> Runner<P> {
     /// rebuild's are nobody's: its tables are not read yet.
     /// A batch's updates carry the trace context of its last traced message: a push joins the
     /// trace of the last mutation it shows.
-    async fn announce(&self, Announcement { updates, position, traced }: Announcement) {
+    async fn announce(&self, updates: Vec<LiveUpdate>, position: u64, trace: Option<&tracing::Span>) {
         if !self.rebuilding {
-            self.publish(updates, position, traced.last()).await;
+            self.publish(updates, position, trace).await;
         }
     }
 
@@ -765,50 +743,27 @@ impl<P: Projection> Runner<P> {
         let connects = statistics.connects.load(Ordering::Relaxed);
         let mut connection_check = tokio::time::interval(CONNECTION_CHECK);
         let mut arrived = Vec::with_capacity(MAX_BATCH);
-        // A committed batch's announcement, held while the next batch is already waiting: it is
-        // made while Postgres applies that one, rather than with Postgres idle in between (a
-        // replay's batches each publish a live update for most of the books they touch).
-        let mut held: Option<Announcement> = None;
-        let followed = async {
-            loop {
-                if self.rebuilding {
-                    if let Some(position) = self.swap_in_if_caught_up(checkpoint).await? {
-                        return Ok(Followed::SwappedIn(position));
-                    }
-                }
-                tokio::select! {
-                    _ = shutdown.cancelled() => return Ok(Followed::Stopped),
-                    _ = connection_check.tick() => {
-                        if statistics.connects.load(Ordering::Relaxed) != connects {
-                            return Err(ProjectionError::Reconnected);
-                        }
-                        continue;
-                    }
-                    received = ahead.recv_many(&mut arrived, MAX_BATCH) => if received == 0 {
-                        return Err(ProjectionError::Stream("consumer ended".into()));
-                    },
-                };
-                let batch = arrived.drain(..).collect::<Result<Vec<_>, _>>()?;
-                let previous = async {
-                    if let Some(announcement) = held.take() {
-                        self.announce(announcement).await;
-                    }
-                };
-                let (committed, ()) = tokio::join!(self.commit_after(batch, Some(checkpoint)), previous);
-                let announcement;
-                (checkpoint, announcement) = committed?;
-                match announcement {
-                    Some(announcement) if ahead.is_empty() => self.announce(announcement).await,
-                    announcement => held = announcement,
+        loop {
+            if self.rebuilding {
+                if let Some(position) = self.swap_in_if_caught_up(checkpoint).await? {
+                    return Ok(Followed::SwappedIn(position));
                 }
             }
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(Followed::Stopped),
+                _ = connection_check.tick() => {
+                    if statistics.connects.load(Ordering::Relaxed) != connects {
+                        return Err(ProjectionError::Reconnected);
+                    }
+                    continue;
+                }
+                received = ahead.recv_many(&mut arrived, MAX_BATCH) => if received == 0 {
+                    return Err(ProjectionError::Stream("consumer ended".into()));
+                },
+            };
+            let batch = arrived.drain(..).collect::<Result<Vec<_>, _>>()?;
+            checkpoint = self.apply_after(batch, Some(checkpoint)).await?;
         }
-        .await;
-        // However following ended, what it committed is announced.
-        if let Some(announcement) = held.take() {
-            self.announce(announcement).await;
-        }
-        followed
     }
 }
 

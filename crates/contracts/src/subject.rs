@@ -43,6 +43,12 @@ pub fn projection_position(namespace: &str, model: ReadModel) -> String {
     format!("{namespace}.live.projection.{model}")
 }
 
+/// Everything published live in the namespace: every projection's announcements and the
+/// live updates that come with them, in the order they are published.
+pub fn every_live(namespace: &str) -> String {
+    format!("{namespace}.live.>")
+}
+
 /// Every projection's announcements at once.
 pub fn every_projection_position(namespace: &str) -> String {
     format!("{namespace}.live.projection.*")

@@ -198,7 +198,8 @@ async fn a_replays_announcements_come_batch_by_batch_in_order_each_update_before
     let book = Uuid::now_v7();
     let last = *rate(&store, book, 5_000).await.last().expect("events");
     // One subscription for both subjects: NATS keeps their order as published.
-    let mut announced = client.subscribe(format!("{}.live.>", store.namespace())).await.expect("subscribe");
+    let mut announced =
+        client.subscribe(readstream_contracts::subject::every_live(store.namespace())).await.expect("subscribe");
     client.flush().await.expect("flush");
     let (book_subject, position_subject) = (
         readstream_contracts::ratings::live_book_ratings(store.namespace(), book),

@@ -149,11 +149,17 @@ async fn wait_for(runner: &Runner<Ratings>, notices: &mut async_nats::Subscriber
     }
 }
 
+/// A subscription to `subject` that the server has: nothing published after this returns is
+/// missed.
+async fn subscribed(client: &async_nats::Client, subject: String) -> async_nats::Subscriber {
+    let subscription = client.subscribe(subject).await.expect("subscribe");
+    client.flush().await.expect("flush");
+    subscription
+}
+
 /// Runs the projection from its checkpoint until it has applied `last`, then stops it.
 async fn run_until(pool: &PgPool, client: &async_nats::Client, store: &EventStore, last: u64) {
-    let mut notices =
-        client.subscribe(projection_position(store.namespace(), ReadModel::Ratings)).await.expect("subscribe");
-    client.flush().await.expect("flush");
+    let mut notices = subscribed(client, projection_position(store.namespace(), ReadModel::Ratings)).await;
     let shutdown = CancellationToken::new();
     let run = tokio::spawn(runner(pool, client, store).run(shutdown.clone()));
     wait_for(&runner(pool, client, store), &mut notices, last).await;
@@ -166,9 +172,7 @@ async fn a_projector_stopped_mid_run_and_restarted_ends_with_exact_counts(pool: 
     let (client, store) = store().await;
     let book = Uuid::now_v7();
     let last = *rate(&store, book, 5_000).await.last().expect("events");
-    let mut notices =
-        client.subscribe(projection_position(store.namespace(), ReadModel::Ratings)).await.expect("subscribe");
-    client.flush().await.expect("flush");
+    let mut notices = subscribed(&client, projection_position(store.namespace(), ReadModel::Ratings)).await;
 
     let shutdown = CancellationToken::new();
     let first_run = tokio::spawn(runner(&pool, &client, &store).run(shutdown.clone()));
@@ -198,9 +202,7 @@ async fn a_replays_announcements_come_batch_by_batch_in_order_each_update_before
     let book = Uuid::now_v7();
     let last = *rate(&store, book, 5_000).await.last().expect("events");
     // One subscription for both subjects: NATS keeps their order as published.
-    let mut announced =
-        client.subscribe(readstream_contracts::subject::every_live(store.namespace())).await.expect("subscribe");
-    client.flush().await.expect("flush");
+    let mut announced = subscribed(&client, readstream_contracts::subject::every_live(store.namespace())).await;
     let (book_subject, position_subject) = (
         readstream_contracts::ratings::live_book_ratings(store.namespace(), book),
         projection_position(store.namespace(), ReadModel::Ratings),
@@ -405,9 +407,7 @@ async fn a_rebuild_fills_fresh_tables_while_the_old_ones_serve_and_swaps_them_in
     let (client, store) = store().await;
     let book = Uuid::now_v7();
     let last = *rate(&store, book, 200).await.last().expect("events");
-    let mut notices =
-        client.subscribe(projection_position(store.namespace(), ReadModel::Ratings)).await.expect("subscribe");
-    client.flush().await.expect("flush");
+    let mut notices = subscribed(&client, projection_position(store.namespace(), ReadModel::Ratings)).await;
     let running = CancellationToken::new();
     let live = tokio::spawn(runner(&pool, &client, &store).run(running.clone()));
     wait_for(&runner(&pool, &client, &store), &mut notices, last).await;
@@ -470,9 +470,7 @@ async fn a_runner_whose_checkpoint_is_rewound_under_it_follows_the_stream_again_
     let (client, store) = store().await;
     let book = Uuid::now_v7();
     let last = *rate(&store, book, 50).await.last().expect("events");
-    let mut notices =
-        client.subscribe(projection_position(store.namespace(), ReadModel::Ratings)).await.expect("subscribe");
-    client.flush().await.expect("flush");
+    let mut notices = subscribed(&client, projection_position(store.namespace(), ReadModel::Ratings)).await;
     let shutdown = CancellationToken::new();
     let run = tokio::spawn(runner(&pool, &client, &store).run(shutdown.clone()));
     wait_for(&runner(&pool, &client, &store), &mut notices, last).await;

@@ -32,6 +32,9 @@ pub const BACKDATED_AFTER_DAYS: i64 = 7;
 /// librarian fills in.
 pub const NEW_BOOK_WITHIN_DAYS: i64 = 90;
 
+/// The most activities fanned out in one transaction.
+pub const FANOUT_BATCH: usize = 2_000;
+
 pub struct Feed {
     pub namespace: String,
     /// The most followers an account may have for its activities to be fanned out on write.
@@ -167,6 +170,12 @@ impl Projection for Feed {
 
     fn tables(&self) -> &'static [&'static str] {
         &["activities", "feed_items", "feed_follows", "feed_follower_counts"]
+    }
+
+    /// An activity writes a row for each of up to `fanout_limit` followers: 2,000 of them keep
+    /// a transaction's rows a fifth of what the runner's default would allow.
+    fn max_batch(&self) -> usize {
+        FANOUT_BATCH
     }
 
     /// Their activities, their feed and their follows go, and so does every activity of

@@ -14,9 +14,9 @@ use readstream_contracts::{
     Stars,
 };
 use readstream_eventstore::{EventStore, Stored, StreamSettings};
-use readstream_projection::{Delivered, Runner};
+use readstream_projection::{Delivered, LiveUpdate, Projection, Runner};
 use readstream_projector::ratings::Ratings;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -31,6 +31,31 @@ async fn store() -> (async_nats::Client, EventStore) {
 fn runner(pool: &PgPool, client: &async_nats::Client, store: &EventStore) -> Runner<Ratings> {
     let ratings = Ratings { namespace: store.namespace().to_owned() };
     Runner::new(ratings, pool.clone(), store.clone(), client.clone())
+}
+
+/// The ratings projection, applying at most `.1` messages in one transaction.
+struct InBatchesOf(Ratings, usize);
+
+impl Projection for InBatchesOf {
+    fn read_model(&self) -> ReadModel {
+        self.0.read_model()
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        self.0.tables()
+    }
+
+    fn max_batch(&self) -> usize {
+        self.1
+    }
+
+    async fn apply(&self, tx: &mut PgConnection, batch: &[Stored]) -> Result<Vec<LiveUpdate>, sqlx::Error> {
+        self.0.apply(tx, batch).await
+    }
+
+    async fn forget_reader(&self, tx: &mut PgConnection, reader_id: Uuid) -> Result<(), sqlx::Error> {
+        self.0.forget_reader(tx, reader_id).await
+    }
 }
 
 /// Appends one first rating of `book` by each of `readers` fresh readers, stars cycling 1..5;
@@ -197,7 +222,7 @@ async fn a_projector_stopped_mid_run_and_restarted_ends_with_exact_counts(pool: 
 }
 
 #[sqlx::test(migrations = "../../schema/migrations")]
-async fn a_replays_announcements_come_batch_by_batch_in_order_each_update_before_its_position(pool: PgPool) {
+async fn a_replay_comes_in_batches_within_its_projections_limit_announced_in_order_each_update_first(pool: PgPool) {
     let (client, store) = store().await;
     let book = Uuid::now_v7();
     let last = *rate(&store, book, 5_000).await.last().expect("events");
@@ -208,7 +233,8 @@ async fn a_replays_announcements_come_batch_by_batch_in_order_each_update_before
         projection_position(store.namespace(), ReadModel::Ratings),
     );
     let shutdown = CancellationToken::new();
-    let run = tokio::spawn(runner(&pool, &client, &store).run(shutdown.clone()));
+    let ratings = InBatchesOf(Ratings { namespace: store.namespace().to_owned() }, 2_000);
+    let run = tokio::spawn(Runner::new(ratings, pool.clone(), store.clone(), client.clone()).run(shutdown.clone()));
     let (mut batches, mut updated_to, mut previous) = (0, None::<u64>, 0);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
@@ -223,6 +249,11 @@ async fn a_replays_announcements_come_batch_by_batch_in_order_each_update_before
             // Every batch here rates the book: its update came first, at the batch's position.
             assert_eq!(updated_to.take(), Some(position), "the update precedes its batch's position");
             assert!(position > previous, "positions announced in order: {previous}, then {position}");
+            assert!(
+                position - previous <= 2_000,
+                "a batch of {} messages, beyond its projection's 2,000",
+                position - previous
+            );
             (batches, previous) = (batches + 1, position);
             if position == last {
                 break;
@@ -231,7 +262,7 @@ async fn a_replays_announcements_come_batch_by_batch_in_order_each_update_before
     }
     shutdown.cancel();
     run.await.expect("stopped cleanly").expect("no fatal error");
-    assert!(batches >= 3, "5,000 messages come in batches of at most 2,000, {batches} announced");
+    assert!(batches >= 3, "5,000 messages in batches of at most 2,000, {batches} announced");
     assert_eq!(figures(&pool, book).await.0, 5_000);
 }
 

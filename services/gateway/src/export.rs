@@ -4,7 +4,7 @@
 //! itself, one JSON object per line). Both need the reader's bearer token and stream their
 //! body, so a library of any size is written row by row.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     body::Body,
@@ -281,7 +281,7 @@ pub async fn events_ndjson(
     })
 }
 
-async fn write_events(app: AppState, reader_id: Uuid, chunks: Chunks) -> Result<(), anyhow::Error> {
+async fn write_events(app: Arc<AppState>, reader_id: Uuid, chunks: Chunks) -> Result<(), anyhow::Error> {
     let positions: Vec<i64> =
         sqlx::query_scalar!("SELECT position FROM actor_messages WHERE actor_id = $1 ORDER BY position", reader_id)
             .fetch_all(&app.pool)

@@ -2,8 +2,8 @@
 //! prints events/s beside two measured in the same run: the per-event baseline, one
 //! `INSERT … ON CONFLICT` per event in its own transaction, as ORM-based backends do; and the
 //! in-Postgres limit, the same rows written by SQL alone from a table of the events, as many
-//! events a transaction as the ratings projection applies in one (what the replay would reach if reading the stream, decoding and
-//! sending cost nothing).
+//! events a transaction as the ratings projection applies in one (what the replay would reach
+//! if reading the stream, decoding and sending cost nothing).
 //!
 //! Then the projection lag: `BookRated` events published at `--lag-rate` per second (5,000)
 //! for `--lag-seconds` (60) into a fresh stream while the whole projector runs, each timed from

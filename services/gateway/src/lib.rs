@@ -218,7 +218,7 @@ async fn forget_idle_clients(limits: Arc<Limits>, shutdown: CancellationToken) {
 
 /// What every route is handed, cloned for each request: the `AppState` behind an `Arc`, whose
 /// clone is one count where the state's own copies an `async_nats::Client` and the stream's
-/// whole description (3% of the gateway's CPU for a feed page).
+/// whole description (2–3% of the gateway's CPU for the peer bench's pages).
 pub(crate) type Shared = (graphql::Schemas, Arc<AppState>);
 
 /// Bodies above `MAX_BODY_BYTES` are for multipart uploads only (up to `MAX_UPLOAD_BYTES`,

@@ -33,7 +33,7 @@ pub const BACKDATED_AFTER_DAYS: i64 = 7;
 pub const NEW_BOOK_WITHIN_DAYS: i64 = 90;
 
 /// The most activities fanned out in one transaction.
-pub const FANOUT_BATCH: usize = 2_000;
+const FANOUT_BATCH: usize = 2_000;
 
 pub struct Feed {
     pub namespace: String,

@@ -17,6 +17,7 @@ mod reviews;
 mod roles;
 mod search;
 mod sessions;
+mod shapes;
 mod social;
 
 use std::time::Duration;

@@ -23,6 +23,7 @@ pub mod live;
 pub mod merges;
 pub mod positions;
 pub mod sessions;
+pub mod shape;
 pub mod subscriptions;
 pub mod websocket;
 
@@ -323,19 +324,8 @@ async fn graphql_http(
             }
         }
     }
-    let timeout = Duration::from_millis(app.limits.config.request_timeout_ms);
-    let execution = schemas.execute(request).instrument(request_span(&headers));
-    match tokio::time::timeout(timeout, execution).await {
-        Ok(response) => GraphQLResponse::from(response).into_response(),
-        Err(_) => refusal(
-            StatusCode::OK,
-            ApiError::new(
-                readstream_contracts::Code::DeadlineExceeded,
-                "the request ran longer than this gateway allows (REQUEST_TIMEOUT_MS); a mutation in it may \
-                 have been applied: send it again with the same idempotencyKey to learn its outcome",
-            ),
-        ),
-    }
+    let response = schemas.execute(request).instrument(request_span(&headers)).await;
+    GraphQLResponse::from(response).into_response()
 }
 
 /// A GraphQL request's span, continuing the trace its `traceparent` header names, if any (an

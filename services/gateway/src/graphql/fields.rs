@@ -71,7 +71,6 @@ impl Book {
     }
 
     /// Its community reviews, keyset-paged; `stars` keeps those whose reviewer gave that many.
-    #[graphql(complexity = "super::shared::page_cost(first, child_complexity)")]
     async fn reviews(
         &self,
         ctx: &Context<'_>,
@@ -89,7 +88,6 @@ impl Book {
     }
 
     /// What the readers the viewer follows did with it: shelf, stars, review.
-    #[graphql(complexity = "super::shared::page_cost(first, child_complexity)")]
     async fn followed_readers(
         &self,
         ctx: &Context<'_>,
@@ -131,7 +129,6 @@ impl Author {
     }
 
     /// The books that list this author, in the order they were added, keyset-paged.
-    #[graphql(complexity = "super::shared::page_cost(first, child_complexity)")]
     async fn books(
         &self,
         ctx: &Context<'_>,
@@ -207,7 +204,6 @@ impl Reader {
     /// `asOf` shows the built-in shelves as they stood at the end of that day. Refused
     /// (`PERMISSION_DENIED`) unless the reader shares their reading with the viewer.
     #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "super::shared::page_cost(first, child_complexity)")]
     async fn shelf(
         &self,
         ctx: &Context<'_>,
@@ -224,7 +220,6 @@ impl Reader {
 
     /// What the readers this reader follows did, newest first (the reader's own only; ask
     /// `viewer { feed }`). `kinds` keeps only those activities.
-    #[graphql(complexity = "super::shared::page_cost(first, child_complexity)")]
     async fn feed(
         &self,
         ctx: &Context<'_>,
@@ -250,7 +245,6 @@ impl Reader {
     }
 
     /// Who follows the reader, most recent first.
-    #[graphql(complexity = "super::shared::page_cost(first, child_complexity)")]
     async fn followers(
         &self,
         ctx: &Context<'_>,
@@ -261,7 +255,6 @@ impl Reader {
     }
 
     /// Whom the reader follows, most recent first.
-    #[graphql(complexity = "super::shared::page_cost(first, child_complexity)")]
     async fn following(
         &self,
         ctx: &Context<'_>,
@@ -292,7 +285,6 @@ impl Reader {
     }
 
     /// The reader's reviews, newest first.
-    #[graphql(complexity = "super::shared::page_cost(first, child_complexity)")]
     async fn reviews(
         &self,
         ctx: &Context<'_>,
@@ -310,7 +302,6 @@ impl Reader {
     }
 
     /// Every reading step, oldest first, straight from the events (the reader's own only).
-    #[graphql(complexity = "super::shared::page_cost(first, child_complexity)")]
     async fn reading_timeline(
         &self,
         ctx: &Context<'_>,

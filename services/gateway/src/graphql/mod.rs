@@ -38,7 +38,14 @@ use futures::{stream::BoxStream, StreamExt};
 use lru::LruCache;
 use readstream_contracts::ReadModel;
 
-use crate::{error::ApiError, limits::QueryWidth, positions::Positions, AppState};
+use crate::{
+    auth::Viewer,
+    error::ApiError,
+    limits::{ClientAddress, Limits},
+    positions::Positions,
+    shape::QueryShape,
+    AppState,
+};
 use database::Database;
 
 pub type ReadstreamSchema = Schema<Query, Mutation, Subscription>;
@@ -80,56 +87,69 @@ pub const MIN_POSITION: &str = "minPosition";
 /// The schema without its data: enough to print the SDL.
 pub fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(Query::default(), Mutation::default(), Subscription::default())
-        .limit_depth(16)
-        .limit_complexity(5_000)
-        .limit_recursive_depth(32)
+        .limit_recursive_depth(crate::shape::MAX_TEXT_NESTING)
 }
 
-/// The schema and what every request shares around it: parsed queries, the width limits, the
-/// read-your-writes wait, the error codes. The schema has no extensions: with any, async-graphql
+/// The schema and what every request shares around it: parsed queries, the shape limits, the
+/// rate limits of operations sent over a WebSocket, the request timeout, the read-your-writes
+/// wait, the error codes. The schema has no extensions: with any, async-graphql
 /// calls into every extension for every field it resolves (a tenth of the gateway's CPU for a
 /// book page, and each push to each subscription pays it again), so their work is done around
 /// each request instead, over HTTP (`execute`) and over WebSockets (`Executor`).
 #[derive(Clone)]
 pub struct Schemas {
     schema: ReadstreamSchema,
-    width: QueryWidth,
+    shape: Arc<QueryShape>,
+    limits: Arc<Limits>,
+    timeout: std::time::Duration,
     positions: Positions,
     parsed: ParsedQueries,
 }
 
 impl Schemas {
     pub fn new(app: AppState) -> Self {
-        let width = QueryWidth {
-            max_root_fields: app.limits.config.max_root_fields,
-            max_aliases: app.limits.config.max_aliases,
-        };
+        let shape = Arc::new(QueryShape::new(&app.limits.config, &sdl()));
         let schema = builder()
             .data(DataLoader::new(Database(app.pool.clone()), tokio::spawn))
             .data(feed::PushedItems::default())
             .data(app.clone())
             .finish();
-        Schemas { schema, width, positions: app.positions.clone(), parsed: ParsedQueries::new() }
+        Schemas {
+            schema,
+            shape,
+            timeout: std::time::Duration::from_millis(app.limits.config.request_timeout_ms),
+            limits: app.limits.clone(),
+            positions: app.positions.clone(),
+            parsed: ParsedQueries::new(),
+        }
     }
 
-    /// The request parsed (or its parse reused), held to the width limits, and held until the
-    /// read models reach its `minPosition`; the refusal otherwise.
-    async fn prepare(&self, mut request: Request) -> Result<Request, async_graphql::Response> {
-        if let Some(document) = self.parsed.parse(&request.query) {
-            self.width.check(&document).map_err(request_error)?;
+    /// The request parsed (or its parse reused) and held to the shape limits, both in time
+    /// linear in its text; then held until the read models reach its `minPosition`. The
+    /// refusal otherwise. Returns whether it is a subscription.
+    async fn prepare(&self, mut request: Request) -> Result<(Request, bool), async_graphql::Response> {
+        let mut subscription = false;
+        if let Some(document) = self.parsed.parse(&request.query).map_err(request_error)? {
+            self.shape.check(&document, &request.variables).map_err(request_error)?;
+            subscription = crate::shape::is_subscription(&document, request.operation_name.as_deref());
             request.set_parsed_query(document);
         }
         wait_for_min_position(&self.positions, &request).await.map_err(request_error)?;
-        Ok(request)
+        Ok((request, subscription))
     }
 
-    /// Runs a request that came over HTTP: prepared, executed, every error coded.
+    /// Runs a query or mutation: prepared, executed within the request timeout, every error
+    /// coded.
     pub async fn execute(&self, request: Request) -> async_graphql::Response {
         let started = std::time::Instant::now();
-        let mut response = match self.prepare(request).await {
-            Ok(request) => self.schema.execute(request).await,
-            Err(refusal) => refusal,
+        let run = async {
+            match self.prepare(request).await {
+                Ok((request, _)) => self.schema.execute(request).await,
+                Err(refusal) => refusal,
+            }
         };
+        let mut response =
+            tokio::time::timeout(self.timeout, run).await.unwrap_or_else(|_| request_error(deadline_exceeded()));
         code_errors(&mut response);
         let outcome = if response.errors.is_empty() { "ok" } else { "error" };
         metrics::histogram!(readstream_runtime::metrics::GRAPHQL_REQUEST_SECONDS, "outcome" => outcome)
@@ -138,8 +158,18 @@ impl Schemas {
     }
 }
 
-/// What a WebSocket's operations run on: each prepared as over HTTP, then every response it
-/// streams coded.
+/// The refusal of a request that ran longer than `REQUEST_TIMEOUT_MS`.
+pub fn deadline_exceeded() -> ApiError {
+    ApiError::new(
+        readstream_contracts::Code::DeadlineExceeded,
+        "the request ran longer than this gateway allows (REQUEST_TIMEOUT_MS); a mutation in it may have been \
+         applied: send it again with the same idempotencyKey to learn its outcome",
+    )
+}
+
+/// What a WebSocket's operations run on: each counted against its client's and reader's rates
+/// as a request over HTTP is, prepared as over HTTP, a query or mutation held to the request
+/// timeout, then every response it streams coded.
 impl Executor for Schemas {
     async fn execute(&self, request: Request) -> async_graphql::Response {
         Schemas::execute(self, request).await
@@ -151,19 +181,61 @@ impl Executor for Schemas {
         session_data: Option<Arc<async_graphql::Data>>,
     ) -> BoxStream<'static, async_graphql::Response> {
         let schemas = self.clone();
-        futures::stream::once(async move { schemas.prepare(request).await.map(|request| (schemas, request)) })
+        let session_data = session_data.unwrap_or_default();
+        if let Err(refused) = schemas.count_operation(&session_data) {
+            let mut refusal = request_error(refused);
+            code_errors(&mut refusal);
+            return futures::stream::once(std::future::ready(refusal)).boxed();
+        }
+        // Preparing (the wait for `minPosition` included) and a query's or mutation's answer
+        // share the request's time.
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let prepared = async move {
+            match tokio::time::timeout_at(deadline, schemas.prepare(request)).await {
+                Ok(prepared) => prepared.map(|prepared| (schemas, prepared)),
+                Err(_) => Err(request_error(deadline_exceeded())),
+            }
+        };
+        futures::stream::once(prepared)
             .flat_map(move |prepared| match prepared {
-                Ok((schemas, request)) => schemas
-                    .schema
-                    .execute_stream_with_session_data(request, session_data.clone().unwrap_or_default())
-                    .left_stream(),
-                Err(refusal) => futures::stream::once(std::future::ready(refusal)).right_stream(),
+                Ok((schemas, (request, true))) => {
+                    schemas.schema.execute_stream_with_session_data(request, session_data.clone()).left_stream()
+                }
+                Ok((schemas, (request, false))) => {
+                    let session_data = session_data.clone();
+                    let answer = async move {
+                        let mut answers = schemas.schema.execute_stream_with_session_data(request, session_data);
+                        match tokio::time::timeout_at(deadline, answers.next()).await {
+                            Ok(answer) => answer.unwrap_or_default(),
+                            Err(_) => request_error(deadline_exceeded()),
+                        }
+                    };
+                    futures::stream::once(answer).left_stream().right_stream()
+                }
+                Err(refusal) => futures::stream::once(std::future::ready(refusal)).right_stream().right_stream(),
             })
             .map(|mut response| {
                 code_errors(&mut response);
                 response
             })
             .boxed()
+    }
+}
+
+impl Schemas {
+    /// Counts one operation sent over a WebSocket against its client's rate and its reader's.
+    fn count_operation(&self, session_data: &async_graphql::Data) -> Result<(), ApiError> {
+        let data = |id| session_data.get(&id).map(|data| data.as_ref());
+        let client =
+            data(std::any::TypeId::of::<ClientAddress>()).and_then(|data| data.downcast_ref::<ClientAddress>());
+        if let Some(client) = client {
+            self.limits.request(*client)?;
+        }
+        let viewer = data(std::any::TypeId::of::<Viewer>()).and_then(|data| data.downcast_ref::<Viewer>());
+        if let Some(viewer) = viewer {
+            self.limits.reader_request(viewer.reader_id)?;
+        }
+        Ok(())
     }
 }
 
@@ -181,17 +253,19 @@ impl ParsedQueries {
         Self(Arc::new(Mutex::new(LruCache::new(PARSED_QUERIES_KEPT))))
     }
 
-    /// The query parsed, `None` if it does not parse (the schema then answers why).
-    fn parse(&self, query: &str) -> Option<ExecutableDocument> {
+    /// The query parsed, `None` if it does not parse (the schema then answers why); refused
+    /// when its text nests too deep to parse safely.
+    fn parse(&self, query: &str) -> Result<Option<ExecutableDocument>, ApiError> {
         let kept = || self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(document) = kept().get(query) {
-            return Some(document.clone());
+            return Ok(Some(document.clone()));
         }
-        let document = async_graphql::parser::parse_query(query).ok()?;
+        QueryShape::check_text(query)?;
+        let Ok(document) = async_graphql::parser::parse_query(query) else { return Ok(None) };
         if query.len() <= PARSED_QUERY_MAX_BYTES {
             kept().put(query.to_owned(), document.clone());
         }
-        Some(document)
+        Ok(Some(document))
     }
 }
 
@@ -237,13 +311,13 @@ mod tests {
     fn a_query_is_kept_parsed_unless_it_does_not_parse_or_is_long() {
         let parsed = ParsedQueries::new();
         let kept = || parsed.0.lock().map(|kept| kept.len()).unwrap_or_default();
-        assert!(parsed.parse("{ book(").is_none());
+        assert!(parsed.parse("{ book(").is_ok_and(|parsed| parsed.is_none()));
         assert_eq!(kept(), 0);
-        assert!(parsed.parse("{ __typename }").is_some());
-        assert!(parsed.parse("{ __typename }").is_some());
+        assert!(parsed.parse("{ __typename }").is_ok_and(|parsed| parsed.is_some()));
+        assert!(parsed.parse("{ __typename }").is_ok_and(|parsed| parsed.is_some()));
         assert_eq!(kept(), 1);
         let long = format!("{{ {} }}", "__typename ".repeat(PARSED_QUERY_MAX_BYTES / 10));
-        assert!(parsed.parse(&long).is_some());
+        assert!(parsed.parse(&long).is_ok_and(|parsed| parsed.is_some()));
         assert_eq!(kept(), 1);
     }
 }

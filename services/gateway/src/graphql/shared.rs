@@ -172,13 +172,6 @@ pub fn decode_cursor(list: &str, field: &str, cursor: &str) -> Result<String, Ap
         .ok_or_else(|| ApiError::invalid(field, format!("{field} is not a cursor of this list")))
 }
 
-/// What a paged field costs against the complexity limit: its page size times what each item
-/// asks for, so nested pages multiply as the work they cause does.
-pub fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
-    let items = first.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize;
-    items.saturating_mul(child_complexity).max(1)
-}
-
 pub fn page_size(first: Option<i32>) -> Result<i64, ApiError> {
     match first.unwrap_or(DEFAULT_PAGE) {
         n @ 1..=MAX_PAGE => Ok(i64::from(n)),

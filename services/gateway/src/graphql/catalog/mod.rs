@@ -52,7 +52,6 @@ pub struct CatalogQuery;
 #[Object]
 impl CatalogQuery {
     /// Every book, in the order they were added.
-    #[graphql(complexity = "super::shared::page_cost(first, child_complexity)")]
     async fn books(
         &self,
         ctx: &Context<'_>,

@@ -160,7 +160,6 @@ impl Review {
     }
 
     /// Oldest first.
-    #[graphql(complexity = "super::shared::page_cost(first, child_complexity)")]
     async fn comments(
         &self,
         ctx: &Context<'_>,

@@ -43,7 +43,6 @@ impl SearchQuery {
     /// `query`, best first: tolerant of typos ("moskow 1956" finds Moscow 1956) and accents,
     /// and exact on ISBN (either form) for books. `kinds` keeps only those kinds (all by
     /// default). Readers who blocked the viewer, or whom the viewer blocked, are left out.
-    #[graphql(complexity = "super::shared::page_cost(first, child_complexity)")]
     async fn search(
         &self,
         ctx: &Context<'_>,

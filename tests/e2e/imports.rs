@@ -368,3 +368,38 @@ async fn a_reader_with_two_imports_still_running_must_wait_for_one() -> anyhow::
     assert_eq!((&job["status"], &job["rowsTotal"]), (&json!("DONE"), &json!(0)));
     system.stop().await
 }
+
+/// A book the catalog lacks, whose row gives no page count, is added with an unknown (0) page
+/// count: the catalog projection stores it (it dead-lettered every such book before), so the
+/// job's DONE means the reader's shelf shows it.
+#[tokio::test]
+async fn books_the_catalog_lacks_without_a_page_count_are_added_and_shelved() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let file = format!(
+        "{GOODREADS_HEADER_24}\n\
+         1,Unpaged Book,New Author,,,,,4,,,,,,,2024/03/20,2024/03/01,,,read,,,,1,0\n\
+         2,Another Unpaged Book,New Author,,,,,0,,,,,,,,2024/03/01,,,to-read,,,,0,0\n"
+    );
+    let job = import(&ana, "GOODREADS", &file).await?;
+    assert_eq!(
+        (&job["status"], &job["rowsImported"], &job["rowsFailed"]),
+        (&json!("DONE"), &json!(2), &json!(0)),
+        "{job}"
+    );
+    let at = system.stream_messages().await?;
+    let shelf = ana.request_at("{ viewer { shelf { nodes { status book { title pages } } } } }", json!({}), at).await?;
+    let mut nodes = shelf.data()?["viewer"]["shelf"]["nodes"].as_array().cloned().unwrap_or_default();
+    nodes.sort_by_key(|node| node["book"]["title"].as_str().map(str::to_owned));
+    assert_eq!(
+        nodes,
+        [
+            json!({ "status": "WANT_TO_READ", "book": { "title": "Another Unpaged Book", "pages": 0 } }),
+            json!({ "status": "READ", "book": { "title": "Unpaged Book", "pages": 0 } }),
+        ]
+    );
+    let mut db = sqlx::PgConnection::connect(&system.database_url).await?;
+    let dead: i64 = sqlx::query_scalar("SELECT count(*) FROM dead_letters").fetch_one(&mut db).await?;
+    assert_eq!(dead, 0, "no projection set a message aside");
+    system.stop().await
+}

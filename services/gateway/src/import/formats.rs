@@ -60,6 +60,14 @@ impl Status {
     }
 }
 
+/// The longest cell a row may hold, in bytes (a review is at most 20,000 characters).
+pub const MAX_CELL_BYTES: usize = 100_000;
+/// The most times one row may say a book was read: each read is a command.
+pub const MAX_READS: u32 = 200;
+/// The most authors and shelves one row may name (the catalog's and the reading log's own bounds).
+const MAX_AUTHORS: usize = 50;
+const MAX_SHELVES: usize = 100;
+
 /// One book of an imported library, as the file says.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LibraryRow {
@@ -136,6 +144,15 @@ impl<R: Read> Rows<R> {
         if self.record.len() != self.header.len() {
             return Err(format!("{} fields where the header has {}", self.record.len(), self.header.len()));
         }
+        // Bounded before anything reads them: a cell becomes a command, and a command crosses NATS.
+        for (column, cell) in self.header.iter().zip(self.record.iter()) {
+            if cell.len() > MAX_CELL_BYTES {
+                return Err(format!("{column} holds {} bytes, more than {MAX_CELL_BYTES}", cell.len()));
+            }
+            if cell.contains('\0') {
+                return Err(format!("{column} holds a NUL character"));
+            }
+        }
         match self.format {
             Format::Goodreads => self.goodreads(),
             Format::StoryGraph => self.storygraph(),
@@ -182,7 +199,7 @@ impl<R: Read> Rows<R> {
             date_added: date("Date Added", self.field("Date Added"))?,
             started_on: None,
             date_read: date("Date Read", self.field("Date Read"))?,
-            read_count: self.field("Read Count").parse().unwrap_or(0),
+            read_count: read_count(self.field("Read Count"))?,
             review,
             spoiler: self.field("Spoiler").eq_ignore_ascii_case("true"),
             owned,
@@ -234,7 +251,7 @@ impl<R: Read> Rows<R> {
             date_added: date("Date Added", self.field("Date Added"))?,
             started_on,
             date_read: finished_on.or(last_read),
-            read_count: self.field("Read Count").parse().unwrap_or(0),
+            read_count: read_count(self.field("Read Count"))?,
             review,
             spoiler: false,
             owned: self.field("Owned?").eq_ignore_ascii_case("yes"),
@@ -273,7 +290,24 @@ fn check(row: LibraryRow) -> Result<LibraryRow, String> {
     if row.authors.first().is_none_or(|author| author.is_empty()) {
         return Err("the author is empty".into());
     }
+    if row.authors.len() > MAX_AUTHORS {
+        return Err(format!("{} authors, more than a book may have ({MAX_AUTHORS})", row.authors.len()));
+    }
+    if row.shelves.len() > MAX_SHELVES {
+        return Err(format!("{} shelves, more than one book may be on ({MAX_SHELVES})", row.shelves.len()));
+    }
     Ok(row)
+}
+
+/// How many times the book was read: empty is none; more than [`MAX_READS`] is no reading log.
+fn read_count(field: &str) -> Result<u32, String> {
+    match field {
+        "" => Ok(0),
+        count => match count.parse::<u32>() {
+            Ok(count) if count <= MAX_READS => Ok(count),
+            _ => Err(format!("Read Count {count} is not 0 to {MAX_READS}")),
+        },
+    }
 }
 
 /// Goodreads writes ISBNs as `="0140449132"` so spreadsheets keep their zeros.
@@ -424,6 +458,30 @@ Paused Book,Ann Other,,sg-uid-1,ebook,paused,2025/05/01,,,0,,,,,,,,,,,,,No
         assert!(reasons[3].1.contains("ISBN"), "{reasons:?}");
         assert!(reasons[4].1.contains("fields"), "{reasons:?}");
         assert_eq!(rows.last().and_then(|r| r.as_ref().ok()).map(|r| r.row), Some(7));
+    }
+
+    #[test]
+    fn rows_past_their_bounds_are_errors_before_anything_reads_them() {
+        let long = "x".repeat(MAX_CELL_BYTES + 1);
+        let file = format!(
+            "{GOODREADS_24}\
+             8,Reread,Someone,,,,,3,,,,,,,,2020/01/01,,,read,,,,4294967295,0\n\
+             9,Reread,Someone,,,,,3,,,,,,,,2020/01/01,,,read,,,,many,0\n\
+             10,Long,Someone,,,,,3,,,,,,,,2020/01/01,,,read,{long},,,1,0\n\
+             11,Nul\0Title,Someone,,,,,3,,,,,,,,2020/01/01,,,read,,,,1,0\n\
+             12,Shelved,Someone,,,,,3,,,,,,,,2020/01/01,\"{shelves}\",,read,,,,1,0\n\
+             13,Reread,Someone,,,,,3,,,,,,,,2020/01/01,,,read,,,,{MAX_READS},0\n",
+            shelves = (0..=MAX_SHELVES).map(|i| format!("s{i}")).collect::<Vec<_>>().join(","),
+        );
+        let rows = rows(Format::Goodreads, &file);
+        let reasons: Vec<String> = rows.iter().filter_map(|r| r.as_ref().err()).map(|e| e.reason.clone()).collect();
+        assert_eq!(reasons.len(), 5, "{reasons:?}");
+        assert!(reasons[0].contains("Read Count 4294967295"), "{reasons:?}");
+        assert!(reasons[1].contains("Read Count many"), "{reasons:?}");
+        assert!(reasons[2].contains("My Review holds"), "{reasons:?}");
+        assert!(reasons[3].contains("NUL"), "{reasons:?}");
+        assert!(reasons[4].contains("shelves"), "{reasons:?}");
+        assert_eq!(rows.last().and_then(|r| r.as_ref().ok()).map(|r| r.read_count), Some(MAX_READS));
     }
 
     #[test]

@@ -505,10 +505,18 @@ pub async fn timeline(
     Ok(connection)
 }
 
+/// The last year `readingStats` answers for: Postgres's dates go further, a reading log does not.
+const MAX_STATS_YEAR: i32 = 9999;
+
 pub async fn stats(ctx: &Context<'_>, reader_id: Uuid, year: i32) -> Result<ReadingStats, ApiError> {
     only_own(ctx, reader_id)?;
-    let (Some(from), Some(to)) = (NaiveDate::from_ymd_opt(year, 1, 1), NaiveDate::from_ymd_opt(year + 1, 1, 1)) else {
-        return Err(ApiError::invalid("year", "year is out of range"));
+    let earliest = readstream_contracts::input::EARLIEST_READING_DATE.year();
+    let dates = (earliest..=MAX_STATS_YEAR)
+        .contains(&year)
+        .then(|| Some((NaiveDate::from_ymd_opt(year, 1, 1)?, NaiveDate::from_ymd_opt(year.checked_add(1)?, 1, 1)?)))
+        .flatten();
+    let Some((from, to)) = dates else {
+        return Err(ApiError::invalid("year", format!("year must be {earliest} to {MAX_STATS_YEAR}")));
     };
     let rows = sqlx::query!(
         r#"SELECT t.on_date, b.pages

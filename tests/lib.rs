@@ -69,6 +69,8 @@ pub struct Options {
     pub limits: readstream_gateway::limits::LimitsConfig,
     /// How long the social service waits before giving up on a sign-up never recorded.
     pub sign_up_expiry: Duration,
+    /// How the gateway's imports take turns and give up.
+    pub imports: readstream_gateway::import::ImportConfig,
 }
 
 impl Default for Options {
@@ -78,6 +80,7 @@ impl Default for Options {
             command_timeout: Duration::from_secs(10),
             limits: readstream_gateway::limits::LimitsConfig::without_rate_limits(),
             sign_up_expiry: Duration::from_secs(600),
+            imports: readstream_gateway::import::ImportConfig::default(),
         }
     }
 }
@@ -117,6 +120,7 @@ impl System {
             read_your_writes_timeout_ms: 10_000,
             command_timeout_ms: options.command_timeout.as_millis() as u64,
             limits: options.limits.clone(),
+            imports: options.imports.clone(),
             print_schema: false,
         };
         let tasks = vec![spawn("gateway", readstream_gateway::serve(gateway, listener, shutdown.clone()))];
@@ -352,6 +356,7 @@ pub mod bench {
                 read_your_writes_timeout_ms: 1_000,
                 command_timeout_ms: 10_000,
                 limits,
+                imports: readstream_gateway::import::ImportConfig::default(),
                 print_schema: false,
             };
             let task = tokio::spawn(readstream_gateway::serve(config, listener, shutdown.clone()));

@@ -55,7 +55,16 @@ async fn a_deleted_account_is_gone_from_every_read_model_and_unreadable_in_the_l
     act(&ana, like, json!({ "r": ben_review["reviewId"] })).await?;
     act(&ben, like, json!({ "r": ana_review["reviewId"] })).await?;
     let comment = "mutation($r: ID!, $t: String!) { commentOnReview(reviewId: $r, body: $t) { position } }";
-    let at = act(&ana, comment, json!({ "r": ben_review["reviewId"], "t": COMMENT })).await?;
+    act(&ana, comment, json!({ "r": ben_review["reviewId"], "t": COMMENT })).await?;
+    let (_, carl_id) = sign_up(&system, "carl").await?;
+    act(&ana, "mutation($r: ID!) { block(readerId: $r) { position } }", json!({ "r": carl_id })).await?;
+    let authors = ana.request("query($b: ID!) { book(id: $b) { authors { id } } }", json!({ "b": book })).await?;
+    let author = authors.data()?["book"]["authors"][0]["id"].clone();
+    let at = act(&ana, "mutation($a: ID!) { followAuthor(authorId: $a) { position } }", json!({ "a": author })).await?;
+    // An upload with her review in it, and a row refused with its reason.
+    let library = format!("{GOODREADS_HEADER}\n1,Moscow 1956,Kathleen E. Smith,,,,,4,,,,,,,,2024/03/01,,,read,{REVIEW},,,1,0\n2,,x,,,,,9,,,,,,,,,,,read,,,,1,0\n");
+    let import = "mutation($file: Upload!) { importLibrary(file: $file, format: GOODREADS) { id } }";
+    ana.upload(import, json!({}), library.into_bytes(), "library.csv").await?.data()?;
 
     ben.request_at("{ viewer { id } }", json!({}), at).await?;
     let seen = seen_by(&ben, &book).await?;
@@ -92,6 +101,16 @@ async fn a_deleted_account_is_gone_from_every_read_model_and_unreadable_in_the_l
     };
     erased(&seen_by(&ben, &book).await?);
 
+    let ana_uuid = uuid::Uuid::parse_str(&ana_id)?;
+    // A job, or a gateway that has not heard her sessions ended, acting in her name: refused,
+    // personal text or not (a rating carries none), so no projection counts her again.
+    let late = system.client_as(ana_uuid)?;
+    let rated = late.request(crate::RATE, json!({ "book": book, "stars": 2 })).await?;
+    assert_eq!(rated.error_code(), Some("NOT_FOUND"), "{:?}", rated.0);
+    let database = sqlx::PgPool::connect(&system.database_url).await?;
+    assert_eq!(columns_holding(&database, ana_uuid).await?, Vec::<String>::new(), "her id is left in these columns");
+    assert_eq!(uploads_holding(&database, REVIEW).await?, 0, "her upload is gone");
+
     let payloads = system.stream_payloads().await?;
     for secret in [HANDLE, BIO, NOTE, SHELF, REVIEW, COMMENT] {
         assert!(payloads.iter().all(|payload| !contains(payload, secret)), "{secret:?} is readable in the log");
@@ -109,7 +128,6 @@ async fn a_deleted_account_is_gone_from_every_read_model_and_unreadable_in_the_l
     assert_eq!(follow_her.error_code(), Some("NOT_FOUND"), "{:?}", follow_her.0);
 
     // Rebuilt from the log, the read models hold nothing of hers: the log cannot say it.
-    let database = sqlx::PgPool::connect(&system.database_url).await?;
     let schema = "SELECT string_agg(conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid), '; '
                                   ORDER BY conrelid::regclass::text, conname)
                   FROM pg_constraint WHERE connamespace = 'public'::regnamespace";
@@ -121,12 +139,46 @@ async fn a_deleted_account_is_gone_from_every_read_model_and_unreadable_in_the_l
     let at = system.stream_messages().await?;
     ben.request_at("{ viewer { id } }", json!({}), at).await?;
     erased(&seen_by(&ben, &book).await?);
+    assert_eq!(columns_holding(&database, ana_uuid).await?, Vec::<String>::new(), "rebuilt, her id is in these");
 
     // The handle is free again, for somebody new.
     let (_, newcomer) = sign_up(&system, HANDLE).await?;
     assert_ne!(newcomer, ana_id);
     system.stop().await
 }
+
+/// Every column of every table (the database's catalog lists them) whose type holds an id,
+/// a `uuid` or a `uuid[]`, and that holds `id` in some row: `schema.table.column`.
+async fn columns_holding(database: &sqlx::PgPool, id: uuid::Uuid) -> anyhow::Result<Vec<String>> {
+    let columns: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT c.table_schema, c.table_name, c.column_name, c.udt_name
+         FROM information_schema.columns c
+         JOIN information_schema.tables t USING (table_schema, table_name)
+         WHERE t.table_type = 'BASE TABLE' AND c.udt_name IN ('uuid', '_uuid')
+           AND c.table_schema NOT IN ('pg_catalog', 'information_schema')",
+    )
+    .fetch_all(database)
+    .await?;
+    anyhow::ensure!(columns.len() > 20, "only {} id columns found", columns.len());
+    let mut holding = Vec::new();
+    for (schema, table, column, kind) in columns {
+        let test = if kind == "uuid" { format!("\"{column}\" = $1") } else { format!("$1 = ANY(\"{column}\")") };
+        let query = format!("SELECT EXISTS (SELECT 1 FROM \"{schema}\".\"{table}\" WHERE {test})");
+        if sqlx::query_scalar::<_, bool>(&query).bind(id).fetch_one(database).await? {
+            holding.push(format!("{schema}.{table}.{column}"));
+        }
+    }
+    Ok(holding)
+}
+
+/// How many stored uploads and import errors hold `text`.
+async fn uploads_holding(database: &sqlx::PgPool, text: &str) -> anyhow::Result<i64> {
+    let query = "SELECT (SELECT count(*) FROM import_chunks WHERE position($1::bytea IN data) > 0)
+                      + (SELECT count(*) FROM import_errors WHERE reason LIKE '%' || $2 || '%')";
+    Ok(sqlx::query_scalar(query).bind(text.as_bytes()).bind(text).fetch_one(database).await?)
+}
+
+const GOODREADS_HEADER: &str = "Book Id,Title,Author,Author l-f,Additional Authors,ISBN,ISBN13,My Rating,Average Rating,Publisher,Binding,Number of Pages,Year Published,Original Publication Year,Date Read,Date Added,Bookshelves,Bookshelves with positions,Exclusive Shelf,My Review,Spoiler,Private Notes,Read Count,Owned Copies";
 
 fn contains(payload: &[u8], text: &str) -> bool {
     payload.windows(text.len()).any(|window| window == text.as_bytes())

@@ -403,3 +403,41 @@ async fn books_the_catalog_lacks_without_a_page_count_are_added_and_shelved() ->
     assert_eq!(dead, 0, "no projection set a message aside");
     system.stop().await
 }
+
+/// A job that fails every time (here the catalog service is not running, so a book the
+/// catalog lacks can never be added) is tried again after a growing wait, then FAILED with its
+/// last error: before, it was tried again every second, for ever, ahead of everyone's.
+#[tokio::test]
+async fn a_job_that_fails_every_time_is_tried_a_bounded_number_of_times_then_failed() -> anyhow::Result<()> {
+    let imports = readstream_gateway::import::ImportConfig { max_attempts: 3, retry_first_ms: 50, turn_ms: 10_000 };
+    let options = readstream_e2e::Options { without: vec![readstream_catalog::SERVICE], imports, ..Default::default() };
+    let system = System::start_with(options).await?;
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let file = format!("{GOODREADS_HEADER_24}\n1,Nowhere Yet,New Author,,,,,4,,,,,,,,2024/03/01,,,to-read,,,,0,0\n");
+    let job = import(&ana, "GOODREADS", &file).await?;
+    assert_eq!(job["status"], "FAILED", "{job}");
+    let failure = job["failure"].as_str().unwrap_or_default();
+    assert!(failure.starts_with("stopped 3 times without progress"), "{failure}");
+    system.stop().await
+}
+
+/// Readers take turns: a large import lets a later, small one of another reader run after its
+/// turn (here every batch of 500 rows), rather than the oldest job running to its end first.
+#[tokio::test]
+async fn imports_of_different_readers_take_turns() -> anyhow::Result<()> {
+    let imports = readstream_gateway::import::ImportConfig { turn_ms: 0, ..Default::default() };
+    let system = System::start_with(readstream_e2e::Options { imports, ..Default::default() }).await?;
+    add_seed_book(&system).await?;
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let (ben, _) = sign_up(&system, "ben").await?;
+    let row = "1,Moscow 1956,Kathleen E. Smith,,,,,0,,,,,,,,2024/03/01,,,to-read,,,,0,0\n";
+    let large = format!("{GOODREADS_HEADER_24}\n{}", row.repeat(5_000));
+    let started = ana.upload(IMPORT, json!({ "format": "GOODREADS" }), large.into_bytes(), "large.csv").await?;
+    let large_job = started.data()?["importLibrary"]["id"].clone();
+    let small = import(&ben, "GOODREADS", &format!("{GOODREADS_HEADER_24}\n{row}")).await?;
+    assert_eq!(small["status"], "DONE", "{small}");
+    let large = ana.request(JOB, json!({ "id": large_job })).await?.data()?["importJob"].clone();
+    assert_ne!(large["status"], "DONE", "the large job ran to its end before the small one had a turn: {large}");
+    assert_eq!(wait_for_job(&ana, &large_job).await?["rowsTotal"], 5_000);
+    system.stop().await
+}

@@ -46,6 +46,9 @@ pub struct Keyring {
 #[derive(Default)]
 struct Cache {
     keys: HashMap<Uuid, [u8; KEY_LEN]>,
+    /// Readers found without a key (nothing sealed for them yet): not erased, as far as the
+    /// watch has told.
+    keyless: std::collections::HashSet<Uuid>,
     /// Counts the keys dropped, so a fetch that raced a drop does not put its key back.
     drops: u64,
     off: bool,
@@ -68,8 +71,20 @@ impl Cache {
         self.keys.insert(reader_id, bytes);
     }
 
+    /// Remembers a reader found without a key while `drops` was as given.
+    fn keep_keyless(&mut self, reader_id: Uuid, drops: u64) {
+        if self.off || self.drops != drops {
+            return;
+        }
+        if self.keyless.len() >= MAX_CACHED {
+            self.keyless.clear();
+        }
+        self.keyless.insert(reader_id);
+    }
+
     fn drop_key(&mut self, reader_id: Uuid) {
         self.keys.remove(&reader_id);
+        self.keyless.remove(&reader_id);
         self.drops += 1;
     }
 }
@@ -102,6 +117,7 @@ async fn watch(bucket: kv::Store, mut updates: kv::Watch, cache: std::sync::Weak
             let mut held = lock(&held);
             held.off = true;
             held.keys.clear();
+            held.keyless.clear();
             held.drops += 1;
         }
         drop(held);
@@ -171,6 +187,26 @@ impl Keyring {
         match self.entry(reader_id).await? {
             Entry::Key(key) => Ok(Some(*key)),
             Entry::Erased | Entry::None => Ok(None),
+        }
+    }
+
+    /// Whether the reader deleted their account (their key destroyed for good). Asked before
+    /// every append, so a reader known to be there is answered from the cache, keyless or not.
+    pub async fn is_erased(&self, reader_id: Uuid) -> Result<bool, StoreError> {
+        let drops = {
+            let cache = lock(&self.cache);
+            if cache.keys.contains_key(&reader_id) || cache.keyless.contains(&reader_id) {
+                return Ok(false);
+            }
+            cache.drops
+        };
+        match self.entry(reader_id).await? {
+            Entry::Erased => Ok(true),
+            Entry::Key(_) => Ok(false),
+            Entry::None => {
+                lock(&self.cache).keep_keyless(reader_id, drops);
+                Ok(false)
+            }
         }
     }
 

@@ -237,8 +237,15 @@ impl EventStore {
     }
 
     /// The envelope as stored: each personal field sealed with its reader's key (made for
-    /// them by the first such append).
+    /// them by the first such append). A deleted reader acts no more: whatever a job or a late
+    /// request sends in their name is refused, personal text or not (the destroyed key is the
+    /// mark).
     async fn seal(&self, envelope: &Envelope) -> Result<Vec<u8>, StoreError> {
+        if let Some(actor) = envelope.meta.actor {
+            if self.keys.is_erased(actor).await? {
+                return Err(StoreError::ReaderDeleted(actor));
+            }
+        }
         let mut wire = pb::Envelope::from(envelope);
         let mut keys = Keys::new();
         for reader_id in personal::owners(&wire)

@@ -92,6 +92,8 @@ pub struct Config {
     pub command_timeout_ms: u64,
     #[command(flatten)]
     pub limits: LimitsConfig,
+    #[command(flatten)]
+    pub imports: import::ImportConfig,
     /// Print the GraphQL SDL and exit.
     #[arg(long)]
     pub print_schema: bool,
@@ -114,6 +116,8 @@ pub struct AppState {
     pub live: live::Live,
     /// Wakes the import worker when a job is queued.
     pub imports: Arc<tokio::sync::Notify>,
+    /// How import jobs take turns and give up.
+    pub imports_config: import::ImportConfig,
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
@@ -165,6 +169,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
         sockets: websocket::OpenSockets::new(shutdown.clone()),
         live,
         imports: Arc::new(tokio::sync::Notify::new()),
+        imports_config: config.imports.clone(),
     };
     tokio::spawn(import::work(app.clone(), app.imports.clone(), shutdown.clone()));
     tokio::spawn(merges::work(app.clone(), shutdown.clone()));
@@ -398,6 +403,7 @@ mod tests {
             read_your_writes_timeout_ms: 1,
             command_timeout_ms: 1,
             limits: LimitsConfig::PRODUCTION,
+            imports: import::ImportConfig::default(),
             print_schema: false,
         }
     }

@@ -37,6 +37,30 @@ const ROWS_AT_ONCE: usize = 128;
 pub const MAX_OPEN_IMPORTS: i64 = 2;
 /// How often an idle worker looks for a job another process left.
 const IDLE: Duration = Duration::from_secs(1);
+/// The longest wait between two tries of a job.
+const RETRY_MAX: Duration = Duration::from_secs(10 * 60);
+
+/// How jobs take turns and give up.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ImportConfig {
+    /// Tries of an import that end without saving progress before it is FAILED with the last
+    /// error. Between them it waits IMPORT_RETRY_FIRST_MS, doubling up to 10 minutes: at the
+    /// defaults about 40 minutes in all, so an outage does not fail everyone's imports.
+    #[arg(long, env = "IMPORT_MAX_ATTEMPTS", default_value_t = 10)]
+    pub max_attempts: i32,
+    #[arg(long, env = "IMPORT_RETRY_FIRST_MS", default_value_t = 5_000)]
+    pub retry_first_ms: u64,
+    /// How long one import runs, in milliseconds, before another reader's waiting import has
+    /// a turn.
+    #[arg(long, env = "IMPORT_TURN_MS", default_value_t = 10_000)]
+    pub turn_ms: u64,
+}
+
+impl Default for ImportConfig {
+    fn default() -> Self {
+        Self { max_attempts: 10, retry_first_ms: 5_000, turn_ms: 10_000 }
+    }
+}
 
 /// A job as stored.
 #[derive(Debug, Clone)]
@@ -52,6 +76,8 @@ pub struct Job {
     pub rows_skipped: i32,
     pub rows_failed: i32,
     pub next_row: i32,
+    /// Tries since the job last saved progress.
+    pub attempts: i32,
 }
 
 impl Job {
@@ -64,7 +90,7 @@ pub async fn load(pool: &PgPool, job_id: Uuid) -> Result<Option<Job>, sqlx::Erro
     sqlx::query_as!(
         Job,
         "SELECT job_id, reader_id, format, status, failure, stream_position, rows_total, rows_imported, rows_skipped,
-                rows_failed, next_row
+                rows_failed, next_row, attempts
          FROM import_jobs WHERE job_id = $1",
         job_id
     )
@@ -127,17 +153,22 @@ pub async fn create(app: &AppState, reader_id: Uuid, format: Format, file: std::
 }
 
 /// Runs jobs while the gateway runs: woken by a new upload, and every `IDLE` for a job whose
-/// process stopped.
+/// process stopped or whose retry is due.
 pub async fn work(app: AppState, wake: Arc<Notify>, shutdown: CancellationToken) {
     loop {
         match claim(&app.pool).await {
             Ok(Some(job)) => {
-                let job_id = job.job_id;
+                let (job_id, attempts) = (job.job_id, job.attempts);
                 tokio::select! {
-                    outcome = run(&app, job) => if let Err(err) = outcome {
-                        // Held no more once `HOLD` passes: this or another process tries again.
-                        tracing::warn!(%job_id, error = %err, "import stopped; it resumes from its last saved row");
-                        tokio::time::sleep(IDLE).await;
+                    outcome = run(&app, job) => match outcome {
+                        Ok(()) | Err(Stopped::Lost | Stopped::ReaderDeleted) => {}
+                        Err(err) => {
+                            tracing::warn!(%job_id, attempts, error = %err, "import stopped; it resumes from its last saved row");
+                            if let Err(err) = retry_later(&app, job_id, attempts, &err.to_string()).await {
+                                // Held no more once `HOLD` passes: this or another process tries again.
+                                tracing::warn!(%job_id, error = %err, "could not put an import off");
+                            }
+                        }
                     },
                     _ = shutdown.cancelled() => return,
                 }
@@ -158,19 +189,72 @@ pub async fn work(app: AppState, wake: Arc<Notify>, shutdown: CancellationToken)
     }
 }
 
-/// The oldest job no live process holds, now held by this one.
+/// The job that waited longest since its last turn, of those no live process holds and none
+/// puts off: now held by this one.
 async fn claim(pool: &PgPool) -> Result<Option<Job>, sqlx::Error> {
     sqlx::query_as!(
         Job,
         "UPDATE import_jobs SET status = 'RUNNING', held_until = now() + make_interval(secs => $1), updated_at = now()
          WHERE job_id = (SELECT job_id FROM import_jobs
                          WHERE status IN ('QUEUED', 'RUNNING') AND (held_until IS NULL OR held_until < now())
-                         ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+                         ORDER BY updated_at LIMIT 1 FOR UPDATE SKIP LOCKED)
          RETURNING job_id, reader_id, format, status, failure, stream_position, rows_total, rows_imported,
-                   rows_skipped, rows_failed, next_row",
+                   rows_skipped, rows_failed, next_row, attempts",
         HOLD.as_secs_f64()
     )
     .fetch_optional(pool)
+    .await
+}
+
+/// A job that stopped without saving progress: put off for a growing while, or FAILED with
+/// its last error once it has been tried `IMPORT_MAX_ATTEMPTS` times.
+async fn retry_later(app: &AppState, job_id: Uuid, attempts: i32, error: &str) -> Result<(), sqlx::Error> {
+    let (attempts, config) = (attempts.saturating_add(1), &app.imports_config);
+    if attempts >= config.max_attempts {
+        let failure = format!("stopped {attempts} times without progress; the last time: {error}");
+        sqlx::query!(
+            "UPDATE import_jobs SET status = 'FAILED', failure = $2, attempts = $3, held_until = NULL, updated_at = now()
+             WHERE job_id = $1 AND status = 'RUNNING'",
+            job_id,
+            failure,
+            attempts
+        )
+        .execute(&app.pool)
+        .await?;
+        if let Some(job) = load(&app.pool, job_id).await? {
+            announce(app, &job).await;
+        }
+        return Ok(());
+    }
+    let first = Duration::from_millis(config.retry_first_ms);
+    let wait = first.saturating_mul(1 << (attempts - 1).clamp(0, 16)).min(RETRY_MAX);
+    sqlx::query!(
+        "UPDATE import_jobs SET attempts = $2, held_until = now() + make_interval(secs => $3) WHERE job_id = $1",
+        job_id,
+        attempts,
+        wait.as_secs_f64()
+    )
+    .execute(&app.pool)
+    .await?;
+    Ok(())
+}
+
+/// Forgets a deleted reader's imports: the jobs, their uploads (reviews and private notes in
+/// them) and their rows' errors. A job running elsewhere finds it gone at its next save.
+pub async fn forget_reader(pool: &PgPool, reader_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!("DELETE FROM import_jobs WHERE reader_id = $1", reader_id).execute(pool).await?;
+    Ok(())
+}
+
+/// Whether another reader's job waits for a turn.
+async fn others_wait(pool: &PgPool, job: &Job) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM import_jobs
+                          WHERE status IN ('QUEUED', 'RUNNING') AND reader_id <> $1
+                            AND (held_until IS NULL OR held_until < now())) AS "waiting!""#,
+        job.reader_id
+    )
+    .fetch_one(pool)
     .await
 }
 
@@ -183,6 +267,8 @@ enum Stopped {
     Unavailable(String),
     #[error("another process holds the job now")]
     Lost,
+    #[error("the reader deleted their account")]
+    ReaderDeleted,
 }
 
 /// The upload as one `Read`, fetched from Postgres a chunk at a time as the parser asks.
@@ -253,7 +339,13 @@ enum Outcome {
     Failed(String),
 }
 
+/// Runs the job for one turn: to its end, or until it has run `IMPORT_TURN_MS` and another
+/// reader's job waits (it is then let go, to be claimed again after the others had theirs).
 async fn run(app: &AppState, mut job: Job) -> Result<(), Stopped> {
+    let turn = tokio::time::Instant::now() + Duration::from_millis(app.imports_config.turn_ms);
+    if reader_deleted(app, &job).await? {
+        return Err(Stopped::ReaderDeleted);
+    }
     if job.rows_total == 0 {
         let mut counted = rows(&app.pool, &job);
         let mut total = 0;
@@ -290,6 +382,9 @@ async fn run(app: &AppState, mut job: Job) -> Result<(), Stopped> {
         if batch.len() == BATCH || (end && !batch.is_empty()) {
             let rows = std::mem::take(&mut batch);
             save(app, &mut job, rows).await?;
+            if !end && tokio::time::Instant::now() >= turn && others_wait(&app.pool, &job).await? {
+                return let_go(app, &job).await;
+            }
         }
         if end {
             break;
@@ -298,8 +393,33 @@ async fn run(app: &AppState, mut job: Job) -> Result<(), Stopped> {
     finish(app, &job).await
 }
 
+/// Whether the job's reader deleted their account: then their jobs are forgotten, not run.
+async fn reader_deleted(app: &AppState, job: &Job) -> Result<bool, Stopped> {
+    let erased =
+        app.store.keys().is_erased(job.reader_id).await.map_err(|err| Stopped::Unavailable(err.to_string()))?;
+    if erased {
+        forget_reader(&app.pool, job.reader_id).await?;
+    }
+    Ok(erased)
+}
+
+/// Ends the job's turn where it stands; it is claimed again once the jobs waiting had theirs.
+async fn let_go(app: &AppState, job: &Job) -> Result<(), Stopped> {
+    sqlx::query!(
+        "UPDATE import_jobs SET held_until = NULL, updated_at = now() WHERE job_id = $1 AND status = 'RUNNING'",
+        job.job_id
+    )
+    .execute(&app.pool)
+    .await?;
+    app.imports.notify_one();
+    Ok(())
+}
+
 /// Imports one batch and saves where the job stands, if it is still this process's.
 async fn save(app: &AppState, job: &mut Job, rows: Vec<Result<LibraryRow, formats::RowError>>) -> Result<(), Stopped> {
+    if reader_deleted(app, job).await? {
+        return Err(Stopped::ReaderDeleted);
+    }
     let last = rows.last().map_or(job.next_row - 1, |row| match row {
         Ok(row) => row.row as i32,
         Err(err) => err.row as i32,
@@ -330,7 +450,7 @@ async fn save(app: &AppState, job: &mut Job, rows: Vec<Result<LibraryRow, format
     let saved = sqlx::query!(
         "UPDATE import_jobs SET rows_imported = rows_imported + $3, rows_skipped = rows_skipped + $4,
                 rows_failed = rows_failed + $5, next_row = $6, held_until = now() + make_interval(secs => $7),
-                updated_at = now()
+                updated_at = now(), attempts = 0
          WHERE job_id = $1 AND next_row = $2 AND status = 'RUNNING'",
         job.job_id,
         job.next_row,
@@ -465,9 +585,16 @@ async fn import_step(app: &AppState, job: &Job, book_id: Uuid, step: &Step) -> R
         Ok(accepted) => Ok(Ok(!accepted.event_ids.is_empty() && accepted.position > job.stream_position as u64)),
         // Something of the reader's that the file would add twice (a review written since).
         Err(err) if err.code == Code::AlreadyExists => Ok(Ok(false)),
-        Err(err) if err.is_transient() => Err(Stopped::Unavailable(err.message)),
+        Err(err) if worth_retrying(&err) => Err(Stopped::Unavailable(err.message)),
         Err(err) => Ok(Err(format!("{}: {}", step.column(), err.message))),
     }
+}
+
+/// Whether a refused step may go through later: the service or the stream was out of reach.
+/// `INTERNAL` (a history this version cannot read, say) comes back the same every time, so it
+/// fails the row, not the job.
+fn worth_retrying(err: &ApiError) -> bool {
+    matches!(err.code, Code::Unavailable | Code::DeadlineExceeded | Code::RateLimited)
 }
 
 /// The catalog's books the ISBNs of a batch's rows name, by ISBN: one query for the batch
@@ -544,7 +671,7 @@ async fn import_book(app: &AppState, job: &Job, row: &LibraryRow) -> Result<Resu
             let added = !accepted.event_ids.is_empty() && accepted.position > job.stream_position as u64;
             Ok(Ok((book_id, added)))
         }
-        Err(err) if err.is_transient() => Err(Stopped::Unavailable(err.message)),
+        Err(err) if worth_retrying(&err) => Err(Stopped::Unavailable(err.message)),
         Err(err) => Ok(Err(format!("the book could not be added: {}", err.message))),
     }
 }

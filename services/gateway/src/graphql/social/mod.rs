@@ -479,6 +479,9 @@ impl SocialMutation {
         let viewer = viewer(ctx)?;
         let request = pb::DeleteAccount { meta: Some(commands::meta(Some(&viewer), idempotency_key)?), password };
         let accepted = commands::send(app(ctx), &request).await?;
+        // Their uploads hold their reviews and notes: gone with them (an import worker that
+        // finds the account deleted first forgets them just the same).
+        crate::import::forget_reader(&app(ctx).pool, viewer.reader_id).await?;
         let (reader_id, position) = (ID(accepted.id.clone()), accepted.position);
         let ended = SessionsEnded::from_reply(ctx, accepted);
         Ok(AccountDeleted { reader_id, position, session_ids: ended.session_ids })

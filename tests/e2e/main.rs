@@ -19,6 +19,7 @@ mod search;
 mod sessions;
 mod shapes;
 mod social;
+mod visibility;
 
 use std::time::Duration;
 

@@ -24,6 +24,7 @@ pub mod reviews;
 pub mod search;
 pub mod shared;
 pub mod social;
+pub mod visibility;
 
 use std::{
     num::NonZeroUsize,

@@ -23,7 +23,7 @@ use super::{
     catalog::reads::BookKey,
     database::{load_error, loader},
     reading::ShelfStatus,
-    reviews::{load_review, Review},
+    reviews::{load_review, visible_review, Review},
     shared::{app, decode_cursor, encode_cursor, page_size, viewer, Author, Book, ListInfo, Reader},
     social::reads::ReaderKey,
 };
@@ -167,7 +167,7 @@ impl FeedItem {
     /// The review written or liked (null once withdrawn).
     async fn review(&self, ctx: &Context<'_>) -> Result<Option<Review>> {
         match self.review_id {
-            Some(review_id) => Ok(load_review(&app(ctx).pool, review_id).await?),
+            Some(review_id) => Ok(visible_review(ctx, review_id).await?),
             None => Ok(None),
         }
     }
@@ -463,7 +463,7 @@ impl FollowedReaderOnBook {
 
     async fn review(&self, ctx: &Context<'_>) -> Result<Option<Review>> {
         match self.review_id {
-            Some(review_id) => Ok(load_review(&app(ctx).pool, review_id).await?),
+            Some(review_id) => Ok(visible_review(ctx, review_id).await?),
             None => Ok(None),
         }
     }

@@ -21,6 +21,7 @@ use uuid::Uuid;
 use super::{
     database::{load_error, loader},
     shared::{app, book_for_command, decode_cursor, encode_cursor, page_size, reached, viewer, Book, ListInfo, Reader},
+    visibility,
 };
 use crate::{
     commands::{self, parse_id},
@@ -581,7 +582,8 @@ pub struct ReviewsSubscription;
 
 #[Subscription]
 impl ReviewsSubscription {
-    /// Each review published on a book, once projected. With `since` (a stream position) it
+    /// Each review published on a book, once projected, but for those of a reader the viewer
+    /// blocked or who blocked the viewer. With `since` (a stream position) it
     /// first sends the book's reviews published or edited after it, so a client that reconnects
     /// misses nothing.
     async fn book_review_added(
@@ -592,6 +594,7 @@ impl ReviewsSubscription {
     ) -> Result<impl Stream<Item = Result<Review>>> {
         let id = parse_id("bookId", &book_id)?;
         let app = app(ctx);
+        let viewer = ctx.data_opt::<crate::auth::Viewer>().map(|viewer| viewer.reader_id);
         let live =
             subscriptions::subscribe(ctx, [readstream_contracts::reviews::live_book_reviews(&app.namespace, id)])
                 .await?;
@@ -601,12 +604,16 @@ impl ReviewsSubscription {
             let max = app.limits.config.max_replay_items;
             let sql = format!(
                 "SELECT {REVIEW_COLUMNS} FROM reviews
-                 WHERE book_id = $1 AND position > $2 AND NOT withdrawn ORDER BY position LIMIT $3"
+                 WHERE book_id = $1 AND position > $2 AND NOT withdrawn
+                   AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = $4 AND blocked_id = reviews.reader_id)
+                   AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = reviews.reader_id AND blocked_id = $4)
+                 ORDER BY position LIMIT $3"
             );
             let rows = sqlx::query_as::<_, Review>(&sql)
                 .bind(id)
                 .bind(since as i64)
                 .bind(max as i64 + 1)
+                .bind(viewer.unwrap_or_default())
                 .fetch_all(&app.pool)
                 .await
                 .map_err(ApiError::from)?;
@@ -619,16 +626,28 @@ impl ReviewsSubscription {
             let pool = pool.clone();
             async move {
                 let review_id = Uuid::parse_str(&added.review_id).ok()?;
-                load_review(&pool, review_id).await.ok().flatten()
+                let review = load_review(&pool, review_id).await.ok().flatten()?;
+                // Not pushed across a block, either way.
+                let blocked = visibility::blocked_between(&pool, viewer, review.reader_id).await.unwrap_or(true);
+                (!blocked).then_some(review)
             }
         }))
     }
 }
 
-/// A review by its id.
+/// A review by its id: null when withdrawn, or when a block stands between its author and
+/// the viewer.
 pub async fn review(ctx: &Context<'_>, id: &ID) -> Result<Option<Review>, ApiError> {
     let (author_id, book_id) = parse_review_id(id)?;
-    load_review(&app(ctx).pool, review_id(author_id, book_id)).await
+    visible_review(ctx, review_id(author_id, book_id)).await
+}
+
+/// A review by its stored id, as the viewer may see it (`visibility`).
+pub async fn visible_review(ctx: &Context<'_>, id: Uuid) -> Result<Option<Review>, ApiError> {
+    match load_review(&app(ctx).pool, id).await? {
+        Some(review) if visibility::sees_words_of(ctx, review.reader_id).await? => Ok(Some(review)),
+        _ => Ok(None),
+    }
 }
 
 /// A comment by its id (null once deleted, or once its review is withdrawn).
@@ -643,7 +662,11 @@ pub async fn comment(ctx: &Context<'_>, id: &ID) -> Result<Option<Comment>, ApiE
     )
     .fetch_optional(&app(ctx).pool)
     .await?;
-    Ok(row.map(|row| Comment {
+    let Some(row) = row else { return Ok(None) };
+    if !visibility::sees_words_of(ctx, author_id).await? || !visibility::sees_words_of(ctx, row.commenter_id).await? {
+        return Ok(None);
+    }
+    Ok(Some(row).map(|row| Comment {
         review: (author_id, book_id),
         comment_id,
         commenter_id: row.commenter_id,

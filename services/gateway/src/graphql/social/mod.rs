@@ -19,6 +19,7 @@ use super::{
     shared::{
         app, author_for_command, decode_cursor, encode_cursor, page_size, reached, viewer, Author, ListInfo, Reader,
     },
+    visibility::{self, Sharing, Standing},
 };
 use crate::{
     auth::Viewer,
@@ -115,17 +116,19 @@ pub async fn reading_visibility(ctx: &Context<'_>, reader_id: Uuid) -> Result<Vi
 }
 
 /// Whether the viewer may see `owner`'s shelves, progress and reading history: their own
-/// always; another's as `owner` chose (everyone, their followers, or only them).
+/// always; another's as `owner` chose (everyone, their followers, or only them), and never
+/// across a block (`visibility`).
 pub async fn may_see_reading(ctx: &Context<'_>, owner: Uuid) -> Result<bool, ApiError> {
-    let viewer = ctx.data_opt::<Viewer>().map(|v| v.reader_id);
-    if viewer == Some(owner) {
-        return Ok(true);
+    let standing = visibility::standing(ctx, owner).await?;
+    if matches!(standing, Standing::Own | Standing::Blocked) {
+        return Ok(standing == Standing::Own);
     }
-    Ok(match reading_visibility(ctx, owner).await? {
-        Visibility::Everyone => true,
-        Visibility::OnlyMe => false,
-        Visibility::Followers => viewer.is_some() && viewer_follows(ctx, owner).await?,
-    })
+    let sharing = match reading_visibility(ctx, owner).await? {
+        Visibility::Everyone => Sharing::Everyone,
+        Visibility::Followers => Sharing::Followers,
+        Visibility::OnlyMe => Sharing::OnlyMe,
+    };
+    Ok(standing.sees_reading(sharing))
 }
 
 /// Refuses the viewer a look at `owner`'s reading unless `owner` shares it with them.

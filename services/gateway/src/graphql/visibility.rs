@@ -1,0 +1,124 @@
+//! One rule for what a viewer sees of another reader, asked by every read path that shows a
+//! reader's reading or words: `reader { shelf shelves }`, `review(id:)`, `node(id:)`,
+//! `comment`s by id, feed items' and followed readers' reviews, and `bookReviewAdded` (its
+//! replay and its pushes). Lists of reviews, comments and search results apply the same rule in
+//! their SQL (`NOT EXISTS … blocks`), and counts stay the book's and the review's.
+//!
+//! | the viewer is the reader's | their reading, as they chose to share it | their reviews and comments |
+//! |---|---|---|
+//! | self | always | shown |
+//! | follower | `EVERYONE`, `FOLLOWERS` | shown |
+//! | stranger, or signed out | `EVERYONE` | shown |
+//! | blocked by them, or blocker of them | never, as if `ONLY_ME` | hidden (`null`, left out, not pushed) |
+
+use async_graphql::Context;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::shared::app;
+use crate::{auth::Viewer, error::ApiError};
+
+/// How the viewer stands toward another reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    Own,
+    /// The viewer follows them.
+    Follower,
+    /// Signed in, neither following nor blocked; or signed out.
+    Stranger,
+    /// One of the two blocked the other.
+    Blocked,
+}
+
+/// Who a reader shares their reading with (`ReadingVisibilityChanged`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sharing {
+    Everyone,
+    Followers,
+    OnlyMe,
+}
+
+impl Standing {
+    /// Whether the viewer sees the reader's shelves, progress and reading history.
+    pub fn sees_reading(self, sharing: Sharing) -> bool {
+        match (self, sharing) {
+            (Standing::Own, _) => true,
+            (Standing::Blocked, _) | (_, Sharing::OnlyMe) => false,
+            (Standing::Follower, Sharing::Everyone | Sharing::Followers) => true,
+            (Standing::Stranger, Sharing::Everyone) => true,
+            (Standing::Stranger, Sharing::Followers) => false,
+        }
+    }
+
+    /// Whether the viewer sees the reader's reviews and comments.
+    pub fn sees_words(self) -> bool {
+        self != Standing::Blocked
+    }
+}
+
+/// How the signed-in viewer (if any) stands toward `other`: one query.
+pub async fn standing(ctx: &Context<'_>, other: Uuid) -> Result<Standing, ApiError> {
+    let Some(viewer) = ctx.data_opt::<Viewer>().map(|viewer| viewer.reader_id) else {
+        return Ok(Standing::Stranger);
+    };
+    if viewer == other {
+        return Ok(Standing::Own);
+    }
+    let row = sqlx::query!(
+        r#"SELECT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = $1 AND blocked_id = $2
+                          UNION ALL SELECT 1 FROM blocks WHERE blocker_id = $2 AND blocked_id = $1) AS "blocked!",
+                  EXISTS (SELECT 1 FROM follows WHERE follower_id = $1 AND followee_id = $2) AS "follows!""#,
+        viewer,
+        other
+    )
+    .fetch_one(&app(ctx).pool)
+    .await?;
+    Ok(match (row.blocked, row.follows) {
+        (true, _) => Standing::Blocked,
+        (false, true) => Standing::Follower,
+        (false, false) => Standing::Stranger,
+    })
+}
+
+/// Whether the viewer sees `author`'s reviews and comments.
+pub async fn sees_words_of(ctx: &Context<'_>, author: Uuid) -> Result<bool, ApiError> {
+    Ok(standing(ctx, author).await?.sees_words())
+}
+
+/// Whether `viewer` (signed out: `None`) and `other` have a block between them, either way: for
+/// pushes, which run outside a request.
+pub async fn blocked_between(pool: &PgPool, viewer: Option<Uuid>, other: Uuid) -> Result<bool, sqlx::Error> {
+    let Some(viewer) = viewer else { return Ok(false) };
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = $1 AND blocked_id = $2
+                          UNION ALL SELECT 1 FROM blocks WHERE blocker_id = $2 AND blocked_id = $1) AS "blocked!""#,
+        viewer,
+        other
+    )
+    .fetch_one(pool)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every cell of the reading column, written down.
+    #[test]
+    fn who_sees_a_readers_reading_and_words() {
+        use Sharing::*;
+        use Standing::*;
+        let table = [
+            (Own, [true, true, true], true),
+            (Follower, [true, true, false], true),
+            (Stranger, [true, false, false], true),
+            (Blocked, [false, false, false], false),
+        ];
+        for (standing, reading, words) in table {
+            for (sharing, sees) in [Everyone, Followers, OnlyMe].into_iter().zip(reading) {
+                assert_eq!(standing.sees_reading(sharing), sees, "{standing:?} reading {sharing:?}");
+            }
+            assert_eq!(standing.sees_words(), words, "{standing:?} words");
+        }
+    }
+}

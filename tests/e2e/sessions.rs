@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use readstream_e2e::System;
-use readstream_testkit::graphql::GraphQl;
+use readstream_testkit::graphql::{GraphQl, Response};
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "correct horse battery";
@@ -135,5 +135,86 @@ async fn changing_the_password_ends_every_other_session_and_its_websockets() -> 
         .await?;
     assert_eq!(old.error_code(), Some("UNAUTHENTICATED"));
     assert!(sign_in(&system, "a new password").await?["token"].is_string());
+    system.stop().await
+}
+
+/// Any token a session spent ends it when it comes back, not only the one spent last: the
+/// first of three, replayed after two refreshes, ends the session of the third.
+#[tokio::test]
+async fn any_spent_refresh_token_of_a_session_used_again_ends_it() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    crate::sign_up(&system, "ana").await?;
+    let first = sign_in(&system, PASSWORD).await?;
+    let second = refresh(&system, &first["refreshToken"]).await?.data()?["refreshSession"].clone();
+    let third = refresh(&system, &second["refreshToken"]).await?.data()?["refreshSession"].clone();
+    assert!(signed_in_as_ana(&system, &client(&system, &third)).await?);
+    let replayed = refresh(&system, &first["refreshToken"]).await?;
+    assert_eq!(replayed.error_code(), Some("UNAUTHENTICATED"), "{:?}", replayed.0);
+    assert!(refused_soon(&client(&system, &third)).await?, "the session outlived a replayed token of its family");
+    assert_eq!(refresh(&system, &third["refreshToken"]).await?.error_code(), Some("UNAUTHENTICATED"));
+    system.stop().await
+}
+
+/// Signs in to `handle` with `password` (and `device`), as a client anywhere would.
+async fn attempt(system: &System, handle: &str, password: &str, device: &Value) -> anyhow::Result<Response> {
+    let query = "mutation($h: String!, $p: String!, $d: String) {
+        signIn(handle: $h, password: $p, device: $d) { token deviceToken }
+    }";
+    system.client().request(query, json!({ "h": handle, "p": password, "d": device })).await
+}
+
+/// Guesses `handle`'s password until its attempts wait at least 4 s (waiting out shorter waits,
+/// so a slow machine cannot slip between them); answers how many guesses were checked.
+async fn guess_until_waiting(system: &System, handle: &str, device: &Value) -> anyhow::Result<u64> {
+    let mut checked = 0;
+    loop {
+        let refused = attempt(system, handle, "a wrong guess", device).await?;
+        match refused.error_code() {
+            Some("UNAUTHENTICATED") => checked += 1,
+            Some("RATE_LIMITED") => {
+                let wait = refused.0["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap_or_default();
+                anyhow::ensure!(wait >= 1, "no retryAfter: {:?}", refused.0);
+                if wait >= 4 {
+                    return Ok(checked);
+                }
+                tokio::time::sleep(Duration::from_secs(wait)).await;
+            }
+            other => anyhow::bail!("a wrong guess answered {other:?}"),
+        }
+        anyhow::ensure!(checked <= 12, "12 wrong guesses and still no wait");
+    }
+}
+
+/// Wrong passwords for one handle make its later attempts wait, whoever sends them and from
+/// wherever (the count is the social service's, shared by every gateway); the owner's own
+/// device, named by the device token its sign-up answered, is never made to wait.
+#[tokio::test]
+async fn wrong_passwords_for_a_handle_delay_its_attempts_but_not_its_owners_device() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let sign_up = "mutation { signUp(input: { handle: \"ana\", displayName: \"Ana\", password: \"correct horse battery\" }) { deviceToken } }";
+    let signed_up = system.client().request(sign_up, json!({})).await?;
+    let device = signed_up.data()?["signUp"]["deviceToken"].clone();
+    assert!(device.as_str().is_some_and(|token| token.len() >= 43), "{device}");
+
+    let checked = guess_until_waiting(&system, "ana", &Value::Null).await?;
+    assert!((6..=9).contains(&checked), "5 guesses are free, then each waits twice as long: {checked}");
+    let waiting = attempt(&system, "ana", PASSWORD, &Value::Null).await?;
+    assert_eq!(waiting.error_code(), Some("RATE_LIMITED"), "the right password waits too: {:?}", waiting.0);
+    // A made-up device token is no device.
+    let made_up = attempt(&system, "ana", PASSWORD, &json!("made-up")).await?;
+    assert_eq!(made_up.error_code(), Some("RATE_LIMITED"), "{:?}", made_up.0);
+    // A handle nobody has is counted the same, so the count tells nothing of who exists.
+    let checked = guess_until_waiting(&system, "nobody", &Value::Null).await?;
+    assert!((6..=9).contains(&checked), "{checked}");
+
+    // The owner's device goes through at once, keeps its token, and starts the count over.
+    let owner = attempt(&system, "ana", PASSWORD, &device).await?;
+    assert_eq!(owner.data()?["signIn"]["deviceToken"], device);
+    let after = attempt(&system, "ana", "a wrong guess", &Value::Null).await?;
+    assert_eq!(after.error_code(), Some("UNAUTHENTICATED"), "{:?}", after.0);
+    // A sign-in elsewhere is given a device token of its own.
+    let elsewhere = attempt(&system, "ana", PASSWORD, &Value::Null).await?;
+    let other_device = &elsewhere.data()?["signIn"]["deviceToken"];
+    assert!(other_device.is_string() && *other_device != device, "{other_device}");
     system.stop().await
 }

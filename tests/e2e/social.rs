@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use readstream_e2e::System;
 use readstream_testkit::graphql::{GraphQl, Response};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::{position, sign_up};
 
@@ -240,11 +240,15 @@ async fn blocked_readers_cannot_like_or_comment_and_a_reviews_author_removes_com
     on_bens.data()?;
     let at = super::position(&link(&cyd, "block", &ben_id).await?.data()?["block"])?;
     let comments = "query($r: ID!) { review(id: $r) { comments { totalCount edges { node { body } } } } }";
-    for (reader, shown) in [(&ben, 0), (&ana, 1)] {
+    let (dee, _) = sign_up(&system, "dee").await?;
+    for (reader, shown) in [(&ben, 0), (&dee, 1)] {
         let response = reader.request_at(comments, json!({ "r": bens_review }), at).await?;
         let edges = response.data()?["review"]["comments"]["edges"].as_array().map_or(0, Vec::len);
         assert_eq!(edges, shown, "{:?}", response.0);
     }
+    // Ana blocked Ben: his review is not hers to see by its id either.
+    let response = ana.request_at(comments, json!({ "r": bens_review }), at).await?;
+    assert_eq!(response.data()?["review"], Value::Null, "{:?}", response.0);
     let delete = "mutation($c: ID!) { deleteComment(commentId: $c) { position } }";
     let by_ben = ben.request(delete, json!({ "c": comment_id })).await?;
     assert_eq!(by_ben.error_code(), Some("PERMISSION_DENIED"));

@@ -84,19 +84,30 @@ pub struct Rejection {
     pub code: Code,
     pub message: String,
     pub field: Option<&'static str>,
+    /// For `RATE_LIMITED`: when to ask again, in seconds.
+    pub retry_after_secs: Option<u32>,
 }
 
 impl Rejection {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), field: None }
+        Self { code, message: message.into(), field: None, retry_after_secs: None }
+    }
+
+    /// Too many tries: ask again after `retry_after` (rounded up to whole seconds).
+    pub fn rate_limited(message: impl Into<String>, retry_after: std::time::Duration) -> Self {
+        let secs = retry_after.as_secs().saturating_add(u64::from(retry_after.subsec_nanos() > 0)).max(1);
+        Self {
+            retry_after_secs: Some(u32::try_from(secs).unwrap_or(u32::MAX)),
+            ..Self::new(Code::RateLimited, message)
+        }
     }
 
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        Self { code: Code::InvalidArgument, message: message.into(), field: Some(field) }
+        Self { code: Code::InvalidArgument, message: message.into(), field: Some(field), retry_after_secs: None }
     }
 
     pub fn not_found(field: &'static str, message: impl Into<String>) -> Self {
-        Self { code: Code::NotFound, message: message.into(), field: Some(field) }
+        Self { code: Code::NotFound, message: message.into(), field: Some(field), retry_after_secs: None }
     }
 }
 
@@ -112,6 +123,7 @@ impl From<Rejection> for pb::Rejected {
             code: pb::Code::from(rejection.code).into(),
             message: rejection.message,
             field: rejection.field.unwrap_or_default().to_owned(),
+            retry_after_secs: rejection.retry_after_secs.unwrap_or_default(),
         }
     }
 }

@@ -234,6 +234,7 @@ impl Decider for Edition {
                 code: Code::AlreadyExists,
                 message: format!("ISBN {} is already an edition of {whose}", command.isbn),
                 field: Some("isbn"),
+                retry_after_secs: None,
             });
         }
         Ok(vec![CatalogEvent::EditionAdded(EditionAdded {
@@ -492,6 +493,7 @@ impl Decider for Mergeable {
                 code: Code::Conflict,
                 message: format!("that {what} was merged into {target}: merge into {target} instead"),
                 field: Some("intoId"),
+                retry_after_secs: None,
             });
         }
         let (duplicate, into) = (command.duplicate, command.into);

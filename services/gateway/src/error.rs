@@ -70,7 +70,7 @@ impl From<pb::Rejected> for ApiError {
             code,
             message: rejected.message,
             field: Some(rejected.field).filter(|f| !f.is_empty()),
-            retry_after_secs: None,
+            retry_after_secs: Some(u64::from(rejected.retry_after_secs)).filter(|secs| *secs > 0),
         }
     }
 }

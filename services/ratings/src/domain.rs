@@ -67,6 +67,7 @@ impl Decider for Rating {
                     code: Code::NotFound,
                     message: "you have not rated this book".into(),
                     field: Some("bookId"),
+                    retry_after_secs: None,
                 }),
             },
         }

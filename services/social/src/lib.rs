@@ -15,6 +15,7 @@
 
 pub mod domain;
 pub mod sessions;
+pub mod throttle;
 
 use std::{sync::Arc, time::Duration};
 
@@ -117,7 +118,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     let sessions = Sessions::new(pool.clone(), ended_sessions, idle_lifetime);
     let hashing = Arc::new(Semaphore::new(cores));
     let admin_handle = config.admin.as_deref().map(handle_key);
-    let social = Social { store, pool, hasher, hashing, absent_hash, sessions, admin_handle };
+    let throttle = throttle::Throttle::new(pool.clone());
+    let social = Social { store, pool, hasher, hashing, absent_hash, sessions, throttle, admin_handle };
     let expiry = Duration::from_secs(config.sign_up_expiry_secs);
     tokio::spawn(social.clone().expire_sign_ups(expiry, shutdown.clone()));
     bus::Commands::<SocialService, _>::new(social)
@@ -186,6 +188,8 @@ struct Social {
     /// takes as long as a wrong password.
     absent_hash: String,
     sessions: Sessions,
+    /// Failed sign-ins per handle, and the devices that are never delayed by them.
+    throttle: throttle::Throttle,
     /// The handle key of the configured first admin.
     admin_handle: Option<String>,
 }
@@ -202,6 +206,14 @@ fn parse_role(role: &str) -> Result<Role, Rejection> {
 fn with_session(mut reply: pb::Reply, session: pb::Session) -> pb::Reply {
     if let Some(pb::reply::Outcome::Accepted(accepted)) = &mut reply.outcome {
         accepted.session = Some(session);
+    }
+    reply
+}
+
+/// `reply`, when accepted, with the device token of the sign-up or sign-in.
+fn with_device(mut reply: pb::Reply, device_token: String) -> pb::Reply {
+    if let Some(pb::reply::Outcome::Accepted(accepted)) = &mut reply.outcome {
+        accepted.device_token = device_token;
     }
     reply
 }
@@ -284,6 +296,7 @@ impl Social {
                 code: Code::AlreadyExists,
                 message: format!("the handle {} is taken", command.handle),
                 field: Some("handle"),
+                retry_after_secs: None,
             };
             let holder = sqlx::query!(
                 "SELECT reader_id, password_hash FROM social_credentials WHERE handle_key = $1",
@@ -302,7 +315,10 @@ impl Social {
         let outcome = self.register(reader_id, meta, command).await;
         let reply = bus::reply(outcome, reader_id);
         match &reply.outcome {
-            Some(pb::reply::Outcome::Accepted(_)) => Ok(with_session(reply, self.sessions.open(reader_id).await?)),
+            Some(pb::reply::Outcome::Accepted(_)) => {
+                let reply = with_session(reply, self.sessions.open(reader_id).await?);
+                Ok(with_device(reply, self.throttle.new_device(reader_id).await?))
+            }
             _ => Ok(reply),
         }
     }
@@ -482,18 +498,24 @@ impl Social {
 
     /// Checks the password, doing the same work whether or not the handle exists (against a
     /// hash of nothing when it does not), and finishes a sign-up whose reader was never recorded.
+    /// Wrong passwords for a handle make its later attempts wait (`throttle`), but for those
+    /// from a device the account signed in on before.
     async fn sign_in(&self, request: pb::SignIn) -> Result<pb::Reply, Rejection> {
+        let key = handle_key(&request.handle);
         let credentials = sqlx::query!(
             "SELECT reader_id, password_hash, handle, display_name, command_id, registered
              FROM social_credentials WHERE handle_key = $1",
-            handle_key(&request.handle)
+            key
         )
         .fetch_optional(&self.pool)
         .await
         .map_err(|err| db::failure(&err))?;
+        let reader_id = credentials.as_ref().map(|credentials| credentials.reader_id);
+        let attempt = self.throttle.admit(&key, reader_id, &request.device_token).await?;
         let stored_hash = credentials.as_ref().map_or_else(|| self.absent_hash.clone(), |c| c.password_hash.clone());
         let verified = self.verify(&request.password, stored_hash).await?;
         let Some(credentials) = credentials.filter(|_| verified) else {
+            self.throttle.failed(&key, &attempt).await?;
             return Err(wrong_credentials());
         };
         let mut position = 0;
@@ -517,8 +539,12 @@ impl Social {
                 Err(err) => return Err(bus::unavailable(&err)),
             }
         }
+        let device_token =
+            self.throttle.succeeded(&key, credentials.reader_id, &attempt, &request.device_token).await?;
         let session = self.sessions.open(credentials.reader_id).await?;
-        Ok(with_session(bus::accepted(Accepted { position, event_ids: vec![] }, credentials.reader_id), session))
+        let reply =
+            with_session(bus::accepted(Accepted { position, event_ids: vec![] }, credentials.reader_id), session);
+        Ok(with_device(reply, device_token))
     }
 
     /// A transaction holding the reader's credentials row, once `password` (the input `field`)
@@ -584,10 +610,12 @@ impl Social {
             Err(err) => return Err(bus::unavailable(&err)),
         };
         let ended_sessions = self.sessions.forget_all(&mut tx, reader_id).await?;
-        sqlx::query!("DELETE FROM social_credentials WHERE reader_id = $1", reader_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(|err| db::failure(&err))?;
+        let handle_key =
+            sqlx::query_scalar!("DELETE FROM social_credentials WHERE reader_id = $1 RETURNING handle_key", reader_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|err| db::failure(&err))?;
+        self.throttle.forget(&mut tx, reader_id, handle_key.as_deref()).await?;
         tx.commit().await.map_err(|err| db::failure(&err))?;
         if let Err(err) = self.store.keys().destroy(reader_id).await {
             tracing::warn!(error = %err, %reader_id, "could not destroy a deleted reader's key; the projector will");

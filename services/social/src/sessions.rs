@@ -2,8 +2,9 @@
 //! (`social_sessions`), never in the log.
 //!
 //! A refresh token is 256 random bits, stored only as its SHA-256. Each is good for one
-//! refresh, which answers the next (rotation); the token it replaced, seen again, means a copy
-//! is in someone else's hands, and ends the session for both. Ending a session also puts it in
+//! refresh, which answers the next (rotation); any token the session spent before, seen again,
+//! means a copy is in someone else's hands, and ends the session for both (revocation by
+//! family, not only the token spent last). Ending a session also puts it in
 //! the bucket of ended sessions ([`readstream_runtime::sessions`]), from which every gateway
 //! refuses its access tokens until they expire.
 
@@ -18,6 +19,10 @@ use readstream_runtime::{db, sessions};
 use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
+
+/// The spent refresh tokens a session keeps (about ten days of refreshes every 15 minutes):
+/// any of them presented again ends it.
+const SPENT_KEPT: i64 = 1_000;
 
 #[derive(Clone)]
 pub struct Sessions {
@@ -76,14 +81,25 @@ impl Sessions {
         let presented = hash(refresh_token);
         let (next_token, next_hash) = new_refresh_token();
         let expires_at = self.expires_at();
+        // The token presented is spent: kept with its session (the last `SPENT_KEPT`), so any
+        // of the family seen again ends it.
         let rotated = sqlx::query!(
-            "UPDATE social_sessions
-             SET replaced_hash = refresh_hash, refresh_hash = $2, refreshed_at = now(), expires_at = $3
-             WHERE refresh_hash = $1 AND ended_at IS NULL AND expires_at > now()
-             RETURNING session_id, reader_id",
+            r#"WITH rotated AS (
+                   UPDATE social_sessions SET refresh_hash = $2, refreshed_at = now(), expires_at = $3
+                   WHERE refresh_hash = $1 AND ended_at IS NULL AND expires_at > now()
+                   RETURNING session_id, reader_id),
+               spent AS (
+                   INSERT INTO social_spent_refresh_tokens (refresh_hash, session_id)
+                   SELECT $1, session_id FROM rotated),
+               forgotten AS (
+                   DELETE FROM social_spent_refresh_tokens WHERE refresh_hash IN (
+                       SELECT s.refresh_hash FROM social_spent_refresh_tokens s JOIN rotated USING (session_id)
+                       ORDER BY s.spent_at DESC OFFSET $4))
+               SELECT session_id AS "session_id!", reader_id AS "reader_id!" FROM rotated"#,
             presented,
             next_hash,
-            expires_at
+            expires_at,
+            SPENT_KEPT
         )
         .fetch_optional(&self.pool)
         .await
@@ -97,7 +113,9 @@ impl Sessions {
             return Ok((rotated.reader_id, session));
         }
         let reused = sqlx::query_scalar!(
-            "UPDATE social_sessions SET ended_at = now() WHERE replaced_hash = $1 AND ended_at IS NULL
+            "UPDATE social_sessions SET ended_at = now()
+             WHERE ended_at IS NULL
+               AND session_id = (SELECT session_id FROM social_spent_refresh_tokens WHERE refresh_hash = $1)
              RETURNING session_id",
             presented
         )

@@ -321,6 +321,10 @@ pub struct AuthPayload {
     reader_id: ID,
     /// The stream position of the sign-up (0 for a sign-in, unless it finished the sign-up).
     position: u64,
+    /// This device's token, from a sign-up or sign-in (null from `refreshSession`): keep it and
+    /// send it as `signIn(device:)`, whose attempts are then never delayed by wrong passwords
+    /// sent for the handle from elsewhere.
+    device_token: Option<String>,
 }
 
 impl AuthPayload {
@@ -339,6 +343,7 @@ impl AuthPayload {
             session_id: ID(session.id),
             reader_id: ID(accepted.id),
             position: accepted.position,
+            device_token: Some(accepted.device_token).filter(|token| !token.is_empty()),
         })
     }
 }
@@ -423,11 +428,20 @@ impl SocialMutation {
     }
 
     /// Opens a session. Its `position` is 0 unless signing in finished a sign-up cut off before
-    /// its reader was recorded.
-    async fn sign_in(&self, ctx: &Context<'_>, handle: String, password: String) -> Result<AuthPayload> {
+    /// its reader was recorded. After 5 wrong passwords for a handle, its attempts wait (1 s,
+    /// doubling to 15 minutes: `RATE_LIMITED` with `retryAfter`), except those that send as
+    /// `device` the `deviceToken` an earlier sign-up or sign-in of the account answered.
+    async fn sign_in(
+        &self,
+        ctx: &Context<'_>,
+        handle: String,
+        password: String,
+        device: Option<String>,
+    ) -> Result<AuthPayload> {
         count_sign_in(ctx)?;
-        let accepted =
-            commands::send(app(ctx), &pb::SignIn { handle, password, meta: Some(commands::meta(None, None)?) }).await?;
+        let meta = Some(commands::meta(None, None)?);
+        let request = pb::SignIn { handle, password, meta, device_token: device.unwrap_or_default() };
+        let accepted = commands::send(app(ctx), &request).await?;
         Ok(AuthPayload::signed_in(ctx, accepted)?)
     }
 

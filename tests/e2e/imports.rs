@@ -264,11 +264,13 @@ async fn a_goodreads_export_imported_into_a_fresh_account_gives_the_same_library
     for (mutation, book) in steps {
         fay.request(mutation, json!({ "b": book })).await?.data()?;
     }
-    let review = "mutation($b: ID!) { publishReview(bookId: $b, body: \"Careful,\\nand \\\"humane\\\".\", containsSpoilers: true,
+    // A review a spreadsheet would run as a formula: exported inert, imported as written.
+    let review = "mutation($b: ID!) { publishReview(bookId: $b, body: \"=Careful,\\nand \\\"humane\\\".\", containsSpoilers: true,
                   writtenOn: \"2024-03-21\") { position } }";
     let at = position(&fay.request(review, json!({ "b": moscow })).await?.data()?["publishReview"])?;
     fay.request_at("{ viewer { handle } }", json!({}), at).await?.data()?;
     let (_, exported) = fay.download("/export/goodreads.csv").await?;
+    assert!(exported.contains("\"'=Careful,\nand \"\"humane\"\".\""), "the review's cell is inert: {exported}");
 
     let (gus, _) = sign_up(&system, "gus").await?;
     let job = import(&gus, "GOODREADS", &exported).await?;

@@ -45,3 +45,18 @@ async fn an_admin_grants_and_revokes_roles_and_only_librarians_add_to_the_catalo
     assert_eq!(viewer.data()?["viewer"], json!({ "handle": "demo_librarian", "roles": ["LIBRARIAN"] }));
     system.stop().await
 }
+
+/// The first admin is the reader who held `READSTREAM_ADMIN`'s handle, not the handle: once
+/// they delete their account, whoever signs the freed handle up is no admin.
+#[tokio::test]
+async fn the_first_admin_is_a_reader_so_a_newcomer_under_a_deleted_admins_handle_is_none() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let admin = system.librarian().await?;
+    let (_, ben_id) = sign_up(&system, "ben").await?;
+    let delete = "mutation { deleteAccount(password: \"readstream-demo\") { readerId } }";
+    admin.request(delete, json!({})).await?.data()?;
+    let (newcomer, _) = sign_up(&system, readstream_testkit::demo::LIBRARIAN).await?;
+    let grant = newcomer.request(&role_change("grantRole", "ADMIN"), json!({ "r": ben_id })).await?;
+    assert_eq!(grant.error_code(), Some("PERMISSION_DENIED"), "{:?}", grant.0);
+    system.stop().await
+}

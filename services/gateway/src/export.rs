@@ -184,7 +184,7 @@ fn goodreads_record(row: LibraryRow) -> Vec<String> {
     let added = [row.first_day, row.rated_at.map(|at| at.date_naive()), row.written_on].into_iter().flatten().min();
     let optional_date = |day: Option<NaiveDate>| day.map(goodreads_date).unwrap_or_default();
     let quoted = |isbn: Option<String>| isbn.map(|isbn| format!("=\"{isbn}\"")).unwrap_or_else(|| "=\"\"".to_owned());
-    vec![
+    let mut record = vec![
         row.book_id.to_string(),
         title,
         author.clone(),
@@ -209,8 +209,30 @@ fn goodreads_record(row: LibraryRow) -> Vec<String> {
         String::new(),
         row.read_count.unwrap_or(0).to_string(),
         "0".to_owned(),
-    ]
+    ];
+    // Every cell but the ISBNs, whose `="…"` keeps a spreadsheet from dropping their zeros.
+    for (column, cell) in GOODREADS_COLUMNS.iter().zip(&mut record) {
+        if !ISBN_COLUMNS.contains(column) {
+            inert(cell);
+        }
+    }
+    record
 }
+
+/// The columns written as formulas on purpose.
+const ISBN_COLUMNS: [&str; 2] = ["ISBN", "ISBN13"];
+
+/// What a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, a tab or a carriage return
+/// first: OWASP's CSV injection) gets a leading `'`, which spreadsheets show as text and the
+/// importer takes off again.
+pub fn inert(cell: &mut String) {
+    if cell.starts_with(FORMULA_STARTS) {
+        cell.insert(0, '\'');
+    }
+}
+
+/// The first characters a spreadsheet reads a formula from.
+pub const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
 async fn write_goodreads(pool: PgPool, reader_id: Uuid, chunks: Chunks) -> Result<(), anyhow::Error> {
     let mut csv = csv::Writer::from_writer(Vec::new());

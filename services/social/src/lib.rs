@@ -61,8 +61,9 @@ pub struct Config {
     pub health: HealthConfig,
     #[command(flatten)]
     pub password_hashing: PasswordHashing,
-    /// The handle of the first admin: that reader may grant and revoke roles (and so make
-    /// other admins and librarians) without holding the role. Sign that handle up first.
+    /// The handle of the first admin: the reader holding it when this service first sees it (at
+    /// start, or at its sign-up) may grant and revoke roles (and so make other admins and
+    /// librarians) without holding the role, for good. Sign that handle up first.
     #[arg(long, env = "READSTREAM_ADMIN")]
     pub admin: Option<String>,
     /// A session whose refresh token goes unused this long ends by itself, in seconds.
@@ -120,6 +121,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     let admin_handle = config.admin.as_deref().map(handle_key);
     let throttle = throttle::Throttle::new(pool.clone());
     let social = Social { store, pool, hasher, hashing, absent_hash, sessions, throttle, admin_handle };
+    social.bind_first_admin().await.map_err(|rejection| StartError::Config(rejection.message))?;
     let expiry = Duration::from_secs(config.sign_up_expiry_secs);
     tokio::spawn(social.clone().expire_sign_ups(expiry, shutdown.clone()));
     bus::Commands::<SocialService, _>::new(social)
@@ -312,6 +314,9 @@ impl Social {
                 return Err(taken());
             }
         }
+        if self.admin_handle.as_deref() == Some(handle_key(&command.handle).as_str()) {
+            self.bind_first_admin().await?;
+        }
         let outcome = self.register(reader_id, meta, command).await;
         let reply = bus::reply(outcome, reader_id);
         match &reply.outcome {
@@ -377,6 +382,11 @@ impl Social {
                     .bind(reader_id)
                     .execute(&self.pool)
                     .await?;
+                // A first admin who was never recorded was never anyone.
+                sqlx::query("DELETE FROM social_first_admin WHERE reader_id = $1")
+                    .bind(reader_id)
+                    .execute(&self.pool)
+                    .await?;
                 tracing::info!(%reader_id, "a sign-up never recorded expired; its handle is free again");
             }
         }
@@ -432,14 +442,30 @@ impl Social {
         Ok(bus::reply(outcome, reader_id))
     }
 
+    /// Whether `reader_id` is the reader `READSTREAM_ADMIN`'s handle was bound to.
     async fn is_configured_admin(&self, reader_id: Uuid) -> Result<bool, Rejection> {
         let Some(admin_handle) = &self.admin_handle else { return Ok(false) };
-        let handle_key =
-            sqlx::query_scalar!("SELECT handle_key FROM social_credentials WHERE reader_id = $1", reader_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(|err| db::failure(&err))?;
-        Ok(handle_key.as_ref() == Some(admin_handle))
+        let bound = sqlx::query_scalar!("SELECT reader_id FROM social_first_admin WHERE handle_key = $1", admin_handle)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|err| db::failure(&err))?;
+        Ok(bound.flatten() == Some(reader_id))
+    }
+
+    /// Binds `READSTREAM_ADMIN`'s handle to the reader holding it now, unless it was bound
+    /// before: the first admin is that reader for good, not whoever holds the handle later.
+    async fn bind_first_admin(&self) -> Result<(), Rejection> {
+        let Some(admin_handle) = &self.admin_handle else { return Ok(()) };
+        sqlx::query!(
+            "INSERT INTO social_first_admin (handle_key, reader_id)
+             SELECT handle_key, reader_id FROM social_credentials WHERE handle_key = $1
+             ON CONFLICT (handle_key) DO NOTHING",
+            admin_handle
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(|err| db::failure(&err))?;
+        Ok(())
     }
 
     /// Follow, unfollow, block or unblock another reader, on the pair's own subject.
@@ -616,6 +642,11 @@ impl Social {
                 .await
                 .map_err(|err| db::failure(&err))?;
         self.throttle.forget(&mut tx, reader_id, handle_key.as_deref()).await?;
+        // The first admin stays bound to this reader, gone: their handle makes nobody admin.
+        sqlx::query!("UPDATE social_first_admin SET reader_id = NULL WHERE reader_id = $1", reader_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|err| db::failure(&err))?;
         tx.commit().await.map_err(|err| db::failure(&err))?;
         if let Err(err) = self.store.keys().destroy(reader_id).await {
             tracing::warn!(error = %err, %reader_id, "could not destroy a deleted reader's key; the projector will");

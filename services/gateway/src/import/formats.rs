@@ -136,8 +136,14 @@ impl<R: Read> Rows<R> {
         Ok(Rows { format, reader, header, record: csv::StringRecord::new(), row: 0 })
     }
 
+    /// A cell, trimmed, without the `'` an export puts before what a spreadsheet would run as a
+    /// formula (`crate::export::inert`).
     fn field(&self, name: &str) -> &str {
-        self.header.iter().position(|h| h == name).and_then(|i| self.record.get(i)).map(str::trim).unwrap_or_default()
+        let cell = self.header.iter().position(|h| h == name).and_then(|i| self.record.get(i)).unwrap_or_default();
+        match cell.strip_prefix('\'') {
+            Some(formula) if formula.starts_with(crate::export::FORMULA_STARTS) => formula.trim(),
+            _ => cell.trim(),
+        }
     }
 
     fn parse(&self) -> Result<LibraryRow, String> {
@@ -482,6 +488,25 @@ Paused Book,Ann Other,,sg-uid-1,ebook,paused,2025/05/01,,,0,,,,,,,,,,,,,No
         assert!(reasons[3].contains("NUL"), "{reasons:?}");
         assert!(reasons[4].contains("shelves"), "{reasons:?}");
         assert_eq!(rows.last().and_then(|r| r.as_ref().ok()).map(|r| r.read_count), Some(MAX_READS));
+    }
+
+    #[test]
+    fn a_cell_an_export_made_inert_is_read_as_the_reader_wrote_it() {
+        let file = format!(
+            "{GOODREADS_24}\
+             8,'=HYPERLINK(\"http://x\"),'-Someone,,,,,3,,'@Press,,,,,,2020/01/01,\"'+shelf, 'plain\",,read,'=1+1,,,1,0\n"
+        );
+        let rows = rows(Format::Goodreads, &file);
+        let row = rows.last().and_then(|row| row.as_ref().ok()).cloned().unwrap_or_default();
+        assert_eq!((row.title.as_str(), row.authors[0].as_str()), ("=HYPERLINK(\"http://x\")", "-Someone"));
+        assert_eq!((row.publisher.as_str(), row.review.as_deref()), ("@Press", Some("=1+1")));
+        assert_eq!(row.shelves, ["+shelf", "'plain"], "only the cell's first quote is the export's");
+        let mut cell = "=1+1".to_owned();
+        crate::export::inert(&mut cell);
+        assert_eq!(cell, "'=1+1");
+        let mut plain = "Moscow 1956".to_owned();
+        crate::export::inert(&mut plain);
+        assert_eq!(plain, "Moscow 1956");
     }
 
     #[test]

@@ -42,7 +42,7 @@ async fn a_rating_the_projection_cannot_apply_is_set_aside_until_an_admin_retrie
     ))
     .execute(&database)
     .await?;
-    assert_eq!(readyz(&system).await?, (200, "postgres: ok\nnats: ok\n".to_owned()));
+    assert_eq!(readyz(&system).await?, (200, "postgres: ok\nnats: ok\nended sessions: ok\n".to_owned()));
 
     // The mutation is acknowledged and read-your-writes passes it: the projection moved on.
     let at = rate(&ann, &poisoned, 4).await?;
@@ -87,7 +87,7 @@ async fn a_rating_the_projection_cannot_apply_is_set_aside_until_an_admin_retrie
     assert_eq!(after_fix.data()?["retryDeadLetters"], json!({ "applied": 1, "remaining": 0 }));
     let ratings = ratings_at(&ann, &poisoned, 0).await?;
     assert_eq!((&ratings["count"], &ratings["average"]), (&json!(1), &json!(4.0)));
-    assert_eq!(readyz(&system).await?, (200, "postgres: ok\nnats: ok\n".to_owned()));
+    assert_eq!(readyz(&system).await?, (200, "postgres: ok\nnats: ok\nended sessions: ok\n".to_owned()));
     system.stop().await
 }
 

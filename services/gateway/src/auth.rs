@@ -1,6 +1,7 @@
 //! Bearer access tokens: short JWTs (HS256) issued on sign-up, sign-in and refresh, naming the
 //! reader a request acts for and the session they belong to. A token of an ended session is
-//! refused before it expires ([`EndedSessions`]).
+//! refused before it expires ([`EndedSessions`]), and every token while this gateway cannot
+//! tell which sessions ended.
 
 use std::time::Duration;
 
@@ -86,6 +87,7 @@ impl Tokens {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|_| invalid())?;
         let reader_id = Uuid::parse_str(&data.claims.sub).map_err(|_| invalid())?;
         let session_id = Uuid::parse_str(&data.claims.sid).map_err(|_| invalid())?;
+        self.ended.known()?;
         if self.ended.contains(session_id) {
             return Err(ApiError::new(
                 readstream_contracts::Code::Unauthenticated,
@@ -111,7 +113,7 @@ mod tests {
 
     #[test]
     fn a_token_names_its_reader_and_a_forged_one_is_refused() {
-        let tokens = Tokens::new("secret", Duration::from_secs(60));
+        let tokens = known_tokens();
         let (reader_id, session_id) = (Uuid::now_v7(), Uuid::now_v7());
         let (token, expires_at) = tokens.issue(reader_id, session_id).unwrap();
         let viewer = tokens.verify(&token).unwrap();
@@ -123,6 +125,23 @@ mod tests {
         assert_eq!(tokens.from_authorization(None).unwrap(), None);
     }
 
+    /// Tokens of a gateway that has read the ended sessions.
+    fn known_tokens() -> Tokens {
+        let tokens = Tokens::new("secret", Duration::from_secs(60));
+        tokens.ended_sessions().watch_up();
+        tokens
+    }
+
+    #[test]
+    fn every_token_is_unavailable_until_the_ended_sessions_are_read() {
+        let tokens = Tokens::new("secret", Duration::from_secs(60));
+        let (token, _) = tokens.issue(Uuid::now_v7(), Uuid::now_v7()).unwrap();
+        let refused = tokens.verify(&token).unwrap_err();
+        assert_eq!(refused.code, readstream_contracts::Code::Unavailable);
+        tokens.ended_sessions().watch_up();
+        assert!(tokens.verify(&token).is_ok());
+    }
+
     fn claims(reader_id: Uuid, exp: u64) -> Claims {
         let sid = Uuid::now_v7().to_string();
         Claims { sub: reader_id.to_string(), sid, iss: ISSUER.to_owned(), iat: exp.saturating_sub(60), exp }
@@ -130,7 +149,7 @@ mod tests {
 
     #[test]
     fn a_token_of_an_ended_session_is_refused_and_one_without_a_session_too() {
-        let tokens = Tokens::new("secret", Duration::from_secs(60));
+        let tokens = known_tokens();
         let session_id = Uuid::now_v7();
         let (token, _) = tokens.issue(Uuid::now_v7(), session_id).unwrap();
         tokens.ended_sessions().end(session_id, jsonwebtoken::get_current_timestamp());
@@ -149,7 +168,7 @@ mod tests {
 
     #[test]
     fn an_expired_token_is_refused() {
-        let tokens = Tokens::new("secret", Duration::from_secs(60));
+        let tokens = known_tokens();
         let past = jsonwebtoken::get_current_timestamp() - 3_600;
         let expired =
             jsonwebtoken::encode(&Header::default(), &claims(Uuid::now_v7(), past), &tokens.encoding).unwrap();
@@ -159,7 +178,7 @@ mod tests {
     #[test]
     fn an_unsigned_token_or_one_signed_another_way_is_refused() {
         use base64::Engine as _;
-        let tokens = Tokens::new("secret", Duration::from_secs(60));
+        let tokens = known_tokens();
         let future = jsonwebtoken::get_current_timestamp() + 3_600;
         let encode = |json: &serde_json::Value| {
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(json).unwrap())

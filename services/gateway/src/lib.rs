@@ -181,8 +181,8 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
         &shutdown,
     )
     .await?;
-    let (tokens, stop) = (app.tokens.clone(), shutdown.clone());
-    tokio::spawn(async move { tokens.ended_sessions().follow(ended_sessions, stop).await });
+    let (tokens, nats, stop) = (app.tokens.clone(), app.nats.clone(), shutdown.clone());
+    tokio::spawn(async move { tokens.ended_sessions().follow(ended_sessions, nats, stop).await });
     let schemas = graphql::Schemas::new(app.clone());
     let router = Router::new()
         .route(
@@ -372,17 +372,21 @@ pub(crate) fn caller(
     Ok((client, viewer))
 }
 
-/// Ready while Postgres and NATS answer. Dead letters leave it ready (every read works, some
+/// Ready while Postgres and NATS answer and the ended sessions are read (tokens are refused
+/// until they are). Dead letters leave it ready (every read works, some
 /// rows lack a message) but show it as degraded, for an admin to look at `deadLetters`.
 async fn ready(State((_, app)): State<Shared>) -> Response {
     let dead_letters = graphql::operations::dead_letters_count(&app.pool).await.ok();
     let nats = app.nats.connection_state() == async_nats::connection::State::Connected;
+    let sessions = app.tokens.ended_sessions().known().is_ok();
     let up = |ok: bool| if ok { "ok" } else { "down" };
-    let mut body = format!("postgres: {}\nnats: {}\n", up(dead_letters.is_some()), up(nats));
+    let mut body =
+        format!("postgres: {}\nnats: {}\nended sessions: {}\n", up(dead_letters.is_some()), up(nats), up(sessions));
     if let Some(count @ 1..) = dead_letters {
         body.push_str(&format!("projections: degraded, {count} dead letters\n"));
     }
-    let status = if dead_letters.is_some() && nats { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let ready = dead_letters.is_some() && nats && sessions;
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, body).into_response()
 }
 

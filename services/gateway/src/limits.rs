@@ -113,6 +113,20 @@ impl LimitsConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddress(pub IpAddr);
 
+impl ClientAddress {
+    /// An address as a client: IPv4 as it is, IPv6 by its /64 (one subscriber's whole
+    /// network, which they may spread requests over at will).
+    pub fn of(address: IpAddr) -> Self {
+        match address {
+            IpAddr::V4(v4) => ClientAddress(IpAddr::V4(v4)),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => ClientAddress(IpAddr::V4(v4)),
+                None => ClientAddress(IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into())),
+            },
+        }
+    }
+}
+
 /// The limits as the gateway applies them.
 pub struct Limits {
     pub config: LimitsConfig,
@@ -142,17 +156,18 @@ impl Limits {
     }
 
     /// The client's address: the socket's, or the nearest untrusted hop of `X-Forwarded-For`
-    /// when the socket is a trusted proxy.
+    /// when the socket is a trusted proxy; an IPv6 address by its /64, what one subscriber
+    /// is given (an IPv4 address mapped into IPv6 as itself).
     pub fn client_address(&self, peer: SocketAddr, headers: &HeaderMap) -> ClientAddress {
         let peer = peer.ip();
         if !self.config.trusted_proxies.contains(&peer) {
-            return ClientAddress(peer);
+            return ClientAddress::of(peer);
         }
         let hops = headers.get_all("x-forwarded-for").iter().filter_map(|value| value.to_str().ok());
         let hops: Vec<IpAddr> =
             hops.flat_map(|value| value.split(',')).filter_map(|hop| hop.trim().parse().ok()).collect();
         let client = hops.into_iter().rev().find(|hop| !self.config.trusted_proxies.contains(hop));
-        ClientAddress(client.unwrap_or(peer))
+        ClientAddress::of(client.unwrap_or(peer))
     }
 
     /// Counts one request from `client`, before its token is even looked at.
@@ -285,6 +300,20 @@ mod tests {
         assert_eq!(forwarded, ClientAddress("5.6.7.8".parse().unwrap()), "the nearest hop the proxy did not add");
         let direct = limits.client_address(peer("192.0.2.1"), &headers);
         assert_eq!(direct, ClientAddress("192.0.2.1".parse().unwrap()), "anyone can write the header");
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_64_and_a_mapped_ipv4_one_its_ipv4_address() {
+        let limits = limits(LimitsConfig { client_per_second: 1, client_burst: 1, ..LimitsConfig::PRODUCTION });
+        let first = limits.client_address(peer("2001:db8:1:2::1"), &HeaderMap::new());
+        let same_network = limits.client_address(peer("2001:db8:1:2:ffff:ffff:ffff:ffff"), &HeaderMap::new());
+        assert_eq!(first, same_network);
+        assert_eq!(first, ClientAddress("2001:db8:1:2::".parse().unwrap()));
+        limits.request(first).unwrap();
+        assert!(limits.request(same_network).is_err(), "another address of the same /64 shares its rate");
+        assert!(limits.request(limits.client_address(peer("2001:db8:1:3::1"), &HeaderMap::new())).is_ok());
+        let mapped = limits.client_address(peer("::ffff:192.0.2.7"), &HeaderMap::new());
+        assert_eq!(mapped, ClientAddress("192.0.2.7".parse().unwrap()));
     }
 
     #[test]

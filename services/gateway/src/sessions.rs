@@ -3,14 +3,18 @@
 //! service writes, and at once from this gateway's own `signOut` and `changePassword`.
 //!
 //! Each open WebSocket listens for its session's end and closes (4401) when it comes.
+//!
+//! It fails closed: until the gateway has read every ended session the bucket holds, and
+//! whenever its watch has been down (or NATS out of reach) for [`WATCH_DOWN_GRACE`], it cannot
+//! tell a live token from one of an ended session, and every token is answered `UNAVAILABLE`.
 
 use std::{
     collections::HashMap,
     sync::{
         atomic::{AtomicUsize, Ordering},
-        RwLock,
+        Mutex, RwLock,
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use async_nats::jetstream::kv;
@@ -19,6 +23,11 @@ use futures::StreamExt as _;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// How long the watch of ended sessions may be down before tokens are refused.
+pub const WATCH_DOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Forgetting ended sessions whose tokens have all expired, once per this many ends.
 const PRUNE_EVERY: usize = 1_024;
@@ -30,16 +39,61 @@ pub struct EndedSessions {
     token_lifetime: Duration,
     announced: broadcast::Sender<Uuid>,
     ends_since_prune: AtomicUsize,
+    watch: Mutex<Watch>,
+    /// How long the watch may be down before tokens are refused.
+    grace: Duration,
+}
+
+/// How the watch of the bucket stands.
+#[derive(Debug, Default)]
+struct Watch {
+    /// Every ended session the bucket held was read, at least once.
+    read: bool,
+    /// Since when the watch (or NATS) has been down, if it is.
+    down_since: Option<Instant>,
 }
 
 impl EndedSessions {
     pub fn new(token_lifetime: Duration) -> Self {
+        Self::with_grace(token_lifetime, WATCH_DOWN_GRACE)
+    }
+
+    /// Ended sessions whose watch may be down `grace` before tokens are refused.
+    pub fn with_grace(token_lifetime: Duration, grace: Duration) -> Self {
         Self {
             until: RwLock::default(),
             token_lifetime,
             announced: broadcast::channel(1_024).0,
             ends_since_prune: AtomicUsize::new(0),
+            watch: Mutex::default(),
+            grace,
         }
+    }
+
+    /// Whether this gateway knows which sessions ended: `UNAVAILABLE` before it read the bucket,
+    /// and while its watch has been down past the grace.
+    pub fn known(&self) -> Result<(), ApiError> {
+        let watch = self.watch.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let down_too_long = watch.down_since.is_some_and(|since| since.elapsed() >= self.grace);
+        if watch.read && !down_too_long {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            readstream_contracts::Code::Unavailable,
+            "this gateway cannot check tokens against ended sessions right now; try again in a moment",
+        ))
+    }
+
+    /// Every ended session the bucket held is read, and the watch is up.
+    pub fn watch_up(&self) {
+        let mut watch = self.watch.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *watch = Watch { read: true, down_since: None };
+    }
+
+    /// The watch (or NATS) is down: from now on, past the grace, tokens are refused.
+    fn watch_down(&self) {
+        let mut watch = self.watch.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        watch.down_since.get_or_insert_with(Instant::now);
     }
 
     pub fn contains(&self, session_id: Uuid) -> bool {
@@ -80,15 +134,27 @@ impl EndedSessions {
     }
 
     /// Follows the bucket of ended sessions from its first entry until `shutdown`, watching
-    /// again (with backoff) whenever the watch fails or ends.
-    pub async fn follow(&self, bucket: kv::Store, shutdown: CancellationToken) {
+    /// again (with backoff) whenever the watch fails or ends; each second it looks whether NATS
+    /// is still connected.
+    pub async fn follow(&self, bucket: kv::Store, nats: async_nats::Client, shutdown: CancellationToken) {
         let mut backoff =
             backon::ExponentialBuilder::default().with_max_delay(Duration::from_secs(10)).without_max_times().build();
+        let mut every_second = tokio::time::interval(Duration::from_secs(1));
         while !shutdown.is_cancelled() {
-            match bucket.watch_with_history(">").await {
-                Ok(mut watch) => loop {
+            match self.watch(&bucket).await {
+                Ok((mut watch, mut read)) => loop {
+                    if read {
+                        self.watch_up();
+                    }
                     let entry = tokio::select! {
                         () = shutdown.cancelled() => return,
+                        _ = every_second.tick() => {
+                            if nats.connection_state() != async_nats::connection::State::Connected {
+                                self.watch_down();
+                                read = false;
+                            }
+                            continue;
+                        }
                         entry = watch.next() => entry,
                     };
                     match entry {
@@ -96,6 +162,7 @@ impl EndedSessions {
                             if let Some((session_id, ended_at)) = readstream_runtime::sessions::parse(&entry) {
                                 self.end(session_id, u64::try_from(ended_at).unwrap_or_default());
                             }
+                            read |= entry.seen_current;
                         }
                         Some(Err(err)) => {
                             tracing::warn!(error = %err, "watching ended sessions failed; watching again");
@@ -106,6 +173,7 @@ impl EndedSessions {
                 },
                 Err(err) => tracing::warn!(error = %err, "cannot watch ended sessions; trying again"),
             }
+            self.watch_down();
             let delay = backoff.next().unwrap_or(Duration::from_secs(10));
             tokio::select! {
                 () = shutdown.cancelled() => return,
@@ -113,11 +181,62 @@ impl EndedSessions {
             }
         }
     }
+
+    /// A watch of the bucket from its first entry, and whether it is read already (the bucket is
+    /// empty); otherwise the entry that catches up says so (`seen_current`).
+    async fn watch(&self, bucket: &kv::Store) -> Result<(kv::Watch, bool), anyhow::Error> {
+        let mut stream = bucket.stream.clone();
+        let empty = stream.info().await?.state.messages == 0;
+        Ok((bucket.watch_with_history(">").await?, empty))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Polls `known` until it answers `wanted`, for at most `within`.
+    async fn until_known(ended: &EndedSessions, wanted: bool, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if ended.known().is_ok() == wanted {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+
+    /// Fails closed: no token is trusted before every ended session is read, and none once
+    /// the watch has been gone past the grace; trusted again once the bucket is back and read.
+    #[tokio::test]
+    async fn tokens_wait_for_the_ended_sessions_and_are_refused_while_the_watch_is_down() {
+        let nats = async_nats::connect(readstream_testkit::nats_url()).await.expect("the test NATS server");
+        let (namespace, shutdown) = (readstream_testkit::namespace(), CancellationToken::new());
+        let bucket =
+            readstream_runtime::sessions::ended_sessions(nats.clone(), &namespace, 1, &shutdown).await.unwrap();
+        let session = Uuid::now_v7();
+        let now = i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap();
+        readstream_runtime::sessions::end(&bucket, session, now).await.unwrap();
+        let ended =
+            std::sync::Arc::new(EndedSessions::with_grace(Duration::from_secs(900), Duration::from_millis(300)));
+        assert!(ended.known().is_err(), "nothing is read yet");
+        let following = tokio::spawn({
+            let (ended, bucket, nats, shutdown) = (ended.clone(), bucket.clone(), nats.clone(), shutdown.clone());
+            async move { ended.follow(bucket, nats, shutdown).await }
+        });
+        assert!(until_known(&ended, true, Duration::from_secs(10)).await, "never read the bucket");
+        assert!(ended.contains(session), "known only once every ended session is read");
+
+        // The bucket goes away: past the grace, no token is trusted.
+        let jetstream = async_nats::jetstream::new(nats.clone());
+        jetstream.delete_stream(&bucket.stream_name).await.unwrap();
+        assert!(until_known(&ended, false, Duration::from_secs(30)).await, "still trusted with the watch gone");
+        readstream_runtime::sessions::ended_sessions(nats, &namespace, 1, &shutdown).await.unwrap();
+        assert!(until_known(&ended, true, Duration::from_secs(30)).await, "never trusted again");
+        shutdown.cancel();
+        following.await.unwrap();
+    }
 
     #[tokio::test]
     async fn an_ended_session_is_refused_until_its_tokens_expire_and_its_sockets_hear_of_it() {

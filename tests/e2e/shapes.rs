@@ -118,3 +118,49 @@ async fn a_query_over_a_websocket_is_cut_off_at_the_request_timeout() -> anyhow:
     assert_eq!(socket_code(&answer), Some("DEADLINE_EXCEEDED"), "{answer}");
     system.stop().await
 }
+
+/// Sends a request's head and the first bytes of a body it says is far longer, and returns the
+/// status line the gateway answers without waiting for the rest (`None`: it waited).
+async fn answered_before_the_body(system: &System, head: &str) -> anyhow::Result<Option<String>> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let address = system.base_url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await?;
+    stream
+        .write_all(
+            format!("POST /graphql HTTP/1.1\r\nHost: {address}\r\n{head}Content-Length: 500000\r\n\r\n{{").as_bytes(),
+        )
+        .await?;
+    let mut answer = vec![0u8; 1024];
+    match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer)).await {
+        Ok(read) => Ok(Some(String::from_utf8_lossy(&answer[..read?]).lines().next().unwrap_or_default().to_owned())),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The rates and the token are checked before the body is read, and an upload needs a token
+/// before its first byte: a client over its rate, or an anonymous upload, is answered at once,
+/// with the body still on its way.
+#[tokio::test]
+async fn rates_tokens_and_uploads_are_checked_before_the_body_is_read() -> anyhow::Result<()> {
+    let limits = LimitsConfig { client_per_second: 1, client_burst: 1, ..LimitsConfig::without_rate_limits() };
+    let system = System::start_with(Options { limits, ..Options::default() }).await?;
+    let json = "Content-Type: application/json\r\n";
+    // The first request of the burst is let in, and its body waited for; the second, sent at
+    // once, is over the rate.
+    let (within, over) = tokio::join!(answered_before_the_body(&system, json), async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        answered_before_the_body(&system, json).await
+    });
+    assert_eq!(within?, None, "a request within its rate waits for its body");
+    let over = over?;
+    assert!(over.as_deref().is_some_and(|line| line.contains("429")), "{over:?}");
+    system.stop().await?;
+
+    let system = System::start().await?;
+    let forged = answered_before_the_body(&system, &format!("{json}Authorization: Bearer not-a-token\r\n")).await?;
+    assert!(forged.as_deref().is_some_and(|line| line.contains("200")), "refused with a GraphQL error: {forged:?}");
+    let upload = "Content-Type: multipart/form-data; boundary=x\r\n";
+    let anonymous = answered_before_the_body(&system, upload).await?;
+    assert!(anonymous.as_deref().is_some_and(|line| line.contains("401")), "{anonymous:?}");
+    system.stop().await
+}

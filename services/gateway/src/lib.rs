@@ -194,7 +194,8 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
                     only_uploads_are_large,
                 ))
                 .layer(RequestBodyLimitLayer::new(config.limits.max_upload_bytes.max(config.limits.max_body_bytes)))
-                .layer(axum::middleware::map_response(coded_payload_too_large)),
+                .layer(axum::middleware::map_response(coded_payload_too_large))
+                .layer(axum::middleware::from_fn_with_state(Arc::new(app.clone()), admit)),
         )
         .route("/graphql/ws", get(websocket::upgrade))
         .route("/export/goodreads.csv", get(export::goodreads_csv))
@@ -235,12 +236,7 @@ async fn only_uploads_are_large(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let multipart = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
-    if multipart {
+    if is_multipart(request.headers()) {
         return next.run(request).await;
     }
     let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
@@ -288,9 +284,51 @@ async fn graphql_get(
     }
 }
 
-async fn graphql_http(
-    State((schemas, app)): State<Shared>,
+/// Who a request comes from, as `admit` let it in.
+#[derive(Debug, Clone, Copy)]
+struct Admitted {
+    client: limits::ClientAddress,
+    viewer: Option<auth::Viewer>,
+}
+
+/// Lets a request in, before a byte of its body is read: within its client's and reader's
+/// rates, with a valid token or none, and with one for an upload (a multipart request, which
+/// is only ever a library import), so no one makes the gateway read a body it refuses.
+async fn admit(
+    State(app): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (client, viewer) = match caller(&app, peer, request.headers()) {
+        Ok(caller) => caller,
+        // A bad token is a GraphQL error like any other (200); too many requests are 429.
+        Err(err) if err.code == readstream_contracts::Code::RateLimited => {
+            return refusal(StatusCode::TOO_MANY_REQUESTS, err)
+        }
+        Err(err) => return refusal(StatusCode::OK, err),
+    };
+    if viewer.is_none() && is_multipart(request.headers()) {
+        let err = ApiError::new(
+            readstream_contracts::Code::Unauthenticated,
+            "an upload needs `Authorization: Bearer <token>`",
+        );
+        return refusal(StatusCode::UNAUTHORIZED, err);
+    }
+    request.extensions_mut().insert(Admitted { client, viewer });
+    next.run(request).await
+}
+
+fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+async fn graphql_http(
+    State((schemas, _)): State<Shared>,
+    axum::Extension(Admitted { client, viewer }): axum::Extension<Admitted>,
     headers: HeaderMap,
     request: Result<GraphQLRequest, async_graphql_axum::rejection::GraphQLRejection>,
 ) -> Response {
@@ -305,14 +343,6 @@ async fn graphql_http(
             let err = ApiError::invalid("body", format!("the request is not a GraphQL request: {}", rejection.0));
             return refusal(status, err);
         }
-    };
-    let (client, viewer) = match caller(&app, peer, &headers) {
-        Ok(caller) => caller,
-        // A bad token is a GraphQL error like any other (200); too many requests are 429.
-        Err(err) if err.code == readstream_contracts::Code::RateLimited => {
-            return refusal(StatusCode::TOO_MANY_REQUESTS, err)
-        }
-        Err(err) => return refusal(StatusCode::OK, err),
     };
     if let Some(viewer) = viewer {
         request = request.data(viewer);

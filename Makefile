@@ -1,5 +1,5 @@
 # readstream — everything a contributor runs. See README.md.
-.PHONY: run test faults bench lint fmt schema sqlx-prepare build clean-data
+.PHONY: run test fuzz faults bench lint fmt schema sqlx-prepare build clean-data
 
 export SQLX_OFFLINE ?= true
 ## DATA_DIR: where `make run` keeps NATS's and Postgres's data and the processes' logs
@@ -12,6 +12,10 @@ run:
 ## test: throwaway NATS and Postgres, then every test, then make faults' quick mode (ARGS=<filter> runs only matching tests)
 test:
 	deploy/local/test.sh $(ARGS)
+
+## fuzz: make test's generated hostile documents, many more of them (CASES, default 5000), against the strict bounds: each answered within 50 ms (plus 2 ms per KiB of body), a probe query's p99 under 100 ms (150 ms in a debug build)
+fuzz:
+	FUZZ_CASES=$(or $(CASES),5000) FUZZ_STRICT=1 deploy/local/test.sh adversarial_documents
 
 ## faults: kill -9 every process and restart NATS and Postgres under load, 20 cycles, then check nothing acknowledged was lost or applied twice (ARGS="--cycles 3" for the quick mode; ARGS="--cluster" on a three-node NATS cluster, killing the stream leader's node each cycle)
 faults:

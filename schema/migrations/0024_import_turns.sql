@@ -7,3 +7,5 @@ DROP INDEX import_jobs_waiting;
 CREATE INDEX import_jobs_waiting ON import_jobs (updated_at) WHERE status IN ('QUEUED', 'RUNNING');
 -- A deleted reader's jobs are found by reader.
 CREATE INDEX import_jobs_reader ON import_jobs (reader_id);
+-- A DONE job's final position: every row it imported is readable there.
+ALTER TABLE import_jobs ADD COLUMN final_position bigint;

@@ -383,13 +383,18 @@ async fn books_the_catalog_lacks_without_a_page_count_are_added_and_shelved() ->
          1,Unpaged Book,New Author,,,,,4,,,,,,,2024/03/20,2024/03/01,,,read,,,,1,0\n\
          2,Another Unpaged Book,New Author,,,,,0,,,,,,,,2024/03/01,,,to-read,,,,0,0\n"
     );
-    let job = import(&ana, "GOODREADS", &file).await?;
+    let started = ana.upload(IMPORT, json!({ "format": "GOODREADS" }), file.into_bytes(), "library.csv").await?;
+    let id = started.data()?["importLibrary"]["id"].clone();
+    let job = wait_for_job(&ana, &id).await?;
     assert_eq!(
         (&job["status"], &job["rowsImported"], &job["rowsFailed"]),
         (&json!("DONE"), &json!(2), &json!(0)),
         "{job}"
     );
-    let at = system.stream_messages().await?;
+    // DONE means readable, at the job's own position.
+    let ended = ana.request("query($id: ID!) { importJob(id: $id) { position } }", json!({ "id": id })).await?;
+    let at = ended.data()?["importJob"]["position"].as_u64().unwrap_or_default();
+    assert!(at > 0, "a DONE job has a position: {:?}", ended.0);
     let shelf = ana.request_at("{ viewer { shelf { nodes { status book { title pages } } } } }", json!({}), at).await?;
     let mut nodes = shelf.data()?["viewer"]["shelf"]["nodes"].as_array().cloned().unwrap_or_default();
     nodes.sort_by_key(|node| node["book"]["title"].as_str().map(str::to_owned));

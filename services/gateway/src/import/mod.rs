@@ -78,6 +78,8 @@ pub struct Job {
     pub next_row: i32,
     /// Tries since the job last saved progress.
     pub attempts: i32,
+    /// Once DONE: the stream position the read models had reached when it ended.
+    pub final_position: Option<i64>,
 }
 
 impl Job {
@@ -90,7 +92,7 @@ pub async fn load(pool: &PgPool, job_id: Uuid) -> Result<Option<Job>, sqlx::Erro
     sqlx::query_as!(
         Job,
         "SELECT job_id, reader_id, format, status, failure, stream_position, rows_total, rows_imported, rows_skipped,
-                rows_failed, next_row, attempts
+                rows_failed, next_row, attempts, final_position
          FROM import_jobs WHERE job_id = $1",
         job_id
     )
@@ -199,7 +201,7 @@ async fn claim(pool: &PgPool) -> Result<Option<Job>, sqlx::Error> {
                          WHERE status IN ('QUEUED', 'RUNNING') AND (held_until IS NULL OR held_until < now())
                          ORDER BY updated_at LIMIT 1 FOR UPDATE SKIP LOCKED)
          RETURNING job_id, reader_id, format, status, failure, stream_position, rows_total, rows_imported,
-                   rows_skipped, rows_failed, next_row, attempts",
+                   rows_skipped, rows_failed, next_row, attempts, final_position",
         HOLD.as_secs_f64()
     )
     .fetch_optional(pool)
@@ -490,7 +492,8 @@ async fn announce(app: &AppState, job: &Job) {
     }
 }
 
-/// The job is done: its summary goes to the reader's followers (once, whoever retries).
+/// The job is done: its summary goes to the reader's followers (once, whoever retries), and
+/// it is DONE once the read models show all of it.
 async fn finish(app: &AppState, job: &Job) -> Result<(), Stopped> {
     let books = u32::try_from(job.rows_imported).unwrap_or(0);
     let request = pb::RecordImport {
@@ -500,13 +503,21 @@ async fn finish(app: &AppState, job: &Job) -> Result<(), Stopped> {
         source: job.format.clone(),
     };
     commands::send(app, &request).await.map_err(|err| Stopped::Unavailable(err.message))?;
+    // DONE means readable: every command of the job was accepted, and the read models have
+    // reached the stream's end since.
+    let unavailable = |err: ApiError| Stopped::Unavailable(err.message);
+    let position = app.store.last_position().await.map_err(|err| Stopped::Unavailable(err.to_string()))?;
+    app.positions.wait_for(position, &readstream_contracts::ReadModel::ALL).await.map_err(unavailable)?;
+    let final_position = i64::try_from(position).unwrap_or(i64::MAX);
     sqlx::query!(
-        "UPDATE import_jobs SET status = 'DONE', held_until = NULL, updated_at = now() WHERE job_id = $1",
-        job.job_id
+        "UPDATE import_jobs SET status = 'DONE', final_position = $2, held_until = NULL, updated_at = now()
+         WHERE job_id = $1",
+        job.job_id,
+        final_position
     )
     .execute(&app.pool)
     .await?;
-    let done = Job { status: "DONE".into(), ..job.clone() };
+    let done = Job { status: "DONE".into(), final_position: Some(final_position), ..job.clone() };
     announce(app, &done).await;
     Ok(())
 }

@@ -63,6 +63,9 @@ pub struct ImportJob {
     /// Rows whose books, shelves, ratings and reviews were all there already.
     pub rows_skipped: i32,
     pub rows_failed: i32,
+    /// Once `DONE`: a stream position every row it imported is readable at (send it as
+    /// `Readstream-Min-Position`); null before.
+    pub position: Option<u64>,
     #[graphql(skip)]
     pub job_id: Uuid,
 }
@@ -113,6 +116,7 @@ impl From<Job> for ImportJob {
             rows_imported: job.rows_imported,
             rows_skipped: job.rows_skipped,
             rows_failed: job.rows_failed,
+            position: job.final_position.and_then(|position| u64::try_from(position).ok()),
             job_id: job.job_id,
         }
     }

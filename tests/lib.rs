@@ -18,6 +18,8 @@ pub struct System {
     pub base_url: String,
     /// Where the projector answers `/healthz` and `/readyz`.
     pub projector_health: SocketAddr,
+    /// Where the gateway answers `/readyz` line by line, and `/metrics`.
+    pub gateway_health: SocketAddr,
     pub namespace: String,
     pub database_url: String,
     nats: NatsConfig,
@@ -108,6 +110,7 @@ impl System {
 
         let projector_health = SocketAddr::from(([127, 0, 0, 1], readstream_testkit::free_port()?));
         let projector = start_projector(&nats, &database_url, projector_health, &[]);
+        let gateway_health = SocketAddr::from(([127, 0, 0, 1], readstream_testkit::free_port()?));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base_url = format!("http://{}", listener.local_addr()?);
         let gateway = readstream_gateway::Config {
@@ -121,6 +124,7 @@ impl System {
             command_timeout_ms: options.command_timeout.as_millis() as u64,
             limits: options.limits.clone(),
             imports: options.imports.clone(),
+            health: HealthConfig { health_addr: Some(gateway_health) },
             print_schema: false,
         };
         let tasks = vec![spawn("gateway", readstream_gateway::serve(gateway, listener, shutdown.clone()))];
@@ -128,6 +132,7 @@ impl System {
         let mut system = Self {
             base_url,
             projector_health,
+            gateway_health,
             namespace,
             database_url,
             nats,
@@ -357,6 +362,7 @@ pub mod bench {
                 command_timeout_ms: 10_000,
                 limits,
                 imports: readstream_gateway::import::ImportConfig::default(),
+                health: readstream_runtime::health::HealthConfig::default(),
                 print_schema: false,
             };
             let task = tokio::spawn(readstream_gateway::serve(config, listener, shutdown.clone()));

@@ -9,8 +9,8 @@
 #
 # Settings (environment): DATA_DIR, JWT_SECRET (made once into DATA_DIR/jwt-secret),
 # GATEWAY_ADDR (127.0.0.1:8080), RUN_NATS_PORT (4223), RUN_PG_PORT (5433), READY_TIMEOUT_SECS
-# (60), STOP_TIMEOUT_SECS (15), HEALTH_PORT_BASE (unset: the services' /healthz and /readyz on
-# this port and the next five, in the order of `services`), RESTART_RESET_SECS (60: how long a restarted process must run
+# (60), STOP_TIMEOUT_SECS (15), HEALTH_PORT_BASE (unset: every process's /healthz, /readyz and
+# /metrics on this port and the next six, in the order of `services`, then the gateway), RESTART_RESET_SECS (60: how long a restarted process must run
 # before its restart delay starts over from 1 s), PROFILE (debug|release),
 # NATS_URL / DATABASE_URL (use servers that already run), BIN_DIR (use binaries built already;
 # skips the build), NATS_NODES (1, or 3: a three-node JetStream cluster on RUN_NATS_PORT and the
@@ -95,15 +95,18 @@ export READSTREAM_ADMIN=${READSTREAM_ADMIN:-demo_librarian}
 export RATE_LIMIT_SIGN_IN_PER_MINUTE=${RATE_LIMIT_SIGN_IN_PER_MINUTE:-300}
 
 declare -A started_at=() restarts=()
-# With HEALTH_PORT_BASE set, service number i of `services` answers /healthz and /readyz on
-# 127.0.0.1:HEALTH_PORT_BASE+i (the gateway answers them on its own address).
+# With HEALTH_PORT_BASE set, process number i of `services` answers /healthz, /readyz and
+# /metrics on 127.0.0.1:HEALTH_PORT_BASE+i, and the gateway on the port after them (+6).
 declare -A health_addr=()
 if [[ -n ${HEALTH_PORT_BASE:-} ]]; then
+    count=$((${#services[@]} + 1))
     for i in "${!services[@]}"; do
         health_addr[${services[$i]}]=127.0.0.1:$((HEALTH_PORT_BASE + i))
-        # In a cluster, the second of each on the six ports after.
-        health_addr[${services[$i]}-2]=127.0.0.1:$((HEALTH_PORT_BASE + ${#services[@]} + i))
+        # In a cluster, the second of each on the seven ports after.
+        health_addr[${services[$i]}-2]=127.0.0.1:$((HEALTH_PORT_BASE + count + i))
     done
+    health_addr[gateway]=127.0.0.1:$((HEALTH_PORT_BASE + ${#services[@]}))
+    health_addr[gateway-2]=127.0.0.1:$((HEALTH_PORT_BASE + count + ${#services[@]}))
 fi
 
 # Starts one process, its output appended to its log (and shown here by the log follower).

@@ -112,7 +112,7 @@ struct Process {
 fn process(binary: &str) -> anyhow::Result<Process> {
     let (command, needs, listens): (clap::Command, &[&str], &str) = match binary {
         "readstream-gateway" => {
-            (readstream_gateway::Config::command(), &["NATS_URL", "DATABASE_URL", "JWT_SECRET"], "GATEWAY_ADDR")
+            (readstream_gateway::Config::command(), &["NATS_URL", "DATABASE_URL", "JWT_SECRET"], "HEALTH_ADDR")
         }
         "readstream-social" => (readstream_social::Config::command(), &["NATS_URL", "DATABASE_URL"], "HEALTH_ADDR"),
         "readstream-projector" => {

@@ -11,8 +11,9 @@ use super::{add_seed_book, histogram, position, rate, ratings_at, sign_up, RATE}
 const DEAD_LETTERS: &str = "{ deadLetters { projection position subject error attempts } }";
 const RETRY: &str = "mutation { retryDeadLetters { applied remaining } }";
 
+/// The gateway's `/readyz` on its health address, line by line.
 async fn readyz(system: &System) -> anyhow::Result<(u16, String)> {
-    let response = reqwest::get(format!("{}/readyz", system.base_url)).await?;
+    let response = reqwest::get(format!("http://{}/readyz", system.gateway_health)).await?;
     Ok((response.status().as_u16(), response.text().await?))
 }
 
@@ -43,6 +44,10 @@ async fn a_rating_the_projection_cannot_apply_is_set_aside_until_an_admin_retrie
     .execute(&database)
     .await?;
     assert_eq!(readyz(&system).await?, (200, "postgres: ok\nnats: ok\nended sessions: ok\n".to_owned()));
+    // The public address says ready or not, and nothing of the dead letters or the metrics.
+    let public = reqwest::get(format!("{}/readyz", system.base_url)).await?;
+    assert_eq!((public.status().as_u16(), public.text().await?), (200, "ready\n".to_owned()));
+    assert_eq!(reqwest::get(format!("{}/metrics", system.base_url)).await?.status().as_u16(), 404);
 
     // The mutation is acknowledged and read-your-writes passes it: the projection moved on.
     let at = rate(&ann, &poisoned, 4).await?;

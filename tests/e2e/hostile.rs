@@ -511,7 +511,9 @@ async fn a_body_that_is_no_graphql_request_is_refused_with_a_code() -> anyhow::R
         .text("operations", json!({ "query": "{ __typename }", "variables": { "file": null } }).to_string())
         .text("map", "{\"0\": [\"variables.nowhere.deep\"]")
         .part("0", reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("x.csv"));
-    let bad_multipart = http.post(&url).multipart(bad_map).send().await?;
+    let (reader, _) = sign_up(&system, "ana").await?;
+    let token = reader.token().unwrap_or_default().to_owned();
+    let bad_multipart = http.post(&url).bearer_auth(&token).multipart(bad_map).send().await?;
     for refused in [not_json, bad_multipart] {
         assert_eq!(refused.status(), reqwest::StatusCode::BAD_REQUEST);
         let body: Value = refused.json().await?;

@@ -316,17 +316,17 @@ fn a_service_killed_with_sigkill_is_started_again_and_answers() -> anyhow::Resul
     start.assert_all_stopped()
 }
 
-/// Six consecutive ports free now, for `HEALTH_PORT_BASE`.
-fn six_free_ports_in_a_row() -> anyhow::Result<u16> {
+/// Seven consecutive ports free now, for `HEALTH_PORT_BASE`: the six services', the gateway's.
+fn seven_free_ports_in_a_row() -> anyhow::Result<u16> {
     for _ in 0..50 {
         let base = free_port()?;
-        let free = base <= u16::MAX - 6
-            && (base..base + 6).all(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
+        let free = base <= u16::MAX - 7
+            && (base..base + 7).all(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
         if free {
             return Ok(base);
         }
     }
-    bail!("no six consecutive free ports")
+    bail!("no seven consecutive free ports")
 }
 
 /// `GET /metrics` on a local port: Prometheus' text, or the status that refused it.
@@ -346,11 +346,13 @@ fn scrape(port: u16) -> anyhow::Result<String> {
 #[test]
 fn every_process_serves_its_metrics_for_prometheus() -> anyhow::Result<()> {
     let bin_dir = bin_dir()?;
-    let health_base = six_free_ports_in_a_row()?;
+    let health_base = seven_free_ports_in_a_row()?;
     let mut start = Start::with_env(&bin_dir, 60, &[("HEALTH_PORT_BASE", health_base.to_string())])?;
     anyhow::ensure!(start.until_line("readstream is running", START_BOUND)?, "no start:\n{}", start.transcript());
     // The demo data went in through the gateway: ratings, shelves, reviews and follows.
-    let gateway = scrape(start.ports[2])?;
+    // The gateway's metrics are on its health address only, not beside its GraphQL.
+    anyhow::ensure!(scrape(start.ports[2]).is_err(), "the gateway serves /metrics on its public port");
+    let gateway = scrape(health_base + 6)?;
     let services = ["projector", "catalog", "ratings", "reading", "reviews", "social"];
     let scraped: Vec<(&str, String)> = services
         .iter()

@@ -1,5 +1,5 @@
-//! `GET /healthz`, `GET /readyz` and `GET /metrics` over HTTP for the command services and the
-//! projector, as the gateway answers them: what a load balancer, a supervisor, a Kubernetes
+//! `GET /healthz`, `GET /readyz` and `GET /metrics` over HTTP for every process, on an address
+//! of its own (`HEALTH_ADDR`), never the gateway's public one: what a supervisor, a Kubernetes
 //! probe or Prometheus asks.
 //! `/healthz` is 200 while the process runs. `/readyz` is 200 once the process is connected and
 //! its servers answer, 503 before that (while it starts, or while NATS or Postgres is out of
@@ -33,6 +33,9 @@ pub struct HealthConfig {
 /// More lines for `/readyz`, asked once the process is ready.
 pub type Report = Arc<dyn Fn() -> BoxFuture<'static, String> + Send + Sync>;
 
+/// A further condition of readiness, and its line (the gateway's ended sessions).
+pub type Check = Arc<dyn Fn() -> (bool, String) + Send + Sync>;
+
 /// What a process measures only when asked (the projector's lag): run before each `/metrics`.
 pub type Collect = Arc<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>;
 
@@ -46,6 +49,7 @@ struct Parts {
     nats: OnceLock<async_nats::Client>,
     pool: OnceLock<sqlx::PgPool>,
     report: OnceLock<Report>,
+    check: OnceLock<Check>,
     collect: OnceLock<Collect>,
 }
 
@@ -67,6 +71,11 @@ impl Health {
     /// Adds `report`'s lines to every ready answer.
     pub fn reporting(&self, report: Report) {
         let _ = self.0.report.set(report);
+    }
+
+    /// Makes the process ready only while `check` says so too.
+    pub fn requiring(&self, check: Check) {
+        let _ = self.0.check.set(check);
     }
 
     /// Runs `collect` before every `/metrics` answer.
@@ -97,6 +106,11 @@ impl Health {
             .is_some_and(|client| client.connection_state() == async_nats::connection::State::Connected);
         body.push_str(&format!("nats: {}\n", up(nats)));
         ready &= nats;
+        if let Some(check) = self.0.check.get() {
+            let (ok, line) = check();
+            body.push_str(&line);
+            ready &= ok;
+        }
         if let (true, Some(report)) = (ready, self.0.report.get()) {
             body.push_str(&report().await);
         }

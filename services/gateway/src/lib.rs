@@ -6,8 +6,9 @@
 //!   `connection_init` payload as `Authorization`.
 //! - `GET /export/goodreads.csv` and `GET /export/events.ndjson`: the reader's library and
 //!   events, with their bearer token (`export`).
-//! - `GET /healthz` (the process runs) and `GET /readyz` (Postgres and NATS answer; dead
-//!   letters show as degraded).
+//! - `GET /healthz` (the process runs) and `GET /readyz` (ready or not, for a load balancer;
+//!   nothing more). Each line of readiness (Postgres, NATS, the ended sessions, dead letters)
+//!   and `GET /metrics` are on `HEALTH_ADDR`, as the other processes have them, never here.
 //!
 //! Mutations become commands sent over NATS; queries read the Postgres read models;
 //! `Readstream-Min-Position: N` (or `extensions.minPosition`) waits until they include N.
@@ -38,7 +39,11 @@ use axum::{
     routing::get,
     Router,
 };
-use readstream_runtime::{config::StartError, DatabaseConfig, NatsConfig};
+use readstream_runtime::{
+    config::StartError,
+    health::{Health, HealthConfig},
+    DatabaseConfig, NatsConfig,
+};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -94,6 +99,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     #[command(flatten)]
     pub imports: import::ImportConfig,
+    #[command(flatten)]
+    pub health: HealthConfig,
     /// Print the GraphQL SDL and exit.
     #[arg(long)]
     pub print_schema: bool,
@@ -149,11 +156,14 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
     if token_lifetime > readstream_runtime::sessions::KEPT_FOR || token_lifetime.is_zero() {
         return Err(StartError::Config("ACCESS_TOKEN_LIFETIME_SECS must be 1 to 86400".into()));
     }
-    readstream_runtime::metrics::registry();
+    let health = Health::new(true);
+    health.serve(&config.health, shutdown.clone()).await?;
     metrics::gauge!(readstream_runtime::metrics::SUBSCRIPTIONS_OPEN).set(0.0);
     let database = DatabaseConfig { generic_plans: true, ..config.database.clone() };
     let pool = readstream_runtime::db::connect_and_migrate(&database, &shutdown).await?;
+    health.connected_to_postgres(&pool);
     let (nats, store) = config.nats.event_store(&shutdown).await?;
+    health.connected_to_nats(&nats);
     let timeout = Duration::from_millis(config.read_your_writes_timeout_ms);
     let positions = Positions::start(&nats, &config.nats.namespace, pool.clone(), timeout, shutdown.clone()).await?;
     let live = live::Live::new(nats.clone(), [readstream_contracts::social::live_feeds(&config.nats.namespace)]);
@@ -183,6 +193,21 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
     .await?;
     let (tokens, nats, stop) = (app.tokens.clone(), app.nats.clone(), shutdown.clone());
     tokio::spawn(async move { tokens.ended_sessions().follow(ended_sessions, nats, stop).await });
+    let tokens = app.tokens.clone();
+    health.requiring(Arc::new(move || {
+        let known = tokens.ended_sessions().known().is_ok();
+        (known, format!("ended sessions: {}\n", if known { "ok" } else { "down" }))
+    }));
+    let pool = app.pool.clone();
+    health.reporting(Arc::new(move || {
+        let pool = pool.clone();
+        Box::pin(async move {
+            match graphql::operations::dead_letters_count(&pool).await {
+                Ok(count @ 1..) => format!("projections: degraded, {count} dead letters\n"),
+                _ => String::new(),
+            }
+        })
+    }));
     let schemas = graphql::Schemas::new(app.clone());
     let router = Router::new()
         .route(
@@ -202,7 +227,6 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
         .route("/export/events.ndjson", get(export::events_ndjson))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
-        .route("/metrics", get(|| async { readstream_runtime::metrics::response() }))
         .with_state((schemas, Arc::new(app.clone())));
     tracing::info!(addr = %listener.local_addr()?, "GraphQL at /graphql");
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
@@ -402,22 +426,18 @@ pub(crate) fn caller(
     Ok((client, viewer))
 }
 
-/// Ready while Postgres and NATS answer and the ended sessions are read (tokens are refused
-/// until they are). Dead letters leave it ready (every read works, some
-/// rows lack a message) but show it as degraded, for an admin to look at `deadLetters`.
+/// Ready or not, for a load balancer: while Postgres and NATS answer and the ended sessions
+/// are read (tokens are refused until they are). Why not, and the dead letters, are on the
+/// health address.
 async fn ready(State((_, app)): State<Shared>) -> Response {
-    let dead_letters = graphql::operations::dead_letters_count(&app.pool).await.ok();
+    let postgres = graphql::operations::dead_letters_count(&app.pool).await.is_ok();
     let nats = app.nats.connection_state() == async_nats::connection::State::Connected;
     let sessions = app.tokens.ended_sessions().known().is_ok();
-    let up = |ok: bool| if ok { "ok" } else { "down" };
-    let mut body =
-        format!("postgres: {}\nnats: {}\nended sessions: {}\n", up(dead_letters.is_some()), up(nats), up(sessions));
-    if let Some(count @ 1..) = dead_letters {
-        body.push_str(&format!("projections: degraded, {count} dead letters\n"));
+    if postgres && nats && sessions {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
     }
-    let ready = dead_letters.is_some() && nats && sessions;
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, body).into_response()
 }
 
 #[cfg(test)]
@@ -438,6 +458,7 @@ mod tests {
             command_timeout_ms: 1,
             limits: LimitsConfig::PRODUCTION,
             imports: import::ImportConfig::default(),
+            health: HealthConfig::default(),
             print_schema: false,
         }
     }

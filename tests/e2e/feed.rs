@@ -171,6 +171,37 @@ async fn an_account_above_the_fan_out_limit_writes_one_row_and_every_follower_se
     system.stop().await
 }
 
+/// A live feed that follows an account above the fan-out limit (whose activities are published
+/// on its own subject, merged into feeds on read) stops hearing of it once the viewer unfollows
+/// or blocks it, as the viewer's page of the feed does; a fan still following still hears.
+#[tokio::test]
+async fn a_live_feed_stops_hearing_of_a_merged_account_once_unfollowed_or_blocked() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (star, star_id) = sign_up(&system, "celebrity").await?;
+    let fans = sign_up_many(&system, "fan", FEED_FANOUT_LIMIT as usize + 3).await?;
+    let (book, _) = add_seed_book(&system).await?;
+    let mut at = 0;
+    for fan in &fans {
+        at = follow(fan, &star_id).await?;
+    }
+    let live = "subscription { feed { kind reader { handle } } }";
+    let mut sockets = Vec::new();
+    for fan in &fans[..3] {
+        sockets.push(fan.subscribe_at(live, json!({}), at).await?);
+    }
+    act(&fans[0], "mutation($r: ID!) { unfollow(readerId: $r) { position } }", json!({ "r": star_id })).await?;
+    let at = act(&fans[1], "mutation($r: ID!) { block(readerId: $r) { position } }", json!({ "r": star_id })).await?;
+    fans[1].request_at("{ viewer { id } }", json!({}), at).await?.data()?;
+    rate(&star, &book, 5).await?;
+    let heard = sockets[2].next(Duration::from_secs(10)).await?;
+    assert_eq!(heard["feed"], json!({ "kind": "RATED", "reader": { "handle": "celebrity" } }));
+    for (socket, who) in sockets[..2].iter_mut().zip(["the fan who unfollowed", "the fan who blocked"]) {
+        let pushed = socket.next(Duration::from_secs(2)).await;
+        assert!(pushed.is_err(), "{who} still heard: {pushed:?}");
+    }
+    system.stop().await
+}
+
 #[tokio::test]
 async fn blocks_and_backdated_imports_keep_feeds_clean_and_friends_show_on_the_book() -> anyhow::Result<()> {
     let system = System::start().await?;

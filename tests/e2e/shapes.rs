@@ -43,6 +43,7 @@ fn socket_code(message: &Value) -> Option<&str> {
 async fn hostile_shapes_are_refused_at_once_over_http_and_websocket_while_others_are_served() -> anyhow::Result<()> {
     let system = System::start().await?;
     let (reader, _) = sign_up(&system, "ana").await?;
+    let signed_up = system.stream_messages().await?;
     // Two at once held the gateway's both cores before: a probe beside them must still answer.
     let bombs = futures::future::join_all(hostile_documents().into_iter().map(|query| {
         let reader = reader.clone();
@@ -50,7 +51,7 @@ async fn hostile_shapes_are_refused_at_once_over_http_and_websocket_while_others
     }));
     let probe = async {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        reader.request("{ viewer { handle } }", json!({})).await
+        reader.request_at("{ viewer { handle } }", json!({}), signed_up).await
     };
     let (refused, probe) = tokio::time::timeout(Duration::from_secs(20), futures::future::join(bombs, probe))
         .await
@@ -61,7 +62,7 @@ async fn hostile_shapes_are_refused_at_once_over_http_and_websocket_while_others
     }
     assert_eq!(probe?.data()?["viewer"]["handle"], "ana");
 
-    let mut socket = reader.subscribe("{ viewer { handle } }", json!({})).await?;
+    let mut socket = reader.subscribe_at("{ viewer { handle } }", json!({}), signed_up).await?;
     assert_eq!(socket.next(Duration::from_secs(10)).await?["viewer"]["handle"], "ana");
     for (i, query) in hostile_documents().iter().enumerate().take(2) {
         let id = format!("hostile-{i}");
@@ -259,6 +260,8 @@ async fn adversarial_documents_are_each_answered_at_once_and_a_probe_stays_serve
     };
     let system = System::start().await?;
     let (reader, _) = sign_up(&system, "ana").await?;
+    // The probe reads at the sign-up's position: the readers projection may lag a moment.
+    let signed_up = system.stream_messages().await?;
     let probing = tokio_util::sync::CancellationToken::new();
     let probe = tokio::spawn({
         let (reader, probing) = (reader.clone(), probing.clone());
@@ -266,7 +269,7 @@ async fn adversarial_documents_are_each_answered_at_once_and_a_probe_stays_serve
             let mut timings = Vec::new();
             while !probing.is_cancelled() {
                 let started = std::time::Instant::now();
-                let answered = reader.request("{ viewer { handle } }", json!({})).await;
+                let answered = reader.request_at("{ viewer { handle } }", json!({}), signed_up).await;
                 timings.push(started.elapsed());
                 anyhow::ensure!(answered?.data()?["viewer"]["handle"] == "ana", "the probe was not served");
                 tokio::time::sleep(Duration::from_millis(10)).await;

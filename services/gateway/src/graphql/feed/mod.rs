@@ -3,6 +3,7 @@
 //! readers the viewer follows did with one book.
 
 use std::{
+    collections::HashSet,
     num::NonZeroUsize,
     sync::{Arc, Mutex, PoisonError},
 };
@@ -381,6 +382,19 @@ async fn load_item(pool: &PgPool, position: i64, event_index: i32) -> Result<Opt
     Ok(row.and_then(ItemRow::into_item))
 }
 
+/// Whether `follower` follows `followee` now, as the feed's own graph has it; a failed read
+/// withholds the push (the client's `since` replays it if it was due).
+async fn still_follows(pool: &sqlx::PgPool, follower: Uuid, followee: Uuid) -> bool {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM feed_follows WHERE follower_id = $1 AND followee_id = $2) AS "follows!""#,
+        follower,
+        followee
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap_or(false)
+}
+
 #[derive(Default)]
 pub struct FeedSubscription;
 
@@ -402,7 +416,8 @@ impl FeedSubscription {
         .fetch_all(&app.pool)
         .await
         .map_err(ApiError::from)?;
-        subjects.extend(merged.into_iter().map(|id| social::live_activity(&app.namespace, id)));
+        subjects.extend(merged.iter().map(|id| social::live_activity(&app.namespace, *id)));
+        let merged: Arc<HashSet<Uuid>> = Arc::new(merged.into_iter().collect());
         let live = subscriptions::subscribe(ctx, subjects).await?;
         let mut missed = Replay::of(Vec::new(), 0);
         if let Some(since) = since {
@@ -436,9 +451,19 @@ impl FeedSubscription {
         let seen = missed.items.last().map(|item: &FeedItem| (item.position, item.event_index));
         let (pool, pushed) = (app.pool.clone(), ctx.data_unchecked::<PushedItems>().clone());
         let key = |notice: &live::FeedActivity| (notice.position as i64, notice.event_index as i32);
+        let viewer_id = viewer.reader_id;
         Ok(live.after(missed, seen, key, move |notice| {
-            let (pool, pushed) = (pool.clone(), pushed.clone());
-            async move { pushed.load(&pool, notice.position as i64, notice.event_index as i32).await }
+            let (pool, pushed, merged) = (pool.clone(), pushed.clone(), merged.clone());
+            async move {
+                let item = pushed.load(&pool, notice.position as i64, notice.event_index as i32).await?;
+                // An account merged on read is followed by subject for as long as the socket
+                // is open: what it does reaches this feed only while the viewer still follows it
+                // (an unfollow or a block ends that), as its page of the feed says.
+                if merged.contains(&item.actor_id) && !still_follows(&pool, viewer_id, item.actor_id).await {
+                    return None;
+                }
+                Some(item)
+            }
         }))
     }
 }

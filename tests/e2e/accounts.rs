@@ -64,7 +64,17 @@ async fn a_deleted_account_is_gone_from_every_read_model_and_unreadable_in_the_l
     // An upload with her review in it, and a row refused with its reason.
     let library = format!("{GOODREADS_HEADER}\n1,Moscow 1956,Kathleen E. Smith,,,,,4,,,,,,,,2024/03/01,,,read,{REVIEW},,,1,0\n2,,x,,,,,9,,,,,,,,,,,read,,,,1,0\n");
     let import = "mutation($file: Upload!) { importLibrary(file: $file, format: GOODREADS) { id } }";
-    ana.upload(import, json!({}), library.into_bytes(), "library.csv").await?.data()?;
+    let job = ana.upload(import, json!({}), library.into_bytes(), "library.csv").await?;
+    let job = job.data()?["importLibrary"]["id"].clone();
+    // Its end, so none of its commands races the deletion below.
+    let status = "query($id: ID!) { importJob(id: $id) { status } }";
+    for _ in 0..600 {
+        let now = ana.request(status, json!({ "id": job })).await?;
+        if now.data()?["importJob"]["status"] == "DONE" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 
     ben.request_at("{ viewer { id } }", json!({}), at).await?;
     let seen = seen_by(&ben, &book).await?;

@@ -448,3 +448,49 @@ async fn imports_of_different_readers_take_turns() -> anyhow::Result<()> {
     assert_eq!(wait_for_job(&ana, &large_job).await?["rowsTotal"], 5_000);
     system.stop().await
 }
+
+/// What an import brings into the shared catalog is unverified: shelved like any book and met
+/// again by the next importer of the same title and author, but out of search and of the
+/// catalog's list until a librarian edits (so verifies) it.
+#[tokio::test]
+async fn books_an_import_adds_stay_out_of_search_and_lists_until_a_librarian_verifies_them() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let (ben, _) = sign_up(&system, "ben").await?;
+    let row = "1,Spam Spam Spam,Vandal Press,,,,,5,,,,,,,,2024/03/01,,,to-read,,,,0,0\n";
+    let file = format!("{GOODREADS_HEADER_24}\n{row}");
+    assert_eq!(import(&ana, "GOODREADS", &file).await?["rowsImported"], 1);
+    assert_eq!(import(&ben, "GOODREADS", &file).await?["rowsImported"], 1, "the second importer meets the same book");
+    let at = system.stream_messages().await?;
+    let shelf = ana.request_at("{ viewer { shelf { nodes { book { id title } } } } }", json!({}), at).await?;
+    let book = shelf.data()?["viewer"]["shelf"]["nodes"][0]["book"].clone();
+    assert_eq!(book["title"], "Spam Spam Spam", "shelved like any book");
+    let bens = ben.request_at("{ viewer { shelf { nodes { book { id } } } } }", json!({}), at).await?;
+    assert_eq!(bens.data()?["viewer"]["shelf"]["nodes"][0]["book"]["id"], book["id"]);
+
+    let search = "query($q: String!) { search(query: $q) { edges { node { __typename } } } }";
+    let listed = |verified: bool| {
+        let ana = ana.clone();
+        async move {
+            let query = "query($v: Boolean!) { books(verified: $v) { totalCount edges { node { title } } } }";
+            let response = ana.request_at(query, json!({ "v": verified }), at).await?;
+            Ok::<_, anyhow::Error>(response.data()?["books"]["totalCount"].as_i64().unwrap_or(-1))
+        }
+    };
+    for query in ["Spam Spam Spam", "Vandal Press"] {
+        let found = ana.request_at(search, json!({ "q": query }), at).await?;
+        assert_eq!(found.data()?["search"]["edges"], json!([]), "{query} is found before a librarian looked");
+    }
+    assert_eq!((listed(true).await?, listed(false).await?), (0, 1));
+
+    let librarian = system.librarian().await?;
+    let edit = "mutation($b: ID!) { editBook(bookId: $b, input: { title: \"Spam: A History\" }) { position } }";
+    let at = position(&librarian.request(edit, json!({ "b": book["id"] })).await?.data()?["editBook"])?;
+    let found = ana.request_at(search, json!({ "q": "spam a history" }), at).await?;
+    assert_eq!(found.data()?["search"]["edges"], json!([{ "node": { "__typename": "Book" } }]), "verified by the edit");
+    let at = at.max(system.stream_messages().await?);
+    let query = "query($v: Boolean!) { books(verified: $v) { totalCount } }";
+    let verified = ana.request_at(query, json!({ "v": true }), at).await?;
+    assert_eq!(verified.data()?["books"]["totalCount"], 1);
+    system.stop().await
+}

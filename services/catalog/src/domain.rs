@@ -410,9 +410,13 @@ impl Decider for BookRecord {
             author_ids: edit.author_ids.clone().unwrap_or_else(|| book.author_ids.clone()),
         };
         // Authors the edit keeps were checked when the book was added.
-        let kept = BookFacts { known_authors: book.author_ids.iter().copied().collect(), ..facts.clone() };
-        let facts = if edit.author_ids.is_some() { facts } else { &kept };
-        let details = details(&edited, facts)?;
+        let mut facts = match edit.author_ids {
+            Some(_) => facts.clone(),
+            None => BookFacts { known_authors: book.author_ids.iter().copied().collect(), ..facts.clone() },
+        };
+        // An unknown page count (an import's 0) stays unknown unless the edit gives one.
+        facts.imported |= edit.pages.is_none() && book.pages == 0;
+        let details = details(&edited, &facts)?;
         if details == *book {
             return Ok(Vec::new());
         }
@@ -808,6 +812,20 @@ mod tests {
         given::<BookRecord>([added(SMITH)])
             .when(blank, facts(&[SMITH]))
             .then_refused(Code::InvalidArgument, Some("title"));
+    }
+
+    #[test]
+    fn given_an_imported_book_of_unknown_pages_when_a_librarian_edits_its_title_then_its_pages_stay_unknown() {
+        let CatalogEvent::BookAdded(before) = added(SMITH) else { unreachable!() };
+        let imported = CatalogEvent::BookAdded(BookDetails { pages: 0, ..before.clone() });
+        let retitled =
+            EditBook { book_id: Uuid::from_u128(1956), title: Some("Moscow, 1956".into()), ..EditBook::default() };
+        let after = BookDetails { pages: 0, title: "Moscow, 1956".into(), ..before };
+        given::<BookRecord>([imported.clone()]).when(retitled, facts(&[SMITH])).then([CatalogEvent::BookEdited(after)]);
+        let unpaged = EditBook { book_id: Uuid::from_u128(1956), pages: Some(0), ..EditBook::default() };
+        given::<BookRecord>([imported])
+            .when(unpaged, facts(&[SMITH]))
+            .then_refused(Code::InvalidArgument, Some("pages"));
     }
 
     #[test]

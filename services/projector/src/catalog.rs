@@ -16,6 +16,8 @@ struct Authors {
     bios: Vec<String>,
     added_at: Vec<chrono::DateTime<chrono::Utc>>,
     positions: Vec<i64>,
+    /// Added by a librarian, not by a reader's import.
+    verified: Vec<bool>,
 }
 
 #[derive(Default)]
@@ -30,6 +32,8 @@ struct Books {
     added_by: Vec<Option<Uuid>>,
     added_at: Vec<chrono::DateTime<chrono::Utc>>,
     positions: Vec<i64>,
+    /// Added by a librarian, not by a reader's import.
+    verified: Vec<bool>,
     author_book_ids: Vec<Uuid>,
     author_ids: Vec<Uuid>,
     author_ordinals: Vec<i32>,
@@ -80,6 +84,7 @@ impl Projection for Catalog {
                         authors.bios.push(bio.clone());
                         authors.added_at.push(meta.occurred_at);
                         authors.positions.push(stored.position as i64);
+                        authors.verified.push(meta.import_job.is_none());
                     }
                     Event::Catalog(CatalogEvent::BookAdded(book)) => {
                         books.ids.push(book.book_id);
@@ -92,6 +97,7 @@ impl Projection for Catalog {
                         books.added_by.push(meta.actor);
                         books.added_at.push(meta.occurred_at);
                         books.positions.push(stored.position as i64);
+                        books.verified.push(meta.import_job.is_none());
                         for (ordinal, author_id) in book.author_ids.iter().enumerate() {
                             books.author_book_ids.push(book.book_id);
                             books.author_ids.push(*author_id);
@@ -124,14 +130,15 @@ impl Projection for Catalog {
         }
         if !authors.ids.is_empty() {
             sqlx::query!(
-                "INSERT INTO authors (author_id, name, bio, added_at, position)
-                 SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::bigint[])
+                "INSERT INTO authors (author_id, name, bio, added_at, position, verified)
+                 SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::bigint[], $6::bool[])
                  ON CONFLICT (author_id) DO NOTHING",
                 &authors.ids,
                 &authors.names,
                 &authors.bios,
                 &authors.added_at,
-                &authors.positions
+                &authors.positions,
+                &authors.verified
             )
             .execute(&mut *tx)
             .await?;
@@ -139,9 +146,10 @@ impl Projection for Catalog {
         if !books.ids.is_empty() {
             sqlx::query!(
                 "INSERT INTO books (book_id, title, subtitle, description, pages, format,
-                                    first_published, added_by, added_at, position)
+                                    first_published, added_by, added_at, position, verified)
                  SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[],
-                                      $6::text[], $7::date[], $8::uuid[], $9::timestamptz[], $10::bigint[])
+                                      $6::text[], $7::date[], $8::uuid[], $9::timestamptz[], $10::bigint[],
+                                      $11::bool[])
                  ON CONFLICT (book_id) DO NOTHING",
                 &books.ids,
                 &books.titles,
@@ -152,7 +160,8 @@ impl Projection for Catalog {
                 &books.first_published as &[Option<chrono::NaiveDate>],
                 &books.added_by as &[Option<Uuid>],
                 &books.added_at,
-                &books.positions
+                &books.positions,
+                &books.verified
             )
             .execute(&mut *tx)
             .await?;
@@ -201,9 +210,15 @@ impl Projection for Catalog {
 async fn apply_change(tx: &mut PgConnection, change: &CatalogEvent, position: i64) -> Result<(), sqlx::Error> {
     match change {
         CatalogEvent::AuthorEdited { author_id, name, bio } => {
-            sqlx::query!("UPDATE authors SET name = $2, bio = $3 WHERE author_id = $1", author_id, name, bio)
-                .execute(&mut *tx)
-                .await?;
+            // An edit is a librarian's (or the author's own) look at the record: it is verified.
+            sqlx::query!(
+                "UPDATE authors SET name = $2, bio = $3, verified = true WHERE author_id = $1",
+                author_id,
+                name,
+                bio
+            )
+            .execute(&mut *tx)
+            .await?;
         }
         CatalogEvent::BookEdited(book) => edit_book(tx, book).await?,
         CatalogEvent::AuthorProfileLinked { author_id, reader_id } => {
@@ -267,10 +282,12 @@ async fn apply_change(tx: &mut PgConnection, change: &CatalogEvent, position: i6
     Ok(())
 }
 
-/// A book's fields after an edit, and its authors in their new order.
+/// A book's fields after a librarian's edit, which verifies it, and its authors in their new
+/// order.
 async fn edit_book(tx: &mut PgConnection, book: &BookDetails) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE books SET title = $2, subtitle = $3, description = $4, pages = $5, format = $6, first_published = $7
+        "UPDATE books SET title = $2, subtitle = $3, description = $4, pages = $5, format = $6, first_published = $7,
+                          verified = true
          WHERE book_id = $1",
         book.book_id,
         book.title,

@@ -51,17 +51,20 @@ pub struct CatalogQuery;
 
 #[Object]
 impl CatalogQuery {
-    /// Every book, in the order they were added.
+    /// Every book of the catalog, in the order they were added. With `verified: false`, the
+    /// books readers' imports brought in that no librarian has edited (so verified) or merged
+    /// yet: readable by id, shelved and reviewed like any, but out of this list and of search.
     async fn books(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
         after: Option<String>,
+        #[graphql(default = true)] verified: bool,
     ) -> Result<Connection<String, Book, ListInfo>> {
         let limit = page_size(first)?;
         let after = after.as_deref().map(parse_books_cursor).transpose()?.unwrap_or(0);
         let (mut rows, total_count) =
-            reads::books_after(&app(ctx).pool, after, limit + 1).await.map_err(ApiError::from)?;
+            reads::books_after(&app(ctx).pool, after, limit + 1, verified).await.map_err(ApiError::from)?;
         let has_next = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         let mut connection = Connection::with_additional_fields(after > 0, has_next, ListInfo { total_count });

@@ -209,7 +209,7 @@ impl Loader<BooksCountOf> for Database {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let rows = sqlx::query!(
             r#"SELECT ba.author_id, count(*) AS "count!" FROM book_authors ba JOIN books b USING (book_id)
-               WHERE ba.author_id = ANY($1) AND b.merged_into IS NULL GROUP BY ba.author_id"#,
+               WHERE ba.author_id = ANY($1) AND b.merged_into IS NULL AND b.verified GROUP BY ba.author_id"#,
             &ids
         )
         .fetch_all(&self.0)
@@ -230,7 +230,7 @@ pub async fn books_of_author_after(
         BookRow,
         "SELECT b.book_id, b.title, b.subtitle, b.description, b.pages, b.format, b.first_published, b.position
          FROM book_authors ba JOIN books b USING (book_id)
-         WHERE ba.author_id = $1 AND b.position > $2 AND b.merged_into IS NULL
+         WHERE ba.author_id = $1 AND b.position > $2 AND b.merged_into IS NULL AND b.verified
          ORDER BY b.position LIMIT $3",
         author_id,
         after,
@@ -241,19 +241,28 @@ pub async fn books_of_author_after(
 }
 
 /// Up to `limit` books added after stream position `after`, in the order they were added, and
-/// how many books there are in all.
-pub async fn books_after(pool: &PgPool, after: i64, limit: i64) -> Result<(Vec<BookRow>, i64), sqlx::Error> {
+/// how many books there are in all: the verified ones, or those awaiting a librarian.
+pub async fn books_after(
+    pool: &PgPool,
+    after: i64,
+    limit: i64,
+    verified: bool,
+) -> Result<(Vec<BookRow>, i64), sqlx::Error> {
     let rows = sqlx::query_as!(
         BookRow,
         "SELECT book_id, title, subtitle, description, pages, format, first_published, position
-         FROM books WHERE position > $1 AND merged_into IS NULL ORDER BY position LIMIT $2",
+         FROM books WHERE position > $1 AND merged_into IS NULL AND verified = $3 ORDER BY position LIMIT $2",
         after,
-        limit
+        limit,
+        verified
     )
     .fetch_all(pool)
     .await?;
-    let total = sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM books WHERE merged_into IS NULL"#)
-        .fetch_one(pool)
-        .await?;
+    let total = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM books WHERE merged_into IS NULL AND verified = $1"#,
+        verified
+    )
+    .fetch_one(pool)
+    .await?;
     Ok((rows, total))
 }

@@ -62,7 +62,7 @@ pub async fn search(
          matched_authors AS MATERIALIZED (
              SELECT a.author_id, a.position, word_similarity(q.q, search_text(a.name)) AS score
              FROM authors a, q
-             WHERE ($3 OR $4) AND search_text(a.name) %> q.q AND a.merged_into IS NULL
+             WHERE ($3 OR $4) AND search_text(a.name) %> q.q AND a.merged_into IS NULL AND a.verified
          ),
          -- Books holding a word of the query as it is, scored as the trigram pass scores them;
          -- the trigram pass over titles runs only when there is none and no author matched
@@ -72,7 +72,7 @@ pub async fn search(
                  SELECT b.book_id, word_similarity(q.q, search_text(b.title || ' ' || b.subtitle)) AS score, b.position
                  FROM books b, q
                  WHERE $3 AND to_tsvector('simple', search_text(b.title || ' ' || b.subtitle)) @@ q.words
-                   AND b.merged_into IS NULL
+                   AND b.merged_into IS NULL AND b.verified
              ) scored
              -- What `%>` keeps: pg_trgm's word_similarity_threshold, left at its default.
              WHERE score >= 0.6
@@ -80,18 +80,18 @@ pub async fn search(
          hits AS (
              SELECT 0 AS kind, e.book_id AS id, 2.0::real AS score, b.position
              FROM editions e JOIN books b USING (book_id)
-             WHERE $3 AND e.isbn = $2
+             WHERE $3 AND e.isbn = $2 AND b.verified
            UNION ALL
              SELECT 0, book_id, score, position FROM books_by_words
            UNION ALL
              SELECT 0, b.book_id, word_similarity(q.q, search_text(b.title || ' ' || b.subtitle)), b.position
              FROM books b, q
              WHERE $3 AND NOT EXISTS (SELECT 1 FROM books_by_words) AND NOT EXISTS (SELECT 1 FROM matched_authors)
-               AND search_text(b.title || ' ' || b.subtitle) %> q.q AND b.merged_into IS NULL
+               AND search_text(b.title || ' ' || b.subtitle) %> q.q AND b.merged_into IS NULL AND b.verified
            UNION ALL
              SELECT 0, ba.book_id, m.score * 0.9::real, b.position
              FROM matched_authors m JOIN book_authors ba USING (author_id) JOIN books b USING (book_id)
-             WHERE $3 AND b.merged_into IS NULL
+             WHERE $3 AND b.merged_into IS NULL AND b.verified
            UNION ALL
              SELECT 1, m.author_id, m.score, m.position
              FROM matched_authors m

@@ -80,6 +80,20 @@ impl std::fmt::Display for Loaded {
     }
 }
 
+/// Reads at `position`, waiting as long as the gateway says while the address is over its
+/// rate (the seed's own mutations may have spent it).
+async fn read_at(client: &GraphQl, query: &str, variables: Value, position: u64) -> anyhow::Result<Response> {
+    for _ in 0..60 {
+        let response = client.request_at(query, variables.clone(), position).await?;
+        if response.error_code() != Some("RATE_LIMITED") {
+            return Ok(response);
+        }
+        let wait = response.0["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap_or(1);
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+    }
+    anyhow::bail!("the gateway kept refusing the seed's read as over the rate")
+}
+
 /// Sends a mutation, again while it is refused as never delivered.
 async fn mutate(client: &GraphQl, notify: OnRetry<'_>, mutation: &str, variables: Value) -> anyhow::Result<Response> {
     let attempt = || async {
@@ -290,17 +304,17 @@ pub async fn load(gateway: &GraphQl, notify: OnRetry<'_>) -> anyhow::Result<Load
     )
     .await?;
     let last = last.max(response.data()?["linkAuthorProfile"]["position"].as_u64().unwrap_or(0));
-    let response = gateway
-        .request_at(
-            "query($id: ID!) { book(id: $id) {
+    let response = read_at(
+        gateway,
+        "query($id: ID!) { book(id: $id) {
                 title ratings { count average reviewCount } shelfCounts { currentlyReading wantToRead }
                 authors { booksCount followersCount }
             }
             reader(handle: \"demo_reader_01\") { authorProfile { booksCount followersCount } } }",
-            json!({ "id": book_id }),
-            last,
-        )
-        .await?;
+        json!({ "id": book_id }),
+        last,
+    )
+    .await?;
     let book = &response.data()?["book"];
     let reviewer_author = &response.data()?["reader"]["authorProfile"];
     Ok(Loaded {

@@ -8,7 +8,7 @@
 #   3. a feed page for viewers following 10, 500 and 5,000 readers and one 200,000 items deep,
 #      a page of followers of a reader with 10 and of one with 300,000 (first, 200,000 deep),
 #      and the rows one rating writes for authors with 10, 10,000 and 1,000,000 followers;
-#   4. how fast the gateway's limits refuse (rate, width, complexity) beside a served request;
+#   4. how fast the gateway's limits refuse (rate, width, cost, the fragment bomb) beside a served request;
 #   5. a library import: 10,000 rows of books in the catalog (rows/s), and the memory of one of
 #      100,000 rows;
 #   6. live pushes: 15,000 WebSockets on one gateway, each subscribed to one book, held by a

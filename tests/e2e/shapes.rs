@@ -312,3 +312,36 @@ async fn adversarial_documents_are_each_answered_at_once_and_a_probe_stays_serve
     assert!(p99 <= probe_bound, "the probe's p99 was {p99:?} over {} requests", timings.len());
     system.stop().await
 }
+
+/// A WebSocket has as many queries and mutations in flight at once as `WS_MAX_IN_FLIGHT`
+/// allows (an HTTP connection has one): one more is answered `LIMIT_EXCEEDED` at once, and a
+/// place frees when its answer is sent.
+#[tokio::test]
+async fn a_websocket_has_a_bounded_number_of_queries_in_flight() -> anyhow::Result<()> {
+    let limits = LimitsConfig { ws_max_in_flight: 1, request_timeout_ms: 1_500, ..LimitsConfig::without_rate_limits() };
+    let system = System::start_with(Options { limits, ..Options::default() }).await?;
+    let mut socket = system.client().subscribe("{ __typename }", json!({})).await?;
+    socket.next(Duration::from_secs(10)).await?;
+    // A position the read models will not reach holds the first until its time is up.
+    socket.start("held", "{ __typename }", json!({}), json!({ "minPosition": 1u64 << 40 })).await?;
+    socket.start("more", "{ __typename }", json!({}), json!({})).await?;
+    let mut answers = std::collections::HashMap::new();
+    while answers.len() < 2 {
+        let message = socket.message(Duration::from_secs(10)).await?;
+        if let Some(id) = message["id"].as_str().filter(|id| ["held", "more"].contains(id)) {
+            if message["type"] != "complete" {
+                answers.insert(id.to_owned(), socket_code(&message).map(str::to_owned));
+            }
+        }
+    }
+    assert_eq!(answers["more"].as_deref(), Some("LIMIT_EXCEEDED"), "{answers:?}");
+    assert_eq!(answers["held"].as_deref(), Some("DEADLINE_EXCEEDED"), "{answers:?}");
+    // Its place is free again.
+    socket.start("after", "{ __typename }", json!({}), json!({})).await?;
+    let mut after = socket.message(Duration::from_secs(10)).await?;
+    while after["id"] != "after" {
+        after = socket.message(Duration::from_secs(10)).await?;
+    }
+    assert_eq!(after["payload"]["data"]["__typename"], "Query", "{after}");
+    system.stop().await
+}

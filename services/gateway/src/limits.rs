@@ -67,6 +67,10 @@ pub struct LimitsConfig {
     /// Most subscriptions running at once on one WebSocket.
     #[arg(long, env = "WS_MAX_SUBSCRIPTIONS", default_value_t = LimitsConfig::PRODUCTION.ws_max_subscriptions)]
     pub ws_max_subscriptions: usize,
+    /// Most queries and mutations in flight at once on one WebSocket (one over an HTTP
+    /// connection); past it one is answered `LIMIT_EXCEEDED`.
+    #[arg(long, env = "WS_MAX_IN_FLIGHT", default_value_t = LimitsConfig::PRODUCTION.ws_max_in_flight)]
+    pub ws_max_in_flight: usize,
     /// Largest WebSocket message a client may send, in bytes.
     #[arg(long, env = "WS_MAX_MESSAGE_BYTES", default_value_t = LimitsConfig::PRODUCTION.ws_max_message_bytes)]
     pub ws_max_message_bytes: usize,
@@ -97,6 +101,7 @@ impl LimitsConfig {
         request_timeout_ms: 30_000,
         ws_init_timeout_ms: 10_000,
         ws_max_subscriptions: 100,
+        ws_max_in_flight: 16,
         ws_max_message_bytes: 64 << 10,
         ws_max_connections_per_client: 20,
         max_replay_items: 1_000,

@@ -23,6 +23,19 @@ impl Places {
     }
 }
 
+/// The queries and mutations one WebSocket may have in flight at once (`WS_MAX_IN_FLIGHT`).
+#[derive(Clone)]
+pub struct InFlight {
+    pub places: Arc<Semaphore>,
+    pub max: usize,
+}
+
+impl InFlight {
+    pub fn new(max: usize) -> Self {
+        Self { places: Arc::new(Semaphore::new(max)), max }
+    }
+}
+
 const FELL_BEHIND: &str = "this subscription fell behind and updates were dropped: subscribe again with `since` \
                            set to the last position received";
 

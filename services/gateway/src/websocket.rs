@@ -92,6 +92,7 @@ pub async fn upgrade(
     let config = &app.limits.config;
     let init_timeout = Duration::from_millis(config.ws_init_timeout_ms);
     let subscriptions = subscriptions::Places::new(config.ws_max_subscriptions);
+    let in_flight = subscriptions::InFlight::new(config.ws_max_in_flight);
     let (signed_in, viewer) = oneshot::channel::<Option<Viewer>>();
     // What the socket holds for as long as it is open, rather than the whole `AppState`.
     let (tokens, signing_in) = (app.tokens.clone(), app.tokens.clone());
@@ -130,6 +131,7 @@ pub async fn upgrade(
                     }
                     data.insert(client);
                     data.insert(subscriptions);
+                    data.insert(in_flight);
                     let _ = signed_in.send(viewer);
                     Ok(data)
                 })

@@ -183,11 +183,17 @@ impl Executor for Schemas {
     ) -> BoxStream<'static, async_graphql::Response> {
         let schemas = self.clone();
         let session_data = session_data.unwrap_or_default();
-        if let Err(refused) = schemas.count_operation(&session_data) {
-            let mut refusal = request_error(refused);
-            code_errors(&mut refusal);
-            return futures::stream::once(std::future::ready(refusal)).boxed();
-        }
+        // One of the socket's places for an operation in flight, taken before it is prepared;
+        // a subscription gives it back once prepared (it holds a subscription place instead),
+        // a query or mutation once answered.
+        let place = match schemas.count_operation(&session_data).and_then(|()| in_flight(&session_data)) {
+            Ok(place) => place,
+            Err(refused) => {
+                let mut refusal = request_error(refused);
+                code_errors(&mut refusal);
+                return futures::stream::once(std::future::ready(refusal)).boxed();
+            }
+        };
         // Preparing (the wait for `minPosition` included) and a query's or mutation's answer
         // share the request's time.
         let deadline = tokio::time::Instant::now() + self.timeout;
@@ -197,14 +203,17 @@ impl Executor for Schemas {
                 Err(_) => Err(request_error(deadline_exceeded())),
             }
         };
+        let mut place = Some(place);
         futures::stream::once(prepared)
             .flat_map(move |prepared| match prepared {
                 Ok((schemas, (request, true))) => {
+                    drop(place.take());
                     schemas.schema.execute_stream_with_session_data(request, session_data.clone()).left_stream()
                 }
                 Ok((schemas, (request, false))) => {
-                    let session_data = session_data.clone();
+                    let (session_data, place) = (session_data.clone(), place.take());
                     let answer = async move {
+                        let _place = place;
                         let mut answers = schemas.schema.execute_stream_with_session_data(request, session_data);
                         match tokio::time::timeout_at(deadline, answers.next()).await {
                             Ok(answer) => answer.unwrap_or_default(),
@@ -213,7 +222,10 @@ impl Executor for Schemas {
                     };
                     futures::stream::once(answer).left_stream().right_stream()
                 }
-                Err(refusal) => futures::stream::once(std::future::ready(refusal)).right_stream().right_stream(),
+                Err(refusal) => {
+                    drop(place.take());
+                    futures::stream::once(std::future::ready(refusal)).right_stream().right_stream()
+                }
             })
             .map(|mut response| {
                 code_errors(&mut response);
@@ -221,6 +233,21 @@ impl Executor for Schemas {
             })
             .boxed()
     }
+}
+
+/// A place for one query or mutation on the WebSocket `session_data` belongs to; none is needed
+/// elsewhere. `LIMIT_EXCEEDED` when every place is taken.
+fn in_flight(session_data: &async_graphql::Data) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, ApiError> {
+    let places = session_data
+        .get(&std::any::TypeId::of::<crate::subscriptions::InFlight>())
+        .and_then(|data| data.downcast_ref::<crate::subscriptions::InFlight>());
+    let Some(places) = places else { return Ok(None) };
+    places.places.clone().try_acquire_owned().map(Some).map_err(|_| {
+        ApiError::limit_exceeded(format!(
+            "at most {} queries and mutations may be in flight on one WebSocket (WS_MAX_IN_FLIGHT): wait for an answer",
+            places.max
+        ))
+    })
 }
 
 impl Schemas {

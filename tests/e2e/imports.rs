@@ -97,8 +97,22 @@ async fn a_goodreads_library_is_imported_once_with_its_dates_and_its_bad_rows_re
     let wanted = shelf_of(&ana, &gulag, at).await?;
     assert_eq!(wanted["viewerShelf"]["status"], json!("WANT_TO_READ"), "matched by title and author: {wanted}");
     assert_eq!(wanted["viewerShelf"]["since"], json!("2023-01-05"));
-    let kings = ana.request_at("{ book(isbn: \"9780765326355\") { id } }", json!({}), at).await?;
-    let kings = kings.data()?["book"]["id"].as_str().unwrap_or_default().to_owned();
+    let isbns =
+        ana.request_at("{ viewer { shelf { nodes { isbn edition { isbn13 } book { id } } } } }", json!({}), at).await?;
+    let entries = isbns.data()?["viewer"]["shelf"]["nodes"].as_array().cloned().unwrap_or_default();
+    let isbn_of = |book: &str| {
+        entries.iter().find(|entry| entry["book"]["id"] == book).map(|e| (e["isbn"].clone(), e["edition"].clone()))
+    };
+    assert_eq!(
+        isbn_of(&moscow),
+        Some((json!("9780674971806"), json!({ "isbn13": "9780674971806" }))),
+        "the catalog's edition the file named is the one the reader holds"
+    );
+    let kings = entries.iter().find(|entry| entry["isbn"] == "9780765326355").map(|e| e["book"]["id"].clone());
+    let kings = kings.and_then(|id| id.as_str().map(str::to_owned)).unwrap_or_default();
+    assert_eq!(isbn_of(&kings), Some((json!("9780765326355"), Value::Null)), "the reader's own ISBN: {entries:?}");
+    let claimed = ana.request_at("{ book(isbn: \"9780765326355\") { id } }", json!({}), at).await?;
+    assert_eq!(claimed.data()?["book"], Value::Null, "an import gives the catalog no ISBN");
     let kings = shelf_of(&ana, &kings, at).await?;
     assert_eq!(
         (&kings["title"], &kings["authors"], &kings["viewerShelf"]["status"], &kings["viewerShelf"]["startedOn"]),
@@ -492,5 +506,49 @@ async fn books_an_import_adds_stay_out_of_search_and_lists_until_a_librarian_ver
     let query = "query($v: Boolean!) { books(verified: $v) { totalCount } }";
     let verified = ana.request_at(query, json!({ "v": true }), at).await?;
     assert_eq!(verified.data()?["books"]["totalCount"], 1);
+    system.stop().await
+}
+
+#[tokio::test]
+async fn an_import_never_claims_an_isbn_for_the_catalog_the_readers_copy_keeps_it() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let (ben, _) = sign_up(&system, "ben").await?;
+    // Ana's file gives a real book's ISBN to a title of her own making.
+    let spam = "1,Spam Spam Spam,Vandal Press,,,=\"\",=\"9780765326355\",0,,,,,,,,2024/03/01,,,to-read,,,,0,0\n";
+    assert_eq!(import(&ana, "GOODREADS", &format!("{GOODREADS_HEADER_24}\n{spam}")).await?["rowsImported"], 1);
+    let at = system.stream_messages().await?;
+    let claimed = ben.request_at("{ book(isbn: \"9780765326355\") { id } }", json!({}), at).await?;
+    assert_eq!(claimed.data()?["book"], Value::Null, "the ISBN is no book's in the catalog");
+    let shelf = "{ viewer { shelf { nodes { isbn edition { isbn13 } book { id title } } } } }";
+    let anas = ana.request_at(shelf, json!({}), at).await?.data()?["viewer"]["shelf"]["nodes"][0].clone();
+    assert_eq!(
+        (&anas["isbn"], &anas["edition"], &anas["book"]["title"]),
+        (&json!("9780765326355"), &Value::Null, &json!("Spam Spam Spam"))
+    );
+    let (_, exported) = ana.download("/export/goodreads.csv").await?;
+    assert!(exported.contains("=\"\"9780765326355\"\""), "her export keeps her ISBN: {exported}");
+
+    // Ben's file names the same ISBN for the book it is: he meets his own title, not hers.
+    let kings =
+        "1,The Way of Kings,Brandon Sanderson,,,=\"\",=\"9780765326355\",0,,,,,,,,2024/03/01,,,to-read,,,,0,0\n";
+    assert_eq!(import(&ben, "GOODREADS", &format!("{GOODREADS_HEADER_24}\n{kings}")).await?["rowsImported"], 1);
+    let at = system.stream_messages().await?;
+    let bens = ben.request_at(shelf, json!({}), at).await?.data()?["viewer"]["shelf"]["nodes"][0].clone();
+    assert_eq!((&bens["isbn"], &bens["book"]["title"]), (&json!("9780765326355"), &json!("The Way of Kings")));
+    assert_ne!(bens["book"]["id"], anas["book"]["id"]);
+
+    // A librarian merges Ana's book into the catalog's: her ISBN moves with her copy.
+    let (into, _) = add_seed_book(&system).await?;
+    let librarian = system.librarian().await?;
+    let merge = "mutation($b: ID!, $into: ID!) { mergeBooks(bookId: $b, intoId: $into) { position } }";
+    librarian.request(merge, json!({ "b": anas["book"]["id"], "into": into })).await?.data()?;
+    let dup = anas["book"]["id"].as_str().unwrap_or_default();
+    let at = super::merges::moved(&system, dup).await?;
+    let moved = ana.request_at(shelf, json!({}), at).await?.data()?["viewer"]["shelf"]["nodes"].clone();
+    assert_eq!(
+        moved,
+        json!([{ "isbn": "9780765326355", "edition": null, "book": { "id": into, "title": "Moscow 1956" } }])
+    );
     system.stop().await
 }

@@ -26,7 +26,7 @@ async fn act(reader: &GraphQl, mutation: &str, book: &str) -> anyhow::Result<u64
 
 /// Waits until the gateway's job has moved the duplicate's readers (or followers); the stream's
 /// position then, which includes every command of the move.
-async fn moved(system: &System, duplicate: &str) -> anyhow::Result<u64> {
+pub(crate) async fn moved(system: &System, duplicate: &str) -> anyhow::Result<u64> {
     use sqlx::Connection as _;
     let mut db = sqlx::PgConnection::connect(&system.database_url).await?;
     let duplicate = uuid::Uuid::parse_str(duplicate)?;

@@ -27,6 +27,7 @@ commands!(ReadingService {
     AddToShelf => "add_to_shelf",
     RemoveFromShelf => "remove_from_shelf",
     ChooseEdition => "choose_edition",
+    NoteIsbn => "note_isbn",
 });
 
 /// One reader's copy of one book: its shelf, read-throughs, progress and custom shelves.
@@ -102,7 +103,8 @@ pub enum ReadingEvent {
         book_id: Uuid,
         shelf: String,
     },
-    /// The edition the reader holds, `None` when they no longer say.
+    /// The edition the reader holds, by ISBN-13, `None` when they no longer say. One the reader
+    /// chose is the catalog's; one their import gave may be listed by no edition of the catalog.
     EditionChosen {
         reader_id: Uuid,
         book_id: Uuid,

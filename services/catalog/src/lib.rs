@@ -237,19 +237,15 @@ impl Catalog {
         Ok(bus::reply(outcome, author_id))
     }
 
-    /// A book of a reader's library import that matched none in the catalog: its new authors,
-    /// the book and the edition the reader had, each appended to its own subject unless there
-    /// already (ids from names, so every import of the same book meets the same one).
+    /// A book of a reader's library import that matched none in the catalog: its new authors and
+    /// the book, each appended to its own subject unless there already (ids from names, so every
+    /// import of the same book meets the same one). No edition: the ISBN the reader had stays
+    /// with their copy (`reading.note_isbn`), so an import never claims one for the catalog.
     async fn import_book(&self, request: pb::ImportBook, sender: Sender) -> Result<pb::Reply, Rejection> {
         if request.authors.is_empty() || request.authors.len() > domain::MAX_AUTHORS {
             return Err(Rejection::invalid("authors", format!("a book has 1 to {} authors", domain::MAX_AUTHORS)));
         }
-        let isbn = match request.isbn.trim() {
-            "" => None,
-            isbn => Some(Isbn::parse("isbn", isbn)?),
-        };
         let first_published = input::parse_date("firstPublished", &request.first_published)?;
-        let published_on = input::parse_date("publishedOn", &request.published_on)?;
         let importer = ActorIsLibrarian(true);
         let step = |what: &str| {
             let command_id = Uuid::new_v5(&sender.meta.command_id, what.as_bytes());
@@ -296,28 +292,13 @@ impl Catalog {
             subtitle: request.subtitle,
             description: String::new(),
             pages: request.pages,
-            format: request.format.clone(),
+            format: request.format,
             first_published,
             author_ids,
         };
         let facts =
             domain::BookFacts { librarian: importer, known_authors, today: Utc::now().date_naive(), imported: true };
         settled(self.store.decide::<domain::Book>(&catalog::book(book_id), step("book"), &command, &facts).await)?;
-        if let Some(isbn) = isbn {
-            let command = domain::AddEdition {
-                isbn,
-                book_id,
-                format: request.format,
-                pages: request.pages.max(0),
-                publisher: request.publisher,
-                published_on,
-                language: String::new(),
-                cover_url: String::new(),
-            };
-            let facts = domain::EditionFacts { librarian: importer, book_exists: true, today: Utc::now().date_naive() };
-            let aggregate = catalog::edition(isbn);
-            settled(self.store.decide::<domain::Edition>(&aggregate, step("edition"), &command, &facts).await)?;
-        }
         Ok(bus::accepted(appended, book_id))
     }
 

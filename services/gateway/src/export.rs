@@ -248,7 +248,7 @@ async fn write_goodreads(pool: PgPool, reader_id: Uuid, chunks: Chunks) -> Resul
            SELECT b.book_id, b.title, b.subtitle, b.pages, b.format, b.first_published,
                   (SELECT array_agg(a.name ORDER BY ba.ordinal) FROM book_authors ba JOIN authors a USING (author_id)
                    WHERE ba.book_id = b.book_id) AS "authors?: Vec<String>",
-                  e.isbn AS "isbn?", e.publisher AS "publisher?", e.format AS "edition_format?",
+                  coalesce(s.edition_isbn, e.isbn) AS "isbn?", e.publisher AS "publisher?", e.format AS "edition_format?",
                   e.pages AS "edition_pages?", e.published_on AS "published_on?",
                   r.stars AS "stars?", r.rated_at AS "rated_at?",
                   st.ratings_sum AS "ratings_sum?", st.ratings_count AS "ratings_count?",
@@ -260,8 +260,9 @@ async fn write_goodreads(pool: PgPool, reader_id: Uuid, chunks: Chunks) -> Resul
                    WHERE c.reader_id = $1 AND c.book_id = b.book_id) AS "shelves?: Vec<String>"
            FROM mine JOIN books b USING (book_id)
            LEFT JOIN shelf_entries s ON s.reader_id = $1 AND s.book_id = b.book_id
-           LEFT JOIN LATERAL (SELECT * FROM editions e WHERE e.book_id = b.book_id
-                              ORDER BY e.isbn IS NOT DISTINCT FROM s.edition_isbn DESC, e.position LIMIT 1) e ON true
+           LEFT JOIN LATERAL (SELECT * FROM editions e
+                              WHERE e.book_id = b.book_id AND (s.edition_isbn IS NULL OR e.isbn = s.edition_isbn)
+                              ORDER BY e.position LIMIT 1) e ON true
            LEFT JOIN ratings r ON r.reader_id = $1 AND r.book_id = b.book_id
            LEFT JOIN book_ratings st ON st.book_id = b.book_id
            LEFT JOIN reviews rv ON rv.reader_id = $1 AND rv.book_id = b.book_id AND NOT rv.withdrawn

@@ -152,6 +152,7 @@ struct Shelved {
     finished_on: Option<NaiveDate>,
     read_count: i32,
     status_position: i64,
+    edition_isbn: Option<String>,
 }
 
 async fn move_reader(app: &AppState, merge: &Merge, reader: Uuid) -> Result<(), ApiError> {
@@ -181,7 +182,7 @@ async fn move_reader(app: &AppState, merge: &Merge, reader: Uuid) -> Result<(), 
     let shelved = |book: Uuid| {
         sqlx::query_as!(
             Shelved,
-            "SELECT status, status_on, started_on, finished_on, read_count, status_position
+            "SELECT status, status_on, started_on, finished_on, read_count, status_position, edition_isbn
              FROM shelf_entries WHERE reader_id = $1 AND book_id = $2",
             reader,
             book
@@ -200,6 +201,13 @@ async fn move_reader(app: &AppState, merge: &Merge, reader: Uuid) -> Result<(), 
         let kept = shelved(merge.into_id).await?;
         if kept.as_ref().is_none_or(|kept| kept.status.is_none() || old.status_position > kept.status_position) {
             move_status(app, merge, reader, old).await?;
+            // The copy's ISBN, the reader's own where the catalog lists no edition with it (an
+            // edition of the duplicate is refused: a librarian's merge moves those).
+            if let Some(isbn) = &old.edition_isbn {
+                let note =
+                    pb::NoteIsbn { meta: meta(merge, reader, "isbn"), book_id: into.clone(), isbn: isbn.clone() };
+                send(app, &note).await?;
+            }
         }
     }
     for shelf in shelves.iter() {

@@ -111,6 +111,12 @@ pub enum Command {
     ChooseEdition {
         isbn: Option<Isbn>,
     },
+    /// The ISBN of the reader's own copy, as their imported library gives it: the catalog's
+    /// edition when the catalog lists one of this book with it, the reader's alone when the
+    /// catalog lists none (an import never adds an ISBN to the catalog).
+    NoteIsbn {
+        isbn: Isbn,
+    },
 }
 
 /// What a decision needs besides the copy's own events.
@@ -121,7 +127,8 @@ pub struct CopyFacts {
     pub today: NaiveDate,
     /// The book's page count, `None` when the catalog has no such book.
     pub pages: Option<u32>,
-    /// For choosing an edition: the book the ISBN is an edition of, `None` when no edition has it.
+    /// For choosing an edition or noting an ISBN: the book the ISBN is an edition of in the
+    /// catalog, `None` when no edition has it.
     pub edition_of: Option<Uuid>,
 }
 
@@ -300,6 +307,18 @@ impl Decider for Copy {
                     return Ok(vec![]);
                 }
                 Ok(vec![ReadingEvent::EditionChosen { reader_id, book_id, isbn }])
+            }
+            Command::NoteIsbn { isbn } => {
+                if state.status.is_none() {
+                    return Err(Rejection::new(Code::Conflict, "put the book on a shelf before naming its edition"));
+                }
+                if facts.edition_of.is_some_and(|book| book != book_id) {
+                    return Err(Rejection::not_found("isbn", format!("ISBN {isbn} is another book's edition")));
+                }
+                if state.edition == Some(isbn) {
+                    return Ok(vec![]);
+                }
+                Ok(vec![ReadingEvent::EditionChosen { reader_id, book_id, isbn: Some(isbn) }])
             }
             Command::RemoveFromShelf { shelf } => match state.shelves.get(&shelf_key(&shelf)) {
                 Some(name) => Ok(vec![ReadingEvent::RemovedFromShelf { reader_id, book_id, shelf: name.clone() }]),
@@ -579,5 +598,23 @@ mod tests {
         given::<Copy>([wanted.clone(), chosen, removed, wanted])
             .when(choose(Some(penguin)), of_this_book)
             .then([ReadingEvent::EditionChosen { reader_id: ANA, book_id: BOOK, isbn: Some(penguin) }]);
+    }
+
+    #[test]
+    fn an_imported_isbn_stays_with_the_copy_whether_or_not_the_catalog_lists_it() {
+        let penguin = Isbn::parse("isbn", "0140449132").unwrap_or_else(|err| panic!("{}", err.message));
+        let wanted = ReadingEvent::WantToRead { reader_id: ANA, book_id: BOOK, on: date("2026-11-01") };
+        let noted = ReadingEvent::EditionChosen { reader_id: ANA, book_id: BOOK, isbn: Some(penguin) };
+        let note = Command::NoteIsbn { isbn: penguin };
+        // Listed by no edition: the copy keeps it, the catalog is not asked to.
+        given::<Copy>([wanted.clone()]).when(note.clone(), facts()).then([noted.clone()]);
+        given::<Copy>([wanted.clone()])
+            .when(note.clone(), CopyFacts { edition_of: Some(BOOK), ..facts() })
+            .then([noted.clone()]);
+        given::<Copy>([wanted.clone(), noted]).when(note.clone(), facts()).then([]);
+        given::<Copy>([wanted])
+            .when(note.clone(), CopyFacts { edition_of: Some(Uuid::from_u128(7)), ..facts() })
+            .then_refused(Code::NotFound, Some("isbn"));
+        given::<Copy>([]).when(note, facts()).then_refused(Code::Conflict, None);
     }
 }

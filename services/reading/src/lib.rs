@@ -1,7 +1,7 @@
 //! The reading service: a reader's shelves and reading log for each book. Answers
 //! `<ns>.cmd.reading.<command>` (want_to_read, start_reading, update_progress, pause_reading,
 //! finish_reading, abandon_reading, remove_from_shelves, add_to_shelf, remove_from_shelf,
-//! choose_edition),
+//! choose_edition, note_isbn),
 //! deciding against `<ns>.events.reading.<reader_id>.<book_id>`.
 
 pub mod domain;
@@ -83,6 +83,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
             };
             reading.decide(sender, &r.book_id, Command::ChooseEdition { isbn }).await
         })
+        .on(|reading, r: pb::NoteIsbn, sender| async move {
+            let isbn = Isbn::parse("isbn", r.isbn.trim())?;
+            reading.decide(sender, &r.book_id, Command::NoteIsbn { isbn }).await
+        })
         .serve(client, &config.nats.namespace, shutdown)
         .await
 }
@@ -97,7 +101,7 @@ impl Reading {
         let Sender { meta, reader_id } = sender;
         let book_id = Uuid::parse_str(book_id).map_err(|_| Rejection::invalid("bookId", "bookId is not a valid id"))?;
         let edition_of = match &command {
-            Command::ChooseEdition { isbn: Some(isbn) } => self.edition_of(*isbn).await?,
+            Command::ChooseEdition { isbn: Some(isbn) } | Command::NoteIsbn { isbn } => self.edition_of(*isbn).await?,
             _ => None,
         };
         let today = Utc::now().date_naive();

@@ -95,7 +95,6 @@ pub struct LibraryRow {
     pub owned: bool,
     pub pages: Option<i32>,
     pub format: String,
-    pub publisher: String,
     pub year_published: Option<i32>,
     pub original_year: Option<i32>,
 }
@@ -211,7 +210,6 @@ impl<R: Read> Rows<R> {
             owned,
             pages: self.field("Number of Pages").parse().ok().filter(|pages| *pages > 0),
             format: self.field("Binding").to_owned(),
-            publisher: self.field("Publisher").to_owned(),
             year_published: self.field("Year Published").parse().ok(),
             original_year: self.field("Original Publication Year").parse().ok(),
         })
@@ -263,7 +261,6 @@ impl<R: Read> Rows<R> {
             owned: self.field("Owned?").eq_ignore_ascii_case("yes"),
             pages: None,
             format: self.field("Format").to_owned(),
-            publisher: String::new(),
             year_published: None,
             original_year: None,
         })
@@ -494,12 +491,12 @@ Paused Book,Ann Other,,sg-uid-1,ebook,paused,2025/05/01,,,0,,,,,,,,,,,,,No
     fn a_cell_an_export_made_inert_is_read_as_the_reader_wrote_it() {
         let file = format!(
             "{GOODREADS_24}\
-             8,'=HYPERLINK(\"http://x\"),'-Someone,,,,,3,,'@Press,,,,,,2020/01/01,\"'+shelf, 'plain\",,read,'=1+1,,,1,0\n"
+             8,'=HYPERLINK(\"http://x\"),'-Someone,,,,,3,,,'@Paperback,,,,,2020/01/01,\"'+shelf, 'plain\",,read,'=1+1,,,1,0\n"
         );
         let rows = rows(Format::Goodreads, &file);
         let row = rows.last().and_then(|row| row.as_ref().ok()).cloned().unwrap_or_default();
         assert_eq!((row.title.as_str(), row.authors[0].as_str()), ("=HYPERLINK(\"http://x\")", "-Someone"));
-        assert_eq!((row.publisher.as_str(), row.review.as_deref()), ("@Press", Some("=1+1")));
+        assert_eq!((row.format.as_str(), row.review.as_deref()), ("@Paperback", Some("=1+1")));
         assert_eq!(row.shelves, ["+shelf", "'plain"], "only the cell's first quote is the export's");
         let mut cell = "=1+1".to_owned();
         crate::export::inert(&mut cell);

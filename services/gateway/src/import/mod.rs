@@ -553,9 +553,9 @@ async fn import_row(
     row: &LibraryRow,
 ) -> Result<Outcome, Stopped> {
     let mut new = false;
-    let by_isbn = row.isbns.iter().find_map(|isbn| known.get(&isbn.to_string()).copied());
+    let by_isbn = row.isbns.iter().find_map(|isbn| known.get(&isbn.to_string()).map(|book_id| (*isbn, *book_id)));
     let book_id = match by_isbn {
-        Some(book_id) => book_id,
+        Some((_, book_id)) => book_id,
         None => match find_book(&app.pool, row).await? {
             Some(book_id) => book_id,
             None => match import_book(app, job, row).await? {
@@ -567,7 +567,14 @@ async fn import_row(
             },
         },
     };
-    let (on_the_copy, beside): (Vec<Step>, Vec<Step>) = steps(row).into_iter().partition(Step::is_on_the_copy);
+    let (mut on_the_copy, beside): (Vec<Step>, Vec<Step>) = steps(row).into_iter().partition(Step::is_on_the_copy);
+    // The ISBN the reader had stays with their copy: the catalog's edition it matched, or the
+    // file's own, which the catalog is never given.
+    if row.status.is_some() {
+        if let Some(isbn) = by_isbn.map(|(isbn, _)| isbn).or_else(|| row.isbns.first().copied()) {
+            on_the_copy.push(Step::Isbn { isbn: isbn.to_string() });
+        }
+    }
     let copy = async {
         let mut new = false;
         for step in &on_the_copy {
@@ -672,9 +679,6 @@ async fn import_book(app: &AppState, job: &Job, row: &LibraryRow) -> Result<Resu
         pages: row.pages.unwrap_or(0),
         format: row.format.clone(),
         first_published: year(row.original_year.or(row.year_published)),
-        isbn: row.isbns.first().map(Isbn::to_string).unwrap_or_default(),
-        publisher: row.publisher.clone(),
-        published_on: year(row.year_published),
     };
     match commands::send(app, &request).await {
         Ok(accepted) => {
@@ -695,6 +699,7 @@ enum Step {
     Finish { on: String, read: u32 },
     Abandon { on: String },
     Shelf { name: String },
+    Isbn { isbn: String },
     Rate { quarters: u8 },
     Review { body: String, spoiler: bool, on: String },
 }
@@ -709,6 +714,7 @@ impl Step {
             Step::Finish { on, read } => format!("finish:{read}:{on}"),
             Step::Abandon { on } => format!("abandon:{on}"),
             Step::Shelf { name } => format!("shelf:{}", name.to_lowercase()),
+            Step::Isbn { isbn } => format!("isbn:{isbn}"),
             Step::Rate { quarters } => format!("rate:{quarters}"),
             Step::Review { body, spoiler, on } => format!("review:{spoiler}:{on}:{body}"),
         }
@@ -726,6 +732,7 @@ impl Step {
             Step::WantToRead { .. } | Step::Start { .. } | Step::Pause { .. } => "Date Added",
             Step::Finish { .. } | Step::Abandon { .. } => "Date Read",
             Step::Shelf { .. } => "Bookshelves",
+            Step::Isbn { .. } => "ISBN13",
             Step::Rate { .. } => "My Rating",
             Step::Review { .. } => "My Review",
         }
@@ -746,6 +753,7 @@ impl Step {
                 commands::send(app, &pb::AbandonReading { meta, book_id, on: on.clone(), note: String::new() }).await
             }
             Step::Shelf { name } => commands::send(app, &pb::AddToShelf { meta, book_id, shelf: name.clone() }).await,
+            Step::Isbn { isbn } => commands::send(app, &pb::NoteIsbn { meta, book_id, isbn: isbn.clone() }).await,
             Step::Rate { quarters } => {
                 let rate = pb::RateBook { meta, book_id, stars: 0, quarter_stars: i32::from(*quarters) };
                 commands::send(app, &rate).await

@@ -111,7 +111,15 @@ impl ShelfEntry {
         Ok(Book::load(ctx, self.book_id).await?)
     }
 
-    /// The edition the reader holds, if they named one (`chooseEdition`).
+    /// The ISBN-13 of the reader's copy: the edition they named (`chooseEdition`), or the one
+    /// their imported library gave, which stays theirs even when the catalog lists no edition
+    /// with it (an import never adds one).
+    async fn isbn(&self) -> Option<&str> {
+        self.edition_isbn.as_deref()
+    }
+
+    /// The edition the reader holds, if they named one (`chooseEdition`) or their import gave an
+    /// ISBN the catalog lists for this book.
     async fn edition(&self, ctx: &Context<'_>) -> Result<Option<Edition>> {
         let Some(isbn) = &self.edition_isbn else { return Ok(None) };
         Ok(Edition::of_book(ctx, self.book_id).await?.into_iter().find(|e| &e.isbn13 == isbn))

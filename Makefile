@@ -44,6 +44,9 @@ sqlx-prepare:
 build:
 	cargo build --workspace --locked --bins
 
-## clean-data: forget everything `make run` stored under DATA_DIR (default .data/)
+## clean-data: forget everything `make run` stored under DATA_DIR (default .data/), first
+## stopping a NATS or Postgres an earlier run left running on it
 clean-data:
+	deploy/local/stop-postgres.sh "$(DATA_DIR)/postgres"
+	for node in "$(DATA_DIR)/nats" "$(DATA_DIR)"/nats/node-*; do deploy/local/stop-nats.sh "$$node"; done
 	rm -rf -- "$(DATA_DIR)"

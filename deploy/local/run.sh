@@ -48,7 +48,10 @@ ready_pid="" log_follower=""
 # Stops every process (SIGTERM, then SIGKILL for one still running after STOP_TIMEOUT_SECS,
 # named), then the servers.
 shutdown() {
-    trap - INT TERM EXIT
+    # A second Ctrl-C or TERM (make forwards one; a group kill sends its own) must not cut the
+    # stop short: ignored from here, so the servers are always stopped too.
+    trap '' INT TERM
+    trap - EXIT
     echo "stopping readstream…"
     [[ -n $ready_pid ]] && kill -TERM "$ready_pid" 2>/dev/null || true
     ((${#pid_of[@]})) && kill -TERM "${pid_of[@]}" 2>/dev/null || true
@@ -167,19 +170,30 @@ echo "subscriptions at ws://$gateway_addr/graphql; logs in $data/logs; Ctrl-C st
 
 # Supervise: a process that exits (a crash, kill -9) is started again after 1 s, then 2, 4, …
 # up to 30 s if it keeps exiting; one that ran for RESTART_RESET_SECS starts that count over.
+# Each process is looked at on its own every quarter second, so any number exiting together,
+# or while another waits out its delay, are each noticed and started again.
+declare -A due=()
 while :; do
-    status=0
-    wait -n -p done_pid "${pid_of[@]}" || status=$?
+    now=$((${EPOCHREALTIME//[!0-9]/} / 1000))
     for name in "${processes[@]}"; do
-        [[ ${pid_of[$name]} == "$done_pid" ]] || continue
+        if [[ -n ${due[$name]:-} ]]; then
+            if ((now >= due[$name])); then
+                unset "due[$name]"
+                start_process "$name"
+            fi
+            continue
+        fi
+        kill -0 "${pid_of[$name]}" 2>/dev/null && continue
+        status=0
+        wait "${pid_of[$name]}" 2>/dev/null || status=$?
         ((SECONDS - started_at[$name] >= ${RESTART_RESET_SECS:-60})) && restarts[$name]=0
         tries=${restarts[$name]:-0}
         delay=$((tries < 5 ? 1 << tries : 30))
         restarts[$name]=$((tries + 1))
+        due[$name]=$((now + delay * 1000))
         echo "readstream: $name exited (status $status); starting it again in $delay s" >&2
-        # In the background, so Ctrl-C stops everything at once rather than after the wait.
-        sleep "$delay" &
-        wait $!
-        start_process "$name"
     done
+    # In the background, so Ctrl-C stops everything at once rather than after the wait.
+    sleep 0.25 &
+    wait $!
 done

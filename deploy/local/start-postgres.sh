@@ -47,6 +47,33 @@ else
     pg_owner=$(id -un)
 fi
 
+# A server an earlier run left behind on this port whose data folder is gone since (removed
+# while it ran, perhaps made anew: its run was cut short before it stopped it): it can serve
+# nothing of this run and pg_ctl can't reach it, so stop its postmaster here, named, instead
+# of failing on the port: before a new cluster is made in the folder, and immediately (SIGQUIT),
+# so it writes nothing more (its data went with its folder).
+orphan_on_port() {
+    local cmdline pid args dir
+    for cmdline in /proc/[0-9]*/cmdline; do
+        pid=${cmdline#/proc/}; pid=${pid%/cmdline}
+        mapfile -d '' -t args <"$cmdline" 2>/dev/null || continue
+        [[ ${#args[@]} -gt 4 && ${args[0]##*/} == postgres ]] || continue
+        [[ " ${args[*]} " == *" -p $port "* ]] || continue
+        dir=""
+        for i in "${!args[@]}"; do [[ ${args[$i]} == -D ]] && dir=${args[$((i + 1))]:-}; done
+        # Its folder's postmaster.pid names another server, or none: the folder it ran on is gone.
+        [[ -n $dir && $(head -n 1 "$dir/postmaster.pid" 2>/dev/null) != "$pid" ]] && { echo "$pid $dir"; return 0; }
+    done
+    return 1
+}
+if orphan=$(orphan_on_port); then
+    read -r orphan_pid orphan_dir <<<"$orphan"
+    echo "start-postgres: a server of an earlier run (pid $orphan_pid, on $orphan_dir as it was before it was removed) still holds port $port; stopping it" >&2
+    kill -QUIT "$orphan_pid" 2>/dev/null || true
+    for _ in $(seq 1 300); do kill -0 "$orphan_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$orphan_pid" 2>/dev/null && die "the earlier server (pid $orphan_pid) did not stop within 30 s"
+fi
+
 # Create missing parent dirs; make just the ones we created traversable.
 parent=$(dirname "$data_dir")
 created=()

@@ -4,7 +4,8 @@
 //! readers and adds books, then has every reader rate, shelve, review and follow through
 //! GraphQL, one mutation at a time, each sent again with its idempotency key until it is
 //! acknowledged. Meanwhile, cycle after cycle, it kill -9s the gateway, each command service and
-//! the projector in turn, kills NATS and starts it again, and stops Postgres as a crash would
+//! the projector in turn, then the projector and the ratings service together, then all seven
+//! processes at once (`make run` must start each again, however many die together), kills NATS and starts it again, and stops Postgres as a crash would
 //! (immediate: recovery at the next start) and starts it again, waiting for every process to be
 //! ready again before the next fault. Then it stops the load and checks:
 //! - every acknowledged mutation's command id is in the stream exactly once (lost: 0,

@@ -22,6 +22,10 @@ pub enum Target {
     Reviews,
     Social,
     Projector,
+    /// The projector and the ratings service in the same instant.
+    Together,
+    /// All seven processes in the same instant.
+    Everything,
     Nats,
     Postgres,
     /// In a cluster: the node that leads the event stream.
@@ -30,7 +34,7 @@ pub enum Target {
 
 impl Target {
     /// Every target, in the order one cycle hits them.
-    pub const ALL: [Target; 9] = [
+    pub const ALL: [Target; 11] = [
         Target::Gateway,
         Target::Catalog,
         Target::Ratings,
@@ -38,6 +42,8 @@ impl Target {
         Target::Reviews,
         Target::Social,
         Target::Projector,
+        Target::Together,
+        Target::Everything,
         Target::Nats,
         Target::Postgres,
     ];
@@ -51,6 +57,8 @@ impl Target {
             Target::Reviews => "reviews",
             Target::Social => "social",
             Target::Projector => "projector",
+            Target::Together => "two",
+            Target::Everything => "all seven",
             Target::Nats => "NATS",
             Target::Postgres => "Postgres",
             Target::NatsLeader => "NATS leader",
@@ -64,6 +72,8 @@ impl Target {
             Target::Nats => "kill -9, started again",
             Target::Postgres => "immediate stop (crash recovery), started again",
             Target::NatsLeader => "the stream leader's node: kill -9, back 3 s later",
+            Target::Together => "projector and ratings: one kill -9",
+            Target::Everything => "every process: one kill -9",
             _ => "kill -9",
         }
     }
@@ -71,6 +81,9 @@ impl Target {
 
 /// The services `readstream-ready` asks over NATS; the gateway answers on `/readyz`.
 const SERVICES: [&str; 6] = ["projector", "catalog", "ratings", "reading", "reviews", "social"];
+
+/// Every process `make run` supervises (the first of each, in a cluster).
+const PROCESSES: [&str; 7] = ["projector", "catalog", "ratings", "reading", "reviews", "social", "gateway"];
 
 /// One `make run`, its output kept in `<data>/run.log`.
 pub struct System {
@@ -233,11 +246,21 @@ impl System {
                 anyhow::ensure!(stopped.status.success(), "pg_ctl stop: {}", String::from_utf8_lossy(&stopped.stderr));
                 self.script("start-postgres.sh", &[&postgres, &self.pg_port.to_string()])
             }
-            process => {
-                let pid = self.pid_of(process.name())?.with_context(|| format!("no {} process", process.name()))?;
-                kill(&pid.to_string())
-            }
+            Target::Together => self.kill_at_once(&["projector", "ratings"]),
+            Target::Everything => self.kill_at_once(&PROCESSES),
+            process => self.kill_at_once(&[process.name()]),
         }
+    }
+
+    /// SIGKILL to every one of `processes` from one `kill` command: they die in the same instant.
+    fn kill_at_once(&self, processes: &[&str]) -> anyhow::Result<()> {
+        let mut pids = Vec::with_capacity(processes.len());
+        for process in processes {
+            pids.push(self.pid_of(process)?.with_context(|| format!("no {process} process"))?.to_string());
+        }
+        let status = Command::new("kill").arg("-KILL").args(&pids).status()?;
+        anyhow::ensure!(status.success(), "kill -9 {pids:?} failed");
+        Ok(())
     }
 
     /// The name of the cluster node that leads the event stream (`node-1` …).

@@ -66,6 +66,17 @@ impl Start {
     fn with_env(bin_dir: &Path, ready_timeout_secs: u64, env: &[(&str, String)]) -> anyhow::Result<Self> {
         let data = std::env::temp_dir().join(format!("readstream-stack-{}", uuid::Uuid::new_v4().simple()));
         let ports = [free_port()?, free_port()?, free_port()?];
+        Self::on(bin_dir, ready_timeout_secs, env, data, ports)
+    }
+
+    /// A start on a given data folder and ports (NATS, Postgres, the gateway).
+    fn on(
+        bin_dir: &Path,
+        ready_timeout_secs: u64,
+        env: &[(&str, String)],
+        data: PathBuf,
+        ports: [u16; 3],
+    ) -> anyhow::Result<Self> {
         let mut child = Command::new(root().join("deploy/local/run.sh"))
             .env("DATA_DIR", &data)
             .env("BIN_DIR", bin_dir)
@@ -146,13 +157,18 @@ impl Start {
 
     /// Stops it, and waits until it has stopped everything it started.
     fn stop(&mut self, stop: Stop) -> anyhow::Result<ExitStatus> {
+        self.signal(stop)?;
+        self.exit_status(Duration::from_secs(60))
+    }
+
+    fn signal(&self, stop: Stop) -> anyhow::Result<()> {
         let target = match stop {
             Stop::CtrlC => ["-INT".to_owned(), self.child.id().to_string()],
             Stop::TermToGroup => ["-TERM".to_owned(), format!("-{}", self.child.id())],
         };
         let status = Command::new("kill").arg(&target[0]).arg("--").arg(&target[1]).status()?;
         anyhow::ensure!(status.success(), "kill {target:?} failed");
-        self.exit_status(Duration::from_secs(60))
+        Ok(())
     }
 
     /// Nothing it started still listens, and every process stopped by itself.
@@ -314,6 +330,99 @@ fn a_service_killed_with_sigkill_is_started_again_and_answers() -> anyhow::Resul
     let status = start.stop(Stop::CtrlC)?;
     anyhow::ensure!(status.success(), "Ctrl-C ended run.sh with {status}");
     start.assert_all_stopped()
+}
+
+/// Whether every process of the start answers its readiness probe within `bound`.
+fn all_ready(start: &Start, bin_dir: &Path, bound: Duration) -> anyhow::Result<bool> {
+    let ready = Command::new(bin_dir.join("readstream-ready"))
+        .arg(format!("--gateway=http://127.0.0.1:{}", start.ports[2]))
+        .args(["--timeout-secs", &bound.as_secs().to_string()])
+        .args(["projector", "catalog", "ratings", "reading", "reviews", "social"])
+        .env("NATS_URL", format!("nats://127.0.0.1:{}", start.ports[0]))
+        .env_remove("READSTREAM_NAMESPACE")
+        .stdout(Stdio::null())
+        .status()?;
+    Ok(ready.success())
+}
+
+#[test]
+fn processes_killed_in_the_same_instant_are_each_started_again() -> anyhow::Result<()> {
+    let bin_dir = bin_dir()?;
+    let mut start = Start::new(&bin_dir, 60)?;
+    anyhow::ensure!(start.until_line("readstream is running", START_BOUND)?, "no start:\n{}", start.transcript());
+    let two = ["projector", "ratings"];
+    let all = ["projector", "catalog", "ratings", "reading", "reviews", "social", "gateway"];
+    for (round, killed) in [&two[..], &all[..]].into_iter().enumerate() {
+        let mut pids = Vec::new();
+        for process in killed {
+            pids.push(pid_in_group(&start, process)?.with_context(|| format!("no {process} process"))?);
+        }
+        // One kill: every one of them dies in the same instant.
+        Command::new("kill").arg("-KILL").args(pids.iter().map(u32::to_string)).status()?;
+        for process in killed {
+            let restarting = format!("readstream: {process} exited (status 137); starting it again in");
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !start.printed(&restarting) && Instant::now() < deadline {
+                start.collect(None, Duration::from_millis(200))?;
+            }
+            anyhow::ensure!(
+                start.printed(&restarting),
+                "round {round}: {process} was not started again:\n{}",
+                start.transcript()
+            );
+        }
+        anyhow::ensure!(
+            all_ready(&start, &bin_dir, Duration::from_secs(60))?,
+            "round {round}: not every process answered after {killed:?} were killed together:\n{}",
+            start.transcript()
+        );
+        for (process, pid) in killed.iter().zip(&pids) {
+            anyhow::ensure!(pid_in_group(&start, process)? != Some(*pid), "the same {process} process");
+        }
+        start.output.retain(|line| !line.contains("starting it again"));
+    }
+    let status = start.stop(Stop::CtrlC)?;
+    anyhow::ensure!(status.success(), "Ctrl-C ended run.sh with {status}");
+    start.assert_all_stopped()
+}
+
+#[test]
+fn a_second_term_during_the_stop_does_not_cut_it_short() -> anyhow::Result<()> {
+    let bin_dir = bin_dir()?;
+    let mut start = Start::new(&bin_dir, 60)?;
+    anyhow::ensure!(start.until_line("readstream is running", START_BOUND)?, "no start:\n{}", start.transcript());
+    // What `make` does when its group is sent TERM: the group's TERM, then its own to run.sh.
+    start.signal(Stop::TermToGroup)?;
+    anyhow::ensure!(start.until_line("stopping readstream", Duration::from_secs(10))?, "{}", start.transcript());
+    start.signal(Stop::TermToGroup)?;
+    Command::new("kill").args(["-TERM", &start.child.id().to_string()]).status()?;
+    start.exit_status(Duration::from_secs(60))?;
+    // Postgres, which pg_ctl detaches from the group, is stopped as well.
+    start.assert_all_stopped()
+}
+
+#[test]
+fn a_postgres_an_earlier_run_left_behind_is_stopped_by_the_next_run() -> anyhow::Result<()> {
+    let bin_dir = bin_dir()?;
+    let mut first = Start::new(&bin_dir, 60)?;
+    anyhow::ensure!(first.until_line("readstream is running", START_BOUND)?, "no start:\n{}", first.transcript());
+    // Cut short with no chance to stop anything: every process of the group dies, but
+    // Postgres, detached by pg_ctl, runs on; then `make clean-data` removes its folder.
+    Command::new("kill").args(["-KILL", "--", &format!("-{}", first.child.id())]).status()?;
+    first.exit_status(Duration::from_secs(10))?;
+    anyhow::ensure!(accepts(first.ports[1]), "no Postgres was left running: the test shows nothing");
+    std::fs::remove_dir_all(&first.data)?;
+
+    let mut second = Start::on(&bin_dir, 60, &[], first.data.clone(), first.ports)?;
+    anyhow::ensure!(
+        second.until_line("readstream is running", START_BOUND)?,
+        "the next run did not start:\n{}",
+        second.transcript()
+    );
+    anyhow::ensure!(second.printed("still holds port"), "the earlier server was not named:\n{}", second.transcript());
+    let status = second.stop(Stop::CtrlC)?;
+    anyhow::ensure!(status.success(), "Ctrl-C ended run.sh with {status}");
+    second.assert_all_stopped()
 }
 
 /// Seven consecutive ports free now, for `HEALTH_PORT_BASE`: the six services', the gateway's.

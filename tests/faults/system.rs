@@ -309,9 +309,22 @@ fn three_free_ports_in_a_row() -> anyhow::Result<u16> {
     anyhow::bail!("no three consecutive free ports")
 }
 
+/// SIGKILL to a server, returning once it is gone: a server still exiting would be taken by
+/// the start script for a live one to reuse (a full run once lost its NATS so, at cycle 10).
 fn kill(pid: &str) -> anyhow::Result<()> {
     let status = Command::new("kill").args(["-KILL", pid]).status()?;
     anyhow::ensure!(status.success(), "kill -9 {pid} failed");
+    let stat = format!("/proc/{pid}/stat");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // Gone, or a zombie: its state, the field after the name in parentheses, is Z.
+    let exiting = || {
+        std::fs::read_to_string(&stat)
+            .is_ok_and(|stat| stat.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')))
+    };
+    while exiting() {
+        anyhow::ensure!(Instant::now() < deadline, "{pid} still runs 10 s after kill -9");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     Ok(())
 }
 

@@ -329,9 +329,11 @@ fn kill(pid: &str) -> anyhow::Result<()> {
 }
 
 impl Drop for System {
-    /// Ctrl-C, as a user stops `make run`: it stops every process and both servers.
+    /// TERM, as a service manager stops `make run`: it stops every process and both servers.
+    /// (Not Ctrl-C's INT: a shell starts a background job with INT ignored, for good, so a
+    /// `make faults` started in the background could not stop its `make run` so.)
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-INT", &self.run.id().to_string()]).status();
+        let _ = Command::new("kill").args(["-TERM", &self.run.id().to_string()]).status();
         let deadline = Instant::now() + Duration::from_secs(60);
         while matches!(self.run.try_wait(), Ok(None)) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(100));

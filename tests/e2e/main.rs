@@ -351,6 +351,8 @@ async fn a_command_service_refuses_what_the_gateway_would_have() -> anyhow::Resu
     let (book, _) = add_seed_book(&system).await?;
     let before = system.stream_messages().await?;
     let nats = async_nats::connect(readstream_testkit::nats_url()).await?;
+    let reconnects =
+        bus::Reconnects::follow(&nats, &system.namespace, tokio_util::sync::CancellationToken::new()).await?;
     let refusal = |reply: pb::Reply| match reply.outcome {
         Some(pb::reply::Outcome::Rejected(rejected)) => Some(Code::from(rejected.code())),
         _ => None,
@@ -360,9 +362,9 @@ async fn a_command_service_refuses_what_the_gateway_would_have() -> anyhow::Resu
     };
     let send = |meta| {
         let rate = pb::RateBook { meta, book_id: book.clone(), stars: 4, quarter_stars: 0 };
-        let nats = nats.clone();
+        let (nats, reconnects) = (nats.clone(), reconnects.clone());
         let namespace = system.namespace.clone();
-        async move { bus::send(&nats, &namespace, &rate, Duration::from_secs(5)).await }
+        async move { bus::send(&nats, &reconnects, &namespace, &rate, Duration::from_secs(5)).await }
     };
 
     let anonymous = send(meta(uuid::Uuid::now_v7().to_string(), "")).await?;

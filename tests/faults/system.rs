@@ -2,10 +2,12 @@
 //! on its own data folder and ports, and the faults done to it.
 
 use std::{
+    collections::BTreeMap,
     fs::File,
     os::unix::process::CommandExt as _,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
+    sync::Mutex,
     time::{Duration, Instant},
 };
 
@@ -28,13 +30,19 @@ pub enum Target {
     Everything,
     Nats,
     Postgres,
+    /// TERM to the whole `make run` process group (as a service manager stops it), then a new
+    /// `make run` on the same data.
+    RunAgain,
     /// In a cluster: the node that leads the event stream.
     NatsLeader,
+    /// In a cluster, once, after every cycle: the node that leads the least (nothing, if one
+    /// does), killed and left down for the rest of the run.
+    NodeLeftDown,
 }
 
 impl Target {
     /// Every target, in the order one cycle hits them.
-    pub const ALL: [Target; 11] = [
+    pub const ALL: [Target; 12] = [
         Target::Gateway,
         Target::Catalog,
         Target::Ratings,
@@ -46,6 +54,7 @@ impl Target {
         Target::Everything,
         Target::Nats,
         Target::Postgres,
+        Target::RunAgain,
     ];
 
     pub fn name(self) -> &'static str {
@@ -61,7 +70,9 @@ impl Target {
             Target::Everything => "all seven",
             Target::Nats => "NATS",
             Target::Postgres => "Postgres",
+            Target::RunAgain => "make run",
             Target::NatsLeader => "NATS leader",
+            Target::NodeLeftDown => "NATS node",
         }
     }
 
@@ -71,11 +82,23 @@ impl Target {
         match self {
             Target::Nats => "kill -9, started again",
             Target::Postgres => "immediate stop (crash recovery), started again",
+            Target::RunAgain => "TERM to its process group, then make run again",
             Target::NatsLeader => "the stream leader's node: kill -9, back 3 s later",
+            Target::NodeLeftDown => "a node: kill -9, left down",
             Target::Together => "projector and ratings: one kill -9",
             Target::Everything => "every process: one kill -9",
             _ => "kill -9",
         }
+    }
+}
+
+/// How long a client may go unanswered after a fault (the issue's bounds): in a cluster, one
+/// leader election (NATS's raft waits 4 to 9 s for a dead leader) and 1 s when the dead node
+/// led anything, and 2 s when it led nothing; 10 s for a single node's faults.
+pub fn goal(target: Target, led: Option<&[String]>) -> Duration {
+    match (target, led) {
+        (Target::NodeLeftDown, Some([])) => Duration::from_secs(2),
+        _ => Duration::from_secs(10),
     }
 }
 
@@ -87,7 +110,10 @@ const PROCESSES: [&str; 7] = ["projector", "catalog", "ratings", "reading", "rev
 
 /// One `make run`, its output kept in `<data>/run.log`.
 pub struct System {
-    run: Child,
+    /// `make run`: a new one after [`Target::RunAgain`].
+    run: Mutex<Child>,
+    /// The node [`Target::NodeLeftDown`] left down, and what it led when it was killed.
+    left_down: Mutex<Option<(String, Vec<String>)>>,
     root: PathBuf,
     bin_dir: PathBuf,
     data: PathBuf,
@@ -111,46 +137,10 @@ impl System {
         let nats_port = if cluster { three_free_ports_in_a_row()? } else { free_port()? };
         let (pg_port, gateway_port) = (free_port()?, free_port()?);
         let second_gateway_port = if cluster { Some(free_port()?) } else { None };
-        let log = File::create(data.join("run.log"))?;
-        let mut command = Command::new(root.join("deploy/local/run.sh"));
-        if let Some(port) = second_gateway_port {
-            command.env("NATS_NODES", "3").env("GATEWAY2_ADDR", format!("127.0.0.1:{port}"));
-        }
-        let run = command
-            .env("DATA_DIR", &data)
-            .env("BIN_DIR", bin_dir)
-            .env("RUN_NATS_PORT", nats_port.to_string())
-            .env("RUN_PG_PORT", pg_port.to_string())
-            .env("GATEWAY_ADDR", format!("127.0.0.1:{gateway_port}"))
-            .env("READY_TIMEOUT_SECS", "120")
-            // Every client of the load comes from this one address, each as its own reader,
-            // faster than a person: the rate limits would measure themselves, not the faults.
-            .env("RATE_LIMIT_CLIENT_PER_SECOND", "1000000")
-            .env("RATE_LIMIT_CLIENT_BURST", "1000000")
-            .env("RATE_LIMIT_READER_PER_SECOND", "1000000")
-            .env("RATE_LIMIT_READER_BURST", "1000000")
-            // The load's readers sign up once, before the faults; a full run outlasts the
-            // default 15 minutes of an access token, and sessions are not what is measured.
-            .env("ACCESS_TOKEN_LIFETIME_SECS", "86400")
-            // Sign-ups happen before the faults and are not what is measured.
-            .env("PASSWORD_HASH_MEMORY_KIB", "1024")
-            .env("PASSWORD_HASH_ITERATIONS", "1")
-            // Each process is killed every few seconds here, far more often than the minute
-            // after which the supervisor's restart delay starts over from 1 s; each kill is to
-            // be measured as the first one in a while would be.
-            .env("RESTART_RESET_SECS", "3")
-            .env_remove("NATS_URL")
-            .env_remove("DATABASE_URL")
-            .env_remove("DATABASE_ADMIN_URL")
-            .env_remove("READSTREAM_NAMESPACE")
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .context("starting deploy/local/run.sh")?;
-        let mut system = Self {
-            run,
+        File::create(data.join("run.log"))?;
+        let system = Self {
+            run: Mutex::new(spawn_run(root, bin_dir, &data, nats_port, pg_port, gateway_port, second_gateway_port)?),
+            left_down: Mutex::new(None),
             root: root.to_owned(),
             bin_dir: bin_dir.to_owned(),
             data,
@@ -159,15 +149,56 @@ impl System {
             gateway_port,
             second_gateway_port,
         };
-        let deadline = Instant::now() + Duration::from_secs(300);
-        while !system.log().contains("readstream is running") {
-            if let Some(status) = system.run.try_wait()? {
-                anyhow::bail!("make run ended ({status}) before it was running:\n{}", system.log_tail());
+        system.wait_until_running(0, Duration::from_secs(300))?;
+        Ok(system)
+    }
+
+    /// Waits until `make run` says it is running, in what it printed past `offset`.
+    fn wait_until_running(&self, offset: usize, bound: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + bound;
+        while !self.log().get(offset..).unwrap_or_default().contains("readstream is running") {
+            if let Some(status) = self.run.lock().expect("run").try_wait()? {
+                anyhow::bail!("make run ended ({status}) before it was running:\n{}", self.log_tail());
             }
-            anyhow::ensure!(Instant::now() < deadline, "make run was not running within 300 s:\n{}", system.log_tail());
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "make run was not running within {} s:\n{}",
+                bound.as_secs(),
+                self.log_tail()
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
-        Ok(system)
+        Ok(())
+    }
+
+    /// TERM to `make run`'s whole process group, as a service manager stops it; once it has
+    /// stopped (every process, NATS, Postgres), a new `make run` on the same data and ports.
+    fn run_again(&self) -> anyhow::Result<()> {
+        let mut run = self.run.lock().expect("run");
+        let group = format!("-{}", run.id());
+        let status = Command::new("kill").args(["-TERM", "--", &group]).status()?;
+        anyhow::ensure!(status.success(), "kill -TERM {group} failed");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while run.try_wait()?.is_none() {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "make run did not stop within 60 s of TERM:\n{}",
+                self.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let offset = self.log().len();
+        *run = spawn_run(
+            &self.root,
+            &self.bin_dir,
+            &self.data,
+            self.nats_port,
+            self.pg_port,
+            self.gateway_port,
+            self.second_gateway_port,
+        )?;
+        drop(run);
+        self.wait_until_running(offset, Duration::from_secs(120))
     }
 
     pub fn gateway_url(&self) -> String {
@@ -204,7 +235,8 @@ impl System {
     fn pid_of(&self, process: &str) -> anyhow::Result<Option<u32>> {
         // The kernel keeps 15 characters of a process's name.
         let name: String = format!("readstream-{process}").chars().take(15).collect();
-        let output = Command::new("pgrep").args(["-g", &self.run.id().to_string(), "-x", &name]).output()?;
+        let group = self.run.lock().expect("run").id().to_string();
+        let output = Command::new("pgrep").args(["-g", &group, "-x", &name]).output()?;
         Ok(String::from_utf8(output.stdout)?.lines().next().and_then(|pid| pid.trim().parse().ok()))
     }
 
@@ -249,6 +281,16 @@ impl System {
                 anyhow::ensure!(stopped.status.success(), "pg_ctl stop: {}", String::from_utf8_lossy(&stopped.stderr));
                 self.script("start-postgres.sh", &[&postgres, &self.pg_port.to_string()])
             }
+            Target::NodeLeftDown => {
+                let led = tokio::runtime::Handle::current().block_on(self.leaderships())?;
+                let (node, leads) = led.into_iter().min_by_key(|(_, leads)| leads.len()).context("no nodes")?;
+                let pid = std::fs::read_to_string(self.data.join("nats").join(&node).join("nats.pid"))
+                    .with_context(|| format!("no node {node}"))?;
+                kill(pid.trim())?;
+                *self.left_down.lock().expect("left down") = Some((node, leads));
+                Ok(())
+            }
+            Target::RunAgain => self.run_again(),
             Target::Together => self.kill_at_once(&["projector", "ratings"]),
             Target::Everything => self.kill_at_once(&PROCESSES),
             process => self.kill_at_once(&[process.name()]),
@@ -274,6 +316,32 @@ impl System {
         info.cluster.as_ref().and_then(|cluster| cluster.leader.clone()).context("the stream has no leader")
     }
 
+    /// What each cluster node leads: the JetStream meta group (`meta`, as the node's `/jsz`
+    /// says) and each stream (the event stream and the buckets), by name.
+    async fn leaderships(&self) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
+        let nodes = ["node-1", "node-2", "node-3"];
+        let mut led: BTreeMap<String, Vec<String>> = nodes.iter().map(|node| (node.to_string(), Vec::new())).collect();
+        let port = std::fs::read_to_string(self.data.join("nats/node-1/http.port"))?;
+        let jsz: serde_json::Value =
+            reqwest::get(format!("http://127.0.0.1:{}/jsz", port.trim())).await?.error_for_status()?.json().await?;
+        let meta = jsz["meta_cluster"]["leader"].as_str().context("no meta leader")?;
+        led.entry(meta.to_owned()).or_default().push("meta".into());
+        let jetstream = async_nats::jetstream::new(async_nats::connect(self.nats_urls()).await?);
+        let mut streams = jetstream.streams();
+        while let Some(info) = futures::StreamExt::next(&mut streams).await {
+            let info = info?;
+            if let Some(leader) = info.cluster.and_then(|cluster| cluster.leader) {
+                led.entry(leader).or_default().push(info.config.name);
+            }
+        }
+        Ok(led)
+    }
+
+    /// The node [`Target::NodeLeftDown`] left down, and what it led.
+    pub fn left_down(&self) -> Option<(String, Vec<String>)> {
+        self.left_down.lock().expect("left down").clone()
+    }
+
     fn pg_ctl(&self) -> anyhow::Result<String> {
         let output = Command::new(self.root.join("deploy/local/install-postgres.sh")).output()?;
         let bin_dir = String::from_utf8(output.stdout)?.lines().last().context("no Postgres bin dir")?.to_owned();
@@ -294,6 +362,57 @@ impl System {
             .status()?;
         Ok(status.success())
     }
+}
+
+/// Starts `make run` (deploy/local/run.sh) in a process group of its own, appending what it
+/// prints to `<data>/run.log`.
+fn spawn_run(
+    root: &Path,
+    bin_dir: &Path,
+    data: &Path,
+    nats_port: u16,
+    pg_port: u16,
+    gateway_port: u16,
+    second_gateway_port: Option<u16>,
+) -> anyhow::Result<Child> {
+    let log = File::options().append(true).open(data.join("run.log"))?;
+    let mut command = Command::new(root.join("deploy/local/run.sh"));
+    if let Some(port) = second_gateway_port {
+        command.env("NATS_NODES", "3").env("GATEWAY2_ADDR", format!("127.0.0.1:{port}"));
+    }
+    command
+        .env("DATA_DIR", data)
+        .env("BIN_DIR", bin_dir)
+        .env("RUN_NATS_PORT", nats_port.to_string())
+        .env("RUN_PG_PORT", pg_port.to_string())
+        .env("GATEWAY_ADDR", format!("127.0.0.1:{gateway_port}"))
+        .env("READY_TIMEOUT_SECS", "120")
+        // Every client of the load comes from this one address, each as its own reader,
+        // faster than a person: the rate limits would measure themselves, not the faults.
+        .env("RATE_LIMIT_CLIENT_PER_SECOND", "1000000")
+        .env("RATE_LIMIT_CLIENT_BURST", "1000000")
+        .env("RATE_LIMIT_READER_PER_SECOND", "1000000")
+        .env("RATE_LIMIT_READER_BURST", "1000000")
+        // The load's readers sign up once, before the faults; a full run outlasts the
+        // default 15 minutes of an access token, and sessions are not what is measured.
+        .env("ACCESS_TOKEN_LIFETIME_SECS", "86400")
+        // Sign-ups happen before the faults and are not what is measured.
+        .env("PASSWORD_HASH_MEMORY_KIB", "1024")
+        .env("PASSWORD_HASH_ITERATIONS", "1")
+        // Each process is killed every few seconds here, far more often than the minute
+        // after which the supervisor's restart delay starts over from 1 s; each kill is to
+        // be measured as the first one in a while would be.
+        .env("RESTART_RESET_SECS", "3")
+        .env_remove("NATS_URL")
+        .env_remove("DATABASE_URL")
+        .env_remove("DATABASE_ADMIN_URL")
+        .env_remove("READSTREAM_NAMESPACE")
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("starting deploy/local/run.sh")
 }
 
 /// The first of three consecutive ports free now.
@@ -333,15 +452,16 @@ impl Drop for System {
     /// (Not Ctrl-C's INT: a shell starts a background job with INT ignored, for good, so a
     /// `make faults` started in the background could not stop its `make run` so.)
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.run.id().to_string()]).status();
+        let run = self.run.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _ = Command::new("kill").args(["-TERM", &run.id().to_string()]).status();
         let deadline = Instant::now() + Duration::from_secs(60);
-        while matches!(self.run.try_wait(), Ok(None)) && Instant::now() < deadline {
+        while matches!(run.try_wait(), Ok(None)) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(100));
         }
         // Whatever of the group outlived run.sh; usually nothing is left, and kill says so.
-        let group = format!("-{}", self.run.id());
+        let group = format!("-{}", run.id());
         let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(std::process::Stdio::null()).status();
-        let _ = self.run.wait();
+        let _ = run.wait();
         // Kept for a look at what the processes said.
         let _ = std::fs::copy(self.data.join("run.log"), self.root.join("target/faults-run.log"));
         let _ = std::fs::remove_dir_all(&self.data);

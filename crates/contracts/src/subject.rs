@@ -60,6 +60,17 @@ pub fn retry_dead_letters(namespace: &str) -> String {
     format!("{namespace}.admin.dead-letters.retry")
 }
 
+/// Where a command service says its connection to NATS was made again: a command sent to it,
+/// or its reply, may have been lost with the connection, and the gateway sends it again.
+pub fn reconnected(namespace: &str, service: &str) -> String {
+    format!("{namespace}.reconnected.{service}")
+}
+
+/// Every command service's [`reconnected`].
+pub fn every_reconnected(namespace: &str) -> String {
+    format!("{namespace}.reconnected.*")
+}
+
 /// Where `process` answers readiness probes once it serves.
 pub fn ready(namespace: &str, process: &str) -> String {
     format!("{namespace}.ready.{process}")
@@ -78,5 +89,7 @@ mod tests {
         assert_eq!(subject, format!("rs.events.catalog.book.{}", Uuid::nil()));
         assert!(subject.starts_with(every_event("rs").trim_end_matches('>')));
         assert_eq!(ready("rs", "ratings"), "rs.ready.ratings");
+        assert_eq!(reconnected("rs", "ratings"), "rs.reconnected.ratings");
+        assert!(every_reconnected("rs").ends_with(".*"));
     }
 }

@@ -49,8 +49,35 @@ const READ_BATCH: usize = 1_000;
 /// How many subjects known to exist a process remembers.
 const KNOWN_SUBJECTS: std::num::NonZeroUsize = std::num::NonZeroUsize::MIN.saturating_add(99_999);
 
-/// How long one batched read may take.
-const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one request to JetStream (an append, a read) may take, its tries together.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long one try of a request to JetStream waits for its answer before it is sent again. A
+/// request or answer that went through a cluster node as it died is lost, and nothing tells the
+/// client; these answers take milliseconds, so one that is a second late is sent again rather
+/// than waited for until [`REQUEST_TIMEOUT`]. Sending again is safe: reads change nothing, and
+/// an append carries its command id and expected position, so the stream stores it once.
+const TRY_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Runs `request` again each time a try goes unanswered for [`TRY_TIMEOUT`], until
+/// [`REQUEST_TIMEOUT`]; `None` when every try went unanswered. Only for requests that are safe
+/// to send twice.
+pub async fn with_tries<T, F, Fut>(mut request: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT;
+    loop {
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return None;
+        }
+        if let Ok(answer) = tokio::time::timeout_at(deadline.min(now + TRY_TIMEOUT), request()).await {
+            return Some(answer);
+        }
+    }
+}
 
 /// One stored message: its stream position and the command's events.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -269,6 +296,11 @@ impl EventStore {
         self.stream.cached_info().config.name.as_str()
     }
 
+    /// The event stream's handle.
+    pub fn stream(&self) -> &jetstream::stream::Stream {
+        &self.stream
+    }
+
     pub fn jetstream(&self) -> &jetstream::Context {
         &self.context
     }
@@ -292,7 +324,10 @@ impl EventStore {
         let client = self.context.client();
         let api = format!("$JS.API.DIRECT.GET.{}", self.stream_name());
         let mut from = after + 1;
-        loop {
+        let deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT;
+        // A batch whose next message is a try's timeout late is asked for again from there (see
+        // `TRY_TIMEOUT`), keeping what came.
+        'batch: loop {
             let inbox = client.new_inbox();
             let mut replies = client.subscribe(inbox.clone()).await.map_err(|err| failed(err.to_string()))?;
             let request = serde_json::json!({ "seq": from, "next_by_subj": subject, "batch": READ_BATCH }).to_string();
@@ -302,10 +337,12 @@ impl EventStore {
                 .map_err(|err| failed(err.to_string()))?;
             let mut pending = 0;
             loop {
-                let reply = tokio::time::timeout(READ_TIMEOUT, replies.next())
-                    .await
-                    .map_err(|_| failed(format!("no answer within {READ_TIMEOUT:?}")))?
-                    .ok_or_else(|| failed("the answer ended early".into()))?;
+                let now = tokio::time::Instant::now();
+                let reply = match tokio::time::timeout_at(deadline.min(now + TRY_TIMEOUT), replies.next()).await {
+                    Ok(reply) => reply.ok_or_else(|| failed("the answer ended early".into()))?,
+                    Err(_) if tokio::time::Instant::now() < deadline => continue 'batch,
+                    Err(_) => return Err(failed(format!("no answer within {REQUEST_TIMEOUT:?}"))),
+                };
                 match reply.status.map(|status| status.as_u16()) {
                     // Nothing (more) on the subject, or the end of this batch.
                     Some(404) | Some(204) => break,
@@ -365,9 +402,9 @@ impl EventStore {
         }
         // Any server holding the stream answers a direct get; one that has the message is right
         // (no server has a message the leader lacks), one that has not may lag: the leader says.
-        let exists = match self.stream.direct_get_last_for_subject(subject.as_str()).await {
-            Ok(_) => true,
-            Err(_) => self.last_position_of(&subject).await? > 0,
+        let exists = match with_tries(|| self.stream.direct_get_last_for_subject(subject.as_str())).await {
+            Some(Ok(_)) => true,
+            Some(Err(_)) | None => self.last_position_of(&subject).await? > 0,
         };
         if exists {
             existing().put(subject, ());
@@ -377,10 +414,13 @@ impl EventStore {
 
     /// The stream's last position (0 when empty).
     pub async fn last_position(&self) -> Result<u64, StoreError> {
-        let mut stream = self.stream.clone();
-        let info =
-            stream.info().await.map_err(|source| StoreError::Info { stream: self.stream_name().to_owned(), source })?;
-        Ok(info.state.last_sequence)
+        let info = with_tries(|| {
+            let mut stream = self.stream.clone();
+            async move { stream.info().await.map(|info| info.state.last_sequence) }
+        })
+        .await
+        .unwrap_or_else(|| Err(stream::InfoError::new(jetstream::context::RequestErrorKind::TimedOut)));
+        info.map_err(|source| StoreError::Info { stream: self.stream_name().to_owned(), source })
     }
 
     /// The message at `position`, whatever its subject, opened; `None` when there is none.
@@ -507,7 +547,8 @@ impl EventStore {
     /// The position of the subject's last message (0 when it has none), asked of the stream
     /// leader, so it counts every acknowledged append.
     async fn last_position_of(&self, subject: &str) -> Result<u64, StoreError> {
-        match self.stream.raw_message_builder().last_by_subject(subject).send().await {
+        let last = with_tries(|| self.stream.raw_message_builder().last_by_subject(subject).send()).await;
+        match last.unwrap_or_else(|| Err(stream::RawMessageError::new(stream::RawMessageErrorKind::Other))) {
             Ok(message) => Ok(message.sequence),
             Err(err) if err.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(0),
             Err(source) => Err(StoreError::Read { subject: subject.to_owned(), source }),
@@ -532,8 +573,12 @@ impl EventStore {
             .payload(Bytes::from(self.seal(envelope).await?))
             .message_id(envelope.meta.command_id.to_string())
             .expected_last_subject_sequence(expected_last);
-        let ack = async { self.context.send_publish(subject.clone(), publish).await?.await };
-        let ack = ack.instrument(span.clone()).await;
+        // Sent again, the same message, if a try goes unanswered (`TRY_TIMEOUT`).
+        let ack = with_tries(|| async { self.context.send_publish(subject.clone(), publish.clone()).await?.await });
+        let ack = ack
+            .instrument(span.clone())
+            .await
+            .unwrap_or_else(|| Err(jetstream::context::PublishError::new(PublishErrorKind::TimedOut)));
         if let Ok(ack) = &ack {
             span.record("position", ack.sequence);
         }

@@ -35,6 +35,19 @@ pub const MAX_BATCH: usize = 10_000;
 /// from its checkpoint rather than wait for the consumer to miss two heartbeats.
 const CONNECTION_CHECK: Duration = Duration::from_millis(200);
 
+/// How long the stream's last position may stand past the last one a runner's consumer
+/// delivered before the runner follows the stream again on a consumer of its own. A consumer
+/// lives on one cluster node (in its memory); when that node dies, nothing tells the client
+/// but two missed heartbeats (about 10 s), while an idle runner learns the stream's position
+/// every [`STALL_CHECK`].
+const STALLED_FOR: Duration = Duration::from_secs(1);
+
+/// How often a runner that has been waiting for messages asks the stream its last position.
+const STALL_CHECK: Duration = Duration::from_millis(250);
+
+/// How long a runner waits for the stream's last position before it asks again.
+const STALL_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// How long a rebuild waits for a connection of its own pool.
 const REBUILD_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -140,6 +153,8 @@ pub enum ProjectionError {
     CheckpointMoved { projection: &'static str, expected: u64, found: u64 },
     #[error("the connection to NATS was made again (a server restart?); its consumer may be gone")]
     Reconnected,
+    #[error("the stream reached position {last} but the consumer has delivered nothing past {delivered} for {STALLED_FOR:?} (its cluster node gone?)")]
+    ConsumerStalled { delivered: u64, last: u64 },
 }
 
 impl ProjectionError {
@@ -573,7 +588,7 @@ impl<P: Projection> Runner<P> {
                 Ok(followed) => return Ok(followed),
                 Err(err @ ProjectionError::AheadOfStream { .. }) => return Err(err),
                 // At once: the consumer's own recovery would take two missed heartbeats.
-                Err(err @ ProjectionError::Reconnected) => {
+                Err(err @ (ProjectionError::Reconnected | ProjectionError::ConsumerStalled { .. })) => {
                     tracing::info!(projection = name, "{err}; following the stream again from the checkpoint");
                     delays = retry_delays();
                 }
@@ -664,10 +679,7 @@ impl<P: Projection> Runner<P> {
 
     /// The stream's last position.
     async fn last_position(&self) -> Result<u64, ProjectionError> {
-        let stream_error = |err: &dyn std::fmt::Display| ProjectionError::Stream(err.to_string());
-        let mut stream =
-            self.store.jetstream().get_stream(self.store.stream_name()).await.map_err(|e| stream_error(&e))?;
-        Ok(stream.info().await.map_err(|e| stream_error(&e))?.state.last_sequence)
+        self.store.last_position().await.map_err(|err| ProjectionError::Stream(err.to_string()))
     }
 
     /// Swaps the rebuild in at `checkpoint`, unless the projection's runner has moved past it
@@ -714,14 +726,16 @@ impl<P: Projection> Runner<P> {
         let stream_error = |err: &dyn std::fmt::Display| ProjectionError::Stream(err.to_string());
         let mut checkpoint = self.checkpoint_within_stream().await?;
         let start_sequence = checkpoint + 1;
-        let stream = self.store.jetstream().get_stream(self.store.stream_name()).await.map_err(|e| stream_error(&e))?;
-        let consumer = stream
-            .create_consumer(OrderedConfig {
-                filter_subject: readstream_contracts::subject::every_event(self.store.namespace()),
-                deliver_policy: DeliverPolicy::ByStartSequence { start_sequence },
-                ..Default::default()
-            })
+        let config = OrderedConfig {
+            filter_subject: readstream_contracts::subject::every_event(self.store.namespace()),
+            deliver_policy: DeliverPolicy::ByStartSequence { start_sequence },
+            ..Default::default()
+        };
+        // Tried again when a try goes unanswered (a cluster node died with it): a consumer
+        // created twice leaves one nobody reads, which the server removes once inactive.
+        let consumer = readstream_eventstore::with_tries(|| self.store.stream().create_consumer(config.clone()))
             .await
+            .ok_or_else(|| ProjectionError::Stream("creating the consumer: no answer".into()))?
             .map_err(|e| stream_error(&e))?;
         let mut messages = consumer.messages().await.map_err(|e| stream_error(&e))?;
         // The consumer is read (and asks the server for more) while Postgres applies a batch,
@@ -750,6 +764,7 @@ impl<P: Projection> Runner<P> {
         let statistics = self.store.jetstream().client().statistics();
         let connects = statistics.connects.load(Ordering::Relaxed);
         let mut connection_check = tokio::time::interval(CONNECTION_CHECK);
+        let mut stall = Stall::new(checkpoint);
         let mut arrived = Vec::with_capacity(max_batch);
         loop {
             if self.rebuilding {
@@ -763,15 +778,68 @@ impl<P: Projection> Runner<P> {
                     if statistics.connects.load(Ordering::Relaxed) != connects {
                         return Err(ProjectionError::Reconnected);
                     }
+                    if stall.check_due() {
+                        let last = tokio::time::timeout(STALL_CHECK_TIMEOUT, self.store.last_position()).await;
+                        stall.checked(last.ok().and_then(Result::ok))?;
+                    }
                     continue;
                 }
                 received = ahead.recv_many(&mut arrived, max_batch) => if received == 0 {
                     return Err(ProjectionError::Stream("consumer ended".into()));
                 },
             };
+            if let Some(Ok(last)) = arrived.last() {
+                stall.delivered(last.position);
+            }
             let batch = arrived.drain(..).collect::<Result<Vec<_>, _>>()?;
             checkpoint = self.apply_after(batch, Some(checkpoint)).await?;
         }
+    }
+}
+
+/// Whether a runner's consumer owes it messages and has stopped delivering them: the stream's
+/// last position has stood past the last one delivered for [`STALLED_FOR`] while the runner
+/// waited (the signal that the consumer's cluster node is gone). Checked only while no message
+/// arrives, every [`STALL_CHECK`].
+struct Stall {
+    delivered: u64,
+    last_arrival: std::time::Instant,
+    last_check: Option<std::time::Instant>,
+    behind_since: Option<std::time::Instant>,
+}
+
+impl Stall {
+    fn new(checkpoint: u64) -> Self {
+        Self { delivered: checkpoint, last_arrival: std::time::Instant::now(), last_check: None, behind_since: None }
+    }
+
+    fn delivered(&mut self, position: u64) {
+        self.delivered = position;
+        self.last_arrival = std::time::Instant::now();
+        self.behind_since = None;
+    }
+
+    /// Whether to ask the stream its last position now.
+    fn check_due(&self) -> bool {
+        self.last_arrival.elapsed() >= STALL_CHECK && self.last_check.is_none_or(|at| at.elapsed() >= STALL_CHECK)
+    }
+
+    /// Takes the stream's last position (`None`: it did not answer); the runner's consumer has
+    /// stalled when the stream stood past what it delivered at checks `STALLED_FOR` apart.
+    fn checked(&mut self, last: Option<u64>) -> Result<(), ProjectionError> {
+        let now = std::time::Instant::now();
+        self.last_check = Some(now);
+        match last {
+            Some(last) if last > self.delivered => {
+                let since = *self.behind_since.get_or_insert(now);
+                if now.duration_since(since) >= STALLED_FOR {
+                    return Err(ProjectionError::ConsumerStalled { delivered: self.delivered, last });
+                }
+            }
+            Some(_) => self.behind_since = None,
+            None => {}
+        }
+        Ok(())
     }
 }
 

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use chrono::Utc;
 use futures::{future::BoxFuture, FutureExt, StreamExt};
 use prost::Message;
-use readstream_contracts::{command, proto::commands::v1 as pb, Code, Command, Metadata, Rejection, Service};
+use readstream_contracts::{command, proto::commands::v1 as pb, subject, Code, Command, Metadata, Rejection, Service};
 use readstream_eventstore::{Accepted, StoreError};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tracing::Instrument as _;
@@ -135,6 +135,7 @@ where
 {
     let mut requests = client.queue_subscribe(subject.clone(), format!("{namespace}.{service}")).await?;
     crate::ready::answer_probes(&client, namespace, service, shutdown.clone()).await?;
+    tokio::spawn(announce_reconnects(client.clone(), subject::reconnected(namespace, service), shutdown.clone()));
     let tasks = TaskTracker::new();
     tracing::info!(service, namespace, "answering commands");
     loop {
@@ -173,6 +174,80 @@ where
     // committed command reads as a timeout. A flush waits for a reconnect forever, so bound it.
     let _ = tokio::time::timeout(Duration::from_secs(2), client.flush()).await;
     Ok(())
+}
+
+/// How often a connection's count of connects is looked at.
+const RECONNECT_CHECK: Duration = Duration::from_millis(50);
+
+/// Publishes on `subject` each time the client's connection is made again, until `shutdown`:
+/// the commands sent to this service, and its replies, that were on the lost connection are
+/// gone, and the gateway sends what it still waits for again ([`Reconnects`]).
+async fn announce_reconnects(client: async_nats::Client, subject: String, shutdown: CancellationToken) {
+    let statistics = client.statistics();
+    let connects = || statistics.connects.load(std::sync::atomic::Ordering::Relaxed);
+    let mut seen = connects();
+    let mut check = tokio::time::interval(RECONNECT_CHECK);
+    while shutdown.run_until_cancelled(check.tick()).await.is_some() {
+        if connects() != seen {
+            seen = connects();
+            if let Err(err) = client.publish(subject.clone(), Bytes::new()).await {
+                tracing::warn!(error = %err, "could not say the connection was made again");
+            }
+        }
+    }
+}
+
+/// Tells the gateway's waiting commands that their request or reply may be lost: the gateway's
+/// own connection was made again, or a command service said its was (on
+/// `<ns>.reconnected.<service>`). A NATS node that dies takes the messages in its hands with
+/// it, and nothing else tells the sender, who would wait out its whole timeout. A command is
+/// sent again with the same command id, which its service recognizes and answers as the first
+/// time, so it is recorded once.
+#[derive(Clone)]
+pub struct Reconnects {
+    changes: tokio::sync::watch::Receiver<u64>,
+}
+
+impl Reconnects {
+    /// Follows the client's connection and every service's announcements until `shutdown`.
+    pub async fn follow(
+        client: &async_nats::Client,
+        namespace: &str,
+        shutdown: CancellationToken,
+    ) -> Result<Self, StartError> {
+        let mut announcements = client.subscribe(subject::every_reconnected(namespace)).await?;
+        let (changed, changes) = tokio::sync::watch::channel(0u64);
+        let statistics = client.statistics();
+        tokio::spawn(async move {
+            let connects = || statistics.connects.load(std::sync::atomic::Ordering::Relaxed);
+            let mut seen = connects();
+            let mut check = tokio::time::interval(RECONNECT_CHECK);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    announced = announcements.next() => match announced {
+                        Some(_) => changed.send_modify(|count| *count += 1),
+                        None => break,
+                    },
+                    _ = check.tick() => if connects() != seen {
+                        seen = connects();
+                        changed.send_modify(|count| *count += 1);
+                    },
+                }
+            }
+        });
+        Ok(Self { changes })
+    }
+
+    /// Resolves at the next reconnect after this call.
+    async fn next(&self) {
+        let mut changes = self.changes.clone();
+        changes.mark_unchanged();
+        if changes.changed().await.is_err() {
+            // No one follows any more (shutdown): nothing will come.
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 /// Decodes a command's payload, refusing bad wire data with `INVALID_ARGUMENT`.
@@ -263,9 +338,11 @@ pub enum BusError {
     Decode(#[from] prost::DecodeError),
 }
 
-/// Sends a command to its service and waits, up to `timeout`, for its reply.
+/// Sends a command to its service and waits, up to `timeout`, for its reply; sends it again
+/// whenever `reconnects` says the request or its reply may have been lost.
 pub async fn send<C: Command>(
     client: &async_nats::Client,
+    reconnects: &Reconnects,
     namespace: &str,
     command: &C,
     timeout: Duration,
@@ -276,12 +353,22 @@ pub async fn send<C: Command>(
     let span = tracing::info_span!("send command", service, command = C::NAME);
     let mut headers = async_nats::HeaderMap::new();
     readstream_eventstore::trace_context::inject(&span, &mut headers);
-    let request = async_nats::Request::new()
-        .payload(Bytes::from(command.encode_to_vec()))
-        .headers(headers)
-        .timeout(Some(timeout));
+    let payload = Bytes::from(command.encode_to_vec());
     let started = Instant::now();
-    let reply = match client.send_request(subject, request).instrument(span).await {
+    let deadline = started + timeout;
+    let answered = async {
+        loop {
+            let request = async_nats::Request::new()
+                .payload(payload.clone())
+                .headers(headers.clone())
+                .timeout(Some(deadline.saturating_duration_since(Instant::now())));
+            tokio::select! {
+                answered = client.send_request(subject.clone(), request) => break answered,
+                _ = reconnects.next() => tracing::info!(service, "a connection was made again; sending the command again"),
+            }
+        }
+    };
+    let reply = match answered.instrument(span).await {
         Ok(response) => pb::Reply::decode(response.payload).map_err(BusError::from),
         Err(err) => Err(match err.kind() {
             RequestErrorKind::NoResponders => BusError::NoResponders { service: service.to_owned() },

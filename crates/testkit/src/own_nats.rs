@@ -58,3 +58,75 @@ impl Drop for OwnNats {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// A three-node JetStream cluster of a test's own (`start-nats-cluster.sh`, as
+/// `NATS_NODES=3 make run` starts it), whose nodes a test kills.
+pub struct OwnCluster {
+    dir: PathBuf,
+    first_port: u16,
+}
+
+impl OwnCluster {
+    /// Starts three throwaway nodes on three consecutive free ports.
+    pub fn start() -> anyhow::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("readstream-cluster-{}", uuid::Uuid::new_v4().simple()));
+        for _ in 0..50 {
+            let first_port = crate::free_port()?;
+            let free = first_port <= u16::MAX - 3
+                && (first_port..first_port + 3).all(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
+            if !free {
+                continue;
+            }
+            let ports = [0, 1, 2].map(|i| (first_port + i).to_string());
+            let started = Command::new(script("start-nats-cluster.sh"))
+                .arg(&dir)
+                .args(&ports)
+                .arg("--throwaway")
+                .output()
+                .context("running start-nats-cluster.sh")?;
+            let cluster = Self { dir, first_port };
+            anyhow::ensure!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+            return Ok(cluster);
+        }
+        anyhow::bail!("no three consecutive free ports")
+    }
+
+    /// The nodes' names, as the servers call themselves.
+    pub const NODES: [&'static str; 3] = ["node-1", "node-2", "node-3"];
+
+    /// The client URL of `node` (`node-1` …).
+    pub fn url(&self, node: &str) -> anyhow::Result<String> {
+        let index = Self::NODES.iter().position(|n| *n == node).with_context(|| format!("no node {node}"))?;
+        Ok(format!("nats://127.0.0.1:{}", self.first_port + index as u16))
+    }
+
+    /// Every node's client URL.
+    pub fn urls(&self) -> Vec<String> {
+        Self::NODES.iter().filter_map(|node| self.url(node).ok()).collect()
+    }
+
+    /// The node that leads the JetStream meta group, as a node's `/jsz` says.
+    pub async fn meta_leader(&self) -> anyhow::Result<String> {
+        let port = std::fs::read_to_string(self.dir.join("node-1/http.port")).context("node-1's http port")?;
+        let jsz: serde_json::Value =
+            reqwest::get(format!("http://127.0.0.1:{}/jsz", port.trim())).await?.error_for_status()?.json().await?;
+        Ok(jsz["meta_cluster"]["leader"].as_str().context("no meta leader yet")?.to_owned())
+    }
+
+    /// SIGKILL to `node`, which stays down.
+    pub fn kill(&self, node: &str) -> anyhow::Result<()> {
+        let pid = std::fs::read_to_string(self.dir.join(node).join("nats.pid")).context("the pid file")?;
+        let killed = Command::new("kill").args(["-KILL", pid.trim()]).status()?;
+        anyhow::ensure!(killed.success(), "kill -9 {pid} failed");
+        Ok(())
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        for node in Self::NODES {
+            let _ = Command::new(script("stop-nats.sh")).arg(self.dir.join(node)).output();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -53,7 +53,9 @@ pub fn command_id(actor: Option<Uuid>, idempotency_key: &str) -> Uuid {
 
 /// Sends a command to the service its type names; a refusal comes back as its coded error.
 pub async fn send<C: Command>(app: &AppState, command: &C) -> Result<pb::Accepted, ApiError> {
-    let reply = bus::send(&app.nats, &app.namespace, command, app.command_timeout).await.map_err(ApiError::from)?;
+    let reply = bus::send(&app.nats, &app.reconnects, &app.namespace, command, app.command_timeout)
+        .await
+        .map_err(ApiError::from)?;
     match reply.outcome {
         Some(pb::reply::Outcome::Accepted(accepted)) => Ok(accepted),
         Some(pb::reply::Outcome::Rejected(rejected)) => Err(rejected.into()),

@@ -111,6 +111,8 @@ pub struct Config {
 pub struct AppState {
     pub pool: PgPool,
     pub nats: async_nats::Client,
+    /// When a command's request or reply may have been lost, to send it again.
+    pub reconnects: readstream_runtime::bus::Reconnects,
     /// The stream, read by the events export.
     pub store: readstream_eventstore::EventStore,
     pub namespace: String,
@@ -167,9 +169,12 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
     let timeout = Duration::from_millis(config.read_your_writes_timeout_ms);
     let positions = Positions::start(&nats, &config.nats.namespace, pool.clone(), timeout, shutdown.clone()).await?;
     let live = live::Live::new(nats.clone(), [readstream_contracts::social::live_feeds(&config.nats.namespace)]);
+    let reconnects =
+        readstream_runtime::bus::Reconnects::follow(&nats, &config.nats.namespace, shutdown.clone()).await?;
     let app = AppState {
         pool,
         nats,
+        reconnects,
         store,
         namespace: config.nats.namespace.clone(),
         tokens: Arc::new(Tokens::new(&jwt_secret, token_lifetime)),

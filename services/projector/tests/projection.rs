@@ -595,6 +595,84 @@ async fn a_projection_follows_the_stream_again_as_soon_as_nats_is_back(pool: PgP
     run.await.expect("stopped cleanly").expect("no fatal error");
 }
 
+/// Retries `append` while a new cluster elects its leaders (the stream is not writable yet).
+async fn in_a_new_cluster<T, F, Fut>(mut append: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, readstream_eventstore::StoreError>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match append().await {
+            Ok(done) => return done,
+            Err(err) => {
+                assert!(tokio::time::Instant::now() < deadline, "the cluster did not take the request: {err}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+/// A runner's consumer lives in one cluster node's memory. When that node dies and nothing else
+/// does (the runner's connection and the stream's leader are elsewhere), nothing tells the
+/// client but two missed heartbeats, 30 s for async-nats's ordered consumer; the runner sees the
+/// stream stand past what its consumer delivered and follows it again on a new consumer.
+#[sqlx::test(migrations = "../../schema/migrations")]
+async fn a_projection_follows_the_stream_again_soon_after_the_node_holding_its_consumer_dies(pool: PgPool) {
+    use readstream_testkit::own_nats::OwnCluster;
+    let cluster = OwnCluster::start().expect("a NATS cluster");
+    let namespace = readstream_testkit::namespace();
+    let settings = StreamSettings { replicas: 3 };
+    let seeds = async_nats::connect(cluster.urls()).await.expect("the cluster is running");
+    let store = in_a_new_cluster(|| EventStore::connect(seeds.clone(), &namespace, settings)).await;
+    let book = Uuid::now_v7();
+    let first = *rate(&store, book, 10).await.last().expect("events");
+
+    // The runner talks to the stream's leader only; the node to kill leads nothing.
+    let mut stream = store.stream().clone();
+    let leader = stream.info().await.expect("info").cluster.clone().and_then(|c| c.leader).expect("a leader");
+    let meta = cluster.meta_leader().await.expect("a meta leader");
+    let client = async_nats::connect(cluster.url(&leader).expect("url")).await.expect("the leader's node");
+    let store = EventStore::connect(client.clone(), &namespace, settings).await.expect("stream");
+    let following = runner(&pool, &client, &store);
+    let mut placed = None;
+    for _ in 0..30 {
+        let shutdown = CancellationToken::new();
+        let run = tokio::spawn(runner(&pool, &client, &store).run(shutdown.clone()));
+        while following.checkpoint().await.expect("checkpoint") < first {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let mut consumers = store.stream().consumers();
+        let host = consumers.next().await.expect("the runner's consumer").expect("info").cluster.and_then(|c| c.leader);
+        match host {
+            Some(host) if host != leader && host != meta => {
+                placed = Some((host, shutdown, run));
+                break;
+            }
+            // A new consumer lands on another node, sooner or later.
+            _ => {
+                shutdown.cancel();
+                run.await.expect("stopped cleanly").expect("no fatal error");
+            }
+        }
+    }
+    let (host, shutdown, run) = placed.expect("a consumer on a node that leads nothing");
+
+    cluster.kill(&host).expect("killed");
+    let last = *rate(&store, book, 5).await.last().expect("more events");
+    let appended = tokio::time::Instant::now();
+    while following.checkpoint().await.expect("checkpoint") < last {
+        assert!(
+            appended.elapsed() < Duration::from_secs(5),
+            "the projection did not follow the stream again after its consumer's node died"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(figures(&pool, book).await.0, 15, "every event once");
+    shutdown.cancel();
+    run.await.expect("stopped cleanly").expect("no fatal error");
+}
+
 #[sqlx::test(migrations = "../../schema/migrations")]
 async fn the_projectors_commits_do_not_wait_for_the_disk(pool: PgPool) {
     use clap::Parser;

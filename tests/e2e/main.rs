@@ -2,6 +2,7 @@
 
 mod accounts;
 mod authors;
+mod cluster;
 mod delivery;
 mod editions;
 mod edits;

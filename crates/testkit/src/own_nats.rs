@@ -113,11 +113,20 @@ impl OwnCluster {
         Ok(jsz["meta_cluster"]["leader"].as_str().context("no meta leader yet")?.to_owned())
     }
 
-    /// SIGKILL to `node`, which stays down.
+    /// SIGKILL to `node`, which stays down; returns once it is gone.
     pub fn kill(&self, node: &str) -> anyhow::Result<()> {
         let pid = std::fs::read_to_string(self.dir.join(node).join("nats.pid")).context("the pid file")?;
         let killed = Command::new("kill").args(["-KILL", pid.trim()]).status()?;
         anyhow::ensure!(killed.success(), "kill -9 {pid} failed");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        // Gone, or a zombie: its state, the field after the name in parentheses, is Z.
+        let stat = format!("/proc/{}/stat", pid.trim());
+        while std::fs::read_to_string(&stat)
+            .is_ok_and(|stat| stat.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')))
+        {
+            anyhow::ensure!(std::time::Instant::now() < deadline, "{pid} still runs 10 s after kill -9");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         Ok(())
     }
 }

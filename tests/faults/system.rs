@@ -157,7 +157,7 @@ impl System {
     fn wait_until_running(&self, offset: usize, bound: Duration) -> anyhow::Result<()> {
         let deadline = Instant::now() + bound;
         while !self.log().get(offset..).unwrap_or_default().contains("readstream is running") {
-            if let Some(status) = self.run.lock().expect("run").try_wait()? {
+            if let Some(status) = self.run.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).try_wait()? {
                 anyhow::bail!("make run ended ({status}) before it was running:\n{}", self.log_tail());
             }
             anyhow::ensure!(
@@ -174,7 +174,7 @@ impl System {
     /// TERM to `make run`'s whole process group, as a service manager stops it; once it has
     /// stopped (every process, NATS, Postgres), a new `make run` on the same data and ports.
     fn run_again(&self) -> anyhow::Result<()> {
-        let mut run = self.run.lock().expect("run");
+        let mut run = self.run.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let group = format!("-{}", run.id());
         let status = Command::new("kill").args(["-TERM", "--", &group]).status()?;
         anyhow::ensure!(status.success(), "kill -TERM {group} failed");
@@ -235,7 +235,7 @@ impl System {
     fn pid_of(&self, process: &str) -> anyhow::Result<Option<u32>> {
         // The kernel keeps 15 characters of a process's name.
         let name: String = format!("readstream-{process}").chars().take(15).collect();
-        let group = self.run.lock().expect("run").id().to_string();
+        let group = self.run.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).id().to_string();
         let output = Command::new("pgrep").args(["-g", &group, "-x", &name]).output()?;
         Ok(String::from_utf8(output.stdout)?.lines().next().and_then(|pid| pid.trim().parse().ok()))
     }
@@ -287,7 +287,7 @@ impl System {
                 let pid = std::fs::read_to_string(self.data.join("nats").join(&node).join("nats.pid"))
                     .with_context(|| format!("no node {node}"))?;
                 kill(pid.trim())?;
-                *self.left_down.lock().expect("left down") = Some((node, leads));
+                *self.left_down.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((node, leads));
                 Ok(())
             }
             Target::RunAgain => self.run_again(),
@@ -339,7 +339,7 @@ impl System {
 
     /// The node [`Target::NodeLeftDown`] left down, and what it led.
     pub fn left_down(&self) -> Option<(String, Vec<String>)> {
-        self.left_down.lock().expect("left down").clone()
+        self.left_down.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
     fn pg_ctl(&self) -> anyhow::Result<String> {

@@ -2,7 +2,6 @@
 
 mod accounts;
 mod authors;
-mod cluster;
 mod delivery;
 mod editions;
 mod edits;
@@ -14,6 +13,7 @@ mod imports;
 mod limits;
 mod merges;
 mod reading;
+mod resends;
 mod reviews;
 mod roles;
 mod search;

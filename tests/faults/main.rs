@@ -270,7 +270,14 @@ async fn fault(
     }
     let mut line = format!(" {} {:.1}", target.name(), at.elapsed().as_secs_f64());
     if matches!(target, Target::Nats | Target::Postgres | Target::NatsLeader | Target::RunAgain) {
-        line.push_str(&format!(" (restarted in {:.1})", restarted.as_secs_f64()));
+        line.push_str(&format!(" (restarted in {:.1}", restarted.as_secs_f64()));
+        if target == Target::NatsLeader {
+            match system.last_election() {
+                Some(elected) => line.push_str(&format!(", a new stream leader in {:.1}", elected.as_secs_f64())),
+                None => line.push_str(", no new stream leader"),
+            }
+        }
+        line.push(')');
     }
     tokio::time::sleep(BETWEEN_FAULTS).await;
     Ok(line)

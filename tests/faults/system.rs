@@ -114,6 +114,8 @@ pub struct System {
     run: Mutex<Child>,
     /// The node [`Target::NodeLeftDown`] left down, and what it led when it was killed.
     left_down: Mutex<Option<(String, Vec<String>)>>,
+    /// How long the stream took to elect a new leader after the last [`Target::NatsLeader`].
+    election: Mutex<Option<Duration>>,
     root: PathBuf,
     bin_dir: PathBuf,
     data: PathBuf,
@@ -128,6 +130,24 @@ pub struct System {
 /// How long a killed cluster node stays down while the load goes on.
 const NODE_DOWN_FOR: Duration = Duration::from_secs(3);
 
+/// How long the stream has to elect a new leader after its leader's node is killed.
+const ELECTION_BOUND: Duration = Duration::from_secs(30);
+
+/// Whether the stream reports a leader other than `old` (asked with a short timeout).
+async fn new_leader(jetstream: &async_nats::jetstream::Context, old: &str) -> bool {
+    let asked = async {
+        let mut stream = jetstream.get_stream(readstream_eventstore::stream_name("rs")).await.ok()?;
+        stream.info().await.ok()?.cluster.clone()?.leader
+    };
+    match tokio::time::timeout(Duration::from_millis(500), asked).await {
+        Ok(Some(leader)) => leader != old,
+        _ => {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            false
+        }
+    }
+}
+
 impl System {
     /// Starts `make run` from `bin_dir`'s binaries and waits until it says it is running.
     /// With `cluster`, `NATS_NODES=3 make run`: three NATS nodes and two of every process.
@@ -141,6 +161,7 @@ impl System {
         let system = Self {
             run: Mutex::new(spawn_run(root, bin_dir, &data, nats_port, pg_port, gateway_port, second_gateway_port)?),
             left_down: Mutex::new(None),
+            election: Mutex::new(None),
             root: root.to_owned(),
             bin_dir: bin_dir.to_owned(),
             data,
@@ -261,15 +282,30 @@ impl System {
                 self.script("start-nats.sh", &[&nats, &self.nats_port.to_string()])
             }
             Target::NatsLeader => {
-                let leader = tokio::runtime::Handle::current().block_on(self.stream_leader())?;
+                let runtime = tokio::runtime::Handle::current();
+                let leader = runtime.block_on(self.stream_leader())?;
                 let node = self.data.join("nats").join(&leader);
                 let pid =
                     std::fs::read_to_string(node.join("nats.pid")).with_context(|| format!("no node {leader}"))?;
+                // Asked of a node that stays up: who leads the stream once it has elected anew.
+                let survivor = (0..3u16).find(|i| format!("node-{}", i + 1) != leader).context("no other node")?;
+                let survivor = format!("nats://127.0.0.1:{}", self.nats_port + survivor);
+                let jetstream = async_nats::jetstream::new(runtime.block_on(async_nats::connect(survivor))?);
+                let killed = Instant::now();
                 kill(pid.trim())?;
-                std::thread::sleep(NODE_DOWN_FOR);
+                let mut elected = None;
+                while elected.is_none() && killed.elapsed() < NODE_DOWN_FOR {
+                    elected = runtime.block_on(new_leader(&jetstream, &leader)).then(|| killed.elapsed());
+                }
                 let nats = self.data.join("nats");
                 let ports = [0, 1, 2].map(|i| (self.nats_port + i).to_string());
-                self.script("start-nats-cluster.sh", &[&nats.to_string_lossy(), &ports[0], &ports[1], &ports[2]])
+                std::thread::sleep(NODE_DOWN_FOR.saturating_sub(killed.elapsed()));
+                self.script("start-nats-cluster.sh", &[&nats.to_string_lossy(), &ports[0], &ports[1], &ports[2]])?;
+                while elected.is_none() && killed.elapsed() < ELECTION_BOUND {
+                    elected = runtime.block_on(new_leader(&jetstream, &leader)).then(|| killed.elapsed());
+                }
+                *self.election.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = elected;
+                Ok(())
             }
             Target::Postgres => {
                 let postgres = self.data.join("postgres");
@@ -335,6 +371,11 @@ impl System {
             }
         }
         Ok(led)
+    }
+
+    /// How long the stream took to elect a new leader after the last [`Target::NatsLeader`].
+    pub fn last_election(&self) -> Option<Duration> {
+        *self.election.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The node [`Target::NodeLeftDown`] left down, and what it led.

@@ -60,15 +60,17 @@ pub fn retry_dead_letters(namespace: &str) -> String {
     format!("{namespace}.admin.dead-letters.retry")
 }
 
-/// Where a command service says its connection to NATS was made again: a command sent to it,
-/// or its reply, may have been lost with the connection, and the gateway sends it again.
-pub fn reconnected(namespace: &str, service: &str) -> String {
-    format!("{namespace}.reconnected.{service}")
+/// Where a command service says it has connected to NATS and serves, at its start and each
+/// time its connection is made again: a command sent to `service` and not answered may have
+/// been lost with the connection, or with the process it replaces, and the gateway sends it
+/// again.
+pub fn connected(namespace: &str, service: &str) -> String {
+    format!("{namespace}.connected.{service}")
 }
 
-/// Every command service's [`reconnected`].
-pub fn every_reconnected(namespace: &str) -> String {
-    format!("{namespace}.reconnected.*")
+/// Every command service's [`connected`].
+pub fn every_connected(namespace: &str) -> String {
+    format!("{namespace}.connected.*")
 }
 
 /// Where `process` answers readiness probes once it serves.
@@ -89,7 +91,7 @@ mod tests {
         assert_eq!(subject, format!("rs.events.catalog.book.{}", Uuid::nil()));
         assert!(subject.starts_with(every_event("rs").trim_end_matches('>')));
         assert_eq!(ready("rs", "ratings"), "rs.ready.ratings");
-        assert_eq!(reconnected("rs", "ratings"), "rs.reconnected.ratings");
-        assert!(every_reconnected("rs").ends_with(".*"));
+        assert_eq!(connected("rs", "ratings"), "rs.connected.ratings");
+        assert!(every_connected("rs").ends_with(".*"));
     }
 }

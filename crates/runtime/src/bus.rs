@@ -135,7 +135,7 @@ where
 {
     let mut requests = client.queue_subscribe(subject.clone(), format!("{namespace}.{service}")).await?;
     crate::ready::answer_probes(&client, namespace, service, shutdown.clone()).await?;
-    tokio::spawn(announce_reconnects(client.clone(), subject::reconnected(namespace, service), shutdown.clone()));
+    tokio::spawn(announce_connects(client.clone(), subject::connected(namespace, service), shutdown.clone()));
     let tasks = TaskTracker::new();
     tracing::info!(service, namespace, "answering commands");
     loop {
@@ -179,33 +179,42 @@ where
 /// How often a connection's count of connects is looked at.
 const RECONNECT_CHECK: Duration = Duration::from_millis(50);
 
-/// Publishes on `subject` each time the client's connection is made again, until `shutdown`:
-/// the commands sent to this service, and its replies, that were on the lost connection are
-/// gone, and the gateway sends what it still waits for again ([`Reconnects`]).
-async fn announce_reconnects(client: async_nats::Client, subject: String, shutdown: CancellationToken) {
+/// Publishes on `subject` now and each time the client's connection is made again, until
+/// `shutdown`: the commands sent to this service, and its replies, that were on a lost
+/// connection (or in a process this one replaces) are gone, and the gateway sends what it
+/// still waits for again ([`Reconnects`]).
+async fn announce_connects(client: async_nats::Client, subject: String, shutdown: CancellationToken) {
     let statistics = client.statistics();
     let connects = || statistics.connects.load(std::sync::atomic::Ordering::Relaxed);
-    let mut seen = connects();
+    let mut announced = None;
     let mut check = tokio::time::interval(RECONNECT_CHECK);
     while shutdown.run_until_cancelled(check.tick()).await.is_some() {
-        if connects() != seen {
-            seen = connects();
-            if let Err(err) = client.publish(subject.clone(), Bytes::new()).await {
-                tracing::warn!(error = %err, "could not say the connection was made again");
+        let now = connects();
+        if announced != Some(now) {
+            match client.publish(subject.clone(), Bytes::new()).await {
+                Ok(()) => announced = Some(now),
+                Err(err) => tracing::warn!(error = %err, "could not say the service is connected"),
             }
         }
     }
 }
 
 /// Tells the gateway's waiting commands that their request or reply may be lost: the gateway's
-/// own connection was made again, or a command service said its was (on
-/// `<ns>.reconnected.<service>`). A NATS node that dies takes the messages in its hands with
-/// it, and nothing else tells the sender, who would wait out its whole timeout. A command is
-/// sent again with the same command id, which its service recognizes and answers as the first
-/// time, so it is recorded once.
+/// own connection was made again, or the command service they went to said it connected (on
+/// `<ns>.connected.<service>`: started again, or its connection made again). A NATS node or a
+/// process that dies takes the messages in its hands with it, and nothing else tells the
+/// sender, who would wait out its whole timeout. A command is sent again with the same command
+/// id, which its service recognizes and answers as the first time, so it is recorded once.
 #[derive(Clone)]
 pub struct Reconnects {
-    changes: tokio::sync::watch::Receiver<u64>,
+    changes: tokio::sync::watch::Receiver<Connects>,
+}
+
+/// How often the gateway's connection, and each service, connected.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Connects {
+    own: u64,
+    services: HashMap<String, u64>,
 }
 
 impl Reconnects {
@@ -215,8 +224,8 @@ impl Reconnects {
         namespace: &str,
         shutdown: CancellationToken,
     ) -> Result<Self, StartError> {
-        let mut announcements = client.subscribe(subject::every_reconnected(namespace)).await?;
-        let (changed, changes) = tokio::sync::watch::channel(0u64);
+        let mut announcements = client.subscribe(subject::every_connected(namespace)).await?;
+        let (changed, changes) = tokio::sync::watch::channel(Connects::default());
         let statistics = client.statistics();
         tokio::spawn(async move {
             let connects = || statistics.connects.load(std::sync::atomic::Ordering::Relaxed);
@@ -226,12 +235,15 @@ impl Reconnects {
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
                     announced = announcements.next() => match announced {
-                        Some(_) => changed.send_modify(|count| *count += 1),
+                        Some(announced) => {
+                            let service = announced.subject.rsplit('.').next().unwrap_or_default().to_owned();
+                            changed.send_modify(|connects| *connects.services.entry(service).or_default() += 1);
+                        }
                         None => break,
                     },
                     _ = check.tick() => if connects() != seen {
                         seen = connects();
-                        changed.send_modify(|count| *count += 1);
+                        changed.send_modify(|connects| connects.own += 1);
                     },
                 }
             }
@@ -239,11 +251,12 @@ impl Reconnects {
         Ok(Self { changes })
     }
 
-    /// Resolves at the next reconnect after this call.
-    async fn next(&self) {
+    /// Resolves at the next reconnect, after this call, of the gateway or of `service`.
+    async fn next(&self, service: &str) {
         let mut changes = self.changes.clone();
-        changes.mark_unchanged();
-        if changes.changed().await.is_err() {
+        let seen = |connects: &Connects| (connects.own, connects.services.get(service).copied());
+        let before = seen(&changes.borrow_and_update());
+        if changes.wait_for(|connects| seen(connects) != before).await.is_err() {
             // No one follows any more (shutdown): nothing will come.
             std::future::pending::<()>().await;
         }
@@ -364,7 +377,9 @@ pub async fn send<C: Command>(
                 .timeout(Some(deadline.saturating_duration_since(Instant::now())));
             tokio::select! {
                 answered = client.send_request(subject.clone(), request) => break answered,
-                _ = reconnects.next() => tracing::info!(service, "a connection was made again; sending the command again"),
+                _ = reconnects.next(service) => {
+                    tracing::info!(service, "a connection was made again; sending the command again");
+                }
             }
         }
     };

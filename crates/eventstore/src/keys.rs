@@ -218,7 +218,11 @@ impl Keyring {
             }
             cache.drops
         };
-        match self.bucket.get(reader_id.to_string()).await.map_err(|err| failure(reader_id, err))? {
+        // Sent again when a try is late (a cluster node died with it): see `with_tries`.
+        let got = crate::with_tries(|| self.bucket.get(reader_id.to_string()))
+            .await
+            .ok_or_else(|| failure(reader_id, "no answer from the key-value bucket"))?;
+        match got.map_err(|err| failure(reader_id, err))? {
             None => Ok(Entry::None),
             Some(bytes) if bytes.is_empty() => Ok(Entry::Erased),
             Some(bytes) => {
@@ -252,7 +256,12 @@ impl Keyring {
         let drops = lock(&self.cache).drops;
         let bytes = ReaderKey::generate().map_err(|err| failure(reader_id, err))?;
         let key = ReaderKey::from_bytes(&bytes).ok_or_else(|| failure(reader_id, "a generated key is not a key"))?;
-        match self.bucket.create(reader_id.to_string(), bytes.to_vec().into()).await {
+        // Sent again when a try is late: a second copy of a create that was stored meets it as
+        // `AlreadyExists`, and the key read back is this one.
+        let created = crate::with_tries(|| self.bucket.create(reader_id.to_string(), bytes.to_vec().into()))
+            .await
+            .ok_or_else(|| failure(reader_id, "no answer from the key-value bucket"))?;
+        match created {
             Ok(_) => {
                 lock(&self.cache).keep(reader_id, &bytes, drops);
                 Ok(Some(key))

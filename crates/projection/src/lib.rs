@@ -153,7 +153,7 @@ pub enum ProjectionError {
     CheckpointMoved { projection: &'static str, expected: u64, found: u64 },
     #[error("the connection to NATS was made again (a server restart?); its consumer may be gone")]
     Reconnected,
-    #[error("the stream reached position {last} but the consumer has delivered nothing past {delivered} for {STALLED_FOR:?} (its cluster node gone?)")]
+    #[error("the stream reached position {last} but the consumer has delivered nothing past {delivered} (its cluster node gone?)")]
     ConsumerStalled { delivered: u64, last: u64 },
 }
 
@@ -799,24 +799,34 @@ impl<P: Projection> Runner<P> {
 
 /// Whether a runner's consumer owes it messages and has stopped delivering them: the stream's
 /// last position has stood past the last one delivered for [`STALLED_FOR`] while the runner
-/// waited (the signal that the consumer's cluster node is gone). Checked only while no message
-/// arrives, every [`STALL_CHECK`].
+/// waited, or the stream, once it answers again after going unanswered (electing a leader),
+/// stands past what the consumer delivered before (the signal that the consumer's cluster node
+/// is gone). Checked only while no message arrives, every [`STALL_CHECK`].
 struct Stall {
     delivered: u64,
     last_arrival: std::time::Instant,
     last_check: Option<std::time::Instant>,
     behind_since: Option<std::time::Instant>,
+    /// Whether the stream went unanswered since the last message delivered.
+    unanswered: bool,
 }
 
 impl Stall {
     fn new(checkpoint: u64) -> Self {
-        Self { delivered: checkpoint, last_arrival: std::time::Instant::now(), last_check: None, behind_since: None }
+        Self {
+            delivered: checkpoint,
+            last_arrival: std::time::Instant::now(),
+            last_check: None,
+            behind_since: None,
+            unanswered: false,
+        }
     }
 
     fn delivered(&mut self, position: u64) {
         self.delivered = position;
         self.last_arrival = std::time::Instant::now();
         self.behind_since = None;
+        self.unanswered = false;
     }
 
     /// Whether to ask the stream its last position now.
@@ -832,12 +842,17 @@ impl Stall {
         match last {
             Some(last) if last > self.delivered => {
                 let since = *self.behind_since.get_or_insert(now);
-                if now.duration_since(since) >= STALLED_FOR {
+                // A stream that could not answer has elected a leader: the messages it stored
+                // since came to a healthy consumer at once.
+                if self.unanswered || now.duration_since(since) >= STALLED_FOR {
                     return Err(ProjectionError::ConsumerStalled { delivered: self.delivered, last });
                 }
             }
-            Some(_) => self.behind_since = None,
-            None => {}
+            Some(_) => {
+                self.behind_since = None;
+                self.unanswered = false;
+            }
+            None => self.unanswered = true,
         }
         Ok(())
     }
@@ -869,4 +884,34 @@ fn deleted_readers(batch: &[Stored]) -> Vec<Uuid> {
             _ => None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_consumer_stalls_when_the_stream_stands_past_it_for_a_second_or_answers_again_past_it() {
+        let mut stall = Stall::new(5);
+        assert!(stall.checked(Some(5)).is_ok(), "caught up");
+        assert!(stall.checked(Some(7)).is_ok(), "behind for a moment: the messages are on their way");
+        stall.delivered(7);
+        assert!(stall.checked(Some(7)).is_ok());
+
+        // Behind for a second with nothing delivered.
+        assert!(stall.checked(Some(9)).is_ok());
+        stall.behind_since = stall.behind_since.map(|since| since - STALLED_FOR);
+        assert!(matches!(stall.checked(Some(9)), Err(ProjectionError::ConsumerStalled { delivered: 7, last: 9 })));
+
+        // The stream went unanswered (an election), then answers past what was delivered.
+        let mut stall = Stall::new(5);
+        assert!(stall.checked(None).is_ok());
+        assert!(matches!(stall.checked(Some(6)), Err(ProjectionError::ConsumerStalled { delivered: 5, last: 6 })));
+
+        // ... or at what was delivered: nothing is owed.
+        let mut stall = Stall::new(5);
+        assert!(stall.checked(None).is_ok());
+        assert!(stall.checked(Some(5)).is_ok());
+        assert!(stall.checked(Some(6)).is_ok(), "a new message, behind for a moment");
+    }
 }

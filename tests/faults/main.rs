@@ -446,10 +446,20 @@ async fn recorded_commands(system: &System) -> anyhow::Result<HashMap<Uuid, usiz
     let last = stream_last_position(system).await?;
     let jetstream = async_nats::jetstream::new(connect(system).await?);
     let stream = jetstream.get_stream(readstream_eventstore::stream_name("rs")).await.context("opening the stream")?;
-    let consumer = stream
-        .create_consumer(OrderedConfig { deliver_policy: DeliverPolicy::All, ..Default::default() })
-        .await
-        .context("creating a consumer")?;
+    // With a node left down, the server may place the consumer on it, and the request goes
+    // unanswered: asked again, it lands elsewhere.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let consumer = loop {
+        let config = OrderedConfig { deliver_policy: DeliverPolicy::All, ..Default::default() };
+        match tokio::time::timeout(Duration::from_secs(2), stream.create_consumer(config)).await {
+            Ok(Ok(consumer)) => break consumer,
+            Ok(Err(err)) if Instant::now() >= deadline => {
+                return Err(anyhow::Error::new(err).context("creating a consumer"))
+            }
+            Err(_) if Instant::now() >= deadline => anyhow::bail!("creating a consumer: no answer in 60 s"),
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    };
     let mut messages = consumer.messages().await?;
     let mut recorded = HashMap::new();
     while let Some(message) = messages.next().await {

@@ -2,6 +2,7 @@
 //! reader accounts linked to authors.
 
 use readstream_contracts::{BookDetails, CatalogEvent, Event, ReadModel};
+use readstream_contracts::{RatingsEvent, ReadingEvent, ReviewsEvent, SocialEvent};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
@@ -124,7 +125,44 @@ impl Projection for Catalog {
                         | CatalogEvent::BookMerged { .. }
                         | CatalogEvent::AuthorMerged { .. }),
                     ) => changes.push((change, stored.position as i64)),
-                    _ => {}
+                    Event::Social(
+                        SocialEvent::ReaderRegistered { .. }
+                        | SocialEvent::ProfileUpdated { .. }
+                        | SocialEvent::ReaderFollowed { .. }
+                        | SocialEvent::ReaderUnfollowed { .. }
+                        | SocialEvent::ReaderBlocked { .. }
+                        | SocialEvent::ReaderUnblocked { .. }
+                        | SocialEvent::RoleGranted { .. }
+                        | SocialEvent::RoleRevoked { .. }
+                        | SocialEvent::ReadingVisibilityChanged { .. }
+                        | SocialEvent::ReaderDeleted { .. }
+                        | SocialEvent::SignUpExpired { .. }
+                        | SocialEvent::AuthorFollowed { .. }
+                        | SocialEvent::AuthorUnfollowed { .. }
+                        | SocialEvent::LibraryImported { .. },
+                    )
+                    | Event::Ratings(RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. })
+                    | Event::Reading(
+                        ReadingEvent::WantToRead { .. }
+                        | ReadingEvent::ReadingStarted { .. }
+                        | ReadingEvent::ProgressUpdated { .. }
+                        | ReadingEvent::ReadingPaused { .. }
+                        | ReadingEvent::ReadingFinished { .. }
+                        | ReadingEvent::ReadingAbandoned { .. }
+                        | ReadingEvent::RemovedFromShelves { .. }
+                        | ReadingEvent::AddedToShelf { .. }
+                        | ReadingEvent::RemovedFromShelf { .. }
+                        | ReadingEvent::EditionChosen { .. },
+                    )
+                    | Event::Reviews(
+                        ReviewsEvent::ReviewPublished { .. }
+                        | ReviewsEvent::ReviewEdited { .. }
+                        | ReviewsEvent::ReviewWithdrawn { .. }
+                        | ReviewsEvent::ReviewLiked { .. }
+                        | ReviewsEvent::ReviewUnliked { .. }
+                        | ReviewsEvent::ReviewCommented { .. }
+                        | ReviewsEvent::CommentDeleted { .. },
+                    ) => {}
                 }
             }
         }

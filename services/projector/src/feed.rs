@@ -120,7 +120,48 @@ fn activity(event: &Event) -> Option<Deed> {
         Event::Catalog(CatalogEvent::BookAdded(BookDetails { book_id, ref author_ids, first_published, .. })) => {
             Deed::on_book(*author_ids.first()?, "new_book", book_id, first_published)
         }
-        _ => return None,
+        Event::Catalog(
+            CatalogEvent::AuthorAdded { .. }
+            | CatalogEvent::EditionAdded(_)
+            | CatalogEvent::AuthorEdited { .. }
+            | CatalogEvent::BookEdited(_)
+            | CatalogEvent::AuthorProfileLinked { .. }
+            | CatalogEvent::AuthorProfileUnlinked { .. }
+            | CatalogEvent::BookMerged { .. }
+            | CatalogEvent::AuthorMerged { .. },
+        )
+        | Event::Social(
+            SocialEvent::ReaderRegistered { .. }
+            | SocialEvent::ProfileUpdated { .. }
+            | SocialEvent::ReaderUnfollowed { .. }
+            | SocialEvent::ReaderBlocked { .. }
+            | SocialEvent::ReaderUnblocked { .. }
+            | SocialEvent::RoleGranted { .. }
+            | SocialEvent::RoleRevoked { .. }
+            | SocialEvent::ReadingVisibilityChanged { .. }
+            | SocialEvent::ReaderDeleted { .. }
+            | SocialEvent::SignUpExpired { .. }
+            | SocialEvent::AuthorFollowed { .. }
+            | SocialEvent::AuthorUnfollowed { .. },
+        )
+        | Event::Ratings(RatingsEvent::RatingCleared { .. })
+        | Event::Reading(
+            // A resumed reading is not news: its start was.
+            ReadingEvent::ReadingStarted { resumed: true, .. }
+            | ReadingEvent::ProgressUpdated { .. }
+            | ReadingEvent::ReadingPaused { .. }
+            | ReadingEvent::RemovedFromShelves { .. }
+            | ReadingEvent::AddedToShelf { .. }
+            | ReadingEvent::RemovedFromShelf { .. }
+            | ReadingEvent::EditionChosen { .. },
+        )
+        | Event::Reviews(
+            ReviewsEvent::ReviewEdited { .. }
+            | ReviewsEvent::ReviewWithdrawn { .. }
+            | ReviewsEvent::ReviewUnliked { .. }
+            | ReviewsEvent::ReviewCommented { .. }
+            | ReviewsEvent::CommentDeleted { .. },
+        ) => return None,
     })
 }
 
@@ -128,7 +169,54 @@ fn activity(event: &Event) -> Option<Deed> {
 fn followed_through(event: &Event, actor_id: Uuid) -> Vec<Uuid> {
     match event {
         Event::Catalog(CatalogEvent::BookAdded(added)) => added.author_ids.clone(),
-        _ => vec![actor_id],
+        Event::Catalog(
+            CatalogEvent::AuthorAdded { .. }
+            | CatalogEvent::EditionAdded(_)
+            | CatalogEvent::AuthorEdited { .. }
+            | CatalogEvent::BookEdited(_)
+            | CatalogEvent::AuthorProfileLinked { .. }
+            | CatalogEvent::AuthorProfileUnlinked { .. }
+            | CatalogEvent::BookMerged { .. }
+            | CatalogEvent::AuthorMerged { .. },
+        )
+        | Event::Social(
+            SocialEvent::ReaderRegistered { .. }
+            | SocialEvent::ProfileUpdated { .. }
+            | SocialEvent::ReaderFollowed { .. }
+            | SocialEvent::ReaderUnfollowed { .. }
+            | SocialEvent::ReaderBlocked { .. }
+            | SocialEvent::ReaderUnblocked { .. }
+            | SocialEvent::RoleGranted { .. }
+            | SocialEvent::RoleRevoked { .. }
+            | SocialEvent::ReadingVisibilityChanged { .. }
+            | SocialEvent::ReaderDeleted { .. }
+            | SocialEvent::SignUpExpired { .. }
+            | SocialEvent::AuthorFollowed { .. }
+            | SocialEvent::AuthorUnfollowed { .. }
+            | SocialEvent::LibraryImported { .. },
+        )
+        | Event::Ratings(RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. })
+        | Event::Reading(
+            ReadingEvent::WantToRead { .. }
+            | ReadingEvent::ReadingStarted { .. }
+            | ReadingEvent::ProgressUpdated { .. }
+            | ReadingEvent::ReadingPaused { .. }
+            | ReadingEvent::ReadingFinished { .. }
+            | ReadingEvent::ReadingAbandoned { .. }
+            | ReadingEvent::RemovedFromShelves { .. }
+            | ReadingEvent::AddedToShelf { .. }
+            | ReadingEvent::RemovedFromShelf { .. }
+            | ReadingEvent::EditionChosen { .. },
+        )
+        | Event::Reviews(
+            ReviewsEvent::ReviewPublished { .. }
+            | ReviewsEvent::ReviewEdited { .. }
+            | ReviewsEvent::ReviewWithdrawn { .. }
+            | ReviewsEvent::ReviewLiked { .. }
+            | ReviewsEvent::ReviewUnliked { .. }
+            | ReviewsEvent::ReviewCommented { .. }
+            | ReviewsEvent::CommentDeleted { .. },
+        ) => vec![actor_id],
     }
 }
 
@@ -144,7 +232,51 @@ fn follow(event: &Event) -> Option<(bool, Pair)> {
         }
         Event::Social(SocialEvent::AuthorFollowed { reader_id, author_id }) => Some((true, (reader_id, author_id))),
         Event::Social(SocialEvent::AuthorUnfollowed { reader_id, author_id }) => Some((false, (reader_id, author_id))),
-        _ => None,
+        Event::Catalog(
+            CatalogEvent::AuthorAdded { .. }
+            | CatalogEvent::BookAdded(_)
+            | CatalogEvent::EditionAdded(_)
+            | CatalogEvent::AuthorEdited { .. }
+            | CatalogEvent::BookEdited(_)
+            | CatalogEvent::AuthorProfileLinked { .. }
+            | CatalogEvent::AuthorProfileUnlinked { .. }
+            | CatalogEvent::BookMerged { .. }
+            | CatalogEvent::AuthorMerged { .. },
+        )
+        | Event::Social(
+            SocialEvent::ReaderRegistered { .. }
+            | SocialEvent::ProfileUpdated { .. }
+            | SocialEvent::ReaderBlocked { .. }
+            | SocialEvent::ReaderUnblocked { .. }
+            | SocialEvent::RoleGranted { .. }
+            | SocialEvent::RoleRevoked { .. }
+            | SocialEvent::ReadingVisibilityChanged { .. }
+            | SocialEvent::ReaderDeleted { .. }
+            | SocialEvent::SignUpExpired { .. }
+            | SocialEvent::LibraryImported { .. },
+        )
+        | Event::Ratings(RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. })
+        | Event::Reading(
+            ReadingEvent::WantToRead { .. }
+            | ReadingEvent::ReadingStarted { .. }
+            | ReadingEvent::ProgressUpdated { .. }
+            | ReadingEvent::ReadingPaused { .. }
+            | ReadingEvent::ReadingFinished { .. }
+            | ReadingEvent::ReadingAbandoned { .. }
+            | ReadingEvent::RemovedFromShelves { .. }
+            | ReadingEvent::AddedToShelf { .. }
+            | ReadingEvent::RemovedFromShelf { .. }
+            | ReadingEvent::EditionChosen { .. },
+        )
+        | Event::Reviews(
+            ReviewsEvent::ReviewPublished { .. }
+            | ReviewsEvent::ReviewEdited { .. }
+            | ReviewsEvent::ReviewWithdrawn { .. }
+            | ReviewsEvent::ReviewLiked { .. }
+            | ReviewsEvent::ReviewUnliked { .. }
+            | ReviewsEvent::ReviewCommented { .. }
+            | ReviewsEvent::CommentDeleted { .. },
+        ) => None,
     }
 }
 

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use prost::Message;
 use readstream_contracts::{proto::live::v1 as live, ratings, Event, RatingsEvent, ReadModel};
+use readstream_contracts::{CatalogEvent, ReadingEvent, ReviewsEvent, SocialEvent};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
@@ -68,7 +69,54 @@ pub fn coalesce(batch: &[Stored]) -> (HashMap<Uuid, Delta>, Latest) {
                     delta.remove(previous_stars);
                     latest.insert((reader_id, book_id), (None, at));
                 }
-                _ => {}
+                Event::Catalog(
+                    CatalogEvent::AuthorAdded { .. }
+                    | CatalogEvent::BookAdded(_)
+                    | CatalogEvent::EditionAdded(_)
+                    | CatalogEvent::AuthorEdited { .. }
+                    | CatalogEvent::BookEdited(_)
+                    | CatalogEvent::AuthorProfileLinked { .. }
+                    | CatalogEvent::AuthorProfileUnlinked { .. }
+                    | CatalogEvent::BookMerged { .. }
+                    | CatalogEvent::AuthorMerged { .. },
+                )
+                | Event::Social(
+                    SocialEvent::ReaderRegistered { .. }
+                    | SocialEvent::ProfileUpdated { .. }
+                    | SocialEvent::ReaderFollowed { .. }
+                    | SocialEvent::ReaderUnfollowed { .. }
+                    | SocialEvent::ReaderBlocked { .. }
+                    | SocialEvent::ReaderUnblocked { .. }
+                    | SocialEvent::RoleGranted { .. }
+                    | SocialEvent::RoleRevoked { .. }
+                    | SocialEvent::ReadingVisibilityChanged { .. }
+                    | SocialEvent::ReaderDeleted { .. }
+                    | SocialEvent::SignUpExpired { .. }
+                    | SocialEvent::AuthorFollowed { .. }
+                    | SocialEvent::AuthorUnfollowed { .. }
+                    | SocialEvent::LibraryImported { .. },
+                )
+                | Event::Reading(
+                    ReadingEvent::WantToRead { .. }
+                    | ReadingEvent::ReadingStarted { .. }
+                    | ReadingEvent::ProgressUpdated { .. }
+                    | ReadingEvent::ReadingPaused { .. }
+                    | ReadingEvent::ReadingFinished { .. }
+                    | ReadingEvent::ReadingAbandoned { .. }
+                    | ReadingEvent::RemovedFromShelves { .. }
+                    | ReadingEvent::AddedToShelf { .. }
+                    | ReadingEvent::RemovedFromShelf { .. }
+                    | ReadingEvent::EditionChosen { .. },
+                )
+                | Event::Reviews(
+                    ReviewsEvent::ReviewPublished { .. }
+                    | ReviewsEvent::ReviewEdited { .. }
+                    | ReviewsEvent::ReviewWithdrawn { .. }
+                    | ReviewsEvent::ReviewLiked { .. }
+                    | ReviewsEvent::ReviewUnliked { .. }
+                    | ReviewsEvent::ReviewCommented { .. }
+                    | ReviewsEvent::CommentDeleted { .. },
+                ) => {}
             }
         }
     }

@@ -8,6 +8,7 @@ use readstream_contracts::{
     social::{Role, Visibility},
     Event, ReadModel, SocialEvent,
 };
+use readstream_contracts::{CatalogEvent, RatingsEvent, ReadingEvent, ReviewsEvent};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
@@ -124,7 +125,44 @@ impl Projection for Readers {
                     Event::Social(SocialEvent::RoleRevoked { reader_id, role }) => {
                         roles.insert((*reader_id, *role), false);
                     }
-                    _ => {}
+                    Event::Catalog(
+                        CatalogEvent::AuthorAdded { .. }
+                        | CatalogEvent::BookAdded(_)
+                        | CatalogEvent::EditionAdded(_)
+                        | CatalogEvent::AuthorEdited { .. }
+                        | CatalogEvent::BookEdited(_)
+                        | CatalogEvent::AuthorProfileLinked { .. }
+                        | CatalogEvent::AuthorProfileUnlinked { .. }
+                        | CatalogEvent::BookMerged { .. }
+                        | CatalogEvent::AuthorMerged { .. },
+                    )
+                    | Event::Social(
+                        SocialEvent::ReaderDeleted { .. }
+                        | SocialEvent::SignUpExpired { .. }
+                        | SocialEvent::LibraryImported { .. },
+                    )
+                    | Event::Ratings(RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. })
+                    | Event::Reading(
+                        ReadingEvent::WantToRead { .. }
+                        | ReadingEvent::ReadingStarted { .. }
+                        | ReadingEvent::ProgressUpdated { .. }
+                        | ReadingEvent::ReadingPaused { .. }
+                        | ReadingEvent::ReadingFinished { .. }
+                        | ReadingEvent::ReadingAbandoned { .. }
+                        | ReadingEvent::RemovedFromShelves { .. }
+                        | ReadingEvent::AddedToShelf { .. }
+                        | ReadingEvent::RemovedFromShelf { .. }
+                        | ReadingEvent::EditionChosen { .. },
+                    )
+                    | Event::Reviews(
+                        ReviewsEvent::ReviewPublished { .. }
+                        | ReviewsEvent::ReviewEdited { .. }
+                        | ReviewsEvent::ReviewWithdrawn { .. }
+                        | ReviewsEvent::ReviewLiked { .. }
+                        | ReviewsEvent::ReviewUnliked { .. }
+                        | ReviewsEvent::ReviewCommented { .. }
+                        | ReviewsEvent::CommentDeleted { .. },
+                    ) => {}
                 }
             }
         }
@@ -182,7 +220,54 @@ impl Projection for Readers {
             .filter_map(|s| {
                 let signed_up = s.envelope.events.iter().find_map(|e| match e.event {
                     Event::Social(SocialEvent::ReaderRegistered { reader_id, .. }) => Some(reader_id),
-                    _ => None,
+                    Event::Catalog(
+                        CatalogEvent::AuthorAdded { .. }
+                        | CatalogEvent::BookAdded(_)
+                        | CatalogEvent::EditionAdded(_)
+                        | CatalogEvent::AuthorEdited { .. }
+                        | CatalogEvent::BookEdited(_)
+                        | CatalogEvent::AuthorProfileLinked { .. }
+                        | CatalogEvent::AuthorProfileUnlinked { .. }
+                        | CatalogEvent::BookMerged { .. }
+                        | CatalogEvent::AuthorMerged { .. },
+                    )
+                    | Event::Social(
+                        SocialEvent::ProfileUpdated { .. }
+                        | SocialEvent::ReaderFollowed { .. }
+                        | SocialEvent::ReaderUnfollowed { .. }
+                        | SocialEvent::ReaderBlocked { .. }
+                        | SocialEvent::ReaderUnblocked { .. }
+                        | SocialEvent::RoleGranted { .. }
+                        | SocialEvent::RoleRevoked { .. }
+                        | SocialEvent::ReadingVisibilityChanged { .. }
+                        | SocialEvent::ReaderDeleted { .. }
+                        | SocialEvent::SignUpExpired { .. }
+                        | SocialEvent::AuthorFollowed { .. }
+                        | SocialEvent::AuthorUnfollowed { .. }
+                        | SocialEvent::LibraryImported { .. },
+                    )
+                    | Event::Ratings(RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. })
+                    | Event::Reading(
+                        ReadingEvent::WantToRead { .. }
+                        | ReadingEvent::ReadingStarted { .. }
+                        | ReadingEvent::ProgressUpdated { .. }
+                        | ReadingEvent::ReadingPaused { .. }
+                        | ReadingEvent::ReadingFinished { .. }
+                        | ReadingEvent::ReadingAbandoned { .. }
+                        | ReadingEvent::RemovedFromShelves { .. }
+                        | ReadingEvent::AddedToShelf { .. }
+                        | ReadingEvent::RemovedFromShelf { .. }
+                        | ReadingEvent::EditionChosen { .. },
+                    )
+                    | Event::Reviews(
+                        ReviewsEvent::ReviewPublished { .. }
+                        | ReviewsEvent::ReviewEdited { .. }
+                        | ReviewsEvent::ReviewWithdrawn { .. }
+                        | ReviewsEvent::ReviewLiked { .. }
+                        | ReviewsEvent::ReviewUnliked { .. }
+                        | ReviewsEvent::ReviewCommented { .. }
+                        | ReviewsEvent::CommentDeleted { .. },
+                    ) => None,
                 });
                 Some((s.envelope.meta.actor.or(signed_up)?, s.position as i64))
             })

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
 use readstream_contracts::{proto::live::v1 as live, review_id, reviews, Event, RatingsEvent, ReadModel, ReviewsEvent};
+use readstream_contracts::{CatalogEvent, ReadingEvent, SocialEvent};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
@@ -110,7 +111,45 @@ impl Projection for Reviews {
                 | Event::Ratings(RatingsEvent::RatingCleared { reader_id, book_id, .. }) => {
                     touched.insert(review_id(*reader_id, *book_id));
                 }
-                _ => {}
+                Event::Catalog(
+                    CatalogEvent::AuthorAdded { .. }
+                    | CatalogEvent::BookAdded(_)
+                    | CatalogEvent::EditionAdded(_)
+                    | CatalogEvent::AuthorEdited { .. }
+                    | CatalogEvent::BookEdited(_)
+                    | CatalogEvent::AuthorProfileLinked { .. }
+                    | CatalogEvent::AuthorProfileUnlinked { .. }
+                    | CatalogEvent::BookMerged { .. }
+                    | CatalogEvent::AuthorMerged { .. },
+                )
+                | Event::Social(
+                    SocialEvent::ReaderRegistered { .. }
+                    | SocialEvent::ProfileUpdated { .. }
+                    | SocialEvent::ReaderFollowed { .. }
+                    | SocialEvent::ReaderUnfollowed { .. }
+                    | SocialEvent::ReaderBlocked { .. }
+                    | SocialEvent::ReaderUnblocked { .. }
+                    | SocialEvent::RoleGranted { .. }
+                    | SocialEvent::RoleRevoked { .. }
+                    | SocialEvent::ReadingVisibilityChanged { .. }
+                    | SocialEvent::ReaderDeleted { .. }
+                    | SocialEvent::SignUpExpired { .. }
+                    | SocialEvent::AuthorFollowed { .. }
+                    | SocialEvent::AuthorUnfollowed { .. }
+                    | SocialEvent::LibraryImported { .. },
+                )
+                | Event::Reading(
+                    ReadingEvent::WantToRead { .. }
+                    | ReadingEvent::ReadingStarted { .. }
+                    | ReadingEvent::ProgressUpdated { .. }
+                    | ReadingEvent::ReadingPaused { .. }
+                    | ReadingEvent::ReadingFinished { .. }
+                    | ReadingEvent::ReadingAbandoned { .. }
+                    | ReadingEvent::RemovedFromShelves { .. }
+                    | ReadingEvent::AddedToShelf { .. }
+                    | ReadingEvent::RemovedFromShelf { .. }
+                    | ReadingEvent::EditionChosen { .. },
+                ) => {}
             }
         }
         if touched.is_empty() {
@@ -235,7 +274,45 @@ impl Projection for Reviews {
                         row.stars = None;
                     }
                 }
-                _ => {}
+                Event::Catalog(
+                    CatalogEvent::AuthorAdded { .. }
+                    | CatalogEvent::BookAdded(_)
+                    | CatalogEvent::EditionAdded(_)
+                    | CatalogEvent::AuthorEdited { .. }
+                    | CatalogEvent::BookEdited(_)
+                    | CatalogEvent::AuthorProfileLinked { .. }
+                    | CatalogEvent::AuthorProfileUnlinked { .. }
+                    | CatalogEvent::BookMerged { .. }
+                    | CatalogEvent::AuthorMerged { .. },
+                )
+                | Event::Social(
+                    SocialEvent::ReaderRegistered { .. }
+                    | SocialEvent::ProfileUpdated { .. }
+                    | SocialEvent::ReaderFollowed { .. }
+                    | SocialEvent::ReaderUnfollowed { .. }
+                    | SocialEvent::ReaderBlocked { .. }
+                    | SocialEvent::ReaderUnblocked { .. }
+                    | SocialEvent::RoleGranted { .. }
+                    | SocialEvent::RoleRevoked { .. }
+                    | SocialEvent::ReadingVisibilityChanged { .. }
+                    | SocialEvent::ReaderDeleted { .. }
+                    | SocialEvent::SignUpExpired { .. }
+                    | SocialEvent::AuthorFollowed { .. }
+                    | SocialEvent::AuthorUnfollowed { .. }
+                    | SocialEvent::LibraryImported { .. },
+                )
+                | Event::Reading(
+                    ReadingEvent::WantToRead { .. }
+                    | ReadingEvent::ReadingStarted { .. }
+                    | ReadingEvent::ProgressUpdated { .. }
+                    | ReadingEvent::ReadingPaused { .. }
+                    | ReadingEvent::ReadingFinished { .. }
+                    | ReadingEvent::ReadingAbandoned { .. }
+                    | ReadingEvent::RemovedFromShelves { .. }
+                    | ReadingEvent::AddedToShelf { .. }
+                    | ReadingEvent::RemovedFromShelf { .. }
+                    | ReadingEvent::EditionChosen { .. },
+                ) => {}
             }
         }
 

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
 use readstream_contracts::{proto::live::v1 as live, reading, Event, Progress, ReadModel, ReadingEvent};
+use readstream_contracts::{CatalogEvent, RatingsEvent, ReviewsEvent, SocialEvent};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
 use sqlx::PgConnection;
@@ -90,7 +91,43 @@ impl Projection for Shelves {
                 .flat_map(|s| &s.envelope.events)
                 .filter_map(|e| match &e.event {
                     Event::Reading(event) => Some(event.copy()),
-                    _ => None,
+                    Event::Catalog(
+                        CatalogEvent::AuthorAdded { .. }
+                        | CatalogEvent::BookAdded(_)
+                        | CatalogEvent::EditionAdded(_)
+                        | CatalogEvent::AuthorEdited { .. }
+                        | CatalogEvent::BookEdited(_)
+                        | CatalogEvent::AuthorProfileLinked { .. }
+                        | CatalogEvent::AuthorProfileUnlinked { .. }
+                        | CatalogEvent::BookMerged { .. }
+                        | CatalogEvent::AuthorMerged { .. },
+                    )
+                    | Event::Social(
+                        SocialEvent::ReaderRegistered { .. }
+                        | SocialEvent::ProfileUpdated { .. }
+                        | SocialEvent::ReaderFollowed { .. }
+                        | SocialEvent::ReaderUnfollowed { .. }
+                        | SocialEvent::ReaderBlocked { .. }
+                        | SocialEvent::ReaderUnblocked { .. }
+                        | SocialEvent::RoleGranted { .. }
+                        | SocialEvent::RoleRevoked { .. }
+                        | SocialEvent::ReadingVisibilityChanged { .. }
+                        | SocialEvent::ReaderDeleted { .. }
+                        | SocialEvent::SignUpExpired { .. }
+                        | SocialEvent::AuthorFollowed { .. }
+                        | SocialEvent::AuthorUnfollowed { .. }
+                        | SocialEvent::LibraryImported { .. },
+                    )
+                    | Event::Ratings(RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. })
+                    | Event::Reviews(
+                        ReviewsEvent::ReviewPublished { .. }
+                        | ReviewsEvent::ReviewEdited { .. }
+                        | ReviewsEvent::ReviewWithdrawn { .. }
+                        | ReviewsEvent::ReviewLiked { .. }
+                        | ReviewsEvent::ReviewUnliked { .. }
+                        | ReviewsEvent::ReviewCommented { .. }
+                        | ReviewsEvent::CommentDeleted { .. },
+                    ) => None,
                 })
                 .filter(|key| seen.insert(*key))
                 .collect()
@@ -137,7 +174,46 @@ impl Projection for Shelves {
         for stored in batch {
             let position = stored.position as i64;
             for (index, recorded) in stored.envelope.events.iter().enumerate() {
-                let Event::Reading(event) = &recorded.event else { continue };
+                let event = match &recorded.event {
+                    Event::Reading(event) => event,
+                    Event::Catalog(
+                        CatalogEvent::AuthorAdded { .. }
+                        | CatalogEvent::BookAdded(_)
+                        | CatalogEvent::EditionAdded(_)
+                        | CatalogEvent::AuthorEdited { .. }
+                        | CatalogEvent::BookEdited(_)
+                        | CatalogEvent::AuthorProfileLinked { .. }
+                        | CatalogEvent::AuthorProfileUnlinked { .. }
+                        | CatalogEvent::BookMerged { .. }
+                        | CatalogEvent::AuthorMerged { .. },
+                    )
+                    | Event::Social(
+                        SocialEvent::ReaderRegistered { .. }
+                        | SocialEvent::ProfileUpdated { .. }
+                        | SocialEvent::ReaderFollowed { .. }
+                        | SocialEvent::ReaderUnfollowed { .. }
+                        | SocialEvent::ReaderBlocked { .. }
+                        | SocialEvent::ReaderUnblocked { .. }
+                        | SocialEvent::RoleGranted { .. }
+                        | SocialEvent::RoleRevoked { .. }
+                        | SocialEvent::ReadingVisibilityChanged { .. }
+                        | SocialEvent::ReaderDeleted { .. }
+                        | SocialEvent::SignUpExpired { .. }
+                        | SocialEvent::AuthorFollowed { .. }
+                        | SocialEvent::AuthorUnfollowed { .. }
+                        | SocialEvent::LibraryImported { .. },
+                    )
+                    | Event::Ratings(RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. })
+                    | Event::Reviews(
+                        ReviewsEvent::ReviewPublished { .. }
+                        | ReviewsEvent::ReviewEdited { .. }
+                        | ReviewsEvent::ReviewWithdrawn { .. }
+                        | ReviewsEvent::ReviewLiked { .. }
+                        | ReviewsEvent::ReviewUnliked { .. }
+                        | ReviewsEvent::ReviewCommented { .. }
+                        | ReviewsEvent::CommentDeleted { .. },
+                    ) => continue,
+                };
                 let key = event.copy();
                 let step = |kind, on, progress, note: &str, read_through: u32| Step {
                     position,

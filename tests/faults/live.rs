@@ -75,17 +75,38 @@ impl Watcher {
             )
             .await?;
         let reader = first_gateway.with_token(signed_up.data()?["signUp"]["token"].as_str().context("no token")?);
-        let rated = reader
-            .request(
-                "mutation($b: ID!) { rateBook(bookId: $b, stars: 4, idempotencyKey: \"faults:live\") { position } }",
-                json!({ "b": book }),
-            )
-            .await?;
-        let position = rated.data()?["rateBook"]["position"].as_u64().context("no position")?;
-        let read = reader
-            .request_at("query($b: ID!) { book(id: $b) { ratings { count } } }", json!({ "b": book }), position)
-            .await?;
-        let count = read.data()?["book"]["ratings"]["count"].as_u64().context("no count")?;
+        // As a client does, sent again while the answer is UNAVAILABLE ("try again in a
+        // moment"): a gateway whose watch of ended sessions lived on the node left down
+        // refuses signed-in requests until it watches again.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let position = loop {
+            let rated = reader
+                .request(
+                    "mutation($b: ID!) { rateBook(bookId: $b, stars: 4, idempotencyKey: \"faults:live\") { position } }",
+                    json!({ "b": book }),
+                )
+                .await?;
+            match rated.data() {
+                Ok(data) => break data["rateBook"]["position"].as_u64().context("no position")?,
+                Err(err) if rated.error_code() == Some("UNAVAILABLE") && Instant::now() < deadline => {
+                    println!("live: the first gateway answered UNAVAILABLE ({err}); sending again");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(err) => return Err(err),
+            }
+        };
+        let count = loop {
+            let read = reader
+                .request_at("query($b: ID!) { book(id: $b) { ratings { count } } }", json!({ "b": book }), position)
+                .await?;
+            match read.data() {
+                Ok(data) => break data["book"]["ratings"]["count"].as_u64().context("no count")?,
+                Err(_) if read.error_code() == Some("UNAVAILABLE") && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(err) => return Err(err),
+            }
+        };
         let sent = Instant::now();
         loop {
             if self.task.is_finished() {

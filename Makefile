@@ -21,7 +21,7 @@ fuzz:
 faults:
 	deploy/local/faults.sh $(ARGS)
 
-## bench: every benchmark against durable servers (the README lists them); QUICK=1 runs each on less data in a few minutes
+## bench: every benchmark against durable servers (docs/benchmarks.md lists them); QUICK=1 runs each on less data in a few minutes
 bench:
 	deploy/local/bench.sh $(if $(QUICK),--quick) $(ARGS)
 

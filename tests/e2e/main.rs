@@ -354,10 +354,7 @@ async fn a_command_service_refuses_what_the_gateway_would_have() -> anyhow::Resu
     let nats = async_nats::connect(readstream_testkit::nats_url()).await?;
     let reconnects =
         bus::Reconnects::follow(&nats, &system.namespace, tokio_util::sync::CancellationToken::new()).await?;
-    let refusal = |reply: pb::Reply| match reply.outcome {
-        Some(pb::reply::Outcome::Rejected(rejected)) => Some(Code::from(rejected.code())),
-        _ => None,
-    };
+    let refusal = |reply: Result<_, pb::Rejected>| reply.err().map(|rejected| Code::from(rejected.code()));
     let meta = |command_id: String, actor: &str| {
         Some(pb::CommandMeta { command_id, actor: actor.to_owned(), ..Default::default() })
     };
@@ -375,8 +372,12 @@ async fn a_command_service_refuses_what_the_gateway_would_have() -> anyhow::Resu
     let no_meta = send(None).await?;
     assert_eq!(refusal(no_meta), Some(Code::InvalidArgument));
     let garbage = nats.request(command::subject::<pb::RateBook>(&system.namespace), "\u{ff}\u{ff}".into()).await?;
-    let garbage = bus::decode::<pb::Reply>(&garbage.payload).map_err(|err| anyhow::anyhow!(err.message))?;
-    assert_eq!(refusal(garbage), Some(Code::InvalidArgument));
+    let garbage = command::decode::<pb::Reply>(&garbage.payload).map_err(|err| anyhow::anyhow!(err.message))?;
+    let garbage_refusal = match garbage.outcome {
+        Some(pb::reply::Outcome::Rejected(rejected)) => Some(Code::from(rejected.code())),
+        _ => None,
+    };
+    assert_eq!(garbage_refusal, Some(Code::InvalidArgument));
     let signed_in = send(meta(uuid::Uuid::now_v7().to_string(), &ana_id)).await?;
     assert_eq!(refusal(signed_in), None, "the same command from a signed-in reader is accepted");
 

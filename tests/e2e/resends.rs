@@ -4,7 +4,11 @@
 
 use std::{sync::Arc, time::Duration};
 
-use readstream_contracts::{proto::commands::v1 as pb, ratings::RatingsService, Code, Rejection};
+use readstream_contracts::{
+    proto::commands::v1 as pb,
+    ratings::{RatingsRoutes, RatingsService},
+    Code, Identified, Rejection, Sender,
+};
 use readstream_runtime::bus;
 use readstream_testkit::own_nats::OwnCluster;
 use tokio::sync::{mpsc, Mutex};
@@ -18,6 +22,21 @@ struct Held {
     answer: Arc<Mutex<mpsc::Receiver<()>>>,
 }
 
+impl RatingsRoutes for Held {
+    async fn rate_book(&self, _: pb::RateBook, _: Sender) -> Result<Identified, Rejection> {
+        let _ = self.received.send(()).await;
+        let mut answers = self.answer.lock().await;
+        if answers.try_recv().is_err() {
+            let _ = answers.recv().await;
+        }
+        Err(Rejection::new(Code::NotFound, "answered"))
+    }
+
+    async fn clear_rating(&self, _: pb::ClearRating, _: Sender) -> Result<Identified, Rejection> {
+        Err(Rejection::new(Code::NotFound, "not asked"))
+    }
+}
+
 /// A ratings service of the test's own, serving `held`'s way until `shutdown`.
 fn serve_ratings(
     client: async_nats::Client,
@@ -25,17 +44,9 @@ fn serve_ratings(
     namespace: &str,
     shutdown: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
-    let commands = bus::Commands::<RatingsService, _>::new(held).on(|held: Held, _: pb::RateBook, _| async move {
-        let _ = held.received.send(()).await;
-        let mut answers = held.answer.lock().await;
-        if answers.try_recv().is_err() {
-            let _ = answers.recv().await;
-        }
-        Ok(bus::rejected(Rejection::new(Code::NotFound, "answered")))
-    });
     let namespace = namespace.to_owned();
     tokio::spawn(async move {
-        let _ = commands.serve(client, &namespace, shutdown).await;
+        let _ = bus::answer_commands::<RatingsService, _>(held, client, &namespace, shutdown).await;
     })
 }
 

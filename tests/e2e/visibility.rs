@@ -1,7 +1,8 @@
 //! One visibility rule, every path: what self, a follower, a stranger, a signed-out client, a
 //! reader Ana blocked and a reader who blocked Ana each see of Ana's reading (as each of her
 //! three choices shares it) and of her words (a review and a comment), on every read path that
-//! shows them, cell by cell as the README's "Blocks" table writes them down.
+//! shows them, cell by cell as the "Blocks" table of docs/api.md ("What is refused, and why")
+//! writes them down.
 
 use std::time::Duration;
 

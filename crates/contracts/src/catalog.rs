@@ -17,17 +17,17 @@ impl Service for CatalogService {
     const NAME: &'static str = "catalog";
 }
 
-commands!(CatalogService {
-    AddAuthor => "add_author",
-    AddBook => "add_book",
-    AddEdition => "add_edition",
-    EditAuthor => "edit_author",
-    EditBook => "edit_book",
-    LinkAuthorProfile => "link_author_profile",
-    UnlinkAuthorProfile => "unlink_author_profile",
-    ImportBook => "import_book",
-    MergeBooks => "merge_books",
-    MergeAuthors => "merge_authors",
+commands!(CatalogService, CatalogRoutes {
+    AddAuthor => add_author(Sender) -> Identified,
+    AddBook => add_book(Sender) -> Identified,
+    AddEdition => add_edition(Sender) -> Identified,
+    EditAuthor => edit_author(Sender) -> Identified,
+    EditBook => edit_book(Sender) -> Identified,
+    LinkAuthorProfile => link_author_profile(Sender) -> Identified,
+    UnlinkAuthorProfile => unlink_author_profile(Sender) -> Identified,
+    ImportBook => import_book(Sender) -> Identified,
+    MergeBooks => merge_books(Sender) -> Identified,
+    MergeAuthors => merge_authors(Sender) -> Identified,
 });
 
 /// An author's events.

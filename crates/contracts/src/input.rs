@@ -5,6 +5,7 @@
 
 use chrono::NaiveDate;
 use unicode_normalization::UnicodeNormalization;
+use uuid::Uuid;
 
 use crate::Rejection;
 
@@ -117,6 +118,11 @@ pub fn date(
         return Err(Rejection::invalid(field, format!("{field} {date} is before {earliest}")));
     }
     Ok(date)
+}
+
+/// An id sent as text (a UUID): `INVALID_ARGUMENT` on `field` when it is not one.
+pub fn id(field: &'static str, value: &str) -> Result<Uuid, Rejection> {
+    Uuid::parse_str(value).map_err(|_| Rejection::invalid(field, format!("{field} is not a valid id")))
 }
 
 /// A wire date (`YYYY-MM-DD`; empty for none).

@@ -14,7 +14,10 @@ impl Service for RatingsService {
     const NAME: &'static str = "ratings";
 }
 
-commands!(RatingsService { RateBook => "rate_book", ClearRating => "clear_rating" });
+commands!(RatingsService, RatingsRoutes {
+    RateBook => rate_book(Sender) -> Identified,
+    ClearRating => clear_rating(Sender) -> Identified,
+});
 
 /// One reader's rating of one book.
 pub fn rating(reader_id: Uuid, book_id: Uuid) -> Aggregate {

@@ -16,18 +16,18 @@ impl Service for ReadingService {
     const NAME: &'static str = "reading";
 }
 
-commands!(ReadingService {
-    WantToRead => "want_to_read",
-    StartReading => "start_reading",
-    UpdateProgress => "update_progress",
-    PauseReading => "pause_reading",
-    FinishReading => "finish_reading",
-    AbandonReading => "abandon_reading",
-    RemoveFromShelves => "remove_from_shelves",
-    AddToShelf => "add_to_shelf",
-    RemoveFromShelf => "remove_from_shelf",
-    ChooseEdition => "choose_edition",
-    NoteIsbn => "note_isbn",
+commands!(ReadingService, ReadingRoutes {
+    WantToRead => want_to_read(Sender) -> Identified,
+    StartReading => start_reading(Sender) -> Identified,
+    UpdateProgress => update_progress(Sender) -> Identified,
+    PauseReading => pause_reading(Sender) -> Identified,
+    FinishReading => finish_reading(Sender) -> Identified,
+    AbandonReading => abandon_reading(Sender) -> Identified,
+    RemoveFromShelves => remove_from_shelves(Sender) -> Identified,
+    AddToShelf => add_to_shelf(Sender) -> Identified,
+    RemoveFromShelf => remove_from_shelf(Sender) -> Identified,
+    ChooseEdition => choose_edition(Sender) -> Identified,
+    NoteIsbn => note_isbn(Sender) -> Identified,
 });
 
 /// One reader's copy of one book: its shelf, read-throughs, progress and custom shelves.

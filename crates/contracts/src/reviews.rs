@@ -18,14 +18,14 @@ impl Service for ReviewsService {
     const NAME: &'static str = "reviews";
 }
 
-commands!(ReviewsService {
-    PublishReview => "publish_review",
-    EditReview => "edit_review",
-    WithdrawReview => "withdraw_review",
-    LikeReview => "like_review",
-    UnlikeReview => "unlike_review",
-    CommentOnReview => "comment_on_review",
-    DeleteComment => "delete_comment",
+commands!(ReviewsService, ReviewsRoutes {
+    PublishReview => publish_review(Sender) -> Recorded,
+    EditReview => edit_review(Sender) -> Recorded,
+    WithdrawReview => withdraw_review(Sender) -> Recorded,
+    LikeReview => like_review(Sender) -> Recorded,
+    UnlikeReview => unlike_review(Sender) -> Recorded,
+    CommentOnReview => comment_on_review(Sender) -> Identified,
+    DeleteComment => delete_comment(Sender) -> Recorded,
 });
 
 /// One reader's review of one book.

@@ -14,24 +14,24 @@ impl Service for SocialService {
     const NAME: &'static str = "social";
 }
 
-commands!(SocialService {
-    SignUp => "sign_up",
-    SignIn => "sign_in",
-    RefreshSession => "refresh_session",
-    SignOut => "sign_out",
-    ChangePassword => "change_password",
-    DeleteAccount => "delete_account",
-    SetReadingVisibility => "set_reading_visibility",
-    GrantRole => "grant_role",
-    RevokeRole => "revoke_role",
-    UpdateProfile => "update_profile",
-    Follow => "follow",
-    Unfollow => "unfollow",
-    Block => "block",
-    Unblock => "unblock",
-    FollowAuthor => "follow_author",
-    UnfollowAuthor => "unfollow_author",
-    RecordImport => "record_import",
+commands!(SocialService, SocialRoutes {
+    SignUp => sign_up(Metadata) -> SessionOpened,
+    SignIn => sign_in(Metadata) -> SessionOpened,
+    RefreshSession => refresh_session(Metadata) -> SessionOpened,
+    SignOut => sign_out(Sender) -> SessionsEnded,
+    ChangePassword => change_password(Sender) -> SessionsEnded,
+    DeleteAccount => delete_account(Sender) -> SessionsEnded,
+    SetReadingVisibility => set_reading_visibility(Sender) -> Identified,
+    GrantRole => grant_role(Sender) -> Identified,
+    RevokeRole => revoke_role(Sender) -> Identified,
+    UpdateProfile => update_profile(Sender) -> Identified,
+    Follow => follow(Sender) -> Identified,
+    Unfollow => unfollow(Sender) -> Identified,
+    Block => block(Sender) -> Identified,
+    Unblock => unblock(Sender) -> Identified,
+    FollowAuthor => follow_author(Sender) -> Identified,
+    UnfollowAuthor => unfollow_author(Sender) -> Identified,
+    RecordImport => record_import(Sender) -> Recorded,
 });
 
 /// A reader's profile.

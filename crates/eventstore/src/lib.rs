@@ -97,14 +97,9 @@ pub fn context_events<E: ContextEvent>(history: &[Stored]) -> impl Iterator<Item
     events(history).filter_map(E::of)
 }
 
-/// A command the store accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Accepted {
-    /// The position of the message holding the command's events; when the command changed
-    /// nothing, the aggregate's last position (0 for an aggregate with no events).
-    pub position: u64,
-    pub event_ids: Vec<Uuid>,
-}
+/// A command the store accepted: [`Recorded`]'s position is the message holding its events or,
+/// when it changed nothing, the aggregate's last position (0 for an aggregate with no events).
+pub use readstream_contracts::Recorded;
 
 /// Where an append landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -383,7 +378,7 @@ impl EventStore {
         meta: Metadata,
         command: &D::Command,
         facts: &D::Facts,
-    ) -> Result<Result<Accepted, Rejection>, StoreError> {
+    ) -> Result<Result<Recorded, Rejection>, StoreError> {
         self.execute_with(aggregate, meta, |history| {
             let events = history.with_state(|state: &D| state.decide(command, facts))?;
             Ok(events.into_iter().map(Into::into).collect())
@@ -452,7 +447,7 @@ impl EventStore {
         aggregate: &Aggregate,
         meta: Metadata,
         mut decide: F,
-    ) -> Result<Result<Accepted, Rejection>, StoreError>
+    ) -> Result<Result<Recorded, Rejection>, StoreError>
     where
         F: FnMut(&[Stored]) -> Result<Vec<Event>, Rejection>,
     {
@@ -464,7 +459,7 @@ impl EventStore {
         aggregate: &Aggregate,
         meta: Metadata,
         decide: F,
-    ) -> Result<Result<Accepted, Rejection>, StoreError>
+    ) -> Result<Result<Recorded, Rejection>, StoreError>
     where
         F: FnMut(&mut history::History) -> Result<Vec<Event>, Rejection>,
     {
@@ -486,7 +481,7 @@ impl EventStore {
         history: &mut history::History,
         meta: Metadata,
         mut decide: F,
-    ) -> Result<Result<Accepted, Rejection>, StoreError>
+    ) -> Result<Result<Recorded, Rejection>, StoreError>
     where
         F: FnMut(&mut history::History) -> Result<Vec<Event>, Rejection>,
     {
@@ -494,7 +489,7 @@ impl EventStore {
         for _ in 0..MAX_ATTEMPTS {
             if let Some(earlier) = history.of_command(meta.command_id) {
                 let event_ids = earlier.envelope.events.iter().map(|e| e.id).collect();
-                return Ok(Ok(Accepted { position: earlier.position, event_ids }));
+                return Ok(Ok(Recorded { position: earlier.position, event_ids }));
             }
             let last = history.last_position();
             let events = match decide(history) {
@@ -507,7 +502,7 @@ impl EventStore {
                     }
                     continue;
                 }
-                Ok(_) => return Ok(Ok(Accepted { position: last, event_ids: Vec::new() })),
+                Ok(_) => return Ok(Ok(Recorded { position: last, event_ids: Vec::new() })),
                 Err(rejection) => return Ok(Err(rejection)),
             };
             let envelope = Envelope::new(meta.clone(), events);
@@ -519,7 +514,7 @@ impl EventStore {
                         Ok(envelope) => history.push(Stored { position, envelope }),
                         Err(_) => *history = history::History::default(),
                     }
-                    return Ok(Ok(Accepted { position, event_ids }));
+                    return Ok(Ok(Recorded { position, event_ids }));
                 }
                 // The same command id was stored meanwhile (the read finds it), someone else
                 // appended first, or (NATS 2.12) our own earlier try was stored.

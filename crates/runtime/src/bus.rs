@@ -5,120 +5,62 @@
 use std::{
     collections::HashMap,
     future::Future,
-    marker::PhantomData,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
 use async_nats::jetstream::context::PublishErrorKind;
 use bytes::Bytes;
-use chrono::Utc;
-use futures::{future::BoxFuture, FutureExt, StreamExt};
+use futures::StreamExt;
 use prost::Message;
-use readstream_contracts::{command, proto::commands::v1 as pb, subject, Code, Command, Metadata, Rejection, Service};
-use readstream_eventstore::{Accepted, StoreError};
+use readstream_contracts::{
+    command::{self, MalformedReply, Routes},
+    proto::commands::v1 as pb,
+    subject, Code, Command, Recorded, Rejection, Reply, Service,
+};
+use readstream_eventstore::StoreError;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tracing::Instrument as _;
-use uuid::Uuid;
 
 use crate::config::StartError;
 
-/// Who sent a command: the metadata its events are recorded with, and the signed-in reader it
-/// acts for.
-#[derive(Debug, Clone)]
-pub struct Sender {
-    pub meta: Metadata,
-    pub reader_id: Uuid,
-}
+pub use readstream_contracts::Sender;
 
-/// A service's commands routed by type: each command message to the function that answers it.
-pub struct Commands<S, H> {
+/// Answers service `S`'s commands with `handler`, which routes every one of them (a service
+/// that leaves one out does not compile), until `shutdown`; then finishes those in flight and
+/// flushes their replies. A subscription that ends by itself (the connection closed for good)
+/// is an error, so the process exits non-zero for its supervisor to restart it.
+pub async fn answer_commands<S: Service, H: Routes<S>>(
     handler: H,
-    routes: HashMap<&'static str, Route<H>>,
-    service: PhantomData<S>,
-}
-
-type Route<H> = Arc<dyn Fn(H, Bytes) -> BoxFuture<'static, Result<pb::Reply, Rejection>> + Send + Sync>;
-
-impl<S: Service, H: Clone + Send + Sync + 'static> Commands<S, H> {
-    pub fn new(handler: H) -> Self {
-        Self { handler, routes: HashMap::new(), service: PhantomData }
-    }
-
-    /// Answers command `C`, sent by a signed-in reader, with `answer`; the runtime decodes it,
-    /// reads its metadata and refuses it `UNAUTHENTICATED` without a reader. A command of
-    /// another service does not compile here.
-    pub fn on<C, F, Fut>(self, answer: F) -> Self
-    where
-        C: Command<Service = S>,
-        F: Fn(H, C, Sender) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<pb::Reply, Rejection>> + Send + 'static,
-    {
-        let answer = Arc::new(answer);
-        self.on_anonymous(move |handler, command: C, meta| {
-            let answer = answer.clone();
-            async move {
-                let reader_id = meta.actor.ok_or_else(|| Rejection::new(Code::Unauthenticated, "sign in first"))?;
-                answer(handler, command, Sender { meta, reader_id }).await
+    client: async_nats::Client,
+    namespace: &str,
+    shutdown: CancellationToken,
+) -> Result<(), StartError> {
+    let handle = move |command: String, payload: Bytes| {
+        let routed = handler.route(&command, payload);
+        async move {
+            let started = Instant::now();
+            let (command, outcome) = match routed {
+                Some((name, answer)) => (name, answer.await),
+                None => ("unknown", Err(Rejection::new(Code::InvalidArgument, format!("unknown command {command}")))),
+            };
+            let outcome_label = match &outcome {
+                Ok(accepted) => {
+                    metrics::counter!(crate::metrics::EVENTS_APPENDED, "service" => S::NAME)
+                        .increment(accepted.event_ids.len() as u64);
+                    "accepted"
+                }
+                Err(_) => "rejected",
+            };
+            metrics::histogram!(crate::metrics::COMMAND_HANDLE_SECONDS,
+                "service" => S::NAME, "command" => command, "outcome" => outcome_label)
+            .record(started.elapsed());
+            match outcome {
+                Ok(accepted) => pb::Reply { outcome: Some(pb::reply::Outcome::Accepted(accepted)) },
+                Err(rejection) => pb::Reply { outcome: Some(pb::reply::Outcome::Rejected(rejection.into())) },
             }
-        })
-    }
-
-    /// Answers command `C`, which needs no signed-in reader (signing up or in), with `answer`.
-    pub fn on_anonymous<C, F, Fut>(mut self, answer: F) -> Self
-    where
-        C: Command<Service = S>,
-        F: Fn(H, C, Metadata) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<pb::Reply, Rejection>> + Send + 'static,
-    {
-        let route: Route<H> = Arc::new(move |handler, payload| {
-            match decode::<C>(&payload).and_then(|mut command| Ok((metadata(command.take_meta())?, command))) {
-                Ok((meta, command)) => answer(handler, command, meta).boxed(),
-                Err(rejection) => futures::future::ready(Err(rejection)).boxed(),
-            }
-        });
-        self.routes.insert(C::NAME, route);
-        self
-    }
-
-    /// Answers the service's commands until `shutdown`, then finishes those in flight and flushes
-    /// their replies. A subscription that ends by itself (the connection closed for good) is an
-    /// error, so the process exits non-zero for its supervisor to restart it.
-    pub async fn serve(
-        self,
-        client: async_nats::Client,
-        namespace: &str,
-        shutdown: CancellationToken,
-    ) -> Result<(), StartError> {
-        let (routes, handler) = (Arc::new(self.routes), self.handler);
-        let handle = move |command: String, payload: Bytes| {
-            let (routes, handler) = (routes.clone(), handler.clone());
-            async move {
-                let started = Instant::now();
-                let (command, outcome) = match routes.get_key_value(command.as_str()) {
-                    Some((name, route)) => (*name, route(handler, payload).await),
-                    None => {
-                        ("unknown", Err(Rejection::new(Code::InvalidArgument, format!("unknown command {command}"))))
-                    }
-                };
-                let outcome_label = match &outcome {
-                    Ok(reply) => {
-                        if let Some(pb::reply::Outcome::Accepted(accepted)) = &reply.outcome {
-                            metrics::counter!(crate::metrics::EVENTS_APPENDED, "service" => S::NAME)
-                                .increment(accepted.event_ids.len() as u64);
-                        }
-                        "accepted"
-                    }
-                    Err(_) => "rejected",
-                };
-                metrics::histogram!(crate::metrics::COMMAND_HANDLE_SECONDS,
-                    "service" => S::NAME, "command" => command, "outcome" => outcome_label)
-                .record(started.elapsed());
-                outcome.unwrap_or_else(rejected)
-            }
-        };
-        serve(client, namespace, S::NAME, command::every_command::<S>(namespace), handle, shutdown).await
-    }
+        }
+    };
+    serve(client, namespace, S::NAME, command::every_command::<S>(namespace), handle, shutdown).await
 }
 
 async fn serve<H, F>(
@@ -263,48 +205,6 @@ impl Reconnects {
     }
 }
 
-/// Decodes a command's payload, refusing bad wire data with `INVALID_ARGUMENT`.
-pub fn decode<M: Message + Default>(payload: &[u8]) -> Result<M, Rejection> {
-    M::decode(payload).map_err(|_| Rejection::new(Code::InvalidArgument, "malformed command"))
-}
-
-/// The command's metadata as the event store records it; the command id must be a UUID.
-fn metadata(meta: Option<pb::CommandMeta>) -> Result<Metadata, Rejection> {
-    let meta = meta.unwrap_or_default();
-    let uuid = |value: &str, field: &'static str| {
-        Uuid::parse_str(value).map_err(|_| Rejection::invalid(field, format!("{field} is not a UUID")))
-    };
-    let command_id = uuid(&meta.command_id, "commandId")?;
-    let actor = match meta.actor.as_str() {
-        "" => None,
-        actor => Some(uuid(actor, "actor")?),
-    };
-    let correlation_id = match meta.correlation_id.as_str() {
-        "" => command_id,
-        id => uuid(id, "correlationId")?,
-    };
-    let import_job = match meta.import_job_id.as_str() {
-        "" => None,
-        job => Some(uuid(job, "importJobId")?),
-    };
-    Ok(Metadata { occurred_at: Utc::now(), actor, command_id, correlation_id, import_job })
-}
-
-pub fn accepted(accepted: Accepted, id: Uuid) -> pb::Reply {
-    pb::Reply {
-        outcome: Some(pb::reply::Outcome::Accepted(pb::Accepted {
-            position: accepted.position,
-            event_ids: accepted.event_ids.iter().map(Uuid::to_string).collect(),
-            id: id.to_string(),
-            ..Default::default()
-        })),
-    }
-}
-
-pub fn rejected(rejection: Rejection) -> pb::Reply {
-    pb::Reply { outcome: Some(pb::reply::Outcome::Rejected(rejection.into())) }
-}
-
 /// An infrastructure failure as a refusal: logged here, never detailed to the client.
 pub fn unavailable(err: &StoreError) -> Rejection {
     tracing::error!(error = %err, "event store failure");
@@ -329,13 +229,9 @@ pub fn unavailable(err: &StoreError) -> Rejection {
     }
 }
 
-/// The reply for a store call: accepted, refused, or unavailable.
-pub fn reply(outcome: Result<Result<Accepted, Rejection>, StoreError>, id: Uuid) -> pb::Reply {
-    match outcome {
-        Ok(Ok(done)) => accepted(done, id),
-        Ok(Err(rejection)) => rejected(rejection),
-        Err(err) => rejected(unavailable(&err)),
-    }
+/// A store call's outcome as a command's answer: recorded, refused, or unavailable.
+pub fn recorded(outcome: Result<Result<Recorded, Rejection>, StoreError>) -> Result<Recorded, Rejection> {
+    outcome.unwrap_or_else(|err| Err(unavailable(&err)))
 }
 
 /// Why the gateway got no reply to a command.
@@ -349,17 +245,22 @@ pub enum BusError {
     Request(async_nats::RequestError),
     #[error("the reply was not a valid Reply: {0}")]
     Decode(#[from] prost::DecodeError),
+    #[error("the {service} service sent an empty reply to {command}")]
+    Empty { service: &'static str, command: &'static str },
+    #[error("the {service} service's reply to {command}: {source}")]
+    Malformed { service: &'static str, command: &'static str, source: MalformedReply },
 }
 
-/// Sends a command to its service and waits, up to `timeout`, for its reply; sends it again
-/// whenever `reconnects` says the request or its reply may have been lost.
+/// Sends a command to its service and waits, up to `timeout`, for its reply: the command's
+/// typed reply, or the service's refusal. Sends it again whenever `reconnects` says the request
+/// or its reply may have been lost.
 pub async fn send<C: Command>(
     client: &async_nats::Client,
     reconnects: &Reconnects,
     namespace: &str,
     command: &C,
     timeout: Duration,
-) -> Result<pb::Reply, BusError> {
+) -> Result<Result<C::Reply, pb::Rejected>, BusError> {
     use async_nats::RequestErrorKind;
     let service = C::Service::NAME;
     let subject = command::subject::<C>(namespace);
@@ -399,5 +300,10 @@ pub async fn send<C: Command>(
     metrics::histogram!(crate::metrics::COMMAND_REQUEST_SECONDS,
         "service" => service, "command" => C::NAME, "outcome" => outcome)
     .record(started.elapsed());
-    reply
+    match reply?.outcome {
+        Some(pb::reply::Outcome::Accepted(accepted)) => Ok(Ok(C::Reply::from_accepted(accepted)
+            .map_err(|source| BusError::Malformed { service, command: C::NAME, source })?)),
+        Some(pb::reply::Outcome::Rejected(rejected)) => Ok(Err(rejected)),
+        None => Err(BusError::Empty { service, command: C::NAME }),
+    }
 }

@@ -9,6 +9,7 @@ pub mod db;
 pub mod health;
 pub mod metrics;
 pub mod ready;
+pub mod service;
 pub mod sessions;
 pub mod traces;
 

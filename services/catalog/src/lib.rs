@@ -11,20 +11,14 @@ use std::collections::HashSet;
 
 use chrono::Utc;
 use readstream_contracts::{
-    catalog,
-    catalog::CatalogService,
+    catalog::{self, CatalogRoutes, CatalogService},
     input,
     proto::commands::v1 as pb,
     social::{self, Role, Roles},
-    Code, Isbn, Rejection, Service, SocialEvent,
+    Code, Identified, Isbn, Recorded, Rejection, Sender, Service, SocialEvent,
 };
 use readstream_eventstore::{EventStore, StoreError};
-use readstream_runtime::{
-    bus::{self, Sender},
-    config::StartError,
-    health::{Health, HealthConfig},
-    NatsConfig,
-};
+use readstream_runtime::{bus, config::StartError, health::HealthConfig, service::CommandService, NatsConfig};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -42,35 +36,9 @@ pub struct Config {
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
-    let health = Health::new(false);
-    health.serve(&config.health, shutdown.clone()).await?;
-    let (client, store) = config.nats.event_store(&shutdown).await?;
-    health.connected_to_nats(&client);
-    bus::Commands::<CatalogService, _>::new(Catalog { store })
-        .on(|catalog, request, sender| async move { catalog.add_author(request, sender).await })
-        .on(|catalog, request, sender| async move { catalog.add_book(request, sender).await })
-        .on(|catalog, request, sender| async move { catalog.add_edition(request, sender).await })
-        .on(|catalog, request, sender| async move { catalog.edit_book(request, sender).await })
-        .on(|catalog, request, sender| async move { catalog.import_book(request, sender).await })
-        .on(|catalog, request: pb::MergeBooks, sender| async move {
-            catalog.merge(domain::MergeKind::Book, &request.book_id, &request.into_id, sender).await
-        })
-        .on(|catalog, request: pb::MergeAuthors, sender| async move {
-            catalog.merge(domain::MergeKind::Author, &request.author_id, &request.into_id, sender).await
-        })
-        .on(|catalog, request: pb::EditAuthor, sender| async move {
-            let change = AuthorChange::Edit { name: request.name, bio: request.bio };
-            catalog.change_author(&request.author_id, change, sender).await
-        })
-        .on(|catalog, request: pb::LinkAuthorProfile, sender| async move {
-            let reader_id = parse_id("readerId", &request.reader_id)?;
-            catalog.change_author(&request.author_id, AuthorChange::LinkReader { reader_id }, sender).await
-        })
-        .on(|catalog, request: pb::UnlinkAuthorProfile, sender| async move {
-            catalog.change_author(&request.author_id, AuthorChange::UnlinkReader, sender).await
-        })
-        .serve(client, &config.nats.namespace, shutdown)
-        .await
+    let service = CommandService::start(&config.nats, &config.health, &shutdown).await?;
+    let catalog = Catalog { store: service.store.clone() };
+    service.answer::<CatalogService, _>(catalog).await
 }
 
 /// Where the ids of imported authors and books come from (UUIDv5 of their names).
@@ -91,10 +59,6 @@ pub fn created_id(command_id: Uuid, kind: &str) -> Uuid {
     Uuid::new_v5(&command_id, kind.as_bytes())
 }
 
-pub fn parse_id(field: &'static str, value: &str) -> Result<Uuid, Rejection> {
-    Uuid::parse_str(value).map_err(|_| Rejection::invalid(field, format!("{field} is not a valid id")))
-}
-
 #[derive(Clone)]
 struct Catalog {
     store: EventStore,
@@ -107,16 +71,6 @@ impl Catalog {
         let history = self.store.load(&social::reader(reader_id)).await.map_err(|err| bus::unavailable(&err))?;
         let roles = Roles::of(readstream_eventstore::context_events::<SocialEvent>(&history));
         Ok(ActorIsLibrarian(roles.holds(Role::Librarian)))
-    }
-
-    async fn add_author(&self, request: pb::AddAuthor, sender: Sender) -> Result<pb::Reply, Rejection> {
-        let librarian = self.is_librarian(sender.reader_id).await?;
-        let meta = sender.meta;
-        let author_id = created_id(meta.command_id, "author");
-        let command = domain::AddAuthor { author_id, name: request.name, bio: request.bio };
-        let outcome =
-            self.store.decide::<domain::Author>(&catalog::author(author_id), meta, &command, &librarian).await;
-        Ok(bus::reply(outcome, author_id))
     }
 
     /// Whether a reader's account exists: registered, and neither deleted nor expired.
@@ -142,13 +96,72 @@ impl Catalog {
         Ok(known)
     }
 
-    async fn add_book(&self, request: pb::AddBook, sender: Sender) -> Result<pb::Reply, Rejection> {
+    /// A librarian's edit of an author, or a link of a reader's account to it.
+    async fn change_author(
+        &self,
+        author_id: &str,
+        change: AuthorChange,
+        sender: Sender,
+    ) -> Result<Identified, Rejection> {
+        let author_id = input::id("authorId", author_id)?;
+        let librarian = self.is_librarian(sender.reader_id).await?;
+        let reader_exists = match change {
+            AuthorChange::LinkReader { reader_id } => self.reader_exists(reader_id).await?,
+            AuthorChange::Edit { .. } | AuthorChange::UnlinkReader => false,
+        };
+        let command = domain::ChangeAuthor { author_id, change };
+        let facts = domain::AuthorChangeFacts { librarian, reader_exists };
+        let outcome = self
+            .store
+            .decide::<domain::AuthorProfile>(&catalog::author(author_id), sender.meta, &command, &facts)
+            .await;
+        Ok(Identified { id: author_id, recorded: bus::recorded(outcome)? })
+    }
+
+    /// A librarian merges a duplicate book or author into another, on the duplicate's subject.
+    async fn merge(
+        &self,
+        kind: domain::MergeKind,
+        duplicate: &str,
+        into: &str,
+        sender: Sender,
+    ) -> Result<Identified, Rejection> {
+        let field = match kind {
+            domain::MergeKind::Book => "bookId",
+            domain::MergeKind::Author => "authorId",
+        };
+        let (duplicate, into) = (input::id(field, duplicate)?, input::id("intoId", into)?);
+        let subject = |id| match kind {
+            domain::MergeKind::Book => catalog::book(id),
+            domain::MergeKind::Author => catalog::author(id),
+        };
+        let librarian = self.is_librarian(sender.reader_id).await?;
+        let target = self.store.state::<domain::Mergeable>(&subject(into)).await;
+        let facts = domain::MergeFacts { librarian, into: target.map_err(|err| bus::unavailable(&err))? };
+        let command = domain::Merge { kind, duplicate, into };
+        let outcome = self.store.decide::<domain::Mergeable>(&subject(duplicate), sender.meta, &command, &facts).await;
+        Ok(Identified { id: into, recorded: bus::recorded(outcome)? })
+    }
+}
+
+impl CatalogRoutes for Catalog {
+    async fn add_author(&self, request: pb::AddAuthor, sender: Sender) -> Result<Identified, Rejection> {
+        let librarian = self.is_librarian(sender.reader_id).await?;
+        let meta = sender.meta;
+        let author_id = created_id(meta.command_id, "author");
+        let command = domain::AddAuthor { author_id, name: request.name, bio: request.bio };
+        let outcome =
+            self.store.decide::<domain::Author>(&catalog::author(author_id), meta, &command, &librarian).await;
+        Ok(Identified { id: author_id, recorded: bus::recorded(outcome)? })
+    }
+
+    async fn add_book(&self, request: pb::AddBook, sender: Sender) -> Result<Identified, Rejection> {
         let librarian = self.is_librarian(sender.reader_id).await?;
         let meta = sender.meta;
         let book_id = created_id(meta.command_id, "book");
         let first_published = input::parse_date("firstPublished", &request.first_published)?;
         let author_ids =
-            request.author_ids.iter().map(|id| parse_id("authorIds", id)).collect::<Result<Vec<_>, _>>()?;
+            request.author_ids.iter().map(|id| input::id("authorIds", id)).collect::<Result<Vec<_>, _>>()?;
         let known_authors = self.known_authors(&author_ids).await?;
         let command = domain::AddBook {
             book_id,
@@ -162,13 +175,13 @@ impl Catalog {
         };
         let facts = domain::BookFacts { librarian, known_authors, today: Utc::now().date_naive(), imported: false };
         let outcome = self.store.decide::<domain::Book>(&catalog::book(book_id), meta, &command, &facts).await;
-        Ok(bus::reply(outcome, book_id))
+        Ok(Identified { id: book_id, recorded: bus::recorded(outcome)? })
     }
 
     /// An edition of a book, on its ISBN's own subject: the first to add an ISBN has it.
-    async fn add_edition(&self, request: pb::AddEdition, sender: Sender) -> Result<pb::Reply, Rejection> {
+    async fn add_edition(&self, request: pb::AddEdition, sender: Sender) -> Result<Identified, Rejection> {
         let isbn = Isbn::parse("isbn", &request.isbn)?;
-        let book_id = parse_id("bookId", &request.book_id)?;
+        let book_id = input::id("bookId", &request.book_id)?;
         let published_on = input::parse_date("publishedOn", &request.published_on)?;
         let librarian = self.is_librarian(sender.reader_id).await?;
         let book_exists = self.store.exists(&catalog::book(book_id)).await.map_err(|err| bus::unavailable(&err))?;
@@ -185,17 +198,17 @@ impl Catalog {
         let facts = domain::EditionFacts { librarian, book_exists, today: Utc::now().date_naive() };
         let outcome =
             self.store.decide::<domain::Edition>(&catalog::edition(isbn), sender.meta, &command, &facts).await;
-        Ok(bus::reply(outcome, book_id))
+        Ok(Identified { id: book_id, recorded: bus::recorded(outcome)? })
     }
 
     /// A librarian's edit of a book, with the fields left out kept.
-    async fn edit_book(&self, request: pb::EditBook, sender: Sender) -> Result<pb::Reply, Rejection> {
-        let book_id = parse_id("bookId", &request.book_id)?;
+    async fn edit_book(&self, request: pb::EditBook, sender: Sender) -> Result<Identified, Rejection> {
+        let book_id = input::id("bookId", &request.book_id)?;
         let first_published =
             request.first_published.as_deref().map(|day| input::parse_date("firstPublished", day)).transpose()?;
         let author_ids = request
             .authors
-            .map(|list| list.author_ids.iter().map(|id| parse_id("authorIds", id)).collect::<Result<Vec<_>, _>>())
+            .map(|list| list.author_ids.iter().map(|id| input::id("authorIds", id)).collect::<Result<Vec<_>, _>>())
             .transpose()?;
         let librarian = self.is_librarian(sender.reader_id).await?;
         let known_authors = self.known_authors(author_ids.as_deref().unwrap_or_default()).await?;
@@ -212,36 +225,14 @@ impl Catalog {
         let facts = domain::BookFacts { librarian, known_authors, today: Utc::now().date_naive(), imported: false };
         let outcome =
             self.store.decide::<domain::BookRecord>(&catalog::book(book_id), sender.meta, &command, &facts).await;
-        Ok(bus::reply(outcome, book_id))
-    }
-
-    /// A librarian's edit of an author, or a link of a reader's account to it.
-    async fn change_author(
-        &self,
-        author_id: &str,
-        change: AuthorChange,
-        sender: Sender,
-    ) -> Result<pb::Reply, Rejection> {
-        let author_id = parse_id("authorId", author_id)?;
-        let librarian = self.is_librarian(sender.reader_id).await?;
-        let reader_exists = match change {
-            AuthorChange::LinkReader { reader_id } => self.reader_exists(reader_id).await?,
-            AuthorChange::Edit { .. } | AuthorChange::UnlinkReader => false,
-        };
-        let command = domain::ChangeAuthor { author_id, change };
-        let facts = domain::AuthorChangeFacts { librarian, reader_exists };
-        let outcome = self
-            .store
-            .decide::<domain::AuthorProfile>(&catalog::author(author_id), sender.meta, &command, &facts)
-            .await;
-        Ok(bus::reply(outcome, author_id))
+        Ok(Identified { id: book_id, recorded: bus::recorded(outcome)? })
     }
 
     /// A book of a reader's library import that matched none in the catalog: its new authors and
     /// the book, each appended to its own subject unless there already (ids from names, so every
     /// import of the same book meets the same one). No edition: the ISBN the reader had stays
     /// with their copy (`reading.note_isbn`), so an import never claims one for the catalog.
-    async fn import_book(&self, request: pb::ImportBook, sender: Sender) -> Result<pb::Reply, Rejection> {
+    async fn import_book(&self, request: pb::ImportBook, sender: Sender) -> Result<Identified, Rejection> {
         if request.authors.is_empty() || request.authors.len() > domain::MAX_AUTHORS {
             return Err(Rejection::invalid("authors", format!("a book has 1 to {} authors", domain::MAX_AUTHORS)));
         }
@@ -256,22 +247,21 @@ impl Catalog {
             }
         };
         // What each step appended; one already there (the same import, another reader's) is fine.
-        let mut appended = readstream_eventstore::Accepted { position: 0, event_ids: Vec::new() };
-        let mut settled =
-            |outcome: Result<Result<readstream_eventstore::Accepted, Rejection>, StoreError>| match outcome {
-                Ok(Ok(accepted)) => {
-                    appended.position = appended.position.max(accepted.position);
-                    appended.event_ids.extend(accepted.event_ids);
-                    Ok(())
-                }
-                Ok(Err(rejection)) if rejection.code == Code::AlreadyExists => Ok(()),
-                Ok(Err(rejection)) => Err(rejection),
-                Err(err) => Err(bus::unavailable(&err)),
-            };
+        let mut appended = Recorded { position: 0, event_ids: Vec::new() };
+        let mut settled = |outcome: Result<Result<Recorded, Rejection>, StoreError>| match outcome {
+            Ok(Ok(accepted)) => {
+                appended.position = appended.position.max(accepted.position);
+                appended.event_ids.extend(accepted.event_ids);
+                Ok(())
+            }
+            Ok(Err(rejection)) if rejection.code == Code::AlreadyExists => Ok(()),
+            Ok(Err(rejection)) => Err(rejection),
+            Err(err) => Err(bus::unavailable(&err)),
+        };
         let mut author_ids = Vec::with_capacity(request.authors.len());
         for (i, author) in request.authors.iter().enumerate() {
             if !author.author_id.is_empty() {
-                author_ids.push(parse_id("authors", &author.author_id)?);
+                author_ids.push(input::id("authors", &author.author_id)?);
                 continue;
             }
             let author_id = imported_author_id(&author.name);
@@ -299,31 +289,36 @@ impl Catalog {
         let facts =
             domain::BookFacts { librarian: importer, known_authors, today: Utc::now().date_naive(), imported: true };
         settled(self.store.decide::<domain::Book>(&catalog::book(book_id), step("book"), &command, &facts).await)?;
-        Ok(bus::accepted(appended, book_id))
+        Ok(Identified { id: book_id, recorded: appended })
     }
 
-    /// A librarian merges a duplicate book or author into another, on the duplicate's subject.
-    async fn merge(
+    async fn edit_author(&self, request: pb::EditAuthor, sender: Sender) -> Result<Identified, Rejection> {
+        let change = AuthorChange::Edit { name: request.name, bio: request.bio };
+        self.change_author(&request.author_id, change, sender).await
+    }
+
+    async fn link_author_profile(
         &self,
-        kind: domain::MergeKind,
-        duplicate: &str,
-        into: &str,
+        request: pb::LinkAuthorProfile,
         sender: Sender,
-    ) -> Result<pb::Reply, Rejection> {
-        let field = match kind {
-            domain::MergeKind::Book => "bookId",
-            domain::MergeKind::Author => "authorId",
-        };
-        let (duplicate, into) = (parse_id(field, duplicate)?, parse_id("intoId", into)?);
-        let subject = |id| match kind {
-            domain::MergeKind::Book => catalog::book(id),
-            domain::MergeKind::Author => catalog::author(id),
-        };
-        let librarian = self.is_librarian(sender.reader_id).await?;
-        let target = self.store.state::<domain::Mergeable>(&subject(into)).await;
-        let facts = domain::MergeFacts { librarian, into: target.map_err(|err| bus::unavailable(&err))? };
-        let command = domain::Merge { kind, duplicate, into };
-        let outcome = self.store.decide::<domain::Mergeable>(&subject(duplicate), sender.meta, &command, &facts).await;
-        Ok(bus::reply(outcome, into))
+    ) -> Result<Identified, Rejection> {
+        let reader_id = input::id("readerId", &request.reader_id)?;
+        self.change_author(&request.author_id, AuthorChange::LinkReader { reader_id }, sender).await
+    }
+
+    async fn unlink_author_profile(
+        &self,
+        request: pb::UnlinkAuthorProfile,
+        sender: Sender,
+    ) -> Result<Identified, Rejection> {
+        self.change_author(&request.author_id, AuthorChange::UnlinkReader, sender).await
+    }
+
+    async fn merge_books(&self, request: pb::MergeBooks, sender: Sender) -> Result<Identified, Rejection> {
+        self.merge(domain::MergeKind::Book, &request.book_id, &request.into_id, sender).await
+    }
+
+    async fn merge_authors(&self, request: pb::MergeAuthors, sender: Sender) -> Result<Identified, Rejection> {
+        self.merge(domain::MergeKind::Author, &request.author_id, &request.into_id, sender).await
     }
 }

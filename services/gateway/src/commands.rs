@@ -1,6 +1,6 @@
 //! Sending commands to the command services and turning their replies into results.
 
-use readstream_contracts::{proto::commands::v1 as pb, Command, Service};
+use readstream_contracts::{proto::commands::v1 as pb, Command};
 use readstream_runtime::bus;
 use uuid::Uuid;
 
@@ -51,16 +51,11 @@ pub fn command_id(actor: Option<Uuid>, idempotency_key: &str) -> Uuid {
     Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, format!("{scope}:{idempotency_key}").as_bytes())
 }
 
-/// Sends a command to the service its type names; a refusal comes back as its coded error.
-pub async fn send<C: Command>(app: &AppState, command: &C) -> Result<pb::Accepted, ApiError> {
-    let reply = bus::send(&app.nats, &app.reconnects, &app.namespace, command, app.command_timeout)
-        .await
-        .map_err(ApiError::from)?;
-    match reply.outcome {
-        Some(pb::reply::Outcome::Accepted(accepted)) => Ok(accepted),
-        Some(pb::reply::Outcome::Rejected(rejected)) => Err(rejected.into()),
-        None => Err(ApiError::internal(format!("{}.{} sent an empty reply", C::Service::NAME, C::NAME))),
-    }
+/// Sends a command to the service its type names: its typed reply, or the refusal as its coded
+/// error.
+pub async fn send<C: Command>(app: &AppState, command: &C) -> Result<C::Reply, ApiError> {
+    let answered = bus::send(&app.nats, &app.reconnects, &app.namespace, command, app.command_timeout).await?;
+    answered.map_err(ApiError::from)
 }
 
 pub fn parse_id(field: &str, id: &str) -> Result<Uuid, ApiError> {

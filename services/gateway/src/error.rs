@@ -95,7 +95,9 @@ impl From<bus::BusError> for ApiError {
                 Self::new(Code::Unavailable, format!("no {service} service is running; nothing was changed, try again"))
             }
             bus::BusError::Request(err) => Self::unavailable(err),
-            bus::BusError::Decode(err) => Self::internal(err),
+            err @ (bus::BusError::Decode(_) | bus::BusError::Empty { .. } | bus::BusError::Malformed { .. }) => {
+                Self::internal(err)
+            }
         }
     }
 }

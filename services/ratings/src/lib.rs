@@ -4,16 +4,15 @@
 
 pub mod domain;
 
-use readstream_contracts::{catalog, proto::commands::v1 as pb, ratings, ratings::RatingsService, Rejection, Service};
-use readstream_eventstore::EventStore;
-use readstream_runtime::{
-    bus::{self, Sender},
-    config::StartError,
-    health::{Health, HealthConfig},
-    NatsConfig,
+use readstream_contracts::{
+    catalog, input,
+    proto::commands::v1 as pb,
+    ratings::{self, RatingsRoutes, RatingsService},
+    Identified, Rejection, Sender, Service,
 };
+use readstream_eventstore::EventStore;
+use readstream_runtime::{bus, config::StartError, health::HealthConfig, service::CommandService, NatsConfig};
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
 use crate::domain::{Rating, RatingCommand, RatingFacts};
 
@@ -29,27 +28,9 @@ pub struct Config {
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
-    let health = Health::new(false);
-    health.serve(&config.health, shutdown.clone()).await?;
-    let (client, store) = config.nats.event_store(&shutdown).await?;
-    health.connected_to_nats(&client);
-    bus::Commands::<RatingsService, _>::new(Ratings { store })
-        .on(|ratings, request: pb::RateBook, sender| async move {
-            let command = match request.quarter_stars {
-                0 => RatingCommand::Rate { stars: request.stars },
-                quarters => RatingCommand::RateQuarters { quarters },
-            };
-            ratings.decide(sender, &request.book_id, command).await
-        })
-        .on(|ratings, request: pb::ClearRating, sender| async move {
-            ratings.decide(sender, &request.book_id, RatingCommand::Clear).await
-        })
-        .serve(client, &config.nats.namespace, shutdown)
-        .await
-}
-
-fn parse_book_id(value: &str) -> Result<Uuid, Rejection> {
-    Uuid::parse_str(value).map_err(|_| Rejection::invalid("bookId", "bookId is not a valid id"))
+    let service = CommandService::start(&config.nats, &config.health, &shutdown).await?;
+    let ratings = Ratings { store: service.store.clone() };
+    service.answer::<RatingsService, _>(ratings).await
 }
 
 #[derive(Clone)]
@@ -57,13 +38,27 @@ struct Ratings {
     store: EventStore,
 }
 
+impl RatingsRoutes for Ratings {
+    async fn rate_book(&self, request: pb::RateBook, sender: Sender) -> Result<Identified, Rejection> {
+        let command = match request.quarter_stars {
+            0 => RatingCommand::Rate { stars: request.stars },
+            quarters => RatingCommand::RateQuarters { quarters },
+        };
+        self.decide(sender, &request.book_id, command).await
+    }
+
+    async fn clear_rating(&self, request: pb::ClearRating, sender: Sender) -> Result<Identified, Rejection> {
+        self.decide(sender, &request.book_id, RatingCommand::Clear).await
+    }
+}
+
 impl Ratings {
-    async fn decide(&self, sender: Sender, book_id: &str, command: RatingCommand) -> Result<pb::Reply, Rejection> {
+    async fn decide(&self, sender: Sender, book_id: &str, command: RatingCommand) -> Result<Identified, Rejection> {
         let Sender { meta, reader_id } = sender;
-        let book_id = parse_book_id(book_id)?;
+        let book_id = input::id("bookId", book_id)?;
         let book_exists = self.store.exists(&catalog::book(book_id)).await.map_err(|err| bus::unavailable(&err))?;
         let facts = RatingFacts { reader_id, book_id, book_exists };
         let outcome = self.store.decide::<Rating>(&ratings::rating(reader_id, book_id), meta, &command, &facts).await;
-        Ok(bus::reply(outcome, book_id))
+        Ok(Identified { id: book_id, recorded: bus::recorded(outcome)? })
     }
 }

@@ -8,16 +8,13 @@ pub mod domain;
 
 use chrono::Utc;
 use readstream_contracts::{
-    catalog, input, proto::commands::v1 as pb, reading, reading::ReadingService, CatalogEvent, Event, Isbn, Rejection,
-    Service,
+    catalog, input,
+    proto::commands::v1 as pb,
+    reading::{self, ReadingRoutes, ReadingService},
+    CatalogEvent, Event, Identified, Isbn, Rejection, Sender, Service,
 };
 use readstream_eventstore::EventStore;
-use readstream_runtime::{
-    bus::{self, Sender},
-    config::StartError,
-    health::{Health, HealthConfig},
-    NatsConfig,
-};
+use readstream_runtime::{bus, config::StartError, health::HealthConfig, service::CommandService, NatsConfig};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -35,60 +32,9 @@ pub struct Config {
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
-    let health = Health::new(false);
-    health.serve(&config.health, shutdown.clone()).await?;
-    let (client, store) = config.nats.event_store(&shutdown).await?;
-    health.connected_to_nats(&client);
-    bus::Commands::<ReadingService, _>::new(Reading { store })
-        .on(|reading, r: pb::WantToRead, sender| async move {
-            reading.decide(sender, &r.book_id, Command::WantToRead { on: input::parse_date("on", &r.on)? }).await
-        })
-        .on(|reading, r: pb::StartReading, sender| async move {
-            let command = Command::StartReading { started_on: input::parse_date("startedOn", &r.started_on)? };
-            reading.decide(sender, &r.book_id, command).await
-        })
-        .on(|reading, r: pb::UpdateProgress, sender| async move {
-            let command = Command::UpdateProgress {
-                on: input::parse_date("on", &r.on)?,
-                page: r.page,
-                percent: r.percent,
-                note: r.note,
-            };
-            reading.decide(sender, &r.book_id, command).await
-        })
-        .on(|reading, r: pb::PauseReading, sender| async move {
-            reading.decide(sender, &r.book_id, Command::PauseReading { on: input::parse_date("on", &r.on)? }).await
-        })
-        .on(|reading, r: pb::FinishReading, sender| async move {
-            let command = Command::FinishReading { finished_on: input::parse_date("finishedOn", &r.finished_on)? };
-            reading.decide(sender, &r.book_id, command).await
-        })
-        .on(|reading, r: pb::AbandonReading, sender| async move {
-            let command = Command::AbandonReading { on: input::parse_date("on", &r.on)?, note: r.note };
-            reading.decide(sender, &r.book_id, command).await
-        })
-        .on(|reading, r: pb::RemoveFromShelves, sender| async move {
-            reading.decide(sender, &r.book_id, Command::RemoveFromShelves).await
-        })
-        .on(|reading, r: pb::AddToShelf, sender| async move {
-            reading.decide(sender, &r.book_id, Command::AddToShelf { shelf: r.shelf }).await
-        })
-        .on(|reading, r: pb::RemoveFromShelf, sender| async move {
-            reading.decide(sender, &r.book_id, Command::RemoveFromShelf { shelf: r.shelf }).await
-        })
-        .on(|reading, r: pb::ChooseEdition, sender| async move {
-            let isbn = match r.isbn.trim() {
-                "" => None,
-                isbn => Some(Isbn::parse("isbn", isbn)?),
-            };
-            reading.decide(sender, &r.book_id, Command::ChooseEdition { isbn }).await
-        })
-        .on(|reading, r: pb::NoteIsbn, sender| async move {
-            let isbn = Isbn::parse("isbn", r.isbn.trim())?;
-            reading.decide(sender, &r.book_id, Command::NoteIsbn { isbn }).await
-        })
-        .serve(client, &config.nats.namespace, shutdown)
-        .await
+    let service = CommandService::start(&config.nats, &config.health, &shutdown).await?;
+    let reading = Reading { store: service.store.clone() };
+    service.answer::<ReadingService, _>(reading).await
 }
 
 #[derive(Clone)]
@@ -97,9 +43,9 @@ struct Reading {
 }
 
 impl Reading {
-    async fn decide(&self, sender: Sender, book_id: &str, command: Command) -> Result<pb::Reply, Rejection> {
+    async fn decide(&self, sender: Sender, book_id: &str, command: Command) -> Result<Identified, Rejection> {
         let Sender { meta, reader_id } = sender;
-        let book_id = Uuid::parse_str(book_id).map_err(|_| Rejection::invalid("bookId", "bookId is not a valid id"))?;
+        let book_id = input::id("bookId", book_id)?;
         let edition_of = match &command {
             Command::ChooseEdition { isbn: Some(isbn) } | Command::NoteIsbn { isbn } => self.edition_of(*isbn).await?,
             _ => None,
@@ -108,7 +54,7 @@ impl Reading {
         let facts = domain::CopyFacts { reader_id, book_id, today, pages: self.pages(book_id).await?, edition_of };
         let outcome =
             self.store.decide::<domain::Copy>(&reading::copy(reader_id, book_id), meta, &command, &facts).await;
-        Ok(bus::reply(outcome, book_id))
+        Ok(Identified { id: book_id, recorded: bus::recorded(outcome)? })
     }
 
     /// The book an ISBN is an edition of, from the edition's own subject.
@@ -128,5 +74,65 @@ impl Reading {
             Event::Catalog(CatalogEvent::BookAdded(book) | CatalogEvent::BookEdited(book)) => Some(book.pages),
             _ => pages,
         }))
+    }
+}
+
+impl ReadingRoutes for Reading {
+    async fn want_to_read(&self, r: pb::WantToRead, sender: Sender) -> Result<Identified, Rejection> {
+        self.decide(sender, &r.book_id, Command::WantToRead { on: input::parse_date("on", &r.on)? }).await
+    }
+
+    async fn start_reading(&self, r: pb::StartReading, sender: Sender) -> Result<Identified, Rejection> {
+        let command = Command::StartReading { started_on: input::parse_date("startedOn", &r.started_on)? };
+        self.decide(sender, &r.book_id, command).await
+    }
+
+    async fn update_progress(&self, r: pb::UpdateProgress, sender: Sender) -> Result<Identified, Rejection> {
+        let command = Command::UpdateProgress {
+            on: input::parse_date("on", &r.on)?,
+            page: r.page,
+            percent: r.percent,
+            note: r.note,
+        };
+        self.decide(sender, &r.book_id, command).await
+    }
+
+    async fn pause_reading(&self, r: pb::PauseReading, sender: Sender) -> Result<Identified, Rejection> {
+        self.decide(sender, &r.book_id, Command::PauseReading { on: input::parse_date("on", &r.on)? }).await
+    }
+
+    async fn finish_reading(&self, r: pb::FinishReading, sender: Sender) -> Result<Identified, Rejection> {
+        let command = Command::FinishReading { finished_on: input::parse_date("finishedOn", &r.finished_on)? };
+        self.decide(sender, &r.book_id, command).await
+    }
+
+    async fn abandon_reading(&self, r: pb::AbandonReading, sender: Sender) -> Result<Identified, Rejection> {
+        let command = Command::AbandonReading { on: input::parse_date("on", &r.on)?, note: r.note };
+        self.decide(sender, &r.book_id, command).await
+    }
+
+    async fn remove_from_shelves(&self, r: pb::RemoveFromShelves, sender: Sender) -> Result<Identified, Rejection> {
+        self.decide(sender, &r.book_id, Command::RemoveFromShelves).await
+    }
+
+    async fn add_to_shelf(&self, r: pb::AddToShelf, sender: Sender) -> Result<Identified, Rejection> {
+        self.decide(sender, &r.book_id, Command::AddToShelf { shelf: r.shelf }).await
+    }
+
+    async fn remove_from_shelf(&self, r: pb::RemoveFromShelf, sender: Sender) -> Result<Identified, Rejection> {
+        self.decide(sender, &r.book_id, Command::RemoveFromShelf { shelf: r.shelf }).await
+    }
+
+    async fn choose_edition(&self, r: pb::ChooseEdition, sender: Sender) -> Result<Identified, Rejection> {
+        let isbn = match r.isbn.trim() {
+            "" => None,
+            isbn => Some(Isbn::parse("isbn", isbn)?),
+        };
+        self.decide(sender, &r.book_id, Command::ChooseEdition { isbn }).await
+    }
+
+    async fn note_isbn(&self, r: pb::NoteIsbn, sender: Sender) -> Result<Identified, Rejection> {
+        let isbn = Isbn::parse("isbn", r.isbn.trim())?;
+        self.decide(sender, &r.book_id, Command::NoteIsbn { isbn }).await
     }
 }

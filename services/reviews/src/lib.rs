@@ -9,16 +9,14 @@ use std::collections::HashSet;
 
 use chrono::Utc;
 use readstream_contracts::{
-    catalog, input, proto::commands::v1 as pb, review_id, reviews, reviews::ReviewsService, social, Code, Rejection,
-    Service, SocialEvent,
+    catalog, input,
+    proto::commands::v1 as pb,
+    review_id, reviews,
+    reviews::{ReviewsRoutes, ReviewsService},
+    social, Code, Identified, Recorded, Rejection, Sender, Service, SocialEvent,
 };
 use readstream_eventstore::{context_events, EventStore};
-use readstream_runtime::{
-    bus::{self, Sender},
-    config::StartError,
-    health::{Health, HealthConfig},
-    NatsConfig,
-};
+use readstream_runtime::{bus, config::StartError, health::HealthConfig, service::CommandService, NatsConfig};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -38,42 +36,9 @@ pub struct Config {
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
-    let health = Health::new(false);
-    health.serve(&config.health, shutdown.clone()).await?;
-    let (client, store) = config.nats.event_store(&shutdown).await?;
-    health.connected_to_nats(&client);
-    bus::Commands::<ReviewsService, _>::new(Reviews { store })
-        .on(|reviews, r: pb::PublishReview, sender| async move {
-            let written_on = input::parse_date("writtenOn", &r.written_on)?;
-            let command = ReviewCommand::Publish { body: r.body, contains_spoilers: r.contains_spoilers, written_on };
-            reviews.review(sender, None, &r.book_id, command).await
-        })
-        .on(|reviews, r: pb::EditReview, sender| async move {
-            let command = ReviewCommand::Edit { body: r.body, contains_spoilers: r.contains_spoilers };
-            reviews.review(sender, Some(&r.author_id), &r.book_id, command).await
-        })
-        .on(|reviews, r: pb::WithdrawReview, sender| async move {
-            reviews.review(sender, Some(&r.author_id), &r.book_id, ReviewCommand::Withdraw).await
-        })
-        .on(|reviews, r: pb::LikeReview, sender| async move {
-            reviews.like(sender, &r.author_id, &r.book_id, LikeCommand::Like).await
-        })
-        .on(|reviews, r: pb::UnlikeReview, sender| async move {
-            reviews.like(sender, &r.author_id, &r.book_id, LikeCommand::Unlike).await
-        })
-        .on(|reviews, r: pb::CommentOnReview, sender| async move {
-            reviews.comment(sender, &r.author_id, &r.book_id, None, CommentCommand::Write { body: r.body }).await
-        })
-        .on(|reviews, r: pb::DeleteComment, sender| async move {
-            let comment_id = id("commentId", &r.comment_id)?;
-            reviews.comment(sender, &r.author_id, &r.book_id, Some(comment_id), CommentCommand::Delete).await
-        })
-        .serve(client, &config.nats.namespace, shutdown)
-        .await
-}
-
-fn id(field: &'static str, value: &str) -> Result<Uuid, Rejection> {
-    Uuid::parse_str(value).map_err(|_| Rejection::invalid(field, format!("{field} is not a valid id")))
+    let service = CommandService::start(&config.nats, &config.health, &shutdown).await?;
+    let reviews = Reviews { store: service.store.clone() };
+    service.answer::<ReviewsService, _>(reviews).await
 }
 
 #[derive(Clone)]
@@ -90,18 +55,18 @@ impl Reviews {
         author_id: Option<&str>,
         book_id: &str,
         command: ReviewCommand,
-    ) -> Result<pb::Reply, Rejection> {
+    ) -> Result<Recorded, Rejection> {
         let Sender { meta, reader_id } = sender;
-        let book_id = id("bookId", book_id)?;
+        let book_id = input::id("bookId", book_id)?;
         if let Some(author_id) = author_id {
-            if id("reviewId", author_id)? != reader_id {
+            if input::id("reviewId", author_id)? != reader_id {
                 return Err(Rejection::new(Code::PermissionDenied, "only its author can change a review"));
             }
         }
         let book_exists = self.store.exists(&catalog::book(book_id)).await.map_err(|e| bus::unavailable(&e))?;
         let facts = ReviewFacts { reader_id, book_id, today: Utc::now().date_naive(), book_exists };
         let outcome = self.store.decide::<Review>(&reviews::review(reader_id, book_id), meta, &command, &facts).await;
-        Ok(bus::reply(outcome, review_id(reader_id, book_id)))
+        bus::recorded(outcome)
     }
 
     /// Whether the review is published and not withdrawn, as likes and comments need.
@@ -134,15 +99,15 @@ impl Reviews {
         author_id: &str,
         book_id: &str,
         command: LikeCommand,
-    ) -> Result<pb::Reply, Rejection> {
+    ) -> Result<Recorded, Rejection> {
         let Sender { meta, reader_id: liker_id } = sender;
-        let (author_id, book_id) = (id("reviewId", author_id)?, id("bookId", book_id)?);
+        let (author_id, book_id) = (input::id("reviewId", author_id)?, input::id("bookId", book_id)?);
         let review_id = review_id(author_id, book_id);
         let review_live = self.live(author_id, book_id).await?;
         let blocked = self.blocked(liker_id, author_id).await?;
         let facts = LikeFacts { review_id, author_id, liker_id, review_live, blocked };
         let like = reviews::like(author_id, book_id, liker_id);
-        Ok(bus::reply(self.store.decide::<Like>(&like, meta, &command, &facts).await, review_id))
+        bus::recorded(self.store.decide::<Like>(&like, meta, &command, &facts).await)
     }
 
     /// Writes a new comment (`comment_id` none: its id comes from the command's) or deletes one.
@@ -153,15 +118,51 @@ impl Reviews {
         book_id: &str,
         comment_id: Option<Uuid>,
         command: CommentCommand,
-    ) -> Result<pb::Reply, Rejection> {
+    ) -> Result<Identified, Rejection> {
         let Sender { meta, reader_id } = sender;
-        let (author_id, book_id) = (id("reviewId", author_id)?, id("bookId", book_id)?);
+        let (author_id, book_id) = (input::id("reviewId", author_id)?, input::id("bookId", book_id)?);
         let comment_id = comment_id.unwrap_or_else(|| Uuid::new_v5(&meta.command_id, b"comment"));
         let review_id = review_id(author_id, book_id);
         let review_live = self.live(author_id, book_id).await?;
         let blocked = self.blocked(reader_id, author_id).await?;
         let facts = CommentFacts { review_id, review_author: author_id, comment_id, reader_id, review_live, blocked };
         let comment = reviews::comment(author_id, book_id, comment_id);
-        Ok(bus::reply(self.store.decide::<Comment>(&comment, meta, &command, &facts).await, comment_id))
+        let recorded = bus::recorded(self.store.decide::<Comment>(&comment, meta, &command, &facts).await)?;
+        Ok(Identified { id: comment_id, recorded })
+    }
+}
+
+impl ReviewsRoutes for Reviews {
+    async fn publish_review(&self, r: pb::PublishReview, sender: Sender) -> Result<Recorded, Rejection> {
+        let written_on = input::parse_date("writtenOn", &r.written_on)?;
+        let command = ReviewCommand::Publish { body: r.body, contains_spoilers: r.contains_spoilers, written_on };
+        self.review(sender, None, &r.book_id, command).await
+    }
+
+    async fn edit_review(&self, r: pb::EditReview, sender: Sender) -> Result<Recorded, Rejection> {
+        let command = ReviewCommand::Edit { body: r.body, contains_spoilers: r.contains_spoilers };
+        self.review(sender, Some(&r.author_id), &r.book_id, command).await
+    }
+
+    async fn withdraw_review(&self, r: pb::WithdrawReview, sender: Sender) -> Result<Recorded, Rejection> {
+        self.review(sender, Some(&r.author_id), &r.book_id, ReviewCommand::Withdraw).await
+    }
+
+    async fn like_review(&self, r: pb::LikeReview, sender: Sender) -> Result<Recorded, Rejection> {
+        self.like(sender, &r.author_id, &r.book_id, LikeCommand::Like).await
+    }
+
+    async fn unlike_review(&self, r: pb::UnlikeReview, sender: Sender) -> Result<Recorded, Rejection> {
+        self.like(sender, &r.author_id, &r.book_id, LikeCommand::Unlike).await
+    }
+
+    async fn comment_on_review(&self, r: pb::CommentOnReview, sender: Sender) -> Result<Identified, Rejection> {
+        self.comment(sender, &r.author_id, &r.book_id, None, CommentCommand::Write { body: r.body }).await
+    }
+
+    async fn delete_comment(&self, r: pb::DeleteComment, sender: Sender) -> Result<Recorded, Rejection> {
+        let comment_id = input::id("commentId", &r.comment_id)?;
+        let deleted = self.comment(sender, &r.author_id, &r.book_id, Some(comment_id), CommentCommand::Delete).await?;
+        Ok(deleted.recorded)
     }
 }

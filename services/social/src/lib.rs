@@ -25,18 +25,14 @@ use argon2::{
 };
 use chrono::Utc;
 use readstream_contracts::{
-    catalog,
+    catalog, input,
     proto::commands::v1 as pb,
-    social::{self, Role, SocialService, Visibility},
-    Code, Metadata, Rejection, Service,
+    social::{self, Role, SocialRoutes, SocialService, Visibility},
+    Code, Identified, Metadata, Recorded, Rejection, Sender, Service, SessionOpened, SessionsEnded,
 };
-use readstream_eventstore::{Accepted, EventStore, StoreError};
+use readstream_eventstore::{EventStore, StoreError};
 use readstream_runtime::{
-    bus::{self, Sender},
-    config::StartError,
-    db,
-    health::{Health, HealthConfig},
-    DatabaseConfig, NatsConfig,
+    bus, config::StartError, db, health::HealthConfig, service::CommandService, DatabaseConfig, NatsConfig,
 };
 use sqlx::PgPool;
 use tokio::sync::Semaphore;
@@ -96,12 +92,8 @@ impl PasswordHashing {
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
-    let health = Health::new(true);
-    health.serve(&config.health, shutdown.clone()).await?;
-    let pool = readstream_runtime::db::connect_and_migrate(&config.database, &shutdown).await?;
-    health.connected_to_postgres(&pool);
-    let (client, store) = config.nats.event_store(&shutdown).await?;
-    health.connected_to_nats(&client);
+    let (service, pool) =
+        CommandService::start_with_database(&config.nats, &config.database, &config.health, &shutdown).await?;
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let hasher = config.password_hashing.hasher()?;
     let absent_hash = hasher
@@ -109,7 +101,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
         .map_err(|err| StartError::Config(format!("cannot hash passwords: {err}")))?
         .to_string();
     let ended_sessions = readstream_runtime::sessions::ended_sessions(
-        client.clone(),
+        service.client.clone(),
         &config.nats.namespace,
         config.nats.stream_replicas,
         &shutdown,
@@ -120,62 +112,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     let hashing = Arc::new(Semaphore::new(cores));
     let admin_handle = config.admin.as_deref().map(handle_key);
     let throttle = throttle::Throttle::new(pool.clone());
-    let social = Social { store, pool, hasher, hashing, absent_hash, sessions, throttle, admin_handle };
+    let social =
+        Social { store: service.store.clone(), pool, hasher, hashing, absent_hash, sessions, throttle, admin_handle };
     social.bind_first_admin().await.map_err(|rejection| StartError::Config(rejection.message))?;
     let expiry = Duration::from_secs(config.sign_up_expiry_secs);
     tokio::spawn(social.clone().expire_sign_ups(expiry, shutdown.clone()));
-    bus::Commands::<SocialService, _>::new(social)
-        .on_anonymous(|social, request, meta| async move { social.sign_up(request, meta).await })
-        .on_anonymous(|social, request, _| async move { social.sign_in(request).await })
-        .on_anonymous(|social, request: pb::RefreshSession, _| async move {
-            let (reader_id, session) = social.sessions.refresh(&request.refresh_token).await?;
-            Ok(with_session(bus::accepted(Accepted { position: 0, event_ids: vec![] }, reader_id), session))
-        })
-        .on(|social, request: pb::SignOut, sender| async move {
-            let session_id = parse_session_id(&request.session_id)?;
-            social.sessions.end(sender.reader_id, session_id).await?;
-            let mut reply = bus::accepted(Accepted { position: 0, event_ids: vec![] }, sender.reader_id);
-            ended(&mut reply, &[session_id]);
-            Ok(reply)
-        })
-        .on(|social, request, sender| async move { social.change_password(request, sender).await })
-        .on(|social, request, sender| async move { social.delete_account(request, sender).await })
-        .on(|social, request: pb::SetReadingVisibility, sender| async move {
-            let visibility = Visibility::from_name(&request.visibility)
-                .ok_or_else(|| Rejection::invalid("visibility", "visibility is EVERYONE, FOLLOWERS or ONLY_ME"))?;
-            let command = ReaderCommand::SetReadingVisibility { reader_id: sender.reader_id, visibility };
-            social.decide_reader(command, sender).await
-        })
-        .on(|social, request: pb::GrantRole, sender| async move {
-            let (reader_id, role) = (parse_reader_id(&request.reader_id)?, parse_role(&request.role)?);
-            social.decide_role(RoleCommand::Grant { reader_id, role }, sender).await
-        })
-        .on(|social, request: pb::RevokeRole, sender| async move {
-            let (reader_id, role) = (parse_reader_id(&request.reader_id)?, parse_role(&request.role)?);
-            social.decide_role(RoleCommand::Revoke { reader_id, role }, sender).await
-        })
-        .on(|social, request, sender| async move { social.update_profile(request, sender).await })
-        .on(|social, request: pb::Follow, sender| async move {
-            social.link(LinkCommand::Follow, sender, &request.reader_id).await
-        })
-        .on(|social, request: pb::Unfollow, sender| async move {
-            social.link(LinkCommand::Unfollow, sender, &request.reader_id).await
-        })
-        .on(|social, request: pb::Block, sender| async move {
-            social.link(LinkCommand::Block, sender, &request.reader_id).await
-        })
-        .on(|social, request: pb::Unblock, sender| async move {
-            social.link(LinkCommand::Unblock, sender, &request.reader_id).await
-        })
-        .on(|social, request: pb::FollowAuthor, sender| async move {
-            social.follow_author(AuthorFollowCommand::Follow, sender, &request.author_id).await
-        })
-        .on(|social, request: pb::UnfollowAuthor, sender| async move {
-            social.follow_author(AuthorFollowCommand::Unfollow, sender, &request.author_id).await
-        })
-        .on(|social, request: pb::RecordImport, sender| async move { social.record_import(request, sender).await })
-        .serve(client, &config.nats.namespace, shutdown)
-        .await
+    service.answer::<SocialService, _>(social).await
 }
 
 #[derive(Clone)]
@@ -196,39 +138,13 @@ struct Social {
     admin_handle: Option<String>,
 }
 
-fn parse_reader_id(reader_id: &str) -> Result<Uuid, Rejection> {
-    Uuid::parse_str(reader_id).map_err(|_| Rejection::invalid("readerId", "readerId is not a valid id"))
-}
-
 fn parse_role(role: &str) -> Result<Role, Rejection> {
     Role::from_name(role).ok_or_else(|| Rejection::invalid("role", "a role is LIBRARIAN or ADMIN"))
 }
 
-/// `reply`, when accepted, with the session the command opened.
-fn with_session(mut reply: pb::Reply, session: pb::Session) -> pb::Reply {
-    if let Some(pb::reply::Outcome::Accepted(accepted)) = &mut reply.outcome {
-        accepted.session = Some(session);
-    }
-    reply
-}
-
-/// `reply`, when accepted, with the device token of the sign-up or sign-in.
-fn with_device(mut reply: pb::Reply, device_token: String) -> pb::Reply {
-    if let Some(pb::reply::Outcome::Accepted(accepted)) = &mut reply.outcome {
-        accepted.device_token = device_token;
-    }
-    reply
-}
-
-/// Says in `reply`, when accepted, which sessions the command ended.
-fn ended(reply: &mut pb::Reply, session_ids: &[Uuid]) {
-    if let Some(pb::reply::Outcome::Accepted(accepted)) = &mut reply.outcome {
-        accepted.ended_session_ids = session_ids.iter().map(Uuid::to_string).collect();
-    }
-}
-
-fn parse_session_id(session_id: &str) -> Result<Uuid, Rejection> {
-    Uuid::parse_str(session_id).map_err(|_| Rejection::invalid("sessionId", "sessionId is not a valid id"))
+/// What a command that appends no event answers: nothing to wait for.
+fn nothing_recorded() -> Recorded {
+    Recorded { position: 0, event_ids: Vec::new() }
 }
 
 /// Runs an argon2 job on the blocking pool once a core is free for it.
@@ -259,7 +175,7 @@ impl Social {
     /// Claims the handle (committed before anything is appended, with what the event needs),
     /// then records the reader. A retry of the same sign-up finds its claim and finishes it;
     /// a claim by anyone else, or a retry with another password, is `ALREADY_EXISTS`.
-    async fn sign_up(&self, request: pb::SignUp, meta: Metadata) -> Result<pb::Reply, Rejection> {
+    async fn sign_up_reader(&self, request: pb::SignUp, meta: Metadata) -> Result<SessionOpened, Rejection> {
         let reader_id = Uuid::new_v5(&meta.command_id, b"reader");
         let command = domain::SignUp {
             reader_id,
@@ -318,14 +234,10 @@ impl Social {
             self.bind_first_admin().await?;
         }
         let outcome = self.register(reader_id, meta, command).await;
-        let reply = bus::reply(outcome, reader_id);
-        match &reply.outcome {
-            Some(pb::reply::Outcome::Accepted(_)) => {
-                let reply = with_session(reply, self.sessions.open(reader_id).await?);
-                Ok(with_device(reply, self.throttle.new_device(reader_id).await?))
-            }
-            _ => Ok(reply),
-        }
+        let recorded = bus::recorded(outcome)?;
+        let session = self.sessions.open(reader_id).await?;
+        let device_token = Some(self.throttle.new_device(reader_id).await?);
+        Ok(SessionOpened { reader_id, session, device_token, recorded })
     }
 
     /// Every so often (a tenth of `expiry`, from a second to a minute), settles the claims made
@@ -399,7 +311,7 @@ impl Social {
         reader_id: Uuid,
         meta: Metadata,
         command: domain::SignUp,
-    ) -> Result<Result<Accepted, Rejection>, StoreError> {
+    ) -> Result<Result<Recorded, Rejection>, StoreError> {
         let command = ReaderCommand::SignUp(command);
         let outcome = self.store.decide::<domain::Reader>(&social::reader(reader_id), meta, &command, &()).await;
         if let Ok(Ok(_)) = &outcome {
@@ -426,7 +338,7 @@ impl Social {
 
     /// Grants or revokes a role, if the sender is an admin: by the log, or by being the
     /// configured first admin.
-    async fn decide_role(&self, command: RoleCommand, sender: Sender) -> Result<pb::Reply, Rejection> {
+    async fn decide_role(&self, command: RoleCommand, sender: Sender) -> Result<Identified, Rejection> {
         let Sender { meta, reader_id: actor } = sender;
         let (RoleCommand::Grant { reader_id, .. } | RoleCommand::Revoke { reader_id, .. }) = command;
         let holds_admin = self
@@ -439,7 +351,7 @@ impl Social {
         let is_admin = holds_admin || self.is_configured_admin(actor).await?;
         let outcome =
             self.store.decide::<ReaderRoles>(&social::reader(reader_id), meta, &command, &ActorIsAdmin(is_admin)).await;
-        Ok(bus::reply(outcome, reader_id))
+        Ok(Identified { id: reader_id, recorded: bus::recorded(outcome)? })
     }
 
     /// Whether `reader_id` is the reader `READSTREAM_ADMIN`'s handle was bound to.
@@ -469,64 +381,62 @@ impl Social {
     }
 
     /// Follow, unfollow, block or unblock another reader, on the pair's own subject.
-    async fn link(&self, command: LinkCommand, sender: Sender, other: &str) -> Result<pb::Reply, Rejection> {
+    async fn link(&self, command: LinkCommand, sender: Sender, other: &str) -> Result<Identified, Rejection> {
         let Sender { meta, reader_id: actor } = sender;
-        let other = parse_reader_id(other)?;
+        let other = input::id("readerId", other)?;
         let other_reader =
             self.store.state::<domain::Reader>(&social::reader(other)).await.map_err(|e| bus::unavailable(&e))?;
         let other_exists = other_reader.active().is_ok();
         let facts = domain::LinkFacts { actor, other, other_exists };
         let outcome = self.store.decide::<domain::Link>(&social::link(actor, other), meta, &command, &facts).await;
-        Ok(bus::reply(outcome, other))
+        Ok(Identified { id: other, recorded: bus::recorded(outcome)? })
     }
 
     /// Follow or unfollow an author of the catalog, on the pair's own subject.
-    async fn follow_author(
+    async fn decide_author_follow(
         &self,
         command: AuthorFollowCommand,
         sender: Sender,
         author_id: &str,
-    ) -> Result<pb::Reply, Rejection> {
+    ) -> Result<Identified, Rejection> {
         let Sender { meta, reader_id } = sender;
-        let author_id =
-            Uuid::parse_str(author_id).map_err(|_| Rejection::invalid("authorId", "authorId is not a valid id"))?;
+        let author_id = input::id("authorId", author_id)?;
         let author_exists =
             self.store.exists(&catalog::author(author_id)).await.map_err(|err| bus::unavailable(&err))?;
         let facts = domain::AuthorFollowFacts { reader_id, author_id, author_exists };
         let aggregate = social::author_follow(reader_id, author_id);
         let outcome = self.store.decide::<domain::AuthorFollow>(&aggregate, meta, &command, &facts).await;
-        Ok(bus::reply(outcome, author_id))
+        Ok(Identified { id: author_id, recorded: bus::recorded(outcome)? })
     }
 
     /// The summary of the sender's own library import, on the import's own subject.
-    async fn record_import(&self, request: pb::RecordImport, sender: Sender) -> Result<pb::Reply, Rejection> {
+    async fn decide_import(&self, request: pb::RecordImport, sender: Sender) -> Result<Recorded, Rejection> {
         let Sender { meta, reader_id } = sender;
-        let job_id =
-            Uuid::parse_str(&request.job_id).map_err(|_| Rejection::invalid("jobId", "jobId is not a valid id"))?;
+        let job_id = input::id("jobId", &request.job_id)?;
         let command = domain::RecordImport { reader_id, job_id, books: request.books, source: request.source };
         let aggregate = social::library_import(reader_id, job_id);
         let outcome = self.store.decide::<domain::LibraryImport>(&aggregate, meta, &command, &()).await;
-        Ok(bus::reply(outcome, job_id))
+        bus::recorded(outcome)
     }
 
-    async fn update_profile(&self, request: pb::UpdateProfile, sender: Sender) -> Result<pb::Reply, Rejection> {
+    async fn decide_profile(&self, request: pb::UpdateProfile, sender: Sender) -> Result<Identified, Rejection> {
         let reader_id = sender.reader_id;
         let command = ReaderCommand::UpdateProfile { reader_id, display_name: request.display_name, bio: request.bio };
         self.decide_reader(command, sender).await
     }
 
     /// Decides a command of the sender's own profile.
-    async fn decide_reader(&self, command: ReaderCommand, sender: Sender) -> Result<pb::Reply, Rejection> {
+    async fn decide_reader(&self, command: ReaderCommand, sender: Sender) -> Result<Identified, Rejection> {
         let Sender { meta, reader_id } = sender;
         let outcome = self.store.decide::<domain::Reader>(&social::reader(reader_id), meta, &command, &()).await;
-        Ok(bus::reply(outcome, reader_id))
+        Ok(Identified { id: reader_id, recorded: bus::recorded(outcome)? })
     }
 
     /// Checks the password, doing the same work whether or not the handle exists (against a
     /// hash of nothing when it does not), and finishes a sign-up whose reader was never recorded.
     /// Wrong passwords for a handle make its later attempts wait (`throttle`), but for those
     /// from a device the account signed in on before.
-    async fn sign_in(&self, request: pb::SignIn) -> Result<pb::Reply, Rejection> {
+    async fn check_sign_in(&self, request: pb::SignIn) -> Result<SessionOpened, Rejection> {
         let key = handle_key(&request.handle);
         let credentials = sqlx::query!(
             "SELECT reader_id, password_hash, handle, display_name, command_id, registered
@@ -568,9 +478,8 @@ impl Social {
         let device_token =
             self.throttle.succeeded(&key, credentials.reader_id, &attempt, &request.device_token).await?;
         let session = self.sessions.open(credentials.reader_id).await?;
-        let reply =
-            with_session(bus::accepted(Accepted { position, event_ids: vec![] }, credentials.reader_id), session);
-        Ok(with_device(reply, device_token))
+        let recorded = Recorded { position, event_ids: Vec::new() };
+        Ok(SessionOpened { reader_id: credentials.reader_id, session, device_token: Some(device_token), recorded })
     }
 
     /// A transaction holding the reader's credentials row, once `password` (the input `field`)
@@ -598,9 +507,9 @@ impl Social {
 
     /// Needs the current password; sets the new one and ends every other session of the reader,
     /// in one transaction that commits only once the ended sessions are announced.
-    async fn change_password(&self, request: pb::ChangePassword, sender: Sender) -> Result<pb::Reply, Rejection> {
+    async fn set_password(&self, request: pb::ChangePassword, sender: Sender) -> Result<SessionsEnded, Rejection> {
         let reader_id = sender.reader_id;
-        let kept = parse_session_id(&request.session_id)?;
+        let kept = input::id("sessionId", &request.session_id)?;
         domain::validate_password("newPassword", &request.new_password)?;
         let mut tx = self.with_password(reader_id, &request.current_password, "currentPassword").await?;
         let (password, hasher) = (request.new_password, self.hasher.clone());
@@ -615,9 +524,7 @@ impl Social {
             .map_err(|err| db::failure(&err))?;
         let ended_sessions = self.sessions.end_others(&mut tx, reader_id, kept).await?;
         tx.commit().await.map_err(|err| db::failure(&err))?;
-        let mut reply = bus::accepted(Accepted { position: 0, event_ids: vec![] }, reader_id);
-        ended(&mut reply, &ended_sessions);
-        Ok(reply)
+        Ok(SessionsEnded { reader_id, ended: ended_sessions, recorded: nothing_recorded() })
     }
 
     /// Needs the password. Records `ReaderDeleted`, then, in one transaction that commits only
@@ -625,7 +532,7 @@ impl Social {
     /// (their handle is free again); last, destroys their key. A retry after a failure on the
     /// way finishes the job (deciding the deletion again records nothing), and the projector
     /// destroys the key too when it reads `ReaderDeleted`.
-    async fn delete_account(&self, request: pb::DeleteAccount, sender: Sender) -> Result<pb::Reply, Rejection> {
+    async fn forget_reader(&self, request: pb::DeleteAccount, sender: Sender) -> Result<SessionsEnded, Rejection> {
         let Sender { meta, reader_id } = sender;
         let mut tx = self.with_password(reader_id, &request.password, "password").await?;
         let command = ReaderCommand::DeleteAccount { reader_id };
@@ -651,8 +558,88 @@ impl Social {
         if let Err(err) = self.store.keys().destroy(reader_id).await {
             tracing::warn!(error = %err, %reader_id, "could not destroy a deleted reader's key; the projector will");
         }
-        let mut reply = bus::accepted(accepted, reader_id);
-        ended(&mut reply, &ended_sessions);
-        Ok(reply)
+        Ok(SessionsEnded { reader_id, ended: ended_sessions, recorded: accepted })
+    }
+}
+
+impl SocialRoutes for Social {
+    async fn sign_up(&self, request: pb::SignUp, meta: Metadata) -> Result<SessionOpened, Rejection> {
+        self.sign_up_reader(request, meta).await
+    }
+
+    async fn sign_in(&self, request: pb::SignIn, _meta: Metadata) -> Result<SessionOpened, Rejection> {
+        self.check_sign_in(request).await
+    }
+
+    async fn refresh_session(&self, request: pb::RefreshSession, _meta: Metadata) -> Result<SessionOpened, Rejection> {
+        let (reader_id, session) = self.sessions.refresh(&request.refresh_token).await?;
+        Ok(SessionOpened { reader_id, session, device_token: None, recorded: nothing_recorded() })
+    }
+
+    async fn sign_out(&self, request: pb::SignOut, sender: Sender) -> Result<SessionsEnded, Rejection> {
+        let session_id = input::id("sessionId", &request.session_id)?;
+        self.sessions.end(sender.reader_id, session_id).await?;
+        Ok(SessionsEnded { reader_id: sender.reader_id, ended: vec![session_id], recorded: nothing_recorded() })
+    }
+
+    async fn change_password(&self, request: pb::ChangePassword, sender: Sender) -> Result<SessionsEnded, Rejection> {
+        self.set_password(request, sender).await
+    }
+
+    async fn delete_account(&self, request: pb::DeleteAccount, sender: Sender) -> Result<SessionsEnded, Rejection> {
+        self.forget_reader(request, sender).await
+    }
+
+    async fn set_reading_visibility(
+        &self,
+        request: pb::SetReadingVisibility,
+        sender: Sender,
+    ) -> Result<Identified, Rejection> {
+        let visibility = Visibility::from_name(&request.visibility)
+            .ok_or_else(|| Rejection::invalid("visibility", "visibility is EVERYONE, FOLLOWERS or ONLY_ME"))?;
+        let command = ReaderCommand::SetReadingVisibility { reader_id: sender.reader_id, visibility };
+        self.decide_reader(command, sender).await
+    }
+
+    async fn grant_role(&self, request: pb::GrantRole, sender: Sender) -> Result<Identified, Rejection> {
+        let (reader_id, role) = (input::id("readerId", &request.reader_id)?, parse_role(&request.role)?);
+        self.decide_role(RoleCommand::Grant { reader_id, role }, sender).await
+    }
+
+    async fn revoke_role(&self, request: pb::RevokeRole, sender: Sender) -> Result<Identified, Rejection> {
+        let (reader_id, role) = (input::id("readerId", &request.reader_id)?, parse_role(&request.role)?);
+        self.decide_role(RoleCommand::Revoke { reader_id, role }, sender).await
+    }
+
+    async fn update_profile(&self, request: pb::UpdateProfile, sender: Sender) -> Result<Identified, Rejection> {
+        self.decide_profile(request, sender).await
+    }
+
+    async fn follow(&self, request: pb::Follow, sender: Sender) -> Result<Identified, Rejection> {
+        self.link(LinkCommand::Follow, sender, &request.reader_id).await
+    }
+
+    async fn unfollow(&self, request: pb::Unfollow, sender: Sender) -> Result<Identified, Rejection> {
+        self.link(LinkCommand::Unfollow, sender, &request.reader_id).await
+    }
+
+    async fn block(&self, request: pb::Block, sender: Sender) -> Result<Identified, Rejection> {
+        self.link(LinkCommand::Block, sender, &request.reader_id).await
+    }
+
+    async fn unblock(&self, request: pb::Unblock, sender: Sender) -> Result<Identified, Rejection> {
+        self.link(LinkCommand::Unblock, sender, &request.reader_id).await
+    }
+
+    async fn follow_author(&self, request: pb::FollowAuthor, sender: Sender) -> Result<Identified, Rejection> {
+        self.decide_author_follow(AuthorFollowCommand::Follow, sender, &request.author_id).await
+    }
+
+    async fn unfollow_author(&self, request: pb::UnfollowAuthor, sender: Sender) -> Result<Identified, Rejection> {
+        self.decide_author_follow(AuthorFollowCommand::Unfollow, sender, &request.author_id).await
+    }
+
+    async fn record_import(&self, request: pb::RecordImport, sender: Sender) -> Result<Recorded, Rejection> {
+        self.decide_import(request, sender).await
     }
 }

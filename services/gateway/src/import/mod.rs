@@ -14,7 +14,9 @@ use std::{collections::HashMap, io::Read, sync::Arc, time::Duration};
 use bytes::Bytes;
 use futures::{StreamExt as _, TryStreamExt as _};
 use prost::Message as _;
-use readstream_contracts::{proto::commands::v1 as pb, proto::live::v1 as live, social, Code, Isbn};
+use readstream_contracts::{
+    proto::commands::v1 as pb, proto::live::v1 as live, social, Code, Identified, Isbn, Recorded,
+};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use tokio::{io::AsyncReadExt as _, sync::Notify};
@@ -682,9 +684,9 @@ async fn import_book(app: &AppState, job: &Job, row: &LibraryRow) -> Result<Resu
     };
     match commands::send(app, &request).await {
         Ok(accepted) => {
-            let book_id = Uuid::parse_str(&accepted.id).map_err(|_| Stopped::Unavailable("no book id".into()))?;
-            let added = !accepted.event_ids.is_empty() && accepted.position > job.stream_position as u64;
-            Ok(Ok((book_id, added)))
+            let recorded = &accepted.recorded;
+            let added = !recorded.event_ids.is_empty() && recorded.position > job.stream_position as u64;
+            Ok(Ok((accepted.id, added)))
         }
         Err(err) if worth_retrying(&err) => Err(Stopped::Unavailable(err.message)),
         Err(err) => Ok(Err(format!("the book could not be added: {}", err.message))),
@@ -738,25 +740,36 @@ impl Step {
         }
     }
 
-    async fn send(&self, app: &AppState, meta: pb::CommandMeta, book_id: Uuid) -> Result<pb::Accepted, ApiError> {
+    async fn send(&self, app: &AppState, meta: pb::CommandMeta, book_id: Uuid) -> Result<Recorded, ApiError> {
         let (meta, book_id) = (Some(meta), book_id.to_string());
+        let recorded = |reply: Identified| reply.recorded;
         match self {
-            Step::WantToRead { on } => commands::send(app, &pb::WantToRead { meta, book_id, on: on.clone() }).await,
-            Step::Start { on } => {
-                commands::send(app, &pb::StartReading { meta, book_id, started_on: on.clone() }).await
+            Step::WantToRead { on } => {
+                commands::send(app, &pb::WantToRead { meta, book_id, on: on.clone() }).await.map(recorded)
             }
-            Step::Pause { on } => commands::send(app, &pb::PauseReading { meta, book_id, on: on.clone() }).await,
+            Step::Start { on } => {
+                commands::send(app, &pb::StartReading { meta, book_id, started_on: on.clone() }).await.map(recorded)
+            }
+            Step::Pause { on } => {
+                commands::send(app, &pb::PauseReading { meta, book_id, on: on.clone() }).await.map(recorded)
+            }
             Step::Finish { on, .. } => {
-                commands::send(app, &pb::FinishReading { meta, book_id, finished_on: on.clone() }).await
+                commands::send(app, &pb::FinishReading { meta, book_id, finished_on: on.clone() }).await.map(recorded)
             }
             Step::Abandon { on } => {
-                commands::send(app, &pb::AbandonReading { meta, book_id, on: on.clone(), note: String::new() }).await
+                commands::send(app, &pb::AbandonReading { meta, book_id, on: on.clone(), note: String::new() })
+                    .await
+                    .map(recorded)
             }
-            Step::Shelf { name } => commands::send(app, &pb::AddToShelf { meta, book_id, shelf: name.clone() }).await,
-            Step::Isbn { isbn } => commands::send(app, &pb::NoteIsbn { meta, book_id, isbn: isbn.clone() }).await,
+            Step::Shelf { name } => {
+                commands::send(app, &pb::AddToShelf { meta, book_id, shelf: name.clone() }).await.map(recorded)
+            }
+            Step::Isbn { isbn } => {
+                commands::send(app, &pb::NoteIsbn { meta, book_id, isbn: isbn.clone() }).await.map(recorded)
+            }
             Step::Rate { quarters } => {
                 let rate = pb::RateBook { meta, book_id, stars: 0, quarter_stars: i32::from(*quarters) };
-                commands::send(app, &rate).await
+                commands::send(app, &rate).await.map(recorded)
             }
             Step::Review { body, spoiler, on } => {
                 let review = pb::PublishReview {

@@ -7,7 +7,7 @@ use async_graphql::{
     connection::{Connection, Edge},
     ComplexObject, Context, InputObject, MaybeUndefined, Object, Result, SimpleObject, ID,
 };
-use readstream_contracts::{proto::commands::v1 as pb, Isbn, ReadModel};
+use readstream_contracts::{proto::commands::v1 as pb, Identified, Isbn, ReadModel, Reply};
 
 use super::shared::{app, decode_cursor, encode_cursor, page_size, reached, viewer, Author, Book, ListInfo};
 use crate::{
@@ -176,8 +176,8 @@ impl AuthorPayload {
 }
 
 impl AuthorPayload {
-    fn new(accepted: pb::Accepted) -> Self {
-        AuthorPayload { position: accepted.position, author_id: ID(accepted.id) }
+    fn new(reply: Identified) -> Self {
+        AuthorPayload { position: reply.position(), author_id: ID(reply.id.to_string()) }
     }
 }
 
@@ -203,8 +203,8 @@ impl BookPayload {
 
 impl BookPayload {
     /// The payload of an accepted book command whose change `shows` display.
-    pub fn new(accepted: pb::Accepted, shows: &'static [ReadModel]) -> Self {
-        BookPayload { position: accepted.position, book_id: ID(accepted.id), shows }
+    pub fn new(reply: Identified, shows: &'static [ReadModel]) -> Self {
+        BookPayload { position: reply.position(), book_id: ID(reply.id.to_string()), shows }
     }
 }
 

@@ -12,7 +12,7 @@ use futures::Stream;
 use readstream_contracts::{
     proto::{commands::v1 as pb, live::v1 as live},
     reading::ReadingService,
-    Code, Command, ReadModel,
+    Code, Command, Identified, ReadModel, Reply,
 };
 use uuid::Uuid;
 
@@ -584,9 +584,12 @@ fn day(date: Option<NaiveDate>) -> String {
     date.map(|d| d.to_string()).unwrap_or_default()
 }
 
-async fn send<C: Command<Service = ReadingService>>(ctx: &Context<'_>, command: &C) -> Result<ShelfPayload> {
-    let accepted = commands::send(app(ctx), command).await?;
-    Ok(ShelfPayload { position: accepted.position, book_id: ID(accepted.id) })
+async fn send<C: Command<Service = ReadingService, Reply = Identified>>(
+    ctx: &Context<'_>,
+    command: &C,
+) -> Result<ShelfPayload> {
+    let reply = commands::send(app(ctx), command).await?;
+    Ok(ShelfPayload { position: reply.position(), book_id: ID(reply.id.to_string()) })
 }
 
 #[derive(Default)]

@@ -13,7 +13,7 @@ use readstream_contracts::{
     proto::{commands::v1 as pb, live::v1 as live},
     review_id,
     reviews::ReviewsService,
-    Command, ReadModel,
+    Command, ReadModel, Recorded, Reply,
 };
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -428,9 +428,9 @@ pub struct CommentPayload {
     comment_id: ID,
 }
 
-fn review_payload(accepted: pb::Accepted, author_id: Uuid, book_id: Uuid) -> ReviewPayload {
+fn review_payload(reply: Recorded, author_id: Uuid, book_id: Uuid) -> ReviewPayload {
     ReviewPayload {
-        position: accepted.position,
+        position: reply.position,
         review_id: review_node_id(author_id, book_id),
         stored_id: review_id(author_id, book_id),
     }
@@ -457,7 +457,7 @@ impl OnReview {
     }
 
     /// Sends a command about the review; the payload shows the review afterwards.
-    async fn send<C: Command<Service = ReviewsService>>(
+    async fn send<C: Command<Service = ReviewsService, Reply = Recorded>>(
         &self,
         ctx: &Context<'_>,
         command: &C,
@@ -553,8 +553,8 @@ impl ReviewsMutation {
         let review = OnReview::new(ctx, &review_id, idempotency_key)?;
         let ((author_id, book_id), meta) = (review.ids(), review.meta);
         let accepted = commands::send(app(ctx), &pb::CommentOnReview { meta, author_id, book_id, body }).await?;
-        let comment_id = comment_node_id((review.author_id, review.book_id), parse_id("commentId", &accepted.id)?);
-        Ok(CommentPayload { position: accepted.position, comment_id })
+        let comment_id = comment_node_id((review.author_id, review.book_id), accepted.id);
+        Ok(CommentPayload { position: accepted.position(), comment_id })
     }
 
     /// Deletes one of the viewer's own comments.

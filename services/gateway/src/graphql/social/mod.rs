@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use readstream_contracts::{
     proto::commands::v1 as pb,
     social::{self, SocialService},
-    Command, ReadModel,
+    Command, Identified, ReadModel, Reply, SessionOpened,
 };
 use uuid::Uuid;
 
@@ -272,12 +272,12 @@ async fn toward_author(
     Ok((Some(commands::meta(Some(&viewer), idempotency_key)?), author_id.to_string()))
 }
 
-async fn send_about_author<C: Command<Service = SocialService>>(
+async fn send_about_author<C: Command<Service = SocialService, Reply = Identified>>(
     ctx: &Context<'_>,
     command: &C,
 ) -> Result<AuthorFollowPayload> {
-    let accepted = commands::send(app(ctx), command).await?;
-    Ok(AuthorFollowPayload { position: accepted.position, author_id: ID(accepted.id) })
+    let reply = commands::send(app(ctx), command).await?;
+    Ok(AuthorFollowPayload { position: reply.position(), author_id: ID(reply.id.to_string()) })
 }
 
 /// The viewer's metadata and the other reader's id, as the follow and block commands carry them.
@@ -290,9 +290,12 @@ fn toward(
     Ok((Some(commands::meta(Some(&viewer), idempotency_key)?), parse_id("readerId", reader_id)?.to_string()))
 }
 
-async fn send<C: Command<Service = SocialService>>(ctx: &Context<'_>, command: &C) -> Result<FollowPayload> {
-    let accepted = commands::send(app(ctx), command).await?;
-    Ok(FollowPayload { position: accepted.position, reader_id: ID(accepted.id) })
+async fn send<C: Command<Service = SocialService, Reply = Identified>>(
+    ctx: &Context<'_>,
+    command: &C,
+) -> Result<FollowPayload> {
+    let reply = commands::send(app(ctx), command).await?;
+    Ok(FollowPayload { position: reply.position(), reader_id: ID(reply.id.to_string()) })
 }
 
 #[derive(InputObject)]
@@ -329,10 +332,9 @@ pub struct AuthPayload {
 
 impl AuthPayload {
     /// The payload of a command that opened or refreshed a session, with a new access token.
-    fn signed_in(ctx: &Context<'_>, accepted: pb::Accepted) -> Result<Self, ApiError> {
-        let reader_id = parse_id("readerId", &accepted.id)?;
-        let session = accepted.session.ok_or_else(|| ApiError::internal("the social service opened no session"))?;
-        let session_id = parse_id("sessionId", &session.id)?;
+    fn signed_in(ctx: &Context<'_>, opened: SessionOpened) -> Result<Self, ApiError> {
+        let (reader_id, session) = (opened.reader_id, opened.session);
+        let session_id = Uuid::parse_str(&session.id).map_err(ApiError::internal)?;
         let (token, expires_at) = app(ctx).tokens.issue(reader_id, session_id)?;
         let time = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap_or_default();
         Ok(AuthPayload {
@@ -341,9 +343,9 @@ impl AuthPayload {
             refresh_token: session.refresh_token,
             refresh_token_expires_at: time(session.expires_at),
             session_id: ID(session.id),
-            reader_id: ID(accepted.id),
-            position: accepted.position,
-            device_token: Some(accepted.device_token).filter(|token| !token.is_empty()),
+            reader_id: ID(reader_id.to_string()),
+            position: opened.recorded.position,
+            device_token: opened.device_token,
         })
     }
 }
@@ -357,12 +359,12 @@ pub struct SessionsEnded {
 
 impl SessionsEnded {
     /// Refuses the ended sessions here at once (the other gateways hear of them within moments).
-    fn from_reply(ctx: &Context<'_>, accepted: pb::Accepted) -> Self {
+    fn from_reply(ctx: &Context<'_>, reply: &readstream_contracts::SessionsEnded) -> Self {
         let now = jsonwebtoken::get_current_timestamp();
-        for session_id in accepted.ended_session_ids.iter().filter_map(|id| Uuid::parse_str(id).ok()) {
-            app(ctx).tokens.ended_sessions().end(session_id, now);
+        for session_id in &reply.ended {
+            app(ctx).tokens.ended_sessions().end(*session_id, now);
         }
-        SessionsEnded { session_ids: accepted.ended_session_ids.into_iter().map(ID).collect() }
+        SessionsEnded { session_ids: reply.ended.iter().map(|id| ID(id.to_string())).collect() }
     }
 }
 
@@ -458,7 +460,7 @@ impl SocialMutation {
         let request =
             pb::SignOut { meta: Some(commands::meta(Some(&viewer), None)?), session_id: viewer.session_id.to_string() };
         let accepted = commands::send(app(ctx), &request).await?;
-        Ok(SessionsEnded::from_reply(ctx, accepted))
+        Ok(SessionsEnded::from_reply(ctx, &accepted))
     }
 
     /// Sets a new password (8 to 1024 characters) given the current one, and ends every other
@@ -478,7 +480,7 @@ impl SocialMutation {
             new_password,
         };
         let accepted = commands::send(app(ctx), &request).await?;
-        Ok(SessionsEnded::from_reply(ctx, accepted))
+        Ok(SessionsEnded::from_reply(ctx, &accepted))
     }
 
     /// Deletes the viewer's account, given its password: erases their profile, shelves, reading
@@ -499,8 +501,8 @@ impl SocialMutation {
         // Their uploads hold their reviews and notes: gone with them (an import worker that
         // finds the account deleted first forgets them just the same).
         crate::import::forget_reader(&app(ctx).pool, viewer.reader_id).await?;
-        let (reader_id, position) = (ID(accepted.id.clone()), accepted.position);
-        let ended = SessionsEnded::from_reply(ctx, accepted);
+        let (reader_id, position) = (ID(accepted.reader_id.to_string()), accepted.position());
+        let ended = SessionsEnded::from_reply(ctx, &accepted);
         Ok(AccountDeleted { reader_id, position, session_ids: ended.session_ids })
     }
 

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::StoreError;
 
 pub fn bucket_name(namespace: &str) -> String {
-    format!("{}_READER_KEYS", namespace.to_uppercase().replace(['.', '-'], "_"))
+    crate::namespaced(namespace, "READER_KEYS")
 }
 
 /// A reader's entry in the bucket.

@@ -181,7 +181,13 @@ pub struct EventStore {
 
 /// The stream's name for a namespace: `rs` → `RS_EVENTS`.
 pub fn stream_name(namespace: &str) -> String {
-    format!("{}_EVENTS", namespace.to_uppercase().replace(['.', '-'], "_"))
+    namespaced(namespace, "EVENTS")
+}
+
+/// The name of a namespace's stream or bucket `what`: the one rule for each of them (JetStream
+/// names take no `.`), `t-1a2b` and `READER_KEYS` → `T_1A2B_READER_KEYS`.
+pub fn namespaced(namespace: &str, what: &str) -> String {
+    format!("{}_{what}", namespace.to_uppercase().replace(['.', '-'], "_"))
 }
 
 fn parse_version(version: &str) -> Option<(u64, u64)> {

@@ -16,7 +16,7 @@ use uuid::Uuid;
 pub const KEPT_FOR: Duration = Duration::from_secs(24 * 3600);
 
 pub fn bucket_name(namespace: &str) -> String {
-    format!("{}_ENDED_SESSIONS", namespace.to_uppercase().replace(['.', '-'], "_"))
+    readstream_eventstore::namespaced(namespace, "ENDED_SESSIONS")
 }
 
 /// Opens the namespace's bucket of ended sessions, creating it if needed, trying again with

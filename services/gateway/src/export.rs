@@ -16,6 +16,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use futures::{StreamExt as _, TryStreamExt as _};
 use readstream_contracts::Code;
+use readstream_readmodel::shelves::ShelfStatus;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use tokio::sync::mpsc;
@@ -134,7 +135,7 @@ struct LibraryRow {
     rated_at: Option<DateTime<Utc>>,
     ratings_sum: Option<i64>,
     ratings_count: Option<i64>,
-    status: Option<String>,
+    status: Option<ShelfStatus>,
     finished_on: Option<NaiveDate>,
     read_count: Option<i32>,
     first_day: Option<NaiveDate>,
@@ -150,12 +151,13 @@ fn goodreads_date(day: NaiveDate) -> String {
 }
 
 /// Goodreads' exclusive shelves for ours.
-fn exclusive_shelf(status: &str) -> &str {
+fn exclusive_shelf(status: ShelfStatus) -> &'static str {
     match status {
-        "want_to_read" => "to-read",
-        "currently_reading" => "currently-reading",
-        "did_not_finish" => "did-not-finish",
-        other => other,
+        ShelfStatus::WantToRead => "to-read",
+        ShelfStatus::CurrentlyReading => "currently-reading",
+        ShelfStatus::Paused => "paused",
+        ShelfStatus::Read => "read",
+        ShelfStatus::DidNotFinish => "did-not-finish",
     }
 }
 
@@ -203,7 +205,7 @@ fn goodreads_record(row: LibraryRow) -> Vec<String> {
         optional_date(added),
         row.shelves.unwrap_or_default().join(", "),
         String::new(),
-        row.status.as_deref().map(exclusive_shelf).unwrap_or_default().to_owned(),
+        row.status.map(exclusive_shelf).unwrap_or_default().to_owned(),
         row.review.unwrap_or_default(),
         if row.spoilers.unwrap_or(false) { "true".to_owned() } else { String::new() },
         String::new(),
@@ -252,7 +254,7 @@ async fn write_goodreads(pool: PgPool, reader_id: Uuid, chunks: Chunks) -> Resul
                   e.pages AS "edition_pages?", e.published_on AS "published_on?",
                   r.stars AS "stars?", r.rated_at AS "rated_at?",
                   st.ratings_sum AS "ratings_sum?", st.ratings_count AS "ratings_count?",
-                  s.status AS "status?", s.finished_on AS "finished_on?", s.read_count AS "read_count?",
+                  s.status AS "status?: ShelfStatus", s.finished_on AS "finished_on?", s.read_count AS "read_count?",
                   (SELECT min(t.on_date) FROM reading_timeline t WHERE t.reader_id = $1 AND t.book_id = b.book_id)
                       AS "first_day?",
                   rv.body AS "review?", rv.contains_spoilers AS "spoilers?", rv.written_on AS "written_on?",
@@ -348,7 +350,8 @@ mod tests {
         assert_eq!(last_first("Kathleen E. Smith"), "Smith, Kathleen E.");
         assert_eq!(last_first("Homer"), "Homer");
         assert_eq!(goodreads_date(NaiveDate::from_ymd_opt(2017, 4, 7).unwrap_or_default()), "2017/04/07");
-        assert_eq!(exclusive_shelf("want_to_read"), "to-read");
-        assert_eq!(exclusive_shelf("did_not_finish"), "did-not-finish");
+        assert_eq!(exclusive_shelf(ShelfStatus::WantToRead), "to-read");
+        assert_eq!(exclusive_shelf(ShelfStatus::Read), "read");
+        assert_eq!(exclusive_shelf(ShelfStatus::DidNotFinish), "did-not-finish");
     }
 }

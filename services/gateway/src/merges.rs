@@ -14,6 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::{StreamExt as _, TryStreamExt as _};
 use readstream_contracts::{proto::commands::v1 as pb, ReadModel};
+use readstream_readmodel::merges::MergeKind;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -29,8 +30,7 @@ const READERS_AT_ONCE: usize = 8;
 
 struct Merge {
     duplicate: Uuid,
-    /// `book` or `author`.
-    kind: String,
+    kind: MergeKind,
     into_id: Uuid,
     position: i64,
 }
@@ -63,11 +63,11 @@ pub async fn work(app: AppState, shutdown: CancellationToken) {
 async fn claim(pool: &PgPool) -> Result<Option<Merge>, sqlx::Error> {
     sqlx::query_as!(
         Merge,
-        "UPDATE merges SET held_until = now() + make_interval(secs => $1)
+        r#"UPDATE merges SET held_until = now() + make_interval(secs => $1)
          WHERE duplicate = (SELECT duplicate FROM merges
                             WHERE NOT done AND (held_until IS NULL OR held_until < now())
                             ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-         RETURNING duplicate, kind, into_id, position",
+         RETURNING duplicate, kind AS "kind: MergeKind", into_id, position"#,
         HOLD.as_secs_f64()
     )
     .fetch_optional(pool)
@@ -75,9 +75,9 @@ async fn claim(pool: &PgPool) -> Result<Option<Merge>, sqlx::Error> {
 }
 
 async fn run(app: &AppState, merge: &Merge) -> Result<(), ApiError> {
-    match merge.kind.as_str() {
-        "author" => move_followers(app, merge).await?,
-        _ => move_readers(app, merge).await?,
+    match merge.kind {
+        MergeKind::Author => move_followers(app, merge).await?,
+        MergeKind::Book => move_readers(app, merge).await?,
     }
     sqlx::query!("UPDATE merges SET done = true, held_until = NULL WHERE duplicate = $1", merge.duplicate)
         .execute(&app.pool)

@@ -5,6 +5,7 @@ use readstream_contracts::{BookDetails, CatalogEvent, Event, ReadModel};
 use readstream_contracts::{RatingsEvent, ReadingEvent, ReviewsEvent, SocialEvent};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
+use readstream_readmodel::merges::MergeKind;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -282,9 +283,10 @@ async fn apply_change(tx: &mut PgConnection, change: &CatalogEvent, position: i6
                 .execute(&mut *tx)
                 .await?;
             sqlx::query!(
-                "INSERT INTO merges (duplicate, kind, into_id, position) VALUES ($1, 'book', $2, $3)
+                "INSERT INTO merges (duplicate, kind, into_id, position) VALUES ($1, $2, $3, $4)
                  ON CONFLICT DO NOTHING",
                 book_id,
+                MergeKind::Book as _,
                 into,
                 position
             )
@@ -306,9 +308,10 @@ async fn apply_change(tx: &mut PgConnection, change: &CatalogEvent, position: i6
             .await?;
             sqlx::query!("DELETE FROM book_authors WHERE author_id = $1", author_id).execute(&mut *tx).await?;
             sqlx::query!(
-                "INSERT INTO merges (duplicate, kind, into_id, position) VALUES ($1, 'author', $2, $3)
+                "INSERT INTO merges (duplicate, kind, into_id, position) VALUES ($1, $2, $3, $4)
                  ON CONFLICT DO NOTHING",
                 author_id,
+                MergeKind::Author as _,
                 into,
                 position
             )

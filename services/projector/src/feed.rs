@@ -22,6 +22,7 @@ use readstream_contracts::{
 };
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
+use readstream_readmodel::feed::ActivityKind;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -45,7 +46,7 @@ struct Activity {
     position: i64,
     event_index: i32,
     actor_id: Uuid,
-    kind: &'static str,
+    kind: ActivityKind,
     book_id: Option<Uuid>,
     review_id: Option<Uuid>,
     stars: Option<i16>,
@@ -59,7 +60,7 @@ struct Activity {
 /// What an event is as an activity, and the day it happened in the reader's life.
 struct Deed {
     actor_id: Uuid,
-    kind: &'static str,
+    kind: ActivityKind,
     book_id: Option<Uuid>,
     review_id: Option<Uuid>,
     stars: Option<i16>,
@@ -69,7 +70,7 @@ struct Deed {
 }
 
 impl Deed {
-    fn on_book(actor_id: Uuid, kind: &'static str, book_id: Uuid, day: Option<NaiveDate>) -> Self {
+    fn on_book(actor_id: Uuid, kind: ActivityKind, book_id: Uuid, day: Option<NaiveDate>) -> Self {
         Deed {
             actor_id,
             kind,
@@ -82,7 +83,7 @@ impl Deed {
         }
     }
 
-    fn of(actor_id: Uuid, kind: &'static str) -> Self {
+    fn of(actor_id: Uuid, kind: ActivityKind) -> Self {
         Deed { actor_id, kind, book_id: None, review_id: None, stars: None, followee_id: None, books: None, day: None }
     }
 }
@@ -90,35 +91,37 @@ impl Deed {
 fn activity(event: &Event) -> Option<Deed> {
     Some(match *event {
         Event::Reading(ReadingEvent::ReadingStarted { reader_id, book_id, started_on, resumed: false, .. }) => {
-            Deed::on_book(reader_id, "started_reading", book_id, Some(started_on))
+            Deed::on_book(reader_id, ActivityKind::StartedReading, book_id, Some(started_on))
         }
         Event::Reading(ReadingEvent::ReadingFinished { reader_id, book_id, finished_on, .. }) => {
-            Deed::on_book(reader_id, "finished_reading", book_id, Some(finished_on))
+            Deed::on_book(reader_id, ActivityKind::FinishedReading, book_id, Some(finished_on))
         }
         Event::Reading(ReadingEvent::ReadingAbandoned { reader_id, book_id, on, .. }) => {
-            Deed::on_book(reader_id, "did_not_finish", book_id, Some(on))
+            Deed::on_book(reader_id, ActivityKind::DidNotFinish, book_id, Some(on))
         }
         Event::Reading(ReadingEvent::WantToRead { reader_id, book_id, on }) => {
-            Deed::on_book(reader_id, "want_to_read", book_id, Some(on))
+            Deed::on_book(reader_id, ActivityKind::WantToRead, book_id, Some(on))
         }
-        Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, stars, .. }) => {
-            Deed { stars: Some(i16::from(stars.rounded())), ..Deed::on_book(reader_id, "rated", book_id, None) }
-        }
-        Event::Reviews(ReviewsEvent::ReviewPublished { review_id, reader_id, book_id, written_on, .. }) => {
-            Deed { review_id: Some(review_id), ..Deed::on_book(reader_id, "reviewed", book_id, Some(written_on)) }
-        }
+        Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, stars, .. }) => Deed {
+            stars: Some(i16::from(stars.rounded())),
+            ..Deed::on_book(reader_id, ActivityKind::Rated, book_id, None)
+        },
+        Event::Reviews(ReviewsEvent::ReviewPublished { review_id, reader_id, book_id, written_on, .. }) => Deed {
+            review_id: Some(review_id),
+            ..Deed::on_book(reader_id, ActivityKind::Reviewed, book_id, Some(written_on))
+        },
         Event::Reviews(ReviewsEvent::ReviewLiked { review_id, liker_id }) => {
-            Deed { review_id: Some(review_id), ..Deed::of(liker_id, "liked_review") }
+            Deed { review_id: Some(review_id), ..Deed::of(liker_id, ActivityKind::LikedReview) }
         }
         Event::Social(SocialEvent::ReaderFollowed { follower_id, followee_id }) => {
-            Deed { followee_id: Some(followee_id), ..Deed::of(follower_id, "followed") }
+            Deed { followee_id: Some(followee_id), ..Deed::of(follower_id, ActivityKind::Followed) }
         }
         Event::Social(SocialEvent::LibraryImported { reader_id, books, .. }) => {
-            Deed { books: Some(books as i32), ..Deed::of(reader_id, "imported") }
+            Deed { books: Some(books as i32), ..Deed::of(reader_id, ActivityKind::Imported) }
         }
         // The first author is the activity's actor; the followers of every author get it.
         Event::Catalog(CatalogEvent::BookAdded(BookDetails { book_id, ref author_ids, first_published, .. })) => {
-            Deed::on_book(*author_ids.first()?, "new_book", book_id, first_published)
+            Deed::on_book(*author_ids.first()?, ActivityKind::NewBook, book_id, first_published)
         }
         Event::Catalog(
             CatalogEvent::AuthorAdded { .. }
@@ -360,7 +363,7 @@ impl Projection for Feed {
         let unloaded: HashSet<Uuid> = actors.iter().copied().filter(|a| !small.contains(a)).collect();
 
         let mut activities = Vec::new();
-        let mut items: Vec<(Uuid, i64, i32, Uuid, &'static str)> = Vec::new();
+        let mut items: Vec<(Uuid, i64, i32, Uuid, ActivityKind)> = Vec::new();
         let (mut follows, mut unfollows): (Vec<Pair>, Vec<Pair>) = (Vec::new(), Vec::new());
         // Every pair unfollowed in the batch: their earlier items leave the feed even if the
         // reader follows again later in the batch.
@@ -400,7 +403,7 @@ impl Projection for Feed {
                 else {
                     continue;
                 };
-                let within = if kind == "new_book" { NEW_BOOK_WITHIN_DAYS } else { BACKDATED_AFTER_DAYS };
+                let within = if kind == ActivityKind::NewBook { NEW_BOOK_WITHIN_DAYS } else { BACKDATED_AFTER_DAYS };
                 let backdated = day.is_some_and(|day| day < (occurred_at - Duration::days(within)).date_naive());
                 let fans_out =
                     |actor: &Uuid| !unloaded.contains(actor) && counts.get(actor).copied().unwrap_or(0) <= limit;
@@ -527,7 +530,7 @@ async fn write_activities(tx: &mut PgConnection, activities: &[Activity]) -> Res
         &activities.iter().map(|a| a.position).collect::<Vec<_>>(),
         &activities.iter().map(|a| a.event_index).collect::<Vec<_>>(),
         &activities.iter().map(|a| a.actor_id).collect::<Vec<_>>(),
-        &activities.iter().map(|a| a.kind.to_owned()).collect::<Vec<_>>(),
+        &activities.iter().map(|a| a.kind).collect::<Vec<_>>() as &[ActivityKind],
         &activities.iter().map(|a| a.book_id).collect::<Vec<_>>() as &[Option<Uuid>],
         &activities.iter().map(|a| a.review_id).collect::<Vec<_>>() as &[Option<Uuid>],
         &activities.iter().map(|a| a.stars).collect::<Vec<_>>() as &[Option<i16>],
@@ -542,7 +545,7 @@ async fn write_activities(tx: &mut PgConnection, activities: &[Activity]) -> Res
     Ok(())
 }
 
-async fn write_items(tx: &mut PgConnection, items: &[(Uuid, i64, i32, Uuid, &'static str)]) -> Result<(), sqlx::Error> {
+async fn write_items(tx: &mut PgConnection, items: &[(Uuid, i64, i32, Uuid, ActivityKind)]) -> Result<(), sqlx::Error> {
     if items.is_empty() {
         return Ok(());
     }
@@ -554,7 +557,7 @@ async fn write_items(tx: &mut PgConnection, items: &[(Uuid, i64, i32, Uuid, &'st
         &items.iter().map(|i| i.1).collect::<Vec<_>>(),
         &items.iter().map(|i| i.2).collect::<Vec<_>>(),
         &items.iter().map(|i| i.3).collect::<Vec<_>>(),
-        &items.iter().map(|i| i.4.to_owned()).collect::<Vec<_>>(),
+        &items.iter().map(|i| i.4).collect::<Vec<_>>() as &[ActivityKind],
     )
     .execute(&mut *tx)
     .await?;

@@ -14,6 +14,7 @@ use readstream_contracts::{proto::live::v1 as live, reading, Event, Progress, Re
 use readstream_contracts::{CatalogEvent, RatingsEvent, ReviewsEvent, SocialEvent};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
+use readstream_readmodel::shelves::ShelfStatus;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -21,13 +22,11 @@ pub struct Shelves {
     pub namespace: String,
 }
 
-pub const STATUSES: [&str; 5] = ["want_to_read", "currently_reading", "paused", "read", "did_not_finish"];
-
 type Key = (Uuid, Uuid);
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Entry {
-    status: Option<String>,
+    status: Option<ShelfStatus>,
     status_on: Option<NaiveDate>,
     status_position: i64,
     started_on: Option<NaiveDate>,
@@ -42,8 +41,8 @@ struct Entry {
 }
 
 impl Entry {
-    fn set_status(&mut self, status: Option<&str>, on: NaiveDate, position: i64) {
-        self.status = status.map(str::to_owned);
+    fn set_status(&mut self, status: Option<ShelfStatus>, on: NaiveDate, position: i64) {
+        self.status = status;
         self.status_on = Some(on);
         self.status_position = position;
     }
@@ -137,10 +136,10 @@ impl Projection for Shelves {
         }
         let (readers, books): (Vec<Uuid>, Vec<Uuid>) = keys.iter().copied().unzip();
         let mut entries: HashMap<Key, Entry> = sqlx::query!(
-            "SELECT e.reader_id, e.book_id, status, status_on, status_position, started_on, finished_on,
+            r#"SELECT e.reader_id, e.book_id, status AS "status: ShelfStatus", status_on, status_position, started_on, finished_on,
                     progress_page, progress_percent, read_count, read_through, position, edition_isbn
              FROM shelf_entries e JOIN UNNEST($1::uuid[], $2::uuid[]) AS k(reader_id, book_id)
-                  ON e.reader_id = k.reader_id AND e.book_id = k.book_id",
+                  ON e.reader_id = k.reader_id AND e.book_id = k.book_id"#,
             &readers,
             &books
         )
@@ -164,8 +163,8 @@ impl Projection for Shelves {
             ((r.reader_id, r.book_id), entry)
         })
         .collect();
-        let before: HashMap<Key, Option<String>> =
-            keys.iter().map(|k| (*k, entries.get(k).and_then(|e| e.status.clone()))).collect();
+        let before: HashMap<Key, Option<ShelfStatus>> =
+            keys.iter().map(|k| (*k, entries.get(k).and_then(|e| e.status))).collect();
 
         let mut steps = Vec::new();
         // Custom shelves: what to clear first, then the last word on each (reader, shelf, book).
@@ -234,11 +233,11 @@ impl Projection for Shelves {
                 }
                 match event {
                     ReadingEvent::WantToRead { on, .. } => {
-                        entry.set_status(Some("want_to_read"), *on, position);
+                        entry.set_status(Some(ShelfStatus::WantToRead), *on, position);
                         steps.push(step("want_to_read", *on, None, "", entry.read_through as u32));
                     }
                     ReadingEvent::ReadingStarted { started_on, read_through, resumed, .. } => {
-                        entry.set_status(Some("currently_reading"), *started_on, position);
+                        entry.set_status(Some(ShelfStatus::CurrentlyReading), *started_on, position);
                         entry.read_through = *read_through as i32;
                         if !resumed {
                             entry.started_on = Some(*started_on);
@@ -256,11 +255,11 @@ impl Projection for Shelves {
                         steps.push(step("progress", *on, Some(*progress), note, *read_through));
                     }
                     ReadingEvent::ReadingPaused { on, read_through, .. } => {
-                        entry.set_status(Some("paused"), *on, position);
+                        entry.set_status(Some(ShelfStatus::Paused), *on, position);
                         steps.push(step("paused", *on, None, "", *read_through));
                     }
                     ReadingEvent::ReadingFinished { finished_on, started_on, read_through, .. } => {
-                        entry.set_status(Some("read"), *finished_on, position);
+                        entry.set_status(Some(ShelfStatus::Read), *finished_on, position);
                         entry.started_on = *started_on;
                         entry.finished_on = Some(*finished_on);
                         entry.read_count += 1;
@@ -268,7 +267,7 @@ impl Projection for Shelves {
                         steps.push(step("finished", *finished_on, None, "", *read_through));
                     }
                     ReadingEvent::ReadingAbandoned { on, note, read_through, .. } => {
-                        entry.set_status(Some("did_not_finish"), *on, position);
+                        entry.set_status(Some(ShelfStatus::DidNotFinish), *on, position);
                         entry.read_through = *read_through as i32;
                         steps.push(step("abandoned", *on, None, note, *read_through));
                     }
@@ -327,7 +326,7 @@ impl Shelves {
                  edition_isbn = EXCLUDED.edition_isbn",
             &touched.iter().map(|(k, _)| k.0).collect::<Vec<_>>(),
             &touched.iter().map(|(k, _)| k.1).collect::<Vec<_>>(),
-            &touched.iter().map(|(_, e)| e.status.clone()).collect::<Vec<_>>() as &[Option<String>],
+            &touched.iter().map(|(_, e)| e.status.map(ShelfStatus::as_str)).collect::<Vec<_>>() as &[Option<&str>],
             &status_on as &[Option<NaiveDate>],
             &touched.iter().map(|(_, e)| e.status_position).collect::<Vec<_>>(),
             &started_on as &[Option<NaiveDate>],
@@ -383,7 +382,7 @@ impl Shelves {
     async fn write_counts(
         &self,
         tx: &mut PgConnection,
-        before: &HashMap<Key, Option<String>>,
+        before: &HashMap<Key, Option<ShelfStatus>>,
         entries: &HashMap<Key, Entry>,
     ) -> Result<Vec<LiveUpdate>, sqlx::Error> {
         // Per book: the change to each count, and the position of the last change.
@@ -396,7 +395,7 @@ impl Shelves {
             let (delta, last) = deltas.entry(key.1).or_default();
             *last = (*last).max(entry.status_position);
             for (status, change) in [(old, -1), (&entry.status, 1)] {
-                if let Some(i) = status.as_deref().and_then(|s| STATUSES.iter().position(|known| *known == s)) {
+                if let Some(i) = status.and_then(|s| ShelfStatus::ALL.iter().position(|known| *known == s)) {
                     delta[i] += change;
                 }
             }

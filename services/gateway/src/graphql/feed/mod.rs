@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 use lru::LruCache;
 use readstream_contracts::{proto::live::v1 as live, social};
+use readstream_readmodel::feed;
 use sqlx::PgPool;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
@@ -33,7 +34,10 @@ use crate::{
     subscriptions::{self, Replay},
 };
 
+/// What a feed item is: the read model's kinds, each one (a kind the read model adds and this
+/// leaves out does not compile).
 #[derive(Debug, Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "feed::ActivityKind")]
 pub enum ActivityKind {
     StartedReading,
     FinishedReading,
@@ -47,40 +51,6 @@ pub enum ActivityKind {
     NewBook,
     /// A library brought from Goodreads or StoryGraph (`books` says how many).
     Imported,
-}
-
-impl ActivityKind {
-    fn as_db(self) -> &'static str {
-        match self {
-            Self::StartedReading => "started_reading",
-            Self::FinishedReading => "finished_reading",
-            Self::DidNotFinish => "did_not_finish",
-            Self::WantToRead => "want_to_read",
-            Self::Rated => "rated",
-            Self::Reviewed => "reviewed",
-            Self::LikedReview => "liked_review",
-            Self::Followed => "followed",
-            Self::NewBook => "new_book",
-            Self::Imported => "imported",
-        }
-    }
-
-    fn from_db(kind: &str) -> Option<Self> {
-        [
-            Self::StartedReading,
-            Self::FinishedReading,
-            Self::DidNotFinish,
-            Self::WantToRead,
-            Self::Rated,
-            Self::Reviewed,
-            Self::LikedReview,
-            Self::Followed,
-            Self::NewBook,
-            Self::Imported,
-        ]
-        .into_iter()
-        .find(|k| k.as_db() == kind)
-    }
 }
 
 /// Something a followed reader did, or a followed author's new book.
@@ -183,36 +153,22 @@ impl FeedItem {
     }
 }
 
-struct ItemRow {
-    position: i64,
-    event_index: i32,
-    actor_id: Uuid,
-    kind: String,
-    book_id: Option<Uuid>,
-    review_id: Option<Uuid>,
-    stars: Option<i16>,
-    followee_id: Option<Uuid>,
-    occurred_at: DateTime<Utc>,
-    books: Option<i32>,
-}
-
-impl ItemRow {
-    fn into_item(self) -> Option<FeedItem> {
-        Some(FeedItem {
-            kind: ActivityKind::from_db(&self.kind)?,
-            at: self.occurred_at,
-            position: self.position,
-            stars: self.stars.map(i32::from),
-            books: self.books,
-            actor_id: self.actor_id,
-            book_id: self.book_id,
-            review_id: self.review_id,
-            followee_id: self.followee_id,
-            event_index: self.event_index,
-            reader: ReadWithPage::Unread,
-            book: ReadWithPage::Unread,
-            followed: ReadWithPage::Unread,
-        })
+/// A feed item of the read model's activity.
+fn item(activity: feed::Activity) -> FeedItem {
+    FeedItem {
+        kind: activity.kind.into(),
+        at: activity.occurred_at,
+        position: activity.position,
+        stars: activity.stars.map(i32::from),
+        books: activity.books,
+        actor_id: activity.actor_id,
+        book_id: activity.book_id,
+        review_id: activity.review_id,
+        followee_id: activity.followee_id,
+        event_index: activity.event_index,
+        reader: ReadWithPage::Unread,
+        book: ReadWithPage::Unread,
+        followed: ReadWithPage::Unread,
     }
 }
 
@@ -242,45 +198,16 @@ pub async fn feed(
             Some((position.parse::<i64>().map_err(|_| bad_cursor())?, index.parse::<i32>().map_err(|_| bad_cursor())?))
         }
     };
-    let kinds: Option<Vec<String>> = kinds.map(|kinds| kinds.into_iter().map(|k| k.as_db().to_owned()).collect());
+    let kinds: Option<Vec<feed::ActivityKind>> = kinds.map(|kinds| kinds.into_iter().map(Into::into).collect());
     // The gateway plans each statement once, for any parameters (`plan_cache_mode`), so the
     // cursor always bounds the scan, the first page's bound past every position: as an optional
     // condition (`$3 IS NULL OR …`) the plan could only filter by it, and a reader paging deep
     // into their feed would have every newer item read again for each page.
-    let mut rows = sqlx::query_as!(
-        ItemRow,
-        r#"WITH page AS (
-               (SELECT position, event_index FROM feed_items
-                WHERE reader_id = $1 AND ($2::text[] IS NULL OR kind = ANY($2))
-                  AND (position, event_index) < ($3, $4)
-                  AND NOT (kind IN ('started_reading', 'finished_reading', 'did_not_finish', 'want_to_read')
-                           AND actor_id IN (SELECT reader_id FROM readers WHERE reading_visibility = 'ONLY_ME'))
-                ORDER BY position DESC, event_index DESC LIMIT $5)
-               UNION ALL
-               (SELECT a.position, a.event_index FROM activities a
-                WHERE NOT a.fanned_out AND NOT a.backdated
-                  AND a.actor_id IN (SELECT followee_id FROM feed_follows WHERE follower_id = $1)
-                  AND ($2::text[] IS NULL OR a.kind = ANY($2))
-                  AND (a.position, a.event_index) < ($3, $4)
-                  AND NOT (a.kind IN ('started_reading', 'finished_reading', 'did_not_finish', 'want_to_read')
-                           AND a.actor_id IN (SELECT reader_id FROM readers WHERE reading_visibility = 'ONLY_ME'))
-                ORDER BY a.position DESC, a.event_index DESC LIMIT $5)
-           )
-           SELECT a.position, a.event_index, a.actor_id, a.kind, a.book_id, a.review_id, a.stars, a.followee_id, a.occurred_at, a.books
-           FROM page p JOIN activities a ON a.position = p.position AND a.event_index = p.event_index
-           ORDER BY a.position DESC, a.event_index DESC
-           LIMIT $5"#,
-        reader_id,
-        kinds.as_deref(),
-        after.map_or(i64::MAX, |a| a.0),
-        after.map_or(0, |a| a.1),
-        limit + 1
-    )
-    .fetch_all(&app(ctx).pool)
-    .await?;
+    let before = after.unwrap_or((i64::MAX, 0));
+    let mut rows = feed::page(&app(ctx).pool, reader_id, kinds.as_deref(), before, limit + 1).await?;
     let has_next = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let mut items: Vec<FeedItem> = rows.into_iter().filter_map(ItemRow::into_item).collect();
+    let mut items: Vec<FeedItem> = rows.into_iter().map(item).collect();
     read_with_page(ctx, &mut items).await?;
     // No totalCount: counting a feed that merges on read would cost a scan.
     let mut connection = Connection::new(after.is_some(), has_next);
@@ -368,31 +295,13 @@ impl PushedItems {
 }
 
 async fn load_item(pool: &PgPool, position: i64, event_index: i32) -> Result<Option<FeedItem>, sqlx::Error> {
-    let row = sqlx::query_as!(
-        ItemRow,
-        "SELECT position, event_index, actor_id, kind, book_id, review_id, stars, followee_id, occurred_at, books
-         FROM activities WHERE position = $1 AND event_index = $2
-           AND NOT (kind IN ('started_reading', 'finished_reading', 'did_not_finish', 'want_to_read')
-                    AND actor_id IN (SELECT reader_id FROM readers WHERE reading_visibility = 'ONLY_ME'))",
-        position,
-        event_index
-    )
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.and_then(ItemRow::into_item))
+    Ok(feed::item(pool, position, event_index).await?.map(item))
 }
 
 /// Whether `follower` follows `followee` now, as the feed's own graph has it; a failed read
 /// withholds the push (the client's `since` replays it if it was due).
-async fn still_follows(pool: &sqlx::PgPool, follower: Uuid, followee: Uuid) -> bool {
-    sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM feed_follows WHERE follower_id = $1 AND followee_id = $2) AS "follows!""#,
-        follower,
-        followee
-    )
-    .fetch_one(pool)
-    .await
-    .unwrap_or(false)
+async fn still_follows(pool: &PgPool, follower: Uuid, followee: Uuid) -> bool {
+    feed::still_follows(pool, follower, followee).await.unwrap_or(false)
 }
 
 #[derive(Default)]
@@ -408,45 +317,16 @@ impl FeedSubscription {
         let viewer = viewer(ctx)?;
         let app = app(ctx);
         let mut subjects = vec![social::live_feed(&app.namespace, viewer.reader_id)];
-        let merged = sqlx::query_scalar!(
-            "SELECT f.followee_id FROM feed_follows f JOIN feed_follower_counts c ON c.reader_id = f.followee_id
-             WHERE f.follower_id = $1 AND c.merged_on_read",
-            viewer.reader_id
-        )
-        .fetch_all(&app.pool)
-        .await
-        .map_err(ApiError::from)?;
+        let merged = feed::merged_followees(&app.pool, viewer.reader_id).await.map_err(ApiError::from)?;
         subjects.extend(merged.iter().map(|id| social::live_activity(&app.namespace, *id)));
         let merged: Arc<HashSet<Uuid>> = Arc::new(merged.into_iter().collect());
         let live = subscriptions::subscribe(ctx, subjects).await?;
         let mut missed = Replay::of(Vec::new(), 0);
         if let Some(since) = since {
             let max = app.limits.config.max_replay_items;
-            let rows = sqlx::query_as!(
-                ItemRow,
-                r#"WITH page AS (
-                       SELECT position, event_index FROM feed_items WHERE reader_id = $1 AND position > $2
-                         AND NOT (kind IN ('started_reading', 'finished_reading', 'did_not_finish', 'want_to_read')
-                                  AND actor_id IN (SELECT reader_id FROM readers WHERE reading_visibility = 'ONLY_ME'))
-                       UNION ALL
-                       SELECT a.position, a.event_index FROM activities a
-                       WHERE NOT a.fanned_out AND NOT a.backdated AND a.position > $2
-                         AND a.actor_id IN (SELECT followee_id FROM feed_follows WHERE follower_id = $1)
-                         AND NOT (a.kind IN ('started_reading', 'finished_reading', 'did_not_finish', 'want_to_read')
-                                  AND a.actor_id IN (SELECT reader_id FROM readers WHERE reading_visibility = 'ONLY_ME'))
-                   )
-                   SELECT a.position, a.event_index, a.actor_id, a.kind, a.book_id, a.review_id, a.stars, a.followee_id, a.occurred_at, a.books
-                   FROM page p JOIN activities a ON a.position = p.position AND a.event_index = p.event_index
-                   ORDER BY a.position, a.event_index
-                   LIMIT $3"#,
-                viewer.reader_id,
-                since as i64,
-                max as i64 + 1
-            )
-            .fetch_all(&app.pool)
-            .await
-            .map_err(ApiError::from)?;
-            missed = Replay::of(rows.into_iter().filter_map(ItemRow::into_item).collect(), max);
+            let rows =
+                feed::since(&app.pool, viewer.reader_id, since as i64, max as i64 + 1).await.map_err(ApiError::from)?;
+            missed = Replay::of(rows.into_iter().map(item).collect(), max);
         }
         let seen = missed.items.last().map(|item: &FeedItem| (item.position, item.event_index));
         let (pool, pushed) = (app.pool.clone(), ctx.data_unchecked::<PushedItems>().clone());
@@ -519,45 +399,16 @@ pub async fn followed_readers(
     // One page in SQL (keyset on the follow's position), and the count apart: a viewer who
     // follows thousands never has them all loaded.
     let pool = &app(ctx).pool;
-    let mut page = sqlx::query!(
-        r#"SELECT f.followee_id AS "reader_id!", f.position AS "position!", s.status AS "status?", r.stars AS "stars?",
-                  rv.review_id AS "review_id?"
-           FROM follows f
-           LEFT JOIN shelf_entries s ON s.reader_id = f.followee_id AND s.book_id = $2
-                AND NOT EXISTS (SELECT 1 FROM readers p WHERE p.reader_id = f.followee_id AND p.reading_visibility = 'ONLY_ME')
-           LEFT JOIN ratings r ON r.reader_id = f.followee_id AND r.book_id = $2
-           LEFT JOIN reviews rv ON rv.reader_id = f.followee_id AND rv.book_id = $2 AND NOT rv.withdrawn
-           WHERE f.follower_id = $1 AND (s.status IS NOT NULL OR r.stars IS NOT NULL OR rv.review_id IS NOT NULL)
-             AND f.position < $3
-           ORDER BY f.position DESC
-           LIMIT $4"#,
-        viewer.reader_id,
-        book_id,
-        after.unwrap_or(i64::MAX),
-        limit + 1
-    )
-    .fetch_all(pool)
-    .await?;
-    let total_count = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "count!" FROM follows f
-           WHERE f.follower_id = $1 AND (
-               EXISTS (SELECT 1 FROM shelf_entries s WHERE s.reader_id = f.followee_id AND s.book_id = $2 AND s.status IS NOT NULL
-                       AND NOT EXISTS (SELECT 1 FROM readers p WHERE p.reader_id = f.followee_id
-                                       AND p.reading_visibility = 'ONLY_ME'))
-               OR EXISTS (SELECT 1 FROM ratings r WHERE r.reader_id = f.followee_id AND r.book_id = $2 AND r.stars IS NOT NULL)
-               OR EXISTS (SELECT 1 FROM reviews rv WHERE rv.reader_id = f.followee_id AND rv.book_id = $2 AND NOT rv.withdrawn))"#,
-        viewer.reader_id,
-        book_id
-    )
-    .fetch_one(pool)
-    .await?;
+    let before = after.unwrap_or(i64::MAX);
+    let mut page = feed::followed_on_book(pool, viewer.reader_id, book_id, before, limit + 1).await?;
+    let total_count = feed::followed_on_book_count(pool, viewer.reader_id, book_id).await?;
     let has_next = page.len() as i64 > limit;
     page.truncate(limit as usize);
     let mut connection = Connection::with_additional_fields(after.is_some(), has_next, ListInfo { total_count });
     connection.edges.extend(page.into_iter().map(|r| {
         let entry = FollowedReaderOnBook {
             reader_id: r.reader_id,
-            status: r.status.as_deref().and_then(ShelfStatus::from_db),
+            status: r.status.map(ShelfStatus::from),
             stars: r.stars.map(i32::from),
             review_id: r.review_id,
         };

@@ -28,9 +28,11 @@ use crate::{
     subscriptions::{self, Replay},
 };
 use reads::{CustomShelvesOf, ShelfCountsOf, ShelfCountsRow};
+use readstream_readmodel::shelves;
 
-/// The built-in shelves; a shelved book is on exactly one.
+/// The built-in shelves; a shelved book is on exactly one. The read model's statuses, each one.
 #[derive(Debug, Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "shelves::ShelfStatus")]
 pub enum ShelfStatus {
     WantToRead,
     CurrentlyReading,
@@ -40,20 +42,9 @@ pub enum ShelfStatus {
 }
 
 impl ShelfStatus {
-    pub fn as_db(self) -> &'static str {
-        match self {
-            ShelfStatus::WantToRead => "want_to_read",
-            ShelfStatus::CurrentlyReading => "currently_reading",
-            ShelfStatus::Paused => "paused",
-            ShelfStatus::Read => "read",
-            ShelfStatus::DidNotFinish => "did_not_finish",
-        }
-    }
-
-    pub fn from_db(name: &str) -> Option<Self> {
-        [Self::WantToRead, Self::CurrentlyReading, Self::Paused, Self::Read, Self::DidNotFinish]
-            .into_iter()
-            .find(|s| s.as_db() == name)
+    /// The status stored as text in `shelf_entries`.
+    fn from_db(text: &str) -> Option<Self> {
+        shelves::ShelfStatus::from_text(text).map(Self::from)
     }
 }
 
@@ -300,7 +291,7 @@ pub async fn shelf(
         })
         .transpose()?;
     let newest = order == ShelfOrder::Newest;
-    let status = status.map(ShelfStatus::as_db);
+    let status = status.map(|status| shelves::ShelfStatus::from(status).as_str());
     let custom_shelf = custom_shelf.map(|s| s.trim().to_lowercase());
     let pool = &app(ctx).pool;
     let (mut rows, total_count) = match as_of {

@@ -1,0 +1,97 @@
+//! The read models' contracts: what the projector writes and the gateway reads, in one place.
+//! Each read model has a module: its kinds, as enums with one database mapping
+//! ([`text_kind!`]: a kind stored as text is written and read through its enum, never as a
+//! string literal), its rows and its reads. Every read's SQL is a file under `queries/`, which
+//! `tests/plans.rs` plans over a large generated data set: none may scan a table that grows with
+//! the readers.
+
+pub mod feed;
+pub mod merges;
+pub mod readers;
+pub mod shelves;
+
+/// Binds an enum to the text a column stores for it, both ways, as its one database mapping:
+/// it encodes and decodes as Postgres `text` (and `text[]`), and text no variant names fails to
+/// decode.
+macro_rules! text_kind {
+    ($kind:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $kind {
+            /// Every kind.
+            pub const ALL: &'static [$kind] = &[$($kind::$variant),+];
+
+            /// The text the database stores for it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($kind::$variant => $text),+
+                }
+            }
+
+            /// The kind stored as `text`.
+            pub fn from_text(text: &str) -> Option<Self> {
+                match text {
+                    $($text => Some($kind::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl sqlx::Type<sqlx::Postgres> for $kind {
+            fn type_info() -> sqlx::postgres::PgTypeInfo {
+                <&str as sqlx::Type<sqlx::Postgres>>::type_info()
+            }
+
+            fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+                <&str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+            }
+        }
+
+        impl sqlx::postgres::PgHasArrayType for $kind {
+            fn array_type_info() -> sqlx::postgres::PgTypeInfo {
+                <&str as sqlx::postgres::PgHasArrayType>::array_type_info()
+            }
+        }
+
+        impl sqlx::Encode<'_, sqlx::Postgres> for $kind {
+            fn encode_by_ref(
+                &self,
+                buf: &mut sqlx::postgres::PgArgumentBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<sqlx::Postgres>>::encode(self.as_str(), buf)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Postgres> for $kind {
+            fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                let text = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+                $kind::from_text(text).ok_or_else(|| format!("{text:?} is no {}", stringify!($kind)).into())
+            }
+        }
+    };
+}
+pub(crate) use text_kind;
+
+#[cfg(test)]
+mod tests {
+    use super::{feed::ActivityKind, merges::MergeKind, shelves::ShelfStatus};
+
+    #[test]
+    fn every_kind_reads_back_as_itself_and_no_two_share_a_text() {
+        fn round_trip<K: Copy + PartialEq + std::fmt::Debug>(
+            all: &[K],
+            text: fn(K) -> &'static str,
+            parse: fn(&str) -> Option<K>,
+        ) {
+            let mut texts: Vec<_> = all.iter().map(|k| text(*k)).collect();
+            texts.sort_unstable();
+            texts.dedup();
+            assert_eq!(texts.len(), all.len());
+            for kind in all {
+                assert_eq!(parse(text(*kind)), Some(*kind));
+            }
+            assert_eq!(parse("no such kind"), None);
+        }
+        round_trip(ActivityKind::ALL, ActivityKind::as_str, ActivityKind::from_text);
+        round_trip(ShelfStatus::ALL, ShelfStatus::as_str, ShelfStatus::from_text);
+        round_trip(MergeKind::ALL, MergeKind::as_str, MergeKind::from_text);
+    }
+}

@@ -71,8 +71,8 @@ pub struct Options {
     pub limits: readstream_gateway::limits::LimitsConfig,
     /// How long the social service waits before giving up on a sign-up never recorded.
     pub sign_up_expiry: Duration,
-    /// How the gateway's imports take turns and give up.
-    pub imports: readstream_gateway::import::ImportConfig,
+    /// How the worker's imports take turns and give up.
+    pub imports: readstream_worker::import::ImportConfig,
 }
 
 impl Default for Options {
@@ -82,7 +82,7 @@ impl Default for Options {
             command_timeout: Duration::from_secs(10),
             limits: readstream_gateway::limits::LimitsConfig::without_rate_limits(),
             sign_up_expiry: Duration::from_secs(600),
-            imports: readstream_gateway::import::ImportConfig::default(),
+            imports: readstream_worker::import::ImportConfig::default(),
         }
     }
 }
@@ -123,11 +123,21 @@ impl System {
             read_your_writes_timeout_ms: 10_000,
             command_timeout_ms: options.command_timeout.as_millis() as u64,
             limits: options.limits.clone(),
-            imports: options.imports.clone(),
             health: HealthConfig { health_addr: Some(gateway_health) },
             print_schema: false,
         };
-        let tasks = vec![spawn("gateway", readstream_gateway::serve(gateway, listener, shutdown.clone()))];
+        let worker = readstream_worker::Config {
+            nats: nats.clone(),
+            database: DatabaseConfig::new(database_url.clone()),
+            health: HealthConfig::default(),
+            command_timeout_ms: options.command_timeout.as_millis() as u64,
+            read_your_writes_timeout_ms: 10_000,
+            imports: options.imports.clone(),
+        };
+        let tasks = vec![
+            spawn("gateway", readstream_gateway::serve(gateway, listener, shutdown.clone())),
+            spawn("worker", readstream_worker::run(worker, shutdown.clone())),
+        ];
         let sign_up_expiry = options.sign_up_expiry;
         let mut system = Self {
             base_url,
@@ -146,7 +156,8 @@ impl System {
         for service in &started {
             system.spawn_service(service)?;
         }
-        system.wait_until_ready(&[&[readstream_projector::PROCESS], started.as_slice()].concat(), true).await?;
+        let background = [readstream_projector::PROCESS, readstream_worker::PROCESS];
+        system.wait_until_ready(&[&background, started.as_slice()].concat(), true).await?;
         Ok(system)
     }
 
@@ -361,7 +372,6 @@ pub mod bench {
                 read_your_writes_timeout_ms: 1_000,
                 command_timeout_ms: 10_000,
                 limits,
-                imports: readstream_gateway::import::ImportConfig::default(),
                 health: readstream_runtime::health::HealthConfig::default(),
                 print_schema: false,
             };

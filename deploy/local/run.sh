@@ -32,7 +32,7 @@ fi
 
 # The processes, in start order: the services answer readiness probes over NATS under these
 # names, the gateway on /readyz.
-services=(projector catalog ratings reading reviews social)
+services=(projector catalog ratings reading reviews social worker)
 processes=("${services[@]}" gateway)
 gateways=("$gateway_addr")
 if [[ ${NATS_NODES:-1} == 3 ]]; then
@@ -99,7 +99,7 @@ export RATE_LIMIT_SIGN_IN_PER_MINUTE=${RATE_LIMIT_SIGN_IN_PER_MINUTE:-300}
 
 declare -A started_at=() restarts=()
 # With HEALTH_PORT_BASE set, process number i of `services` answers /healthz, /readyz and
-# /metrics on 127.0.0.1:HEALTH_PORT_BASE+i, and the gateway on the port after them (+6).
+# /metrics on 127.0.0.1:HEALTH_PORT_BASE+i, and the gateway on the port after them (+7).
 declare -A health_addr=()
 if [[ -n ${HEALTH_PORT_BASE:-} ]]; then
     count=$((${#services[@]} + 1))

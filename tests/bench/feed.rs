@@ -218,7 +218,6 @@ async fn main() -> anyhow::Result<()> {
         read_your_writes_timeout_ms: 1_000,
         command_timeout_ms: 10_000,
         limits: readstream_gateway::limits::LimitsConfig::without_rate_limits(),
-        imports: readstream_gateway::import::ImportConfig::default(),
         health: readstream_runtime::health::HealthConfig::default(),
         print_schema: false,
     };

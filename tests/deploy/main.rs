@@ -122,6 +122,7 @@ fn process(binary: &str) -> anyhow::Result<Process> {
         "readstream-ratings" => (readstream_ratings::Config::command(), &["NATS_URL"], "HEALTH_ADDR"),
         "readstream-reading" => (readstream_reading::Config::command(), &["NATS_URL"], "HEALTH_ADDR"),
         "readstream-reviews" => (readstream_reviews::Config::command(), &["NATS_URL"], "HEALTH_ADDR"),
+        "readstream-worker" => (readstream_worker::Config::command(), &["NATS_URL", "DATABASE_URL"], "HEALTH_ADDR"),
         other => bail!("no readstream process is called {other}"),
     };
     Ok(Process { command, needs, listens })
@@ -261,6 +262,7 @@ fn each_deployment_runs_a_process_of_the_image_with_settings_it_reads_and_probes
         "readstream-reading",
         "readstream-reviews",
         "readstream-projector",
+        "readstream-worker",
     ]
     .map(str::to_owned)
     .into();

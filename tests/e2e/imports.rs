@@ -430,7 +430,7 @@ async fn books_the_catalog_lacks_without_a_page_count_are_added_and_shelved() ->
 /// last error: before, it was tried again every second, for ever, ahead of everyone's.
 #[tokio::test]
 async fn a_job_that_fails_every_time_is_tried_a_bounded_number_of_times_then_failed() -> anyhow::Result<()> {
-    let imports = readstream_gateway::import::ImportConfig { max_attempts: 3, retry_first_ms: 50, turn_ms: 10_000 };
+    let imports = readstream_worker::import::ImportConfig { max_attempts: 3, retry_first_ms: 50, turn_ms: 10_000 };
     let options = readstream_e2e::Options { without: vec![readstream_catalog::SERVICE], imports, ..Default::default() };
     let system = System::start_with(options).await?;
     let (ana, _) = sign_up(&system, "ana").await?;
@@ -446,7 +446,7 @@ async fn a_job_that_fails_every_time_is_tried_a_bounded_number_of_times_then_fai
 /// turn (here every batch of 500 rows), rather than the oldest job running to its end first.
 #[tokio::test]
 async fn imports_of_different_readers_take_turns() -> anyhow::Result<()> {
-    let imports = readstream_gateway::import::ImportConfig { turn_ms: 0, ..Default::default() };
+    let imports = readstream_worker::import::ImportConfig { turn_ms: 0, ..Default::default() };
     let system = System::start_with(readstream_e2e::Options { imports, ..Default::default() }).await?;
     add_seed_book(&system).await?;
     let (ana, _) = sign_up(&system, "ana").await?;

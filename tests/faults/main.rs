@@ -4,7 +4,7 @@
 //! readers and adds books, then has every reader rate, shelve, review and follow through
 //! GraphQL, one mutation at a time, each sent again with its idempotency key until it is
 //! acknowledged. Meanwhile, cycle after cycle, it kill -9s the gateway, each command service and
-//! the projector in turn, then the projector and the ratings service together, then all seven
+//! the projector in turn, then the projector and the ratings service together, then all eight
 //! processes at once (`make run` must start each again, however many die together), kills NATS
 //! and starts it again, stops Postgres as a crash would (immediate: recovery at the next start)
 //! and starts it again, and stops `make run` with TERM to its whole process group and runs it
@@ -485,7 +485,7 @@ struct Tally {
 }
 
 fn command_id(sent: &Sent) -> Uuid {
-    readstream_gateway::commands::command_id(Some(sent.reader), &sent.key)
+    readstream_runtime::bus::command_id(Some(sent.reader), &sent.key)
 }
 
 /// Each mutation against the stream.

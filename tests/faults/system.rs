@@ -23,6 +23,7 @@ pub enum Target {
     Reading,
     Reviews,
     Social,
+    Worker,
     Projector,
     /// The projector and the ratings service in the same instant.
     Together,
@@ -42,13 +43,14 @@ pub enum Target {
 
 impl Target {
     /// Every target, in the order one cycle hits them.
-    pub const ALL: [Target; 12] = [
+    pub const ALL: [Target; 13] = [
         Target::Gateway,
         Target::Catalog,
         Target::Ratings,
         Target::Reading,
         Target::Reviews,
         Target::Social,
+        Target::Worker,
         Target::Projector,
         Target::Together,
         Target::Everything,
@@ -65,9 +67,10 @@ impl Target {
             Target::Reading => "reading",
             Target::Reviews => "reviews",
             Target::Social => "social",
+            Target::Worker => "worker",
             Target::Projector => "projector",
             Target::Together => "two",
-            Target::Everything => "all seven",
+            Target::Everything => "all eight",
             Target::Nats => "NATS",
             Target::Postgres => "Postgres",
             Target::RunAgain => "make run",
@@ -109,10 +112,10 @@ pub fn goal(target: Target, election: Option<Duration>, led: Option<&[String]>) 
 const NODES: [&str; 3] = ["node-1", "node-2", "node-3"];
 
 /// The services `readstream-ready` asks over NATS; the gateway answers on `/readyz`.
-const SERVICES: [&str; 6] = ["projector", "catalog", "ratings", "reading", "reviews", "social"];
+const SERVICES: [&str; 7] = ["projector", "catalog", "ratings", "reading", "reviews", "social", "worker"];
 
 /// Every process `make run` supervises (the first of each, in a cluster).
-const PROCESSES: [&str; 7] = ["projector", "catalog", "ratings", "reading", "reviews", "social", "gateway"];
+const PROCESSES: [&str; 8] = ["projector", "catalog", "ratings", "reading", "reviews", "social", "worker", "gateway"];
 
 /// One `make run`, its output kept in `<data>/run.log`.
 pub struct System {

@@ -238,7 +238,9 @@ fn bin_dir_with(process: &str, script: &str) -> anyhow::Result<PathBuf> {
     let real = bin_dir()?;
     let dir = std::env::temp_dir().join(format!("readstream-bin-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir)?;
-    for name in ["projector", "catalog", "ratings", "reading", "reviews", "social", "gateway", "ready", "seed"] {
+    for name in
+        ["projector", "catalog", "ratings", "reading", "reviews", "social", "worker", "gateway", "ready", "seed"]
+    {
         let binary = format!("readstream-{name}");
         if name == process {
             let path = dir.join(&binary);
@@ -337,7 +339,7 @@ fn all_ready(start: &Start, bin_dir: &Path, bound: Duration) -> anyhow::Result<b
     let ready = Command::new(bin_dir.join("readstream-ready"))
         .arg(format!("--gateway=http://127.0.0.1:{}", start.ports[2]))
         .args(["--timeout-secs", &bound.as_secs().to_string()])
-        .args(["projector", "catalog", "ratings", "reading", "reviews", "social"])
+        .args(["projector", "catalog", "ratings", "reading", "reviews", "social", "worker"])
         .env("NATS_URL", format!("nats://127.0.0.1:{}", start.ports[0]))
         .env_remove("READSTREAM_NAMESPACE")
         .stdout(Stdio::null())
@@ -351,7 +353,7 @@ fn processes_killed_in_the_same_instant_are_each_started_again() -> anyhow::Resu
     let mut start = Start::new(&bin_dir, 60)?;
     anyhow::ensure!(start.until_line("readstream is running", START_BOUND)?, "no start:\n{}", start.transcript());
     let two = ["projector", "ratings"];
-    let all = ["projector", "catalog", "ratings", "reading", "reviews", "social", "gateway"];
+    let all = ["projector", "catalog", "ratings", "reading", "reviews", "social", "worker", "gateway"];
     for (round, killed) in [&two[..], &all[..]].into_iter().enumerate() {
         let mut pids = Vec::new();
         for process in killed {
@@ -425,17 +427,17 @@ fn a_postgres_an_earlier_run_left_behind_is_stopped_by_the_next_run() -> anyhow:
     second.assert_all_stopped()
 }
 
-/// Seven consecutive ports free now, for `HEALTH_PORT_BASE`: the six services', the gateway's.
-fn seven_free_ports_in_a_row() -> anyhow::Result<u16> {
+/// Eight consecutive ports free now, for `HEALTH_PORT_BASE`: the seven services', the gateway's.
+fn eight_free_ports_in_a_row() -> anyhow::Result<u16> {
     for _ in 0..50 {
         let base = free_port()?;
-        let free = base <= u16::MAX - 7
-            && (base..base + 7).all(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
+        let free = base <= u16::MAX - 8
+            && (base..base + 8).all(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
         if free {
             return Ok(base);
         }
     }
-    bail!("no seven consecutive free ports")
+    bail!("no eight consecutive free ports")
 }
 
 /// `GET /metrics` on a local port: Prometheus' text, or the status that refused it.
@@ -455,14 +457,14 @@ fn scrape(port: u16) -> anyhow::Result<String> {
 #[test]
 fn every_process_serves_its_metrics_for_prometheus() -> anyhow::Result<()> {
     let bin_dir = bin_dir()?;
-    let health_base = seven_free_ports_in_a_row()?;
+    let health_base = eight_free_ports_in_a_row()?;
     let mut start = Start::with_env(&bin_dir, 60, &[("HEALTH_PORT_BASE", health_base.to_string())])?;
     anyhow::ensure!(start.until_line("readstream is running", START_BOUND)?, "no start:\n{}", start.transcript());
     // The demo data went in through the gateway: ratings, shelves, reviews and follows.
     // The gateway's metrics are on its health address only, not beside its GraphQL.
     anyhow::ensure!(scrape(start.ports[2]).is_err(), "the gateway serves /metrics on its public port");
-    let gateway = scrape(health_base + 6)?;
-    let services = ["projector", "catalog", "ratings", "reading", "reviews", "social"];
+    let gateway = scrape(health_base + 7)?;
+    let services = ["projector", "catalog", "ratings", "reading", "reviews", "social", "worker"];
     let scraped: Vec<(&str, String)> = services
         .iter()
         .enumerate()

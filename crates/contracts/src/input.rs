@@ -120,6 +120,19 @@ pub fn date(
     Ok(date)
 }
 
+/// The first characters a spreadsheet reads a formula from: an export puts a `'` before a
+/// cell that starts with one (OWASP's CSV injection), and an import takes it off again.
+pub const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// What a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, a tab or a carriage return
+/// first: OWASP's CSV injection) gets a leading `'`, which spreadsheets show as text and the
+/// importer takes off again.
+pub fn inert(cell: &mut String) {
+    if cell.starts_with(FORMULA_STARTS) {
+        cell.insert(0, '\'');
+    }
+}
+
 /// An id sent as text (a UUID): `INVALID_ARGUMENT` on `field` when it is not one.
 pub fn id(field: &'static str, value: &str) -> Result<Uuid, Rejection> {
     Uuid::parse_str(value).map_err(|_| Rejection::invalid(field, format!("{field} is not a valid id")))

@@ -6,6 +6,7 @@
 //! the readers.
 
 pub mod feed;
+pub mod imports;
 pub mod merges;
 pub mod readers;
 pub mod shelves;
@@ -72,7 +73,13 @@ pub(crate) use text_kind;
 
 #[cfg(test)]
 mod tests {
-    use super::{feed::ActivityKind, merges::MergeKind, shelves::ShelfStatus};
+    use super::{
+        feed::ActivityKind,
+        imports::{ImportFormat, ImportStatus},
+        merges::MergeKind,
+        readers::ReadingVisibility,
+        shelves::ShelfStatus,
+    };
 
     #[test]
     fn every_kind_reads_back_as_itself_and_no_two_share_a_text() {
@@ -93,5 +100,8 @@ mod tests {
         round_trip(ActivityKind::ALL, ActivityKind::as_str, ActivityKind::from_text);
         round_trip(ShelfStatus::ALL, ShelfStatus::as_str, ShelfStatus::from_text);
         round_trip(MergeKind::ALL, MergeKind::as_str, MergeKind::from_text);
+        round_trip(ReadingVisibility::ALL, ReadingVisibility::as_str, ReadingVisibility::from_text);
+        round_trip(ImportFormat::ALL, ImportFormat::as_str, ImportFormat::from_text);
+        round_trip(ImportStatus::ALL, ImportStatus::as_str, ImportStatus::from_text);
     }
 }

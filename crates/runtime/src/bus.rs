@@ -20,6 +20,7 @@ use readstream_contracts::{
 use readstream_eventstore::StoreError;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tracing::Instrument as _;
+use uuid::Uuid;
 
 use crate::config::StartError;
 
@@ -232,6 +233,29 @@ pub fn unavailable(err: &StoreError) -> Rejection {
 /// A store call's outcome as a command's answer: recorded, refused, or unavailable.
 pub fn recorded(outcome: Result<Result<Recorded, Rejection>, StoreError>) -> Result<Recorded, Rejection> {
     outcome.unwrap_or_else(|err| Err(unavailable(&err)))
+}
+
+/// Ties idempotency keys to their reader, so two readers' keys never meet.
+const IDEMPOTENCY_NAMESPACE: Uuid = Uuid::from_u128(0x6f0e_56c4_2f9b_4c57_9a51_8d7b_3e1a_0c21);
+
+/// The metadata of a command a batch job (`job`: an import, a merge's move) sends for `reader`:
+/// its id comes from `key`, the step's content, so the step sent again is the same command;
+/// `marked` commands carry the job, and their events reach no feed one by one.
+pub fn on_behalf_of(reader: Uuid, job: Uuid, key: &str, marked: bool) -> pb::CommandMeta {
+    let command_id = command_id(Some(reader), key);
+    pb::CommandMeta {
+        command_id: command_id.to_string(),
+        actor: reader.to_string(),
+        correlation_id: job.to_string(),
+        import_job_id: if marked { job.to_string() } else { String::new() },
+    }
+}
+
+/// The command id a client's idempotency key stands for: the same for every retry by the same
+/// reader (`actor`), different for any other reader's same key.
+pub fn command_id(actor: Option<Uuid>, idempotency_key: &str) -> Uuid {
+    let scope = actor.map(|a| a.to_string()).unwrap_or_default();
+    Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, format!("{scope}:{idempotency_key}").as_bytes())
 }
 
 /// Why the gateway got no reply to a command.

@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod health;
 pub mod metrics;
+pub mod positions;
 pub mod ready;
 pub mod service;
 pub mod sessions;

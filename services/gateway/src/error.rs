@@ -63,6 +63,17 @@ impl ApiError {
     }
 }
 
+impl From<readstream_contracts::Rejection> for ApiError {
+    fn from(rejection: readstream_contracts::Rejection) -> Self {
+        Self {
+            code: rejection.code,
+            message: rejection.message,
+            field: rejection.field.map(str::to_owned),
+            retry_after_secs: rejection.retry_after_secs.map(u64::from),
+        }
+    }
+}
+
 impl From<pb::Rejected> for ApiError {
     fn from(rejected: pb::Rejected) -> Self {
         let code = pb::Code::try_from(rejected.code).map(Code::from).unwrap_or(Code::Internal);

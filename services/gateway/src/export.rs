@@ -15,7 +15,7 @@ use axum::{
 use bytes::Bytes;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use futures::{StreamExt as _, TryStreamExt as _};
-use readstream_contracts::Code;
+use readstream_contracts::{input, Code};
 use readstream_readmodel::shelves::ShelfStatus;
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -215,7 +215,7 @@ fn goodreads_record(row: LibraryRow) -> Vec<String> {
     // Every cell but the ISBNs, whose `="…"` keeps a spreadsheet from dropping their zeros.
     for (column, cell) in GOODREADS_COLUMNS.iter().zip(&mut record) {
         if !ISBN_COLUMNS.contains(column) {
-            inert(cell);
+            input::inert(cell);
         }
     }
     record
@@ -223,18 +223,6 @@ fn goodreads_record(row: LibraryRow) -> Vec<String> {
 
 /// The columns written as formulas on purpose.
 const ISBN_COLUMNS: [&str; 2] = ["ISBN", "ISBN13"];
-
-/// What a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, a tab or a carriage return
-/// first: OWASP's CSV injection) gets a leading `'`, which spreadsheets show as text and the
-/// importer takes off again.
-pub fn inert(cell: &mut String) {
-    if cell.starts_with(FORMULA_STARTS) {
-        cell.insert(0, '\'');
-    }
-}
-
-/// The first characters a spreadsheet reads a formula from.
-pub const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
 async fn write_goodreads(pool: PgPool, reader_id: Uuid, chunks: Chunks) -> Result<(), anyhow::Error> {
     let mut csv = csv::Writer::from_writer(Vec::new());

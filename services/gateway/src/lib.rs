@@ -18,11 +18,8 @@ pub mod commands;
 pub mod error;
 pub mod export;
 pub mod graphql;
-pub mod import;
 pub mod limits;
 pub mod live;
-pub mod merges;
-pub mod positions;
 pub mod sessions;
 pub mod shape;
 pub mod subscriptions;
@@ -42,6 +39,7 @@ use axum::{
 use readstream_runtime::{
     config::StartError,
     health::{Health, HealthConfig},
+    positions::Positions,
     DatabaseConfig, NatsConfig,
 };
 use sqlx::PgPool;
@@ -54,7 +52,6 @@ use crate::{
     auth::Tokens,
     error::ApiError,
     limits::{Limits, LimitsConfig},
-    positions::Positions,
 };
 
 /// The shortest `JWT_SECRET` accepted: HS256 is only as strong as its key.
@@ -98,8 +95,6 @@ pub struct Config {
     #[command(flatten)]
     pub limits: LimitsConfig,
     #[command(flatten)]
-    pub imports: import::ImportConfig,
-    #[command(flatten)]
     pub health: HealthConfig,
     /// Print the GraphQL SDL and exit.
     #[arg(long)]
@@ -123,10 +118,6 @@ pub struct AppState {
     pub sockets: websocket::OpenSockets,
     /// The live subjects subscriptions follow, one NATS subscription each.
     pub live: live::Live,
-    /// Wakes the import worker when a job is queued.
-    pub imports: Arc<tokio::sync::Notify>,
-    /// How import jobs take turns and give up.
-    pub imports_config: import::ImportConfig,
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
@@ -183,11 +174,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
         limits: Arc::new(Limits::new(config.limits.clone())),
         sockets: websocket::OpenSockets::new(shutdown.clone()),
         live,
-        imports: Arc::new(tokio::sync::Notify::new()),
-        imports_config: config.imports.clone(),
     };
-    tokio::spawn(import::work(app.clone(), app.imports.clone(), shutdown.clone()));
-    tokio::spawn(merges::work(app.clone(), shutdown.clone()));
     tokio::spawn(forget_idle_clients(app.limits.clone(), shutdown.clone()));
     let ended_sessions = readstream_runtime::sessions::ended_sessions(
         app.nats.clone(),
@@ -462,7 +449,6 @@ mod tests {
             read_your_writes_timeout_ms: 1,
             command_timeout_ms: 1,
             limits: LimitsConfig::PRODUCTION,
-            imports: import::ImportConfig::default(),
             health: HealthConfig::default(),
             print_schema: false,
         }

@@ -43,11 +43,11 @@ use crate::{
     auth::Viewer,
     error::ApiError,
     limits::{ClientAddress, Limits},
-    positions::Positions,
     shape::QueryShape,
     AppState,
 };
 use database::Database;
+use readstream_runtime::positions::Positions;
 
 pub type ReadstreamSchema = Schema<Query, Mutation, Subscription>;
 
@@ -312,7 +312,7 @@ async fn wait_for_min_position(positions: &Positions, request: &Request) -> Resu
         _ => None,
     }
     .ok_or_else(|| ApiError::invalid(MIN_POSITION, "minPosition must be a stream position (a whole number)"))?;
-    positions.wait_for(position, &ReadModel::ALL).await
+    Ok(positions.wait_for(position, &ReadModel::ALL).await?)
 }
 
 /// Gives every error a code: the ones async-graphql raises itself (a malformed query, a value

@@ -154,7 +154,7 @@ pub fn viewer(ctx: &Context<'_>) -> Result<Viewer, ApiError> {
 /// Waits until the read models a field reads include `position`: how a mutation's payload shows
 /// its own write without waiting for projections it does not read.
 pub async fn reached(ctx: &Context<'_>, position: u64, reads: &[ReadModel]) -> Result<(), ApiError> {
-    app(ctx).positions.wait_for(position, reads).await
+    Ok(app(ctx).positions.wait_for(position, reads).await?)
 }
 
 /// An opaque cursor: the list's name and a key, base64url-encoded.

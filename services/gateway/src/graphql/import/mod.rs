@@ -4,34 +4,28 @@
 use async_graphql::{ComplexObject, Context, Enum, Object, Result, SimpleObject, Subscription, Upload, ID};
 use futures::{Stream, StreamExt as _};
 use readstream_contracts::{proto::live::v1 as live, social, Code};
+use readstream_readmodel::imports::{self, Job, NotQueued};
 use uuid::Uuid;
 
 use super::shared::{app, viewer};
 use crate::{
     commands::parse_id,
     error::ApiError,
-    import::{self, formats::Format, Job},
     subscriptions::{self, Replay},
 };
 
 #[derive(Debug, Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "imports::ImportFormat")]
 pub enum ImportFormat {
     /// Goodreads' library export (either of its column sets).
     Goodreads,
     /// StoryGraph's export.
-    Storygraph,
-}
-
-impl From<ImportFormat> for Format {
-    fn from(format: ImportFormat) -> Self {
-        match format {
-            ImportFormat::Goodreads => Format::Goodreads,
-            ImportFormat::Storygraph => Format::StoryGraph,
-        }
-    }
+    #[graphql(name = "STORYGRAPH")]
+    StoryGraph,
 }
 
 #[derive(Debug, Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "imports::ImportStatus")]
 pub enum ImportStatus {
     Queued,
     Running,
@@ -97,20 +91,10 @@ impl ImportJob {
 
 impl From<Job> for ImportJob {
     fn from(job: Job) -> Self {
-        let status = match job.status.as_str() {
-            "RUNNING" => ImportStatus::Running,
-            "DONE" => ImportStatus::Done,
-            "FAILED" => ImportStatus::Failed,
-            _ => ImportStatus::Queued,
-        };
-        let format = match Format::from_name(&job.format) {
-            Some(Format::StoryGraph) => ImportFormat::Storygraph,
-            _ => ImportFormat::Goodreads,
-        };
         ImportJob {
             id: ID(job.job_id.to_string()),
-            status,
-            format,
+            status: job.status.into(),
+            format: job.format.into(),
             failure: job.failure,
             rows_total: job.rows_total,
             rows_imported: job.rows_imported,
@@ -125,7 +109,7 @@ impl From<Job> for ImportJob {
 /// The viewer's own job; anyone else's is as good as none.
 async fn own_job(ctx: &Context<'_>, id: &ID) -> Result<Option<Job>, ApiError> {
     let viewer = viewer(ctx)?;
-    let job = import::load(&app(ctx).pool, parse_id("id", id)?).await?;
+    let job = imports::load(&app(ctx).pool, parse_id("id", id)?).await?;
     Ok(job.filter(|job| job.reader_id == viewer.reader_id))
 }
 
@@ -152,7 +136,15 @@ impl ImportMutation {
     async fn import_library(&self, ctx: &Context<'_>, file: Upload, format: ImportFormat) -> Result<ImportJob> {
         let viewer = viewer(ctx)?;
         let upload = file.value(ctx).map_err(|err| ApiError::invalid("file", format!("no file: {err}")))?;
-        let job = import::create(app(ctx), viewer.reader_id, format.into(), upload.content).await?;
+        let app = app(ctx);
+        let stream_position = app.store.last_position().await.map_err(ApiError::unavailable)? as i64;
+        let job = imports::create(&app.pool, viewer.reader_id, format.into(), stream_position, upload.content)
+            .await
+            .map_err(|refused| match refused {
+                NotQueued::TooManyOpen => ApiError::limit_exceeded(refused.to_string()),
+                NotQueued::Unreadable(_) | NotQueued::Empty => ApiError::invalid("file", refused.to_string()),
+                NotQueued::Database(err) => ApiError::from(err),
+            })?;
         Ok(job.into())
     }
 }
@@ -177,7 +169,7 @@ impl ImportSubscription {
             |_: &live::ImportProgressed| 0,
             move |_| {
                 let pool = pool.clone();
-                async move { import::load(&pool, id).await.ok().flatten().map(ImportJob::from) }
+                async move { imports::load(&pool, id).await.ok().flatten().map(ImportJob::from) }
             },
         );
         // Ends right after the item that says the job ended.

@@ -500,7 +500,7 @@ impl SocialMutation {
         let accepted = commands::send(app(ctx), &request).await?;
         // Their uploads hold their reviews and notes: gone with them (an import worker that
         // finds the account deleted first forgets them just the same).
-        crate::import::forget_reader(&app(ctx).pool, viewer.reader_id).await?;
+        readstream_readmodel::imports::forget_reader(&app(ctx).pool, viewer.reader_id).await?;
         let (reader_id, position) = (ID(accepted.reader_id.to_string()), accepted.position());
         let ended = SessionsEnded::from_reply(ctx, &accepted);
         Ok(AccountDeleted { reader_id, position, session_ids: ended.session_ids })

@@ -6,33 +6,15 @@
 use std::io::Read;
 
 use chrono::NaiveDate;
-use readstream_contracts::Isbn;
+use readstream_contracts::{input, Isbn};
 
-/// Which service's export a file is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Format {
-    Goodreads,
-    StoryGraph,
-}
+pub use readstream_readmodel::imports::ImportFormat as Format;
 
-impl Format {
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Goodreads => "GOODREADS",
-            Format::StoryGraph => "STORYGRAPH",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Format> {
-        [Format::Goodreads, Format::StoryGraph].into_iter().find(|format| format.name() == name)
-    }
-
-    /// The columns a file of this format must have.
-    fn required(self) -> &'static [&'static str] {
-        match self {
-            Format::Goodreads => &["Title", "Author", "ISBN", "ISBN13", "My Rating", "Exclusive Shelf", "Date Added"],
-            Format::StoryGraph => &["Title", "Authors", "ISBN/UID", "Read Status", "Star Rating", "Date Added"],
-        }
+/// The columns a file of `format` must have.
+fn required(format: Format) -> &'static [&'static str] {
+    match format {
+        Format::Goodreads => &["Title", "Author", "ISBN", "ISBN13", "My Rating", "Exclusive Shelf", "Date Added"],
+        Format::StoryGraph => &["Title", "Authors", "ISBN/UID", "Read Status", "Star Rating", "Date Added"],
     }
 }
 
@@ -129,18 +111,18 @@ impl<R: Read> Rows<R> {
         let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
         let header: Vec<String> =
             reader.headers()?.iter().map(|h| h.trim_start_matches('\u{feff}').trim().to_owned()).collect();
-        if let Some(column) = format.required().iter().find(|c| !header.iter().any(|h| h == *c)) {
-            return Err(FileError::MissingColumn { format: format.name(), column });
+        if let Some(column) = required(format).iter().find(|c| !header.iter().any(|h| h == *c)) {
+            return Err(FileError::MissingColumn { format: format.as_str(), column });
         }
         Ok(Rows { format, reader, header, record: csv::StringRecord::new(), row: 0 })
     }
 
     /// A cell, trimmed, without the `'` an export puts before what a spreadsheet would run as a
-    /// formula (`crate::export::inert`).
+    /// formula (`input::FORMULA_STARTS`).
     fn field(&self, name: &str) -> &str {
         let cell = self.header.iter().position(|h| h == name).and_then(|i| self.record.get(i)).unwrap_or_default();
         match cell.strip_prefix('\'') {
-            Some(formula) if formula.starts_with(crate::export::FORMULA_STARTS) => formula.trim(),
+            Some(formula) if formula.starts_with(input::FORMULA_STARTS) => formula.trim(),
             _ => cell.trim(),
         }
     }
@@ -499,10 +481,10 @@ Paused Book,Ann Other,,sg-uid-1,ebook,paused,2025/05/01,,,0,,,,,,,,,,,,,No
         assert_eq!((row.format.as_str(), row.review.as_deref()), ("@Paperback", Some("=1+1")));
         assert_eq!(row.shelves, ["+shelf", "'plain"], "only the cell's first quote is the export's");
         let mut cell = "=1+1".to_owned();
-        crate::export::inert(&mut cell);
+        input::inert(&mut cell);
         assert_eq!(cell, "'=1+1");
         let mut plain = "Moscow 1956".to_owned();
-        crate::export::inert(&mut plain);
+        input::inert(&mut plain);
         assert_eq!(plain, "Moscow 1956");
     }
 

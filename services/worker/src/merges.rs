@@ -1,8 +1,8 @@
 //! Merged duplicates: the move of each reader's rating, shelf entry and review from a
 //! duplicate book to the book it was merged into, and of a duplicate author's followers to the
 //! author it was merged into. The catalog projection queues the move
-//! (`merges`) in the transaction that records the merge; a gateway holds it while it runs
-//! and any gateway resumes it. Each move is the reader's own commands, so every aggregate and
+//! (`merges`) in the transaction that records the merge; a worker holds it while it runs
+//! and any worker resumes it. Each move is the reader's own commands, so every aggregate and
 //! every count stays right through ordinary events: where the reader has something on both
 //! books the more recent wins, and what the duplicate held is cleared, removed or withdrawn
 //! there, staying in its history. The commands carry the duplicate as their batch job, so the
@@ -14,12 +14,14 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::{StreamExt as _, TryStreamExt as _};
 use readstream_contracts::{proto::commands::v1 as pb, ReadModel};
-use readstream_readmodel::merges::MergeKind;
+use readstream_readmodel::{merges::MergeKind, shelves::ShelfStatus};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::{commands, error::ApiError, AppState};
+use readstream_runtime::bus;
+
+use crate::{Refusal, Worker};
 
 /// How long a move stays with the process running it.
 const HOLD: Duration = Duration::from_secs(60);
@@ -35,8 +37,8 @@ struct Merge {
     position: i64,
 }
 
-/// Makes the queued moves while the gateway runs.
-pub async fn work(app: AppState, shutdown: CancellationToken) {
+/// Makes the queued moves while the worker runs.
+pub async fn work(app: Worker, shutdown: CancellationToken) {
     loop {
         match claim(&app.pool).await {
             Ok(Some(merge)) => {
@@ -74,7 +76,7 @@ async fn claim(pool: &PgPool) -> Result<Option<Merge>, sqlx::Error> {
     .await
 }
 
-async fn run(app: &AppState, merge: &Merge) -> Result<(), ApiError> {
+async fn run(app: &Worker, merge: &Merge) -> Result<(), Refusal> {
     match merge.kind {
         MergeKind::Author => move_followers(app, merge).await?,
         MergeKind::Book => move_readers(app, merge).await?,
@@ -87,7 +89,7 @@ async fn run(app: &AppState, merge: &Merge) -> Result<(), ApiError> {
 
 /// Each follower of the duplicate author follows the other (already following is fine) and
 /// stops following the duplicate.
-async fn move_followers(app: &AppState, merge: &Merge) -> Result<(), ApiError> {
+async fn move_followers(app: &Worker, merge: &Merge) -> Result<(), Refusal> {
     app.positions.wait_for(merge.position as u64, &[ReadModel::Catalog, ReadModel::Readers]).await?;
     let followers = sqlx::query_scalar!("SELECT reader_id FROM author_follows WHERE author_id = $1", merge.duplicate)
         .fetch_all(&app.pool)
@@ -107,7 +109,7 @@ async fn move_followers(app: &AppState, merge: &Merge) -> Result<(), ApiError> {
 }
 
 /// Each reader of the duplicate book, moved to the book it was merged into.
-async fn move_readers(app: &AppState, merge: &Merge) -> Result<(), ApiError> {
+async fn move_readers(app: &Worker, merge: &Merge) -> Result<(), Refusal> {
     let reads = [ReadModel::Catalog, ReadModel::Ratings, ReadModel::Shelves, ReadModel::Reviews];
     app.positions.wait_for(merge.position as u64, &reads).await?;
     let readers = sqlx::query_scalar!(
@@ -130,12 +132,12 @@ async fn move_readers(app: &AppState, merge: &Merge) -> Result<(), ApiError> {
 /// The reader's command of one step of a move, marked with the duplicate as its job.
 fn meta(merge: &Merge, reader: Uuid, step: &str) -> Option<pb::CommandMeta> {
     let key = format!("merge:{}:{step}", merge.duplicate);
-    Some(commands::on_behalf_of(reader, merge.duplicate, &key, true))
+    Some(bus::on_behalf_of(reader, merge.duplicate, &key, true))
 }
 
 /// Sends one step; a refusal that means "nothing to do" (already so, already gone) is fine.
-async fn send<C: readstream_contracts::Command>(app: &AppState, command: &C) -> Result<(), ApiError> {
-    match commands::send(app, command).await {
+async fn send<C: readstream_contracts::Command>(app: &Worker, command: &C) -> Result<(), Refusal> {
+    match app.send(command).await {
         Ok(_) => Ok(()),
         Err(err) if err.is_transient() => Err(err),
         Err(err) => {
@@ -146,7 +148,7 @@ async fn send<C: readstream_contracts::Command>(app: &AppState, command: &C) -> 
 }
 
 struct Shelved {
-    status: Option<String>,
+    status: Option<ShelfStatus>,
     status_on: Option<NaiveDate>,
     started_on: Option<NaiveDate>,
     finished_on: Option<NaiveDate>,
@@ -155,7 +157,7 @@ struct Shelved {
     edition_isbn: Option<String>,
 }
 
-async fn move_reader(app: &AppState, merge: &Merge, reader: Uuid) -> Result<(), ApiError> {
+async fn move_reader(app: &Worker, merge: &Merge, reader: Uuid) -> Result<(), Refusal> {
     let (duplicate, into) = (merge.duplicate.to_string(), merge.into_id.to_string());
     let pool = &app.pool;
 
@@ -182,8 +184,9 @@ async fn move_reader(app: &AppState, merge: &Merge, reader: Uuid) -> Result<(), 
     let shelved = |book: Uuid| {
         sqlx::query_as!(
             Shelved,
-            "SELECT status, status_on, started_on, finished_on, read_count, status_position, edition_isbn
-             FROM shelf_entries WHERE reader_id = $1 AND book_id = $2",
+            r#"SELECT status AS "status: ShelfStatus", status_on, started_on, finished_on, read_count, status_position,
+                    edition_isbn
+             FROM shelf_entries WHERE reader_id = $1 AND book_id = $2"#,
             reader,
             book
         )
@@ -274,20 +277,20 @@ async fn move_reader(app: &AppState, merge: &Merge, reader: Uuid) -> Result<(), 
 }
 
 /// The duplicate's shelf status, on its days, on the book merged into.
-async fn move_status(app: &AppState, merge: &Merge, reader: Uuid, old: &Shelved) -> Result<(), ApiError> {
+async fn move_status(app: &Worker, merge: &Merge, reader: Uuid, old: &Shelved) -> Result<(), Refusal> {
     let into = merge.into_id.to_string();
     let day = |date: Option<NaiveDate>| date.map(|d| d.to_string()).unwrap_or_default();
-    match old.status.as_deref() {
-        Some("want_to_read") => {
+    match old.status {
+        Some(ShelfStatus::WantToRead) => {
             send(app, &pb::WantToRead { meta: meta(merge, reader, "want"), book_id: into, on: day(old.status_on) })
                 .await
         }
-        Some("currently_reading") => {
+        Some(ShelfStatus::CurrentlyReading) => {
             let start =
                 pb::StartReading { meta: meta(merge, reader, "start"), book_id: into, started_on: day(old.started_on) };
             send(app, &start).await
         }
-        Some("paused") => {
+        Some(ShelfStatus::Paused) => {
             let start = pb::StartReading {
                 meta: meta(merge, reader, "start"),
                 book_id: into.clone(),
@@ -297,7 +300,7 @@ async fn move_status(app: &AppState, merge: &Merge, reader: Uuid, old: &Shelved)
             send(app, &pb::PauseReading { meta: meta(merge, reader, "pause"), book_id: into, on: day(old.status_on) })
                 .await
         }
-        Some("read") => {
+        Some(ShelfStatus::Read) => {
             for time in 1..old.read_count.max(1) {
                 let earlier = pb::FinishReading {
                     meta: meta(merge, reader, &format!("finish:{time}")),
@@ -324,7 +327,7 @@ async fn move_status(app: &AppState, merge: &Merge, reader: Uuid, old: &Shelved)
             )
             .await
         }
-        Some("did_not_finish") => {
+        Some(ShelfStatus::DidNotFinish) => {
             let abandon = pb::AbandonReading {
                 meta: meta(merge, reader, "abandon"),
                 book_id: into,
@@ -333,6 +336,6 @@ async fn move_status(app: &AppState, merge: &Merge, reader: Uuid, old: &Shelved)
             };
             send(app, &abandon).await
         }
-        _ => Ok(()),
+        None => Ok(()),
     }
 }

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, Code, ReadModel};
+use readstream_contracts::{proto::live::v1 as live, Code, ReadModel, Rejection};
 use sqlx::PgPool;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::ApiError;
+use crate::{config::StartError, db};
 
 /// How often a waiter re-reads the checkpoints when no announcement arrives.
 const POLL: Duration = Duration::from_millis(250);
@@ -36,11 +36,11 @@ impl Positions {
         pool: PgPool,
         timeout: Duration,
         shutdown: CancellationToken,
-    ) -> Result<Self, readstream_runtime::config::StartError> {
+    ) -> Result<Self, StartError> {
         let mut announcements =
             client.subscribe(readstream_contracts::subject::every_projection_position(namespace)).await?;
         let positions = Self { pool, reached: watch::Sender::new(Reached::default()), timeout };
-        positions.refresh().await.map_err(readstream_runtime::config::StartError::Database)?;
+        positions.refresh().await.map_err(StartError::Database)?;
         let follower = positions.clone();
         tokio::spawn(async move {
             loop {
@@ -83,12 +83,12 @@ impl Positions {
 
     /// Returns once every one of `models` has applied `target`, or `UNAVAILABLE` after the
     /// timeout.
-    pub async fn wait_for(&self, target: u64, models: &[ReadModel]) -> Result<(), ApiError> {
+    pub async fn wait_for(&self, target: u64, models: &[ReadModel]) -> Result<(), Rejection> {
         let mut changes = self.reached.subscribe();
         let deadline = tokio::time::Instant::now() + self.timeout;
         // Announcements can be late or missed (and a rebuilt projection starts over), so the
         // checkpoints themselves have the first word.
-        self.refresh().await?;
+        self.refresh().await.map_err(|err| db::failure(&err))?;
         loop {
             let lowest = Self::lowest(&changes.borrow_and_update(), models);
             if lowest >= target {
@@ -97,7 +97,7 @@ impl Positions {
             let now = tokio::time::Instant::now();
             if now >= deadline {
                 let names: Vec<&str> = models.iter().map(|model| model.name()).collect();
-                return Err(ApiError::new(
+                return Err(Rejection::new(
                     Code::Unavailable,
                     format!(
                         "the read models ({}) have not reached position {target} within {} ms (at {lowest}); try again",
@@ -108,7 +108,7 @@ impl Positions {
             }
             let poll_at = deadline.min(now + POLL);
             if tokio::time::timeout_at(poll_at, changes.changed()).await.is_err() {
-                self.refresh().await?;
+                self.refresh().await.map_err(|err| db::failure(&err))?;
             }
         }
     }

@@ -1,5 +1,6 @@
-//! Library imports. The upload is stored in Postgres (`import_jobs`, `import_chunks`) before
-//! the job starts; then whichever gateway process holds the job reads it row by row and sends
+//! Library imports. The gateway stores the upload in Postgres (`import_jobs`, `import_chunks`:
+//! the read-model crate's `imports`) and queues the job; then whichever worker holds the job
+//! reads it row by row and sends
 //! each row's commands as the reader, marked with the job (their events keep the file's dates
 //! and reach no feed one by one). Progress (`next_row` and the counts) is saved after every
 //! batch in one statement that also checks the job is still this process's, and a job is held
@@ -18,16 +19,17 @@ use readstream_contracts::{
     proto::commands::v1 as pb, proto::live::v1 as live, social, Code, Identified, Isbn, Recorded,
 };
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
-use tokio::{io::AsyncReadExt as _, sync::Notify};
+use sqlx::{postgres::PgListener, PgPool};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use self::formats::{Format, LibraryRow, Rows, Status};
-use crate::{commands, error::ApiError, AppState};
+use readstream_readmodel::imports::{load, ImportFormat, ImportStatus, Job, WAKE_CHANNEL};
+use readstream_runtime::bus;
 
-/// How much of an upload one row of `import_chunks` holds.
-pub const CHUNK_BYTES: usize = 1 << 20;
+use self::formats::{Format, LibraryRow, Rows, Status};
+use crate::{Refusal, Worker};
+
 /// How long a job stays with the process running it after its last save.
 const HOLD: Duration = Duration::from_secs(30);
 /// Rows between two saves of a job's progress.
@@ -35,8 +37,6 @@ const BATCH: usize = 500;
 /// Rows of one batch imported at once (each row's own commands go one after another): each
 /// command waits for its service and NATS, so throughput comes from having many in flight.
 const ROWS_AT_ONCE: usize = 128;
-/// Imports of one reader queued or running at once.
-pub const MAX_OPEN_IMPORTS: i64 = 2;
 /// How often an idle worker looks for a job another process left.
 const IDLE: Duration = Duration::from_secs(1);
 /// The longest wait between two tries of a job.
@@ -64,101 +64,46 @@ impl Default for ImportConfig {
     }
 }
 
-/// A job as stored.
-#[derive(Debug, Clone)]
-pub struct Job {
-    pub job_id: Uuid,
-    pub reader_id: Uuid,
-    pub format: String,
-    pub status: String,
-    pub failure: Option<String>,
-    pub stream_position: i64,
-    pub rows_total: i32,
-    pub rows_imported: i32,
-    pub rows_skipped: i32,
-    pub rows_failed: i32,
-    pub next_row: i32,
-    /// Tries since the job last saved progress.
-    pub attempts: i32,
-    /// Once DONE: the stream position the read models had reached when it ended.
-    pub final_position: Option<i64>,
-}
-
-impl Job {
-    pub fn rows_done(&self) -> u64 {
-        (self.rows_imported + self.rows_skipped + self.rows_failed) as u64
-    }
-}
-
-pub async fn load(pool: &PgPool, job_id: Uuid) -> Result<Option<Job>, sqlx::Error> {
-    sqlx::query_as!(
-        Job,
-        "SELECT job_id, reader_id, format, status, failure, stream_position, rows_total, rows_imported, rows_skipped,
-                rows_failed, next_row, attempts, final_position
-         FROM import_jobs WHERE job_id = $1",
-        job_id
-    )
-    .fetch_optional(pool)
-    .await
-}
-
-/// Stores the upload, read from `file` a chunk at a time, and queues its job.
-pub async fn create(app: &AppState, reader_id: Uuid, format: Format, file: std::fs::File) -> Result<Job, ApiError> {
-    let job_id = Uuid::now_v7();
-    let stream_position = app.store.last_position().await.map_err(ApiError::unavailable)? as i64;
-    let mut file = tokio::fs::File::from_std(file);
-    let mut tx = app.pool.begin().await?;
-    // One reader's uploads waiting at once are bounded, so no one fills the database with them.
-    sqlx::query!("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))", reader_id.to_string())
-        .execute(&mut *tx)
-        .await?;
-    let open = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "count!" FROM import_jobs WHERE reader_id = $1 AND status IN ('QUEUED', 'RUNNING')"#,
-        reader_id
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    if open >= MAX_OPEN_IMPORTS {
-        return Err(ApiError::limit_exceeded(format!(
-            "{MAX_OPEN_IMPORTS} of your imports are still running: wait for one to end (importProgress)"
-        )));
-    }
-    sqlx::query!(
-        "INSERT INTO import_jobs (job_id, reader_id, format, stream_position) VALUES ($1, $2, $3, $4)",
-        job_id,
-        reader_id,
-        format.name(),
-        stream_position
-    )
-    .execute(&mut *tx)
-    .await?;
-    let mut seq = 0;
-    loop {
-        let mut chunk = Vec::with_capacity(CHUNK_BYTES);
-        let read = (&mut file)
-            .take(CHUNK_BYTES as u64)
-            .read_to_end(&mut chunk)
-            .await
-            .map_err(|err| ApiError::invalid("file", format!("the upload could not be read: {err}")))?;
-        if read == 0 {
-            break;
+/// Wakes the jobs' loop whenever a job is queued (`NOTIFY` on [`WAKE_CHANNEL`], sent when the
+/// upload's transaction commits), listening again after a lost connection.
+pub fn wake_on_notify(pool: PgPool, shutdown: CancellationToken) -> Arc<Notify> {
+    let wake = Arc::new(Notify::new());
+    let woken = wake.clone();
+    tokio::spawn(async move {
+        loop {
+            match PgListener::connect_with(&pool).await {
+                Ok(mut listener) => match listener.listen(WAKE_CHANNEL).await {
+                    Ok(()) => loop {
+                        tokio::select! {
+                            _ = shutdown.cancelled() => return,
+                            notice = listener.try_recv() => match notice {
+                                Ok(Some(_)) => woken.notify_one(),
+                                // The connection was lost: jobs queued meanwhile are found by
+                                // the `IDLE` look.
+                                Ok(None) => woken.notify_one(),
+                                Err(err) => {
+                                    tracing::warn!(error = %err, "lost the wake-ups of queued imports");
+                                    break;
+                                }
+                            },
+                        }
+                    },
+                    Err(err) => tracing::warn!(error = %err, "could not listen for queued imports"),
+                },
+                Err(err) => tracing::warn!(error = %err, "could not listen for queued imports"),
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(IDLE) => {}
+            }
         }
-        sqlx::query!("INSERT INTO import_chunks (job_id, seq, data) VALUES ($1, $2, $3)", job_id, seq, chunk)
-            .execute(&mut *tx)
-            .await?;
-        seq += 1;
-    }
-    if seq == 0 {
-        return Err(ApiError::invalid("file", "the file is empty"));
-    }
-    tx.commit().await?;
-    app.imports.notify_one();
-    load(&app.pool, job_id).await?.ok_or_else(|| ApiError::new(Code::Internal, "the job just stored is gone"))
+    });
+    wake
 }
 
-/// Runs jobs while the gateway runs: woken by a new upload, and every `IDLE` for a job whose
+/// Runs jobs while the worker runs: woken by a new upload, and every `IDLE` for a job whose
 /// process stopped or whose retry is due.
-pub async fn work(app: AppState, wake: Arc<Notify>, shutdown: CancellationToken) {
+pub async fn work(app: Worker, wake: Arc<Notify>, shutdown: CancellationToken) {
     loop {
         match claim(&app.pool).await {
             Ok(Some(job)) => {
@@ -198,12 +143,13 @@ pub async fn work(app: AppState, wake: Arc<Notify>, shutdown: CancellationToken)
 async fn claim(pool: &PgPool) -> Result<Option<Job>, sqlx::Error> {
     sqlx::query_as!(
         Job,
-        "UPDATE import_jobs SET status = 'RUNNING', held_until = now() + make_interval(secs => $1), updated_at = now()
+        r#"UPDATE import_jobs SET status = 'RUNNING', held_until = now() + make_interval(secs => $1), updated_at = now()
          WHERE job_id = (SELECT job_id FROM import_jobs
                          WHERE status IN ('QUEUED', 'RUNNING') AND (held_until IS NULL OR held_until < now())
                          ORDER BY updated_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-         RETURNING job_id, reader_id, format, status, failure, stream_position, rows_total, rows_imported,
-                   rows_skipped, rows_failed, next_row, attempts, final_position",
+         RETURNING job_id, reader_id, format AS "format: ImportFormat", status AS "status: ImportStatus", failure,
+                   stream_position, rows_total, rows_imported, rows_skipped, rows_failed, next_row, attempts,
+                   final_position"#,
         HOLD.as_secs_f64()
     )
     .fetch_optional(pool)
@@ -212,8 +158,8 @@ async fn claim(pool: &PgPool) -> Result<Option<Job>, sqlx::Error> {
 
 /// A job that stopped without saving progress: put off for a growing while, or FAILED with
 /// its last error once it has been tried `IMPORT_MAX_ATTEMPTS` times.
-async fn retry_later(app: &AppState, job_id: Uuid, attempts: i32, error: &str) -> Result<(), sqlx::Error> {
-    let (attempts, config) = (attempts.saturating_add(1), &app.imports_config);
+async fn retry_later(app: &Worker, job_id: Uuid, attempts: i32, error: &str) -> Result<(), sqlx::Error> {
+    let (attempts, config) = (attempts.saturating_add(1), &app.imports);
     if attempts >= config.max_attempts {
         let failure = format!("stopped {attempts} times without progress; the last time: {error}");
         sqlx::query!(
@@ -240,13 +186,6 @@ async fn retry_later(app: &AppState, job_id: Uuid, attempts: i32, error: &str) -
     )
     .execute(&app.pool)
     .await?;
-    Ok(())
-}
-
-/// Forgets a deleted reader's imports: the jobs, their uploads (reviews and private notes in
-/// them) and their rows' errors. A job running elsewhere finds it gone at its next save.
-pub async fn forget_reader(pool: &PgPool, reader_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query!("DELETE FROM import_jobs WHERE reader_id = $1", reader_id).execute(pool).await?;
     Ok(())
 }
 
@@ -315,7 +254,7 @@ fn rows(
             }
         }
     });
-    let format = Format::from_name(&job.format).unwrap_or(Format::Goodreads);
+    let format: Format = job.format;
     tokio::task::spawn_blocking(move || {
         let upload = Upload { chunks, current: Bytes::new() };
         match Rows::new(format, upload) {
@@ -345,8 +284,8 @@ enum Outcome {
 
 /// Runs the job for one turn: to its end, or until it has run `IMPORT_TURN_MS` and another
 /// reader's job waits (it is then let go, to be claimed again after the others had theirs).
-async fn run(app: &AppState, mut job: Job) -> Result<(), Stopped> {
-    let turn = tokio::time::Instant::now() + Duration::from_millis(app.imports_config.turn_ms);
+async fn run(app: &Worker, mut job: Job) -> Result<(), Stopped> {
+    let turn = tokio::time::Instant::now() + Duration::from_millis(app.imports.turn_ms);
     if reader_deleted(app, &job).await? {
         return Err(Stopped::ReaderDeleted);
     }
@@ -398,29 +337,30 @@ async fn run(app: &AppState, mut job: Job) -> Result<(), Stopped> {
 }
 
 /// Whether the job's reader deleted their account: then their jobs are forgotten, not run.
-async fn reader_deleted(app: &AppState, job: &Job) -> Result<bool, Stopped> {
+async fn reader_deleted(app: &Worker, job: &Job) -> Result<bool, Stopped> {
     let erased =
         app.store.keys().is_erased(job.reader_id).await.map_err(|err| Stopped::Unavailable(err.to_string()))?;
     if erased {
-        forget_reader(&app.pool, job.reader_id).await?;
+        readstream_readmodel::imports::forget_reader(&app.pool, job.reader_id).await?;
     }
     Ok(erased)
 }
 
 /// Ends the job's turn where it stands; it is claimed again once the jobs waiting had theirs.
-async fn let_go(app: &AppState, job: &Job) -> Result<(), Stopped> {
+async fn let_go(app: &Worker, job: &Job) -> Result<(), Stopped> {
     sqlx::query!(
         "UPDATE import_jobs SET held_until = NULL, updated_at = now() WHERE job_id = $1 AND status = 'RUNNING'",
         job.job_id
     )
     .execute(&app.pool)
     .await?;
-    app.imports.notify_one();
+    // Another worker may take it at once.
+    sqlx::query!("SELECT pg_notify($1, '')", WAKE_CHANNEL).execute(&app.pool).await?;
     Ok(())
 }
 
 /// Imports one batch and saves where the job stands, if it is still this process's.
-async fn save(app: &AppState, job: &mut Job, rows: Vec<Result<LibraryRow, formats::RowError>>) -> Result<(), Stopped> {
+async fn save(app: &Worker, job: &mut Job, rows: Vec<Result<LibraryRow, formats::RowError>>) -> Result<(), Stopped> {
     if reader_deleted(app, job).await? {
         return Err(Stopped::ReaderDeleted);
     }
@@ -487,7 +427,7 @@ async fn save(app: &AppState, job: &mut Job, rows: Vec<Result<LibraryRow, format
     Ok(())
 }
 
-async fn announce(app: &AppState, job: &Job) {
+async fn announce(app: &Worker, job: &Job) {
     let notice = live::ImportProgressed { rows_done: job.rows_done() }.encode_to_vec();
     if let Err(err) = app.nats.publish(social::live_import(&app.namespace, job.job_id), notice.into()).await {
         tracing::debug!(error = %err, "could not announce an import's progress");
@@ -496,18 +436,18 @@ async fn announce(app: &AppState, job: &Job) {
 
 /// The job is done: its summary goes to the reader's followers (once, whoever retries), and
 /// it is DONE once the read models show all of it.
-async fn finish(app: &AppState, job: &Job) -> Result<(), Stopped> {
+async fn finish(app: &Worker, job: &Job) -> Result<(), Stopped> {
     let books = u32::try_from(job.rows_imported).unwrap_or(0);
     let request = pb::RecordImport {
         meta: Some(meta(job, &format!("import-summary:{}", job.job_id), false)),
         job_id: job.job_id.to_string(),
         books,
-        source: job.format.clone(),
+        source: job.format.as_str().to_owned(),
     };
-    commands::send(app, &request).await.map_err(|err| Stopped::Unavailable(err.message))?;
+    app.send(&request).await.map_err(|err| Stopped::Unavailable(err.message))?;
     // DONE means readable: every command of the job was accepted, and the read models have
     // reached the stream's end since.
-    let unavailable = |err: ApiError| Stopped::Unavailable(err.message);
+    let unavailable = |err: readstream_contracts::Rejection| Stopped::Unavailable(err.message);
     let position = app.store.last_position().await.map_err(|err| Stopped::Unavailable(err.to_string()))?;
     app.positions.wait_for(position, &readstream_contracts::ReadModel::ALL).await.map_err(unavailable)?;
     let final_position = i64::try_from(position).unwrap_or(i64::MAX);
@@ -519,12 +459,12 @@ async fn finish(app: &AppState, job: &Job) -> Result<(), Stopped> {
     )
     .execute(&app.pool)
     .await?;
-    let done = Job { status: "DONE".into(), final_position: Some(final_position), ..job.clone() };
+    let done = Job { status: ImportStatus::Done, final_position: Some(final_position), ..job.clone() };
     announce(app, &done).await;
     Ok(())
 }
 
-async fn fail(app: &AppState, job: &Job, failure: &str) -> Result<(), Stopped> {
+async fn fail(app: &Worker, job: &Job, failure: &str) -> Result<(), Stopped> {
     sqlx::query!(
         "UPDATE import_jobs SET status = 'FAILED', failure = $2, held_until = NULL, updated_at = now() WHERE job_id = $1",
         job.job_id,
@@ -542,14 +482,14 @@ async fn fail(app: &AppState, job: &Job, failure: &str) -> Result<(), Stopped> {
 fn meta(job: &Job, key: &str, marked: bool) -> pb::CommandMeta {
     let digest = Sha256::digest(key.as_bytes());
     let key: String = digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect();
-    commands::on_behalf_of(job.reader_id, job.job_id, &format!("import:{key}"), marked)
+    bus::on_behalf_of(job.reader_id, job.job_id, &format!("import:{key}"), marked)
 }
 
 /// One row: its book found (or added), then the reader's steps, each its own command. The
 /// steps on the reader's copy go one after another, in the order they happened; the rating
 /// and the review, each an aggregate of its own, go beside them.
 async fn import_row(
-    app: &AppState,
+    app: &Worker,
     job: &Job,
     known: &HashMap<String, Uuid>,
     row: &LibraryRow,
@@ -599,7 +539,7 @@ async fn import_row(
 }
 
 /// Sends one step: whether it added anything, or why the file's row is refused.
-async fn import_step(app: &AppState, job: &Job, book_id: Uuid, step: &Step) -> Result<Result<bool, String>, Stopped> {
+async fn import_step(app: &Worker, job: &Job, book_id: Uuid, step: &Step) -> Result<Result<bool, String>, Stopped> {
     let key = format!("{book_id}:{}", step.key());
     match step.send(app, meta(job, &key, true), book_id).await {
         Ok(accepted) => Ok(Ok(!accepted.event_ids.is_empty() && accepted.position > job.stream_position as u64)),
@@ -613,7 +553,7 @@ async fn import_step(app: &AppState, job: &Job, book_id: Uuid, step: &Step) -> R
 /// Whether a refused step may go through later: the service or the stream was out of reach.
 /// `INTERNAL` (a history this version cannot read, say) comes back the same every time, so it
 /// fails the row, not the job.
-fn worth_retrying(err: &ApiError) -> bool {
+fn worth_retrying(err: &Refusal) -> bool {
     matches!(err.code, Code::Unavailable | Code::DeadlineExceeded | Code::RateLimited)
 }
 
@@ -658,7 +598,7 @@ async fn find_book(pool: &PgPool, row: &LibraryRow) -> Result<Option<Uuid>, sqlx
 }
 
 /// Adds a book the catalog lacks, with its authors matched by name where the catalog has them.
-async fn import_book(app: &AppState, job: &Job, row: &LibraryRow) -> Result<Result<(Uuid, bool), String>, Stopped> {
+async fn import_book(app: &Worker, job: &Job, row: &LibraryRow) -> Result<Result<(Uuid, bool), String>, Stopped> {
     let mut authors = Vec::with_capacity(row.authors.len());
     for name in &row.authors {
         let known = sqlx::query_scalar!(
@@ -682,7 +622,7 @@ async fn import_book(app: &AppState, job: &Job, row: &LibraryRow) -> Result<Resu
         format: row.format.clone(),
         first_published: year(row.original_year.or(row.year_published)),
     };
-    match commands::send(app, &request).await {
+    match app.send(&request).await {
         Ok(accepted) => {
             let recorded = &accepted.recorded;
             let added = !recorded.event_ids.is_empty() && recorded.position > job.stream_position as u64;
@@ -740,36 +680,28 @@ impl Step {
         }
     }
 
-    async fn send(&self, app: &AppState, meta: pb::CommandMeta, book_id: Uuid) -> Result<Recorded, ApiError> {
+    async fn send(&self, app: &Worker, meta: pb::CommandMeta, book_id: Uuid) -> Result<Recorded, Refusal> {
         let (meta, book_id) = (Some(meta), book_id.to_string());
         let recorded = |reply: Identified| reply.recorded;
         match self {
-            Step::WantToRead { on } => {
-                commands::send(app, &pb::WantToRead { meta, book_id, on: on.clone() }).await.map(recorded)
-            }
+            Step::WantToRead { on } => app.send(&pb::WantToRead { meta, book_id, on: on.clone() }).await.map(recorded),
             Step::Start { on } => {
-                commands::send(app, &pb::StartReading { meta, book_id, started_on: on.clone() }).await.map(recorded)
+                app.send(&pb::StartReading { meta, book_id, started_on: on.clone() }).await.map(recorded)
             }
-            Step::Pause { on } => {
-                commands::send(app, &pb::PauseReading { meta, book_id, on: on.clone() }).await.map(recorded)
-            }
+            Step::Pause { on } => app.send(&pb::PauseReading { meta, book_id, on: on.clone() }).await.map(recorded),
             Step::Finish { on, .. } => {
-                commands::send(app, &pb::FinishReading { meta, book_id, finished_on: on.clone() }).await.map(recorded)
+                app.send(&pb::FinishReading { meta, book_id, finished_on: on.clone() }).await.map(recorded)
             }
             Step::Abandon { on } => {
-                commands::send(app, &pb::AbandonReading { meta, book_id, on: on.clone(), note: String::new() })
-                    .await
-                    .map(recorded)
+                app.send(&pb::AbandonReading { meta, book_id, on: on.clone(), note: String::new() }).await.map(recorded)
             }
             Step::Shelf { name } => {
-                commands::send(app, &pb::AddToShelf { meta, book_id, shelf: name.clone() }).await.map(recorded)
+                app.send(&pb::AddToShelf { meta, book_id, shelf: name.clone() }).await.map(recorded)
             }
-            Step::Isbn { isbn } => {
-                commands::send(app, &pb::NoteIsbn { meta, book_id, isbn: isbn.clone() }).await.map(recorded)
-            }
+            Step::Isbn { isbn } => app.send(&pb::NoteIsbn { meta, book_id, isbn: isbn.clone() }).await.map(recorded),
             Step::Rate { quarters } => {
                 let rate = pb::RateBook { meta, book_id, stars: 0, quarter_stars: i32::from(*quarters) };
-                commands::send(app, &rate).await.map(recorded)
+                app.send(&rate).await.map(recorded)
             }
             Step::Review { body, spoiler, on } => {
                 let review = pb::PublishReview {
@@ -779,7 +711,7 @@ impl Step {
                     contains_spoilers: *spoiler,
                     written_on: on.clone(),
                 };
-                commands::send(app, &review).await
+                app.send(&review).await
             }
         }
     }

@@ -34,8 +34,9 @@ use crate::{
     subscriptions::{self, Replay},
 };
 
-/// What a feed item is: the read model's kinds, each one (a kind the read model adds and this
-/// leaves out does not compile).
+// The read model's kinds, each one: a kind the read model adds and this leaves out does not
+// compile.
+/// What a feed item is.
 #[derive(Debug, Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(remote = "feed::ActivityKind")]
 pub enum ActivityKind {

@@ -30,7 +30,8 @@ use crate::{
 use reads::{CustomShelvesOf, ShelfCountsOf, ShelfCountsRow};
 use readstream_readmodel::shelves;
 
-/// The built-in shelves; a shelved book is on exactly one. The read model's statuses, each one.
+// The read model's statuses, each one.
+/// The built-in shelves; a shelved book is on exactly one.
 #[derive(Debug, Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(remote = "shelves::ShelfStatus")]
 pub enum ShelfStatus {

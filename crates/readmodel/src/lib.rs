@@ -1,15 +1,32 @@
 //! The read models' contracts: what the projector writes and the gateway reads, in one place.
 //! Each read model has a module: its kinds, as enums with one database mapping
 //! ([`text_kind!`]: a kind stored as text is written and read through its enum, never as a
-//! string literal), its rows and its reads. Every read's SQL is a file under `queries/`, which
-//! `tests/plans.rs` plans over a large generated data set: none may scan a table that grows with
-//! the readers.
+//! string literal), its rows and its reads, batched ([`Database`]'s loaders) or not. The reads
+//! whose SQL is a file under `queries/` are planned by `tests/plans.rs` over a large generated
+//! data set: none may scan a table that grows with the readers.
 
+pub mod catalog;
 pub mod feed;
 pub mod imports;
 pub mod merges;
+pub mod pages;
+pub mod ratings;
 pub mod readers;
+pub mod reading;
+pub mod reviews;
+pub mod search;
 pub mod shelves;
+pub mod social;
+
+use std::sync::Arc;
+
+/// The batched reads' one handle: the gateway keeps one DataLoader over it per request, so
+/// lookups of the same kind are batched into one query. Each module adds the loads of its own
+/// rows (`async_graphql::dataloader::Loader`); none of them knows a GraphQL type.
+pub struct Database(pub sqlx::PgPool);
+
+/// A batched load's failure, shared by every field that waited on the batch.
+pub type Failure = Arc<sqlx::Error>;
 
 /// Binds an enum to the text a column stores for it, both ways, as its one database mapping:
 /// it encodes and decodes as Postgres `text` (and `text[]`), and text no variant names fails to

@@ -149,6 +149,19 @@ async fn generate(db: &mut PgConnection) -> anyhow::Result<()> {
         INSERT INTO reviews (review_id, reader_id, book_id, body, contains_spoilers, written_on, published_at, position)
             SELECT md5('review' || i)::uuid, pg_temp.reader(i), pg_temp.book(i * 11), 'A review.', false, current_date, now(), i
             FROM generate_series(1, {READERS}) i;
+        INSERT INTO books (book_id, title, subtitle, description, pages, format, added_at, position)
+            SELECT pg_temp.book(i), 'Book ' || i, '', '', 100 + i % 300, 'paperback', now(), i
+            FROM generate_series(0, 4999) i;
+        INSERT INTO reading_timeline (position, event_index, reader_id, book_id, kind, on_date, read_through, recorded_at)
+            SELECT i, 0, pg_temp.reader(i), pg_temp.book(i * 3),
+                   (ARRAY['want_to_read', 'started', 'resumed', 'progress', 'paused', 'finished', 'abandoned',
+                          'removed'])[i % 8 + 1],
+                   date '2020-01-01' + (i % 1500), 1, now()
+            FROM generate_series(1, 4 * {READERS}) i;
+        INSERT INTO custom_shelf_entries (reader_id, shelf_key, book_id, shelf, position)
+            SELECT pg_temp.reader(i), 'shelf ' || (i % 7), pg_temp.book(i * 3), 'Shelf ' || (i % 7), i
+            FROM generate_series(1, {READERS}) i
+            ON CONFLICT DO NOTHING;
         ANALYZE;
         "#
     );

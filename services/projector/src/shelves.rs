@@ -14,7 +14,7 @@ use readstream_contracts::{proto::live::v1 as live, reading, Event, Progress, Re
 use readstream_contracts::{CatalogEvent, RatingsEvent, ReviewsEvent, SocialEvent};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
-use readstream_readmodel::shelves::ShelfStatus;
+use readstream_readmodel::shelves::{ReadingStep, ShelfStatus};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -52,7 +52,7 @@ struct Step {
     position: i64,
     index: i32,
     key: Key,
-    kind: &'static str,
+    kind: ReadingStep,
     on: NaiveDate,
     progress: Option<Progress>,
     note: String,
@@ -234,7 +234,7 @@ impl Projection for Shelves {
                 match event {
                     ReadingEvent::WantToRead { on, .. } => {
                         entry.set_status(Some(ShelfStatus::WantToRead), *on, position);
-                        steps.push(step("want_to_read", *on, None, "", entry.read_through as u32));
+                        steps.push(step(ReadingStep::WantToRead, *on, None, "", entry.read_through as u32));
                     }
                     ReadingEvent::ReadingStarted { started_on, read_through, resumed, .. } => {
                         entry.set_status(Some(ShelfStatus::CurrentlyReading), *started_on, position);
@@ -244,7 +244,7 @@ impl Projection for Shelves {
                             entry.finished_on = None;
                             (entry.page, entry.percent) = (None, None);
                         }
-                        let kind = if *resumed { "resumed" } else { "started" };
+                        let kind = if *resumed { ReadingStep::Resumed } else { ReadingStep::Started };
                         steps.push(step(kind, *started_on, None, "", *read_through));
                     }
                     ReadingEvent::ProgressUpdated { on, progress, note, read_through, .. } => {
@@ -252,11 +252,11 @@ impl Projection for Shelves {
                             Progress::Page(page) => (Some(page as i32), None),
                             Progress::Percent(percent) => (None, Some(percent as i32)),
                         };
-                        steps.push(step("progress", *on, Some(*progress), note, *read_through));
+                        steps.push(step(ReadingStep::Progress, *on, Some(*progress), note, *read_through));
                     }
                     ReadingEvent::ReadingPaused { on, read_through, .. } => {
                         entry.set_status(Some(ShelfStatus::Paused), *on, position);
-                        steps.push(step("paused", *on, None, "", *read_through));
+                        steps.push(step(ReadingStep::Paused, *on, None, "", *read_through));
                     }
                     ReadingEvent::ReadingFinished { finished_on, started_on, read_through, .. } => {
                         entry.set_status(Some(ShelfStatus::Read), *finished_on, position);
@@ -264,12 +264,12 @@ impl Projection for Shelves {
                         entry.finished_on = Some(*finished_on);
                         entry.read_count += 1;
                         entry.read_through = *read_through as i32;
-                        steps.push(step("finished", *finished_on, None, "", *read_through));
+                        steps.push(step(ReadingStep::Finished, *finished_on, None, "", *read_through));
                     }
                     ReadingEvent::ReadingAbandoned { on, note, read_through, .. } => {
                         entry.set_status(Some(ShelfStatus::DidNotFinish), *on, position);
                         entry.read_through = *read_through as i32;
-                        steps.push(step("abandoned", *on, None, note, *read_through));
+                        steps.push(step(ReadingStep::Abandoned, *on, None, note, *read_through));
                     }
                     ReadingEvent::AddedToShelf { shelf, .. } => {
                         shelf_changes.insert((key.0, shelf.to_lowercase(), key.1), Some((shelf.clone(), position)));
@@ -283,7 +283,7 @@ impl Projection for Shelves {
                         (entry.page, entry.percent) = (None, None);
                         entry.edition = None;
                         let read_through = entry.read_through as u32;
-                        steps.push(step("removed", *on, None, "", read_through));
+                        steps.push(step(ReadingStep::Removed, *on, None, "", read_through));
                         cleared.push(key);
                         shelf_changes.retain(|(reader, _, book), _| (*reader, *book) != key);
                     }
@@ -365,7 +365,7 @@ impl Shelves {
             &steps.iter().map(|s| s.index).collect::<Vec<_>>(),
             &steps.iter().map(|s| s.key.0).collect::<Vec<_>>(),
             &steps.iter().map(|s| s.key.1).collect::<Vec<_>>(),
-            &steps.iter().map(|s| s.kind.to_owned()).collect::<Vec<_>>(),
+            &steps.iter().map(|s| s.kind).collect::<Vec<_>>() as &[ReadingStep],
             &steps.iter().map(|s| s.on).collect::<Vec<_>>(),
             &steps.iter().map(page).collect::<Vec<_>>() as &[Option<i32>],
             &steps.iter().map(percent).collect::<Vec<_>>() as &[Option<i32>],

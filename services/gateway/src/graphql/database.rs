@@ -1,18 +1,11 @@
 //! The data layer's one handle: every by-id read of a request goes through one DataLoader over
-//! the read models, so lookups of the same kind are batched into one query. Each slice's
-//! `reads` module adds the loads of its own rows; none of them knows a GraphQL type.
-
-use std::sync::Arc;
+//! the read models (the read-model crate's [`Database`], whose modules add the loads of their
+//! rows), so lookups of the same kind are batched into one query.
 
 use async_graphql::{dataloader::DataLoader, Context};
-use sqlx::PgPool;
+pub use readstream_readmodel::{Database, Failure};
 
 use crate::error::ApiError;
-
-pub struct Database(pub PgPool);
-
-/// A batched load's failure, shared by every field that waited on the batch.
-pub type Failure = Arc<sqlx::Error>;
 
 pub fn loader<'a>(ctx: &'a Context<'_>) -> &'a DataLoader<Database> {
     ctx.data_unchecked::<DataLoader<Database>>()

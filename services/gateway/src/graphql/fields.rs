@@ -6,7 +6,6 @@ use async_graphql::{connection::Connection, Context, Object, Result, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{
-    catalog::reads::{AuthorOfReader, AuthorsOf, BooksCountOf},
     database::{load_error, loader},
     feed::{self, ActivityKind, FeedItem, FollowedReaderOnBook},
     ratings::{self, BookRatings},
@@ -15,6 +14,7 @@ use super::{
     shared::{Author, Book, Edition, ListInfo, Reader},
     social,
 };
+use readstream_readmodel::catalog::{AuthorOfReader, AuthorsOf, BooksCountOf};
 
 /// A book: the work readers rate, shelve and review.
 #[Object]
@@ -154,14 +154,15 @@ impl Author {
 
     /// How many readers follow this author.
     async fn followers_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        let followers = loader(ctx).load_one(social::reads::AuthorFollowersOf(self.0.author_id)).await;
+        let followers = loader(ctx).load_one(readstream_readmodel::social::AuthorFollowersOf(self.0.author_id)).await;
         Ok(followers.map_err(load_error)?.unwrap_or(0))
     }
 
     /// Whether the viewer follows this author; false for anyone not signed in.
     async fn viewer_follows(&self, ctx: &Context<'_>) -> Result<bool> {
         let Some(viewer) = ctx.data_opt::<crate::auth::Viewer>() else { return Ok(false) };
-        let follows = loader(ctx).load_one(social::reads::FollowsAuthor(viewer.reader_id, self.0.author_id)).await;
+        let follows =
+            loader(ctx).load_one(readstream_readmodel::social::FollowsAuthor(viewer.reader_id, self.0.author_id)).await;
         Ok(follows.map_err(load_error)?.unwrap_or(false))
     }
 }

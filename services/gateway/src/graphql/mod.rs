@@ -17,7 +17,6 @@ pub mod fields;
 pub mod import;
 pub mod node;
 pub mod operations;
-pub mod pages;
 pub mod ratings;
 pub mod reading;
 pub mod reviews;

@@ -10,13 +10,11 @@ use readstream_contracts::Isbn;
 use readstream_contracts::ReadModel;
 use uuid::Uuid;
 
-use super::{
-    catalog::reads::{AuthorKey, AuthorRow, BookKey, BookRow, EditionRow, EditionsOf},
-    database::{load_error, loader},
-    pages::{BookFigures, BookWithFigures, ReaderCounts, ReaderWithCounts},
-    social::reads::{ReaderKey, ReaderRow},
-};
+use super::database::{load_error, loader};
 use crate::{auth::Viewer, error::ApiError, AppState};
+use readstream_readmodel::catalog::{AuthorKey, AuthorRow, BookKey, BookRow, EditionRow, EditionsOf};
+use readstream_readmodel::pages::{BookFigures, BookWithFigures, ReaderCounts, ReaderWithCounts};
+use readstream_readmodel::social::{ReaderKey, ReaderRow};
 
 pub const MAX_PAGE: i32 = 100;
 pub const DEFAULT_PAGE: i32 = 20;

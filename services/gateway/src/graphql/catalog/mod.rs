@@ -1,13 +1,12 @@
 //! The catalog slice: books, their editions and authors, listed, added and edited by
 //! librarians, and authors linked to the reader accounts that are them.
 
-pub mod reads;
-
 use async_graphql::{
     connection::{Connection, Edge},
     ComplexObject, Context, InputObject, MaybeUndefined, Object, Result, SimpleObject, ID,
 };
 use readstream_contracts::{proto::commands::v1 as pb, Identified, Isbn, ReadModel, Reply};
+use readstream_readmodel::catalog as reads;
 
 use super::shared::{app, decode_cursor, encode_cursor, page_size, reached, viewer, Author, Book, ListInfo};
 use crate::{

@@ -22,17 +22,17 @@ use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use super::{
-    catalog::reads::BookKey,
     database::{load_error, loader},
     reading::ShelfStatus,
     reviews::{load_review, visible_review, Review},
     shared::{app, decode_cursor, encode_cursor, page_size, viewer, Author, Book, ListInfo, Reader},
-    social::reads::ReaderKey,
 };
 use crate::{
     error::ApiError,
     subscriptions::{self, Replay},
 };
+use readstream_readmodel::catalog::BookKey;
+use readstream_readmodel::social::ReaderKey;
 
 // The read model's kinds, each one: a kind the read model adds and this leaves out does not
 // compile.

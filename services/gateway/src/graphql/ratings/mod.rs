@@ -1,13 +1,12 @@
 //! The ratings slice: a book's rating figures, rating and clearing, and live figures.
 
-pub mod reads;
-
 use async_graphql::{ComplexObject, Context, Object, Result, SimpleObject, Subscription, ID};
 use futures::Stream;
 use readstream_contracts::{
     proto::{commands::v1 as pb, live::v1 as live},
     ReadModel,
 };
+use readstream_readmodel::ratings as reads;
 use uuid::Uuid;
 
 use super::{

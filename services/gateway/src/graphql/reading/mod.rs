@@ -1,8 +1,6 @@
 //! Shelves and reading: the mutations of the reading service, each reader's shelves, reading
 //! timeline and yearly stats, and a book's shelf counts.
 
-pub mod reads;
-
 use async_graphql::{
     connection::{Connection, Edge},
     ComplexObject, Context, Enum, Object, Result, SimpleObject, Subscription, ID,
@@ -14,6 +12,7 @@ use readstream_contracts::{
     reading::ReadingService,
     Code, Command, Identified, ReadModel, Reply,
 };
+use readstream_readmodel::reading as reads;
 use uuid::Uuid;
 
 use super::{
@@ -40,13 +39,6 @@ pub enum ShelfStatus {
     Paused,
     Read,
     DidNotFinish,
-}
-
-impl ShelfStatus {
-    /// The status stored as text in `shelf_entries`.
-    fn from_db(text: &str) -> Option<Self> {
-        shelves::ShelfStatus::from_text(text).map(Self::from)
-    }
 }
 
 /// How many readers have the book on each built-in shelf.
@@ -140,6 +132,7 @@ pub enum ShelfOrder {
 }
 
 #[derive(Debug, Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "shelves::ReadingStep")]
 pub enum ReadingStep {
     WantToRead,
     Started,
@@ -149,22 +142,6 @@ pub enum ReadingStep {
     Finished,
     Abandoned,
     Removed,
-}
-
-impl ReadingStep {
-    fn from_db(kind: &str) -> Option<Self> {
-        Some(match kind {
-            "want_to_read" => Self::WantToRead,
-            "started" => Self::Started,
-            "resumed" => Self::Resumed,
-            "progress" => Self::Progress,
-            "paused" => Self::Paused,
-            "finished" => Self::Finished,
-            "abandoned" => Self::Abandoned,
-            "removed" => Self::Removed,
-            _ => return None,
-        })
-    }
 }
 
 /// One step of a reader's reading, as it happened.
@@ -215,37 +192,23 @@ pub struct ReadingStats {
     pub months: Vec<MonthStats>,
 }
 
-struct EntryRow {
-    book_id: Uuid,
-    status: Option<String>,
-    since: Option<NaiveDate>,
-    started_on: Option<NaiveDate>,
-    finished_on: Option<NaiveDate>,
-    progress_page: Option<i32>,
-    progress_percent: Option<i32>,
-    read_count: Option<i64>,
-    cursor_position: Option<i64>,
-    edition_isbn: Option<String>,
-}
-
-impl EntryRow {
-    fn into_entry(self, reader_id: Uuid) -> ShelfEntry {
-        let progress = match (self.progress_page, self.progress_percent) {
-            (None, None) => None,
-            (page, percent) => Some(ReadingProgress { page, percent }),
-        };
-        ShelfEntry {
-            reader_id,
-            book_id: self.book_id,
-            status: self.status.as_deref().and_then(ShelfStatus::from_db),
-            since: self.since,
-            started_on: self.started_on,
-            finished_on: self.finished_on,
-            progress,
-            read_count: self.read_count.unwrap_or(0) as i32,
-            cursor_position: self.cursor_position.unwrap_or(0),
-            edition_isbn: self.edition_isbn,
-        }
+/// A shelf entry of the read model's row.
+fn entry_of(row: shelves::EntryRow, reader_id: Uuid) -> ShelfEntry {
+    let progress = match (row.progress_page, row.progress_percent) {
+        (None, None) => None,
+        (page, percent) => Some(ReadingProgress { page, percent }),
+    };
+    ShelfEntry {
+        reader_id,
+        book_id: row.book_id,
+        status: row.status.map(ShelfStatus::from),
+        since: row.since,
+        started_on: row.started_on,
+        finished_on: row.finished_on,
+        progress,
+        read_count: row.read_count.unwrap_or(0) as i32,
+        cursor_position: row.cursor_position.unwrap_or(0),
+        edition_isbn: row.edition_isbn,
     }
 }
 
@@ -254,20 +217,8 @@ const TIMELINE_CURSOR: &str = "timeline";
 
 /// The entry for one reader and book, if the book is on any of their shelves.
 pub async fn shelf_entry(ctx: &Context<'_>, reader_id: Uuid, book_id: Uuid) -> Result<Option<ShelfEntry>, ApiError> {
-    let row = sqlx::query_as!(
-        EntryRow,
-        r#"SELECT book_id, status, status_on AS since, started_on, finished_on, progress_page, progress_percent,
-                  read_count::bigint AS read_count, status_position AS cursor_position, edition_isbn
-           FROM shelf_entries e
-           WHERE reader_id = $1 AND book_id = $2
-             AND (status IS NOT NULL OR EXISTS (SELECT 1 FROM custom_shelf_entries c
-                                                 WHERE c.reader_id = e.reader_id AND c.book_id = e.book_id))"#,
-        reader_id,
-        book_id
-    )
-    .fetch_optional(&app(ctx).pool)
-    .await?;
-    Ok(row.map(|r| r.into_entry(reader_id)))
+    let row = shelves::entry(&app(ctx).pool, reader_id, book_id).await?;
+    Ok(row.map(|r| entry_of(r, reader_id)))
 }
 
 /// A reader's shelf, now or as it stood at the end of `as_of`.
@@ -291,115 +242,27 @@ pub async fn shelf(
                 .map_err(|_| ApiError::invalid("after", "after is not a cursor of this list"))
         })
         .transpose()?;
-    let newest = order == ShelfOrder::Newest;
-    let status = status.map(|status| shelves::ShelfStatus::from(status).as_str());
     let custom_shelf = custom_shelf.map(|s| s.trim().to_lowercase());
+    let page = shelves::ShelfPage {
+        status: status.map(shelves::ShelfStatus::from),
+        custom_shelf: custom_shelf.as_deref(),
+        after,
+        newest_first: order == ShelfOrder::Newest,
+        limit: limit + 1,
+    };
     let pool = &app(ctx).pool;
     let (mut rows, total_count) = match as_of {
-        None => {
-            let rows = sqlx::query_as!(
-                EntryRow,
-                r#"SELECT book_id, status, status_on AS since, started_on, finished_on, progress_page, progress_percent,
-                          read_count::bigint AS read_count, status_position AS cursor_position, edition_isbn
-                   FROM shelf_entries e
-                   WHERE reader_id = $1
-                     AND (status = $2 OR ($2 IS NULL AND (status IS NOT NULL OR EXISTS (
-                          SELECT 1 FROM custom_shelf_entries c WHERE c.reader_id = e.reader_id AND c.book_id = e.book_id))))
-                     AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM custom_shelf_entries c
-                          WHERE c.reader_id = e.reader_id AND c.book_id = e.book_id AND c.shelf_key = $3))
-                     AND ($4::bigint IS NULL OR ($5 AND status_position < $4) OR (NOT $5 AND status_position > $4))
-                   ORDER BY CASE WHEN $5 THEN -status_position ELSE status_position END, book_id
-                   LIMIT $6"#,
-                reader_id,
-                status,
-                custom_shelf,
-                after,
-                newest,
-                limit + 1
-            )
-            .fetch_all(pool)
-            .await?;
-            let total = sqlx::query_scalar!(
-                r#"SELECT count(*) AS "n!" FROM shelf_entries e
-                   WHERE reader_id = $1
-                     AND (status = $2 OR ($2 IS NULL AND (status IS NOT NULL OR EXISTS (
-                          SELECT 1 FROM custom_shelf_entries c WHERE c.reader_id = e.reader_id AND c.book_id = e.book_id))))
-                     AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM custom_shelf_entries c
-                          WHERE c.reader_id = e.reader_id AND c.book_id = e.book_id AND c.shelf_key = $3))"#,
-                reader_id,
-                status,
-                custom_shelf
-            )
-            .fetch_one(pool)
-            .await?;
-            (rows, total)
+        None => shelves::page(pool, reader_id, page).await?,
+        Some(_) if page.custom_shelf.is_some() => {
+            return Err(ApiError::invalid("asOf", "asOf applies to the built-in shelves only"));
         }
-        Some(day) => {
-            if custom_shelf.is_some() {
-                return Err(ApiError::invalid("asOf", "asOf applies to the built-in shelves only"));
-            }
-            let rows = sqlx::query_as!(
-                EntryRow,
-                r#"WITH last_step AS (
-                       SELECT DISTINCT ON (book_id) book_id, kind, on_date, position
-                       FROM reading_timeline
-                       WHERE reader_id = $1 AND on_date <= $2 AND kind <> 'progress'
-                       ORDER BY book_id, on_date DESC, position DESC, event_index DESC
-                   ), shelved AS (
-                       SELECT l.book_id, l.on_date, l.position,
-                              CASE l.kind WHEN 'want_to_read' THEN 'want_to_read' WHEN 'started' THEN 'currently_reading'
-                                          WHEN 'resumed' THEN 'currently_reading' WHEN 'paused' THEN 'paused'
-                                          WHEN 'finished' THEN 'read' WHEN 'abandoned' THEN 'did_not_finish' END AS status
-                       FROM last_step l
-                   )
-                   SELECT s.book_id AS "book_id!", s.status, s.on_date AS since,
-                          (SELECT max(on_date) FROM reading_timeline t WHERE t.reader_id = $1 AND t.book_id = s.book_id
-                              AND t.kind = 'started' AND t.on_date <= $2) AS started_on,
-                          (SELECT max(on_date) FROM reading_timeline t WHERE t.reader_id = $1 AND t.book_id = s.book_id
-                              AND t.kind = 'finished' AND t.on_date <= $2) AS finished_on,
-                          NULL::int AS progress_page, NULL::int AS progress_percent,
-                          (SELECT count(*) FROM reading_timeline t WHERE t.reader_id = $1 AND t.book_id = s.book_id
-                              AND t.kind = 'finished' AND t.on_date <= $2) AS read_count,
-                          s.position AS cursor_position, NULL::text AS edition_isbn
-                   FROM shelved s
-                   WHERE s.status IS NOT NULL AND ($3::text IS NULL OR s.status = $3)
-                     AND ($4::bigint IS NULL OR ($5 AND s.position < $4) OR (NOT $5 AND s.position > $4))
-                   ORDER BY CASE WHEN $5 THEN -s.position ELSE s.position END, s.book_id
-                   LIMIT $6"#,
-                reader_id,
-                day,
-                status,
-                after,
-                newest,
-                limit + 1
-            )
-            .fetch_all(pool)
-            .await?;
-            let total = sqlx::query_scalar!(
-                r#"SELECT count(*) AS "n!" FROM (
-                       SELECT DISTINCT ON (book_id) book_id, kind
-                       FROM reading_timeline
-                       WHERE reader_id = $1 AND on_date <= $2 AND kind <> 'progress'
-                       ORDER BY book_id, on_date DESC, position DESC, event_index DESC
-                   ) l
-                   WHERE l.kind <> 'removed'
-                     AND ($3::text IS NULL OR $3 = CASE l.kind WHEN 'want_to_read' THEN 'want_to_read'
-                          WHEN 'started' THEN 'currently_reading' WHEN 'resumed' THEN 'currently_reading'
-                          WHEN 'paused' THEN 'paused' WHEN 'finished' THEN 'read' WHEN 'abandoned' THEN 'did_not_finish' END)"#,
-                reader_id,
-                day,
-                status
-            )
-            .fetch_one(pool)
-            .await?;
-            (rows, total)
-        }
+        Some(day) => shelves::page_as_of(pool, reader_id, day, page).await?,
     };
     let has_next = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let mut connection = Connection::with_additional_fields(after.is_some(), has_next, ListInfo { total_count });
     connection.edges.extend(rows.into_iter().map(|row| {
-        let entry = row.into_entry(reader_id);
+        let entry = entry_of(row, reader_id);
         Edge::new(encode_cursor(SHELF_CURSOR, &entry.cursor_position.to_string()), entry)
     }));
     Ok(connection)
@@ -407,14 +270,8 @@ pub async fn shelf(
 
 /// The reader's custom shelves, alphabetically, with how many books each holds.
 pub async fn custom_shelves(ctx: &Context<'_>, reader_id: Uuid) -> Result<Vec<CustomShelf>, ApiError> {
-    let rows = sqlx::query!(
-        r#"SELECT min(shelf) AS "name!", count(*) AS "count!" FROM custom_shelf_entries
-           WHERE reader_id = $1 GROUP BY shelf_key ORDER BY shelf_key"#,
-        reader_id
-    )
-    .fetch_all(&app(ctx).pool)
-    .await?;
-    Ok(rows.into_iter().map(|r| CustomShelf { name: r.name, count: r.count }).collect())
+    let rows = shelves::custom_shelves(&app(ctx).pool, reader_id).await?;
+    Ok(rows.into_iter().map(|(name, count)| CustomShelf { name, count }).collect())
 }
 
 /// Reading logs are the reader's own.
@@ -450,42 +307,13 @@ pub async fn timeline(
             Some((on, position, index))
         }
     };
-    let pool = &app(ctx).pool;
-    let mut rows = sqlx::query!(
-        r#"SELECT book_id, kind, on_date, page, percent, note, read_through, position, event_index
-           FROM reading_timeline
-           WHERE reader_id = $1 AND ($2::uuid IS NULL OR book_id = $2)
-             AND ($3::date IS NULL OR on_date >= $3) AND ($4::date IS NULL OR on_date <= $4)
-             AND ($5::date IS NULL OR (on_date, position, event_index) > ($5, $6, $7))
-           ORDER BY on_date, position, event_index
-           LIMIT $8"#,
-        reader_id,
-        book_id,
-        from,
-        to,
-        after.map(|a| a.0),
-        after.map_or(0, |a| a.1),
-        after.map_or(0, |a| a.2),
-        limit + 1
-    )
-    .fetch_all(pool)
-    .await?;
-    let total_count = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM reading_timeline
-           WHERE reader_id = $1 AND ($2::uuid IS NULL OR book_id = $2)
-             AND ($3::date IS NULL OR on_date >= $3) AND ($4::date IS NULL OR on_date <= $4)"#,
-        reader_id,
-        book_id,
-        from,
-        to
-    )
-    .fetch_one(pool)
-    .await?;
+    let page = shelves::TimelinePage { book_id, from, to, after, limit: limit + 1 };
+    let (mut rows, total_count) = shelves::timeline(&app(ctx).pool, reader_id, page).await?;
     let has_next = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let mut connection = Connection::with_additional_fields(after.is_some(), has_next, ListInfo { total_count });
     for row in rows {
-        let Some(step) = ReadingStep::from_db(&row.kind) else { continue };
+        let step = row.kind.into();
         let cursor = encode_cursor(TIMELINE_CURSOR, &format!("{}:{}:{}", row.on_date, row.position, row.event_index));
         connection.edges.push(Edge::new(
             cursor,
@@ -518,21 +346,12 @@ pub async fn stats(ctx: &Context<'_>, reader_id: Uuid, year: i32) -> Result<Read
     let Some((from, to)) = dates else {
         return Err(ApiError::invalid("year", format!("year must be {earliest} to {MAX_STATS_YEAR}")));
     };
-    let rows = sqlx::query!(
-        r#"SELECT t.on_date, b.pages
-           FROM reading_timeline t JOIN books b USING (book_id)
-           WHERE t.reader_id = $1 AND t.kind = 'finished' AND t.on_date >= $2 AND t.on_date < $3"#,
-        reader_id,
-        from,
-        to
-    )
-    .fetch_all(&app(ctx).pool)
-    .await?;
+    let finished = shelves::finished_in(&app(ctx).pool, reader_id, from, to).await?;
     let mut months: Vec<MonthStats> = (1..=12).map(|month| MonthStats { month, books: 0, pages: 0 }).collect();
-    for row in &rows {
-        let month = &mut months[row.on_date.month0() as usize];
+    for (on, pages) in finished {
+        let month = &mut months[on.month0() as usize];
         month.books += 1;
-        month.pages += i64::from(row.pages);
+        month.pages += i64::from(pages);
     }
     Ok(ReadingStats {
         year,

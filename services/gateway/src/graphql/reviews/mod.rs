@@ -1,8 +1,6 @@
 //! Reviews: a book's community reviews (keyset-paged in five orders), likes, comments, and
 //! the reviews service's mutations.
 
-pub mod reads;
-
 use async_graphql::{
     connection::{Connection, Edge},
     ComplexObject, Context, Enum, Object, Result, SimpleObject, Subscription, ID,
@@ -15,6 +13,7 @@ use readstream_contracts::{
     reviews::ReviewsService,
     Command, ReadModel, Recorded, Reply,
 };
+use readstream_readmodel::reviews as reads;
 use sqlx::PgPool;
 use uuid::Uuid;
 

@@ -2,13 +2,12 @@
 //! typos and accents, exact on ISBN. Built on the read models (pg_trgm over `search_text`),
 //! with no search server beside them.
 
-pub mod reads;
-
 use async_graphql::{
     connection::{Connection, Edge},
     Context, Enum, Object, Result, Union,
 };
 use readstream_contracts::Isbn;
+use readstream_readmodel::search as reads;
 
 use super::shared::{app, decode_cursor, encode_cursor, Author, Book, Reader};
 use crate::error::ApiError;

@@ -1,7 +1,5 @@
 //! The social slice: signing up and in, sessions, profiles, follows and blocks, and who follows whom.
 
-pub mod reads;
-
 use async_graphql::{
     connection::{Connection, Edge},
     ComplexObject, Context, InputObject, Object, Result, SimpleObject, ID,
@@ -12,6 +10,7 @@ use readstream_contracts::{
     social::{self, SocialService},
     Command, Identified, ReadModel, Reply, SessionOpened,
 };
+use readstream_readmodel::social as reads;
 use uuid::Uuid;
 
 use super::{

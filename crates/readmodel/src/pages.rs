@@ -18,12 +18,12 @@ use std::{collections::HashMap, sync::Arc};
 use async_graphql::dataloader::Loader;
 use uuid::Uuid;
 
-use super::{
-    catalog::reads::{AuthorRow, BookRow},
-    database::{Database, Failure},
-    ratings::reads::BookRatingsRow,
-    reading::reads::ShelfCountsRow,
-    social::reads::ReaderRow,
+use crate::{
+    catalog::{AuthorRow, BookRow},
+    ratings::BookRatingsRow,
+    reading::ShelfCountsRow,
+    social::ReaderRow,
+    Database, Failure,
 };
 
 /// A book by id with its figures: the subject of a book page.

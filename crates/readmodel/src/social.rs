@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::graphql::database::{Database, Failure};
+use crate::{Database, Failure};
 
 /// A row of `readers`.
 #[derive(Debug, Clone)]

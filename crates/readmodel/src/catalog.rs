@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::graphql::database::{Database, Failure};
+use crate::{Database, Failure};
 
 /// A row of `books`.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ use async_graphql::dataloader::Loader;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::graphql::database::{Database, Failure};
+use crate::{Database, Failure};
 
 /// A row of `book_ratings`: count, sum and one count per star (1 to 5).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use async_graphql::dataloader::Loader;
 use uuid::Uuid;
 
-use crate::graphql::database::{Database, Failure};
+use crate::{Database, Failure};
 
 /// Whether a reader likes a review: (review, reader).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

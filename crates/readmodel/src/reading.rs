@@ -7,7 +7,7 @@ use async_graphql::dataloader::Loader;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::graphql::database::{Database, Failure};
+use crate::{Database, Failure};
 
 /// A row of `book_shelf_counts`: how many readers have the book on each built-in shelf.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -13,6 +13,6 @@ export DATABASE_URL=$(create_database readstream)
 for migration in schema/migrations/*.sql; do psql -qX -v ON_ERROR_STOP=1 "$DATABASE_URL" -f "$migration" >/dev/null; done
 rm -rf .sqlx && mkdir .sqlx
 # Touching the crates that hold queries makes cargo expand their macros again.
-touch crates/projection/src/lib.rs crates/readmodel/src/*.rs services/*/src/lib.rs services/*/tests/*.rs
+touch crates/*/src/lib.rs services/*/src/lib.rs services/*/tests/*.rs crates/*/tests/*.rs
 SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$root/.sqlx" cargo check --workspace --all-targets --quiet
 echo "wrote $(ls .sqlx | wc -l) queries to .sqlx/"

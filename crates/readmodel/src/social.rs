@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::readers::ReadingVisibility;
+
 use crate::{Database, Failure};
 
 /// A row of `readers`.
@@ -111,4 +113,59 @@ impl Loader<FollowsAuthor> for Database {
         .await?;
         Ok(rows.into_iter().map(|row| (FollowsAuthor(row.reader_id, row.author_id), true)).collect())
     }
+}
+
+/// Whether `follower` follows `followee`.
+pub async fn follows(db: impl sqlx::PgExecutor<'_>, follower: Uuid, followee: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query_file_scalar!("queries/social/follows.sql", follower, followee).fetch_one(db).await
+}
+
+/// Who sees `reader_id`'s reading (everyone for a reader the read model does not have).
+pub async fn reading_visibility(
+    db: impl sqlx::PgExecutor<'_>,
+    reader_id: Uuid,
+) -> Result<ReadingVisibility, sqlx::Error> {
+    let visibility =
+        sqlx::query_file_scalar!("queries/social/reading_visibility.sql", reader_id).fetch_optional(db).await?;
+    Ok(visibility.unwrap_or(ReadingVisibility::Everyone))
+}
+
+/// The roles `reader_id` holds, by their names.
+pub async fn roles(db: impl sqlx::PgExecutor<'_>, reader_id: Uuid) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_file_scalar!("queries/social/roles.sql", reader_id).fetch_all(db).await
+}
+
+/// Which way along the follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// The readers following one.
+    Followers,
+    /// The readers one follows.
+    Following,
+}
+
+/// One page of `reader_id`'s followers or followees, most recent first, before the follow
+/// position `before`: each one and the follow's position.
+pub async fn follows_page(
+    db: impl sqlx::PgExecutor<'_>,
+    reader_id: Uuid,
+    direction: Direction,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<(Uuid, i64)>, sqlx::Error> {
+    let rows = match direction {
+        Direction::Followers => sqlx::query_file!("queries/social/followers.sql", reader_id, before, limit)
+            .fetch_all(db)
+            .await?
+            .into_iter()
+            .map(|row| (row.reader_id, row.position))
+            .collect(),
+        Direction::Following => sqlx::query_file!("queries/social/following.sql", reader_id, before, limit)
+            .fetch_all(db)
+            .await?
+            .into_iter()
+            .map(|row| (row.reader_id, row.position))
+            .collect(),
+    };
+    Ok(rows)
 }

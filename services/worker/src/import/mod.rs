@@ -139,7 +139,8 @@ pub async fn work(app: Worker, wake: Arc<Notify>, shutdown: CancellationToken) {
 }
 
 /// The job that waited longest since its last turn, of those no live process holds and none
-/// puts off: now held by this one.
+/// puts off: now held by this one. The waiting statuses are written out, not parameters: they
+/// are the predicate of the partial index the claim reads (`import_jobs_waiting`).
 async fn claim(pool: &PgPool) -> Result<Option<Job>, sqlx::Error> {
     sqlx::query_as!(
         Job,
@@ -163,11 +164,13 @@ async fn retry_later(app: &Worker, job_id: Uuid, attempts: i32, error: &str) -> 
     if attempts >= config.max_attempts {
         let failure = format!("stopped {attempts} times without progress; the last time: {error}");
         sqlx::query!(
-            "UPDATE import_jobs SET status = 'FAILED', failure = $2, attempts = $3, held_until = NULL, updated_at = now()
-             WHERE job_id = $1 AND status = 'RUNNING'",
+            "UPDATE import_jobs SET status = $4, failure = $2, attempts = $3, held_until = NULL, updated_at = now()
+             WHERE job_id = $1 AND status = $5",
             job_id,
             failure,
-            attempts
+            attempts,
+            ImportStatus::Failed as _,
+            ImportStatus::Running as _
         )
         .execute(&app.pool)
         .await?;
@@ -349,8 +352,9 @@ async fn reader_deleted(app: &Worker, job: &Job) -> Result<bool, Stopped> {
 /// Ends the job's turn where it stands; it is claimed again once the jobs waiting had theirs.
 async fn let_go(app: &Worker, job: &Job) -> Result<(), Stopped> {
     sqlx::query!(
-        "UPDATE import_jobs SET held_until = NULL, updated_at = now() WHERE job_id = $1 AND status = 'RUNNING'",
-        job.job_id
+        "UPDATE import_jobs SET held_until = NULL, updated_at = now() WHERE job_id = $1 AND status = $2",
+        job.job_id,
+        ImportStatus::Running as _
     )
     .execute(&app.pool)
     .await?;
@@ -395,14 +399,15 @@ async fn save(app: &Worker, job: &mut Job, rows: Vec<Result<LibraryRow, formats:
         "UPDATE import_jobs SET rows_imported = rows_imported + $3, rows_skipped = rows_skipped + $4,
                 rows_failed = rows_failed + $5, next_row = $6, held_until = now() + make_interval(secs => $7),
                 updated_at = now(), attempts = 0
-         WHERE job_id = $1 AND next_row = $2 AND status = 'RUNNING'",
+         WHERE job_id = $1 AND next_row = $2 AND status = $8",
         job.job_id,
         job.next_row,
         imported,
         skipped,
         failed_rows.len() as i32,
         last + 1,
-        HOLD.as_secs_f64()
+        HOLD.as_secs_f64(),
+        ImportStatus::Running as _
     )
     .execute(&mut *tx)
     .await?;
@@ -452,10 +457,11 @@ async fn finish(app: &Worker, job: &Job) -> Result<(), Stopped> {
     app.positions.wait_for(position, &readstream_contracts::ReadModel::ALL).await.map_err(unavailable)?;
     let final_position = i64::try_from(position).unwrap_or(i64::MAX);
     sqlx::query!(
-        "UPDATE import_jobs SET status = 'DONE', final_position = $2, held_until = NULL, updated_at = now()
+        "UPDATE import_jobs SET status = $3, final_position = $2, held_until = NULL, updated_at = now()
          WHERE job_id = $1",
         job.job_id,
-        final_position
+        final_position,
+        ImportStatus::Done as _
     )
     .execute(&app.pool)
     .await?;
@@ -466,9 +472,10 @@ async fn finish(app: &Worker, job: &Job) -> Result<(), Stopped> {
 
 async fn fail(app: &Worker, job: &Job, failure: &str) -> Result<(), Stopped> {
     sqlx::query!(
-        "UPDATE import_jobs SET status = 'FAILED', failure = $2, held_until = NULL, updated_at = now() WHERE job_id = $1",
+        "UPDATE import_jobs SET status = $3, failure = $2, held_until = NULL, updated_at = now() WHERE job_id = $1",
         job.job_id,
-        failure
+        failure,
+        ImportStatus::Failed as _
     )
     .execute(&app.pool)
     .await?;

@@ -266,3 +266,16 @@ pub async fn books_after(
     .await?;
     Ok((rows, total))
 }
+
+/// The book `book_id` was merged into, if it was merged.
+pub async fn book_merged_into(db: impl sqlx::PgExecutor<'_>, book_id: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
+    Ok(sqlx::query_file_scalar!("queries/catalog/book_merged_into.sql", book_id).fetch_optional(db).await?.flatten())
+}
+
+/// The author `author_id` was merged into, if it was merged.
+pub async fn author_merged_into(db: impl sqlx::PgExecutor<'_>, author_id: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
+    Ok(sqlx::query_file_scalar!("queries/catalog/author_merged_into.sql", author_id)
+        .fetch_optional(db)
+        .await?
+        .flatten())
+}

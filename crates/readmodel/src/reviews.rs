@@ -1,8 +1,11 @@
-//! The reviews' batched reads: who likes which review, and review counts per reader and book.
+//! Reviews: each review (`reviews`), its likes and comments, and the counts per reader and
+//! book; the keyset-paged lists in every order.
 
 use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgExecutor;
 use uuid::Uuid;
 
 use crate::{Database, Failure};
@@ -60,4 +63,199 @@ impl Loader<BookReviewCount> for Database {
             .await?;
         Ok(rows.into_iter().map(|r| (BookReviewCount(r.book_id), r.reviews_count)).collect())
     }
+}
+
+/// A review as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ReviewRow {
+    pub review_id: Uuid,
+    pub reader_id: Uuid,
+    pub book_id: Uuid,
+    pub body: String,
+    pub contains_spoilers: bool,
+    pub written_on: NaiveDate,
+    pub published_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub stars: Option<i16>,
+    pub likes_count: i64,
+    pub comments_count: i64,
+    pub position: i64,
+}
+
+/// A live review by its stored id.
+pub async fn review(db: impl PgExecutor<'_>, review_id: Uuid) -> Result<Option<ReviewRow>, sqlx::Error> {
+    sqlx::query_file_as!(ReviewRow, "queries/reviews/review.sql", review_id).fetch_optional(db).await
+}
+
+/// `book_id`'s live reviews recorded after stream position `since`, oldest first, at most
+/// `limit`, none across a block with `viewer` (either way).
+pub async fn added_since(
+    db: impl PgExecutor<'_>,
+    book_id: Uuid,
+    since: i64,
+    limit: i64,
+    viewer: Uuid,
+) -> Result<Vec<ReviewRow>, sqlx::Error> {
+    sqlx::query_file_as!(ReviewRow, "queries/reviews/added_since.sql", book_id, since, limit, viewer)
+        .fetch_all(db)
+        .await
+}
+
+/// A comment as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentRow {
+    pub commenter_id: Uuid,
+    pub body: String,
+    pub commented_at: DateTime<Utc>,
+}
+
+/// Comment `comment_id` on review `review_id`, unless deleted or its review withdrawn.
+pub async fn comment(
+    db: impl PgExecutor<'_>,
+    comment_id: Uuid,
+    review_id: Uuid,
+) -> Result<Option<CommentRow>, sqlx::Error> {
+    sqlx::query_file_as!(CommentRow, "queries/reviews/comment.sql", comment_id, review_id).fetch_optional(db).await
+}
+
+/// Whose reviews a list holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListOf {
+    /// A book's, of one star rating if given.
+    Book {
+        book_id: Uuid,
+        stars: Option<i16>,
+    },
+    Reader(Uuid),
+}
+
+/// The orders a list of reviews comes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListOrder {
+    Newest,
+    Oldest,
+    MostLiked,
+    HighestRated,
+    LowestRated,
+}
+
+impl ListOrder {
+    /// The sort key before (written_on, review_id), whether it descends.
+    fn key(self) -> (Option<&'static str>, bool) {
+        match self {
+            ListOrder::Newest => (None, true),
+            ListOrder::Oldest => (None, false),
+            ListOrder::MostLiked => (Some("likes_count"), true),
+            // As the reviews' indexes list them: a review without stars sorts last either way.
+            ListOrder::HighestRated => (Some("coalesce(stars, 0)"), true),
+            ListOrder::LowestRated => (Some("coalesce(stars, 6)"), false),
+        }
+    }
+
+    /// A review's value of the leading sort key, as a cursor holds it (0 without one).
+    pub fn key_of(self, review: &ReviewRow) -> i64 {
+        match self {
+            ListOrder::MostLiked => review.likes_count,
+            ListOrder::HighestRated => i64::from(review.stars.unwrap_or(0)),
+            ListOrder::LowestRated => i64::from(review.stars.unwrap_or(6)),
+            ListOrder::Newest | ListOrder::Oldest => 0,
+        }
+    }
+}
+
+/// One keyset page of live reviews (never OFFSET, so a page costs the same however deep):
+/// after `after` (the leading key's value, the day written, the review id) when given, at most
+/// `limit`, none across a block with `viewer` (either way; the book's count stays the book's).
+/// The statement is one of ten shapes, built from constants only; every value is a bound
+/// parameter.
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    of: ListOf,
+    order: ListOrder,
+    after: Option<(i64, NaiveDate, Uuid)>,
+    limit: i64,
+    viewer: Uuid,
+) -> Result<Vec<ReviewRow>, sqlx::Error> {
+    let (filter, owner, stars) = match of {
+        ListOf::Book { book_id, stars } => ("book_id = $1 AND ($2::smallint IS NULL OR stars = $2)", book_id, stars),
+        ListOf::Reader(reader_id) => ("reader_id = $1 AND $2::smallint IS NULL", reader_id, None),
+    };
+    let (key, descending) = order.key();
+    let (direction, compare) = if descending { ("DESC", "<") } else { ("ASC", ">") };
+    // Unused on the first page, but bound all the same.
+    let (k, written_on, id) = after.unwrap_or((0, NaiveDate::default(), Uuid::nil()));
+    // With a leading sort key its value is $3 and the rest move up by one.
+    let (keyset, sort, first_page, limit_at) = match key {
+        Some(key) => (
+            format!("({key}, written_on, review_id) {compare} ($3, $4, $5)"),
+            format!("{key} {direction}, written_on {direction}, review_id {direction}"),
+            6,
+            7,
+        ),
+        None => (
+            format!("(written_on, review_id) {compare} ($3, $4)"),
+            format!("written_on {direction}, review_id {direction}"),
+            5,
+            6,
+        ),
+    };
+    let viewer_at = limit_at + 1;
+    let sql = format!(
+        "SELECT review_id, reader_id, book_id, body, contains_spoilers, written_on, published_at, edited_at, stars,
+                likes_count, comments_count, position
+         FROM reviews
+         WHERE {filter} AND NOT withdrawn AND (${first_page} OR {keyset})
+           AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = ${viewer_at} AND blocked_id = reviews.reader_id)
+           AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = reviews.reader_id AND blocked_id = ${viewer_at})
+         ORDER BY {sort} LIMIT ${limit_at}"
+    );
+    let query = sqlx::query_as::<_, ReviewRow>(&sql).bind(owner).bind(stars);
+    // The leading key's type: stars are smallint, likes bigint.
+    let query = match order {
+        ListOrder::HighestRated | ListOrder::LowestRated => query.bind(k as i16),
+        ListOrder::MostLiked => query.bind(k),
+        ListOrder::Newest | ListOrder::Oldest => query,
+    };
+    query.bind(written_on).bind(id).bind(after.is_none()).bind(limit).bind(viewer).fetch_all(db).await
+}
+
+/// How many live reviews a list holds in all: the maintained counters, or (for one star count)
+/// a count over the index.
+pub async fn list_count(db: impl PgExecutor<'_>, of: ListOf) -> Result<i64, sqlx::Error> {
+    Ok(match of {
+        ListOf::Book { book_id, stars: None } => {
+            sqlx::query_file_scalar!("queries/reviews/book_count.sql", book_id).fetch_optional(db).await?.unwrap_or(0)
+        }
+        ListOf::Book { book_id, stars: Some(stars) } => {
+            sqlx::query_file_scalar!("queries/reviews/book_stars_count.sql", book_id, stars).fetch_one(db).await?
+        }
+        ListOf::Reader(reader_id) => sqlx::query_file_scalar!("queries/reviews/reader_count.sql", reader_id)
+            .fetch_optional(db)
+            .await?
+            .unwrap_or(0),
+    })
+}
+
+/// A comment in a review's list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedComment {
+    pub comment_id: Uuid,
+    pub commenter_id: Uuid,
+    pub body: String,
+    pub commented_at: DateTime<Utc>,
+    pub position: i64,
+}
+
+/// One page of `review_id`'s comments, oldest first, after position `after` (0 for the first
+/// page), at most `limit`, none across a block with `viewer` (either way).
+pub async fn comments(
+    db: impl PgExecutor<'_>,
+    review_id: Uuid,
+    after: i64,
+    limit: i64,
+    viewer: Uuid,
+) -> Result<Vec<ListedComment>, sqlx::Error> {
+    sqlx::query_file_as!(ListedComment, "queries/reviews/comments.sql", review_id, after, limit, viewer)
+        .fetch_all(db)
+        .await
 }

@@ -169,3 +169,15 @@ pub async fn follows_page(
     };
     Ok(rows)
 }
+
+/// Whether a block stands between `viewer` and `other` (either way), and whether `viewer`
+/// follows `other`.
+pub async fn standing(db: impl sqlx::PgExecutor<'_>, viewer: Uuid, other: Uuid) -> Result<(bool, bool), sqlx::Error> {
+    let row = sqlx::query_file!("queries/social/standing.sql", viewer, other).fetch_one(db).await?;
+    Ok((row.blocked, row.follows))
+}
+
+/// Whether a block stands between `a` and `b`, either way.
+pub async fn blocked_between(db: impl sqlx::PgExecutor<'_>, a: Uuid, b: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query_file_scalar!("queries/social/blocked_between.sql", a, b).fetch_one(db).await
+}

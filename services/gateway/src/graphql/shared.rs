@@ -119,10 +119,7 @@ pub async fn book_for_command(
     id: &async_graphql::ID,
 ) -> Result<Uuid, ApiError> {
     let book_id = crate::commands::parse_id(field, id)?;
-    let merged = sqlx::query_scalar!("SELECT merged_into FROM books WHERE book_id = $1", book_id)
-        .fetch_optional(&app(ctx).pool)
-        .await?
-        .flatten();
+    let merged = readstream_readmodel::catalog::book_merged_into(&app(ctx).pool, book_id).await?;
     Ok(merged.unwrap_or(book_id))
 }
 
@@ -134,10 +131,7 @@ pub async fn author_for_command(
     id: &async_graphql::ID,
 ) -> Result<Uuid, ApiError> {
     let author_id = crate::commands::parse_id(field, id)?;
-    let merged = sqlx::query_scalar!("SELECT merged_into FROM authors WHERE author_id = $1", author_id)
-        .fetch_optional(&app(ctx).pool)
-        .await?
-        .flatten();
+    let merged = readstream_readmodel::catalog::author_merged_into(&app(ctx).pool, author_id).await?;
     Ok(merged.unwrap_or(author_id))
 }
 

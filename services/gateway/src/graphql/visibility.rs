@@ -64,16 +64,8 @@ pub async fn standing(ctx: &Context<'_>, other: Uuid) -> Result<Standing, ApiErr
     if viewer == other {
         return Ok(Standing::Own);
     }
-    let row = sqlx::query!(
-        r#"SELECT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = $1 AND blocked_id = $2
-                          UNION ALL SELECT 1 FROM blocks WHERE blocker_id = $2 AND blocked_id = $1) AS "blocked!",
-                  EXISTS (SELECT 1 FROM follows WHERE follower_id = $1 AND followee_id = $2) AS "follows!""#,
-        viewer,
-        other
-    )
-    .fetch_one(&app(ctx).pool)
-    .await?;
-    Ok(match (row.blocked, row.follows) {
+    let (blocked, follows) = readstream_readmodel::social::standing(&app(ctx).pool, viewer, other).await?;
+    Ok(match (blocked, follows) {
         (true, _) => Standing::Blocked,
         (false, true) => Standing::Follower,
         (false, false) => Standing::Stranger,
@@ -89,14 +81,7 @@ pub async fn sees_words_of(ctx: &Context<'_>, author: Uuid) -> Result<bool, ApiE
 /// pushes, which run outside a request.
 pub async fn blocked_between(pool: &PgPool, viewer: Option<Uuid>, other: Uuid) -> Result<bool, sqlx::Error> {
     let Some(viewer) = viewer else { return Ok(false) };
-    sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = $1 AND blocked_id = $2
-                          UNION ALL SELECT 1 FROM blocks WHERE blocker_id = $2 AND blocked_id = $1) AS "blocked!""#,
-        viewer,
-        other
-    )
-    .fetch_one(pool)
-    .await
+    readstream_readmodel::social::blocked_between(pool, viewer, other).await
 }
 
 #[cfg(test)]

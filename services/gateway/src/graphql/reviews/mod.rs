@@ -41,7 +41,7 @@ impl ReviewsQuery {
 }
 
 /// A review as stored; its body is handed out only through `body(revealSpoilers:)`.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Review {
     pub review_id: Uuid,
     pub reader_id: Uuid,
@@ -55,6 +55,39 @@ pub struct Review {
     pub likes_count: i64,
     pub comments_count: i64,
     pub position: i64,
+}
+
+impl From<reads::ReviewRow> for Review {
+    fn from(row: reads::ReviewRow) -> Self {
+        let reads::ReviewRow {
+            review_id,
+            reader_id,
+            book_id,
+            body,
+            contains_spoilers,
+            written_on,
+            published_at,
+            edited_at,
+            stars,
+            likes_count,
+            comments_count,
+            position,
+        } = row;
+        Review {
+            review_id,
+            reader_id,
+            book_id,
+            body,
+            contains_spoilers,
+            written_on,
+            published_at,
+            edited_at,
+            stars,
+            likes_count,
+            comments_count,
+            position,
+        }
+    }
 }
 
 const REVIEW_ID: &str = "review";
@@ -87,13 +120,8 @@ pub fn parse_comment_id(id: &str) -> Result<(Uuid, Uuid, Uuid), ApiError> {
     }
 }
 
-const REVIEW_COLUMNS: &str =
-    "review_id, reader_id, book_id, body, contains_spoilers, written_on, published_at, edited_at,
-                              stars, likes_count, comments_count, position";
-
 pub async fn load_review(pool: &PgPool, id: Uuid) -> Result<Option<Review>, ApiError> {
-    let sql = format!("SELECT {REVIEW_COLUMNS} FROM reviews WHERE review_id = $1 AND NOT withdrawn");
-    Ok(sqlx::query_as::<_, Review>(&sql).bind(id).fetch_optional(pool).await?)
+    Ok(reads::review(pool, id).await?.map(Review::from))
 }
 
 #[Object]
@@ -177,22 +205,9 @@ impl Review {
             .transpose()?;
         // Comments by a reader the viewer blocked, or who blocked the viewer, are not shown.
         let viewer = ctx.data_opt::<crate::auth::Viewer>().map_or(Uuid::nil(), |viewer| viewer.reader_id);
-        let mut rows = sqlx::query!(
-            "SELECT comment_id, commenter_id, body, commented_at, position FROM review_comments c
-             WHERE review_id = $1 AND NOT deleted AND position > $2
-               AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = $4 AND blocked_id = c.commenter_id)
-               AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = c.commenter_id AND blocked_id = $4)
-             ORDER BY position LIMIT $3",
-            self.review_id,
-            // Always a bound (positions start at 1), so a plan made once for any cursor still
-            // seeks to it (see `follow_list`).
-            after.unwrap_or(0),
-            limit + 1,
-            viewer
-        )
-        .fetch_all(&app(ctx).pool)
-        .await
-        .map_err(ApiError::from)?;
+        let mut rows = reads::comments(&app(ctx).pool, self.review_id, after.unwrap_or(0), limit + 1, viewer)
+            .await
+            .map_err(ApiError::from)?;
         let has_next = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         let mut connection = Connection::with_additional_fields(
@@ -251,14 +266,14 @@ pub enum ReviewOrder {
 }
 
 impl ReviewOrder {
-    /// The sort key before (written_on, review_id), whether it descends, and the cursor tag.
-    fn plan(self) -> (Option<&'static str>, bool, &'static str) {
+    /// The read model's order, and the tag of its cursors.
+    fn plan(self) -> (reads::ListOrder, &'static str) {
         match self {
-            ReviewOrder::Newest => (None, true, "newest"),
-            ReviewOrder::Oldest => (None, false, "oldest"),
-            ReviewOrder::MostLiked => (Some("likes_count"), true, "liked"),
-            ReviewOrder::HighestRated => (Some("coalesce(stars, 0)"), true, "highest"),
-            ReviewOrder::LowestRated => (Some("coalesce(stars, 6)"), false, "lowest"),
+            ReviewOrder::Newest => (reads::ListOrder::Newest, "newest"),
+            ReviewOrder::Oldest => (reads::ListOrder::Oldest, "oldest"),
+            ReviewOrder::MostLiked => (reads::ListOrder::MostLiked, "liked"),
+            ReviewOrder::HighestRated => (reads::ListOrder::HighestRated, "highest"),
+            ReviewOrder::LowestRated => (reads::ListOrder::LowestRated, "lowest"),
         }
     }
 }
@@ -280,7 +295,7 @@ pub async fn reviews(
     order: ReviewOrder,
 ) -> Result<Connection<String, Review, ListInfo>, ApiError> {
     let limit = page_size(first)?;
-    let (key, descending, tag) = order.plan();
+    let (list_order, tag) = order.plan();
     let list = format!("reviews-{tag}");
     let bad_cursor = || ApiError::invalid("after", "after is not a cursor of this list");
     let after = match after {
@@ -294,112 +309,33 @@ pub async fn reviews(
             Some((k, written_on, id))
         }
     };
-    let (filter, owner, stars, count_from) = match of {
+    let (of, known_count) = match of {
         ReviewsOf::Book { book_id, stars, reviews_count } => {
             if stars.is_some_and(|s| !(1..=5).contains(&s)) {
                 return Err(ApiError::invalid("stars", "stars must be from 1 to 5"));
             }
             let stars = stars.map(|s| s as i16);
-            let count_from = match (stars, reviews_count) {
-                (Some(stars), _) => CountFrom::BookStars(stars),
-                (None, Some(count)) => CountFrom::Known(count),
-                (None, None) => CountFrom::Book,
-            };
-            ("book_id = $1 AND ($2::smallint IS NULL OR stars = $2)", book_id, stars, count_from)
+            // One star count is counted over the index; the book's count is kept.
+            (reads::ListOf::Book { book_id, stars }, reviews_count.filter(|_| stars.is_none()))
         }
-        ReviewsOf::Reader { reader_id, reviews_count } => {
-            let count_from = reviews_count.map_or(CountFrom::Reader, CountFrom::Known);
-            ("reader_id = $1 AND $2::smallint IS NULL", reader_id, None, count_from)
-        }
+        ReviewsOf::Reader { reader_id, reviews_count } => (reads::ListOf::Reader(reader_id), reviews_count),
     };
-    // Built from constants only; every value is a bound parameter.
-    let (direction, compare) = if descending { ("DESC", "<") } else { ("ASC", ">") };
-    // Unused on the first page, but bound all the same.
-    let (k, written_on, id) = after.unwrap_or((0, NaiveDate::default(), Uuid::nil()));
-    // With a leading sort key its value is $3 and the rest move up by one.
-    let (keyset, sort, first_page, limit_at) = match key {
-        Some(key) => (
-            format!("({key}, written_on, review_id) {compare} ($3, $4, $5)"),
-            format!("{key} {direction}, written_on {direction}, review_id {direction}"),
-            6,
-            7,
-        ),
-        None => (
-            format!("(written_on, review_id) {compare} ($3, $4)"),
-            format!("written_on {direction}, review_id {direction}"),
-            5,
-            6,
-        ),
-    };
-    // Reviews by a reader the viewer blocked, or who blocked the viewer, are not shown to
-    // them (the book's count stays the book's).
-    let viewer_at = limit_at + 1;
-    let sql = format!(
-        "SELECT {REVIEW_COLUMNS} FROM reviews
-         WHERE {filter} AND NOT withdrawn AND (${first_page} OR {keyset})
-           AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = ${viewer_at} AND blocked_id = reviews.reader_id)
-           AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = reviews.reader_id AND blocked_id = ${viewer_at})
-         ORDER BY {sort} LIMIT ${limit_at}"
-    );
     let viewer = ctx.data_opt::<crate::auth::Viewer>().map_or(Uuid::nil(), |viewer| viewer.reader_id);
-    let query = sqlx::query_as::<_, Review>(&sql).bind(owner).bind(stars);
-    // The leading key's type: stars are smallint, likes bigint.
-    let query = match order {
-        ReviewOrder::HighestRated | ReviewOrder::LowestRated => query.bind(k as i16),
-        ReviewOrder::MostLiked => query.bind(k),
-        ReviewOrder::Newest | ReviewOrder::Oldest => query,
-    };
     let pool = &app(ctx).pool;
-    let query = query.bind(written_on).bind(id).bind(after.is_none()).bind(limit + 1).bind(viewer);
-    let mut rows = query.fetch_all(pool).await?;
-    let total_count = match count_from {
-        CountFrom::Known(count) => count,
-        CountFrom::Book => {
-            sqlx::query_scalar!("SELECT reviews_count FROM book_review_counts WHERE book_id = $1", owner)
-                .fetch_optional(pool)
-                .await?
-                .unwrap_or(0)
-        }
-        CountFrom::Reader => {
-            sqlx::query_scalar!("SELECT reviews_count FROM reader_review_counts WHERE reader_id = $1", owner)
-                .fetch_optional(pool)
-                .await?
-                .unwrap_or(0)
-        }
-        CountFrom::BookStars(stars) => {
-            sqlx::query_scalar!(
-                r#"SELECT count(*) AS "n!" FROM reviews WHERE book_id = $1 AND stars = $2 AND NOT withdrawn"#,
-                owner,
-                stars
-            )
-            .fetch_one(pool)
-            .await?
-        }
+    let mut rows = reads::list(pool, of, list_order, after, limit + 1, viewer).await?;
+    let total_count = match known_count {
+        Some(count) => count,
+        None => reads::list_count(pool, of).await?,
     };
     let has_next = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let mut connection = Connection::with_additional_fields(after.is_some(), has_next, ListInfo { total_count });
     connection.edges.extend(rows.into_iter().map(|review| {
-        let k = match order {
-            ReviewOrder::MostLiked => review.likes_count,
-            ReviewOrder::HighestRated => i64::from(review.stars.unwrap_or(0)),
-            ReviewOrder::LowestRated => i64::from(review.stars.unwrap_or(6)),
-            _ => 0,
-        };
+        let k = list_order.key_of(&review);
         let cursor = encode_cursor(&list, &format!("{k}|{}|{}", review.written_on, review.review_id));
-        Edge::new(cursor, review)
+        Edge::new(cursor, Review::from(review))
     }));
     Ok(connection)
-}
-
-/// Where a list's `totalCount` comes from: the maintained counters, or (for one star count) a
-/// count over the index.
-enum CountFrom {
-    /// Read with the list's owner.
-    Known(i64),
-    Book,
-    Reader,
-    BookStars(i16),
 }
 
 /// What a review command did, and the review once projected.
@@ -601,22 +537,11 @@ impl ReviewsSubscription {
         let mut missed = Replay::of(Vec::new(), 0);
         if let Some(since) = since {
             let max = app.limits.config.max_replay_items;
-            let sql = format!(
-                "SELECT {REVIEW_COLUMNS} FROM reviews
-                 WHERE book_id = $1 AND position > $2 AND NOT withdrawn
-                   AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = $4 AND blocked_id = reviews.reader_id)
-                   AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = reviews.reader_id AND blocked_id = $4)
-                 ORDER BY position LIMIT $3"
-            );
-            let rows = sqlx::query_as::<_, Review>(&sql)
-                .bind(id)
-                .bind(since as i64)
-                .bind(max as i64 + 1)
-                .bind(viewer.unwrap_or_default())
-                .fetch_all(&app.pool)
+            let viewer = viewer.unwrap_or_default();
+            let rows = reads::added_since(&app.pool, id, since as i64, max as i64 + 1, viewer)
                 .await
                 .map_err(ApiError::from)?;
-            missed = Replay::of(rows, max);
+            missed = Replay::of(rows.into_iter().map(Review::from).collect(), max);
             seen = Some(missed.items.last().map_or(since, |review| review.position as u64));
         }
         let pool = app.pool.clone();
@@ -652,15 +577,7 @@ pub async fn visible_review(ctx: &Context<'_>, id: Uuid) -> Result<Option<Review
 /// A comment by its id (null once deleted, or once its review is withdrawn).
 pub async fn comment(ctx: &Context<'_>, id: &ID) -> Result<Option<Comment>, ApiError> {
     let (author_id, book_id, comment_id) = parse_comment_id(id)?;
-    let row = sqlx::query!(
-        "SELECT c.commenter_id, c.body, c.commented_at FROM review_comments c
-         JOIN reviews r ON r.review_id = c.review_id AND NOT r.withdrawn
-         WHERE c.comment_id = $1 AND c.review_id = $2 AND NOT c.deleted",
-        comment_id,
-        review_id(author_id, book_id)
-    )
-    .fetch_optional(&app(ctx).pool)
-    .await?;
+    let row = reads::comment(&app(ctx).pool, comment_id, review_id(author_id, book_id)).await?;
     let Some(row) = row else { return Ok(None) };
     if !visibility::sees_words_of(ctx, author_id).await? || !visibility::sees_words_of(ctx, row.commenter_id).await? {
         return Ok(None);

@@ -9,9 +9,9 @@ use super::{
     database::{load_error, loader},
     feed::{self, ActivityKind, FeedItem, FollowedReaderOnBook},
     ratings::{self, BookRatings},
-    reading::{self, CustomShelf, ReadingStats, ShelfCounts, ShelfEntry, ShelfOrder, ShelfStatus, TimelineEntry},
+    reading::{self, CustomShelf, ReadingStats, ShelfCounts, ShelfEntry, ShelfOrder, TimelineEntry},
     reviews::{self, Review, ReviewOrder, ReviewsOf},
-    shared::{Author, Book, Edition, ListInfo, Reader},
+    shared::{Author, Book, Edition, ListInfo, Reader, ShelfStatus},
     social,
 };
 use readstream_readmodel::catalog::{AuthorOfReader, AuthorsOf, BooksCountOf};

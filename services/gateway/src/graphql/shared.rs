@@ -4,10 +4,10 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use async_graphql::{Context, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, Result, SimpleObject, ID};
 use base64::Engine;
 use readstream_contracts::Isbn;
-use readstream_contracts::ReadModel;
+use readstream_contracts::{Identified, ReadModel, Reply};
 use uuid::Uuid;
 
 use super::database::{load_error, loader};
@@ -175,4 +175,43 @@ pub fn page_size(first: Option<i32>) -> Result<i64, ApiError> {
 pub struct ListInfo {
     /// How many items the whole list has.
     pub total_count: i64,
+}
+
+/// What a book command did: the stream position to read it at, and the book as it now is.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct BookPayload {
+    position: u64,
+    book_id: ID,
+    /// The read models that show the change.
+    #[graphql(skip)]
+    shows: &'static [ReadModel],
+}
+
+#[ComplexObject]
+impl BookPayload {
+    /// The book, read once the read models include this change.
+    async fn book(&self, ctx: &Context<'_>) -> Result<Option<Book>> {
+        reached(ctx, self.position, self.shows).await?;
+        Ok(Book::load(ctx, crate::commands::parse_id("bookId", &self.book_id)?).await?)
+    }
+}
+
+impl BookPayload {
+    /// The payload of an accepted book command whose change `shows` display.
+    pub fn new(reply: Identified, shows: &'static [ReadModel]) -> Self {
+        BookPayload { position: reply.position(), book_id: ID(reply.id.to_string()), shows }
+    }
+}
+
+// The read model's statuses, each one.
+/// The built-in shelves; a shelved book is on exactly one.
+#[derive(Debug, Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "readstream_readmodel::shelves::ShelfStatus")]
+pub enum ShelfStatus {
+    WantToRead,
+    CurrentlyReading,
+    Paused,
+    Read,
+    DidNotFinish,
 }

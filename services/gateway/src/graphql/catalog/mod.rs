@@ -8,7 +8,9 @@ use async_graphql::{
 use readstream_contracts::{proto::commands::v1 as pb, Identified, Isbn, ReadModel, Reply};
 use readstream_readmodel::catalog as reads;
 
-use super::shared::{app, decode_cursor, encode_cursor, page_size, reached, viewer, Author, Book, ListInfo};
+use super::shared::{
+    app, decode_cursor, encode_cursor, page_size, reached, viewer, Author, Book, BookPayload, ListInfo,
+};
 use crate::{
     commands::{self, parse_id},
     error::ApiError,
@@ -177,33 +179,6 @@ impl AuthorPayload {
 impl AuthorPayload {
     fn new(reply: Identified) -> Self {
         AuthorPayload { position: reply.position(), author_id: ID(reply.id.to_string()) }
-    }
-}
-
-/// What a book command did: the stream position to read it at, and the book as it now is.
-#[derive(SimpleObject)]
-#[graphql(complex)]
-pub struct BookPayload {
-    position: u64,
-    book_id: ID,
-    /// The read models that show the change.
-    #[graphql(skip)]
-    shows: &'static [ReadModel],
-}
-
-#[ComplexObject]
-impl BookPayload {
-    /// The book, read once the read models include this change.
-    async fn book(&self, ctx: &Context<'_>) -> Result<Option<Book>> {
-        reached(ctx, self.position, self.shows).await?;
-        Ok(Book::load(ctx, parse_id("bookId", &self.book_id)?).await?)
-    }
-}
-
-impl BookPayload {
-    /// The payload of an accepted book command whose change `shows` display.
-    pub fn new(reply: Identified, shows: &'static [ReadModel]) -> Self {
-        BookPayload { position: reply.position(), book_id: ID(reply.id.to_string()), shows }
     }
 }
 

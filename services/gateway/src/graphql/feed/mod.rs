@@ -23,9 +23,8 @@ use uuid::Uuid;
 
 use super::{
     database::{load_error, loader},
-    reading::ShelfStatus,
     reviews::{load_review, visible_review, Review},
-    shared::{app, decode_cursor, encode_cursor, page_size, viewer, Author, Book, ListInfo, Reader},
+    shared::{app, decode_cursor, encode_cursor, page_size, viewer, Author, Book, ListInfo, Reader, ShelfStatus},
 };
 use crate::{
     error::ApiError,

@@ -10,10 +10,9 @@ use readstream_readmodel::ratings as reads;
 use uuid::Uuid;
 
 use super::{
-    catalog::BookPayload,
     database::{load_error, loader},
     reviews,
-    shared::{app, book_for_command, viewer},
+    shared::{app, book_for_command, viewer, BookPayload},
 };
 use crate::{
     commands::{self, parse_id},

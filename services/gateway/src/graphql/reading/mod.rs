@@ -19,6 +19,7 @@ use super::{
     database::{load_error, loader},
     shared::{
         app, book_for_command, decode_cursor, encode_cursor, page_size, reached, viewer, Book, Edition, ListInfo,
+        ShelfStatus,
     },
 };
 use crate::{
@@ -28,18 +29,6 @@ use crate::{
 };
 use reads::{CustomShelvesOf, ShelfCountsOf, ShelfCountsRow};
 use readstream_readmodel::shelves;
-
-// The read model's statuses, each one.
-/// The built-in shelves; a shelved book is on exactly one.
-#[derive(Debug, Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "shelves::ShelfStatus")]
-pub enum ShelfStatus {
-    WantToRead,
-    CurrentlyReading,
-    Paused,
-    Read,
-    DidNotFinish,
-}
 
 /// How many readers have the book on each built-in shelf.
 #[derive(Debug, Clone, Copy, Default, SimpleObject)]

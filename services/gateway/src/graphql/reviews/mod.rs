@@ -42,51 +42,19 @@ impl ReviewsQuery {
 
 /// A review as stored; its body is handed out only through `body(revealSpoilers:)`.
 #[derive(Debug, Clone)]
-pub struct Review {
-    pub review_id: Uuid,
-    pub reader_id: Uuid,
-    pub book_id: Uuid,
-    pub body: String,
-    pub contains_spoilers: bool,
-    pub written_on: NaiveDate,
-    pub published_at: DateTime<Utc>,
-    pub edited_at: Option<DateTime<Utc>>,
-    pub stars: Option<i16>,
-    pub likes_count: i64,
-    pub comments_count: i64,
-    pub position: i64,
-}
+pub struct Review(reads::ReviewRow);
 
 impl From<reads::ReviewRow> for Review {
     fn from(row: reads::ReviewRow) -> Self {
-        let reads::ReviewRow {
-            review_id,
-            reader_id,
-            book_id,
-            body,
-            contains_spoilers,
-            written_on,
-            published_at,
-            edited_at,
-            stars,
-            likes_count,
-            comments_count,
-            position,
-        } = row;
-        Review {
-            review_id,
-            reader_id,
-            book_id,
-            body,
-            contains_spoilers,
-            written_on,
-            published_at,
-            edited_at,
-            stars,
-            likes_count,
-            comments_count,
-            position,
-        }
+        Review(row)
+    }
+}
+
+impl std::ops::Deref for Review {
+    type Target = reads::ReviewRow;
+
+    fn deref(&self) -> &reads::ReviewRow {
+        &self.0
     }
 }
 

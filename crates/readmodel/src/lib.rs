@@ -6,6 +6,7 @@
 //! data set: none may scan a table that grows with the readers.
 
 pub mod catalog;
+pub mod export;
 pub mod feed;
 pub mod imports;
 pub mod merges;

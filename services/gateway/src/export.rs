@@ -13,10 +13,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use futures::{StreamExt as _, TryStreamExt as _};
 use readstream_contracts::{input, Code};
-use readstream_readmodel::shelves::ShelfStatus;
+use readstream_readmodel::{export::LibraryRow, shelves::ShelfStatus};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use tokio::sync::mpsc;
@@ -117,34 +117,6 @@ pub async fn goodreads_csv(
     })
 }
 
-/// One book of the reader's library, as the read models hold it.
-struct LibraryRow {
-    book_id: Uuid,
-    title: String,
-    subtitle: String,
-    pages: i32,
-    format: String,
-    first_published: Option<NaiveDate>,
-    authors: Option<Vec<String>>,
-    isbn: Option<String>,
-    publisher: Option<String>,
-    edition_format: Option<String>,
-    edition_pages: Option<i32>,
-    published_on: Option<NaiveDate>,
-    stars: Option<i16>,
-    rated_at: Option<DateTime<Utc>>,
-    ratings_sum: Option<i64>,
-    ratings_count: Option<i64>,
-    status: Option<ShelfStatus>,
-    finished_on: Option<NaiveDate>,
-    read_count: Option<i32>,
-    first_day: Option<NaiveDate>,
-    review: Option<String>,
-    spoilers: Option<bool>,
-    written_on: Option<NaiveDate>,
-    shelves: Option<Vec<String>>,
-}
-
 /// Goodreads' dates: `2017/04/17`.
 fn goodreads_date(day: NaiveDate) -> String {
     day.format("%Y/%m/%d").to_string()
@@ -227,39 +199,7 @@ const ISBN_COLUMNS: [&str; 2] = ["ISBN", "ISBN13"];
 async fn write_goodreads(pool: PgPool, reader_id: Uuid, chunks: Chunks) -> Result<(), anyhow::Error> {
     let mut csv = csv::Writer::from_writer(Vec::new());
     csv.write_record(GOODREADS_COLUMNS)?;
-    let mut rows = sqlx::query_as!(
-        LibraryRow,
-        r#"WITH mine AS (
-               SELECT book_id FROM shelf_entries WHERE reader_id = $1 AND status IS NOT NULL
-               UNION SELECT book_id FROM custom_shelf_entries WHERE reader_id = $1
-               UNION SELECT book_id FROM ratings WHERE reader_id = $1
-               UNION SELECT book_id FROM reviews WHERE reader_id = $1 AND NOT withdrawn
-           )
-           SELECT b.book_id, b.title, b.subtitle, b.pages, b.format, b.first_published,
-                  (SELECT array_agg(a.name ORDER BY ba.ordinal) FROM book_authors ba JOIN authors a USING (author_id)
-                   WHERE ba.book_id = b.book_id) AS "authors?: Vec<String>",
-                  coalesce(s.edition_isbn, e.isbn) AS "isbn?", e.publisher AS "publisher?", e.format AS "edition_format?",
-                  e.pages AS "edition_pages?", e.published_on AS "published_on?",
-                  r.stars AS "stars?", r.rated_at AS "rated_at?",
-                  st.ratings_sum AS "ratings_sum?", st.ratings_count AS "ratings_count?",
-                  s.status AS "status?: ShelfStatus", s.finished_on AS "finished_on?", s.read_count AS "read_count?",
-                  (SELECT min(t.on_date) FROM reading_timeline t WHERE t.reader_id = $1 AND t.book_id = b.book_id)
-                      AS "first_day?",
-                  rv.body AS "review?", rv.contains_spoilers AS "spoilers?", rv.written_on AS "written_on?",
-                  (SELECT array_agg(c.shelf ORDER BY c.position) FROM custom_shelf_entries c
-                   WHERE c.reader_id = $1 AND c.book_id = b.book_id) AS "shelves?: Vec<String>"
-           FROM mine JOIN books b USING (book_id)
-           LEFT JOIN shelf_entries s ON s.reader_id = $1 AND s.book_id = b.book_id
-           LEFT JOIN LATERAL (SELECT * FROM editions e
-                              WHERE e.book_id = b.book_id AND (s.edition_isbn IS NULL OR e.isbn = s.edition_isbn)
-                              ORDER BY e.position LIMIT 1) e ON true
-           LEFT JOIN ratings r ON r.reader_id = $1 AND r.book_id = b.book_id
-           LEFT JOIN book_ratings st ON st.book_id = b.book_id
-           LEFT JOIN reviews rv ON rv.reader_id = $1 AND rv.book_id = b.book_id AND NOT rv.withdrawn
-           ORDER BY b.position"#,
-        reader_id
-    )
-    .fetch(&pool);
+    let mut rows = readstream_readmodel::export::library(&pool, reader_id);
     while let Some(row) = rows.try_next().await? {
         csv.write_record(goodreads_record(row))?;
         if csv.get_ref().len() >= 64 * 1024 {
@@ -295,10 +235,7 @@ pub async fn events_ndjson(
 }
 
 async fn write_events(app: Arc<AppState>, reader_id: Uuid, chunks: Chunks) -> Result<(), anyhow::Error> {
-    let positions: Vec<i64> =
-        sqlx::query_scalar!("SELECT position FROM actor_messages WHERE actor_id = $1 ORDER BY position", reader_id)
-            .fetch_all(&app.pool)
-            .await?;
+    let positions = readstream_readmodel::export::actor_positions(&app.pool, reader_id).await?;
     let store = &app.store;
     let mut messages = futures::stream::iter(positions)
         .map(|position| async move { store.get(position as u64).await })

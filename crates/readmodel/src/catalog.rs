@@ -279,3 +279,18 @@ pub async fn author_merged_into(db: impl sqlx::PgExecutor<'_>, author_id: Uuid) 
         .await?
         .flatten())
 }
+
+/// What a bare id names (`node(id:)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NodeKind {
+    Book,
+    Author,
+    Reader,
+}
+
+crate::text_kind!(NodeKind { Book => "book", Author => "author", Reader => "reader" });
+
+/// What `id` names, if anything.
+pub async fn kind_of(db: impl sqlx::PgExecutor<'_>, id: Uuid) -> Result<Option<NodeKind>, sqlx::Error> {
+    sqlx::query_file_scalar!("queries/catalog/kind_of.sql", id).fetch_optional(db).await
+}

@@ -143,3 +143,16 @@ pub async fn forget_reader(pool: &PgPool, reader_id: Uuid) -> Result<(), sqlx::E
     sqlx::query!("DELETE FROM import_jobs WHERE reader_id = $1", reader_id).execute(pool).await?;
     Ok(())
 }
+
+/// A row of the file that was not imported, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// Counted from 1 after the header line.
+    pub row: i32,
+    pub reason: String,
+}
+
+/// `job_id`'s rows that were not imported, in the file's order, at most `limit`.
+pub async fn errors(db: impl sqlx::PgExecutor<'_>, job_id: Uuid, limit: i64) -> Result<Vec<RowError>, sqlx::Error> {
+    sqlx::query_file_as!(RowError, "queries/imports/errors.sql", job_id, limit).fetch_all(db).await
+}

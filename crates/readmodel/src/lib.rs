@@ -10,6 +10,7 @@ pub mod export;
 pub mod feed;
 pub mod imports;
 pub mod merges;
+pub mod operations;
 pub mod pages;
 pub mod ratings;
 pub mod readers;
@@ -92,11 +93,12 @@ pub(crate) use text_kind;
 #[cfg(test)]
 mod tests {
     use super::{
+        catalog::NodeKind,
         feed::ActivityKind,
         imports::{ImportFormat, ImportStatus},
         merges::MergeKind,
         readers::ReadingVisibility,
-        shelves::ShelfStatus,
+        shelves::{self, ShelfStatus},
     };
 
     #[test]
@@ -121,5 +123,7 @@ mod tests {
         round_trip(ReadingVisibility::ALL, ReadingVisibility::as_str, ReadingVisibility::from_text);
         round_trip(ImportFormat::ALL, ImportFormat::as_str, ImportFormat::from_text);
         round_trip(ImportStatus::ALL, ImportStatus::as_str, ImportStatus::from_text);
+        round_trip(NodeKind::ALL, NodeKind::as_str, NodeKind::from_text);
+        round_trip(shelves::ReadingStep::ALL, shelves::ReadingStep::as_str, shelves::ReadingStep::from_text);
     }
 }

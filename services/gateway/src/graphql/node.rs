@@ -46,19 +46,11 @@ pub async fn node(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>, ApiError> 
         return Ok(reviews::comment(ctx, id).await?.map(Node::Comment));
     }
     let uuid = Uuid::parse_str(id).map_err(|_| ApiError::invalid("id", "id is not an id of this API"))?;
-    let kind = sqlx::query_scalar!(
-        r#"SELECT 'book' AS "kind!" FROM books WHERE book_id = $1
-           UNION ALL SELECT 'author' FROM authors WHERE author_id = $1
-           UNION ALL SELECT 'reader' FROM readers WHERE reader_id = $1
-           LIMIT 1"#,
-        uuid
-    )
-    .fetch_optional(&app(ctx).pool)
-    .await?;
-    Ok(match kind.as_deref() {
-        Some("book") => Book::load(ctx, uuid).await?.map(Node::Book),
-        Some("author") => Author::load(ctx, uuid).await?.map(Node::Author),
-        Some("reader") => Reader::load(ctx, uuid).await?.map(Node::Reader),
-        _ => None,
+    use readstream_readmodel::catalog::{kind_of, NodeKind};
+    Ok(match kind_of(&app(ctx).pool, uuid).await? {
+        Some(NodeKind::Book) => Book::load(ctx, uuid).await?.map(Node::Book),
+        Some(NodeKind::Author) => Author::load(ctx, uuid).await?.map(Node::Author),
+        Some(NodeKind::Reader) => Reader::load(ctx, uuid).await?.map(Node::Reader),
+        None => None,
     })
 }

@@ -75,15 +75,9 @@ impl OperationsQuery {
             None => None,
         };
         let first = i64::from(first).clamp(0, MAX_DEAD_LETTERS);
-        let rows = sqlx::query!(
-            "SELECT projection, position, subject, error, failed_at, attempts FROM dead_letters
-             WHERE $1::text IS NULL OR projection = $1 ORDER BY position, projection LIMIT $2",
-            projection,
-            first
-        )
-        .fetch_all(&app(ctx).pool)
-        .await
-        .map_err(ApiError::from)?;
+        let rows = readstream_readmodel::operations::dead_letters(&app(ctx).pool, projection, first)
+            .await
+            .map_err(ApiError::from)?;
         Ok(rows
             .into_iter()
             .map(|row| DeadLetter {
@@ -100,7 +94,7 @@ impl OperationsQuery {
 
 /// How many dead letters there are, in all: what `/readyz` reports.
 pub async fn dead_letters_count(pool: &sqlx::PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM dead_letters"#).fetch_one(pool).await
+    readstream_readmodel::operations::dead_letters_count(pool).await
 }
 
 #[derive(Default)]

@@ -76,16 +76,8 @@ impl ImportJob {
         if !(1..=1000).contains(&first) {
             return Err(ApiError::invalid("first", "first is 1 to 1000").into());
         }
-        let errors = sqlx::query_as!(
-            ImportError,
-            "SELECT row, reason FROM import_errors WHERE job_id = $1 ORDER BY row LIMIT $2",
-            self.job_id,
-            i64::from(first)
-        )
-        .fetch_all(&app(ctx).pool)
-        .await
-        .map_err(ApiError::from)?;
-        Ok(errors)
+        let errors = imports::errors(&app(ctx).pool, self.job_id, i64::from(first)).await.map_err(ApiError::from)?;
+        Ok(errors.into_iter().map(|error| ImportError { row: error.row, reason: error.reason }).collect())
     }
 }
 

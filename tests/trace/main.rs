@@ -6,8 +6,8 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet},
-    sync::{Arc, Mutex, PoisonError},
-    time::{Duration, Instant},
+    sync::Arc,
+    time::Duration,
 };
 
 use anyhow::Context as _;
@@ -19,6 +19,7 @@ use opentelemetry_proto::tonic::{
 use prost::Message as _;
 use readstream_e2e::System;
 use serde_json::json;
+use tokio::sync::watch;
 
 /// One received span: its trace, its name, its attributes as text.
 #[derive(Debug, Clone)]
@@ -28,7 +29,8 @@ struct Span {
     attributes: BTreeMap<String, String>,
 }
 
-type Received = Arc<Mutex<Vec<Span>>>;
+/// Every span received so far; a change wakes whoever waits for one.
+type Received = Arc<watch::Sender<Vec<Span>>>;
 
 fn text(value: Option<&AnyValue>) -> String {
     match value.and_then(|value| value.value.as_ref()) {
@@ -44,12 +46,14 @@ fn text(value: Option<&AnyValue>) -> String {
 async fn receive(State(received): State<Received>, body: Bytes) -> &'static str {
     if let Ok(request) = ExportTraceServiceRequest::decode(body) {
         let spans = request.resource_spans.into_iter().flat_map(|r| r.scope_spans).flat_map(|s| s.spans);
-        let mut kept = received.lock().unwrap_or_else(PoisonError::into_inner);
-        for span in spans {
-            let trace = span.trace_id.iter().map(|byte| format!("{byte:02x}")).collect();
-            let attributes = span.attributes.iter().map(|kv| (kv.key.clone(), text(kv.value.as_ref()))).collect();
-            kept.push(Span { trace, name: span.name, attributes });
-        }
+        let spans: Vec<Span> = spans
+            .map(|span| {
+                let trace = span.trace_id.iter().map(|byte| format!("{byte:02x}")).collect();
+                let attributes = span.attributes.iter().map(|kv| (kv.key.clone(), text(kv.value.as_ref()))).collect();
+                Span { trace, name: span.name, attributes }
+            })
+            .collect();
+        received.send_modify(|kept| kept.extend(spans));
     }
     ""
 }
@@ -66,7 +70,8 @@ const HOPS: [(&str, Option<(&str, &str)>); 6] = [
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rating_is_one_trace_from_the_gateway_through_the_projection_to_the_live_push() -> anyhow::Result<()> {
-    let received = Received::default();
+    let received: Received = Arc::new(watch::Sender::new(Vec::new()));
+    let mut spans = received.subscribe();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let endpoint = format!("http://{}", listener.local_addr()?);
     let app = Router::new().route("/v1/traces", post(receive)).with_state(received.clone());
@@ -110,36 +115,36 @@ async fn a_rating_is_one_trace_from_the_gateway_through_the_projection_to_the_li
     let pushed = live.next(Duration::from_secs(10)).await?;
     assert_eq!(pushed["bookRatingsChanged"]["ratings"]["count"], 1, "{pushed}");
 
-    // The rating's trace: the one of the command span that sent it, with every hop in it.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        readstream_runtime::traces::flush();
-        let spans = received.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        let sent = spans
-            .iter()
-            .find(|s| s.name == "send command" && s.attributes.get("command").is_some_and(|c| c == "rate_book"));
-        let missing: Vec<&str> = match sent {
-            None => vec!["send command"],
-            Some(sent) => HOPS
-                .iter()
-                .filter(|(name, attribute)| {
-                    !spans.iter().any(|span| {
-                        span.trace == sent.trace
-                            && span.name == *name
-                            && attribute.is_none_or(|(key, value)| span.attributes.get(key).is_some_and(|v| v == value))
-                    })
-                })
-                .map(|(name, _)| *name)
-                .collect(),
-        };
-        if missing.is_empty() {
-            break;
-        }
-        if Instant::now() > deadline {
-            let names: BTreeSet<(String, String)> = spans.iter().map(|s| (s.trace.clone(), s.name.clone())).collect();
-            anyhow::bail!("the rating's trace has no {missing:?}; received (trace, span): {names:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    // The rating's trace, complete: waits for the spans as the collector receives them (the
+    // exporter sends what it holds at the flush, and later spans in its next batch).
+    readstream_runtime::traces::flush();
+    let complete =
+        tokio::time::timeout(Duration::from_secs(20), spans.wait_for(|spans| missing_hops(spans).is_empty()));
+    if !matches!(complete.await, Ok(Ok(_))) {
+        let spans = received.borrow();
+        let names: BTreeSet<(String, String)> = spans.iter().map(|s| (s.trace.clone(), s.name.clone())).collect();
+        anyhow::bail!("the rating's trace has no {:?}; received (trace, span): {names:?}", missing_hops(&spans));
     }
     system.stop().await
+}
+
+/// The hops the rating's trace lacks: the trace is the one of the command span that sent it.
+fn missing_hops(spans: &[Span]) -> Vec<&'static str> {
+    let sent = spans
+        .iter()
+        .find(|s| s.name == "send command" && s.attributes.get("command").is_some_and(|c| c == "rate_book"));
+    match sent {
+        None => vec!["send command"],
+        Some(sent) => HOPS
+            .iter()
+            .filter(|(name, attribute)| {
+                !spans.iter().any(|span| {
+                    span.trace == sent.trace
+                        && span.name == *name
+                        && attribute.is_none_or(|(key, value)| span.attributes.get(key).is_some_and(|v| v == value))
+                })
+            })
+            .map(|(name, _)| *name)
+            .collect(),
+    }
 }

@@ -40,6 +40,12 @@ impl Code {
             Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
         }
     }
+
+    /// Whether the same request may succeed later as it is (nothing reached a service, the
+    /// outcome is unknown, or too many at once): what a batch job retries instead of recording.
+    pub fn is_transient(self) -> bool {
+        matches!(self, Code::Unavailable | Code::DeadlineExceeded | Code::Internal | Code::RateLimited)
+    }
 }
 
 impl From<Code> for pb::Code {

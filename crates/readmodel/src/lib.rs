@@ -1,9 +1,10 @@
 //! The read models' contracts: what the projector writes and the gateway reads, in one place.
 //! Each read model has a module: its kinds, as enums with one database mapping
 //! ([`text_kind!`]: a kind stored as text is written and read through its enum, never as a
-//! string literal), its rows and its reads, batched ([`Database`]'s loaders) or not. The reads
-//! whose SQL is a file under `queries/` are planned by `tests/plans.rs` over a large generated
-//! data set: none may scan a table that grows with the readers.
+//! string literal), its rows and its reads, batched ([`Database`]'s loaders) or not. Every
+//! statement of the crate (the files under `queries/`, the loaders' inline queries, the lists
+//! of reviews) is planned by `tests/plans.rs` over a large generated data set: none may scan a
+//! table that grows with the readers.
 
 pub mod catalog;
 pub mod export;

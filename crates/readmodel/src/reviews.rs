@@ -140,6 +140,9 @@ pub enum ListOrder {
 }
 
 impl ListOrder {
+    pub const ALL: [ListOrder; 5] =
+        [ListOrder::Newest, ListOrder::Oldest, ListOrder::MostLiked, ListOrder::HighestRated, ListOrder::LowestRated];
+
     /// The sort key before (written_on, review_id), whether it descends.
     fn key(self) -> (Option<&'static str>, bool) {
         match self {
@@ -163,27 +166,17 @@ impl ListOrder {
     }
 }
 
-/// One keyset page of live reviews (never OFFSET, so a page costs the same however deep):
-/// after `after` (the leading key's value, the day written, the review id) when given, at most
-/// `limit`, none across a block with `viewer` (either way; the book's count stays the book's).
-/// The statement is one of ten shapes, built from constants only; every value is a bound
-/// parameter.
-pub async fn list(
-    db: impl PgExecutor<'_>,
-    of: ListOf,
-    order: ListOrder,
-    after: Option<(i64, NaiveDate, Uuid)>,
-    limit: i64,
-    viewer: Uuid,
-) -> Result<Vec<ReviewRow>, sqlx::Error> {
-    let (filter, owner, stars) = match of {
-        ListOf::Book { book_id, stars } => ("book_id = $1 AND ($2::smallint IS NULL OR stars = $2)", book_id, stars),
-        ListOf::Reader(reader_id) => ("reader_id = $1 AND $2::smallint IS NULL", reader_id, None),
+/// The statement of a list of `of`'s kind in `order`: one of ten shapes, built from constants
+/// only; every value is a bound parameter. Parameters: the owner ($1), the stars or null ($2),
+/// the leading key's value when the order has one, the day written and the review id after
+/// which the page starts, whether it is the first page, the limit and the viewer.
+pub fn list_statement(of: ListOf, order: ListOrder) -> String {
+    let filter = match of {
+        ListOf::Book { .. } => "book_id = $1 AND ($2::smallint IS NULL OR stars = $2)",
+        ListOf::Reader(_) => "reader_id = $1 AND $2::smallint IS NULL",
     };
     let (key, descending) = order.key();
     let (direction, compare) = if descending { ("DESC", "<") } else { ("ASC", ">") };
-    // Unused on the first page, but bound all the same.
-    let (k, written_on, id) = after.unwrap_or((0, NaiveDate::default(), Uuid::nil()));
     // With a leading sort key its value is $3 and the rest move up by one.
     let (keyset, sort, first_page, limit_at) = match key {
         Some(key) => (
@@ -200,7 +193,7 @@ pub async fn list(
         ),
     };
     let viewer_at = limit_at + 1;
-    let sql = format!(
+    format!(
         "SELECT review_id, reader_id, book_id, body, contains_spoilers, written_on, published_at, edited_at, stars,
                 likes_count, comments_count, position
          FROM reviews
@@ -208,7 +201,27 @@ pub async fn list(
            AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = ${viewer_at} AND blocked_id = reviews.reader_id)
            AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = reviews.reader_id AND blocked_id = ${viewer_at})
          ORDER BY {sort} LIMIT ${limit_at}"
-    );
+    )
+}
+
+/// One keyset page of live reviews (never OFFSET, so a page costs the same however deep):
+/// after `after` (the leading key's value, the day written, the review id) when given, at most
+/// `limit`, none across a block with `viewer` (either way; the book's count stays the book's).
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    of: ListOf,
+    order: ListOrder,
+    after: Option<(i64, NaiveDate, Uuid)>,
+    limit: i64,
+    viewer: Uuid,
+) -> Result<Vec<ReviewRow>, sqlx::Error> {
+    let (owner, stars) = match of {
+        ListOf::Book { book_id, stars } => (book_id, stars),
+        ListOf::Reader(reader_id) => (reader_id, None),
+    };
+    // Unused on the first page, but bound all the same.
+    let (k, written_on, id) = after.unwrap_or((0, NaiveDate::default(), Uuid::nil()));
+    let sql = list_statement(of, order);
     let query = sqlx::query_as::<_, ReviewRow>(&sql).bind(owner).bind(stars);
     // The leading key's type: stars are smallint, likes bigint.
     let query = match order {

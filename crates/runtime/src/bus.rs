@@ -275,6 +275,41 @@ pub enum BusError {
     Malformed { service: &'static str, command: &'static str, source: MalformedReply },
 }
 
+impl From<BusError> for Rejection {
+    /// What the sender is told. Whether the command could have been applied decides the code:
+    /// a client retries an `UNAVAILABLE` freely, a `DEADLINE_EXCEEDED` only with the same
+    /// idempotency key. Internal detail is logged, never told.
+    fn from(err: BusError) -> Self {
+        match err {
+            BusError::TimedOut { service } => {
+                tracing::warn!(service, "a command service did not answer in time");
+                Rejection::new(
+                    Code::DeadlineExceeded,
+                    format!(
+                        "the {service} service did not answer in time; the command may have been applied: \
+                         send it again with the same idempotencyKey to learn its outcome"
+                    ),
+                )
+            }
+            BusError::NoResponders { service } => {
+                tracing::warn!(service, "no command service is running");
+                Rejection::new(
+                    Code::Unavailable,
+                    format!("no {service} service is running; nothing was changed, try again"),
+                )
+            }
+            BusError::Request(err) => {
+                tracing::warn!(error = %err, "sending a command failed");
+                Rejection::new(Code::Unavailable, "a service is unavailable; try again")
+            }
+            err @ (BusError::Decode(_) | BusError::Empty { .. } | BusError::Malformed { .. }) => {
+                tracing::error!(error = %err, "internal error");
+                Rejection::new(Code::Internal, "internal error")
+            }
+        }
+    }
+}
+
 /// Sends a command to its service and waits, up to `timeout`, for its reply: the command's
 /// typed reply, or the service's refusal. Sends it again whenever `reconnects` says the request
 /// or its reply may have been lost.

@@ -7,6 +7,7 @@ pub mod bus;
 pub mod config;
 pub mod db;
 pub mod health;
+pub mod live;
 pub mod metrics;
 pub mod positions;
 pub mod ready;

@@ -5,10 +5,28 @@
 //!
 //! Entries are kept for [`KEPT_FOR`], so an access token can live at most that long: a gateway
 //! started later still learns every session ended while a token of it could be valid.
+//!
+//! [`EndedSessions`] is a gateway's copy of the bucket, also told at once of the sessions that
+//! gateway ends itself (`signOut`, `changePassword`). Each open WebSocket listens for its
+//! session's end and closes (4401) when it comes. It fails closed: until the gateway has read
+//! every ended session the bucket holds, and whenever its watch has been down (or NATS out of
+//! reach) for [`WATCH_DOWN_GRACE`], it cannot tell a live token from one of an ended session,
+//! and every token is answered `UNAVAILABLE`.
 
-use std::time::Duration;
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Mutex, RwLock,
+    },
+    time::{Duration, Instant, SystemTime},
+};
 
 use async_nats::jetstream::{self, kv};
+use backon::BackoffBuilder as _;
+use futures::StreamExt as _;
+use readstream_contracts::{Code, Rejection};
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -61,4 +79,242 @@ pub async fn end(store: &kv::Store, session_id: Uuid, ended_at: i64) -> Result<u
 pub fn parse(entry: &kv::Entry) -> Option<(Uuid, i64)> {
     let ended_at = std::str::from_utf8(&entry.value).ok()?.parse().ok()?;
     Some((Uuid::parse_str(&entry.key).ok()?, ended_at))
+}
+
+/// Seconds since the Unix epoch, as the bucket's entries and the tokens count time.
+pub fn now_secs() -> u64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |since| since.as_secs())
+}
+
+/// How long the watch of ended sessions may be down before tokens are refused.
+pub const WATCH_DOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Forgetting ended sessions whose tokens have all expired, once per this many ends.
+const PRUNE_EVERY: usize = 1_024;
+
+pub struct EndedSessions {
+    /// Each ended session, until when its tokens could still be valid (seconds since the epoch).
+    until: RwLock<HashMap<Uuid, u64>>,
+    /// The lifetime of an access token: how long an ended session must be remembered.
+    token_lifetime: Duration,
+    announced: broadcast::Sender<Uuid>,
+    ends_since_prune: AtomicUsize,
+    watch: Mutex<Watch>,
+    /// How long the watch may be down before tokens are refused.
+    grace: Duration,
+}
+
+/// How the watch of the bucket stands.
+#[derive(Debug, Default)]
+struct Watch {
+    /// Every ended session the bucket held was read, at least once.
+    read: bool,
+    /// Since when the watch (or NATS) has been down, if it is.
+    down_since: Option<Instant>,
+}
+
+impl EndedSessions {
+    pub fn new(token_lifetime: Duration) -> Self {
+        Self::with_grace(token_lifetime, WATCH_DOWN_GRACE)
+    }
+
+    /// Ended sessions whose watch may be down `grace` before tokens are refused.
+    pub fn with_grace(token_lifetime: Duration, grace: Duration) -> Self {
+        Self {
+            until: RwLock::default(),
+            token_lifetime,
+            announced: broadcast::channel(1_024).0,
+            ends_since_prune: AtomicUsize::new(0),
+            watch: Mutex::default(),
+            grace,
+        }
+    }
+
+    /// Whether this gateway knows which sessions ended: `UNAVAILABLE` before it read the bucket,
+    /// and while its watch has been down past the grace.
+    pub fn known(&self) -> Result<(), Rejection> {
+        let watch = self.watch.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let down_too_long = watch.down_since.is_some_and(|since| since.elapsed() >= self.grace);
+        if watch.read && !down_too_long {
+            return Ok(());
+        }
+        Err(Rejection::new(
+            Code::Unavailable,
+            "this gateway cannot check tokens against ended sessions right now; try again in a moment",
+        ))
+    }
+
+    /// Every ended session the bucket held is read, and the watch is up.
+    pub fn watch_up(&self) {
+        let mut watch = self.watch.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *watch = Watch { read: true, down_since: None };
+    }
+
+    /// The watch (or NATS) is down: from now on, past the grace, tokens are refused.
+    fn watch_down(&self) {
+        let mut watch = self.watch.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        watch.down_since.get_or_insert_with(Instant::now);
+    }
+
+    pub fn contains(&self, session_id: Uuid) -> bool {
+        self.until.read().unwrap_or_else(|poisoned| poisoned.into_inner()).contains_key(&session_id)
+    }
+
+    /// Records that `session_id` ended at `ended_at` (seconds since the epoch) and tells the
+    /// WebSockets of that session.
+    pub fn end(&self, session_id: Uuid, ended_at: u64) {
+        let until = ended_at.saturating_add(self.token_lifetime.as_secs());
+        if until < now_secs() {
+            return;
+        }
+        let mut ended = self.until.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        ended.insert(session_id, until);
+        if self.ends_since_prune.fetch_add(1, Ordering::Relaxed) + 1 >= PRUNE_EVERY {
+            self.ends_since_prune.store(0, Ordering::Relaxed);
+            let now = now_secs();
+            ended.retain(|_, until| *until >= now);
+        }
+        drop(ended);
+        let _ = self.announced.send(session_id);
+    }
+
+    /// Resolves when `session_id` ends (at once if it has).
+    pub async fn ended(&self, session_id: Uuid) {
+        let mut announced = self.announced.subscribe();
+        loop {
+            if self.contains(session_id) {
+                return;
+            }
+            match announced.recv().await {
+                Ok(ended) if ended == session_id => return,
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return std::future::pending().await,
+            }
+        }
+    }
+
+    /// Follows the bucket of ended sessions from its first entry until `shutdown`, watching
+    /// again (with backoff) whenever the watch fails or ends; each second it looks whether NATS
+    /// is still connected.
+    pub async fn follow(&self, bucket: kv::Store, nats: async_nats::Client, shutdown: CancellationToken) {
+        let mut backoff =
+            backon::ExponentialBuilder::default().with_max_delay(Duration::from_secs(10)).without_max_times().build();
+        let mut every_second = tokio::time::interval(Duration::from_secs(1));
+        while !shutdown.is_cancelled() {
+            match self.watch(&bucket).await {
+                Ok((mut watch, mut read)) => loop {
+                    if read {
+                        self.watch_up();
+                    }
+                    let entry = tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        _ = every_second.tick() => {
+                            if nats.connection_state() != async_nats::connection::State::Connected {
+                                self.watch_down();
+                                read = false;
+                            }
+                            continue;
+                        }
+                        entry = watch.next() => entry,
+                    };
+                    match entry {
+                        Some(Ok(entry)) => {
+                            if let Some((session_id, ended_at)) = parse(&entry) {
+                                self.end(session_id, u64::try_from(ended_at).unwrap_or_default());
+                            }
+                            read |= entry.seen_current;
+                        }
+                        Some(Err(err)) => {
+                            tracing::warn!(error = %err, "watching ended sessions failed; watching again");
+                            break;
+                        }
+                        None => break,
+                    }
+                },
+                Err(err) => tracing::warn!(error = %err, "cannot watch ended sessions; trying again"),
+            }
+            self.watch_down();
+            let delay = backoff.next().unwrap_or(Duration::from_secs(10));
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(delay) => {}
+            }
+        }
+    }
+
+    /// A watch of the bucket from its first entry, and whether it is read already (the bucket is
+    /// empty); otherwise the entry that catches up says so (`seen_current`).
+    async fn watch(&self, bucket: &kv::Store) -> Result<(kv::Watch, bool), Box<dyn std::error::Error + Send + Sync>> {
+        let mut stream = bucket.stream.clone();
+        let empty = stream.info().await?.state.messages == 0;
+        Ok((bucket.watch_with_history(">").await?, empty))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Polls `known` until it answers `wanted`, for at most `within`.
+    async fn until_known(ended: &EndedSessions, wanted: bool, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if ended.known().is_ok() == wanted {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+
+    /// Fails closed: no token is trusted before every ended session is read, and none once
+    /// the watch has been gone past the grace; trusted again once the bucket is back and read.
+    #[tokio::test]
+    async fn tokens_wait_for_the_ended_sessions_and_are_refused_while_the_watch_is_down() {
+        let url = std::env::var("NATS_URL").expect("NATS_URL: the test NATS server `make test` started");
+        let nats = async_nats::connect(url).await.expect("the test NATS server");
+        let namespace = format!("t{}", &Uuid::new_v4().simple().to_string()[..12]);
+        let shutdown = CancellationToken::new();
+        let bucket = ended_sessions(nats.clone(), &namespace, 1, &shutdown).await.unwrap();
+        let session = Uuid::now_v7();
+        let now = i64::try_from(now_secs()).unwrap();
+        end(&bucket, session, now).await.unwrap();
+        let ended =
+            std::sync::Arc::new(EndedSessions::with_grace(Duration::from_secs(900), Duration::from_millis(300)));
+        assert!(ended.known().is_err(), "nothing is read yet");
+        let following = tokio::spawn({
+            let (ended, bucket, nats, shutdown) = (ended.clone(), bucket.clone(), nats.clone(), shutdown.clone());
+            async move { ended.follow(bucket, nats, shutdown).await }
+        });
+        assert!(until_known(&ended, true, Duration::from_secs(10)).await, "never read the bucket");
+        assert!(ended.contains(session), "known only once every ended session is read");
+
+        // The bucket goes away: past the grace, no token is trusted.
+        let jetstream = async_nats::jetstream::new(nats.clone());
+        jetstream.delete_stream(&bucket.stream_name).await.unwrap();
+        assert!(until_known(&ended, false, Duration::from_secs(30)).await, "still trusted with the watch gone");
+        ended_sessions(nats, &namespace, 1, &shutdown).await.unwrap();
+        assert!(until_known(&ended, true, Duration::from_secs(30)).await, "never trusted again");
+        shutdown.cancel();
+        following.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_ended_session_is_refused_until_its_tokens_expire_and_its_sockets_hear_of_it() {
+        let ended = std::sync::Arc::new(EndedSessions::new(Duration::from_secs(900)));
+        let (session, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let listening = tokio::spawn({
+            let ended = ended.clone();
+            async move { ended.ended(session).await }
+        });
+        let now = now_secs();
+        ended.end(other, now);
+        ended.end(session, now - 3_600);
+        assert!(!ended.contains(session), "its tokens expired long ago");
+        assert!(ended.contains(other));
+        assert!(!listening.is_finished());
+        ended.end(session, now);
+        assert!(ended.contains(session));
+        tokio::time::timeout(Duration::from_secs(5), listening).await.unwrap().unwrap();
+    }
 }

@@ -6,10 +6,11 @@
 use std::time::Duration;
 
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
+use readstream_runtime::sessions::EndedSessions;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{error::ApiError, sessions::EndedSessions};
+use crate::error::ApiError;
 
 const ISSUER: &str = "readstream";
 

@@ -51,12 +51,6 @@ impl ApiError {
         Self::new(Code::Internal, "internal error")
     }
 
-    /// Whether the same request may succeed later as it is (nothing reached a service, the
-    /// outcome is unknown, or too many at once): what a batch job retries instead of recording.
-    pub fn is_transient(&self) -> bool {
-        matches!(self.code, Code::Unavailable | Code::DeadlineExceeded | Code::Internal | Code::RateLimited)
-    }
-
     pub fn unavailable(cause: impl std::fmt::Display) -> Self {
         tracing::warn!(error = %cause, "dependency unavailable");
         Self::new(Code::Unavailable, "a service is unavailable; try again")
@@ -76,9 +70,8 @@ impl From<readstream_contracts::Rejection> for ApiError {
 
 impl From<pb::Rejected> for ApiError {
     fn from(rejected: pb::Rejected) -> Self {
-        let code = pb::Code::try_from(rejected.code).map(Code::from).unwrap_or(Code::Internal);
         Self {
-            code,
+            code: Code::from(rejected.code()),
             message: rejected.message,
             field: Some(rejected.field).filter(|f| !f.is_empty()),
             retry_after_secs: Some(u64::from(rejected.retry_after_secs)).filter(|secs| *secs > 0),
@@ -87,29 +80,8 @@ impl From<pb::Rejected> for ApiError {
 }
 
 impl From<bus::BusError> for ApiError {
-    /// Whether the command could have been applied decides the code: a client retries an
-    /// `UNAVAILABLE` freely, a `DEADLINE_EXCEEDED` only with the same idempotency key.
     fn from(err: bus::BusError) -> Self {
-        match err {
-            bus::BusError::TimedOut { service } => {
-                tracing::warn!(service, "a command service did not answer in time");
-                Self::new(
-                    Code::DeadlineExceeded,
-                    format!(
-                        "the {service} service did not answer in time; the command may have been applied: \
-                         send it again with the same idempotencyKey to learn its outcome"
-                    ),
-                )
-            }
-            bus::BusError::NoResponders { service } => {
-                tracing::warn!(service, "no command service is running");
-                Self::new(Code::Unavailable, format!("no {service} service is running; nothing was changed, try again"))
-            }
-            bus::BusError::Request(err) => Self::unavailable(err),
-            err @ (bus::BusError::Decode(_) | bus::BusError::Empty { .. } | bus::BusError::Malformed { .. }) => {
-                Self::internal(err)
-            }
-        }
+        readstream_contracts::Rejection::from(err).into()
     }
 }
 

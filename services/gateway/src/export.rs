@@ -11,6 +11,8 @@ use axum::{
     extract::{ConnectInfo, State},
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
+    routing::get,
+    Router,
 };
 use bytes::Bytes;
 use chrono::{Datelike, NaiveDate};
@@ -22,7 +24,11 @@ use sqlx::PgPool;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::{caller, error::ApiError, refusal, AppState, Shared};
+use crate::{
+    error::ApiError,
+    http::{caller, refusal},
+    AppState, Shared,
+};
 
 /// The columns of Goodreads' newer export (24), in its order.
 pub const GOODREADS_COLUMNS: [&str; 24] = [
@@ -51,6 +57,11 @@ pub const GOODREADS_COLUMNS: [&str; 24] = [
     "Read Count",
     "Owned Copies",
 ];
+
+/// `/export/goodreads.csv` and `/export/events.ndjson`.
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new().route("/export/goodreads.csv", get(goodreads_csv)).route("/export/events.ndjson", get(events_ndjson))
+}
 
 /// How many stream messages an events export reads at once.
 const READ_AHEAD: usize = 16;
@@ -102,7 +113,7 @@ where
 }
 
 /// `GET /export/goodreads.csv`
-pub async fn goodreads_csv(
+async fn goodreads_csv(
     State((_, app)): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -220,7 +231,7 @@ async fn send(chunks: &Chunks, chunk: Bytes) -> Result<(), anyhow::Error> {
 }
 
 /// `GET /export/events.ndjson`
-pub async fn events_ndjson(
+async fn events_ndjson(
     State((_, app)): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,

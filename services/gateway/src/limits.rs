@@ -8,10 +8,12 @@ use std::{
     net::{IpAddr, SocketAddr},
     num::NonZeroU32,
     sync::{Arc, Mutex},
+    time::Duration,
 };
 
 use axum::http::HeaderMap;
 use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -214,6 +216,17 @@ impl Limits {
         if let Some(limiter) = &self.per_reader {
             limiter.retain_recent();
             limiter.shrink_to_fit();
+        }
+    }
+
+    /// Forgets idle clients every minute, until `shutdown`.
+    pub async fn forget_idle_clients_every_minute(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = every_minute.tick() => self.forget_idle_clients(),
+            }
         }
     }
 }

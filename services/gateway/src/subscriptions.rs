@@ -9,9 +9,10 @@ use async_graphql::Context;
 use bytes::Bytes;
 use futures::{stream::BoxStream, Stream, StreamExt};
 use prost::Message;
+use readstream_runtime::live::Lagged;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::{error::ApiError, live::Lagged, AppState};
+use crate::{error::ApiError, AppState};
 
 /// The subscriptions one WebSocket may run at once (`WS_MAX_SUBSCRIPTIONS`).
 #[derive(Clone)]

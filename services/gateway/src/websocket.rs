@@ -17,6 +17,8 @@ use axum::{
     },
     http::{header, request::Parts, HeaderMap, StatusCode},
     response::Response,
+    routing::get,
+    Router,
 };
 use futures::{SinkExt, StreamExt};
 use tokio::sync::oneshot;
@@ -24,8 +26,14 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     auth::{Tokens, Viewer},
-    refusal, subscriptions, Shared,
+    http::refusal,
+    subscriptions, Shared,
 };
+
+/// `/graphql/ws`, the older path of subscriptions (`GET /graphql` serves them too).
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new().route("/graphql/ws", get(upgrade))
+}
 
 /// What a WebSocket reads at most at once.
 const WS_READ_BUFFER_BYTES: usize = 512;
@@ -74,7 +82,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Protocol {
 
 /// Upgrades to a subscription WebSocket, or refuses with 429 when the client is over its rate
 /// or holds as many sockets as it may.
-pub async fn upgrade(
+pub(crate) async fn upgrade(
     State((schemas, app)): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,

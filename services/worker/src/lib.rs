@@ -81,7 +81,7 @@ impl Refusal {
     /// Whether the same step may go through later as it is (nothing reached a service, the
     /// outcome is unknown, or too many at once): what a job retries instead of recording.
     pub fn is_transient(&self) -> bool {
-        matches!(self.code, Code::Unavailable | Code::DeadlineExceeded | Code::Internal | Code::RateLimited)
+        self.code.is_transient()
     }
 }
 
@@ -93,8 +93,7 @@ impl From<Rejection> for Refusal {
 
 impl From<pb::Rejected> for Refusal {
     fn from(rejected: pb::Rejected) -> Self {
-        let code = pb::Code::try_from(rejected.code).map(Code::from).unwrap_or(Code::Internal);
-        Refusal { code, message: rejected.message }
+        Refusal { code: Code::from(rejected.code()), message: rejected.message }
     }
 }
 
@@ -105,14 +104,8 @@ impl From<sqlx::Error> for Refusal {
 }
 
 impl From<BusError> for Refusal {
-    /// As the gateway says it: no answer in time is an unknown outcome, the rest unavailable.
     fn from(err: BusError) -> Self {
-        let code = match err {
-            BusError::TimedOut { .. } => Code::DeadlineExceeded,
-            BusError::NoResponders { .. } | BusError::Request(_) => Code::Unavailable,
-            BusError::Decode(_) | BusError::Empty { .. } | BusError::Malformed { .. } => Code::Internal,
-        };
-        Refusal { code, message: err.to_string() }
+        Rejection::from(err).into()
     }
 }
 

@@ -10,8 +10,11 @@ use super::{
     feed::{self, ActivityKind, FeedItem, FollowedReaderOnBook},
     ratings::{self, BookRatings},
     reading::{self, CustomShelf, ReadingStats, ShelfCounts, ShelfEntry, ShelfOrder, TimelineEntry},
-    reviews::{self, Review, ReviewOrder, ReviewsOf},
-    shared::{Author, Book, Edition, ListInfo, Reader, ShelfStatus},
+    reviews::{self, ReviewOrder, ReviewsOf},
+    shared::{
+        review::{self, Review},
+        Author, Book, Edition, ListInfo, Reader, ShelfStatus,
+    },
     social,
 };
 use readstream_readmodel::catalog::{AuthorOfReader, AuthorsOf, BooksCountOf};
@@ -281,7 +284,7 @@ impl Reader {
     async fn reviews_count(&self, ctx: &Context<'_>) -> Result<i64> {
         match self.1 {
             Some(counts) => Ok(counts.reviews),
-            None => Ok(reviews::reviews_count(ctx, self.0.reader_id).await?),
+            None => Ok(review::reviews_count(ctx, self.0.reader_id).await?),
         }
     }
 

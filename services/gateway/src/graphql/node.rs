@@ -7,9 +7,10 @@
 use async_graphql::{Context, Interface, Object, Result, ID};
 use uuid::Uuid;
 
-use super::{
-    reviews::{self, Comment, Review},
-    shared::{app, Author, Book, Reader},
+use super::shared::{
+    app,
+    review::{self, Comment, Review},
+    Author, Book, Reader,
 };
 use crate::error::ApiError;
 
@@ -39,11 +40,11 @@ pub enum Node {
 /// The object `id` names: null when there is none (any more); `INVALID_ARGUMENT` when `id` is
 /// not an id of this API.
 pub async fn node(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>, ApiError> {
-    if reviews::parse_review_id(id).is_ok() {
-        return Ok(reviews::review(ctx, id).await?.map(Node::Review));
+    if review::parse_review_id(id).is_ok() {
+        return Ok(review::review(ctx, id).await?.map(Node::Review));
     }
-    if reviews::parse_comment_id(id).is_ok() {
-        return Ok(reviews::comment(ctx, id).await?.map(Node::Comment));
+    if review::parse_comment_id(id).is_ok() {
+        return Ok(review::comment(ctx, id).await?.map(Node::Comment));
     }
     let uuid = Uuid::parse_str(id).map_err(|_| ApiError::invalid("id", "id is not an id of this API"))?;
     use readstream_readmodel::catalog::{kind_of, NodeKind};

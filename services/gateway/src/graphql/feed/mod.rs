@@ -23,8 +23,11 @@ use uuid::Uuid;
 
 use super::{
     database::{load_error, loader},
-    reviews::{load_review, visible_review, Review},
-    shared::{app, decode_cursor, encode_cursor, page_size, viewer, Author, Book, ListInfo, Reader, ShelfStatus},
+    shared::{
+        app, decode_cursor, encode_cursor, page_size,
+        review::{load_review, visible_review, Review},
+        viewer, Author, Book, ListInfo, Reader, ShelfStatus,
+    },
 };
 use crate::{
     error::ApiError,

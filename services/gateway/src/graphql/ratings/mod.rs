@@ -11,8 +11,7 @@ use uuid::Uuid;
 
 use super::{
     database::{load_error, loader},
-    reviews,
-    shared::{app, book_for_command, viewer, BookPayload},
+    shared::{app, book_for_command, review, viewer, BookPayload},
 };
 use crate::{
     commands::{self, parse_id},
@@ -45,7 +44,7 @@ pub struct BookRatings {
 impl BookRatings {
     /// How many live reviews the book has.
     async fn review_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        Ok(reviews::book_review_count(ctx, self.book_id).await?)
+        Ok(review::book_review_count(ctx, self.book_id).await?)
     }
 }
 

@@ -1,5 +1,5 @@
 //! What the slices share, below all of them: the objects many of them show (`Book`, `Author`,
-//! `Reader`: their data and loads here, their fields in `super::fields`, which sits above the
+//! `Reader`: their data and loads here; a `Review` and its comments in `review`; their fields in `super::fields`, which sits above the
 //! slices it delegates to), the request's state, read-your-writes and paging.
 
 use std::{collections::HashMap, sync::Arc};
@@ -15,6 +15,8 @@ use crate::{auth::Viewer, error::ApiError, AppState};
 use readstream_readmodel::catalog::{AuthorKey, AuthorRow, BookKey, BookRow, EditionRow, EditionsOf};
 use readstream_readmodel::pages::{BookFigures, BookWithFigures, ReaderCounts, ReaderWithCounts};
 use readstream_readmodel::social::{ReaderKey, ReaderRow};
+
+pub mod review;
 
 pub const MAX_PAGE: i32 = 100;
 pub const DEFAULT_PAGE: i32 = 20;

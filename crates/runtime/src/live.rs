@@ -1,4 +1,4 @@
-//! One NATS subscription per live subject in this gateway, shared by every GraphQL
+//! One NATS subscription per live subject in a process (the gateway), shared by every GraphQL
 //! subscription that follows the subject. Thousands of clients watching one book cost one
 //! NATS subscription, and each push crosses from NATS once and is handed to them in memory,
 //! instead of NATS sending it thousands of times over the gateway's one connection.
@@ -262,7 +262,13 @@ mod tests {
     use super::*;
 
     async fn connect() -> async_nats::Client {
-        async_nats::connect(readstream_testkit::nats_url()).await.expect("the test NATS server")
+        let url = std::env::var("NATS_URL").expect("NATS_URL: the test NATS server `make test` started");
+        async_nats::connect(url).await.expect("the test NATS server")
+    }
+
+    /// A namespace no other test uses.
+    fn fresh_namespace() -> String {
+        format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
     }
 
     async fn receive(following: &mut Following) -> Result<Bytes, Lagged> {
@@ -271,7 +277,7 @@ mod tests {
 
     /// A new book's live ratings subject, in a namespace of its own.
     fn book() -> String {
-        readstream_contracts::ratings::live_book_ratings(&readstream_testkit::namespace(), uuid::Uuid::new_v4())
+        readstream_contracts::ratings::live_book_ratings(&fresh_namespace(), uuid::Uuid::new_v4())
     }
 
     #[tokio::test]
@@ -291,7 +297,7 @@ mod tests {
 
     #[tokio::test]
     async fn one_following_gets_the_updates_of_every_subject_it_follows() {
-        let (namespace, reader) = (readstream_testkit::namespace(), uuid::Uuid::new_v4());
+        let (namespace, reader) = (fresh_namespace(), uuid::Uuid::new_v4());
         let feed = readstream_contracts::social::live_feed(&namespace, reader);
         let activity = readstream_contracts::social::live_activity(&namespace, uuid::Uuid::new_v4());
         let live = Live::new(connect().await, []);
@@ -307,7 +313,7 @@ mod tests {
 
     #[tokio::test]
     async fn subjects_under_a_shared_wildcard_reach_only_their_own_followers() {
-        let namespace = readstream_testkit::namespace();
+        let namespace = fresh_namespace();
         let feed = |reader| readstream_contracts::social::live_feed(&namespace, reader);
         let live = Live::new(connect().await, [readstream_contracts::social::live_feeds(&namespace)]);
         let (mine, theirs) = (feed(uuid::Uuid::new_v4()), feed(uuid::Uuid::new_v4()));

@@ -292,5 +292,13 @@ crate::text_kind!(NodeKind { Book => "book", Author => "author", Reader => "read
 
 /// What `id` names, if anything.
 pub async fn kind_of(db: impl sqlx::PgExecutor<'_>, id: Uuid) -> Result<Option<NodeKind>, sqlx::Error> {
-    sqlx::query_file_scalar!("queries/catalog/kind_of.sql", id).fetch_optional(db).await
+    sqlx::query_file_scalar!(
+        "queries/catalog/kind_of.sql",
+        id,
+        NodeKind::Book as _,
+        NodeKind::Author as _,
+        NodeKind::Reader as _
+    )
+    .fetch_optional(db)
+    .await
 }

@@ -127,4 +127,23 @@ mod tests {
         round_trip(NodeKind::ALL, NodeKind::as_str, NodeKind::from_text);
         round_trip(shelves::ReadingStep::ALL, shelves::ReadingStep::as_str, shelves::ReadingStep::from_text);
     }
+
+    /// The few kinds SQL writes out rather than binds, because they are the predicate of a
+    /// partial index a generic plan matches only against the same literal: the import claim's
+    /// `import_jobs_waiting` and the finished reads' `reading_timeline_finished`.
+    #[test]
+    fn the_kinds_partial_indexes_name_are_the_enums_texts() {
+        assert_eq!([ImportStatus::Queued.as_str(), ImportStatus::Running.as_str()], ["QUEUED", "RUNNING"]);
+        assert_eq!(shelves::ReadingStep::Finished.as_str(), "finished");
+    }
+
+    #[test]
+    fn every_step_but_progress_moves_a_book_and_only_removing_takes_it_off_every_shelf() {
+        use shelves::ReadingStep;
+        for step in ReadingStep::ALL {
+            let shelving = step.shelving();
+            assert_eq!(shelving.is_none(), *step == ReadingStep::Progress, "{step:?}");
+            assert_eq!(shelving == Some(None), *step == ReadingStep::Removed, "{step:?}");
+        }
+    }
 }

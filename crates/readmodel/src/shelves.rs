@@ -49,6 +49,28 @@ text_kind!(ReadingStep {
     Removed => "removed",
 });
 
+impl ReadingStep {
+    /// Where the step leaves a book: on a shelf, off every shelf (`Some(None)`: removed), or
+    /// where it was (`None`: progress moves no book). The one mapping of steps to shelves.
+    pub fn shelving(self) -> Option<Option<ShelfStatus>> {
+        match self {
+            ReadingStep::WantToRead => Some(Some(ShelfStatus::WantToRead)),
+            ReadingStep::Started | ReadingStep::Resumed => Some(Some(ShelfStatus::CurrentlyReading)),
+            ReadingStep::Paused => Some(Some(ShelfStatus::Paused)),
+            ReadingStep::Finished => Some(Some(ShelfStatus::Read)),
+            ReadingStep::Abandoned => Some(Some(ShelfStatus::DidNotFinish)),
+            ReadingStep::Removed => Some(None),
+            ReadingStep::Progress => None,
+        }
+    }
+}
+
+/// [`ReadingStep::shelving`] as SQL takes it: the steps that move a book, and beside each where
+/// it leaves the book.
+fn shelvings() -> (Vec<ReadingStep>, Vec<Option<ShelfStatus>>) {
+    ReadingStep::ALL.iter().filter_map(|step| Some((*step, step.shelving()?))).unzip()
+}
+
 /// A reader's copy of a book, as a shelf lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryRow {
@@ -117,6 +139,7 @@ pub async fn page_as_of(
     page: ShelfPage<'_>,
 ) -> Result<(Vec<EntryRow>, i64), sqlx::Error> {
     let ShelfPage { status, after, newest_first, limit, .. } = page;
+    let (steps, shelves) = shelvings();
     let rows = sqlx::query_file_as!(
         EntryRow,
         "queries/shelves/page_as_of.sql",
@@ -125,13 +148,23 @@ pub async fn page_as_of(
         status as _,
         after,
         newest_first,
-        limit
+        limit,
+        &steps as _,
+        &shelves as _,
+        ReadingStep::Started as _
     )
     .fetch_all(db)
     .await?;
-    let total = sqlx::query_file_scalar!("queries/shelves/page_as_of_count.sql", reader_id, day, status as _)
-        .fetch_one(db)
-        .await?;
+    let total = sqlx::query_file_scalar!(
+        "queries/shelves/page_as_of_count.sql",
+        reader_id,
+        day,
+        status as _,
+        &steps as _,
+        &shelves as _
+    )
+    .fetch_one(db)
+    .await?;
     Ok((rows, total))
 }
 

@@ -1,12 +1,15 @@
-//! Every read of the read-model crate, planned as the gateway runs it (one generic plan for any
-//! parameters, `plan_cache_mode = force_generic_plan`) over a data set large enough that
+//! Every statement of the read-model crate, planned as the gateway runs it (one generic plan for
+//! any parameters, `plan_cache_mode = force_generic_plan`) over a data set large enough that
 //! Postgres would not scan a table by accident: no read may scan a table that grows with the
 //! readers. A filter that reads every reader (the feed's privacy filter as a hashed `IN` over
-//! `readers`) fails here.
+//! `readers`) fails here. The statements are the SQL files under `queries/`, the ones written
+//! inline in the crate's code (the batched loads: `sqlx::query!("…")` and its kin, read from the
+//! source) and the ten shapes of a list of reviews.
 
 use std::path::Path;
 
 use anyhow::Context as _;
+use readstream_readmodel::reviews::{self, ListOf, ListOrder};
 use serde_json::Value;
 use sqlx::{Connection as _, PgConnection, Row as _};
 
@@ -15,6 +18,14 @@ const READERS: i64 = 50_000;
 
 /// Tables below this many rows may be scanned: they do not grow with the readers here.
 const SMALL_TABLE: f32 = 1_000.0;
+
+/// Scans known and not yet removed, each by a piece of its statement and why: listed here so the
+/// rest of the crate is held to the rule, and checked to still scan, so the entry goes with the
+/// fix.
+const KNOWN_SCANS: &[(&str, &str)] = &[(
+    "FROM books WHERE merged_into IS NULL AND verified = $1",
+    "`books(verified:)`'s totalCount counts the catalog on each page; it needs a maintained count",
+)];
 
 #[tokio::test]
 async fn no_read_scans_a_table_that_grows_with_the_readers() -> anyhow::Result<()> {
@@ -26,14 +37,24 @@ async fn no_read_scans_a_table_that_grows_with_the_readers() -> anyhow::Result<(
 
     let mut failures = Vec::new();
     let mut planned = 0;
-    for (name, sql) in reads()? {
-        let plan = generic_plan(&mut db, &name, &sql).await.with_context(|| format!("planning {name}"))?;
-        for scanned in scans(&mut db, &plan).await? {
-            failures.push(format!("{name} scans {scanned}:\n{}", serde_json::to_string_pretty(&plan)?));
+    let statements = [reads()?, inline_statements()?, review_lists()].concat();
+    for (name, sql) in statements {
+        let plan = generic_plan(&mut db, planned, &sql).await.with_context(|| format!("planning {name}:\n{sql}"))?;
+        let scanned = scans(&mut db, &plan).await?;
+        match KNOWN_SCANS.iter().find(|(known, _)| sql.contains(known)) {
+            Some((_, why)) if scanned.is_empty() => {
+                failures.push(format!("{name} no longer scans ({why}): drop it from KNOWN_SCANS"))
+            }
+            Some(_) => {}
+            None => {
+                for scanned in scanned {
+                    failures.push(format!("{name} scans {scanned}:\n{}", serde_json::to_string_pretty(&plan)?));
+                }
+            }
         }
         planned += 1;
     }
-    assert!(planned >= 7, "only {planned} reads found under queries/");
+    assert!(planned >= 80, "only {planned} statements found");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     Ok(())
 }
@@ -56,10 +77,81 @@ fn reads() -> anyhow::Result<Vec<(String, String)>> {
     Ok(reads)
 }
 
+/// The statements written in the crate's code: the literal of every `sqlx::query…!(` macro but
+/// the `…_file…` ones (whose files `reads` plans), named by file and line. A macro whose literal
+/// cannot be read fails the test rather than go unplanned.
+fn inline_statements() -> anyhow::Result<Vec<(String, String)>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut statements = Vec::new();
+    for file in std::fs::read_dir(&root)? {
+        let file = file?.path();
+        let source = std::fs::read_to_string(&file)?;
+        let mut rest = source.as_str();
+        while let Some(at) = rest.find("sqlx::query") {
+            let offset = source.len() - rest.len() + at;
+            let call = &rest[at..];
+            rest = &call[1..];
+            let Some(bang) = call
+                .find('!')
+                .filter(|bang| call[..*bang].chars().all(|c| c.is_alphanumeric() || c == '_' || c == ':'))
+            else {
+                continue;
+            };
+            if call[..bang].contains("file") {
+                continue;
+            }
+            let line = source[..offset].lines().count() + 1;
+            let name = format!("src/{}:{line}", file.file_name().unwrap_or_default().to_string_lossy());
+            let sql = first_literal(&call[bang..]).with_context(|| format!("no SQL literal in the macro at {name}"))?;
+            statements.push((name, sql));
+        }
+    }
+    statements.sort();
+    Ok(statements)
+}
+
+/// The first string literal of `code` (`"…"` or `r#"…"#`), as the compiler reads it.
+fn first_literal(code: &str) -> Option<String> {
+    let start = code.find('"')?;
+    if code[..start].ends_with("r#") {
+        let body = &code[start + 1..];
+        return Some(body[..body.find("\"#")?].to_owned());
+    }
+    let mut text = String::new();
+    let mut chars = code[start + 1..].chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(text),
+            '\\' => match chars.next()? {
+                'n' => text.push('\n'),
+                't' => text.push('\t'),
+                // A line continuation: the newline and the next line's leading spaces go.
+                '\n' => while chars.next_if(|c| c.is_whitespace()).is_some() {},
+                other => text.push(other),
+            },
+            c => text.push(c),
+        }
+    }
+    None
+}
+
+/// The ten shapes of a list of reviews: a book's or a reader's, in each order.
+fn review_lists() -> Vec<(String, String)> {
+    let (book, reader) = (ListOf::Book { book_id: uuid::Uuid::nil(), stars: None }, ListOf::Reader(uuid::Uuid::nil()));
+    [book, reader]
+        .into_iter()
+        .flat_map(|of| ListOrder::ALL.into_iter().map(move |order| (of, order)))
+        .map(|(of, order)| {
+            let owner = if of == book { "book" } else { "reader" };
+            (format!("a {owner}'s reviews, {order:?}"), reviews::list_statement(of, order))
+        })
+        .collect()
+}
+
 /// The generic plan of `sql`, as JSON: prepared, then executed under EXPLAIN with every
 /// parameter null (a generic plan does not look at them).
-async fn generic_plan(db: &mut PgConnection, name: &str, sql: &str) -> anyhow::Result<Value> {
-    let statement = format!("read_{}", name.replace(['/', '.'], "_"));
+async fn generic_plan(db: &mut PgConnection, index: usize, sql: &str) -> anyhow::Result<Value> {
+    let statement = format!("statement_{index}");
     // Type overrides (`AS "kind: ActivityKind"`) are sqlx's, inside the column alias: Postgres
     // reads them as the alias's text.
     sqlx::raw_sql(&format!("PREPARE {statement} AS {sql}")).execute(&mut *db).await?;

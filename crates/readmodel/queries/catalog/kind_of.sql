@@ -1,5 +1,5 @@
--- What id $1 names: a book, an author or a reader.
-SELECT 'book' AS "kind!: NodeKind" FROM books WHERE book_id = $1
-UNION ALL SELECT 'author' FROM authors WHERE author_id = $1
-UNION ALL SELECT 'reader' FROM readers WHERE reader_id = $1
+-- What id $1 names: a book ($2), an author ($3) or a reader ($4).
+SELECT $2::text AS "kind!: NodeKind" FROM books WHERE book_id = $1
+UNION ALL SELECT $3 FROM authors WHERE author_id = $1
+UNION ALL SELECT $4 FROM readers WHERE reader_id = $1
 LIMIT 1

@@ -1,21 +1,19 @@
 -- One page of reader $1's shelf as it stood at the end of day $2, from their reading log:
 -- status $3 (NULL: every shelved book), after position $4, newest first when $5, at most $6.
--- A book's status is its last step's: the one mapping of steps to shelves.
-WITH last_step AS (
-    SELECT DISTINCT ON (book_id) book_id, kind, on_date, position
-    FROM reading_timeline
-    WHERE reader_id = $1 AND on_date <= $2 AND kind <> 'progress'
-    ORDER BY book_id, on_date DESC, position DESC, event_index DESC
-), shelved AS (
-    SELECT l.book_id, l.on_date, l.position,
-           CASE l.kind WHEN 'want_to_read' THEN 'want_to_read' WHEN 'started' THEN 'currently_reading'
-                       WHEN 'resumed' THEN 'currently_reading' WHEN 'paused' THEN 'paused'
-                       WHEN 'finished' THEN 'read' WHEN 'abandoned' THEN 'did_not_finish' END AS status
-    FROM last_step l
+-- A book's status is its last step's: $7 are the steps that move a book and $8 where each
+-- leaves it (NULL: off every shelf), as `ReadingStep::shelving` says; $9 is the step that starts
+-- a read-through. `finished` is written out: it is the predicate of the partial index
+-- (`reading_timeline_finished`) these lookups use, which a generic plan matches only against
+-- the same literal.
+WITH shelved AS (
+    SELECT DISTINCT ON (t.book_id) t.book_id, t.on_date, t.position, m.status
+    FROM reading_timeline t JOIN unnest($7::text[], $8::text[]) AS m(step, status) ON m.step = t.kind
+    WHERE t.reader_id = $1 AND t.on_date <= $2
+    ORDER BY t.book_id, t.on_date DESC, t.position DESC, t.event_index DESC
 )
 SELECT s.book_id AS "book_id!", s.status AS "status: ShelfStatus", s.on_date AS since,
        (SELECT max(on_date) FROM reading_timeline t WHERE t.reader_id = $1 AND t.book_id = s.book_id
-           AND t.kind = 'started' AND t.on_date <= $2) AS started_on,
+           AND t.kind = $9 AND t.on_date <= $2) AS started_on,
        (SELECT max(on_date) FROM reading_timeline t WHERE t.reader_id = $1 AND t.book_id = s.book_id
            AND t.kind = 'finished' AND t.on_date <= $2) AS finished_on,
        NULL::int AS progress_page, NULL::int AS progress_percent,

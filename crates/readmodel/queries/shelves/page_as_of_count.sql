@@ -1,11 +1,8 @@
--- How many books page_as_of.sql lists in all.
+-- How many books page_as_of.sql lists in all ($4 and $5: its $7 and $8).
 SELECT count(*) AS "n!" FROM (
-    SELECT DISTINCT ON (book_id) book_id, kind
-    FROM reading_timeline
-    WHERE reader_id = $1 AND on_date <= $2 AND kind <> 'progress'
-    ORDER BY book_id, on_date DESC, position DESC, event_index DESC
+    SELECT DISTINCT ON (t.book_id) t.book_id, m.status
+    FROM reading_timeline t JOIN unnest($4::text[], $5::text[]) AS m(step, status) ON m.step = t.kind
+    WHERE t.reader_id = $1 AND t.on_date <= $2
+    ORDER BY t.book_id, t.on_date DESC, t.position DESC, t.event_index DESC
 ) l
-WHERE l.kind <> 'removed'
-  AND ($3::text IS NULL OR $3 = CASE l.kind WHEN 'want_to_read' THEN 'want_to_read'
-       WHEN 'started' THEN 'currently_reading' WHEN 'resumed' THEN 'currently_reading'
-       WHEN 'paused' THEN 'paused' WHEN 'finished' THEN 'read' WHEN 'abandoned' THEN 'did_not_finish' END)
+WHERE l.status IS NOT NULL AND ($3::text IS NULL OR l.status = $3)

@@ -144,14 +144,15 @@ pub async fn work(app: Worker, wake: Arc<Notify>, shutdown: CancellationToken) {
 async fn claim(pool: &PgPool) -> Result<Option<Job>, sqlx::Error> {
     sqlx::query_as!(
         Job,
-        r#"UPDATE import_jobs SET status = 'RUNNING', held_until = now() + make_interval(secs => $1), updated_at = now()
+        r#"UPDATE import_jobs SET status = $2, held_until = now() + make_interval(secs => $1), updated_at = now()
          WHERE job_id = (SELECT job_id FROM import_jobs
                          WHERE status IN ('QUEUED', 'RUNNING') AND (held_until IS NULL OR held_until < now())
                          ORDER BY updated_at LIMIT 1 FOR UPDATE SKIP LOCKED)
          RETURNING job_id, reader_id, format AS "format: ImportFormat", status AS "status: ImportStatus", failure,
                    stream_position, rows_total, rows_imported, rows_skipped, rows_failed, next_row, attempts,
                    final_position"#,
-        HOLD.as_secs_f64()
+        HOLD.as_secs_f64(),
+        ImportStatus::Running as _
     )
     .fetch_optional(pool)
     .await

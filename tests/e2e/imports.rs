@@ -506,6 +506,8 @@ async fn books_an_import_adds_stay_out_of_search_and_lists_until_a_librarian_ver
     let query = "query($v: Boolean!) { books(verified: $v) { totalCount } }";
     let verified = ana.request_at(query, json!({ "v": true }), at).await?;
     assert_eq!(verified.data()?["books"]["totalCount"], 1);
+    let awaiting = ana.request_at(query, json!({ "v": false }), at).await?;
+    assert_eq!(awaiting.data()?["books"]["totalCount"], 0, "the edit took it off the unverified list's count");
     system.stop().await
 }
 

@@ -258,8 +258,9 @@ pub async fn books_after(
     )
     .fetch_all(pool)
     .await?;
+    // Kept by the catalog projection as books are added, verified and merged.
     let total = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "count!" FROM books WHERE merged_into IS NULL AND verified = $1"#,
+        r#"SELECT coalesce((SELECT books FROM book_counts WHERE verified = $1), 0) AS "count!""#,
         verified
     )
     .fetch_one(pool)

@@ -61,7 +61,7 @@ impl Projection for Catalog {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["editions", "book_authors", "books", "authors"]
+        &["editions", "book_authors", "books", "book_counts", "authors"]
     }
 
     /// The books stay; only who added them is forgotten, and an author linked to the account
@@ -183,13 +183,19 @@ impl Projection for Catalog {
             .await?;
         }
         if !books.ids.is_empty() {
+            // Each book added for the first time counts once, verified or not.
             sqlx::query!(
-                "INSERT INTO books (book_id, title, subtitle, description, pages, format,
-                                    first_published, added_by, added_at, position, verified)
-                 SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[],
-                                      $6::text[], $7::date[], $8::uuid[], $9::timestamptz[], $10::bigint[],
-                                      $11::bool[])
-                 ON CONFLICT (book_id) DO NOTHING",
+                "WITH added AS (
+                     INSERT INTO books (book_id, title, subtitle, description, pages, format,
+                                        first_published, added_by, added_at, position, verified)
+                     SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[],
+                                          $6::text[], $7::date[], $8::uuid[], $9::timestamptz[], $10::bigint[],
+                                          $11::bool[])
+                     ON CONFLICT (book_id) DO NOTHING
+                     RETURNING verified
+                 )
+                 INSERT INTO book_counts (verified, books) SELECT verified, count(*) FROM added GROUP BY verified
+                 ON CONFLICT (verified) DO UPDATE SET books = book_counts.books + EXCLUDED.books",
                 &books.ids,
                 &books.titles,
                 &books.subtitles,
@@ -276,6 +282,14 @@ async fn apply_change(tx: &mut PgConnection, change: &CatalogEvent, position: i6
         }
         // Its editions are the other book's now; its id resolves there; its readers' move is queued.
         CatalogEvent::BookMerged { book_id, into } => {
+            sqlx::query!(
+                "INSERT INTO book_counts (verified, books)
+                 SELECT verified, -1 FROM books WHERE book_id = $1 AND merged_into IS NULL
+                 ON CONFLICT (verified) DO UPDATE SET books = book_counts.books + EXCLUDED.books",
+                book_id
+            )
+            .execute(&mut *tx)
+            .await?;
             sqlx::query!("UPDATE books SET merged_into = $2 WHERE book_id = $1", book_id, into)
                 .execute(&mut *tx)
                 .await?;
@@ -326,6 +340,16 @@ async fn apply_change(tx: &mut PgConnection, change: &CatalogEvent, position: i6
 /// A book's fields after a librarian's edit, which verifies it, and its authors in their new
 /// order.
 async fn edit_book(tx: &mut PgConnection, book: &BookDetails) -> Result<(), sqlx::Error> {
+    // An unverified book in the catalog's lists moves to the verified count.
+    sqlx::query!(
+        "INSERT INTO book_counts (verified, books)
+         SELECT moved.verified, moved.delta FROM books b, (VALUES (true, 1), (false, -1)) AS moved(verified, delta)
+         WHERE b.book_id = $1 AND NOT b.verified AND b.merged_into IS NULL
+         ON CONFLICT (verified) DO UPDATE SET books = book_counts.books + EXCLUDED.books",
+        book.book_id
+    )
+    .execute(&mut *tx)
+    .await?;
     sqlx::query!(
         "UPDATE books SET title = $2, subtitle = $3, description = $4, pages = $5, format = $6, first_published = $7,
                           verified = true

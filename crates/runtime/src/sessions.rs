@@ -197,21 +197,25 @@ impl EndedSessions {
     /// again (with backoff) whenever the watch fails or ends; each second it looks whether NATS
     /// is still connected.
     pub async fn follow(&self, bucket: kv::Store, nats: async_nats::Client, shutdown: CancellationToken) {
-        let mut backoff =
-            backon::ExponentialBuilder::default().with_max_delay(Duration::from_secs(10)).without_max_times().build();
+        let retries = backon::ExponentialBuilder::default().with_max_delay(Duration::from_secs(10)).without_max_times();
+        let mut backoff = retries.build();
         let mut every_second = tokio::time::interval(Duration::from_secs(1));
         while !shutdown.is_cancelled() {
             match self.watch(&bucket).await {
                 Ok((mut watch, mut read)) => loop {
                     if read {
                         self.watch_up();
+                        backoff = retries.build();
                     }
                     let entry = tokio::select! {
                         () = shutdown.cancelled() => return,
                         _ = every_second.tick() => {
+                            // The watch may have lived on the server this client lost, and a
+                            // watch that resumes says nothing until the next session ends: so
+                            // it is made again from the first entry once NATS is back.
                             if nats.connection_state() != async_nats::connection::State::Connected {
-                                self.watch_down();
-                                read = false;
+                                tracing::warn!("NATS is out of reach; watching ended sessions again once it is back");
+                                break;
                             }
                             continue;
                         }
@@ -295,6 +299,74 @@ mod tests {
         assert!(until_known(&ended, false, Duration::from_secs(30)).await, "still trusted with the watch gone");
         ended_sessions(nats, &namespace, 1, &shutdown).await.unwrap();
         assert!(until_known(&ended, true, Duration::from_secs(30)).await, "never trusted again");
+        shutdown.cancel();
+        following.await.unwrap();
+    }
+
+    /// A TCP proxy to the test NATS server that can go down for a while, as a NATS server a
+    /// gateway is connected to does when it dies: its connections are cut and new ones refused.
+    struct Proxy {
+        url: String,
+        down_until: std::sync::Arc<Mutex<Instant>>,
+        cut: broadcast::Sender<()>,
+    }
+
+    impl Proxy {
+        async fn to(nats_url: &str) -> Proxy {
+            let server = nats_url.trim_start_matches("nats://").to_owned();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a local port");
+            let url = format!("nats://{}", listener.local_addr().expect("its address"));
+            let down_until = std::sync::Arc::new(Mutex::new(Instant::now()));
+            let cut = broadcast::channel(1).0;
+            let (down, cuts) = (down_until.clone(), cut.clone());
+            tokio::spawn(async move {
+                while let Ok((mut client, _)) = listener.accept().await {
+                    if Instant::now() < *down.lock().unwrap() {
+                        continue;
+                    }
+                    let (server, mut cut) = (server.clone(), cuts.subscribe());
+                    tokio::spawn(async move {
+                        let Ok(mut server) = tokio::net::TcpStream::connect(server).await else { return };
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                            _ = cut.recv() => {}
+                        }
+                    });
+                }
+            });
+            Proxy { url, down_until, cut }
+        }
+
+        fn down_for(&self, time: Duration) {
+            *self.down_until.lock().unwrap() = Instant::now() + time;
+            let _ = self.cut.send(());
+        }
+    }
+
+    /// The server a gateway watched through goes away and comes back while no session ends:
+    /// the watch is made again from the first entry, so tokens are trusted again (a watch that
+    /// only resumed would say nothing until the next session ended, and every token would stay
+    /// refused).
+    #[tokio::test]
+    async fn tokens_are_trusted_again_once_nats_is_back_though_no_session_ended_meanwhile() {
+        let url = std::env::var("NATS_URL").expect("NATS_URL: the test NATS server `make test` started");
+        let proxy = Proxy::to(&url).await;
+        let nats = async_nats::connect(&proxy.url).await.expect("NATS through the proxy");
+        let namespace = format!("t{}", &Uuid::new_v4().simple().to_string()[..12]);
+        let shutdown = CancellationToken::new();
+        let bucket = ended_sessions(nats.clone(), &namespace, 1, &shutdown).await.unwrap();
+        end(&bucket, Uuid::now_v7(), i64::try_from(now_secs()).unwrap()).await.unwrap();
+        let ended =
+            std::sync::Arc::new(EndedSessions::with_grace(Duration::from_secs(900), Duration::from_millis(300)));
+        let following = tokio::spawn({
+            let (ended, bucket, nats, shutdown) = (ended.clone(), bucket.clone(), nats.clone(), shutdown.clone());
+            async move { ended.follow(bucket, nats, shutdown).await }
+        });
+        assert!(until_known(&ended, true, Duration::from_secs(10)).await, "never read the bucket");
+
+        proxy.down_for(Duration::from_secs(2));
+        assert!(until_known(&ended, false, Duration::from_secs(10)).await, "still trusted with NATS gone");
+        assert!(until_known(&ended, true, Duration::from_secs(30)).await, "never trusted again once NATS was back");
         shutdown.cancel();
         following.await.unwrap();
     }

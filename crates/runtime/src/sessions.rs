@@ -203,7 +203,8 @@ impl EndedSessions {
         while !shutdown.is_cancelled() {
             match self.watch(&bucket).await {
                 Ok((mut watch, mut read)) => loop {
-                    if read {
+                    // Once caught up: tokens are trusted, and the next failure backs off anew.
+                    if std::mem::take(&mut read) {
                         self.watch_up();
                         backoff = retries.build();
                     }

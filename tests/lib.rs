@@ -124,6 +124,7 @@ impl System {
             command_timeout_ms: options.command_timeout.as_millis() as u64,
             limits: options.limits.clone(),
             health: HealthConfig { health_addr: Some(gateway_health) },
+            web: Default::default(),
             print_schema: false,
         };
         let worker = readstream_worker::Config {
@@ -373,7 +374,8 @@ pub mod bench {
                 command_timeout_ms: 10_000,
                 limits,
                 health: readstream_runtime::health::HealthConfig::default(),
-                print_schema: false,
+                web: Default::default(),
+            print_schema: false,
             };
             let task = tokio::spawn(readstream_gateway::serve(config, listener, shutdown.clone()));
             readstream_testkit::ready::Readiness::new().gateway(&base_url).wait(Duration::from_secs(10)).await?;

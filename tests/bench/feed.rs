@@ -219,6 +219,7 @@ async fn main() -> anyhow::Result<()> {
         command_timeout_ms: 10_000,
         limits: readstream_gateway::limits::LimitsConfig::without_rate_limits(),
         health: readstream_runtime::health::HealthConfig::default(),
+        web: Default::default(),
         print_schema: false,
     };
     let gateway = tokio::spawn(readstream_gateway::serve(config, listener, shutdown.clone()));

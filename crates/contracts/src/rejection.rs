@@ -24,6 +24,25 @@ pub enum Code {
 }
 
 impl Code {
+    pub const ALL: [Code; 11] = [
+        Code::InvalidArgument,
+        Code::NotFound,
+        Code::AlreadyExists,
+        Code::Conflict,
+        Code::Unauthenticated,
+        Code::PermissionDenied,
+        Code::RateLimited,
+        Code::LimitExceeded,
+        Code::Unavailable,
+        Code::Internal,
+        Code::DeadlineExceeded,
+    ];
+
+    /// The code clients see as `name` in `extensions.code`.
+    pub fn from_name(name: &str) -> Option<Code> {
+        Code::ALL.into_iter().find(|code| code.as_str() == name)
+    }
+
     /// The name clients see in `extensions.code`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -131,5 +150,18 @@ impl From<Rejection> for pb::Rejected {
             field: rejection.field.unwrap_or_default().to_owned(),
             retry_after_secs: rejection.retry_after_secs.unwrap_or_default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_read_back_by_its_name() {
+        for code in Code::ALL {
+            assert_eq!(Code::from_name(code.as_str()), Some(code));
+        }
+        assert_eq!(Code::from_name("not_found"), None);
     }
 }

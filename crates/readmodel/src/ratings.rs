@@ -50,6 +50,29 @@ impl Loader<RatingsOf> for Database {
     }
 }
 
+/// A reader's stars for a book: (reader, book). Absent when they have not rated it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RatingBy(pub Uuid, pub Uuid);
+
+impl Loader<RatingBy> for Database {
+    type Value = i16;
+    type Error = Failure;
+
+    async fn load(&self, keys: &[RatingBy]) -> Result<HashMap<RatingBy, i16>, Failure> {
+        let (readers, books): (Vec<Uuid>, Vec<Uuid>) = keys.iter().map(|k| (k.0, k.1)).unzip();
+        let rows = sqlx::query!(
+            "SELECT r.reader_id, r.book_id, r.stars FROM ratings r
+             JOIN UNNEST($1::uuid[], $2::uuid[]) AS k(reader_id, book_id)
+               ON r.reader_id = k.reader_id AND r.book_id = k.book_id",
+            &readers,
+            &books
+        )
+        .fetch_all(&self.0)
+        .await?;
+        Ok(rows.into_iter().map(|r| (RatingBy(r.reader_id, r.book_id), r.stars)).collect())
+    }
+}
+
 /// A book's figures now and the stream position they include (zeros at 0 when unrated).
 pub async fn book_ratings_now(pool: &PgPool, book_id: Uuid) -> Result<(BookRatingsRow, u64), sqlx::Error> {
     let row = sqlx::query!(

@@ -1,11 +1,14 @@
 //! Shelves: each reader's copy of a book (`shelf_entries`), its reading log
 //! (`reading_timeline`), and each book's counts per shelf (`book_shelf_counts`, in `reading`).
 
+use std::collections::HashMap;
+
+use async_graphql::dataloader::Loader;
 use chrono::NaiveDate;
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use crate::text_kind;
+use crate::{readers::ReadingVisibility, text_kind, Database, Failure};
 
 /// The built-in shelf a copy is on (`shelf_entries.status`); exactly one holds a shelved book.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -90,6 +93,45 @@ pub struct EntryRow {
 /// `reader_id`'s copy of `book_id`, if the book is on any of their shelves.
 pub async fn entry(db: impl PgExecutor<'_>, reader_id: Uuid, book_id: Uuid) -> Result<Option<EntryRow>, sqlx::Error> {
     sqlx::query_file_as!(EntryRow, "queries/shelves/entry.sql", reader_id, book_id).fetch_optional(db).await
+}
+
+/// The built-in shelf a reader has a book on: (reader, book). Absent when the book is on none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ShelfOf(pub Uuid, pub Uuid);
+
+/// The shelf a reader has a book on, and whom they share their reading with (everyone for a
+/// reader the read model does not have, as `social::reading_visibility`): what a review
+/// shows where the stars would be, when the reader lets the viewer see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shelved {
+    pub status: ShelfStatus,
+    pub sharing: ReadingVisibility,
+}
+
+impl Loader<ShelfOf> for Database {
+    type Value = Shelved;
+    type Error = Failure;
+
+    async fn load(&self, keys: &[ShelfOf]) -> Result<HashMap<ShelfOf, Shelved>, Failure> {
+        let (readers, books): (Vec<Uuid>, Vec<Uuid>) = keys.iter().map(|k| (k.0, k.1)).unzip();
+        let rows = sqlx::query!(
+            r#"SELECT e.reader_id, e.book_id, e.status AS "status!: ShelfStatus",
+                      r.reading_visibility AS "sharing?: ReadingVisibility"
+               FROM shelf_entries e
+               JOIN UNNEST($1::uuid[], $2::uuid[]) AS k(reader_id, book_id)
+                 ON e.reader_id = k.reader_id AND e.book_id = k.book_id
+               LEFT JOIN readers r ON r.reader_id = e.reader_id
+               WHERE e.status IS NOT NULL"#,
+            &readers,
+            &books
+        )
+        .fetch_all(&self.0)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (ShelfOf(r.reader_id, r.book_id), Shelved { status: r.status, sharing: r.sharing.unwrap_or(ReadingVisibility::Everyone) }))
+            .collect())
+    }
 }
 
 /// Which books of a shelf, in which order, from where.

@@ -42,9 +42,33 @@ pub struct Config {
     pub limits: LimitsConfig,
     #[command(flatten)]
     pub health: HealthConfig,
+    #[command(flatten)]
+    pub web: WebConfig,
     /// Print the GraphQL SDL and exit.
     #[arg(long)]
     pub print_schema: bool,
+}
+
+/// How the web pages are reached from outside.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct WebConfig {
+    /// The address readers reach this gateway at, as `url` fields and the pages' links give
+    /// it (`https://readstream.example`); by default `http://` and the address it listens on.
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+impl WebConfig {
+    /// `PUBLIC_URL` without a trailing slash, or `http://<listening address>`.
+    pub(crate) fn public_url(&self, listening: SocketAddr) -> Result<String, StartError> {
+        match &self.public_url {
+            None => Ok(format!("http://{listening}")),
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                Ok(url.trim_end_matches('/').to_owned())
+            }
+            Some(_) => Err(StartError::Config("PUBLIC_URL must start with http:// or https://".into())),
+        }
+    }
 }
 
 /// The secret tokens are signed with: the configured one if it is long enough, a random one
@@ -90,6 +114,7 @@ mod tests {
             command_timeout_ms: 1,
             limits: LimitsConfig::PRODUCTION,
             health: HealthConfig::default(),
+            web: WebConfig::default(),
             print_schema: false,
         }
     }

@@ -6,6 +6,8 @@
 //!   `connection_init` payload as `Authorization`.
 //! - `GET /export/goodreads.csv` and `GET /export/events.ndjson`: the reader's library and
 //!   events, with their bearer token (`export`).
+//! - `GET /books/{id}` and the other pages of the web app (`web`), server-rendered from the
+//!   same schema.
 //! - `GET /healthz` (the process runs) and `GET /readyz` (ready or not, for a load balancer;
 //!   nothing more). Each line of readiness (Postgres, NATS, the ended sessions, dead letters)
 //!   and `GET /metrics` are on `HEALTH_ADDR`, as the other processes have them, never here.
@@ -26,6 +28,7 @@ mod http;
 pub mod limits;
 pub mod shape;
 pub mod subscriptions;
+mod web;
 pub mod websocket;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -35,7 +38,7 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use crate::config::{Config, MIN_JWT_SECRET_BYTES};
+pub use crate::config::{Config, WebConfig, MIN_JWT_SECRET_BYTES};
 pub use crate::http::MIN_POSITION_HEADER;
 use crate::{auth::Tokens, limits::Limits};
 
@@ -59,6 +62,9 @@ pub struct AppState {
     pub sockets: websocket::OpenSockets,
     /// The live subjects subscriptions follow, one NATS subscription each.
     pub live: Live,
+    /// Where readers reach the gateway (`PUBLIC_URL`), without a trailing slash: the start of
+    /// every `url` field.
+    pub public_url: Arc<str>,
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
@@ -69,6 +75,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
 /// Serves on a listener the caller bound (tests bind port 0).
 pub async fn serve(config: Config, listener: TcpListener, shutdown: CancellationToken) -> Result<(), StartError> {
     let (jwt_secret, token_lifetime) = (config::jwt_secret(&config)?, config::token_lifetime(&config)?);
+    let public_url = config.web.public_url(listener.local_addr()?)?;
     let health = Health::new(true);
     health.serve(&config.health, shutdown.clone()).await?;
     metrics::gauge!(readstream_runtime::metrics::SUBSCRIPTIONS_OPEN).set(0.0);
@@ -94,6 +101,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
         limits: Arc::new(Limits::new(config.limits.clone())),
         sockets: websocket::OpenSockets::new(shutdown.clone()),
         live,
+        public_url: public_url.into(),
     };
     tokio::spawn(app.limits.clone().forget_idle_clients_every_minute(shutdown.clone()));
     let ended_sessions = readstream_runtime::sessions::ended_sessions(
@@ -125,6 +133,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
     let router = http::routes(&app_shared, &config.limits)
         .merge(websocket::routes())
         .merge(export::routes())
+        .merge(web::routes())
         .with_state((schemas, app_shared));
     tracing::info!(addr = %listener.local_addr()?, "GraphQL at /graphql");
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())

@@ -12,18 +12,27 @@ use super::{
     reading::{self, CustomShelf, ReadingStats, ShelfCounts, ShelfEntry, ShelfOrder, TimelineEntry},
     reviews::{self, ReviewOrder, ReviewsOf},
     shared::{
+        app,
         review::{self, Review},
         Author, Book, Edition, ListInfo, Reader, ShelfStatus,
     },
     social,
 };
-use readstream_readmodel::catalog::{AuthorOfReader, AuthorsOf, BooksCountOf};
+use readstream_readmodel::{
+    catalog::{AuthorOfReader, AuthorsOf, BooksCountOf},
+    ratings::RatingBy,
+};
 
 /// A book: the work readers rate, shelve and review.
 #[Object]
 impl Book {
     pub async fn id(&self) -> ID {
         ID(self.0.book_id.to_string())
+    }
+
+    /// The book's page in the web app.
+    async fn url(&self, ctx: &Context<'_>) -> String {
+        format!("{}/books/{}", app(ctx).public_url, self.0.book_id)
     }
 
     async fn title(&self) -> &str {
@@ -64,6 +73,11 @@ impl Book {
     /// Its editions, the most recently published first.
     async fn editions(&self, ctx: &Context<'_>) -> Result<Vec<Edition>> {
         Ok(Edition::of_book(ctx, self.0.book_id).await?)
+    }
+
+    /// How many editions it has.
+    async fn editions_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(Edition::of_book(ctx, self.0.book_id).await?.len() as i32)
     }
 
     async fn ratings(&self, ctx: &Context<'_>) -> Result<BookRatings> {
@@ -114,6 +128,20 @@ impl Book {
         let Some(viewer) = ctx.data_opt::<crate::auth::Viewer>() else { return Ok(None) };
         Ok(reading::shelf_entry(ctx, viewer.reader_id, self.0.book_id).await?)
     }
+
+    /// The viewer's stars for it: null when they have not rated it, or are not signed in.
+    async fn viewer_rating(&self, ctx: &Context<'_>) -> Result<Option<i32>> {
+        let Some(viewer) = ctx.data_opt::<crate::auth::Viewer>() else { return Ok(None) };
+        let stars = loader(ctx).load_one(RatingBy(viewer.reader_id, self.0.book_id)).await.map_err(load_error)?;
+        Ok(stars.map(i32::from))
+    }
+
+    /// The viewer's own review of it: null when they have not written one, or are not signed in.
+    async fn viewer_review(&self, ctx: &Context<'_>) -> Result<Option<Review>> {
+        let Some(viewer) = ctx.data_opt::<crate::auth::Viewer>() else { return Ok(None) };
+        let review_id = readstream_contracts::reviews::review_id(viewer.reader_id, self.0.book_id);
+        Ok(review::load_review(&app(ctx).pool, review_id).await?)
+    }
 }
 
 /// Someone who wrote books in the catalog.
@@ -121,6 +149,11 @@ impl Book {
 impl Author {
     pub async fn id(&self) -> ID {
         ID(self.0.author_id.to_string())
+    }
+
+    /// The author's page in the web app.
+    async fn url(&self, ctx: &Context<'_>) -> String {
+        format!("{}/authors/{}", app(ctx).public_url, self.0.author_id)
     }
 
     async fn name(&self) -> &str {
@@ -175,6 +208,11 @@ impl Author {
 impl Reader {
     pub async fn id(&self) -> ID {
         ID(self.0.reader_id.to_string())
+    }
+
+    /// The reader's profile page in the web app.
+    async fn url(&self, ctx: &Context<'_>) -> String {
+        format!("{}/readers/{}", app(ctx).public_url, self.0.handle)
     }
 
     async fn handle(&self) -> &str {

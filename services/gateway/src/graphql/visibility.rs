@@ -15,6 +15,8 @@ use async_graphql::Context;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use readstream_readmodel::readers::ReadingVisibility;
+
 use super::shared::app;
 use crate::{auth::Viewer, error::ApiError};
 
@@ -30,23 +32,15 @@ pub enum Standing {
     Blocked,
 }
 
-/// Who a reader shares their reading with (`ReadingVisibilityChanged`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sharing {
-    Everyone,
-    Followers,
-    OnlyMe,
-}
-
 impl Standing {
     /// Whether the viewer sees the reader's shelves, progress and reading history.
-    pub fn sees_reading(self, sharing: Sharing) -> bool {
+    pub fn sees_reading(self, sharing: ReadingVisibility) -> bool {
         match (self, sharing) {
             (Standing::Own, _) => true,
-            (Standing::Blocked, _) | (_, Sharing::OnlyMe) => false,
-            (Standing::Follower, Sharing::Everyone | Sharing::Followers) => true,
-            (Standing::Stranger, Sharing::Everyone) => true,
-            (Standing::Stranger, Sharing::Followers) => false,
+            (Standing::Blocked, _) | (_, ReadingVisibility::OnlyMe) => false,
+            (Standing::Follower, ReadingVisibility::Everyone | ReadingVisibility::Followers) => true,
+            (Standing::Stranger, ReadingVisibility::Everyone) => true,
+            (Standing::Stranger, ReadingVisibility::Followers) => false,
         }
     }
 
@@ -72,6 +66,17 @@ pub async fn standing(ctx: &Context<'_>, other: Uuid) -> Result<Standing, ApiErr
     })
 }
 
+/// Whether the viewer may see `owner`'s shelves, progress and reading history: their own
+/// always; another's as `owner` chose (`readingVisibility`), and never across a block.
+pub async fn sees_reading_of(ctx: &Context<'_>, owner: Uuid) -> Result<bool, ApiError> {
+    let standing = standing(ctx, owner).await?;
+    if matches!(standing, Standing::Own | Standing::Blocked) {
+        return Ok(standing == Standing::Own);
+    }
+    let sharing = readstream_readmodel::social::reading_visibility(&app(ctx).pool, owner).await?;
+    Ok(standing.sees_reading(sharing))
+}
+
 /// Whether the viewer sees `author`'s reviews and comments.
 pub async fn sees_words_of(ctx: &Context<'_>, author: Uuid) -> Result<bool, ApiError> {
     Ok(standing(ctx, author).await?.sees_words())
@@ -91,7 +96,7 @@ mod tests {
     /// Every cell of the reading column, written down.
     #[test]
     fn who_sees_a_readers_reading_and_words() {
-        use Sharing::*;
+        use ReadingVisibility::*;
         use Standing::*;
         let table = [
             (Own, [true, true, true], true),

@@ -12,7 +12,7 @@ use readstream_readmodel::reviews as reads;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{app, decode_cursor, encode_cursor, page_size, Book, ListInfo, Reader};
+use super::{app, decode_cursor, encode_cursor, page_size, Book, ListInfo, Reader, ShelfStatus};
 use crate::{
     error::ApiError,
     graphql::{
@@ -20,6 +20,7 @@ use crate::{
         visibility,
     },
 };
+use readstream_readmodel::shelves::ShelfOf;
 use reads::{BookReviewCount, LikedBy, ReaderReviewCount};
 
 /// A review as stored; its body is handed out only through `body(revealSpoilers:)`.
@@ -91,6 +92,16 @@ impl Review {
     /// The reviewer's rating of the book, if they rated it.
     async fn stars(&self) -> Option<i32> {
         self.stars.map(i32::from)
+    }
+
+    /// The shelf the reviewer has the book on ("Read" where a page shows stars when they did
+    /// not rate it): null when it is on none, or the reviewer does not share their reading
+    /// with the viewer (`Reader.readingVisibility`).
+    async fn reviewer_shelf(&self, ctx: &Context<'_>) -> Result<Option<ShelfStatus>> {
+        let shelved = loader(ctx).load_one(ShelfOf(self.reader_id, self.book_id)).await.map_err(load_error)?;
+        let Some(shelved) = shelved else { return Ok(None) };
+        let standing = visibility::standing(ctx, self.reader_id).await?;
+        Ok(standing.sees_reading(shelved.sharing).then(|| shelved.status.into()))
     }
 
     /// The day it was written (earlier than `publishedAt` for an imported review).

@@ -18,7 +18,7 @@ use super::{
     shared::{
         app, author_for_command, decode_cursor, encode_cursor, page_size, reached, viewer, Author, ListInfo, Reader,
     },
-    visibility::{self, Sharing, Standing},
+    visibility,
 };
 use crate::{
     auth::Viewer,
@@ -99,25 +99,9 @@ pub async fn reading_visibility(ctx: &Context<'_>, reader_id: Uuid) -> Result<Vi
     Ok(reads::reading_visibility(&app(ctx).pool, reader_id).await?.into())
 }
 
-/// Whether the viewer may see `owner`'s shelves, progress and reading history: their own
-/// always; another's as `owner` chose (everyone, their followers, or only them), and never
-/// across a block (`visibility`).
-pub async fn may_see_reading(ctx: &Context<'_>, owner: Uuid) -> Result<bool, ApiError> {
-    let standing = visibility::standing(ctx, owner).await?;
-    if matches!(standing, Standing::Own | Standing::Blocked) {
-        return Ok(standing == Standing::Own);
-    }
-    let sharing = match reading_visibility(ctx, owner).await? {
-        Visibility::Everyone => Sharing::Everyone,
-        Visibility::Followers => Sharing::Followers,
-        Visibility::OnlyMe => Sharing::OnlyMe,
-    };
-    Ok(standing.sees_reading(sharing))
-}
-
 /// Refuses the viewer a look at `owner`'s reading unless `owner` shares it with them.
 pub async fn reading_shared(ctx: &Context<'_>, owner: Uuid) -> Result<(), ApiError> {
-    if may_see_reading(ctx, owner).await? {
+    if visibility::sees_reading_of(ctx, owner).await? {
         return Ok(());
     }
     Err(ApiError::new(

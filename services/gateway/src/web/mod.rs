@@ -1,0 +1,177 @@
+//! The web app: pages a reader opens in a browser, server-rendered from the same schema the API
+//! serves. Each page runs its GraphQL query in-process (`Schemas::execute`, with the same shape
+//! limits, timeout and codes as `POST /graphql`), so a page and the API cannot disagree, and
+//! fills a template that askama checks when the gateway compiles and that escapes every value.
+//!
+//! - `GET /books/{id}`: the book page (`book`).
+//! - `GET /assets/{name}`: the pages' CSS and scripts, embedded in the binary (`assets`).
+//!
+//! Public content is in the HTML, readable without JavaScript; what is the viewer's own is left
+//! to script. Every page is behind the client's request rate, like every other door, and is
+//! sent with a Content-Security-Policy that allows no inline script and no framing.
+
+mod assets;
+mod book;
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::{
+    extract::ConnectInfo,
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{Html, IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use readstream_contracts::Code;
+use serde::de::DeserializeOwned;
+
+use crate::{error::ApiError, graphql::Schemas, limits::ClientAddress, AppState, Shared};
+
+/// The pages' policy: their own scripts, styles and images only, no inline script, never in a
+/// frame; WebSockets back to the gateway (`'self'` covers `ws:` and `wss:` of the same host).
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+     connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The pages and their assets; unknown addresses get the "not found" page.
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/books/{id}", get(book::page))
+        .route("/assets/{name}", get(assets::serve))
+        .fallback(|| async { PageError::not_found("There is no page at this address.").into_response() })
+        .layer(axum::middleware::map_response(protected))
+}
+
+/// Every page's and asset's security headers.
+async fn protected(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+/// What every page shows around its content.
+pub(crate) struct Layout {
+    /// The page's `<title>`, before " · readstream".
+    pub title: String,
+    /// The stylesheet's address, with its content's hash so it can be cached for good.
+    pub stylesheet: &'static str,
+}
+
+impl Layout {
+    fn new(title: impl Into<String>) -> Self {
+        Layout { title: title.into(), stylesheet: assets::stylesheet() }
+    }
+}
+
+/// A page that could not be shown: its status, and the error's code and message as the API
+/// gives them.
+#[derive(Debug)]
+pub(crate) struct PageError {
+    status: StatusCode,
+    code: Code,
+    message: String,
+    retry_after_secs: Option<u64>,
+}
+
+impl PageError {
+    fn not_found(message: impl Into<String>) -> Self {
+        PageError { status: StatusCode::NOT_FOUND, code: Code::NotFound, message: message.into(), retry_after_secs: None }
+    }
+}
+
+impl From<ApiError> for PageError {
+    fn from(err: ApiError) -> Self {
+        let status = match err.code {
+            Code::NotFound => StatusCode::NOT_FOUND,
+            Code::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Code::PermissionDenied => StatusCode::FORBIDDEN,
+            Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            code if code.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        PageError { status, code: err.code, message: err.message, retry_after_secs: err.retry_after_secs }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    layout: Layout,
+    code: &'a str,
+    message: &'a str,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let page = ErrorPage { layout: Layout::new(self.title()), code: self.code.as_str(), message: &self.message };
+        let mut response = (self.status, render(&page)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response.headers_mut().insert(header::RETRY_AFTER, secs.into());
+        }
+        response
+    }
+}
+
+impl PageError {
+    fn title(&self) -> &'static str {
+        match self.status {
+            StatusCode::NOT_FOUND => "Not found",
+            StatusCode::TOO_MANY_REQUESTS => "Too many requests",
+            StatusCode::SERVICE_UNAVAILABLE => "Try again shortly",
+            StatusCode::BAD_REQUEST => "Bad request",
+            _ => "Something went wrong",
+        }
+    }
+}
+
+/// A template's HTML; a template that fails to render (it cannot fail for want of a value:
+/// askama checked them all) is a plain 500.
+fn render(page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(err) => {
+            tracing::error!(%err, "a page did not render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be rendered").into_response()
+        }
+    }
+}
+
+/// Lets a page's request in within its client's rate.
+fn admit(app: &AppState, peer: ConnectInfo<SocketAddr>, headers: &HeaderMap) -> Result<ClientAddress, PageError> {
+    let client = app.limits.client_address(peer.0, headers);
+    app.limits.request(client)?;
+    Ok(client)
+}
+
+/// Runs `query` in-process as the client `client` (signed out: a page's HTML is the same for
+/// every reader) and reads its data as `T`; the first error, coded, otherwise.
+async fn query<T: DeserializeOwned>(
+    schemas: &Schemas,
+    client: ClientAddress,
+    query: &'static str,
+    variables: serde_json::Value,
+) -> Result<T, PageError> {
+    let request = async_graphql::Request::new(query).variables(async_graphql::Variables::from_json(variables)).data(client);
+    let response = schemas.execute(request).await;
+    if let Some(error) = response.errors.into_iter().next() {
+        let code = error
+            .extensions
+            .as_ref()
+            .and_then(|extensions| extensions.get("code"))
+            .and_then(|code| match code {
+                async_graphql::Value::String(code) => Code::from_name(code),
+                _ => None,
+            })
+            .unwrap_or(Code::Internal);
+        return Err(ApiError::new(code, error.message).into());
+    }
+    let data = response.data.into_json().map_err(|err| ApiError::internal(err.to_string()))?;
+    serde_json::from_value(data).map_err(|err| {
+        tracing::error!(%err, "a page's query answered in a shape the page does not read");
+        ApiError::internal("the page's data did not have the expected shape").into()
+    })
+}

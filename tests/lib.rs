@@ -375,7 +375,7 @@ pub mod bench {
                 limits,
                 health: readstream_runtime::health::HealthConfig::default(),
                 web: Default::default(),
-            print_schema: false,
+                print_schema: false,
             };
             let task = tokio::spawn(readstream_gateway::serve(config, listener, shutdown.clone()));
             readstream_testkit::ready::Readiness::new().gateway(&base_url).wait(Duration::from_secs(10)).await?;

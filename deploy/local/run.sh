@@ -12,7 +12,8 @@
 # (60), STOP_TIMEOUT_SECS (15), HEALTH_PORT_BASE (unset: every process's /healthz, /readyz and
 # /metrics on this port and the next six, in the order of `services`, then the gateway), RESTART_RESET_SECS (60: how long a restarted process must run
 # before its restart delay starts over from 1 s), PROFILE (debug|release),
-# NATS_URL / DATABASE_URL (use servers that already run), BIN_DIR (use binaries built already;
+# DEMO_LIBRARIES (1; 0 leaves out the demo reviewers' libraries and followers, loaded in the
+# background), NATS_URL / DATABASE_URL (use servers that already run), BIN_DIR (use binaries built already;
 # skips the build), NATS_NODES (1, or 3: a three-node JetStream cluster on RUN_NATS_PORT and the
 # next two ports, the stream at three replicas, and two of every process: the second of each
 # named <name>-2, the second gateway on GATEWAY2_ADDR, by default the gateway's port + 1).
@@ -94,7 +95,7 @@ export JWT_SECRET
 # The demo's librarian is the first admin, who grants itself the librarian role to add the
 # seed book. Name your own admin's handle here to run without the demo.
 export READSTREAM_ADMIN=${READSTREAM_ADMIN:-demo_librarian}
-# The production limits, but room for the demo's 181 sign-ups from this one address.
+# The production limits, but room for the demo's sign-ups from this one address.
 export RATE_LIMIT_SIGN_IN_PER_MINUTE=${RATE_LIMIT_SIGN_IN_PER_MINUTE:-300}
 
 declare -A started_at=() restarts=()
@@ -126,7 +127,8 @@ start_process() {
 # moment it exits (through a pipe to tee, the last lines could still be on their way); one
 # follower shows them all here, until this script ends.
 mkdir -p "$data/logs"
-logs=()
+logs=("$data/logs/seed.log")
+: >>"$data/logs/seed.log"
 for name in "${processes[@]}"; do
     logs+=("$data/logs/$name.log")
     : >>"$data/logs/$name.log"
@@ -163,6 +165,12 @@ while :; do
 done
 
 "$BIN_DIR/readstream-seed" --gateway "http://$gateway_addr"
+# What the seed page's reviewer cards count (thousands of imported reviews, hundreds of
+# followers) goes on in the background; its line shows here when done. DEMO_LIBRARIES=0 skips it.
+if [[ ${DEMO_LIBRARIES:-1} != 0 ]]; then
+    "$BIN_DIR/readstream-seed" --gateway "http://$gateway_addr" --libraries >>"$data/logs/seed.log" 2>&1 &
+    pid_of[seed]=$!
+fi
 echo
 echo "readstream is running: GraphQL (and GraphiQL) at http://$gateway_addr/graphql"
 ((${#gateways[@]} > 1)) && echo "a second gateway at http://${gateways[1]}/graphql; NATS at $NATS_URL"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: throwaway NATS 2.12 and Postgres (installed if missing), then every test, then the
+# `make test`: throwaway NATS 2.12 and Postgres (installed if missing), Chromium and the browser
+# tests' npm packages (installed if missing), then every test, then the
 # quick mode of `make faults` (3 cycles) on servers of its own, and its cluster mode (a
 # three-node NATS cluster whose stream leader is killed twice under load). Arguments go to the
 # test runner (a filter, say); with arguments, `make faults` is left out.
@@ -13,6 +14,9 @@ trap 'stop_servers; rm -rf "$data"' EXIT
 start_servers "$data" "$(deploy/local/free-port.sh)" "$(deploy/local/free-port.sh)" --throwaway
 echo "test servers: $NATS_URL, $DATABASE_ADMIN_URL"
 
+# The browser tests drive Debian's Chromium with the npm packages tests/browser pins.
+READSTREAM_CHROMIUM=$(deploy/local/install-browser.sh | tail -n 1)
+export READSTREAM_CHROMIUM
 # Each test creates its own database and namespace on these servers.
 export DATABASE_URL=$DATABASE_ADMIN_URL SQLX_OFFLINE=true
 # The stack tests start `make run`'s processes from target/debug, as a user would.

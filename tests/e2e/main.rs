@@ -2,7 +2,9 @@
 
 mod accounts;
 mod authors;
+mod browser;
 mod delivery;
+mod demo;
 mod editions;
 mod edits;
 mod exports;
@@ -12,6 +14,7 @@ mod hostile;
 mod imports;
 mod limits;
 mod merges;
+mod pages;
 mod reading;
 mod resends;
 mod reviews;

@@ -129,7 +129,12 @@ impl Loader<ShelfOf> for Database {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|r| (ShelfOf(r.reader_id, r.book_id), Shelved { status: r.status, sharing: r.sharing.unwrap_or(ReadingVisibility::Everyone) }))
+            .map(|r| {
+                (
+                    ShelfOf(r.reader_id, r.book_id),
+                    Shelved { status: r.status, sharing: r.sharing.unwrap_or(ReadingVisibility::Everyone) },
+                )
+            })
             .collect())
     }
 }

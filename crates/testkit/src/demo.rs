@@ -1,9 +1,20 @@
 //! The demo data, loaded through the public GraphQL API as a client app would: the seed book
-//! page's book, its 33 ratings (11/16/5/1/0 for 5/4/3/2/1 stars), its 11 reviews (one with
-//! spoilers), 6 readers currently reading it and 141 wanting to read it. Every mutation carries
-//! an idempotency key, so loading twice changes nothing. The book and its author are added by
-//! the demo's librarian, `demo_librarian`, who must be the configured first admin
-//! (`READSTREAM_ADMIN`, as `make run` sets it) to grant itself the role.
+//! page (`../shared/fixtures/seed-book-page.json`) made of real records.
+//!
+//! - [`load`]: the page itself. The book, its 33 ratings (11/16/5/1/0 for 5/4/3/2/1 stars),
+//!   its 11 reviews in the page's order and on its days (the 2025-05-05 one hides spoilers; the
+//!   2022-12-31 reviewer shelved it as Read without rating it), 6 readers currently reading it
+//!   and 141 wanting to read it; its author's 4 books and 5 followers; the two reviewers who
+//!   are authors, with their books and followers.
+//! - [`load_libraries`]: what the reviewer cards count. Each other reviewer's earlier reviews
+//!   (2,520 for the second) come as a generated Goodreads library they import, of books the
+//!   import adds to the catalog as unverified; their followers (705 for the second) are demo
+//!   readers who follow them. `make run` loads it in the background once the system runs.
+//!
+//! Every mutation carries an idempotency key, and a library is imported only while its reader
+//! has fewer reviews than the page shows, so loading twice changes nothing. The book and its
+//! author are added by the demo's librarian, `demo_librarian`, who must be the configured first
+//! admin (`READSTREAM_ADMIN`, as `make run` sets it) to grant itself the role.
 //!
 //! A mutation refused with `UNAVAILABLE` (no service answered: nothing was changed) is sent
 //! again with backoff, for a bounded time; any other failure, `DEADLINE_EXCEEDED` (the outcome
@@ -124,7 +135,17 @@ async fn mutate(client: &GraphQl, notify: OnRetry<'_>, mutation: &str, variables
 
 /// Signs up (again, idempotently) the demo reader `handle`: a client as them, and their id.
 async fn reader(gateway: &GraphQl, notify: OnRetry<'_>, handle: &str) -> anyhow::Result<(GraphQl, Value)> {
-    let vars = json!({ "handle": handle, "name": handle.replace('_', " "), "key": format!("seed:{handle}") });
+    named_reader(gateway, notify, handle, &handle.replace('_', " ")).await
+}
+
+/// Signs up (again, idempotently) the demo reader `handle` as `name`.
+async fn named_reader(
+    gateway: &GraphQl,
+    notify: OnRetry<'_>,
+    handle: &str,
+    name: &str,
+) -> anyhow::Result<(GraphQl, Value)> {
+    let vars = json!({ "handle": handle, "name": name, "key": format!("seed:{handle}") });
     let response = mutate(gateway, notify, SIGN_UP, vars).await?;
     let token = response.data()?["signUp"]["token"].as_str().context("no token")?;
     Ok((gateway.with_token(token), response.data()?["signUp"]["readerId"].clone()))
@@ -136,6 +157,88 @@ pub async fn librarian(gateway: &GraphQl, notify: OnRetry<'_>) -> anyhow::Result
     let grant = "mutation($r: ID!) { grantRole(readerId: $r, role: LIBRARIAN, idempotencyKey: \"seed:librarian\") { position } }";
     mutate(&librarian, notify, grant, json!({ "r": reader_id })).await?.data()?;
     Ok(librarian)
+}
+
+/// One of the seed page's reviews, in the page's order (its default order, not by date).
+struct SeedReview {
+    /// The day it was written; the page shows ten of the eleven, the eleventh day is ours.
+    day: &'static str,
+    /// None: the reviewer shelved the book as Read without rating it.
+    stars: Option<i64>,
+    spoilers: bool,
+    /// The reviewer's display name (their handle is `demo_reader_NN`, NN the page's order).
+    name: &'static str,
+    body: &'static str,
+}
+
+/// The page's eleven reviews. The stars are ours (the page's text does not give them), spread
+/// so that the reviewers' and the other raters' together make the page's histogram.
+const REVIEWS: [SeedReview; 11] = [
+    SeedReview { day: "2018-07-29", stars: Some(5), spoilers: false, name: "Marta Kovalenko",
+        body: "Smith reads the year through the letters people wrote to the Party and to each other.\n\nA model of how to write about a thaw that was never only political." },
+    SeedReview { day: "2017-07-07", stars: Some(4), spoilers: false, name: "Rafael Ortiz",
+        body: "Dense but rewarding. The chapters on the returnees from the camps are the heart of it." },
+    SeedReview { day: "2022-12-31", stars: None, spoilers: false, name: "Ingrid Solberg",
+        body: "I did not finish it: I stopped at the chapter on Hungary, meaning to come back. What I read was careful and humane." },
+    SeedReview { day: "2025-05-05", stars: Some(4), spoilers: true, name: "Tomas Horvath",
+        body: "The last chapter shows how the spring ends: the tanks in Budapest, and the students at home who are expelled for asking about them." },
+    SeedReview { day: "2017-09-21", stars: Some(5), spoilers: false, name: "Priya Raman",
+        body: "Every page shows how hard it was to speak after decades of silence. Essential." },
+    SeedReview { day: "2019-10-23", stars: Some(3), spoilers: false, name: "Owen Gallagher",
+        body: "Good history, slow going. I wanted more of the voices and fewer of the resolutions." },
+    SeedReview { day: "2017-06-02", stars: Some(4), spoilers: false, name: "Yuki Tanaka",
+        body: "A month-by-month account that makes 1956 feel as uncertain as it was to those living it." },
+    SeedReview { day: "2022-04-01", stars: Some(5), spoilers: false, name: "Leila Haddad",
+        body: "Read it for a seminar and kept reading after the seminar ended." },
+    SeedReview { day: "2017-06-09", stars: Some(4), spoilers: false, name: "Daniel Weiss",
+        body: "As a historian of the period, I admire how much archival work hides behind such clear prose." },
+    SeedReview { day: "2021-03-13", stars: Some(3), spoilers: false, name: "Amara Okafor",
+        body: "Informative, if repetitive in the middle chapters." },
+    SeedReview { day: "2020-02-14", stars: Some(5), spoilers: false, name: "Jonas Berg",
+        body: "The best book I know on the year between the Secret Speech and Budapest." },
+];
+
+/// The stars of the 23 readers who rate the book without reviewing it: with the ten reviewers'
+/// (four 5s, four 4s, two 3s) they make the page's 11/16/5/1/0.
+const OTHER_RATINGS: [(i64, usize); 4] = [(5, 7), (4, 12), (3, 3), (2, 1)];
+
+/// The reviewers who are authors (the page's order), with their books and followers.
+const AUTHOR_REVIEWERS: [(usize, u64, u64); 2] = [(1, 3, 27), (9, 63, 21)];
+
+/// An idempotency key of an author reviewer's: the first keeps the keys earlier demos gave it,
+/// so data they loaded loads again unchanged.
+fn author_reviewer_key(base: &str, order: usize) -> String {
+    if order == 1 {
+        base.to_owned()
+    } else {
+        format!("{base}:{order}")
+    }
+}
+
+/// Adds books `numbers` by `author` as the librarian, titled "{title} (n)", each once (keys
+/// `{key}:{n}`).
+async fn add_books(
+    librarian: &GraphQl,
+    notify: OnRetry<'_>,
+    author: &Value,
+    title: &str,
+    key: &str,
+    numbers: std::ops::RangeInclusive<u64>,
+) -> anyhow::Result<()> {
+    let add = |n: u64| async move {
+        let book = json!({ "title": format!("{title} ({n})"), "pages": 300, "authorIds": [author] });
+        mutate(
+            librarian,
+            notify,
+            "mutation($book: AddBookInput!, $key: String!) { addBook(input: $book, idempotencyKey: $key) { position } }",
+            json!({ "book": book, "key": format!("{key}:{n}") }),
+        )
+        .await?
+        .data()?;
+        anyhow::Ok(())
+    };
+    futures::stream::iter(numbers).map(add).buffer_unordered(CLIENTS).try_collect::<Vec<_>>().await?;
+    Ok(())
 }
 
 /// Loads the demo data through `gateway`; `notify` hears of each retry.
@@ -152,7 +255,9 @@ pub async fn load(gateway: &GraphQl, notify: OnRetry<'_>) -> anyhow::Result<Load
     let book = json!({
         "title": "Moscow 1956",
         "subtitle": "The Silenced Spring",
-        "description": "The year Khrushchev denounced Stalin, and what it unleashed.",
+        "description": "In 1956, Nikita Khrushchev denounced Stalin in a secret speech that was soon read aloud across the Soviet Union. \
+            Kathleen E. Smith follows that year month by month: the prisoners coming home from the camps, the debates the speech set off, \
+            the hopes of writers and students, and how the thaw froze again after the uprising in Hungary.",
         "pages": 400,
         "format": "Hardcover",
         "firstPublished": "2017-04-17",
@@ -166,104 +271,82 @@ pub async fn load(gateway: &GraphQl, notify: OnRetry<'_>) -> anyhow::Result<Load
     )
     .await?;
     let book_id = response.data()?["addBook"]["bookId"].as_str().context("no book id")?.to_owned();
-    // "About the author: 4 books": three more of hers, placeholders for her other titles.
-    for other in 2..=4 {
-        let book = json!({ "title": format!("Another book by Kathleen E. Smith ({other})"), "pages": 300, "authorIds": [author_id] });
-        let key = format!("seed:book:{other}");
-        mutate(
+    // "About the author: 4 books": three more of hers.
+    add_books(&librarian, notify, &author_id, "Another book by Kathleen E. Smith", "seed:book", 2..=4).await?;
+
+    // Two reviewers are authors too ("Author · 3 books · 27 followers", "· 63 books · 21 followers").
+    let mut author_reviewers = Vec::new();
+    for (order, books, _) in AUTHOR_REVIEWERS {
+        let name = REVIEWS[order - 1].name;
+        let response = mutate(
             &librarian,
             notify,
-            "mutation($book: AddBookInput!, $key: String!) { addBook(input: $book, idempotencyKey: $key) { position } }",
-            json!({ "book": book, "key": key }),
+            "mutation($name: String!, $key: String!) { addAuthor(input: { name: $name }, idempotencyKey: $key) { authorId } }",
+            json!({ "name": name, "key": author_reviewer_key("seed:reviewer-author", order) }),
         )
-        .await?
-        .data()?;
+        .await?;
+        let author = response.data()?["addAuthor"]["authorId"].clone();
+        let (title, key) = (format!("A book by {name}"), author_reviewer_key("seed:reviewer-book", order));
+        add_books(&librarian, notify, &author, &title, &key, 1..=books).await?;
+        author_reviewers.push(author);
     }
 
-    // The first reviewer is an author too ("Author · 3 books · 27 followers").
-    let response = mutate(
-        &librarian,
-        notify,
-        "mutation { addAuthor(input: { name: \"Demo Reader 01\" }, idempotencyKey: \"seed:reviewer-author\") { authorId } }",
-        json!({}),
-    )
-    .await?;
-    let reviewer_author_id = response.data()?["addAuthor"]["authorId"].clone();
-    for n in 1..=3 {
-        let book = json!({ "title": format!("A book by Demo Reader 01 ({n})"), "pages": 200, "authorIds": [reviewer_author_id] });
-        mutate(
-            &librarian,
-            notify,
-            "mutation($book: AddBookInput!, $key: String!) { addBook(input: $book, idempotencyKey: $key) { position } }",
-            json!({ "book": book, "key": format!("seed:reviewer-book:{n}") }),
-        )
-        .await?
-        .data()?;
-    }
-
-    let stars = [(5, 11), (4, 16), (3, 5), (2, 1)].into_iter().flat_map(|(s, n)| std::iter::repeat_n(s, n));
-    // The page's reviews, on the days they were written (the eleventh day is ours); one hides spoilers.
-    let review_days = [
-        "2018-07-29",
-        "2017-07-07",
-        "2022-12-31",
-        "2025-05-05",
-        "2017-09-21",
-        "2019-10-23",
-        "2017-06-02",
-        "2022-04-01",
-        "2017-06-09",
-        "2021-03-13",
-        "2020-02-14",
-    ];
-    let rate_and_review = |(i, stars): (usize, i64)| {
+    let review_and_rate = |i: usize| {
         let (book_id, author_id) = (&book_id, &author_id);
         async move {
-            let (rater, _) = reader(gateway, notify, &format!("demo_reader_{:02}", i + 1)).await?;
+            let review = &REVIEWS[i];
+            let handle = format!("demo_reader_{:02}", i + 1);
+            let (reviewer, _) = named_reader(gateway, notify, &handle, review.name).await?;
             let mut last = 0;
-            if let Some(day) = review_days.get(i) {
+            if review.stars.is_none() {
                 let response = mutate(
-                    &rater,
+                    &reviewer,
                     notify,
-                    "mutation($book: ID!, $body: String!, $spoilers: Boolean!, $day: NaiveDate!, $key: String!) {
-                        publishReview(bookId: $book, body: $body, containsSpoilers: $spoilers, writtenOn: $day, idempotencyKey: $key) { position }
+                    "mutation($book: ID!, $day: NaiveDate!, $key: String!) {
+                        finishReading(bookId: $book, finishedOn: $day, idempotencyKey: $key) { position }
                     }",
-                    json!({
-                        "book": book_id,
-                        "body": format!("Demo review {}: how the thaw of 1956 felt in Moscow, as I read it.", i + 1),
-                        "spoilers": i == 4,
-                        "day": day,
-                        "key": format!("seed:review:{book_id}"),
-                    }),
+                    json!({ "book": book_id, "day": review.day, "key": format!("seed:shelf:{book_id}") }),
                 )
                 .await?;
-                last = response.data()?["publishReview"]["position"].as_u64().unwrap_or(0);
+                last = response.data()?["finishReading"]["position"].as_u64().unwrap_or(0);
             }
             let response = mutate(
-                &rater,
+                &reviewer,
                 notify,
-                "mutation($book: ID!, $stars: Int!, $key: String!) { rateBook(bookId: $book, stars: $stars, idempotencyKey: $key) { position } }",
-                json!({ "book": book_id, "stars": stars, "key": format!("seed:rating:{book_id}") }),
+                "mutation($book: ID!, $body: String!, $spoilers: Boolean!, $day: NaiveDate!, $key: String!) {
+                    publishReview(bookId: $book, body: $body, containsSpoilers: $spoilers, writtenOn: $day, idempotencyKey: $key) { position }
+                }",
+                json!({
+                    "book": book_id,
+                    "body": review.body,
+                    "spoilers": review.spoilers,
+                    "day": review.day,
+                    "key": format!("seed:review:{book_id}"),
+                }),
             )
             .await?;
-            last = last.max(response.data()?["rateBook"]["position"].as_u64().unwrap_or(0));
+            last = last.max(response.data()?["publishReview"]["position"].as_u64().unwrap_or(0));
+            if let Some(stars) = review.stars {
+                last = last.max(rate(&reviewer, notify, book_id, stars).await?);
+            }
             // "5 followers": the first five reviewers follow her.
             if i < 5 {
-                let response = mutate(
-                    &rater,
-                    notify,
-                    "mutation($author: ID!) { followAuthor(authorId: $author, idempotencyKey: \"seed:follow-author\") { position } }",
-                    json!({ "author": author_id }),
-                )
-                .await?;
-                last = last.max(response.data()?["followAuthor"]["position"].as_u64().unwrap_or(0));
+                last = last.max(follow_author(&reviewer, notify, author_id, "seed:follow-author").await?);
             }
             anyhow::Ok(last)
         }
     };
-    // The page's shelves: 6 readers currently reading it, 141 wanting to read it.
+    let rate_only = |(i, stars): (usize, i64)| {
+        let book_id = &book_id;
+        async move {
+            let (rater, _) = reader(gateway, notify, &format!("demo_reader_{:02}", i + 12)).await?;
+            rate(&rater, notify, book_id, stars).await
+        }
+    };
+    // The page's shelves: 6 readers currently reading it, 141 wanting to read it; the first 27
+    // follow the first author reviewer, the next 21 the second.
     let shelve = |i: usize| {
-        let (book_id, reviewer_author_id) = (&book_id, &reviewer_author_id);
+        let (book_id, author_reviewers) = (&book_id, &author_reviewers);
         async move {
             let (shelver, _) = reader(gateway, notify, &format!("demo_shelver_{:03}", i + 1)).await?;
             let mutation = if i < 6 { "startReading" } else { "wantToRead" };
@@ -275,35 +358,40 @@ pub async fn load(gateway: &GraphQl, notify: OnRetry<'_>) -> anyhow::Result<Load
             )
             .await?;
             let mut last = response.data()?[mutation]["position"].as_u64().unwrap_or(0);
-            // "27 followers" of the reviewer who is an author.
-            if i < 27 {
-                let response = mutate(
-                    &shelver,
-                    notify,
-                    "mutation($author: ID!) { followAuthor(authorId: $author, idempotencyKey: \"seed:follow-reviewer-author\") { position } }",
-                    json!({ "author": reviewer_author_id }),
-                )
-                .await?;
-                last = last.max(response.data()?["followAuthor"]["position"].as_u64().unwrap_or(0));
+            let mut first = 0;
+            for ((order, _, followers), author) in AUTHOR_REVIEWERS.iter().zip(author_reviewers) {
+                if (first..first + *followers as usize).contains(&i) {
+                    let key = author_reviewer_key("seed:follow-reviewer-author", *order);
+                    last = last.max(follow_author(&shelver, notify, author, &key).await?);
+                }
+                first += *followers as usize;
             }
             anyhow::Ok(last)
         }
     };
     // Readers act side by side, as many clients would; the position read back is the latest.
-    let raters = futures::stream::iter(stars.enumerate()).map(rate_and_review).buffer_unordered(CLIENTS);
+    let reviewers = futures::stream::iter(0..REVIEWS.len()).map(review_and_rate).buffer_unordered(CLIENTS);
+    let other_stars = OTHER_RATINGS.into_iter().flat_map(|(stars, n)| std::iter::repeat_n(stars, n));
+    let raters = futures::stream::iter(other_stars.enumerate()).map(rate_only).buffer_unordered(CLIENTS);
     let shelvers = futures::stream::iter(0..147).map(shelve).buffer_unordered(CLIENTS);
-    let last = raters.chain(shelvers).try_fold(0, |last, position| async move { Ok(last.max(position)) }).await?;
-    let (_, reviewer_id) = reader(gateway, notify, "demo_reader_01").await?;
-    let response = mutate(
-        &librarian,
-        notify,
-        "mutation($author: ID!, $reader: ID!) {
-            linkAuthorProfile(authorId: $author, readerId: $reader, idempotencyKey: \"seed:link-reviewer-author\") { position }
-        }",
-        json!({ "author": reviewer_author_id, "reader": reviewer_id }),
-    )
-    .await?;
-    let last = last.max(response.data()?["linkAuthorProfile"]["position"].as_u64().unwrap_or(0));
+    let mut last = reviewers
+        .chain(raters)
+        .chain(shelvers)
+        .try_fold(0, |last, position| async move { Ok(last.max(position)) })
+        .await?;
+    for ((order, _, _), author) in AUTHOR_REVIEWERS.iter().zip(&author_reviewers) {
+        let (_, reviewer_id) = reader(gateway, notify, &format!("demo_reader_{order:02}")).await?;
+        let response = mutate(
+            &librarian,
+            notify,
+            "mutation($author: ID!, $reader: ID!, $key: String!) {
+                linkAuthorProfile(authorId: $author, readerId: $reader, idempotencyKey: $key) { position }
+            }",
+            json!({ "author": author, "reader": reviewer_id, "key": author_reviewer_key("seed:link-reviewer-author", *order) }),
+        )
+        .await?;
+        last = last.max(response.data()?["linkAuthorProfile"]["position"].as_u64().unwrap_or(0));
+    }
     let response = read_at(
         gateway,
         "query($id: ID!) { book(id: $id) {
@@ -330,4 +418,161 @@ pub async fn load(gateway: &GraphQl, notify: OnRetry<'_>) -> anyhow::Result<Load
         reviewer_author_books: reviewer_author["booksCount"].as_u64().unwrap_or_default(),
         reviewer_author_followers: reviewer_author["followersCount"].as_u64().unwrap_or_default(),
     })
+}
+
+async fn rate(reader: &GraphQl, notify: OnRetry<'_>, book_id: &str, stars: i64) -> anyhow::Result<u64> {
+    let response = mutate(
+        reader,
+        notify,
+        "mutation($book: ID!, $stars: Int!, $key: String!) { rateBook(bookId: $book, stars: $stars, idempotencyKey: $key) { position } }",
+        json!({ "book": book_id, "stars": stars, "key": format!("seed:rating:{book_id}") }),
+    )
+    .await?;
+    Ok(response.data()?["rateBook"]["position"].as_u64().unwrap_or(0))
+}
+
+async fn follow_author(reader: &GraphQl, notify: OnRetry<'_>, author: &Value, key: &str) -> anyhow::Result<u64> {
+    let response = mutate(
+        reader,
+        notify,
+        "mutation($author: ID!, $key: String!) { followAuthor(authorId: $author, idempotencyKey: $key) { position } }",
+        json!({ "author": author, "key": key }),
+    )
+    .await?;
+    Ok(response.data()?["followAuthor"]["position"].as_u64().unwrap_or(0))
+}
+
+/// The other reviewers' own figures on the page (its order, reviews written, followers); the
+/// eleventh is ours.
+const REVIEWER_FIGURES: [(usize, u64, u64); 9] = [
+    (2, 2_520, 705),
+    (3, 163, 5),
+    (4, 363, 3),
+    (5, 448, 2),
+    (6, 21, 0),
+    (7, 296, 3),
+    (8, 90, 1),
+    (10, 104, 0),
+    (11, 12, 0),
+];
+
+/// What the reviewer cards count once [`load_libraries`] is done: each reviewer's (handle,
+/// reviews, followers), in the page's order, authors left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Libraries(pub Vec<(String, u64, u64)>);
+
+impl std::fmt::Display for Libraries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cards = self.0.iter().map(|(handle, reviews, followers)| format!("{handle} {reviews}/{followers}"));
+        write!(f, "demo reviewers' libraries loaded (reviews/followers): {}", cards.collect::<Vec<_>>().join(", "))
+    }
+}
+
+/// The `n`th reader (from 0) who follows reviewers: the shelvers and raters first, then readers
+/// who only follow.
+fn follower_handle(n: usize) -> String {
+    match n {
+        0..147 => format!("demo_shelver_{:03}", n + 1),
+        147..170 => format!("demo_reader_{:02}", n - 147 + 12),
+        _ => format!("demo_follower_{:03}", n - 170 + 1),
+    }
+}
+
+/// A Goodreads export of `count` reviews of generated books, the first `count` of one shared
+/// list, so the reviewers' libraries overlap as readers' do.
+fn generated_library(count: u64) -> String {
+    let mut file = String::from(
+        "Book Id,Title,Author,Author l-f,Additional Authors,ISBN,ISBN13,My Rating,Average Rating,Publisher,Binding,\
+         Number of Pages,Year Published,Original Publication Year,Date Read,Date Added,Bookshelves,\
+         Bookshelves with positions,Exclusive Shelf,My Review,Spoiler,Private Notes,Read Count,Owned Copies\n",
+    );
+    for n in 1..=count {
+        let author = format!("Demo Library Author {}", n % 40 + 1);
+        let (year, day) = (1950 + n % 70, n % 28 + 1);
+        file.push_str(&format!(
+            "{n},Demo library book {n},{author},,,,,0,0,,Paperback,{pages},{year},{year},2016/01/{day:02},2016/01/{day:02},,,read,\
+             \"Notes on demo library book {n}, kept for the demo's reviewer counts.\",,,1,0\n",
+            pages = 120 + n % 400,
+        ));
+    }
+    file
+}
+
+/// Imports `count` generated reviews into `reader`'s library and waits until the job ends.
+async fn import_library(reader: &GraphQl, count: u64) -> anyhow::Result<()> {
+    let import = "mutation($file: Upload!) { importLibrary(file: $file, format: GOODREADS) { id } }";
+    let started =
+        reader.upload(import, json!({}), generated_library(count).into_bytes(), "goodreads_library_export.csv").await?;
+    let job = started.data()?["importLibrary"]["id"].clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
+    loop {
+        let read = reader
+            .request("query($id: ID!) { importJob(id: $id) { status failure rowsFailed } }", json!({ "id": job }))
+            .await?;
+        if read.error_code() == Some("RATE_LIMITED") {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        let job = read.data()?["importJob"].clone();
+        match job["status"].as_str() {
+            Some("DONE") if job["rowsFailed"] == 0 => return Ok(()),
+            Some("DONE" | "FAILED") => anyhow::bail!("a demo library's import failed: {job}"),
+            _ => {}
+        }
+        anyhow::ensure!(tokio::time::Instant::now() < deadline, "a demo library's import did not end: {job}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Loads what the reviewer cards count, after [`load`]: each reviewer's earlier reviews, as an
+/// imported library, and their followers. Returns the figures as the API then gives them.
+pub async fn load_libraries(gateway: &GraphQl, notify: OnRetry<'_>) -> anyhow::Result<Libraries> {
+    let figures = "query($handle: String!) { reader(handle: $handle) { reviewsCount followersCount } }";
+    let mut reviewer_ids = Vec::new();
+    for (order, reviews, _) in REVIEWER_FIGURES {
+        let handle = format!("demo_reader_{order:02}");
+        let (reviewer, reviewer_id) = named_reader(gateway, notify, &handle, REVIEWS[order - 1].name).await?;
+        let now = read_at(gateway, figures, json!({ "handle": handle }), 0).await?;
+        if now.data()?["reader"]["reviewsCount"].as_u64().unwrap_or(0) < reviews {
+            // The seed book's review is one of them.
+            import_library(&reviewer, reviews - 1).await?;
+        }
+        reviewer_ids.push(reviewer_id);
+    }
+    let most = REVIEWER_FIGURES.iter().map(|(_, _, followers)| *followers as usize).max().unwrap_or(0);
+    let follow = |n: usize| {
+        let reviewer_ids = &reviewer_ids;
+        async move {
+            let (follower, _) = reader(gateway, notify, &follower_handle(n)).await?;
+            let mut last = 0;
+            for ((order, _, followers), reviewer_id) in REVIEWER_FIGURES.iter().zip(reviewer_ids) {
+                if n >= *followers as usize {
+                    continue;
+                }
+                let response = mutate(
+                    &follower,
+                    notify,
+                    "mutation($r: ID!, $key: String!) { follow(readerId: $r, idempotencyKey: $key) { position } }",
+                    json!({ "r": reviewer_id, "key": format!("seed:follow-reviewer:{order}") }),
+                )
+                .await?;
+                last = last.max(response.data()?["follow"]["position"].as_u64().unwrap_or(0));
+            }
+            anyhow::Ok(last)
+        }
+    };
+    let followed = futures::stream::iter(0..most).map(follow).buffer_unordered(CLIENTS);
+    let last = followed.try_fold(0, |last, position| async move { Ok(last.max(position)) }).await?;
+    let mut cards = Vec::new();
+    for (order, _, _) in REVIEWER_FIGURES {
+        let handle = format!("demo_reader_{order:02}");
+        let read = read_at(gateway, figures, json!({ "handle": handle }), last).await?;
+        let reader = &read.data()?["reader"];
+        cards.push((
+            handle,
+            reader["reviewsCount"].as_u64().unwrap_or_default(),
+            reader["followersCount"].as_u64().unwrap_or_default(),
+        ));
+    }
+    Ok(Libraries(cards))
 }

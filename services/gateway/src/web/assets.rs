@@ -20,8 +20,10 @@ struct Asset {
     body: &'static str,
 }
 
-const ASSETS: [Asset; 1] =
-    [Asset { name: "app.css", content_type: "text/css; charset=utf-8", body: include_str!("../../assets/app.css") }];
+const ASSETS: [Asset; 2] = [
+    Asset { name: "app.css", content_type: "text/css; charset=utf-8", body: include_str!("../../assets/app.css") },
+    Asset { name: "icon.svg", content_type: "image/svg+xml", body: include_str!("../../assets/icon.svg") },
+];
 
 /// Each asset's address, with the hash of its content.
 static ADDRESSES: LazyLock<Vec<String>> = LazyLock::new(|| {
@@ -40,6 +42,11 @@ pub(crate) fn stylesheet() -> &'static str {
     &ADDRESSES[0]
 }
 
+/// The site's icon's address.
+pub(crate) fn icon() -> &'static str {
+    &ADDRESSES[1]
+}
+
 #[derive(serde::Deserialize)]
 pub(crate) struct Version {
     v: Option<String>,
@@ -56,7 +63,10 @@ pub(crate) async fn serve(Path(name): Path<String>, Query(version): Query<Versio
     let cache = if current { "public, max-age=31536000, immutable" } else { "public, max-age=300" };
     (
         StatusCode::OK,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)), (header::CACHE_CONTROL, HeaderValue::from_static(cache))],
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+        ],
         asset.body,
     )
         .into_response()

@@ -18,6 +18,35 @@ use serde_json::json;
 use super::{admit, query, render, Layout, PageError};
 use crate::{AppState, Shared};
 
+/// A count as a page shows it: "2,520".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+struct Count(i64);
+
+impl Count {
+    /// Whether a noun after it takes its plural.
+    fn plural(self) -> bool {
+        self.0 != 1
+    }
+}
+
+impl std::fmt::Display for Count {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let digits = self.0.unsigned_abs().to_string();
+        let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+        for (i, digit) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                grouped.push(',');
+            }
+            grouped.push(digit);
+        }
+        if self.0 < 0 {
+            f.write_str("-")?;
+        }
+        f.write_str(&grouped)
+    }
+}
+
 /// How many reviews a page of them shows.
 const REVIEWS_PER_PAGE: i32 = 20;
 
@@ -93,7 +122,8 @@ async fn book_page(
             PageError::from(crate::error::ApiError::invalid("stars", "stars is a whole number from 1 to 5"))
         })?),
     };
-    let variables = json!({ "id": id, "first": REVIEWS_PER_PAGE, "after": choices.after, "order": order, "stars": stars });
+    let variables =
+        json!({ "id": id, "first": REVIEWS_PER_PAGE, "after": choices.after, "order": order, "stars": stars });
     let data: Data = query(schemas, client, BOOK_PAGE, variables).await?;
     let book = data.book.ok_or_else(|| PageError::not_found("There is no book with this id."))?;
     Ok(BookPage::new(book, order, stars, choices.after.is_some()))
@@ -127,37 +157,37 @@ struct Book {
 struct BookAuthor {
     url: String,
     name: String,
-    books_count: i64,
-    followers_count: i64,
+    books_count: Count,
+    followers_count: Count,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Ratings {
-    count: i64,
+    count: Count,
     average: f64,
-    review_count: i64,
+    review_count: Count,
     histogram: Vec<Bucket>,
 }
 
 #[derive(Deserialize)]
 struct Bucket {
     stars: i32,
-    count: i64,
+    count: Count,
     percent: i32,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ShelfCounts {
-    currently_reading: i64,
-    want_to_read: i64,
+    currently_reading: Count,
+    want_to_read: Count,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Reviews {
-    total_count: i64,
+    total_count: Count,
     page_info: PageInfo,
     edges: Vec<Edge>,
 }
@@ -183,8 +213,8 @@ struct Review {
     written_on: NaiveDate,
     contains_spoilers: bool,
     body: Option<String>,
-    likes_count: i64,
-    comments_count: i64,
+    likes_count: Count,
+    comments_count: Count,
     reviewer: Option<Reviewer>,
 }
 
@@ -194,16 +224,16 @@ struct Reviewer {
     url: String,
     handle: String,
     display_name: String,
-    reviews_count: i64,
-    followers_count: i64,
+    reviews_count: Count,
+    followers_count: Count,
     author_profile: Option<AuthorBadge>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct AuthorBadge {
-    books_count: i64,
-    followers_count: i64,
+    books_count: Count,
+    followers_count: Count,
 }
 
 /// The book page as its template reads it.
@@ -232,8 +262,8 @@ impl BookPage {
         } else {
             book.description.chars().take(300).collect()
         };
-        let next_page = book.reviews.page_info.end_cursor.as_ref().filter(|_| book.reviews.page_info.has_next_page).map(
-            |cursor| {
+        let next_page =
+            book.reviews.page_info.end_cursor.as_ref().filter(|_| book.reviews.page_info.has_next_page).map(|cursor| {
                 let mut address = format!("/books/{}?order={order}", book.id);
                 if let Some(stars) = stars {
                     address.push_str(&format!("&stars={stars}"));
@@ -242,8 +272,7 @@ impl BookPage {
                 address.push_str(&percent_encode(cursor));
                 address.push_str("#reviews");
                 address
-            },
-        );
+            });
         BookPage {
             layout: Layout::new(full_title(&book)),
             structured_data: structured_data(&book),
@@ -336,12 +365,12 @@ fn structured_data(book: &Book) -> String {
     if !book.description.is_empty() {
         data["description"] = book.description.clone().into();
     }
-    if book.ratings.count > 0 {
+    if book.ratings.count.0 > 0 {
         data["aggregateRating"] = json!({
             "@type": "AggregateRating",
             "ratingValue": book.ratings.average,
-            "ratingCount": book.ratings.count,
-            "reviewCount": book.ratings.review_count,
+            "ratingCount": book.ratings.count.0,
+            "reviewCount": book.ratings.review_count.0,
             "bestRating": 5,
             "worstRating": 1,
         });
@@ -365,6 +394,12 @@ mod tests {
         let safe = script_safe_json(&value);
         assert!(!safe.contains('<') && !safe.contains('>') && !safe.contains('&'), "{safe}");
         assert_eq!(serde_json::from_str::<serde_json::Value>(&safe).unwrap(), value);
+    }
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        let shown = [0, 7, 999, 1_000, 2_520, 141_000, 1_234_567, -4_005].map(|n| Count(n).to_string());
+        assert_eq!(shown, ["0", "7", "999", "1,000", "2,520", "141,000", "1,234,567", "-4,005"]);
     }
 
     #[test]

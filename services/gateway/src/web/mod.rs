@@ -38,6 +38,8 @@ pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/books/{id}", get(book::page))
         .route("/assets/{name}", get(assets::serve))
+        // Browsers ask for it whatever the page links.
+        .route("/favicon.ico", get(|| async { axum::response::Redirect::permanent(assets::icon()) }))
         .fallback(|| async { PageError::not_found("There is no page at this address.").into_response() })
         .layer(axum::middleware::map_response(protected))
 }
@@ -56,13 +58,15 @@ async fn protected(mut response: Response) -> Response {
 pub(crate) struct Layout {
     /// The page's `<title>`, before " · readstream".
     pub title: String,
-    /// The stylesheet's address, with its content's hash so it can be cached for good.
+    /// The stylesheet's and the icon's addresses, with their content's hash so they can be
+    /// cached for good.
     pub stylesheet: &'static str,
+    pub icon: &'static str,
 }
 
 impl Layout {
     fn new(title: impl Into<String>) -> Self {
-        Layout { title: title.into(), stylesheet: assets::stylesheet() }
+        Layout { title: title.into(), stylesheet: assets::stylesheet(), icon: assets::icon() }
     }
 }
 
@@ -78,7 +82,12 @@ pub(crate) struct PageError {
 
 impl PageError {
     fn not_found(message: impl Into<String>) -> Self {
-        PageError { status: StatusCode::NOT_FOUND, code: Code::NotFound, message: message.into(), retry_after_secs: None }
+        PageError {
+            status: StatusCode::NOT_FOUND,
+            code: Code::NotFound,
+            message: message.into(),
+            retry_after_secs: None,
+        }
     }
 }
 
@@ -155,7 +164,8 @@ async fn query<T: DeserializeOwned>(
     query: &'static str,
     variables: serde_json::Value,
 ) -> Result<T, PageError> {
-    let request = async_graphql::Request::new(query).variables(async_graphql::Variables::from_json(variables)).data(client);
+    let request =
+        async_graphql::Request::new(query).variables(async_graphql::Variables::from_json(variables)).data(client);
     let response = schemas.execute(request).await;
     if let Some(error) = response.errors.into_iter().next() {
         let code = error

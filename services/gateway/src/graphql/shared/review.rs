@@ -20,8 +20,8 @@ use crate::{
         visibility,
     },
 };
-use readstream_readmodel::shelves::ShelfOf;
 use reads::{BookReviewCount, LikedBy, ReaderReviewCount};
+use readstream_readmodel::shelves::ShelfOf;
 
 /// A review as stored; its body is handed out only through `body(revealSpoilers:)`.
 #[derive(Debug, Clone)]

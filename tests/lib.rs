@@ -73,6 +73,8 @@ pub struct Options {
     pub sign_up_expiry: Duration,
     /// How the worker's imports take turns and give up.
     pub imports: readstream_worker::import::ImportConfig,
+    /// How long an access token lives (a WebSocket opened with one is closed with 4401 then).
+    pub token_lifetime: Duration,
 }
 
 impl Default for Options {
@@ -83,6 +85,7 @@ impl Default for Options {
             limits: readstream_gateway::limits::LimitsConfig::without_rate_limits(),
             sign_up_expiry: Duration::from_secs(600),
             imports: readstream_worker::import::ImportConfig::default(),
+            token_lifetime: Duration::from_secs(3_600),
         }
     }
 }
@@ -119,7 +122,7 @@ impl System {
             addr: listener.local_addr()?,
             jwt_secret: Some(JWT_SECRET.into()),
             development: false,
-            access_token_lifetime_secs: 3_600,
+            access_token_lifetime_secs: options.token_lifetime.as_secs(),
             read_your_writes_timeout_ms: 10_000,
             command_timeout_ms: options.command_timeout.as_millis() as u64,
             limits: options.limits.clone(),

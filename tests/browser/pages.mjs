@@ -6,6 +6,8 @@
 //   HOSTILE_BOOK_ID  a book whose title, subtitle, description, author, reviewer's name and
 //                review are hostile text
 //   HOSTILE      that review's body (and the book's description), to be shown as typed
+//   EXPIRING_BASE_URL, EXPIRING_BOOK_ID  a second gateway whose access tokens live 3 s, and a
+//                book of its
 //   CHROMIUM     the browser's executable (deploy/local/install-browser.sh prints it)
 //   SCREENSHOTS  the folder each page's screenshot is saved in
 // Prints one line per check; exits 1 after the first failure, naming it.
@@ -14,8 +16,8 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import AxeBuilder from '@axe-core/playwright';
 
-const { BASE_URL, BOOK_ID, HOSTILE_BOOK_ID, HOSTILE, CHROMIUM, SCREENSHOTS } = process.env;
-for (const [name, value] of Object.entries({ BASE_URL, BOOK_ID, HOSTILE_BOOK_ID, HOSTILE, CHROMIUM, SCREENSHOTS })) {
+const { BASE_URL, BOOK_ID, HOSTILE_BOOK_ID, HOSTILE, CHROMIUM, SCREENSHOTS, EXPIRING_BASE_URL, EXPIRING_BOOK_ID } = process.env;
+for (const [name, value] of Object.entries({ BASE_URL, BOOK_ID, HOSTILE_BOOK_ID, HOSTILE, CHROMIUM, SCREENSHOTS, EXPIRING_BASE_URL, EXPIRING_BOOK_ID })) {
   if (!value) throw new Error(`set ${name}`);
 }
 mkdirSync(SCREENSHOTS, { recursive: true });
@@ -122,6 +124,143 @@ for (const script of [false, true]) {
     await accessible(page, 'the hostile book page');
   }
   check(problems.length === 0, `no dialog or error on the hostile page ${when} ${problems.join('; ')}`);
+  await context.close();
+}
+
+// A reader signs up, rates, shelves and reviews the seed book, while a second browser, signed
+// out, watches the page change without a reload.
+{
+  const reader = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const watcher = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const problems = [];
+  const watch = (page) => {
+    page.on('dialog', async (dialog) => { problems.push(`a dialog opened: ${dialog.message()}`); await dialog.dismiss(); });
+    page.on('pageerror', (err) => problems.push(`a script failed: ${err.message}`));
+    return page;
+  };
+  const a = watch(await reader.newPage());
+  await a.goto(`${BASE_URL}/sign-up?next=${encodeURIComponent(bookPath)}`);
+  await accessible(a, 'the sign-up page');
+  await a.screenshot({ path: join(SCREENSHOTS, 'sign-up.png'), fullPage: true });
+  await a.getByLabel('Handle').fill('browser_reader');
+  await a.getByLabel('Display name').fill('Browser Reader');
+  await a.getByLabel('Password').fill('correct horse battery');
+  await a.getByRole('button', { name: 'Sign up' }).click();
+  await a.waitForURL(`${BASE_URL}${bookPath}`);
+  await a.locator('#your-take').waitFor({ state: 'visible' });
+  check(await a.locator('#sign-in-to-rate').isHidden(), 'signed up, the page invites no sign-in');
+  check((await a.locator('[data-me]').innerText()) === 'Browser Reader', 'the header names the signed-in reader');
+
+  const b = watch(await watcher.newPage());
+  await b.goto(`${BASE_URL}${bookPath}`);
+  await b.locator('article[data-live="true"]').waitFor({ timeout: 15_000 });
+  check(await b.locator('#your-take').isHidden(), 'a signed-out reader is invited to sign in instead');
+
+  await a.locator('label[for="stars-4"]').click();
+  await a.locator('#your-take-status', { hasText: 'You rated it 4 out of 5.' }).waitFor();
+  await b.locator('[data-bucket="4"] .figure', { hasText: '17 (50%)' }).waitFor({ timeout: 15_000 });
+  check(true, 'a rating shows in another browser\'s histogram without a reload');
+  check((await b.locator('[data-rating-counts]').innerText()).startsWith('34 ratings'), 'and in its rating count');
+
+  await a.locator('#your-shelf').selectOption('CURRENTLY_READING');
+  await b.locator('[data-currently-reading]', { hasText: /^7$/ }).waitFor({ timeout: 15_000 });
+  check(true, 'a shelf change shows in another browser\'s counts without a reload');
+
+  await a.locator('#review-body').fill('The ending: the thaw freezes over.\nStill worth it.');
+  await a.locator('#review-spoilers').check();
+  await a.getByRole('button', { name: 'Publish review' }).click();
+  await a.locator('#your-take-status', { hasText: 'Your review is published.' }).waitFor();
+  const added = b.locator('.review-list .review', { hasText: '@browser_reader' });
+  await added.waitFor({ timeout: 15_000 });
+  check(true, 'a new review appears in another browser without a reload');
+  check(await added.locator('details.spoiler').count() === 1 && !(await added.locator('.text').isVisible()), 'folded, for its spoilers');
+  await added.locator('summary').click();
+  check((await added.locator('.text').innerText()) === 'The ending: the thaw freezes over.\nStill worth it.', 'revealable, with its line breaks');
+  await b.screenshot({ path: join(SCREENSHOTS, 'book-page-live.png'), fullPage: true });
+
+  // Two tabs refreshing at once both stay signed in (each refresh token is good once).
+  const a2 = watch(await reader.newPage());
+  await a2.goto(`${BASE_URL}${bookPath}`);
+  await a2.locator('#your-take').waitFor({ state: 'visible' });
+  const handles = await Promise.all([a, a2].map((tab) => tab.evaluate(async () => {
+    const session = await import('/assets/session.js');
+    const refreshed = await Promise.all([session.refresh(), session.refresh()]);
+    return refreshed.map((s) => s?.reader?.handle ?? null);
+  })));
+  check(handles.flat().every((handle) => handle === 'browser_reader'), `two tabs refreshing at once stay signed in (${handles})`);
+  for (const tab of [a, a2]) {
+    await tab.reload();
+    await tab.locator('#your-take').waitFor({ state: 'visible' });
+  }
+  check(await a.locator('#stars-4').isChecked(), 'after a reload the reader sees their own stars');
+  check((await a.locator('#your-shelf').inputValue()) === 'CURRENTLY_READING', 'and their shelf');
+  await a.screenshot({ path: join(SCREENSHOTS, 'book-page-signed-in.png'), fullPage: true });
+  await accessible(a, 'the book page, signed in');
+
+  await a.goto(`${BASE_URL}/`);
+  await a.locator('#feed').waitFor({ state: 'visible' });
+  await accessible(a, 'home, signed in');
+  await a.screenshot({ path: join(SCREENSHOTS, 'home.png'), fullPage: true });
+  // Signing out goes home: wait for that page, then load it again.
+  await Promise.all([a.waitForEvent('framenavigated'), a.getByRole('button', { name: 'Sign out' }).click()]);
+  await a.waitForLoadState('load');
+  await a.locator('[data-signed-out]').waitFor({ state: 'visible' });
+  await a.reload();
+  await a.locator('#intro').waitFor({ state: 'visible' });
+  check(await a.locator('[data-signed-in]').isHidden(), 'signed out, and still after a reload');
+  check(problems.length === 0, `no dialog or script error while signed in ${problems.join('; ')}`);
+  await reader.close();
+  await watcher.close();
+}
+
+// The sign-in page, and a wrong password said in the page.
+{
+  const { context, page, problems } = await open('/sign-in');
+  await accessible(page, 'the sign-in page');
+  await page.getByLabel('Handle').fill('browser_reader');
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#form-problem:not(:empty)').waitFor();
+  check((await page.locator('#form-problem').innerText()).length > 0, 'a refused sign-in says why in the page');
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${BASE_URL}/`);
+  await page.locator('#feed').waitFor({ state: 'visible' });
+  check(true, 'signed in, home shows the feed');
+  check(problems.filter((p) => !p.includes('401')).length === 0, `no script error on sign-in ${problems.join('; ')}`);
+  await context.close();
+}
+
+// A socket past its token's life (3 s here) is closed with 4401 and the page subscribes again
+// with a fresh token: a rating made after several lifetimes still arrives live.
+{
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  await page.goto(`${EXPIRING_BASE_URL}/sign-up?next=${encodeURIComponent(`/books/${EXPIRING_BOOK_ID}`)}`);
+  await page.getByLabel('Handle').fill('short_lived');
+  await page.getByLabel('Display name').fill('Short Lived');
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.locator('#your-take').waitFor({ state: 'visible' });
+  await page.locator('article[data-live="true"]').waitFor({ timeout: 15_000 });
+  await page.waitForTimeout(8_000);
+  const other = await fetch(`${EXPIRING_BASE_URL}/session/sign-up`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ handle: 'other_reader', displayName: 'Other', password: 'correct horse battery' }),
+  }).then((response) => response.json());
+  const rated = await fetch(`${EXPIRING_BASE_URL}/graphql`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${other.token}` },
+    body: JSON.stringify({ query: 'mutation($b: ID!) { rateBook(bookId: $b, stars: 5) { position } }', variables: { b: EXPIRING_BOOK_ID } }),
+  }).then((response) => response.json());
+  check(!rated.errors, `a second reader rates the book ${JSON.stringify(rated.errors ?? '')}`);
+  await page.locator('[data-rating-counts]', { hasText: /^1 rating/ }).waitFor({ timeout: 15_000 });
+  check(true, 'after its token expired twice over, the page still receives pushes');
+  check(await page.locator('[data-me]').innerText() === 'Short Lived', 'and its reader is still signed in');
+  check(errors.length === 0, `no script error across the expiries ${errors.join('; ')}`);
   await context.close();
 }
 

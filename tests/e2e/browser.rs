@@ -1,16 +1,18 @@
 //! The web app in a real browser: `tests/browser/pages.mjs` drives Debian's Chromium through
-//! playwright-core over the demo's seed book (once `demo` checked it is the seed page) and over
-//! a book whose every shown text is hostile,
+//! playwright-core over the demo's seed book (once `demo` checked it is the seed page), over
+//! a book whose every shown text is hostile, and on a system whose tokens live 3 s,
 //! checking each page with axe-core and saving its screenshot under `target/screenshots/`.
 //! `make test` installs Chromium and the pinned npm packages first
 //! (`deploy/local/install-browser.sh`) and names the browser in `READSTREAM_CHROMIUM`.
 
-use std::path::Path;
+use std::{path::Path, time::Duration};
 
 use anyhow::Context as _;
 use serde_json::json;
 
-use super::{position, sign_up, System, ADD_AUTHOR, ADD_BOOK};
+use readstream_e2e::Options;
+
+use super::{add_seed_book, position, sign_up, System, ADD_AUTHOR, ADD_BOOK};
 
 /// What a page must show as typed: markup, script, an event handler, a `javascript:` link and a
 /// bidi override, across lines.
@@ -49,6 +51,9 @@ async fn the_demo_is_the_seed_page_and_a_reader_uses_it_in_a_real_browser() -> a
     let system = System::start().await?;
     let book = super::demo::load_the_seed_page(&system.client()).await?;
     let hostile = hostile_book(&system).await?;
+    // A system whose tokens live 3 s: the page's live updates must outlive them.
+    let expiring = System::start_with(Options { token_lifetime: Duration::from_secs(3), ..Options::default() }).await?;
+    let (expiring_book, _) = add_seed_book(&expiring).await?;
 
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut node = std::process::Command::new("node");
@@ -57,6 +62,8 @@ async fn the_demo_is_the_seed_page_and_a_reader_uses_it_in_a_real_browser() -> a
         .env("BASE_URL", &system.base_url)
         .env("BOOK_ID", &book)
         .env("HOSTILE_BOOK_ID", &hostile)
+        .env("EXPIRING_BASE_URL", &expiring.base_url)
+        .env("EXPIRING_BOOK_ID", &expiring_book)
         .env("HOSTILE", HOSTILE)
         .env("CHROMIUM", chromium)
         .env("SCREENSHOTS", root.join("target/screenshots"));
@@ -64,5 +71,6 @@ async fn the_demo_is_the_seed_page_and_a_reader_uses_it_in_a_real_browser() -> a
     let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     println!("{printed}");
     anyhow::ensure!(output.status.success(), "the browser checks failed:\n{printed}");
+    expiring.stop().await?;
     system.stop().await
 }

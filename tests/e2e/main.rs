@@ -24,6 +24,7 @@ mod sessions;
 mod shapes;
 mod social;
 mod visibility;
+mod web_sessions;
 
 use std::time::Duration;
 

@@ -56,6 +56,10 @@ pub struct WebConfig {
     /// it (`https://readstream.example`); by default `http://` and the address it listens on.
     #[arg(long, env = "PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Mark the session cookies Secure (sent over HTTPS only) even when neither `PUBLIC_URL`
+    /// nor a trusted proxy says the browser is on HTTPS.
+    #[arg(long, env = "SECURE_COOKIES")]
+    pub secure_cookies: bool,
 }
 
 impl WebConfig {

@@ -65,6 +65,8 @@ pub struct AppState {
     /// Where readers reach the gateway (`PUBLIC_URL`), without a trailing slash: the start of
     /// every `url` field.
     pub public_url: Arc<str>,
+    /// Whether the browser's session cookies are always Secure (`SECURE_COOKIES`).
+    pub secure_cookies: bool,
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
@@ -102,6 +104,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
         sockets: websocket::OpenSockets::new(shutdown.clone()),
         live,
         public_url: public_url.into(),
+        secure_cookies: config.web.secure_cookies,
     };
     tokio::spawn(app.limits.clone().forget_idle_clients_every_minute(shutdown.clone()));
     let ended_sessions = readstream_runtime::sessions::ended_sessions(

@@ -162,6 +162,11 @@ impl Limits {
         }
     }
 
+    /// Whether `peer` is one of `TRUSTED_PROXIES`, whose `X-Forwarded-*` headers are believed.
+    pub fn is_trusted_proxy(&self, peer: std::net::IpAddr) -> bool {
+        self.config.trusted_proxies.contains(&peer)
+    }
+
     /// The client's address: the socket's, or the nearest untrusted hop of `X-Forwarded-For`
     /// when the socket is a trusted proxy; an IPv6 address by its /64, what one subscriber
     /// is given (an IPv4 address mapped into IPv6 as itself).

@@ -60,7 +60,7 @@ const BOOK_PAGE: &str = "query BookPage($id: ID!, $first: Int!, $after: String, 
       totalCount
       pageInfo { hasNextPage endCursor }
       edges { node {
-        id stars reviewerShelf writtenOn containsSpoilers body(revealSpoilers: true) likesCount commentsCount
+        id stars reviewerShelf writtenOn containsSpoilers body(revealSpoilers: true) likesCount commentsCount position
         reviewer { url handle displayName reviewsCount followersCount authorProfile { booksCount followersCount } }
       } }
     }
@@ -215,6 +215,7 @@ struct Review {
     body: Option<String>,
     likes_count: Count,
     comments_count: Count,
+    position: u64,
     reviewer: Option<Reviewer>,
 }
 
@@ -299,6 +300,17 @@ impl BookPage {
 
     fn reviews(&self) -> impl Iterator<Item = &Review> {
         self.book.reviews.edges.iter().map(|edge| &edge.node)
+    }
+
+    /// Where live reviews start from: after the newest the page shows.
+    fn reviews_since(&self) -> u64 {
+        self.reviews().map(|review| review.position).max().unwrap_or(0)
+    }
+
+    /// Whether new reviews are added to this page as they come: its first page, newest first,
+    /// unfiltered.
+    fn live_reviews(&self) -> bool {
+        self.order == "NEWEST" && self.stars.is_none() && !self.later_page
     }
 
     fn average(&self) -> String {

@@ -3,15 +3,22 @@
 //! limits, timeout and codes as `POST /graphql`), so a page and the API cannot disagree, and
 //! fills a template that askama checks when the gateway compiles and that escapes every value.
 //!
+//! - `GET /`: home, with the reader's feed (`home`).
 //! - `GET /books/{id}`: the book page (`book`).
+//! - `GET /sign-in`, `GET /sign-up`: their forms (`account`).
 //! - `GET /assets/{name}`: the pages' CSS and scripts, embedded in the binary (`assets`).
+//! - `POST /session/…`: signing in, up and out and refreshing from a browser, the refresh
+//!   token kept in an HttpOnly cookie script never sees (`session`).
 //!
 //! Public content is in the HTML, readable without JavaScript; what is the viewer's own is left
 //! to script. Every page is behind the client's request rate, like every other door, and is
 //! sent with a Content-Security-Policy that allows no inline script and no framing.
 
+mod account;
 mod assets;
 mod book;
+mod home;
+mod session;
 
 use std::net::SocketAddr;
 
@@ -36,7 +43,11 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 /// The pages and their assets; unknown addresses get the "not found" page.
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()
+        .route("/", get(home::page))
         .route("/books/{id}", get(book::page))
+        .route("/sign-in", get(account::sign_in))
+        .route("/sign-up", get(account::sign_up))
+        .merge(session::routes())
         .route("/assets/{name}", get(assets::serve))
         // Browsers ask for it whatever the page links.
         .route("/favicon.ico", get(|| async { axum::response::Redirect::permanent(assets::icon()) }))
@@ -62,11 +73,25 @@ pub(crate) struct Layout {
     /// cached for good.
     pub stylesheet: &'static str,
     pub icon: &'static str,
+    /// The scripts every page loads: graphql-ws and the session.
+    pub graphql_ws: &'static str,
+    pub session_js: &'static str,
 }
 
 impl Layout {
     fn new(title: impl Into<String>) -> Self {
-        Layout { title: title.into(), stylesheet: assets::stylesheet(), icon: assets::icon() }
+        Layout {
+            title: title.into(),
+            stylesheet: assets::stylesheet(),
+            icon: assets::icon(),
+            graphql_ws: assets::graphql_ws(),
+            session_js: assets::module("session.js"),
+        }
+    }
+
+    /// A page script's address, by its name.
+    pub fn script(&self, name: &str) -> &'static str {
+        assets::module(name)
     }
 }
 
@@ -164,8 +189,22 @@ async fn query<T: DeserializeOwned>(
     query: &'static str,
     variables: serde_json::Value,
 ) -> Result<T, PageError> {
-    let request =
+    query_as(schemas, client, None, query, variables).await
+}
+
+/// `query`, as `viewer` when one is given.
+async fn query_as<T: DeserializeOwned>(
+    schemas: &Schemas,
+    client: ClientAddress,
+    viewer: Option<crate::auth::Viewer>,
+    query: &'static str,
+    variables: serde_json::Value,
+) -> Result<T, PageError> {
+    let mut request =
         async_graphql::Request::new(query).variables(async_graphql::Variables::from_json(variables)).data(client);
+    if let Some(viewer) = viewer {
+        request = request.data(viewer);
+    }
     let response = schemas.execute(request).await;
     if let Some(error) = response.errors.into_iter().next() {
         let code = error

@@ -1,0 +1,219 @@
+// The book page's script: the viewer's own stars and shelf (rated and shelved from here), and
+// the figures and reviews as they change, live. Everything public is already in the HTML; this
+// only adds what is the viewer's and what changed since the page was rendered. Text from the
+// API is only ever set as textContent, never as HTML.
+import { ApiError, graphql, onSession, session, subscribe } from './session.js';
+
+const page = document.querySelector('[data-book-id]');
+const bookId = page.dataset.bookId;
+
+const SHELVES = {
+  WANT_TO_READ: 'wantToRead',
+  CURRENTLY_READING: 'startReading',
+  READ: 'finishReading',
+  PAUSED: 'pauseReading',
+  DID_NOT_FINISH: 'abandonReading',
+};
+
+const yours = document.querySelector('#your-take');
+const invite = document.querySelector('#sign-in-to-rate');
+const status = document.querySelector('#your-take-status');
+
+function say(message) {
+  status.textContent = message;
+}
+
+function failed(err) {
+  say(err instanceof ApiError ? `Not saved: ${err.message}` : 'Not saved: the connection failed; try again.');
+}
+
+let yourReview = null;
+
+async function showYours() {
+  const data = await graphql(
+    'query($b: ID!) { book(id: $b) { viewerRating viewerShelf { status } viewerReview { id body(revealSpoilers: true) containsSpoilers } } }',
+    { b: bookId },
+  );
+  const stars = data.book?.viewerRating;
+  for (const input of yours.querySelectorAll('input[name="stars"]')) input.checked = Number(input.value) === stars;
+  yours.querySelector('#your-shelf').value = data.book?.viewerShelf?.status ?? '';
+  yours.querySelector('#clear-rating').hidden = stars == null;
+  yourReview = data.book?.viewerReview ?? null;
+  if (yourReview) {
+    yours.querySelector('#review-body').value = yourReview.body ?? '';
+    yours.querySelector('#review-spoilers').checked = yourReview.containsSpoilers;
+  }
+  yours.querySelector('#review-submit').textContent = yourReview ? 'Save your review' : 'Publish review';
+}
+
+onSession(async (signedIn) => {
+  yours.hidden = !signedIn;
+  invite.hidden = Boolean(signedIn);
+  if (signedIn) await showYours().catch(failed);
+});
+
+yours.querySelector('#your-stars').addEventListener('change', async (event) => {
+  const stars = Number(event.target.value);
+  say('Saving…');
+  try {
+    await graphql('mutation($b: ID!, $s: Int!) { rateBook(bookId: $b, stars: $s) { position } }', { b: bookId, s: stars });
+    yours.querySelector('#clear-rating').hidden = false;
+    say(`You rated it ${stars} out of 5.`);
+  } catch (err) {
+    failed(err);
+  }
+});
+
+yours.querySelector('#clear-rating').addEventListener('click', async () => {
+  say('Saving…');
+  try {
+    await graphql('mutation($b: ID!) { clearRating(bookId: $b) { position } }', { b: bookId });
+    for (const input of yours.querySelectorAll('input[name="stars"]')) input.checked = false;
+    yours.querySelector('#clear-rating').hidden = true;
+    say('Your rating is cleared.');
+  } catch (err) {
+    failed(err);
+  }
+});
+
+yours.querySelector('#your-shelf').addEventListener('change', async (event) => {
+  const shelf = event.target.value;
+  const mutation = shelf ? SHELVES[shelf] : 'removeFromShelves';
+  say('Saving…');
+  try {
+    await graphql(`mutation($b: ID!) { ${mutation}(bookId: $b) { position } }`, { b: bookId });
+    say(shelf ? `On your ${event.target.selectedOptions[0].textContent} shelf.` : 'Off your shelves.');
+  } catch (err) {
+    failed(err);
+    await showYours().catch(() => {});
+  }
+});
+
+yours.querySelector('#your-review').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const body = yours.querySelector('#review-body').value;
+  const spoilers = yours.querySelector('#review-spoilers').checked;
+  say('Saving…');
+  try {
+    if (yourReview) {
+      await graphql('mutation($r: ID!, $body: String!, $s: Boolean!) { editReview(reviewId: $r, body: $body, containsSpoilers: $s) { position } }', {
+        r: yourReview.id,
+        body,
+        s: spoilers,
+      });
+      say('Your review is saved.');
+    } else {
+      await graphql('mutation($b: ID!, $body: String!, $s: Boolean!) { publishReview(bookId: $b, body: $body, containsSpoilers: $s) { position } }', {
+        b: bookId,
+        body,
+        s: spoilers,
+      });
+      say('Your review is published.');
+    }
+    await showYours();
+  } catch (err) {
+    failed(err);
+  }
+});
+
+// Live figures: the rating summary, the histogram and the shelf counts.
+const grouped = new Intl.NumberFormat('en-US');
+const plural = (n, one, many) => `${grouped.format(n)} ${n === 1 ? one : many}`;
+
+subscribe(
+  'subscription($b: ID!) { bookRatingsChanged(bookId: $b) { ratings { count average reviewCount histogram { stars count percent } } } }',
+  () => ({ b: bookId }),
+  ({ bookRatingsChanged: { ratings } }) => {
+    // The first push is the figures as they are: from here on the page is live.
+    page.dataset.live = 'true';
+    document.querySelector('[data-average]').textContent = ratings.average.toFixed(2);
+    document.querySelector('[data-rating-counts]').textContent =
+      `${plural(ratings.count, 'rating', 'ratings')} · ${plural(ratings.reviewCount, 'review', 'reviews')}`;
+    for (const bucket of ratings.histogram) {
+      const row = document.querySelector(`[data-bucket="${bucket.stars}"]`);
+      if (!row) continue;
+      const bar = row.querySelector('progress');
+      bar.value = bucket.percent;
+      bar.setAttribute('aria-label', `${bucket.stars} stars: ${bucket.percent}%`);
+      row.querySelector('.figure').textContent = `${grouped.format(bucket.count)} (${bucket.percent}%)`;
+    }
+  },
+);
+
+subscribe(
+  'subscription($b: ID!) { bookShelfCountsChanged(bookId: $b) { counts { currentlyReading wantToRead } } }',
+  () => ({ b: bookId }),
+  ({ bookShelfCountsChanged: { counts } }) => {
+    document.querySelector('[data-currently-reading]').textContent = grouped.format(counts.currentlyReading);
+    document.querySelector('[data-want-to-read]').textContent = grouped.format(counts.wantToRead);
+  },
+);
+
+// New reviews, on the first page of the newest ones: each added at the top as it is published.
+const list = document.querySelector('.review-list');
+let since = Number(page.dataset.reviewsSince);
+if (page.dataset.liveReviews === 'true') {
+  subscribe(
+    `subscription($b: ID!, $since: Int) { bookReviewAdded(bookId: $b, since: $since) {
+      id stars writtenOn containsSpoilers body(revealSpoilers: true) position likesCount commentsCount
+      reviewer { url handle displayName reviewsCount followersCount }
+    } }`,
+    () => ({ b: bookId, since }),
+    ({ bookReviewAdded: review }) => {
+      since = Math.max(since, review.position);
+      if (list.querySelector(`[data-review-id="${CSS.escape(review.id)}"]`)) return;
+      list.prepend(reviewCard(review));
+    },
+  );
+}
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text != null) node.textContent = text;
+  return node;
+}
+
+/** A review as the page renders one, built from text nodes only. */
+function reviewCard(review) {
+  const item = element('li', 'review');
+  const article = element('article');
+  article.dataset.reviewId = review.id;
+  const who = review.reviewer;
+  article.setAttribute('aria-label', who ? `Review by ${who.displayName}` : 'Review');
+  const reviewer = element('div', 'reviewer');
+  if (who) {
+    const name = element('p', 'name');
+    const link = element('a', null);
+    link.href = new URL(who.url, location.href).pathname;
+    link.append(element('bdi', null, who.displayName));
+    name.append(link, ' ', element('span', 'handle', `@${who.handle}`));
+    reviewer.append(name, element('p', 'counts', `${plural(who.reviewsCount, 'review', 'reviews')} · ${plural(who.followersCount, 'follower', 'followers')}`));
+  }
+  const body = element('div', 'review-body');
+  const verdict = element('p', 'verdict');
+  if (review.stars) {
+    const stars = element('span', 'stars', '★'.repeat(review.stars) + '☆'.repeat(5 - review.stars));
+    stars.setAttribute('role', 'img');
+    stars.setAttribute('aria-label', `Rated ${review.stars} out of 5`);
+    verdict.append(stars, ' ');
+  }
+  const time = element('time', null, new Date(`${review.writtenOn}T00:00:00Z`).toLocaleDateString('en-US', { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' }));
+  time.dateTime = review.writtenOn;
+  verdict.append(time);
+  const text = element('p', 'text', review.body ?? '');
+  text.dir = 'auto';
+  if (review.containsSpoilers) {
+    const details = element('details', 'spoiler');
+    details.append(element('summary', null, 'This review contains spoilers. Show it'), text);
+    body.append(verdict, details);
+  } else {
+    body.append(verdict, text);
+  }
+  body.append(element('p', 'reactions', `${plural(review.likesCount, 'like', 'likes')} · ${plural(review.commentsCount, 'comment', 'comments')}`));
+  article.append(reviewer, body);
+  item.append(article);
+  return item;
+}
+
+

@@ -100,6 +100,25 @@ async fn a_follower_sees_what_a_friend_did_in_order_live_and_not_after_unfollowi
     system.stop().await
 }
 
+/// A web page follows the feed from its empty start (`since: 0`), then its reader follows
+/// someone who acts at once: the item is pushed, as it is listed.
+#[tokio::test]
+async fn a_feed_followed_from_its_empty_start_hears_at_once_of_a_reader_just_followed() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let (ben, ben_id) = sign_up(&system, "ben").await?;
+    let (book, _) = add_seed_book(&system).await?;
+    let query = "subscription($since: Int) { feed(since: $since) { kind position reader { handle } book { title } } }";
+    let mut live = ana.subscribe(query, json!({ "since": 0 })).await?;
+    follow(&ana, &ben_id).await?;
+    let at = rate(&ben, &book, 2).await?;
+    let listed = ana.request_at(FEED, json!({}), at).await?;
+    assert_eq!(kinds(listed.data()?), vec![("RATED".into(), "ben".into())]);
+    let pushed = live.next(Duration::from_secs(10)).await?;
+    assert_eq!((&pushed["feed"]["kind"], &pushed["feed"]["reader"]["handle"]), (&json!("RATED"), &json!("ben")));
+    system.stop().await
+}
+
 #[tokio::test]
 async fn an_account_above_the_fan_out_limit_writes_one_row_and_every_follower_sees_it() -> anyhow::Result<()> {
     let system = System::start().await?;

@@ -163,3 +163,81 @@ async fn a_reader_reads_back_their_own_stars_and_review_and_a_reviewers_shelf_as
     }
     system.stop().await
 }
+
+#[tokio::test]
+async fn profiles_author_pages_and_search_show_what_the_api_shows_and_what_privacy_allows() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (book, _) = add_seed_book(&system).await?;
+    let (ana, ana_id) = sign_up(&system, "ana").await?;
+    let (ben, _) = sign_up(&system, "ben").await?;
+    let start = "mutation($b: ID!) { startReading(bookId: $b) { position } }";
+    ana.request(start, json!({ "b": book })).await?.data()?;
+    let progress = "mutation($b: ID!) { updateProgress(bookId: $b, page: 100) { position } }";
+    ana.request(progress, json!({ "b": book })).await?.data()?;
+    ana.request(PUBLISH, json!({ "book": book, "body": "Halfway: <b>gripping</b>.", "spoilers": false }))
+        .await?
+        .data()?;
+    let blocked = ben.request("mutation($r: ID!) { block(readerId: $r) { position } }", json!({ "r": ana_id })).await?;
+    let at = position(&blocked.data()?["block"])?;
+    system.client().request_at("{ __typename }", json!({}), at).await?;
+
+    // Ana shares her reading with everyone: the page shows her shelf and progress.
+    let (status, _, page) = get(&system, "/readers/ana", &[]).await?;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Currently reading (1)") && page.contains("page 100 of 400"), "{page}");
+    assert!(page.contains(&as_html_text("Halfway: <b>gripping</b>.")) && !page.contains("<b>gripping"));
+    assert!(page.contains("<meta property=\"profile:username\" content=\"ana\">"));
+    // Once she keeps it to herself, her shelves leave the page; her reviews stay.
+    let hide = "mutation { setReadingVisibility(visibility: ONLY_ME) { position } }";
+    let at = position(&ana.request(hide, json!({})).await?.data()?["setReadingVisibility"])?;
+    system.client().request_at("{ __typename }", json!({}), at).await?;
+    let (_, _, page) = get(&system, "/readers/ana", &[]).await?;
+    assert!(!page.contains("Currently reading") && page.contains("shares what they read with no one else"), "{page}");
+    assert!(page.contains("Halfway"));
+    let (status, _, _) = get(&system, "/readers/nobody_here", &[]).await?;
+    assert_eq!(status, 404);
+
+    // Who blocked whom is the viewer's own, through the API.
+    let blocks = "{ reader(handle: \"ana\") { viewerBlocks viewerFollows } }";
+    assert_eq!(ben.request(blocks, json!({})).await?.data()?["reader"]["viewerBlocks"], true);
+    assert_eq!(
+        ana.request("{ reader(handle: \"ben\") { viewerBlocks } }", json!({})).await?.data()?["reader"]["viewerBlocks"],
+        false
+    );
+
+    // The author's page lists her books; search finds the book, with or without script.
+    let authors =
+        system.client().request("query($b: ID!) { book(id: $b) { authors { url } } }", json!({ "b": book })).await?;
+    let author_url = authors.data()?["book"]["authors"][0]["url"].as_str().unwrap_or_default().to_owned();
+    let author_path = author_url.trim_start_matches(&system.base_url).to_owned();
+    let (status, _, page) = get(&system, &author_path, &[]).await?;
+    assert!(status == 200 && page.contains("Kathleen E. Smith") && page.contains(&format!("/books/{book}")), "{page}");
+    let (status, _, page) = get(&system, "/search?q=moskow%201956", &[]).await?;
+    assert!(status == 200 && page.contains(&format!("/books/{book}")) && page.contains("1 result"), "{page}");
+    let hostile = format!("/search?q={}", "%3Cscript%3Ealert(1)%3C%2Fscript%3E");
+    let (status, _, page) = get(&system, &hostile, &[]).await?;
+    assert!(
+        status == 200
+            && !page.contains("<script>alert(1)")
+            && page.contains(&as_html_text("<script>alert(1)</script>"))
+    );
+    system.stop().await
+}
+
+/// The account's pages are the same for everyone (script fills them in for their reader), so
+/// they serve without a token, with the same policy, and say what to do when signed out.
+#[tokio::test]
+async fn the_account_pages_serve_to_anyone_under_the_same_policy() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    for (path, says) in [
+        ("/sign-in", "Handle"),
+        ("/sign-up", "Display name"),
+        ("/settings", "to change your settings"),
+        ("/import", "to import your library"),
+    ] {
+        let (status, headers, page) = get(&system, path, &["content-security-policy"]).await?;
+        assert!(status == 200 && page.contains(says), "{path}: {status}");
+        assert!(headers[0].as_deref().is_some_and(|policy| policy.contains("frame-ancestors 'none'")), "{path}");
+    }
+    system.stop().await
+}

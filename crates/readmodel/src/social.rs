@@ -177,6 +177,11 @@ pub async fn standing(db: impl sqlx::PgExecutor<'_>, viewer: Uuid, other: Uuid) 
     Ok((row.blocked, row.follows))
 }
 
+/// Whether `blocker` blocked `blocked` (this way only).
+pub async fn blocks(db: impl sqlx::PgExecutor<'_>, blocker: Uuid, blocked: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query_file_scalar!("queries/social/blocks.sql", blocker, blocked).fetch_one(db).await
+}
+
 /// Whether a block stands between `a` and `b`, either way.
 pub async fn blocked_between(db: impl sqlx::PgExecutor<'_>, a: Uuid, b: Uuid) -> Result<bool, sqlx::Error> {
     sqlx::query_file_scalar!("queries/social/blocked_between.sql", a, b).fetch_one(db).await

@@ -49,7 +49,91 @@ async function showYours() {
 onSession(async (signedIn) => {
   yours.hidden = !signedIn;
   invite.hidden = Boolean(signedIn);
-  if (signedIn) await showYours().catch(failed);
+  for (const button of document.querySelectorAll('.follow-author, .review .like')) button.hidden = !signedIn;
+  if (signedIn) await Promise.all([showYours(), showFollowed(), showLikes(), showFollowedAuthors()]).catch(failed);
+});
+
+// What the readers the viewer follows did with this book.
+async function showFollowed() {
+  const data = await graphql(
+    'query($b: ID!) { book(id: $b) { followedReaders(first: 20) { nodes { status stars reader { displayName url } } } } }',
+    { b: bookId },
+  );
+  const nodes = data.book?.followedReaders.nodes ?? [];
+  const section = document.querySelector('#followed-readers');
+  section.hidden = nodes.length === 0;
+  const words = { WANT_TO_READ: 'wants to read it', CURRENTLY_READING: 'is reading it', READ: 'read it', PAUSED: 'paused it', DID_NOT_FINISH: 'did not finish it' };
+  document.querySelector('#followed-list').replaceChildren(...nodes.filter((n) => n.reader).map((n) => {
+    const li = element('li');
+    const link = element('a');
+    link.href = new URL(n.reader.url, location.href).pathname;
+    link.append(element('bdi', null, n.reader.displayName));
+    const did = [words[n.status], n.stars ? `rated it ${n.stars} out of 5` : null].filter(Boolean).join(' and ');
+    li.append(link, ` ${did || 'reviewed it'}`);
+    return li;
+  }));
+}
+
+// The authors' follow buttons.
+async function showFollowedAuthors() {
+  for (const item of document.querySelectorAll('[data-author-id]')) {
+    const data = await graphql('query($a: ID!) { author(id: $a) { viewerFollows } }', { a: item.dataset.authorId });
+    setPressed(item.querySelector('.follow-author'), data.author?.viewerFollows ?? false, 'Following', 'Follow');
+  }
+}
+
+function setPressed(button, pressed, on, off) {
+  button.setAttribute('aria-pressed', String(pressed));
+  button.textContent = pressed ? on : off;
+}
+
+/** Adds `by` to the count in `node`, as the page writes counts. */
+function bump(node, by) {
+  const count = Number(node.textContent.replace(/,/g, '')) + by;
+  node.textContent = grouped.format(Math.max(0, count));
+}
+
+for (const item of document.querySelectorAll('[data-author-id]')) {
+  const button = item.querySelector('.follow-author');
+  button.addEventListener('click', async () => {
+    const follows = button.getAttribute('aria-pressed') === 'true';
+    try {
+      const mutation = follows ? 'unfollowAuthor' : 'followAuthor';
+      await graphql(`mutation($a: ID!) { ${mutation}(authorId: $a) { position } }`, { a: item.dataset.authorId });
+      setPressed(button, !follows, 'Following', 'Follow');
+      bump(item.querySelector('[data-followers]'), follows ? -1 : 1);
+    } catch (err) {
+      failed(err);
+    }
+  });
+}
+
+// Likes: which of the page's reviews the viewer likes, and the buttons that change it.
+async function showLikes() {
+  const data = await graphql(
+    'query($b: ID!, $o: ReviewOrder!, $s: Int, $a: String) { book(id: $b) { reviews(first: 20, orderBy: $o, stars: $s, after: $a) { nodes { id likedByViewer } } } }',
+    { b: bookId, o: page.dataset.order, s: page.dataset.stars ? Number(page.dataset.stars) : null, a: page.dataset.after ?? null },
+  );
+  const liked = new Set((data.book?.reviews.nodes ?? []).filter((r) => r.likedByViewer).map((r) => r.id));
+  for (const article of document.querySelectorAll('.review article[data-review-id]')) {
+    const button = article.querySelector('.like');
+    if (button) setPressed(button, liked.has(article.dataset.reviewId), 'Liked', 'Like');
+  }
+}
+
+document.querySelector('.review-list').addEventListener('click', async (event) => {
+  const button = event.target.closest('.like');
+  if (!button) return;
+  const article = button.closest('article[data-review-id]');
+  const liked = button.getAttribute('aria-pressed') === 'true';
+  try {
+    const mutation = liked ? 'unlikeReview' : 'likeReview';
+    await graphql(`mutation($r: ID!) { ${mutation}(reviewId: $r) { position } }`, { r: article.dataset.reviewId });
+    setPressed(button, !liked, 'Liked', 'Like');
+    bump(article.querySelector('[data-likes]'), liked ? -1 : 1);
+  } catch (err) {
+    failed(err);
+  }
 });
 
 yours.querySelector('#your-stars').addEventListener('change', async (event) => {

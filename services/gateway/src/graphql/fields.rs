@@ -311,6 +311,11 @@ impl Reader {
         Ok(social::viewer_follows(ctx, self.0.reader_id).await?)
     }
 
+    /// Whether the signed-in reader blocked this reader (false without a token).
+    async fn viewer_blocks(&self, ctx: &Context<'_>) -> Result<bool> {
+        Ok(social::viewer_blocks(ctx, self.0.reader_id).await?)
+    }
+
     /// The author this reader is, if a librarian linked their account to an author profile:
     /// what a review shows as the reviewer's author badge (books and followers).
     async fn author_profile(&self, ctx: &Context<'_>) -> Result<Option<Author>> {

@@ -23,13 +23,18 @@ struct Asset {
 
 const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 
-const ASSETS: [Asset; 7] = [
+const ASSETS: [Asset; 12] = [
     Asset { name: "app.css", content_type: "text/css; charset=utf-8", body: include_str!("../../assets/app.css") },
     Asset { name: "icon.svg", content_type: "image/svg+xml", body: include_str!("../../assets/icon.svg") },
     Asset { name: "session.js", content_type: JAVASCRIPT, body: include_str!("../../assets/session.js") },
     Asset { name: "book.js", content_type: JAVASCRIPT, body: include_str!("../../assets/book.js") },
     Asset { name: "auth.js", content_type: JAVASCRIPT, body: include_str!("../../assets/auth.js") },
     Asset { name: "home.js", content_type: JAVASCRIPT, body: include_str!("../../assets/home.js") },
+    Asset { name: "profile.js", content_type: JAVASCRIPT, body: include_str!("../../assets/profile.js") },
+    Asset { name: "author.js", content_type: JAVASCRIPT, body: include_str!("../../assets/author.js") },
+    Asset { name: "search.js", content_type: JAVASCRIPT, body: include_str!("../../assets/search.js") },
+    Asset { name: "settings.js", content_type: JAVASCRIPT, body: include_str!("../../assets/settings.js") },
+    Asset { name: "import.js", content_type: JAVASCRIPT, body: include_str!("../../assets/import.js") },
     // graphql-ws's browser build (UMD, `window.graphqlWs`), vendored: see `vendor/README.md`.
     Asset {
         name: GRAPHQL_WS,

@@ -15,37 +15,8 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{admit, query, render, Layout, PageError};
+use super::{admit, long_date, percent_encode, query, render, Count, Layout, PageError};
 use crate::{AppState, Shared};
-
-/// A count as a page shows it: "2,520".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-struct Count(i64);
-
-impl Count {
-    /// Whether a noun after it takes its plural.
-    fn plural(self) -> bool {
-        self.0 != 1
-    }
-}
-
-impl std::fmt::Display for Count {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let digits = self.0.unsigned_abs().to_string();
-        let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
-        for (i, digit) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i).is_multiple_of(3) {
-                grouped.push(',');
-            }
-            grouped.push(digit);
-        }
-        if self.0 < 0 {
-            f.write_str("-")?;
-        }
-        f.write_str(&grouped)
-    }
-}
 
 /// How many reviews a page of them shows.
 const REVIEWS_PER_PAGE: i32 = 20;
@@ -53,7 +24,7 @@ const REVIEWS_PER_PAGE: i32 = 20;
 const BOOK_PAGE: &str = "query BookPage($id: ID!, $first: Int!, $after: String, $order: ReviewOrder!, $stars: Int) {
   book(id: $id) {
     id url title subtitle description pages format firstPublished editionsCount
-    authors { url name booksCount followersCount }
+    authors { id url name booksCount followersCount }
     ratings { count average reviewCount histogram { stars count percent } }
     shelfCounts { currentlyReading wantToRead }
     reviews(first: $first, after: $after, orderBy: $order, stars: $stars) {
@@ -62,6 +33,7 @@ const BOOK_PAGE: &str = "query BookPage($id: ID!, $first: Int!, $after: String, 
       edges { node {
         id stars reviewerShelf writtenOn containsSpoilers body(revealSpoilers: true) likesCount commentsCount position
         reviewer { url handle displayName reviewsCount followersCount authorProfile { booksCount followersCount } }
+        comments(first: 5) { nodes { body commentedAt commenter { url displayName } } }
       } }
     }
   }
@@ -126,7 +98,7 @@ async fn book_page(
         json!({ "id": id, "first": REVIEWS_PER_PAGE, "after": choices.after, "order": order, "stars": stars });
     let data: Data = query(schemas, client, BOOK_PAGE, variables).await?;
     let book = data.book.ok_or_else(|| PageError::not_found("There is no book with this id."))?;
-    Ok(BookPage::new(book, order, stars, choices.after.is_some()))
+    Ok(BookPage::new(book, order, stars, choices.after))
 }
 
 #[derive(Deserialize)]
@@ -155,6 +127,7 @@ struct Book {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct BookAuthor {
+    id: String,
     url: String,
     name: String,
     books_count: Count,
@@ -217,6 +190,33 @@ struct Review {
     comments_count: Count,
     position: u64,
     reviewer: Option<Reviewer>,
+    comments: Comments,
+}
+
+#[derive(Deserialize)]
+struct Comments {
+    nodes: Vec<Comment>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Comment {
+    body: String,
+    commented_at: chrono::DateTime<chrono::Utc>,
+    commenter: Option<Commenter>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Commenter {
+    url: String,
+    display_name: String,
+}
+
+impl Comment {
+    fn when(&self) -> String {
+        long_date(self.commented_at.date_naive())
+    }
 }
 
 #[derive(Deserialize)]
@@ -249,14 +249,14 @@ struct BookPage {
     structured_data: String,
     order: &'static str,
     stars: Option<i32>,
-    /// Whether this is a later page of the reviews (the first is linked back to).
-    later_page: bool,
+    /// Where this page of reviews starts, when it is a later one (the first is linked back to).
+    after: Option<String>,
     /// The next page of reviews, if there is one.
     next_page: Option<String>,
 }
 
 impl BookPage {
-    fn new(book: Book, order: &'static str, stars: Option<i32>, later_page: bool) -> Self {
+    fn new(book: Book, order: &'static str, stars: Option<i32>, after: Option<String>) -> Self {
         let authors = book.authors.iter().map(|author| author.name.as_str()).collect::<Vec<_>>().join(", ");
         let summary = if book.description.is_empty() {
             format!("{} by {authors}", full_title(&book))
@@ -281,7 +281,7 @@ impl BookPage {
             book,
             order,
             stars,
-            later_page,
+            after,
             next_page,
         }
     }
@@ -310,7 +310,7 @@ impl BookPage {
     /// Whether new reviews are added to this page as they come: its first page, newest first,
     /// unfiltered.
     fn live_reviews(&self) -> bool {
-        self.order == "NEWEST" && self.stars.is_none() && !self.later_page
+        self.order == "NEWEST" && self.stars.is_none() && self.after.is_none()
     }
 
     fn average(&self) -> String {
@@ -342,21 +342,6 @@ fn full_title(book: &Book) -> String {
     } else {
         format!("{}: {}", book.title, book.subtitle)
     }
-}
-
-/// "April 17, 2017".
-fn long_date(date: NaiveDate) -> String {
-    date.format("%B %-d, %Y").to_string()
-}
-
-/// `text` as a query parameter's value.
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (byte as char).to_string(),
-            _ => format!("%{byte:02X}"),
-        })
-        .collect()
 }
 
 /// The book as schema.org describes one, with its aggregate rating once someone rated it.
@@ -406,16 +391,5 @@ mod tests {
         let safe = script_safe_json(&value);
         assert!(!safe.contains('<') && !safe.contains('>') && !safe.contains('&'), "{safe}");
         assert_eq!(serde_json::from_str::<serde_json::Value>(&safe).unwrap(), value);
-    }
-
-    #[test]
-    fn counts_are_grouped_by_thousands() {
-        let shown = [0, 7, 999, 1_000, 2_520, 141_000, 1_234_567, -4_005].map(|n| Count(n).to_string());
-        assert_eq!(shown, ["0", "7", "999", "1,000", "2,520", "141,000", "1,234,567", "-4,005"]);
-    }
-
-    #[test]
-    fn a_cursor_is_encoded_as_a_query_value() {
-        assert_eq!(percent_encode("a+b/c=&d"), "a%2Bb%2Fc%3D%26d");
     }
 }

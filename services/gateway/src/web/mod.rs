@@ -5,7 +5,11 @@
 //!
 //! - `GET /`: home, with the reader's feed (`home`).
 //! - `GET /books/{id}`: the book page (`book`).
-//! - `GET /sign-in`, `GET /sign-up`: their forms (`account`).
+//! - `GET /readers/{handle}`: a reader's profile (`reader`); `GET /authors/{id}`: an author's
+//!   page (`author`).
+//! - `GET /search?q=`: search, refined as the reader types (`search`).
+//! - `GET /sign-in`, `GET /sign-up`, `GET /settings`, `GET /import`: the reader's own account
+//!   (`account`).
 //! - `GET /assets/{name}`: the pages' CSS and scripts, embedded in the binary (`assets`).
 //! - `POST /session/…`: signing in, up and out and refreshing from a browser, the refresh
 //!   token kept in an HttpOnly cookie script never sees (`session`).
@@ -16,8 +20,11 @@
 
 mod account;
 mod assets;
+mod author;
 mod book;
 mod home;
+mod reader;
+mod search;
 mod session;
 
 use std::net::SocketAddr;
@@ -30,8 +37,9 @@ use axum::{
     routing::get,
     Router,
 };
+use chrono::NaiveDate;
 use readstream_contracts::Code;
-use serde::de::DeserializeOwned;
+use serde::{de::DeserializeOwned, Deserialize};
 
 use crate::{error::ApiError, graphql::Schemas, limits::ClientAddress, AppState, Shared};
 
@@ -45,8 +53,13 @@ pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/", get(home::page))
         .route("/books/{id}", get(book::page))
+        .route("/readers/{handle}", get(reader::page))
+        .route("/authors/{id}", get(author::page))
+        .route("/search", get(search::page))
         .route("/sign-in", get(account::sign_in))
         .route("/sign-up", get(account::sign_up))
+        .route("/settings", get(account::settings))
+        .route("/import", get(account::import))
         .merge(session::routes())
         .route("/assets/{name}", get(assets::serve))
         // Browsers ask for it whatever the page links.
@@ -174,6 +187,50 @@ fn render(page: &impl Template) -> Response {
     }
 }
 
+/// A count as a page shows it: "2,520".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Count(pub(crate) i64);
+
+impl Count {
+    /// Whether a noun after it takes its plural.
+    pub(crate) fn plural(self) -> bool {
+        self.0 != 1
+    }
+}
+
+impl std::fmt::Display for Count {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let digits = self.0.unsigned_abs().to_string();
+        let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+        for (i, digit) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                grouped.push(',');
+            }
+            grouped.push(digit);
+        }
+        if self.0 < 0 {
+            f.write_str("-")?;
+        }
+        f.write_str(&grouped)
+    }
+}
+
+/// "April 17, 2017".
+pub(crate) fn long_date(date: NaiveDate) -> String {
+    date.format("%B %-d, %Y").to_string()
+}
+
+/// `text` as a query parameter's value.
+pub(crate) fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (byte as char).to_string(),
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
 /// Lets a page's request in within its client's rate.
 fn admit(app: &AppState, peer: ConnectInfo<SocketAddr>, headers: &HeaderMap) -> Result<ClientAddress, PageError> {
     let client = app.limits.client_address(peer.0, headers);
@@ -223,4 +280,20 @@ async fn query_as<T: DeserializeOwned>(
         tracing::error!(%err, "a page's query answered in a shape the page does not read");
         ApiError::internal("the page's data did not have the expected shape").into()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        let shown = [0, 7, 999, 1_000, 2_520, 141_000, 1_234_567, -4_005].map(|n| Count(n).to_string());
+        assert_eq!(shown, ["0", "7", "999", "1,000", "2,520", "141,000", "1,234,567", "-4,005"]);
+    }
+
+    #[test]
+    fn a_cursor_is_encoded_as_a_query_value() {
+        assert_eq!(percent_encode("a+b/c=&d"), "a%2Bb%2Fc%3D%26d");
+    }
 }

@@ -56,6 +56,12 @@ pub async fn viewer_follows(ctx: &Context<'_>, reader_id: Uuid) -> Result<bool, 
     Ok(reads::follows(&app(ctx).pool, viewer.reader_id, reader_id).await?)
 }
 
+/// Whether the signed-in viewer blocked `reader_id` (false without a token).
+pub async fn viewer_blocks(ctx: &Context<'_>, reader_id: Uuid) -> Result<bool, ApiError> {
+    let Some(viewer) = ctx.data_opt::<crate::auth::Viewer>() else { return Ok(false) };
+    Ok(reads::blocks(&app(ctx).pool, viewer.reader_id, reader_id).await?)
+}
+
 /// What a reader may do beyond their own account.
 #[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {

@@ -4,6 +4,8 @@
 //! - **Book page**: a book's metadata, authors, ratings with histogram, shelf counts and first 10
 //!   reviews, each with its reviewer's review and follower counts.
 //! - **Feed page**: the first 20 items of a reader following 2,000 readers.
+//! - **The book page as HTML** (`GET /books/{id}`, the web app's server-rendered page) beside the
+//!   same page as the one GraphQL query it runs; and its CSS and JavaScript, gzipped.
 //!
 //! Each server runs as a process of its own (the gateway's release binary; PostGraphile as its
 //! single-process default and with `--cluster-workers 2`, one per core), all three at once,
@@ -240,11 +242,13 @@ async fn start_postgraphile(run: &bench::Run, workers: u32) -> anyhow::Result<Se
     anyhow::bail!("PostGraphile did not answer at {} in 20 s", server.url)
 }
 
-/// One page as a server is asked for it.
+/// One page as a server is asked for it: a GraphQL query, or (`path`) a page the gateway
+/// renders itself, asked with `GET`.
 struct Page {
     query: &'static str,
     variables: Value,
     token: Option<String>,
+    path: Option<String>,
 }
 
 impl Page {
@@ -303,15 +307,22 @@ async fn measure(
     measured: &mut Measured,
 ) -> anyhow::Result<()> {
     let script = std::env::temp_dir().join(format!("readstream-peers-{}.lua", Uuid::new_v4().simple()));
-    let mut lua = format!(
-        "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = [==[{}]==]\n",
-        page.body()
-    );
+    let mut lua = match page.path {
+        Some(_) => "wrk.method = \"GET\"\n".to_owned(),
+        None => format!(
+            "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = [==[{}]==]\n",
+            page.body()
+        ),
+    };
     if let Some(token) = &page.token {
         lua.push_str(&format!("wrk.headers[\"Authorization\"] = \"Bearer {token}\"\n"));
     }
     std::fs::write(&script, lua)?;
-    let (wrk_script, url) = (script.clone(), server.url.clone());
+    let url = match &page.path {
+        Some(path) => format!("{}{path}", server.url.trim_end_matches("/graphql")),
+        None => server.url.clone(),
+    };
+    let wrk_script = script.clone();
     let (server_cpu, postgres_cpu) = (tree_cpu_seconds(server.child.id()), postgres_cpu_seconds());
     let output = tokio::task::spawn_blocking(move || {
         Command::new("wrk")
@@ -390,12 +401,12 @@ async fn main() -> anyhow::Result<()> {
     let viewer: Uuid = VIEWER.parse()?;
     let token = tokens.issue(viewer, Uuid::now_v7()).map_err(|e| anyhow::anyhow!(e.message))?.0;
     let readstream_pages = [
-        Page { query: READSTREAM_BOOK_PAGE, variables: json!({ "id": BOOK }), token: None },
-        Page { query: READSTREAM_FEED_PAGE, variables: json!({}), token: Some(token) },
+        Page { query: READSTREAM_BOOK_PAGE, variables: json!({ "id": BOOK }), token: None, path: None },
+        Page { query: READSTREAM_FEED_PAGE, variables: json!({}), token: Some(token), path: None },
     ];
     let postgraphile_pages = [
-        Page { query: POSTGRAPHILE_BOOK_PAGE, variables: json!({ "id": BOOK }), token: None },
-        Page { query: POSTGRAPHILE_FEED_PAGE, variables: json!({ "viewer": VIEWER }), token: None },
+        Page { query: POSTGRAPHILE_BOOK_PAGE, variables: json!({ "id": BOOK }), token: None, path: None },
+        Page { query: POSTGRAPHILE_FEED_PAGE, variables: json!({ "viewer": VIEWER }), token: None, path: None },
     ];
     let page_names = ["book page", "feed page"];
 
@@ -466,5 +477,76 @@ async fn main() -> anyhow::Result<()> {
         )?;
         bench::target(&format!("{name}: p99 against it"), &format!("{p99:.2}x"), "<= 1/3", p99 <= 1.0 / 3.0)?;
     }
-    Ok(())
+    rendered_book_page(&servers[0].0, connections, seconds).await?;
+    book_page_assets()
+}
+
+/// The server-rendered book page (`GET /books/{id}`) beside the same page as one GraphQL
+/// query (the query the page runs in-process, over HTTP), in turns.
+async fn rendered_book_page(gateway: &Server, connections: u64, seconds: u64) -> anyhow::Result<()> {
+    let variables = json!({
+        "id": BOOK, "first": readstream_gateway::REVIEWS_PER_PAGE, "after": null, "order": "NEWEST", "stars": null,
+    });
+    let pages = [
+        Page {
+            query: readstream_gateway::BOOK_PAGE,
+            variables: json!({}),
+            token: None,
+            path: Some(format!("/books/{BOOK}")),
+        },
+        Page { query: readstream_gateway::BOOK_PAGE, variables, token: None, path: None },
+    ];
+    let html = reqwest::get(format!("{}/books/{BOOK}", gateway.url.trim_end_matches("/graphql"))).await?.text().await?;
+    anyhow::ensure!(html.contains("Community Reviews"), "the rendered book page is not the page: {html}");
+    pages[1]
+        .check(
+            &gateway.url,
+            |d| Some(d["book"]["reviews"]["edges"].as_array()?.len()),
+            readstream_gateway::REVIEWS_PER_PAGE as usize,
+        )
+        .await?;
+    let mut measured: [Measured; 2] = Default::default();
+    for _ in 0..ROUNDS {
+        for (page, measured) in pages.iter().zip(measured.iter_mut()) {
+            measure(gateway, page, connections, (seconds / ROUNDS).max(1), measured).await?;
+        }
+    }
+    println!(
+        "the book page as HTML (GET /books/{{id}}, {} reviews) beside the same query over GraphQL",
+        readstream_gateway::REVIEWS_PER_PAGE
+    );
+    print_row("HTML page", "readstream", &measured[0], None);
+    print_row("its query", "readstream", &measured[1], None);
+    let ratio = measured[0].per_second() / measured[1].per_second();
+    bench::target(
+        "book page as HTML: req/s against its GraphQL query",
+        &format!(
+            "{ratio:.2}x ({:.0} against {:.0} req/s; p99 {:.1} against {:.1} ms)",
+            measured[0].per_second(),
+            measured[1].per_second(),
+            measured[0].p99_ms(),
+            measured[1].p99_ms()
+        ),
+        ">= 1x",
+        ratio >= 1.0,
+    )
+}
+
+/// The book page's CSS and JavaScript, gzipped as a server would send them (`gzip -9`).
+fn book_page_assets() -> anyhow::Result<()> {
+    let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../services/gateway/assets");
+    let files = ["app.css", "session.js", "book.js", "vendor/graphql-ws-6.4.2.min.js"];
+    let mut total = 0;
+    for file in files {
+        let output = Command::new("gzip").args(["-9c"]).arg(assets.join(file)).output().context("running gzip")?;
+        anyhow::ensure!(output.status.success(), "gzip failed on {file}");
+        println!("  {file:<32} {:>6} bytes gzipped", output.stdout.len());
+        total += output.stdout.len();
+    }
+    bench::target(
+        "book page's CSS and JavaScript, gzipped",
+        &format!("{:.1} KB", total as f64 / 1024.0),
+        "<= 50 KB",
+        total <= 50 * 1024,
+    )
 }

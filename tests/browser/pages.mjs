@@ -259,6 +259,13 @@ for (const script of [false, true]) {
   await accessible(a, 'search');
   await a.screenshot({ path: join(SCREENSHOTS, 'search.png'), fullPage: true });
 
+  // Their own profile: their year in reading, and no follow button for themselves.
+  await a.goto(`${BASE_URL}/readers/browser_reader`);
+  await a.locator('#your-year').waitFor({ state: 'visible' });
+  check((await a.locator('#year-figures').innerText()).endsWith('pages finished.'), 'a reader\'s own profile shows their year');
+  check(await a.locator('#profile-actions').isHidden(), 'and offers no following of themselves');
+  await accessible(a, 'their own profile');
+
   // Settings: the reader's own profile and privacy, and their data.
   await a.goto(`${BASE_URL}/settings`);
   await a.locator('#settings').waitFor({ state: 'visible' });

@@ -18,8 +18,29 @@ function show() {
   block.setAttribute('aria-pressed', String(state.blocks));
 }
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** The reader's own year in reading: books and pages finished, month by month. */
+async function showYear() {
+  const year = new Date().getFullYear();
+  const data = await graphql('query($h: String!, $y: Int!) { reader(handle: $h) { readingStats(year: $y) { booksFinished pagesFinished months { month books } } } }', { h: profile.dataset.handle, y: year });
+  const stats = data.reader?.readingStats;
+  if (!stats) return;
+  const grouped = new Intl.NumberFormat('en-US');
+  document.querySelector('#year-title').textContent = `Your ${year}`;
+  document.querySelector('#year-figures').textContent =
+    `${grouped.format(stats.booksFinished)} ${stats.booksFinished === 1 ? 'book' : 'books'} and ${grouped.format(stats.pagesFinished)} pages finished.`;
+  document.querySelector('#year-months').replaceChildren(...stats.months.map((month) => {
+    const li = document.createElement('li');
+    li.textContent = `${MONTHS[month.month - 1]}: ${month.books}`;
+    return li;
+  }));
+  document.querySelector('#your-year').hidden = false;
+}
+
 onSession(async (signedIn) => {
   actions.hidden = !signedIn || signedIn.readerId === readerId;
+  if (signedIn && signedIn.readerId === readerId) await showYear();
   if (actions.hidden) return;
   const data = await graphql('query($h: String!) { reader(handle: $h) { viewerFollows viewerBlocks } }', { h: profile.dataset.handle });
   state = { follows: data.reader?.viewerFollows ?? false, blocks: data.reader?.viewerBlocks ?? false };

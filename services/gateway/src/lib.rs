@@ -40,6 +40,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use crate::config::{Config, WebConfig, MIN_JWT_SECRET_BYTES};
 pub use crate::http::MIN_POSITION_HEADER;
+/// The book page's GraphQL query and page size, as the server-rendered page runs them.
+pub use crate::web::{BOOK_PAGE, REVIEWS_PER_PAGE};
 use crate::{auth::Tokens, limits::Limits};
 
 /// How long shutdown waits for the WebSockets to send their close frames.

@@ -26,7 +26,7 @@ async fn main() -> anyhow::Result<()> {
         println!("{loaded} in {:.1} s", started.elapsed().as_secs_f64());
     } else {
         let loaded = demo::load(&gateway, &notify).await?;
-        println!("{loaded}");
+        println!("{loaded} in {:.1} s", started.elapsed().as_secs_f64());
     }
     Ok(())
 }

@@ -19,9 +19,12 @@ use super::{admit, long_date, percent_encode, query, render, Count, Layout, Page
 use crate::{AppState, Shared};
 
 /// How many reviews a page of them shows.
-const REVIEWS_PER_PAGE: i32 = 20;
+pub const REVIEWS_PER_PAGE: i32 = 20;
 
-const BOOK_PAGE: &str = "query BookPage($id: ID!, $first: Int!, $after: String, $order: ReviewOrder!, $stars: Int) {
+/// The book page's query: what `GET /books/{id}` runs in-process (`make bench` sends the same
+/// one over HTTP beside it).
+pub const BOOK_PAGE: &str =
+    "query BookPage($id: ID!, $first: Int!, $after: String, $order: ReviewOrder!, $stars: Int) {
   book(id: $id) {
     id url title subtitle description pages format firstPublished editionsCount
     authors { id url name booksCount followersCount }

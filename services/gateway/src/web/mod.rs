@@ -27,6 +27,8 @@ mod reader;
 mod search;
 mod session;
 
+pub use book::{BOOK_PAGE, REVIEWS_PER_PAGE};
+
 use std::net::SocketAddr;
 
 use askama::Template;

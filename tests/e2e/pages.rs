@@ -194,8 +194,12 @@ async fn profiles_author_pages_and_search_show_what_the_api_shows_and_what_priva
     let (_, _, page) = get(&system, "/readers/ana", &[]).await?;
     assert!(!page.contains("Currently reading") && page.contains("shares what they read with no one else"), "{page}");
     assert!(page.contains("Halfway"));
-    let (status, _, _) = get(&system, "/readers/nobody_here", &[]).await?;
-    assert_eq!(status, 404);
+    for missing in ["/readers/nobody_here", "/readers/a%00b", "/readers/%E2%80%AEana"] {
+        let (status, _, page) = get(&system, missing, &[]).await?;
+        assert!(status == 404 && page.contains("NOT_FOUND"), "{missing}: {status}");
+    }
+    let nul = system.client().request("{ reader(handle: \"a\\u0000b\") { id } }", json!({})).await?;
+    assert_eq!((&nul.0["data"]["reader"], nul.error_code()), (&Value::Null, None), "{:?}", nul.0);
 
     // Who blocked whom is the viewer's own, through the API.
     let blocks = "{ reader(handle: \"ana\") { viewerBlocks viewerFollows } }";

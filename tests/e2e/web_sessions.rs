@@ -89,6 +89,17 @@ async fn a_browser_session_keeps_its_refresh_token_in_an_httponly_cookie_good_on
     )
     .await?;
     assert_eq!((wrong.status, &wrong.body["error"]["code"]), (401, &json!("UNAUTHENTICATED")), "{}", wrong.body);
+    // A handle no account can have (a NUL, control characters) is a wrong handle, not a failure.
+    for handle in ["a\u{0}b", "\u{7}\u{1b}[31m", "ana\u{202E}"] {
+        let form = json!({ "handle": handle, "password": "correct horse battery" }).to_string();
+        let refused = post(&system, "/session/sign-in", &form, &[JSON]).await?;
+        assert_eq!(
+            (refused.status, &refused.body["error"]["code"]),
+            (401, &json!("UNAUTHENTICATED")),
+            "{handle:?}: {}",
+            refused.body
+        );
+    }
 
     // A cookie alone signs nobody out; the bearer token does, and the cookie is cleared.
     let cookie_only = post(&system, "/session/sign-out", "{}", &[JSON, ("cookie", &next)]).await?;

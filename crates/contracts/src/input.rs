@@ -23,6 +23,23 @@ pub enum Text {
     Long,
 }
 
+pub const MIN_HANDLE: usize = 3;
+pub const MAX_HANDLE: usize = 30;
+
+/// Handles are what other readers type to find someone: 3 to 30 ASCII letters, digits and `_`.
+/// A text that is not one names no reader, so a read or a sign-in by it is answered without
+/// asking the store (which would refuse a NUL with an internal error).
+pub fn handle(handle: &str) -> Result<(), Rejection> {
+    let length = handle.chars().count();
+    if !(MIN_HANDLE..=MAX_HANDLE).contains(&length) {
+        return Err(Rejection::invalid("handle", format!("a handle has {MIN_HANDLE} to {MAX_HANDLE} characters")));
+    }
+    if !handle.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(Rejection::invalid("handle", "a handle has only letters, digits and _"));
+    }
+    Ok(())
+}
+
 /// The text to store for `value` (a line trimmed, a name also normalized, long text as
 /// written), if it has `min` to `max` characters of the kind `kind` allows; otherwise an
 /// `INVALID_ARGUMENT` naming `field` and what is wrong.

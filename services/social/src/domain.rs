@@ -8,8 +8,6 @@ use readstream_contracts::{
 };
 use uuid::Uuid;
 
-pub const MIN_HANDLE: usize = 3;
-pub const MAX_HANDLE: usize = 30;
 pub const MAX_DISPLAY_NAME: usize = 100;
 pub const MIN_PASSWORD: usize = 8;
 pub const MAX_PASSWORD: usize = 1_024;
@@ -36,18 +34,6 @@ pub struct SignUp {
     pub password: String,
 }
 
-/// Handles are what other readers type to find someone: ASCII letters, digits and `_`.
-pub fn validate_handle(handle: &str) -> Result<(), Rejection> {
-    let length = handle.chars().count();
-    if !(MIN_HANDLE..=MAX_HANDLE).contains(&length) {
-        return Err(Rejection::invalid("handle", format!("a handle has {MIN_HANDLE} to {MAX_HANDLE} characters")));
-    }
-    if !handle.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(Rejection::invalid("handle", "a handle has only letters, digits and _"));
-    }
-    Ok(())
-}
-
 /// A display name as stored: one line, normalized, nothing that disguises it.
 pub fn display_name(name: &str) -> Result<String, Rejection> {
     input::text("displayName", name, Text::Name, 1, MAX_DISPLAY_NAME)
@@ -55,7 +41,7 @@ pub fn display_name(name: &str) -> Result<String, Rejection> {
 
 /// Checks everything about a sign-up that needs no I/O, before the password is hashed.
 pub fn validate_sign_up(command: &SignUp) -> Result<(), Rejection> {
-    validate_handle(&command.handle)?;
+    input::handle(&command.handle)?;
     display_name(&command.display_name)?;
     validate_password("password", &command.password)
 }

@@ -437,6 +437,10 @@ impl Social {
     /// Wrong passwords for a handle make its later attempts wait (`throttle`), but for those
     /// from a device the account signed in on before.
     async fn check_sign_in(&self, request: pb::SignIn) -> Result<SessionOpened, Rejection> {
+        // A text that is no handle belongs to no account: refused like a wrong password.
+        if readstream_contracts::input::handle(&request.handle).is_err() {
+            return Err(wrong_credentials());
+        }
         let key = handle_key(&request.handle);
         let credentials = sqlx::query!(
             "SELECT reader_id, password_hash, handle, display_name, command_id, registered

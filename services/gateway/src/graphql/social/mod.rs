@@ -35,6 +35,10 @@ pub struct SocialQuery;
 impl SocialQuery {
     /// A reader by handle (any case).
     async fn reader(&self, ctx: &Context<'_>, handle: String) -> Result<Option<Reader>> {
+        // A text that is no handle names no reader.
+        if readstream_contracts::input::handle(&handle).is_err() {
+            return Ok(None);
+        }
         Ok(reads::reader_by_handle(&app(ctx).pool, &handle).await.map_err(ApiError::from)?.map(|row| Reader(row, None)))
     }
 

@@ -8,12 +8,12 @@ use askama::Template;
 use axum::{
     extract::{ConnectInfo, Path, State},
     http::HeaderMap,
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{admit, query, render, Count, Layout, PageError};
+use super::{admit, query, respond, Count, Layout, PageError};
 use crate::Shared;
 
 const AUTHOR: &str = "query AuthorPage($id: ID!) {
@@ -103,8 +103,5 @@ pub(crate) async fn page(
         let author = data.author.ok_or_else(missing)?;
         Ok(AuthorPage { layout: Layout::new(author.name.clone()), author })
     };
-    match author.await {
-        Ok(page) => render(&page),
-        Err(err) => err.into_response(),
-    }
+    respond(author.await)
 }

@@ -9,13 +9,13 @@ use askama::Template;
 use axum::{
     extract::{ConnectInfo, Path, Query, State},
     http::HeaderMap,
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{admit, long_date, percent_encode, query, render, Count, Layout, PageError};
+use super::{admit, long_date, percent_encode, query, respond, Count, Layout, PageError};
 use crate::{AppState, Shared};
 
 /// How many reviews a page of them shows.
@@ -66,10 +66,7 @@ pub(crate) async fn page(
     Path(id): Path<String>,
     Query(choices): Query<Choices>,
 ) -> Response {
-    match book_page(&schemas, &app, peer, &headers, &id, choices).await {
-        Ok(page) => render(&page),
-        Err(err) => err.into_response(),
-    }
+    respond(book_page(&schemas, &app, peer, &headers, &id, choices).await)
 }
 
 async fn book_page(

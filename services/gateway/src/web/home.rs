@@ -7,12 +7,12 @@ use askama::Template;
 use axum::{
     extract::{ConnectInfo, State},
     http::HeaderMap,
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{admit, query, render, Layout};
+use super::{admit, query, respond, Layout};
 use crate::Shared;
 
 const HOME: &str =
@@ -79,8 +79,5 @@ pub(crate) async fn page(
         let data: Data = query(&schemas, client, HOME, json!({})).await?;
         Ok::<_, super::PageError>(HomePage { layout: Layout::new("Home"), books: data.books.nodes })
     };
-    match home.await {
-        Ok(page) => render(&page),
-        Err(err) => err.into_response(),
-    }
+    respond(home.await)
 }

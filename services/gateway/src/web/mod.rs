@@ -233,6 +233,14 @@ pub(crate) fn percent_encode(text: &str) -> String {
         .collect()
 }
 
+/// A page, or why it could not be shown.
+fn respond(page: Result<impl Template, PageError>) -> Response {
+    match page {
+        Ok(page) => render(&page),
+        Err(err) => err.into_response(),
+    }
+}
+
 /// Lets a page's request in within its client's rate.
 fn admit(app: &AppState, peer: ConnectInfo<SocketAddr>, headers: &HeaderMap) -> Result<ClientAddress, PageError> {
     let client = app.limits.client_address(peer.0, headers);

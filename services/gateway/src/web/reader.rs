@@ -9,13 +9,13 @@ use askama::Template;
 use axum::{
     extract::{ConnectInfo, Path, State},
     http::HeaderMap,
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{admit, long_date, query, render, Count, Layout, PageError};
+use super::{admit, long_date, query, respond, Count, Layout, PageError};
 use crate::Shared;
 
 const PROFILE: &str = "query ReaderPage($handle: String!) {
@@ -223,8 +223,5 @@ pub(crate) async fn page(
         let layout = Layout::new(format!("{} (@{})", reader.display_name, reader.handle));
         Ok(ReaderPage { layout, reader, reading })
     };
-    match profile.await {
-        Ok(page) => render(&page),
-        Err(err) => err.into_response(),
-    }
+    respond(profile.await)
 }

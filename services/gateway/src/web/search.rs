@@ -8,12 +8,12 @@ use askama::Template;
 use axum::{
     extract::{ConnectInfo, Query, State},
     http::HeaderMap,
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{admit, query, render, Count, Layout};
+use super::{admit, query, respond, Count, Layout};
 use crate::Shared;
 
 const SEARCH: &str = "query SearchPage($q: String!) {
@@ -132,8 +132,5 @@ pub(crate) async fn page(
         let title = if asked.is_empty() { "Search".to_owned() } else { format!("Search: {asked}") };
         Ok(SearchPage { layout: Layout::new(title), asked, hits, problem })
     };
-    match search.await {
-        Ok(page) => render(&page),
-        Err(err) => err.into_response(),
-    }
+    respond(search.await)
 }

@@ -174,10 +174,7 @@ async fn sign_up(
         let variables = json!({ "handle": form.handle, "name": form.display_name, "password": form.password });
         opened(&schemas, client, SIGN_UP, variables).await
     };
-    match open.await {
-        Ok(opened) => session_response(&app, peer, &headers, opened),
-        Err(refused) => refused.into_response(),
-    }
+    session_response(&app, peer, &headers, open.await)
 }
 
 async fn sign_in(
@@ -193,10 +190,7 @@ async fn sign_in(
         let variables = json!({ "handle": form.handle, "password": form.password, "device": device });
         opened(&schemas, client, SIGN_IN, variables).await
     };
-    match open.await {
-        Ok(opened) => session_response(&app, peer, &headers, opened),
-        Err(refused) => refused.into_response(),
-    }
+    session_response(&app, peer, &headers, open.await)
 }
 
 async fn refresh(
@@ -216,7 +210,7 @@ async fn refresh(
         }
     };
     match open.await {
-        Ok(Some(opened)) => session_response(&app, peer, &headers, opened),
+        Ok(Some(opened)) => session_response(&app, peer, &headers, Ok(opened)),
         // No cookie: a reader who is not signed in, which is no error.
         Ok(None) => (StatusCode::NO_CONTENT, [(header::CACHE_CONTROL, "no-store")]).into_response(),
         // A refresh token refused (spent, ended, expired) is forgotten.
@@ -268,13 +262,17 @@ async fn opened(
     Ok(data.session)
 }
 
-/// The session for the script, and its refresh (and device) token in cookies.
+/// The session for the script, and its refresh (and device) token in cookies; or the refusal.
 fn session_response(
     app: &Arc<AppState>,
     peer: ConnectInfo<SocketAddr>,
     headers: &HeaderMap,
-    opened: Opened,
+    opened: Result<Opened, Refused>,
 ) -> Response {
+    let opened = match opened {
+        Ok(opened) => opened,
+        Err(refused) => return refused.into_response(),
+    };
     let secure = secure(app, peer, headers);
     let lifetime = (opened.refresh_token_expires_at - Utc::now()).num_seconds().max(0);
     let session = Session {

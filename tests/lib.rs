@@ -75,6 +75,8 @@ pub struct Options {
     pub imports: readstream_worker::import::ImportConfig,
     /// How long an access token lives (a WebSocket opened with one is closed with 4401 then).
     pub token_lifetime: Duration,
+    /// How often the worker deletes the pictures nothing shows, and how long it keeps new ones.
+    pub image_sweep: readstream_worker::images::ImageSweepConfig,
 }
 
 impl Default for Options {
@@ -86,6 +88,8 @@ impl Default for Options {
             sign_up_expiry: Duration::from_secs(600),
             imports: readstream_worker::import::ImportConfig::default(),
             token_lifetime: Duration::from_secs(3_600),
+            // As long as a command may take to be recorded (`command_timeout`).
+            image_sweep: readstream_worker::images::ImageSweepConfig { sweep_seconds: 1, grace_seconds: 10 },
         }
     }
 }
@@ -137,6 +141,7 @@ impl System {
             command_timeout_ms: options.command_timeout.as_millis() as u64,
             read_your_writes_timeout_ms: 10_000,
             imports: options.imports.clone(),
+            images: options.image_sweep.clone(),
         };
         let tasks = vec![
             spawn("gateway", readstream_gateway::serve(gateway, listener, shutdown.clone())),

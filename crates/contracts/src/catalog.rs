@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::{
     command::{commands, Service},
     subject::Aggregate,
-    Isbn,
+    ImageId, Isbn,
 };
 
 /// The command service of the catalog.
@@ -83,6 +83,16 @@ pub enum CatalogEvent {
     AuthorMerged {
         author_id: Uuid,
         into: Uuid,
+    },
+    /// The book's cover from now on; `None`: removed.
+    BookCoverChanged {
+        book_id: Uuid,
+        cover: Option<ImageId>,
+    },
+    /// The author's photo from now on; `None`: removed.
+    AuthorPhotoChanged {
+        author_id: Uuid,
+        photo: Option<ImageId>,
     },
 }
 

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::{
     catalog::{BookDetails, CatalogEvent, EditionAdded},
+    image::ImageId,
     proto::events::v1 as pb,
     ratings::{RatingsEvent, Stars},
     reading::{Progress, ReadingEvent},
@@ -123,6 +124,9 @@ impl Event {
             Event::Catalog(CatalogEvent::AuthorMerged { .. }) => "AuthorMerged",
             Event::Catalog(CatalogEvent::AuthorProfileLinked { .. }) => "AuthorProfileLinked",
             Event::Catalog(CatalogEvent::AuthorProfileUnlinked { .. }) => "AuthorProfileUnlinked",
+            Event::Catalog(CatalogEvent::BookCoverChanged { .. }) => "BookCoverChanged",
+            Event::Catalog(CatalogEvent::AuthorPhotoChanged { .. }) => "AuthorPhotoChanged",
+            Event::Social(SocialEvent::AvatarChanged { .. }) => "AvatarChanged",
             Event::Social(SocialEvent::ReaderRegistered { .. }) => "ReaderRegistered",
             Event::Social(SocialEvent::ProfileUpdated { .. }) => "ProfileUpdated",
             Event::Social(SocialEvent::ReaderFollowed { .. }) => "ReaderFollowed",
@@ -351,6 +355,18 @@ impl TryFrom<pb::Event> for RecordedEvent {
             Body::AuthorProfileUnlinked(e) => Event::Catalog(CatalogEvent::AuthorProfileUnlinked {
                 author_id: uuid("author_id", &e.author_id)?,
                 reader_id: uuid("reader_id", &e.reader_id)?,
+            }),
+            Body::BookCoverChanged(e) => Event::Catalog(CatalogEvent::BookCoverChanged {
+                book_id: uuid("book_id", &e.book_id)?,
+                cover: ImageId::from_wire("cover", &e.cover)?,
+            }),
+            Body::AuthorPhotoChanged(e) => Event::Catalog(CatalogEvent::AuthorPhotoChanged {
+                author_id: uuid("author_id", &e.author_id)?,
+                photo: ImageId::from_wire("photo", &e.photo)?,
+            }),
+            Body::AvatarChanged(e) => Event::Social(SocialEvent::AvatarChanged {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                avatar: ImageId::from_wire("avatar", &e.avatar)?,
             }),
             Body::ReaderRegistered(e) => Event::Social(SocialEvent::ReaderRegistered {
                 reader_id: uuid("reader_id", &e.reader_id)?,
@@ -716,6 +732,22 @@ impl From<&RecordedEvent> for pb::Event {
                     shelf: shelf.clone(),
                 })
             }
+            Event::Catalog(CatalogEvent::BookCoverChanged { book_id, cover }) => {
+                Body::BookCoverChanged(pb::BookCoverChanged {
+                    book_id: book_id.to_string(),
+                    cover: ImageId::to_wire(cover.as_ref()),
+                })
+            }
+            Event::Catalog(CatalogEvent::AuthorPhotoChanged { author_id, photo }) => {
+                Body::AuthorPhotoChanged(pb::AuthorPhotoChanged {
+                    author_id: author_id.to_string(),
+                    photo: ImageId::to_wire(photo.as_ref()),
+                })
+            }
+            Event::Social(SocialEvent::AvatarChanged { reader_id, avatar }) => Body::AvatarChanged(pb::AvatarChanged {
+                reader_id: reader_id.to_string(),
+                avatar: ImageId::to_wire(avatar.as_ref()),
+            }),
             Event::Social(SocialEvent::ProfileUpdated { reader_id, display_name, bio }) => {
                 Body::ProfileUpdated(pb::ProfileUpdated {
                     reader_id: reader_id.to_string(),
@@ -929,6 +961,14 @@ mod tests {
                 Event::Catalog(CatalogEvent::BookMerged { book_id, into: reader_id }),
                 Event::Catalog(CatalogEvent::AuthorMerged { author_id: book_id, into: reader_id }),
                 Event::Catalog(CatalogEvent::AuthorProfileUnlinked { author_id: book_id, reader_id }),
+                Event::Catalog(CatalogEvent::BookCoverChanged { book_id, cover: Some(ImageId::of(b"cover")) }),
+                Event::Catalog(CatalogEvent::BookCoverChanged { book_id, cover: None }),
+                Event::Catalog(CatalogEvent::AuthorPhotoChanged {
+                    author_id: book_id,
+                    photo: Some(ImageId::of(b"photo")),
+                }),
+                Event::Social(SocialEvent::AvatarChanged { reader_id, avatar: Some(ImageId::of(b"avatar")) }),
+                Event::Social(SocialEvent::AvatarChanged { reader_id, avatar: None }),
                 Event::Social(SocialEvent::ReaderRegistered {
                     reader_id,
                     handle: "ana".into(),

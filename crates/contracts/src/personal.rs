@@ -80,6 +80,9 @@ fn split(body: &mut pb::event::Body) -> Option<(String, pb::event::Body)> {
                 ..Default::default()
             }),
         ),
+        Body::AvatarChanged(e) => {
+            (&e.reader_id, Body::AvatarChanged(pb::AvatarChanged { avatar: take(&mut e.avatar), ..Default::default() }))
+        }
         Body::ProgressUpdated(e) => {
             (&e.reader_id, Body::ProgressUpdated(pb::ProgressUpdated { note: take(&mut e.note), ..Default::default() }))
         }
@@ -116,6 +119,8 @@ fn split(body: &mut pb::event::Body) -> Option<(String, pb::event::Body)> {
         | Body::BookAdded(_)
         | Body::BookEdited(_)
         | Body::BookMerged(_)
+        | Body::BookCoverChanged(_)
+        | Body::AuthorPhotoChanged(_)
         | Body::BookRated(_)
         | Body::BookRatedV2(_)
         | Body::CommentDeleted(_)

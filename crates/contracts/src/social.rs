@@ -5,6 +5,7 @@ use uuid::Uuid;
 use crate::{
     command::{commands, Service},
     subject::Aggregate,
+    ImageId,
 };
 
 /// The command service of accounts, profiles, follows and blocks.
@@ -90,6 +91,11 @@ pub enum SocialEvent {
         reader_id: Uuid,
         display_name: String,
         bio: String,
+    },
+    /// The reader's picture from now on; `None`: removed.
+    AvatarChanged {
+        reader_id: Uuid,
+        avatar: Option<ImageId>,
     },
     ReaderFollowed {
         follower_id: Uuid,

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use chrono::NaiveDate;
 use readstream_contracts::{
     input::{date, text, Text, EARLIEST_PUBLICATION},
-    BookDetails, CatalogEvent, Code, Decider, EditionAdded, Isbn, Rejection,
+    BookDetails, CatalogEvent, Code, Decider, EditionAdded, ImageId, Isbn, Rejection,
 };
 use uuid::Uuid;
 
@@ -259,7 +259,9 @@ impl Decider for Edition {
             | CatalogEvent::AuthorProfileLinked { .. }
             | CatalogEvent::AuthorProfileUnlinked { .. }
             | CatalogEvent::BookMerged { .. }
-            | CatalogEvent::AuthorMerged { .. } => self,
+            | CatalogEvent::AuthorMerged { .. }
+            | CatalogEvent::BookCoverChanged { .. }
+            | CatalogEvent::AuthorPhotoChanged { .. } => self,
         }
     }
 }
@@ -271,6 +273,7 @@ pub struct AuthorProfile {
     pub exists: bool,
     pub name: String,
     pub bio: String,
+    pub photo: Option<ImageId>,
     pub reader_id: Option<Uuid>,
 }
 
@@ -282,10 +285,11 @@ pub struct ChangeAuthor {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthorChange {
-    /// A field left out keeps its value.
+    /// A field left out keeps its value; `photo: Some(None)` removes the photo.
     Edit {
         name: Option<String>,
         bio: Option<String>,
+        photo: Option<Option<ImageId>>,
     },
     LinkReader {
         reader_id: Uuid,
@@ -314,8 +318,10 @@ impl Decider for AuthorProfile {
         }
         let author_id = command.author_id;
         match &command.change {
-            AuthorChange::Edit { name: None, bio: None } => Err(Rejection::invalid("input", "nothing to edit")),
-            AuthorChange::Edit { name, bio } => {
+            AuthorChange::Edit { name: None, bio: None, photo: None } => {
+                Err(Rejection::invalid("input", "nothing to edit"))
+            }
+            AuthorChange::Edit { name, bio, photo } => {
                 let name = match name {
                     Some(name) => text("name", name, Text::Line, 1, MAX_NAME)?,
                     None => self.name.clone(),
@@ -324,10 +330,14 @@ impl Decider for AuthorProfile {
                     Some(bio) => text("bio", bio, Text::Long, 0, MAX_DESCRIPTION)?,
                     None => self.bio.clone(),
                 };
-                if (&name, &bio) == (&self.name, &self.bio) {
-                    return Ok(Vec::new());
+                let mut events = Vec::new();
+                if (&name, &bio) != (&self.name, &self.bio) {
+                    events.push(CatalogEvent::AuthorEdited { author_id, name, bio });
                 }
-                Ok(vec![CatalogEvent::AuthorEdited { author_id, name, bio }])
+                if let Some(photo) = photo.as_ref().filter(|photo| **photo != self.photo) {
+                    events.push(CatalogEvent::AuthorPhotoChanged { author_id, photo: photo.clone() });
+                }
+                Ok(events)
             }
             &AuthorChange::LinkReader { reader_id } => {
                 if !facts.reader_exists {
@@ -354,6 +364,7 @@ impl Decider for AuthorProfile {
             CatalogEvent::AuthorAdded { name, bio, .. } | CatalogEvent::AuthorEdited { name, bio, .. } => {
                 Self { exists: true, name: name.clone(), bio: bio.clone(), ..self }
             }
+            CatalogEvent::AuthorPhotoChanged { photo, .. } => Self { photo: photo.clone(), ..self },
             &CatalogEvent::AuthorProfileLinked { reader_id, .. } => Self { reader_id: Some(reader_id), ..self },
             CatalogEvent::AuthorProfileUnlinked { .. } => Self { reader_id: None, ..self },
             // Merged away: its id is another author's now, edited there.
@@ -361,14 +372,18 @@ impl Decider for AuthorProfile {
             CatalogEvent::BookAdded(_)
             | CatalogEvent::BookEdited(_)
             | CatalogEvent::BookMerged { .. }
-            | CatalogEvent::EditionAdded(_) => self,
+            | CatalogEvent::EditionAdded(_)
+            | CatalogEvent::BookCoverChanged { .. } => self,
         }
     }
 }
 
-/// A book as added and edited since.
+/// A book as added and edited since, and its cover.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct BookRecord(pub Option<BookDetails>);
+pub struct BookRecord {
+    pub book: Option<BookDetails>,
+    pub cover: Option<ImageId>,
+}
 
 /// A librarian's edit of a book: a field left out keeps its value.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -382,6 +397,8 @@ pub struct EditBook {
     /// `Some(None)` clears the date.
     pub first_published: Option<Option<NaiveDate>>,
     pub author_ids: Option<Vec<Uuid>>,
+    /// `Some(None)` removes the cover.
+    pub cover: Option<Option<ImageId>>,
 }
 
 impl Decider for BookRecord {
@@ -392,7 +409,7 @@ impl Decider for BookRecord {
 
     fn decide(&self, edit: &EditBook, facts: &BookFacts) -> Result<Vec<CatalogEvent>, Rejection> {
         facts.librarian.required()?;
-        let Some(book) = &self.0 else {
+        let Some(book) = &self.book else {
             return Err(Rejection::not_found("bookId", "no book with this id"));
         };
         let untouched = EditBook { book_id: edit.book_id, ..EditBook::default() };
@@ -417,18 +434,23 @@ impl Decider for BookRecord {
         // An unknown page count (an import's 0) stays unknown unless the edit gives one.
         facts.imported |= edit.pages.is_none() && book.pages == 0;
         let details = details(&edited, &facts)?;
-        if details == *book {
-            return Ok(Vec::new());
+        let mut events = Vec::new();
+        if details != *book {
+            events.push(CatalogEvent::BookEdited(details));
         }
-        Ok(vec![CatalogEvent::BookEdited(details)])
+        if let Some(cover) = edit.cover.as_ref().filter(|cover| **cover != self.cover) {
+            events.push(CatalogEvent::BookCoverChanged { book_id: book.book_id, cover: cover.clone() });
+        }
+        Ok(events)
     }
 
     fn evolve(self, event: &CatalogEvent) -> Self {
         match event {
-            CatalogEvent::BookAdded(book) | CatalogEvent::BookEdited(book) => Self(Some(book.clone())),
+            CatalogEvent::BookAdded(book) | CatalogEvent::BookEdited(book) => Self { book: Some(book.clone()), ..self },
+            CatalogEvent::BookCoverChanged { cover, .. } => Self { cover: cover.clone(), ..self },
             // Merged away: its id is another book's now, edited there.
-            CatalogEvent::BookMerged { .. } => Self(None),
-            CatalogEvent::AuthorMerged { .. } => self,
+            CatalogEvent::BookMerged { .. } => Self::default(),
+            CatalogEvent::AuthorMerged { .. } | CatalogEvent::AuthorPhotoChanged { .. } => self,
             CatalogEvent::AuthorAdded { .. }
             | CatalogEvent::AuthorEdited { .. }
             | CatalogEvent::AuthorProfileLinked { .. }
@@ -517,7 +539,9 @@ impl Decider for Mergeable {
             | CatalogEvent::BookEdited(_)
             | CatalogEvent::AuthorProfileLinked { .. }
             | CatalogEvent::AuthorProfileUnlinked { .. }
-            | CatalogEvent::EditionAdded(_) => self,
+            | CatalogEvent::EditionAdded(_)
+            | CatalogEvent::BookCoverChanged { .. }
+            | CatalogEvent::AuthorPhotoChanged { .. } => self,
         }
     }
 }
@@ -736,7 +760,7 @@ mod tests {
     #[test]
     fn given_an_author_when_a_librarian_edits_it_then_the_fields_after_the_edit_and_nothing_for_no_change() {
         let edit = |name: Option<&str>, bio: Option<&str>| {
-            change(AuthorChange::Edit { name: name.map(str::to_owned), bio: bio.map(str::to_owned) })
+            change(AuthorChange::Edit { name: name.map(str::to_owned), bio: bio.map(str::to_owned), photo: None })
         };
         let edited =
             CatalogEvent::AuthorEdited { author_id: SMITH, name: "Kathleen E. Smith".into(), bio: "Historian.".into() };

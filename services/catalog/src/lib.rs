@@ -15,7 +15,7 @@ use readstream_contracts::{
     input,
     proto::commands::v1 as pb,
     social::{self, Role, Roles},
-    Code, Identified, Isbn, Recorded, Rejection, Sender, Service, SocialEvent,
+    Code, Identified, ImageId, Isbn, Recorded, Rejection, Sender, Service, SocialEvent,
 };
 use readstream_eventstore::{EventStore, StoreError};
 use readstream_runtime::{bus, config::StartError, health::HealthConfig, service::CommandService, NatsConfig};
@@ -221,6 +221,7 @@ impl CatalogRoutes for Catalog {
             format: request.format,
             first_published,
             author_ids,
+            cover: request.cover.as_deref().map(|cover| ImageId::from_input("cover", cover)).transpose()?,
         };
         let facts = domain::BookFacts { librarian, known_authors, today: Utc::now().date_naive(), imported: false };
         let outcome =
@@ -293,7 +294,8 @@ impl CatalogRoutes for Catalog {
     }
 
     async fn edit_author(&self, request: pb::EditAuthor, sender: Sender) -> Result<Identified, Rejection> {
-        let change = AuthorChange::Edit { name: request.name, bio: request.bio };
+        let photo = request.photo.as_deref().map(|photo| ImageId::from_input("photo", photo)).transpose()?;
+        let change = AuthorChange::Edit { name: request.name, bio: request.bio, photo };
         self.change_author(&request.author_id, change, sender).await
     }
 

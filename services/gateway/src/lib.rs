@@ -25,6 +25,7 @@ pub mod error;
 pub mod export;
 pub mod graphql;
 mod http;
+pub mod images;
 pub mod limits;
 pub mod shape;
 pub mod subscriptions;
@@ -69,6 +70,8 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// Whether the browser's session cookies are always Secure (`SECURE_COOKIES`).
     pub secure_cookies: bool,
+    /// Uploaded pictures being decoded, a few at a time.
+    pub decoders: images::Decoders,
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
@@ -107,6 +110,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
         live,
         public_url: public_url.into(),
         secure_cookies: config.web.secure_cookies,
+        decoders: images::Decoders::default(),
     };
     tokio::spawn(app.limits.clone().forget_idle_clients_every_minute(shutdown.clone()));
     let ended_sessions = readstream_runtime::sessions::ended_sessions(

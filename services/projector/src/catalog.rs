@@ -1,7 +1,7 @@
 //! Authors, books and who wrote them, and the books' editions; librarians' edits, and the
 //! reader accounts linked to authors.
 
-use readstream_contracts::{BookDetails, CatalogEvent, Event, ReadModel};
+use readstream_contracts::{BookDetails, CatalogEvent, Event, ImageId, ReadModel};
 use readstream_contracts::{RatingsEvent, ReadingEvent, ReviewsEvent, SocialEvent};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
@@ -124,11 +124,14 @@ impl Projection for Catalog {
                         | CatalogEvent::AuthorProfileLinked { .. }
                         | CatalogEvent::AuthorProfileUnlinked { .. }
                         | CatalogEvent::BookMerged { .. }
-                        | CatalogEvent::AuthorMerged { .. }),
+                        | CatalogEvent::AuthorMerged { .. }
+                        | CatalogEvent::BookCoverChanged { .. }
+                        | CatalogEvent::AuthorPhotoChanged { .. }),
                     ) => changes.push((change, stored.position as i64)),
                     Event::Social(
                         SocialEvent::ReaderRegistered { .. }
                         | SocialEvent::ProfileUpdated { .. }
+                        | SocialEvent::AvatarChanged { .. }
                         | SocialEvent::ReaderFollowed { .. }
                         | SocialEvent::ReaderUnfollowed { .. }
                         | SocialEvent::ReaderBlocked { .. }
@@ -266,6 +269,16 @@ async fn apply_change(tx: &mut PgConnection, change: &CatalogEvent, position: i6
             .await?;
         }
         CatalogEvent::BookEdited(book) => edit_book(tx, book).await?,
+        CatalogEvent::BookCoverChanged { book_id, cover } => {
+            let cover = cover.as_ref().map(ImageId::as_str);
+            sqlx::query!("UPDATE books SET cover = $2 WHERE book_id = $1", book_id, cover).execute(&mut *tx).await?;
+        }
+        CatalogEvent::AuthorPhotoChanged { author_id, photo } => {
+            let photo = photo.as_ref().map(ImageId::as_str);
+            sqlx::query!("UPDATE authors SET photo = $2 WHERE author_id = $1", author_id, photo)
+                .execute(&mut *tx)
+                .await?;
+        }
         CatalogEvent::AuthorProfileLinked { author_id, reader_id } => {
             sqlx::query!("UPDATE authors SET reader_id = $2 WHERE author_id = $1", author_id, reader_id)
                 .execute(&mut *tx)

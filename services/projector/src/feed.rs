@@ -131,11 +131,14 @@ fn activity(event: &Event) -> Option<Deed> {
             | CatalogEvent::AuthorProfileLinked { .. }
             | CatalogEvent::AuthorProfileUnlinked { .. }
             | CatalogEvent::BookMerged { .. }
-            | CatalogEvent::AuthorMerged { .. },
+            | CatalogEvent::AuthorMerged { .. }
+            | CatalogEvent::BookCoverChanged { .. }
+            | CatalogEvent::AuthorPhotoChanged { .. },
         )
         | Event::Social(
             SocialEvent::ReaderRegistered { .. }
             | SocialEvent::ProfileUpdated { .. }
+            | SocialEvent::AvatarChanged { .. }
             | SocialEvent::ReaderUnfollowed { .. }
             | SocialEvent::ReaderBlocked { .. }
             | SocialEvent::ReaderUnblocked { .. }
@@ -180,11 +183,14 @@ fn followed_through(event: &Event, actor_id: Uuid) -> Vec<Uuid> {
             | CatalogEvent::AuthorProfileLinked { .. }
             | CatalogEvent::AuthorProfileUnlinked { .. }
             | CatalogEvent::BookMerged { .. }
-            | CatalogEvent::AuthorMerged { .. },
+            | CatalogEvent::AuthorMerged { .. }
+            | CatalogEvent::BookCoverChanged { .. }
+            | CatalogEvent::AuthorPhotoChanged { .. },
         )
         | Event::Social(
             SocialEvent::ReaderRegistered { .. }
             | SocialEvent::ProfileUpdated { .. }
+            | SocialEvent::AvatarChanged { .. }
             | SocialEvent::ReaderFollowed { .. }
             | SocialEvent::ReaderUnfollowed { .. }
             | SocialEvent::ReaderBlocked { .. }
@@ -244,11 +250,14 @@ fn follow(event: &Event) -> Option<(bool, Pair)> {
             | CatalogEvent::AuthorProfileLinked { .. }
             | CatalogEvent::AuthorProfileUnlinked { .. }
             | CatalogEvent::BookMerged { .. }
-            | CatalogEvent::AuthorMerged { .. },
+            | CatalogEvent::AuthorMerged { .. }
+            | CatalogEvent::BookCoverChanged { .. }
+            | CatalogEvent::AuthorPhotoChanged { .. },
         )
         | Event::Social(
             SocialEvent::ReaderRegistered { .. }
             | SocialEvent::ProfileUpdated { .. }
+            | SocialEvent::AvatarChanged { .. }
             | SocialEvent::ReaderBlocked { .. }
             | SocialEvent::ReaderUnblocked { .. }
             | SocialEvent::RoleGranted { .. }

@@ -78,11 +78,14 @@ pub fn coalesce(batch: &[Stored]) -> (HashMap<Uuid, Delta>, Latest) {
                     | CatalogEvent::AuthorProfileLinked { .. }
                     | CatalogEvent::AuthorProfileUnlinked { .. }
                     | CatalogEvent::BookMerged { .. }
-                    | CatalogEvent::AuthorMerged { .. },
+                    | CatalogEvent::AuthorMerged { .. }
+                    | CatalogEvent::BookCoverChanged { .. }
+                    | CatalogEvent::AuthorPhotoChanged { .. },
                 )
                 | Event::Social(
                     SocialEvent::ReaderRegistered { .. }
                     | SocialEvent::ProfileUpdated { .. }
+                    | SocialEvent::AvatarChanged { .. }
                     | SocialEvent::ReaderFollowed { .. }
                     | SocialEvent::ReaderUnfollowed { .. }
                     | SocialEvent::ReaderBlocked { .. }

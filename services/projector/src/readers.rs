@@ -70,6 +70,7 @@ impl Projection for Readers {
     async fn apply(&self, tx: &mut PgConnection, batch: &[Stored]) -> Result<Vec<LiveUpdate>, sqlx::Error> {
         let (mut ids, mut handles, mut names, mut joined, mut positions) = (vec![], vec![], vec![], vec![], vec![]);
         let mut profiles: HashMap<Uuid, (String, String)> = HashMap::new();
+        let mut avatars: HashMap<Uuid, Option<String>> = HashMap::new();
         let mut follows: HashMap<Pair, Option<(DateTime<Utc>, i64)>> = HashMap::new();
         let mut blocks: HashMap<Pair, Option<DateTime<Utc>>> = HashMap::new();
         // Whether each reader holds each role after the batch.
@@ -93,6 +94,9 @@ impl Projection for Readers {
                     }
                     Event::Social(SocialEvent::ProfileUpdated { reader_id, display_name, bio }) => {
                         profiles.insert(*reader_id, (display_name.clone(), bio.clone()));
+                    }
+                    Event::Social(SocialEvent::AvatarChanged { reader_id, avatar }) => {
+                        avatars.insert(*reader_id, avatar.as_ref().map(|image| image.as_str().to_owned()));
                     }
                     Event::Social(SocialEvent::ReaderFollowed { follower_id, followee_id })
                     | Event::Social(SocialEvent::ReaderUnfollowed { follower_id, followee_id }) => {
@@ -134,7 +138,9 @@ impl Projection for Readers {
                         | CatalogEvent::AuthorProfileLinked { .. }
                         | CatalogEvent::AuthorProfileUnlinked { .. }
                         | CatalogEvent::BookMerged { .. }
-                        | CatalogEvent::AuthorMerged { .. },
+                        | CatalogEvent::AuthorMerged { .. }
+                        | CatalogEvent::BookCoverChanged { .. }
+                        | CatalogEvent::AuthorPhotoChanged { .. },
                     )
                     | Event::Social(
                         SocialEvent::ReaderDeleted { .. }
@@ -194,6 +200,18 @@ impl Projection for Readers {
             .execute(&mut *tx)
             .await?;
         }
+        if !avatars.is_empty() {
+            let (readers, avatars): (Vec<Uuid>, Vec<Option<String>>) = avatars.into_iter().unzip();
+            sqlx::query!(
+                "UPDATE readers r SET avatar = a.avatar
+                 FROM UNNEST($1::uuid[], $2::text[]) AS a(reader_id, avatar)
+                 WHERE r.reader_id = a.reader_id",
+                &readers,
+                &avatars as &[Option<String>]
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
         if !visibilities.is_empty() {
             let (readers, names): (Vec<Uuid>, Vec<String>) = visibilities
                 .into_iter()
@@ -229,10 +247,13 @@ impl Projection for Readers {
                         | CatalogEvent::AuthorProfileLinked { .. }
                         | CatalogEvent::AuthorProfileUnlinked { .. }
                         | CatalogEvent::BookMerged { .. }
-                        | CatalogEvent::AuthorMerged { .. },
+                        | CatalogEvent::AuthorMerged { .. }
+                        | CatalogEvent::BookCoverChanged { .. }
+                        | CatalogEvent::AuthorPhotoChanged { .. },
                     )
                     | Event::Social(
                         SocialEvent::ProfileUpdated { .. }
+                        | SocialEvent::AvatarChanged { .. }
                         | SocialEvent::ReaderFollowed { .. }
                         | SocialEvent::ReaderUnfollowed { .. }
                         | SocialEvent::ReaderBlocked { .. }

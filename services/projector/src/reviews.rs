@@ -120,11 +120,14 @@ impl Projection for Reviews {
                     | CatalogEvent::AuthorProfileLinked { .. }
                     | CatalogEvent::AuthorProfileUnlinked { .. }
                     | CatalogEvent::BookMerged { .. }
-                    | CatalogEvent::AuthorMerged { .. },
+                    | CatalogEvent::AuthorMerged { .. }
+                    | CatalogEvent::BookCoverChanged { .. }
+                    | CatalogEvent::AuthorPhotoChanged { .. },
                 )
                 | Event::Social(
                     SocialEvent::ReaderRegistered { .. }
                     | SocialEvent::ProfileUpdated { .. }
+                    | SocialEvent::AvatarChanged { .. }
                     | SocialEvent::ReaderFollowed { .. }
                     | SocialEvent::ReaderUnfollowed { .. }
                     | SocialEvent::ReaderBlocked { .. }
@@ -283,11 +286,14 @@ impl Projection for Reviews {
                     | CatalogEvent::AuthorProfileLinked { .. }
                     | CatalogEvent::AuthorProfileUnlinked { .. }
                     | CatalogEvent::BookMerged { .. }
-                    | CatalogEvent::AuthorMerged { .. },
+                    | CatalogEvent::AuthorMerged { .. }
+                    | CatalogEvent::BookCoverChanged { .. }
+                    | CatalogEvent::AuthorPhotoChanged { .. },
                 )
                 | Event::Social(
                     SocialEvent::ReaderRegistered { .. }
                     | SocialEvent::ProfileUpdated { .. }
+                    | SocialEvent::AvatarChanged { .. }
                     | SocialEvent::ReaderFollowed { .. }
                     | SocialEvent::ReaderUnfollowed { .. }
                     | SocialEvent::ReaderBlocked { .. }

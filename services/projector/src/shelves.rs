@@ -99,11 +99,14 @@ impl Projection for Shelves {
                         | CatalogEvent::AuthorProfileLinked { .. }
                         | CatalogEvent::AuthorProfileUnlinked { .. }
                         | CatalogEvent::BookMerged { .. }
-                        | CatalogEvent::AuthorMerged { .. },
+                        | CatalogEvent::AuthorMerged { .. }
+                        | CatalogEvent::BookCoverChanged { .. }
+                        | CatalogEvent::AuthorPhotoChanged { .. },
                     )
                     | Event::Social(
                         SocialEvent::ReaderRegistered { .. }
                         | SocialEvent::ProfileUpdated { .. }
+                        | SocialEvent::AvatarChanged { .. }
                         | SocialEvent::ReaderFollowed { .. }
                         | SocialEvent::ReaderUnfollowed { .. }
                         | SocialEvent::ReaderBlocked { .. }
@@ -184,11 +187,14 @@ impl Projection for Shelves {
                         | CatalogEvent::AuthorProfileLinked { .. }
                         | CatalogEvent::AuthorProfileUnlinked { .. }
                         | CatalogEvent::BookMerged { .. }
-                        | CatalogEvent::AuthorMerged { .. },
+                        | CatalogEvent::AuthorMerged { .. }
+                        | CatalogEvent::BookCoverChanged { .. }
+                        | CatalogEvent::AuthorPhotoChanged { .. },
                     )
                     | Event::Social(
                         SocialEvent::ReaderRegistered { .. }
                         | SocialEvent::ProfileUpdated { .. }
+                        | SocialEvent::AvatarChanged { .. }
                         | SocialEvent::ReaderFollowed { .. }
                         | SocialEvent::ReaderUnfollowed { .. }
                         | SocialEvent::ReaderBlocked { .. }

@@ -4,7 +4,7 @@
 use readstream_contracts::{
     input::{self, Text},
     social::{Role, Roles, Visibility},
-    Code, Decider, Rejection, SocialEvent,
+    Code, Decider, ImageId, Rejection, SocialEvent,
 };
 use uuid::Uuid;
 
@@ -23,6 +23,7 @@ pub struct Reader {
     pub deleted: bool,
     pub display_name: String,
     pub bio: String,
+    pub avatar: Option<ImageId>,
     pub reading_visibility: Visibility,
 }
 
@@ -57,11 +58,13 @@ pub fn validate_password(field: &'static str, password: &str) -> Result<(), Reje
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReaderCommand {
     SignUp(SignUp),
-    /// Changes the public profile; what is left out stays.
+    /// Changes the public profile; what is left out stays, and `avatar: Some(None)` removes
+    /// the picture.
     UpdateProfile {
         reader_id: Uuid,
         display_name: Option<String>,
         bio: Option<String>,
+        avatar: Option<Option<ImageId>>,
     },
     /// Who sees the reader's shelves, progress and reading history.
     SetReadingVisibility {
@@ -118,7 +121,7 @@ impl Decider for Reader {
                     display_name: display_name(&sign_up.display_name)?,
                 }])
             }
-            ReaderCommand::UpdateProfile { reader_id, display_name, bio } => {
+            ReaderCommand::UpdateProfile { reader_id, display_name, bio, avatar } => {
                 self.active()?;
                 let display_name = match display_name {
                     Some(name) => self::display_name(name)?,
@@ -128,10 +131,14 @@ impl Decider for Reader {
                     Some(bio) => input::text("bio", bio, Text::Long, 0, MAX_BIO)?,
                     None => self.bio.clone(),
                 };
-                if display_name == self.display_name && bio == self.bio {
-                    return Ok(vec![]);
+                let mut events = Vec::new();
+                if display_name != self.display_name || bio != self.bio {
+                    events.push(SocialEvent::ProfileUpdated { reader_id: *reader_id, display_name, bio });
                 }
-                Ok(vec![SocialEvent::ProfileUpdated { reader_id: *reader_id, display_name, bio }])
+                if let Some(avatar) = avatar.as_ref().filter(|avatar| **avatar != self.avatar) {
+                    events.push(SocialEvent::AvatarChanged { reader_id: *reader_id, avatar: avatar.clone() });
+                }
+                Ok(events)
             }
             ReaderCommand::SetReadingVisibility { reader_id, visibility } => {
                 self.active()?;
@@ -164,12 +171,14 @@ impl Decider for Reader {
                 self.display_name = display_name.clone();
                 self.bio = bio.clone();
             }
+            SocialEvent::AvatarChanged { avatar, .. } => self.avatar = avatar.clone(),
             SocialEvent::ReadingVisibilityChanged { visibility, .. } => self.reading_visibility = *visibility,
             // What they wrote is unreadable now: forget it here too.
             SocialEvent::ReaderDeleted { .. } => {
                 self.deleted = true;
                 self.display_name.clear();
                 self.bio.clear();
+                self.avatar = None;
             }
             SocialEvent::SignUpExpired { .. } => self.sign_up_expired = true,
             // Follows and blocks live on the pair's link, authors' follows on their own
@@ -352,6 +361,7 @@ impl Decider for Link {
             // A profile's, its roles' and its privacy's events live on the reader's own subject.
             SocialEvent::ReaderRegistered { .. }
             | SocialEvent::ProfileUpdated { .. }
+            | SocialEvent::AvatarChanged { .. }
             | SocialEvent::ReadingVisibilityChanged { .. }
             | SocialEvent::RoleGranted { .. }
             | SocialEvent::RoleRevoked { .. }
@@ -588,7 +598,41 @@ mod tests {
             reader_id: ANA,
             display_name: display_name.map(Into::into),
             bio: bio.map(Into::into),
+            avatar: None,
         }
+    }
+
+    #[test]
+    fn an_avatar_is_set_replaced_and_removed_and_the_same_one_again_appends_nothing() {
+        let first = ImageId::of(b"first");
+        let second = ImageId::of(b"second");
+        let avatar = |avatar: Option<&ImageId>| ReaderCommand::UpdateProfile {
+            reader_id: ANA,
+            display_name: None,
+            bio: None,
+            avatar: Some(avatar.cloned()),
+        };
+        let changed = |avatar: Option<&ImageId>| SocialEvent::AvatarChanged { reader_id: ANA, avatar: avatar.cloned() };
+        given::<Reader>([registered()]).when(avatar(Some(&first)), ()).then([changed(Some(&first))]);
+        given::<Reader>([registered(), changed(Some(&first))]).when(avatar(Some(&first)), ()).then([]);
+        given::<Reader>([registered(), changed(Some(&first))])
+            .when(avatar(Some(&second)), ())
+            .then([changed(Some(&second))]);
+        given::<Reader>([registered(), changed(Some(&first))]).when(avatar(None), ()).then([changed(None)]);
+        given::<Reader>([registered()]).when(avatar(None), ()).then([]);
+        given::<Reader>([registered(), changed(Some(&first)), SocialEvent::ReaderDeleted { reader_id: ANA }])
+            .when(avatar(Some(&second)), ())
+            .then_refused(Code::NotFound, Some("readerId"));
+        let both = ReaderCommand::UpdateProfile {
+            reader_id: ANA,
+            display_name: None,
+            bio: Some("Reads history.".into()),
+            avatar: Some(Some(first.clone())),
+        };
+        given::<Reader>([registered()]).when(both, ()).then([
+            SocialEvent::ProfileUpdated { reader_id: ANA, display_name: "Ana".into(), bio: "Reads history.".into() },
+            changed(Some(&first)),
+        ]);
     }
 
     #[test]

@@ -28,7 +28,7 @@ use readstream_contracts::{
     catalog, input,
     proto::commands::v1 as pb,
     social::{self, Role, SocialRoutes, SocialService, Visibility},
-    Code, Identified, Metadata, Recorded, Rejection, Sender, Service, SessionOpened, SessionsEnded,
+    Code, Identified, ImageId, Metadata, Recorded, Rejection, Sender, Service, SessionOpened, SessionsEnded,
 };
 use readstream_eventstore::{EventStore, StoreError};
 use readstream_runtime::{
@@ -421,7 +421,9 @@ impl Social {
 
     async fn decide_profile(&self, request: pb::UpdateProfile, sender: Sender) -> Result<Identified, Rejection> {
         let reader_id = sender.reader_id;
-        let command = ReaderCommand::UpdateProfile { reader_id, display_name: request.display_name, bio: request.bio };
+        let avatar = request.avatar.as_deref().map(|avatar| ImageId::from_input("avatar", avatar)).transpose()?;
+        let command =
+            ReaderCommand::UpdateProfile { reader_id, display_name: request.display_name, bio: request.bio, avatar };
         self.decide_reader(command, sender).await
     }
 

@@ -1,10 +1,12 @@
 //! The worker: the background jobs, in a process of their own so the gateway only serves.
 //! Library imports (queued by the gateway, which stores the upload; woken by Postgres
 //! `NOTIFY` on [`imports::WAKE_CHANNEL`], and every second for a job another process left) and
-//! the moves of merged duplicates (queued by the catalog projection). Each step is the reader's
+//! the moves of merged duplicates (queued by the catalog projection), and the sweep of uploaded
+//! pictures nothing shows any more. Each step is the reader's
 //! own command, sent on the bus as the gateway sends one; several workers share the jobs, each
 //! held by one at a time and resumed by any.
 
+pub mod images;
 pub mod import;
 pub mod merges;
 
@@ -27,7 +29,10 @@ use tokio_util::sync::CancellationToken;
 pub const PROCESS: &str = "worker";
 
 #[derive(Debug, Clone, clap::Parser)]
-#[command(name = "readstream-worker", about = "The background jobs: library imports and merges' moves")]
+#[command(
+    name = "readstream-worker",
+    about = "The background jobs: library imports, merges' moves and the sweep of unused pictures"
+)]
 pub struct Config {
     #[command(flatten)]
     pub nats: NatsConfig,
@@ -44,6 +49,8 @@ pub struct Config {
     pub read_your_writes_timeout_ms: u64,
     #[command(flatten)]
     pub imports: import::ImportConfig,
+    #[command(flatten)]
+    pub images: images::ImageSweepConfig,
 }
 
 /// What every job reaches.
@@ -133,7 +140,11 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     readstream_runtime::ready::answer_probes(&nats, &namespace, PROCESS, shutdown.clone()).await?;
     tracing::info!(namespace, "running imports and merges");
     let wake = import::wake_on_notify(worker.pool.clone(), shutdown.clone());
-    tokio::join!(import::work(worker.clone(), wake, shutdown.clone()), merges::work(worker, shutdown));
+    tokio::join!(
+        import::work(worker.clone(), wake, shutdown.clone()),
+        merges::work(worker.clone(), shutdown.clone()),
+        images::sweep(worker, config.images.clone(), shutdown),
+    );
     // The last announcements of progress are buffered in the client.
     let _ = tokio::time::timeout(Duration::from_secs(2), nats.flush()).await;
     Ok(())

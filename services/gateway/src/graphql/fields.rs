@@ -13,6 +13,7 @@ use super::{
     reviews::{self, ReviewOrder, ReviewsOf},
     shared::{
         app,
+        image::Image,
         review::{self, Review},
         Author, Book, Edition, ListInfo, Reader, ShelfStatus,
     },
@@ -20,6 +21,7 @@ use super::{
 };
 use readstream_readmodel::{
     catalog::{AuthorOfReader, AuthorsOf, BooksCountOf},
+    images::{AvatarOf, CoverOf, PhotoOf},
     ratings::RatingBy,
 };
 
@@ -33,6 +35,12 @@ impl Book {
     /// The book's page in the web app.
     async fn url(&self, ctx: &Context<'_>) -> String {
         format!("{}/books/{}", app(ctx).public_url, self.0.book_id)
+    }
+
+    /// The cover a librarian uploaded; null when it has none (an edition may still have a
+    /// `coverUrl`).
+    async fn cover(&self, ctx: &Context<'_>) -> Result<Option<Image>> {
+        Ok(loader(ctx).load_one(CoverOf(self.0.book_id)).await.map_err(load_error)?.map(Image))
     }
 
     async fn title(&self) -> &str {
@@ -156,6 +164,11 @@ impl Author {
         format!("{}/authors/{}", app(ctx).public_url, self.0.author_id)
     }
 
+    /// The photo a librarian uploaded; null when none.
+    async fn photo(&self, ctx: &Context<'_>) -> Result<Option<Image>> {
+        Ok(loader(ctx).load_one(PhotoOf(self.0.author_id)).await.map_err(load_error)?.map(Image))
+    }
+
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -213,6 +226,11 @@ impl Reader {
     /// The reader's profile page in the web app.
     async fn url(&self, ctx: &Context<'_>) -> String {
         format!("{}/readers/{}", app(ctx).public_url, self.0.handle)
+    }
+
+    /// The picture the reader chose (`setAvatar`); null when none.
+    async fn avatar(&self, ctx: &Context<'_>) -> Result<Option<Image>> {
+        Ok(loader(ctx).load_one(AvatarOf(self.0.reader_id)).await.map_err(load_error)?.map(Image))
     }
 
     async fn handle(&self) -> &str {

@@ -64,6 +64,7 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/import", get(account::import))
         .merge(session::routes())
         .route("/assets/{name}", get(assets::serve))
+        .route("/images/{image_id}/{size}", get(crate::images::serve))
         // Browsers ask for it whatever the page links.
         .route("/favicon.ico", get(|| async { axum::response::Redirect::permanent(assets::icon()) }))
         .fallback(|| async { PageError::not_found("There is no page at this address.").into_response() })

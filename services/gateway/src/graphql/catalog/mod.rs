@@ -3,17 +3,19 @@
 
 use async_graphql::{
     connection::{Connection, Edge},
-    ComplexObject, Context, InputObject, MaybeUndefined, Object, Result, SimpleObject, ID,
+    ComplexObject, Context, InputObject, MaybeUndefined, Object, Result, SimpleObject, Upload, ID,
 };
 use readstream_contracts::{proto::commands::v1 as pb, Identified, Isbn, ReadModel, Reply};
 use readstream_readmodel::catalog as reads;
 
 use super::shared::{
-    app, decode_cursor, encode_cursor, page_size, reached, viewer, Author, Book, BookPayload, ListInfo,
+    app, decode_cursor, encode_cursor, image::store_upload, page_size, reached, viewer, Author, Book, BookPayload,
+    ListInfo,
 };
 use crate::{
     commands::{self, parse_id},
     error::ApiError,
+    images::Purpose,
 };
 
 const BOOKS_CURSOR: &str = "books";
@@ -259,8 +261,67 @@ impl CatalogMutation {
             format: input.format,
             first_published,
             authors,
+            cover: None,
         };
         Ok(BookPayload::new(commands::send(app(ctx), &request).await?, &[ReadModel::Catalog]))
+    }
+
+    /// Sets a book's cover from an uploaded PNG or JPEG (librarians only; a multipart upload, at
+    /// most 10 MiB and 50 megapixels), re-encoded without its metadata; `Book.cover`.
+    async fn set_book_cover(
+        &self,
+        ctx: &Context<'_>,
+        book_id: ID,
+        file: Upload,
+        idempotency_key: Option<String>,
+    ) -> Result<BookPayload> {
+        let meta = Some(commands::meta(Some(&viewer(ctx)?), idempotency_key)?);
+        let book_id = parse_id("bookId", &book_id)?.to_string();
+        let cover = Some(store_upload(ctx, file, Purpose::Cover).await?.to_string());
+        let request = pb::EditBook { meta, book_id, cover, ..pb::EditBook::default() };
+        Ok(BookPayload::new(commands::send(app(ctx), &request).await?, &[ReadModel::Catalog]))
+    }
+
+    /// Removes a book's cover (librarians only).
+    async fn remove_book_cover(
+        &self,
+        ctx: &Context<'_>,
+        book_id: ID,
+        idempotency_key: Option<String>,
+    ) -> Result<BookPayload> {
+        let meta = Some(commands::meta(Some(&viewer(ctx)?), idempotency_key)?);
+        let book_id = parse_id("bookId", &book_id)?.to_string();
+        let request = pb::EditBook { meta, book_id, cover: Some(String::new()), ..pb::EditBook::default() };
+        Ok(BookPayload::new(commands::send(app(ctx), &request).await?, &[ReadModel::Catalog]))
+    }
+
+    /// Sets an author's photo from an uploaded PNG or JPEG (librarians only; as `setBookCover`),
+    /// cropped square; `Author.photo`.
+    async fn set_author_photo(
+        &self,
+        ctx: &Context<'_>,
+        author_id: ID,
+        file: Upload,
+        idempotency_key: Option<String>,
+    ) -> Result<AuthorPayload> {
+        let meta = Some(commands::meta(Some(&viewer(ctx)?), idempotency_key)?);
+        let author_id = parse_id("authorId", &author_id)?.to_string();
+        let photo = Some(store_upload(ctx, file, Purpose::Photo).await?.to_string());
+        let request = pb::EditAuthor { meta, author_id, photo, ..pb::EditAuthor::default() };
+        Ok(AuthorPayload::new(commands::send(app(ctx), &request).await?))
+    }
+
+    /// Removes an author's photo (librarians only).
+    async fn remove_author_photo(
+        &self,
+        ctx: &Context<'_>,
+        author_id: ID,
+        idempotency_key: Option<String>,
+    ) -> Result<AuthorPayload> {
+        let meta = Some(commands::meta(Some(&viewer(ctx)?), idempotency_key)?);
+        let author_id = parse_id("authorId", &author_id)?.to_string();
+        let request = pb::EditAuthor { meta, author_id, photo: Some(String::new()), ..pb::EditAuthor::default() };
+        Ok(AuthorPayload::new(commands::send(app(ctx), &request).await?))
     }
 
     /// Merges a duplicate book into another (librarians only). The duplicate's id resolves to
@@ -316,6 +377,7 @@ impl CatalogMutation {
             author_id: parse_id("authorId", &author_id)?.to_string(),
             name: input.name,
             bio: input.bio,
+            photo: None,
         };
         Ok(AuthorPayload::new(commands::send(app(ctx), &request).await?))
     }

@@ -16,6 +16,7 @@ use readstream_readmodel::catalog::{AuthorKey, AuthorRow, BookKey, BookRow, Edit
 use readstream_readmodel::pages::{BookFigures, BookWithFigures, ReaderCounts, ReaderWithCounts};
 use readstream_readmodel::social::{ReaderKey, ReaderRow};
 
+pub mod image;
 pub mod review;
 
 pub const MAX_PAGE: i32 = 100;

@@ -2,7 +2,7 @@
 
 use async_graphql::{
     connection::{Connection, Edge},
-    ComplexObject, Context, InputObject, Object, Result, SimpleObject, ID,
+    ComplexObject, Context, InputObject, Object, Result, SimpleObject, Upload, ID,
 };
 use chrono::{DateTime, Utc};
 use readstream_contracts::{
@@ -16,7 +16,8 @@ use uuid::Uuid;
 use super::{
     database::{load_error, loader},
     shared::{
-        app, author_for_command, decode_cursor, encode_cursor, page_size, reached, viewer, Author, ListInfo, Reader,
+        app, author_for_command, decode_cursor, encode_cursor, image::store_upload, page_size, reached, viewer, Author,
+        ListInfo, Reader,
     },
     visibility,
 };
@@ -24,6 +25,7 @@ use crate::{
     auth::Viewer,
     commands::{self, parse_id},
     error::ApiError,
+    images::Purpose,
     limits::ClientAddress,
 };
 use reads::FollowCounts;
@@ -548,6 +550,26 @@ impl SocialMutation {
         idempotency_key: Option<String>,
     ) -> Result<FollowPayload> {
         let meta = Some(commands::meta(Some(&viewer(ctx)?), idempotency_key)?);
-        send(ctx, &pb::UpdateProfile { meta, display_name, bio }).await
+        send(ctx, &pb::UpdateProfile { meta, display_name, bio, avatar: None }).await
+    }
+
+    /// Sets the viewer's avatar from an uploaded PNG or JPEG (a multipart upload, the GraphQL
+    /// multipart request spec; at most 10 MiB and 50 megapixels). It is cropped square,
+    /// re-encoded without its metadata and shown as `Reader.avatar`.
+    async fn set_avatar(
+        &self,
+        ctx: &Context<'_>,
+        file: Upload,
+        idempotency_key: Option<String>,
+    ) -> Result<FollowPayload> {
+        let meta = Some(commands::meta(Some(&viewer(ctx)?), idempotency_key)?);
+        let avatar = store_upload(ctx, file, Purpose::Avatar).await?;
+        send(ctx, &pb::UpdateProfile { meta, display_name: None, bio: None, avatar: Some(avatar.to_string()) }).await
+    }
+
+    /// Removes the viewer's avatar.
+    async fn remove_avatar(&self, ctx: &Context<'_>, idempotency_key: Option<String>) -> Result<FollowPayload> {
+        let meta = Some(commands::meta(Some(&viewer(ctx)?), idempotency_key)?);
+        send(ctx, &pb::UpdateProfile { meta, display_name: None, bio: None, avatar: Some(String::new()) }).await
     }
 }

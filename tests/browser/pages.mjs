@@ -278,8 +278,27 @@ for (const script of [false, true]) {
   const exported = await download.path().then((path) => import('node:fs').then((fs) => fs.readFileSync(path, 'utf8')));
   check(download.suggestedFilename() === 'readstream_library_export.csv' && exported.startsWith('Book Id,Title,Author'), 'the library downloads as a Goodreads CSV');
   check(exported.includes('Moscow 1956'), 'with the book the reader shelved');
+  // Upload an avatar: it shows in settings and on the reader's profile, served by the gateway.
+  const picture = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAABgAAAAYCAIAAABvFaqvAAAAMUlEQVR4nGOwiVqAhk5gIGLUMIwaREeDyNOGqWbUIHoaNPjS0ahBhA0afOlo1CCCagAiylcud1w2kQAAAABJRU5ErkJggg==', 'base64');
+  await a.locator('#avatar-file').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: picture });
+  await a.getByRole('button', { name: 'Upload picture' }).click();
+  await a.locator('#settings-status', { hasText: 'Your picture is saved.' }).waitFor();
+  const loaded = (image) => image.evaluate((img) => img.complete && img.naturalWidth > 0);
+  const preview = a.locator('#avatar-preview img');
+  await preview.waitFor();
+  check(/\/images\/[0-9a-f]{64}\/large$/.test(await preview.getAttribute('src')) && await loaded(preview), 'an uploaded avatar shows in settings');
   await accessible(a, 'settings');
   await a.screenshot({ path: join(SCREENSHOTS, 'settings.png'), fullPage: true });
+  await a.goto(`${BASE_URL}/readers/browser_reader`);
+  const shown = a.locator('#avatar img');
+  await shown.waitFor();
+  check(await loaded(shown), 'and on the reader\'s profile');
+  await a.screenshot({ path: join(SCREENSHOTS, 'profile-avatar.png') });
+  await a.goto(`${BASE_URL}/settings`);
+  await a.locator('#avatar-remove').waitFor({ state: 'visible' });
+  await a.locator('#avatar-remove').click();
+  await a.locator('#settings-status', { hasText: 'Your picture is removed.' }).waitFor();
+  check(await a.locator('#avatar-preview img').count() === 0, 'and is removed from settings');
 
   // Import a library and watch it finish, with its refused row said.
   await a.goto(`${BASE_URL}/import`);

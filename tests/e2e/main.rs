@@ -11,6 +11,7 @@ mod exports;
 mod faults;
 mod feed;
 mod hostile;
+mod images;
 mod imports;
 mod limits;
 mod merges;

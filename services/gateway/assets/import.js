@@ -1,7 +1,6 @@
-// Import: the file goes up as a GraphQL multipart request (the spec Apollo's and urql's upload
-// links send) with the bearer token; the job's progress then comes live, batch by batch, with
-// the rows that were not imported and why.
-import { ApiError, onSession, session, subscribe } from './session.js';
+// Import: the file goes up as a GraphQL multipart request with the bearer token; the job's
+// progress then comes live, batch by batch, with the rows that were not imported and why.
+import { ApiError, onSession, subscribe, upload } from './session.js';
 
 const box = document.querySelector('#import');
 const signedOutNote = document.querySelector('#import-signed-out');
@@ -42,22 +41,11 @@ form.addEventListener('submit', async (event) => {
   const file = document.querySelector('#import-file').files[0];
   if (!file) return;
   const format = new FormData(form).get('format');
-  const body = new FormData();
-  body.append('operations', JSON.stringify({
-    query: `mutation($file: Upload!, $format: ImportFormat!) { importLibrary(file: $file, format: $format) { ${FIELDS} } }`,
-    variables: { file: null, format },
-  }));
-  body.append('map', JSON.stringify({ 0: ['variables.file'] }));
-  body.append('0', file, file.name);
   job.hidden = false;
   state.textContent = 'Uploading…';
   try {
-    const signedIn = await session();
-    const response = await fetch('/graphql', { method: 'POST', headers: { Authorization: `Bearer ${signedIn?.token}` }, body });
-    const answer = await response.json();
-    const error = answer.errors?.[0];
-    if (error) throw new ApiError(error.message, error.extensions?.code);
-    const started = answer.data.importLibrary;
+    const query = `mutation($file: Upload!, $format: ImportFormat!) { importLibrary(file: $file, format: $format) { ${FIELDS} } }`;
+    const started = (await upload(query, { format }, file)).importLibrary;
     show(started);
     const stop = subscribe(`subscription($j: ID!) { importProgress(jobId: $j) { ${FIELDS} } }`, () => ({ j: started.id }), ({ importProgress }) => {
       show(importProgress);

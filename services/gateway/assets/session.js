@@ -96,11 +96,27 @@ export async function signOut() {
 /** Runs a GraphQL operation as the signed-in reader (or signed out): its data, or its first
  *  error thrown as an ApiError. A token refused as ended is refreshed once. */
 export async function graphql(query, variables = {}) {
+  return send(() => ({ headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ query, variables }) }));
+}
+
+/** Runs a GraphQL operation whose `$file` is `file`, as a multipart request (the spec Apollo's
+ *  and urql's upload links send), like `graphql`. */
+export async function upload(query, variables, file) {
+  return send(() => {
+    const body = new FormData();
+    body.append('operations', JSON.stringify({ query, variables: { ...variables, file: null } }));
+    body.append('map', JSON.stringify({ 0: ['variables.file'] }));
+    body.append('0', file, file.name);
+    return { headers: {}, body };
+  });
+}
+
+async function send(request) {
   for (let attempt = 0; ; attempt += 1) {
     const signedIn = attempt === 0 ? await session() : await refresh();
-    const headers = { 'Content-Type': 'application/json' };
+    const { headers, body: sent } = request();
     if (signedIn) headers.Authorization = `Bearer ${signedIn.token}`;
-    const response = await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+    const response = await fetch('/graphql', { method: 'POST', headers, body: sent });
     const body = await response.json();
     const error = body.errors?.[0];
     if (error?.extensions?.code === 'UNAUTHENTICATED' && signedIn && attempt === 0) continue;

@@ -1,5 +1,5 @@
 // Settings: the signed-in reader's profile, privacy, password, data and account.
-import { ApiError, graphql, onSession, session, signOut } from './session.js';
+import { ApiError, graphql, onSession, session, signOut, upload } from './session.js';
 
 const box = document.querySelector('#settings');
 const signedOutNote = document.querySelector('#settings-signed-out');
@@ -17,12 +17,57 @@ onSession(async (signedIn) => {
   box.hidden = !signedIn;
   signedOutNote.hidden = Boolean(signedIn);
   if (!signedIn) return;
-  const data = await graphql('{ viewer { displayName bio readingVisibility } }');
+  const data = await graphql('{ viewer { displayName bio readingVisibility avatar { url } } }');
   const me = data.viewer;
+  showAvatar(me.avatar, me.displayName);
   document.querySelector('#display-name').value = me.displayName;
   document.querySelector('#bio').value = me.bio;
   const choice = document.querySelector(`input[name="visibility"][value="${me.readingVisibility}"]`);
   if (choice) choice.checked = true;
+});
+
+/** The reader's picture, or the first letter of their name when they have none. */
+function showAvatar(avatar, name) {
+  const preview = document.querySelector('#avatar-preview');
+  if (avatar) {
+    const image = document.createElement('img');
+    image.src = avatar.url;
+    image.alt = 'Your picture';
+    preview.replaceChildren(image);
+  } else {
+    const letter = document.createElement('span');
+    letter.setAttribute('aria-hidden', 'true');
+    letter.textContent = (name ?? '?').charAt(0) || '?';
+    preview.replaceChildren(letter);
+  }
+  document.querySelector('#avatar-remove').hidden = !avatar;
+}
+
+const AVATAR = 'reader { displayName avatar { url } }';
+
+document.querySelector('#avatar-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const file = document.querySelector('#avatar-file').files[0];
+  if (!file) return;
+  say('Uploading your picture…');
+  try {
+    const { setAvatar } = await upload(`mutation($file: Upload!) { setAvatar(file: $file) { ${AVATAR} } }`, {}, file);
+    showAvatar(setAvatar.reader.avatar, setAvatar.reader.displayName);
+    event.target.reset();
+    say('Your picture is saved.');
+  } catch (err) {
+    failed(err);
+  }
+});
+
+document.querySelector('#avatar-remove').addEventListener('click', async () => {
+  try {
+    const { removeAvatar } = await graphql(`mutation { removeAvatar { ${AVATAR} } }`);
+    showAvatar(removeAvatar.reader.avatar, removeAvatar.reader.displayName);
+    say('Your picture is removed.');
+  } catch (err) {
+    failed(err);
+  }
 });
 
 document.querySelector('#profile-form').addEventListener('submit', async (event) => {

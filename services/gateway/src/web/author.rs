@@ -13,12 +13,12 @@ use axum::{
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{admit, query, respond, Count, Layout, PageError};
+use super::{admit, query, respond, Count, Layout, PageError, Picture};
 use crate::Shared;
 
 const AUTHOR: &str = "query AuthorPage($id: ID!) {
   author(id: $id) {
-    id url name bio booksCount followersCount
+    id url name bio booksCount followersCount photo { url }
     reader { url displayName }
     books(first: 100) { nodes { url title subtitle firstPublished ratings { count average } } }
   }
@@ -38,6 +38,7 @@ struct Author {
     bio: String,
     books_count: Count,
     followers_count: Count,
+    photo: Option<Picture>,
     reader: Option<Account>,
     books: Books,
 }

@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{admit, long_date, percent_encode, query, respond, Count, Layout, PageError};
+use super::{admit, long_date, percent_encode, query, respond, Count, Layout, PageError, Picture};
 use crate::{AppState, Shared};
 
 /// How many reviews a page of them shows.
@@ -26,7 +26,7 @@ pub const REVIEWS_PER_PAGE: i32 = 20;
 pub const BOOK_PAGE: &str =
     "query BookPage($id: ID!, $first: Int!, $after: String, $order: ReviewOrder!, $stars: Int) {
   book(id: $id) {
-    id url title subtitle description pages format firstPublished editionsCount
+    id url title subtitle description pages format firstPublished editionsCount cover { url }
     authors { id url name booksCount followersCount }
     ratings { count average reviewCount histogram { stars count percent } }
     shelfCounts { currentlyReading wantToRead }
@@ -35,7 +35,10 @@ pub const BOOK_PAGE: &str =
       pageInfo { hasNextPage endCursor }
       edges { node {
         id stars reviewerShelf writtenOn containsSpoilers body(revealSpoilers: true) likesCount commentsCount position
-        reviewer { url handle displayName reviewsCount followersCount authorProfile { booksCount followersCount } }
+        reviewer {
+          url handle displayName reviewsCount followersCount avatar { url(size: SMALL) }
+          authorProfile { booksCount followersCount }
+        }
         comments(first: 5) { nodes { body commentedAt commenter { url displayName } } }
       } }
     }
@@ -118,6 +121,7 @@ struct Book {
     format: String,
     first_published: Option<NaiveDate>,
     editions_count: i32,
+    cover: Option<Picture>,
     authors: Vec<BookAuthor>,
     ratings: Ratings,
     shelf_counts: ShelfCounts,
@@ -227,6 +231,7 @@ struct Reviewer {
     display_name: String,
     reviews_count: Count,
     followers_count: Count,
+    avatar: Option<Picture>,
     author_profile: Option<AuthorBadge>,
 }
 

@@ -81,6 +81,12 @@ async fn protected(mut response: Response) -> Response {
     response
 }
 
+/// An uploaded picture as a page shows it (`Image.url`).
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct Picture {
+    pub url: String,
+}
+
 /// What every page shows around its content.
 pub(crate) struct Layout {
     /// The page's `<title>`, before " · readstream".

@@ -15,12 +15,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{admit, long_date, query, respond, Count, Layout, PageError};
+use super::{admit, long_date, query, respond, Count, Layout, PageError, Picture};
 use crate::Shared;
 
 const PROFILE: &str = "query ReaderPage($handle: String!) {
   reader(handle: $handle) {
     id url handle displayName bio joinedAt readingVisibility followersCount followingCount reviewsCount
+    avatar { url }
     authorProfile { url name booksCount }
     reviews(first: 10) { nodes {
       id stars writtenOn containsSpoilers body(revealSpoilers: true) book { url title }
@@ -57,6 +58,7 @@ struct Profile {
     followers_count: Count,
     following_count: Count,
     reviews_count: Count,
+    avatar: Option<Picture>,
     author_profile: Option<AuthorBadge>,
     reviews: Nodes<ReaderReview>,
 }

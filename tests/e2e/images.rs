@@ -202,7 +202,14 @@ async fn hostile_pictures_are_refused_with_a_code_and_change_nothing() -> anyhow
             "INVALID_ARGUMENT",
         ),
         ("HTML", b"<!doctype html><script>alert(1)</script>".to_vec(), "INVALID_ARGUMENT"),
-        ("a PNG cut short", png(64, 64, 3)[..200].to_vec(), "INVALID_ARGUMENT"),
+        (
+            "a PNG cut short",
+            {
+                let whole = png(64, 64, 3);
+                whole[..whole.len() / 2].to_vec()
+            },
+            "INVALID_ARGUMENT",
+        ),
         ("nothing", Vec::new(), "INVALID_ARGUMENT"),
     ];
     for (what, bytes, code) in refusals {

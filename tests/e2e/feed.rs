@@ -221,6 +221,57 @@ async fn a_live_feed_stops_hearing_of_a_merged_account_once_unfollowed_or_blocke
     system.stop().await
 }
 
+/// Rates `book` as `reader` (a different number of stars each time) until `socket` hears of
+/// it: the subscription learns of a change to the accounts merged on read a moment after the
+/// read models show it.
+async fn rate_until_heard(
+    reader: &GraphQl,
+    book: &str,
+    socket: &mut readstream_testkit::graphql::Subscription,
+) -> anyhow::Result<Value> {
+    for stars in [5, 4, 3, 2, 1] {
+        rate(reader, book, stars).await?;
+        if let Ok(heard) = socket.next(Duration::from_secs(3)).await {
+            return Ok(heard);
+        }
+    }
+    anyhow::bail!("the live feed never heard of the ratings")
+}
+
+/// A live feed hears of an account merged on read that the viewer follows while it is open, and
+/// of one they follow that goes over the fan-out limit while it is open, without subscribing
+/// again.
+#[tokio::test]
+async fn a_live_feed_hears_of_accounts_that_become_merged_on_read_while_it_is_open() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let (star, star_id) = sign_up(&system, "celebrity").await?;
+    let (riser, riser_id) = sign_up(&system, "riser").await?;
+    let fans = sign_up_many(&system, "fan", FEED_FANOUT_LIMIT as usize + 1).await?;
+    let (book, _) = add_seed_book(&system).await?;
+    for fan in &fans {
+        follow(fan, &star_id).await?;
+    }
+    let at = follow(&ana, &riser_id).await?;
+    let mut live = ana.subscribe_at("subscription { feed { kind reader { handle } } }", json!({}), at).await?;
+
+    // Following an account above the limit while subscribed.
+    let at = follow(&ana, &star_id).await?;
+    ana.request_at("{ viewer { id } }", json!({}), at).await?.data()?;
+    let heard = rate_until_heard(&star, &book, &mut live).await?;
+    assert_eq!(heard["feed"], json!({ "kind": "RATED", "reader": { "handle": "celebrity" } }));
+
+    // An account the viewer follows going over the limit while subscribed.
+    let mut at = 0;
+    for fan in &fans {
+        at = follow(fan, &riser_id).await?;
+    }
+    ana.request_at("{ viewer { id } }", json!({}), at).await?.data()?;
+    let heard = rate_until_heard(&riser, &book, &mut live).await?;
+    assert_eq!(heard["feed"], json!({ "kind": "RATED", "reader": { "handle": "riser" } }));
+    system.stop().await
+}
+
 #[tokio::test]
 async fn blocks_and_backdated_imports_keep_feeds_clean_and_friends_show_on_the_book() -> anyhow::Result<()> {
     let system = System::start().await?;

@@ -73,6 +73,11 @@ pub fn live_feeds(namespace: &str) -> String {
     format!("{namespace}.live.feed.*")
 }
 
+/// Where a reader's feed projection says which accounts merged on read they follow changed.
+pub fn live_merged_followees(namespace: &str, reader_id: Uuid) -> String {
+    format!("{namespace}.live.merged-followees.{reader_id}")
+}
+
 /// Where the activities of an account merged into feeds on read are announced.
 pub fn live_activity(namespace: &str, actor_id: Uuid) -> String {
     format!("{namespace}.live.activity.{actor_id}")

@@ -103,6 +103,11 @@ impl<T> Replay<T> {
 }
 
 impl Subscribed {
+    /// These updates and `more`'s, as they come: subjects a subscription follows later.
+    pub fn with(self, more: impl Stream<Item = Result<Bytes, Lagged>> + Send + 'static) -> Self {
+        Subscribed { updates: futures::stream::select(self.updates, more).boxed(), ..self }
+    }
+
     /// `replay` first, then each update (decoded as `M`) whose `key` is after `seen`, turned
     /// into an item by `item` (`None` drops it: gone since, or not for this client). An update
     /// that does not decode is dropped; the next snapshot is right regardless. A replay cut

@@ -360,6 +360,8 @@ impl Projection for Feed {
                 .collect();
         let small: Vec<Uuid> =
             actors.iter().copied().filter(|a| counts.get(a).copied().unwrap_or(0) <= limit).collect();
+        let merged_before: HashSet<Uuid> =
+            actors.iter().copied().filter(|a| counts.get(a).copied().unwrap_or(0) > limit).collect();
         let mut followers: HashMap<Uuid, HashSet<Uuid>> = HashMap::new();
         for row in sqlx::query!("SELECT followee_id, follower_id FROM feed_follows WHERE followee_id = ANY($1)", &small)
             .fetch_all(&mut *tx)
@@ -462,6 +464,22 @@ impl Projection for Feed {
         updates.extend(activities.iter().filter(|a| !a.fanned_out && !a.backdated).map(|a| LiveUpdate {
             subject: social::live_activity(&self.namespace, a.actor_id),
             payload: notice(a.position, a.event_index),
+        }));
+        // Readers whose accounts merged on read changed: they followed one, or one they follow
+        // went over the limit in this batch. Their live feeds listen to those accounts anew.
+        let merged_now = |actor: &Uuid| counts.get(actor).copied().unwrap_or(0) > limit;
+        let mut changed: HashSet<Uuid> =
+            follows.iter().filter(|(_, followee)| merged_now(followee)).map(|(follower, _)| *follower).collect();
+        for (actor, actor_followers) in &followers {
+            if merged_now(actor) && !merged_before.contains(actor) {
+                changed.extend(actor_followers);
+            }
+        }
+        let since = batch.first().map_or(0, |stored| stored.position.saturating_sub(1));
+        let changed_notice = Bytes::from(live::MergedFolloweesChanged { since }.encode_to_vec());
+        updates.extend(changed.into_iter().map(|reader| LiveUpdate {
+            subject: social::live_merged_followees(&self.namespace, reader),
+            payload: changed_notice.clone(),
         }));
         Ok(updates)
     }

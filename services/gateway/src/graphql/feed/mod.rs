@@ -12,9 +12,11 @@ use async_graphql::{
     connection::{Connection, Edge},
     ComplexObject, Context, Enum, Result, SimpleObject, Subscription,
 };
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use futures::Stream;
+use futures::{Stream, StreamExt as _};
 use lru::LruCache;
+use prost::Message as _;
 use readstream_contracts::{proto::live::v1 as live, social};
 use readstream_readmodel::feed;
 use sqlx::PgPool;
@@ -32,9 +34,11 @@ use super::{
 use crate::{
     error::ApiError,
     subscriptions::{self, Replay},
+    AppState,
 };
 use readstream_readmodel::catalog::BookKey;
 use readstream_readmodel::social::ReaderKey;
+use readstream_runtime::live::{Following, Lagged};
 
 // The read model's kinds, each one: a kind the read model adds and this leaves out does not
 // compile.
@@ -307,6 +311,71 @@ async fn still_follows(pool: &PgPool, follower: Uuid, followee: Uuid) -> bool {
     feed::still_follows(pool, follower, followee).await.unwrap_or(false)
 }
 
+/// The activities of the accounts merged on read that `reader_id` comes to follow while their
+/// feed is live (they follow one, or one they follow goes over the fan-out limit): on each of
+/// `changes`, the accounts are read again and each new one's subject followed, after what they
+/// did since the change's batch began (announced before this listened), each once.
+/// How much of what newly merged accounts did a live feed catches up on.
+const CATCH_UP_ITEMS: i64 = 100;
+
+fn newly_merged(
+    app: &AppState,
+    reader_id: Uuid,
+    changes: Following,
+    known: Arc<Mutex<HashSet<Uuid>>>,
+) -> impl Stream<Item = Result<Bytes, Lagged>> + Send + 'static {
+    let (pool, hub, namespace) = (app.pool.clone(), app.live.clone(), app.namespace.clone());
+    changes
+        .then(move |change| {
+            let (pool, hub, namespace, known) = (pool.clone(), hub.clone(), namespace.clone(), known.clone());
+            async move {
+                let Ok(change) = change else {
+                    return futures::stream::iter([Err(Lagged)]).boxed();
+                };
+                let since = live::MergedFolloweesChanged::decode(change).map_or(0, |change| change.since);
+                let now = feed::merged_followees(&pool, reader_id).await.unwrap_or_default();
+                let new: Vec<Uuid> = {
+                    let mut known = known.lock().unwrap_or_else(PoisonError::into_inner);
+                    now.into_iter().filter(|id| known.insert(*id)).collect()
+                };
+                if new.is_empty() {
+                    return futures::stream::empty().boxed();
+                }
+                match hub.follow(new.iter().map(|id| social::live_activity(&namespace, *id))).await {
+                    Ok(following) => {
+                        let missed =
+                            feed::since(&pool, reader_id, since as i64, CATCH_UP_ITEMS).await.unwrap_or_default();
+                        let missed: Vec<(i64, i32)> = missed
+                            .into_iter()
+                            .filter(|activity| new.contains(&activity.actor_id))
+                            .map(|activity| (activity.position, activity.event_index))
+                            .collect();
+                        let notice = |(position, index): (i64, i32)| live::FeedActivity {
+                            position: position as u64,
+                            event_index: index as u32,
+                        };
+                        let replay: Vec<Result<Bytes, Lagged>> =
+                            missed.iter().map(|key| Ok(Bytes::from(notice(*key).encode_to_vec()))).collect();
+                        let missed: HashSet<(i64, i32)> = missed.into_iter().collect();
+                        let again = move |payload: &Result<Bytes, Lagged>| {
+                            let activity =
+                                payload.as_ref().ok().and_then(|bytes| live::FeedActivity::decode(bytes.clone()).ok());
+                            activity.is_some_and(|a| missed.contains(&(a.position as i64, a.event_index as i32)))
+                        };
+                        futures::stream::iter(replay)
+                            .chain(following.filter(move |payload| std::future::ready(!again(payload))))
+                            .boxed()
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "could not follow a newly merged account's activities");
+                        futures::stream::empty().boxed()
+                    }
+                }
+            }
+        })
+        .flatten_unordered(None)
+}
+
 #[derive(Default)]
 pub struct FeedSubscription;
 
@@ -320,10 +389,21 @@ impl FeedSubscription {
         let viewer = viewer(ctx)?;
         let app = app(ctx);
         let mut subjects = vec![social::live_feed(&app.namespace, viewer.reader_id)];
+        // Told before the accounts are read, so no change falls between.
+        let changes = app
+            .live
+            .follow([social::live_merged_followees(&app.namespace, viewer.reader_id)])
+            .await
+            .map_err(ApiError::unavailable)?;
         let merged = feed::merged_followees(&app.pool, viewer.reader_id).await.map_err(ApiError::from)?;
         subjects.extend(merged.iter().map(|id| social::live_activity(&app.namespace, *id)));
-        let merged: Arc<HashSet<Uuid>> = Arc::new(merged.into_iter().collect());
-        let live = subscriptions::subscribe(ctx, subjects).await?;
+        let merged: Arc<Mutex<HashSet<Uuid>>> = Arc::new(Mutex::new(merged.into_iter().collect()));
+        let live = subscriptions::subscribe(ctx, subjects).await?.with(newly_merged(
+            app,
+            viewer.reader_id,
+            changes,
+            merged.clone(),
+        ));
         let mut missed = Replay::of(Vec::new(), 0);
         if let Some(since) = since {
             let max = app.limits.config.max_replay_items;
@@ -342,7 +422,8 @@ impl FeedSubscription {
                 // An account merged on read is followed by subject for as long as the socket
                 // is open: what it does reaches this feed only while the viewer still follows it
                 // (an unfollow or a block ends that), as its page of the feed says.
-                if merged.contains(&item.actor_id) && !still_follows(&pool, viewer_id, item.actor_id).await {
+                let is_merged = merged.lock().unwrap_or_else(PoisonError::into_inner).contains(&item.actor_id);
+                if is_merged && !still_follows(&pool, viewer_id, item.actor_id).await {
                     return None;
                 }
                 Some(item)

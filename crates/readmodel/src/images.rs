@@ -95,24 +95,37 @@ pub struct CoverOf(pub Uuid);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PhotoOf(pub Uuid);
 
+/// An image and whom it belongs to, as the loads below read it.
+struct Owned {
+    owner_id: Uuid,
+    image_id: String,
+    width: i32,
+    height: i32,
+}
+
+/// The images of `rows`, each under its owner's key.
+fn by_owner<K: std::hash::Hash + Eq>(rows: Vec<Owned>, key: impl Fn(Uuid) -> K) -> HashMap<K, Image> {
+    rows.into_iter()
+        .map(|r| (key(r.owner_id), Image { image_id: r.image_id, width: r.width, height: r.height }))
+        .collect()
+}
+
 impl Loader<AvatarOf> for Database {
     type Value = Image;
     type Error = Failure;
 
     async fn load(&self, keys: &[AvatarOf]) -> Result<HashMap<AvatarOf, Image>, Failure> {
         let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
-        let rows = sqlx::query!(
-            "SELECT r.reader_id, i.image_id, i.width, i.height
+        let rows = sqlx::query_as!(
+            Owned,
+            "SELECT r.reader_id AS owner_id, i.image_id, i.width, i.height
              FROM readers r JOIN images i ON i.image_id = r.avatar
              WHERE r.reader_id = ANY($1)",
             &ids
         )
         .fetch_all(&self.0)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (AvatarOf(r.reader_id), Image { image_id: r.image_id, width: r.width, height: r.height }))
-            .collect())
+        Ok(by_owner(rows, AvatarOf))
     }
 }
 
@@ -122,18 +135,16 @@ impl Loader<CoverOf> for Database {
 
     async fn load(&self, keys: &[CoverOf]) -> Result<HashMap<CoverOf, Image>, Failure> {
         let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
-        let rows = sqlx::query!(
-            "SELECT b.book_id, i.image_id, i.width, i.height
+        let rows = sqlx::query_as!(
+            Owned,
+            "SELECT b.book_id AS owner_id, i.image_id, i.width, i.height
              FROM books b JOIN images i ON i.image_id = b.cover
              WHERE b.book_id = ANY($1)",
             &ids
         )
         .fetch_all(&self.0)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (CoverOf(r.book_id), Image { image_id: r.image_id, width: r.width, height: r.height }))
-            .collect())
+        Ok(by_owner(rows, CoverOf))
     }
 }
 
@@ -143,17 +154,15 @@ impl Loader<PhotoOf> for Database {
 
     async fn load(&self, keys: &[PhotoOf]) -> Result<HashMap<PhotoOf, Image>, Failure> {
         let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
-        let rows = sqlx::query!(
-            "SELECT a.author_id, i.image_id, i.width, i.height
+        let rows = sqlx::query_as!(
+            Owned,
+            "SELECT a.author_id AS owner_id, i.image_id, i.width, i.height
              FROM authors a JOIN images i ON i.image_id = a.photo
              WHERE a.author_id = ANY($1)",
             &ids
         )
         .fetch_all(&self.0)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (PhotoOf(r.author_id), Image { image_id: r.image_id, width: r.width, height: r.height }))
-            .collect())
+        Ok(by_owner(rows, PhotoOf))
     }
 }

@@ -105,11 +105,73 @@ async fn read_at(client: &GraphQl, query: &str, variables: Value, position: u64)
     anyhow::bail!("the gateway kept refusing the seed's read as over the rate")
 }
 
+/// A reviewer's picture: a head and shoulders on a colour of their own (the seed page shows
+/// each reviewer's photo; the demo has none to use), as a PNG.
+fn silhouette(index: usize) -> Vec<u8> {
+    const SIZE: u32 = 192;
+    let hue = (index as f32 * 47.0) % 360.0;
+    let (background, figure) = (hsl(hue, 0.45, 0.5), hsl(hue, 0.35, 0.88));
+    let picture = image::RgbImage::from_fn(SIZE, SIZE, |x, y| {
+        let (x, y) = (x as f32, y as f32);
+        let head = (x - 96.0).powi(2) + (y - 78.0).powi(2) < 36.0_f32.powi(2);
+        let shoulders = ((x - 96.0) / 64.0).powi(2) + ((y - 184.0) / 64.0).powi(2) < 1.0;
+        image::Rgb(if head || shoulders { figure } else { background })
+    });
+    let mut png = Vec::new();
+    image::ImageEncoder::write_image(
+        image::codecs::png::PngEncoder::new(&mut png),
+        picture.as_raw(),
+        SIZE,
+        SIZE,
+        image::ExtendedColorType::Rgb8,
+    )
+    .unwrap_or_else(|err| unreachable!("a PNG is written to memory: {err}"));
+    png
+}
+
+/// A colour given by hue (degrees), saturation and lightness (0 to 1), as RGB.
+fn hsl(hue: f32, saturation: f32, lightness: f32) -> [u8; 3] {
+    let chroma = (1.0 - (2.0 * lightness - 1.0).abs()) * saturation;
+    let h = hue / 60.0;
+    let x = chroma * (1.0 - (h % 2.0 - 1.0).abs());
+    let (r, g, b) = match h as u32 {
+        0 => (chroma, x, 0.0),
+        1 => (x, chroma, 0.0),
+        2 => (0.0, chroma, x),
+        3 => (0.0, x, chroma),
+        4 => (x, 0.0, chroma),
+        _ => (chroma, 0.0, x),
+    };
+    let m = lightness - chroma / 2.0;
+    [r, g, b].map(|c| ((c + m) * 255.0).round() as u8)
+}
+
 /// Sends a mutation, again while it is refused as never delivered.
 async fn mutate(client: &GraphQl, notify: OnRetry<'_>, mutation: &str, variables: Value) -> anyhow::Result<Response> {
+    retried(notify, || client.request(mutation, variables.clone())).await
+}
+
+/// Sends a mutation whose `$file` is `file` (a multipart upload), as `mutate` does.
+async fn upload(
+    client: &GraphQl,
+    notify: OnRetry<'_>,
+    mutation: &str,
+    file: Vec<u8>,
+    name: &str,
+) -> anyhow::Result<Response> {
+    retried(notify, || client.upload(mutation, json!({}), file.clone(), name)).await
+}
+
+/// `send`'s answer, sent again while it is refused as never delivered, and after the wait a
+/// refusal over the rate asks for.
+async fn retried<F, Fut>(notify: OnRetry<'_>, send: F) -> anyhow::Result<Response>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Response>>,
+{
     let attempt = || async {
         loop {
-            let response = client.request(mutation, variables.clone()).await?;
+            let response = send().await?;
             let nothing_done = response.0["data"].as_object().is_none_or(|data| data.values().all(Value::is_null));
             match response.error_code() {
                 Some("UNAVAILABLE") if nothing_done => {
@@ -297,7 +359,10 @@ pub async fn load(gateway: &GraphQl, notify: OnRetry<'_>) -> anyhow::Result<Load
             let review = &REVIEWS[i];
             let handle = format!("demo_reader_{:02}", i + 1);
             let (reviewer, _) = named_reader(gateway, notify, &handle, review.name).await?;
-            let mut last = 0;
+            // "Profile Image for …": each reviewer has a picture.
+            let set_avatar = "mutation($file: Upload!) { setAvatar(file: $file) { position } }";
+            let response = upload(&reviewer, notify, set_avatar, silhouette(i), "avatar.png").await?;
+            let mut last = response.data()?["setAvatar"]["position"].as_u64().unwrap_or(0);
             if review.stars.is_none() {
                 let response = mutate(
                     &reviewer,
@@ -308,7 +373,7 @@ pub async fn load(gateway: &GraphQl, notify: OnRetry<'_>) -> anyhow::Result<Load
                     json!({ "book": book_id, "day": review.day, "key": format!("seed:shelf:{book_id}") }),
                 )
                 .await?;
-                last = response.data()?["finishReading"]["position"].as_u64().unwrap_or(0);
+                last = last.max(response.data()?["finishReading"]["position"].as_u64().unwrap_or(0));
             }
             let response = mutate(
                 &reviewer,

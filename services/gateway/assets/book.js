@@ -240,7 +240,7 @@ if (page.dataset.liveReviews === 'true') {
   subscribe(
     `subscription($b: ID!, $since: Int) { bookReviewAdded(bookId: $b, since: $since) {
       id stars writtenOn containsSpoilers body(revealSpoilers: true) position likesCount commentsCount
-      reviewer { url handle displayName reviewsCount followersCount }
+      reviewer { url handle displayName reviewsCount followersCount avatar { url(size: SMALL) } }
     } }`,
     () => ({ b: bookId, since }),
     ({ bookReviewAdded: review }) => {
@@ -267,6 +267,15 @@ function reviewCard(review) {
   article.setAttribute('aria-label', who ? `Review by ${who.displayName}` : 'Review');
   const reviewer = element('div', 'reviewer');
   if (who) {
+    if (who.avatar) {
+      const picture = element('img', 'reviewer-avatar');
+      Object.assign(picture, { src: who.avatar.url, alt: '', width: 48, height: 48 });
+      reviewer.append(picture);
+    } else {
+      const letter = element('span', 'reviewer-avatar', who.displayName.charAt(0) || '?');
+      letter.setAttribute('aria-hidden', 'true');
+      reviewer.append(letter);
+    }
     const name = element('p', 'name');
     const link = element('a', null);
     link.href = new URL(who.url, location.href).pathname;

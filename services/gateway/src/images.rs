@@ -32,8 +32,7 @@ pub const MAX_PIXELS: u64 = 50_000_000;
 pub const MAX_SIDE: u32 = 12_000;
 /// Most memory decoding one upload may allocate.
 const MAX_DECODE_BYTES: u64 = 256 * 1024 * 1024;
-/// Uploads decoded at once; the others wait their turn, at most `DECODE_WAIT`.
-const DECODES_AT_ONCE: usize = 2;
+/// How long an upload waits for a decoder before it is refused as `UNAVAILABLE`.
 const DECODE_WAIT: Duration = Duration::from_secs(10);
 const JPEG_QUALITY: u8 = 85;
 
@@ -189,8 +188,11 @@ fn jpeg(picture: &RgbImage) -> Result<Vec<u8>, Refused> {
 pub struct Decoders(Arc<Semaphore>);
 
 impl Default for Decoders {
+    /// Half the machine's cores decode at once (at least one), so uploads leave the other half
+    /// to every other request.
     fn default() -> Self {
-        Self(Arc::new(Semaphore::new(DECODES_AT_ONCE)))
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Self(Arc::new(Semaphore::new((cores / 2).max(1))))
     }
 }
 

@@ -13,7 +13,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{admit, query, respond, Count, Layout, PageError, Picture};
+use super::{admit, query, respond, Count, Layout, PageError, Picture, Share};
 use crate::Shared;
 
 const AUTHOR: &str = "query AuthorPage($id: ID!) {
@@ -102,7 +102,14 @@ pub(crate) async fn page(
         }
         let data: Data = query(&schemas, client, AUTHOR, json!({ "id": id })).await?;
         let author = data.author.ok_or_else(missing)?;
-        Ok(AuthorPage { layout: Layout::new(author.name.clone()), author })
+        let share = Share {
+            kind: "profile",
+            title: author.name.clone(),
+            url: author.url.clone(),
+            description: None,
+            image: author.photo.as_ref().map(|photo| photo.url.clone()),
+        };
+        Ok(AuthorPage { layout: Layout::shared(author.name.clone(), share), author })
     };
     respond(author.await)
 }

@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{admit, long_date, percent_encode, query, respond, Count, Layout, PageError, Picture};
+use super::{admit, long_date, percent_encode, query, respond, Count, Layout, PageError, Picture, Share};
 use crate::{AppState, Shared};
 
 /// How many reviews a page of them shows.
@@ -248,8 +248,6 @@ struct AuthorBadge {
 struct BookPage {
     layout: Layout,
     book: Book,
-    /// Open Graph's description: the book's own, or its title and authors.
-    summary: String,
     /// schema.org `Book` data, as JSON safe inside `<script>` (no `<`, `>` or `&`).
     structured_data: String,
     order: &'static str,
@@ -263,6 +261,7 @@ struct BookPage {
 impl BookPage {
     fn new(book: Book, order: &'static str, stars: Option<i32>, after: Option<String>) -> Self {
         let authors = book.authors.iter().map(|author| author.name.as_str()).collect::<Vec<_>>().join(", ");
+        // Open Graph's description: the book's own, or its title and authors.
         let summary = if book.description.is_empty() {
             format!("{} by {authors}", full_title(&book))
         } else {
@@ -279,20 +278,22 @@ impl BookPage {
                 address.push_str("#reviews");
                 address
             });
+        let share = Share {
+            kind: "book",
+            title: full_title(&book),
+            url: book.url.clone(),
+            description: Some(summary),
+            image: book.cover.as_ref().map(|cover| cover.url.clone()),
+        };
         BookPage {
-            layout: Layout::new(full_title(&book)),
+            layout: Layout::shared(full_title(&book), share),
             structured_data: structured_data(&book),
-            summary,
             book,
             order,
             stars,
             after,
             next_page,
         }
-    }
-
-    fn full_title(&self) -> String {
-        full_title(&self.book)
     }
 
     fn orders(&self) -> &'static [(&'static str, &'static str)] {

@@ -98,6 +98,18 @@ pub(crate) struct Layout {
     /// The scripts every page loads: graphql-ws and the session.
     pub graphql_ws: &'static str,
     pub session_js: &'static str,
+    /// How a page about one thing previews where its link is shared.
+    pub share: Option<Share>,
+}
+
+/// A page's canonical address and its Open Graph preview.
+pub(crate) struct Share {
+    /// `og:type`: `book`, `profile`.
+    pub kind: &'static str,
+    pub title: String,
+    pub url: String,
+    pub description: Option<String>,
+    pub image: Option<String>,
 }
 
 impl Layout {
@@ -108,7 +120,13 @@ impl Layout {
             icon: assets::icon(),
             graphql_ws: assets::graphql_ws(),
             session_js: assets::module("session.js"),
+            share: None,
         }
+    }
+
+    /// The layout of a page about one thing, previewed as `share` says where its link is shared.
+    fn shared(title: impl Into<String>, share: Share) -> Self {
+        Layout { share: Some(share), ..Layout::new(title) }
     }
 
     /// A page script's address, by its name.

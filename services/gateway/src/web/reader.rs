@@ -15,7 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{admit, long_date, query, respond, Count, Layout, PageError, Picture};
+use super::{admit, long_date, query, respond, Count, Layout, PageError, Picture, Share};
 use crate::Shared;
 
 const PROFILE: &str = "query ReaderPage($handle: String!) {
@@ -222,7 +222,15 @@ pub(crate) async fn page(
         } else {
             None
         };
-        let layout = Layout::new(format!("{} (@{})", reader.display_name, reader.handle));
+        let title = format!("{} (@{})", reader.display_name, reader.handle);
+        let share = Share {
+            kind: "profile",
+            title: title.clone(),
+            url: reader.url.clone(),
+            description: Some(format!("{} on readstream", reader.display_name)),
+            image: reader.avatar.as_ref().map(|avatar| avatar.url.clone()),
+        };
+        let layout = Layout::shared(title, share);
         Ok(ReaderPage { layout, reader, reading })
     };
     respond(profile.await)

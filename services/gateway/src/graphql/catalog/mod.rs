@@ -6,6 +6,7 @@ use async_graphql::{
     ComplexObject, Context, InputObject, MaybeUndefined, Object, Result, SimpleObject, Upload, ID,
 };
 use readstream_contracts::{proto::commands::v1 as pb, Identified, Isbn, ReadModel, Reply};
+use readstream_pictures::Purpose;
 use readstream_readmodel::catalog as reads;
 
 use super::shared::{
@@ -15,7 +16,6 @@ use super::shared::{
 use crate::{
     commands::{self, parse_id},
     error::ApiError,
-    images::Purpose,
 };
 
 const BOOKS_CURSOR: &str = "books";

@@ -7,10 +7,9 @@ use readstream_contracts::ImageId;
 use readstream_readmodel::images::{self, Size};
 
 use super::app;
-use crate::{
-    error::ApiError,
-    images::{Purpose, MAX_UPLOAD_BYTES},
-};
+use readstream_pictures::{Purpose, Refused, MAX_UPLOAD_BYTES};
+
+use crate::error::ApiError;
 
 /// An uploaded picture, re-encoded as JPEG in two sizes.
 pub struct Image(pub images::Image);
@@ -56,7 +55,7 @@ pub async fn store_upload(ctx: &Context<'_>, file: Upload, purpose: Purpose) -> 
     let upload = file.value(ctx).map_err(|err| ApiError::invalid("file", format!("no file: {err}")))?;
     let size = upload.size().map_err(ApiError::internal)?;
     if size > MAX_UPLOAD_BYTES {
-        return Err(crate::images::Refused::TooLarge.into());
+        return Err(Refused::TooLarge.into());
     }
     let mut bytes = Vec::with_capacity(size as usize);
     upload.into_read().read_to_end(&mut bytes).map_err(ApiError::internal)?;

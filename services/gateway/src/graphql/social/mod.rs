@@ -10,6 +10,7 @@ use readstream_contracts::{
     social::{self, SocialService},
     Command, Identified, ReadModel, Reply, SessionOpened,
 };
+use readstream_pictures::Purpose;
 use readstream_readmodel::social as reads;
 use uuid::Uuid;
 
@@ -25,7 +26,6 @@ use crate::{
     auth::Viewer,
     commands::{self, parse_id},
     error::ApiError,
-    images::Purpose,
     limits::ClientAddress,
 };
 use reads::FollowCounts;

@@ -115,4 +115,3 @@ pub(crate) async fn serve(
         }
     }
 }
-

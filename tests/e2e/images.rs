@@ -20,7 +20,7 @@ fn set_avatar() -> String {
     format!("mutation($file: Upload!) {{ setAvatar(file: $file) {{ reader {{ avatar {IMAGE} }} }} }}")
 }
 
-fn png(width: u32, height: u32, shade: u8) -> Vec<u8> {
+pub(crate) fn png(width: u32, height: u32, shade: u8) -> Vec<u8> {
     let picture = RgbaImage::from_fn(width, height, |x, y| Rgba([(x % 256) as u8, (y % 256) as u8, shade, 255]));
     let mut bytes = Vec::new();
     image::codecs::png::PngEncoder::new(&mut bytes)

@@ -97,6 +97,31 @@ async fn an_address_past_its_burst_is_told_to_wait_and_others_are_not() -> anyho
     system.stop().await
 }
 
+/// Pictures are read from Postgres: each request for one counts against its address's rate,
+/// like a page or a query.
+#[tokio::test]
+async fn an_address_past_its_burst_is_refused_pictures_too() -> anyhow::Result<()> {
+    let system = start(rates()).await?;
+    let (reader, _) = super::sign_up(&system, "pictured").await?;
+    let set = "mutation($file: Upload!) { setAvatar(file: $file) { reader { avatar { url } } } }";
+    let uploaded =
+        from(&reader, "198.51.100.20").upload(set, json!({}), super::images::png(64, 64, 1), "me.png").await?;
+    let url = uploaded.data()?["setAvatar"]["reader"]["avatar"]["url"].as_str().unwrap_or_default().to_owned();
+    let http = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    for passed in 0..20 {
+        let response = http.get(&url).header("X-Forwarded-For", "198.51.100.21").send().await?;
+        if response.status() != 200 {
+            let refilled = started.elapsed().as_secs();
+            assert!(passed <= 4 + refilled, "{passed} went through in {refilled} s with a burst of 4");
+            assert_eq!(response.status(), 429);
+            assert!(response.headers().contains_key("retry-after"));
+            return system.stop().await;
+        }
+    }
+    anyhow::bail!("20 pictures were served with a burst of 4")
+}
+
 #[tokio::test]
 async fn a_reader_is_limited_from_whichever_address_it_asks() -> anyhow::Result<()> {
     let system = start(rates()).await?;

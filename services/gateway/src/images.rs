@@ -5,8 +5,10 @@
 
 use std::{sync::Arc, time::Duration};
 
+use std::net::SocketAddr;
+
 use axum::{
-    extract::{Path, State},
+    extract::{ConnectInfo, Path, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
@@ -82,12 +84,17 @@ pub fn url(public_url: &str, image_id: &str, size: Size) -> String {
 }
 
 /// One rendition, cached for good (its id is its content). Anything but a stored image's id
-/// and `small` or `large` is 404.
+/// and `small` or `large` is 404. Each request counts against its client's rate, as a page
+/// does: a picture is read from Postgres.
 pub(crate) async fn serve(
     State((_, app)): State<Shared>,
+    peer: ConnectInfo<SocketAddr>,
     Path((image_id, size)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
+    if let Err(refused) = crate::web::admit(&app, peer, &headers) {
+        return refused.into_response();
+    }
     let size = match size.as_str() {
         "small" => Size::Small,
         "large" => Size::Large,

@@ -267,7 +267,11 @@ fn respond(page: Result<impl Template, PageError>) -> Response {
 }
 
 /// Lets a page's request in within its client's rate.
-fn admit(app: &AppState, peer: ConnectInfo<SocketAddr>, headers: &HeaderMap) -> Result<ClientAddress, PageError> {
+pub(crate) fn admit(
+    app: &AppState,
+    peer: ConnectInfo<SocketAddr>,
+    headers: &HeaderMap,
+) -> Result<ClientAddress, PageError> {
     let client = app.limits.client_address(peer.0, headers);
     app.limits.request(client)?;
     Ok(client)

@@ -5,7 +5,7 @@
 use std::{
     sync::{
         atomic::{AtomicU64, Ordering},
-        Arc, Mutex, PoisonError,
+        Arc,
     },
     time::{Duration, Instant},
 };
@@ -13,7 +13,7 @@ use std::{
 use anyhow::Context as _;
 use readstream_testkit::graphql::GraphQl;
 use serde_json::{json, Value};
-use tokio::task::JoinHandle;
+use tokio::{sync::watch, task::JoinHandle};
 use uuid::Uuid;
 
 const RATINGS_LIVE: &str = "subscription($b: ID!) { bookRatingsChanged(bookId: $b) { position ratings { count } } }";
@@ -25,7 +25,8 @@ const PUSH_BOUND: Duration = Duration::from_secs(15);
 type Figures = (u64, u64);
 
 pub struct Watcher {
-    last: Arc<Mutex<Option<Figures>>>,
+    /// The last push's figures, as they arrive.
+    last: watch::Receiver<Figures>,
     pushes: Arc<AtomicU64>,
     /// Ends with the error that ended the subscription.
     task: JoinHandle<anyhow::Error>,
@@ -43,9 +44,9 @@ impl Watcher {
     pub async fn start(gateway: GraphQl, book: Uuid) -> anyhow::Result<Self> {
         let mut subscription = gateway.subscribe(RATINGS_LIVE, json!({ "b": book })).await?;
         let snapshot = figures(&subscription.next(Duration::from_secs(10)).await?)?;
-        let last = Arc::new(Mutex::new(Some(snapshot)));
+        let (kept, last) = watch::channel(snapshot);
         let pushes = Arc::new(AtomicU64::new(0));
-        let (kept, counted) = (last.clone(), pushes.clone());
+        let counted = pushes.clone();
         let task = tokio::spawn(async move {
             loop {
                 let push = match subscription.next(Duration::from_secs(24 * 3600)).await {
@@ -54,7 +55,7 @@ impl Watcher {
                 };
                 match push {
                     Ok(figures) => {
-                        *kept.lock().unwrap_or_else(PoisonError::into_inner) = Some(figures);
+                        kept.send_replace(figures);
                         counted.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(err) => return err,
@@ -66,7 +67,7 @@ impl Watcher {
 
     /// A new reader rates `book` through `first_gateway`; its push must reach the watcher with
     /// the count the read model shows.
-    pub async fn check_last_push(self, first_gateway: &GraphQl, book: Uuid) -> anyhow::Result<()> {
+    pub async fn check_last_push(mut self, first_gateway: &GraphQl, book: Uuid) -> anyhow::Result<()> {
         let handle = format!("faults_live_{}", &Uuid::now_v7().simple().to_string()[24..]);
         let signed_up = first_gateway
             .request(
@@ -108,30 +109,31 @@ impl Watcher {
             }
         };
         let sent = Instant::now();
-        loop {
-            if self.task.is_finished() {
-                let why = self.task.await?;
+        let mut last = self.last.clone();
+        let arrived = tokio::select! {
+            arrived = tokio::time::timeout(PUSH_BOUND, last.wait_for(|(at, _)| *at >= position)) => arrived,
+            ended = &mut self.task => {
+                let why = ended?;
                 anyhow::bail!("the second gateway's subscription ended during the faults: {why:#}");
             }
-            let last = *self.last.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some((at, pushed)) = last.filter(|(at, _)| *at >= position) {
-                anyhow::ensure!(pushed == count, "the push at {at} said {pushed} ratings, the read model {count}");
-                println!(
-                    "live: {} pushes reached the second gateway's subscriber during the faults; \
-                     a rating through the first gateway after them reached it in {:.0} ms",
-                    self.pushes.load(Ordering::Relaxed),
-                    sent.elapsed().as_secs_f64() * 1e3
-                );
-                self.task.abort();
-                return Ok(());
-            }
-            anyhow::ensure!(
-                sent.elapsed() < PUSH_BOUND,
+        };
+        let Ok(Ok(pushed)) = arrived else {
+            anyhow::bail!(
                 "the rating at position {position} did not reach the second gateway's subscriber within {} s \
-                 (its last push: {last:?})",
-                PUSH_BOUND.as_secs()
+                 (its last push: {:?})",
+                PUSH_BOUND.as_secs(),
+                *self.last.borrow()
             );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        };
+        let (at, pushed) = *pushed;
+        anyhow::ensure!(pushed == count, "the push at {at} said {pushed} ratings, the read model {count}");
+        println!(
+            "live: {} pushes reached the second gateway's subscriber during the faults; \
+             a rating through the first gateway after them reached it in {:.0} ms",
+            self.pushes.load(Ordering::Relaxed),
+            sent.elapsed().as_secs_f64() * 1e3
+        );
+        self.task.abort();
+        Ok(())
     }
 }

@@ -46,7 +46,8 @@ use std::{
 use anyhow::Context as _;
 use futures::StreamExt as _;
 use prost::Message as _;
-use readstream_contracts::proto::events::v1 as pb;
+use readstream_contracts::{proto::events::v1 as pb, ReadModel};
+use readstream_runtime::positions::Positions;
 use readstream_testkit::graphql::GraphQl;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -389,27 +390,16 @@ async fn sign_up(gateway: &GraphQl, count: usize) -> anyhow::Result<Vec<(Reader,
     Ok(readers)
 }
 
-/// Waits until every projection has applied the whole stream; its last position.
+/// Waits until every projection has applied the whole stream (told by the positions they
+/// announce, as the gateway's read-your-writes is); its last position.
 async fn at_the_head(system: &System) -> anyhow::Result<u64> {
     let last = stream_last_position(system).await?;
     let pool = sqlx::PgPool::connect(&system.database_url()).await?;
-    let deadline = Instant::now() + CATCH_UP_BOUND;
-    loop {
-        let behind: Vec<(String, i64)> =
-            sqlx::query_as("SELECT name, position FROM projection_checkpoints WHERE position < $1 ORDER BY name")
-                .bind(last as i64)
-                .fetch_all(&pool)
-                .await?;
-        if behind.is_empty() {
-            break;
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "projections behind the stream's head ({last}) {} s after the load: {behind:?}",
-            CATCH_UP_BOUND.as_secs()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let stop = CancellationToken::new();
+    let positions = Positions::start(&connect(system).await?, "rs", pool.clone(), CATCH_UP_BOUND, stop.clone()).await?;
+    let reached = positions.wait_for(last, &ReadModel::ALL).await;
+    stop.cancel();
+    reached.map_err(|behind| anyhow::anyhow!("projections behind the stream's head ({last}): {}", behind.message))?;
     let dead_letters: i64 = sqlx::query_scalar("SELECT count(*) FROM dead_letters").fetch_one(&pool).await?;
     anyhow::ensure!(dead_letters == 0, "{dead_letters} dead letters");
     Ok(last)

@@ -1,11 +1,9 @@
 //! Uploaded pictures in the gateway: decoded and re-encoded by `readstream-pictures` on the
-//! blocking pool, a few at a time, so uploads never hold up the gateway's other requests;
+//! blocking pool, half the cores at a time, so uploads never hold up the gateway's other requests;
 //! stored under the SHA-256 of the larger rendition and served with immutable caching (an id's
 //! bytes never change).
 
-use std::{sync::Arc, time::Duration};
-
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{
     extract::{ConnectInfo, Path, State},

@@ -57,12 +57,12 @@ const READSTREAM_BOOK_PAGE: &str = "query($id: ID!) { book(id: $id) {
 const POSTGRAPHILE_BOOK_PAGE: &str = "query($id: UUID!) { bookByBookId(bookId: $id) {
     title subtitle description pages format firstPublished
     bookAuthorsByBookId(orderBy: ORDINAL_ASC) { nodes { authorByAuthorId { name } } }
-    bookRatingByBookId { ratingsCount ratingsSum stars1 stars2 stars3 stars4 stars5 }
+    bookRatingByBookId { ratingsCount quarterStarsSum stars1 stars2 stars3 stars4 stars5 }
     bookShelfCountByBookId { wantToRead currentlyReading read didNotFinish paused }
     bookReviewCountByBookId { reviewsCount }
     reviewsByBookId(first: 10, orderBy: [WRITTEN_ON_DESC, REVIEW_ID_DESC], condition: { withdrawn: false }) {
         pageInfo { hasNextPage endCursor }
-        edges { cursor node { reviewId writtenOn stars likesCount commentsCount containsSpoilers body
+        edges { cursor node { reviewId writtenOn quarterStars likesCount commentsCount containsSpoilers body
             readerByReaderId { handle readerReviewCountByReaderId { reviewsCount }
                                readerFollowCountByReaderId { followers } } } }
     }
@@ -75,7 +75,7 @@ const READSTREAM_FEED_PAGE: &str = "{ viewer { feed(first: 20) {
 
 const POSTGRAPHILE_FEED_PAGE: &str = "query($viewer: UUID!) {
     allFeedItems(condition: { readerId: $viewer }, orderBy: PRIMARY_KEY_DESC, first: 20) {
-        edges { cursor node { kind activityByPositionAndEventIndex { occurredAt stars bookByBookId { title } }
+        edges { cursor node { kind activityByPositionAndEventIndex { occurredAt quarterStars bookByBookId { title } }
                               readerByActorId { handle } } }
         pageInfo { hasNextPage endCursor }
     }
@@ -96,8 +96,8 @@ async fn fill(db: &mut PgConnection, followees: i64) -> anyhow::Result<()> {
                 ('00000000-0000-0000-0000-00000000a002', 'An Illustrator', '', now(), 2)",
         "INSERT INTO book_authors (book_id, author_id, ordinal)
          VALUES ($1::uuid, '00000000-0000-0000-0000-00000000a001', 0), ($1::uuid, '00000000-0000-0000-0000-00000000a002', 1)",
-        "INSERT INTO book_ratings (book_id, ratings_count, ratings_sum, stars_1, stars_2, stars_3, stars_4, stars_5, position)
-         VALUES ($1::uuid, 1000, 4120, 10, 30, 160, 350, 450, 1)",
+        "INSERT INTO book_ratings (book_id, ratings_count, quarter_stars_sum, stars_1, stars_2, stars_3, stars_4, stars_5, position)
+         VALUES ($1::uuid, 1000, 16480, 10, 30, 160, 350, 450, 1)",
         "INSERT INTO book_shelf_counts (book_id, want_to_read, currently_reading, paused, read, did_not_finish, position)
          VALUES ($1::uuid, 5000, 300, 20, 2400, 40, 1)",
     ] {
@@ -111,9 +111,9 @@ async fn fill(db: &mut PgConnection, followees: i64) -> anyhow::Result<()> {
         ),
         format!(
             "INSERT INTO reviews (review_id, reader_id, book_id, body, contains_spoilers, written_on, published_at,
-                                  stars, likes_count, comments_count, position)
+                                  quarter_stars, likes_count, comments_count, position)
              SELECT gen_random_uuid(), {reviewer}, $1::uuid, repeat('A considered review. ', 40), i % 17 = 0,
-                    date '2026-01-01' - i::int, now(), (1 + i % 5)::smallint, i % 97, i % 7, i
+                    date '2026-01-01' - i::int, now(), (4 + 4 * (i % 5))::smallint, i % 97, i % 7, i
              FROM generate_series(1, $2::bigint) AS i"
         ),
         format!(
@@ -140,8 +140,8 @@ async fn fill(db: &mut PgConnection, followees: i64) -> anyhow::Result<()> {
     // Rating k of followee i sits at position 10,000 + i * 100 + k.
     for statement in [
         format!(
-            "INSERT INTO activities (position, event_index, actor_id, kind, book_id, stars, occurred_at, backdated, fanned_out)
-             SELECT 10000 + i * 100 + k, 0, {READER_SQL}, 'rated', $3::uuid, (1 + k % 5)::smallint, now(), false, true
+            "INSERT INTO activities (position, event_index, actor_id, kind, book_id, quarter_stars, occurred_at, backdated, fanned_out)
+             SELECT 10000 + i * 100 + k, 0, {READER_SQL}, 'rated', $3::uuid, (4 + 4 * (k % 5))::smallint, now(), false, true
              FROM generate_series(1, $1::bigint) AS i, generate_series(1, 50) AS k"
         ),
         format!(

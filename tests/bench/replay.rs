@@ -160,15 +160,14 @@ async fn baseline(store: &EventStore, database_url: &str, events: u64) -> anyhow
         let envelope = Envelope::decode(&message?.payload)?;
         for recorded in envelope.events {
             if let Event::Ratings(RatingsEvent::BookRated { book_id, stars, .. }) = recorded.event {
-                let stars = stars.rounded();
                 let mut histogram = [0i64; 5];
-                histogram[usize::from(stars) - 1] = 1;
+                histogram[usize::from(stars.rounded()) - 1] = 1;
                 sqlx::query(
-                    "INSERT INTO book_ratings (book_id, ratings_count, ratings_sum, stars_1, stars_2, stars_3, stars_4, stars_5)
+                    "INSERT INTO book_ratings (book_id, ratings_count, quarter_stars_sum, stars_1, stars_2, stars_3, stars_4, stars_5)
                      VALUES ($1, 1, $2, $3, $4, $5, $6, $7)
                      ON CONFLICT (book_id) DO UPDATE SET
                          ratings_count = book_ratings.ratings_count + 1,
-                         ratings_sum = book_ratings.ratings_sum + EXCLUDED.ratings_sum,
+                         quarter_stars_sum = book_ratings.quarter_stars_sum + EXCLUDED.quarter_stars_sum,
                          stars_1 = book_ratings.stars_1 + EXCLUDED.stars_1,
                          stars_2 = book_ratings.stars_2 + EXCLUDED.stars_2,
                          stars_3 = book_ratings.stars_3 + EXCLUDED.stars_3,
@@ -176,7 +175,7 @@ async fn baseline(store: &EventStore, database_url: &str, events: u64) -> anyhow
                          stars_5 = book_ratings.stars_5 + EXCLUDED.stars_5",
                 )
                 .bind(book_id)
-                .bind(i64::from(stars))
+                .bind(i64::from(stars.quarters()))
                 .bind(histogram[0])
                 .bind(histogram[1])
                 .bind(histogram[2])
@@ -217,14 +216,14 @@ async fn in_postgres(database_url: &str, events: u64, batch: usize) -> anyhow::R
          DECLARE first bigint := 0;
          BEGIN
              WHILE first < {events} LOOP
-                 INSERT INTO ratings (reader_id, book_id, stars, rated_at)
-                 SELECT reader_id, book_id, stars, now() FROM bench_events
+                 INSERT INTO ratings (reader_id, book_id, quarter_stars, rated_at)
+                 SELECT reader_id, book_id, 4 * stars, now() FROM bench_events
                  WHERE position >= first AND position < first + {batch}
                  ON CONFLICT (reader_id, book_id) DO UPDATE
-                 SET stars = EXCLUDED.stars, rated_at = EXCLUDED.rated_at;
+                 SET quarter_stars = EXCLUDED.quarter_stars, rated_at = EXCLUDED.rated_at;
                  INSERT INTO book_ratings AS s
-                     (book_id, ratings_count, ratings_sum, stars_1, stars_2, stars_3, stars_4, stars_5, position)
-                 SELECT book_id, count(*), sum(stars),
+                     (book_id, ratings_count, quarter_stars_sum, stars_1, stars_2, stars_3, stars_4, stars_5, position)
+                 SELECT book_id, count(*), 4 * sum(stars),
                         count(*) FILTER (WHERE stars = 1), count(*) FILTER (WHERE stars = 2),
                         count(*) FILTER (WHERE stars = 3), count(*) FILTER (WHERE stars = 4),
                         count(*) FILTER (WHERE stars = 5), max(position) + 1
@@ -232,7 +231,7 @@ async fn in_postgres(database_url: &str, events: u64, batch: usize) -> anyhow::R
                  GROUP BY book_id
                  ON CONFLICT (book_id) DO UPDATE SET
                      ratings_count = s.ratings_count + EXCLUDED.ratings_count,
-                     ratings_sum = s.ratings_sum + EXCLUDED.ratings_sum,
+                     quarter_stars_sum = s.quarter_stars_sum + EXCLUDED.quarter_stars_sum,
                      stars_1 = s.stars_1 + EXCLUDED.stars_1,
                      stars_2 = s.stars_2 + EXCLUDED.stars_2,
                      stars_3 = s.stars_3 + EXCLUDED.stars_3,

@@ -16,6 +16,7 @@ mod imports;
 mod limits;
 mod merges;
 mod pages;
+mod ratings;
 mod reading;
 mod resends;
 mod reviews;
@@ -44,7 +45,7 @@ const ADD_AUTHOR: &str = "mutation($name: String!) { addAuthor(input: { name: $n
 const ADD_BOOK: &str = "mutation($input: AddBookInput!, $key: String) {
     addBook(input: $input, idempotencyKey: $key) { position bookId book { title pages } }
 }";
-const RATE: &str = "mutation($book: ID!, $stars: Int!, $key: String) {
+const RATE: &str = "mutation($book: ID!, $stars: Float!, $key: String) {
     rateBook(bookId: $book, stars: $stars, idempotencyKey: $key) { position bookId }
 }";
 const RATINGS: &str = "query($id: ID!) {

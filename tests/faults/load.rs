@@ -109,7 +109,7 @@ impl Library {
 fn mutation(op: &Op, key: &str) -> (&'static str, Value) {
     match op {
         Op::Rate { book, stars } => (
-            "mutation($b: ID!, $s: Int!, $k: String!) { rateBook(bookId: $b, stars: $s, idempotencyKey: $k) { position } }",
+            "mutation($b: ID!, $s: Float!, $k: String!) { rateBook(bookId: $b, stars: $s, idempotencyKey: $k) { position } }",
             json!({ "b": book, "s": stars, "k": key }),
         ),
         Op::Shelve { book, shelf } => (

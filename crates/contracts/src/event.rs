@@ -8,7 +8,7 @@ use crate::{
     catalog::{BookDetails, CatalogEvent, EditionAdded},
     image::ImageId,
     proto::events::v1 as pb,
-    ratings::{RatingsEvent, Stars},
+    ratings::{ClearedStars, RatingsEvent, Stars},
     reading::{Progress, ReadingEvent},
     reviews::ReviewsEvent,
     social::{Role, SocialEvent, Visibility},
@@ -439,10 +439,16 @@ impl TryFrom<pb::Event> for RecordedEvent {
                 stars: quarter_stars("quarter_stars", e.quarter_stars)?,
                 previous_stars: optional(e.previous_quarter_stars, |q| quarter_stars("previous_quarter_stars", q))?,
             }),
+            // Version 1: rounded whole stars, settled by the ratings projection.
             Body::RatingCleared(e) => Event::Ratings(RatingsEvent::RatingCleared {
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 book_id: uuid("book_id", &e.book_id)?,
-                previous_stars: whole_stars("previous_stars", e.previous_stars)?.rounded(),
+                previous_stars: ClearedStars::Rounded(whole_stars("previous_stars", e.previous_stars)?.rounded()),
+            }),
+            Body::RatingClearedV2(e) => Event::Ratings(RatingsEvent::RatingCleared {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                book_id: uuid("book_id", &e.book_id)?,
+                previous_stars: ClearedStars::Exact(quarter_stars("previous_quarter_stars", e.previous_quarter_stars)?),
             }),
             Body::WantToRead(e) => Event::Reading(ReadingEvent::WantToRead {
                 reader_id: uuid("reader_id", &e.reader_id)?,
@@ -653,11 +659,19 @@ impl From<&RecordedEvent> for pb::Event {
                 })
             }
             Event::Ratings(RatingsEvent::RatingCleared { reader_id, book_id, previous_stars }) => {
-                Body::RatingCleared(pb::RatingCleared {
-                    reader_id: reader_id.to_string(),
-                    book_id: book_id.to_string(),
-                    previous_stars: u32::from(*previous_stars),
-                })
+                match previous_stars {
+                    ClearedStars::Exact(stars) => Body::RatingClearedV2(pb::RatingClearedV2 {
+                        reader_id: reader_id.to_string(),
+                        book_id: book_id.to_string(),
+                        previous_quarter_stars: u32::from(stars.quarters()),
+                    }),
+                    // Only ever read from version 1, and written back as it was.
+                    ClearedStars::Rounded(stars) => Body::RatingCleared(pb::RatingCleared {
+                        reader_id: reader_id.to_string(),
+                        book_id: book_id.to_string(),
+                        previous_stars: u32::from(*stars),
+                    }),
+                }
             }
             Event::Reading(ReadingEvent::WantToRead { reader_id, book_id, on }) => Body::WantToRead(pb::WantToRead {
                 reader_id: reader_id.to_string(),
@@ -986,7 +1000,11 @@ mod tests {
                     stars: quarters(20),
                     previous_stars: Some(quarters(15)),
                 }),
-                Event::Ratings(RatingsEvent::RatingCleared { reader_id, book_id, previous_stars: 5 }),
+                Event::Ratings(RatingsEvent::RatingCleared {
+                    reader_id,
+                    book_id,
+                    previous_stars: ClearedStars::Exact(quarters(13)),
+                }),
                 Event::Reading(ReadingEvent::WantToRead { reader_id, book_id, on: day(2024, 1, 2) }),
                 Event::Reading(ReadingEvent::ReadingStarted {
                     reader_id,
@@ -1162,6 +1180,25 @@ mod tests {
             previous_quarter_stars: 12,
         };
         assert_eq!(written, Some(pb::event::Body::BookRatedV2(expected)));
+    }
+
+    #[test]
+    fn a_version_1_clear_in_rounded_whole_stars_is_read_as_rounded_and_written_back_as_it_was() {
+        let (reader_id, book_id) = (Uuid::now_v7(), Uuid::now_v7());
+        let body = pb::event::Body::RatingCleared(pb::RatingCleared {
+            reader_id: reader_id.to_string(),
+            book_id: book_id.to_string(),
+            previous_stars: 4,
+        });
+        let read = RecordedEvent::try_from(wire_event(body.clone())).map(|recorded| recorded.event).ok();
+        let upcast = Event::Ratings(RatingsEvent::RatingCleared {
+            reader_id,
+            book_id,
+            previous_stars: ClearedStars::Rounded(4),
+        });
+        assert_eq!(read, Some(upcast.clone()));
+        let written = pb::Envelope::from(&Envelope::new(meta(), vec![upcast])).events.remove(0).body;
+        assert_eq!(written, Some(body));
     }
 
     #[test]

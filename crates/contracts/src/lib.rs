@@ -51,7 +51,7 @@ pub use decider::Decider;
 pub use event::{ContextEvent, Envelope, Event, Metadata, RecordedEvent, WireError};
 pub use image::ImageId;
 pub use isbn::Isbn;
-pub use ratings::{RatingsEvent, Stars};
+pub use ratings::{ClearedStars, RatingsEvent, Stars};
 pub use read_model::ReadModel;
 pub use reading::{Progress, ReadingEvent};
 pub use rejection::{Code, Rejection};

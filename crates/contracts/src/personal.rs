@@ -128,6 +128,7 @@ fn split(body: &mut pb::event::Body) -> Option<(String, pb::event::Body)> {
         | Body::EditionChosen(_)
         | Body::LibraryImported(_)
         | Body::RatingCleared(_)
+        | Body::RatingClearedV2(_)
         | Body::ReaderBlocked(_)
         | Body::ReaderDeleted(_)
         | Body::ReaderFollowed(_)

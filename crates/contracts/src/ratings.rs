@@ -29,9 +29,9 @@ pub fn live_book_ratings(namespace: &str, book_id: Uuid) -> String {
     format!("{namespace}.live.book.{book_id}.ratings")
 }
 
-/// A rating, in quarter stars from 1 to 5: the precision StoryGraph's ratings carry. Every
-/// figure a reader sees (average, histogram, a reviewer's stars) counts whole stars,
-/// [`Stars::rounded`] half up; the exact rating stays in the event.
+/// A rating, in quarter stars from 1 to 5: the precision StoryGraph's ratings carry, and what
+/// `rateBook` takes. Averages and sums count it exactly; the histogram's five buckets, and the
+/// whole-star fields kept for older clients, count it [`Stars::rounded`] half up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Stars(u8);
 
@@ -77,9 +77,19 @@ pub enum RatingsEvent {
     RatingCleared {
         reader_id: Uuid,
         book_id: Uuid,
-        /// The cleared rating in whole stars ([`Stars::rounded`]), as every figure counted it.
-        previous_stars: u8,
+        previous_stars: ClearedStars,
     },
+}
+
+/// What a cleared rating was, as its event recorded it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum ClearedStars {
+    /// The rating itself (`RatingClearedV2`, written from quarter-star ratings on).
+    Exact(Stars),
+    /// Version 1 recorded whole stars, rounded half up from a rating that may have had quarters:
+    /// the exact value is the one the projection that kept the reader's rating holds.
+    Rounded(u8),
 }
 
 #[cfg(test)]

@@ -711,9 +711,13 @@ impl<P: Projection> Runner<P> {
         sqlx::query!("UPDATE dead_letters SET projection = $1 WHERE projection = $2", name, self.key())
             .execute(&mut *tx)
             .await?;
-        sqlx::query!("UPDATE projection_checkpoints SET position = $2 WHERE name = $1", name, checkpoint as i64)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "UPDATE projection_checkpoints SET position = $2, rebuild_due = false WHERE name = $1",
+            name,
+            checkpoint as i64
+        )
+        .execute(&mut *tx)
+        .await?;
         sqlx::query!("DELETE FROM projection_checkpoints WHERE name = $1", self.key()).execute(&mut *tx).await?;
         tx.commit().await?;
         tracing::info!(projection = name, position = checkpoint, "rebuilt: the fresh tables are swapped in");

@@ -61,7 +61,8 @@ pub struct Activity {
     pub kind: ActivityKind,
     pub book_id: Option<Uuid>,
     pub review_id: Option<Uuid>,
-    pub stars: Option<i16>,
+    /// A rating's quarter stars.
+    pub quarter_stars: Option<i16>,
     pub followee_id: Option<Uuid>,
     pub occurred_at: DateTime<Utc>,
     pub books: Option<i32>,
@@ -143,7 +144,7 @@ pub struct FollowedOnBook {
     /// The follow's position: the list's order and cursor.
     pub position: i64,
     pub status: Option<ShelfStatus>,
-    pub stars: Option<i16>,
+    pub quarter_stars: Option<i16>,
     pub review_id: Option<Uuid>,
 }
 

@@ -65,7 +65,7 @@ impl Loader<BookWithFigures> for Database {
         let rows = sqlx::query!(
             r#"SELECT d.book_id AS "key!", b.book_id, b.title, b.subtitle, b.description, b.pages, b.format,
                       b.first_published, b.position,
-                      coalesce(r.ratings_count, 0) AS "ratings_count!", coalesce(r.ratings_sum, 0) AS "ratings_sum!",
+                      coalesce(r.ratings_count, 0) AS "ratings_count!", coalesce(r.quarter_stars_sum, 0) AS "quarter_stars_sum!",
                       coalesce(r.stars_1, 0) AS "stars_1!", coalesce(r.stars_2, 0) AS "stars_2!",
                       coalesce(r.stars_3, 0) AS "stars_3!", coalesce(r.stars_4, 0) AS "stars_4!",
                       coalesce(r.stars_5, 0) AS "stars_5!",
@@ -98,7 +98,7 @@ impl Loader<BookWithFigures> for Database {
                     authors,
                     ratings: BookRatingsRow::from_columns(
                         b.ratings_count,
-                        b.ratings_sum,
+                        b.quarter_stars_sum,
                         [b.stars_1, b.stars_2, b.stars_3, b.stars_4, b.stars_5],
                     ),
                     shelf_counts: ShelfCountsRow {

@@ -76,7 +76,8 @@ pub struct ReviewRow {
     pub written_on: NaiveDate,
     pub published_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
-    pub stars: Option<i16>,
+    /// The reviewer's rating, in quarter stars.
+    pub quarter_stars: Option<i16>,
     pub likes_count: i64,
     pub comments_count: i64,
     pub position: i64,
@@ -121,7 +122,7 @@ pub async fn comment(
 /// Whose reviews a list holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListOf {
-    /// A book's, of one star rating if given.
+    /// A book's, of one whole-star rating if given (quarters rounded half up).
     Book {
         book_id: Uuid,
         stars: Option<i16>,
@@ -150,8 +151,8 @@ impl ListOrder {
             ListOrder::Oldest => (None, false),
             ListOrder::MostLiked => (Some("likes_count"), true),
             // As the reviews' indexes list them: a review without stars sorts last either way.
-            ListOrder::HighestRated => (Some("coalesce(stars, 0)"), true),
-            ListOrder::LowestRated => (Some("coalesce(stars, 6)"), false),
+            ListOrder::HighestRated => (Some("coalesce(quarter_stars, 0)"), true),
+            ListOrder::LowestRated => (Some("coalesce(quarter_stars, 21)"), false),
         }
     }
 
@@ -159,8 +160,8 @@ impl ListOrder {
     pub fn key_of(self, review: &ReviewRow) -> i64 {
         match self {
             ListOrder::MostLiked => review.likes_count,
-            ListOrder::HighestRated => i64::from(review.stars.unwrap_or(0)),
-            ListOrder::LowestRated => i64::from(review.stars.unwrap_or(6)),
+            ListOrder::HighestRated => i64::from(review.quarter_stars.unwrap_or(0)),
+            ListOrder::LowestRated => i64::from(review.quarter_stars.unwrap_or(21)),
             ListOrder::Newest | ListOrder::Oldest => 0,
         }
     }
@@ -172,7 +173,9 @@ impl ListOrder {
 /// which the page starts, whether it is the first page, the limit and the viewer.
 pub fn list_statement(of: ListOf, order: ListOrder) -> String {
     let filter = match of {
-        ListOf::Book { .. } => "book_id = $1 AND ($2::smallint IS NULL OR stars = $2)",
+        ListOf::Book { .. } => {
+            "book_id = $1 AND ($2::smallint IS NULL OR quarter_stars BETWEEN $2 * 4 - 2 AND $2 * 4 + 1)"
+        }
         ListOf::Reader(_) => "reader_id = $1 AND $2::smallint IS NULL",
     };
     let (key, descending) = order.key();
@@ -194,7 +197,7 @@ pub fn list_statement(of: ListOf, order: ListOrder) -> String {
     };
     let viewer_at = limit_at + 1;
     format!(
-        "SELECT review_id, reader_id, book_id, body, contains_spoilers, written_on, published_at, edited_at, stars,
+        "SELECT review_id, reader_id, book_id, body, contains_spoilers, written_on, published_at, edited_at, quarter_stars,
                 likes_count, comments_count, position
          FROM reviews
          WHERE {filter} AND NOT withdrawn AND (${first_page} OR {keyset})

@@ -489,7 +489,7 @@ async fn rate(reader: &GraphQl, notify: OnRetry<'_>, book_id: &str, stars: i64) 
     let response = mutate(
         reader,
         notify,
-        "mutation($book: ID!, $stars: Int!, $key: String!) { rateBook(bookId: $book, stars: $stars, idempotencyKey: $key) { position } }",
+        "mutation($book: ID!, $stars: Float!, $key: String!) { rateBook(bookId: $book, stars: $stars, idempotencyKey: $key) { position } }",
         json!({ "book": book_id, "stars": stars, "key": format!("seed:rating:{book_id}") }),
     )
     .await?;

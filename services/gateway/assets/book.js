@@ -140,7 +140,7 @@ yours.querySelector('#your-stars').addEventListener('change', async (event) => {
   const stars = Number(event.target.value);
   say('Saving…');
   try {
-    await graphql('mutation($b: ID!, $s: Int!) { rateBook(bookId: $b, stars: $s) { position } }', { b: bookId, s: stars });
+    await graphql('mutation($b: ID!, $s: Float!) { rateBook(bookId: $b, stars: $s) { position } }', { b: bookId, s: stars });
     yours.querySelector('#clear-rating').hidden = false;
     say(`You rated it ${stars} out of 5.`);
   } catch (err) {

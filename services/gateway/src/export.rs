@@ -1,8 +1,9 @@
 //! A reader's data, out: `GET /export/goodreads.csv` (their library in the columns of
-//! Goodreads' export, so it goes back into Goodreads or into readstream) and
-//! `GET /export/events.ndjson` (every event of every message they acted in, from the stream
-//! itself, one JSON object per line). Both need the reader's bearer token and stream their
-//! body, so a library of any size is written row by row.
+//! Goodreads' export, so it goes back into Goodreads or into readstream; whole stars, as
+//! Goodreads reads them), `GET /export/storygraph.csv` (the same library in StoryGraph's columns,
+//! its stars in quarters) and `GET /export/events.ndjson` (every event of every message they
+//! acted in, from the stream itself, one JSON object per line). Each needs the reader's bearer
+//! token and streams its body, so a library of any size is written row by row.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -58,9 +59,39 @@ pub const GOODREADS_COLUMNS: [&str; 24] = [
     "Owned Copies",
 ];
 
-/// `/export/goodreads.csv` and `/export/events.ndjson`.
+/// The columns of StoryGraph's export (23), in its order.
+pub const STORYGRAPH_COLUMNS: [&str; 23] = [
+    "Title",
+    "Authors",
+    "Contributors",
+    "ISBN/UID",
+    "Format",
+    "Read Status",
+    "Date Added",
+    "Last Date Read",
+    "Dates Read",
+    "Read Count",
+    "Moods",
+    "Pace",
+    "Character- or Plot-Driven?",
+    "Strong Character Development?",
+    "Loveable Characters?",
+    "Diverse Characters?",
+    "Flawed Characters?",
+    "Star Rating",
+    "Review",
+    "Content Warnings",
+    "Content Warning Description",
+    "Tags",
+    "Owned?",
+];
+
+/// `/export/goodreads.csv`, `/export/storygraph.csv` and `/export/events.ndjson`.
 pub(crate) fn routes() -> Router<Shared> {
-    Router::new().route("/export/goodreads.csv", get(goodreads_csv)).route("/export/events.ndjson", get(events_ndjson))
+    Router::new()
+        .route("/export/goodreads.csv", get(goodreads_csv))
+        .route("/export/storygraph.csv", get(storygraph_csv))
+        .route("/export/events.ndjson", get(events_ndjson))
 }
 
 /// How many stream messages an events export reads at once.
@@ -124,7 +155,23 @@ async fn goodreads_csv(
     };
     let pool = app.pool.clone();
     streamed("text/csv; charset=utf-8", "attachment; filename=\"goodreads_library_export.csv\"", move |chunks| {
-        write_goodreads(pool, reader_id, chunks)
+        write_library(pool, reader_id, chunks, &GOODREADS_COLUMNS, goodreads_record)
+    })
+}
+
+/// `GET /export/storygraph.csv`
+async fn storygraph_csv(
+    State((_, app)): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let reader_id = match reader(&app, peer, &headers) {
+        Ok(reader_id) => reader_id,
+        Err((status, err)) => return refusal(status, err),
+    };
+    let pool = app.pool.clone();
+    streamed("text/csv; charset=utf-8", "attachment; filename=\"storygraph_export.csv\"", move |chunks| {
+        write_library(pool, reader_id, chunks, &STORYGRAPH_COLUMNS, storygraph_record)
     })
 }
 
@@ -152,14 +199,71 @@ fn last_first(name: &str) -> String {
     }
 }
 
+/// The title a list shows: "Moscow 1956: The Silenced Spring".
+fn full_title(row: &LibraryRow) -> String {
+    if row.subtitle.is_empty() {
+        row.title.clone()
+    } else {
+        format!("{}: {}", row.title, row.subtitle)
+    }
+}
+
+/// A rating in quarter stars as StoryGraph writes it: `4.0`, `3.75`.
+fn storygraph_stars(quarters: i16) -> String {
+    let stars = f64::from(quarters) / 4.0;
+    if stars.fract() == 0.0 {
+        format!("{stars:.1}")
+    } else {
+        stars.to_string()
+    }
+}
+
+fn storygraph_record(row: LibraryRow) -> Vec<String> {
+    let title = full_title(&row);
+    let optional_date = |day: Option<NaiveDate>| day.map(goodreads_date).unwrap_or_default();
+    let added = [row.first_day, row.rated_at.map(|at| at.date_naive()), row.written_on].into_iter().flatten().min();
+    // A book without an ISBN goes by its id here, as StoryGraph's own books go by theirs.
+    let uid = row.isbn.filter(|isbn| !isbn.is_empty()).unwrap_or_else(|| row.book_id.to_string());
+    let format = row.edition_format.filter(|format| !format.is_empty()).unwrap_or(row.format);
+    let mut record = vec![
+        title,
+        row.authors.unwrap_or_default().join(", "),
+        String::new(),
+        uid,
+        format.to_lowercase(),
+        row.status.map(exclusive_shelf).unwrap_or_default().to_owned(),
+        optional_date(added),
+        optional_date(row.finished_on),
+        String::new(),
+        row.read_count.unwrap_or(0).to_string(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        row.quarter_stars.map(storygraph_stars).unwrap_or_default(),
+        row.review.unwrap_or_default(),
+        String::new(),
+        String::new(),
+        row.shelves.unwrap_or_default().join(", "),
+        "No".to_owned(),
+    ];
+    for cell in &mut record {
+        input::inert(cell);
+    }
+    record
+}
+
 fn goodreads_record(row: LibraryRow) -> Vec<String> {
+    let title = full_title(&row);
     let authors = row.authors.unwrap_or_default();
     let author = authors.first().cloned().unwrap_or_default();
-    let title = if row.subtitle.is_empty() { row.title } else { format!("{}: {}", row.title, row.subtitle) };
     let isbn13 = row.isbn.unwrap_or_default();
     let isbn10 = readstream_contracts::Isbn::parse("isbn", &isbn13).ok().and_then(|isbn| isbn.isbn10());
-    let average = match (row.ratings_sum, row.ratings_count) {
-        (Some(sum), Some(count)) if count > 0 => format!("{:.2}", sum as f64 / count as f64),
+    let average = match (row.quarter_stars_sum, row.ratings_count) {
+        (Some(quarters), Some(count)) if count > 0 => format!("{:.2}", quarters as f64 / 4.0 / count as f64),
         _ => "0.00".to_owned(),
     };
     let pages = row.edition_pages.filter(|pages| *pages > 0).unwrap_or(row.pages);
@@ -177,7 +281,8 @@ fn goodreads_record(row: LibraryRow) -> Vec<String> {
         authors.get(1..).unwrap_or_default().join(", "),
         quoted(isbn10),
         quoted(Some(isbn13).filter(|isbn| !isbn.is_empty())),
-        row.stars.unwrap_or(0).to_string(),
+        // Goodreads reads whole stars: quarters rounded half up.
+        row.quarter_stars.map_or(0, |quarters| (quarters + 2) / 4).to_string(),
         average,
         row.publisher.unwrap_or_default(),
         binding,
@@ -207,12 +312,19 @@ fn goodreads_record(row: LibraryRow) -> Vec<String> {
 /// The columns written as formulas on purpose.
 const ISBN_COLUMNS: [&str; 2] = ["ISBN", "ISBN13"];
 
-async fn write_goodreads(pool: PgPool, reader_id: Uuid, chunks: Chunks) -> Result<(), anyhow::Error> {
+/// The reader's library as CSV: `columns`, then a `record` of each book.
+async fn write_library(
+    pool: PgPool,
+    reader_id: Uuid,
+    chunks: Chunks,
+    columns: &[&str],
+    record: fn(LibraryRow) -> Vec<String>,
+) -> Result<(), anyhow::Error> {
     let mut csv = csv::Writer::from_writer(Vec::new());
-    csv.write_record(GOODREADS_COLUMNS)?;
+    csv.write_record(columns)?;
     let mut rows = readstream_readmodel::export::library(&pool, reader_id);
     while let Some(row) = rows.try_next().await? {
-        csv.write_record(goodreads_record(row))?;
+        csv.write_record(record(row))?;
         if csv.get_ref().len() >= 64 * 1024 {
             send(&chunks, csv_chunk(&mut csv)?).await?;
         }

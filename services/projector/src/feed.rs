@@ -49,7 +49,7 @@ struct Activity {
     kind: ActivityKind,
     book_id: Option<Uuid>,
     review_id: Option<Uuid>,
-    stars: Option<i16>,
+    quarter_stars: Option<i16>,
     followee_id: Option<Uuid>,
     books: Option<i32>,
     occurred_at: DateTime<Utc>,
@@ -63,7 +63,7 @@ struct Deed {
     kind: ActivityKind,
     book_id: Option<Uuid>,
     review_id: Option<Uuid>,
-    stars: Option<i16>,
+    quarter_stars: Option<i16>,
     followee_id: Option<Uuid>,
     books: Option<i32>,
     day: Option<NaiveDate>,
@@ -76,7 +76,7 @@ impl Deed {
             kind,
             book_id: Some(book_id),
             review_id: None,
-            stars: None,
+            quarter_stars: None,
             followee_id: None,
             books: None,
             day,
@@ -84,7 +84,16 @@ impl Deed {
     }
 
     fn of(actor_id: Uuid, kind: ActivityKind) -> Self {
-        Deed { actor_id, kind, book_id: None, review_id: None, stars: None, followee_id: None, books: None, day: None }
+        Deed {
+            actor_id,
+            kind,
+            book_id: None,
+            review_id: None,
+            quarter_stars: None,
+            followee_id: None,
+            books: None,
+            day: None,
+        }
     }
 }
 
@@ -103,7 +112,7 @@ fn activity(event: &Event) -> Option<Deed> {
             Deed::on_book(reader_id, ActivityKind::WantToRead, book_id, Some(on))
         }
         Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, stars, .. }) => Deed {
-            stars: Some(i16::from(stars.rounded())),
+            quarter_stars: Some(i16::from(stars.quarters())),
             ..Deed::on_book(reader_id, ActivityKind::Rated, book_id, None)
         },
         Event::Reviews(ReviewsEvent::ReviewPublished { review_id, reader_id, book_id, written_on, .. }) => Deed {
@@ -409,7 +418,7 @@ impl Projection for Feed {
                 if stored.envelope.meta.import_job.is_some() {
                     continue;
                 }
-                let Some(Deed { actor_id, kind, book_id, review_id, stars, followee_id, books, day }) =
+                let Some(Deed { actor_id, kind, book_id, review_id, quarter_stars, followee_id, books, day }) =
                     activity(&recorded.event)
                 else {
                     continue;
@@ -437,7 +446,7 @@ impl Projection for Feed {
                     kind,
                     book_id,
                     review_id,
-                    stars,
+                    quarter_stars,
                     followee_id,
                     books,
                     occurred_at,
@@ -549,7 +558,7 @@ async fn write_activities(tx: &mut PgConnection, activities: &[Activity]) -> Res
         return Ok(());
     }
     sqlx::query!(
-        "INSERT INTO activities (position, event_index, actor_id, kind, book_id, review_id, stars, followee_id,
+        "INSERT INTO activities (position, event_index, actor_id, kind, book_id, review_id, quarter_stars, followee_id,
                                  occurred_at, backdated, fanned_out, books)
          SELECT * FROM UNNEST($1::bigint[], $2::int[], $3::uuid[], $4::text[], $5::uuid[], $6::uuid[], $7::smallint[],
                               $8::uuid[], $9::timestamptz[], $10::bool[], $11::bool[], $12::int[])
@@ -560,7 +569,7 @@ async fn write_activities(tx: &mut PgConnection, activities: &[Activity]) -> Res
         &activities.iter().map(|a| a.kind).collect::<Vec<_>>() as &[ActivityKind],
         &activities.iter().map(|a| a.book_id).collect::<Vec<_>>() as &[Option<Uuid>],
         &activities.iter().map(|a| a.review_id).collect::<Vec<_>>() as &[Option<Uuid>],
-        &activities.iter().map(|a| a.stars).collect::<Vec<_>>() as &[Option<i16>],
+        &activities.iter().map(|a| a.quarter_stars).collect::<Vec<_>>() as &[Option<i16>],
         &activities.iter().map(|a| a.followee_id).collect::<Vec<_>>() as &[Option<Uuid>],
         &activities.iter().map(|a| a.occurred_at).collect::<Vec<_>>(),
         &activities.iter().map(|a| a.backdated).collect::<Vec<_>>(),

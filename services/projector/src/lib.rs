@@ -96,9 +96,15 @@ pub enum ProjectorError {
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), ProjectorError> {
     let health = Health::new(true);
     health.serve(&config.health, shutdown.clone()).await?;
-    let rebuilds = rebuilds(&config)?;
+    let mut rebuilds = rebuilds(&config)?;
     let pool = readstream_runtime::db::connect_and_migrate(&database(&config), &shutdown).await?;
     health.connected_to_postgres(&pool);
+    for model in rebuilds_due(&pool).await? {
+        if !rebuilds.contains(&model) {
+            tracing::info!(projection = model.name(), "a migration changed this projection's tables: rebuilding it");
+            rebuilds.push(model);
+        }
+    }
     let (client, store) = config.nats.event_store(&shutdown).await?;
     health.connected_to_nats(&client);
     let runners = Runners { pool, store, client: client.clone() };
@@ -226,6 +232,15 @@ fn rebuilds(config: &Config) -> Result<Vec<ReadModel>, StartError> {
                 .ok_or_else(|| StartError::Config(format!("no projection named {name}; known: {}", known())))
         })
         .collect()
+}
+
+/// The projections a migration marked to be rebuilt (`projection_checkpoints.rebuild_due`),
+/// whose mark the rebuild's swap takes off.
+async fn rebuilds_due(pool: &sqlx::PgPool) -> Result<Vec<ReadModel>, StartError> {
+    let names = sqlx::query_scalar!("SELECT name FROM projection_checkpoints WHERE rebuild_due ORDER BY name")
+        .fetch_all(pool)
+        .await?;
+    Ok(names.iter().filter_map(|name| ReadModel::from_name(name)).collect())
 }
 
 /// Rebuilds the projections named in `config.rebuild`, one after the other, each into fresh

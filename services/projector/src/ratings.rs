@@ -1,13 +1,15 @@
-//! `book_ratings` (count, sum and one count per star for each book) and each reader's current
-//! rating. A batch is coalesced: every rating of a book in it becomes one row update, using the
-//! `previous_stars` each event carries, so no prior state is read.
+//! `book_ratings` (count, sum in quarter stars and one count per whole star for each book) and
+//! each reader's current rating, in quarter stars. A batch is coalesced: every rating of a book
+//! in it becomes one row update, using the `previous_stars` each event carries, so no prior
+//! state is read; but for a version-1 clear, which recorded its stars rounded, whose exact
+//! rating is read from this projection's own row of it.
 
 use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, ratings, Event, RatingsEvent, ReadModel};
+use readstream_contracts::{proto::live::v1 as live, ratings, ClearedStars, Event, RatingsEvent, ReadModel, Stars};
 use readstream_contracts::{CatalogEvent, ReadingEvent, ReviewsEvent, SocialEvent};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
@@ -22,31 +24,59 @@ pub struct Ratings {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Delta {
     pub count: i64,
-    pub sum: i64,
+    pub quarter_stars_sum: i64,
+    /// One count per whole star, quarters rounded half up.
     pub stars: [i64; 5],
     /// The position of the book's last rating event in the batch.
     pub position: i64,
 }
 
 impl Delta {
-    fn add(&mut self, stars: u8) {
+    fn add(&mut self, stars: Stars) {
         self.count += 1;
-        self.sum += i64::from(stars);
-        self.stars[usize::from(stars - 1)] += 1;
+        self.quarter_stars_sum += i64::from(stars.quarters());
+        self.stars[usize::from(stars.rounded() - 1)] += 1;
     }
 
-    fn remove(&mut self, stars: u8) {
+    fn remove(&mut self, stars: Stars) {
         self.count -= 1;
-        self.sum -= i64::from(stars);
-        self.stars[usize::from(stars - 1)] -= 1;
+        self.quarter_stars_sum -= i64::from(stars.quarters());
+        self.stars[usize::from(stars.rounded() - 1)] -= 1;
     }
 }
 
 /// A reader's rating of a book after the batch: `Some(stars)` or cleared.
-type Latest = HashMap<(Uuid, Uuid), (Option<u8>, DateTime<Utc>)>;
+type Latest = HashMap<(Uuid, Uuid), (Option<Stars>, DateTime<Utc>)>;
 
-/// Folds a batch into one delta per book and the last word on each reader's rating.
-pub fn coalesce(batch: &[Stored]) -> (HashMap<Uuid, Delta>, Latest) {
+/// The exact ratings version-1 clears took away, as this projection's `ratings` rows held them
+/// before the batch.
+pub type StoredRatings = HashMap<(Uuid, Uuid), Stars>;
+
+/// The ratings a batch's version-1 clears need from before it: those the batch itself does not
+/// rate first.
+pub fn rounded_clears(batch: &[Stored]) -> Vec<(Uuid, Uuid)> {
+    let mut rated = HashSet::new();
+    let mut needed = Vec::new();
+    for event in batch.iter().flat_map(|stored| &stored.envelope.events).map(|recorded| &recorded.event) {
+        match *event {
+            Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, .. }) => {
+                rated.insert((reader_id, book_id));
+            }
+            Event::Ratings(RatingsEvent::RatingCleared {
+                reader_id,
+                book_id,
+                previous_stars: ClearedStars::Rounded(_),
+            }) if !rated.contains(&(reader_id, book_id)) => needed.push((reader_id, book_id)),
+            _ => {}
+        }
+    }
+    needed
+}
+
+/// Folds a batch into one delta per book and the last word on each reader's rating. A
+/// version-1 clear takes away the rating the batch gave before it, else the one `before` holds,
+/// else (never seen: no row) its rounded stars.
+pub fn coalesce(batch: &[Stored], before: &StoredRatings) -> (HashMap<Uuid, Delta>, Latest) {
     let mut deltas: HashMap<Uuid, Delta> = HashMap::new();
     let mut latest = Latest::new();
     for stored in batch {
@@ -57,17 +87,26 @@ pub fn coalesce(batch: &[Stored]) -> (HashMap<Uuid, Delta>, Latest) {
                     let delta = deltas.entry(book_id).or_default();
                     delta.position = stored.position as i64;
                     if let Some(previous) = previous_stars {
-                        delta.remove(previous.rounded());
+                        delta.remove(previous);
                     }
-                    let stars = stars.rounded();
                     delta.add(stars);
                     latest.insert((reader_id, book_id), (Some(stars), at));
                 }
                 Event::Ratings(RatingsEvent::RatingCleared { reader_id, book_id, previous_stars }) => {
+                    let key = (reader_id, book_id);
+                    let cleared = match previous_stars {
+                        ClearedStars::Exact(stars) => Some(stars),
+                        ClearedStars::Rounded(whole) => match latest.get(&key) {
+                            Some((in_batch, _)) => *in_batch,
+                            None => before.get(&key).copied().or_else(|| Stars::whole(whole)),
+                        },
+                    };
                     let delta = deltas.entry(book_id).or_default();
                     delta.position = stored.position as i64;
-                    delta.remove(previous_stars);
-                    latest.insert((reader_id, book_id), (None, at));
+                    if let Some(stars) = cleared {
+                        delta.remove(stars);
+                    }
+                    latest.insert(key, (None, at));
                 }
                 Event::Catalog(
                     CatalogEvent::AuthorAdded { .. }
@@ -143,7 +182,8 @@ impl Projection for Ratings {
     }
 
     async fn apply(&self, tx: &mut PgConnection, batch: &[Stored]) -> Result<Vec<LiveUpdate>, sqlx::Error> {
-        let (deltas, latest) = coalesce(batch);
+        let before = stored_ratings(tx, &rounded_clears(batch)).await?;
+        let (deltas, latest) = coalesce(batch, &before);
         if deltas.is_empty() {
             return Ok(Vec::new());
         }
@@ -175,7 +215,7 @@ impl Projection for Ratings {
                 Some(stars) => {
                     rated.0.push(reader_id);
                     rated.1.push(book_id);
-                    rated.2.push(i16::from(stars));
+                    rated.2.push(i16::from(stars.quarters()));
                     rated.3.push(at);
                 }
                 None => {
@@ -186,10 +226,10 @@ impl Projection for Ratings {
         }
         if !rated.0.is_empty() {
             sqlx::query!(
-                "INSERT INTO ratings (reader_id, book_id, stars, rated_at)
+                "INSERT INTO ratings (reader_id, book_id, quarter_stars, rated_at)
                  SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::smallint[], $4::timestamptz[])
                  ON CONFLICT (reader_id, book_id) DO UPDATE
-                 SET stars = EXCLUDED.stars, rated_at = EXCLUDED.rated_at",
+                 SET quarter_stars = EXCLUDED.quarter_stars, rated_at = EXCLUDED.rated_at",
                 &rated.0,
                 &rated.1,
                 &rated.2,
@@ -216,7 +256,7 @@ impl Projection for Ratings {
                     book_id: row.book_id.to_string(),
                     position: row.position as u64,
                     count: row.ratings_count as u64,
-                    sum: row.ratings_sum as u64,
+                    quarter_stars_sum: row.quarter_stars_sum as u64,
                     stars: [row.stars_1, row.stars_2, row.stars_3, row.stars_4, row.stars_5].map(|n| n as u64).to_vec(),
                 };
                 LiveUpdate {
@@ -228,11 +268,35 @@ impl Projection for Ratings {
     }
 }
 
+/// The ratings `keys` name, as this projection holds them now.
+async fn stored_ratings(tx: &mut PgConnection, keys: &[(Uuid, Uuid)]) -> Result<StoredRatings, sqlx::Error> {
+    if keys.is_empty() {
+        return Ok(StoredRatings::new());
+    }
+    let (readers, books): (Vec<Uuid>, Vec<Uuid>) = keys.iter().copied().unzip();
+    let rows = sqlx::query!(
+        "SELECT r.reader_id, r.book_id, r.quarter_stars FROM ratings r
+         JOIN UNNEST($1::uuid[], $2::uuid[]) AS k(reader_id, book_id)
+           ON r.reader_id = k.reader_id AND r.book_id = k.book_id",
+        &readers,
+        &books
+    )
+    .fetch_all(tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let stars = u8::try_from(r.quarter_stars).ok().and_then(Stars::from_quarters)?;
+            Some(((r.reader_id, r.book_id), stars))
+        })
+        .collect())
+}
+
 /// A book's figures after a batch.
 struct Figures {
     book_id: Uuid,
     ratings_count: i64,
-    ratings_sum: i64,
+    quarter_stars_sum: i64,
     stars_1: i64,
     stars_2: i64,
     stars_3: i64,
@@ -248,7 +312,7 @@ async fn add_to_figures(tx: &mut PgConnection, deltas: &[(Uuid, Delta)]) -> Resu
     let book_ids: Vec<Uuid> = deltas.iter().map(|(book_id, _)| *book_id).collect();
     for (_, delta) in deltas {
         columns[0].push(delta.count);
-        columns[1].push(delta.sum);
+        columns[1].push(delta.quarter_stars_sum);
         for (star, count) in delta.stars.iter().enumerate() {
             columns[2 + star].push(*count);
         }
@@ -259,7 +323,7 @@ async fn add_to_figures(tx: &mut PgConnection, deltas: &[(Uuid, Delta)]) -> Resu
         Figures,
         r#"UPDATE book_ratings AS s SET
                ratings_count = s.ratings_count + d.count,
-               ratings_sum = s.ratings_sum + d.sum,
+               quarter_stars_sum = s.quarter_stars_sum + d.sum,
                stars_1 = s.stars_1 + d.s1,
                stars_2 = s.stars_2 + d.s2,
                stars_3 = s.stars_3 + d.s3,
@@ -270,7 +334,7 @@ async fn add_to_figures(tx: &mut PgConnection, deltas: &[(Uuid, Delta)]) -> Resu
                        $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
                 AS d(book_id, count, sum, s1, s2, s3, s4, s5, position)
            WHERE s.book_id = d.book_id
-           RETURNING s.book_id, s.ratings_count, s.ratings_sum,
+           RETURNING s.book_id, s.ratings_count, s.quarter_stars_sum,
                      s.stars_1, s.stars_2, s.stars_3, s.stars_4, s.stars_5, s.position"#,
         &book_ids,
         &counts,
@@ -288,7 +352,7 @@ async fn add_to_figures(tx: &mut PgConnection, deltas: &[(Uuid, Delta)]) -> Resu
 
 #[cfg(test)]
 mod tests {
-    use readstream_contracts::{Envelope, Metadata, Stars};
+    use readstream_contracts::{Envelope, Metadata};
 
     use super::*;
 
@@ -303,34 +367,61 @@ mod tests {
         Stored { position, envelope: Envelope::new(meta, events) }
     }
 
+    fn quarters(quarters: u8) -> Stars {
+        Stars::from_quarters(quarters).unwrap_or_else(|| panic!("{quarters} quarters"))
+    }
+
+    fn rated(reader_id: Uuid, book_id: Uuid, stars: u8, previous_stars: Option<u8>) -> Event {
+        Event::Ratings(RatingsEvent::BookRated {
+            reader_id,
+            book_id,
+            stars: quarters(stars),
+            previous_stars: previous_stars.map(quarters),
+        })
+    }
+
+    fn cleared(reader_id: Uuid, book_id: Uuid, previous_stars: ClearedStars) -> Event {
+        Event::Ratings(RatingsEvent::RatingCleared { reader_id, book_id, previous_stars })
+    }
+
     #[test]
-    fn a_batch_of_ratings_becomes_one_delta_per_book() {
+    fn a_batch_of_ratings_becomes_one_exact_delta_per_book() {
         let (book, other) = (Uuid::now_v7(), Uuid::now_v7());
         let (ana, ben) = (Uuid::now_v7(), Uuid::now_v7());
-        let rated = |reader_id, book_id, stars, previous_stars: Option<u8>| {
-            let quarters = |stars| Stars::from_quarters(stars).unwrap_or_else(|| panic!("{stars} quarters"));
-            Event::Ratings(RatingsEvent::BookRated {
-                reader_id,
-                book_id,
-                stars: quarters(stars),
-                previous_stars: previous_stars.map(quarters),
-            })
-        };
         let batch = vec![
             stored(1, vec![rated(ana, book, 15, None)]),
             stored(2, vec![rated(ben, book, 20, None)]),
             stored(3, vec![rated(ana, book, 9, Some(15))]),
-            stored(4, vec![rated(ana, other, 12, None)]),
-            stored(
-                5,
-                vec![Event::Ratings(RatingsEvent::RatingCleared { reader_id: ana, book_id: other, previous_stars: 3 })],
-            ),
+            stored(4, vec![rated(ana, other, 13, None)]),
+            stored(5, vec![cleared(ana, other, ClearedStars::Exact(quarters(13)))]),
         ];
-        let (deltas, latest) = coalesce(&batch);
-        assert_eq!(deltas[&book], Delta { count: 2, sum: 7, stars: [0, 1, 0, 0, 1], position: 3 });
+        assert!(rounded_clears(&batch).is_empty());
+        let (deltas, latest) = coalesce(&batch, &StoredRatings::new());
+        // 2.25 and 5 stars: 29 quarters, in the 2 and 5 buckets.
+        assert_eq!(deltas[&book], Delta { count: 2, quarter_stars_sum: 29, stars: [0, 1, 0, 0, 1], position: 3 });
         assert_eq!(deltas[&other], Delta { position: 5, ..Delta::default() });
-        assert_eq!(latest[&(ana, book)].0, Some(2));
+        assert_eq!(latest[&(ana, book)].0, Some(quarters(9)));
         assert_eq!(latest[&(ana, other)].0, None);
-        assert_eq!(latest[&(ben, book)].0, Some(5));
+        assert_eq!(latest[&(ben, book)].0, Some(quarters(20)));
+    }
+
+    #[test]
+    fn a_version_1_clear_takes_away_the_exact_rating_it_rounded() {
+        let (book, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let ana = Uuid::now_v7();
+        // 3.75 rated in an earlier batch, 3.25 in this one; each clear of version 1 said 4 and 3.
+        let batch = vec![
+            stored(1, vec![cleared(ana, book, ClearedStars::Rounded(4))]),
+            stored(2, vec![rated(ana, other, 13, None)]),
+            stored(3, vec![cleared(ana, other, ClearedStars::Rounded(3))]),
+        ];
+        assert_eq!(rounded_clears(&batch), [(ana, book)]);
+        let before = StoredRatings::from([((ana, book), quarters(15))]);
+        let (deltas, _) = coalesce(&batch, &before);
+        assert_eq!(deltas[&book], Delta { count: -1, quarter_stars_sum: -15, stars: [0, 0, 0, -1, 0], position: 1 });
+        assert_eq!(deltas[&other], Delta { position: 3, ..Delta::default() });
+        // Never seen (no row): its rounded stars, as every figure counted it then.
+        let (deltas, _) = coalesce(&batch[..1], &StoredRatings::new());
+        assert_eq!(deltas[&book].quarter_stars_sum, -16);
     }
 }

@@ -29,7 +29,7 @@ struct Row {
     published_at: DateTime<Utc>,
     edited_at: Option<DateTime<Utc>>,
     withdrawn: bool,
-    stars: Option<i16>,
+    quarter_stars: Option<i16>,
     likes_count: i64,
     comments_count: i64,
     position: i64,
@@ -162,7 +162,7 @@ impl Projection for Reviews {
         let mut rows: HashMap<Uuid, Row> = sqlx::query_as!(
             Row,
             "SELECT review_id, reader_id, book_id, body, contains_spoilers, written_on, published_at, edited_at,
-                    withdrawn, stars, likes_count, comments_count, position
+                    withdrawn, quarter_stars, likes_count, comments_count, position
              FROM reviews WHERE review_id = ANY($1)",
             &ids
         )
@@ -173,7 +173,7 @@ impl Projection for Reviews {
         .collect();
         let visible_before: HashMap<Uuid, bool> = rows.values().map(|r| (r.review_id, r.visible())).collect();
         let mut ratings: HashMap<(Uuid, Uuid), Option<i16>> = sqlx::query!(
-            "SELECT r.reader_id, r.book_id, r.stars
+            "SELECT r.reader_id, r.book_id, r.quarter_stars
              FROM review_ratings r JOIN UNNEST($1::uuid[], $2::uuid[]) AS k(reader_id, book_id)
                   ON r.reader_id = k.reader_id AND r.book_id = k.book_id",
             &rated_keys.0,
@@ -182,7 +182,7 @@ impl Projection for Reviews {
         .fetch_all(&mut *tx)
         .await?
         .into_iter()
-        .map(|r| ((r.reader_id, r.book_id), Some(r.stars)))
+        .map(|r| ((r.reader_id, r.book_id), Some(r.quarter_stars)))
         .collect();
 
         let mut rating_changes: HashMap<(Uuid, Uuid), Option<i16>> = HashMap::new();
@@ -212,7 +212,7 @@ impl Projection for Reviews {
                         published_at: at,
                         edited_at: None,
                         withdrawn: false,
-                        stars: ratings.get(&(*reader_id, *book_id)).copied().flatten(),
+                        quarter_stars: ratings.get(&(*reader_id, *book_id)).copied().flatten(),
                         // Written again after a withdrawal: its likes and comments come back.
                         likes_count: earlier.map_or(0, |r| r.likes_count),
                         comments_count: earlier.map_or(0, |r| r.comments_count),
@@ -263,18 +263,18 @@ impl Projection for Reviews {
                     }
                 }
                 Event::Ratings(RatingsEvent::BookRated { reader_id, book_id, stars, .. }) => {
-                    let stars = Some(i16::from(stars.rounded()));
+                    let stars = Some(i16::from(stars.quarters()));
                     ratings.insert((*reader_id, *book_id), stars);
                     rating_changes.insert((*reader_id, *book_id), stars);
                     if let Some(row) = rows.get_mut(&review_id(*reader_id, *book_id)) {
-                        row.stars = stars;
+                        row.quarter_stars = stars;
                     }
                 }
                 Event::Ratings(RatingsEvent::RatingCleared { reader_id, book_id, .. }) => {
                     ratings.insert((*reader_id, *book_id), None);
                     rating_changes.insert((*reader_id, *book_id), None);
                     if let Some(row) = rows.get_mut(&review_id(*reader_id, *book_id)) {
-                        row.stars = None;
+                        row.quarter_stars = None;
                     }
                 }
                 Event::Catalog(
@@ -352,13 +352,13 @@ async fn write_rows(tx: &mut PgConnection, rows: &HashMap<Uuid, Row>) -> Result<
     let rows: Vec<&Row> = rows.values().collect();
     sqlx::query!(
         "INSERT INTO reviews (review_id, reader_id, book_id, body, contains_spoilers, written_on, published_at, edited_at,
-                              withdrawn, stars, likes_count, comments_count, position)
+                              withdrawn, quarter_stars, likes_count, comments_count, position)
          SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bool[], $6::date[], $7::timestamptz[],
                               $8::timestamptz[], $9::bool[], $10::smallint[], $11::bigint[], $12::bigint[], $13::bigint[])
          ON CONFLICT (review_id) DO UPDATE SET
              body = EXCLUDED.body, contains_spoilers = EXCLUDED.contains_spoilers, written_on = EXCLUDED.written_on,
              published_at = EXCLUDED.published_at, edited_at = EXCLUDED.edited_at, withdrawn = EXCLUDED.withdrawn,
-             stars = EXCLUDED.stars, likes_count = EXCLUDED.likes_count, comments_count = EXCLUDED.comments_count,
+             quarter_stars = EXCLUDED.quarter_stars, likes_count = EXCLUDED.likes_count, comments_count = EXCLUDED.comments_count,
              position = EXCLUDED.position",
         &rows.iter().map(|r| r.review_id).collect::<Vec<_>>(),
         &rows.iter().map(|r| r.reader_id).collect::<Vec<_>>(),
@@ -369,7 +369,7 @@ async fn write_rows(tx: &mut PgConnection, rows: &HashMap<Uuid, Row>) -> Result<
         &rows.iter().map(|r| r.published_at).collect::<Vec<_>>(),
         &rows.iter().map(|r| r.edited_at).collect::<Vec<_>>() as &[Option<DateTime<Utc>>],
         &rows.iter().map(|r| r.withdrawn).collect::<Vec<_>>(),
-        &rows.iter().map(|r| r.stars).collect::<Vec<_>>() as &[Option<i16>],
+        &rows.iter().map(|r| r.quarter_stars).collect::<Vec<_>>() as &[Option<i16>],
         &rows.iter().map(|r| r.likes_count).collect::<Vec<_>>(),
         &rows.iter().map(|r| r.comments_count).collect::<Vec<_>>(),
         &rows.iter().map(|r| r.position).collect::<Vec<_>>(),
@@ -383,9 +383,9 @@ async fn write_ratings(tx: &mut PgConnection, changes: HashMap<(Uuid, Uuid), Opt
     let (set, cleared): (Vec<_>, Vec<_>) = changes.into_iter().partition(|(_, stars)| stars.is_some());
     if !set.is_empty() {
         sqlx::query!(
-            "INSERT INTO review_ratings (reader_id, book_id, stars)
+            "INSERT INTO review_ratings (reader_id, book_id, quarter_stars)
              SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::smallint[])
-             ON CONFLICT (reader_id, book_id) DO UPDATE SET stars = EXCLUDED.stars",
+             ON CONFLICT (reader_id, book_id) DO UPDATE SET quarter_stars = EXCLUDED.quarter_stars",
             &set.iter().map(|((r, _), _)| *r).collect::<Vec<_>>(),
             &set.iter().map(|((_, b), _)| *b).collect::<Vec<_>>(),
             &set.iter().map(|(_, s)| s.unwrap_or_default()).collect::<Vec<_>>()

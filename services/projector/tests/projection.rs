@@ -10,8 +10,8 @@ use chrono::Utc;
 use futures::StreamExt;
 use prost::Message;
 use readstream_contracts::{
-    proto::live::v1 as live, ratings, subject::projection_position, Envelope, Event, Metadata, RatingsEvent, ReadModel,
-    Stars,
+    proto::live::v1 as live, ratings, subject::projection_position, ClearedStars, Envelope, Event, Metadata,
+    RatingsEvent, ReadModel, Stars,
 };
 use readstream_eventstore::{EventStore, Stored, StreamSettings};
 use readstream_projection::{Delivered, LiveUpdate, Projection, Runner};
@@ -96,15 +96,17 @@ async fn read(store: &EventStore, positions: &[u64]) -> Vec<Delivered> {
     history
 }
 
+/// A book's count, sum in quarter stars, and histogram.
 async fn figures(pool: &PgPool, book: Uuid) -> (i64, i64, [i64; 5]) {
     let row = sqlx::query!(
-        "SELECT ratings_count, ratings_sum, stars_1, stars_2, stars_3, stars_4, stars_5 FROM book_ratings WHERE book_id = $1",
+        "SELECT ratings_count, quarter_stars_sum, stars_1, stars_2, stars_3, stars_4, stars_5
+         FROM book_ratings WHERE book_id = $1",
         book
     )
     .fetch_one(pool)
     .await
     .expect("book_ratings row");
-    (row.ratings_count, row.ratings_sum, [row.stars_1, row.stars_2, row.stars_3, row.stars_4, row.stars_5])
+    (row.ratings_count, row.quarter_stars_sum, [row.stars_1, row.stars_2, row.stars_3, row.stars_4, row.stars_5])
 }
 
 #[sqlx::test(migrations = "../../schema/migrations")]
@@ -122,9 +124,9 @@ async fn redelivering_a_committed_batch_changes_nothing(pool: PgPool) {
     assert_eq!(runner.apply_batch(first.to_vec()).await.expect("applied"), first[5].position);
     assert_eq!(figures(&pool, book).await, expected(first));
     assert_eq!(runner.apply_batch(history.clone()).await.expect("applied"), history[9].position);
-    assert_eq!(figures(&pool, book).await, (10, 30, [2, 2, 2, 2, 2]));
+    assert_eq!(figures(&pool, book).await, (10, 4 * 30, [2, 2, 2, 2, 2]));
     assert_eq!(runner.apply_batch(rest.to_vec()).await.expect("applied"), history[9].position);
-    assert_eq!(figures(&pool, book).await, (10, 30, [2, 2, 2, 2, 2]));
+    assert_eq!(figures(&pool, book).await, (10, 4 * 30, [2, 2, 2, 2, 2]));
     assert_eq!(runner.checkpoint().await.expect("checkpoint"), history[9].position);
 }
 
@@ -143,8 +145,8 @@ async fn one_batch_takes_a_changed_rating_from_a_rated_book_and_gives_an_unrated
     let other = rate_as(&store, ben, unrated, 4, None).await;
     assert_eq!(runner.apply_batch(read(&store, &[changed, other]).await).await.expect("applied"), other);
 
-    assert_eq!(figures(&pool, rated).await, (1, 3, [0, 0, 1, 0, 0]));
-    assert_eq!(figures(&pool, unrated).await, (1, 4, [0, 0, 0, 1, 0]));
+    assert_eq!(figures(&pool, rated).await, (1, 4 * 3, [0, 0, 1, 0, 0]));
+    assert_eq!(figures(&pool, unrated).await, (1, 4 * 4, [0, 0, 0, 1, 0]));
     assert!(dead_letters(&pool).await.is_empty());
 }
 
@@ -153,10 +155,9 @@ fn expected(batch: &[Delivered]) -> (i64, i64, [i64; 5]) {
     let mut figures = (0, 0, [0; 5]);
     for event in batch.iter().flat_map(|d| d.envelope.as_ref().expect("readable").events.iter()) {
         if let Event::Ratings(RatingsEvent::BookRated { stars, previous_stars: None, .. }) = event.event {
-            let stars = stars.rounded();
             figures.0 += 1;
-            figures.1 += i64::from(stars);
-            figures.2[usize::from(stars) - 1] += 1;
+            figures.1 += i64::from(stars.quarters());
+            figures.2[usize::from(stars.rounded()) - 1] += 1;
         }
     }
     figures
@@ -213,7 +214,7 @@ async fn a_projector_stopped_mid_run_and_restarted_ends_with_exact_counts(pool: 
     shutdown.cancel();
     second_run.await.expect("stopped cleanly").expect("no fatal error");
 
-    assert_eq!(figures(&pool, book).await, (5_000, 15_000, [1_000; 5]));
+    assert_eq!(figures(&pool, book).await, (5_000, 4 * 15_000, [1_000; 5]));
     let ratings: i64 = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM ratings WHERE book_id = $1"#, book)
         .fetch_one(&pool)
         .await
@@ -281,8 +282,8 @@ async fn a_replay_comes_in_batches_within_its_projections_limit_announced_in_ord
     assert_eq!(figures(&pool, book).await.0, 5_000);
 }
 
-/// Records `reader`'s rating of `book` as `stars` (after `previous`); returns its position.
-async fn rate_as(store: &EventStore, reader_id: Uuid, book_id: Uuid, stars: u8, previous_stars: Option<u8>) -> u64 {
+/// Records an event of `reader`'s rating of `book`; returns its position.
+async fn record(store: &EventStore, reader_id: Uuid, book_id: Uuid, event: Event) -> u64 {
     let meta = Metadata {
         occurred_at: Utc::now(),
         actor: Some(reader_id),
@@ -290,6 +291,44 @@ async fn rate_as(store: &EventStore, reader_id: Uuid, book_id: Uuid, stars: u8, 
         correlation_id: Uuid::new_v4(),
         import_job: None,
     };
+    let outcome = store.execute(&ratings::rating(reader_id, book_id), meta, |_| Ok(vec![event.clone()])).await;
+    outcome.expect("stored").expect("accepted").position
+}
+
+#[sqlx::test(migrations = "../../schema/migrations")]
+async fn quarter_stars_add_up_exactly_and_a_version_1_clear_takes_away_what_the_rating_added(pool: PgPool) {
+    let (client, store) = store().await;
+    let book = Uuid::now_v7();
+    let (ana, ben) = (Uuid::now_v7(), Uuid::now_v7());
+    let runner = runner(&pool, &client, &store);
+    let quarters = |quarters| Stars::from_quarters(quarters).expect("4 to 20 quarters");
+    let rated = |reader_id, stars, previous_stars| {
+        Event::Ratings(RatingsEvent::BookRated { reader_id, book_id: book, stars: quarters(stars), previous_stars })
+    };
+    // 3.75 and 3.25: 28 quarters, one in the 4 bucket and one in the 3.
+    let first = record(&store, ana, book, rated(ana, 15, None)).await;
+    let second = record(&store, ben, book, rated(ben, 13, None)).await;
+    runner.apply_batch(read(&store, &[first, second]).await).await.expect("applied");
+    assert_eq!(figures(&pool, book).await, (2, 28, [0, 0, 1, 1, 0]));
+
+    // A clear as version 1 wrote it: 3.75 rounded to 4. The row of Ana's rating says 3.75.
+    let rounded = ClearedStars::Rounded(4);
+    let event = Event::Ratings(RatingsEvent::RatingCleared { reader_id: ana, book_id: book, previous_stars: rounded });
+    let clear = record(&store, ana, book, event).await;
+    runner.apply_batch(read(&store, &[clear]).await).await.expect("applied");
+    assert_eq!(figures(&pool, book).await, (1, 13, [0, 0, 1, 0, 0]));
+
+    // Version 2 carries the exact stars: the book is back to nothing at all.
+    let exact = ClearedStars::Exact(quarters(13));
+    let event = Event::Ratings(RatingsEvent::RatingCleared { reader_id: ben, book_id: book, previous_stars: exact });
+    let clear = record(&store, ben, book, event).await;
+    runner.apply_batch(read(&store, &[clear]).await).await.expect("applied");
+    assert_eq!(figures(&pool, book).await, (0, 0, [0; 5]));
+    assert!(dead_letters(&pool).await.is_empty());
+}
+
+/// Records `reader`'s rating of `book` as `stars` (after `previous`); returns its position.
+async fn rate_as(store: &EventStore, reader_id: Uuid, book_id: Uuid, stars: u8, previous_stars: Option<u8>) -> u64 {
     let whole = |stars| Stars::whole(stars).expect("1 to 5 stars");
     let event = Event::Ratings(RatingsEvent::BookRated {
         reader_id,
@@ -297,8 +336,7 @@ async fn rate_as(store: &EventStore, reader_id: Uuid, book_id: Uuid, stars: u8, 
         stars: whole(stars),
         previous_stars: previous_stars.map(whole),
     });
-    let outcome = store.execute(&ratings::rating(reader_id, book_id), meta, |_| Ok(vec![event.clone()])).await;
-    outcome.expect("stored").expect("accepted").position
+    record(store, reader_id, book_id, event).await
 }
 
 /// The dead letters of the ratings projection: (position, error), oldest first.
@@ -338,7 +376,7 @@ async fn a_message_that_cannot_be_applied_is_dead_lettered_and_the_rest_of_its_b
     let runner = runner(&pool, &client, &store);
 
     assert_eq!(runner.apply_batch(batch).await.expect("applied"), second, "the checkpoint moves past both");
-    assert_eq!(figures(&pool, healthy).await, (5, 15, [1; 5]), "the rest of the batch is applied");
+    assert_eq!(figures(&pool, healthy).await, (5, 4 * 15, [1; 5]), "the rest of the batch is applied");
     let letters = dead_letters(&pool).await;
     assert_eq!(letters.iter().map(|l| l.0).collect::<Vec<_>>(), [first, second]);
     assert!(letters[0].1.contains("refused by the test"), "{letters:?}");
@@ -351,7 +389,7 @@ async fn a_message_that_cannot_be_applied_is_dead_lettered_and_the_rest_of_its_b
     sqlx::raw_sql("DROP TRIGGER refuse_book ON ratings").execute(&pool).await.expect("fixed");
     assert_eq!(runner.retry_dead_letters().await.expect("retried"), 2);
     assert!(dead_letters(&pool).await.is_empty());
-    assert_eq!(figures(&pool, poisoned).await, (1, 4, [0, 0, 0, 1, 0]), "applied in stream order");
+    assert_eq!(figures(&pool, poisoned).await, (1, 4 * 4, [0, 0, 0, 1, 0]), "applied in stream order");
     assert_eq!(runner.checkpoint().await.expect("checkpoint"), second);
 }
 
@@ -365,7 +403,7 @@ async fn a_message_that_is_not_an_envelope_is_dead_lettered_not_skipped(pool: Pg
     let last = *rate(&store, book, 5).await.last().expect("events");
     run_until(&pool, &client, &store, last).await;
 
-    assert_eq!(figures(&pool, book).await, (5, 15, [1; 5]));
+    assert_eq!(figures(&pool, book).await, (5, 4 * 15, [1; 5]));
     let letters = dead_letters(&pool).await;
     assert_eq!(letters.len(), 1, "{letters:?}");
     assert_eq!(letters[0].0, garbage);
@@ -396,7 +434,7 @@ async fn a_checkpoint_beyond_the_stream_stops_the_projection_until_a_rebuild_rec
     let book = Uuid::now_v7();
     let next = *rate(&store, book, 5).await.last().expect("more events");
     run_until(&pool, &client, &store, next).await;
-    assert_eq!(figures(&pool, book).await, (5, 15, [1; 5]), "nothing skipped after the rebuild");
+    assert_eq!(figures(&pool, book).await, (5, 4 * 15, [1; 5]), "nothing skipped after the rebuild");
 }
 
 async fn ratings_rows(pool: &PgPool, book: Uuid) -> i64 {
@@ -434,7 +472,7 @@ async fn until_rebuilt_to(pool: &PgPool, last: u64) {
 
 /// The rebuild's own copy of a book's figures.
 async fn fresh_figures(pool: &PgPool, book: Uuid) -> (i64, i64) {
-    sqlx::query_as("SELECT ratings_count, ratings_sum FROM rebuild_ratings.book_ratings WHERE book_id = $1")
+    sqlx::query_as("SELECT ratings_count, quarter_stars_sum FROM rebuild_ratings.book_ratings WHERE book_id = $1")
         .bind(book)
         .fetch_one(pool)
         .await
@@ -467,21 +505,21 @@ async fn a_rebuild_fills_fresh_tables_while_the_old_ones_serve_and_swaps_them_in
     let holding = hold_the_checkpoint(&pool).await;
     let rebuild = tokio::spawn(runner(&pool, &client, &store).rebuild(CancellationToken::new()));
     until_rebuilt_to(&pool, last).await;
-    assert_eq!(figures(&pool, book).await, (999, 600, [40; 5]), "the old tables serve while it rebuilds");
-    assert_eq!(fresh_figures(&pool, book).await, (200, 600));
+    assert_eq!(figures(&pool, book).await, (999, 4 * 600, [40; 5]), "the old tables serve while it rebuilds");
+    assert_eq!(fresh_figures(&pool, book).await, (200, 4 * 600));
     assert!(!rebuild.is_finished(), "swapped in under a batch in hand");
 
     holding.rollback().await.expect("released");
     let swapped = tokio::time::timeout(Duration::from_secs(10), rebuild).await.expect("swapped in once released");
     assert_eq!(swapped.expect("joined").expect("rebuilt"), Some(last));
-    assert_eq!(figures(&pool, book).await, (200, 600, [40; 5]));
+    assert_eq!(figures(&pool, book).await, (200, 4 * 600, [40; 5]));
     assert_eq!(runner(&pool, &client, &store).checkpoint().await.expect("checkpoint"), last);
     assert_eq!((rebuild_schemas(&pool).await, rebuild_checkpoint(&pool).await), (0, None), "nothing left behind");
 
     // The projection's runner goes on, on the new tables.
     let last = *rate(&store, book, 50).await.last().expect("more events");
     wait_for(&runner(&pool, &client, &store), &mut notices, last).await;
-    assert_eq!(figures(&pool, book).await, (250, 750, [50; 5]));
+    assert_eq!(figures(&pool, book).await, (250, 4 * 750, [50; 5]));
     running.cancel();
     live.await.expect("stopped cleanly").expect("no fatal error");
 }
@@ -499,14 +537,14 @@ async fn a_second_rebuild_waits_for_the_first_and_then_rebuilds_again(pool: PgPo
     let second = tokio::spawn(runner(&pool, &client, &store).rebuild(CancellationToken::new()));
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(!second.is_finished(), "the second rebuild did not wait for the first");
-    assert_eq!(fresh_figures(&pool, book).await, (100, 300), "the first one's copy untouched");
+    assert_eq!(fresh_figures(&pool, book).await, (100, 4 * 300), "the first one's copy untouched");
 
     holding.rollback().await.expect("released");
     for rebuild in [first, second] {
         let rebuilt = tokio::time::timeout(Duration::from_secs(30), rebuild).await.expect("rebuilt in turn");
         assert_eq!(rebuilt.expect("joined").expect("rebuilt"), Some(last));
     }
-    assert_eq!(figures(&pool, book).await, (100, 300, [20; 5]));
+    assert_eq!(figures(&pool, book).await, (100, 4 * 300, [20; 5]));
     assert_eq!(ratings_rows(&pool, book).await, 100);
     assert_eq!((rebuild_schemas(&pool).await, rebuild_checkpoint(&pool).await), (0, None));
 }
@@ -532,7 +570,7 @@ async fn a_runner_whose_checkpoint_is_rewound_under_it_follows_the_stream_again_
     wait_for(&runner(&pool, &client, &store), &mut notices, last).await;
     shutdown.cancel();
     run.await.expect("stopped cleanly").expect("no fatal error");
-    assert_eq!(figures(&pool, book).await, (100, 300, [20; 5]), "every event once, none skipped");
+    assert_eq!(figures(&pool, book).await, (100, 4 * 300, [20; 5]), "every event once, none skipped");
 }
 
 #[sqlx::test(migrations = "../../schema/migrations")]

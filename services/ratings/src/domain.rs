@@ -1,6 +1,6 @@
 //! The ratings decider: one reader's rating of one book. Pure: no I/O, tested given/when/then.
 
-use readstream_contracts::{Code, Decider, RatingsEvent, Rejection, Stars};
+use readstream_contracts::{ClearedStars, Code, Decider, RatingsEvent, Rejection, Stars};
 use uuid::Uuid;
 
 /// The reader's current rating of the book, if any.
@@ -15,7 +15,8 @@ pub enum RatingCommand {
     Rate {
         stars: i32,
     },
-    /// In quarter stars, 4 to 20 (an imported StoryGraph rating).
+    /// In quarter stars, 4 to 20 (`rateBook`'s stars times four, or an imported StoryGraph
+    /// rating).
     RateQuarters {
         quarters: i32,
     },
@@ -56,13 +57,15 @@ impl Decider for Rating {
             RatingCommand::RateQuarters { quarters } => {
                 match u8::try_from(quarters).ok().and_then(Stars::from_quarters) {
                     Some(stars) => rate(stars),
-                    None => Err(Rejection::invalid("stars", "a rating in quarter stars is 4 to 20")),
+                    None => Err(Rejection::invalid("stars", "stars must be 1 to 5 in steps of 0.25")),
                 }
             }
             RatingCommand::Clear => match self.stars {
-                Some(previous) => {
-                    Ok(vec![RatingsEvent::RatingCleared { reader_id, book_id, previous_stars: previous.rounded() }])
-                }
+                Some(previous) => Ok(vec![RatingsEvent::RatingCleared {
+                    reader_id,
+                    book_id,
+                    previous_stars: ClearedStars::Exact(previous),
+                }]),
                 None => Err(Rejection {
                     code: Code::NotFound,
                     message: "you have not rated this book".into(),
@@ -111,8 +114,13 @@ mod tests {
         RatingsEvent::BookRated { reader_id: Uuid::nil(), book_id: Uuid::max(), stars, previous_stars: None }
     }
 
-    fn cleared(previous_stars: u8) -> RatingsEvent {
+    fn cleared(previous_quarters: u8) -> RatingsEvent {
+        let previous_stars = ClearedStars::Exact(quarters(previous_quarters));
         RatingsEvent::RatingCleared { reader_id: Uuid::nil(), book_id: Uuid::max(), previous_stars }
+    }
+
+    fn quarters(quarters: u8) -> Stars {
+        Stars::from_quarters(quarters).unwrap_or_else(|| panic!("{quarters} quarters"))
     }
 
     #[test]
@@ -145,7 +153,7 @@ mod tests {
 
     #[test]
     fn given_a_rating_when_cleared_then_cleared_with_the_old_stars() {
-        given::<Rating>([rated(4, None), rated(5, Some(4))]).when(RatingCommand::Clear, FACTS).then([cleared(5)]);
+        given::<Rating>([rated(4, None), rated(5, Some(4))]).when(RatingCommand::Clear, FACTS).then([cleared(20)]);
     }
 
     #[test]
@@ -173,13 +181,13 @@ mod tests {
     }
 
     #[test]
-    fn given_a_rating_in_quarter_stars_when_cleared_then_cleared_with_its_rounded_stars() {
-        given::<Rating>([rated_in_quarters(14)]).when(RatingCommand::Clear, FACTS).then([cleared(4)]);
+    fn given_a_rating_in_quarter_stars_when_cleared_then_cleared_with_its_exact_stars() {
+        given::<Rating>([rated_in_quarters(14)]).when(RatingCommand::Clear, FACTS).then([cleared(14)]);
     }
 
     #[test]
     fn given_no_rating_when_cleared_then_not_found() {
-        for history in [vec![], vec![rated(4, None), cleared(4)]] {
+        for history in [vec![], vec![rated(4, None), cleared(16)]] {
             given::<Rating>(history).when(RatingCommand::Clear, FACTS).then_refused(Code::NotFound, Some("bookId"));
         }
     }

@@ -163,7 +163,7 @@ async fn move_reader(app: &Worker, merge: &Merge, reader: Uuid) -> Result<(), Re
 
     // The rating: the more recent of the two stays on the book merged into.
     let rating = |book: Uuid| {
-        sqlx::query!("SELECT stars, rated_at FROM ratings WHERE reader_id = $1 AND book_id = $2", reader, book)
+        sqlx::query!("SELECT quarter_stars, rated_at FROM ratings WHERE reader_id = $1 AND book_id = $2", reader, book)
             .fetch_optional(pool)
     };
     if let Some(old) = rating(merge.duplicate).await? {
@@ -172,8 +172,8 @@ async fn move_reader(app: &Worker, merge: &Merge, reader: Uuid) -> Result<(), Re
             let rate = pb::RateBook {
                 meta: meta(merge, reader, "rate"),
                 book_id: into.clone(),
-                stars: i32::from(old.stars),
-                quarter_stars: 0,
+                stars: 0,
+                quarter_stars: i32::from(old.quarter_stars),
             };
             send(app, &rate).await?;
         }

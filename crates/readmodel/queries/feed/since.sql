@@ -11,7 +11,7 @@ WITH page AS (
       AND NOT (a.kind = ANY($4::text[])
                AND EXISTS (SELECT 1 FROM readers r WHERE r.reader_id = a.actor_id AND r.reading_visibility = $5))
 )
-SELECT a.position, a.event_index, a.actor_id, a.kind AS "kind: ActivityKind", a.book_id, a.review_id, a.stars,
+SELECT a.position, a.event_index, a.actor_id, a.kind AS "kind: ActivityKind", a.book_id, a.review_id, a.quarter_stars,
        a.followee_id, a.occurred_at, a.books
 FROM page p JOIN activities a ON a.position = p.position AND a.event_index = p.event_index
 ORDER BY a.position, a.event_index

@@ -1,2 +1,2 @@
--- Book $1's live reviews whose reviewer gave it $2 stars.
-SELECT count(*) AS "n!" FROM reviews WHERE book_id = $1 AND stars = $2 AND NOT withdrawn
+-- Book $1's live reviews whose reviewer gave it $2 stars (quarters rounded half up).
+SELECT count(*) AS "n!" FROM reviews WHERE book_id = $1 AND quarter_stars BETWEEN $2::smallint * 4 - 2 AND $2::smallint * 4 + 1 AND NOT withdrawn

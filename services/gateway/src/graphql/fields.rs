@@ -12,10 +12,10 @@ use super::{
     reading::{self, CustomShelf, ReadingStats, ShelfCounts, ShelfEntry, ShelfOrder, TimelineEntry},
     reviews::{self, ReviewOrder, ReviewsOf},
     shared::{
-        app,
+        app, exact_stars,
         image::Image,
         review::{self, Review},
-        Author, Book, Edition, ListInfo, Reader, ShelfStatus,
+        whole_stars, Author, Book, Edition, ListInfo, Reader, ShelfStatus,
     },
     social,
 };
@@ -24,6 +24,14 @@ use readstream_readmodel::{
     images::{AvatarOf, CoverOf, PhotoOf},
     ratings::RatingBy,
 };
+
+impl Book {
+    /// The viewer's rating of the book in quarter stars; none without a token.
+    async fn viewer_quarter_stars(&self, ctx: &Context<'_>) -> Result<Option<i16>> {
+        let Some(viewer) = ctx.data_opt::<crate::auth::Viewer>() else { return Ok(None) };
+        Ok(loader(ctx).load_one(RatingBy(viewer.reader_id, self.0.book_id)).await.map_err(load_error)?)
+    }
+}
 
 /// A book: the work readers rate, shelve and review.
 #[Object]
@@ -137,11 +145,16 @@ impl Book {
         Ok(reading::shelf_entry(ctx, viewer.reader_id, self.0.book_id).await?)
     }
 
-    /// The viewer's stars for it: null when they have not rated it, or are not signed in.
+    /// The viewer's stars for it in whole stars (quarters rounded half up): null when they have
+    /// not rated it, or are not signed in.
     async fn viewer_rating(&self, ctx: &Context<'_>) -> Result<Option<i32>> {
-        let Some(viewer) = ctx.data_opt::<crate::auth::Viewer>() else { return Ok(None) };
-        let stars = loader(ctx).load_one(RatingBy(viewer.reader_id, self.0.book_id)).await.map_err(load_error)?;
-        Ok(stars.map(i32::from))
+        Ok(self.viewer_quarter_stars(ctx).await?.map(whole_stars))
+    }
+
+    /// The viewer's stars for it as they gave them, in steps of 0.25: null when they have not
+    /// rated it, or are not signed in.
+    async fn viewer_exact_rating(&self, ctx: &Context<'_>) -> Result<Option<f64>> {
+        Ok(self.viewer_quarter_stars(ctx).await?.map(exact_stars))
     }
 
     /// The viewer's own review of it: null when they have not written one, or are not signed in.

@@ -26,9 +26,9 @@ use uuid::Uuid;
 use super::{
     database::{load_error, loader},
     shared::{
-        app, decode_cursor, encode_cursor, page_size,
+        app, decode_cursor, encode_cursor, exact_stars, page_size,
         review::{load_review, visible_review, Review},
-        viewer, Author, Book, ListInfo, Reader, ShelfStatus,
+        viewer, whole_stars, Author, Book, ListInfo, Reader, ShelfStatus,
     },
 };
 use crate::{
@@ -68,8 +68,10 @@ pub struct FeedItem {
     pub at: DateTime<Utc>,
     /// The stream position that recorded it.
     pub position: i64,
-    /// The stars, for a rating.
+    /// The stars, for a rating: whole stars, quarters rounded half up.
     pub stars: Option<i32>,
+    /// The stars as given, in steps of 0.25, for a rating.
+    pub exact_stars: Option<f64>,
     /// How many books, for an import.
     pub books: Option<i32>,
     #[graphql(skip)]
@@ -166,7 +168,8 @@ fn item(activity: feed::Activity) -> FeedItem {
         kind: activity.kind.into(),
         at: activity.occurred_at,
         position: activity.position,
-        stars: activity.stars.map(i32::from),
+        stars: activity.quarter_stars.map(whole_stars),
+        exact_stars: activity.quarter_stars.map(exact_stars),
         books: activity.books,
         actor_id: activity.actor_id,
         book_id: activity.book_id,
@@ -439,7 +442,10 @@ pub struct FollowedReaderOnBook {
     #[graphql(skip)]
     pub reader_id: Uuid,
     pub status: Option<ShelfStatus>,
+    /// Their rating in whole stars, quarters rounded half up.
     pub stars: Option<i32>,
+    /// Their rating as given, in steps of 0.25.
+    pub exact_stars: Option<f64>,
     #[graphql(skip)]
     pub review_id: Option<Uuid>,
 }
@@ -493,7 +499,8 @@ pub async fn followed_readers(
         let entry = FollowedReaderOnBook {
             reader_id: r.reader_id,
             status: r.status.map(ShelfStatus::from),
-            stars: r.stars.map(i32::from),
+            stars: r.quarter_stars.map(whole_stars),
+            exact_stars: r.quarter_stars.map(exact_stars),
             review_id: r.review_id,
         };
         Edge::new(encode_cursor(FOLLOWED_CURSOR, &r.position.to_string()), entry)

@@ -34,9 +34,14 @@ pub struct BookRatings {
     pub book_id: Uuid,
     /// How many readers rated it.
     pub count: u64,
+    /// Every rating added up, in stars: exact, as ratings are in steps of 0.25.
+    pub sum: f64,
     /// Mean stars, rounded to two decimals; 0 when nobody rated it.
     pub average: f64,
-    /// One bucket per star count, 5 stars first.
+    /// Mean stars unrounded (`sum / count`); 0 when nobody rated it.
+    pub exact_average: f64,
+    /// One bucket per whole star, 5 stars first; a rating in quarters counts in the bucket it
+    /// rounds to, half up (3.5 is a 4, 3.25 a 3).
     pub histogram: Vec<RatingBucket>,
 }
 
@@ -73,8 +78,10 @@ impl BookRatings {
                 RatingBucket { stars, count, percent: (100.0 * share(count)).round() as i32 }
             })
             .collect();
-        let average = if total == 0 { 0.0 } else { (100.0 * counts.sum as f64 / total as f64).round() / 100.0 };
-        BookRatings { book_id, count: total, average, histogram }
+        let exact_average = counts.average();
+        let average = (100.0 * exact_average).round() / 100.0;
+        let sum = counts.quarter_stars_sum as f64 / 4.0;
+        BookRatings { book_id, count: total, sum, average, exact_average, histogram }
     }
 }
 
@@ -92,20 +99,22 @@ pub struct RatingsMutation;
 
 #[Object]
 impl RatingsMutation {
-    /// Rates a book 1 to 5 stars, replacing the viewer's earlier rating of it.
+    /// Rates a book 1 to 5 stars in steps of 0.25 (`4`, `3.75`), replacing the viewer's
+    /// earlier rating of it.
     async fn rate_book(
         &self,
         ctx: &Context<'_>,
         book_id: ID,
-        stars: i32,
+        stars: f64,
         idempotency_key: Option<String>,
     ) -> Result<BookPayload> {
         let viewer = viewer(ctx)?;
+        let quarter_stars = quarters("stars", stars)?;
         let request = pb::RateBook {
             meta: Some(commands::meta(Some(&viewer), idempotency_key)?),
             book_id: book_for_command(ctx, "bookId", &book_id).await?.to_string(),
-            stars,
-            quarter_stars: 0,
+            stars: 0,
+            quarter_stars,
         };
         let accepted = commands::send(app(ctx), &request).await?;
         Ok(BookPayload::new(accepted, &[ReadModel::Catalog, ReadModel::Ratings]))
@@ -126,6 +135,15 @@ impl RatingsMutation {
         let accepted = commands::send(app(ctx), &request).await?;
         Ok(BookPayload::new(accepted, &[ReadModel::Catalog, ReadModel::Ratings]))
     }
+}
+
+/// Stars from 1 to 5 in steps of 0.25, in quarters (4 to 20).
+fn quarters(field: &str, stars: f64) -> Result<i32, ApiError> {
+    let quarters = stars * 4.0;
+    if quarters.fract() != 0.0 || !(4.0..=20.0).contains(&quarters) {
+        return Err(ApiError::invalid(field, "stars must be 1 to 5 in steps of 0.25"));
+    }
+    Ok(quarters as i32)
 }
 
 #[derive(Default)]
@@ -152,7 +170,7 @@ impl RatingsSubscription {
             let book_id = book_id.clone();
             async move {
                 let stars: [u64; 5] = update.stars.try_into().ok()?;
-                let counts = BookRatingsRow { count: update.count, sum: update.sum, stars };
+                let counts = BookRatingsRow { count: update.count, quarter_stars_sum: update.quarter_stars_sum, stars };
                 Some(BookRatingsChanged { book_id, position: update.position, ratings: BookRatings::new(id, counts) })
             }
         }))
@@ -166,11 +184,21 @@ mod tests {
     #[test]
     fn the_seed_pages_figures() {
         // 33 ratings as 11/16/5/1/0 for 5/4/3/2/1 stars.
-        let counts = BookRatingsRow { count: 33, sum: 11 * 5 + 16 * 4 + 5 * 3 + 2, stars: [0, 1, 5, 16, 11] };
+        let quarter_stars_sum = 4 * (11 * 5 + 16 * 4 + 5 * 3 + 2);
+        let counts = BookRatingsRow { count: 33, quarter_stars_sum, stars: [0, 1, 5, 16, 11] };
         let ratings = BookRatings::new(Uuid::nil(), counts);
-        assert_eq!(ratings.average, 4.12);
+        assert_eq!((ratings.average, ratings.sum), (4.12, 136.0));
         let percents: Vec<_> = ratings.histogram.iter().map(|b| (b.stars, b.percent)).collect();
         assert_eq!(percents, [(5, 33), (4, 48), (3, 15), (2, 3), (1, 0)]);
+    }
+
+    #[test]
+    fn stars_are_taken_in_steps_of_a_quarter_from_one_to_five() {
+        let taken: Vec<_> = [1.0, 3.25, 3.75, 5.0].into_iter().map(|stars| quarters("stars", stars).ok()).collect();
+        assert_eq!(taken, [Some(4), Some(13), Some(15), Some(20)]);
+        for refused in [0.0, 0.75, 3.3, 5.25, -4.0, f64::NAN, f64::INFINITY, 1e300, f64::MIN_POSITIVE] {
+            assert!(quarters("stars", refused).is_err(), "{refused}");
+        }
     }
 
     #[test]

@@ -19,6 +19,17 @@ use readstream_readmodel::social::{ReaderKey, ReaderRow};
 pub mod image;
 pub mod review;
 
+/// A stored rating (quarter stars, 4 to 20) in whole stars, quarters rounded half up: what the
+/// `stars` fields kept for older clients give.
+pub fn whole_stars(quarters: i16) -> i32 {
+    (i32::from(quarters) + 2) / 4
+}
+
+/// A stored rating (quarter stars) as it was given: 3.75.
+pub fn exact_stars(quarters: i16) -> f64 {
+    f64::from(quarters) / 4.0
+}
+
 pub const MAX_PAGE: i32 = 100;
 pub const DEFAULT_PAGE: i32 = 20;
 

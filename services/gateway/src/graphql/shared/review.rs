@@ -89,9 +89,15 @@ impl Review {
         Ok(Reader::load_with_counts(ctx, self.reader_id).await?)
     }
 
-    /// The reviewer's rating of the book, if they rated it.
+    /// The reviewer's rating of the book in whole stars (quarters rounded half up), if they
+    /// rated it.
     async fn stars(&self) -> Option<i32> {
-        self.stars.map(i32::from)
+        self.quarter_stars.map(super::whole_stars)
+    }
+
+    /// The reviewer's rating as they gave it, in steps of 0.25, if they rated it.
+    async fn exact_stars(&self) -> Option<f64> {
+        self.quarter_stars.map(super::exact_stars)
     }
 
     /// The shelf the reviewer has the book on ("Read" where a page shows stars when they did

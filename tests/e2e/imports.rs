@@ -22,7 +22,7 @@ const JOB: &str = "query($id: ID!) { importJob(id: $id) {
 
 const GOODREADS_HEADER_31: &str = "Book Id,Title,Author,Author l-f,Additional Authors,ISBN,ISBN13,My Rating,Average Rating,Publisher,Binding,Number of Pages,Year Published,Original Publication Year,Date Read,Date Added,Bookshelves,Bookshelves with positions,Exclusive Shelf,My Review,Spoiler,Private Notes,Read Count,Recommended For,Recommended By,Owned Copies,Original Purchase Date,Original Purchase Location,Condition,Condition Description,BCID";
 const GOODREADS_HEADER_24: &str = "Book Id,Title,Author,Author l-f,Additional Authors,ISBN,ISBN13,My Rating,Average Rating,Publisher,Binding,Number of Pages,Year Published,Original Publication Year,Date Read,Date Added,Bookshelves,Bookshelves with positions,Exclusive Shelf,My Review,Spoiler,Private Notes,Read Count,Owned Copies";
-const STORYGRAPH_HEADER: &str = "Title,Authors,Contributors,ISBN/UID,Format,Read Status,Date Added,Last Date Read,Dates Read,Read Count,Moods,Pace,Character- or Plot-Driven?,Strong Character Development?,Loveable Characters?,Diverse Characters?,Flawed Characters?,Star Rating,Review,Content Warnings,Content Warning Description,Tags,Owned?";
+pub(crate) const STORYGRAPH_HEADER: &str = "Title,Authors,Contributors,ISBN/UID,Format,Read Status,Date Added,Last Date Read,Dates Read,Read Count,Moods,Pace,Character- or Plot-Driven?,Strong Character Development?,Loveable Characters?,Diverse Characters?,Flawed Characters?,Star Rating,Review,Content Warnings,Content Warning Description,Tags,Owned?";
 
 /// The seed book with an edition (ISBN 9780674971806), and a second book of its author
 /// without one: what a library's rows match.
@@ -41,7 +41,7 @@ async fn catalog(system: &System) -> anyhow::Result<(String, String)> {
 }
 
 /// Uploads `file` and waits until its job ends; the job as it ended.
-async fn import(reader: &GraphQl, format: &str, file: &str) -> anyhow::Result<Value> {
+pub(crate) async fn import(reader: &GraphQl, format: &str, file: &str) -> anyhow::Result<Value> {
     let started = reader.upload(IMPORT, json!({ "format": format }), file.as_bytes().to_vec(), "library.csv").await?;
     let id = started.data()?["importLibrary"]["id"].clone();
     wait_for_job(reader, &id).await

@@ -10,6 +10,7 @@ mod edits;
 mod exports;
 mod faults;
 mod feed;
+mod goals;
 mod hostile;
 mod images;
 mod imports;

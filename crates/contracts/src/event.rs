@@ -9,9 +9,9 @@ use crate::{
     image::ImageId,
     proto::events::v1 as pb,
     ratings::{ClearedStars, RatingsEvent, Stars},
-    reading::{Progress, ReadingEvent},
+    reading::{GoalEvent, Progress, ReadingEvent},
     reviews::ReviewsEvent,
-    social::{Role, SocialEvent, Visibility},
+    social::{Role, SocialEvent, TimeZone, Visibility},
 };
 
 /// Something that happened, in the words of the domain: one context's event. Each context's
@@ -24,6 +24,8 @@ pub enum Event {
     Social(SocialEvent),
     Ratings(RatingsEvent),
     Reading(ReadingEvent),
+    /// A reader's yearly reading goal: the reading context's second aggregate.
+    Goals(GoalEvent),
     Reviews(ReviewsEvent),
 }
 
@@ -57,6 +59,7 @@ context_events!(
     Social(SocialEvent),
     Ratings(RatingsEvent),
     Reading(ReadingEvent),
+    Goals(GoalEvent),
     Reviews(ReviewsEvent),
 );
 
@@ -136,6 +139,7 @@ impl Event {
             Event::Social(SocialEvent::RoleGranted { .. }) => "RoleGranted",
             Event::Social(SocialEvent::RoleRevoked { .. }) => "RoleRevoked",
             Event::Social(SocialEvent::ReadingVisibilityChanged { .. }) => "ReadingVisibilityChanged",
+            Event::Social(SocialEvent::TimeZoneChanged { .. }) => "TimeZoneChanged",
             Event::Social(SocialEvent::ReaderDeleted { .. }) => "ReaderDeleted",
             Event::Social(SocialEvent::SignUpExpired { .. }) => "SignUpExpired",
             Event::Social(SocialEvent::AuthorFollowed { .. }) => "AuthorFollowed",
@@ -153,6 +157,8 @@ impl Event {
             Event::Reading(ReadingEvent::AddedToShelf { .. }) => "AddedToShelf",
             Event::Reading(ReadingEvent::RemovedFromShelf { .. }) => "RemovedFromShelf",
             Event::Reading(ReadingEvent::EditionChosen { .. }) => "EditionChosen",
+            Event::Goals(GoalEvent::ReadingGoalSet { .. }) => "ReadingGoalSet",
+            Event::Goals(GoalEvent::ReadingGoalRemoved { .. }) => "ReadingGoalRemoved",
             Event::Reviews(ReviewsEvent::ReviewPublished { .. }) => "ReviewPublished",
             Event::Reviews(ReviewsEvent::ReviewEdited { .. }) => "ReviewEdited",
             Event::Reviews(ReviewsEvent::ReviewWithdrawn { .. }) => "ReviewWithdrawn",
@@ -405,6 +411,23 @@ impl TryFrom<pb::Event> for RecordedEvent {
             Body::ReadingVisibilityChanged(e) => Event::Social(SocialEvent::ReadingVisibilityChanged {
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 visibility: visibility(e.visibility)?,
+            }),
+            Body::TimeZoneChanged(e) => Event::Social(SocialEvent::TimeZoneChanged {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                time_zone: TimeZone::parse("time_zone", &e.time_zone).map_err(|_| WireError::Invalid {
+                    field: "time_zone",
+                    expected: "IANA time zone name",
+                    value: e.time_zone.clone(),
+                })?,
+            }),
+            Body::ReadingGoalSet(e) => Event::Goals(GoalEvent::ReadingGoalSet {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                year: e.year,
+                books: e.books,
+            }),
+            Body::ReadingGoalRemoved(e) => Event::Goals(GoalEvent::ReadingGoalRemoved {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                year: e.year,
             }),
             Body::ReaderDeleted(e) => {
                 Event::Social(SocialEvent::ReaderDeleted { reader_id: uuid("reader_id", &e.reader_id)? })
@@ -805,6 +828,22 @@ impl From<&RecordedEvent> for pb::Event {
                     visibility: wire_visibility(*visibility) as i32,
                 })
             }
+            Event::Social(SocialEvent::TimeZoneChanged { reader_id, time_zone }) => {
+                Body::TimeZoneChanged(pb::TimeZoneChanged {
+                    reader_id: reader_id.to_string(),
+                    time_zone: time_zone.as_str().to_owned(),
+                })
+            }
+            Event::Goals(GoalEvent::ReadingGoalSet { reader_id, year, books }) => {
+                Body::ReadingGoalSet(pb::ReadingGoalSet {
+                    reader_id: reader_id.to_string(),
+                    year: *year,
+                    books: *books,
+                })
+            }
+            Event::Goals(GoalEvent::ReadingGoalRemoved { reader_id, year }) => {
+                Body::ReadingGoalRemoved(pb::ReadingGoalRemoved { reader_id: reader_id.to_string(), year: *year })
+            }
             Event::Social(SocialEvent::ReaderDeleted { reader_id }) => {
                 Body::ReaderDeleted(pb::ReaderDeleted { reader_id: reader_id.to_string() })
             }
@@ -1063,6 +1102,12 @@ mod tests {
                 Event::Social(SocialEvent::RoleGranted { reader_id, role: Role::Librarian }),
                 Event::Social(SocialEvent::RoleRevoked { reader_id, role: Role::Admin }),
                 Event::Social(SocialEvent::ReadingVisibilityChanged { reader_id, visibility: Visibility::OnlyMe }),
+                Event::Social(SocialEvent::TimeZoneChanged {
+                    reader_id,
+                    time_zone: TimeZone::parse("timeZone", "America/Argentina/Buenos_Aires").expect("a zone"),
+                }),
+                Event::Goals(GoalEvent::ReadingGoalSet { reader_id, year: 2026, books: 52 }),
+                Event::Goals(GoalEvent::ReadingGoalRemoved { reader_id, year: 2026 }),
                 Event::Social(SocialEvent::ReaderDeleted { reader_id }),
                 Event::Social(SocialEvent::SignUpExpired { reader_id: book_id }),
                 Event::Social(SocialEvent::AuthorFollowed { reader_id, author_id: book_id }),

@@ -53,7 +53,7 @@ pub use image::ImageId;
 pub use isbn::Isbn;
 pub use ratings::{ClearedStars, RatingsEvent, Stars};
 pub use read_model::ReadModel;
-pub use reading::{Progress, ReadingEvent};
+pub use reading::{GoalEvent, Progress, ReadingEvent};
 pub use rejection::{Code, Rejection};
 pub use reviews::{review_id, ReviewsEvent};
 pub use social::SocialEvent;

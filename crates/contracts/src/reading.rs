@@ -28,7 +28,40 @@ commands!(ReadingService, ReadingRoutes {
     RemoveFromShelf => remove_from_shelf(Sender) -> Identified,
     ChooseEdition => choose_edition(Sender) -> Identified,
     NoteIsbn => note_isbn(Sender) -> Identified,
+    SetReadingGoal => set_reading_goal(Sender) -> Identified,
+    RemoveReadingGoal => remove_reading_goal(Sender) -> Identified,
 });
+
+/// The most books a yearly goal may ask for.
+pub const MAX_GOAL_BOOKS: u32 = 10_000;
+/// The last year a goal may be set for (the reading log's dates go no further).
+pub const MAX_GOAL_YEAR: i32 = 9999;
+
+/// One reader's reading goal for one year.
+pub fn goal(reader_id: Uuid, year: i32) -> Aggregate {
+    Aggregate::new(format!("goals.{reader_id}.{year}"))
+}
+
+/// Where the shelves projection says that what a reader finished, or their goals, changed.
+pub fn live_reading_year(namespace: &str, reader_id: Uuid) -> String {
+    format!("{namespace}.live.reading.{reader_id}")
+}
+
+/// What happened to a reader's goal for a year.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type")]
+pub enum GoalEvent {
+    /// `books` to finish in `year`, replacing any earlier target.
+    ReadingGoalSet {
+        reader_id: Uuid,
+        year: i32,
+        books: u32,
+    },
+    ReadingGoalRemoved {
+        reader_id: Uuid,
+        year: i32,
+    },
+}
 
 /// One reader's copy of one book: its shelf, read-throughs, progress and custom shelves.
 pub fn copy(reader_id: Uuid, book_id: Uuid) -> Aggregate {

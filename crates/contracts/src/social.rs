@@ -5,7 +5,7 @@ use uuid::Uuid;
 use crate::{
     command::{commands, Service},
     subject::Aggregate,
-    ImageId,
+    ImageId, Rejection,
 };
 
 /// The command service of accounts, profiles, follows and blocks.
@@ -23,6 +23,7 @@ commands!(SocialService, SocialRoutes {
     ChangePassword => change_password(Sender) -> SessionsEnded,
     DeleteAccount => delete_account(Sender) -> SessionsEnded,
     SetReadingVisibility => set_reading_visibility(Sender) -> Identified,
+    SetTimeZone => set_time_zone(Sender) -> Identified,
     GrantRole => grant_role(Sender) -> Identified,
     RevokeRole => revoke_role(Sender) -> Identified,
     UpdateProfile => update_profile(Sender) -> Identified,
@@ -127,6 +128,11 @@ pub enum SocialEvent {
         reader_id: Uuid,
         role: Role,
     },
+    /// On the reader's own subject: where "today" is for them.
+    TimeZoneChanged {
+        reader_id: Uuid,
+        time_zone: TimeZone,
+    },
     /// On the reader's own subject.
     ReadingVisibilityChanged {
         reader_id: Uuid,
@@ -158,6 +164,42 @@ pub enum SocialEvent {
         books: u32,
         source: String,
     },
+}
+
+/// The time zone a reader's days are in: an IANA name ("Europe/Lisbon", "UTC"), as Postgres's
+/// `pg_timezone_names` lists them. Its spelling is checked here; that it names a zone, by the
+/// service that records it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct TimeZone(String);
+
+impl TimeZone {
+    /// The longest name accepted (the longest IANA name has 32 characters).
+    pub const MAX_LENGTH: usize = 64;
+
+    pub fn utc() -> Self {
+        TimeZone("UTC".to_owned())
+    }
+
+    /// A name spelled as IANA's are: letters, digits, `/`, `_`, `+`, `-`, no empty part.
+    pub fn parse(field: &'static str, name: &str) -> Result<Self, Rejection> {
+        let spelled = !name.is_empty()
+            && name.len() <= Self::MAX_LENGTH
+            && name.split('/').all(|part| {
+                !part.is_empty()
+                    && part != "."
+                    && part != ".."
+                    && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-'))
+            });
+        if !spelled {
+            return Err(Rejection::invalid(field, "a time zone is an IANA name, such as Europe/Lisbon"));
+        }
+        Ok(TimeZone(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// Who sees a reader's shelves, progress and reading history (the anonymous counts of a book

@@ -9,6 +9,7 @@
 pub mod catalog;
 pub mod export;
 pub mod feed;
+pub mod goals;
 pub mod images;
 pub mod imports;
 pub mod merges;

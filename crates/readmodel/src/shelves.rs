@@ -272,15 +272,3 @@ pub async fn timeline(
         .await?;
     Ok((rows, total))
 }
-
-/// The days `reader_id` finished a book from `from` up to (not including) `to`, each with the
-/// book's pages.
-pub async fn finished_in(
-    db: impl PgExecutor<'_>,
-    reader_id: Uuid,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<Vec<(NaiveDate, i32)>, sqlx::Error> {
-    let rows = sqlx::query_file!("queries/shelves/finished_in.sql", reader_id, from, to).fetch_all(db).await?;
-    Ok(rows.into_iter().map(|r| (r.on_date, r.pages)).collect())
-}

@@ -139,6 +139,7 @@ impl Projection for Catalog {
                         | SocialEvent::RoleGranted { .. }
                         | SocialEvent::RoleRevoked { .. }
                         | SocialEvent::ReadingVisibilityChanged { .. }
+                        | SocialEvent::TimeZoneChanged { .. }
                         | SocialEvent::ReaderDeleted { .. }
                         | SocialEvent::SignUpExpired { .. }
                         | SocialEvent::AuthorFollowed { .. }
@@ -166,7 +167,8 @@ impl Projection for Catalog {
                         | ReviewsEvent::ReviewUnliked { .. }
                         | ReviewsEvent::ReviewCommented { .. }
                         | ReviewsEvent::CommentDeleted { .. },
-                    ) => {}
+                    )
+                    | Event::Goals(_) => {}
                 }
             }
         }

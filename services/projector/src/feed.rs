@@ -154,6 +154,7 @@ fn activity(event: &Event) -> Option<Deed> {
             | SocialEvent::RoleGranted { .. }
             | SocialEvent::RoleRevoked { .. }
             | SocialEvent::ReadingVisibilityChanged { .. }
+            | SocialEvent::TimeZoneChanged { .. }
             | SocialEvent::ReaderDeleted { .. }
             | SocialEvent::SignUpExpired { .. }
             | SocialEvent::AuthorFollowed { .. }
@@ -176,7 +177,8 @@ fn activity(event: &Event) -> Option<Deed> {
             | ReviewsEvent::ReviewUnliked { .. }
             | ReviewsEvent::ReviewCommented { .. }
             | ReviewsEvent::CommentDeleted { .. },
-        ) => return None,
+        )
+        | Event::Goals(_) => return None,
     })
 }
 
@@ -207,6 +209,7 @@ fn followed_through(event: &Event, actor_id: Uuid) -> Vec<Uuid> {
             | SocialEvent::RoleGranted { .. }
             | SocialEvent::RoleRevoked { .. }
             | SocialEvent::ReadingVisibilityChanged { .. }
+            | SocialEvent::TimeZoneChanged { .. }
             | SocialEvent::ReaderDeleted { .. }
             | SocialEvent::SignUpExpired { .. }
             | SocialEvent::AuthorFollowed { .. }
@@ -234,7 +237,8 @@ fn followed_through(event: &Event, actor_id: Uuid) -> Vec<Uuid> {
             | ReviewsEvent::ReviewUnliked { .. }
             | ReviewsEvent::ReviewCommented { .. }
             | ReviewsEvent::CommentDeleted { .. },
-        ) => vec![actor_id],
+        )
+        | Event::Goals(_) => vec![actor_id],
     }
 }
 
@@ -272,6 +276,7 @@ fn follow(event: &Event) -> Option<(bool, Pair)> {
             | SocialEvent::RoleGranted { .. }
             | SocialEvent::RoleRevoked { .. }
             | SocialEvent::ReadingVisibilityChanged { .. }
+            | SocialEvent::TimeZoneChanged { .. }
             | SocialEvent::ReaderDeleted { .. }
             | SocialEvent::SignUpExpired { .. }
             | SocialEvent::LibraryImported { .. },
@@ -297,7 +302,8 @@ fn follow(event: &Event) -> Option<(bool, Pair)> {
             | ReviewsEvent::ReviewUnliked { .. }
             | ReviewsEvent::ReviewCommented { .. }
             | ReviewsEvent::CommentDeleted { .. },
-        ) => None,
+        )
+        | Event::Goals(_) => None,
     }
 }
 

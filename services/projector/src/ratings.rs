@@ -132,6 +132,7 @@ pub fn coalesce(batch: &[Stored], before: &StoredRatings) -> (HashMap<Uuid, Delt
                     | SocialEvent::RoleGranted { .. }
                     | SocialEvent::RoleRevoked { .. }
                     | SocialEvent::ReadingVisibilityChanged { .. }
+                    | SocialEvent::TimeZoneChanged { .. }
                     | SocialEvent::ReaderDeleted { .. }
                     | SocialEvent::SignUpExpired { .. }
                     | SocialEvent::AuthorFollowed { .. }
@@ -158,7 +159,8 @@ pub fn coalesce(batch: &[Stored], before: &StoredRatings) -> (HashMap<Uuid, Delt
                     | ReviewsEvent::ReviewUnliked { .. }
                     | ReviewsEvent::ReviewCommented { .. }
                     | ReviewsEvent::CommentDeleted { .. },
-                ) => {}
+                )
+                | Event::Goals(_) => {}
             }
         }
     }

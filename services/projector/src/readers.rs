@@ -76,6 +76,7 @@ impl Projection for Readers {
         // Whether each reader holds each role after the batch.
         let mut roles: HashMap<(Uuid, Role), bool> = HashMap::new();
         let mut visibilities: HashMap<Uuid, Visibility> = HashMap::new();
+        let mut time_zones: HashMap<Uuid, String> = HashMap::new();
         // (followers, following) changes per reader; the decider only emits real changes.
         let mut counts: HashMap<Uuid, (i64, i64)> = HashMap::new();
         // Each (reader, author) follow after the batch (with its time), and each author's change.
@@ -123,6 +124,9 @@ impl Projection for Readers {
                     Event::Social(SocialEvent::ReadingVisibilityChanged { reader_id, visibility }) => {
                         visibilities.insert(*reader_id, *visibility);
                     }
+                    Event::Social(SocialEvent::TimeZoneChanged { reader_id, time_zone }) => {
+                        time_zones.insert(*reader_id, time_zone.as_str().to_owned());
+                    }
                     Event::Social(SocialEvent::RoleGranted { reader_id, role }) => {
                         roles.insert((*reader_id, *role), true);
                     }
@@ -168,7 +172,8 @@ impl Projection for Readers {
                         | ReviewsEvent::ReviewUnliked { .. }
                         | ReviewsEvent::ReviewCommented { .. }
                         | ReviewsEvent::CommentDeleted { .. },
-                    ) => {}
+                    )
+                    | Event::Goals(_) => {}
                 }
             }
         }
@@ -227,6 +232,18 @@ impl Projection for Readers {
             .execute(&mut *tx)
             .await?;
         }
+        if !time_zones.is_empty() {
+            let (readers, zones): (Vec<Uuid>, Vec<String>) = time_zones.into_iter().unzip();
+            sqlx::query!(
+                "UPDATE readers r SET time_zone = z.time_zone
+                 FROM UNNEST($1::uuid[], $2::text[]) AS z(reader_id, time_zone)
+                 WHERE r.reader_id = z.reader_id",
+                &readers,
+                &zones
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
         write_follows(tx, follows).await?;
         write_blocks(tx, blocks).await?;
         write_counts(tx, counts).await?;
@@ -261,6 +278,7 @@ impl Projection for Readers {
                         | SocialEvent::RoleGranted { .. }
                         | SocialEvent::RoleRevoked { .. }
                         | SocialEvent::ReadingVisibilityChanged { .. }
+                        | SocialEvent::TimeZoneChanged { .. }
                         | SocialEvent::ReaderDeleted { .. }
                         | SocialEvent::SignUpExpired { .. }
                         | SocialEvent::AuthorFollowed { .. }
@@ -288,7 +306,8 @@ impl Projection for Readers {
                         | ReviewsEvent::ReviewUnliked { .. }
                         | ReviewsEvent::ReviewCommented { .. }
                         | ReviewsEvent::CommentDeleted { .. },
-                    ) => None,
+                    )
+                    | Event::Goals(_) => None,
                 });
                 Some((s.envelope.meta.actor.or(signed_up)?, s.position as i64))
             })

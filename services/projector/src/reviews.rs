@@ -135,6 +135,7 @@ impl Projection for Reviews {
                     | SocialEvent::RoleGranted { .. }
                     | SocialEvent::RoleRevoked { .. }
                     | SocialEvent::ReadingVisibilityChanged { .. }
+                    | SocialEvent::TimeZoneChanged { .. }
                     | SocialEvent::ReaderDeleted { .. }
                     | SocialEvent::SignUpExpired { .. }
                     | SocialEvent::AuthorFollowed { .. }
@@ -152,7 +153,8 @@ impl Projection for Reviews {
                     | ReadingEvent::AddedToShelf { .. }
                     | ReadingEvent::RemovedFromShelf { .. }
                     | ReadingEvent::EditionChosen { .. },
-                ) => {}
+                )
+                | Event::Goals(_) => {}
             }
         }
         if touched.is_empty() {
@@ -301,6 +303,7 @@ impl Projection for Reviews {
                     | SocialEvent::RoleGranted { .. }
                     | SocialEvent::RoleRevoked { .. }
                     | SocialEvent::ReadingVisibilityChanged { .. }
+                    | SocialEvent::TimeZoneChanged { .. }
                     | SocialEvent::ReaderDeleted { .. }
                     | SocialEvent::SignUpExpired { .. }
                     | SocialEvent::AuthorFollowed { .. }
@@ -318,7 +321,8 @@ impl Projection for Reviews {
                     | ReadingEvent::AddedToShelf { .. }
                     | ReadingEvent::RemovedFromShelf { .. }
                     | ReadingEvent::EditionChosen { .. },
-                ) => {}
+                )
+                | Event::Goals(_) => {}
             }
         }
 

@@ -1,6 +1,8 @@
 //! Shelves: each reader's copy of each book (`shelf_entries`), their custom shelves, the
-//! reading timeline (one row per step, straight from the events) and how many readers have a
-//! book on each built-in shelf (`book_shelf_counts`).
+//! reading timeline (one row per step, straight from the events), how many readers have a
+//! book on each built-in shelf (`book_shelf_counts`), and each reader's yearly goals
+//! (`reading_goals`), measured against the timeline's finished books. After each batch a
+//! reader who finished a book or changed a goal in it hears so on `<ns>.live.reading.<id>`.
 //!
 //! A batch is folded in memory, key by key in stream order, starting from the rows it touches
 //! (one read); then every table is written with one set-based statement.
@@ -10,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, reading, Event, Progress, ReadModel, ReadingEvent};
+use readstream_contracts::{proto::live::v1 as live, reading, Event, GoalEvent, Progress, ReadModel, ReadingEvent};
 use readstream_contracts::{CatalogEvent, RatingsEvent, ReviewsEvent, SocialEvent};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
@@ -66,14 +68,15 @@ impl Projection for Shelves {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["shelf_entries", "custom_shelf_entries", "reading_timeline", "book_shelf_counts"]
+        &["shelf_entries", "custom_shelf_entries", "reading_timeline", "book_shelf_counts", "reading_goals"]
     }
 
-    /// Their shelves and reading history go; each book's shelf counts keep counting them.
+    /// Their shelves, reading history and goals go; each book's shelf counts keep counting them.
     async fn forget_reader(&self, tx: &mut PgConnection, reader_id: Uuid) -> Result<(), sqlx::Error> {
         sqlx::query!(
             "WITH entries AS (DELETE FROM shelf_entries WHERE reader_id = $1),
-                  custom AS (DELETE FROM custom_shelf_entries WHERE reader_id = $1)
+                  custom AS (DELETE FROM custom_shelf_entries WHERE reader_id = $1),
+                  goals AS (DELETE FROM reading_goals WHERE reader_id = $1)
              DELETE FROM reading_timeline WHERE reader_id = $1",
             reader_id
         )
@@ -83,6 +86,31 @@ impl Projection for Shelves {
     }
 
     async fn apply(&self, tx: &mut PgConnection, batch: &[Stored]) -> Result<Vec<LiveUpdate>, sqlx::Error> {
+        let goals = write_goals(tx, batch).await?;
+        let mut updates = self.copies(tx, batch).await?;
+        // Whose year changed: a goal of theirs, or a book they finished.
+        let mut readers: HashSet<Uuid> = goals;
+        for event in batch.iter().flat_map(|s| &s.envelope.events) {
+            if let Event::Reading(ReadingEvent::ReadingFinished { reader_id, .. }) = event.event {
+                readers.insert(reader_id);
+            }
+        }
+        if let Some(last) = batch.last() {
+            let changed = live::ReadingYearChanged { position: last.position };
+            let payload = Bytes::from(changed.encode_to_vec());
+            updates.extend(readers.into_iter().map(|reader_id| LiveUpdate {
+                subject: reading::live_reading_year(&self.namespace, reader_id),
+                payload: payload.clone(),
+            }));
+        }
+        Ok(updates)
+    }
+}
+
+impl Shelves {
+    /// Each reader's copy of each book the batch touches: entries, custom shelves, the
+    /// timeline and the shelf counts (whose new figures it returns to publish).
+    async fn copies(&self, tx: &mut PgConnection, batch: &[Stored]) -> Result<Vec<LiveUpdate>, sqlx::Error> {
         let keys: Vec<Key> = {
             let mut seen = HashSet::new();
             batch
@@ -114,6 +142,7 @@ impl Projection for Shelves {
                         | SocialEvent::RoleGranted { .. }
                         | SocialEvent::RoleRevoked { .. }
                         | SocialEvent::ReadingVisibilityChanged { .. }
+                        | SocialEvent::TimeZoneChanged { .. }
                         | SocialEvent::ReaderDeleted { .. }
                         | SocialEvent::SignUpExpired { .. }
                         | SocialEvent::AuthorFollowed { .. }
@@ -129,7 +158,8 @@ impl Projection for Shelves {
                         | ReviewsEvent::ReviewUnliked { .. }
                         | ReviewsEvent::ReviewCommented { .. }
                         | ReviewsEvent::CommentDeleted { .. },
-                    ) => None,
+                    )
+                    | Event::Goals(_) => None,
                 })
                 .filter(|key| seen.insert(*key))
                 .collect()
@@ -202,6 +232,7 @@ impl Projection for Shelves {
                         | SocialEvent::RoleGranted { .. }
                         | SocialEvent::RoleRevoked { .. }
                         | SocialEvent::ReadingVisibilityChanged { .. }
+                        | SocialEvent::TimeZoneChanged { .. }
                         | SocialEvent::ReaderDeleted { .. }
                         | SocialEvent::SignUpExpired { .. }
                         | SocialEvent::AuthorFollowed { .. }
@@ -217,7 +248,8 @@ impl Projection for Shelves {
                         | ReviewsEvent::ReviewUnliked { .. }
                         | ReviewsEvent::ReviewCommented { .. }
                         | ReviewsEvent::CommentDeleted { .. },
-                    ) => continue,
+                    )
+                    | Event::Goals(_) => continue,
                 };
                 let key = event.copy();
                 let step = |kind, on, progress, note: &str, read_through: u32| Step {
@@ -302,9 +334,7 @@ impl Projection for Shelves {
         write_custom_shelves(tx, &cleared, shelf_changes).await?;
         self.write_counts(tx, &before, &entries).await
     }
-}
 
-impl Shelves {
     async fn write_entries(
         &self,
         tx: &mut PgConnection,
@@ -459,6 +489,68 @@ impl Shelves {
             })
             .collect())
     }
+}
+
+/// A goal as `reading_goals` holds it.
+struct GoalRow {
+    books: i32,
+    set_at: DateTime<Utc>,
+    position: i64,
+}
+
+/// The batch's last word on each (reader, year) goal, written; returns the readers whose goals
+/// changed.
+async fn write_goals(tx: &mut PgConnection, batch: &[Stored]) -> Result<HashSet<Uuid>, sqlx::Error> {
+    let mut last: HashMap<(Uuid, i32), Option<GoalRow>> = HashMap::new();
+    for stored in batch {
+        for recorded in &stored.envelope.events {
+            let Event::Goals(goal) = &recorded.event else { continue };
+            match *goal {
+                GoalEvent::ReadingGoalSet { reader_id, year, books } => {
+                    let set_at = stored.envelope.meta.occurred_at;
+                    let position = stored.position as i64;
+                    last.insert((reader_id, year), Some(GoalRow { books: books as i32, set_at, position }));
+                }
+                GoalEvent::ReadingGoalRemoved { reader_id, year } => {
+                    last.insert((reader_id, year), None);
+                }
+            }
+        }
+    }
+    if last.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let readers = last.keys().map(|(reader_id, _)| *reader_id).collect();
+    let (set, removed): (Vec<_>, Vec<_>) = last.into_iter().partition(|(_, goal)| goal.is_some());
+    if !removed.is_empty() {
+        let (ids, years): (Vec<Uuid>, Vec<i32>) = removed.into_iter().map(|(key, _)| key).unzip();
+        sqlx::query!(
+            "DELETE FROM reading_goals g USING UNNEST($1::uuid[], $2::int[]) AS r(reader_id, year)
+             WHERE g.reader_id = r.reader_id AND g.year = r.year",
+            &ids,
+            &years
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    let set: Vec<((Uuid, i32), GoalRow)> =
+        set.into_iter().filter_map(|(key, goal)| goal.map(|goal| (key, goal))).collect();
+    if !set.is_empty() {
+        sqlx::query!(
+            "INSERT INTO reading_goals (reader_id, year, books, set_at, position)
+             SELECT * FROM UNNEST($1::uuid[], $2::int[], $3::int[], $4::timestamptz[], $5::bigint[])
+             ON CONFLICT (reader_id, year) DO UPDATE
+             SET books = EXCLUDED.books, set_at = EXCLUDED.set_at, position = EXCLUDED.position",
+            &set.iter().map(|((reader_id, _), _)| *reader_id).collect::<Vec<_>>(),
+            &set.iter().map(|((_, year), _)| *year).collect::<Vec<_>>(),
+            &set.iter().map(|(_, goal)| goal.books).collect::<Vec<_>>(),
+            &set.iter().map(|(_, goal)| goal.set_at).collect::<Vec<_>>(),
+            &set.iter().map(|(_, goal)| goal.position).collect::<Vec<_>>(),
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(readers)
 }
 
 async fn write_custom_shelves(

@@ -2,9 +2,11 @@
 //! `<ns>.cmd.reading.<command>` (want_to_read, start_reading, update_progress, pause_reading,
 //! finish_reading, abandon_reading, remove_from_shelves, add_to_shelf, remove_from_shelf,
 //! choose_edition, note_isbn),
-//! deciding against `<ns>.events.reading.<reader_id>.<book_id>`.
+//! deciding against `<ns>.events.reading.<reader_id>.<book_id>`; and `set_reading_goal`,
+//! `remove_reading_goal`, against `<ns>.events.goals.<reader_id>.<year>`.
 
 pub mod domain;
+pub mod goal;
 
 use chrono::Utc;
 use readstream_contracts::{
@@ -18,7 +20,10 @@ use readstream_runtime::{bus, config::StartError, health::HealthConfig, service:
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::domain::Command;
+use crate::{
+    domain::Command,
+    goal::{Goal, GoalCommand, GoalFacts},
+};
 
 pub const SERVICE: &str = ReadingService::NAME;
 
@@ -55,6 +60,15 @@ impl Reading {
         let outcome =
             self.store.decide::<domain::Copy>(&reading::copy(reader_id, book_id), meta, &command, &facts).await;
         Ok(Identified { id: book_id, recorded: bus::recorded(outcome)? })
+    }
+
+    /// Decides a command of the sender's goal for `year`.
+    async fn decide_goal(&self, sender: Sender, year: i32, command: GoalCommand) -> Result<Identified, Rejection> {
+        let Sender { meta, reader_id } = sender;
+        let year = goal::valid_year(year)?;
+        let facts = GoalFacts { reader_id, year };
+        let outcome = self.store.decide::<Goal>(&reading::goal(reader_id, year), meta, &command, &facts).await;
+        Ok(Identified { id: reader_id, recorded: bus::recorded(outcome)? })
     }
 
     /// The book an ISBN is an edition of, from the edition's own subject.
@@ -134,5 +148,13 @@ impl ReadingRoutes for Reading {
     async fn note_isbn(&self, r: pb::NoteIsbn, sender: Sender) -> Result<Identified, Rejection> {
         let isbn = Isbn::parse("isbn", r.isbn.trim())?;
         self.decide(sender, &r.book_id, Command::NoteIsbn { isbn }).await
+    }
+
+    async fn set_reading_goal(&self, r: pb::SetReadingGoal, sender: Sender) -> Result<Identified, Rejection> {
+        self.decide_goal(sender, r.year, GoalCommand::Set { books: r.books }).await
+    }
+
+    async fn remove_reading_goal(&self, r: pb::RemoveReadingGoal, sender: Sender) -> Result<Identified, Rejection> {
+        self.decide_goal(sender, r.year, GoalCommand::Remove).await
     }
 }

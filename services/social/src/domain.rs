@@ -3,7 +3,7 @@
 
 use readstream_contracts::{
     input::{self, Text},
-    social::{Role, Roles, Visibility},
+    social::{Role, Roles, TimeZone, Visibility},
     Code, Decider, ImageId, Rejection, SocialEvent,
 };
 use uuid::Uuid;
@@ -25,6 +25,8 @@ pub struct Reader {
     pub bio: String,
     pub avatar: Option<ImageId>,
     pub reading_visibility: Visibility,
+    /// UTC until they say.
+    pub time_zone: Option<TimeZone>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +72,11 @@ pub enum ReaderCommand {
     SetReadingVisibility {
         reader_id: Uuid,
         visibility: Visibility,
+    },
+    /// The time zone the reader's days are in (one the service found Postgres to know).
+    SetTimeZone {
+        reader_id: Uuid,
+        time_zone: TimeZone,
     },
     /// Deletes the account (its password checked by the service). Deleting it again changes
     /// nothing, so a retry can finish what a lost reply left undone.
@@ -147,6 +154,13 @@ impl Decider for Reader {
                 }
                 Ok(vec![SocialEvent::ReadingVisibilityChanged { reader_id: *reader_id, visibility: *visibility }])
             }
+            ReaderCommand::SetTimeZone { reader_id, time_zone } => {
+                self.active()?;
+                if self.time_zone.as_ref().unwrap_or(&TimeZone::utc()) == time_zone {
+                    return Ok(vec![]);
+                }
+                Ok(vec![SocialEvent::TimeZoneChanged { reader_id: *reader_id, time_zone: time_zone.clone() }])
+            }
             ReaderCommand::DeleteAccount { reader_id } => match self.active() {
                 Ok(()) => Ok(vec![SocialEvent::ReaderDeleted { reader_id: *reader_id }]),
                 Err(_) if self.deleted => Ok(vec![]),
@@ -173,6 +187,7 @@ impl Decider for Reader {
             }
             SocialEvent::AvatarChanged { avatar, .. } => self.avatar = avatar.clone(),
             SocialEvent::ReadingVisibilityChanged { visibility, .. } => self.reading_visibility = *visibility,
+            SocialEvent::TimeZoneChanged { time_zone, .. } => self.time_zone = Some(time_zone.clone()),
             // What they wrote is unreadable now: forget it here too.
             SocialEvent::ReaderDeleted { .. } => {
                 self.deleted = true;
@@ -363,6 +378,7 @@ impl Decider for Link {
             | SocialEvent::ProfileUpdated { .. }
             | SocialEvent::AvatarChanged { .. }
             | SocialEvent::ReadingVisibilityChanged { .. }
+            | SocialEvent::TimeZoneChanged { .. }
             | SocialEvent::RoleGranted { .. }
             | SocialEvent::RoleRevoked { .. }
             | SocialEvent::ReaderDeleted { .. }
@@ -531,6 +547,35 @@ mod tests {
         let everyone = ReaderCommand::SetReadingVisibility { reader_id: ANA, visibility: Visibility::Everyone };
         given::<Reader>([registered()]).when(everyone, ()).then([]);
         given::<Reader>([]).when(only_me, ()).then_refused(Code::NotFound, Some("readerId"));
+    }
+
+    #[test]
+    fn given_a_reader_when_setting_a_time_zone_then_changed_once_and_utc_is_where_they_started() {
+        let zone = |name| TimeZone::parse("timeZone", name).expect("an IANA name");
+        let lisbon = ReaderCommand::SetTimeZone { reader_id: ANA, time_zone: zone("Europe/Lisbon") };
+        let changed = SocialEvent::TimeZoneChanged { reader_id: ANA, time_zone: zone("Europe/Lisbon") };
+        given::<Reader>([registered()]).when(lisbon.clone(), ()).then([changed.clone()]);
+        given::<Reader>([registered(), changed.clone()]).when(lisbon.clone(), ()).then([]);
+        let utc = ReaderCommand::SetTimeZone { reader_id: ANA, time_zone: TimeZone::utc() };
+        given::<Reader>([registered()]).when(utc.clone(), ()).then([]);
+        given::<Reader>([registered(), changed])
+            .when(utc, ())
+            .then([SocialEvent::TimeZoneChanged { reader_id: ANA, time_zone: TimeZone::utc() }]);
+        given::<Reader>([]).when(lisbon, ()).then_refused(Code::NotFound, Some("readerId"));
+    }
+
+    #[test]
+    fn time_zones_are_spelled_as_iana_names() {
+        for name in ["UTC", "Europe/Lisbon", "America/Argentina/Buenos_Aires", "Etc/GMT+5", "America/Port-au-Prince"] {
+            assert!(TimeZone::parse("timeZone", name).is_ok(), "{name}");
+        }
+        let long = "A".repeat(65);
+        for name in
+            ["", "/", "Europe/", "../etc/passwd", "Europe/./Lisbon", "Europe Lisbon", "Ünïcode", "a;DROP", &long]
+        {
+            let refused = TimeZone::parse("timeZone", name).map(|_| ()).map_err(|r| (r.code, r.field));
+            assert_eq!(refused, Err((Code::InvalidArgument, Some("timeZone"))), "{name:?}");
+        }
     }
 
     #[test]

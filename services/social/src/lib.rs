@@ -27,7 +27,7 @@ use chrono::Utc;
 use readstream_contracts::{
     catalog, input,
     proto::commands::v1 as pb,
-    social::{self, Role, SocialRoutes, SocialService, Visibility},
+    social::{self, Role, SocialRoutes, SocialService, TimeZone, Visibility},
     Code, Identified, ImageId, Metadata, Recorded, Rejection, Sender, Service, SessionOpened, SessionsEnded,
 };
 use readstream_eventstore::{EventStore, StoreError};
@@ -605,6 +605,22 @@ impl SocialRoutes for Social {
             .ok_or_else(|| Rejection::invalid("visibility", "visibility is EVERYONE, FOLLOWERS or ONLY_ME"))?;
         let command = ReaderCommand::SetReadingVisibility { reader_id: sender.reader_id, visibility };
         self.decide_reader(command, sender).await
+    }
+
+    /// A zone Postgres does not know is refused here, so every read of "today" can use it.
+    async fn set_time_zone(&self, request: pb::SetTimeZone, sender: Sender) -> Result<Identified, Rejection> {
+        let time_zone = TimeZone::parse("timeZone", request.time_zone.trim())?;
+        let known = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1) AS "known!""#,
+            time_zone.as_str()
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|err| db::failure(&err))?;
+        if !known {
+            return Err(Rejection::invalid("timeZone", format!("no time zone is named {}", time_zone.as_str())));
+        }
+        self.decide_reader(ReaderCommand::SetTimeZone { reader_id: sender.reader_id, time_zone }, sender).await
     }
 
     async fn grant_role(&self, request: pb::GrantRole, sender: Sender) -> Result<Identified, Rejection> {

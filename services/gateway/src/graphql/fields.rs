@@ -9,7 +9,7 @@ use super::{
     database::{load_error, loader},
     feed::{self, ActivityKind, FeedItem, FollowedReaderOnBook},
     ratings::{self, BookRatings},
-    reading::{self, CustomShelf, ReadingStats, ShelfCounts, ShelfEntry, ShelfOrder, TimelineEntry},
+    reading::{self, year::ReadingGoal, CustomShelf, ReadingStats, ShelfCounts, ShelfEntry, ShelfOrder, TimelineEntry},
     reviews::{self, ReviewOrder, ReviewsOf},
     shared::{
         app, exact_stars,
@@ -392,8 +392,30 @@ impl Reader {
         Ok(reading::timeline(ctx, self.0.reader_id, book_id, from, to, first, after).await?)
     }
 
-    /// Books and pages finished in `year`, by month (the reader's own only).
+    /// Their year in review: books and pages finished in `year` by month, the shortest and
+    /// longest, the highest rated, the author read most, the first and the last. Shown as their
+    /// reading is (`readingVisibility`): otherwise `PERMISSION_DENIED`.
     async fn reading_stats(&self, ctx: &Context<'_>, year: i32) -> Result<ReadingStats> {
+        social::reading_shared(ctx, self.0.reader_id).await?;
         Ok(reading::stats(ctx, self.0.reader_id, year).await?)
+    }
+
+    /// Their goal for `year` and how they stand against it today, in their time zone; null
+    /// when they set none. Shown as their reading is (`readingVisibility`): otherwise
+    /// `PERMISSION_DENIED`.
+    async fn reading_goal(&self, ctx: &Context<'_>, year: i32) -> Result<Option<ReadingGoal>> {
+        reading::year::year_bounds(year)?;
+        social::reading_shared(ctx, self.0.reader_id).await?;
+        Ok(reading::year::goal(&app(ctx).pool, self.0.reader_id, year).await?)
+    }
+
+    /// The time zone their days are in (an IANA name, UTC until they set one): the reader's
+    /// own only, null for anyone else.
+    async fn time_zone(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        if ctx.data_opt::<crate::auth::Viewer>().map(|viewer| viewer.reader_id) != Some(self.0.reader_id) {
+            return Ok(None);
+        }
+        let zone = readstream_readmodel::goals::time_zone(&app(ctx).pool, self.0.reader_id).await;
+        Ok(Some(zone.map_err(crate::error::ApiError::from)?))
     }
 }

@@ -1,5 +1,7 @@
 //! Shelves and reading: the mutations of the reading service, each reader's shelves, reading
-//! timeline and yearly stats, and a book's shelf counts.
+//! timeline, reading goals and year in review (`year`), and a book's shelf counts.
+
+pub mod year;
 
 use async_graphql::{
     connection::{Connection, Edge},
@@ -18,8 +20,8 @@ use uuid::Uuid;
 use super::{
     database::{load_error, loader},
     shared::{
-        app, book_for_command, decode_cursor, encode_cursor, page_size, reached, viewer, Book, Edition, ListInfo,
-        ShelfStatus,
+        app, book_for_command, decode_cursor, encode_cursor, page_size, reached, viewer, Author, Book, Edition,
+        ListInfo, ShelfStatus,
     },
 };
 use crate::{
@@ -171,7 +173,8 @@ pub struct MonthStats {
     pub pages: i64,
 }
 
-/// Books and pages finished in a year; a reread counts each time it is finished.
+/// A reader's year in review: books and pages finished (a reread counts each time it is
+/// finished), by month, and what stands out. The picks count each book once.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct ReadingStats {
     pub year: i32,
@@ -179,6 +182,19 @@ pub struct ReadingStats {
     pub pages_finished: i64,
     /// All twelve months, January first.
     pub months: Vec<MonthStats>,
+    /// The shortest book they finished (books without a page count left out).
+    pub shortest_book: Option<year::YearBook>,
+    /// The longest book they finished (books without a page count left out).
+    pub longest_book: Option<year::YearBook>,
+    /// The book they finished that they rate highest now (the first finished, on a tie).
+    pub highest_rated: Option<year::YearBook>,
+    /// The mean of their ratings of the books they finished, in stars, exact; null when they
+    /// rated none.
+    pub average_stars_given: Option<f64>,
+    /// The author whose books they finished most (the first reached, on a tie).
+    pub most_read_author: Option<year::AuthorOfTheYear>,
+    pub first_finished: Option<year::YearBook>,
+    pub last_finished: Option<year::YearBook>,
 }
 
 /// A shelf entry of the read model's row.
@@ -266,7 +282,7 @@ pub async fn custom_shelves(ctx: &Context<'_>, reader_id: Uuid) -> Result<Vec<Cu
 /// Reading logs are the reader's own.
 pub fn only_own(ctx: &Context<'_>, reader_id: Uuid) -> Result<(), ApiError> {
     if viewer(ctx)?.reader_id != reader_id {
-        return Err(ApiError::new(Code::PermissionDenied, "a reader's reading timeline and stats are theirs alone"));
+        return Err(ApiError::new(Code::PermissionDenied, "a reader's reading timeline is theirs alone"));
     }
     Ok(())
 }
@@ -322,31 +338,36 @@ pub async fn timeline(
     Ok(connection)
 }
 
-/// The last year `readingStats` answers for: Postgres's dates go further, a reading log does not.
-const MAX_STATS_YEAR: i32 = 9999;
-
+/// `reader_id`'s year in review, as their privacy setting lets the viewer see it (the caller
+/// checks).
 pub async fn stats(ctx: &Context<'_>, reader_id: Uuid, year: i32) -> Result<ReadingStats, ApiError> {
-    only_own(ctx, reader_id)?;
-    let earliest = readstream_contracts::input::EARLIEST_READING_DATE.year();
-    let dates = (earliest..=MAX_STATS_YEAR)
-        .contains(&year)
-        .then(|| Some((NaiveDate::from_ymd_opt(year, 1, 1)?, NaiveDate::from_ymd_opt(year.checked_add(1)?, 1, 1)?)))
-        .flatten();
-    let Some((from, to)) = dates else {
-        return Err(ApiError::invalid("year", format!("year must be {earliest} to {MAX_STATS_YEAR}")));
-    };
-    let finished = shelves::finished_in(&app(ctx).pool, reader_id, from, to).await?;
+    let (from, to) = year::year_bounds(year)?;
+    let finished = readstream_readmodel::goals::finished_between(&app(ctx).pool, reader_id, from, to).await?;
     let mut months: Vec<MonthStats> = (1..=12).map(|month| MonthStats { month, books: 0, pages: 0 }).collect();
-    for (on, pages) in finished {
-        let month = &mut months[on.month0() as usize];
+    for row in &finished {
+        let month = &mut months[row.on.month0() as usize];
         month.books += 1;
-        month.pages += i64::from(pages);
+        month.pages += i64::from(row.pages);
     }
+    let picks = year::Picks::of(&finished);
+    let most_read_author = match picks.author {
+        Some((author_id, books)) => {
+            Author::load(ctx, author_id).await?.map(|author| year::AuthorOfTheYear { author, books })
+        }
+        None => None,
+    };
     Ok(ReadingStats {
         year,
         books_finished: months.iter().map(|m| m.books).sum(),
         pages_finished: months.iter().map(|m| m.pages).sum(),
         months,
+        shortest_book: year::year_book(ctx, picks.shortest).await?,
+        longest_book: year::year_book(ctx, picks.longest).await?,
+        highest_rated: year::year_book(ctx, picks.highest_rated).await?,
+        average_stars_given: picks.average_stars,
+        most_read_author,
+        first_finished: year::year_book(ctx, picks.first).await?,
+        last_finished: year::year_book(ctx, picks.last).await?,
     })
 }
 
@@ -520,6 +541,60 @@ impl ReadingMutation {
         let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key).await?;
         send(ctx, &pb::ChooseEdition { meta, book_id, isbn: isbn.unwrap_or_default() }).await
     }
+
+    /// Sets the viewer's goal for `year`: `books` (1 to 10,000) to finish in it, replacing an
+    /// earlier target.
+    async fn set_reading_goal(
+        &self,
+        ctx: &Context<'_>,
+        year: i32,
+        books: i32,
+        idempotency_key: Option<String>,
+    ) -> Result<GoalPayload> {
+        let viewer = viewer(ctx)?;
+        let meta = Some(commands::meta(Some(&viewer), idempotency_key)?);
+        let reply = commands::send(app(ctx), &pb::SetReadingGoal { meta, year, books }).await?;
+        Ok(GoalPayload { position: reply.position(), year })
+    }
+
+    /// Removes the viewer's goal for `year` (`NOT_FOUND` when they set none).
+    async fn remove_reading_goal(
+        &self,
+        ctx: &Context<'_>,
+        year: i32,
+        idempotency_key: Option<String>,
+    ) -> Result<GoalPayload> {
+        let viewer = viewer(ctx)?;
+        let meta = Some(commands::meta(Some(&viewer), idempotency_key)?);
+        let reply = commands::send(app(ctx), &pb::RemoveReadingGoal { meta, year }).await?;
+        Ok(GoalPayload { position: reply.position(), year })
+    }
+}
+
+/// What a goal command did, and the viewer's goal once projected.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct GoalPayload {
+    position: u64,
+    year: i32,
+}
+
+#[ComplexObject]
+impl GoalPayload {
+    /// The viewer's goal for the year after this change (null once removed).
+    async fn goal(&self, ctx: &Context<'_>) -> Result<Option<year::ReadingGoal>> {
+        reached(ctx, self.position, &[ReadModel::Shelves, ReadModel::Readers]).await?;
+        Ok(year::goal(&app(ctx).pool, viewer(ctx)?.reader_id, self.year).await?)
+    }
+}
+
+/// Pushed to `readingGoalChanged` subscribers: the viewer's goal for the year, first as it is,
+/// then after each book they finish and each change to the goal.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct ReadingGoalChanged {
+    pub year: i32,
+    /// Null while they have no goal for the year.
+    pub goal: Option<year::ReadingGoal>,
 }
 
 /// Pushed to `bookShelfCountsChanged` subscribers.
@@ -540,6 +615,35 @@ pub struct ReadingSubscription;
 #[Subscription]
 impl ReadingSubscription {
     /// A book's shelf counts: first as they are now, then after each projected change.
+    /// The viewer's goal for `year`: first as it is now, then again whenever they finish a book
+    /// or change the goal.
+    async fn reading_goal_changed(
+        &self,
+        ctx: &Context<'_>,
+        year: i32,
+    ) -> Result<impl Stream<Item = Result<ReadingGoalChanged>>> {
+        year::year_bounds(year)?;
+        let reader_id = viewer(ctx)?.reader_id;
+        let app = app(ctx);
+        let subject = readstream_contracts::reading::live_reading_year(&app.namespace, reader_id);
+        let live = subscriptions::subscribe(ctx, [subject]).await?;
+        let now = ReadingGoalChanged { year, goal: year::goal(&app.pool, reader_id, year).await? };
+        let pool = app.pool.clone();
+        let position = |update: &live::ReadingYearChanged| update.position;
+        Ok(live.after(Replay::now(now), None, position, move |_| {
+            let pool = pool.clone();
+            async move {
+                match year::goal(&pool, reader_id, year).await {
+                    Ok(goal) => Some(ReadingGoalChanged { year, goal }),
+                    Err(err) => {
+                        tracing::warn!(error = %err.message, "could not read a goal to push; the next change sends it");
+                        None
+                    }
+                }
+            }
+        }))
+    }
+
     async fn book_shelf_counts_changed(
         &self,
         ctx: &Context<'_>,

@@ -516,6 +516,19 @@ impl SocialMutation {
         send(ctx, &pb::SetReadingVisibility { meta, visibility }).await
     }
 
+    /// The time zone the viewer's days are in, an IANA name (`Europe/Lisbon`): where "today" is
+    /// for their reading goal. UTC until they set one; a name no zone has is
+    /// `INVALID_ARGUMENT`.
+    async fn set_time_zone(
+        &self,
+        ctx: &Context<'_>,
+        time_zone: String,
+        idempotency_key: Option<String>,
+    ) -> Result<FollowPayload> {
+        let meta = Some(commands::meta(Some(&viewer(ctx)?), idempotency_key)?);
+        send(ctx, &pb::SetTimeZone { meta, time_zone }).await
+    }
+
     /// Gives a reader a role; only an admin may (`PERMISSION_DENIED` otherwise). Granting a
     /// role held changes nothing.
     async fn grant_role(

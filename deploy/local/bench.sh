@@ -49,6 +49,7 @@ cargo build --release --locked -p readstream-e2e -p readstream-gateway \
     --bin readstream-replay-bench --bin readstream-reviews-bench --bin readstream-feed-bench \
     --bin readstream-limits-bench --bin readstream-ingest-bench --bin readstream-search-bench \
     --bin readstream-import-bench --bin readstream-live-bench --bin readstream-peers-bench \
+    --bin readstream-notifications-bench \
     --bin readstream-gateway
 data=$(mktemp -d /tmp/readstream-bench.XXXXXX)
 stop_bench_servers() {
@@ -88,6 +89,9 @@ target/release/readstream-search-bench "${search[@]}"
 echo
 echo "== import"
 target/release/readstream-import-bench "${import[@]}"
+echo
+echo "== notifications"
+target/release/readstream-notifications-bench
 echo
 echo "== limit refusals"
 target/release/readstream-limits-bench

@@ -52,6 +52,7 @@ fn with_text(ids: &Ids, text: &str) -> Vec<(&'static str, Value)> {
     vec![
         ("mutation($t: String) { updateProfile(displayName: $t) { position } }", json!({ "t": text })),
         ("mutation($t: String) { updateProfile(bio: $t) { position } }", json!({ "t": text })),
+        ("mutation($t: String!) { setTimeZone(timeZone: $t) { position } }", json!({ "t": text })),
         (
             "mutation($b: ID!, $t: String!) { publishReview(bookId: $b, body: $t) { position } }",
             json!({ "b": book, "t": text }),
@@ -173,7 +174,7 @@ async fn values_that_could_not_be_stored_or_would_disguise_a_name_are_refused_an
         vec![("mutation($i: AddBookInput!) { addBook(input: $i) { position } }", json!({ "i": first_published }))],
     )
     .await?;
-    assert_eq!(sent, 140, "the corpus sent {sent} requests");
+    assert_eq!(sent, 148, "the corpus sent {sent} requests");
     assert_eq!(system.stream_messages().await?, before, "a refused request appended something");
 
     // Every projection still applies what comes next: a profile, a shelf and a comment with
@@ -526,10 +527,13 @@ async fn whatever_a_decider_accepts_every_projection_applies() -> anyhow::Result
     system.stop().await
 }
 
-/// `addBook` with `pages` as drawn.
+/// `addBook` with `pages` as drawn, and a reading goal of that many books.
 fn with_book_pages(author: &str, pages: i64) -> Vec<(&'static str, Value)> {
     let input = json!({ "title": "Pages", "pages": pages, "authorIds": [author] });
-    vec![("mutation($i: AddBookInput!) { addBook(input: $i) { position } }", json!({ "i": input }))]
+    vec![
+        ("mutation($i: AddBookInput!) { addBook(input: $i) { position } }", json!({ "i": input })),
+        ("mutation($n: Int!) { setReadingGoal(year: 2026, books: $n) { position } }", json!({ "n": pages })),
+    ]
 }
 
 /// A page count at and around the catalog's bounds, or anywhere.

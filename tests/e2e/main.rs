@@ -16,6 +16,7 @@ mod images;
 mod imports;
 mod limits;
 mod merges;
+mod notifications;
 mod pages;
 mod ratings;
 mod reading;

@@ -18,10 +18,13 @@ pub enum ReadModel {
     Reviews,
     /// Activities and each reader's feed.
     Feed,
+    /// What others did that concerns each reader.
+    Notifications,
 }
 
 impl ReadModel {
-    pub const ALL: [Self; 6] = [Self::Catalog, Self::Readers, Self::Ratings, Self::Shelves, Self::Reviews, Self::Feed];
+    pub const ALL: [Self; 7] =
+        [Self::Catalog, Self::Readers, Self::Ratings, Self::Shelves, Self::Reviews, Self::Feed, Self::Notifications];
 
     /// Its name in `projection_checkpoints`, in subjects and in `REBUILD_PROJECTIONS`.
     pub const fn name(self) -> &'static str {
@@ -32,6 +35,7 @@ impl ReadModel {
             Self::Shelves => "shelves",
             Self::Reviews => "reviews",
             Self::Feed => "feed",
+            Self::Notifications => "notifications",
         }
     }
 

@@ -59,6 +59,11 @@ pub fn live_import(namespace: &str, job_id: Uuid) -> String {
     format!("{namespace}.live.import.{job_id}")
 }
 
+/// Where the notifications projection says a reader got something new.
+pub fn live_notifications(namespace: &str, reader_id: Uuid) -> String {
+    format!("{namespace}.live.notifications.{reader_id}")
+}
+
 /// One library import of a reader: its summary, once.
 pub fn library_import(reader_id: Uuid, job_id: Uuid) -> Aggregate {
     Aggregate::new(format!("social.import.{reader_id}.{job_id}"))

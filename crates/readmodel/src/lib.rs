@@ -13,6 +13,7 @@ pub mod goals;
 pub mod images;
 pub mod imports;
 pub mod merges;
+pub mod notifications;
 pub mod operations;
 pub mod pages;
 pub mod ratings;

@@ -218,9 +218,20 @@ async fn generate(db: &mut PgConnection) -> anyhow::Result<()> {
                    (ARRAY['want_to_read', 'currently_reading', 'paused', 'read', 'did_not_finish'])[i % 5 + 1], i, i
             FROM generate_series(1, 2 * {READERS}) i
             ON CONFLICT DO NOTHING;
-        INSERT INTO ratings (reader_id, book_id, stars, rated_at)
-            SELECT pg_temp.reader(i), pg_temp.book(i * 5), i % 5 + 1, now() FROM generate_series(1, 2 * {READERS}) i
+        INSERT INTO ratings (reader_id, book_id, quarter_stars, rated_at)
+            SELECT pg_temp.reader(i), pg_temp.book(i * 5), 4 + i % 17, now() FROM generate_series(1, 2 * {READERS}) i
             ON CONFLICT DO NOTHING;
+        INSERT INTO reading_goals (reader_id, year, books, set_at, position)
+            SELECT pg_temp.reader(i), 2020 + i % 7, 1 + i % 100, now(), i FROM generate_series(1, {READERS}) i
+            ON CONFLICT DO NOTHING;
+        INSERT INTO notification_items (reader_id, position, event_index, kind, about, actor_id, occurred_at)
+            SELECT pg_temp.reader(i % ({READERS} / 10)), i, 0,
+                   (ARRAY['review_liked', 'review_commented', 'new_follower', 'followee_reviewed'])[i % 4 + 1],
+                   pg_temp.book(i % 1000), pg_temp.reader(i * 7), now()
+            FROM generate_series(1, 4 * {READERS}) i;
+        INSERT INTO notification_groups (reader_id, kind, about, latest_position, latest_at)
+            SELECT reader_id, kind, about, max(position), max(occurred_at) FROM notification_items
+            GROUP BY reader_id, kind, about;
         INSERT INTO reviews (review_id, reader_id, book_id, body, contains_spoilers, written_on, published_at, position)
             SELECT md5('review' || i)::uuid, pg_temp.reader(i), pg_temp.book(i * 11), 'A review.', false, current_date, now(), i
             FROM generate_series(1, {READERS}) i;

@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod feed;
+pub mod notifications;
 pub mod ratings;
 pub mod readers;
 pub mod reviews;
@@ -70,6 +71,10 @@ macro_rules! with_projection {
             }
             ReadModel::Feed => {
                 let $projection = feed::Feed { namespace, fanout_limit: config.feed_fanout_limit };
+                $then
+            }
+            ReadModel::Notifications => {
+                let $projection = notifications::Notifications { namespace };
                 $then
             }
         }

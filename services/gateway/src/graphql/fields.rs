@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::{
     database::{load_error, loader},
     feed::{self, ActivityKind, FeedItem, FollowedReaderOnBook},
+    notifications::{self, Notification, NotificationKind},
     ratings::{self, BookRatings},
     reading::{self, year::ReadingGoal, CustomShelf, ReadingStats, ShelfCounts, ShelfEntry, ShelfOrder, TimelineEntry},
     reviews::{self, ReviewOrder, ReviewsOf},
@@ -301,6 +302,27 @@ impl Reader {
         kinds: Option<Vec<ActivityKind>>,
     ) -> Result<Connection<String, FeedItem>> {
         Ok(feed::feed(ctx, self.0.reader_id, first, after, kinds).await?)
+    }
+
+    /// What others did that concerns this reader, grouped, newest first (the reader's own only;
+    /// ask `viewer { notifications }`).
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Notification>> {
+        Ok(notifications::notifications(ctx, self.0.reader_id, first, after).await?)
+    }
+
+    /// How many things they have not marked read, muted kinds left out (the reader's own only).
+    async fn unread_notification_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(notifications::unread_count(ctx, self.0.reader_id).await?)
+    }
+
+    /// The kinds of notification they muted (the reader's own only).
+    async fn muted_notification_kinds(&self, ctx: &Context<'_>) -> Result<Vec<NotificationKind>> {
+        Ok(notifications::muted(ctx, self.0.reader_id).await?)
     }
 
     async fn followers_count(&self, ctx: &Context<'_>) -> Result<i64> {

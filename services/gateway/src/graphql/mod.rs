@@ -16,6 +16,7 @@ pub mod feed;
 pub mod fields;
 pub mod import;
 pub mod node;
+pub mod notifications;
 pub mod operations;
 pub mod ratings;
 pub mod reading;
@@ -70,6 +71,7 @@ pub struct Mutation(
     reviews::ReviewsMutation,
     import::ImportMutation,
     operations::OperationsMutation,
+    notifications::NotificationsMutation,
 );
 
 #[derive(MergedSubscription, Default)]
@@ -79,6 +81,7 @@ pub struct Subscription(
     reviews::ReviewsSubscription,
     feed::FeedSubscription,
     import::ImportSubscription,
+    notifications::NotificationsSubscription,
 );
 
 /// Request `extensions` field (and HTTP header) asking to read at least this stream position.

@@ -142,7 +142,8 @@ async fn a_deleted_account_is_gone_from_every_read_model_and_unreadable_in_the_l
                                   ORDER BY conrelid::regclass::text, conname)
                   FROM pg_constraint WHERE connamespace = 'public'::regnamespace";
     let constraints: Option<String> = sqlx::query_scalar(schema).fetch_one(&database).await?;
-    system.rebuild(&["catalog", "readers", "ratings", "shelves", "reviews", "feed"]).await?;
+    let every_projection: Vec<&str> = readstream_contracts::ReadModel::ALL.iter().map(|model| model.name()).collect();
+    system.rebuild(&every_projection).await?;
     let rebuilt: Option<String> = sqlx::query_scalar(schema).fetch_one(&database).await?;
     assert_eq!(rebuilt, constraints, "the rebuilt tables have every key and check the old ones had");
     assert!(constraints.is_some_and(|c| c.contains("REFERENCES books(book_id)")), "foreign keys are among them");

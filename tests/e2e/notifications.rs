@@ -192,3 +192,29 @@ async fn a_like_reaches_the_author_live() -> anyhow::Result<()> {
     assert_eq!((&changed["unreadCount"], &changed["latest"]["kind"]), (&json!(1), &json!("REVIEW_LIKED")), "{pushed}");
     system.stop().await
 }
+
+#[tokio::test]
+async fn a_failed_import_tells_its_reader_why() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (ana, _) = sign_up(&system, "ana").await?;
+    // A Goodreads file sent as StoryGraph's: the job fails on its header.
+    let file = "Book Id,Title,Author\n1,Moscow 1956,Kathleen E. Smith\n";
+    let job = super::imports::import(&ana, "STORYGRAPH", file).await?;
+    assert_eq!(job["status"], json!("FAILED"), "{job}");
+    // The worker tells the reader once the job is marked FAILED: no position to wait for.
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        seen = inbox(&ana, 0).await?.1;
+        if !seen.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let failed = seen.first().context("no notification of the failed import")?;
+    assert_eq!(failed["kind"], json!("IMPORT_FAILED"), "{seen:?}");
+    let reason = ana.request("{ viewer { notifications(first: 1) { nodes { importFailure summary } } } }", json!({}));
+    let node = reason.await?.data()?["viewer"]["notifications"]["nodes"][0].clone();
+    assert_eq!(node["importFailure"], job["failure"], "{node}");
+    assert!(node["summary"].as_str().is_some_and(|s| s.starts_with("Your import failed: ")), "{node}");
+    system.stop().await
+}

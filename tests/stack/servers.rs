@@ -171,7 +171,8 @@ fn processes_started_before_nats_and_postgres_wait_for_them_and_become_ready() -
     let (status, body) = probe(projector_health, "/readyz")?;
     assert_eq!(status, 200, "{body}");
     assert!(body.starts_with("postgres: ok\nnats: ok\nprojection catalog: at 0 of 0, 0 behind, 0.0 s\n"), "{body}");
-    assert_eq!(body.lines().filter(|line| line.starts_with("projection ")).count(), 6, "{body}");
+    let projections = readstream_contracts::ReadModel::ALL.len();
+    assert_eq!(body.lines().filter(|line| line.starts_with("projection ")).count(), projections, "{body}");
     stop(ratings)?;
     stop(projector)
 }

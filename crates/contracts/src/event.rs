@@ -145,6 +145,7 @@ impl Event {
             Event::Social(SocialEvent::AuthorFollowed { .. }) => "AuthorFollowed",
             Event::Social(SocialEvent::AuthorUnfollowed { .. }) => "AuthorUnfollowed",
             Event::Social(SocialEvent::LibraryImported { .. }) => "LibraryImported",
+            Event::Social(SocialEvent::LibraryImportFailed { .. }) => "LibraryImportFailed",
             Event::Ratings(RatingsEvent::BookRated { .. }) => "BookRated",
             Event::Ratings(RatingsEvent::RatingCleared { .. }) => "RatingCleared",
             Event::Reading(ReadingEvent::WantToRead { .. }) => "WantToRead",
@@ -440,6 +441,11 @@ impl TryFrom<pb::Event> for RecordedEvent {
                 job_id: uuid("job_id", &e.job_id)?,
                 books: e.books,
                 source: e.source,
+            }),
+            Body::LibraryImportFailed(e) => Event::Social(SocialEvent::LibraryImportFailed {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                job_id: uuid("job_id", &e.job_id)?,
+                reason: e.reason,
             }),
             Body::AuthorFollowed(e) => Event::Social(SocialEvent::AuthorFollowed {
                 reader_id: uuid("reader_id", &e.reader_id)?,
@@ -858,6 +864,13 @@ impl From<&RecordedEvent> for pb::Event {
                     source: source.clone(),
                 })
             }
+            Event::Social(SocialEvent::LibraryImportFailed { reader_id, job_id, reason }) => {
+                Body::LibraryImportFailed(pb::LibraryImportFailed {
+                    reader_id: reader_id.to_string(),
+                    job_id: job_id.to_string(),
+                    reason: reason.clone(),
+                })
+            }
             Event::Social(SocialEvent::AuthorFollowed { reader_id, author_id }) => {
                 Body::AuthorFollowed(pb::AuthorFollowed {
                     reader_id: reader_id.to_string(),
@@ -1117,6 +1130,11 @@ mod tests {
                     job_id: book_id,
                     books: 312,
                     source: "GOODREADS".into(),
+                }),
+                Event::Social(SocialEvent::LibraryImportFailed {
+                    reader_id,
+                    job_id: book_id,
+                    reason: "this is not a GOODREADS export".into(),
                 }),
                 Event::Reading(ReadingEvent::RemovedFromShelf { reader_id, book_id, shelf: "russia".into() }),
                 Event::Reading(ReadingEvent::EditionChosen {

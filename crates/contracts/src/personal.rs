@@ -127,6 +127,7 @@ fn split(body: &mut pb::event::Body) -> Option<(String, pb::event::Body)> {
         | Body::EditionAdded(_)
         | Body::EditionChosen(_)
         | Body::LibraryImported(_)
+        | Body::LibraryImportFailed(_)
         | Body::RatingCleared(_)
         | Body::RatingClearedV2(_)
         | Body::ReadingGoalRemoved(_)

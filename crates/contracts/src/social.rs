@@ -169,6 +169,12 @@ pub enum SocialEvent {
         books: u32,
         source: String,
     },
+    /// A library import failed, as its job recorded: news to the reader alone.
+    LibraryImportFailed {
+        reader_id: Uuid,
+        job_id: Uuid,
+        reason: String,
+    },
 }
 
 /// The time zone a reader's days are in: an IANA name ("Europe/Lisbon", "UTC"), as Postgres's

@@ -20,8 +20,10 @@ pub enum NotificationKind {
     NewBook,
     /// An admin gave them a role (one group).
     RoleGranted,
-    /// Their library import finished, or failed (grouped by job).
+    /// Their library import finished (grouped by job).
     ImportFinished,
+    /// Their library import failed (grouped by job).
+    ImportFailed,
 }
 
 crate::text_kind!(NotificationKind {
@@ -32,6 +34,7 @@ crate::text_kind!(NotificationKind {
     NewBook => "new_book",
     RoleGranted => "role_granted",
     ImportFinished => "import_finished",
+    ImportFailed => "import_failed",
 });
 
 /// One group of a reader's notifications, as their list shows it.

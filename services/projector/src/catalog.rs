@@ -144,7 +144,8 @@ impl Projection for Catalog {
                         | SocialEvent::SignUpExpired { .. }
                         | SocialEvent::AuthorFollowed { .. }
                         | SocialEvent::AuthorUnfollowed { .. }
-                        | SocialEvent::LibraryImported { .. },
+                        | SocialEvent::LibraryImported { .. }
+                        | SocialEvent::LibraryImportFailed { .. },
                     )
                     | Event::Ratings(RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. })
                     | Event::Reading(

@@ -158,7 +158,9 @@ fn activity(event: &Event) -> Option<Deed> {
             | SocialEvent::ReaderDeleted { .. }
             | SocialEvent::SignUpExpired { .. }
             | SocialEvent::AuthorFollowed { .. }
-            | SocialEvent::AuthorUnfollowed { .. },
+            | SocialEvent::AuthorUnfollowed { .. }
+            // A failed import is news to its reader alone (a notification), not to followers.
+            | SocialEvent::LibraryImportFailed { .. },
         )
         | Event::Ratings(RatingsEvent::RatingCleared { .. })
         | Event::Reading(
@@ -214,7 +216,8 @@ fn followed_through(event: &Event, actor_id: Uuid) -> Vec<Uuid> {
             | SocialEvent::SignUpExpired { .. }
             | SocialEvent::AuthorFollowed { .. }
             | SocialEvent::AuthorUnfollowed { .. }
-            | SocialEvent::LibraryImported { .. },
+            | SocialEvent::LibraryImported { .. }
+            | SocialEvent::LibraryImportFailed { .. },
         )
         | Event::Ratings(RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. })
         | Event::Reading(
@@ -279,7 +282,8 @@ fn follow(event: &Event) -> Option<(bool, Pair)> {
             | SocialEvent::TimeZoneChanged { .. }
             | SocialEvent::ReaderDeleted { .. }
             | SocialEvent::SignUpExpired { .. }
-            | SocialEvent::LibraryImported { .. },
+            | SocialEvent::LibraryImported { .. }
+            | SocialEvent::LibraryImportFailed { .. },
         )
         | Event::Ratings(RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. })
         | Event::Reading(

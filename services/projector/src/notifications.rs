@@ -1,7 +1,7 @@
 //! Notifications: what others did that concerns a reader (`notification_items`, grouped in
 //! `notification_groups` by kind and what they are about). A like or a comment on their
 //! review, a new follower, a reader they follow reviewing a book on their shelves, a followed
-//! author's new book, a role granted, their import finished.
+//! author's new book, a role granted, their import finished or failed.
 //!
 //! Never for the reader's own acts, never for imported or merged history (a job's commands),
 //! never for a followed author's back catalog. An unlike, a deleted comment, an unfollow or a
@@ -249,6 +249,11 @@ pub fn fold(batch: &[Stored], mut known: Known) -> Folded {
                     let mut finished = item(*reader_id, NotificationKind::ImportFinished, *job_id, None);
                     finished.detail = books.to_string();
                     folded.items.push(finished);
+                }
+                Event::Social(SocialEvent::LibraryImportFailed { reader_id, job_id, reason }) => {
+                    let mut failed = item(*reader_id, NotificationKind::ImportFailed, *job_id, None);
+                    failed.detail = reason.clone();
+                    folded.items.push(failed);
                 }
                 Event::Reading(event) => {
                     let (reader_id, book_id) = event.copy();

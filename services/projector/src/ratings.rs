@@ -137,7 +137,8 @@ pub fn coalesce(batch: &[Stored], before: &StoredRatings) -> (HashMap<Uuid, Delt
                     | SocialEvent::SignUpExpired { .. }
                     | SocialEvent::AuthorFollowed { .. }
                     | SocialEvent::AuthorUnfollowed { .. }
-                    | SocialEvent::LibraryImported { .. },
+                    | SocialEvent::LibraryImported { .. }
+                    | SocialEvent::LibraryImportFailed { .. },
                 )
                 | Event::Reading(
                     ReadingEvent::WantToRead { .. }

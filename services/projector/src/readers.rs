@@ -149,7 +149,8 @@ impl Projection for Readers {
                     | Event::Social(
                         SocialEvent::ReaderDeleted { .. }
                         | SocialEvent::SignUpExpired { .. }
-                        | SocialEvent::LibraryImported { .. },
+                        | SocialEvent::LibraryImported { .. }
+                        | SocialEvent::LibraryImportFailed { .. },
                     )
                     | Event::Ratings(RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. })
                     | Event::Reading(
@@ -283,7 +284,8 @@ impl Projection for Readers {
                         | SocialEvent::SignUpExpired { .. }
                         | SocialEvent::AuthorFollowed { .. }
                         | SocialEvent::AuthorUnfollowed { .. }
-                        | SocialEvent::LibraryImported { .. },
+                        | SocialEvent::LibraryImported { .. }
+                        | SocialEvent::LibraryImportFailed { .. },
                     )
                     | Event::Ratings(RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. })
                     | Event::Reading(

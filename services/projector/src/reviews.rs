@@ -140,7 +140,8 @@ impl Projection for Reviews {
                     | SocialEvent::SignUpExpired { .. }
                     | SocialEvent::AuthorFollowed { .. }
                     | SocialEvent::AuthorUnfollowed { .. }
-                    | SocialEvent::LibraryImported { .. },
+                    | SocialEvent::LibraryImported { .. }
+                    | SocialEvent::LibraryImportFailed { .. },
                 )
                 | Event::Reading(
                     ReadingEvent::WantToRead { .. }
@@ -308,7 +309,8 @@ impl Projection for Reviews {
                     | SocialEvent::SignUpExpired { .. }
                     | SocialEvent::AuthorFollowed { .. }
                     | SocialEvent::AuthorUnfollowed { .. }
-                    | SocialEvent::LibraryImported { .. },
+                    | SocialEvent::LibraryImported { .. }
+                    | SocialEvent::LibraryImportFailed { .. },
                 )
                 | Event::Reading(
                     ReadingEvent::WantToRead { .. }

@@ -147,7 +147,8 @@ impl Shelves {
                         | SocialEvent::SignUpExpired { .. }
                         | SocialEvent::AuthorFollowed { .. }
                         | SocialEvent::AuthorUnfollowed { .. }
-                        | SocialEvent::LibraryImported { .. },
+                        | SocialEvent::LibraryImported { .. }
+                        | SocialEvent::LibraryImportFailed { .. },
                     )
                     | Event::Ratings(RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. })
                     | Event::Reviews(
@@ -237,7 +238,8 @@ impl Shelves {
                         | SocialEvent::SignUpExpired { .. }
                         | SocialEvent::AuthorFollowed { .. }
                         | SocialEvent::AuthorUnfollowed { .. }
-                        | SocialEvent::LibraryImported { .. },
+                        | SocialEvent::LibraryImported { .. }
+                        | SocialEvent::LibraryImportFailed { .. },
                     )
                     | Event::Ratings(RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. })
                     | Event::Reviews(

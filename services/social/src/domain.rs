@@ -201,6 +201,7 @@ impl Decider for Reader {
             SocialEvent::AuthorFollowed { .. }
             | SocialEvent::AuthorUnfollowed { .. }
             | SocialEvent::LibraryImported { .. }
+            | SocialEvent::LibraryImportFailed { .. }
             | SocialEvent::ReaderFollowed { .. }
             | SocialEvent::ReaderUnfollowed { .. }
             | SocialEvent::ReaderBlocked { .. }
@@ -385,7 +386,8 @@ impl Decider for Link {
             | SocialEvent::SignUpExpired { .. }
             | SocialEvent::AuthorFollowed { .. }
             | SocialEvent::AuthorUnfollowed { .. }
-            | SocialEvent::LibraryImported { .. } => {}
+            | SocialEvent::LibraryImported { .. }
+            | SocialEvent::LibraryImportFailed { .. } => {}
         }
         self
     }
@@ -461,7 +463,12 @@ pub struct RecordImport {
     pub job_id: Uuid,
     pub books: u32,
     pub source: String,
+    /// Why the job failed; `None` when it finished.
+    pub failure: Option<String>,
 }
+
+/// The longest failure reason recorded (the rest is cut at a character boundary).
+pub const MAX_IMPORT_FAILURE: usize = 500;
 
 impl Decider for LibraryImport {
     type Command = RecordImport;
@@ -469,20 +476,29 @@ impl Decider for LibraryImport {
     type Event = SocialEvent;
     type Error = Rejection;
 
-    /// Recording it again changes nothing; an import that brought nothing new is no news.
+    /// Recording its end again (finished or failed) changes nothing; an import that brought
+    /// nothing new is no news.
     fn decide(&self, command: &RecordImport, _: &()) -> Result<Vec<SocialEvent>, Rejection> {
         if !matches!(command.source.as_str(), "GOODREADS" | "STORYGRAPH") {
             return Err(Rejection::invalid("source", "source is GOODREADS or STORYGRAPH"));
         }
-        if self.recorded || command.books == 0 {
+        if self.recorded {
             return Ok(vec![]);
         }
-        let RecordImport { reader_id, job_id, books, source } = command.clone();
-        Ok(vec![SocialEvent::LibraryImported { reader_id, job_id, books, source }])
+        let RecordImport { reader_id, job_id, books, source, failure } = command.clone();
+        match failure {
+            Some(reason) => {
+                let reason: String = reason.chars().take(MAX_IMPORT_FAILURE).collect();
+                Ok(vec![SocialEvent::LibraryImportFailed { reader_id, job_id, reason }])
+            }
+            None if books == 0 => Ok(vec![]),
+            None => Ok(vec![SocialEvent::LibraryImported { reader_id, job_id, books, source }]),
+        }
     }
 
     fn evolve(self, event: &SocialEvent) -> Self {
-        Self { recorded: self.recorded || matches!(event, SocialEvent::LibraryImported { .. }) }
+        let ended = matches!(event, SocialEvent::LibraryImported { .. } | SocialEvent::LibraryImportFailed { .. });
+        Self { recorded: self.recorded || ended }
     }
 }
 
@@ -783,12 +799,29 @@ mod tests {
     #[test]
     fn an_import_is_summed_up_once_and_only_when_it_brought_something() {
         let job_id = Uuid::from_u128(9);
-        let record = |books| RecordImport { reader_id: ANA, job_id, books, source: "GOODREADS".into() };
+        let record = |books| RecordImport { reader_id: ANA, job_id, books, source: "GOODREADS".into(), failure: None };
         let imported = SocialEvent::LibraryImported { reader_id: ANA, job_id, books: 312, source: "GOODREADS".into() };
         given::<LibraryImport>([]).when(record(312), ()).then([imported.clone()]);
         given::<LibraryImport>([imported]).when(record(312), ()).then([]);
         given::<LibraryImport>([]).when(record(0), ()).then([]);
         let elsewhere = RecordImport { source: "LIBRARYTHING".into(), ..record(3) };
         given::<LibraryImport>([]).when(elsewhere, ()).then_refused(Code::InvalidArgument, Some("source"));
+    }
+
+    #[test]
+    fn a_failed_import_is_recorded_once_its_reason_cut_to_length_and_ends_the_job() {
+        let job_id = Uuid::from_u128(9);
+        let failed = |failure: &str| RecordImport {
+            reader_id: ANA,
+            job_id,
+            books: 0,
+            source: "STORYGRAPH".into(),
+            failure: Some(failure.to_owned()),
+        };
+        let event = |reason: String| SocialEvent::LibraryImportFailed { reader_id: ANA, job_id, reason };
+        given::<LibraryImport>([]).when(failed("no Authors column"), ()).then([event("no Authors column".into())]);
+        given::<LibraryImport>([event("no Authors column".into())]).when(failed("again"), ()).then([]);
+        let long = "é".repeat(MAX_IMPORT_FAILURE + 10);
+        given::<LibraryImport>([]).when(failed(&long), ()).then([event("é".repeat(MAX_IMPORT_FAILURE))]);
     }
 }

@@ -413,7 +413,8 @@ impl Social {
     async fn decide_import(&self, request: pb::RecordImport, sender: Sender) -> Result<Recorded, Rejection> {
         let Sender { meta, reader_id } = sender;
         let job_id = input::id("jobId", &request.job_id)?;
-        let command = domain::RecordImport { reader_id, job_id, books: request.books, source: request.source };
+        let failure = Some(request.failure).filter(|failure| !failure.is_empty());
+        let command = domain::RecordImport { reader_id, job_id, books: request.books, source: request.source, failure };
         let aggregate = social::library_import(reader_id, job_id);
         let outcome = self.store.decide::<domain::LibraryImport>(&aggregate, meta, &command, &()).await;
         bus::recorded(outcome)

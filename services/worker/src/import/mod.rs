@@ -105,6 +105,9 @@ pub fn wake_on_notify(pool: PgPool, shutdown: CancellationToken) -> Arc<Notify> 
 /// process stopped or whose retry is due.
 pub async fn work(app: Worker, wake: Arc<Notify>, shutdown: CancellationToken) {
     loop {
+        if let Err(err) = tell_failures(&app).await {
+            tracing::warn!(error = %err, "could not tell readers of their failed imports yet; trying again later");
+        }
         match claim(&app.pool).await {
             Ok(Some(job)) => {
                 let (job_id, attempts) = (job.job_id, job.attempts);
@@ -449,6 +452,7 @@ async fn finish(app: &Worker, job: &Job) -> Result<(), Stopped> {
         job_id: job.job_id.to_string(),
         books,
         source: job.format.as_str().to_owned(),
+        failure: String::new(),
     };
     app.send(&request).await.map_err(|err| Stopped::Unavailable(err.message))?;
     // DONE means readable: every command of the job was accepted, and the read models have
@@ -468,6 +472,44 @@ async fn finish(app: &Worker, job: &Job) -> Result<(), Stopped> {
     .await?;
     let done = Job { status: ImportStatus::Done, final_position: Some(final_position), ..job.clone() };
     announce(app, &done).await;
+    Ok(())
+}
+
+/// Tells each reader whose import failed, once: the job's end recorded as an event
+/// (`LibraryImportFailed`, by the command that records a finished one). A job is marked FAILED
+/// first and told after, until the command is accepted, so a failure is never lost to an
+/// outage; a reader who deleted their account meanwhile is told nothing.
+async fn tell_failures(app: &Worker) -> Result<(), Stopped> {
+    let untold = sqlx::query_scalar!(
+        "SELECT job_id FROM import_jobs WHERE status = $1 AND NOT failure_told ORDER BY job_id LIMIT 20",
+        ImportStatus::Failed as _
+    )
+    .fetch_all(&app.pool)
+    .await?;
+    for job_id in untold {
+        let Some(job) = load(&app.pool, job_id).await? else { continue };
+        if !reader_deleted(app, &job).await? {
+            let request = pb::RecordImport {
+                meta: Some(meta(&job, &format!("import-failure:{job_id}"), false)),
+                job_id: job_id.to_string(),
+                books: 0,
+                source: job.format.as_str().to_owned(),
+                failure: job
+                    .failure
+                    .clone()
+                    .filter(|failure| !failure.is_empty())
+                    .unwrap_or_else(|| "failed".to_owned()),
+            };
+            match app.send(&request).await {
+                Ok(_) => {}
+                Err(err) if worth_retrying(&err) => return Err(Stopped::Unavailable(err.message)),
+                Err(err) => {
+                    tracing::warn!(%job_id, error = %err.message, "a failed import's end was refused; not told")
+                }
+            }
+        }
+        sqlx::query!("UPDATE import_jobs SET failure_told = true WHERE job_id = $1", job_id).execute(&app.pool).await?;
+    }
     Ok(())
 }
 

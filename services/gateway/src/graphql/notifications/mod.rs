@@ -43,6 +43,8 @@ pub enum NotificationKind {
     RoleGranted,
     /// Your library import finished.
     ImportFinished,
+    /// Your library import failed (`importFailure` says why).
+    ImportFailed,
 }
 
 impl NotificationKind {
@@ -55,6 +57,7 @@ impl NotificationKind {
             NotificationKind::NewBook => reads::NotificationKind::NewBook,
             NotificationKind::RoleGranted => reads::NotificationKind::RoleGranted,
             NotificationKind::ImportFinished => reads::NotificationKind::ImportFinished,
+            NotificationKind::ImportFailed => reads::NotificationKind::ImportFailed,
         }
     }
 }
@@ -69,6 +72,7 @@ impl From<reads::NotificationKind> for NotificationKind {
             reads::NotificationKind::NewBook => NotificationKind::NewBook,
             reads::NotificationKind::RoleGranted => NotificationKind::RoleGranted,
             reads::NotificationKind::ImportFinished => NotificationKind::ImportFinished,
+            reads::NotificationKind::ImportFailed => NotificationKind::ImportFailed,
         }
     }
 }
@@ -131,6 +135,11 @@ impl Notification {
         (self.kind == NotificationKind::ImportFinished).then(|| self.detail.parse().ok()).flatten()
     }
 
+    /// For `IMPORT_FAILED`: why, as the job recorded it.
+    async fn import_failure(&self) -> Option<&str> {
+        (self.kind == NotificationKind::ImportFailed).then_some(self.detail.as_str())
+    }
+
     /// One line to show: "Ana and 3 others liked your review".
     async fn summary(&self, ctx: &Context<'_>) -> Result<String> {
         let found = Reader::load_many(ctx, &self.actor_ids).await?;
@@ -149,6 +158,7 @@ impl Notification {
             NotificationKind::NewBook => "An author you follow has a new book".to_owned(),
             NotificationKind::RoleGranted => format!("You are now {}", self.detail.to_lowercase()),
             NotificationKind::ImportFinished => format!("Your import finished: {} books", self.detail),
+            NotificationKind::ImportFailed => format!("Your import failed: {}", self.detail),
         })
     }
 }

@@ -104,7 +104,42 @@ pub fn needs(batch: &[Stored]) -> (Vec<Uuid>, Vec<Uuid>, Vec<Uuid>) {
             Event::Catalog(CatalogEvent::BookAdded(BookDetails { author_ids, .. })) => {
                 followees.extend(author_ids.iter().copied());
             }
-            _ => {}
+            // Whose state these need is in the event itself, or nothing of it is needed.
+            Event::Reviews(ReviewsEvent::ReviewEdited { .. })
+            | Event::Catalog(
+                CatalogEvent::AuthorAdded { .. }
+                | CatalogEvent::EditionAdded(_)
+                | CatalogEvent::AuthorEdited { .. }
+                | CatalogEvent::BookEdited(_)
+                | CatalogEvent::AuthorProfileLinked { .. }
+                | CatalogEvent::AuthorProfileUnlinked { .. }
+                | CatalogEvent::BookMerged { .. }
+                | CatalogEvent::AuthorMerged { .. }
+                | CatalogEvent::BookCoverChanged { .. }
+                | CatalogEvent::AuthorPhotoChanged { .. },
+            )
+            | Event::Social(
+                SocialEvent::ReaderRegistered { .. }
+                | SocialEvent::ProfileUpdated { .. }
+                | SocialEvent::AvatarChanged { .. }
+                | SocialEvent::ReaderFollowed { .. }
+                | SocialEvent::ReaderUnfollowed { .. }
+                | SocialEvent::ReaderBlocked { .. }
+                | SocialEvent::ReaderUnblocked { .. }
+                | SocialEvent::RoleGranted { .. }
+                | SocialEvent::RoleRevoked { .. }
+                | SocialEvent::ReadingVisibilityChanged { .. }
+                | SocialEvent::TimeZoneChanged { .. }
+                | SocialEvent::ReaderDeleted { .. }
+                | SocialEvent::SignUpExpired { .. }
+                | SocialEvent::AuthorFollowed { .. }
+                | SocialEvent::AuthorUnfollowed { .. }
+                | SocialEvent::LibraryImported { .. }
+                | SocialEvent::LibraryImportFailed { .. },
+            )
+            | Event::Ratings(RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. })
+            | Event::Reading(_)
+            | Event::Goals(GoalEvent::ReadingGoalSet { .. } | GoalEvent::ReadingGoalRemoved { .. }) => {}
         }
     }
     (reviews.into_iter().collect(), followees.into_iter().collect(), books.into_iter().collect())

@@ -67,7 +67,14 @@ pub fn rounded_clears(batch: &[Stored]) -> Vec<(Uuid, Uuid)> {
                 book_id,
                 previous_stars: ClearedStars::Rounded(_),
             }) if !rated.contains(&(reader_id, book_id)) => needed.push((reader_id, book_id)),
-            _ => {}
+            // Exact clears carry what they take away; a rounded one after the batch's own rating
+            // is settled from that rating; nothing else touches a rating.
+            Event::Ratings(RatingsEvent::RatingCleared { .. })
+            | Event::Catalog(_)
+            | Event::Social(_)
+            | Event::Reading(_)
+            | Event::Goals(_)
+            | Event::Reviews(_) => {}
         }
     }
     needed

@@ -144,35 +144,52 @@ where
 }
 
 /// `GET /export/goodreads.csv`
-async fn goodreads_csv(
-    State((_, app)): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
-    let reader_id = match reader(&app, peer, &headers) {
-        Ok(reader_id) => reader_id,
-        Err((status, err)) => return refusal(status, err),
-    };
-    let pool = app.pool.clone();
-    streamed("text/csv; charset=utf-8", "attachment; filename=\"goodreads_library_export.csv\"", move |chunks| {
-        write_library(pool, reader_id, chunks, &GOODREADS_COLUMNS, goodreads_record)
-    })
+async fn goodreads_csv(state: State<Shared>, peer: ConnectInfo<SocketAddr>, headers: HeaderMap) -> Response {
+    library_csv(
+        state,
+        peer,
+        &headers,
+        "attachment; filename=\"goodreads_library_export.csv\"",
+        &GOODREADS_COLUMNS,
+        goodreads_record,
+    )
 }
 
 /// `GET /export/storygraph.csv`
-async fn storygraph_csv(
+async fn storygraph_csv(state: State<Shared>, peer: ConnectInfo<SocketAddr>, headers: HeaderMap) -> Response {
+    library_csv(
+        state,
+        peer,
+        &headers,
+        "attachment; filename=\"storygraph_export.csv\"",
+        &STORYGRAPH_COLUMNS,
+        storygraph_record,
+    )
+}
+
+/// The reader's library as a CSV download (`disposition` names its file): `columns`, then a `record` of
+/// each book.
+fn library_csv(
     State((_, app)): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    headers: &HeaderMap,
+    disposition: &'static str,
+    columns: &'static [&'static str],
+    record: fn(LibraryRow) -> Vec<String>,
 ) -> Response {
-    let reader_id = match reader(&app, peer, &headers) {
+    let reader_id = match reader(&app, peer, headers) {
         Ok(reader_id) => reader_id,
         Err((status, err)) => return refusal(status, err),
     };
     let pool = app.pool.clone();
-    streamed("text/csv; charset=utf-8", "attachment; filename=\"storygraph_export.csv\"", move |chunks| {
-        write_library(pool, reader_id, chunks, &STORYGRAPH_COLUMNS, storygraph_record)
+    streamed("text/csv; charset=utf-8", disposition, move |chunks| {
+        write_library(pool, reader_id, chunks, columns, record)
     })
+}
+
+/// The first day the reader did anything with the book: when both exports say it was added.
+fn added_on(row: &LibraryRow) -> Option<NaiveDate> {
+    [row.first_day, row.rated_at.map(|at| at.date_naive()), row.written_on].into_iter().flatten().min()
 }
 
 /// Goodreads' dates: `2017/04/17`.
@@ -221,7 +238,7 @@ fn storygraph_stars(quarters: i16) -> String {
 fn storygraph_record(row: LibraryRow) -> Vec<String> {
     let title = full_title(&row);
     let optional_date = |day: Option<NaiveDate>| day.map(goodreads_date).unwrap_or_default();
-    let added = [row.first_day, row.rated_at.map(|at| at.date_naive()), row.written_on].into_iter().flatten().min();
+    let added = added_on(&row);
     // A book without an ISBN goes by its id here, as StoryGraph's own books go by theirs.
     let uid = row.isbn.filter(|isbn| !isbn.is_empty()).unwrap_or_else(|| row.book_id.to_string());
     let format = row.edition_format.filter(|format| !format.is_empty()).unwrap_or(row.format);
@@ -258,6 +275,7 @@ fn storygraph_record(row: LibraryRow) -> Vec<String> {
 
 fn goodreads_record(row: LibraryRow) -> Vec<String> {
     let title = full_title(&row);
+    let added = added_on(&row);
     let authors = row.authors.unwrap_or_default();
     let author = authors.first().cloned().unwrap_or_default();
     let isbn13 = row.isbn.unwrap_or_default();
@@ -269,8 +287,6 @@ fn goodreads_record(row: LibraryRow) -> Vec<String> {
     let pages = row.edition_pages.filter(|pages| *pages > 0).unwrap_or(row.pages);
     let binding = row.edition_format.filter(|format| !format.is_empty()).unwrap_or(row.format);
     let year = |day: Option<NaiveDate>| day.map(|d| d.year().to_string()).unwrap_or_default();
-    // Added: the first day the reader did anything with the book.
-    let added = [row.first_day, row.rated_at.map(|at| at.date_naive()), row.written_on].into_iter().flatten().min();
     let optional_date = |day: Option<NaiveDate>| day.map(goodreads_date).unwrap_or_default();
     let quoted = |isbn: Option<String>| isbn.map(|isbn| format!("=\"{isbn}\"")).unwrap_or_else(|| "=\"\"".to_owned());
     let mut record = vec![

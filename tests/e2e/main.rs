@@ -24,6 +24,7 @@ mod resends;
 mod reviews;
 mod roles;
 mod search;
+mod series;
 mod sessions;
 mod shapes;
 mod social;

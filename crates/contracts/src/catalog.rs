@@ -28,6 +28,10 @@ commands!(CatalogService, CatalogRoutes {
     ImportBook => import_book(Sender) -> Identified,
     MergeBooks => merge_books(Sender) -> Identified,
     MergeAuthors => merge_authors(Sender) -> Identified,
+    AddSeries => add_series(Sender) -> Identified,
+    EditSeries => edit_series(Sender) -> Identified,
+    PlaceBookInSeries => place_book_in_series(Sender) -> Identified,
+    RemoveBookFromSeries => remove_book_from_series(Sender) -> Identified,
 });
 
 /// An author's events.
@@ -43,6 +47,56 @@ pub fn book(book_id: Uuid) -> Aggregate {
 /// An edition's events, keyed by its ISBN: one edition per ISBN, whoever adds it first.
 pub fn edition(isbn: Isbn) -> Aggregate {
     Aggregate::new(format!("catalog.edition.{isbn}"))
+}
+
+/// A series' events: its name and which books it holds, in what order.
+pub fn series(series_id: Uuid) -> Aggregate {
+    Aggregate::new(format!("catalog.series.{series_id}"))
+}
+
+/// A book's place in a series, in hundredths: `#2.5` is 250. Goodreads numbers novellas
+/// between novels (2.5) and prequels before the first (0.5), so whole numbers are not enough.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct SeriesPosition(u32);
+
+impl SeriesPosition {
+    /// The highest position: #9999.99.
+    pub const MAX: u32 = 999_999;
+
+    pub fn from_hundredths(hundredths: u32) -> Option<Self> {
+        (hundredths <= Self::MAX).then_some(Self(hundredths))
+    }
+
+    pub fn hundredths(self) -> u32 {
+        self.0
+    }
+
+    /// As written: `2`, `2.5`, `0.25`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        let (whole, fraction) = match text.split_once('.') {
+            Some((_, "")) => return None,
+            Some(parts) => parts,
+            None => (text, ""),
+        };
+        let digits = |part: &str| part.chars().all(|c| c.is_ascii_digit());
+        if whole.is_empty() || whole.len() > 4 || fraction.len() > 2 || !digits(whole) || !digits(fraction) {
+            return None;
+        }
+        let hundredths = format!("{fraction:0<2}").parse::<u32>().ok()?;
+        Self::from_hundredths(whole.parse::<u32>().ok()? * 100 + hundredths)
+    }
+}
+
+impl std::fmt::Display for SeriesPosition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (whole, hundredths) = (self.0 / 100, self.0 % 100);
+        match hundredths {
+            0 => write!(f, "{whole}"),
+            h if h % 10 == 0 => write!(f, "{whole}.{}", h / 10),
+            h => write!(f, "{whole}.{h:02}"),
+        }
+    }
 }
 
 /// A catalog fact: an author, a book or an edition of a book was added, a librarian edited
@@ -94,6 +148,27 @@ pub enum CatalogEvent {
         author_id: Uuid,
         photo: Option<ImageId>,
     },
+    SeriesAdded {
+        series_id: Uuid,
+        name: String,
+        description: String,
+    },
+    /// The name and description after a librarian's edit.
+    SeriesEdited {
+        series_id: Uuid,
+        name: String,
+        description: String,
+    },
+    /// The book is in the series at `position` (`None`: unnumbered); placed again, it moves.
+    BookPlacedInSeries {
+        series_id: Uuid,
+        book_id: Uuid,
+        position: Option<SeriesPosition>,
+    },
+    BookRemovedFromSeries {
+        series_id: Uuid,
+        book_id: Uuid,
+    },
 }
 
 /// One edition of a book: what a reader holds. Ratings and reviews stay on the book.
@@ -124,4 +199,22 @@ pub struct BookDetails {
     pub format: String,
     pub first_published: Option<NaiveDate>,
     pub author_ids: Vec<Uuid>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SeriesPosition;
+
+    #[test]
+    fn a_series_position_reads_and_writes_as_readers_number_books() {
+        for (text, hundredths) in [("1", 100), ("2.5", 250), ("0.5", 50), ("10.25", 1025), ("9999.99", 999_999)] {
+            let position = SeriesPosition::parse(text);
+            assert_eq!(position.map(SeriesPosition::hundredths), Some(hundredths), "{text}");
+            assert_eq!(position.map(|p| p.to_string()).as_deref(), Some(text));
+        }
+        assert_eq!(SeriesPosition::parse("2.50").map(|p| p.to_string()).as_deref(), Some("2.5"));
+        for refused in ["", "-1", "1.", ".5", "1.234", "10000", "1e3", "one", "1-3", " 1 2"] {
+            assert_eq!(SeriesPosition::parse(refused), None, "{refused:?}");
+        }
+    }
 }

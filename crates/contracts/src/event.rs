@@ -5,7 +5,7 @@ use prost::Message;
 use uuid::Uuid;
 
 use crate::{
-    catalog::{BookDetails, CatalogEvent, EditionAdded},
+    catalog::{BookDetails, CatalogEvent, EditionAdded, SeriesPosition},
     image::ImageId,
     proto::events::v1 as pb,
     ratings::{ClearedStars, RatingsEvent, Stars},
@@ -129,6 +129,10 @@ impl Event {
             Event::Catalog(CatalogEvent::AuthorProfileUnlinked { .. }) => "AuthorProfileUnlinked",
             Event::Catalog(CatalogEvent::BookCoverChanged { .. }) => "BookCoverChanged",
             Event::Catalog(CatalogEvent::AuthorPhotoChanged { .. }) => "AuthorPhotoChanged",
+            Event::Catalog(CatalogEvent::SeriesAdded { .. }) => "SeriesAdded",
+            Event::Catalog(CatalogEvent::SeriesEdited { .. }) => "SeriesEdited",
+            Event::Catalog(CatalogEvent::BookPlacedInSeries { .. }) => "BookPlacedInSeries",
+            Event::Catalog(CatalogEvent::BookRemovedFromSeries { .. }) => "BookRemovedFromSeries",
             Event::Social(SocialEvent::AvatarChanged { .. }) => "AvatarChanged",
             Event::Social(SocialEvent::ReaderRegistered { .. }) => "ReaderRegistered",
             Event::Social(SocialEvent::ProfileUpdated { .. }) => "ProfileUpdated",
@@ -370,6 +374,34 @@ impl TryFrom<pb::Event> for RecordedEvent {
             Body::AuthorPhotoChanged(e) => Event::Catalog(CatalogEvent::AuthorPhotoChanged {
                 author_id: uuid("author_id", &e.author_id)?,
                 photo: ImageId::from_wire("photo", &e.photo)?,
+            }),
+            Body::SeriesAdded(e) => Event::Catalog(CatalogEvent::SeriesAdded {
+                series_id: uuid("series_id", &e.series_id)?,
+                name: e.name,
+                description: e.description,
+            }),
+            Body::SeriesEdited(e) => Event::Catalog(CatalogEvent::SeriesEdited {
+                series_id: uuid("series_id", &e.series_id)?,
+                name: e.name,
+                description: e.description,
+            }),
+            Body::BookPlacedInSeries(e) => Event::Catalog(CatalogEvent::BookPlacedInSeries {
+                series_id: uuid("series_id", &e.series_id)?,
+                book_id: uuid("book_id", &e.book_id)?,
+                position: e
+                    .position
+                    .map(|hundredths| {
+                        SeriesPosition::from_hundredths(hundredths).ok_or(WireError::Invalid {
+                            field: "position",
+                            expected: "series position",
+                            value: hundredths.to_string(),
+                        })
+                    })
+                    .transpose()?,
+            }),
+            Body::BookRemovedFromSeries(e) => Event::Catalog(CatalogEvent::BookRemovedFromSeries {
+                series_id: uuid("series_id", &e.series_id)?,
+                book_id: uuid("book_id", &e.book_id)?,
             }),
             Body::AvatarChanged(e) => Event::Social(SocialEvent::AvatarChanged {
                 reader_id: uuid("reader_id", &e.reader_id)?,
@@ -787,6 +819,33 @@ impl From<&RecordedEvent> for pb::Event {
                     photo: ImageId::to_wire(photo.as_ref()),
                 })
             }
+            Event::Catalog(CatalogEvent::SeriesAdded { series_id, name, description }) => {
+                Body::SeriesAdded(pb::SeriesAdded {
+                    series_id: series_id.to_string(),
+                    name: name.clone(),
+                    description: description.clone(),
+                })
+            }
+            Event::Catalog(CatalogEvent::SeriesEdited { series_id, name, description }) => {
+                Body::SeriesEdited(pb::SeriesEdited {
+                    series_id: series_id.to_string(),
+                    name: name.clone(),
+                    description: description.clone(),
+                })
+            }
+            Event::Catalog(CatalogEvent::BookPlacedInSeries { series_id, book_id, position }) => {
+                Body::BookPlacedInSeries(pb::BookPlacedInSeries {
+                    series_id: series_id.to_string(),
+                    book_id: book_id.to_string(),
+                    position: position.map(SeriesPosition::hundredths),
+                })
+            }
+            Event::Catalog(CatalogEvent::BookRemovedFromSeries { series_id, book_id }) => {
+                Body::BookRemovedFromSeries(pb::BookRemovedFromSeries {
+                    series_id: series_id.to_string(),
+                    book_id: book_id.to_string(),
+                })
+            }
             Event::Social(SocialEvent::AvatarChanged { reader_id, avatar }) => Body::AvatarChanged(pb::AvatarChanged {
                 reader_id: reader_id.to_string(),
                 avatar: ImageId::to_wire(avatar.as_ref()),
@@ -1033,6 +1092,23 @@ mod tests {
                     author_id: book_id,
                     photo: Some(ImageId::of(b"photo")),
                 }),
+                Event::Catalog(CatalogEvent::SeriesAdded {
+                    series_id: book_id,
+                    name: "The Stormlight Archive".into(),
+                    description: "Epic.".into(),
+                }),
+                Event::Catalog(CatalogEvent::SeriesEdited {
+                    series_id: book_id,
+                    name: "Stormlight".into(),
+                    description: String::new(),
+                }),
+                Event::Catalog(CatalogEvent::BookPlacedInSeries {
+                    series_id: reader_id,
+                    book_id,
+                    position: SeriesPosition::parse("2.5"),
+                }),
+                Event::Catalog(CatalogEvent::BookPlacedInSeries { series_id: reader_id, book_id, position: None }),
+                Event::Catalog(CatalogEvent::BookRemovedFromSeries { series_id: reader_id, book_id }),
                 Event::Social(SocialEvent::AvatarChanged { reader_id, avatar: Some(ImageId::of(b"avatar")) }),
                 Event::Social(SocialEvent::AvatarChanged { reader_id, avatar: None }),
                 Event::Social(SocialEvent::ReaderRegistered {

@@ -45,7 +45,7 @@ pub mod proto {
     }
 }
 
-pub use catalog::{BookDetails, CatalogEvent, EditionAdded};
+pub use catalog::{BookDetails, CatalogEvent, EditionAdded, SeriesPosition};
 pub use command::{Command, Identified, Recorded, Reply, Routes, Sender, Service, SessionOpened, SessionsEnded};
 pub use decider::Decider;
 pub use event::{ContextEvent, Envelope, Event, Metadata, RecordedEvent, WireError};

@@ -21,6 +21,7 @@ pub mod readers;
 pub mod reading;
 pub mod reviews;
 pub mod search;
+pub mod series;
 pub mod shelves;
 pub mod social;
 

@@ -56,7 +56,7 @@ pub struct AddBook {
 pub struct ActorIsLibrarian(pub bool);
 
 impl ActorIsLibrarian {
-    fn required(self) -> Result<(), Rejection> {
+    pub(crate) fn required(self) -> Result<(), Rejection> {
         if self.0 {
             return Ok(());
         }
@@ -261,7 +261,11 @@ impl Decider for Edition {
             | CatalogEvent::BookMerged { .. }
             | CatalogEvent::AuthorMerged { .. }
             | CatalogEvent::BookCoverChanged { .. }
-            | CatalogEvent::AuthorPhotoChanged { .. } => self,
+            | CatalogEvent::AuthorPhotoChanged { .. }
+            | CatalogEvent::SeriesAdded { .. }
+            | CatalogEvent::SeriesEdited { .. }
+            | CatalogEvent::BookPlacedInSeries { .. }
+            | CatalogEvent::BookRemovedFromSeries { .. } => self,
         }
     }
 }
@@ -373,7 +377,11 @@ impl Decider for AuthorProfile {
             | CatalogEvent::BookEdited(_)
             | CatalogEvent::BookMerged { .. }
             | CatalogEvent::EditionAdded(_)
-            | CatalogEvent::BookCoverChanged { .. } => self,
+            | CatalogEvent::BookCoverChanged { .. }
+            | CatalogEvent::SeriesAdded { .. }
+            | CatalogEvent::SeriesEdited { .. }
+            | CatalogEvent::BookPlacedInSeries { .. }
+            | CatalogEvent::BookRemovedFromSeries { .. } => self,
         }
     }
 }
@@ -455,7 +463,11 @@ impl Decider for BookRecord {
             | CatalogEvent::AuthorEdited { .. }
             | CatalogEvent::AuthorProfileLinked { .. }
             | CatalogEvent::AuthorProfileUnlinked { .. }
-            | CatalogEvent::EditionAdded(_) => self,
+            | CatalogEvent::EditionAdded(_)
+            | CatalogEvent::SeriesAdded { .. }
+            | CatalogEvent::SeriesEdited { .. }
+            | CatalogEvent::BookPlacedInSeries { .. }
+            | CatalogEvent::BookRemovedFromSeries { .. } => self,
         }
     }
 }
@@ -541,7 +553,11 @@ impl Decider for Mergeable {
             | CatalogEvent::AuthorProfileUnlinked { .. }
             | CatalogEvent::EditionAdded(_)
             | CatalogEvent::BookCoverChanged { .. }
-            | CatalogEvent::AuthorPhotoChanged { .. } => self,
+            | CatalogEvent::AuthorPhotoChanged { .. }
+            | CatalogEvent::SeriesAdded { .. }
+            | CatalogEvent::SeriesEdited { .. }
+            | CatalogEvent::BookPlacedInSeries { .. }
+            | CatalogEvent::BookRemovedFromSeries { .. } => self,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! `<ns>.events.social.reader.<id>` says (their role events).
 
 pub mod domain;
+pub mod series;
 
 use std::collections::HashSet;
 
@@ -15,14 +16,17 @@ use readstream_contracts::{
     input,
     proto::commands::v1 as pb,
     social::{self, Role, Roles},
-    Code, Identified, ImageId, Isbn, Recorded, Rejection, Sender, Service, SocialEvent,
+    Code, Identified, ImageId, Isbn, Recorded, Rejection, Sender, SeriesPosition, Service, SocialEvent,
 };
 use readstream_eventstore::{EventStore, StoreError};
 use readstream_runtime::{bus, config::StartError, health::HealthConfig, service::CommandService, NatsConfig};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::domain::{ActorIsLibrarian, AuthorChange};
+use crate::{
+    domain::{ActorIsLibrarian, AuthorChange},
+    series::{Series, SeriesCommand, SeriesFacts},
+};
 
 pub const SERVICE: &str = CatalogService::NAME;
 
@@ -52,6 +56,11 @@ pub fn imported_author_id(name: &str) -> Uuid {
 /// The id of a book a library import adds: from its title and first author.
 pub fn imported_book_id(title: &str, first_author: Uuid) -> Uuid {
     Uuid::new_v5(&IMPORTED, format!("book:{}:{first_author}", input::name_key(title)).as_bytes())
+}
+
+/// The id of a series a library import adds: the same for every reader's import of that name.
+pub fn imported_series_id(name: &str) -> Uuid {
+    Uuid::new_v5(&IMPORTED, format!("series:{}", input::name_key(name)).as_bytes())
 }
 
 /// The id of what a command creates, derived from the command id so a retry targets it again.
@@ -116,6 +125,31 @@ impl Catalog {
             .decide::<domain::AuthorProfile>(&catalog::author(author_id), sender.meta, &command, &facts)
             .await;
         Ok(Identified { id: author_id, recorded: bus::recorded(outcome)? })
+    }
+
+    /// A librarian's command on a series; `placed`: the book a placement names, which must exist.
+    async fn change_series(
+        &self,
+        series_id: Uuid,
+        command: SeriesCommand,
+        placed: Option<Uuid>,
+        sender: Sender,
+    ) -> Result<Identified, Rejection> {
+        let librarian = self.is_librarian(sender.reader_id).await?;
+        let book_exists = match placed {
+            Some(book_id) => self.book_exists(book_id).await?,
+            None => false,
+        };
+        let facts = SeriesFacts { librarian, book_exists, imported: false };
+        let outcome = self.store.decide::<Series>(&catalog::series(series_id), sender.meta, &command, &facts).await;
+        Ok(Identified { id: series_id, recorded: bus::recorded(outcome)? })
+    }
+
+    /// Whether a book exists and was not merged into another (place the one it was merged into).
+    async fn book_exists(&self, book_id: Uuid) -> Result<bool, Rejection> {
+        let book = self.store.state::<domain::Mergeable>(&catalog::book(book_id)).await;
+        let book = book.map_err(|err| bus::unavailable(&err))?;
+        Ok(book.exists && book.merged_into.is_none())
     }
 
     /// A librarian merges a duplicate book or author into another, on the duplicate's subject.
@@ -290,6 +324,24 @@ impl CatalogRoutes for Catalog {
         let facts =
             domain::BookFacts { librarian: importer, known_authors, today: Utc::now().date_naive(), imported: true };
         settled(self.store.decide::<domain::Book>(&catalog::book(book_id), step("book"), &command, &facts).await)?;
+        if !request.series_id.is_empty() || !request.series_name.trim().is_empty() {
+            let series_id = match request.series_id.as_str() {
+                "" => {
+                    let series_id = imported_series_id(&request.series_name);
+                    let add = SeriesCommand::Add { series_id, name: request.series_name, description: String::new() };
+                    let facts = SeriesFacts { librarian: importer, book_exists: true, imported: true };
+                    let aggregate = catalog::series(series_id);
+                    settled(self.store.decide::<Series>(&aggregate, step("series"), &add, &facts).await)?;
+                    series_id
+                }
+                known => input::id("seriesId", known)?,
+            };
+            let position = series_position(request.series_position)?;
+            let place = SeriesCommand::Place { series_id, book_id, position };
+            let facts = SeriesFacts { librarian: importer, book_exists: true, imported: true };
+            let aggregate = catalog::series(series_id);
+            settled(self.store.decide::<Series>(&aggregate, step("series:place"), &place, &facts).await)?;
+        }
         Ok(Identified { id: book_id, recorded: appended })
     }
 
@@ -323,4 +375,49 @@ impl CatalogRoutes for Catalog {
     async fn merge_authors(&self, request: pb::MergeAuthors, sender: Sender) -> Result<Identified, Rejection> {
         self.merge(domain::MergeKind::Author, &request.author_id, &request.into_id, sender).await
     }
+
+    async fn add_series(&self, request: pb::AddSeries, sender: Sender) -> Result<Identified, Rejection> {
+        let series_id = created_id(sender.meta.command_id, "series");
+        let command = SeriesCommand::Add { series_id, name: request.name, description: request.description };
+        self.change_series(series_id, command, None, sender).await
+    }
+
+    async fn edit_series(&self, request: pb::EditSeries, sender: Sender) -> Result<Identified, Rejection> {
+        let series_id = input::id("seriesId", &request.series_id)?;
+        let command = SeriesCommand::Edit { series_id, name: request.name, description: request.description };
+        self.change_series(series_id, command, None, sender).await
+    }
+
+    async fn place_book_in_series(
+        &self,
+        request: pb::PlaceBookInSeries,
+        sender: Sender,
+    ) -> Result<Identified, Rejection> {
+        let series_id = input::id("seriesId", &request.series_id)?;
+        let book_id = input::id("bookId", &request.book_id)?;
+        let position = series_position(request.position)?;
+        let command = SeriesCommand::Place { series_id, book_id, position };
+        self.change_series(series_id, command, Some(book_id), sender).await
+    }
+
+    async fn remove_book_from_series(
+        &self,
+        request: pb::RemoveBookFromSeries,
+        sender: Sender,
+    ) -> Result<Identified, Rejection> {
+        let series_id = input::id("seriesId", &request.series_id)?;
+        let book_id = input::id("bookId", &request.book_id)?;
+        let command = SeriesCommand::Remove { series_id, book_id };
+        self.change_series(series_id, command, None, sender).await
+    }
+}
+
+/// A position from the wire: hundredths, at most #9999.99.
+fn series_position(hundredths: Option<u32>) -> Result<Option<SeriesPosition>, Rejection> {
+    hundredths
+        .map(|hundredths| {
+            SeriesPosition::from_hundredths(hundredths)
+                .ok_or_else(|| Rejection::invalid("position", "a position is 0 to 9999.99, in hundredths at most"))
+        })
+        .transpose()
 }

@@ -1,7 +1,7 @@
 //! Authors, books and who wrote them, and the books' editions; librarians' edits, and the
 //! reader accounts linked to authors.
 
-use readstream_contracts::{BookDetails, CatalogEvent, Event, ImageId, ReadModel};
+use readstream_contracts::{BookDetails, CatalogEvent, Event, ImageId, Metadata, ReadModel};
 use readstream_contracts::{RatingsEvent, ReadingEvent, ReviewsEvent, SocialEvent};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
@@ -61,7 +61,7 @@ impl Projection for Catalog {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["editions", "book_authors", "books", "book_counts", "authors"]
+        &["editions", "book_authors", "books", "book_counts", "authors", "series", "series_books"]
     }
 
     /// The books stay; only who added them is forgotten, and an author linked to the account
@@ -75,7 +75,7 @@ impl Projection for Catalog {
     async fn apply(&self, tx: &mut PgConnection, batch: &[Stored]) -> Result<Vec<LiveUpdate>, sqlx::Error> {
         let (mut authors, mut books, mut editions) = (Authors::default(), Books::default(), Editions::default());
         // Edits and links, rare, applied one by one in the stream's order after the additions.
-        let mut changes: Vec<(&CatalogEvent, i64)> = Vec::new();
+        let mut changes: Vec<(&CatalogEvent, &Metadata, i64)> = Vec::new();
         for stored in batch {
             let meta = &stored.envelope.meta;
             for recorded in &stored.envelope.events {
@@ -126,8 +126,12 @@ impl Projection for Catalog {
                         | CatalogEvent::BookMerged { .. }
                         | CatalogEvent::AuthorMerged { .. }
                         | CatalogEvent::BookCoverChanged { .. }
-                        | CatalogEvent::AuthorPhotoChanged { .. }),
-                    ) => changes.push((change, stored.position as i64)),
+                        | CatalogEvent::AuthorPhotoChanged { .. }
+                        | CatalogEvent::SeriesAdded { .. }
+                        | CatalogEvent::SeriesEdited { .. }
+                        | CatalogEvent::BookPlacedInSeries { .. }
+                        | CatalogEvent::BookRemovedFromSeries { .. }),
+                    ) => changes.push((change, meta, stored.position as i64)),
                     Event::Social(
                         SocialEvent::ReaderRegistered { .. }
                         | SocialEvent::ProfileUpdated { .. }
@@ -251,14 +255,19 @@ impl Projection for Catalog {
             .execute(&mut *tx)
             .await?;
         }
-        for (change, position) in changes {
-            apply_change(tx, change, position).await?;
+        for (change, meta, position) in changes {
+            apply_change(tx, change, meta, position).await?;
         }
         Ok(Vec::new())
     }
 }
 
-async fn apply_change(tx: &mut PgConnection, change: &CatalogEvent, position: i64) -> Result<(), sqlx::Error> {
+async fn apply_change(
+    tx: &mut PgConnection,
+    change: &CatalogEvent,
+    meta: &Metadata,
+    position: i64,
+) -> Result<(), sqlx::Error> {
     match change {
         CatalogEvent::AuthorEdited { author_id, name, bio } => {
             // An edit is a librarian's (or the author's own) look at the record: it is verified.
@@ -312,6 +321,16 @@ async fn apply_change(tx: &mut PgConnection, change: &CatalogEvent, position: i6
             sqlx::query!("UPDATE editions SET book_id = $2 WHERE book_id = $1", book_id, into)
                 .execute(&mut *tx)
                 .await?;
+            // Its places in series are the other book's, unless that one has its own there.
+            sqlx::query!(
+                "UPDATE series_books sb SET book_id = $2 WHERE sb.book_id = $1
+                   AND NOT EXISTS (SELECT 1 FROM series_books o WHERE o.series_id = sb.series_id AND o.book_id = $2)",
+                book_id,
+                into
+            )
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query!("DELETE FROM series_books WHERE book_id = $1", book_id).execute(&mut *tx).await?;
             sqlx::query!(
                 "INSERT INTO merges (duplicate, kind, into_id, position) VALUES ($1, $2, $3, $4)
                  ON CONFLICT DO NOTHING",
@@ -344,6 +363,54 @@ async fn apply_change(tx: &mut PgConnection, change: &CatalogEvent, position: i6
                 MergeKind::Author as _,
                 into,
                 position
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        CatalogEvent::SeriesAdded { series_id, name, description } => {
+            sqlx::query!(
+                "INSERT INTO series (series_id, name, description, verified, added_at, position)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (series_id) DO NOTHING",
+                series_id,
+                name,
+                description,
+                meta.import_job.is_none(),
+                meta.occurred_at,
+                position
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        // A librarian's look at the series: it is verified.
+        CatalogEvent::SeriesEdited { series_id, name, description } => {
+            sqlx::query!(
+                "UPDATE series SET name = $2, description = $3, verified = true WHERE series_id = $1",
+                series_id,
+                name,
+                description
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        // A book merged away before this placement is placed as the one it became.
+        CatalogEvent::BookPlacedInSeries { series_id, book_id, position: number } => {
+            sqlx::query!(
+                "INSERT INTO series_books (series_id, book_id, number)
+                 SELECT $1, coalesce((SELECT merged_into FROM books WHERE book_id = $2), $2), $3
+                 ON CONFLICT (series_id, book_id) DO UPDATE SET number = EXCLUDED.number",
+                series_id,
+                book_id,
+                number.map(|number| number.hundredths() as i32)
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        CatalogEvent::BookRemovedFromSeries { series_id, book_id } => {
+            sqlx::query!(
+                "DELETE FROM series_books WHERE series_id = $1
+                   AND book_id = coalesce((SELECT merged_into FROM books WHERE book_id = $2), $2)",
+                series_id,
+                book_id
             )
             .execute(&mut *tx)
             .await?;

@@ -142,7 +142,11 @@ fn activity(event: &Event) -> Option<Deed> {
             | CatalogEvent::BookMerged { .. }
             | CatalogEvent::AuthorMerged { .. }
             | CatalogEvent::BookCoverChanged { .. }
-            | CatalogEvent::AuthorPhotoChanged { .. },
+            | CatalogEvent::AuthorPhotoChanged { .. }
+            | CatalogEvent::SeriesAdded { .. }
+            | CatalogEvent::SeriesEdited { .. }
+            | CatalogEvent::BookPlacedInSeries { .. }
+            | CatalogEvent::BookRemovedFromSeries { .. },
         )
         | Event::Social(
             SocialEvent::ReaderRegistered { .. }
@@ -198,7 +202,11 @@ fn followed_through(event: &Event, actor_id: Uuid) -> Vec<Uuid> {
             | CatalogEvent::BookMerged { .. }
             | CatalogEvent::AuthorMerged { .. }
             | CatalogEvent::BookCoverChanged { .. }
-            | CatalogEvent::AuthorPhotoChanged { .. },
+            | CatalogEvent::AuthorPhotoChanged { .. }
+            | CatalogEvent::SeriesAdded { .. }
+            | CatalogEvent::SeriesEdited { .. }
+            | CatalogEvent::BookPlacedInSeries { .. }
+            | CatalogEvent::BookRemovedFromSeries { .. },
         )
         | Event::Social(
             SocialEvent::ReaderRegistered { .. }
@@ -268,7 +276,11 @@ fn follow(event: &Event) -> Option<(bool, Pair)> {
             | CatalogEvent::BookMerged { .. }
             | CatalogEvent::AuthorMerged { .. }
             | CatalogEvent::BookCoverChanged { .. }
-            | CatalogEvent::AuthorPhotoChanged { .. },
+            | CatalogEvent::AuthorPhotoChanged { .. }
+            | CatalogEvent::SeriesAdded { .. }
+            | CatalogEvent::SeriesEdited { .. }
+            | CatalogEvent::BookPlacedInSeries { .. }
+            | CatalogEvent::BookRemovedFromSeries { .. },
         )
         | Event::Social(
             SocialEvent::ReaderRegistered { .. }

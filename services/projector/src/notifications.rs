@@ -116,7 +116,11 @@ pub fn needs(batch: &[Stored]) -> (Vec<Uuid>, Vec<Uuid>, Vec<Uuid>) {
                 | CatalogEvent::BookMerged { .. }
                 | CatalogEvent::AuthorMerged { .. }
                 | CatalogEvent::BookCoverChanged { .. }
-                | CatalogEvent::AuthorPhotoChanged { .. },
+                | CatalogEvent::AuthorPhotoChanged { .. }
+                | CatalogEvent::SeriesAdded { .. }
+                | CatalogEvent::SeriesEdited { .. }
+                | CatalogEvent::BookPlacedInSeries { .. }
+                | CatalogEvent::BookRemovedFromSeries { .. },
             )
             | Event::Social(
                 SocialEvent::ReaderRegistered { .. }
@@ -319,7 +323,11 @@ pub fn fold(batch: &[Stored], mut known: Known) -> Folded {
                     | CatalogEvent::BookMerged { .. }
                     | CatalogEvent::AuthorMerged { .. }
                     | CatalogEvent::BookCoverChanged { .. }
-                    | CatalogEvent::AuthorPhotoChanged { .. },
+                    | CatalogEvent::AuthorPhotoChanged { .. }
+                    | CatalogEvent::SeriesAdded { .. }
+                    | CatalogEvent::SeriesEdited { .. }
+                    | CatalogEvent::BookPlacedInSeries { .. }
+                    | CatalogEvent::BookRemovedFromSeries { .. },
                 )
                 | Event::Social(
                     SocialEvent::RoleGranted { .. }

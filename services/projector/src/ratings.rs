@@ -126,7 +126,11 @@ pub fn coalesce(batch: &[Stored], before: &StoredRatings) -> (HashMap<Uuid, Delt
                     | CatalogEvent::BookMerged { .. }
                     | CatalogEvent::AuthorMerged { .. }
                     | CatalogEvent::BookCoverChanged { .. }
-                    | CatalogEvent::AuthorPhotoChanged { .. },
+                    | CatalogEvent::AuthorPhotoChanged { .. }
+                    | CatalogEvent::SeriesAdded { .. }
+                    | CatalogEvent::SeriesEdited { .. }
+                    | CatalogEvent::BookPlacedInSeries { .. }
+                    | CatalogEvent::BookRemovedFromSeries { .. },
                 )
                 | Event::Social(
                     SocialEvent::ReaderRegistered { .. }

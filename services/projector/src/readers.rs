@@ -144,7 +144,11 @@ impl Projection for Readers {
                         | CatalogEvent::BookMerged { .. }
                         | CatalogEvent::AuthorMerged { .. }
                         | CatalogEvent::BookCoverChanged { .. }
-                        | CatalogEvent::AuthorPhotoChanged { .. },
+                        | CatalogEvent::AuthorPhotoChanged { .. }
+                        | CatalogEvent::SeriesAdded { .. }
+                        | CatalogEvent::SeriesEdited { .. }
+                        | CatalogEvent::BookPlacedInSeries { .. }
+                        | CatalogEvent::BookRemovedFromSeries { .. },
                     )
                     | Event::Social(
                         SocialEvent::ReaderDeleted { .. }
@@ -267,7 +271,11 @@ impl Projection for Readers {
                         | CatalogEvent::BookMerged { .. }
                         | CatalogEvent::AuthorMerged { .. }
                         | CatalogEvent::BookCoverChanged { .. }
-                        | CatalogEvent::AuthorPhotoChanged { .. },
+                        | CatalogEvent::AuthorPhotoChanged { .. }
+                        | CatalogEvent::SeriesAdded { .. }
+                        | CatalogEvent::SeriesEdited { .. }
+                        | CatalogEvent::BookPlacedInSeries { .. }
+                        | CatalogEvent::BookRemovedFromSeries { .. },
                     )
                     | Event::Social(
                         SocialEvent::ProfileUpdated { .. }

@@ -122,7 +122,11 @@ impl Projection for Reviews {
                     | CatalogEvent::BookMerged { .. }
                     | CatalogEvent::AuthorMerged { .. }
                     | CatalogEvent::BookCoverChanged { .. }
-                    | CatalogEvent::AuthorPhotoChanged { .. },
+                    | CatalogEvent::AuthorPhotoChanged { .. }
+                    | CatalogEvent::SeriesAdded { .. }
+                    | CatalogEvent::SeriesEdited { .. }
+                    | CatalogEvent::BookPlacedInSeries { .. }
+                    | CatalogEvent::BookRemovedFromSeries { .. },
                 )
                 | Event::Social(
                     SocialEvent::ReaderRegistered { .. }
@@ -291,7 +295,11 @@ impl Projection for Reviews {
                     | CatalogEvent::BookMerged { .. }
                     | CatalogEvent::AuthorMerged { .. }
                     | CatalogEvent::BookCoverChanged { .. }
-                    | CatalogEvent::AuthorPhotoChanged { .. },
+                    | CatalogEvent::AuthorPhotoChanged { .. }
+                    | CatalogEvent::SeriesAdded { .. }
+                    | CatalogEvent::SeriesEdited { .. }
+                    | CatalogEvent::BookPlacedInSeries { .. }
+                    | CatalogEvent::BookRemovedFromSeries { .. },
                 )
                 | Event::Social(
                     SocialEvent::ReaderRegistered { .. }

@@ -129,7 +129,11 @@ impl Shelves {
                         | CatalogEvent::BookMerged { .. }
                         | CatalogEvent::AuthorMerged { .. }
                         | CatalogEvent::BookCoverChanged { .. }
-                        | CatalogEvent::AuthorPhotoChanged { .. },
+                        | CatalogEvent::AuthorPhotoChanged { .. }
+                        | CatalogEvent::SeriesAdded { .. }
+                        | CatalogEvent::SeriesEdited { .. }
+                        | CatalogEvent::BookPlacedInSeries { .. }
+                        | CatalogEvent::BookRemovedFromSeries { .. },
                     )
                     | Event::Social(
                         SocialEvent::ReaderRegistered { .. }
@@ -220,7 +224,11 @@ impl Shelves {
                         | CatalogEvent::BookMerged { .. }
                         | CatalogEvent::AuthorMerged { .. }
                         | CatalogEvent::BookCoverChanged { .. }
-                        | CatalogEvent::AuthorPhotoChanged { .. },
+                        | CatalogEvent::AuthorPhotoChanged { .. }
+                        | CatalogEvent::SeriesAdded { .. }
+                        | CatalogEvent::SeriesEdited { .. }
+                        | CatalogEvent::BookPlacedInSeries { .. }
+                        | CatalogEvent::BookRemovedFromSeries { .. },
                     )
                     | Event::Social(
                         SocialEvent::ReaderRegistered { .. }

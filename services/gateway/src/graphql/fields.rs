@@ -6,6 +6,7 @@ use async_graphql::{connection::Connection, Context, Object, Result, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{
+    catalog::{self, series::SeriesOfTheBook},
     database::{load_error, loader},
     feed::{self, ActivityKind, FeedItem, FollowedReaderOnBook},
     notifications::{self, Notification, NotificationKind},
@@ -85,6 +86,11 @@ impl Book {
         }
         let rows = loader(ctx).load_one(AuthorsOf(self.0.book_id)).await.map_err(load_error)?;
         Ok(rows.unwrap_or_default().into_iter().map(Author).collect())
+    }
+
+    /// The series it is in, with its number in each.
+    async fn series(&self, ctx: &Context<'_>) -> Result<Vec<SeriesOfTheBook>> {
+        Ok(catalog::series::of_book(ctx, self.0.book_id).await?)
     }
 
     /// Its editions, the most recently published first.

@@ -54,6 +54,7 @@ pub type ReadstreamSchema = Schema<Query, Mutation, Subscription>;
 #[derive(MergedObject, Default)]
 pub struct Query(
     catalog::CatalogQuery,
+    catalog::series::SeriesQuery,
     search::SearchQuery,
     social::SocialQuery,
     reviews::ReviewsQuery,
@@ -66,6 +67,7 @@ pub struct Query(
 pub struct Mutation(
     social::SocialMutation,
     catalog::CatalogMutation,
+    catalog::series::SeriesMutation,
     ratings::RatingsMutation,
     reading::ReadingMutation,
     reviews::ReviewsMutation,

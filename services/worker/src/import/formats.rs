@@ -6,7 +6,7 @@
 use std::io::Read;
 
 use chrono::NaiveDate;
-use readstream_contracts::{input, Isbn};
+use readstream_contracts::{input, Isbn, SeriesPosition};
 
 pub use readstream_readmodel::imports::ImportFormat as Format;
 
@@ -57,6 +57,9 @@ pub struct LibraryRow {
     pub row: u32,
     pub title: String,
     pub subtitle: String,
+    /// The series the title names ("The Way of Kings (The Stormlight Archive, #1)"), with the
+    /// book's number in it when the title gives one.
+    pub series: Option<SeriesPlace>,
     /// The first is the main author.
     pub authors: Vec<String>,
     /// ISBN-13 first, then ISBN-10, as the file has them.
@@ -79,6 +82,13 @@ pub struct LibraryRow {
     pub format: String,
     pub year_published: Option<i32>,
     pub original_year: Option<i32>,
+}
+
+/// A book's place in a series, as a file's title says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesPlace {
+    pub name: String,
+    pub number: Option<SeriesPosition>,
 }
 
 /// A row that could not be read, and why.
@@ -147,7 +157,7 @@ impl<R: Read> Rows<R> {
     }
 
     fn goodreads(&self) -> Result<LibraryRow, String> {
-        let (title, subtitle) = split_title(self.field("Title"));
+        let (title, subtitle, series) = split_title(self.field("Title"));
         let mut authors = vec![self.field("Author").to_owned()];
         authors.extend(list(self.field("Additional Authors")));
         let isbns = [self.field("ISBN13"), self.field("ISBN")]
@@ -178,6 +188,7 @@ impl<R: Read> Rows<R> {
             row: self.row,
             title,
             subtitle,
+            series,
             authors,
             isbns,
             status,
@@ -198,7 +209,7 @@ impl<R: Read> Rows<R> {
     }
 
     fn storygraph(&self) -> Result<LibraryRow, String> {
-        let (title, subtitle) = split_title(self.field("Title"));
+        let (title, subtitle, series) = split_title(self.field("Title"));
         let authors: Vec<String> = list(self.field("Authors")).collect();
         // ISBN/UID holds an ISBN, or StoryGraph's own id for a book without one.
         let isbns = Isbn::parse("isbn", self.field("ISBN/UID")).ok().into_iter().collect();
@@ -229,6 +240,7 @@ impl<R: Read> Rows<R> {
             row: self.row,
             title,
             subtitle,
+            series,
             authors,
             isbns,
             status,
@@ -318,19 +330,36 @@ fn date(column: &str, field: &str) -> Result<Option<NaiveDate>, String> {
         .ok_or_else(|| format!("{column} {field} is not a date (YYYY/MM/DD)"))
 }
 
-/// "Title: Subtitle (Series, #2)" → ("Title", "Subtitle"): the series in parentheses goes, the
-/// subtitle follows the first colon.
-pub fn split_title(full: &str) -> (String, String) {
+/// "Title: Subtitle (Series, #2)" → ("Title", "Subtitle", the series): the series in
+/// parentheses comes off the title, the subtitle follows the first colon.
+pub fn split_title(full: &str) -> (String, String, Option<SeriesPlace>) {
     let mut title = full.trim();
+    let mut series = None;
     if let Some(open) = title.rfind(" (") {
         if title.ends_with(')') && title[open..].contains('#') {
+            series = series_place(&title[open + 2..title.len() - 1]);
             title = title[..open].trim_end();
         }
     }
-    match title.split_once(": ") {
+    let (title, subtitle) = match title.split_once(": ") {
         Some((main, subtitle)) => (main.trim().to_owned(), subtitle.trim().to_owned()),
         None => (title.to_owned(), String::new()),
+    };
+    (title, subtitle, series)
+}
+
+/// Goodreads' "Series, #2", "Series #2.5", "Series, #1-3" (an omnibus: its first number) or
+/// "Series, #2; Other Series, #5" (the first series named).
+fn series_place(inside: &str) -> Option<SeriesPlace> {
+    let first = inside.split(';').next()?;
+    let (name, number) = first.rsplit_once('#')?;
+    let name = name.trim().trim_end_matches(',').trim();
+    if name.is_empty() {
+        return None;
     }
+    let number = number.trim();
+    let number = number.split(['-', '–']).next().and_then(SeriesPosition::parse);
+    Some(SeriesPlace { name: name.to_owned(), number })
 }
 
 /// Reviews come as a little HTML: line breaks become new lines, other tags go.
@@ -358,6 +387,30 @@ fn html_text(html: &str) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_title_gives_up_its_series_as_goodreads_writes_them() {
+        let place =
+            |name: &str, number: &str| Some(SeriesPlace { name: name.into(), number: SeriesPosition::parse(number) });
+        for (full, title, subtitle, series) in [
+            ("Edgedancer (The Stormlight Archive, #2.5)", "Edgedancer", "", place("The Stormlight Archive", "2.5")),
+            ("Dune (Dune #1)", "Dune", "", place("Dune", "1")),
+            (
+                "The Lord of the Rings (The Lord of the Rings, #1-3)",
+                "The Lord of the Rings",
+                "",
+                place("The Lord of the Rings", "1"),
+            ),
+            ("Guards! Guards! (Discworld, #8; City Watch, #1)", "Guards! Guards!", "", place("Discworld", "8")),
+            ("Moscow 1956: The Silenced Spring", "Moscow 1956", "The Silenced Spring", None),
+            ("Untitled (#3)", "Untitled", "", None),
+            ("Oddly (Numbered, #x)", "Oddly", "", Some(SeriesPlace { name: "Numbered".into(), number: None })),
+            ("A Book (not a series)", "A Book (not a series)", "", None),
+        ] {
+            let (t, s, place) = split_title(full);
+            assert_eq!((t.as_str(), s.as_str(), place), (title, subtitle, series), "{full}");
+        }
+    }
+
     const GOODREADS_31: &str = "Book Id,Title,Author,Author l-f,Additional Authors,ISBN,ISBN13,My Rating,Average Rating,Publisher,Binding,Number of Pages,Year Published,Original Publication Year,Date Read,Date Added,Bookshelves,Bookshelves with positions,Exclusive Shelf,My Review,Spoiler,Private Notes,Read Count,Recommended For,Recommended By,Owned Copies,Original Purchase Date,Original Purchase Location,Condition,Condition Description,BCID
 1,\"Moscow 1956: The Silenced Spring\",Kathleen E. Smith,\"Smith, Kathleen E.\",,\"=\"\"0674971809\"\"\",\"=\"\"9780674971806\"\"\",4,4.12,Harvard University Press,Hardcover,448,2017,2017,2024/03/20,2024/03/01,\"soviet-history, did-not-finish\",\"soviet-history (#3)\",read,\"Careful.<br/>Humane &amp; clear.\",,,2,,,1,,,,,
 2,\"The Way of Kings (The Stormlight Archive, #1)\",Brandon Sanderson,\"Sanderson, Brandon\",,=\"\",=\"\",0,4.65,Tor,Paperback,,2010,2010,,2023/01/05,,,to-read,,,,0,,,0,,,,,
@@ -382,7 +435,7 @@ Paused Book,Ann Other,,sg-uid-1,ebook,paused,2025/05/01,,,0,,,,,,,,,,,,,No
     }
 
     #[test]
-    fn goodreads_31_columns_read_with_quoted_isbns_shelves_and_the_series_left_out() {
+    fn goodreads_31_columns_read_with_quoted_isbns_shelves_and_the_series_off_the_title() {
         let rows = rows(Format::Goodreads, GOODREADS_31);
         let moscow = rows[0].clone().unwrap_or_default();
         assert_eq!((moscow.title.as_str(), moscow.subtitle.as_str()), ("Moscow 1956", "The Silenced Spring"));
@@ -395,8 +448,11 @@ Paused Book,Ann Other,,sg-uid-1,ebook,paused,2025/05/01,,,0,,,,,,,,,,,,,No
         assert_eq!((moscow.date_read, moscow.date_added), (day("2024-03-20"), day("2024-03-01")));
         assert_eq!((moscow.read_count, moscow.owned, moscow.pages), (2, true, Some(448)));
         assert_eq!(moscow.review.as_deref(), Some("Careful.\nHumane & clear."));
+        assert_eq!(moscow.series, None);
         let kings = rows[1].clone().unwrap_or_default();
         assert_eq!((kings.title.as_str(), kings.subtitle.as_str()), ("The Way of Kings", ""));
+        let stormlight = SeriesPlace { name: "The Stormlight Archive".into(), number: SeriesPosition::parse("1") };
+        assert_eq!(kings.series, Some(stormlight));
         assert_eq!((kings.status, kings.quarter_stars, kings.isbns.len()), (Some(Status::ToRead), None, 0));
     }
 

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use futures::{StreamExt as _, TryStreamExt as _};
 use prost::Message as _;
 use readstream_contracts::{
-    proto::commands::v1 as pb, proto::live::v1 as live, social, Code, Identified, Isbn, Recorded,
+    proto::commands::v1 as pb, proto::live::v1 as live, social, Code, Identified, Isbn, Recorded, SeriesPosition,
 };
 use sha2::{Digest, Sha256};
 use sqlx::{postgres::PgListener, PgPool};
@@ -663,6 +663,14 @@ async fn import_book(app: &Worker, job: &Job, row: &LibraryRow) -> Result<Result
         });
     }
     let year = |year: Option<i32>| year.map(|year| format!("{year:04}-01-01")).unwrap_or_default();
+    // The catalog's series of the name the title gives, or a new one the catalog adds.
+    let (series_id, series_name, series_position) = match &row.series {
+        Some(place) => match readstream_readmodel::series::named(&app.pool, &place.name).await? {
+            Some(series_id) => (series_id.to_string(), String::new(), place.number),
+            None => (String::new(), place.name.clone(), place.number),
+        },
+        None => (String::new(), String::new(), None),
+    };
     let request = pb::ImportBook {
         meta: Some(meta(job, &format!("book:{}:{}", row.title, row.authors.join("|")), true)),
         title: row.title.clone(),
@@ -671,6 +679,9 @@ async fn import_book(app: &Worker, job: &Job, row: &LibraryRow) -> Result<Result
         pages: row.pages.unwrap_or(0),
         format: row.format.clone(),
         first_published: year(row.original_year.or(row.year_published)),
+        series_id,
+        series_name,
+        series_position: series_position.map(SeriesPosition::hundredths),
     };
     match app.send(&request).await {
         Ok(accepted) => {

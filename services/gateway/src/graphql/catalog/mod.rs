@@ -1,5 +1,7 @@
 //! The catalog slice: books, their editions and authors, listed, added and edited by
-//! librarians, and authors linked to the reader accounts that are them.
+//! librarians, and authors linked to the reader accounts that are them; series.
+
+pub mod series;
 
 use async_graphql::{
     connection::{Connection, Edge},

@@ -126,17 +126,22 @@ fn with_date(ids: &Ids, date: &str) -> Vec<(&'static str, Value)> {
     ]
 }
 
-/// Book fields: the title, subtitle, description and format in turn.
+/// The catalog's text: a book's title, subtitle, description and format, and a series' name and
+/// description, in turn.
 fn with_book_text(author: &str, text: &str) -> Vec<(&'static str, Value)> {
     const ADD_BOOK: &str = "mutation($i: AddBookInput!) { addBook(input: $i) { position } }";
-    ["title", "subtitle", "description", "format"]
+    const ADD_SERIES: &str = "mutation($i: AddSeriesInput!) { addSeries(input: $i) { position } }";
+    let mut requests: Vec<(&'static str, Value)> = ["title", "subtitle", "description", "format"]
         .into_iter()
         .map(|field| {
             let mut input = json!({ "title": "T", "pages": 10, "authorIds": [author] });
             input[field] = json!(text);
             (ADD_BOOK, json!({ "i": input }))
         })
-        .collect()
+        .collect();
+    requests.push((ADD_SERIES, json!({ "i": { "name": text } })));
+    requests.push((ADD_SERIES, json!({ "i": { "name": "S", "description": text } })));
+    requests
 }
 
 async fn expect_refused(client: &GraphQl, corpus: Vec<(&'static str, Value)>) -> anyhow::Result<usize> {
@@ -174,7 +179,7 @@ async fn values_that_could_not_be_stored_or_would_disguise_a_name_are_refused_an
         vec![("mutation($i: AddBookInput!) { addBook(input: $i) { position } }", json!({ "i": first_published }))],
     )
     .await?;
-    assert_eq!(sent, 148, "the corpus sent {sent} requests");
+    assert_eq!(sent, 164, "the corpus sent {sent} requests");
     assert_eq!(system.stream_messages().await?, before, "a refused request appended something");
 
     // Every projection still applies what comes next: a profile, a shelf and a comment with

@@ -5,6 +5,7 @@ mod authors;
 mod browser;
 mod delivery;
 mod demo;
+mod discovery;
 mod editions;
 mod edits;
 mod exports;

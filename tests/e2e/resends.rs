@@ -35,6 +35,10 @@ impl RatingsRoutes for Held {
     async fn clear_rating(&self, _: pb::ClearRating, _: Sender) -> Result<Identified, Rejection> {
         Err(Rejection::new(Code::NotFound, "not asked"))
     }
+
+    async fn describe_book(&self, _: pb::DescribeBook, _: Sender) -> Result<Identified, Rejection> {
+        Err(Rejection::new(Code::NotFound, "not asked"))
+    }
 }
 
 /// A ratings service of the test's own, serving `held`'s way until `shutdown`.

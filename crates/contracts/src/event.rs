@@ -12,6 +12,7 @@ use crate::{
     reading::{GoalEvent, Progress, ReadingEvent},
     reviews::ReviewsEvent,
     social::{Role, SocialEvent, TimeZone, Visibility},
+    survey::{ContentWarning, Mood, Pace, Survey},
 };
 
 /// Something that happened, in the words of the domain: one context's event. Each context's
@@ -152,6 +153,7 @@ impl Event {
             Event::Social(SocialEvent::LibraryImportFailed { .. }) => "LibraryImportFailed",
             Event::Ratings(RatingsEvent::BookRated { .. }) => "BookRated",
             Event::Ratings(RatingsEvent::RatingCleared { .. }) => "RatingCleared",
+            Event::Ratings(RatingsEvent::BookDescribed { .. }) => "BookDescribed",
             Event::Reading(ReadingEvent::WantToRead { .. }) => "WantToRead",
             Event::Reading(ReadingEvent::ReadingStarted { .. }) => "ReadingStarted",
             Event::Reading(ReadingEvent::ProgressUpdated { .. }) => "ProgressUpdated",
@@ -196,6 +198,15 @@ fn whole_stars(field: &'static str, value: u32) -> Result<Stars, WireError> {
         expected: "star count 1..5",
         value: value.to_string(),
     })
+}
+
+/// A word of the survey's vocabulary; one this version does not know is a newer version's.
+fn word<T>(field: &'static str, text: &str, read: fn(&str) -> Option<T>) -> Result<T, WireError> {
+    read(text).ok_or_else(|| WireError::Invalid { field, expected: "a word of the survey", value: text.to_owned() })
+}
+
+fn words<T>(field: &'static str, texts: &[String], read: fn(&str) -> Option<T>) -> Result<Vec<T>, WireError> {
+    texts.iter().map(|text| word(field, text, read)).collect()
 }
 
 fn quarter_stars(field: &'static str, value: u32) -> Result<Stars, WireError> {
@@ -511,6 +522,18 @@ impl TryFrom<pb::Event> for RecordedEvent {
                 book_id: uuid("book_id", &e.book_id)?,
                 previous_stars: ClearedStars::Exact(quarter_stars("previous_quarter_stars", e.previous_quarter_stars)?),
             }),
+            Body::BookDescribed(e) => Event::Ratings(RatingsEvent::BookDescribed {
+                reader_id: uuid("reader_id", &e.reader_id)?,
+                book_id: uuid("book_id", &e.book_id)?,
+                survey: Survey {
+                    moods: words("moods", &e.moods, Mood::from_text)?,
+                    pace: match e.pace.as_str() {
+                        "" => None,
+                        pace => Some(word("pace", pace, Pace::from_text)?),
+                    },
+                    content_warnings: words("content_warnings", &e.content_warnings, ContentWarning::from_text)?,
+                },
+            }),
             Body::WantToRead(e) => Event::Reading(ReadingEvent::WantToRead {
                 reader_id: uuid("reader_id", &e.reader_id)?,
                 book_id: uuid("book_id", &e.book_id)?,
@@ -717,6 +740,19 @@ impl From<&RecordedEvent> for pb::Event {
                     book_id: book_id.to_string(),
                     quarter_stars: u32::from(stars.quarters()),
                     previous_quarter_stars: previous_stars.map_or(0, |stars| u32::from(stars.quarters())),
+                })
+            }
+            Event::Ratings(RatingsEvent::BookDescribed { reader_id, book_id, survey }) => {
+                Body::BookDescribed(pb::BookDescribed {
+                    reader_id: reader_id.to_string(),
+                    book_id: book_id.to_string(),
+                    moods: survey.moods.iter().map(|mood| mood.as_str().to_owned()).collect(),
+                    pace: survey.pace.map(Pace::as_str).unwrap_or_default().to_owned(),
+                    content_warnings: survey
+                        .content_warnings
+                        .iter()
+                        .map(|warning| warning.as_str().to_owned())
+                        .collect(),
                 })
             }
             Event::Ratings(RatingsEvent::RatingCleared { reader_id, book_id, previous_stars }) => {
@@ -1133,6 +1169,16 @@ mod tests {
                     book_id,
                     previous_stars: ClearedStars::Exact(quarters(13)),
                 }),
+                Event::Ratings(RatingsEvent::BookDescribed {
+                    reader_id,
+                    book_id,
+                    survey: Survey {
+                        moods: vec![Mood::Dark, Mood::Reflective],
+                        pace: Some(Pace::Slow),
+                        content_warnings: vec![ContentWarning::War],
+                    },
+                }),
+                Event::Ratings(RatingsEvent::BookDescribed { reader_id, book_id, survey: Survey::default() }),
                 Event::Reading(ReadingEvent::WantToRead { reader_id, book_id, on: day(2024, 1, 2) }),
                 Event::Reading(ReadingEvent::ReadingStarted {
                     reader_id,

@@ -24,6 +24,7 @@ pub mod rejection;
 pub mod reviews;
 pub mod social;
 pub mod subject;
+pub mod survey;
 
 /// Types generated from the `.proto` files under `proto/`.
 #[allow(clippy::all)]
@@ -58,3 +59,4 @@ pub use rejection::{Code, Rejection};
 pub use reviews::{review_id, ReviewsEvent};
 pub use social::SocialEvent;
 pub use subject::Aggregate;
+pub use survey::{ContentWarning, Mood, Pace, Survey};

@@ -127,6 +127,7 @@ fn split(body: &mut pb::event::Body) -> Option<(String, pb::event::Body)> {
         | Body::BookRemovedFromSeries(_)
         | Body::BookRated(_)
         | Body::BookRatedV2(_)
+        | Body::BookDescribed(_)
         | Body::CommentDeleted(_)
         | Body::EditionAdded(_)
         | Body::EditionChosen(_)

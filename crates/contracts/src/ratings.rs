@@ -1,10 +1,12 @@
-//! The ratings context: a reader's stars for a book.
+//! The ratings context: a reader's stars for a book, and what they say it is (its moods, pace
+//! and content warnings).
 
 use uuid::Uuid;
 
 use crate::{
     command::{commands, Service},
     subject::Aggregate,
+    survey::Survey,
 };
 
 /// The command service of ratings.
@@ -17,11 +19,17 @@ impl Service for RatingsService {
 commands!(RatingsService, RatingsRoutes {
     RateBook => rate_book(Sender) -> Identified,
     ClearRating => clear_rating(Sender) -> Identified,
+    DescribeBook => describe_book(Sender) -> Identified,
 });
 
 /// One reader's rating of one book.
 pub fn rating(reader_id: Uuid, book_id: Uuid) -> Aggregate {
     Aggregate::new(format!("ratings.{reader_id}.{book_id}"))
+}
+
+/// One reader's answers about one book's moods, pace and content warnings.
+pub fn survey(reader_id: Uuid, book_id: Uuid) -> Aggregate {
+    Aggregate::new(format!("ratings.{reader_id}.{book_id}.survey"))
 }
 
 /// Where a book's new rating figures are published after each projected change.
@@ -78,6 +86,12 @@ pub enum RatingsEvent {
         reader_id: Uuid,
         book_id: Uuid,
         previous_stars: ClearedStars,
+    },
+    /// The reader's answers about the book from now on (all empty: taken back).
+    BookDescribed {
+        reader_id: Uuid,
+        book_id: Uuid,
+        survey: Survey,
     },
 }
 

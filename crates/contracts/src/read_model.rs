@@ -20,11 +20,21 @@ pub enum ReadModel {
     Feed,
     /// What others did that concerns each reader.
     Notifications,
+    /// What readers say books are: genres from their shelves, moods, pace and content warnings.
+    Discovery,
 }
 
 impl ReadModel {
-    pub const ALL: [Self; 7] =
-        [Self::Catalog, Self::Readers, Self::Ratings, Self::Shelves, Self::Reviews, Self::Feed, Self::Notifications];
+    pub const ALL: [Self; 8] = [
+        Self::Catalog,
+        Self::Readers,
+        Self::Ratings,
+        Self::Shelves,
+        Self::Reviews,
+        Self::Feed,
+        Self::Notifications,
+        Self::Discovery,
+    ];
 
     /// Its name in `projection_checkpoints`, in subjects and in `REBUILD_PROJECTIONS`.
     pub const fn name(self) -> &'static str {
@@ -36,6 +46,7 @@ impl ReadModel {
             Self::Reviews => "reviews",
             Self::Feed => "feed",
             Self::Notifications => "notifications",
+            Self::Discovery => "discovery",
         }
     }
 

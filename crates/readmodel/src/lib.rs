@@ -7,6 +7,7 @@
 //! table that grows with the readers.
 
 pub mod catalog;
+pub mod discovery;
 pub mod export;
 pub mod feed;
 pub mod goals;

@@ -151,7 +151,11 @@ impl Projection for Catalog {
                         | SocialEvent::LibraryImported { .. }
                         | SocialEvent::LibraryImportFailed { .. },
                     )
-                    | Event::Ratings(RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. })
+                    | Event::Ratings(
+                        RatingsEvent::BookRated { .. }
+                        | RatingsEvent::RatingCleared { .. }
+                        | RatingsEvent::BookDescribed { .. },
+                    )
                     | Event::Reading(
                         ReadingEvent::WantToRead { .. }
                         | ReadingEvent::ReadingStarted { .. }

@@ -166,7 +166,7 @@ fn activity(event: &Event) -> Option<Deed> {
             // A failed import is news to its reader alone (a notification), not to followers.
             | SocialEvent::LibraryImportFailed { .. },
         )
-        | Event::Ratings(RatingsEvent::RatingCleared { .. })
+        | Event::Ratings(RatingsEvent::RatingCleared { .. } | RatingsEvent::BookDescribed { .. })
         | Event::Reading(
             // A resumed reading is not news: its start was.
             ReadingEvent::ReadingStarted { resumed: true, .. }
@@ -227,7 +227,9 @@ fn followed_through(event: &Event, actor_id: Uuid) -> Vec<Uuid> {
             | SocialEvent::LibraryImported { .. }
             | SocialEvent::LibraryImportFailed { .. },
         )
-        | Event::Ratings(RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. })
+        | Event::Ratings(
+            RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. } | RatingsEvent::BookDescribed { .. },
+        )
         | Event::Reading(
             ReadingEvent::WantToRead { .. }
             | ReadingEvent::ReadingStarted { .. }
@@ -297,7 +299,9 @@ fn follow(event: &Event) -> Option<(bool, Pair)> {
             | SocialEvent::LibraryImported { .. }
             | SocialEvent::LibraryImportFailed { .. },
         )
-        | Event::Ratings(RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. })
+        | Event::Ratings(
+            RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. } | RatingsEvent::BookDescribed { .. },
+        )
         | Event::Reading(
             ReadingEvent::WantToRead { .. }
             | ReadingEvent::ReadingStarted { .. }

@@ -2,6 +2,7 @@
 //! Each projection follows the stream on its own, exactly once (see `readstream-projection`).
 
 pub mod catalog;
+pub mod discovery;
 pub mod feed;
 pub mod notifications;
 pub mod ratings;
@@ -75,6 +76,10 @@ macro_rules! with_projection {
             }
             ReadModel::Notifications => {
                 let $projection = notifications::Notifications { namespace };
+                $then
+            }
+            ReadModel::Discovery => {
+                let $projection = discovery::Discovery;
                 $then
             }
         }

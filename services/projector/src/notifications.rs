@@ -141,7 +141,11 @@ pub fn needs(batch: &[Stored]) -> (Vec<Uuid>, Vec<Uuid>, Vec<Uuid>) {
                 | SocialEvent::LibraryImported { .. }
                 | SocialEvent::LibraryImportFailed { .. },
             )
-            | Event::Ratings(RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. })
+            | Event::Ratings(
+                RatingsEvent::BookRated { .. }
+                | RatingsEvent::RatingCleared { .. }
+                | RatingsEvent::BookDescribed { .. },
+            )
             | Event::Reading(_)
             | Event::Goals(GoalEvent::ReadingGoalSet { .. } | GoalEvent::ReadingGoalRemoved { .. }) => {}
         }
@@ -342,7 +346,11 @@ pub fn fold(batch: &[Stored], mut known: Known) -> Folded {
                     | SocialEvent::ReaderDeleted { .. }
                     | SocialEvent::SignUpExpired { .. },
                 )
-                | Event::Ratings(RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. })
+                | Event::Ratings(
+                    RatingsEvent::BookRated { .. }
+                    | RatingsEvent::RatingCleared { .. }
+                    | RatingsEvent::BookDescribed { .. },
+                )
                 | Event::Goals(GoalEvent::ReadingGoalSet { .. } | GoalEvent::ReadingGoalRemoved { .. }) => {}
             }
         }

@@ -69,7 +69,7 @@ pub fn rounded_clears(batch: &[Stored]) -> Vec<(Uuid, Uuid)> {
             }) if !rated.contains(&(reader_id, book_id)) => needed.push((reader_id, book_id)),
             // Exact clears carry what they take away; a rounded one after the batch's own rating
             // is settled from that rating; nothing else touches a rating.
-            Event::Ratings(RatingsEvent::RatingCleared { .. })
+            Event::Ratings(RatingsEvent::RatingCleared { .. } | RatingsEvent::BookDescribed { .. })
             | Event::Catalog(_)
             | Event::Social(_)
             | Event::Reading(_)
@@ -132,6 +132,7 @@ pub fn coalesce(batch: &[Stored], before: &StoredRatings) -> (HashMap<Uuid, Delt
                     | CatalogEvent::BookPlacedInSeries { .. }
                     | CatalogEvent::BookRemovedFromSeries { .. },
                 )
+                | Event::Ratings(RatingsEvent::BookDescribed { .. })
                 | Event::Social(
                     SocialEvent::ReaderRegistered { .. }
                     | SocialEvent::ProfileUpdated { .. }

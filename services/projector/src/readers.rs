@@ -156,7 +156,11 @@ impl Projection for Readers {
                         | SocialEvent::LibraryImported { .. }
                         | SocialEvent::LibraryImportFailed { .. },
                     )
-                    | Event::Ratings(RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. })
+                    | Event::Ratings(
+                        RatingsEvent::BookRated { .. }
+                        | RatingsEvent::RatingCleared { .. }
+                        | RatingsEvent::BookDescribed { .. },
+                    )
                     | Event::Reading(
                         ReadingEvent::WantToRead { .. }
                         | ReadingEvent::ReadingStarted { .. }
@@ -295,7 +299,11 @@ impl Projection for Readers {
                         | SocialEvent::LibraryImported { .. }
                         | SocialEvent::LibraryImportFailed { .. },
                     )
-                    | Event::Ratings(RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. })
+                    | Event::Ratings(
+                        RatingsEvent::BookRated { .. }
+                        | RatingsEvent::RatingCleared { .. }
+                        | RatingsEvent::BookDescribed { .. },
+                    )
                     | Event::Reading(
                         ReadingEvent::WantToRead { .. }
                         | ReadingEvent::ReadingStarted { .. }

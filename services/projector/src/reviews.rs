@@ -128,6 +128,7 @@ impl Projection for Reviews {
                     | CatalogEvent::BookPlacedInSeries { .. }
                     | CatalogEvent::BookRemovedFromSeries { .. },
                 )
+                | Event::Ratings(RatingsEvent::BookDescribed { .. })
                 | Event::Social(
                     SocialEvent::ReaderRegistered { .. }
                     | SocialEvent::ProfileUpdated { .. }
@@ -301,6 +302,7 @@ impl Projection for Reviews {
                     | CatalogEvent::BookPlacedInSeries { .. }
                     | CatalogEvent::BookRemovedFromSeries { .. },
                 )
+                | Event::Ratings(RatingsEvent::BookDescribed { .. })
                 | Event::Social(
                     SocialEvent::ReaderRegistered { .. }
                     | SocialEvent::ProfileUpdated { .. }

@@ -154,7 +154,11 @@ impl Shelves {
                         | SocialEvent::LibraryImported { .. }
                         | SocialEvent::LibraryImportFailed { .. },
                     )
-                    | Event::Ratings(RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. })
+                    | Event::Ratings(
+                        RatingsEvent::BookRated { .. }
+                        | RatingsEvent::RatingCleared { .. }
+                        | RatingsEvent::BookDescribed { .. },
+                    )
                     | Event::Reviews(
                         ReviewsEvent::ReviewPublished { .. }
                         | ReviewsEvent::ReviewEdited { .. }
@@ -249,7 +253,11 @@ impl Shelves {
                         | SocialEvent::LibraryImported { .. }
                         | SocialEvent::LibraryImportFailed { .. },
                     )
-                    | Event::Ratings(RatingsEvent::BookRated { .. } | RatingsEvent::RatingCleared { .. })
+                    | Event::Ratings(
+                        RatingsEvent::BookRated { .. }
+                        | RatingsEvent::RatingCleared { .. }
+                        | RatingsEvent::BookDescribed { .. },
+                    )
                     | Event::Reviews(
                         ReviewsEvent::ReviewPublished { .. }
                         | ReviewsEvent::ReviewEdited { .. }

@@ -80,6 +80,8 @@ impl Decider for Rating {
         match event {
             RatingsEvent::BookRated { stars, .. } => Rating { stars: Some(*stars) },
             RatingsEvent::RatingCleared { .. } => Rating { stars: None },
+            // On the survey's own subject, never the rating's.
+            RatingsEvent::BookDescribed { .. } => self,
         }
     }
 }

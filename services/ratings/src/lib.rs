@@ -1,8 +1,10 @@
 //! The ratings service: a reader's 1 to 5 stars for a book. Answers
 //! `<ns>.cmd.ratings.rate_book` and `clear_rating`, deciding against
-//! `<ns>.events.ratings.<reader_id>.<book_id>`.
+//! `<ns>.events.ratings.<reader_id>.<book_id>`, and `describe_book` (moods, pace, content
+//! warnings) against `<ns>.events.ratings.<reader_id>.<book_id>.survey`.
 
 pub mod domain;
+pub mod survey;
 
 use readstream_contracts::{
     catalog, input,
@@ -14,7 +16,10 @@ use readstream_eventstore::EventStore;
 use readstream_runtime::{bus, config::StartError, health::HealthConfig, service::CommandService, NatsConfig};
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::{Rating, RatingCommand, RatingFacts};
+use crate::{
+    domain::{Rating, RatingCommand, RatingFacts},
+    survey::{Answers, Describe},
+};
 
 pub const SERVICE: &str = RatingsService::NAME;
 
@@ -50,14 +55,26 @@ impl RatingsRoutes for Ratings {
     async fn clear_rating(&self, request: pb::ClearRating, sender: Sender) -> Result<Identified, Rejection> {
         self.decide(sender, &request.book_id, RatingCommand::Clear).await
     }
+
+    async fn describe_book(&self, request: pb::DescribeBook, sender: Sender) -> Result<Identified, Rejection> {
+        let Sender { meta, reader_id } = sender;
+        let book_id = input::id("bookId", &request.book_id)?;
+        let command = Describe { moods: request.moods, pace: request.pace, content_warnings: request.content_warnings };
+        let facts = RatingFacts { reader_id, book_id, book_exists: self.book_exists(book_id).await? };
+        let outcome = self.store.decide::<Answers>(&ratings::survey(reader_id, book_id), meta, &command, &facts).await;
+        Ok(Identified { id: book_id, recorded: bus::recorded(outcome)? })
+    }
 }
 
 impl Ratings {
+    async fn book_exists(&self, book_id: uuid::Uuid) -> Result<bool, Rejection> {
+        self.store.exists(&catalog::book(book_id)).await.map_err(|err| bus::unavailable(&err))
+    }
+
     async fn decide(&self, sender: Sender, book_id: &str, command: RatingCommand) -> Result<Identified, Rejection> {
         let Sender { meta, reader_id } = sender;
         let book_id = input::id("bookId", book_id)?;
-        let book_exists = self.store.exists(&catalog::book(book_id)).await.map_err(|err| bus::unavailable(&err))?;
-        let facts = RatingFacts { reader_id, book_id, book_exists };
+        let facts = RatingFacts { reader_id, book_id, book_exists: self.book_exists(book_id).await? };
         let outcome = self.store.decide::<Rating>(&ratings::rating(reader_id, book_id), meta, &command, &facts).await;
         Ok(Identified { id: book_id, recorded: bus::recorded(outcome)? })
     }

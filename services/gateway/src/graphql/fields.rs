@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::{
     catalog::{self, series::SeriesOfTheBook},
     database::{load_error, loader},
+    discovery::{self, BookSurvey, Tag},
     feed::{self, ActivityKind, FeedItem, FollowedReaderOnBook},
     notifications::{self, Notification, NotificationKind},
     ratings::{self, BookRatings},
@@ -23,6 +24,7 @@ use super::{
 };
 use readstream_readmodel::{
     catalog::{AuthorOfReader, AuthorsOf, BooksCountOf},
+    discovery::TagKind,
     images::{AvatarOf, CoverOf, PhotoOf},
     ratings::RatingBy,
 };
@@ -86,6 +88,33 @@ impl Book {
         }
         let rows = loader(ctx).load_one(AuthorsOf(self.0.book_id)).await.map_err(load_error)?;
         Ok(rows.unwrap_or_default().into_iter().map(Author).collect())
+    }
+
+    /// What readers' shelves say it is: each genre three readers or more name (shelf names
+    /// folded: `Sci Fi` and `sci-fi` are one; to-read, owned, years and the like are no
+    /// genres), the most named first, with its share of the readers naming any.
+    async fn genres(&self, ctx: &Context<'_>, #[graphql(default = 10)] first: i32) -> Result<Vec<Tag>> {
+        Ok(discovery::tags(ctx, self.0.book_id, TagKind::Genre, first).await?)
+    }
+
+    /// How it feels to read, as readers answered: each mood with its share of those answering.
+    async fn moods(&self, ctx: &Context<'_>, #[graphql(default = 14)] first: i32) -> Result<Vec<Tag>> {
+        Ok(discovery::tags(ctx, self.0.book_id, TagKind::Mood, first).await?)
+    }
+
+    /// How fast it reads, as readers answered: each pace with its share.
+    async fn paces(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
+        Ok(discovery::tags(ctx, self.0.book_id, TagKind::Pace, 3).await?)
+    }
+
+    /// What readers warn of, each with its share of those answering.
+    async fn content_warnings(&self, ctx: &Context<'_>, #[graphql(default = 20)] first: i32) -> Result<Vec<Tag>> {
+        Ok(discovery::tags(ctx, self.0.book_id, TagKind::ContentWarning, first).await?)
+    }
+
+    /// The viewer's own answers about it (`describeBook`); null when not signed in.
+    async fn viewer_survey(&self, ctx: &Context<'_>) -> Result<Option<BookSurvey>> {
+        Ok(discovery::viewer_survey(ctx, self.0.book_id).await?)
     }
 
     /// The series it is in, with its number in each.

@@ -12,6 +12,7 @@
 
 pub mod catalog;
 pub mod database;
+pub mod discovery;
 pub mod feed;
 pub mod fields;
 pub mod import;
@@ -55,6 +56,7 @@ pub type ReadstreamSchema = Schema<Query, Mutation, Subscription>;
 pub struct Query(
     catalog::CatalogQuery,
     catalog::series::SeriesQuery,
+    discovery::DiscoveryQuery,
     search::SearchQuery,
     social::SocialQuery,
     reviews::ReviewsQuery,
@@ -68,6 +70,7 @@ pub struct Mutation(
     social::SocialMutation,
     catalog::CatalogMutation,
     catalog::series::SeriesMutation,
+    discovery::DiscoveryMutation,
     ratings::RatingsMutation,
     reading::ReadingMutation,
     reviews::ReviewsMutation,

@@ -6,7 +6,7 @@
 use std::io::Read;
 
 use chrono::NaiveDate;
-use readstream_contracts::{input, Isbn, SeriesPosition};
+use readstream_contracts::{input, ContentWarning, Isbn, Mood, Pace, SeriesPosition, Survey};
 
 pub use readstream_readmodel::imports::ImportFormat as Format;
 
@@ -82,6 +82,9 @@ pub struct LibraryRow {
     pub format: String,
     pub year_published: Option<i32>,
     pub original_year: Option<i32>,
+    /// StoryGraph's Moods, Pace and Content Warnings, as the survey's words (those it does not
+    /// know left out).
+    pub survey: Survey,
 }
 
 /// A book's place in a series, as a file's title says it.
@@ -205,6 +208,7 @@ impl<R: Read> Rows<R> {
             format: self.field("Binding").to_owned(),
             year_published: self.field("Year Published").parse().ok(),
             original_year: self.field("Original Publication Year").parse().ok(),
+            survey: Survey::default(),
         })
     }
 
@@ -257,6 +261,11 @@ impl<R: Read> Rows<R> {
             format: self.field("Format").to_owned(),
             year_published: None,
             original_year: None,
+            survey: Survey {
+                moods: words(list(self.field("Moods")), Mood::from_text),
+                pace: Pace::from_text(self.field("Pace")),
+                content_warnings: words(content_warnings(self.field("Content Warnings")), ContentWarning::from_text),
+            },
         })
     }
 }
@@ -315,6 +324,21 @@ fn unquote_isbn(field: &str) -> &str {
 /// A comma-separated list of names.
 fn list(field: &str) -> impl Iterator<Item = String> + '_ {
     field.split(',').map(str::trim).filter(|item| !item.is_empty()).map(str::to_owned)
+}
+
+/// The survey's words a file names, each once in the vocabulary's order; others left out.
+fn words<T: Ord>(names: impl Iterator<Item = String>, read: fn(&str) -> Option<T>) -> Vec<T> {
+    let chosen: std::collections::BTreeSet<T> = names.filter_map(|name| read(&name)).collect();
+    chosen.into_iter().collect()
+}
+
+/// StoryGraph's warnings, grouped by how much of the book they concern:
+/// "Graphic: Death, Violence; Moderate: Grief; Minor: War" → Death, Violence, Grief, War.
+fn content_warnings(field: &str) -> impl Iterator<Item = String> + '_ {
+    field.split(';').flat_map(|group| {
+        let names = group.split_once(':').map_or(group, |(_, names)| names);
+        list(names).collect::<Vec<_>>()
+    })
 }
 
 /// `2017/04/17` (both services) or `2017-04-17`; empty when unknown.
@@ -386,6 +410,19 @@ fn html_text(html: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn storygraph_warnings_are_read_across_their_groups_and_unknown_words_left_out() {
+        let warnings = words(
+            content_warnings("Graphic: Death, Violence; Moderate: Grief, Spiders; Minor: War"),
+            ContentWarning::from_text,
+        );
+        assert_eq!(
+            warnings,
+            [ContentWarning::Death, ContentWarning::Grief, ContentWarning::Violence, ContentWarning::War]
+        );
+        assert_eq!(words(list("dark, Reflective, dark, brooding"), Mood::from_text), [Mood::Dark, Mood::Reflective]);
+    }
 
     #[test]
     fn a_title_gives_up_its_series_as_goodreads_writes_them() {
@@ -473,6 +510,10 @@ Paused Book,Ann Other,,sg-uid-1,ebook,paused,2025/05/01,,,0,,,,,,,,,,,,,No
         assert_eq!((moscow.quarter_stars, moscow.read_count), (Some(15), 2));
         assert_eq!((moscow.started_on, moscow.date_read), (day("2024-03-01"), day("2024-03-20")));
         assert_eq!((moscow.shelves.clone(), moscow.owned), (vec!["history".to_owned(), "russia".to_owned()], true));
+        assert_eq!(
+            moscow.survey,
+            Survey { moods: vec![Mood::Reflective], pace: Some(Pace::Slow), content_warnings: vec![] }
+        );
         let paused = rows[1].clone().unwrap_or_default();
         assert_eq!((paused.status, paused.isbns.len()), (Some(Status::Paused), 0), "a StoryGraph UID is no ISBN");
     }

@@ -17,6 +17,7 @@ use futures::{StreamExt as _, TryStreamExt as _};
 use prost::Message as _;
 use readstream_contracts::{
     proto::commands::v1 as pb, proto::live::v1 as live, social, Code, Identified, Isbn, Recorded, SeriesPosition,
+    Survey,
 };
 use sha2::{Digest, Sha256};
 use sqlx::{postgres::PgListener, PgPool};
@@ -705,6 +706,7 @@ enum Step {
     Isbn { isbn: String },
     Rate { quarters: u8 },
     Review { body: String, spoiler: bool, on: String },
+    Describe { survey: Survey },
 }
 
 impl Step {
@@ -720,13 +722,14 @@ impl Step {
             Step::Isbn { isbn } => format!("isbn:{isbn}"),
             Step::Rate { quarters } => format!("rate:{quarters}"),
             Step::Review { body, spoiler, on } => format!("review:{spoiler}:{on}:{body}"),
+            Step::Describe { survey } => format!("describe:{survey:?}"),
         }
     }
 
     /// Whether the step is on the reader's copy of the book (shelves, reading), not on their
     /// rating or review.
     fn is_on_the_copy(&self) -> bool {
-        !matches!(self, Step::Rate { .. } | Step::Review { .. })
+        !matches!(self, Step::Rate { .. } | Step::Review { .. } | Step::Describe { .. })
     }
 
     /// The file's column a refusal of this step is about.
@@ -738,6 +741,7 @@ impl Step {
             Step::Isbn { .. } => "ISBN13",
             Step::Rate { .. } => "My Rating",
             Step::Review { .. } => "My Review",
+            Step::Describe { .. } => "Moods",
         }
     }
 
@@ -773,6 +777,16 @@ impl Step {
                     written_on: on.clone(),
                 };
                 app.send(&review).await
+            }
+            Step::Describe { survey } => {
+                let describe = pb::DescribeBook {
+                    meta,
+                    book_id,
+                    moods: survey.moods.iter().map(|mood| mood.as_str().to_owned()).collect(),
+                    pace: survey.pace.map(|pace| pace.as_str()).unwrap_or_default().to_owned(),
+                    content_warnings: survey.content_warnings.iter().map(|w| w.as_str().to_owned()).collect(),
+                };
+                app.send(&describe).await.map(recorded)
             }
         }
     }
@@ -828,6 +842,9 @@ fn steps(row: &LibraryRow) -> Vec<Step> {
     }
     if let Some(body) = &row.review {
         steps.push(Step::Review { body: body.clone(), spoiler: row.spoiler, on: day(read) });
+    }
+    if !row.survey.is_empty() {
+        steps.push(Step::Describe { survey: row.survey.clone() });
     }
     steps
 }

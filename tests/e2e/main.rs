@@ -21,6 +21,7 @@ mod notifications;
 mod pages;
 mod ratings;
 mod reading;
+mod recommendations;
 mod resends;
 mod reviews;
 mod roles;

@@ -22,10 +22,12 @@ pub enum ReadModel {
     Notifications,
     /// What readers say books are: genres from their shelves, moods, pace and content warnings.
     Discovery,
+    /// Which books readers enjoy together, and each reader's taste.
+    Recommendations,
 }
 
 impl ReadModel {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Catalog,
         Self::Readers,
         Self::Ratings,
@@ -34,6 +36,7 @@ impl ReadModel {
         Self::Feed,
         Self::Notifications,
         Self::Discovery,
+        Self::Recommendations,
     ];
 
     /// Its name in `projection_checkpoints`, in subjects and in `REBUILD_PROJECTIONS`.
@@ -47,6 +50,7 @@ impl ReadModel {
             Self::Feed => "feed",
             Self::Notifications => "notifications",
             Self::Discovery => "discovery",
+            Self::Recommendations => "recommendations",
         }
     }
 

@@ -20,6 +20,7 @@ pub mod pages;
 pub mod ratings;
 pub mod readers;
 pub mod reading;
+pub mod recommendations;
 pub mod reviews;
 pub mod search;
 pub mod series;

@@ -7,6 +7,7 @@ pub mod feed;
 pub mod notifications;
 pub mod ratings;
 pub mod readers;
+pub mod recommendations;
 pub mod reviews;
 pub mod shelves;
 
@@ -80,6 +81,10 @@ macro_rules! with_projection {
             }
             ReadModel::Discovery => {
                 let $projection = discovery::Discovery;
+                $then
+            }
+            ReadModel::Recommendations => {
+                let $projection = recommendations::Recommendations;
                 $then
             }
         }

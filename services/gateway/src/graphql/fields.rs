@@ -13,6 +13,7 @@ use super::{
     notifications::{self, Notification, NotificationKind},
     ratings::{self, BookRatings},
     reading::{self, year::ReadingGoal, CustomShelf, ReadingStats, ShelfCounts, ShelfEntry, ShelfOrder, TimelineEntry},
+    recommendations::{self, AlsoEnjoyed},
     reviews::{self, ReviewOrder, ReviewsOf},
     shared::{
         app, exact_stars,
@@ -115,6 +116,16 @@ impl Book {
     /// The viewer's own answers about it (`describeBook`); null when not signed in.
     async fn viewer_survey(&self, ctx: &Context<'_>) -> Result<Option<BookSurvey>> {
         Ok(discovery::viewer_survey(ctx, self.0.book_id).await?)
+    }
+
+    /// Books readers who enjoyed this one also enjoyed, the most alike first (for a signed-in
+    /// viewer, none they rated or shelved).
+    async fn readers_also_enjoyed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10, desc = "1 to 50.")] first: i32,
+    ) -> Result<Vec<AlsoEnjoyed>> {
+        Ok(recommendations::also_enjoyed(ctx, self.0.book_id, first).await?)
     }
 
     /// The series it is in, with its number in each.

@@ -21,6 +21,7 @@ pub mod notifications;
 pub mod operations;
 pub mod ratings;
 pub mod reading;
+pub mod recommendations;
 pub mod reviews;
 pub mod search;
 pub mod shared;
@@ -57,6 +58,7 @@ pub struct Query(
     catalog::CatalogQuery,
     catalog::series::SeriesQuery,
     discovery::DiscoveryQuery,
+    recommendations::RecommendationsQuery,
     search::SearchQuery,
     social::SocialQuery,
     reviews::ReviewsQuery,

@@ -368,6 +368,15 @@ pub mod bench {
     impl Gateway {
         /// Starts it and waits until it is ready.
         pub async fn start(run: &Run, limits: LimitsConfig) -> anyhow::Result<Self> {
+            Self::start_signing(run, limits, None).await
+        }
+
+        /// Starts one that accepts tokens signed with `secret`, as a bench issues them.
+        pub async fn start_with_secret(run: &Run, limits: LimitsConfig, secret: &str) -> anyhow::Result<Self> {
+            Self::start_signing(run, limits, Some(secret.to_owned())).await
+        }
+
+        async fn start_signing(run: &Run, limits: LimitsConfig, jwt_secret: Option<String>) -> anyhow::Result<Self> {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let base_url = format!("http://{}", listener.local_addr()?);
             let shutdown = CancellationToken::new();
@@ -375,8 +384,8 @@ pub mod bench {
                 nats: NatsConfig::new(run.nats_url.clone(), run.namespace.clone()),
                 database: DatabaseConfig::new(&run.database_url),
                 addr: listener.local_addr()?,
-                jwt_secret: None,
-                development: true,
+                development: jwt_secret.is_none(),
+                jwt_secret,
                 access_token_lifetime_secs: 60,
                 read_your_writes_timeout_ms: 1_000,
                 command_timeout_ms: 10_000,

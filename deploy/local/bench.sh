@@ -22,12 +22,16 @@
 #      1,000 awaiting their acknowledgement, and on aggregates with 1 and 1,000 earlier events,
 #      against NATS with sync_interval: always (make run), with the server's default, and a
 #      three-node cluster (the default sync) whose streams keep three replicas;
-#   9. every target in one table: met or not, the target, what, the figure as measured.
+#   9. recommendations: recall@10 of "for you" and "readers also enjoyed" over a generated
+#      library of 100,000 books and 20,000 readers in taste groups, beside a most-popular
+#      baseline and a control with the groups shuffled; each query's p99; the rows one rating
+#      writes (tests/bench/recommendations.rs);
+#  10. every target in one table: met or not, the target, what, the figure as measured.
 # `--quick` (make bench QUICK=1) runs each on a tenth or less of the data, in a few minutes;
 # its figures show the shape, not the targets. Other arguments go to the replay benchmark
 # (e.g. --events 100000).
 set -euo pipefail
-replay=() reviews=() search=() import=() live=() peers=() ingest=()
+replay=() reviews=() search=() import=() live=() peers=() ingest=() recommendations=()
 if [[ ${1:-} == --quick ]]; then
     shift
     replay=(--events 100000 --baseline-events 5000 --lag-seconds 10)
@@ -37,6 +41,7 @@ if [[ ${1:-} == --quick ]]; then
     live=(--clients 2000 --rounds 3)
     peers=(--seconds 5)
     ingest=(--commands 5000 --publishes 50000)
+    recommendations=(--books 10000 --readers 2000 --groups 20 --sample 300)
 fi
 root=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$root"
@@ -49,7 +54,7 @@ cargo build --release --locked -p readstream-e2e -p readstream-gateway \
     --bin readstream-replay-bench --bin readstream-reviews-bench --bin readstream-feed-bench \
     --bin readstream-limits-bench --bin readstream-ingest-bench --bin readstream-search-bench \
     --bin readstream-import-bench --bin readstream-live-bench --bin readstream-peers-bench \
-    --bin readstream-notifications-bench \
+    --bin readstream-notifications-bench --bin readstream-recommendations-bench \
     --bin readstream-gateway
 data=$(mktemp -d /tmp/readstream-bench.XXXXXX)
 stop_bench_servers() {
@@ -92,6 +97,9 @@ target/release/readstream-import-bench "${import[@]}"
 echo
 echo "== notifications"
 target/release/readstream-notifications-bench
+echo
+echo "== recommendations"
+NATS_URL=$NATS_URL_DEFAULT_SYNC target/release/readstream-recommendations-bench "${recommendations[@]}"
 echo
 echo "== limit refusals"
 target/release/readstream-limits-bench

@@ -245,3 +245,46 @@ async fn the_account_pages_serve_to_anyone_under_the_same_policy() -> anyhow::Re
     }
     system.stop().await
 }
+
+#[tokio::test]
+async fn the_book_page_shows_its_series_what_readers_say_it_is_and_what_they_also_enjoyed() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (book, _) = add_seed_book(&system).await?;
+    let librarian = system.librarian().await?;
+    let authors = librarian.request("query($b: ID!) { book(id: $b) { authors { id } } }", json!({ "b": book })).await?;
+    let author = authors.data()?["book"]["authors"][0]["id"].clone();
+    let input = json!({ "input": { "title": "Gulag Voices", "pages": 250, "authorIds": [author] } });
+    let added = librarian.request(super::ADD_BOOK, input).await?;
+    let other = added.data()?["addBook"]["bookId"].as_str().unwrap_or_default().to_owned();
+    let series =
+        librarian.request("mutation { addSeries(input: { name: \"Soviet Lives\" }) { seriesId } }", json!({})).await?;
+    let series = series.data()?["addSeries"]["seriesId"].clone();
+    let place = "mutation($s: ID!, $b: ID!) { placeBookInSeries(seriesId: $s, bookId: $b, number: 2.5) { position } }";
+    librarian.request(place, json!({ "s": series, "b": book })).await?.data()?;
+    for handle in ["ana", "ben", "cyd"] {
+        let (reader, _) = sign_up(&system, handle).await?;
+        let shelve = "mutation($b: ID!) { addToShelf(bookId: $b, name: \"Soviet History\") { position } }";
+        reader.request(shelve, json!({ "b": book })).await?.data()?;
+        let describe = "mutation($b: ID!) { describeBook(bookId: $b, moods: [REFLECTIVE], pace: SLOW) { position } }";
+        reader.request(describe, json!({ "b": book })).await?.data()?;
+        rate(&reader, &book, 5).await?;
+        rate(&reader, &other, 4).await?;
+    }
+    let at = system.stream_messages().await?;
+    system.client().request_at("{ __typename }", json!({}), at).await?;
+
+    let (status, _, html) = get(&system, &format!("/books/{book}"), &[]).await?;
+    assert_eq!(status, 200, "{html}");
+    for text in [
+        "Book 2.5 of Soviet Lives",
+        "What readers say it is",
+        "Soviet History <span class=\"figure\">100%</span>",
+        "Reflective 100%",
+        "Slow 100%",
+        "Readers also enjoyed",
+        "Gulag Voices</a>",
+    ] {
+        assert!(html.contains(text), "the page lacks {text:?}");
+    }
+    system.stop().await
+}

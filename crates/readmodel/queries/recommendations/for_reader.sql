@@ -12,7 +12,7 @@ candidates AS (
     ) p
 ),
 scored AS (
-    SELECT c.book_b, c.because, c.co / sqrt(a.readers::float8 * b.readers) * c.co / (c.co + 3.0) AS score
+    SELECT c.book_b, c.because, c.co / (power(a.readers::float8, 0.7) * power(b.readers::float8, 0.3)) AS score
     FROM candidates c
     JOIN book_taste_counts a ON a.book_id = c.because
     JOIN book_taste_counts b ON b.book_id = c.book_b

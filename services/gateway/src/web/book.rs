@@ -30,6 +30,12 @@ pub const BOOK_PAGE: &str =
     authors { id url name booksCount followersCount }
     ratings { count average reviewCount histogram { stars count percent } }
     shelfCounts { currentlyReading wantToRead }
+    series { numberLabel series { name } }
+    genres(first: 8) { label percent }
+    moods(first: 5) { label percent }
+    paces { label percent }
+    contentWarnings(first: 8) { label }
+    readersAlsoEnjoyed(first: 6) { book { url title authors { name } } }
     reviews(first: $first, after: $after, orderBy: $order, stars: $stars) {
       totalCount
       pageInfo { hasNextPage endCursor }
@@ -125,7 +131,60 @@ struct Book {
     authors: Vec<BookAuthor>,
     ratings: Ratings,
     shelf_counts: ShelfCounts,
+    series: Vec<InSeries>,
+    genres: Vec<Tag>,
+    moods: Vec<Tag>,
+    paces: Vec<Tag>,
+    content_warnings: Vec<Warning>,
+    readers_also_enjoyed: Vec<AlsoEnjoyed>,
     reviews: Reviews,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InSeries {
+    number_label: Option<String>,
+    series: Option<SeriesName>,
+}
+
+#[derive(Deserialize)]
+struct SeriesName {
+    name: String,
+}
+
+/// A word readers say of the book, with its share.
+#[derive(Deserialize)]
+struct Tag {
+    label: String,
+    percent: i32,
+}
+
+#[derive(Deserialize)]
+struct Warning {
+    label: String,
+}
+
+#[derive(Deserialize)]
+struct AlsoEnjoyed {
+    book: LikeBook,
+}
+
+#[derive(Deserialize)]
+struct LikeBook {
+    url: String,
+    title: String,
+    authors: Vec<LikeAuthor>,
+}
+
+#[derive(Deserialize)]
+struct LikeAuthor {
+    name: String,
+}
+
+impl LikeBook {
+    fn byline(&self) -> String {
+        self.authors.iter().map(|author| author.name.as_str()).collect::<Vec<_>>().join(", ")
+    }
 }
 
 #[derive(Deserialize)]
@@ -321,6 +380,38 @@ impl BookPage {
 
     fn average(&self) -> String {
         format!("{:.2}", self.book.ratings.average)
+    }
+
+    /// "Book 2.5 of The Stormlight Archive", or "Part of Discworld" when unnumbered.
+    fn series_lines(&self) -> Vec<String> {
+        self.book
+            .series
+            .iter()
+            .filter_map(|entry| {
+                let name = &entry.series.as_ref()?.name;
+                Some(match &entry.number_label {
+                    Some(number) => format!("Book {number} of {name}"),
+                    None => format!("Part of {name}"),
+                })
+            })
+            .collect()
+    }
+
+    /// Moods and paces as one line each: "Dark 67% · Reflective 33%".
+    fn shares(tags: &[Tag]) -> String {
+        tags.iter().map(|tag| format!("{} {}%", tag.label, tag.percent)).collect::<Vec<_>>().join(" · ")
+    }
+
+    fn moods(&self) -> String {
+        Self::shares(&self.book.moods)
+    }
+
+    fn paces(&self) -> String {
+        Self::shares(&self.book.paces)
+    }
+
+    fn warnings(&self) -> String {
+        self.book.content_warnings.iter().map(|warning| warning.label.as_str()).collect::<Vec<_>>().join(", ")
     }
 }
 

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::{
     catalog::{BookDetails, CatalogEvent, EditionAdded, SeriesPosition},
     image::ImageId,
+    lists::ListEvent,
     proto::events::v1 as pb,
     ratings::{ClearedStars, RatingsEvent, Stars},
     reading::{GoalEvent, Progress, ReadingEvent},
@@ -28,6 +29,8 @@ pub enum Event {
     /// A reader's yearly reading goal: the reading context's second aggregate.
     Goals(GoalEvent),
     Reviews(ReviewsEvent),
+    /// Readers' lists and their votes, decided by the reviews service.
+    Lists(ListEvent),
 }
 
 /// One context's own events: what its deciders decide and fold, each a part of [`Event`].
@@ -62,6 +65,7 @@ context_events!(
     Reading(ReadingEvent),
     Goals(GoalEvent),
     Reviews(ReviewsEvent),
+    Lists(ListEvent),
 );
 
 /// Who did it, when, and on behalf of which command.
@@ -164,6 +168,14 @@ impl Event {
             Event::Reading(ReadingEvent::AddedToShelf { .. }) => "AddedToShelf",
             Event::Reading(ReadingEvent::RemovedFromShelf { .. }) => "RemovedFromShelf",
             Event::Reading(ReadingEvent::EditionChosen { .. }) => "EditionChosen",
+            Event::Lists(ListEvent::ListCreated { .. }) => "ListCreated",
+            Event::Lists(ListEvent::ListEdited { .. }) => "ListEdited",
+            Event::Lists(ListEvent::ListDeleted { .. }) => "ListDeleted",
+            Event::Lists(ListEvent::ListHidden { .. }) => "ListHidden",
+            Event::Lists(ListEvent::BookListed { .. }) => "BookListed",
+            Event::Lists(ListEvent::BookUnlisted { .. }) => "BookUnlisted",
+            Event::Lists(ListEvent::ListVoteCast { .. }) => "ListVoteCast",
+            Event::Lists(ListEvent::ListVoteWithdrawn { .. }) => "ListVoteWithdrawn",
             Event::Goals(GoalEvent::ReadingGoalSet { .. }) => "ReadingGoalSet",
             Event::Goals(GoalEvent::ReadingGoalRemoved { .. }) => "ReadingGoalRemoved",
             Event::Reviews(ReviewsEvent::ReviewPublished { .. }) => "ReviewPublished",
@@ -463,6 +475,41 @@ impl TryFrom<pb::Event> for RecordedEvent {
                     expected: "IANA time zone name",
                     value: e.time_zone.clone(),
                 })?,
+            }),
+            Body::ListCreated(e) => Event::Lists(ListEvent::ListCreated {
+                list_id: uuid("list_id", &e.list_id)?,
+                owner_id: uuid("owner_id", &e.owner_id)?,
+                title: e.title,
+                description: e.description,
+            }),
+            Body::ListEdited(e) => Event::Lists(ListEvent::ListEdited {
+                list_id: uuid("list_id", &e.list_id)?,
+                owner_id: uuid("owner_id", &e.owner_id)?,
+                title: e.title,
+                description: e.description,
+            }),
+            Body::ListDeleted(e) => Event::Lists(ListEvent::ListDeleted { list_id: uuid("list_id", &e.list_id)? }),
+            Body::ListHidden(e) => {
+                Event::Lists(ListEvent::ListHidden { list_id: uuid("list_id", &e.list_id)?, hidden: e.hidden })
+            }
+            Body::BookListed(e) => Event::Lists(ListEvent::BookListed {
+                list_id: uuid("list_id", &e.list_id)?,
+                book_id: uuid("book_id", &e.book_id)?,
+                reader_id: uuid("reader_id", &e.reader_id)?,
+            }),
+            Body::BookUnlisted(e) => Event::Lists(ListEvent::BookUnlisted {
+                list_id: uuid("list_id", &e.list_id)?,
+                book_id: uuid("book_id", &e.book_id)?,
+            }),
+            Body::ListVoteCast(e) => Event::Lists(ListEvent::ListVoteCast {
+                list_id: uuid("list_id", &e.list_id)?,
+                book_id: uuid("book_id", &e.book_id)?,
+                reader_id: uuid("reader_id", &e.reader_id)?,
+            }),
+            Body::ListVoteWithdrawn(e) => Event::Lists(ListEvent::ListVoteWithdrawn {
+                list_id: uuid("list_id", &e.list_id)?,
+                book_id: uuid("book_id", &e.book_id)?,
+                reader_id: uuid("reader_id", &e.reader_id)?,
             }),
             Body::ReadingGoalSet(e) => Event::Goals(GoalEvent::ReadingGoalSet {
                 reader_id: uuid("reader_id", &e.reader_id)?,
@@ -935,6 +982,50 @@ impl From<&RecordedEvent> for pb::Event {
                     time_zone: time_zone.as_str().to_owned(),
                 })
             }
+            Event::Lists(ListEvent::ListCreated { list_id, owner_id, title, description }) => {
+                Body::ListCreated(pb::ListCreated {
+                    list_id: list_id.to_string(),
+                    owner_id: owner_id.to_string(),
+                    title: title.clone(),
+                    description: description.clone(),
+                })
+            }
+            Event::Lists(ListEvent::ListEdited { list_id, owner_id, title, description }) => {
+                Body::ListEdited(pb::ListEdited {
+                    list_id: list_id.to_string(),
+                    owner_id: owner_id.to_string(),
+                    title: title.clone(),
+                    description: description.clone(),
+                })
+            }
+            Event::Lists(ListEvent::ListDeleted { list_id }) => {
+                Body::ListDeleted(pb::ListDeleted { list_id: list_id.to_string() })
+            }
+            Event::Lists(ListEvent::ListHidden { list_id, hidden }) => {
+                Body::ListHidden(pb::ListHidden { list_id: list_id.to_string(), hidden: *hidden })
+            }
+            Event::Lists(ListEvent::BookListed { list_id, book_id, reader_id }) => Body::BookListed(pb::BookListed {
+                list_id: list_id.to_string(),
+                book_id: book_id.to_string(),
+                reader_id: reader_id.to_string(),
+            }),
+            Event::Lists(ListEvent::BookUnlisted { list_id, book_id }) => {
+                Body::BookUnlisted(pb::BookUnlisted { list_id: list_id.to_string(), book_id: book_id.to_string() })
+            }
+            Event::Lists(ListEvent::ListVoteCast { list_id, book_id, reader_id }) => {
+                Body::ListVoteCast(pb::ListVoteCast {
+                    list_id: list_id.to_string(),
+                    book_id: book_id.to_string(),
+                    reader_id: reader_id.to_string(),
+                })
+            }
+            Event::Lists(ListEvent::ListVoteWithdrawn { list_id, book_id, reader_id }) => {
+                Body::ListVoteWithdrawn(pb::ListVoteWithdrawn {
+                    list_id: list_id.to_string(),
+                    book_id: book_id.to_string(),
+                    reader_id: reader_id.to_string(),
+                })
+            }
             Event::Goals(GoalEvent::ReadingGoalSet { reader_id, year, books }) => {
                 Body::ReadingGoalSet(pb::ReadingGoalSet {
                     reader_id: reader_id.to_string(),
@@ -1241,6 +1332,24 @@ mod tests {
                     reader_id,
                     time_zone: TimeZone::parse("timeZone", "America/Argentina/Buenos_Aires").expect("a zone"),
                 }),
+                Event::Lists(ListEvent::ListCreated {
+                    list_id: book_id,
+                    owner_id: reader_id,
+                    title: "Thaw".into(),
+                    description: "Books of 1956.".into(),
+                }),
+                Event::Lists(ListEvent::ListEdited {
+                    list_id: book_id,
+                    owner_id: reader_id,
+                    title: "The Thaw".into(),
+                    description: String::new(),
+                }),
+                Event::Lists(ListEvent::ListHidden { list_id: book_id, hidden: true }),
+                Event::Lists(ListEvent::BookListed { list_id: book_id, book_id, reader_id }),
+                Event::Lists(ListEvent::ListVoteCast { list_id: book_id, book_id, reader_id }),
+                Event::Lists(ListEvent::ListVoteWithdrawn { list_id: book_id, book_id, reader_id }),
+                Event::Lists(ListEvent::BookUnlisted { list_id: book_id, book_id }),
+                Event::Lists(ListEvent::ListDeleted { list_id: book_id }),
                 Event::Goals(GoalEvent::ReadingGoalSet { reader_id, year: 2026, books: 52 }),
                 Event::Goals(GoalEvent::ReadingGoalRemoved { reader_id, year: 2026 }),
                 Event::Social(SocialEvent::ReaderDeleted { reader_id }),

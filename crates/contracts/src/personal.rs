@@ -103,6 +103,22 @@ fn split(body: &mut pb::event::Body) -> Option<(String, pb::event::Body)> {
         Body::ReviewEdited(e) => {
             (&e.reader_id, Body::ReviewEdited(pb::ReviewEdited { body: take(&mut e.body), ..Default::default() }))
         }
+        Body::ListCreated(e) => (
+            &e.owner_id,
+            Body::ListCreated(pb::ListCreated {
+                title: take(&mut e.title),
+                description: take(&mut e.description),
+                ..Default::default()
+            }),
+        ),
+        Body::ListEdited(e) => (
+            &e.owner_id,
+            Body::ListEdited(pb::ListEdited {
+                title: take(&mut e.title),
+                description: take(&mut e.description),
+                ..Default::default()
+            }),
+        ),
         Body::ReviewCommented(e) => (
             &e.commenter_id,
             Body::ReviewCommented(pb::ReviewCommented { body: take(&mut e.body), ..Default::default() }),
@@ -128,6 +144,12 @@ fn split(body: &mut pb::event::Body) -> Option<(String, pb::event::Body)> {
         | Body::BookRated(_)
         | Body::BookRatedV2(_)
         | Body::BookDescribed(_)
+        | Body::ListDeleted(_)
+        | Body::ListHidden(_)
+        | Body::BookListed(_)
+        | Body::BookUnlisted(_)
+        | Body::ListVoteCast(_)
+        | Body::ListVoteWithdrawn(_)
         | Body::CommentDeleted(_)
         | Body::EditionAdded(_)
         | Body::EditionChosen(_)

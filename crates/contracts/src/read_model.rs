@@ -24,10 +24,12 @@ pub enum ReadModel {
     Discovery,
     /// Which books readers enjoy together, and each reader's taste.
     Recommendations,
+    /// Readers' lists of books, ranked by votes.
+    Lists,
 }
 
 impl ReadModel {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Catalog,
         Self::Readers,
         Self::Ratings,
@@ -37,6 +39,7 @@ impl ReadModel {
         Self::Notifications,
         Self::Discovery,
         Self::Recommendations,
+        Self::Lists,
     ];
 
     /// Its name in `projection_checkpoints`, in subjects and in `REBUILD_PROJECTIONS`.
@@ -51,6 +54,7 @@ impl ReadModel {
             Self::Notifications => "notifications",
             Self::Discovery => "discovery",
             Self::Recommendations => "recommendations",
+            Self::Lists => "lists",
         }
     }
 

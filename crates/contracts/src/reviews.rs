@@ -1,4 +1,5 @@
-//! The reviews context: reviews, their likes and their comments.
+//! The reviews context: reviews, their likes and their comments; and readers' lists
+//! (`crate::lists`), decided by the same service.
 //!
 //! Likes and comments are aggregates of their own below the review's subject, so readers
 //! liking one review at once never contend for one subject.
@@ -26,6 +27,14 @@ commands!(ReviewsService, ReviewsRoutes {
     UnlikeReview => unlike_review(Sender) -> Recorded,
     CommentOnReview => comment_on_review(Sender) -> Identified,
     DeleteComment => delete_comment(Sender) -> Recorded,
+    CreateList => create_list(Sender) -> Identified,
+    EditList => edit_list(Sender) -> Identified,
+    DeleteList => delete_list(Sender) -> Identified,
+    HideList => hide_list(Sender) -> Identified,
+    AddBookToList => add_book_to_list(Sender) -> Identified,
+    RemoveBookFromList => remove_book_from_list(Sender) -> Identified,
+    VoteOnList => vote_on_list(Sender) -> Identified,
+    WithdrawListVote => withdraw_list_vote(Sender) -> Identified,
 });
 
 /// One reader's review of one book.

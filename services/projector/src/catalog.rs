@@ -1,7 +1,7 @@
 //! Authors, books and who wrote them, and the books' editions; librarians' edits, and the
 //! reader accounts linked to authors.
 
-use readstream_contracts::{BookDetails, CatalogEvent, Event, ImageId, Metadata, ReadModel};
+use readstream_contracts::{BookDetails, CatalogEvent, Event, ImageId, ListEvent, Metadata, ReadModel};
 use readstream_contracts::{RatingsEvent, ReadingEvent, ReviewsEvent, SocialEvent};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
@@ -177,7 +177,17 @@ impl Projection for Catalog {
                         | ReviewsEvent::ReviewCommented { .. }
                         | ReviewsEvent::CommentDeleted { .. },
                     )
-                    | Event::Goals(_) => {}
+                    | Event::Goals(_)
+                    | Event::Lists(
+                        ListEvent::ListCreated { .. }
+                        | ListEvent::ListEdited { .. }
+                        | ListEvent::ListDeleted { .. }
+                        | ListEvent::ListHidden { .. }
+                        | ListEvent::BookListed { .. }
+                        | ListEvent::BookUnlisted { .. }
+                        | ListEvent::ListVoteCast { .. }
+                        | ListEvent::ListVoteWithdrawn { .. },
+                    ) => {}
                 }
             }
         }

@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDate;
 use readstream_contracts::{
-    survey::genre, BookDetails, CatalogEvent, ClearedStars, Event, GoalEvent, RatingsEvent, ReadModel, ReadingEvent,
-    ReviewsEvent, SocialEvent, Survey,
+    survey::genre, BookDetails, CatalogEvent, ClearedStars, Event, GoalEvent, ListEvent, RatingsEvent, ReadModel,
+    ReadingEvent, ReviewsEvent, SocialEvent, Survey,
 };
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
@@ -180,7 +180,17 @@ pub fn fold(batch: &[Stored], before: &HashMap<Key, Said>, merged: &HashSet<Uuid
                     | ReviewsEvent::ReviewCommented { .. }
                     | ReviewsEvent::CommentDeleted { .. },
                 )
-                | Event::Goals(GoalEvent::ReadingGoalSet { .. } | GoalEvent::ReadingGoalRemoved { .. }) => {}
+                | Event::Goals(GoalEvent::ReadingGoalSet { .. } | GoalEvent::ReadingGoalRemoved { .. })
+                | Event::Lists(
+                    ListEvent::ListCreated { .. }
+                    | ListEvent::ListEdited { .. }
+                    | ListEvent::ListDeleted { .. }
+                    | ListEvent::ListHidden { .. }
+                    | ListEvent::BookListed { .. }
+                    | ListEvent::BookUnlisted { .. }
+                    | ListEvent::ListVoteCast { .. }
+                    | ListEvent::ListVoteWithdrawn { .. },
+                ) => {}
             }
         }
     }

@@ -17,8 +17,8 @@ use bytes::Bytes;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use prost::Message;
 use readstream_contracts::{
-    proto::live::v1 as live, social, BookDetails, CatalogEvent, Event, RatingsEvent, ReadModel, ReadingEvent,
-    ReviewsEvent, SocialEvent,
+    proto::live::v1 as live, social, BookDetails, CatalogEvent, Event, ListEvent, RatingsEvent, ReadModel,
+    ReadingEvent, ReviewsEvent, SocialEvent,
 };
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
@@ -184,7 +184,27 @@ fn activity(event: &Event) -> Option<Deed> {
             | ReviewsEvent::ReviewCommented { .. }
             | ReviewsEvent::CommentDeleted { .. },
         )
-        | Event::Goals(_) => return None,
+        | Event::Goals(_)
+
+        | Event::Lists(
+
+            ListEvent::ListCreated { .. }
+
+            | ListEvent::ListEdited { .. }
+
+            | ListEvent::ListDeleted { .. }
+
+            | ListEvent::ListHidden { .. }
+
+            | ListEvent::BookListed { .. }
+
+            | ListEvent::BookUnlisted { .. }
+
+            | ListEvent::ListVoteCast { .. }
+
+            | ListEvent::ListVoteWithdrawn { .. },
+
+        ) => return None,
     })
 }
 
@@ -251,7 +271,17 @@ fn followed_through(event: &Event, actor_id: Uuid) -> Vec<Uuid> {
             | ReviewsEvent::ReviewCommented { .. }
             | ReviewsEvent::CommentDeleted { .. },
         )
-        | Event::Goals(_) => vec![actor_id],
+        | Event::Goals(_)
+        | Event::Lists(
+            ListEvent::ListCreated { .. }
+            | ListEvent::ListEdited { .. }
+            | ListEvent::ListDeleted { .. }
+            | ListEvent::ListHidden { .. }
+            | ListEvent::BookListed { .. }
+            | ListEvent::BookUnlisted { .. }
+            | ListEvent::ListVoteCast { .. }
+            | ListEvent::ListVoteWithdrawn { .. },
+        ) => vec![actor_id],
     }
 }
 
@@ -323,7 +353,17 @@ fn follow(event: &Event) -> Option<(bool, Pair)> {
             | ReviewsEvent::ReviewCommented { .. }
             | ReviewsEvent::CommentDeleted { .. },
         )
-        | Event::Goals(_) => None,
+        | Event::Goals(_)
+        | Event::Lists(
+            ListEvent::ListCreated { .. }
+            | ListEvent::ListEdited { .. }
+            | ListEvent::ListDeleted { .. }
+            | ListEvent::ListHidden { .. }
+            | ListEvent::BookListed { .. }
+            | ListEvent::BookUnlisted { .. }
+            | ListEvent::ListVoteCast { .. }
+            | ListEvent::ListVoteWithdrawn { .. },
+        ) => None,
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod discovery;
 pub mod feed;
+pub mod lists;
 pub mod notifications;
 pub mod ratings;
 pub mod readers;
@@ -85,6 +86,10 @@ macro_rules! with_projection {
             }
             ReadModel::Recommendations => {
                 let $projection = recommendations::Recommendations;
+                $then
+            }
+            ReadModel::Lists => {
+                let $projection = lists::Lists;
                 $then
             }
         }

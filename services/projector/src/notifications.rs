@@ -18,8 +18,8 @@ use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use prost::Message;
 use readstream_contracts::{
-    catalog::BookDetails, proto::live::v1 as live, social, CatalogEvent, Event, GoalEvent, RatingsEvent, ReadModel,
-    ReadingEvent, ReviewsEvent, SocialEvent,
+    catalog::BookDetails, proto::live::v1 as live, social, CatalogEvent, Event, GoalEvent, ListEvent, RatingsEvent,
+    ReadModel, ReadingEvent, ReviewsEvent, SocialEvent,
 };
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
@@ -147,7 +147,17 @@ pub fn needs(batch: &[Stored]) -> (Vec<Uuid>, Vec<Uuid>, Vec<Uuid>) {
                 | RatingsEvent::BookDescribed { .. },
             )
             | Event::Reading(_)
-            | Event::Goals(GoalEvent::ReadingGoalSet { .. } | GoalEvent::ReadingGoalRemoved { .. }) => {}
+            | Event::Goals(GoalEvent::ReadingGoalSet { .. } | GoalEvent::ReadingGoalRemoved { .. })
+            | Event::Lists(
+                ListEvent::ListCreated { .. }
+                | ListEvent::ListEdited { .. }
+                | ListEvent::ListDeleted { .. }
+                | ListEvent::ListHidden { .. }
+                | ListEvent::BookListed { .. }
+                | ListEvent::BookUnlisted { .. }
+                | ListEvent::ListVoteCast { .. }
+                | ListEvent::ListVoteWithdrawn { .. },
+            ) => {}
         }
     }
     (reviews.into_iter().collect(), followees.into_iter().collect(), books.into_iter().collect())
@@ -351,7 +361,17 @@ pub fn fold(batch: &[Stored], mut known: Known) -> Folded {
                     | RatingsEvent::RatingCleared { .. }
                     | RatingsEvent::BookDescribed { .. },
                 )
-                | Event::Goals(GoalEvent::ReadingGoalSet { .. } | GoalEvent::ReadingGoalRemoved { .. }) => {}
+                | Event::Goals(GoalEvent::ReadingGoalSet { .. } | GoalEvent::ReadingGoalRemoved { .. })
+                | Event::Lists(
+                    ListEvent::ListCreated { .. }
+                    | ListEvent::ListEdited { .. }
+                    | ListEvent::ListDeleted { .. }
+                    | ListEvent::ListHidden { .. }
+                    | ListEvent::BookListed { .. }
+                    | ListEvent::BookUnlisted { .. }
+                    | ListEvent::ListVoteCast { .. }
+                    | ListEvent::ListVoteWithdrawn { .. },
+                ) => {}
             }
         }
     }

@@ -9,7 +9,9 @@ use std::collections::{HashMap, HashSet};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, ratings, ClearedStars, Event, RatingsEvent, ReadModel, Stars};
+use readstream_contracts::{
+    proto::live::v1 as live, ratings, ClearedStars, Event, ListEvent, RatingsEvent, ReadModel, Stars,
+};
 use readstream_contracts::{CatalogEvent, ReadingEvent, ReviewsEvent, SocialEvent};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
@@ -74,6 +76,16 @@ pub fn rounded_clears(batch: &[Stored]) -> Vec<(Uuid, Uuid)> {
             | Event::Social(_)
             | Event::Reading(_)
             | Event::Goals(_)
+            | Event::Lists(
+                ListEvent::ListCreated { .. }
+                | ListEvent::ListEdited { .. }
+                | ListEvent::ListDeleted { .. }
+                | ListEvent::ListHidden { .. }
+                | ListEvent::BookListed { .. }
+                | ListEvent::BookUnlisted { .. }
+                | ListEvent::ListVoteCast { .. }
+                | ListEvent::ListVoteWithdrawn { .. },
+            )
             | Event::Reviews(_) => {}
         }
     }
@@ -173,7 +185,17 @@ pub fn coalesce(batch: &[Stored], before: &StoredRatings) -> (HashMap<Uuid, Delt
                     | ReviewsEvent::ReviewCommented { .. }
                     | ReviewsEvent::CommentDeleted { .. },
                 )
-                | Event::Goals(_) => {}
+                | Event::Goals(_)
+                | Event::Lists(
+                    ListEvent::ListCreated { .. }
+                    | ListEvent::ListEdited { .. }
+                    | ListEvent::ListDeleted { .. }
+                    | ListEvent::ListHidden { .. }
+                    | ListEvent::BookListed { .. }
+                    | ListEvent::BookUnlisted { .. }
+                    | ListEvent::ListVoteCast { .. }
+                    | ListEvent::ListVoteWithdrawn { .. },
+                ) => {}
             }
         }
     }

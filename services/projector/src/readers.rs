@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use readstream_contracts::{
     social::{Role, Visibility},
-    Event, ReadModel, SocialEvent,
+    Event, ListEvent, ReadModel, SocialEvent,
 };
 use readstream_contracts::{CatalogEvent, RatingsEvent, ReadingEvent, ReviewsEvent};
 use readstream_eventstore::Stored;
@@ -182,7 +182,17 @@ impl Projection for Readers {
                         | ReviewsEvent::ReviewCommented { .. }
                         | ReviewsEvent::CommentDeleted { .. },
                     )
-                    | Event::Goals(_) => {}
+                    | Event::Goals(_)
+                    | Event::Lists(
+                        ListEvent::ListCreated { .. }
+                        | ListEvent::ListEdited { .. }
+                        | ListEvent::ListDeleted { .. }
+                        | ListEvent::ListHidden { .. }
+                        | ListEvent::BookListed { .. }
+                        | ListEvent::BookUnlisted { .. }
+                        | ListEvent::ListVoteCast { .. }
+                        | ListEvent::ListVoteWithdrawn { .. },
+                    ) => {}
                 }
             }
         }
@@ -325,7 +335,17 @@ impl Projection for Readers {
                         | ReviewsEvent::ReviewCommented { .. }
                         | ReviewsEvent::CommentDeleted { .. },
                     )
-                    | Event::Goals(_) => None,
+                    | Event::Goals(_)
+                    | Event::Lists(
+                        ListEvent::ListCreated { .. }
+                        | ListEvent::ListEdited { .. }
+                        | ListEvent::ListDeleted { .. }
+                        | ListEvent::ListHidden { .. }
+                        | ListEvent::BookListed { .. }
+                        | ListEvent::BookUnlisted { .. }
+                        | ListEvent::ListVoteCast { .. }
+                        | ListEvent::ListVoteWithdrawn { .. },
+                    ) => None,
                 });
                 Some((s.envelope.meta.actor.or(signed_up)?, s.position as i64))
             })

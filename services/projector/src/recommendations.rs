@@ -14,7 +14,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use readstream_contracts::{
-    CatalogEvent, Event, GoalEvent, RatingsEvent, ReadModel, ReadingEvent, ReviewsEvent, SocialEvent,
+    CatalogEvent, Event, GoalEvent, ListEvent, RatingsEvent, ReadModel, ReadingEvent, ReviewsEvent, SocialEvent,
 };
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
@@ -165,7 +165,17 @@ fn update(event: &Event) -> Option<(Key, Update)> {
             | ReviewsEvent::ReviewCommented { .. }
             | ReviewsEvent::CommentDeleted { .. },
         )
-        | Event::Goals(GoalEvent::ReadingGoalSet { .. } | GoalEvent::ReadingGoalRemoved { .. }) => None,
+        | Event::Goals(GoalEvent::ReadingGoalSet { .. } | GoalEvent::ReadingGoalRemoved { .. })
+        | Event::Lists(
+            ListEvent::ListCreated { .. }
+            | ListEvent::ListEdited { .. }
+            | ListEvent::ListDeleted { .. }
+            | ListEvent::ListHidden { .. }
+            | ListEvent::BookListed { .. }
+            | ListEvent::BookUnlisted { .. }
+            | ListEvent::ListVoteCast { .. }
+            | ListEvent::ListVoteWithdrawn { .. },
+        ) => None,
     }
 }
 

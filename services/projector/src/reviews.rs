@@ -7,7 +7,9 @@ use std::collections::{HashMap, HashSet};
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, review_id, reviews, Event, RatingsEvent, ReadModel, ReviewsEvent};
+use readstream_contracts::{
+    proto::live::v1 as live, review_id, reviews, Event, ListEvent, RatingsEvent, ReadModel, ReviewsEvent,
+};
 use readstream_contracts::{CatalogEvent, ReadingEvent, SocialEvent};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
@@ -160,7 +162,17 @@ impl Projection for Reviews {
                     | ReadingEvent::RemovedFromShelf { .. }
                     | ReadingEvent::EditionChosen { .. },
                 )
-                | Event::Goals(_) => {}
+                | Event::Goals(_)
+                | Event::Lists(
+                    ListEvent::ListCreated { .. }
+                    | ListEvent::ListEdited { .. }
+                    | ListEvent::ListDeleted { .. }
+                    | ListEvent::ListHidden { .. }
+                    | ListEvent::BookListed { .. }
+                    | ListEvent::BookUnlisted { .. }
+                    | ListEvent::ListVoteCast { .. }
+                    | ListEvent::ListVoteWithdrawn { .. },
+                ) => {}
             }
         }
         if touched.is_empty() {
@@ -334,7 +346,17 @@ impl Projection for Reviews {
                     | ReadingEvent::RemovedFromShelf { .. }
                     | ReadingEvent::EditionChosen { .. },
                 )
-                | Event::Goals(_) => {}
+                | Event::Goals(_)
+                | Event::Lists(
+                    ListEvent::ListCreated { .. }
+                    | ListEvent::ListEdited { .. }
+                    | ListEvent::ListDeleted { .. }
+                    | ListEvent::ListHidden { .. }
+                    | ListEvent::BookListed { .. }
+                    | ListEvent::BookUnlisted { .. }
+                    | ListEvent::ListVoteCast { .. }
+                    | ListEvent::ListVoteWithdrawn { .. },
+                ) => {}
             }
         }
 

@@ -12,7 +12,9 @@ use std::collections::{HashMap, HashSet};
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
-use readstream_contracts::{proto::live::v1 as live, reading, Event, GoalEvent, Progress, ReadModel, ReadingEvent};
+use readstream_contracts::{
+    proto::live::v1 as live, reading, Event, GoalEvent, ListEvent, Progress, ReadModel, ReadingEvent,
+};
 use readstream_contracts::{CatalogEvent, RatingsEvent, ReviewsEvent, SocialEvent};
 use readstream_eventstore::Stored;
 use readstream_projection::{LiveUpdate, Projection};
@@ -168,7 +170,17 @@ impl Shelves {
                         | ReviewsEvent::ReviewCommented { .. }
                         | ReviewsEvent::CommentDeleted { .. },
                     )
-                    | Event::Goals(_) => None,
+                    | Event::Goals(_)
+                    | Event::Lists(
+                        ListEvent::ListCreated { .. }
+                        | ListEvent::ListEdited { .. }
+                        | ListEvent::ListDeleted { .. }
+                        | ListEvent::ListHidden { .. }
+                        | ListEvent::BookListed { .. }
+                        | ListEvent::BookUnlisted { .. }
+                        | ListEvent::ListVoteCast { .. }
+                        | ListEvent::ListVoteWithdrawn { .. },
+                    ) => None,
                 })
                 .filter(|key| seen.insert(*key))
                 .collect()
@@ -267,7 +279,17 @@ impl Shelves {
                         | ReviewsEvent::ReviewCommented { .. }
                         | ReviewsEvent::CommentDeleted { .. },
                     )
-                    | Event::Goals(_) => continue,
+                    | Event::Goals(_)
+                    | Event::Lists(
+                        ListEvent::ListCreated { .. }
+                        | ListEvent::ListEdited { .. }
+                        | ListEvent::ListDeleted { .. }
+                        | ListEvent::ListHidden { .. }
+                        | ListEvent::BookListed { .. }
+                        | ListEvent::BookUnlisted { .. }
+                        | ListEvent::ListVoteCast { .. }
+                        | ListEvent::ListVoteWithdrawn { .. },
+                    ) => continue,
                 };
                 let key = event.copy();
                 let step = |kind, on, progress, note: &str, read_through: u32| Step {

@@ -1,27 +1,32 @@
 //! The reviews service: reviews, likes and comments. Answers `<ns>.cmd.reviews.<command>`
 //! (publish_review, edit_review, withdraw_review, like_review, unlike_review,
 //! comment_on_review, delete_comment), deciding against `<ns>.events.reviews.<author>.<book>`
-//! and, for likes and comments, the subjects below it.
+//! and, for likes and comments, the subjects below it; and readers' lists (create_list, …),
+//! against `<ns>.events.lists.<list_id>` and each vote's subject below it.
 
 pub mod domain;
+pub mod lists;
 
 use std::collections::HashSet;
 
 use chrono::Utc;
 use readstream_contracts::{
     catalog, input,
+    lists::{list as list_subject, vote as vote_subject},
     proto::commands::v1 as pb,
     review_id, reviews,
     reviews::{ReviewsRoutes, ReviewsService},
-    social, Code, Identified, Recorded, Rejection, Sender, Service, SocialEvent,
+    social::{self, Role, Roles},
+    Code, Identified, Recorded, Rejection, Sender, Service, SocialEvent,
 };
 use readstream_eventstore::{context_events, EventStore};
 use readstream_runtime::{bus, config::StartError, health::HealthConfig, service::CommandService, NatsConfig};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::domain::{
-    Comment, CommentCommand, CommentFacts, Like, LikeCommand, LikeFacts, Review, ReviewCommand, ReviewFacts,
+use crate::{
+    domain::{Comment, CommentCommand, CommentFacts, Like, LikeCommand, LikeFacts, Review, ReviewCommand, ReviewFacts},
+    lists::{List, ListCommand, ListFacts, Vote, VoteCommand, VoteFacts},
 };
 
 pub const SERVICE: &str = ReviewsService::NAME;
@@ -132,6 +137,64 @@ impl Reviews {
     }
 }
 
+impl Reviews {
+    /// Whether `reader_id` holds the librarian role, as their own subject says.
+    async fn is_librarian(&self, reader_id: Uuid) -> Result<bool, Rejection> {
+        let history = self.store.load(&social::reader(reader_id)).await.map_err(|e| bus::unavailable(&e))?;
+        Ok(Roles::of(context_events::<SocialEvent>(&history)).holds(Role::Librarian))
+    }
+
+    /// A command on a list, decided on the list's subject.
+    async fn list(&self, sender: Sender, list_id: Uuid, command: ListCommand) -> Result<Identified, Rejection> {
+        let Sender { meta, reader_id } = sender;
+        let subject = list_subject(list_id);
+        let list: List = self.store.state(&subject).await.map_err(|e| bus::unavailable(&e))?;
+        let librarian = match command {
+            ListCommand::Create { .. } | ListCommand::Edit { .. } | ListCommand::AddBook { .. } => false,
+            ListCommand::Delete | ListCommand::Hide { .. } | ListCommand::RemoveBook { .. } => {
+                self.is_librarian(reader_id).await?
+            }
+        };
+        let (book_exists, blocked) = match (&command, list.owner_id) {
+            (ListCommand::AddBook { book_id }, Some(owner)) => (
+                self.store.exists(&catalog::book(*book_id)).await.map_err(|e| bus::unavailable(&e))?,
+                self.blocked(reader_id, owner).await?,
+            ),
+            _ => (false, false),
+        };
+        let facts = ListFacts { list_id, reader_id, librarian, book_exists, blocked };
+        let recorded = bus::recorded(self.store.decide::<List>(&subject, meta, &command, &facts).await)?;
+        Ok(Identified { id: list_id, recorded })
+    }
+
+    /// A reader's vote for a book of a list, decided on the vote's own subject.
+    async fn vote(
+        &self,
+        sender: Sender,
+        list_id: Uuid,
+        book_id: Uuid,
+        command: VoteCommand,
+    ) -> Result<Identified, Rejection> {
+        let Sender { meta, reader_id } = sender;
+        let list: List = self.store.state(&list_subject(list_id)).await.map_err(|e| bus::unavailable(&e))?;
+        let blocked = match list.owner_id {
+            Some(owner) if command == VoteCommand::Cast => self.blocked(reader_id, owner).await?,
+            _ => false,
+        };
+        let facts = VoteFacts {
+            list_id,
+            book_id,
+            reader_id,
+            list_visible: list.visible_to(reader_id),
+            book_listed: list.books.contains(&book_id),
+            blocked,
+        };
+        let subject = vote_subject(list_id, book_id, reader_id);
+        let recorded = bus::recorded(self.store.decide::<Vote>(&subject, meta, &command, &facts).await)?;
+        Ok(Identified { id: list_id, recorded })
+    }
+}
+
 impl ReviewsRoutes for Reviews {
     async fn publish_review(&self, r: pb::PublishReview, sender: Sender) -> Result<Recorded, Rejection> {
         let written_on = input::parse_date("writtenOn", &r.written_on)?;
@@ -164,5 +227,57 @@ impl ReviewsRoutes for Reviews {
         let comment_id = input::id("commentId", &r.comment_id)?;
         let deleted = self.comment(sender, &r.author_id, &r.book_id, Some(comment_id), CommentCommand::Delete).await?;
         Ok(deleted.recorded)
+    }
+
+    async fn create_list(&self, r: pb::CreateList, sender: Sender) -> Result<Identified, Rejection> {
+        let list_id = Uuid::new_v5(&sender.meta.command_id, b"list");
+        let command = ListCommand::Create { title: r.title, description: r.description };
+        self.list(sender, list_id, command).await
+    }
+
+    async fn edit_list(&self, r: pb::EditList, sender: Sender) -> Result<Identified, Rejection> {
+        let command = ListCommand::Edit { title: r.title, description: r.description };
+        self.list(sender, input::id("listId", &r.list_id)?, command).await
+    }
+
+    async fn delete_list(&self, r: pb::DeleteList, sender: Sender) -> Result<Identified, Rejection> {
+        self.list(sender, input::id("listId", &r.list_id)?, ListCommand::Delete).await
+    }
+
+    async fn hide_list(&self, r: pb::HideList, sender: Sender) -> Result<Identified, Rejection> {
+        self.list(sender, input::id("listId", &r.list_id)?, ListCommand::Hide { hidden: r.hidden }).await
+    }
+
+    /// Lists the book (if the list lacks it), then records the sender's vote for it: two
+    /// subjects, each step's command id derived from the command's, so a retry redoes neither.
+    async fn add_book_to_list(&self, r: pb::AddBookToList, sender: Sender) -> Result<Identified, Rejection> {
+        let (list_id, book_id) = (input::id("listId", &r.list_id)?, input::id("bookId", &r.book_id)?);
+        let step = |what: &[u8]| readstream_contracts::Metadata {
+            command_id: Uuid::new_v5(&sender.meta.command_id, what),
+            ..sender.meta.clone()
+        };
+        let listing = Sender { meta: step(b"list"), reader_id: sender.reader_id };
+        let listed = self.list(listing, list_id, ListCommand::AddBook { book_id }).await?;
+        let voting = Sender { meta: step(b"vote"), reader_id: sender.reader_id };
+        let voted = self.vote(voting, list_id, book_id, VoteCommand::Cast).await?;
+        let mut recorded = listed.recorded;
+        recorded.position = recorded.position.max(voted.recorded.position);
+        recorded.event_ids.extend(voted.recorded.event_ids);
+        Ok(Identified { id: list_id, recorded })
+    }
+
+    async fn remove_book_from_list(&self, r: pb::RemoveBookFromList, sender: Sender) -> Result<Identified, Rejection> {
+        let (list_id, book_id) = (input::id("listId", &r.list_id)?, input::id("bookId", &r.book_id)?);
+        self.list(sender, list_id, ListCommand::RemoveBook { book_id }).await
+    }
+
+    async fn vote_on_list(&self, r: pb::VoteOnList, sender: Sender) -> Result<Identified, Rejection> {
+        let (list_id, book_id) = (input::id("listId", &r.list_id)?, input::id("bookId", &r.book_id)?);
+        self.vote(sender, list_id, book_id, VoteCommand::Cast).await
+    }
+
+    async fn withdraw_list_vote(&self, r: pb::WithdrawListVote, sender: Sender) -> Result<Identified, Rejection> {
+        let (list_id, book_id) = (input::id("listId", &r.list_id)?, input::id("bookId", &r.book_id)?);
+        self.vote(sender, list_id, book_id, VoteCommand::Withdraw).await
     }
 }

@@ -16,6 +16,7 @@ mod hostile;
 mod images;
 mod imports;
 mod limits;
+mod lists;
 mod merges;
 mod notifications;
 mod pages;

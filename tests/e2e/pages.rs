@@ -270,12 +270,22 @@ async fn the_book_page_shows_its_series_what_readers_say_it_is_and_what_they_als
         rate(&reader, &book, 5).await?;
         rate(&reader, &other, 4).await?;
     }
+    let (ana, _) = sign_up(&system, "ana2").await?;
+    let list =
+        ana.request("mutation { createList(input: { title: \"Thaw <b>reads</b>\" }) { listId } }", json!({})).await?;
+    let list = list.data()?["createList"]["listId"].clone();
+    let add = "mutation($l: ID!, $b: ID!) { addBookToList(listId: $l, bookId: $b) { position } }";
+    ana.request(add, json!({ "l": list, "b": book })).await?.data()?;
     let at = system.stream_messages().await?;
     system.client().request_at("{ __typename }", json!({}), at).await?;
 
     let (status, _, html) = get(&system, &format!("/books/{book}"), &[]).await?;
     assert_eq!(status, 200, "{html}");
+    assert!(!html.contains("<b>reads</b>"), "a list's title is text, never markup");
+    let title = as_html_text("Thaw <b>reads</b>");
     for text in [
+        "On readers' lists",
+        title.as_str(),
         "Book 2.5 of Soviet Lives",
         "What readers say it is",
         "Soviet History <span class=\"figure\">100%</span>",

@@ -13,6 +13,7 @@ pub mod feed;
 pub mod goals;
 pub mod images;
 pub mod imports;
+pub mod lists;
 pub mod merges;
 pub mod notifications;
 pub mod operations;

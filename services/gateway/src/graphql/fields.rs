@@ -10,6 +10,7 @@ use super::{
     database::{load_error, loader},
     discovery::{self, BookSurvey, Tag},
     feed::{self, ActivityKind, FeedItem, FollowedReaderOnBook},
+    lists::{self, List},
     notifications::{self, Notification, NotificationKind},
     ratings::{self, BookRatings},
     reading::{self, year::ReadingGoal, CustomShelf, ReadingStats, ShelfCounts, ShelfEntry, ShelfOrder, TimelineEntry},
@@ -126,6 +127,15 @@ impl Book {
         #[graphql(default = 10, desc = "1 to 50.")] first: i32,
     ) -> Result<Vec<AlsoEnjoyed>> {
         Ok(recommendations::also_enjoyed(ctx, self.0.book_id, first).await?)
+    }
+
+    /// The lists it is on that the viewer may see, where it has the most votes first.
+    async fn lists(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 5, desc = "1 to 50.")] first: i32,
+    ) -> Result<Vec<List>> {
+        Ok(lists::of_book(ctx, self.0.book_id, first).await?)
     }
 
     /// The series it is in, with its number in each.

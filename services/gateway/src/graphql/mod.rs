@@ -16,6 +16,7 @@ pub mod discovery;
 pub mod feed;
 pub mod fields;
 pub mod import;
+pub mod lists;
 pub mod node;
 pub mod notifications;
 pub mod operations;
@@ -59,6 +60,7 @@ pub struct Query(
     catalog::series::SeriesQuery,
     discovery::DiscoveryQuery,
     recommendations::RecommendationsQuery,
+    lists::ListsQuery,
     search::SearchQuery,
     social::SocialQuery,
     reviews::ReviewsQuery,
@@ -73,6 +75,7 @@ pub struct Mutation(
     catalog::CatalogMutation,
     catalog::series::SeriesMutation,
     discovery::DiscoveryMutation,
+    lists::ListsMutation,
     ratings::RatingsMutation,
     reading::ReadingMutation,
     reviews::ReviewsMutation,

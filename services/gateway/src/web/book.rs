@@ -36,6 +36,7 @@ pub const BOOK_PAGE: &str =
     paces { label percent }
     contentWarnings(first: 8) { label }
     readersAlsoEnjoyed(first: 6) { book { url title authors { name } } }
+    lists(first: 3) { title votesCount booksCount }
     reviews(first: $first, after: $after, orderBy: $order, stars: $stars) {
       totalCount
       pageInfo { hasNextPage endCursor }
@@ -137,7 +138,17 @@ struct Book {
     paces: Vec<Tag>,
     content_warnings: Vec<Warning>,
     readers_also_enjoyed: Vec<AlsoEnjoyed>,
+    lists: Vec<OnList>,
     reviews: Reviews,
+}
+
+/// A list the book is on.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OnList {
+    title: String,
+    votes_count: Count,
+    books_count: Count,
 }
 
 #[derive(Deserialize)]

@@ -224,6 +224,11 @@ impl ListPayload {
     }
 }
 
+/// A list's and a book's ids as a command carries them, each refused naming its argument.
+fn list_and_book(list_id: &ID, book_id: &ID) -> Result<(String, String), ApiError> {
+    Ok((parse_id("listId", list_id)?.to_string(), parse_id("bookId", book_id)?.to_string()))
+}
+
 #[derive(Default)]
 pub struct ListsMutation;
 
@@ -289,7 +294,7 @@ impl ListsMutation {
         idempotency_key: Option<String>,
     ) -> Result<ListPayload> {
         let meta = Some(commands::meta(Some(&viewer(ctx)?), idempotency_key)?);
-        let (list_id, book_id) = (parse_id("listId", &list_id)?.to_string(), parse_id("bookId", &book_id)?.to_string());
+        let (list_id, book_id) = list_and_book(&list_id, &book_id)?;
         Ok(ListPayload::new(commands::send(app(ctx), &pb::AddBookToList { meta, list_id, book_id }).await?))
     }
 
@@ -302,7 +307,7 @@ impl ListsMutation {
         idempotency_key: Option<String>,
     ) -> Result<ListPayload> {
         let meta = Some(commands::meta(Some(&viewer(ctx)?), idempotency_key)?);
-        let (list_id, book_id) = (parse_id("listId", &list_id)?.to_string(), parse_id("bookId", &book_id)?.to_string());
+        let (list_id, book_id) = list_and_book(&list_id, &book_id)?;
         Ok(ListPayload::new(commands::send(app(ctx), &pb::RemoveBookFromList { meta, list_id, book_id }).await?))
     }
 
@@ -315,7 +320,7 @@ impl ListsMutation {
         idempotency_key: Option<String>,
     ) -> Result<ListPayload> {
         let meta = Some(commands::meta(Some(&viewer(ctx)?), idempotency_key)?);
-        let (list_id, book_id) = (parse_id("listId", &list_id)?.to_string(), parse_id("bookId", &book_id)?.to_string());
+        let (list_id, book_id) = list_and_book(&list_id, &book_id)?;
         Ok(ListPayload::new(commands::send(app(ctx), &pb::VoteOnList { meta, list_id, book_id }).await?))
     }
 
@@ -327,7 +332,7 @@ impl ListsMutation {
         idempotency_key: Option<String>,
     ) -> Result<ListPayload> {
         let meta = Some(commands::meta(Some(&viewer(ctx)?), idempotency_key)?);
-        let (list_id, book_id) = (parse_id("listId", &list_id)?.to_string(), parse_id("bookId", &book_id)?.to_string());
+        let (list_id, book_id) = list_and_book(&list_id, &book_id)?;
         Ok(ListPayload::new(commands::send(app(ctx), &pb::WithdrawListVote { meta, list_id, book_id }).await?))
     }
 }

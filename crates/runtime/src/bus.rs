@@ -15,9 +15,10 @@ use prost::Message;
 use readstream_contracts::{
     command::{self, MalformedReply, Routes},
     proto::commands::v1 as pb,
+    social::{self, Role, Roles, SocialEvent},
     subject, Code, Command, Recorded, Rejection, Reply, Service,
 };
-use readstream_eventstore::StoreError;
+use readstream_eventstore::{EventStore, StoreError};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tracing::Instrument as _;
 use uuid::Uuid;
@@ -233,6 +234,13 @@ pub fn unavailable(err: &StoreError) -> Rejection {
 /// A store call's outcome as a command's answer: recorded, refused, or unavailable.
 pub fn recorded(outcome: Result<Result<Recorded, Rejection>, StoreError>) -> Result<Recorded, Rejection> {
     outcome.unwrap_or_else(|err| Err(unavailable(&err)))
+}
+
+/// Whether `reader_id` holds `role`, folded from their own subject: the log decides, never a
+/// token's claims. Every command service that lets a role do more asks this.
+pub async fn holds_role(store: &EventStore, reader_id: Uuid, role: Role) -> Result<bool, Rejection> {
+    let history = store.load(&social::reader(reader_id)).await.map_err(|err| unavailable(&err))?;
+    Ok(Roles::of(readstream_eventstore::context_events::<SocialEvent>(&history)).holds(role))
 }
 
 /// Ties idempotency keys to their reader, so two readers' keys never meet.

@@ -15,7 +15,7 @@ use readstream_contracts::{
     catalog::{self, CatalogRoutes, CatalogService},
     input,
     proto::commands::v1 as pb,
-    social::{self, Role, Roles},
+    social::{self, Role},
     Code, Identified, ImageId, Isbn, Recorded, Rejection, Sender, SeriesPosition, Service, SocialEvent,
 };
 use readstream_eventstore::{EventStore, StoreError};
@@ -74,12 +74,9 @@ struct Catalog {
 }
 
 impl Catalog {
-    /// Whether `reader_id` holds the librarian role, folded from their own subject: the log
-    /// decides, never the token.
+    /// Whether `reader_id` holds the librarian role.
     async fn is_librarian(&self, reader_id: Uuid) -> Result<ActorIsLibrarian, Rejection> {
-        let history = self.store.load(&social::reader(reader_id)).await.map_err(|err| bus::unavailable(&err))?;
-        let roles = Roles::of(readstream_eventstore::context_events::<SocialEvent>(&history));
-        Ok(ActorIsLibrarian(roles.holds(Role::Librarian)))
+        bus::holds_role(&self.store, reader_id, Role::Librarian).await.map(ActorIsLibrarian)
     }
 
     /// Whether a reader's account exists: registered, and neither deleted nor expired.

@@ -16,7 +16,7 @@ use readstream_contracts::{
     proto::commands::v1 as pb,
     review_id, reviews,
     reviews::{ReviewsRoutes, ReviewsService},
-    social::{self, Role, Roles},
+    social::{self, Role},
     Code, Identified, Recorded, Rejection, Sender, Service, SocialEvent,
 };
 use readstream_eventstore::{context_events, EventStore};
@@ -138,12 +138,6 @@ impl Reviews {
 }
 
 impl Reviews {
-    /// Whether `reader_id` holds the librarian role, as their own subject says.
-    async fn is_librarian(&self, reader_id: Uuid) -> Result<bool, Rejection> {
-        let history = self.store.load(&social::reader(reader_id)).await.map_err(|e| bus::unavailable(&e))?;
-        Ok(Roles::of(context_events::<SocialEvent>(&history)).holds(Role::Librarian))
-    }
-
     /// A command on a list, decided on the list's subject.
     async fn list(&self, sender: Sender, list_id: Uuid, command: ListCommand) -> Result<Identified, Rejection> {
         let Sender { meta, reader_id } = sender;
@@ -152,7 +146,7 @@ impl Reviews {
         let librarian = match command {
             ListCommand::Create { .. } | ListCommand::Edit { .. } | ListCommand::AddBook { .. } => false,
             ListCommand::Delete | ListCommand::Hide { .. } | ListCommand::RemoveBook { .. } => {
-                self.is_librarian(reader_id).await?
+                bus::holds_role(&self.store, reader_id, Role::Librarian).await?
             }
         };
         let (book_exists, blocked) = match (&command, list.owner_id) {

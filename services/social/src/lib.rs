@@ -341,13 +341,7 @@ impl Social {
     async fn decide_role(&self, command: RoleCommand, sender: Sender) -> Result<Identified, Rejection> {
         let Sender { meta, reader_id: actor } = sender;
         let (RoleCommand::Grant { reader_id, .. } | RoleCommand::Revoke { reader_id, .. }) = command;
-        let holds_admin = self
-            .store
-            .state::<ReaderRoles>(&social::reader(actor))
-            .await
-            .map_err(|err| bus::unavailable(&err))?
-            .roles
-            .holds(Role::Admin);
+        let holds_admin = bus::holds_role(&self.store, actor, Role::Admin).await?;
         let is_admin = holds_admin || self.is_configured_admin(actor).await?;
         let outcome =
             self.store.decide::<ReaderRoles>(&social::reader(reader_id), meta, &command, &ActorIsAdmin(is_admin)).await;

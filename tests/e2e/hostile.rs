@@ -211,6 +211,71 @@ async fn values_that_could_not_be_stored_or_would_disguise_a_name_are_refused_an
     system.stop().await
 }
 
+/// Sends each over one WebSocket, as a client library sends a mutation there, one after the
+/// other; each must be refused with INVALID_ARGUMENT, as over HTTP.
+async fn expect_refused_over_websocket(client: &GraphQl, corpus: Vec<(&'static str, Value)>) -> anyhow::Result<usize> {
+    let count = corpus.len();
+    let mut socket: Option<readstream_testkit::graphql::Subscription> = None;
+    for (at, (query, variables)) in corpus.into_iter().enumerate() {
+        let socket = match socket.as_mut() {
+            Some(open) => {
+                open.start(&(at + 1).to_string(), query, variables.clone(), json!({})).await?;
+                open
+            }
+            None => socket.insert(client.subscribe(query, variables.clone()).await?),
+        };
+        let answer = socket.message(Duration::from_secs(10)).await?;
+        let errors = match answer["type"].as_str() {
+            Some("next") => &answer["payload"]["errors"],
+            _ => &answer["payload"],
+        };
+        assert_eq!(errors[0]["extensions"]["code"], "INVALID_ARGUMENT", "{query} with {variables}: {answer}");
+        if answer["type"] == "next" {
+            let done = socket.message(Duration::from_secs(10)).await?;
+            assert_eq!(done["type"], "complete", "{query}: {done}");
+        }
+    }
+    Ok(count)
+}
+
+/// The corpus again, over a WebSocket: the same refusals, and nothing appended.
+#[tokio::test]
+async fn the_corpus_sent_over_a_websocket_is_refused_the_same_way() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let Scene { ids, author } = scene(&system).await?;
+    let ben = system.librarian().await?;
+    let before = system.stream_messages().await?;
+    let mut sent = 0;
+    for text in ["a\u{0}b", "\u{1b}[2J", "\u{FFFE}"] {
+        sent += expect_refused_over_websocket(&ben, with_text(&ids, text)).await?;
+        sent += expect_refused_over_websocket(&ben, with_book_text(&author, text)).await?;
+    }
+    sent += expect_refused_over_websocket(&ben, with_name(&ids, DISGUISES[0])).await?;
+    sent += expect_refused_over_websocket(&ben, with_date(&ids, BAD_DATES[0])).await?;
+    assert!(sent > 50, "the corpus sent only {sent} requests");
+    assert_eq!(system.stream_messages().await?, before, "a refused mutation over a WebSocket appended something");
+    system.stop().await
+}
+
+/// Text of almost a mebibyte, as much as a body holds, in every field that takes text: each
+/// refused as too long with INVALID_ARGUMENT (never a failure to pass the command on), and
+/// nothing appended.
+#[tokio::test]
+async fn text_as_long_as_a_body_holds_is_refused_as_too_long_in_every_field() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let Scene { ids, author } = scene(&system).await?;
+    let ben = system.librarian().await?;
+    let before = system.stream_messages().await?;
+    let long = "\u{e9}".repeat(500_000);
+    let mut corpus = with_text(&ids, &long);
+    corpus.extend(with_name(&ids, &long));
+    corpus.extend(with_book_text(&author, &long));
+    let sent = expect_refused(&ben, corpus).await?;
+    assert!(sent > 20, "the corpus sent only {sent} requests");
+    assert_eq!(system.stream_messages().await?, before, "a refused text appended something");
+    system.stop().await
+}
+
 /// A body over the limit is refused before it is read, with a coded GraphQL error; one just
 /// under it is served.
 #[tokio::test]

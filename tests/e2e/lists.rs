@@ -124,3 +124,30 @@ async fn readers_make_lists_vote_on_their_books_and_the_rules_of_blocks_libraria
     assert_eq!(newest.data()?["lists"]["edges"], json!([{ "node": { "booksCount": 2 } }]));
     system.stop().await
 }
+
+/// The same vote sent eight times at once, as a double-tapping client or a retrying proxy sends
+/// it: each answered (accepted, or told to try again), and counted once.
+#[tokio::test]
+async fn the_same_vote_sent_many_times_at_once_counts_once() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (moscow, _) = add_seed_book(&system).await?;
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let (ben, _) = sign_up(&system, "ben").await?;
+    let created = ana.request(CREATE, json!({ "t": "Thaw", "d": "" })).await?;
+    let list = created.data()?["createList"]["listId"].as_str().unwrap_or("").to_owned();
+    at(&ana, ADD, json!({ "l": list, "b": moscow })).await?;
+    let votes = futures::future::join_all((0..8).map(|_| ben.request(VOTE, json!({ "l": list, "b": moscow })))).await;
+    let mut accepted = 0;
+    for vote in votes {
+        let vote = vote?;
+        match vote.error_code() {
+            None => accepted += 1,
+            Some(code) => assert_eq!(code, "CONFLICT", "{:?}", vote.0),
+        }
+    }
+    assert!(accepted >= 1, "no vote was accepted");
+    let read = ben.request_at(LIST, json!({ "l": list }), system.stream_messages().await?).await?;
+    let read = read.data()?["list"].clone();
+    assert_eq!((&read["votesCount"], ranking(&read)), (&json!(2), vec![("Moscow 1956".to_owned(), 2)]));
+    system.stop().await
+}

@@ -190,5 +190,18 @@ document.querySelector('[data-sign-out]')?.addEventListener('click', async () =>
   location.assign('/');
 });
 
+/** Asks whether the reader is signed in. A failure that is not an answer (the network, a busy
+ *  gateway) is asked again, four times over about eight seconds, before the page shows the
+ *  reader as signed out: a reader with a session must not be told to sign in by one lost reply.
+ *  (A refresh token that was spent still answers "signed out" at once.) */
+async function start(attempt = 0) {
+  try {
+    await session();
+  } catch {
+    if (attempt < 4) setTimeout(() => start(attempt + 1), 500 * 2 ** attempt);
+    else keep(null);
+  }
+}
+
 // Every page starts by asking whether its reader is signed in.
-session().catch(() => keep(null));
+start();

@@ -111,7 +111,7 @@ pub struct RecommendationsQuery;
 #[Object]
 impl RecommendationsQuery {
     /// Books for the signed-in viewer, from what they rated and shelved (the most alike to
-    /// their 50 newest books first), none they already rated or shelved, each with its reason.
+    /// their 40 newest books first), none they already rated or shelved, each with its reason.
     async fn recommended_books(
         &self,
         ctx: &Context<'_>,

@@ -325,6 +325,8 @@ impl System {
 /// What `make bench`'s programs share: a database of their own on the server `DATABASE_URL`
 /// names, and a gateway over it.
 pub mod bench {
+    pub mod pages;
+
     use std::time::Duration;
 
     use anyhow::Context as _;

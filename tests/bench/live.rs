@@ -12,7 +12,10 @@
 //! Printed: the gateway process's memory per idle connection, the p50/p99/max of the pushes,
 //! and the CPU of each process. One kind per run, so neither reuses memory the other freed.
 //!
-//! Usage: readstream-live-bench [--feed] [--clients N] [--rounds N] [--followees N].
+//! With `--node` the clients are a Node app's instead of this binary's: graphql-ws over ws
+//! (`tests/bench/live-clients`, `npm ci` there first), as most web apps hold a subscription.
+//!
+//! Usage: readstream-live-bench [--feed] [--node] [--clients N] [--rounds N] [--followees N].
 
 use std::{
     io::{BufRead as _, BufReader, Write as _},
@@ -23,7 +26,7 @@ use std::{
 use anyhow::{bail, Context as _};
 use futures::StreamExt as _;
 use readstream_e2e::{
-    bench::{self, arg, cpu_seconds, percentile, resident},
+    bench::{self, arg, cpu_seconds, percentile, resident, user_and_system_cpu_seconds},
     Options, System,
 };
 use readstream_gateway::limits::LimitsConfig;
@@ -160,21 +163,33 @@ async fn follow(system: &System, clients: u64, followees: u64) -> anyhow::Result
     Ok(Followed { viewers, acting: accounts[0] })
 }
 
+/// Whether the clients are the Node app's (`--node`).
+fn node() -> bool {
+    std::env::args().any(|a| a == "--node")
+}
+
 /// Runs `plan` in a clients' process and prints what it measured; `kind` names it in the
 /// targets' table.
 async fn measure(kind: &str, what: &str, plan: Plan, clients: u64) -> anyhow::Result<()> {
+    let kind = if node() { format!("{kind} (Node clients)") } else { kind.to_owned() };
     let rounds = plan.rounds.len();
     let file = std::env::temp_dir().join(format!("readstream-live-bench-{}.json", Uuid::new_v4().simple()));
     std::fs::write(&file, serde_json::to_vec(&plan)?)?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle = resident();
-    let mut load = Command::new(std::env::current_exe()?)
-        .arg("--load")
-        .arg(&file)
-        .args(["--clients", &clients.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()?;
+    // The clients: this binary's own (Rust, tokio-tungstenite), or with `--node` a Node app's
+    // (graphql-ws over ws, tests/bench/live-clients).
+    let mut load = if node() {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/live-clients/clients.mjs");
+        let mut node = Command::new("node");
+        node.arg(script).arg(&file).arg(clients.to_string());
+        node
+    } else {
+        let mut rust = Command::new(std::env::current_exe()?);
+        rust.arg("--load").arg(&file).args(["--clients", &clients.to_string()]);
+        rust
+    };
+    let mut load = load.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
     let mut said = BufReader::new(load.stdout.take().context("no stdout")?).lines();
     let mut told = load.stdin.take().context("no stdin")?;
     let (line, mut said) = tokio::task::spawn_blocking(move || {
@@ -198,13 +213,15 @@ async fn measure(kind: &str, what: &str, plan: Plan, clients: u64) -> anyhow::Re
         per_connection <= 20.0,
     )?;
 
+    let (user, _) = user_and_system_cpu_seconds();
     let cpu = cpu_seconds();
     let started = Instant::now();
     writeln!(told, "go")?;
     let line =
         tokio::task::spawn_blocking(move || anyhow::Ok(said.next().context("the clients' process ended")??)).await??;
     let pushes: Value = serde_json::from_str(&line)?;
-    let (wall, cpu) = (started.elapsed().as_secs_f64(), cpu_seconds() - cpu);
+    let (wall, cpu, user) =
+        (started.elapsed().as_secs_f64(), cpu_seconds() - cpu, user_and_system_cpu_seconds().0 - user);
     println!(
         "  {rounds} ratings pushed: {} of {} delivered; p50 {} ms, p99 {} ms, max {} ms from the mutation (target p99 ≤ 250 ms); stack {:.0}% CPU, clients {:.0}% CPU over {wall:.1} s",
         pushes["delivered"],
@@ -215,6 +232,21 @@ async fn measure(kind: &str, what: &str, plan: Plan, clients: u64) -> anyhow::Re
         cpu / wall * 100.0,
         pushes["cpu_seconds"].as_f64().unwrap_or(0.0) / wall * 100.0,
     );
+    let per_push = cpu / (clients as f64 * rounds as f64) * 1e6;
+    let user_per_push = user / (clients as f64 * rounds as f64) * 1e6;
+    println!(
+        "  stack CPU per socket per push: {per_push:.1} µs, {user_per_push:.1} µs of it in user space, the rest in the \
+         kernel (each socket's write, and on loopback the clients' TCP receive too); gateway, command services and \
+         projector in one process"
+    );
+    if kind.starts_with("book") {
+        bench::target(
+            &format!("{clients} {kind} WebSockets: stack CPU per socket per push"),
+            &format!("{per_push:.1} µs, {user_per_push:.1} µs in user space ({rounds} rounds)"),
+            "<= 5 µs",
+            per_push <= 5.0,
+        )?;
+    }
     let p99 = pushes["p99_ms"].as_f64().context("no p99")?;
     bench::target(
         &format!("{clients} {kind} WebSockets: a push to all, p99 from the mutation"),

@@ -165,3 +165,59 @@ async fn a_projection_a_migration_marks_is_rebuilt_at_the_next_start_and_its_qua
     assert_eq!(totals(&book_at(&ana, &book, at).await?), (json!(1), json!(5.0), json!(5.0)));
     system.stop().await
 }
+
+/// `name`'s value on the gateway's `/metrics`.
+async fn gauge(system: &System, name: &str) -> anyhow::Result<f64> {
+    let text = reqwest::get(format!("http://{}/metrics", system.gateway_health)).await?.text().await?;
+    let line = text.lines().find(|line| line.split_whitespace().next() == Some(name));
+    let value = line.and_then(|line| line.split_whitespace().nth(1)).and_then(|value| value.parse().ok());
+    value.ok_or_else(|| anyhow::anyhow!("no {name} in:\n{text}"))
+}
+
+#[tokio::test]
+async fn subscribers_of_one_books_figures_share_one_execution_and_each_gets_every_push() -> anyhow::Result<()> {
+    const LIVE: &str = "subscription($id: ID!) { bookRatingsChanged(bookId: $id) { position ratings { count } } }";
+    const SHELVES: &str = "subscription($id: ID!) { bookShelfCountsChanged(bookId: $id) { counts { read } } }";
+    let wait = std::time::Duration::from_secs(10);
+    let system = System::start().await?;
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let (book, _) = add_seed_book(&system).await?;
+    // Signed in or not, over either protocol: the same request shares one execution.
+    let anonymous = system.client();
+    let mut alike = vec![
+        anonymous.subscribe(LIVE, json!({ "id": book })).await?,
+        ana.subscribe(LIVE, json!({ "id": book })).await?,
+        anonymous.with_websocket_path("/graphql/ws").subscribe_legacy(LIVE, json!({ "id": book })).await?,
+    ];
+    for subscriber in &mut alike {
+        let now = subscriber.next(wait).await?;
+        assert_eq!(now["bookRatingsChanged"]["ratings"], json!({ "count": 0 }));
+    }
+    let mut shelves = anonymous.subscribe(SHELVES, json!({ "id": book })).await?;
+    shelves.next(wait).await?;
+    assert_eq!(gauge(&system, "readstream_shared_executions").await?, 2.0, "one per distinct request");
+    assert_eq!(gauge(&system, "readstream_subscriptions_open").await?, 4.0, "one per subscriber");
+
+    let at = rate(&ana, &book, 4.0).await?;
+    for subscriber in &mut alike {
+        let pushed = subscriber.next(wait).await?;
+        assert_eq!(pushed["bookRatingsChanged"], json!({ "position": at, "ratings": { "count": 1 } }));
+    }
+    // A subscriber who comes later gets how things are now first, from the running execution.
+    let mut late = anonymous.subscribe(LIVE, json!({ "id": book })).await?;
+    assert_eq!(late.next(wait).await?["bookRatingsChanged"], json!({ "position": at, "ratings": { "count": 1 } }));
+    assert_eq!(gauge(&system, "readstream_shared_executions").await?, 2.0);
+
+    // A bad id is refused alike for everyone who sends it, and the execution ends with it.
+    let mut refused = anonymous.subscribe(LIVE, json!({ "id": "not-a-book" })).await?;
+    assert!(refused.next(wait).await.is_err(), "a bad id is an error");
+
+    // Each execution ends with its last subscriber.
+    drop((alike, late, shelves, refused));
+    let deadline = tokio::time::Instant::now() + wait;
+    while gauge(&system, "readstream_shared_executions").await? != 0.0 {
+        anyhow::ensure!(tokio::time::Instant::now() < deadline, "shared executions outlived their subscribers");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    system.stop().await
+}

@@ -68,15 +68,8 @@ struct Topic {
     unfollowed: CancellationToken,
 }
 
-/// A follower's channel is unbounded, with the bound kept here: a tokio channel allocates a
-/// block of 32 slots when made, which was a tenth of an idle WebSocket's memory.
-struct Follower {
-    updates: mpsc::UnboundedSender<Bytes>,
-    /// Updates sent and not yet read.
-    unread: AtomicUsize,
-    /// Set when an update found `KEPT_UPDATES` unread and was dropped.
-    lagged: AtomicBool,
-}
+/// A follower: where its updates are posted.
+type Follower = Post<Bytes>;
 
 /// A follower in its subjects' sets: the same follower by address.
 struct Member(Arc<Follower>);
@@ -99,6 +92,70 @@ impl Hash for Member {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Lagged;
 
+/// The sending side of a mailbox: what is posted waits there until read, `KEPT_UPDATES` at
+/// most. The channel is unbounded, with the bound kept here: a tokio channel allocates a block
+/// of 32 slots when made, which was a tenth of an idle WebSocket's memory.
+pub struct Post<T> {
+    items: mpsc::UnboundedSender<T>,
+    unread: Arc<Unread>,
+}
+
+/// What a mailbox's two sides share.
+struct Unread {
+    /// Items posted and not yet read.
+    count: AtomicUsize,
+    /// Set when an item found `KEPT_UPDATES` unread and was dropped.
+    lagged: AtomicBool,
+}
+
+/// The reading side of a mailbox: its items in the order posted, then `Lagged` (first, and
+/// for good) once one was dropped because too many were unread.
+pub struct Mailbox<T> {
+    items: mpsc::UnboundedReceiver<T>,
+    unread: Arc<Unread>,
+}
+
+/// A new mailbox: post to the one, read from the other.
+pub fn mailbox<T>() -> (Post<T>, Mailbox<T>) {
+    let (sender, receiver) = mpsc::unbounded();
+    let unread = Arc::new(Unread { count: AtomicUsize::new(0), lagged: AtomicBool::new(false) });
+    (Post { items: sender, unread: unread.clone() }, Mailbox { items: receiver, unread })
+}
+
+impl<T> Post<T> {
+    /// Posts `item`, or drops it and marks the mailbox lagged when `KEPT_UPDATES` are unread.
+    pub fn post(&self, item: T) {
+        if self.unread.count.fetch_add(1, Ordering::Relaxed) >= KEPT_UPDATES {
+            self.unread.lagged.store(true, Ordering::Relaxed);
+        } else {
+            // Only fails once the mailbox is gone, as its reader leaves.
+            let _ = self.items.unbounded_send(item);
+        }
+    }
+}
+
+impl<T> Mailbox<T> {
+    /// Whether an item was dropped.
+    pub fn lagged(&self) -> bool {
+        self.unread.lagged.load(Ordering::Relaxed)
+    }
+}
+
+impl<T> Stream for Mailbox<T> {
+    type Item = Result<T, Lagged>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.lagged() {
+            return Poll::Ready(Some(Err(Lagged)));
+        }
+        let read = self.items.poll_next_unpin(cx);
+        if let Poll::Ready(Some(_)) = read {
+            self.unread.count.fetch_sub(1, Ordering::Relaxed);
+        }
+        read.map(|item| item.map(Ok))
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -114,10 +171,9 @@ impl Live {
     /// server has every subject's subscription: nothing published after it is missed.
     pub async fn follow(&self, subjects: impl IntoIterator<Item = String>) -> Result<Following, async_nats::Error> {
         let subjects: Vec<Arc<str>> = subjects.into_iter().map(Arc::from).collect();
-        let (updates, receiver) = mpsc::unbounded();
-        let follower = Arc::new(Follower { updates, unread: AtomicUsize::new(0), lagged: AtomicBool::new(false) });
+        let (post, mailbox) = mailbox();
         let topics = Vec::with_capacity(subjects.len());
-        let mut following = Following { live: self.clone(), follower, topics, receiver };
+        let mut following = Following { live: self.clone(), follower: Arc::new(post), topics, mailbox };
         for subject in subjects {
             let topic = {
                 let mut topics = lock(&self.topics);
@@ -206,12 +262,7 @@ fn push(topic: &Topic, message: &async_nats::Message) {
 
 fn deliver(topic: &Topic, payload: &Bytes) {
     for Member(follower) in lock(&topic.followers).iter() {
-        if follower.unread.fetch_add(1, Ordering::Relaxed) >= KEPT_UPDATES {
-            follower.lagged.store(true, Ordering::Relaxed);
-        } else {
-            // Only fails once the receiver is gone, as it leaves.
-            let _ = follower.updates.unbounded_send(payload.clone());
-        }
+        follower.post(payload.clone());
     }
 }
 
@@ -221,21 +272,14 @@ pub struct Following {
     live: Live,
     follower: Arc<Follower>,
     topics: Vec<Arc<Topic>>,
-    receiver: mpsc::UnboundedReceiver<Bytes>,
+    mailbox: Mailbox<Bytes>,
 }
 
 impl Stream for Following {
     type Item = Result<Bytes, Lagged>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.follower.lagged.load(Ordering::Relaxed) {
-            return Poll::Ready(Some(Err(Lagged)));
-        }
-        let read = self.receiver.poll_next_unpin(cx);
-        if let Poll::Ready(Some(_)) = read {
-            self.follower.unread.fetch_sub(1, Ordering::Relaxed);
-        }
-        read.map(|payload| payload.map(Ok))
+        self.mailbox.poll_next_unpin(cx)
     }
 }
 
@@ -368,7 +412,7 @@ mod tests {
         assert_eq!(receive(&mut keeping_up).await, Ok(KEPT_UPDATES.to_string().into()));
         // The forward task hands each message to every follower in turn.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while !slow.follower.lagged.load(Ordering::Relaxed) {
+        while !slow.mailbox.lagged() {
             assert!(tokio::time::Instant::now() < deadline, "the slow follower was never marked");
             tokio::time::sleep(Duration::from_millis(5)).await;
         }

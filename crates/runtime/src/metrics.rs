@@ -26,11 +26,13 @@ pub const PROJECTION_LAG_SECONDS: &str = "readstream_projection_lag_seconds";
 pub const DEAD_LETTERS: &str = "readstream_dead_letters";
 /// GraphQL subscriptions open on this gateway.
 pub const SUBSCRIPTIONS_OPEN: &str = "readstream_subscriptions_open";
+/// Executions of subscriptions that every subscriber alike shares, running on this gateway.
+pub const SHARED_EXECUTIONS: &str = "readstream_shared_executions";
 /// Times this process's connection to NATS came back after it was lost.
 pub const NATS_RECONNECTS: &str = "readstream_nats_reconnects_total";
 
 /// Every metric a readstream process may serve.
-pub const ALL: [&str; 9] = [
+pub const ALL: [&str; 10] = [
     GRAPHQL_REQUEST_SECONDS,
     COMMAND_REQUEST_SECONDS,
     COMMAND_HANDLE_SECONDS,
@@ -39,6 +41,7 @@ pub const ALL: [&str; 9] = [
     PROJECTION_LAG_SECONDS,
     DEAD_LETTERS,
     SUBSCRIPTIONS_OPEN,
+    SHARED_EXECUTIONS,
     NATS_RECONNECTS,
 ];
 
@@ -100,6 +103,11 @@ fn describe() {
     describe_gauge!(PROJECTION_LAG_SECONDS, Unit::Seconds, "Age of the oldest message a projection has yet to apply");
     describe_gauge!(DEAD_LETTERS, Unit::Count, "Messages a projection set aside after failing to apply them");
     describe_gauge!(SUBSCRIPTIONS_OPEN, Unit::Count, "GraphQL subscriptions open on this gateway");
+    describe_gauge!(
+        SHARED_EXECUTIONS,
+        Unit::Count,
+        "Executions of subscriptions that their subscribers share, running on this gateway"
+    );
     describe_counter!(NATS_RECONNECTS, Unit::Count, "Times the connection to NATS came back after it was lost");
     // A counter shows from the start, at 0, so a dashboard's rate has a series before the first
     // reconnect.

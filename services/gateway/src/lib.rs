@@ -28,6 +28,7 @@ mod http;
 pub mod images;
 pub mod limits;
 pub mod shape;
+mod shared_pushes;
 pub mod subscriptions;
 mod web;
 pub mod websocket;
@@ -86,6 +87,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
     let health = Health::new(true);
     health.serve(&config.health, shutdown.clone()).await?;
     metrics::gauge!(readstream_runtime::metrics::SUBSCRIPTIONS_OPEN).set(0.0);
+    metrics::gauge!(readstream_runtime::metrics::SHARED_EXECUTIONS).set(0.0);
     let database = DatabaseConfig { generic_plans: true, ..config.database.clone() };
     let pool = readstream_runtime::db::connect_and_migrate(&database, &shutdown).await?;
     health.connected_to_postgres(&pool);

@@ -323,13 +323,21 @@ fn too_nested() -> ApiError {
 
 /// Whether the document's operation (the one named, or its only one) is a subscription.
 pub fn is_subscription(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
-    let operation = match (&document.operations, operation_name) {
+    operation(document, operation_name)
+        .is_some_and(|operation| operation.node.ty == async_graphql::parser::types::OperationType::Subscription)
+}
+
+/// The operation a request runs: the one named, or the only one.
+pub fn operation<'a>(
+    document: &'a ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<&'a Positioned<OperationDefinition>> {
+    match (&document.operations, operation_name) {
         (DocumentOperations::Single(operation), _) => Some(operation),
         (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
         (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations.values().next(),
         (DocumentOperations::Multiple(_), None) => None,
-    };
-    operation.is_some_and(|operation| operation.node.ty == async_graphql::parser::types::OperationType::Subscription)
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,15 @@ impl Places {
     pub fn new(max: usize) -> Self {
         Self(Arc::new(Semaphore::new(max)))
     }
+
+    /// One place, `LIMIT_EXCEEDED` when every one is taken.
+    pub fn take(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        self.0.clone().try_acquire_owned().map_err(|_| {
+            ApiError::limit_exceeded(
+                "this WebSocket runs as many subscriptions as it may (WS_MAX_SUBSCRIPTIONS): stop one, or open another",
+            )
+        })
+    }
 }
 
 /// The queries and mutations one WebSocket may have in flight at once (`WS_MAX_IN_FLIGHT`).
@@ -35,9 +44,20 @@ impl InFlight {
     pub fn new(max: usize) -> Self {
         Self { places: Arc::new(Semaphore::new(max)), max }
     }
+
+    /// One place, `LIMIT_EXCEEDED` when every one is taken.
+    pub fn take(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        self.places.clone().try_acquire_owned().map_err(|_| {
+            ApiError::limit_exceeded(format!(
+                "at most {} queries and mutations may be in flight on one WebSocket (WS_MAX_IN_FLIGHT): wait for an answer",
+                self.max
+            ))
+        })
+    }
 }
 
-const FELL_BEHIND: &str = "this subscription fell behind and updates were dropped: subscribe again with `since` \
+pub(crate) const FELL_BEHIND: &str =
+    "this subscription fell behind and updates were dropped: subscribe again with `since` \
                            set to the last position received";
 
 /// Subscriptions to live subjects, made before the snapshot is read.
@@ -46,15 +66,16 @@ pub struct Subscribed {
     updates: BoxStream<'static, Result<Bytes, Lagged>>,
     /// This subscription's place on its WebSocket, freed when the stream ends or is stopped.
     place: Option<OwnedSemaphorePermit>,
-    /// Counts it in `readstream_subscriptions_open` for as long as it lives.
-    counted: Counted,
+    /// Counts it in `readstream_subscriptions_open` for as long as it lives, if a socket runs
+    /// it (a shared execution is counted once per subscriber instead, in `shared_pushes`).
+    counted: Option<Counted>,
 }
 
 /// One open subscription in `readstream_subscriptions_open`, until dropped.
-struct Counted;
+pub(crate) struct Counted;
 
 impl Counted {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         metrics::gauge!(readstream_runtime::metrics::SUBSCRIPTIONS_OPEN).increment(1.0);
         Self
     }
@@ -69,17 +90,11 @@ impl Drop for Counted {
 /// Takes one of the connection's places, then subscribes to every one of `subjects` and makes
 /// sure the server has them.
 pub async fn subscribe(ctx: &Context<'_>, subjects: impl IntoIterator<Item = String>) -> Result<Subscribed, ApiError> {
-    let place = match ctx.data_opt::<Places>() {
-        Some(Places(places)) => Some(places.clone().try_acquire_owned().map_err(|_| {
-            ApiError::limit_exceeded(
-                "this WebSocket runs as many subscriptions as it may (WS_MAX_SUBSCRIPTIONS): stop one, or open another",
-            )
-        })?),
-        None => None,
-    };
+    let place = ctx.data_opt::<Places>().map(Places::take).transpose()?;
     let app = ctx.data_unchecked::<AppState>();
     let updates = app.live.follow(subjects).await.map_err(ApiError::unavailable)?;
-    Ok(Subscribed { updates: updates.boxed(), place, counted: Counted::new() })
+    let counted = place.is_some().then(Counted::new);
+    Ok(Subscribed { updates: updates.boxed(), place, counted })
 }
 
 /// What a `since` read replays: at most `max` items (the read asks for one more, to know).
@@ -180,7 +195,7 @@ mod tests {
     async fn a_subscription_that_fell_behind_ends_with_limit_exceeded_instead_of_skipping_updates() {
         let update = |rows_done| Ok(Bytes::from(live::ImportProgressed { rows_done }.encode_to_vec()));
         let updates = futures::stream::iter([Err(Lagged), update(2), update(3)]);
-        let subscribed = Subscribed { updates: updates.boxed(), place: None, counted: Counted::new() };
+        let subscribed = Subscribed { updates: updates.boxed(), place: None, counted: None };
         let rows = |update: &live::ImportProgressed| update.rows_done;
         let items: Vec<_> = subscribed
             .after(Replay::of(vec![], 0), None, rows, |update| async move { Some(update.rows_done) })

@@ -9,7 +9,7 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use async_graphql::http::{WebSocketProtocols, WsMessage, ALL_WEBSOCKET_PROTOCOLS};
+use async_graphql::http::{ClientMessage, WebSocketProtocols, WsMessage, ALL_WEBSOCKET_PROTOCOLS};
 use axum::{
     extract::{
         ws::{CloseFrame, Message, WebSocket},
@@ -20,13 +20,14 @@ use axum::{
     routing::get,
     Router,
 };
-use futures::{SinkExt, StreamExt};
+use futures::{channel::mpsc, SinkExt, StreamExt};
 use tokio::sync::oneshot;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     auth::{Tokens, Viewer},
     http::refusal,
+    shared_pushes::{Command, Frame, Session, SocketPushes},
     subscriptions, Shared,
 };
 
@@ -116,18 +117,43 @@ pub(crate) async fn upgrade(
         .on_upgrade(move |socket| async move {
             let (_place, _open) = (place, open);
             let (socket_sink, socket_stream) = socket.split();
-            // What the client sends, to the protocol; a read error ends the connection.
-            let incoming =
-                socket_stream.take_while(|message| std::future::ready(message.is_ok())).filter_map(|message| {
+            // The socket's session once its `connection_init` is accepted, and where its reader
+            // hands the subscriptions every subscriber shares (`shared_pushes`).
+            let session = Arc::new(std::sync::OnceLock::new());
+            let (commands, shared_commands) = mpsc::unbounded();
+            let pushes = SocketPushes::new(schemas.clone(), protocol.0, session.clone(), shared_commands);
+            // What the client sends, to the protocol; a read error ends the connection. A
+            // subscribe of a shared subscription goes to `pushes` instead, once the session is
+            // open; a stop goes to both (only the one running it answers).
+            let reading = (schemas.clone(), session.clone());
+            let incoming = socket_stream
+                .take_while(|message| std::future::ready(message.is_ok()))
+                .filter_map(|message| {
                     std::future::ready(match message {
                         Ok(message @ (Message::Text(_) | Message::Binary(_))) => Some(message.into_data()),
                         _ => None,
+                    })
+                })
+                .filter_map(move |data| {
+                    let (schemas, session) = &reading;
+                    std::future::ready(match ClientMessage::from_bytes(data) {
+                        Ok(ClientMessage::Start { id, payload })
+                            if session.get().is_some() && schemas.is_shared(&payload) =>
+                        {
+                            let _ = commands.unbounded_send(Command::Subscribe { id, request: Box::new(payload) });
+                            None
+                        }
+                        Ok(ClientMessage::Stop { id }) => {
+                            let _ = commands.unbounded_send(Command::Stop { id: id.clone() });
+                            Some(Ok(ClientMessage::Stop { id }))
+                        }
+                        message => Some(message),
                     })
                 });
             // The protocol's answers are written to the socket by the task that reads it, as
             // they come: a push to 15,000 sockets is 15,000 of these, and a channel to a
             // writer in between cost each one more hand-over.
-            let answers = async_graphql::http::WebSocket::new(schemas, incoming, protocol.0)
+            let answers = async_graphql::http::WebSocket::from_message_stream(schemas, incoming, protocol.0)
                 .on_connection_init(move |payload| async move {
                     let mut data = async_graphql::Data::default();
                     let authorization = ["Authorization", "authorization"]
@@ -138,8 +164,9 @@ pub(crate) async fn upgrade(
                         data.insert(viewer);
                     }
                     data.insert(client);
-                    data.insert(subscriptions);
-                    data.insert(in_flight);
+                    data.insert(subscriptions.clone());
+                    data.insert(in_flight.clone());
+                    let _ = session.set(Session { viewer, client, places: subscriptions, in_flight });
                     let _ = signed_in.send(viewer);
                     Ok(data)
                 })
@@ -147,6 +174,10 @@ pub(crate) async fn upgrade(
                     WsMessage::Text(text) => Message::Text(text.into()),
                     WsMessage::Close(code, reason) => Message::Close(Some(CloseFrame { code, reason: reason.into() })),
                 });
+            let pushes = pushes.map(|frame| match frame {
+                Frame::Text(text) => Message::Text(text.into()),
+                Frame::Close(code, reason) => Message::Close(Some(CloseFrame { code, reason: reason.into() })),
+            });
             let closing = async move {
                 tokio::select! {
                     frame = must_close(init_timeout, viewer, tokens) => frame,
@@ -155,18 +186,20 @@ pub(crate) async fn upgrade(
                     }
                 }
             };
-            write(socket_sink, answers, closing).await;
+            write(socket_sink, answers, pushes, closing).await;
         })
 }
 
-/// Sends the protocol's answers until they end, or until `closing` says why the socket must
-/// close: then the client gets that close frame and the connection is dropped.
+/// Sends the protocol's answers and the shared subscriptions' pushes until the answers end (or
+/// either closes the socket), or until `closing` says why the socket must close: then the
+/// client gets that close frame and the connection is dropped.
 async fn write(
     mut socket: futures::stream::SplitSink<WebSocket, Message>,
     answers: impl futures::Stream<Item = Message>,
+    pushes: impl futures::Stream<Item = Message>,
     closing: impl std::future::Future<Output = CloseFrame>,
 ) {
-    tokio::pin!(answers, closing);
+    tokio::pin!(answers, pushes, closing);
     loop {
         tokio::select! {
             answer = answers.next() => match answer {
@@ -176,6 +209,12 @@ async fn write(
                     }
                 }
                 None => return,
+            },
+            Some(push) = pushes.next() => {
+                let closes = matches!(push, Message::Close(_));
+                if socket.send(push).await.is_err() || closes {
+                    return;
+                }
             },
             frame = &mut closing => {
                 tracing::debug!(code = frame.code, reason = %frame.reason, "closing a WebSocket");

@@ -117,6 +117,7 @@ pub struct Schemas {
     timeout: std::time::Duration,
     positions: Positions,
     parsed: ParsedQueries,
+    shared: crate::shared_pushes::SharedExecutions,
 }
 
 impl Schemas {
@@ -134,6 +135,7 @@ impl Schemas {
             limits: app.limits.clone(),
             positions: app.positions.clone(),
             parsed: ParsedQueries::new(),
+            shared: crate::shared_pushes::SharedExecutions::default(),
         }
     }
 
@@ -250,16 +252,11 @@ impl Executor for Schemas {
 /// A place for one query or mutation on the WebSocket `session_data` belongs to; none is needed
 /// elsewhere. `LIMIT_EXCEEDED` when every place is taken.
 fn in_flight(session_data: &async_graphql::Data) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, ApiError> {
-    let places = session_data
+    session_data
         .get(&std::any::TypeId::of::<crate::subscriptions::InFlight>())
-        .and_then(|data| data.downcast_ref::<crate::subscriptions::InFlight>());
-    let Some(places) = places else { return Ok(None) };
-    places.places.clone().try_acquire_owned().map(Some).map_err(|_| {
-        ApiError::limit_exceeded(format!(
-            "at most {} queries and mutations may be in flight on one WebSocket (WS_MAX_IN_FLIGHT): wait for an answer",
-            places.max
-        ))
-    })
+        .and_then(|data| data.downcast_ref::<crate::subscriptions::InFlight>())
+        .map(crate::subscriptions::InFlight::take)
+        .transpose()
 }
 
 impl Schemas {
@@ -268,14 +265,49 @@ impl Schemas {
         let data = |id| session_data.get(&id).map(|data| data.as_ref());
         let client =
             data(std::any::TypeId::of::<ClientAddress>()).and_then(|data| data.downcast_ref::<ClientAddress>());
-        if let Some(client) = client {
-            self.limits.request(*client)?;
-        }
         let viewer = data(std::any::TypeId::of::<Viewer>()).and_then(|data| data.downcast_ref::<Viewer>());
+        self.count(client.copied(), viewer)
+    }
+
+    /// Counts one operation against `client`'s rate and `viewer`'s.
+    pub(crate) fn count(&self, client: Option<ClientAddress>, viewer: Option<&Viewer>) -> Result<(), ApiError> {
+        if let Some(client) = client {
+            self.limits.request(client)?;
+        }
         if let Some(viewer) = viewer {
             self.limits.reader_request(viewer.reader_id)?;
         }
         Ok(())
+    }
+
+    /// `prepare` within the request timeout; only a subscription passes.
+    pub(crate) async fn prepare_within_timeout(&self, request: Request) -> Result<Request, async_graphql::Response> {
+        match tokio::time::timeout(self.timeout, self.prepare(request)).await {
+            Ok(Ok((request, true))) => Ok(request),
+            Ok(Ok((_, false))) => {
+                Err(request_error(ApiError::invalid("query", "this operation is not a subscription")))
+            }
+            Ok(Err(refusal)) => Err(refusal),
+            Err(_) => Err(request_error(deadline_exceeded())),
+        }
+    }
+
+    /// Whether `request` is a subscription that runs once for all who send it alike.
+    pub(crate) fn is_shared(&self, request: &Request) -> bool {
+        match self.parsed.parse(&request.query) {
+            Ok(Some(document)) => crate::shared_pushes::is_shared(&document, request.operation_name.as_deref()),
+            _ => false,
+        }
+    }
+
+    /// The executions subscriptions share.
+    pub(crate) fn shared(&self) -> &crate::shared_pushes::SharedExecutions {
+        &self.shared
+    }
+
+    /// A prepared subscription executed for no one in particular: what everyone may see.
+    pub(crate) fn execute_anonymous_stream(&self, request: Request) -> BoxStream<'static, async_graphql::Response> {
+        self.schema.execute_stream_with_session_data(request, Arc::default()).boxed()
     }
 }
 
@@ -329,7 +361,7 @@ async fn wait_for_min_position(positions: &Positions, request: &Request) -> Resu
 
 /// Gives every error a code: the ones async-graphql raises itself (a malformed query, a value
 /// of the wrong type) carry none, and all of them are the client's to fix.
-fn code_errors(response: &mut async_graphql::Response) {
+pub(crate) fn code_errors(response: &mut async_graphql::Response) {
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {

@@ -5,6 +5,8 @@
 //! and times each push from the mutation's start to its arrival on every WebSocket. What the
 //! sockets follow:
 //!   - by default one book's `bookRatingsChanged`; a reader after another rates the book;
+//!   - with `--reviews`, one book's `bookReviewAdded` as the web app's book page asks for it; a
+//!     reader after another publishes a review of the book;
 //!   - with `--feed`, each its own reader's `feed`, every reader following the same
 //!     `--followees` accounts, each with more followers than the fan-out limit (so a live feed
 //!     follows each of them); one of them rates a book each round.
@@ -15,7 +17,7 @@
 //! With `--node` the clients are a Node app's instead of this binary's: graphql-ws over ws
 //! (`tests/bench/live-clients`, `npm ci` there first), as most web apps hold a subscription.
 //!
-//! Usage: readstream-live-bench [--feed] [--node] [--clients N] [--rounds N] [--followees N].
+//! Usage: readstream-live-bench [--feed | --reviews] [--node] [--clients N] [--rounds N] [--followees N].
 
 use std::{
     io::{BufRead as _, BufReader, Write as _},
@@ -53,9 +55,16 @@ struct Plan {
     snapshot: bool,
     /// One token per socket; anonymous sockets when empty.
     viewers: Vec<String>,
-    /// Each round's rater and book.
+    /// Each round's actor (a token) and book.
     rounds: Vec<(String, String)>,
+    /// What each round's actor does to its book (`$b`), and where its answer's position is (a
+    /// JSON pointer into its `data`).
+    mutation: String,
+    mutation_position: String,
 }
+
+/// What a round does by default: its actor rates the book.
+const RATE: &str = "mutation($b: ID!) { rateBook(bookId: $b, stars: 4) { position } }";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -71,6 +80,8 @@ async fn main() -> anyhow::Result<()> {
     let books = add_books(&system, rounds).await?;
     if std::env::args().any(|a| a == "--feed") {
         feed(&system, books, clients, followees).await?;
+    } else if std::env::args().any(|a| a == "--reviews") {
+        reviews(&system, &books[0], clients, rounds).await?;
     } else {
         book(&system, &books[0], clients, rounds).await?;
     }
@@ -88,8 +99,34 @@ async fn book(system: &System, book: &str, clients: u64, rounds: u64) -> anyhow:
         snapshot: true,
         viewers: Vec::new(),
         rounds: raters.into_iter().map(|rater| (rater, book.to_owned())).collect(),
+        mutation: RATE.into(),
+        mutation_position: "/rateBook/position".into(),
     };
     measure("book", "each subscribed to one book", plan, clients).await
+}
+
+async fn reviews(system: &System, book: &str, clients: u64, rounds: u64) -> anyhow::Result<()> {
+    let reviewers =
+        (0..rounds).map(|_| system.token_for(Uuid::new_v4(), TOKEN_LIFETIME)).collect::<Result<Vec<_>, _>>()?;
+    let plan = Plan {
+        url: system.base_url.clone(),
+        // What the web app's book page asks for each new review (without its `since`).
+        subscription: "subscription($b: ID!) { bookReviewAdded(bookId: $b) {
+            id stars writtenOn containsSpoilers body(revealSpoilers: true) position likesCount commentsCount
+            reviewer { url handle displayName reviewsCount followersCount avatar { url(size: SMALL) } }
+        } }"
+        .into(),
+        variables: json!({ "b": book }),
+        position: "/bookReviewAdded/position".into(),
+        snapshot: false,
+        viewers: Vec::new(),
+        rounds: reviewers.into_iter().map(|reviewer| (reviewer, book.to_owned())).collect(),
+        mutation:
+            "mutation($b: ID!) { publishReview(bookId: $b, body: \"A review from the live bench.\") { position } }"
+                .into(),
+        mutation_position: "/publishReview/position".into(),
+    };
+    measure("review", "each following the new reviews of one book", plan, clients).await
 }
 
 async fn feed(system: &System, books: Vec<String>, clients: u64, followees: u64) -> anyhow::Result<()> {
@@ -105,6 +142,8 @@ async fn feed(system: &System, books: Vec<String>, clients: u64, followees: u64)
         snapshot: false,
         viewers,
         rounds: books.iter().map(|book| (rater.clone(), book.clone())).collect(),
+        mutation: RATE.into(),
+        mutation_position: "/rateBook/position".into(),
     };
     let what = format!("each the feed of a reader following {followees} accounts above the fan-out limit");
     measure("feed", &what, plan, clients).await
@@ -223,7 +262,7 @@ async fn measure(kind: &str, what: &str, plan: Plan, clients: u64) -> anyhow::Re
     let (wall, cpu, user) =
         (started.elapsed().as_secs_f64(), cpu_seconds() - cpu, user_and_system_cpu_seconds().0 - user);
     println!(
-        "  {rounds} ratings pushed: {} of {} delivered; p50 {} ms, p99 {} ms, max {} ms from the mutation (target p99 ≤ 250 ms); stack {:.0}% CPU, clients {:.0}% CPU over {wall:.1} s",
+        "  {rounds} rounds pushed: {} of {} delivered; p50 {} ms, p99 {} ms, max {} ms from the mutation (target p99 ≤ 250 ms); stack {:.0}% CPU, clients {:.0}% CPU over {wall:.1} s",
         pushes["delivered"],
         clients * rounds as u64,
         pushes["p50_ms"],
@@ -317,11 +356,8 @@ async fn load(plan: Plan, clients: usize) -> anyhow::Result<()> {
     let mut latencies = Vec::with_capacity(clients * plan.rounds.len());
     for (round, (rater, book)) in plan.rounds.iter().enumerate() {
         let sent = Instant::now();
-        let rated = anonymous
-            .with_token(rater.as_str())
-            .request("mutation($b: ID!) { rateBook(bookId: $b, stars: 4) { position } }", json!({ "b": book }))
-            .await?;
-        let position = rated.data()?["rateBook"]["position"].as_u64().context("no position")?;
+        let rated = anonymous.with_token(rater.as_str()).request(&plan.mutation, json!({ "b": book })).await?;
+        let position = rated.data()?.pointer(&plan.mutation_position).and_then(Value::as_u64).context("no position")?;
         let mut delivered = 0;
         let deadline = tokio::time::Instant::now() + PUSH_TIMEOUT;
         while delivered < clients {

@@ -56,6 +56,45 @@ impl InFlight {
     }
 }
 
+/// What a push names, read once per gateway and shared by every subscriber it reaches: an
+/// activity of an account with 15,000 followers connected here, or a review on a book 15,000
+/// readers have open, is one query, not 15,000. The first subscriber to ask reads it while the
+/// others wait for that read; the last `kept` are kept. Only for what is the same for every
+/// viewer: what is the viewer's own (a block between them) is asked per subscriber after.
+pub struct SharedReads<K, V>(Arc<std::sync::Mutex<lru::LruCache<K, Arc<tokio::sync::OnceCell<V>>>>>);
+
+impl<K, V> Clone for SharedReads<K, V> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+/// How many pushed reads `SharedReads` keeps.
+const SHARED_READS_KEPT: std::num::NonZeroUsize = std::num::NonZeroUsize::MIN.saturating_add(1_023);
+
+impl<K: std::hash::Hash + Eq, V: Clone> Default for SharedReads<K, V> {
+    fn default() -> Self {
+        Self(Arc::new(std::sync::Mutex::new(lru::LruCache::new(SHARED_READS_KEPT))))
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V: Clone> SharedReads<K, V> {
+    /// What `key` names, read by `read` if no subscriber read it yet; a failed read is not
+    /// kept, so the next subscriber reads again.
+    pub async fn get_or_read<E, Fut>(&self, key: K, read: impl FnOnce() -> Fut) -> Result<V, E>
+    where
+        Fut: std::future::Future<Output = Result<V, E>>,
+    {
+        let cell = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_or_insert(key, Default::default)
+            .clone();
+        cell.get_or_try_init(read).await.cloned()
+    }
+}
+
 pub(crate) const FELL_BEHIND: &str =
     "this subscription fell behind and updates were dropped: subscribe again with `since` \
                            set to the last position received";
@@ -182,6 +221,22 @@ mod tests {
     use readstream_contracts::proto::live::v1 as live;
 
     use super::*;
+
+    #[tokio::test]
+    async fn a_pushed_read_is_read_once_for_every_subscriber_but_a_failed_one_again() {
+        let reads: SharedReads<u64, &str> = SharedReads::default();
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let read = || async {
+            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tokio::task::yield_now().await;
+            Ok::<_, ()>("a review")
+        };
+        let subscribers = futures::future::join_all((0..100).map(|_| reads.get_or_read(1, read))).await;
+        assert!(subscribers.iter().all(|got| *got == Ok("a review")));
+        assert_eq!(calls.load(std::sync::atomic::Ordering::Relaxed), 1, "one read for a hundred subscribers");
+        assert_eq!(reads.get_or_read(2, || async { Err::<&str, _>("down") }).await, Err("down"));
+        assert_eq!(reads.get_or_read(2, || async { Ok::<_, &str>("read again") }).await, Ok("read again"));
+    }
 
     #[test]
     fn a_replay_read_with_one_row_more_than_it_may_send_says_it_was_cut_short() {

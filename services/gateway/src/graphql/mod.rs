@@ -126,6 +126,7 @@ impl Schemas {
         let schema = builder()
             .data(DataLoader::new(Database(app.pool.clone()), tokio::spawn))
             .data(feed::PushedItems::default())
+            .data(reviews::PushedReviews::default())
             .data(app.clone())
             .finish();
         Schemas {

@@ -4,7 +4,6 @@
 
 use std::{
     collections::HashSet,
-    num::NonZeroUsize,
     sync::{Arc, Mutex, PoisonError},
 };
 
@@ -15,12 +14,10 @@ use async_graphql::{
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt as _};
-use lru::LruCache;
 use prost::Message as _;
 use readstream_contracts::{proto::live::v1 as live, social};
 use readstream_readmodel::feed;
 use sqlx::PgPool;
-use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use super::{
@@ -33,7 +30,7 @@ use super::{
 };
 use crate::{
     error::ApiError,
-    subscriptions::{self, Replay},
+    subscriptions::{self, Replay, SharedReads},
     AppState,
 };
 use readstream_readmodel::catalog::BookKey;
@@ -271,38 +268,9 @@ async fn read_with_page(ctx: &Context<'_>, items: &mut [FeedItem]) -> Result<(),
     Ok(())
 }
 
-/// How many pushed items `PushedItems` keeps.
-const PUSHED_ITEMS_KEPT: NonZeroUsize = NonZeroUsize::MIN.saturating_add(1_023);
-
-/// The items pushed live, read once per gateway and shared by every subscriber: an activity
-/// of an account with 15,000 followers connected here is one query, not 15,000. An item is
-/// the same for every viewer (what hides it is the actor's setting, not the viewer's), and
-/// the first subscriber to ask reads it while the others wait for that read.
-#[derive(Clone)]
-pub struct PushedItems(Arc<Mutex<LruCache<(i64, i32), PushedItem>>>);
-
-/// One pushed item: read by the first subscriber to ask, shared with the rest.
-type PushedItem = Arc<OnceCell<Option<FeedItem>>>;
-
-impl Default for PushedItems {
-    fn default() -> Self {
-        Self(Arc::new(Mutex::new(LruCache::new(PUSHED_ITEMS_KEPT))))
-    }
-}
-
-impl PushedItems {
-    /// The item at `position` and `event_index`, `None` if it is not to be shown; a failed
-    /// read is not kept, so the next subscriber reads again.
-    async fn load(&self, pool: &PgPool, position: i64, event_index: i32) -> Option<FeedItem> {
-        let read = self
-            .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get_or_insert((position, event_index), Default::default)
-            .clone();
-        read.get_or_try_init(|| load_item(pool, position, event_index)).await.ok()?.clone()
-    }
-}
+/// The items pushed live, read once per gateway and shared by every subscriber. An item is the
+/// same for every viewer (what hides it is the actor's setting, not the viewer's).
+pub type PushedItems = SharedReads<(i64, i32), Option<FeedItem>>;
 
 async fn load_item(pool: &PgPool, position: i64, event_index: i32) -> Result<Option<FeedItem>, sqlx::Error> {
     Ok(feed::item(pool, position, event_index).await?.map(item))
@@ -421,7 +389,11 @@ impl FeedSubscription {
         Ok(live.after(missed, seen, key, move |notice| {
             let (pool, pushed, merged) = (pool.clone(), pushed.clone(), merged.clone());
             async move {
-                let item = pushed.load(&pool, notice.position as i64, notice.event_index as i32).await?;
+                let (position, event_index) = (notice.position as i64, notice.event_index as i32);
+                let item = pushed
+                    .get_or_read((position, event_index), || load_item(&pool, position, event_index))
+                    .await
+                    .ok()??;
                 // An account merged on read is followed by subject for as long as the socket
                 // is open: what it does reaches this feed only while the viewer still follows it
                 // (an unfollow or a block ends that), as its page of the feed says.

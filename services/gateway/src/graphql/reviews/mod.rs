@@ -27,7 +27,7 @@ use super::{
 use crate::{
     commands::{self, parse_id},
     error::ApiError,
-    subscriptions::{self, Replay},
+    subscriptions::{self, Replay, SharedReads},
 };
 
 #[derive(Default)]
@@ -299,6 +299,10 @@ impl ReviewsMutation {
     }
 }
 
+/// The reviews pushed live, by id and position (an edit is another), each read once per
+/// gateway for every subscriber of its book.
+pub type PushedReviews = SharedReads<(Uuid, u64), Option<Review>>;
+
 #[derive(Default)]
 pub struct ReviewsSubscription;
 
@@ -331,13 +335,15 @@ impl ReviewsSubscription {
             missed = Replay::of(rows.into_iter().map(Review::from).collect(), max);
             seen = Some(missed.items.last().map_or(since, |review| review.position as u64));
         }
-        let pool = app.pool.clone();
+        let (pool, pushed) = (app.pool.clone(), ctx.data_unchecked::<PushedReviews>().clone());
         let position = |added: &live::ReviewAdded| added.position;
         Ok(live.after(missed, seen, position, move |added| {
-            let pool = pool.clone();
+            let (pool, pushed) = (pool.clone(), pushed.clone());
             async move {
                 let review_id = Uuid::parse_str(&added.review_id).ok()?;
-                let review = load_review(&pool, review_id).await.ok().flatten()?;
+                // Read once for every subscriber of the book here; the block, per viewer.
+                let read = || load_review(&pool, review_id);
+                let review = pushed.get_or_read((review_id, added.position), read).await.ok().flatten()?;
                 // Not pushed across a block, either way.
                 let blocked = visibility::blocked_between(&pool, viewer, review.reader_id).await.unwrap_or(true);
                 (!blocked).then_some(review)

@@ -21,7 +21,11 @@
 //! resolvers follow from `postgraphile/postgraphile.tags.json5`. The targets are against the
 //! faster peer of each page.
 //!
-//! Usage: readstream-peers-bench [--seconds N, per server and page, default 20] [--connections N] [--followees N]; needs NATS_URL
+//! With `--compare <gateway binary>` it measures that build of the gateway beside this one's
+//! instead of the peers, in the same turns: an interleaved A/B of a change to the read path.
+//!
+//! Usage: readstream-peers-bench [--seconds N, per server and page, default 20] [--connections N] [--followees N]
+//! [--compare <gateway binary>]; needs NATS_URL
 //! and DATABASE_URL (a server where it may create a database), `wrk` on the PATH and
 //! both PostGraphiles installed (`npm ci` in `tests/bench/postgraphile`, and with Node 22 in
 //! `tests/bench/postgraphile5`, which `make bench` does).
@@ -94,9 +98,13 @@ fn pool_size() -> u32 {
 
 /// The gateway's release binary, beside this one, over the run's database.
 async fn start_gateway(run: &bench::Run) -> anyhow::Result<Server> {
-    let binary = std::env::current_exe()?.with_file_name("readstream-gateway");
+    start_gateway_from(run, &std::env::current_exe()?.with_file_name("readstream-gateway"), "readstream").await
+}
+
+/// A gateway binary (this build's, or another to compare it with), over the run's database.
+async fn start_gateway_from(run: &bench::Run, binary: &Path, name: &'static str) -> anyhow::Result<Server> {
     let port = free_port()?;
-    let child = Command::new(&binary)
+    let child = Command::new(binary)
         .env("NATS_URL", &run.nats_url)
         .env("READSTREAM_NAMESPACE", &run.namespace)
         .env("DATABASE_URL", &run.database_url)
@@ -110,7 +118,7 @@ async fn start_gateway(run: &bench::Run) -> anyhow::Result<Server> {
         .spawn()
         .with_context(|| format!("starting {} (cargo build --release -p readstream-gateway)", binary.display()))?;
     let base_url = format!("http://127.0.0.1:{port}");
-    let server = Server { name: "readstream", child, url: format!("{base_url}/graphql") };
+    let server = Server { name, child, url: format!("{base_url}/graphql") };
     readstream_testkit::ready::Readiness::new().gateway(&base_url).wait(Duration::from_secs(20)).await?;
     Ok(server)
 }
@@ -327,6 +335,29 @@ fn print_row(page: &str, server: &str, m: &Measured, ours: Option<&Measured>) {
     );
 }
 
+/// A warm-up (PostGraphile's JIT, every pool filled), then rounds in which each server takes
+/// its turn, so the machine's noise falls on all of them alike.
+async fn measure_in_turns(
+    servers: &[(Server, &[Page; 2])],
+    connections: u64,
+    seconds: u64,
+) -> anyhow::Result<Vec<[Measured; 2]>> {
+    for (server, pages) in servers {
+        for page in pages.iter() {
+            measure(server, page, connections, (seconds / 5).max(1), &mut Measured::default()).await?;
+        }
+    }
+    let mut measured: Vec<[Measured; 2]> = servers.iter().map(|_| Default::default()).collect();
+    for _ in 0..ROUNDS {
+        for ((server, pages), measured) in servers.iter().zip(&mut measured) {
+            for (page, measured) in pages.iter().zip(measured.iter_mut()) {
+                measure(server, page, connections, (seconds / ROUNDS).max(1), measured).await?;
+            }
+        }
+    }
+    Ok(measured)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let seconds = arg("--seconds", 20)?;
@@ -361,6 +392,20 @@ async fn main() -> anyhow::Result<()> {
     readstream_pages[0].check(&gateway.url, |d| Some(d["book"]["reviews"]["edges"].as_array()?.len()), 10).await?;
     readstream_pages[1].check(&gateway.url, |d| Some(d["viewer"]["feed"]["edges"].as_array()?.len()), 20).await?;
     let mut servers = vec![(gateway, &readstream_pages)];
+    // `--compare <gateway binary>`: another build of the gateway, measured in the same turns
+    // (an interleaved A/B of a change), shown beside this build's, instead of the peers.
+    if let Some(other) = std::env::args().skip_while(|a| a != "--compare").nth(1) {
+        servers.push((start_gateway_from(&run, Path::new(&other), "readstream B").await?, &readstream_pages));
+        for page in &readstream_pages[..1] {
+            page.check(&servers[1].0.url, |d| Some(d["book"]["reviews"]["edges"].as_array()?.len()), 10).await?;
+        }
+        let measured = measure_in_turns(&servers, connections, seconds).await?;
+        for (i, name) in page_names.iter().enumerate() {
+            print_row(name, servers[0].0.name, &measured[0][i], None);
+            print_row(name, servers[1].0.name, &measured[1][i], Some(&measured[0][i]));
+        }
+        return Ok(());
+    }
     for peer in
         [start_postgraphile(&run, 1).await?, start_postgraphile(&run, 2).await?, start_postgraphile5(&run).await?]
     {
@@ -370,21 +415,7 @@ async fn main() -> anyhow::Result<()> {
         postgraphile_pages[1].check(&peer.url, |d| Some(d["allFeedItems"]["edges"].as_array()?.len()), 20).await?;
         servers.push((peer, &postgraphile_pages));
     }
-    // A warm-up (PostGraphile's JIT, every pool filled), then rounds in which each server takes
-    // its turn, so the machine's noise falls on all of them alike.
-    for (server, pages) in &servers {
-        for page in pages.iter() {
-            measure(server, page, connections, (seconds / 5).max(1), &mut Measured::default()).await?;
-        }
-    }
-    let mut measured: Vec<[Measured; 2]> = servers.iter().map(|_| Default::default()).collect();
-    for _ in 0..ROUNDS {
-        for ((server, pages), measured) in servers.iter().zip(&mut measured) {
-            for (page, measured) in pages.iter().zip(measured.iter_mut()) {
-                measure(server, page, connections, (seconds / ROUNDS).max(1), measured).await?;
-            }
-        }
-    }
+    let measured = measure_in_turns(&servers, connections, seconds).await?;
     let [ours, peers @ ..] = measured.as_slice() else { anyhow::bail!("no servers measured") };
     for (i, name) in page_names.iter().enumerate() {
         print_row(name, servers[0].0.name, &ours[i], None);

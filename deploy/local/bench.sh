@@ -116,6 +116,7 @@ echo
 echo "== live pushes"
 target/release/readstream-live-bench "${live[@]}"
 target/release/readstream-live-bench --node "${live[@]}"
+target/release/readstream-live-bench --reviews "${live[@]}"
 target/release/readstream-live-bench --feed "${live[@]}"
 echo
 echo "== the size of the whole system"

@@ -182,9 +182,8 @@ async fn run(executions: SharedExecutions, execution: Arc<Execution>, mut respon
             response = responses.next() => response,
             () = execution.left.cancelled() => return,
         };
-        let Some(mut response) = response else { break };
-        code_errors(&mut response);
-        let payload: Arc<str> = serde_json::to_string(&response).unwrap_or_else(|_| internal_error()).into();
+        let Some(response) = response else { break };
+        let payload = serialised(response);
         let mut members = lock(&execution.members);
         for post in members.posts.values() {
             post.post(Pushed::Next(payload.clone()));
@@ -199,8 +198,14 @@ async fn run(executions: SharedExecutions, execution: Arc<Execution>, mut respon
     drop(running);
 }
 
-fn internal_error() -> String {
-    serde_json::to_string(&request_error(ApiError::internal("a response could not be serialised"))).unwrap_or_default()
+/// A response as the text every member is sent, each error coded.
+fn serialised(mut response: Response) -> Arc<str> {
+    code_errors(&mut response);
+    let text = serde_json::to_string(&response).unwrap_or_else(|_| {
+        serde_json::to_string(&request_error(ApiError::internal("a response could not be serialised")))
+            .unwrap_or_default()
+    });
+    text.into()
 }
 
 /// One subscriber of a shared execution: leaves it when dropped.
@@ -350,9 +355,7 @@ fn complete_frame(id: &str) -> String {
 
 /// What a refused subscription's one response says.
 fn refusal(err: ApiError) -> Arc<str> {
-    let mut response = request_error(err);
-    code_errors(&mut response);
-    serde_json::to_string(&response).unwrap_or_else(|_| internal_error()).into()
+    serialised(request_error(err))
 }
 
 /// A shared subscription on a socket, held to what any operation on it is: counted against
@@ -362,10 +365,7 @@ async fn subscribe(schemas: Schemas, session: Session, request: Request) -> Resu
     schemas.count(Some(session.client), session.viewer.as_ref()).map_err(refusal)?;
     let in_flight = session.in_flight.take().map_err(refusal)?;
     let key = Key::of(&request);
-    let request = schemas.prepare_within_timeout(request).await.map_err(|mut response| {
-        code_errors(&mut response);
-        Arc::<str>::from(serde_json::to_string(&response).unwrap_or_else(|_| internal_error()))
-    })?;
+    let request = schemas.prepare_within_timeout(request).await.map_err(serialised)?;
     drop(in_flight);
     let place = session.places.take().map_err(refusal)?;
     let member = schemas.shared().join(key, || schemas.execute_anonymous_stream(request));

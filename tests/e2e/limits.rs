@@ -351,3 +351,47 @@ async fn a_replay_longer_than_the_bound_says_so_and_resumes_from_its_last_item()
     assert_eq!(third["bookReviewAdded"]["position"].as_u64(), Some(last));
     system.stop().await
 }
+
+/// The next text message a raw socket reads, as JSON.
+async fn read_json(
+    socket: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+) -> anyhow::Result<Value> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), socket.next()).await? {
+            Some(Ok(Message::Text(text))) => return Ok(serde_json::from_str(&text)?),
+            Some(Ok(_)) => continue,
+            other => anyhow::bail!("no message: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_shared_subscription_echoes_any_id_escaped_refuses_a_bad_book_coded_and_a_reused_id_closes(
+) -> anyhow::Result<()> {
+    let system = start(sockets()).await?;
+    let (book, _) = add_seed_book(&system).await?;
+    let mut socket = raw_socket(&system).await?;
+    socket.send(Message::text(json!({ "type": "connection_init", "payload": {} }).to_string())).await?;
+    assert_eq!(read_json(&mut socket).await?["type"], "connection_ack");
+    let subscribe = |id: &str, book: &str| {
+        let payload = json!({ "query": RATINGS_LIVE, "variables": { "b": book } });
+        Message::text(json!({ "id": id, "type": "subscribe", "payload": payload }).to_string())
+    };
+    // Control characters, a quote and a NUL in the id come back as the client sent them.
+    let odd = "a\u{0}\u{1f}\"\\</script>é";
+    socket.send(subscribe(odd, &book)).await?;
+    let now = read_json(&mut socket).await?;
+    assert_eq!((now["type"].as_str(), now["id"].as_str()), (Some("next"), Some(odd)), "{now}");
+    assert!(now["payload"]["data"]["bookRatingsChanged"]["position"].is_u64(), "{now}");
+    // A book id that is no id, 10,000 characters long: a coded error, then complete.
+    socket.send(subscribe("long", &"x".repeat(10_000))).await?;
+    let refused = read_json(&mut socket).await?;
+    assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "INVALID_ARGUMENT", "{refused}");
+    assert_eq!(read_json(&mut socket).await?, json!({ "type": "complete", "id": "long" }));
+    // The id in use again: the protocol's 4409, and the gateway still answers.
+    socket.send(subscribe(odd, &book)).await?;
+    assert_eq!(closes_within(&mut socket, Duration::from_secs(5)).await?, Some(4409));
+    let answer = system.client().request("{ __typename }", json!({})).await?;
+    assert_eq!(answer.data()?["__typename"], "Query");
+    system.stop().await
+}

@@ -58,8 +58,8 @@ async fn fill_feeds(db: &mut PgConnection) -> anyhow::Result<Vec<(u64, Uuid)>> {
     .await?;
     // Activity k of followee i sits at position i * 100 + k.
     sqlx::query(&format!(
-        "INSERT INTO activities (position, event_index, actor_id, kind, book_id, stars, occurred_at, backdated, fanned_out)
-         SELECT i * 100 + k, 0, {READER_SQL}, 'rated', '00000000-0000-0000-0000-00000000b00c', (1 + k % 5)::smallint,
+        "INSERT INTO activities (position, event_index, actor_id, kind, book_id, quarter_stars, occurred_at, backdated, fanned_out)
+         SELECT i * 100 + k, 0, {READER_SQL}, 'rated', '00000000-0000-0000-0000-00000000b00c', (4 * (1 + k % 5))::smallint,
                 now(), false, true
          FROM generate_series(1, 5000) AS i, generate_series(1, 50) AS k"
     ))

@@ -42,9 +42,9 @@ async fn fill(db: &mut PgConnection, book: i64, count: i64, first_reader: i64) -
     .await?;
     sqlx::query(&format!(
         "INSERT INTO reviews (review_id, reader_id, book_id, body, contains_spoilers, written_on, published_at,
-                              stars, likes_count, comments_count, position)
+                              quarter_stars, likes_count, comments_count, position)
          SELECT gen_random_uuid(), {reader}, $3::uuid, repeat('A considered review. ', 40), i % 17 = 0,
-                date '2026-01-01' - (i % 3650)::int, now(), (1 + i % 5)::smallint, i % 97, i % 7, i
+                date '2026-01-01' - (i % 3650)::int, now(), (4 * (1 + i % 5))::smallint, i % 97, i % 7, i
          FROM generate_series($1::bigint, $2::bigint) AS i"
     ))
     .bind(first_reader)

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use chrono::Utc;
 use readstream_contracts::{Envelope, Event, Metadata, RatingsEvent, Stars};
-use readstream_e2e::bench::{arg, percentile};
+use readstream_e2e::bench::{self, arg, percentile};
 use readstream_eventstore::{EventStore, Stored, StreamSettings};
 use readstream_projection::{Delivered, Runner};
 use readstream_projector::feed::Feed;
@@ -124,6 +124,12 @@ fn p50_p99<const N: usize>(timings: [Vec<Duration>; N]) -> [(f64, f64); N] {
         timing.sort();
         (millis(percentile(&timing, 0.5)), millis(percentile(&timing, 0.99)))
     })
+}
+
+/// A page's p50 against the same page's at the small size: the target is that size costs nothing.
+fn flat(what: &str, p50: f64, small: f64) -> anyhow::Result<()> {
+    let ratio = p50 / small;
+    bench::target(what, &format!("{ratio:.2}x the p50 ({p50:.2} ms against {small:.2} ms)"), "<= 1.1x", ratio <= 1.1)
 }
 
 fn millis(d: Duration) -> f64 {
@@ -262,6 +268,9 @@ async fn main() -> anyhow::Result<()> {
             "  following {following:>5}: p50 {p50:>6.2} ms  p99 {p99:>6.2} ms   p50 vs following 10: {:.2}x",
             p50 / p50_of_10
         );
+        if *following != 10 {
+            flat(&format!("feed page following {following} against following 10"), p50, p50_of_10)?;
+        }
     }
 
     // Deep in a feed: the page after the 200,000th of the 250,000 items of the viewer following
@@ -299,6 +308,7 @@ async fn main() -> anyhow::Result<()> {
         first.0,
         deep.0 / first.0
     );
+    flat("feed page after 200,000 items against its first page", deep.0, first.0)?;
 
     // Followers, newest first: each page is an index range from its cursor, whatever the count.
     let started = Instant::now();
@@ -331,6 +341,8 @@ async fn main() -> anyhow::Result<()> {
     {
         println!("  {label:<26} p50 {p50:>6.2} ms  p99 {p99:>6.2} ms   p50 vs 10 followers: {:.2}x", p50 / few.0);
     }
+    flat("followers page of a reader with 300,000 against one with 10", first.0, few.0)?;
+    flat("followers page after 200,000 against one with 10 followers", deep.0, few.0)?;
 
     println!();
     println!("write amplification: rows written for one rating (fan-out limit {FANOUT_LIMIT})");
@@ -339,6 +351,14 @@ async fn main() -> anyhow::Result<()> {
     for (position, followers) in [(1_000_000_001u64, 10u64), (1_000_000_002, 10_000), (1_000_000_003, 1_000_000)] {
         let written = rows_written(&pool, &store, &client, followers, position).await?;
         println!("  author with {followers:>9} followers: {written:>6} rows");
+        // One activity, and an item for each follower up to the fan-out limit; past it, read on merge.
+        let bound = if followers > FANOUT_LIMIT { 1 } else { followers as i64 + 1 };
+        bench::target(
+            &format!("rows written for one rating, author with {followers} followers"),
+            &format!("{written} rows"),
+            &format!("<= {bound} (fan-out limit {FANOUT_LIMIT})"),
+            written <= bound,
+        )?;
     }
     shutdown.cancel();
     gateway.await??;

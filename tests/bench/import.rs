@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use futures::{StreamExt as _, TryStreamExt as _};
 use readstream_e2e::{
-    bench::{arg, resident},
+    bench::{self, arg, resident},
     System,
 };
 use readstream_testkit::graphql::GraphQl;
@@ -130,6 +130,12 @@ async fn main() -> anyhow::Result<()> {
         "import of {rows} rows of books in the catalog (want to read + rating): {:.1} s, {per_second:.0} rows/s (target ≥ 2,000): {job}",
         took.as_secs_f64()
     );
+    bench::target(
+        &format!("import of {rows} rows of books in the catalog"),
+        &format!("{per_second:.0} rows/s ({:.1} s)", took.as_secs_f64()),
+        ">= 2,000 rows/s",
+        per_second >= 2_000.0,
+    )?;
 
     // The file is made first: the bench's own copy is not the import's memory.
     let memory_file = file(memory_rows, books, false);
@@ -153,5 +159,11 @@ async fn main() -> anyhow::Result<()> {
         above as f64 / 1e6,
         idle as f64 / 1e6
     );
+    bench::target(
+        &format!("memory of an import of {memory_rows} rows, above what the process held before"),
+        &format!("{:.1} MB ({memory_rows} rows in {:.1} s)", above as f64 / 1e6, took.as_secs_f64()),
+        "<= 100 MB",
+        above <= 100_000_000,
+    )?;
     system.stop().await
 }

@@ -79,6 +79,14 @@ pub fn live_feeds(namespace: &str) -> String {
     format!("{namespace}.live.feed.*")
 }
 
+/// The wildcards a gateway receives through one NATS subscription each, for every reader at
+/// once: the subjects each open feed follows for as long as it is open (`live_feed` and
+/// `live_merged_followees`). Followed one by one, each open feed would hold two NATS
+/// subscriptions and their tasks of its own.
+pub fn live_wildcards(namespace: &str) -> [String; 2] {
+    [live_feeds(namespace), format!("{namespace}.live.merged-followees.*")]
+}
+
 /// Where a reader's feed projection says which accounts merged on read they follow changed.
 pub fn live_merged_followees(namespace: &str, reader_id: Uuid) -> String {
     format!("{namespace}.live.merged-followees.{reader_id}")
@@ -301,6 +309,24 @@ impl Roles {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_subject_an_open_feed_follows_for_its_whole_life_is_under_one_shared_wildcard() {
+        let reader_id = Uuid::now_v7();
+        let wildcards = live_wildcards("rs");
+        // A wildcard `prefix.*` covers one more token, as NATS matches it.
+        let covered = |subject: &str| {
+            wildcards.iter().any(|wildcard| {
+                let prefix = wildcard.trim_end_matches('*');
+                subject.strip_prefix(prefix).is_some_and(|token| !token.is_empty() && !token.contains('.'))
+            })
+        };
+        assert!(covered(&live_feed("rs", reader_id)));
+        assert!(covered(&live_merged_followees("rs", reader_id)));
+        // Another namespace's are not.
+        assert!(!covered(&live_feed("other", reader_id)));
+        assert!(!covered(&live_merged_followees("other", reader_id)));
+    }
 
     #[test]
     fn roles_are_what_was_granted_and_not_since_revoked() {

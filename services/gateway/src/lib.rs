@@ -95,7 +95,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
     health.connected_to_nats(&nats);
     let timeout = Duration::from_millis(config.read_your_writes_timeout_ms);
     let positions = Positions::start(&nats, &config.nats.namespace, pool.clone(), timeout, shutdown.clone()).await?;
-    let live = Live::new(nats.clone(), [readstream_contracts::social::live_feeds(&config.nats.namespace)]);
+    let live = Live::new(nats.clone(), readstream_contracts::social::live_wildcards(&config.nats.namespace));
     let reconnects =
         readstream_runtime::bus::Reconnects::follow(&nats, &config.nats.namespace, shutdown.clone()).await?;
     let app = AppState {

@@ -420,6 +420,13 @@ pub mod bench {
         Ok(())
     }
 
+    /// A page's p50 against the same page's at the small size, as a target: the size costs
+    /// nothing (≤ 1.1×).
+    pub fn flat(what: &str, p50_ms: f64, small_ms: f64) -> anyhow::Result<()> {
+        let ratio = p50_ms / small_ms;
+        target(what, &format!("{ratio:.2}x the p50 ({p50_ms:.2} ms against {small_ms:.2} ms)"), "<= 1.1x", ratio <= 1.1)
+    }
+
     /// The value after `name` on the command line (`--books 1000`), or `default` without one.
     pub fn arg(name: &str, default: u64) -> anyhow::Result<u64> {
         let args: Vec<String> = std::env::args().collect();

@@ -126,12 +126,6 @@ fn p50_p99<const N: usize>(timings: [Vec<Duration>; N]) -> [(f64, f64); N] {
     })
 }
 
-/// A page's p50 against the same page's at the small size: the target is that size costs nothing.
-fn flat(what: &str, p50: f64, small: f64) -> anyhow::Result<()> {
-    let ratio = p50 / small;
-    bench::target(what, &format!("{ratio:.2}x the p50 ({p50:.2} ms against {small:.2} ms)"), "<= 1.1x", ratio <= 1.1)
-}
-
 fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -269,7 +263,7 @@ async fn main() -> anyhow::Result<()> {
             p50 / p50_of_10
         );
         if *following != 10 {
-            flat(&format!("feed page following {following} against following 10"), p50, p50_of_10)?;
+            bench::flat(&format!("feed page following {following} against following 10"), p50, p50_of_10)?;
         }
     }
 
@@ -308,7 +302,7 @@ async fn main() -> anyhow::Result<()> {
         first.0,
         deep.0 / first.0
     );
-    flat("feed page after 200,000 items against its first page", deep.0, first.0)?;
+    bench::flat("feed page after 200,000 items against its first page", deep.0, first.0)?;
 
     // Followers, newest first: each page is an index range from its cursor, whatever the count.
     let started = Instant::now();
@@ -341,8 +335,8 @@ async fn main() -> anyhow::Result<()> {
     {
         println!("  {label:<26} p50 {p50:>6.2} ms  p99 {p99:>6.2} ms   p50 vs 10 followers: {:.2}x", p50 / few.0);
     }
-    flat("followers page of a reader with 300,000 against one with 10", first.0, few.0)?;
-    flat("followers page after 200,000 against one with 10 followers", deep.0, few.0)?;
+    bench::flat("followers page of a reader with 300,000 against one with 10", first.0, few.0)?;
+    bench::flat("followers page after 200,000 against one with 10 followers", deep.0, few.0)?;
 
     println!();
     println!("write amplification: rows written for one rating (fan-out limit {FANOUT_LIMIT})");

@@ -116,16 +116,10 @@ async fn main() -> anyhow::Result<()> {
             large.1.as_secs_f64() * 1e3,
             large.0.as_secs_f64() / small.0.as_secs_f64()
         );
-        let ratio = large.0.as_secs_f64() / small.0.as_secs_f64();
-        bench::target(
+        bench::flat(
             &format!("reviews page ({order}) of a book with {big} reviews against one with 10"),
-            &format!(
-                "{ratio:.2}x the p50 ({:.2} ms against {:.2} ms)",
-                large.0.as_secs_f64() * 1e3,
-                small.0.as_secs_f64() * 1e3
-            ),
-            "<= 1.1x",
-            ratio <= 1.1,
+            large.0.as_secs_f64() * 1e3,
+            small.0.as_secs_f64() * 1e3,
         )?;
     }
     gateway.stop().await

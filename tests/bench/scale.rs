@@ -115,11 +115,10 @@ async fn main() -> anyhow::Result<()> {
             "  {name:<10} {} readers: p50 {:.2} ms p99 {:.2} ms; {} readers: p50 {:.2} ms p99 {:.2} ms; p50 {ratio:.2}x",
             systems[0].readers, small.0, small.1, systems[1].readers, large.0, large.1
         );
-        bench::target(
+        bench::flat(
             &format!("scale: the {name} with {} readers against {}", systems[1].readers, systems[0].readers),
-            &format!("{ratio:.2}x the p50 ({:.2} ms against {:.2} ms)", large.0, small.0),
-            "<= 1.1x",
-            ratio <= 1.1,
+            large.0,
+            small.0,
         )?;
     }
     for system in systems {

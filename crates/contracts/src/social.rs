@@ -311,24 +311,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_subject_an_open_feed_follows_for_its_whole_life_is_under_one_shared_wildcard() {
-        let reader_id = Uuid::now_v7();
-        let wildcards = live_wildcards("rs");
-        // A wildcard `prefix.*` covers one more token, as NATS matches it.
-        let covered = |subject: &str| {
-            wildcards.iter().any(|wildcard| {
-                let prefix = wildcard.trim_end_matches('*');
-                subject.strip_prefix(prefix).is_some_and(|token| !token.is_empty() && !token.contains('.'))
-            })
-        };
-        assert!(covered(&live_feed("rs", reader_id)));
-        assert!(covered(&live_merged_followees("rs", reader_id)));
-        // Another namespace's are not.
-        assert!(!covered(&live_feed("other", reader_id)));
-        assert!(!covered(&live_merged_followees("other", reader_id)));
-    }
-
-    #[test]
     fn roles_are_what_was_granted_and_not_since_revoked() {
         let reader_id = Uuid::now_v7();
         let events = [

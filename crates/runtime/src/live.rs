@@ -324,6 +324,22 @@ mod tests {
         readstream_contracts::ratings::live_book_ratings(&fresh_namespace(), uuid::Uuid::new_v4())
     }
 
+    #[test]
+    fn every_subject_an_open_feed_follows_for_its_whole_life_is_under_one_shared_wildcard() {
+        use readstream_contracts::social;
+        let reader_id = uuid::Uuid::now_v7();
+        let wildcards: Vec<Wildcard> = social::live_wildcards("rs")
+            .into_iter()
+            .map(|subject| Wildcard { subject, subscribed: OnceCell::new() })
+            .collect();
+        let covered = |subject: &str| wildcards.iter().any(|wildcard| wildcard.covers(subject));
+        assert!(covered(&social::live_feed("rs", reader_id)));
+        assert!(covered(&social::live_merged_followees("rs", reader_id)));
+        // Another namespace's are not.
+        assert!(!covered(&social::live_feed("other", reader_id)));
+        assert!(!covered(&social::live_merged_followees("other", reader_id)));
+    }
+
     #[tokio::test]
     async fn followers_of_one_subject_share_one_subscription_and_each_gets_what_is_published_after_following() {
         let book = book();

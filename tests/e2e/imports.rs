@@ -217,6 +217,33 @@ async fn the_newer_goodreads_columns_and_storygraph_quarter_stars_are_imported()
 }
 
 #[tokio::test]
+async fn a_book_read_three_times_imports_as_three_reads_ending_on_its_date_read() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    let (_, gulag) = catalog(&system).await?;
+    let (eve, _) = sign_up(&system, "eve").await?;
+    // Read three times, the file knowing only the last day it was read and the day it was added.
+    let goodreads = format!(
+        "{GOODREADS_HEADER_24}\n\
+         8,Gulag Voices,Kathleen E. Smith,\"Smith, Kathleen E.\",,,,0,4.0,,,200,,2011,2023/05/02,2021/01/10,,,read,,,,3,0\n"
+    );
+    let job = import(&eve, "GOODREADS", &goodreads).await?;
+    assert_eq!((&job["rowsImported"], &job["rowsFailed"]), (&json!(1), &json!(0)), "{job}");
+    let at = system.stream_messages().await?;
+    let read = shelf_of(&eve, &gulag, at).await?;
+    assert_eq!(
+        (&read["viewerShelf"]["status"], &read["viewerShelf"]["finishedOn"], &read["viewerShelf"]["readCount"]),
+        (&json!("READ"), &json!("2023-05-02"), &json!(3)),
+        "{read}"
+    );
+    // The same file again adds no fourth read.
+    let again = import(&eve, "GOODREADS", &goodreads).await?;
+    assert_eq!(again["rowsSkipped"], json!(1), "{again}");
+    let at = system.stream_messages().await?;
+    assert_eq!(shelf_of(&eve, &gulag, at).await?["viewerShelf"]["readCount"], json!(3));
+    system.stop().await
+}
+
+#[tokio::test]
 async fn a_job_left_by_a_stopped_process_resumes_at_its_saved_row() -> anyhow::Result<()> {
     let system = System::start().await?;
     let (moscow, gulag) = catalog(&system).await?;

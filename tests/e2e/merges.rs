@@ -73,10 +73,18 @@ async fn a_merged_duplicate_resolves_to_the_book_and_its_readers_data_moves_with
     let (cyd, _) = sign_up(&system, "cyd").await?;
     let (dee, _) = sign_up(&system, "dee").await?;
     let rate = |stars: i64| format!("mutation($b: ID!) {{ rateBook(bookId: $b, stars: {stars}) {{ position }} }}");
-    // Ana has only the duplicate: rated, read, reviewed.
+    // Ana has only the duplicate: rated, read three times, reviewed.
     act(&ana, &rate(5), &dup).await?;
-    act(&ana, "mutation($b: ID!) { startReading(bookId: $b, startedOn: \"2024-01-01\") { position } }", &dup).await?;
-    act(&ana, "mutation($b: ID!) { finishReading(bookId: $b, finishedOn: \"2024-01-10\") { position } }", &dup).await?;
+    for (started, finished) in
+        [("2023-01-01", "2023-01-10"), ("2023-06-01", "2023-06-10"), ("2024-01-01", "2024-01-10")]
+    {
+        let start =
+            format!("mutation($b: ID!) {{ startReading(bookId: $b, startedOn: \"{started}\") {{ position }} }}");
+        act(&ana, &start, &dup).await?;
+        let finish =
+            format!("mutation($b: ID!) {{ finishReading(bookId: $b, finishedOn: \"{finished}\") {{ position }} }}");
+        act(&ana, &finish, &dup).await?;
+    }
     act(&ana, "mutation($b: ID!) { publishReview(bookId: $b, body: \"The thaw, felt.\") { position } }", &dup).await?;
     // Ben rated the book, then the duplicate: the duplicate's is newer and wins.
     act(&ben, &rate(2), &into).await?;
@@ -115,6 +123,9 @@ async fn a_merged_duplicate_resolves_to_the_book_and_its_readers_data_moves_with
     assert_eq!(histogram(&book), [(1, 1), (4, 1), (5, 1)]);
     assert_eq!(book["shelfCounts"], json!({ "wantToRead": 0, "currentlyReading": 1, "read": 1 }));
     assert_eq!(book["viewerShelf"], json!({ "status": "READ", "startedOn": "2024-01-01", "finishedOn": "2024-01-10" }));
+    let read =
+        ana.request_at("query($b: ID!) { book(id: $b) { viewerShelf { readCount } } }", json!({ "b": into }), at);
+    assert_eq!(read.await?.data()?["book"]["viewerShelf"]["readCount"], json!(3), "each of Ana's reads moved");
 
     // The duplicate's id resolves to the book, and lists leave it out.
     let at = system.stream_messages().await?;

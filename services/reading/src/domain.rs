@@ -95,6 +95,9 @@ pub enum Command {
     },
     FinishReading {
         finished_on: Option<NaiveDate>,
+        /// One more read-through even when the copy is read already (an imported or merged
+        /// copy's earlier reads); without it, finishing a read copy changes nothing.
+        reread: bool,
     },
     AbandonReading {
         on: Option<NaiveDate>,
@@ -250,9 +253,9 @@ impl Decider for Copy {
                     _ => Err(Rejection::new(Code::Conflict, "you are not reading this book, so it cannot be paused")),
                 }
             }
-            Command::FinishReading { finished_on } => {
+            Command::FinishReading { finished_on, reread } => {
                 let finished_on = day("finishedOn", finished_on, facts.today)?;
-                if state.status == Some(Status::Read) {
+                if state.status == Some(Status::Read) && !reread {
                     return Ok(vec![]);
                 }
                 not_before_start("finishedOn", finished_on, state)?;
@@ -392,7 +395,7 @@ mod tests {
     }
 
     fn finish(on: &str) -> Command {
-        Command::FinishReading { finished_on: Some(date(on)) }
+        Command::FinishReading { finished_on: Some(date(on)), reread: false }
     }
 
     fn page(page: i32) -> Command {
@@ -473,6 +476,21 @@ mod tests {
             (state.state().read_count, state.state().read_throughs, state.state().status),
             (2, 2, Some(Status::Read))
         );
+    }
+
+    #[test]
+    fn given_a_read_book_when_a_reread_is_finished_then_it_is_one_more_read_through_without_a_start() {
+        let reread = |on: &str| Command::FinishReading { finished_on: Some(date(on)), reread: true };
+        let read_once = given::<Copy>([finished("2025-02-01", None, 1)]);
+        read_once.when(reread("2025-06-01"), facts()).then([finished("2025-06-01", None, 2)]);
+        // Without `reread`, finishing a read book again changes nothing (a client's retry).
+        given::<Copy>([finished("2025-02-01", None, 1)]).when(finish("2025-06-01"), facts()).then([]);
+        let read_thrice = given::<Copy>([
+            finished("2025-02-01", None, 1),
+            finished("2025-06-01", None, 2),
+            finished("2025-09-01", None, 3),
+        ]);
+        assert_eq!((read_thrice.state().read_count, read_thrice.state().status), (3, Some(Status::Read)));
     }
 
     #[test]

@@ -116,7 +116,8 @@ impl ReadingRoutes for Reading {
     }
 
     async fn finish_reading(&self, r: pb::FinishReading, sender: Sender) -> Result<Identified, Rejection> {
-        let command = Command::FinishReading { finished_on: input::parse_date("finishedOn", &r.finished_on)? };
+        let finished_on = input::parse_date("finishedOn", &r.finished_on)?;
+        let command = Command::FinishReading { finished_on, reread: r.reread };
         self.decide(sender, &r.book_id, command).await
     }
 

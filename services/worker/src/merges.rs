@@ -306,6 +306,7 @@ async fn move_status(app: &Worker, merge: &Merge, reader: Uuid, old: &Shelved) -
                     meta: meta(merge, reader, &format!("finish:{time}")),
                     book_id: into.clone(),
                     finished_on: day(old.finished_on),
+                    reread: time > 1,
                 };
                 send(app, &earlier).await?;
             }
@@ -323,6 +324,8 @@ async fn move_status(app: &Worker, merge: &Merge, reader: Uuid, old: &Shelved) -
                     meta: meta(merge, reader, "finish"),
                     book_id: into,
                     finished_on: day(old.finished_on),
+                    // After the earlier reads the copy is read: the last is one more.
+                    reread: old.read_count > 1,
                 },
             )
             .await

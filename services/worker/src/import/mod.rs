@@ -754,8 +754,10 @@ impl Step {
                 app.send(&pb::StartReading { meta, book_id, started_on: on.clone() }).await.map(recorded)
             }
             Step::Pause { on } => app.send(&pb::PauseReading { meta, book_id, on: on.clone() }).await.map(recorded),
-            Step::Finish { on, .. } => {
-                app.send(&pb::FinishReading { meta, book_id, finished_on: on.clone() }).await.map(recorded)
+            Step::Finish { on, read } => {
+                // Each read after the first is a read-through of its own, though the copy is read.
+                let finish = pb::FinishReading { meta, book_id, finished_on: on.clone(), reread: *read > 1 };
+                app.send(&finish).await.map(recorded)
             }
             Step::Abandon { on } => {
                 app.send(&pb::AbandonReading { meta, book_id, on: on.clone(), note: String::new() }).await.map(recorded)

@@ -479,7 +479,7 @@ impl ReadingMutation {
         idempotency_key: Option<String>,
     ) -> Result<ShelfPayload> {
         let (meta, book_id) = on_copy(ctx, &book_id, idempotency_key).await?;
-        send(ctx, &pb::FinishReading { meta, book_id, finished_on: day(finished_on) }).await
+        send(ctx, &pb::FinishReading { meta, book_id, finished_on: day(finished_on), reread: false }).await
     }
 
     /// Did not finish.

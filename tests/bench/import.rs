@@ -3,8 +3,9 @@
 //! name):
 //!   1. 10,000 Goodreads rows of books already in the catalog (by ISBN), each a "want to read"
 //!      and a rating: rows/s from the upload to the job's end (target ≥ 2,000 rows/s);
-//!   2. 100,000 rows, each a "want to read": the process's peak memory above what it held just
-//!      before the upload (target ≤ 100 MB), sampled every 50 ms.
+//!   2. 100,000 rows, each a "want to read" of one of the same books (so only the first 10,000
+//!      add anything to the reader's shelves): the process's peak memory above what it held
+//!      just before the upload (target ≤ 100 MB), sampled every 50 ms.
 //!
 //! Usage: readstream-import-bench [--books N] [--rows N] [--memory-rows N].
 
@@ -153,8 +154,11 @@ async fn main() -> anyhow::Result<()> {
     let (took, job) = import(&system, "bench_memory", memory_file).await?;
     sampling.abort();
     let above = peak.load(std::sync::atomic::Ordering::Relaxed).saturating_sub(idle);
+    // The file names the catalog's `books` books over and over: past its first `books` rows,
+    // a row repeats one already shelved and writes nothing (its time is not an import's rate).
     println!(
-        "import of {memory_rows} rows: {:.1} s; peak memory {:.1} MB above the {:.1} MB held before (target ≤ 100 MB): {job}",
+        "import of {memory_rows} rows (only the first {} new to the reader): {:.1} s; peak memory {:.1} MB above the {:.1} MB held before (target ≤ 100 MB): {job}",
+        books.min(memory_rows),
         took.as_secs_f64(),
         above as f64 / 1e6,
         idle as f64 / 1e6

@@ -22,7 +22,8 @@
 //! faster peer of each page.
 //!
 //! With `--compare <gateway binary>` it measures that build of the gateway beside this one's
-//! instead of the peers, in the same turns: an interleaved A/B of a change to the read path.
+//! instead of the peers, in the same turns, the HTML book page too: an interleaved A/B of a
+//! change to the read path.
 //!
 //! Usage: readstream-peers-bench [--seconds N, per server and page, default 20] [--connections N] [--followees N]
 //! [--compare <gateway binary>]; needs NATS_URL
@@ -337,17 +338,18 @@ fn print_row(page: &str, server: &str, m: &Measured, ours: Option<&Measured>) {
 
 /// A warm-up (PostGraphile's JIT, every pool filled), then rounds in which each server takes
 /// its turn, so the machine's noise falls on all of them alike.
-async fn measure_in_turns(
-    servers: &[(Server, &[Page; 2])],
+async fn measure_in_turns<const PAGES: usize>(
+    servers: &[(Server, &[Page; PAGES])],
     connections: u64,
     seconds: u64,
-) -> anyhow::Result<Vec<[Measured; 2]>> {
+) -> anyhow::Result<Vec<[Measured; PAGES]>> {
     for (server, pages) in servers {
         for page in pages.iter() {
             measure(server, page, connections, (seconds / 5).max(1), &mut Measured::default()).await?;
         }
     }
-    let mut measured: Vec<[Measured; 2]> = servers.iter().map(|_| Default::default()).collect();
+    let mut measured: Vec<[Measured; PAGES]> =
+        servers.iter().map(|_| std::array::from_fn(|_| Measured::default())).collect();
     for _ in 0..ROUNDS {
         for ((server, pages), measured) in servers.iter().zip(&mut measured) {
             for (page, measured) in pages.iter().zip(measured.iter_mut()) {
@@ -391,21 +393,23 @@ async fn main() -> anyhow::Result<()> {
     let gateway = start_gateway(&run).await?;
     readstream_pages[0].check(&gateway.url, |d| Some(d["book"]["reviews"]["edges"].as_array()?.len()), 10).await?;
     readstream_pages[1].check(&gateway.url, |d| Some(d["viewer"]["feed"]["edges"].as_array()?.len()), 20).await?;
-    let mut servers = vec![(gateway, &readstream_pages)];
     // `--compare <gateway binary>`: another build of the gateway, measured in the same turns
-    // (an interleaved A/B of a change), shown beside this build's, instead of the peers.
+    // (an interleaved A/B of a change), shown beside this build's, instead of the peers; the
+    // server-rendered book page is measured beside the two.
     if let Some(other) = std::env::args().skip_while(|a| a != "--compare").nth(1) {
-        servers.push((start_gateway_from(&run, Path::new(&other), "readstream B").await?, &readstream_pages));
-        for page in &readstream_pages[..1] {
-            page.check(&servers[1].0.url, |d| Some(d["book"]["reviews"]["edges"].as_array()?.len()), 10).await?;
-        }
+        let other = start_gateway_from(&run, Path::new(&other), "readstream B").await?;
+        readstream_pages[0].check(&other.url, |d| Some(d["book"]["reviews"]["edges"].as_array()?.len()), 10).await?;
+        let [book, feed] = readstream_pages;
+        let compared = [book, feed, rendered_page()];
+        let servers = [(gateway, &compared), (other, &compared)];
         let measured = measure_in_turns(&servers, connections, seconds).await?;
-        for (i, name) in page_names.iter().enumerate() {
+        for (i, name) in page_names.iter().chain(&["HTML page"]).enumerate() {
             print_row(name, servers[0].0.name, &measured[0][i], None);
             print_row(name, servers[1].0.name, &measured[1][i], Some(&measured[0][i]));
         }
         return Ok(());
     }
+    let mut servers = vec![(gateway, &readstream_pages)];
     for peer in
         [start_postgraphile(&run, 1).await?, start_postgraphile(&run, 2).await?, start_postgraphile5(&run).await?]
     {
@@ -453,6 +457,12 @@ async fn main() -> anyhow::Result<()> {
     book_page_assets()
 }
 
+/// The server-rendered book page, `GET /books/{id}` (the query it runs is the gateway's own).
+fn rendered_page() -> Page {
+    let path = Some(format!("/books/{BOOK}"));
+    Page { query: readstream_gateway::BOOK_PAGE, variables: json!({}), token: None, path }
+}
+
 /// The server-rendered book page (`GET /books/{id}`) beside the same page as one GraphQL
 /// query (the query the page runs in-process, over HTTP), in turns.
 async fn rendered_book_page(gateway: &Server, connections: u64, seconds: u64) -> anyhow::Result<()> {
@@ -460,12 +470,7 @@ async fn rendered_book_page(gateway: &Server, connections: u64, seconds: u64) ->
         "id": BOOK, "first": readstream_gateway::REVIEWS_PER_PAGE, "after": null, "order": "NEWEST", "stars": null,
     });
     let pages = [
-        Page {
-            query: readstream_gateway::BOOK_PAGE,
-            variables: json!({}),
-            token: None,
-            path: Some(format!("/books/{BOOK}")),
-        },
+        rendered_page(),
         Page { query: readstream_gateway::BOOK_PAGE, variables, token: None, path: None },
     ];
     let html = reqwest::get(format!("{}/books/{BOOK}", gateway.url.trim_end_matches("/graphql"))).await?.text().await?;

@@ -469,10 +469,7 @@ async fn rendered_book_page(gateway: &Server, connections: u64, seconds: u64) ->
     let variables = json!({
         "id": BOOK, "first": readstream_gateway::REVIEWS_PER_PAGE, "after": null, "order": "NEWEST", "stars": null,
     });
-    let pages = [
-        rendered_page(),
-        Page { query: readstream_gateway::BOOK_PAGE, variables, token: None, path: None },
-    ];
+    let pages = [rendered_page(), Page { query: readstream_gateway::BOOK_PAGE, variables, token: None, path: None }];
     let html = reqwest::get(format!("{}/books/{BOOK}", gateway.url.trim_end_matches("/graphql"))).await?.text().await?;
     anyhow::ensure!(html.contains("Community Reviews"), "the rendered book page is not the page: {html}");
     pages[1]

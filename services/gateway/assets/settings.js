@@ -14,9 +14,10 @@ function failed(err) {
 }
 
 onSession(async (signedIn) => {
-  box.hidden = !signedIn;
+  box.hidden = true;
   signedOutNote.hidden = Boolean(signedIn);
   if (!signedIn) return;
+  // The forms show once they hold what is saved: typed into before, they would be overwritten.
   const data = await graphql('{ viewer { displayName bio readingVisibility avatar { url } } }');
   const me = data.viewer;
   showAvatar(me.avatar, me.displayName);
@@ -24,6 +25,7 @@ onSession(async (signedIn) => {
   document.querySelector('#bio').value = me.bio;
   const choice = document.querySelector(`input[name="visibility"][value="${me.readingVisibility}"]`);
   if (choice) choice.checked = true;
+  box.hidden = false;
 });
 
 /** The reader's picture, or the first letter of their name when they have none. */

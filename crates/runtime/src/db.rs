@@ -50,12 +50,14 @@ fn connect_options(config: &DatabaseConfig) -> Result<PgConnectOptions, sqlx::Er
     Ok(options)
 }
 
-/// sqlx pings a connection when it goes back to the pool (dropping a broken one there), and by
-/// default again before handing it out: a second round trip for every query, a third of a
-/// read's Postgres traffic and a tenth of the gateway's CPU. Without the second ping, a
-/// connection that broke while idle in the pool (Postgres restarted) fails its next query with
-/// an I/O error, which is `UNAVAILABLE` (try again) like any moment Postgres is out of reach,
-/// and is dropped.
+/// sqlx tests a connection with a round trip to Postgres before handing it out (by default) and
+/// as it goes back to the pool. Each is a second round trip for every query: the one before
+/// handing out is turned off here; the one on the way back is made only when the connection's
+/// last exchange did not run to its end (a failed or cancelled query, a transaction dropped
+/// open), by readstream's patch to sqlx (`vendor/README.md`). A connection that broke while
+/// idle in the pool (Postgres restarted) fails its next query with an I/O error, which is
+/// `UNAVAILABLE` (try again) like any moment Postgres is out of reach; that query did not end,
+/// so the connection is tested on its way back and dropped (`tests/pool.rs`).
 fn pool_options(config: &DatabaseConfig) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(config.database_max_connections)

@@ -140,8 +140,8 @@ async fn relay(client: TcpStream, server: TcpStream, syncs: &AtomicUsize) -> std
                 break;
             }
             let length_at = header - 4;
-            let length = u32::from_be_bytes(pending[length_at..header].try_into().expect("four bytes")) as usize;
-            let whole = length_at + length;
+            let [a, b, c, d] = pending[length_at..header] else { unreachable!("a length is four bytes") };
+            let whole = length_at + u32::from_be_bytes([a, b, c, d]) as usize;
             if pending.len() < whole {
                 break;
             }

@@ -369,3 +369,28 @@ async fn a_reader_who_keeps_their_reading_private_is_hidden_from_shelves_and_fee
     assert_eq!(bad.error_code(), Some("INVALID_ARGUMENT"));
     system.stop().await
 }
+
+#[tokio::test]
+async fn a_signed_in_reader_not_yet_recorded_has_a_feed_but_no_profile() -> anyhow::Result<()> {
+    let system = System::start().await?;
+    // A token whose reader the read models do not hold: the moment after `signUp`, read
+    // without its position.
+    let reader_id = uuid::Uuid::now_v7();
+    let newcomer = system.client_as(reader_id)?;
+
+    // Their feed needs only who they are, which the token says: no read of their profile first.
+    let feed = newcomer.request("{ viewer { id feed(first: 5) { edges { cursor } } } }", json!({})).await?;
+    assert_eq!(feed.data()?["viewer"], json!({ "id": reader_id.to_string(), "feed": { "edges": [] } }), "{:?}", feed.0);
+    // Their profile is not there to show: no viewer, asked directly or through a fragment.
+    for query in [
+        "{ viewer { handle feed(first: 5) { edges { cursor } } } }",
+        "{ viewer { ...profile } } fragment profile on Reader { displayName }",
+        "{ viewer { ... on Reader { joinedAt } } }",
+        "{ viewer { url } }",
+    ] {
+        let response = newcomer.request(query, json!({})).await?;
+        assert_eq!(response.data()?["viewer"], Value::Null, "{query}: {:?}", response.0);
+        assert!(response.0.get("errors").is_none(), "{query}: {:?}", response.0);
+    }
+    system.stop().await
+}

@@ -2,6 +2,8 @@
 //! `shared`): each field asks the slice that owns its data. This module sits above the slices;
 //! the slices only see the objects' types, so no slice imports another through them.
 
+use std::borrow::Cow;
+
 use async_graphql::{connection::Connection, Context, Object, Result, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -290,44 +292,44 @@ impl Author {
 #[Object]
 impl Reader {
     pub async fn id(&self) -> ID {
-        ID(self.0.reader_id.to_string())
+        ID(self.reader_id.to_string())
     }
 
     /// The reader's profile page in the web app.
-    async fn url(&self, ctx: &Context<'_>) -> String {
-        format!("{}/readers/{}", app(ctx).public_url, self.0.handle)
+    async fn url(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(format!("{}/readers/{}", app(ctx).public_url, self.profile(ctx).await?.handle))
     }
 
     /// The picture the reader chose (`setAvatar`); null when none.
     async fn avatar(&self, ctx: &Context<'_>) -> Result<Option<Image>> {
-        Ok(loader(ctx).load_one(AvatarOf(self.0.reader_id)).await.map_err(load_error)?.map(Image))
+        Ok(loader(ctx).load_one(AvatarOf(self.reader_id)).await.map_err(load_error)?.map(Image))
     }
 
-    async fn handle(&self) -> &str {
-        &self.0.handle
+    async fn handle(&self, ctx: &Context<'_>) -> Result<Cow<'_, str>> {
+        Ok(self.profile_text(ctx, |row| &row.handle).await?)
     }
 
-    async fn display_name(&self) -> &str {
-        &self.0.display_name
+    async fn display_name(&self, ctx: &Context<'_>) -> Result<Cow<'_, str>> {
+        Ok(self.profile_text(ctx, |row| &row.display_name).await?)
     }
 
-    async fn bio(&self) -> &str {
-        &self.0.bio
+    async fn bio(&self, ctx: &Context<'_>) -> Result<Cow<'_, str>> {
+        Ok(self.profile_text(ctx, |row| &row.bio).await?)
     }
 
-    async fn joined_at(&self) -> DateTime<Utc> {
-        self.0.joined_at
+    async fn joined_at(&self, ctx: &Context<'_>) -> Result<DateTime<Utc>> {
+        Ok(self.profile(ctx).await?.joined_at)
     }
 
     /// Who sees this reader's shelves, progress and reading history.
     async fn reading_visibility(&self, ctx: &Context<'_>) -> Result<social::Visibility> {
-        Ok(social::reading_visibility(ctx, self.0.reader_id).await?)
+        Ok(social::reading_visibility(ctx, self.reader_id).await?)
     }
 
     /// What the reader may do beyond their own account: a librarian adds to the catalog, an
     /// admin grants and revokes roles.
     async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<social::Role>> {
-        Ok(social::roles(ctx, self.0.reader_id).await?)
+        Ok(social::roles(ctx, self.reader_id).await?)
     }
 
     /// The reader's books, on one built-in shelf (`status`), one custom shelf (`shelf`) or all;
@@ -344,8 +346,8 @@ impl Reader {
         #[graphql(default)] order_by: ShelfOrder,
         as_of: Option<NaiveDate>,
     ) -> Result<Connection<String, ShelfEntry, ListInfo>> {
-        social::reading_shared(ctx, self.0.reader_id).await?;
-        Ok(reading::shelf(ctx, self.0.reader_id, status, shelf, first, after, order_by, as_of).await?)
+        social::reading_shared(ctx, self.reader_id).await?;
+        Ok(reading::shelf(ctx, self.reader_id, status, shelf, first, after, order_by, as_of).await?)
     }
 
     /// What the readers this reader follows did, newest first (the reader's own only; ask
@@ -357,7 +359,7 @@ impl Reader {
         after: Option<String>,
         kinds: Option<Vec<ActivityKind>>,
     ) -> Result<Connection<String, FeedItem>> {
-        Ok(feed::feed(ctx, self.0.reader_id, first, after, kinds).await?)
+        Ok(feed::feed(ctx, self.reader_id, first, after, kinds).await?)
     }
 
     /// What others did that concerns this reader, grouped, newest first (the reader's own only;
@@ -368,30 +370,30 @@ impl Reader {
         #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<String, Notification>> {
-        Ok(notifications::notifications(ctx, self.0.reader_id, first, after).await?)
+        Ok(notifications::notifications(ctx, self.reader_id, first, after).await?)
     }
 
     /// How many things they have not marked read, muted kinds left out (the reader's own only).
     async fn unread_notification_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        Ok(notifications::unread_count(ctx, self.0.reader_id).await?)
+        Ok(notifications::unread_count(ctx, self.reader_id).await?)
     }
 
     /// The kinds of notification they muted (the reader's own only).
     async fn muted_notification_kinds(&self, ctx: &Context<'_>) -> Result<Vec<NotificationKind>> {
-        Ok(notifications::muted(ctx, self.0.reader_id).await?)
+        Ok(notifications::muted(ctx, self.reader_id).await?)
     }
 
     async fn followers_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        match self.1 {
+        match self.counts {
             Some(counts) => Ok(counts.followers),
-            None => Ok(social::follow_counts(ctx, self.0.reader_id).await?.0),
+            None => Ok(social::follow_counts(ctx, self.reader_id).await?.0),
         }
     }
 
     async fn following_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        match self.1 {
+        match self.counts {
             Some(counts) => Ok(counts.following),
-            None => Ok(social::follow_counts(ctx, self.0.reader_id).await?.1),
+            None => Ok(social::follow_counts(ctx, self.reader_id).await?.1),
         }
     }
 
@@ -402,7 +404,7 @@ impl Reader {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<String, Reader, ListInfo>> {
-        Ok(social::follow_list(ctx, self.0.reader_id, social::Direction::Followers, first, after).await?)
+        Ok(social::follow_list(ctx, self.reader_id, social::Direction::Followers, first, after).await?)
     }
 
     /// Whom the reader follows, most recent first.
@@ -412,31 +414,31 @@ impl Reader {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<String, Reader, ListInfo>> {
-        Ok(social::follow_list(ctx, self.0.reader_id, social::Direction::Following, first, after).await?)
+        Ok(social::follow_list(ctx, self.reader_id, social::Direction::Following, first, after).await?)
     }
 
     /// Whether the signed-in reader follows this reader (false without a token).
     async fn viewer_follows(&self, ctx: &Context<'_>) -> Result<bool> {
-        Ok(social::viewer_follows(ctx, self.0.reader_id).await?)
+        Ok(social::viewer_follows(ctx, self.reader_id).await?)
     }
 
     /// Whether the signed-in reader blocked this reader (false without a token).
     async fn viewer_blocks(&self, ctx: &Context<'_>) -> Result<bool> {
-        Ok(social::viewer_blocks(ctx, self.0.reader_id).await?)
+        Ok(social::viewer_blocks(ctx, self.reader_id).await?)
     }
 
     /// The author this reader is, if a librarian linked their account to an author profile:
     /// what a review shows as the reviewer's author badge (books and followers).
     async fn author_profile(&self, ctx: &Context<'_>) -> Result<Option<Author>> {
-        let author = loader(ctx).load_one(AuthorOfReader(self.0.reader_id)).await.map_err(load_error)?;
+        let author = loader(ctx).load_one(AuthorOfReader(self.reader_id)).await.map_err(load_error)?;
         Ok(author.map(Author))
     }
 
     /// How many live reviews the reader has written.
     async fn reviews_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        match self.1 {
+        match self.counts {
             Some(counts) => Ok(counts.reviews),
-            None => Ok(review::reviews_count(ctx, self.0.reader_id).await?),
+            None => Ok(review::reviews_count(ctx, self.reader_id).await?),
         }
     }
 
@@ -447,14 +449,15 @@ impl Reader {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<String, Review, ListInfo>> {
-        let of = ReviewsOf::Reader { reader_id: self.0.reader_id, reviews_count: self.1.map(|counts| counts.reviews) };
+        let of =
+            ReviewsOf::Reader { reader_id: self.reader_id, reviews_count: self.counts.map(|counts| counts.reviews) };
         Ok(reviews::reviews(ctx, of, first, after, ReviewOrder::Newest).await?)
     }
 
     /// The reader's own named shelves with how many books each holds (shared like `shelf`).
     async fn shelves(&self, ctx: &Context<'_>) -> Result<Vec<CustomShelf>> {
-        social::reading_shared(ctx, self.0.reader_id).await?;
-        Ok(reading::custom_shelves(ctx, self.0.reader_id).await?)
+        social::reading_shared(ctx, self.reader_id).await?;
+        Ok(reading::custom_shelves(ctx, self.reader_id).await?)
     }
 
     /// Every reading step, oldest first, straight from the events (the reader's own only).
@@ -467,15 +470,15 @@ impl Reader {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<String, TimelineEntry, ListInfo>> {
-        Ok(reading::timeline(ctx, self.0.reader_id, book_id, from, to, first, after).await?)
+        Ok(reading::timeline(ctx, self.reader_id, book_id, from, to, first, after).await?)
     }
 
     /// Their year in review: books and pages finished in `year` by month, the shortest and
     /// longest, the highest rated, the author read most, the first and the last. Shown as their
     /// reading is (`readingVisibility`): otherwise `PERMISSION_DENIED`.
     async fn reading_stats(&self, ctx: &Context<'_>, year: i32) -> Result<ReadingStats> {
-        social::reading_shared(ctx, self.0.reader_id).await?;
-        Ok(reading::stats(ctx, self.0.reader_id, year).await?)
+        social::reading_shared(ctx, self.reader_id).await?;
+        Ok(reading::stats(ctx, self.reader_id, year).await?)
     }
 
     /// Their goal for `year` and how they stand against it today, in their time zone; null
@@ -483,17 +486,17 @@ impl Reader {
     /// `PERMISSION_DENIED`.
     async fn reading_goal(&self, ctx: &Context<'_>, year: i32) -> Result<Option<ReadingGoal>> {
         reading::year::year_bounds(year)?;
-        social::reading_shared(ctx, self.0.reader_id).await?;
-        Ok(reading::year::goal(&app(ctx).pool, self.0.reader_id, year).await?)
+        social::reading_shared(ctx, self.reader_id).await?;
+        Ok(reading::year::goal(&app(ctx).pool, self.reader_id, year).await?)
     }
 
     /// The time zone their days are in (an IANA name, UTC until they set one): the reader's
     /// own only, null for anyone else.
     async fn time_zone(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        if ctx.data_opt::<crate::auth::Viewer>().map(|viewer| viewer.reader_id) != Some(self.0.reader_id) {
+        if ctx.data_opt::<crate::auth::Viewer>().map(|viewer| viewer.reader_id) != Some(self.reader_id) {
             return Ok(None);
         }
-        let zone = readstream_readmodel::goals::time_zone(&app(ctx).pool, self.0.reader_id).await;
+        let zone = readstream_readmodel::goals::time_zone(&app(ctx).pool, self.reader_id).await;
         Ok(Some(zone.map_err(crate::error::ApiError::from)?))
     }
 }

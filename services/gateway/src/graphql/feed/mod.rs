@@ -249,7 +249,7 @@ async fn read_with_page(ctx: &Context<'_>, items: &mut [FeedItem]) -> Result<(),
     // An empty list of keys is answered at once, without a query.
     let (readers, books) =
         futures::try_join!(loader.load_many(reader_ids), loader.load_many(book_ids)).map_err(load_error)?;
-    let reader = |id: Uuid| ReadWithPage::Read(readers.get(&ReaderKey(id)).map(|row| Reader(row.clone(), None)));
+    let reader = |id: Uuid| ReadWithPage::Read(readers.get(&ReaderKey(id)).map(|row| Reader::from_row(row.clone())));
     for item in items {
         if want_readers && item.kind != ActivityKind::NewBook {
             item.reader = reader(item.actor_id);

@@ -143,7 +143,10 @@ impl Notification {
     /// One line to show: "Ana and 3 others liked your review".
     async fn summary(&self, ctx: &Context<'_>) -> Result<String> {
         let found = Reader::load_many(ctx, &self.actor_ids).await?;
-        let first = self.actor_ids.first().and_then(|id| found.get(id)).map(|reader| reader.0.display_name.clone());
+        let first = match self.actor_ids.first().and_then(|id| found.get(id)) {
+            Some(reader) => Some(reader.profile_text(ctx, |row| &row.display_name).await?.into_owned()),
+            None => None,
+        };
         let who = match (first, self.count) {
             (None, _) => String::new(),
             (Some(name), 1) => name,

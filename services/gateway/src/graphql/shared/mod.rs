@@ -2,7 +2,7 @@
 //! `Reader`: their data and loads here; a `Review` and its comments in `review`; their fields in `super::fields`, which sits above the
 //! slices it delegates to), the request's state, read-your-writes and paging.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{borrow::Cow, collections::HashMap, sync::Arc};
 
 use async_graphql::{ComplexObject, Context, Enum, Result, SimpleObject, ID};
 use base64::Engine;
@@ -84,10 +84,16 @@ impl Edition {
     }
 }
 
-/// A reader's public profile; its fields are in `super::fields`. Read as a reviewer, it comes
-/// with their counts; read another way, without.
+/// A reader; their fields are in `super::fields`. Read as a reviewer, they come with their
+/// counts; read another way, without. Their profile (handle, name, bio, when they joined) is
+/// read with them, unless the query asks none of it of the signed-in reader (`viewer`): then
+/// only their id is known, and the profile is read only if a field needs it after all.
 #[derive(Debug, Clone)]
-pub struct Reader(pub ReaderRow, pub Option<ReaderCounts>);
+pub struct Reader {
+    pub reader_id: Uuid,
+    profile: Option<ReaderRow>,
+    pub counts: Option<ReaderCounts>,
+}
 
 impl Book {
     pub async fn load(ctx: &Context<'_>, book_id: Uuid) -> Result<Option<Book>, ApiError> {
@@ -114,20 +120,53 @@ impl Author {
 }
 
 impl Reader {
+    /// A reader read with their profile.
+    pub fn from_row(row: ReaderRow) -> Reader {
+        Reader { reader_id: row.reader_id, profile: Some(row), counts: None }
+    }
+
+    /// A reader known by id alone (the signed-in reader, whose token names them).
+    pub fn by_id(reader_id: Uuid) -> Reader {
+        Reader { reader_id, profile: None, counts: None }
+    }
+
     pub async fn load(ctx: &Context<'_>, reader_id: Uuid) -> Result<Option<Reader>, ApiError> {
-        Ok(loader(ctx).load_one(ReaderKey(reader_id)).await.map_err(load_error)?.map(|row| Reader(row, None)))
+        Ok(loader(ctx).load_one(ReaderKey(reader_id)).await.map_err(load_error)?.map(Reader::from_row))
+    }
+
+    /// Their profile: as read with them, or read now. A reader known by id whose profile is
+    /// not recorded (yet, or any more) is `NOT_FOUND`.
+    pub async fn profile(&self, ctx: &Context<'_>) -> Result<Cow<'_, ReaderRow>, ApiError> {
+        if let Some(row) = &self.profile {
+            return Ok(Cow::Borrowed(row));
+        }
+        let row = loader(ctx).load_one(ReaderKey(self.reader_id)).await.map_err(load_error)?;
+        row.map(Cow::Owned)
+            .ok_or_else(|| ApiError::new(readstream_contracts::Code::NotFound, "this reader's profile is not recorded"))
+    }
+
+    /// One text of their profile, borrowed when it was read with them.
+    pub async fn profile_text(
+        &self,
+        ctx: &Context<'_>,
+        text: fn(&ReaderRow) -> &str,
+    ) -> Result<Cow<'_, str>, ApiError> {
+        Ok(match self.profile(ctx).await? {
+            Cow::Borrowed(row) => Cow::Borrowed(text(row)),
+            Cow::Owned(row) => Cow::Owned(text(&row).to_owned()),
+        })
     }
 
     /// A reader with their review and follow counts, in one query.
     pub async fn load_with_counts(ctx: &Context<'_>, reader_id: Uuid) -> Result<Option<Reader>, ApiError> {
         let found = loader(ctx).load_one(ReaderWithCounts(reader_id)).await.map_err(load_error)?;
-        Ok(found.map(|(row, counts)| Reader(row, Some(counts))))
+        Ok(found.map(|(row, counts)| Reader { counts: Some(counts), ..Reader::from_row(row) }))
     }
 
     /// These readers by id, in one query; ids without a reader are left out.
     pub async fn load_many(ctx: &Context<'_>, reader_ids: &[Uuid]) -> Result<HashMap<Uuid, Reader>, ApiError> {
         let found = loader(ctx).load_many(reader_ids.iter().copied().map(ReaderKey)).await.map_err(load_error)?;
-        Ok(found.into_iter().map(|(key, row)| (key.0, Reader(row, None))).collect())
+        Ok(found.into_iter().map(|(key, row)| (key.0, Reader::from_row(row))).collect())
     }
 }
 

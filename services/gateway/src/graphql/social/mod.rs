@@ -33,6 +33,9 @@ use reads::FollowCounts;
 #[derive(Default)]
 pub struct SocialQuery;
 
+/// The fields of a `Reader` that read their profile row.
+const PROFILE_FIELDS: [&str; 5] = ["handle", "displayName", "bio", "joinedAt", "url"];
+
 #[Object]
 impl SocialQuery {
     /// A reader by handle (any case).
@@ -41,14 +44,22 @@ impl SocialQuery {
         if readstream_contracts::input::handle(&handle).is_err() {
             return Ok(None);
         }
-        Ok(reads::reader_by_handle(&app(ctx).pool, &handle).await.map_err(ApiError::from)?.map(|row| Reader(row, None)))
+        Ok(reads::reader_by_handle(&app(ctx).pool, &handle).await.map_err(ApiError::from)?.map(Reader::from_row))
     }
 
-    /// The signed-in reader; null without a token.
+    /// The signed-in reader; null without a token. Asked for any of their profile (`handle`,
+    /// `displayName`, `bio`, `joinedAt`, `url`), null too while the reader is not recorded:
+    /// just after `signUp`, unless read with its `position` as `minPosition`.
     async fn viewer(&self, ctx: &Context<'_>) -> Result<Option<Reader>> {
         let Some(viewer) = ctx.data_opt::<Viewer>() else {
             return Ok(None);
         };
+        // The token names the reader: a query that asks nothing of their profile (their feed,
+        // their notifications) needs no read of it before its own.
+        let asked = ctx.look_ahead();
+        if !PROFILE_FIELDS.iter().any(|field| asked.field(field).exists()) {
+            return Ok(Some(Reader::by_id(viewer.reader_id)));
+        }
         Ok(Reader::load(ctx, viewer.reader_id).await?)
     }
 }

@@ -387,6 +387,7 @@ async fn a_signed_in_reader_not_yet_recorded_has_a_feed_but_no_profile() -> anyh
         "{ viewer { ...profile } } fragment profile on Reader { displayName }",
         "{ viewer { ... on Reader { joinedAt } } }",
         "{ viewer { url } }",
+        "{ viewer { name: displayName } }",
     ] {
         let response = newcomer.request(query, json!({})).await?;
         assert_eq!(response.data()?["viewer"], Value::Null, "{query}: {:?}", response.0);

@@ -125,9 +125,18 @@ impl Reader {
         Reader { reader_id: row.reader_id, profile: Some(row), counts: None }
     }
 
-    /// A reader known by id alone (the signed-in reader, whose token names them).
-    pub fn by_id(reader_id: Uuid) -> Reader {
-        Reader { reader_id, profile: None, counts: None }
+    /// The fields (in `super::fields`) that show the profile row.
+    const PROFILE_FIELDS: [&'static str; 5] = ["handle", "displayName", "bio", "joinedAt", "url"];
+
+    /// The signed-in reader, whose token names them. A query that asks nothing of their
+    /// profile (their feed, their notifications) needs no read of it before its own: they are
+    /// known by id alone. One that asks some reads it first: `None` while it is not recorded.
+    pub async fn signed_in(ctx: &Context<'_>, reader_id: Uuid) -> Result<Option<Reader>, ApiError> {
+        let asked = ctx.look_ahead();
+        if Reader::PROFILE_FIELDS.iter().any(|field| asked.field(field).exists()) {
+            return Reader::load(ctx, reader_id).await;
+        }
+        Ok(Some(Reader { reader_id, profile: None, counts: None }))
     }
 
     pub async fn load(ctx: &Context<'_>, reader_id: Uuid) -> Result<Option<Reader>, ApiError> {

@@ -33,9 +33,6 @@ use reads::FollowCounts;
 #[derive(Default)]
 pub struct SocialQuery;
 
-/// The fields of a `Reader` that read their profile row.
-const PROFILE_FIELDS: [&str; 5] = ["handle", "displayName", "bio", "joinedAt", "url"];
-
 #[Object]
 impl SocialQuery {
     /// A reader by handle (any case).
@@ -54,13 +51,7 @@ impl SocialQuery {
         let Some(viewer) = ctx.data_opt::<Viewer>() else {
             return Ok(None);
         };
-        // The token names the reader: a query that asks nothing of their profile (their feed,
-        // their notifications) needs no read of it before its own.
-        let asked = ctx.look_ahead();
-        if !PROFILE_FIELDS.iter().any(|field| asked.field(field).exists()) {
-            return Ok(Some(Reader::by_id(viewer.reader_id)));
-        }
-        Ok(Reader::load(ctx, viewer.reader_id).await?)
+        Ok(Reader::signed_in(ctx, viewer.reader_id).await?)
     }
 }
 

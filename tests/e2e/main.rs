@@ -58,6 +58,14 @@ const RATINGS: &str = "query($id: ID!) {
     book(id: $id) { title ratings { count average histogram { stars count percent } } }
 }";
 
+/// `name`'s value on the gateway's `/metrics`.
+async fn gauge(system: &System, name: &str) -> anyhow::Result<f64> {
+    let text = reqwest::get(format!("http://{}/metrics", system.gateway_health)).await?.text().await?;
+    let line = text.lines().find(|line| line.split_whitespace().next() == Some(name));
+    let value = line.and_then(|line| line.split_whitespace().nth(1)).and_then(|value| value.parse().ok());
+    value.ok_or_else(|| anyhow::anyhow!("no {name} in:\n{text}"))
+}
+
 fn position(value: &Value) -> anyhow::Result<u64> {
     value["position"].as_u64().with_context(|| format!("no position in {value}"))
 }

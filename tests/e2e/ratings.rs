@@ -5,7 +5,7 @@ use readstream_e2e::System;
 use readstream_testkit::graphql::GraphQl;
 use serde_json::{json, Value};
 
-use super::{add_seed_book, histogram, position, sign_up, RATE};
+use super::{add_seed_book, gauge, histogram, position, sign_up, RATE};
 
 const FIGURES: &str = "query($id: ID!) {
     book(id: $id) {
@@ -164,14 +164,6 @@ async fn a_projection_a_migration_marks_is_rebuilt_at_the_next_start_and_its_qua
     let at = rate(&ana, &book, 5.0).await?;
     assert_eq!(totals(&book_at(&ana, &book, at).await?), (json!(1), json!(5.0), json!(5.0)));
     system.stop().await
-}
-
-/// `name`'s value on the gateway's `/metrics`.
-async fn gauge(system: &System, name: &str) -> anyhow::Result<f64> {
-    let text = reqwest::get(format!("http://{}/metrics", system.gateway_health)).await?.text().await?;
-    let line = text.lines().find(|line| line.split_whitespace().next() == Some(name));
-    let value = line.and_then(|line| line.split_whitespace().nth(1)).and_then(|value| value.parse().ok());
-    value.ok_or_else(|| anyhow::anyhow!("no {name} in:\n{text}"))
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use readstream_e2e::System;
 use readstream_testkit::graphql::{GraphQl, Response};
 use serde_json::{json, Value};
 
-use super::{add_seed_book, position, rate, sign_up, sign_up_many};
+use super::{add_seed_book, gauge, position, rate, sign_up, sign_up_many};
 
 const PUBLISH: &str = "mutation($book: ID!, $body: String!, $spoilers: Boolean! = false, $on: NaiveDate, $key: String) {
     publishReview(bookId: $book, body: $body, containsSpoilers: $spoilers, writtenOn: $on, idempotencyKey: $key) { position reviewId }
@@ -244,6 +244,57 @@ async fn comments_and_new_reviews_arrive_live() -> anyhow::Result<()> {
     let response = ben.request(delete, json!({ "c": comment["commentId"] })).await?;
     let response = ana.request_at(query, json!({ "r": review }), position(&response.data()?["deleteComment"])?).await?;
     assert_eq!(response.data()?["review"]["commentsCount"], json!(0));
+    system.stop().await
+}
+
+#[tokio::test]
+async fn anonymous_subscribers_of_a_books_new_reviews_share_one_execution_and_a_late_one_catches_up_after_its_since(
+) -> anyhow::Result<()> {
+    const LIVE: &str =
+        "subscription($id: ID!, $since: Int) { bookReviewAdded(bookId: $id, since: $since) { id body position } }";
+    let wait = Duration::from_secs(10);
+    let system = System::start().await?;
+    let (ana, _) = sign_up(&system, "ana").await?;
+    let (ben, _) = sign_up(&system, "ben").await?;
+    let (book, since) = add_seed_book(&system).await?;
+    let variables = json!({ "id": book, "since": since });
+    // Anonymous, over either protocol, as the web app's book page asks after the newest review
+    // it shows: one execution. Signed in, the same request runs its own.
+    let anonymous = system.client();
+    let mut alike = vec![
+        anonymous.subscribe(LIVE, variables.clone()).await?,
+        anonymous.with_websocket_path("/graphql/ws").subscribe_legacy(LIVE, variables.clone()).await?,
+    ];
+    let mut signed_in = ben.subscribe(LIVE, variables.clone()).await?;
+
+    let (first, _) = publish(&ana, &book, "A quiet masterpiece.", None, false).await?;
+    for subscriber in alike.iter_mut().chain([&mut signed_in]) {
+        assert_eq!(subscriber.next(wait).await?["bookReviewAdded"]["id"], json!(first));
+    }
+    assert_eq!(gauge(&system, "readstream_shared_executions").await?, 1.0, "the anonymous ones share");
+    assert_eq!(gauge(&system, "readstream_subscriptions_open").await?, 3.0, "one per subscriber");
+
+    // One who loads the page later, with the same `since`, first gets what it missed from the
+    // running execution, then what comes next.
+    let mut late = anonymous.subscribe(LIVE, variables.clone()).await?;
+    let caught_up = late.next(wait).await?;
+    assert_eq!(caught_up["bookReviewAdded"]["id"], json!(first));
+    assert_eq!(caught_up["bookReviewAdded"]["body"], json!("A quiet masterpiece."));
+    assert_eq!(gauge(&system, "readstream_shared_executions").await?, 1.0, "it joined the running one");
+    let (second, _) = publish(&ben, &book, "Slow, then unputdownable.", None, false).await?;
+    for subscriber in alike.iter_mut().chain([&mut signed_in, &mut late]) {
+        assert_eq!(subscriber.next(wait).await?["bookReviewAdded"]["id"], json!(second));
+    }
+
+    // A bad book id is refused alike for everyone who sends it.
+    let mut refused = anonymous.subscribe(LIVE, json!({ "id": "not-a-book", "since": since })).await?;
+    assert!(refused.next(wait).await.is_err(), "a bad id is an error");
+    drop((alike, late, refused, signed_in));
+    let deadline = tokio::time::Instant::now() + wait;
+    while gauge(&system, "readstream_shared_executions").await? != 0.0 {
+        anyhow::ensure!(tokio::time::Instant::now() < deadline, "shared executions outlived their subscribers");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     system.stop().await
 }
 

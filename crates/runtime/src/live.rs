@@ -34,7 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Updates kept for a follower that has not read them yet. One that falls further behind is
 /// told so (`Lagged`) and ends.
-const KEPT_UPDATES: usize = 64;
+pub const KEPT_UPDATES: usize = 64;
 
 /// The subjects followed in this gateway.
 #[derive(Clone)]

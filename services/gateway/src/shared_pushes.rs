@@ -1,26 +1,37 @@
-//! Subscriptions whose every push is the same for everyone who asks (a book's rating figures,
-//! its shelf counts) run once per distinct request, not once per subscriber: the WebSockets
-//! that send the same document with the same variables share one execution, and each update is
-//! executed and serialised once, then handed to every one of them as the same text. A socket
-//! adds only its frame around it (`{"type":"next","id":…,"payload":…}`).
+//! Subscriptions whose pushes are the same for everyone who asks alike run once per distinct
+//! request, not once per subscriber: the WebSockets that send the same document with the same
+//! variables share one execution, and each update is executed and serialised once, then handed
+//! to every one of them as the same text. A socket adds only its frame around it
+//! (`{"type":"next","id":…,"payload":…}`).
 //!
 //! - `SharedExecutions`: the running executions by request, each one task that executes the
 //!   subscription anonymously and posts each serialised response to its members.
 //! - `SocketPushes`: one WebSocket's shared subscriptions, by the id its client gave them; the
 //!   socket's reader hands it the `subscribe` and `complete` messages of shared requests.
 //!
-//! A member joining a running execution first gets its latest response (how things are now,
-//! as of the newest update it pushed), then every later one. A member that reads too slowly
-//! is told it fell behind and ends, as any subscription does; the others are not held back.
-//! An execution ends when its last member leaves, or when its subscription ends (an error):
-//! its members then get that response and `complete`, and the next subscriber starts anew.
+//! Which subscriptions are shared, and by whom, is `SHARED_FIELDS`:
+//! - A book's figures (`bookRatingsChanged`, `bookShelfCountsChanged`): public, with no field
+//!   anywhere below them that reads the viewer (a test walks the schema to hold that), so
+//!   signed-in and anonymous subscribers share them. Each push is how things are now: a member
+//!   joining a running execution first gets its latest response.
+//! - A book's new reviews (`bookReviewAdded`): shared by anonymous subscribers only, since a
+//!   signed-in one sees no review across a block and the review's fields may read the viewer.
+//!   Each push is one new review. A member joining a running execution first gets every review
+//!   it pushed when the request has a `since` (the web app's book page sends the newest review it
+//!   shows, the same for everyone who loaded the page between two reviews): what it would have
+//!   got had it subscribed as the execution started. Without `since`, it gets the reviews from
+//!   then on, as a subscription of its own would. Once an execution pushed `JOINERS_CATCH_UP`
+//!   items, a new subscriber starts an execution of its own instead.
 //!
-//! Which root fields are shared is `SHARED_FIELDS`: fields whose whole result is public, with
-//! no field anywhere below them that reads the viewer (a test walks the schema to hold that).
-//! Every other subscription, and whatever is the viewer's own, runs per subscriber as before.
+//! A member that reads too slowly is told it fell behind and ends, as any subscription does;
+//! the others are not held back. An execution ends when its last member leaves, or when its
+//! subscription ends (an error): its members then get that response and `complete`, and the
+//! next subscriber starts anew. Every other subscription, and every signed-in one of reviews,
+//! runs per subscriber as before.
 
 use std::{
     collections::{HashMap, VecDeque},
+    convert::Infallible,
     pin::Pin,
     sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError},
     task::{Context, Poll},
@@ -28,8 +39,8 @@ use std::{
 
 use async_graphql::{
     http::WebSocketProtocols,
-    parser::types::{ExecutableDocument, Selection},
-    Request, Response,
+    parser::types::{ExecutableDocument, OperationDefinition, OperationType, Selection},
+    Name, Request, Response, Value,
 };
 use futures::{
     channel::mpsc,
@@ -49,23 +60,81 @@ use crate::{
     subscriptions::{self, Counted, InFlight, Places},
 };
 
-/// The subscription fields executed once for all who ask alike: public figures, the same
-/// whoever reads them.
-pub const SHARED_FIELDS: [&str; 2] = ["bookRatingsChanged", "bookShelfCountsChanged"];
+/// The subscription fields executed once for all who ask alike.
+pub const SHARED_FIELDS: [SharedField; 3] = [
+    SharedField { name: "bookRatingsChanged", signed_in: true, pushes: Pushes::Figures },
+    SharedField { name: "bookShelfCountsChanged", signed_in: true, pushes: Pushes::Figures },
+    SharedField { name: "bookReviewAdded", signed_in: false, pushes: Pushes::Items },
+];
 
-/// Whether `document`'s operation (`operation_name`'s) is a subscription of one shared field.
-pub fn is_shared(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
-    let Some(operation) = crate::shape::operation(document, operation_name) else { return false };
-    if operation.node.ty != async_graphql::parser::types::OperationType::Subscription {
-        return false;
+/// A subscription field whose subscribers share its executions.
+pub struct SharedField {
+    pub name: &'static str,
+    /// Whether signed-in subscribers share it too: only a field whose whole result is public,
+    /// with nothing below it that reads the viewer.
+    pub signed_in: bool,
+    pub pushes: Pushes,
+}
+
+/// What each push of a shared field is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Pushes {
+    /// How things are now, whole: the latest push is all a member needs.
+    Figures,
+    /// One new item, replayed after the field's `since` when it has one.
+    Items,
+}
+
+/// What a member that joins a running execution gets first.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum CatchUp {
+    /// Its latest push: how things are now.
+    Latest,
+    /// Every push so far, up to `JOINERS_CATCH_UP`: the items after the request's `since`.
+    Everything,
+    /// Nothing: it asked for new items from now on.
+    Nothing,
+}
+
+/// The most pushes an execution of items keeps for the members that join it. Past them a new
+/// subscriber starts an execution of its own, as one whose client was away longer reads its
+/// own replay. Half a mailbox, so a member that joins has room for the pushes after them.
+const JOINERS_CATCH_UP: usize = readstream_runtime::live::KEPT_UPDATES / 2;
+
+/// Whether `request`'s operation is a subscription of one shared field, for a subscriber who is
+/// `signed_in` or not, and if so what a member joining a running execution of it gets first.
+pub fn sharing(document: &ExecutableDocument, request: &Request, signed_in: bool) -> Option<CatchUp> {
+    let operation = crate::shape::operation(document, request.operation_name.as_deref())?;
+    if operation.node.ty != OperationType::Subscription {
+        return None;
     }
-    match operation.node.selection_set.node.items.as_slice() {
-        [selection] => match &selection.node {
-            Selection::Field(field) => SHARED_FIELDS.contains(&field.node.name.node.as_str()),
-            Selection::FragmentSpread(_) | Selection::InlineFragment(_) => false,
-        },
-        _ => false,
+    let [selection] = operation.node.selection_set.node.items.as_slice() else { return None };
+    let Selection::Field(field) = &selection.node else { return None };
+    let shared = SHARED_FIELDS.iter().find(|shared| shared.name == field.node.name.node.as_str())?;
+    if signed_in && !shared.signed_in {
+        return None;
     }
+    Some(match shared.pushes {
+        Pushes::Figures => CatchUp::Latest,
+        Pushes::Items => {
+            let variable = |name: Name| Ok::<_, Infallible>(variable(&name, &operation.node, request));
+            match field.node.get_argument("since").map(|since| since.node.clone().into_const_with(variable)) {
+                Some(Ok(since)) if since != Value::Null => CatchUp::Everything,
+                _ => CatchUp::Nothing,
+            }
+        }
+    })
+}
+
+/// The value of the variable `name` in `request`: as sent, else the operation's default for
+/// it, else null.
+fn variable(name: &Name, operation: &OperationDefinition, request: &Request) -> Value {
+    request.variables.get(name).cloned().unwrap_or_else(|| {
+        let definition = operation.variable_definitions.iter().find(|definition| definition.node.name.node == *name);
+        definition
+            .and_then(|definition| definition.node.default_value.as_ref())
+            .map_or(Value::Null, |default| default.node.clone())
+    })
 }
 
 /// The request a shared execution answers: subscribers alike in all of it share it. The
@@ -104,6 +173,7 @@ pub struct SharedExecutions(Arc<Mutex<HashMap<Arc<Key>, Arc<Execution>>>>);
 
 struct Execution {
     key: Arc<Key>,
+    catch_up: CatchUp,
     members: Mutex<Members>,
     /// Cancelled when the last member leaves: the execution stops.
     left: CancellationToken,
@@ -113,8 +183,27 @@ struct Execution {
 struct Members {
     posts: HashMap<u64, Post<Pushed>>,
     next_id: u64,
-    /// The latest response, which a member that joins gets first.
-    latest: Option<Arc<str>>,
+    /// What a member that joins gets first (`CatchUp`).
+    pushed: Vec<Arc<str>>,
+    /// Set once an execution of items pushed more than it keeps for those who join: it takes
+    /// no new members.
+    closed: bool,
+}
+
+impl Members {
+    /// Keeps `payload`, just pushed, for the members who join later, as `catch_up` says.
+    fn keep(&mut self, catch_up: CatchUp, payload: Arc<str>) {
+        match catch_up {
+            CatchUp::Latest => self.pushed = vec![payload],
+            CatchUp::Everything if self.closed => {}
+            CatchUp::Everything if self.pushed.len() == JOINERS_CATCH_UP => {
+                self.closed = true;
+                self.pushed = Vec::new();
+            }
+            CatchUp::Everything => self.pushed.push(payload),
+            CatchUp::Nothing => {}
+        }
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -141,15 +230,20 @@ impl SharedExecutions {
         lock(&self.0).len()
     }
 
-    /// Joins the execution of `key`'s request, started by `start` if none runs.
-    fn join(&self, key: Key, start: impl FnOnce() -> BoxStream<'static, Response>) -> Member {
+    /// Joins the execution of `key`'s request, started by `start` if none runs (or the one
+    /// running takes no new members), catching up as `catch_up` says.
+    fn join(&self, key: Key, catch_up: CatchUp, start: impl FnOnce() -> BoxStream<'static, Response>) -> Member {
         let mut running = lock(&self.0);
         let execution = match running.get(&key) {
-            Some(execution) => execution.clone(),
-            None => {
+            Some(execution) if !lock(&execution.members).closed => execution.clone(),
+            _ => {
                 let key = Arc::new(key);
-                let execution =
-                    Arc::new(Execution { key: key.clone(), members: Mutex::default(), left: CancellationToken::new() });
+                let execution = Arc::new(Execution {
+                    key: key.clone(),
+                    catch_up,
+                    members: Mutex::default(),
+                    left: CancellationToken::new(),
+                });
                 running.insert(key, execution.clone());
                 counted(&running);
                 tokio::spawn(run(self.clone(), execution.clone(), start()));
@@ -161,8 +255,8 @@ impl SharedExecutions {
             // Under the map's lock: an execution that ended is no longer in it, so a member
             // joins one that will still post its end.
             let mut members = lock(&execution.members);
-            if let Some(latest) = &members.latest {
-                post.post(Pushed::Next(latest.clone()));
+            for payload in &members.pushed {
+                post.post(Pushed::Next(payload.clone()));
             }
             let id = members.next_id;
             members.next_id += 1;
@@ -188,7 +282,12 @@ async fn run(executions: SharedExecutions, execution: Arc<Execution>, mut respon
         for post in members.posts.values() {
             post.post(Pushed::Next(payload.clone()));
         }
-        members.latest = Some(payload);
+        members.keep(execution.catch_up, payload);
+        if members.closed {
+            // A new subscriber starts anew: out of the count of those running for new members.
+            drop(members);
+            remove(&mut lock(&executions.0), &execution);
+        }
     }
     let mut running = lock(&executions.0);
     remove(&mut running, &execution);
@@ -244,7 +343,7 @@ pub struct Session {
 
 /// What the socket's reader hands on about shared subscriptions.
 pub enum Command {
-    Subscribe { id: String, request: Box<Request> },
+    Subscribe { id: String, request: Box<Request>, catch_up: CatchUp },
     Stop { id: String },
 }
 
@@ -299,7 +398,7 @@ impl SocketPushes {
 
     fn command(&mut self, command: Command) {
         match command {
-            Command::Subscribe { id, request } => {
+            Command::Subscribe { id, request, catch_up } => {
                 if self.open.contains_key(&id) {
                     // graphql-transport-ws: an id in use closes the socket.
                     self.ready.push_back(Frame::Close(4409, "Subscriber for this id already exists"));
@@ -309,7 +408,8 @@ impl SocketPushes {
                 self.joins += 1;
                 self.open.insert(id.clone(), (self.joins, None));
                 let (schemas, join) = (self.schemas.clone(), self.joins);
-                self.joining.push(async move { (id, join, subscribe(schemas, session, *request).await) }.boxed());
+                self.joining
+                    .push(async move { (id, join, subscribe(schemas, session, *request, catch_up).await) }.boxed());
             }
             Command::Stop { id } => {
                 if self.open.remove(&id).is_some() && self.protocol == WebSocketProtocols::SubscriptionsTransportWS {
@@ -361,14 +461,19 @@ fn refusal(err: ApiError) -> Arc<str> {
 /// A shared subscription on a socket, held to what any operation on it is: counted against
 /// the client's and the reader's rates, prepared within the request timeout while it holds a
 /// place in flight, then given one of the socket's subscription places.
-async fn subscribe(schemas: Schemas, session: Session, request: Request) -> Result<Subscribed, Arc<str>> {
+async fn subscribe(
+    schemas: Schemas,
+    session: Session,
+    request: Request,
+    catch_up: CatchUp,
+) -> Result<Subscribed, Arc<str>> {
     schemas.count(Some(session.client), session.viewer.as_ref()).map_err(refusal)?;
     let in_flight = session.in_flight.take().map_err(refusal)?;
     let key = Key::of(&request);
     let request = schemas.prepare_within_timeout(request).await.map_err(serialised)?;
     drop(in_flight);
     let place = session.places.take().map_err(refusal)?;
-    let member = schemas.shared().join(key, || schemas.execute_anonymous_stream(request));
+    let member = schemas.shared().join(key, catch_up, || schemas.execute_anonymous_stream(request));
     Ok(Subscribed { member, _place: place, _counted: Counted::new() })
 }
 
@@ -463,7 +568,7 @@ mod tests {
     }
 
     #[test]
-    fn a_shared_field_reaches_only_public_figures_never_a_book_or_a_reader() {
+    fn a_field_signed_in_subscribers_share_reaches_only_public_figures_never_a_book_or_a_reader() {
         // Each type below holds only numbers and ids, the same for every viewer. A field added
         // to one that reaches further (a `book: Book!`, whose fields read the viewer) fails
         // this test: the field would no longer be the same for everyone.
@@ -479,10 +584,10 @@ mod tests {
         ]
         .into();
         let sdl = crate::graphql::sdl();
-        for field in SHARED_FIELDS {
-            let reached = reachable(&sdl, "Subscription", field);
+        for field in SHARED_FIELDS.iter().filter(|field| field.signed_in) {
+            let reached = reachable(&sdl, "Subscription", field.name);
             let private: Vec<_> = reached.iter().filter(|ty| !public.contains(ty.as_str())).collect();
-            assert!(private.is_empty(), "{field} reaches {private:?}");
+            assert!(private.is_empty(), "{} reaches {private:?}", field.name);
         }
     }
 
@@ -512,15 +617,15 @@ mod tests {
     async fn members_alike_share_one_execution_and_one_text_and_a_late_one_gets_the_latest_first() {
         let executions = SharedExecutions::default();
         let (sender, start) = responses();
-        let mut first = executions.join(key("1"), start);
-        let mut second = executions.join(key("1"), || panic!("a second execution started"));
+        let mut first = executions.join(key("1"), CatchUp::Latest, start);
+        let mut second = executions.join(key("1"), CatchUp::Latest, || panic!("a second execution started"));
         let (_other, other_start) = responses();
-        let _other = executions.join(key("2"), other_start);
+        let _other = executions.join(key("2"), CatchUp::Latest, other_start);
         assert_eq!(executions.running(), 2);
         sender.unbounded_send(response(1)).expect("sent");
         assert_eq!(received(&mut first).await, Some(Ok(r#"{"data":{"count":1}}"#.into())));
         assert_eq!(received(&mut second).await, Some(Ok(r#"{"data":{"count":1}}"#.into())));
-        let mut late = executions.join(key("1"), || panic!("a second execution started"));
+        let mut late = executions.join(key("1"), CatchUp::Latest, || panic!("a second execution started"));
         assert_eq!(received(&mut late).await, Some(Ok(r#"{"data":{"count":1}}"#.into())), "the latest, at once");
         sender.unbounded_send(response(2)).expect("sent");
         for member in [&mut first, &mut second, &mut late] {
@@ -532,7 +637,10 @@ mod tests {
     async fn the_execution_stops_when_its_last_member_leaves_and_a_new_member_starts_another() {
         let executions = SharedExecutions::default();
         let (sender, start) = responses();
-        let (first, second) = (executions.join(key("1"), start), executions.join(key("1"), || panic!("started")));
+        let (first, second) = (
+            executions.join(key("1"), CatchUp::Latest, start),
+            executions.join(key("1"), CatchUp::Latest, || panic!("started")),
+        );
         drop(first);
         assert_eq!(executions.running(), 1, "one member is left");
         drop(second);
@@ -544,7 +652,7 @@ mod tests {
             tokio::task::yield_now().await;
         }
         let (again, start) = responses();
-        let mut member = executions.join(key("1"), start);
+        let mut member = executions.join(key("1"), CatchUp::Latest, start);
         again.unbounded_send(response(3)).expect("sent");
         assert_eq!(received(&mut member).await, Some(Ok(r#"{"data":{"count":3}}"#.into())));
     }
@@ -553,7 +661,7 @@ mod tests {
     async fn an_execution_that_ends_tells_each_member_and_the_next_subscriber_starts_anew() {
         let executions = SharedExecutions::default();
         let (sender, start) = responses();
-        let mut member = executions.join(key("1"), start);
+        let mut member = executions.join(key("1"), CatchUp::Latest, start);
         sender.unbounded_send(response(1)).expect("sent");
         drop(sender);
         assert_eq!(received(&mut member).await, Some(Ok(r#"{"data":{"count":1}}"#.into())));
@@ -561,7 +669,7 @@ mod tests {
         assert_eq!(executions.running(), 0);
         let (_sender, start) = responses();
         let mut started = false;
-        let _next = executions.join(key("1"), || {
+        let _next = executions.join(key("1"), CatchUp::Latest, || {
             started = true;
             start()
         });
@@ -572,8 +680,8 @@ mod tests {
     async fn a_member_that_reads_too_slowly_falls_behind_alone() {
         let executions = SharedExecutions::default();
         let (sender, start) = responses();
-        let mut slow = executions.join(key("1"), start);
-        let mut keeping_up = executions.join(key("1"), || panic!("started"));
+        let mut slow = executions.join(key("1"), CatchUp::Latest, start);
+        let mut keeping_up = executions.join(key("1"), CatchUp::Latest, || panic!("started"));
         for n in 0..=64 {
             sender.unbounded_send(response(n)).expect("sent");
             assert_eq!(received(&mut keeping_up).await, Some(Ok(format!(r#"{{"data":{{"count":{n}}}}}"#))));
@@ -597,10 +705,14 @@ mod tests {
     }
 
     #[test]
-    fn only_a_subscription_of_one_shared_field_is_shared() {
-        let shared = |query: &str, name: Option<&str>| {
-            is_shared(&async_graphql::parser::parse_query(query).expect("a query"), name)
+    fn only_a_subscription_of_one_shared_field_is_shared_and_reviews_by_anonymous_subscribers_only() {
+        let sharing = |query: &str, name: Option<&str>, variables: serde_json::Value, signed_in: bool| {
+            let document = async_graphql::parser::parse_query(query).expect("a query");
+            let mut request = Request::new(query).variables(async_graphql::Variables::from_json(variables));
+            request.operation_name = name.map(str::to_owned);
+            sharing(&document, &request, signed_in)
         };
+        let shared = |query: &str, name: Option<&str>| sharing(query, name, serde_json::json!({}), true).is_some();
         assert!(shared("subscription($b: ID!) { bookRatingsChanged(bookId: $b) { position } }", None));
         assert!(shared("subscription A { feed { position } } subscription B { bookShelfCountsChanged(bookId: \"x\") { position } }", Some("B")));
         assert!(!shared("subscription A { feed { position } } subscription B { bookShelfCountsChanged(bookId: \"x\") { position } }", Some("A")));
@@ -611,5 +723,69 @@ mod tests {
             None
         ));
         assert!(!shared("query { bookRatingsChanged(bookId: \"x\") { position } }", None));
+
+        // A book's figures: the latest first, signed in or not.
+        let figures = "subscription { bookRatingsChanged(bookId: \"x\") { position } }";
+        assert_eq!(sharing(figures, None, serde_json::json!({}), false), Some(CatchUp::Latest));
+        // New reviews: anonymous subscribers only; everything pushed first only after a `since`.
+        let reviews = "subscription($b: ID!, $since: Int) { bookReviewAdded(bookId: $b, since: $since) { id } }";
+        let (b, since) = (serde_json::json!({ "b": "x" }), serde_json::json!({ "b": "x", "since": 7 }));
+        assert_eq!(sharing(reviews, None, since.clone(), true), None, "a signed-in subscriber runs its own");
+        assert_eq!(sharing(reviews, None, since, false), Some(CatchUp::Everything));
+        assert_eq!(sharing(reviews, None, b.clone(), false), Some(CatchUp::Nothing), "no `since`");
+        let null = serde_json::json!({ "b": "x", "since": null });
+        assert_eq!(sharing(reviews, None, null, false), Some(CatchUp::Nothing), "a null `since`");
+        let defaulted = "subscription($b: ID!, $since: Int = 3) { bookReviewAdded(bookId: $b, since: $since) { id } }";
+        assert_eq!(sharing(defaulted, None, b.clone(), false), Some(CatchUp::Everything), "a default `since`");
+        let literal = "subscription($b: ID!) { bookReviewAdded(bookId: $b, since: 3) { id } }";
+        assert_eq!(sharing(literal, None, b.clone(), false), Some(CatchUp::Everything));
+        let none = "subscription($b: ID!) { bookReviewAdded(bookId: $b) { id } }";
+        assert_eq!(sharing(none, None, b, false), Some(CatchUp::Nothing));
+    }
+
+    #[tokio::test]
+    async fn a_member_joining_items_after_a_since_gets_every_one_pushed_and_past_the_catch_up_a_new_execution() {
+        let executions = SharedExecutions::default();
+        let (sender, start) = responses();
+        let mut first = executions.join(key("1"), CatchUp::Everything, start);
+        for n in 0..2 {
+            sender.unbounded_send(response(n)).expect("sent");
+            assert_eq!(received(&mut first).await, Some(Ok(format!(r#"{{"data":{{"count":{n}}}}}"#))));
+        }
+        let mut late = executions.join(key("1"), CatchUp::Everything, || panic!("a second execution started"));
+        for n in 0..2 {
+            assert_eq!(received(&mut late).await, Some(Ok(format!(r#"{{"data":{{"count":{n}}}}}"#))), "caught up");
+        }
+        // Past what it keeps for those who join, the execution goes on for its members alone.
+        for n in 2..=JOINERS_CATCH_UP as i32 {
+            sender.unbounded_send(response(n)).expect("sent");
+            for member in [&mut first, &mut late] {
+                assert_eq!(received(member).await, Some(Ok(format!(r#"{{"data":{{"count":{n}}}}}"#))));
+            }
+        }
+        assert_eq!(executions.running(), 0, "closed to new members");
+        let (again, start) = responses();
+        let mut started = false;
+        let mut anew = executions.join(key("1"), CatchUp::Everything, || {
+            started = true;
+            start()
+        });
+        assert!(started, "a subscriber past the catch-up starts anew");
+        again.unbounded_send(response(100)).expect("sent");
+        assert_eq!(received(&mut anew).await, Some(Ok(r#"{"data":{"count":100}}"#.into())), "nothing before it");
+        sender.unbounded_send(response(101)).expect("sent");
+        assert_eq!(received(&mut first).await, Some(Ok(r#"{"data":{"count":101}}"#.into())), "the first goes on");
+    }
+
+    #[tokio::test]
+    async fn a_member_joining_items_without_a_since_gets_only_what_comes_after() {
+        let executions = SharedExecutions::default();
+        let (sender, start) = responses();
+        let mut first = executions.join(key("1"), CatchUp::Nothing, start);
+        sender.unbounded_send(response(1)).expect("sent");
+        assert_eq!(received(&mut first).await, Some(Ok(r#"{"data":{"count":1}}"#.into())));
+        let mut late = executions.join(key("1"), CatchUp::Nothing, || panic!("a second execution started"));
+        sender.unbounded_send(response(2)).expect("sent");
+        assert_eq!(received(&mut late).await, Some(Ok(r#"{"data":{"count":2}}"#.into())), "not the one before");
     }
 }

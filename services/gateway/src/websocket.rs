@@ -137,11 +137,16 @@ pub(crate) async fn upgrade(
                 .filter_map(move |data| {
                     let (schemas, session) = &reading;
                     std::future::ready(match ClientMessage::from_bytes(data) {
-                        Ok(ClientMessage::Start { id, payload })
-                            if session.get().is_some() && schemas.is_shared(&payload) =>
-                        {
-                            let _ = commands.unbounded_send(Command::Subscribe { id, request: Box::new(payload) });
-                            None
+                        Ok(ClientMessage::Start { id, payload }) => {
+                            let signed_in = session.get().map(|session| session.viewer.is_some());
+                            match signed_in.and_then(|signed_in| schemas.sharing(&payload, signed_in)) {
+                                Some(catch_up) => {
+                                    let request = Box::new(payload);
+                                    let _ = commands.unbounded_send(Command::Subscribe { id, request, catch_up });
+                                    None
+                                }
+                                None => Some(Ok(ClientMessage::Start { id, payload })),
+                            }
                         }
                         Ok(ClientMessage::Stop { id }) => {
                             let _ = commands.unbounded_send(Command::Stop { id: id.clone() });

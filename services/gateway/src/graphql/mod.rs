@@ -293,11 +293,12 @@ impl Schemas {
         }
     }
 
-    /// Whether `request` is a subscription that runs once for all who send it alike.
-    pub(crate) fn is_shared(&self, request: &Request) -> bool {
+    /// Whether `request` is a subscription that runs once for all who send it alike (and are
+    /// `signed_in` or not), and if so what a subscriber joining a running execution gets first.
+    pub(crate) fn sharing(&self, request: &Request, signed_in: bool) -> Option<crate::shared_pushes::CatchUp> {
         match self.parsed.parse(&request.query) {
-            Ok(Some(document)) => crate::shared_pushes::is_shared(&document, request.operation_name.as_deref()),
-            _ => false,
+            Ok(Some(document)) => crate::shared_pushes::sharing(&document, request, signed_in),
+            _ => None,
         }
     }
 

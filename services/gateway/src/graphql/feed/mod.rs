@@ -13,7 +13,7 @@ use async_graphql::{
 };
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use futures::{Stream, StreamExt as _};
+use futures::{FutureExt as _, Stream, StreamExt as _};
 use prost::Message as _;
 use readstream_contracts::{proto::live::v1 as live, social};
 use readstream_readmodel::feed;
@@ -343,6 +343,8 @@ fn newly_merged(
                     }
                 }
             }
+            // On the heap, so an idle feed does not hold room for this read inline.
+            .boxed()
         })
         .flatten_unordered(None)
 }
@@ -357,54 +359,59 @@ impl FeedSubscription {
     /// it first sends the items after it, oldest first, so a client that reconnects misses
     /// nothing.
     async fn feed(&self, ctx: &Context<'_>, since: Option<u64>) -> Result<impl Stream<Item = Result<FeedItem>>> {
-        let viewer = viewer(ctx)?;
-        let app = app(ctx);
-        let mut subjects = vec![social::live_feed(&app.namespace, viewer.reader_id)];
-        // Told before the accounts are read, so no change falls between.
-        let changes = app
-            .live
-            .follow([social::live_merged_followees(&app.namespace, viewer.reader_id)])
-            .await
-            .map_err(ApiError::unavailable)?;
-        let merged = feed::merged_followees(&app.pool, viewer.reader_id).await.map_err(ApiError::from)?;
-        subjects.extend(merged.iter().map(|id| social::live_activity(&app.namespace, *id)));
-        let merged: Arc<Mutex<HashSet<Uuid>>> = Arc::new(Mutex::new(merged.into_iter().collect()));
-        let live = subscriptions::subscribe(ctx, subjects).await?.with(newly_merged(
-            app,
-            viewer.reader_id,
-            changes,
-            merged.clone(),
-        ));
-        let mut missed = Replay::of(Vec::new(), 0);
-        if let Some(since) = since {
-            let max = app.limits.config.max_replay_items;
-            let rows =
-                feed::since(&app.pool, viewer.reader_id, since as i64, max as i64 + 1).await.map_err(ApiError::from)?;
-            missed = Replay::of(rows.into_iter().map(item).collect(), max);
-        }
-        let seen = missed.items.last().map(|item: &FeedItem| (item.position, item.event_index));
-        let (pool, pushed) = (app.pool.clone(), ctx.data_unchecked::<PushedItems>().clone());
-        let key = |notice: &live::FeedActivity| (notice.position as i64, notice.event_index as i32);
-        let viewer_id = viewer.reader_id;
-        Ok(live.after(missed, seen, key, move |notice| {
-            let (pool, pushed, merged) = (pool.clone(), pushed.clone(), merged.clone());
-            async move {
-                let (position, event_index) = (notice.position as i64, notice.event_index as i32);
-                let item = pushed
-                    .get_or_read((position, event_index), || load_item(&pool, position, event_index))
-                    .await
-                    .ok()??;
-                // An account merged on read is followed by subject for as long as the socket
-                // is open: what it does reaches this feed only while the viewer still follows it
-                // (an unfollow or a block ends that), as its page of the feed says.
-                let is_merged = merged.lock().unwrap_or_else(PoisonError::into_inner).contains(&item.actor_id);
-                if is_merged && !still_follows(&pool, viewer_id, item.actor_id).await {
-                    return None;
-                }
-                Some(item)
-            }
-        }))
+        subscriptions::opened(open_feed(ctx, since)).await
     }
+}
+
+/// The live feed of the viewer, after `since` if given.
+async fn open_feed(ctx: &Context<'_>, since: Option<u64>) -> Result<impl Stream<Item = Result<FeedItem>>> {
+    let viewer = viewer(ctx)?;
+    let app = app(ctx);
+    let mut subjects = vec![social::live_feed(&app.namespace, viewer.reader_id)];
+    // Told before the accounts are read, so no change falls between.
+    let changes = app
+        .live
+        .follow([social::live_merged_followees(&app.namespace, viewer.reader_id)])
+        .await
+        .map_err(ApiError::unavailable)?;
+    let merged = feed::merged_followees(&app.pool, viewer.reader_id).await.map_err(ApiError::from)?;
+    subjects.extend(merged.iter().map(|id| social::live_activity(&app.namespace, *id)));
+    let merged: Arc<Mutex<HashSet<Uuid>>> = Arc::new(Mutex::new(merged.into_iter().collect()));
+    let live = subscriptions::subscribe(ctx, subjects).await?.with(newly_merged(
+        app,
+        viewer.reader_id,
+        changes,
+        merged.clone(),
+    ));
+    let mut missed = Replay::of(Vec::new(), 0);
+    if let Some(since) = since {
+        let max = app.limits.config.max_replay_items;
+        let rows =
+            feed::since(&app.pool, viewer.reader_id, since as i64, max as i64 + 1).await.map_err(ApiError::from)?;
+        missed = Replay::of(rows.into_iter().map(item).collect(), max);
+    }
+    let seen = missed.items.last().map(|item: &FeedItem| (item.position, item.event_index));
+    let (pool, pushed) = (app.pool.clone(), ctx.data_unchecked::<PushedItems>().clone());
+    let key = |notice: &live::FeedActivity| (notice.position as i64, notice.event_index as i32);
+    let viewer_id = viewer.reader_id;
+    Ok(live.after(missed, seen, key, move |notice| {
+        let (pool, pushed, merged) = (pool.clone(), pushed.clone(), merged.clone());
+        async move {
+            let (position, event_index) = (notice.position as i64, notice.event_index as i32);
+            let item = pushed
+                .get_or_read((position, event_index), || load_item(&pool, position, event_index))
+                .await
+                .ok()??;
+            // An account merged on read is followed by subject for as long as the socket
+            // is open: what it does reaches this feed only while the viewer still follows it
+            // (an unfollow or a block ends that), as its page of the feed says.
+            let is_merged = merged.lock().unwrap_or_else(PoisonError::into_inner).contains(&item.actor_id);
+            if is_merged && !still_follows(&pool, viewer_id, item.actor_id).await {
+                return None;
+            }
+            Some(item)
+        }
+    }))
 }
 
 /// What one of the readers the viewer follows did with a book.

@@ -148,31 +148,34 @@ pub struct ImportSubscription;
 impl ImportSubscription {
     /// The job as it is now, then again after every batch of rows, until it is done or failed.
     async fn import_progress(&self, ctx: &Context<'_>, job_id: ID) -> Result<impl Stream<Item = Result<ImportJob>>> {
-        let app = app(ctx);
-        let id = parse_id("jobId", &job_id)?;
-        let live = subscriptions::subscribe(ctx, [social::live_import(&app.namespace, id)]).await?;
-        let Some(job) = own_job(ctx, &job_id).await? else {
-            return Err(ApiError::new(Code::NotFound, "no import of yours with this id").into());
-        };
-        let pool = app.pool.clone();
-        let updates = live.after(
-            Replay::now(ImportJob::from(job)),
-            None::<u64>,
-            |_: &live::ImportProgressed| 0,
-            move |_| {
-                let pool = pool.clone();
-                async move { imports::load(&pool, id).await.ok().flatten().map(ImportJob::from) }
-            },
-        );
-        // Ends right after the item that says the job ended.
-        let ends = |item: &Result<ImportJob>| matches!(item, Ok(job) if matches!(job.status, ImportStatus::Done | ImportStatus::Failed));
-        Ok(futures::stream::unfold((updates.boxed(), false), move |(mut updates, finished)| async move {
-            if finished {
-                return None;
-            }
-            let item = updates.next().await?;
-            let finished = ends(&item);
-            Some((item, (updates, finished)))
-        }))
+        subscriptions::opened(async move {
+            let app = app(ctx);
+            let id = parse_id("jobId", &job_id)?;
+            let live = subscriptions::subscribe(ctx, [social::live_import(&app.namespace, id)]).await?;
+            let Some(job) = own_job(ctx, &job_id).await? else {
+                return Err(ApiError::new(Code::NotFound, "no import of yours with this id").into());
+            };
+            let pool = app.pool.clone();
+            let updates = live.after(
+                Replay::now(ImportJob::from(job)),
+                None::<u64>,
+                |_: &live::ImportProgressed| 0,
+                move |_| {
+                    let pool = pool.clone();
+                    async move { imports::load(&pool, id).await.ok().flatten().map(ImportJob::from) }
+                },
+            );
+            // Ends right after the item that says the job ended.
+            let ends = |item: &Result<ImportJob>| matches!(item, Ok(job) if matches!(job.status, ImportStatus::Done | ImportStatus::Failed));
+            Ok(futures::stream::unfold((updates.boxed(), false), move |(mut updates, finished)| async move {
+                if finished {
+                    return None;
+                }
+                let item = updates.next().await?;
+                let finished = ends(&item);
+                Some((item, (updates, finished)))
+            }))
+        })
+        .await
     }
 }

@@ -319,24 +319,27 @@ impl NotificationsSubscription {
         &self,
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = Result<NotificationsChanged>>> {
-        let reader_id = viewer(ctx)?.reader_id;
-        let app = app(ctx);
-        let subject = readstream_contracts::social::live_notifications(&app.namespace, reader_id);
-        let live = subscriptions::subscribe(ctx, [subject]).await?;
-        let first = now(&app.pool, reader_id).await?;
-        let pool = app.pool.clone();
-        let position = |update: &live::NotificationsChanged| update.position;
-        Ok(live.after(Replay::now(first), None, position, move |_| {
-            let pool = pool.clone();
-            async move {
-                match now(&pool, reader_id).await {
-                    Ok(changed) => Some(changed),
-                    Err(err) => {
-                        tracing::warn!(error = %err.message, "could not read notifications to push; the next change sends them");
-                        None
+        subscriptions::opened(async move {
+            let reader_id = viewer(ctx)?.reader_id;
+            let app = app(ctx);
+            let subject = readstream_contracts::social::live_notifications(&app.namespace, reader_id);
+            let live = subscriptions::subscribe(ctx, [subject]).await?;
+            let first = now(&app.pool, reader_id).await?;
+            let pool = app.pool.clone();
+            let position = |update: &live::NotificationsChanged| update.position;
+            Ok(live.after(Replay::now(first), None, position, move |_| {
+                let pool = pool.clone();
+                async move {
+                    match now(&pool, reader_id).await {
+                        Ok(changed) => Some(changed),
+                        Err(err) => {
+                            tracing::warn!(error = %err.message, "could not read notifications to push; the next change sends them");
+                            None
+                        }
                     }
                 }
-            }
-        }))
+            }))
+        })
+        .await
     }
 }

@@ -157,23 +157,31 @@ impl RatingsSubscription {
         ctx: &Context<'_>,
         book_id: ID,
     ) -> Result<impl Stream<Item = Result<BookRatingsChanged>>> {
-        let id = parse_id("bookId", &book_id)?;
-        let app = app(ctx);
-        let live =
-            subscriptions::subscribe(ctx, [readstream_contracts::ratings::live_book_ratings(&app.namespace, id)])
-                .await?;
-        let (counts, seen) = reads::book_ratings_now(&app.pool, id).await.map_err(ApiError::from)?;
-        let now =
-            BookRatingsChanged { book_id: book_id.clone(), position: seen, ratings: BookRatings::new(id, counts) };
-        let position = |update: &live::BookRatingsChanged| update.position;
-        Ok(live.after(Replay::now(now), Some(seen), position, move |update| {
-            let book_id = book_id.clone();
-            async move {
-                let stars: [u64; 5] = update.stars.try_into().ok()?;
-                let counts = BookRatingsRow { count: update.count, quarter_stars_sum: update.quarter_stars_sum, stars };
-                Some(BookRatingsChanged { book_id, position: update.position, ratings: BookRatings::new(id, counts) })
-            }
-        }))
+        subscriptions::opened(async move {
+            let id = parse_id("bookId", &book_id)?;
+            let app = app(ctx);
+            let live =
+                subscriptions::subscribe(ctx, [readstream_contracts::ratings::live_book_ratings(&app.namespace, id)])
+                    .await?;
+            let (counts, seen) = reads::book_ratings_now(&app.pool, id).await.map_err(ApiError::from)?;
+            let now =
+                BookRatingsChanged { book_id: book_id.clone(), position: seen, ratings: BookRatings::new(id, counts) };
+            let position = |update: &live::BookRatingsChanged| update.position;
+            Ok(live.after(Replay::now(now), Some(seen), position, move |update| {
+                let book_id = book_id.clone();
+                async move {
+                    let stars: [u64; 5] = update.stars.try_into().ok()?;
+                    let counts =
+                        BookRatingsRow { count: update.count, quarter_stars_sum: update.quarter_stars_sum, stars };
+                    Some(BookRatingsChanged {
+                        book_id,
+                        position: update.position,
+                        ratings: BookRatings::new(id, counts),
+                    })
+                }
+            }))
+        })
+        .await
     }
 }
 

@@ -614,7 +614,6 @@ pub struct ReadingSubscription;
 
 #[Subscription]
 impl ReadingSubscription {
-    /// A book's shelf counts: first as they are now, then after each projected change.
     /// The viewer's goal for `year`: first as it is now, then again whenever they finish a book
     /// or change the goal.
     async fn reading_goal_changed(
@@ -622,50 +621,61 @@ impl ReadingSubscription {
         ctx: &Context<'_>,
         year: i32,
     ) -> Result<impl Stream<Item = Result<ReadingGoalChanged>>> {
-        year::year_bounds(year)?;
-        let reader_id = viewer(ctx)?.reader_id;
-        let app = app(ctx);
-        let subject = readstream_contracts::reading::live_reading_year(&app.namespace, reader_id);
-        let live = subscriptions::subscribe(ctx, [subject]).await?;
-        let now = ReadingGoalChanged { year, goal: year::goal(&app.pool, reader_id, year).await? };
-        let pool = app.pool.clone();
-        let position = |update: &live::ReadingYearChanged| update.position;
-        Ok(live.after(Replay::now(now), None, position, move |_| {
-            let pool = pool.clone();
-            async move {
-                match year::goal(&pool, reader_id, year).await {
-                    Ok(goal) => Some(ReadingGoalChanged { year, goal }),
-                    Err(err) => {
-                        tracing::warn!(error = %err.message, "could not read a goal to push; the next change sends it");
-                        None
+        subscriptions::opened(async move {
+            year::year_bounds(year)?;
+            let reader_id = viewer(ctx)?.reader_id;
+            let app = app(ctx);
+            let subject = readstream_contracts::reading::live_reading_year(&app.namespace, reader_id);
+            let live = subscriptions::subscribe(ctx, [subject]).await?;
+            let now = ReadingGoalChanged { year, goal: year::goal(&app.pool, reader_id, year).await? };
+            let pool = app.pool.clone();
+            let position = |update: &live::ReadingYearChanged| update.position;
+            Ok(live.after(Replay::now(now), None, position, move |_| {
+                let pool = pool.clone();
+                async move {
+                    match year::goal(&pool, reader_id, year).await {
+                        Ok(goal) => Some(ReadingGoalChanged { year, goal }),
+                        Err(err) => {
+                            tracing::warn!(error = %err.message, "could not read a goal to push; the next change sends it");
+                            None
+                        }
                     }
                 }
-            }
-        }))
+            }))
+        })
+        .await
     }
 
+    /// A book's shelf counts: first as they are now, then after each projected change.
     async fn book_shelf_counts_changed(
         &self,
         ctx: &Context<'_>,
         book_id: ID,
     ) -> Result<impl Stream<Item = Result<ShelfCountsChanged>>> {
-        let id = parse_id("bookId", &book_id)?;
-        let app = app(ctx);
-        let subject = readstream_contracts::reading::live_book_shelf_counts(&app.namespace, id);
-        let live = subscriptions::subscribe(ctx, [subject]).await?;
-        let (counts, seen) = reads::shelf_counts_now(&app.pool, id).await.map_err(ApiError::from)?;
-        let counts = counts.into();
-        let now = ShelfCountsChanged { book_id: book_id.clone(), position: seen, counts };
-        let position = |update: &live::ShelfCountsChanged| update.position;
-        Ok(live.after(Replay::now(now), Some(seen), position, move |update| {
-            let counts = ShelfCounts {
-                want_to_read: update.want_to_read as i64,
-                currently_reading: update.currently_reading as i64,
-                read: update.read as i64,
-                did_not_finish: update.did_not_finish as i64,
-                paused: update.paused as i64,
-            };
-            std::future::ready(Some(ShelfCountsChanged { book_id: book_id.clone(), position: update.position, counts }))
-        }))
+        subscriptions::opened(async move {
+            let id = parse_id("bookId", &book_id)?;
+            let app = app(ctx);
+            let subject = readstream_contracts::reading::live_book_shelf_counts(&app.namespace, id);
+            let live = subscriptions::subscribe(ctx, [subject]).await?;
+            let (counts, seen) = reads::shelf_counts_now(&app.pool, id).await.map_err(ApiError::from)?;
+            let counts = counts.into();
+            let now = ShelfCountsChanged { book_id: book_id.clone(), position: seen, counts };
+            let position = |update: &live::ShelfCountsChanged| update.position;
+            Ok(live.after(Replay::now(now), Some(seen), position, move |update| {
+                let counts = ShelfCounts {
+                    want_to_read: update.want_to_read as i64,
+                    currently_reading: update.currently_reading as i64,
+                    read: update.read as i64,
+                    did_not_finish: update.did_not_finish as i64,
+                    paused: update.paused as i64,
+                };
+                std::future::ready(Some(ShelfCountsChanged {
+                    book_id: book_id.clone(),
+                    position: update.position,
+                    counts,
+                }))
+            }))
+        })
+        .await
     }
 }

@@ -318,36 +318,39 @@ impl ReviewsSubscription {
         book_id: ID,
         since: Option<u64>,
     ) -> Result<impl Stream<Item = Result<Review>>> {
-        let id = parse_id("bookId", &book_id)?;
-        let app = app(ctx);
-        let viewer = ctx.data_opt::<crate::auth::Viewer>().map(|viewer| viewer.reader_id);
-        let live =
-            subscriptions::subscribe(ctx, [readstream_contracts::reviews::live_book_reviews(&app.namespace, id)])
-                .await?;
-        let mut seen = None;
-        let mut missed = Replay::of(Vec::new(), 0);
-        if let Some(since) = since {
-            let max = app.limits.config.max_replay_items;
-            let viewer = viewer.unwrap_or_default();
-            let rows = reads::added_since(&app.pool, id, since as i64, max as i64 + 1, viewer)
-                .await
-                .map_err(ApiError::from)?;
-            missed = Replay::of(rows.into_iter().map(Review::from).collect(), max);
-            seen = Some(missed.items.last().map_or(since, |review| review.position as u64));
-        }
-        let (pool, pushed) = (app.pool.clone(), ctx.data_unchecked::<PushedReviews>().clone());
-        let position = |added: &live::ReviewAdded| added.position;
-        Ok(live.after(missed, seen, position, move |added| {
-            let (pool, pushed) = (pool.clone(), pushed.clone());
-            async move {
-                let review_id = Uuid::parse_str(&added.review_id).ok()?;
-                // Read once for every subscriber of the book here; the block, per viewer.
-                let read = || load_review(&pool, review_id);
-                let review = pushed.get_or_read((review_id, added.position), read).await.ok().flatten()?;
-                // Not pushed across a block, either way.
-                let blocked = visibility::blocked_between(&pool, viewer, review.reader_id).await.unwrap_or(true);
-                (!blocked).then_some(review)
+        subscriptions::opened(async move {
+            let id = parse_id("bookId", &book_id)?;
+            let app = app(ctx);
+            let viewer = ctx.data_opt::<crate::auth::Viewer>().map(|viewer| viewer.reader_id);
+            let live =
+                subscriptions::subscribe(ctx, [readstream_contracts::reviews::live_book_reviews(&app.namespace, id)])
+                    .await?;
+            let mut seen = None;
+            let mut missed = Replay::of(Vec::new(), 0);
+            if let Some(since) = since {
+                let max = app.limits.config.max_replay_items;
+                let viewer = viewer.unwrap_or_default();
+                let rows = reads::added_since(&app.pool, id, since as i64, max as i64 + 1, viewer)
+                    .await
+                    .map_err(ApiError::from)?;
+                missed = Replay::of(rows.into_iter().map(Review::from).collect(), max);
+                seen = Some(missed.items.last().map_or(since, |review| review.position as u64));
             }
-        }))
+            let (pool, pushed) = (app.pool.clone(), ctx.data_unchecked::<PushedReviews>().clone());
+            let position = |added: &live::ReviewAdded| added.position;
+            Ok(live.after(missed, seen, position, move |added| {
+                let (pool, pushed) = (pool.clone(), pushed.clone());
+                async move {
+                    let review_id = Uuid::parse_str(&added.review_id).ok()?;
+                    // Read once for every subscriber of the book here; the block, per viewer.
+                    let read = || load_review(&pool, review_id);
+                    let review = pushed.get_or_read((review_id, added.position), read).await.ok().flatten()?;
+                    // Not pushed across a block, either way.
+                    let blocked = visibility::blocked_between(&pool, viewer, review.reader_id).await.unwrap_or(true);
+                    (!blocked).then_some(review)
+                }
+            }))
+        })
+        .await
     }
 }

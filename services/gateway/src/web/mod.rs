@@ -314,8 +314,8 @@ async fn query_as<T: DeserializeOwned>(
             .unwrap_or(Code::Internal);
         return Err(ApiError::new(code, error.message).into());
     }
-    let data = response.data.into_json().map_err(|err| ApiError::internal(err.to_string()))?;
-    serde_json::from_value(data).map_err(|err| {
+    // Read straight from the response's values, with no JSON tree built in between.
+    async_graphql::from_value(response.data).map_err(|err| {
         tracing::error!(%err, "a page's query answered in a shape the page does not read");
         ApiError::internal("the page's data did not have the expected shape").into()
     })

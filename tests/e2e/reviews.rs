@@ -299,6 +299,28 @@ async fn anonymous_subscribers_of_a_books_new_reviews_share_one_execution_and_a_
 }
 
 #[tokio::test]
+async fn an_anonymous_subscriber_back_after_more_reviews_than_a_mailbox_keeps_gets_every_one() -> anyhow::Result<()> {
+    // More than the 64 pushes a subscriber may leave unread: a shared execution posts its whole
+    // replay before the socket reads any of it.
+    const REVIEWS: usize = 70;
+    let system = System::start().await?;
+    let (book, since) = add_seed_book(&system).await?;
+    let reviewers = sign_up_many(&system, "many", REVIEWS).await?;
+    let mut last = 0;
+    for (n, reviewer) in reviewers.iter().enumerate() {
+        last = publish(reviewer, &book, &format!("Review number {n}."), None, false).await?.1;
+    }
+    let anonymous = system.client();
+    let live = "subscription($id: ID!, $since: Int) { bookReviewAdded(bookId: $id, since: $since) { body position } }";
+    let mut back = anonymous.subscribe_at(live, json!({ "id": book, "since": since }), last).await?;
+    for n in 0..REVIEWS {
+        let pushed = back.next(Duration::from_secs(10)).await?;
+        assert_eq!(pushed["bookReviewAdded"]["body"], json!(format!("Review number {n}.")), "in the order published");
+    }
+    system.stop().await
+}
+
+#[tokio::test]
 async fn bad_review_input_gets_a_coded_error_and_appends_nothing() -> anyhow::Result<()> {
     let system = System::start().await?;
     let (ana, _) = sign_up(&system, "ana").await?;

@@ -93,7 +93,7 @@ impl Hash for Member {
 pub struct Lagged;
 
 /// The sending side of a mailbox: what is posted waits there until read, `KEPT_UPDATES` at
-/// most. The channel is unbounded, with the bound kept here: a tokio channel allocates a block
+/// most unless the mailbox was made to keep more. The channel is unbounded, with the bound kept here: a tokio channel allocates a block
 /// of 32 slots when made, which was a tenth of an idle WebSocket's memory.
 pub struct Post<T> {
     items: mpsc::UnboundedSender<T>,
@@ -104,7 +104,9 @@ pub struct Post<T> {
 struct Unread {
     /// Items posted and not yet read.
     count: AtomicUsize,
-    /// Set when an item found `KEPT_UPDATES` unread and was dropped.
+    /// How many unread items it keeps.
+    kept: usize,
+    /// Set when an item found `kept` unread and was dropped.
     lagged: AtomicBool,
 }
 
@@ -115,17 +117,23 @@ pub struct Mailbox<T> {
     unread: Arc<Unread>,
 }
 
-/// A new mailbox: post to the one, read from the other.
+/// A new mailbox that keeps `KEPT_UPDATES` unread: post to the one, read from the other.
 pub fn mailbox<T>() -> (Post<T>, Mailbox<T>) {
+    mailbox_keeping(KEPT_UPDATES)
+}
+
+/// A new mailbox that keeps `kept` unread items.
+pub fn mailbox_keeping<T>(kept: usize) -> (Post<T>, Mailbox<T>) {
     let (sender, receiver) = mpsc::unbounded();
-    let unread = Arc::new(Unread { count: AtomicUsize::new(0), lagged: AtomicBool::new(false) });
+    let unread = Arc::new(Unread { count: AtomicUsize::new(0), kept, lagged: AtomicBool::new(false) });
     (Post { items: sender, unread: unread.clone() }, Mailbox { items: receiver, unread })
 }
 
 impl<T> Post<T> {
-    /// Posts `item`, or drops it and marks the mailbox lagged when `KEPT_UPDATES` are unread.
+    /// Posts `item`, or drops it and marks the mailbox lagged when as many are unread as it
+    /// keeps.
     pub fn post(&self, item: T) {
-        if self.unread.count.fetch_add(1, Ordering::Relaxed) >= KEPT_UPDATES {
+        if self.unread.count.fetch_add(1, Ordering::Relaxed) >= self.unread.kept {
             self.unread.lagged.store(true, Ordering::Relaxed);
         } else {
             // Only fails once the mailbox is gone, as its reader leaves.

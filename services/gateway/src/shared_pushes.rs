@@ -21,7 +21,8 @@
 //!   shows, the same for everyone who loaded the page between two reviews): what it would have
 //!   got had it subscribed as the execution started. Without `since`, it gets the reviews from
 //!   then on, as a subscription of its own would. Once an execution pushed `JOINERS_CATCH_UP`
-//!   items, a new subscriber starts an execution of its own instead.
+//!   items, a new subscriber starts an execution of its own instead. The replay after `since`
+//!   is posted at once, so members' mailboxes keep a whole replay more than any other's.
 //!
 //! A member that reads too slowly is told it fell behind and ends, as any subscription does;
 //! the others are not held back. An execution ends when its last member leaves, or when its
@@ -48,7 +49,7 @@ use futures::{
     stream::{BoxStream, FuturesUnordered},
     FutureExt as _, Stream, StreamExt as _,
 };
-use readstream_runtime::live::{mailbox, Lagged, Mailbox, Post};
+use readstream_runtime::live::{mailbox_keeping, Lagged, Mailbox, Post, KEPT_UPDATES};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
@@ -99,7 +100,7 @@ pub enum CatchUp {
 /// The most pushes an execution of items keeps for the members that join it. Past them a new
 /// subscriber starts an execution of its own, as one whose client was away longer reads its
 /// own replay. Half a mailbox, so a member that joins has room for the pushes after them.
-const JOINERS_CATCH_UP: usize = readstream_runtime::live::KEPT_UPDATES / 2;
+const JOINERS_CATCH_UP: usize = KEPT_UPDATES / 2;
 
 /// Whether `request`'s operation is a subscription of one shared field, for a subscriber who is
 /// `signed_in` or not, and if so what a member joining a running execution of it gets first.
@@ -168,8 +169,14 @@ enum Pushed {
 }
 
 /// The running shared executions, by request.
-#[derive(Clone, Default)]
-pub struct SharedExecutions(Arc<Mutex<HashMap<Arc<Key>, Arc<Execution>>>>);
+#[derive(Clone)]
+pub struct SharedExecutions {
+    running: Arc<Mutex<HashMap<Arc<Key>, Arc<Execution>>>>,
+    /// The most items a subscription replays after its `since` (`MAX_REPLAY_ITEMS`). An
+    /// execution of items posts its replay to its first members at once, before they can read
+    /// any: their mailboxes keep that many more, so a replay never counts as falling behind.
+    replayed_at_most: usize,
+}
 
 struct Execution {
     key: Arc<Key>,
@@ -224,16 +231,21 @@ fn remove(running: &mut HashMap<Arc<Key>, Arc<Execution>>, execution: &Arc<Execu
 }
 
 impl SharedExecutions {
+    /// No executions yet, for subscriptions that replay at most `replayed_at_most` items.
+    pub fn new(replayed_at_most: usize) -> Self {
+        SharedExecutions { running: Arc::default(), replayed_at_most }
+    }
+
     /// How many shared executions run.
     #[cfg(test)]
     fn running(&self) -> usize {
-        lock(&self.0).len()
+        lock(&self.running).len()
     }
 
     /// Joins the execution of `key`'s request, started by `start` if none runs (or the one
     /// running takes no new members), catching up as `catch_up` says.
     fn join(&self, key: Key, catch_up: CatchUp, start: impl FnOnce() -> BoxStream<'static, Response>) -> Member {
-        let mut running = lock(&self.0);
+        let mut running = lock(&self.running);
         let execution = match running.get(&key) {
             Some(execution) if !lock(&execution.members).closed => execution.clone(),
             _ => {
@@ -250,7 +262,11 @@ impl SharedExecutions {
                 execution
             }
         };
-        let (post, mailbox) = mailbox();
+        let kept = match execution.catch_up {
+            CatchUp::Everything => self.replayed_at_most + KEPT_UPDATES,
+            CatchUp::Latest | CatchUp::Nothing => KEPT_UPDATES,
+        };
+        let (post, mailbox) = mailbox_keeping(kept);
         let id = {
             // Under the map's lock: an execution that ended is no longer in it, so a member
             // joins one that will still post its end.
@@ -286,10 +302,10 @@ async fn run(executions: SharedExecutions, execution: Arc<Execution>, mut respon
         if members.closed {
             // A new subscriber starts anew: out of the count of those running for new members.
             drop(members);
-            remove(&mut lock(&executions.0), &execution);
+            remove(&mut lock(&executions.running), &execution);
         }
     }
-    let mut running = lock(&executions.0);
+    let mut running = lock(&executions.running);
     remove(&mut running, &execution);
     for post in lock(&execution.members).posts.values() {
         post.post(Pushed::End);
@@ -321,7 +337,7 @@ struct Leave {
 
 impl Drop for Leave {
     fn drop(&mut self) {
-        let mut running = lock(&self.executions.0);
+        let mut running = lock(&self.executions.running);
         let mut members = lock(&self.execution.members);
         members.posts.remove(&self.id);
         if members.posts.is_empty() {
@@ -615,7 +631,7 @@ mod tests {
 
     #[tokio::test]
     async fn members_alike_share_one_execution_and_one_text_and_a_late_one_gets_the_latest_first() {
-        let executions = SharedExecutions::default();
+        let executions = SharedExecutions::new(REPLAYED_AT_MOST);
         let (sender, start) = responses();
         let mut first = executions.join(key("1"), CatchUp::Latest, start);
         let mut second = executions.join(key("1"), CatchUp::Latest, || panic!("a second execution started"));
@@ -635,7 +651,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_execution_stops_when_its_last_member_leaves_and_a_new_member_starts_another() {
-        let executions = SharedExecutions::default();
+        let executions = SharedExecutions::new(REPLAYED_AT_MOST);
         let (sender, start) = responses();
         let (first, second) = (
             executions.join(key("1"), CatchUp::Latest, start),
@@ -659,7 +675,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_execution_that_ends_tells_each_member_and_the_next_subscriber_starts_anew() {
-        let executions = SharedExecutions::default();
+        let executions = SharedExecutions::new(REPLAYED_AT_MOST);
         let (sender, start) = responses();
         let mut member = executions.join(key("1"), CatchUp::Latest, start);
         sender.unbounded_send(response(1)).expect("sent");
@@ -678,7 +694,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_member_that_reads_too_slowly_falls_behind_alone() {
-        let executions = SharedExecutions::default();
+        let executions = SharedExecutions::new(REPLAYED_AT_MOST);
         let (sender, start) = responses();
         let mut slow = executions.join(key("1"), CatchUp::Latest, start);
         let mut keeping_up = executions.join(key("1"), CatchUp::Latest, || panic!("started"));
@@ -745,7 +761,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_member_joining_items_after_a_since_gets_every_one_pushed_and_past_the_catch_up_a_new_execution() {
-        let executions = SharedExecutions::default();
+        let executions = SharedExecutions::new(REPLAYED_AT_MOST);
         let (sender, start) = responses();
         let mut first = executions.join(key("1"), CatchUp::Everything, start);
         for n in 0..2 {
@@ -777,9 +793,39 @@ mod tests {
         assert_eq!(received(&mut first).await, Some(Ok(r#"{"data":{"count":101}}"#.into())), "the first goes on");
     }
 
+    /// What the tests' executions replay at most.
+    const REPLAYED_AT_MOST: usize = 100;
+
+    #[tokio::test]
+    async fn the_first_members_of_items_after_a_since_get_a_whole_replay_posted_before_they_read() {
+        let executions = SharedExecutions::new(REPLAYED_AT_MOST);
+        let (sender, start) = responses();
+        let mut first = executions.join(key("1"), CatchUp::Everything, start);
+        let mut second = executions.join(key("1"), CatchUp::Everything, || panic!("a second execution started"));
+        // The replay comes at once: more than a mailbox keeps by default, none read yet.
+        for n in 0..REPLAYED_AT_MOST as i32 {
+            sender.unbounded_send(response(n)).expect("sent");
+        }
+        for member in [&mut first, &mut second] {
+            for n in 0..REPLAYED_AT_MOST as i32 {
+                assert_eq!(received(member).await, Some(Ok(format!(r#"{{"data":{{"count":{n}}}}}"#))), "not behind");
+            }
+        }
+        // Only past the replay and a mailbox's worth on top does a member fall behind.
+        for n in 0..(REPLAYED_AT_MOST + KEPT_UPDATES) as i32 + 1 {
+            sender.unbounded_send(response(n)).expect("sent");
+        }
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !first.mailbox.lagged() {
+            assert!(tokio::time::Instant::now() < deadline, "never fell behind");
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(received(&mut first).await, Some(Err(Lagged)));
+    }
+
     #[tokio::test]
     async fn a_member_joining_items_without_a_since_gets_only_what_comes_after() {
-        let executions = SharedExecutions::default();
+        let executions = SharedExecutions::new(REPLAYED_AT_MOST);
         let (sender, start) = responses();
         let mut first = executions.join(key("1"), CatchUp::Nothing, start);
         sender.unbounded_send(response(1)).expect("sent");

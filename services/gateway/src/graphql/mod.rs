@@ -136,7 +136,7 @@ impl Schemas {
             limits: app.limits.clone(),
             positions: app.positions.clone(),
             parsed: ParsedQueries::new(),
-            shared: crate::shared_pushes::SharedExecutions::default(),
+            shared: crate::shared_pushes::SharedExecutions::new(app.limits.config.max_replay_items),
         }
     }
 

@@ -2,11 +2,14 @@
 //! (`feed_items`), the feed's own follow graph (`feed_follows`, `feed_follower_counts`), and what
 //! the readers one follows did with a book.
 
+use std::collections::HashMap;
+
+use async_graphql::dataloader::Loader;
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use crate::{readers::ReadingVisibility, shelves::ShelfStatus, text_kind};
+use crate::{readers::ReadingVisibility, shelves::ShelfStatus, text_kind, Database, Failure};
 
 /// What an activity is (`activities.kind`, `feed_items.kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -126,9 +129,20 @@ pub async fn item(db: impl PgExecutor<'_>, position: i64, event_index: i32) -> R
     .await
 }
 
-/// Whether `follower` follows `followee` now, as the feed's own graph has it.
-pub async fn still_follows(db: impl PgExecutor<'_>, follower: Uuid, followee: Uuid) -> Result<bool, sqlx::Error> {
-    sqlx::query_file_scalar!("queries/feed/still_follows.sql", follower, followee).fetch_one(db).await
+/// Whether a reader follows another now, as the feed's own graph has it: (follower, followee).
+/// Loaded in batches, so the many live feeds that ask it of one push ask Postgres a few times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StillFollows(pub Uuid, pub Uuid);
+
+impl Loader<StillFollows> for Database {
+    type Value = bool;
+    type Error = Failure;
+
+    async fn load(&self, keys: &[StillFollows]) -> Result<HashMap<StillFollows, bool>, Failure> {
+        let (followers, followees): (Vec<Uuid>, Vec<Uuid>) = keys.iter().map(|k| (k.0, k.1)).unzip();
+        let rows = sqlx::query_file!("queries/feed/still_follows.sql", &followers, &followees).fetch_all(&self.0).await?;
+        Ok(rows.into_iter().map(|row| (StillFollows(row.follower_id, row.followee_id), true)).collect())
+    }
 }
 
 /// The accounts `reader_id` follows whose activities are merged into feeds on read.

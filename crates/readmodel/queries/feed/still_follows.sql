@@ -1,2 +1,5 @@
--- Whether $1 follows $2 now, as the feed's own graph has it.
-SELECT EXISTS (SELECT 1 FROM feed_follows WHERE follower_id = $1 AND followee_id = $2) AS "follows!"
+-- Which of the pairs ($1[i], $2[i]) are a follower and a followee now, as the feed's own graph has it.
+SELECT f.follower_id, f.followee_id
+FROM feed_follows f
+JOIN UNNEST($1::uuid[], $2::uuid[]) AS k(follower_id, followee_id)
+  ON f.follower_id = k.follower_id AND f.followee_id = k.followee_id

@@ -124,7 +124,7 @@ impl Schemas {
     pub fn new(app: AppState) -> Self {
         let shape = Arc::new(QueryShape::new(&app.limits.config, &sdl()));
         let schema = builder()
-            .data(DataLoader::new(Database(app.pool.clone()), tokio::spawn))
+            .data(Arc::new(DataLoader::new(Database(app.pool.clone()), tokio::spawn)))
             .data(feed::PushedItems::default())
             .data(reviews::PushedReviews::default())
             .data(app.clone())

@@ -9,6 +9,7 @@ use std::{
 
 use async_graphql::{
     connection::{Connection, Edge},
+    dataloader::DataLoader,
     ComplexObject, Context, Enum, Result, SimpleObject, Subscription,
 };
 use bytes::Bytes;
@@ -21,7 +22,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{
-    database::{load_error, loader},
+    database::{load_error, loader, loader_handle, Database},
     shared::{
         app, decode_cursor, encode_cursor, exact_stars, page_size,
         review::{load_review, visible_review, Review},
@@ -276,10 +277,11 @@ async fn load_item(pool: &PgPool, position: i64, event_index: i32) -> Result<Opt
     Ok(feed::item(pool, position, event_index).await?.map(item))
 }
 
-/// Whether `follower` follows `followee` now, as the feed's own graph has it; a failed read
-/// withholds the push (the client's `since` replays it if it was due).
-async fn still_follows(pool: &PgPool, follower: Uuid, followee: Uuid) -> bool {
-    feed::still_follows(pool, follower, followee).await.unwrap_or(false)
+/// Whether `follower` follows `followee` now, as the feed's own graph has it, asked with every
+/// other live feed's question about the same push in one batch; a failed read withholds the
+/// push (the client's `since` replays it if it was due).
+async fn still_follows(loader: &DataLoader<Database>, follower: Uuid, followee: Uuid) -> bool {
+    loader.load_one(feed::StillFollows(follower, followee)).await.is_ok_and(|follows| follows.unwrap_or(false))
 }
 
 /// The activities of the accounts merged on read that `reader_id` comes to follow while their
@@ -391,11 +393,11 @@ async fn open_feed(ctx: &Context<'_>, since: Option<u64>) -> Result<impl Stream<
         missed = Replay::of(rows.into_iter().map(item).collect(), max);
     }
     let seen = missed.items.last().map(|item: &FeedItem| (item.position, item.event_index));
-    let (pool, pushed) = (app.pool.clone(), ctx.data_unchecked::<PushedItems>().clone());
+    let (pool, pushed, loader) = (app.pool.clone(), ctx.data_unchecked::<PushedItems>().clone(), loader_handle(ctx));
     let key = |notice: &live::FeedActivity| (notice.position as i64, notice.event_index as i32);
     let viewer_id = viewer.reader_id;
     Ok(live.after(missed, seen, key, move |notice| {
-        let (pool, pushed, merged) = (pool.clone(), pushed.clone(), merged.clone());
+        let (pool, pushed, merged, loader) = (pool.clone(), pushed.clone(), merged.clone(), loader.clone());
         async move {
             let (position, event_index) = (notice.position as i64, notice.event_index as i32);
             let item = pushed
@@ -406,7 +408,7 @@ async fn open_feed(ctx: &Context<'_>, since: Option<u64>) -> Result<impl Stream<
             // is open: what it does reaches this feed only while the viewer still follows it
             // (an unfollow or a block ends that), as its page of the feed says.
             let is_merged = merged.lock().unwrap_or_else(PoisonError::into_inner).contains(&item.actor_id);
-            if is_merged && !still_follows(&pool, viewer_id, item.actor_id).await {
+            if is_merged && !still_follows(&loader, viewer_id, item.actor_id).await {
                 return None;
             }
             Some(item)

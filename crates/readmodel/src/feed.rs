@@ -140,7 +140,8 @@ impl Loader<StillFollows> for Database {
 
     async fn load(&self, keys: &[StillFollows]) -> Result<HashMap<StillFollows, bool>, Failure> {
         let (followers, followees): (Vec<Uuid>, Vec<Uuid>) = keys.iter().map(|k| (k.0, k.1)).unzip();
-        let rows = sqlx::query_file!("queries/feed/still_follows.sql", &followers, &followees).fetch_all(&self.0).await?;
+        let rows =
+            sqlx::query_file!("queries/feed/still_follows.sql", &followers, &followees).fetch_all(&self.0).await?;
         Ok(rows.into_iter().map(|row| (StillFollows(row.follower_id, row.followee_id), true)).collect())
     }
 }

@@ -607,6 +607,9 @@ mod tests {
         }
     }
 
+    /// What the tests' executions replay at most.
+    const REPLAYED_AT_MOST: usize = 100;
+
     fn key(variables: &str) -> Key {
         Key { query: "subscription".into(), operation_name: None, variables: variables.into(), extensions: "{}".into() }
     }
@@ -792,9 +795,6 @@ mod tests {
         sender.unbounded_send(response(101)).expect("sent");
         assert_eq!(received(&mut first).await, Some(Ok(r#"{"data":{"count":101}}"#.into())), "the first goes on");
     }
-
-    /// What the tests' executions replay at most.
-    const REPLAYED_AT_MOST: usize = 100;
 
     #[tokio::test]
     async fn the_first_members_of_items_after_a_since_get_a_whole_replay_posted_before_they_read() {

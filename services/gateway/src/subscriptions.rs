@@ -138,12 +138,13 @@ pub async fn subscribe(ctx: &Context<'_>, subjects: impl IntoIterator<Item = Str
 
 /// Opens a subscription with `open` on the heap. async-graphql keeps the future that opens a
 /// subscription inside the subscription's stream for as long as it lives, finished or not: run
-/// in place, an idle subscription would hold room for every read and follow it made to open
-/// (6 KB of an idle feed's 29). Every subscription resolver opens through this.
-pub async fn opened<'a, S>(
+/// in place, an idle subscription would hold room for every read and follow it made to open.
+/// Every subscription resolver opens through this. Not an `async fn`: one would keep `open`
+/// itself inline, as its argument, before its body ever boxed it.
+pub fn opened<'a, S>(
     open: impl std::future::Future<Output = async_graphql::Result<S>> + Send + 'a,
-) -> async_graphql::Result<S> {
-    Box::pin(open).await
+) -> futures::future::BoxFuture<'a, async_graphql::Result<S>> {
+    open.boxed()
 }
 
 /// What a `since` read replays: at most `max` items (the read asks for one more, to know).

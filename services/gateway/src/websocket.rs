@@ -20,7 +20,7 @@ use axum::{
     routing::get,
     Router,
 };
-use futures::{channel::mpsc, SinkExt, StreamExt};
+use futures::{channel::mpsc, future::BoxFuture, stream::BoxStream, FutureExt as _, SinkExt, StreamExt};
 use tokio::sync::oneshot;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
@@ -191,7 +191,9 @@ pub(crate) async fn upgrade(
                     }
                 }
             };
-            write(socket_sink, answers, pushes, closing).await;
+            // Boxed: an `async fn` keeps each argument it is passed in its own future as well
+            // as where its body moves it, so these would take room twice in every socket's task.
+            write(socket_sink, answers.boxed(), pushes.boxed(), closing.boxed()).await;
         })
 }
 
@@ -200,11 +202,10 @@ pub(crate) async fn upgrade(
 /// client gets that close frame and the connection is dropped.
 async fn write(
     mut socket: futures::stream::SplitSink<WebSocket, Message>,
-    answers: impl futures::Stream<Item = Message>,
-    pushes: impl futures::Stream<Item = Message>,
-    closing: impl std::future::Future<Output = CloseFrame>,
+    mut answers: BoxStream<'static, Message>,
+    mut pushes: BoxStream<'static, Message>,
+    mut closing: BoxFuture<'static, CloseFrame>,
 ) {
-    tokio::pin!(answers, pushes, closing);
     loop {
         tokio::select! {
             answer = answers.next() => match answer {

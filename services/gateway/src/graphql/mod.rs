@@ -38,7 +38,7 @@ use async_graphql::{
     dataloader::DataLoader, parser::types::ExecutableDocument, Executor, MergedObject, MergedSubscription, Request,
     Schema,
 };
-use futures::{stream::BoxStream, StreamExt};
+use futures::{stream::BoxStream, FutureExt as _, StreamExt};
 use lru::LruCache;
 use readstream_contracts::ReadModel;
 
@@ -212,12 +212,16 @@ impl Executor for Schemas {
         // Preparing (the wait for `minPosition` included) and a query's or mutation's answer
         // share the request's time.
         let deadline = tokio::time::Instant::now() + self.timeout;
+        // On the heap, as is a query's answer below: the stream keeps room for the future it
+        // runs inline for as long as it lives, so every idle subscription would hold room for
+        // its own preparing.
         let prepared = async move {
             match tokio::time::timeout_at(deadline, schemas.prepare(request)).await {
                 Ok(prepared) => prepared.map(|prepared| (schemas, prepared)),
                 Err(_) => Err(request_error(deadline_exceeded())),
             }
-        };
+        }
+        .boxed();
         let mut place = Some(place);
         futures::stream::once(prepared)
             .flat_map(move |prepared| match prepared {
@@ -235,7 +239,7 @@ impl Executor for Schemas {
                             Err(_) => request_error(deadline_exceeded()),
                         }
                     };
-                    futures::stream::once(answer).left_stream().right_stream()
+                    futures::stream::once(answer.boxed()).left_stream().right_stream()
                 }
                 Err(refusal) => {
                     drop(place.take());
